@@ -1,0 +1,15 @@
+//===- NNDialect.h - nn dialect ---------------------------------*- C++ -*-===//
+//
+// Part of nnc.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_DIALECT_NN_IR_NNDIALECT_H
+#define NNC_DIALECT_NN_IR_NNDIALECT_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Dialect.h"
+
+#include "nnc/Dialect/NN/IR/NNOpsDialect.h.inc"
+
+#endif // NNC_DIALECT_NN_IR_NNDIALECT_H

@@ -1,0 +1,48 @@
+//===- NNInterfaces.td - nn op interfaces ------------------*- tablegen -*-===//
+//
+// Part of nnc.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_DIALECT_NN_IR_NNINTERFACES_TD
+#define NNC_DIALECT_NN_IR_NNINTERFACES_TD
+
+include "mlir/IR/OpBase.td"
+
+def NN_DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
+  let cppNamespace = "::mlir::nnc";
+  let description = [{
+    An op that knows its own vector-Jacobian product. `nnc-autodiff` walks a
+    model backwards and asks each op for the gradients of its operands given
+    the gradients of its results; it has no knowledge of particular layers.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Builds, at the builder's insertion point, the gradient of the loss with
+        respect to each operand given `resultGrads`, the gradient with respect
+        to each result. Appends one value per operand to `operandGrads`; a null
+        value means the operand is not differentiable (labels, targets).
+      }],
+      "::mlir::LogicalResult", "buildGradient",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::mlir::ValueRange":$resultGrads,
+           "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>,
+  ];
+}
+
+def NN_CostOpInterface : OpInterface<"CostOpInterface"> {
+  let cppNamespace = "::mlir::nnc";
+  let description = [{
+    Every nn op states its arithmetic work, so the checkpoint planner's cost
+    model and `nnc-compile --report` count forward, backward and recomputed
+    work the same way.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Floating-point operations of one execution (a multiply-add counts 2).
+      }],
+      "int64_t", "getFlops", (ins)>,
+  ];
+}
+
+#endif // NNC_DIALECT_NN_IR_NNINTERFACES_TD

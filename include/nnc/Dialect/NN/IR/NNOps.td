@@ -1,0 +1,264 @@
+//===- NNOps.td - nn dialect operations --------------------*- tablegen -*-===//
+//
+// Part of nnc.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_DIALECT_NN_IR_NNOPS_TD
+#define NNC_DIALECT_NN_IR_NNOPS_TD
+
+include "nnc/Dialect/NN/IR/NNDialect.td"
+include "nnc/Dialect/NN/IR/NNInterfaces.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def NN_F32Tensor : StaticShapeTensorOf<[F32]>;
+def NN_Scalar : 0DTensorOf<[F32]>;
+def NN_LabelTensor : StaticShapeTensorOf<[I32, I64]>;
+
+//===----------------------------------------------------------------------===//
+// Forward ops
+//===----------------------------------------------------------------------===//
+
+class NN_ForwardOp<string mnemonic, list<Trait> traits = []>
+    : NN_Op<mnemonic, !listconcat(traits, [Pure,
+        DeclareOpInterfaceMethods<NN_DifferentiableOpInterface>,
+        DeclareOpInterfaceMethods<NN_CostOpInterface>])>;
+
+class NN_GradOp<string mnemonic, list<Trait> traits = []>
+    : NN_Op<mnemonic, !listconcat(traits, [Pure,
+        DeclareOpInterfaceMethods<NN_CostOpInterface>])>;
+
+def NN_LinearOp : NN_ForwardOp<"linear"> {
+  let summary = "fully connected layer, x · Wᵀ + b";
+  let description = [{
+    PyTorch's `torch.nn.functional.linear`: `input` is `[batch, in]`,
+    `weight` is `[out, in]`, the optional `bias` is `[out]` and the result is
+    `[batch, out]`.
+
+    ```mlir
+    %y = nn.linear %x, %w, %b
+        : (tensor<128x784xf32>, tensor<100x784xf32>, tensor<100xf32>)
+        -> tensor<128x100xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$weight,
+                       Optional<NN_F32Tensor>:$bias);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_MatmulOp : NN_ForwardOp<"matmul"> {
+  let summary = "matrix product with optional transposed operands";
+  let description = [{
+    `op(lhs) · op(rhs)` for 2-D operands, where `op` transposes when
+    `transpose_lhs` / `transpose_rhs` is set. Autodiff uses the transposed
+    forms for `dW = dyᵀ · x` without materialising a transpose.
+
+    ```mlir
+    %c = nn.matmul %a, %b {transpose_rhs}
+        : (tensor<4x3xf32>, tensor<5x3xf32>) -> tensor<4x5xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$lhs, NN_F32Tensor:$rhs,
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_AddOp : NN_ForwardOp<"add", [SameOperandsAndResultType]> {
+  let summary = "elementwise sum (skip connections, gradient accumulation)";
+  let description = [{
+    ```mlir
+    %s = nn.add %a, %b : tensor<128x100xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$lhs, NN_F32Tensor:$rhs);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+class NN_ActivationOp<string mnemonic, string formula>
+    : NN_ForwardOp<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "elementwise " # formula;
+  let description = [{
+    Elementwise activation, same shape in and out.
+
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %x : tensor<128x100xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def NN_ReluOp : NN_ActivationOp<"relu", "max(x, 0)">;
+def NN_SigmoidOp : NN_ActivationOp<"sigmoid", "1 / (1 + exp(-x))">;
+def NN_TanhOp : NN_ActivationOp<"tanh", "tanh(x)">;
+
+def NN_SoftmaxOp : NN_ForwardOp<"softmax", [SameOperandsAndResultType]> {
+  let summary = "softmax over the last dimension";
+  let description = [{
+    `exp(x - max) / sum(exp(x - max))` along the innermost dimension of a
+    2-D tensor (PyTorch's `softmax(x, dim=-1)`).
+
+    ```mlir
+    %p = nn.softmax %logits : tensor<128x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def NN_DropoutOp : NN_ForwardOp<"dropout", [SameOperandsAndResultType]> {
+  let summary = "inverted dropout with a counter-based, reproducible mask";
+  let description = [{
+    Zeroes each element with probability `rate` and scales survivors by
+    `1 / (1 - rate)`. The mask bit of element `i` (row-major linear index) is
+    a pure function of `(seed, i)` — a stateless hash, no generator state —
+    so recomputing the op during checkpointed backprop draws the same mask,
+    and its gradient is the same op applied to the incoming gradient.
+
+    ```mlir
+    %d = nn.dropout %h {rate = 0.5 : f32, seed = 7 : i64} : tensor<128x100xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, F32Attr:$rate, I64Attr:$seed);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def NN_MSELossOp : NN_ForwardOp<"mse_loss"> {
+  let summary = "mean squared error, mean over all elements";
+  let description = [{
+    PyTorch's `mse_loss(input, target, reduction='mean')`. The target is data
+    and receives no gradient.
+
+    ```mlir
+    %l = nn.mse_loss %y, %t : (tensor<128x10xf32>, tensor<128x10xf32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$target);
+  let results = (outs NN_Scalar:$result);
+  let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_CrossEntropyOp : NN_ForwardOp<"cross_entropy"> {
+  let summary = "softmax cross-entropy with class labels, mean over the batch";
+  let description = [{
+    PyTorch's `cross_entropy(logits, labels)`: `logits` is `[batch, classes]`,
+    `labels` holds one integer class index per row (i32 or i64). Labels
+    outside `[0, classes)` contribute no target term (as if masked).
+
+    ```mlir
+    %l = nn.cross_entropy %z, %labels : (tensor<128x10xf32>, tensor<128xi32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$logits, NN_LabelTensor:$labels);
+  let results = (outs NN_Scalar:$result);
+  let assemblyFormat = "$logits `,` $labels attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Backward ops (vector-Jacobian products emitted by nnc-autodiff)
+//===----------------------------------------------------------------------===//
+
+class NN_ActivationGradOp<string mnemonic, string savedName, string formula>
+    : NN_GradOp<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "gradient of an activation: " # formula;
+  let description = [{
+    Vector-Jacobian product of the activation, computed from the value the
+    forward pass saved (`}] # savedName # [{`) and the incoming gradient.
+
+    ```mlir
+    %dx = nn.}] # mnemonic # [{ %saved, %dy : tensor<128x100xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$saved, NN_F32Tensor:$grad);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$saved `,` $grad attr-dict `:` type($result)";
+}
+
+def NN_ReluGradOp : NN_ActivationGradOp<"relu_grad", "the input x",
+                                        "x > 0 ? dy : 0">;
+def NN_SigmoidGradOp : NN_ActivationGradOp<"sigmoid_grad", "the output y",
+                                           "dy · y · (1 - y)">;
+def NN_TanhGradOp : NN_ActivationGradOp<"tanh_grad", "the output y",
+                                        "dy · (1 - y²)">;
+def NN_SoftmaxGradOp : NN_ActivationGradOp<"softmax_grad", "the output y",
+                                           "y · (dy - Σ dy·y)"> {
+  let hasVerifier = 1;
+}
+
+def NN_ReduceSumOp : NN_GradOp<"reduce_sum"> {
+  let summary = "sum over one dimension";
+  let description = [{
+    Removes dimension `dim` by summation; the bias gradient is the batch sum
+    of the output gradient.
+
+    ```mlir
+    %db = nn.reduce_sum %dy {dim = 0 : i64} : (tensor<128x100xf32>) -> tensor<100xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, I64Attr:$dim);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_MSELossGradOp : NN_GradOp<"mse_loss_grad"> {
+  let summary = "gradient of mse_loss: 2 (input - target) / N · dloss";
+  let description = [{
+    ```mlir
+    %d = nn.mse_loss_grad %y, %t, %dl
+        : (tensor<128x10xf32>, tensor<128x10xf32>, tensor<f32>) -> tensor<128x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$target,
+                       NN_Scalar:$grad);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $target `,` $grad attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_CrossEntropyGradOp : NN_GradOp<"cross_entropy_grad"> {
+  let summary = "gradient of cross_entropy: (softmax(z) - onehot) / batch · dloss";
+  let description = [{
+    ```mlir
+    %d = nn.cross_entropy_grad %z, %labels, %dl
+        : (tensor<128x10xf32>, tensor<128xi32>, tensor<f32>) -> tensor<128x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$logits, NN_LabelTensor:$labels,
+                       NN_Scalar:$grad);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$logits `,` $labels `,` $grad attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_SGDOp : NN_GradOp<"sgd", [SameOperandsAndResultType]> {
+  let summary = "stochastic gradient descent step, w - lr · g";
+  let description = [{
+    ```mlir
+    %w2 = nn.sgd %w, %dw {lr = 0.1 : f32} : tensor<100x784xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$grad, F32Attr:$lr);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$param `,` $grad attr-dict `:` type($result)";
+}
+
+#endif // NNC_DIALECT_NN_IR_NNOPS_TD

@@ -1,0 +1,101 @@
+//===- GraphBuilder.h - C++ frontend for nn models --------------*- C++ -*-===//
+//
+// Part of nnc.
+//
+// Builds model functions in the nn dialect from C++: either op by op with
+// GraphBuilder, or a whole multi-layer perceptron from an MLPSpec (a list of
+// widths, an activation and a loss: NN(w, x) = σ_L∘w_L∘…∘σ_1∘w_1∘x).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_FRONTEND_GRAPHBUILDER_H
+#define NNC_FRONTEND_GRAPHBUILDER_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir::nnc {
+
+/// Builds one model function. Arguments are added in call order; `param`
+/// marks the argument `nn.param`. `finish` returns the scalar loss.
+class GraphBuilder {
+public:
+  GraphBuilder(ModuleOp module, StringRef name);
+
+  Value input(ArrayRef<int64_t> shape, Type elementType = {});
+  Value param(ArrayRef<int64_t> shape);
+
+  Value linear(Value x, Value w, Value b = {});
+  Value matmul(Value a, Value b, bool transposeA = false,
+               bool transposeB = false);
+  Value add(Value a, Value b);
+  Value relu(Value x);
+  Value sigmoid(Value x);
+  Value tanh(Value x);
+  Value softmax(Value x);
+  Value dropout(Value x, double rate, int64_t seed);
+  Value mseLoss(Value prediction, Value target);
+  Value crossEntropy(Value logits, Value labels);
+
+  /// Returns `results` and completes the function type.
+  func::FuncOp finish(ValueRange results);
+
+private:
+  Value addArgument(Type type, bool isParam);
+  RankedTensorType f32(ArrayRef<int64_t> shape);
+
+  func::FuncOp func;
+  OpBuilder b;
+  Location loc;
+};
+
+enum class Activation { ReLU, Sigmoid, Tanh };
+enum class Loss { MSE, CrossEntropy };
+enum class Init { Kaiming, Xavier, Gaussian };
+
+/// A multi-layer perceptron: widths[0] inputs, widths.back() outputs.
+/// Hidden layers apply `activation`; the last layer is linear (its outputs
+/// are logits for cross-entropy, predictions for MSE), as in PyTorch models.
+struct MLPSpec {
+  std::vector<int64_t> widths{784, 100, 10};
+  Activation activation = Activation::ReLU;
+  Loss loss = Loss::CrossEntropy;
+  int64_t batch = 128;
+  /// Dropout after each hidden activation when > 0 (seeds 1, 2, ...).
+  double dropout = 0.0;
+  Init init = Init::Kaiming;
+  uint64_t seed = 0;
+
+  int64_t numLayers() const { return widths.size() - 1; }
+  int64_t numParameters() const;
+};
+
+/// Parses "784,100,10", "relu|sigmoid|tanh", "mse|cross-entropy".
+llvm::Expected<MLPSpec> parseMLPSpec(StringRef widths, StringRef activation,
+                                     StringRef loss, int64_t batch);
+llvm::Expected<Init> parseInit(StringRef name);
+StringRef stringify(Activation a);
+StringRef stringify(Loss l);
+
+/// Emits `@<name>(x, labels|targets, W1, b1, ..., WL, bL) -> tensor<f32>`
+/// and `@<name>_predict(x, W1, b1, ...) -> tensor<batch x out>` into a new
+/// module. Labels are i32 class indices for cross-entropy, f32 targets of
+/// the output shape for MSE.
+OwningOpRef<ModuleOp> buildMLP(MLIRContext &ctx, const MLPSpec &spec,
+                               StringRef name = "mlp");
+
+/// Initial parameters in argument order (layer order, W [out, in] then b
+/// [out]). Kaiming: N(0, 2/in); Xavier: U(±√(6/(in+out))); Gaussian:
+/// N(0, 0.01²). Biases start at zero. Deterministic for a given seed.
+std::vector<std::vector<float>> initParameters(const MLPSpec &spec);
+
+} // namespace mlir::nnc
+
+#endif // NNC_FRONTEND_GRAPHBUILDER_H

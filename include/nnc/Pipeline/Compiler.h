@@ -1,0 +1,90 @@
+//===- Compiler.h - compile a model for the CPU -----------------*- C++ -*-===//
+//
+// Part of nnc.
+//
+// The library entry point behind nnc-compile and the JIT: runs the named
+// pipelines on a model module, records what the entry points look like at
+// the graph level (names, shapes, element types, costs) and hands back the
+// LLVM-dialect module.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_PIPELINE_COMPILER_H
+#define NNC_PIPELINE_COMPILER_H
+
+#include "nnc/Pipeline/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/JSON.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::nnc {
+
+/// One caller-owned buffer of an entry point.
+struct BufferInfo {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::string cType; // float, int32_t or int64_t
+  int64_t bytes = 0;
+  bool isParam = false;
+};
+
+/// A compiled function: `void name(inputs..., outputs...)`, every buffer a
+/// plain pointer (bare-pointer calling convention).
+struct EntryPoint {
+  std::string name;
+  std::string role; // "train_step", "grad", "loss" or "predict"
+  std::vector<BufferInfo> inputs, outputs;
+};
+
+/// Graph-level figures of the gradient (or training-step) function.
+struct ModelStats {
+  int64_t forwardFlops = 0;
+  int64_t backwardFlops = 0;
+  int64_t paramBytes = 0;
+  int64_t numParams = 0;
+  /// Bytes of forward values the backward reads: what must be kept (or
+  /// recomputed) between the two passes.
+  int64_t savedActivationBytes = 0;
+};
+
+struct CompiledModel {
+  std::vector<EntryPoint> entries;
+  ModelStats stats;
+  OwningOpRef<ModuleOp> module; // LLVM dialect
+  const EntryPoint *find(StringRef role) const;
+};
+
+/// Runs the CPU pipeline on `module` (consumed). Errors are reported through
+/// the context's diagnostic handler. `argNames`, if given, names the model
+/// function's arguments in order (x, labels, W1, b1, ...).
+FailureOr<CompiledModel> compileForCPU(OwningOpRef<ModuleOp> module,
+                                       const CPUPipelineOptions &options,
+                                       ArrayRef<std::string> argNames = {});
+
+/// Graph-level statistics of a gradient function produced by nnc-autodiff.
+ModelStats computeModelStats(func::FuncOp gradFn);
+
+/// The C header declaring every entry point, with the buffer contract.
+void writeCHeader(const CompiledModel &model, StringRef guard,
+                  llvm::raw_ostream &os);
+
+/// `--report=json`: what was compiled.
+llvm::json::Value reportJSON(const CompiledModel &model,
+                             const CPUPipelineOptions &options);
+
+/// Translates to LLVM IR, optimizes at -O3 for the host and writes an object
+/// file.
+LogicalResult emitObjectFile(ModuleOp module, StringRef path);
+
+/// Links `objectPath` into a shared library with the system compiler driver
+/// (it adds -lm for the libm calls of tanh/exp/log).
+LogicalResult linkSharedLibrary(StringRef objectPath, StringRef libPath);
+
+} // namespace mlir::nnc
+
+#endif // NNC_PIPELINE_COMPILER_H

@@ -1,0 +1,60 @@
+//===- Pipelines.h - nnc's named pass pipelines -----------------*- C++ -*-===//
+//
+// Part of nnc.
+//
+// The same pipelines back `nnc-opt --nnc-cpu-pipeline`, `nnc-compile` and the
+// JIT, so a `.mlir` file run through nnc-opt is compiled exactly as the
+// library compiles it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_PIPELINE_PIPELINES_H
+#define NNC_PIPELINE_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class DialectRegistry;
+namespace nnc {
+
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  PassOptions::Option<bool> autodiff{
+      *this, "autodiff",
+      llvm::cl::desc("Derive the gradient/training-step function first"),
+      llvm::cl::init(true)};
+  PassOptions::Option<double> learningRate{
+      *this, "learning-rate",
+      llvm::cl::desc("SGD learning rate of the training step; 0 emits a "
+                     "gradient function (loss, then one gradient per "
+                     "nn.param)"),
+      llvm::cl::init(0.0)};
+};
+
+/// Graph-level stage: verify the model, differentiate it.
+void buildNNGraphPipeline(OpPassManager &pm, const CPUPipelineOptions &opts);
+
+/// nn → linalg on tensors → buffers with caller-owned results.
+void buildNNBufferizePipeline(OpPassManager &pm);
+
+/// Buffers → LLVM dialect, bare-pointer calling convention: each memref
+/// argument becomes a plain `float*` / `int32_t*` in the C ABI.
+void buildLowerToLLVMPipeline(OpPassManager &pm);
+
+/// The whole CPU pipeline: graph stage, bufferization, LLVM.
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts);
+
+/// Registers `nnc-cpu-pipeline` with the pass registry.
+void registerNNCPipelines();
+
+/// Registers every nnc pass and pipeline.
+void registerNNCPasses();
+
+/// Adds the nn dialect, the upstream dialects and extensions the pipelines
+/// use, and the LLVM IR translations the JIT and nnc-compile need.
+void registerNNCDialects(DialectRegistry &registry);
+
+} // namespace nnc
+} // namespace mlir
+
+#endif // NNC_PIPELINE_PIPELINES_H

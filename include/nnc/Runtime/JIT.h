@@ -1,0 +1,37 @@
+//===- JIT.h - run compiled models in process -------------------*- C++ -*-===//
+//
+// Part of nnc.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_RUNTIME_JIT_H
+#define NNC_RUNTIME_JIT_H
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+
+namespace mlir::nnc {
+
+/// A lowered (LLVM-dialect) module compiled in process with MLIR's
+/// ExecutionEngine at -O3. Entry points use the bare-pointer convention of
+/// nnc's pipelines, so invoking one takes one pointer per buffer, inputs
+/// then outputs, exactly like the C header of nnc-compile.
+class JITModule {
+public:
+  static llvm::Expected<std::unique_ptr<JITModule>> create(ModuleOp module);
+
+  /// Calls `name` with the given buffers.
+  llvm::Error invoke(StringRef name, ArrayRef<void *> buffers);
+
+private:
+  explicit JITModule(std::unique_ptr<ExecutionEngine> engine)
+      : engine(std::move(engine)) {}
+  std::unique_ptr<ExecutionEngine> engine;
+};
+
+} // namespace mlir::nnc
+
+#endif // NNC_RUNTIME_JIT_H

@@ -1,0 +1,542 @@
+//===- NNToLinalg.cpp - lower nn ops to linalg on tensors -----------------===//
+//
+// Part of nnc.
+//
+// Every pattern builds linalg.generic ops directly: one uniform form keeps
+// the reduction order explicit (so results are reproducible bit for bit) and
+// lets later linalg transforms (tiling, fusion, vectorization) see all work.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Conversion/Passes.h"
+#include "nnc/Dialect/NN/IR/NNOps.h"
+
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::nnc {
+#define GEN_PASS_DEF_CONVERTNNTOLINALG
+#include "nnc/Conversion/Passes.h.inc"
+} // namespace mlir::nnc
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+namespace {
+
+using utils::IteratorType;
+using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+Value f32Const(OpBuilder &b, Location loc, double v) {
+  return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v));
+}
+
+/// A tensor of `type` filled with `value`: the init of a reduction.
+Value filled(OpBuilder &b, Location loc, RankedTensorType type,
+             double value) {
+  Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
+                                          type.getElementType());
+  return b.create<linalg::FillOp>(loc, f32Const(b, loc, value), empty)
+      .getResult(0);
+}
+
+/// A linalg.generic with one result; `body` receives the block arguments
+/// (inputs, then the output) and returns the value to yield.
+Value generic(OpBuilder &b, Location loc, Value init, ValueRange inputs,
+              ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
+              BodyFn body) {
+  auto op = b.create<linalg::GenericOp>(
+      loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        nb.create<linalg::YieldOp>(nloc, body(nb, nloc, args));
+      });
+  return op.getResult(0);
+}
+
+/// Elementwise map over tensors of the same shape as `type`; rank-0
+/// operands (a scalar loss gradient) are broadcast.
+Value elementwise(OpBuilder &b, Location loc, RankedTensorType type,
+                  ValueRange inputs, BodyFn body) {
+  unsigned rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(cast<RankedTensorType>(in.getType()).getRank() == 0
+                       ? AffineMap::get(rank, 0, ctx)
+                       : b.getMultiDimIdentityMap(rank));
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  Value init = b.create<tensor::EmptyOp>(loc, type.getShape(),
+                                         type.getElementType());
+  return generic(b, loc, init, inputs, maps,
+                 SmallVector<IteratorType>(rank, IteratorType::parallel),
+                 body);
+}
+
+/// Sums (or maximizes, with `isMax`) a [B, C] tensor over its rows into [B],
+/// after applying `pre` to each element (given the row reduction inputs).
+Value rowReduce(OpBuilder &b, Location loc, ValueRange inputs,
+                ArrayRef<AffineMap> inputMaps, int64_t rows, double init,
+                function_ref<Value(OpBuilder &, Location, ValueRange, Value)>
+                    combine) {
+  MLIRContext *ctx = b.getContext();
+  auto d0 = getAffineDimExpr(0, ctx);
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(AffineMap::get(2, 0, {d0}, ctx));
+  auto type = RankedTensorType::get({rows}, b.getF32Type());
+  return generic(b, loc, filled(b, loc, type, init), inputs, maps,
+                 {IteratorType::parallel, IteratorType::reduction},
+                 [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                   return combine(nb, nloc, args.drop_back(), args.back());
+                 });
+}
+
+/// Sum of all elements into a rank-0 tensor, then scaled by `scale`.
+Value sumAllScaled(OpBuilder &b, Location loc, ValueRange inputs,
+                   ArrayRef<AffineMap> inputMaps, unsigned rank, double scale,
+                   function_ref<Value(OpBuilder &, Location, ValueRange)> term) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(AffineMap::get(rank, 0, ctx));
+  auto scalarType = RankedTensorType::get({}, b.getF32Type());
+  Value sum = generic(
+      b, loc, filled(b, loc, scalarType, 0.0), inputs, maps,
+      SmallVector<IteratorType>(rank, IteratorType::reduction),
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        return nb.create<arith::AddFOp>(nloc, args.back(),
+                                        term(nb, nloc, args.drop_back()));
+      });
+  return elementwise(b, loc, scalarType, sum,
+                     [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                       return nb.create<arith::MulFOp>(
+                           nloc, args[0], f32Const(nb, nloc, scale));
+                     });
+}
+
+/// [B, C] row maximum and row sum of exp(x - max): the stable softmax and
+/// log-sum-exp both start from these.
+std::pair<Value, Value> rowMaxAndExpSum(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = b.getMultiDimIdentityMap(2);
+  AffineMap row = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+  int64_t rows = type.getDimSize(0);
+  Value max = rowReduce(
+      b, loc, x, {id}, rows, -std::numeric_limits<double>::infinity(),
+      [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
+        return nb.create<arith::MaximumFOp>(nloc, acc, in[0]);
+      });
+  Value sum = rowReduce(
+      b, loc, ValueRange{x, max}, {id, row}, rows, 0.0,
+      [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
+        Value e = nb.create<math::ExpOp>(
+            nloc, nb.create<arith::SubFOp>(nloc, in[0], in[1]));
+        return nb.create<arith::AddFOp>(nloc, acc, e);
+      });
+  return {max, sum};
+}
+
+/// Inline counter-based hash (a 32-bit integer finalizer) of the element's
+/// row-major index and the op's seed: the dropout mask needs no state, so a
+/// recomputation or the backward pass regenerates it exactly.
+Value dropoutKeep(OpBuilder &b, Location loc, RankedTensorType type,
+                  int64_t seed, double rate) {
+  Value linear = b.create<arith::ConstantIndexOp>(loc, 0);
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    Value size = b.create<arith::ConstantIndexOp>(loc, type.getDimSize(d));
+    linear = b.create<arith::AddIOp>(
+        loc, b.create<arith::MulIOp>(loc, linear, size),
+        b.create<linalg::IndexOp>(loc, d));
+  }
+  auto i32 = b.getI32Type();
+  auto c32 = [&](uint32_t v) {
+    return b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(v));
+  };
+  // Mix the seed in first so nearby seeds give unrelated masks.
+  uint32_t s = static_cast<uint32_t>(seed) ^ static_cast<uint32_t>(seed >> 32);
+  s = (s ^ (s >> 16)) * 0x7feb352dU;
+  s = (s ^ (s >> 15)) * 0x846ca68bU;
+  s ^= s >> 16;
+  Value h = b.create<arith::XOrIOp>(
+      loc, b.create<arith::IndexCastUIOp>(loc, i32, linear), c32(s));
+  auto mix = [&](uint32_t shift, uint32_t mul) {
+    h = b.create<arith::XOrIOp>(loc, h,
+                                b.create<arith::ShRUIOp>(loc, h, c32(shift)));
+    if (mul)
+      h = b.create<arith::MulIOp>(loc, h, c32(mul));
+  };
+  mix(16, 0x7feb352dU);
+  mix(15, 0x846ca68bU);
+  mix(16, 0);
+  // Top 24 bits as a uniform float in [0, 1).
+  Value u = b.create<arith::MulFOp>(
+      loc,
+      b.create<arith::UIToFPOp>(loc, b.getF32Type(),
+                                b.create<arith::ShRUIOp>(loc, h, c32(8))),
+      f32Const(b, loc, 1.0 / 16777216.0));
+  return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, u,
+                                 f32Const(b, loc, rate));
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+template <typename Op>
+struct NNPattern : public OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename Op::Adaptor;
+  LogicalResult
+  matchAndRewrite(Op op, Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Value result = lower(op, adaptor, rewriter, op.getLoc());
+    if (!result)
+      return failure();
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+  virtual Value lower(Op op, Adaptor a, OpBuilder &b, Location loc) const = 0;
+};
+
+/// Elementwise ops: only the scalar body differs.
+template <typename Op>
+struct ElementwisePattern : public NNPattern<Op> {
+  using NNPattern<Op>::NNPattern;
+  using Adaptor = typename Op::Adaptor;
+  Value lower(Op op, Adaptor a, OpBuilder &b, Location loc) const override {
+    return elementwise(
+        b, loc, cast<RankedTensorType>(op.getType()), a.getOperands(),
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          return body(op, nb, nloc, args);
+        });
+  }
+  static Value body(Op op, OpBuilder &b, Location loc, ValueRange args);
+};
+
+template <>
+Value ElementwisePattern<AddOp>::body(AddOp, OpBuilder &b, Location loc,
+                                      ValueRange args) {
+  return b.create<arith::AddFOp>(loc, args[0], args[1]);
+}
+template <>
+Value ElementwisePattern<ReluOp>::body(ReluOp, OpBuilder &b, Location loc,
+                                       ValueRange args) {
+  Value zero = f32Const(b, loc, 0.0);
+  Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[0],
+                                      zero);
+  return b.create<arith::SelectOp>(loc, pos, args[0], zero);
+}
+template <>
+Value ElementwisePattern<SigmoidOp>::body(SigmoidOp, OpBuilder &b,
+                                          Location loc, ValueRange args) {
+  Value one = f32Const(b, loc, 1.0);
+  Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, args[0]));
+  return b.create<arith::DivFOp>(loc, one,
+                                 b.create<arith::AddFOp>(loc, one, e));
+}
+template <>
+Value ElementwisePattern<TanhOp>::body(TanhOp, OpBuilder &b, Location loc,
+                                       ValueRange args) {
+  return b.create<math::TanhOp>(loc, args[0]);
+}
+template <>
+Value ElementwisePattern<DropoutOp>::body(DropoutOp op, OpBuilder &b,
+                                          Location loc, ValueRange args) {
+  double rate = op.getRate().convertToDouble();
+  Value keep = dropoutKeep(b, loc, cast<RankedTensorType>(op.getType()),
+                           op.getSeed(), rate);
+  Value scaled =
+      b.create<arith::MulFOp>(loc, args[0], f32Const(b, loc, 1.0 / (1.0 - rate)));
+  return b.create<arith::SelectOp>(loc, keep, scaled, f32Const(b, loc, 0.0));
+}
+template <>
+Value ElementwisePattern<ReluGradOp>::body(ReluGradOp, OpBuilder &b,
+                                           Location loc, ValueRange args) {
+  Value zero = f32Const(b, loc, 0.0);
+  Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[0],
+                                      zero);
+  return b.create<arith::SelectOp>(loc, pos, args[1], zero);
+}
+template <>
+Value ElementwisePattern<SigmoidGradOp>::body(SigmoidGradOp, OpBuilder &b,
+                                              Location loc, ValueRange args) {
+  Value y = args[0], dy = args[1];
+  Value oneMinusY = b.create<arith::SubFOp>(loc, f32Const(b, loc, 1.0), y);
+  return b.create<arith::MulFOp>(loc, dy,
+                                 b.create<arith::MulFOp>(loc, y, oneMinusY));
+}
+template <>
+Value ElementwisePattern<TanhGradOp>::body(TanhGradOp, OpBuilder &b,
+                                           Location loc, ValueRange args) {
+  Value y = args[0], dy = args[1];
+  Value oneMinusY2 = b.create<arith::SubFOp>(
+      loc, f32Const(b, loc, 1.0), b.create<arith::MulFOp>(loc, y, y));
+  return b.create<arith::MulFOp>(loc, dy, oneMinusY2);
+}
+template <>
+Value ElementwisePattern<SGDOp>::body(SGDOp op, OpBuilder &b, Location loc,
+                                      ValueRange args) {
+  Value lr = f32Const(b, loc, op.getLr().convertToDouble());
+  return b.create<arith::SubFOp>(loc, args[0],
+                                 b.create<arith::MulFOp>(loc, lr, args[1]));
+}
+
+/// out[m, n] = init[m, n] + Σ_k lhs[m|k, k|m] · rhs[k|n, n|k].
+Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init,
+               bool transposeLhs, bool transposeRhs) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  auto map = [&](AffineExpr a, AffineExpr c) {
+    return AffineMap::get(3, 0, {a, c}, ctx);
+  };
+  SmallVector<AffineMap> maps{transposeLhs ? map(k, m) : map(m, k),
+                              transposeRhs ? map(n, k) : map(k, n),
+                              map(m, n)};
+  return generic(b, loc, init, ValueRange{lhs, rhs}, maps,
+                 {IteratorType::parallel, IteratorType::parallel,
+                  IteratorType::reduction},
+                 [](OpBuilder &nb, Location nloc, ValueRange args) {
+                   Value p = nb.create<arith::MulFOp>(nloc, args[0], args[1]);
+                   return nb.create<arith::AddFOp>(nloc, args[2], p);
+                 });
+}
+
+struct LinearPattern : public NNPattern<LinearOp> {
+  using NNPattern::NNPattern;
+  Value lower(LinearOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value init;
+    if (Value bias = a.getBias()) {
+      // Start the accumulation from the broadcast bias.
+      MLIRContext *ctx = b.getContext();
+      Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
+                                              type.getElementType());
+      init = generic(
+          b, loc, empty, bias,
+          {AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx),
+           b.getMultiDimIdentityMap(2)},
+          {IteratorType::parallel, IteratorType::parallel},
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    } else {
+      init = filled(b, loc, type, 0.0);
+    }
+    return contract(b, loc, a.getInput(), a.getWeight(), init, false, true);
+  }
+};
+
+struct MatmulPattern : public NNPattern<MatmulOp> {
+  using NNPattern::NNPattern;
+  Value lower(MatmulOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    return contract(b, loc, a.getLhs(), a.getRhs(),
+                    filled(b, loc, cast<RankedTensorType>(op.getType()), 0.0),
+                    op.getTransposeLhs(), op.getTransposeRhs());
+  }
+};
+
+struct ReduceSumPattern : public NNPattern<ReduceSumOp> {
+  using NNPattern::NNPattern;
+  Value lower(ReduceSumOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    unsigned rank = inType.getRank();
+    int64_t dim = op.getDim();
+    SmallVector<AffineExpr> kept;
+    SmallVector<IteratorType> iterators;
+    for (unsigned d = 0; d < rank; ++d) {
+      iterators.push_back(d == dim ? IteratorType::reduction
+                                   : IteratorType::parallel);
+      if (d != dim)
+        kept.push_back(b.getAffineDimExpr(d));
+    }
+    return generic(
+        b, loc, filled(b, loc, cast<RankedTensorType>(op.getType()), 0.0),
+        a.getInput(),
+        {b.getMultiDimIdentityMap(rank),
+         AffineMap::get(rank, 0, kept, b.getContext())},
+        iterators, [](OpBuilder &nb, Location nloc, ValueRange args) {
+          return nb.create<arith::AddFOp>(nloc, args[1], args[0]);
+        });
+  }
+};
+
+AffineMap rowMap(OpBuilder &b) {
+  return AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
+}
+
+struct SoftmaxPattern : public NNPattern<SoftmaxOp> {
+  using NNPattern::NNPattern;
+  Value lower(SoftmaxOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    auto [max, sum] = rowMaxAndExpSum(b, loc, a.getInput());
+    Value x = a.getInput();
+    MLIRContext *ctx = b.getContext();
+    AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b);
+    (void)ctx;
+    Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
+                                            type.getElementType());
+    return generic(b, loc, empty, ValueRange{x, max, sum}, {id, row, row, id},
+                   {IteratorType::parallel, IteratorType::parallel},
+                   [](OpBuilder &nb, Location nloc, ValueRange args) {
+                     Value e = nb.create<math::ExpOp>(
+                         nloc, nb.create<arith::SubFOp>(nloc, args[0], args[1]));
+                     return nb.create<arith::DivFOp>(nloc, e, args[2]);
+                   });
+  }
+};
+
+struct SoftmaxGradPattern : public NNPattern<SoftmaxGradOp> {
+  using NNPattern::NNPattern;
+  Value lower(SoftmaxGradOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b);
+    Value y = a.getSaved(), dy = a.getGrad();
+    Value dot = rowReduce(
+        b, loc, ValueRange{y, dy}, {id, id}, type.getDimSize(0), 0.0,
+        [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
+          return nb.create<arith::AddFOp>(
+              nloc, acc, nb.create<arith::MulFOp>(nloc, in[0], in[1]));
+        });
+    Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
+                                            type.getElementType());
+    return generic(b, loc, empty, ValueRange{y, dy, dot}, {id, id, row, id},
+                   {IteratorType::parallel, IteratorType::parallel},
+                   [](OpBuilder &nb, Location nloc, ValueRange args) {
+                     Value d = nb.create<arith::SubFOp>(nloc, args[1], args[2]);
+                     return nb.create<arith::MulFOp>(nloc, args[0], d);
+                   });
+  }
+};
+
+struct MSELossPattern : public NNPattern<MSELossOp> {
+  using NNPattern::NNPattern;
+  Value lower(MSELossOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getInput().getType());
+    unsigned rank = type.getRank();
+    AffineMap id = b.getMultiDimIdentityMap(rank);
+    return sumAllScaled(b, loc, ValueRange{a.getInput(), a.getTarget()},
+                        {id, id}, rank, 1.0 / type.getNumElements(),
+                        [](OpBuilder &nb, Location nloc, ValueRange args) {
+                          Value d = nb.create<arith::SubFOp>(nloc, args[0],
+                                                             args[1]);
+                          return nb.create<arith::MulFOp>(nloc, d, d);
+                        });
+  }
+};
+
+struct MSELossGradPattern : public NNPattern<MSELossGradOp> {
+  using NNPattern::NNPattern;
+  Value lower(MSELossGradOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    double scale = 2.0 / type.getNumElements();
+    return elementwise(
+        b, loc, type, ValueRange{a.getInput(), a.getTarget(), a.getGrad()},
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value d = nb.create<arith::SubFOp>(nloc, args[0], args[1]);
+          Value s = nb.create<arith::MulFOp>(nloc, args[2],
+                                             f32Const(nb, nloc, scale));
+          return nb.create<arith::MulFOp>(nloc, d, s);
+        });
+  }
+};
+
+/// 1.0 where column index == label of the row, else 0.0.
+Value oneHot(OpBuilder &b, Location loc, Value label) {
+  Value col = b.create<linalg::IndexOp>(loc, 1);
+  Value l = b.create<arith::IndexCastOp>(loc, b.getIndexType(), label);
+  Value hit = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, col, l);
+  return b.create<arith::SelectOp>(loc, hit, f32Const(b, loc, 1.0),
+                                   f32Const(b, loc, 0.0));
+}
+
+struct CrossEntropyPattern : public NNPattern<CrossEntropyOp> {
+  using NNPattern::NNPattern;
+  Value lower(CrossEntropyOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getLogits().getType());
+    int64_t rows = type.getDimSize(0);
+    AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b);
+    Value z = a.getLogits(), labels = a.getLabels();
+    auto [max, sum] = rowMaxAndExpSum(b, loc, z);
+    // The logit of the labelled class, picked by a masked row sum.
+    Value picked = rowReduce(
+        b, loc, ValueRange{z, labels}, {id, row}, rows, 0.0,
+        [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
+          return nb.create<arith::AddFOp>(
+              nloc, acc,
+              nb.create<arith::MulFOp>(nloc, in[0], oneHot(nb, nloc, in[1])));
+        });
+    // loss = mean_b(max_b + log(sum_b) - picked_b).
+    AffineMap vec = b.getMultiDimIdentityMap(1);
+    return sumAllScaled(b, loc, ValueRange{max, sum, picked}, {vec, vec, vec},
+                        1, 1.0 / rows,
+                        [](OpBuilder &nb, Location nloc, ValueRange args) {
+                          Value lse = nb.create<arith::AddFOp>(
+                              nloc, args[0],
+                              nb.create<math::LogOp>(nloc, args[1]));
+                          return nb.create<arith::SubFOp>(nloc, lse, args[2]);
+                        });
+  }
+};
+
+struct CrossEntropyGradPattern : public NNPattern<CrossEntropyGradOp> {
+  using NNPattern::NNPattern;
+  Value lower(CrossEntropyGradOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    MLIRContext *ctx = b.getContext();
+    AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b);
+    AffineMap scalar = AffineMap::get(2, 0, ctx);
+    Value z = a.getLogits();
+    auto [max, sum] = rowMaxAndExpSum(b, loc, z);
+    double invRows = 1.0 / type.getDimSize(0);
+    Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
+                                            type.getElementType());
+    // dz = (softmax(z) - onehot(label)) · dloss / batch.
+    return generic(
+        b, loc, empty, ValueRange{z, max, sum, a.getLabels(), a.getGrad()},
+        {id, row, row, row, scalar, id},
+        {IteratorType::parallel, IteratorType::parallel},
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value e = nb.create<math::ExpOp>(
+              nloc, nb.create<arith::SubFOp>(nloc, args[0], args[1]));
+          Value p = nb.create<arith::DivFOp>(nloc, e, args[2]);
+          Value d = nb.create<arith::SubFOp>(nloc, p, oneHot(nb, nloc, args[3]));
+          Value s = nb.create<arith::MulFOp>(nloc, args[4],
+                                             f32Const(nb, nloc, invRows));
+          return nb.create<arith::MulFOp>(nloc, d, s);
+        });
+  }
+};
+
+struct ConvertNNToLinalgPass
+    : public nnc::impl::ConvertNNToLinalgBase<ConvertNNToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<NNDialect>();
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, tensor::TensorDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(ctx);
+    patterns.add<ElementwisePattern<AddOp>, ElementwisePattern<ReluOp>,
+                 ElementwisePattern<SigmoidOp>, ElementwisePattern<TanhOp>,
+                 ElementwisePattern<DropoutOp>, ElementwisePattern<ReluGradOp>,
+                 ElementwisePattern<SigmoidGradOp>,
+                 ElementwisePattern<TanhGradOp>, ElementwisePattern<SGDOp>,
+                 LinearPattern, MatmulPattern, ReduceSumPattern,
+                 SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
+                 MSELossGradPattern, CrossEntropyPattern,
+                 CrossEntropyGradPattern>(ctx);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,114 @@
+//===- Pipelines.cpp - nnc's named pass pipelines -------------------------===//
+//
+// Part of nnc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Pipeline/Pipelines.h"
+
+#include "nnc/Conversion/Passes.h"
+#include "nnc/Dialect/NN/IR/NNDialect.h"
+#include "nnc/Dialect/NN/Transforms/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+/// Upstream passes are added by their textual form: that is the spelling a
+/// user sees in `nnc-opt --help` and in lit RUN lines, so the pipeline below
+/// reads exactly like the equivalent nnc-opt command. Parsing needs the
+/// upstream passes registered, which library users (JIT, nnc-compile) have
+/// not necessarily done; registering the same pass twice is harmless.
+static void add(OpPassManager &pm, StringRef pipeline) {
+  static bool registered = [] {
+    registerAllPasses();
+    return true;
+  }();
+  (void)registered;
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error(llvm::Twine("nnc: bad built-in pipeline: ") +
+                             pipeline);
+}
+
+void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
+                                     const CPUPipelineOptions &opts) {
+  if (!opts.autodiff)
+    return;
+  // Contract: the frontend handed over a model function.
+  pm.addPass(createVerifyModel());
+  // Derive @<model>_grad (or @<model>_train_step with SGD).
+  AutodiffOptions ad;
+  ad.learningRate = opts.learningRate;
+  pm.addPass(createAutodiff(ad));
+}
+
+void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm) {
+  // nn → linalg.generic on tensors, then prove nothing of nn is left.
+  pm.addPass(createConvertNNToLinalg());
+  pm.addPass(createVerifyNoNN());
+  // Tensors → buffers across function boundaries, identity layouts so every
+  // argument is a dense row-major array.
+  add(pm, "one-shot-bufferize{bufferize-function-boundaries "
+          "function-boundary-type-conversion=identity-layout-map}");
+  // Returned buffers become caller-owned output arguments; results are
+  // computed straight into them instead of being copied.
+  add(pm, "buffer-results-to-out-params{hoist-static-allocs}");
+  // Free the temporaries that remain.
+  add(pm, "buffer-deallocation-pipeline");
+  add(pm, "convert-bufferization-to-memref");
+}
+
+void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm) {
+  // Graph annotations have served their purpose.
+  pm.addPass(createStripNNAttributes());
+  // Structured ops → loops → CFG.
+  add(pm, "func.func(convert-linalg-to-loops)");
+  add(pm, "lower-affine");
+  add(pm, "convert-scf-to-cf");
+  // tanh has no LLVM intrinsic: call libm for it; the rest become intrinsics.
+  add(pm, "convert-math-to-libm");
+  add(pm, "convert-math-to-llvm");
+  add(pm, "expand-strided-metadata");
+  add(pm, "lower-affine");
+  add(pm, "finalize-memref-to-llvm");
+  add(pm, "convert-vector-to-llvm");
+  add(pm, "convert-arith-to-llvm");
+  add(pm, "convert-index-to-llvm");
+  add(pm, "convert-cf-to-llvm");
+  // Bare pointers: the C header can then declare plain float* parameters.
+  add(pm, "convert-func-to-llvm{use-bare-ptr-memref-call-conv}");
+  add(pm, "reconcile-unrealized-casts");
+}
+
+void mlir::nnc::buildCPUPipeline(OpPassManager &pm,
+                                 const CPUPipelineOptions &opts) {
+  buildNNGraphPipeline(pm, opts);
+  buildNNBufferizePipeline(pm);
+  buildLowerToLLVMPipeline(pm);
+}
+
+void mlir::nnc::registerNNCPipelines() {
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "nnc-cpu-pipeline",
+      "Differentiate a model and lower it to LLVM for the CPU",
+      buildCPUPipeline);
+}
+
+void mlir::nnc::registerNNCPasses() {
+  registerNNTransformsPasses();
+  registerNNCConversionPasses();
+  registerNNCPipelines();
+}
+
+void mlir::nnc::registerNNCDialects(DialectRegistry &registry) {
+  registry.insert<NNDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+}

@@ -1,0 +1,73 @@
+// RUN: nnc-opt %s --convert-nn-to-linalg --nnc-verify-no-nn | FileCheck %s
+
+// CHECK-DAG: #[[BCAST:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[ID2:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[MK:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[NK:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[MN:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[KM:.+]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// CHECK-DAG: #[[KN:.+]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+
+// nn.linear: the bias is broadcast into the accumulator, then x · Wᵀ.
+// CHECK-LABEL: func.func @linear
+// CHECK-SAME: (%[[X:.+]]: tensor<8x4xf32>, %[[W:.+]]: tensor<3x4xf32>, %[[B:.+]]: tensor<3xf32>)
+// CHECK: %[[INIT:.+]] = linalg.generic {indexing_maps = [#[[BCAST]], #[[ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[B]] : tensor<3xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[MK]], #[[NK]], #[[MN]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[X]], %[[W]] : tensor<8x4xf32>, tensor<3x4xf32>) outs(%[[INIT]] : tensor<8x3xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @linear(%x: tensor<8x4xf32>, %w: tensor<3x4xf32>, %b: tensor<3xf32>) -> tensor<8x3xf32> {
+  %y = nn.linear %x, %w, %b : (tensor<8x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<8x3xf32>
+  return %y : tensor<8x3xf32>
+}
+
+// CHECK-LABEL: func.func @matmul_t
+// CHECK: linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[KM]], #[[KN]], #[[MN]]]
+func.func @matmul_t(%a: tensor<8x3xf32>, %b: tensor<8x4xf32>) -> tensor<3x4xf32> {
+  %c = nn.matmul %a, %b {transpose_lhs} : (tensor<8x3xf32>, tensor<8x4xf32>) -> tensor<3x4xf32>
+  return %c : tensor<3x4xf32>
+}
+
+// CHECK-LABEL: func.func @relu
+// CHECK: linalg.generic
+// CHECK: arith.cmpf ogt
+// CHECK: arith.select
+func.func @relu(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %y = nn.relu %x : tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
+// The dropout mask is a hash of (seed, row-major index): no state, no call.
+// CHECK-LABEL: func.func @dropout
+// CHECK: linalg.generic
+// CHECK: linalg.index 0
+// CHECK: linalg.index 1
+// CHECK: arith.muli
+// CHECK: arith.shrui
+// CHECK: arith.cmpf oge
+// CHECK-NOT: func.call
+func.func @dropout(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %y = nn.dropout %x {rate = 0.5 : f32, seed = 3 : i64} : tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
+// Cross-entropy: row max, row sum of exp, the labelled logit, then the mean.
+// CHECK-LABEL: func.func @xent
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: linalg.index 1
+// CHECK: arith.index_cast
+// CHECK: math.log
+// CHECK: arith.constant 1.250000e-01 : f32
+func.func @xent(%z: tensor<8x10xf32>, %l: tensor<8xi32>) -> tensor<f32> {
+  %r = nn.cross_entropy %z, %l : (tensor<8x10xf32>, tensor<8xi32>) -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// CHECK-LABEL: func.func @mse
+// CHECK: iterator_types = ["reduction", "reduction"]
+// CHECK: arith.constant 3.125000e-02 : f32
+func.func @mse(%a: tensor<8x4xf32>, %b: tensor<8x4xf32>) -> tensor<f32> {
+  %r = nn.mse_loss %a, %b : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+  return %r : tensor<f32>
+}

@@ -1,0 +1,135 @@
+// RUN: nnc-opt %s -split-input-file -verify-diagnostics
+
+func.func @linear_in_features(%x: tensor<8x4xf32>, %w: tensor<3x5xf32>) -> tensor<8x3xf32> {
+  // expected-error @+1 {{'nn.linear' op input features 4 do not match weight [3, 5] (weight is [out, in])}}
+  %y = nn.linear %x, %w : (tensor<8x4xf32>, tensor<3x5xf32>) -> tensor<8x3xf32>
+  return %y : tensor<8x3xf32>
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<8x4xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<8x3xf32> {
+  // expected-error @+1 {{bias [4] does not match weight outputs 3}}
+  %y = nn.linear %x, %w, %b : (tensor<8x4xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<8x3xf32>
+  return %y : tensor<8x3xf32>
+}
+
+// -----
+
+func.func @linear_result(%x: tensor<8x4xf32>, %w: tensor<3x4xf32>) -> tensor<8x4xf32> {
+  // expected-error @+1 {{result shape [8, 4] should be [8, 3]}}
+  %y = nn.linear %x, %w : (tensor<8x4xf32>, tensor<3x4xf32>) -> tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
+// -----
+
+func.func @linear_rank(%x: tensor<4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3xf32> {
+  // expected-error @+1 {{expects input of rank 2, got [4]}}
+  %y = nn.linear %x, %w : (tensor<4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
+  return %y : tensor<8x3xf32>
+}
+
+// -----
+
+func.func @dynamic_shape(%x: tensor<?x4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3xf32> {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float values}}
+  %y = nn.linear %x, %w : (tensor<?x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
+  return %y : tensor<8x3xf32>
+}
+
+// -----
+
+func.func @not_f32(%x: tensor<8x4xf16>) -> tensor<8x4xf16> {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float values}}
+  %y = nn.relu %x : tensor<8x4xf16>
+  return %y : tensor<8x4xf16>
+}
+
+// -----
+
+func.func @matmul_contraction(%a: tensor<8x4xf32>, %b: tensor<5x3xf32>) -> tensor<8x3xf32> {
+  // expected-error @+1 {{contraction dimensions differ: lhs [8, 4] gives 4, rhs [5, 3] gives 5}}
+  %c = nn.matmul %a, %b : (tensor<8x4xf32>, tensor<5x3xf32>) -> tensor<8x3xf32>
+  return %c : tensor<8x3xf32>
+}
+
+// -----
+
+func.func @add_types(%a: tensor<8x4xf32>, %b: tensor<8x3xf32>) -> tensor<8x4xf32> {
+  // expected-error @+1 {{'nn.add' op requires the same type for all operands and results}}
+  %c = "nn.add"(%a, %b) : (tensor<8x4xf32>, tensor<8x3xf32>) -> tensor<8x4xf32>
+  return %c : tensor<8x4xf32>
+}
+
+// -----
+
+func.func @mse_shapes(%a: tensor<8x4xf32>, %b: tensor<8x3xf32>) -> tensor<f32> {
+  // expected-error @+1 {{input [8, 4] and target [8, 3] must have the same shape}}
+  %l = nn.mse_loss %a, %b : (tensor<8x4xf32>, tensor<8x3xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+func.func @loss_not_scalar(%a: tensor<8x4xf32>, %b: tensor<8x4xf32>) -> tensor<1xf32> {
+  // expected-error @+1 {{result #0 must be 0D tensor of 32-bit float values}}
+  %l = nn.mse_loss %a, %b : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<1xf32>
+  return %l : tensor<1xf32>
+}
+
+// -----
+
+func.func @ce_batch(%z: tensor<8x10xf32>, %labels: tensor<4xi32>) -> tensor<f32> {
+  // expected-error @+1 {{batch of logits [8, 10] and labels [4] differ}}
+  %l = nn.cross_entropy %z, %labels : (tensor<8x10xf32>, tensor<4xi32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+func.func @ce_float_labels(%z: tensor<8x10xf32>, %labels: tensor<8xf32>) -> tensor<f32> {
+  // expected-error @+1 {{operand #1 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %l = nn.cross_entropy %z, %labels : (tensor<8x10xf32>, tensor<8xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+func.func @dropout_rate(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  // expected-error @+1 {{rate must be in [0, 1), got 1}}
+  %y = nn.dropout %x {rate = 1.0 : f32, seed = 1 : i64} : tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
+// -----
+
+func.func @softmax_rank(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{expects input of rank 2, got [8]}}
+  %y = nn.softmax %x : tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+func.func @reduce_dim(%x: tensor<8x4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{dim 2 out of range for input [8, 4]}}
+  %y = nn.reduce_sum %x {dim = 2 : i64} : (tensor<8x4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @reduce_result(%x: tensor<8x4xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{result shape [8] should be [4]}}
+  %y = nn.reduce_sum %x {dim = 0 : i64} : (tensor<8x4xf32>) -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+func.func @missing_attr(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  // expected-error @+1 {{requires attribute 'seed'}}
+  %y = nn.dropout %x {rate = 0.5 : f32} : tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}

@@ -1,0 +1,53 @@
+// RUN: nnc-opt %s | nnc-opt | FileCheck %s
+// RUN: nnc-opt %s --mlir-print-op-generic | nnc-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @forward
+func.func @forward(%x: tensor<8x4xf32>, %w: tensor<3x4xf32> {nn.param},
+                   %b: tensor<3xf32> {nn.param}, %t: tensor<8x3xf32>,
+                   %labels: tensor<8xi64>) -> (tensor<f32>, tensor<f32>) {
+  // CHECK: [[Y:%.+]] = nn.linear %{{.+}}, %{{.+}}, %{{.+}} : (tensor<8x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<8x3xf32>
+  %y = nn.linear %x, %w, %b : (tensor<8x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<8x3xf32>
+  // CHECK: nn.linear %{{.+}}, %{{.+}} : (tensor<8x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
+  %y2 = nn.linear %x, %w : (tensor<8x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
+  // CHECK: nn.add [[Y]], %{{.+}} : tensor<8x3xf32>
+  %s = nn.add %y, %y2 : tensor<8x3xf32>
+  // CHECK: nn.relu
+  %r = nn.relu %s : tensor<8x3xf32>
+  // CHECK: nn.sigmoid
+  %g = nn.sigmoid %r : tensor<8x3xf32>
+  // CHECK: nn.tanh
+  %h = nn.tanh %g : tensor<8x3xf32>
+  // CHECK: nn.dropout %{{.+}} {rate = 5.000000e-01 : f32, seed = 42 : i64} : tensor<8x3xf32>
+  %d = nn.dropout %h {rate = 0.5 : f32, seed = 42 : i64} : tensor<8x3xf32>
+  // CHECK: nn.softmax
+  %p = nn.softmax %d : tensor<8x3xf32>
+  // CHECK: nn.matmul %{{.+}}, %{{.+}} {transpose_lhs} : (tensor<8x3xf32>, tensor<8x4xf32>) -> tensor<3x4xf32>
+  %m = nn.matmul %p, %x {transpose_lhs} : (tensor<8x3xf32>, tensor<8x4xf32>) -> tensor<3x4xf32>
+  // CHECK: nn.mse_loss %{{.+}}, %{{.+}} : (tensor<8x3xf32>, tensor<8x3xf32>) -> tensor<f32>
+  %l1 = nn.mse_loss %p, %t : (tensor<8x3xf32>, tensor<8x3xf32>) -> tensor<f32>
+  // CHECK: nn.cross_entropy %{{.+}}, %{{.+}} : (tensor<8x3xf32>, tensor<8xi64>) -> tensor<f32>
+  %l2 = nn.cross_entropy %d, %labels : (tensor<8x3xf32>, tensor<8xi64>) -> tensor<f32>
+  return %l1, %l2 : tensor<f32>, tensor<f32>
+}
+
+// CHECK-LABEL: func.func @backward
+func.func @backward(%x: tensor<8x3xf32>, %dy: tensor<8x3xf32>, %t: tensor<8x3xf32>,
+                    %labels: tensor<8xi32>, %dl: tensor<f32>) -> tensor<3xf32> {
+  // CHECK: nn.relu_grad
+  %a = nn.relu_grad %x, %dy : tensor<8x3xf32>
+  // CHECK: nn.sigmoid_grad
+  %b = nn.sigmoid_grad %x, %a : tensor<8x3xf32>
+  // CHECK: nn.tanh_grad
+  %c = nn.tanh_grad %x, %b : tensor<8x3xf32>
+  // CHECK: nn.softmax_grad
+  %d = nn.softmax_grad %x, %c : tensor<8x3xf32>
+  // CHECK: nn.mse_loss_grad
+  %e = nn.mse_loss_grad %d, %t, %dl : (tensor<8x3xf32>, tensor<8x3xf32>, tensor<f32>) -> tensor<8x3xf32>
+  // CHECK: nn.cross_entropy_grad
+  %f = nn.cross_entropy_grad %e, %labels, %dl : (tensor<8x3xf32>, tensor<8xi32>, tensor<f32>) -> tensor<8x3xf32>
+  // CHECK: nn.sgd %{{.+}}, %{{.+}} {lr = 1.000000e-01 : f32} : tensor<8x3xf32>
+  %g = nn.sgd %f, %x {lr = 0.1 : f32} : tensor<8x3xf32>
+  // CHECK: nn.reduce_sum %{{.+}} {dim = 0 : i64} : (tensor<8x3xf32>) -> tensor<3xf32>
+  %s = nn.reduce_sum %g {dim = 0 : i64} : (tensor<8x3xf32>) -> tensor<3xf32>
+  return %s : tensor<3xf32>
+}

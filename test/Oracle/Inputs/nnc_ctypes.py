@@ -1,0 +1,62 @@
+"""Shared helpers for the PyTorch oracle tests: compile a model with
+nnc-compile into a shared library, load it with ctypes and call its entry
+points on numpy buffers, following the C header's contract."""
+
+import ctypes
+import json
+import os
+import subprocess
+
+import numpy as np
+
+CTYPES = {"float": np.float32, "int32_t": np.int32, "int64_t": np.int64}
+
+
+class Compiled:
+    def __init__(self, nnc_compile, workdir, tag, args):
+        os.makedirs(workdir, exist_ok=True)
+        self.lib_path = os.path.join(workdir, tag + ".so")
+        out = subprocess.run(
+            [nnc_compile, "-o", self.lib_path, "--report=json"] + args,
+            check=True, capture_output=True, text=True)
+        self.report = json.loads(out.stdout)
+        self.lib = ctypes.CDLL(self.lib_path)
+        self.entries = {e["role"]: e for e in self.report["entry_points"]}
+
+    def call(self, role, inputs, outputs=None):
+        """Calls the entry point; `outputs` may alias inputs (in place)."""
+        entry = self.entries[role]
+        ins = []
+        for spec, arr in zip(entry["inputs"], inputs):
+            arr = np.ascontiguousarray(arr, dtype=CTYPES[spec["type"]])
+            assert list(arr.shape) == spec["shape"], (spec, arr.shape)
+            ins.append(arr)
+        if outputs is None:
+            outputs = [np.zeros(o["shape"], dtype=CTYPES[o["type"]])
+                       for o in entry["outputs"]]
+        ptrs = [a.ctypes.data_as(ctypes.c_void_p) for a in ins + outputs]
+        fn = getattr(self.lib, entry["name"])
+        fn.restype = None
+        fn(*ptrs)
+        return outputs
+
+
+def dropout_keep(shape, seed, rate):
+    """nnc's counter-based dropout mask, recomputed in numpy: the oracle for
+    nn.dropout's semantics (see NNToLinalg.cpp)."""
+    m32 = 0xFFFFFFFF
+
+    def fmix(h):
+        h = (h ^ (h >> 16)) * 0x7FEB352D & m32
+        h = (h ^ (h >> 15)) * 0x846CA68B & m32
+        return h ^ (h >> 16)
+
+    s = (seed & m32) ^ ((seed >> 32) & m32)
+    s = fmix(s)
+    idx = np.arange(int(np.prod(shape)), dtype=np.uint64)
+    h = (idx & m32) ^ s
+    h = (h ^ (h >> 16)) * 0x7FEB352D & m32
+    h = (h ^ (h >> 15)) * 0x846CA68B & m32
+    h = h ^ (h >> 16)
+    u = (h >> 8).astype(np.float32) * np.float32(1.0 / 16777216.0)
+    return (u >= np.float32(rate)).reshape(shape)

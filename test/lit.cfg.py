@@ -1,0 +1,45 @@
+# -*- Python -*-
+# lit configuration for nnc's regression tests.
+
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "NNC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test", ".py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.nnc_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%shlibext", ".so"))
+config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+config.substitutions.append(("%nnc_src_root", config.nnc_src_root))
+config.substitutions.append(("%unittests", config.nnc_unittests_dir))
+# Debian's python3 carries torch and onnx; another python3 may come first on
+# PATH, so the oracle tests name the interpreter explicitly.
+config.substitutions.append(("%python_torch", "/usr/bin/python3"))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.nnc_tools_dir, config.llvm_tools_dir]
+tools = [
+    "nnc-opt",
+    "nnc-compile",
+    "nnc-plan",
+    "nnc-train-mlp",
+    ToolSubst("mlir-cpu-runner", unresolved="fatal"),
+    ToolSubst("not", unresolved="fatal"),
+]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+if os.path.exists("/usr/bin/python3") and \
+        os.system("/usr/bin/python3 -c 'import torch' 2>/dev/null") == 0:
+    config.available_features.add("torch")
+if os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")

@@ -1,0 +1,121 @@
+//===- GraphBuilderTest.cpp - tests of the C++ frontend -------------------===//
+//
+// Part of nnc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Dialect/NN/IR/NNOps.h"
+#include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "nnc/Frontend/GraphBuilder.h"
+#include "nnc/Pipeline/Pipelines.h"
+
+#include "mlir/IR/Verifier.h"
+#include "gtest/gtest.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+namespace {
+
+MLIRContext &context() {
+  static MLIRContext *ctx = [] {
+    DialectRegistry registry;
+    registerNNCDialects(registry);
+    return new MLIRContext(registry);
+  }();
+  return *ctx;
+}
+
+TEST(MLPSpec, ParsesTheSeedModel) {
+  auto spec = parseMLPSpec("784,100,10", "relu", "cross-entropy", 128);
+  ASSERT_TRUE(bool(spec));
+  EXPECT_EQ(spec->widths, (std::vector<int64_t>{784, 100, 10}));
+  EXPECT_EQ(spec->numLayers(), 2);
+  EXPECT_EQ(spec->numParameters(), 79510);
+}
+
+TEST(MLPSpec, RejectsBadSpecsWithAMessage) {
+  auto msg = [](llvm::Expected<MLPSpec> s) {
+    EXPECT_FALSE(bool(s));
+    return s ? std::string() : llvm::toString(s.takeError());
+  };
+  EXPECT_NE(msg(parseMLPSpec("784,,10", "relu", "mse", 8)).find("bad MLP width"),
+            std::string::npos);
+  EXPECT_NE(msg(parseMLPSpec("784,-3,10", "relu", "mse", 8)).find("bad MLP width"),
+            std::string::npos);
+  EXPECT_NE(msg(parseMLPSpec("784", "relu", "mse", 8)).find("at least"),
+            std::string::npos);
+  EXPECT_NE(msg(parseMLPSpec("4,2", "gelu", "mse", 8)).find("unknown activation 'gelu'"),
+            std::string::npos);
+  EXPECT_NE(msg(parseMLPSpec("4,2", "relu", "hinge", 8)).find("unknown loss 'hinge'"),
+            std::string::npos);
+  EXPECT_NE(msg(parseMLPSpec("4,2", "relu", "mse", 0)).find("batch must be positive"),
+            std::string::npos);
+}
+
+TEST(GraphBuilder, BuildsAVerifiedModelAndPredictFunction) {
+  MLPSpec spec;
+  spec.widths = {6, 5, 4, 3};
+  spec.activation = Activation::Tanh;
+  spec.loss = Loss::MSE;
+  spec.batch = 2;
+  spec.dropout = 0.25;
+  OwningOpRef<ModuleOp> module = buildMLP(context(), spec, "net");
+  ASSERT_TRUE(succeeded(verify(*module)));
+  auto model = module->lookupSymbol<func::FuncOp>("net");
+  auto predict = module->lookupSymbol<func::FuncOp>("net_predict");
+  ASSERT_TRUE(model && predict);
+  EXPECT_TRUE(succeeded(verifyModelFunction(model)));
+  EXPECT_FALSE(isModelFunction(predict));
+  // x, targets, then W, b per layer; only parameters carry nn.param.
+  ASSERT_EQ(model.getNumArguments(), 2u + 2 * 3);
+  for (unsigned i = 0; i < model.getNumArguments(); ++i)
+    EXPECT_EQ(model.getArgAttr(i, NNDialect::getParamAttrName()) != nullptr,
+              i >= 2);
+  EXPECT_EQ(cast<RankedTensorType>(model.getArgumentTypes()[2]).getShape(),
+            ArrayRef<int64_t>({5, 6})); // W1 is [out, in]
+  int linears = 0, tanhs = 0, dropouts = 0, predictDropouts = 0;
+  model.walk([&](Operation *op) {
+    linears += isa<LinearOp>(op);
+    tanhs += isa<TanhOp>(op);
+    dropouts += isa<DropoutOp>(op);
+  });
+  predict.walk([&](DropoutOp) { ++predictDropouts; });
+  EXPECT_EQ(linears, 3);
+  EXPECT_EQ(tanhs, 2); // hidden layers only; the output layer is linear
+  EXPECT_EQ(dropouts, 2);
+  EXPECT_EQ(predictDropouts, 0);
+}
+
+TEST(GraphBuilder, InitializationIsSeededAndScaled) {
+  MLPSpec spec;
+  spec.widths = {400, 300, 10};
+  spec.seed = 7;
+  auto a = initParameters(spec), b = initParameters(spec);
+  EXPECT_EQ(a, b);
+  spec.seed = 8;
+  EXPECT_NE(a, initParameters(spec));
+  auto variance = [](const std::vector<float> &v) {
+    double s = 0, s2 = 0;
+    for (float x : v) {
+      s += x;
+      s2 += double(x) * x;
+    }
+    double m = s / v.size();
+    return s2 / v.size() - m * m;
+  };
+  ASSERT_EQ(a.size(), 4u);
+  EXPECT_EQ(a[0].size(), 400u * 300u);
+  // Kaiming: Var = 2 / fan_in.
+  EXPECT_NEAR(variance(a[0]), 2.0 / 400, 0.05 * 2.0 / 400);
+  for (float v : a[1])
+    EXPECT_EQ(v, 0.0f);
+  spec.init = Init::Xavier; // U(±a): Var = a² / 3 = 2 / (in + out)
+  EXPECT_NEAR(variance(initParameters(spec)[0]), 2.0 / 700, 0.05 * 2.0 / 700);
+  spec.init = Init::Gaussian;
+  EXPECT_NEAR(variance(initParameters(spec)[0]), 1e-4, 0.05 * 1e-4);
+}
+
+} // namespace
