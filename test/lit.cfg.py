@@ -35,6 +35,7 @@ tools = [
     "nnc-train-mlp",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
+    ToolSubst("llvm-nm", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
