@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
                << lossName << ", batch " << batch << ", "
                << spec->numParameters() << " parameters, compiled '"
                << step->name << "' in " << llvm::format("%.2f", compileSec)
-               << " s\n";
+               << " s, workspace " << step->workspaceBytes << " bytes\n";
 
   // Synthetic teacher data.
   int64_t in = spec->widths.front(), out = spec->widths.back();
@@ -125,7 +125,8 @@ int main(int argc, char **argv) {
     for (auto &p : params) // updated in place, as the header allows
       bufs.push_back(p.data());
     auto s0 = std::chrono::steady_clock::now();
-    if (llvm::Error err = (*jit)->invoke(step->name, bufs)) {
+    if (llvm::Error err =
+            (*jit)->invokeWithWorkspace(step->name, bufs, step->workspaceBytes)) {
       llvm::errs() << "nnc-train-mlp: error: " << llvm::toString(std::move(err))
                    << "\n";
       return 1;

@@ -144,8 +144,19 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
     result.entries.push_back(describe(fn, role, names, paramNames));
   }
 
+  PassManager bufferize(ctx);
+  buildNNBufferizePipeline(bufferize);
+  if (failed(bufferize.run(*module)))
+    return failure();
+  for (EntryPoint &e : result.entries) {
+    auto fn = module->lookupSymbol<func::FuncOp>(e.name);
+    if (auto bytes = fn->getAttrOfType<IntegerAttr>("nn.arena_bytes"))
+      e.workspaceBytes = bytes.getInt();
+    if (auto bytes = fn->getAttrOfType<IntegerAttr>("nn.max_live_bytes"))
+      e.maxLiveBytes = bytes.getInt();
+  }
+
   PassManager lower(ctx);
-  buildNNBufferizePipeline(lower);
   buildLowerToLLVMPipeline(lower);
   if (failed(lower.run(*module)))
     return failure();
@@ -170,6 +181,10 @@ void mlir::nnc::writeCHeader(const CompiledModel &model, StringRef guard,
      << " * weight W [out, in] (PyTorch's layout) then its bias b [out].\n"
      << " * Inputs are only read. A training step's outputs may be the same\n"
      << " * buffers as the corresponding parameter inputs (update in place).\n"
+     << " * Every entry point takes, last, a workspace of\n"
+     << " * <name>_workspace_size() bytes, 64-byte aligned: the static arena\n"
+     << " * holding all intermediate values, so a call makes no heap\n"
+     << " * allocation. Its contents need not survive between calls.\n"
      << " */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
@@ -191,7 +206,10 @@ void mlir::nnc::writeCHeader(const CompiledModel &model, StringRef guard,
          << (b.isParam ? " (parameter)" : "") << "\n";
     for (const BufferInfo &b : e.outputs)
       os << " *   out " << b.name << " " << b.cType << shapeComment(b) << "\n";
-    os << " */\nvoid " << e.name << "(";
+    os << " *   workspace: " << e.workspaceBytes << " bytes (lower bound "
+       << e.maxLiveBytes << ")\n";
+    os << " */\nint64_t " << e.name << "_workspace_size(void);\n";
+    os << "void " << e.name << "(";
     bool first = true;
     for (const BufferInfo &b : e.inputs) {
       os << (first ? "" : ", ") << "const " << b.cType << " *" << b.name;
@@ -201,7 +219,7 @@ void mlir::nnc::writeCHeader(const CompiledModel &model, StringRef guard,
       os << (first ? "" : ", ") << b.cType << " *" << b.name;
       first = false;
     }
-    os << ");\n\n";
+    os << (first ? "" : ", ") << "uint8_t *workspace);\n\n";
   }
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
 }
@@ -225,7 +243,13 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
     entries.push_back(llvm::json::Object{{"name", e.name},
                                          {"role", e.role},
                                          {"inputs", buffersJSON(e.inputs)},
-                                         {"outputs", buffersJSON(e.outputs)}});
+                                         {"outputs", buffersJSON(e.outputs)},
+                                         {"arena_bytes", e.workspaceBytes},
+                                         {"max_live_bytes", e.maxLiveBytes}});
+  // The headline figures are those of the training (or gradient) step.
+  const EntryPoint *step = model.find("train_step");
+  if (!step)
+    step = model.find("grad");
   return llvm::json::Object{
       {"forward_flops", s.forwardFlops},
       {"backward_flops", s.backwardFlops},
@@ -234,6 +258,8 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
       {"parameter_bytes", s.paramBytes},
       {"activation_bytes_saved", s.savedActivationBytes},
       {"learning_rate", static_cast<double>(options.learningRate)},
+      {"arena_bytes", step ? step->workspaceBytes : 0},
+      {"max_live_bytes", step ? step->maxLiveBytes : 0},
       {"entry_points", std::move(entries)}};
 }
 

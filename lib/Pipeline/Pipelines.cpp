@@ -9,6 +9,7 @@
 #include "nnc/Conversion/Passes.h"
 #include "nnc/Dialect/NN/IR/NNDialect.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -59,7 +60,12 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm) {
   // Returned buffers become caller-owned output arguments; results are
   // computed straight into them instead of being copied.
   add(pm, "buffer-results-to-out-params{hoist-static-allocs}");
-  // Free the temporaries that remain.
+  // Every remaining buffer gets a static offset in one caller-owned arena,
+  // then prove no allocation is left outside it.
+  pm.addPass(createPlanMemory());
+  pm.addPass(createVerifyArena());
+  // Only the arenas of argument-less drivers (main) are heap-allocated; free
+  // them.
   add(pm, "buffer-deallocation-pipeline");
   add(pm, "convert-bufferization-to-memref");
 }

@@ -35,3 +35,20 @@ llvm::Error JITModule::invoke(StringRef name, ArrayRef<void *> buffers) {
     packed.push_back(&p);
   return engine->invokePacked(name, packed);
 }
+
+llvm::Error JITModule::invokeWithWorkspace(StringRef name,
+                                           ArrayRef<void *> buffers,
+                                           int64_t workspaceBytes) {
+  if (workspaceBytes > workspaceCapacity) {
+    // 64-byte alignment: what nnc-plan-memory assumes for every offset.
+    int64_t rounded = (workspaceBytes + 63) / 64 * 64;
+    workspace.reset(std::aligned_alloc(64, rounded));
+    if (!workspace)
+      return llvm::createStringError("cannot allocate a %lld-byte workspace",
+                                     static_cast<long long>(rounded));
+    workspaceCapacity = rounded;
+  }
+  SmallVector<void *> all(buffers.begin(), buffers.end());
+  all.push_back(workspace.get());
+  return invoke(name, all);
+}

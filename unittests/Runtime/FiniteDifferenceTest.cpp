@@ -106,7 +106,8 @@ void checkGradients(const Case &c, uint64_t seed = 1) {
       bufs.push_back(p.data());
     bufs.push_back(targetPtr);
     bufs.push_back(&loss);
-    llvm::Error err = (*jit)->invoke("m", bufs);
+    llvm::Error err =
+        (*jit)->invokeWithWorkspace("m", bufs, compiled->find("loss")->workspaceBytes);
     EXPECT_FALSE(bool(err)) << llvm::toString(std::move(err));
     return static_cast<double>(loss);
   };
@@ -122,7 +123,8 @@ void checkGradients(const Case &c, uint64_t seed = 1) {
     grads.emplace_back(p.size());
     bufs.push_back(grads.back().data());
   }
-  llvm::Error err = (*jit)->invoke("m_grad", bufs);
+  llvm::Error err = (*jit)->invokeWithWorkspace(
+      "m_grad", bufs, compiled->find("grad")->workspaceBytes);
   ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
   EXPECT_NEAR(loss, lossAt(), 1e-6 * std::max(1.0, std::fabs(lossAt())));
 

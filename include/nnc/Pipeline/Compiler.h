@@ -33,12 +33,17 @@ struct BufferInfo {
   bool isParam = false;
 };
 
-/// A compiled function: `void name(inputs..., outputs...)`, every buffer a
-/// plain pointer (bare-pointer calling convention).
+/// A compiled function: `void name(inputs..., outputs..., workspace)`, every
+/// buffer a plain pointer (bare-pointer calling convention). The workspace
+/// is the caller-owned arena of `workspaceBytes` bytes (64-byte aligned)
+/// holding every intermediate buffer.
 struct EntryPoint {
   std::string name;
   std::string role; // "train_step", "grad", "loss" or "predict"
   std::vector<BufferInfo> inputs, outputs;
+  int64_t workspaceBytes = 0;
+  /// The most bytes live at any one point: the arena's lower bound.
+  int64_t maxLiveBytes = 0;
 };
 
 /// Graph-level figures of the gradient (or training-step) function.

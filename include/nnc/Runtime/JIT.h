@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <cstdlib>
 #include <memory>
 
 namespace mlir::nnc {
@@ -23,13 +24,24 @@ class JITModule {
 public:
   static llvm::Expected<std::unique_ptr<JITModule>> create(ModuleOp module);
 
-  /// Calls `name` with the given buffers.
+  /// Calls `name` with the given buffers (the workspace included, last).
   llvm::Error invoke(StringRef name, ArrayRef<void *> buffers);
+
+  /// Calls `name` with `buffers` followed by a workspace of `workspaceBytes`
+  /// that this module owns: allocated on the first call and reused, so the
+  /// steady state allocates nothing.
+  llvm::Error invokeWithWorkspace(StringRef name, ArrayRef<void *> buffers,
+                                  int64_t workspaceBytes);
 
 private:
   explicit JITModule(std::unique_ptr<ExecutionEngine> engine)
       : engine(std::move(engine)) {}
   std::unique_ptr<ExecutionEngine> engine;
+  struct FreeDeleter {
+    void operator()(void *p) const { std::free(p); }
+  };
+  std::unique_ptr<void, FreeDeleter> workspace;
+  int64_t workspaceCapacity = 0;
 };
 
 } // namespace mlir::nnc

@@ -34,7 +34,12 @@ class Compiled:
         if outputs is None:
             outputs = [np.zeros(o["shape"], dtype=CTYPES[o["type"]])
                        for o in entry["outputs"]]
-        ptrs = [a.ctypes.data_as(ctypes.c_void_p) for a in ins + outputs]
+        # The caller-owned arena, 64-byte aligned as the header requires.
+        raw = np.zeros(entry["arena_bytes"] + 64, np.uint8)
+        start = (-raw.ctypes.data) % 64
+        workspace = raw[start:start + entry["arena_bytes"]]
+        ptrs = [a.ctypes.data_as(ctypes.c_void_p)
+                for a in ins + outputs + [workspace]]
         fn = getattr(self.lib, entry["name"])
         fn.restype = None
         fn(*ptrs)

@@ -1,0 +1,117 @@
+//===- Chain.h - Heterogeneous chain checkpointing problem ------*- C++ -*-===//
+//
+// Part of nnc. See docs/Planner.md for the model.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The abstract problem the checkpoint planner solves: a chain of L stages in
+/// the sense of Beaumont et al., "Optimal checkpointing for heterogeneous
+/// chains" (the Rotor paper). Stage i (1-based) reads activation a^{i-1} and
+/// produces a^i; its backward reads the saved data abar^i and the gradient
+/// delta^i and produces delta^{i-1}.
+///
+/// This header is the hook through which any front end (the MLIR adapter, an
+/// MLP description, a JSON file) hands a problem to the planner: build a
+/// `Chain`, call `validate()`, then pick a strategy from Strategies.h.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_PLANNER_CHAIN_H
+#define NNC_PLANNER_CHAIN_H
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nnc {
+namespace planner {
+
+/// One stage of the chain. Sizes are in bytes, costs in any consistent unit
+/// (the tool and the tests use "one forward of a uniform stage" = 1).
+struct Stage {
+  /// u_f: cost of one forward evaluation of the stage.
+  double forwardCost = 0;
+  /// u_b: cost of the backward of the stage.
+  double backwardCost = 0;
+  /// |a^i|, the stage's output activation; also |delta^i|, since a gradient
+  /// has the shape of the value it is the gradient of.
+  int64_t outputBytes = 0;
+  /// |abar^i|: everything the stage's backward needs, its output included
+  /// (so savedBytes >= outputBytes). If the backward needs the stage's input,
+  /// that is part of abar^i too; the model never lets B(i) read a^{i-1}.
+  int64_t savedBytes = 0;
+};
+
+/// A chain a^0 -> stage 1 -> a^1 -> ... -> stage L -> a^L.
+struct Chain {
+  /// |a^0|, the input of stage 1 (and |delta^0|).
+  int64_t inputBytes = 0;
+  std::vector<Stage> stages;
+
+  /// L, the number of stages.
+  unsigned length() const { return stages.size(); }
+  /// Stage i, 1-based as in the papers.
+  const Stage &stage(unsigned i) const { return stages[i - 1]; }
+  /// |a^i| for i in [0, L].
+  int64_t activationBytes(unsigned i) const {
+    return i == 0 ? inputBytes : stages[i - 1].outputBytes;
+  }
+  /// |abar^i| for i in [1, L].
+  int64_t savedBytes(unsigned i) const { return stages[i - 1].savedBytes; }
+
+  /// Sum of u_f + u_b over all stages: the cost of a schedule that computes
+  /// every forward exactly once. Recomputation cost is measured against it.
+  double baseCost() const;
+
+  /// Checks the invariants every strategy relies on. Returns a message naming
+  /// the first offending stage (1-based), e.g.
+  /// "stage 3: saved_bytes (8) is smaller than output_bytes (16)".
+  llvm::Error validate() const;
+};
+
+/// A chain of \p length identical stages: forward and backward cost 1, and
+/// every size (input, outputs, saved data) equal to \p bytes. This is the
+/// uniform chain of the Griewank-Walther comparison in docs/Planner.md.
+Chain makeUniformChain(unsigned length, int64_t bytes = 1);
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+
+/// Chain JSON: {"input_bytes": N, "stages": [{"forward_cost": F,
+/// "backward_cost": B, "output_bytes": X, "saved_bytes": S}, ...]}.
+/// Errors are reported through \p P, so they carry their location
+/// (e.g. "expected integer at chain.stages[2].output_bytes").
+bool fromJSON(const llvm::json::Value &V, Stage &S, llvm::json::Path P);
+bool fromJSON(const llvm::json::Value &V, Chain &C, llvm::json::Path P);
+llvm::json::Value toJSON(const Stage &S);
+llvm::json::Value toJSON(const Chain &C);
+
+/// Parses and validates chain JSON text. The error message is located and
+/// human-readable; \p bufferName prefixes syntax errors.
+llvm::Expected<Chain> parseChainJSON(llvm::StringRef text,
+                                     llvm::StringRef bufferName = "<chain>");
+
+//===----------------------------------------------------------------------===//
+// Byte sizes
+//===----------------------------------------------------------------------===//
+
+/// Parses a byte count with an optional unit: "4096", "64KiB", "1.5GiB",
+/// "10MB". Binary suffixes (K, KiB, M, MiB, G, GiB, T, TiB) are powers of
+/// 1024, the SI ones (kB, KB, MB, GB, TB) powers of 1000; "B" is bytes. Case
+/// is ignored. Fractions round to the nearest byte. Rejects negative, empty,
+/// overflowing and unknown-suffix input with a message saying which.
+llvm::Expected<uint64_t> parseByteSize(llvm::StringRef text);
+
+/// Renders \p bytes for humans, exact when possible: "64 MiB", "1536 B",
+/// "1.50 GiB".
+std::string formatByteSize(uint64_t bytes);
+
+} // namespace planner
+} // namespace nnc
+
+#endif // NNC_PLANNER_CHAIN_H

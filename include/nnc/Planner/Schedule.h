@@ -1,0 +1,118 @@
+//===- Schedule.h - Checkpointing schedules ---------------------*- C++ -*-===//
+//
+// Part of nnc. See docs/Planner.md for the model.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The action vocabulary of a checkpointing schedule and its memory
+/// semantics. The Simulator (Simulator.h) enforces exactly what is written
+/// here; strategies only emit actions.
+///
+/// Values. For a chain of L stages the values are
+///   a^i     (i in [0, L])  activation, |a^i| = Chain::activationBytes(i);
+///   abar^i  (i in [1, L])  saved data of stage i, |abar^i| = savedBytes(i);
+///                          it contains a^i, so while abar^i is in memory a^i
+///                          is *available* without being stored separately;
+///   delta^i (i in [0, L])  gradient w.r.t. a^i, |delta^i| = |a^i|.
+///
+/// Initial memory: a^0 and delta^L. Goal: delta^0.
+///
+/// Accounting (the Rotor convention). a^0 belongs to the caller: it is always
+/// available, never freed and never counted. Everything else in memory is
+/// counted: delta^L from the start (Rotor appends the loss as the last stage,
+/// so this is the loss gradient, usually a scalar), checkpoints, saved data,
+/// and delta^0 at the end. The memory *during* an action is the memory before
+/// it plus the value it creates (inputs and outputs coexist); frees happen
+/// when the action ends. The peak is the maximum over all actions.
+///
+/// Actions (stage numbers are 1-based):
+///   F_ck(i)    needs a^{i-1} available; creates a^i; keeps a^{i-1}. Used to
+///              start a forward sweep from a checkpoint that must survive it.
+///   F_n(i)     needs a^{i-1} available; creates a^i; then frees a^{i-1} if it
+///              is stored on its own (never a^0, and never abar^{i-1}, which
+///              only B(i-1) frees). A forward "without saving": the input was
+///              a transient value of the sweep.
+///   F_all(i)   needs a^{i-1} available; creates abar^i (hence a^i); keeps
+///              a^{i-1}.
+///   B(i)       needs abar^i and delta^i in memory; creates delta^{i-1}; then
+///              frees abar^i and delta^i. Backward actions therefore run in the
+///              order B(L), ..., B(1).
+///   Discard(v) frees v (a^i with i >= 1, or abar^i). a^0 and the running
+///              gradient cannot be discarded.
+/// A forward action may not create a value that is already in memory.
+///
+/// Persistence (Rotor's schedule class; see docs/Planner.md). A schedule is
+/// *persistent* when (1) abar^i is only ever freed by B(i), and (2) an
+/// activation a^i that stayed in memory across a backward action (a
+/// checkpoint) is only freed once abar^{i+1} is in memory or B(i+1) has run.
+/// The optimal dynamic program is optimal among persistent schedules; the
+/// simulator accepts non-persistent ones and flags them.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_PLANNER_SCHEDULE_H
+#define NNC_PLANNER_SCHEDULE_H
+
+#include "nnc/Planner/Chain.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace nnc {
+namespace planner {
+
+/// The kinds of values a Discard can name.
+enum class ValueKind { Activation, Saved, Gradient };
+
+/// "a", "abar", "delta".
+llvm::StringRef valueKindName(ValueKind K);
+
+/// One step of a schedule.
+struct Action {
+  enum Kind { ForwardCheckpoint, ForwardNoSave, ForwardAll, Backward, Discard };
+  Kind kind;
+  /// The stage (1-based) for F_* and B; the value's index for Discard.
+  unsigned stage;
+  /// Which value a Discard frees; ignored for other kinds.
+  ValueKind value = ValueKind::Activation;
+
+  static Action fck(unsigned i) { return {ForwardCheckpoint, i}; }
+  static Action fn(unsigned i) { return {ForwardNoSave, i}; }
+  static Action fall(unsigned i) { return {ForwardAll, i}; }
+  static Action backward(unsigned i) { return {Backward, i}; }
+  static Action discard(ValueKind v, unsigned i) { return {Discard, i, v}; }
+
+  bool isForward() const { return kind <= ForwardAll; }
+  bool operator==(const Action &o) const {
+    return kind == o.kind && stage == o.stage &&
+           (kind != Discard || value == o.value);
+  }
+  bool operator!=(const Action &o) const { return !(*this == o); }
+};
+
+/// "F_ck", "F_n", "F_all", "B", "Discard".
+llvm::StringRef actionKindName(Action::Kind K);
+
+/// A schedule is just the sequence of actions.
+using Schedule = std::vector<Action>;
+
+/// Prints one action: "F_ck 1", "B 3", "Discard a2", "Discard abar4".
+void print(const Action &A, llvm::raw_ostream &os);
+/// Prints a schedule as "F_ck 1, F_n 2, F_all 3, B 3, ...".
+void print(const Schedule &S, llvm::raw_ostream &os);
+std::string toString(const Schedule &S);
+
+/// JSON form of an action: {"op": "F_ck", "stage": 3}; a discard also has
+/// "value": "a" | "abar".
+llvm::json::Value toJSON(const Action &A);
+bool fromJSON(const llvm::json::Value &V, Action &A, llvm::json::Path P);
+
+} // namespace planner
+} // namespace nnc
+
+#endif // NNC_PLANNER_SCHEDULE_H

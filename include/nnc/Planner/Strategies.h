@@ -1,0 +1,116 @@
+//===- Strategies.h - Checkpointing strategies ------------------*- C++ -*-===//
+//
+// Part of nnc. See docs/Planner.md for the model.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// Strategies turn a Chain into a Schedule. Only the simulator measures
+/// schedules; a strategy's own bookkeeping is never reported.
+///
+///   storeAll      vanilla backprop: F_all every stage, then B(L)..B(1).
+///   recomputeAll  keep only a^0; before each B(i) recompute a^{i-1} from a^0.
+///                 L(L+1)/2 forward steps, the least memory of the simple
+///                 strategies.
+///   sqrtSegments  Chen et al. 2016: ceil(sqrt(L)) equal segments, segment
+///                 inputs checkpointed, each segment recomputed with F_all
+///                 before its backward.
+///   chenGreedy    Chen et al.'s budgeted variant: greedy segmentation under a
+///                 threshold, threshold grid-searched for the cheapest plan
+///                 whose simulated peak fits the budget.
+///   CheckpointDP  Rotor's dynamic program: optimal among persistent
+///                 schedules for a budget discretised into `slots` units.
+///
+/// Griewank-Walther correspondence (tested for every l <= 201, s <= 20): on
+/// makeUniformChain(L, b) with budget (s + 2) * b bytes, the DP's
+/// forwardSteps equal p(L + 1, s), Revolve's minimal number of forward steps
+/// for l = L + 1 steps and s checkpoint slots. See revolveForwardSteps() and
+/// docs/Planner.md for why the offsets are +1 and +2.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_PLANNER_STRATEGIES_H
+#define NNC_PLANNER_STRATEGIES_H
+
+#include "nnc/Planner/Chain.h"
+#include "nnc/Planner/Schedule.h"
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace nnc {
+namespace planner {
+
+Schedule storeAll(const Chain &chain);
+Schedule recomputeAll(const Chain &chain);
+/// \p segments = 0 picks ceil(sqrt(L)).
+Schedule sqrtSegments(const Chain &chain, unsigned segments = 0);
+/// Segments the chain wherever the running sum of saved bytes would exceed a
+/// threshold, trying thresholds from max(savedBytes) to the chain's total and
+/// returning the cheapest schedule whose simulated peak is <= \p budgetBytes.
+llvm::Expected<Schedule> chenGreedy(const Chain &chain, uint64_t budgetBytes);
+
+/// The Griewank-Walther optimum p(l, s) = t*l - C(s+t, s+1), t the least
+/// integer with C(s+t, s) >= l (Revolve, ACM TOMS Alg. 799): the minimal
+/// number of forward steps to reverse l steps with s checkpoint slots.
+uint64_t revolveForwardSteps(uint64_t l, uint64_t s);
+
+/// One point of the memory/cost frontier: with budgetBytes or more (up to
+/// the next point) the optimal cost is cost.
+struct FrontierPoint {
+  uint64_t budgetBytes;
+  double cost;
+};
+
+/// Rotor's dynamic program for one chain and one maximum budget. One solve
+/// answers every budget up to the maximum: schedule(b) reconstructs the
+/// optimal schedule for any b <= maxBudget, frontier() lists them all.
+///
+/// Discretisation: memory is counted in units of `unitBytes`. If every size
+/// is a multiple of g = gcd(all sizes) and maxBudget / g <= slots, the unit
+/// is g and the DP is exact. Otherwise the unit is ceil(maxBudget / slots)
+/// and sizes are rounded *up* to whole units, so every plan the DP accepts
+/// fits the byte budget (it may miss plans that fit only by a few bytes).
+class CheckpointDP {
+public:
+  static llvm::Expected<CheckpointDP>
+  solve(const Chain &chain, uint64_t maxBudgetBytes, unsigned slots = 500);
+  CheckpointDP(CheckpointDP &&);
+  CheckpointDP &operator=(CheckpointDP &&);
+  ~CheckpointDP();
+
+  uint64_t unitBytes() const;
+  /// Number of memory units the tables cover (<= slots).
+  unsigned units() const;
+  /// The optimal compute cost (forward + backward) within \p budgetBytes, or
+  /// +infinity if no persistent schedule fits after discretisation.
+  double optimalCost(uint64_t budgetBytes) const;
+  /// The optimal schedule within \p budgetBytes. If none fits, the error
+  /// states the minimum feasible budget in bytes.
+  llvm::Expected<Schedule> schedule(uint64_t budgetBytes) const;
+  /// (budget, cost) for every budget in [0, maxBudget] at which the optimal
+  /// cost strictly drops, in increasing budget order.
+  std::vector<FrontierPoint> frontier() const;
+
+private:
+  struct Impl;
+  explicit CheckpointDP(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl;
+};
+
+/// Convenience: solve and reconstruct for one budget.
+llvm::Expected<Schedule> dp(const Chain &chain, uint64_t budgetBytes,
+                            unsigned slots = 500);
+
+/// The least peak (bytes, exact, no discretisation) any persistent schedule
+/// of \p chain can have. Budgets below it are infeasible for every strategy
+/// in this library.
+int64_t minimumFeasibleBudget(const Chain &chain);
+
+} // namespace planner
+} // namespace nnc
+
+#endif // NNC_PLANNER_STRATEGIES_H

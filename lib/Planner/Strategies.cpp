@@ -1,0 +1,516 @@
+//===- Strategies.cpp - Checkpointing strategies --------------------------===//
+//
+// Part of nnc. See docs/Planner.md for the model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Planner/Strategies.h"
+#include "nnc/Planner/Simulator.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+using namespace llvm;
+using namespace nnc::planner;
+
+static Error makeError(const Twine &msg) {
+  return createStringError(inconvertibleErrorCode(), msg);
+}
+
+//===----------------------------------------------------------------------===//
+// Simple strategies
+//===----------------------------------------------------------------------===//
+
+Schedule nnc::planner::storeAll(const Chain &chain) {
+  Schedule s;
+  const unsigned L = chain.length();
+  for (unsigned i = 1; i <= L; ++i)
+    s.push_back(Action::fall(i));
+  for (unsigned i = L; i >= 1; --i)
+    s.push_back(Action::backward(i));
+  return s;
+}
+
+Schedule nnc::planner::recomputeAll(const Chain &chain) {
+  Schedule s;
+  for (unsigned i = chain.length(); i >= 1; --i) {
+    // Sweep a^0 -> a^{i-1}; only the sweep's current value stays alive.
+    for (unsigned k = 1; k < i; ++k)
+      s.push_back(k == 1 ? Action::fck(1) : Action::fn(k));
+    s.push_back(Action::fall(i));
+    if (i > 1)
+      s.push_back(Action::discard(ValueKind::Activation, i - 1));
+    s.push_back(Action::backward(i));
+  }
+  return s;
+}
+
+/// The segment schedule shared by sqrt and Chen's greedy variant.
+/// \p bounds = {0 = b_0 < b_1 < ... < b_n = L}; segment g holds stages
+/// b_g + 1 .. b_{g+1}. Forward: sweep to a^{b_{n-1}}, keeping every segment
+/// input. Backward, last segment first: F_all the segment (its input is
+/// dropped as soon as abar of its first stage holds what follows), then B it.
+static Schedule segmentSchedule(const std::vector<unsigned> &bounds) {
+  Schedule s;
+  const size_t n = bounds.size() - 1;
+  std::vector<bool> isBound(bounds.back() + 1, false);
+  for (unsigned b : bounds)
+    isBound[b] = true;
+  for (unsigned i = 1; i <= bounds[n - 1]; ++i)
+    s.push_back(isBound[i - 1] ? Action::fck(i) : Action::fn(i));
+  for (size_t g = n; g-- > 0;) {
+    for (unsigned i = bounds[g] + 1; i <= bounds[g + 1]; ++i) {
+      s.push_back(Action::fall(i));
+      if (i == bounds[g] + 1 && bounds[g] > 0)
+        s.push_back(Action::discard(ValueKind::Activation, bounds[g]));
+    }
+    for (unsigned i = bounds[g + 1]; i > bounds[g]; --i)
+      s.push_back(Action::backward(i));
+  }
+  return s;
+}
+
+Schedule nnc::planner::sqrtSegments(const Chain &chain, unsigned segments) {
+  const unsigned L = chain.length();
+  if (segments == 0)
+    segments = static_cast<unsigned>(std::ceil(std::sqrt(double(L))));
+  segments = std::clamp(segments, 1u, L);
+  std::vector<unsigned> bounds{0};
+  for (unsigned g = 1; g <= segments; ++g)
+    bounds.push_back(static_cast<unsigned>((uint64_t(L) * g) / segments));
+  return segmentSchedule(bounds);
+}
+
+Expected<Schedule> nnc::planner::chenGreedy(const Chain &chain,
+                                            uint64_t budgetBytes) {
+  const unsigned L = chain.length();
+  int64_t maxSaved = 0, total = 0;
+  for (unsigned i = 1; i <= L; ++i) {
+    maxSaved = std::max(maxSaved, chain.savedBytes(i));
+    total += chain.savedBytes(i);
+  }
+  // Chen et al. grid-search the threshold; we try a geometric grid plus its
+  // endpoints, which is enough to see every segmentation of interest without
+  // the O(L^2) of trying every prefix sum.
+  std::vector<int64_t> thresholds{maxSaved, total};
+  const int steps = 256;
+  for (int k = 1; k < steps; ++k)
+    thresholds.push_back(static_cast<int64_t>(
+        maxSaved * std::pow(double(total) / maxSaved, double(k) / steps)));
+  std::optional<Schedule> best;
+  SimulationResult bestSim;
+  int64_t leastPeak = std::numeric_limits<int64_t>::max();
+  for (int64_t theta : thresholds) {
+    std::vector<unsigned> bounds{0};
+    int64_t run = 0;
+    for (unsigned i = 1; i <= L; ++i) {
+      if (run > 0 && run + chain.savedBytes(i) > theta) {
+        bounds.push_back(i - 1);
+        run = 0;
+      }
+      run += chain.savedBytes(i);
+    }
+    bounds.push_back(L);
+    Schedule s = segmentSchedule(bounds);
+    SimulationResult sim = simulate(chain, s);
+    assert(sim.valid && "segment schedules are valid by construction");
+    leastPeak = std::min(leastPeak, sim.peakBytes);
+    if (uint64_t(sim.peakBytes) > budgetBytes)
+      continue;
+    if (!best || sim.computeCost < bestSim.computeCost ||
+        (sim.computeCost == bestSim.computeCost &&
+         sim.peakBytes < bestSim.peakBytes)) {
+      best = std::move(s);
+      bestSim = sim;
+    }
+  }
+  if (!best)
+    return makeError("chen: no greedy segmentation fits in " +
+                     Twine(budgetBytes) +
+                     " bytes; the least peak it reaches "
+                     "is " +
+                     Twine(leastPeak) +
+                     " bytes (the minimum feasible "
+                     "budget for any strategy is " +
+                     Twine(minimumFeasibleBudget(chain)) + " bytes)");
+  return std::move(*best);
+}
+
+uint64_t nnc::planner::revolveForwardSteps(uint64_t l, uint64_t s) {
+  // beta(s, t) = C(s + t, s), computed incrementally and exactly; the values
+  // needed for realistic l stay far below 2^64.
+  auto binom = [](uint64_t n, uint64_t k) {
+    k = std::min(k, n - k);
+    unsigned __int128 r = 1;
+    for (uint64_t i = 1; i <= k; ++i)
+      r = r * (n - k + i) / i;
+    return static_cast<uint64_t>(r);
+  };
+  uint64_t t = 0;
+  while (binom(s + t, s) < l)
+    ++t;
+  return t * l - binom(s + t, s + 1);
+}
+
+//===----------------------------------------------------------------------===//
+// Minimum feasible budget
+//===----------------------------------------------------------------------===//
+
+// The same decomposition as the DP below, with (max, min) instead of
+// (+, min) and exact bytes: the least peak of any persistent schedule.
+int64_t nnc::planner::minimumFeasibleBudget(const Chain &chain) {
+  const unsigned L = chain.length();
+  auto x = [&](unsigned i) { return chain.activationBytes(i); };
+  auto sv = [&](unsigned i) { return chain.savedBytes(i); };
+  auto idx = [](unsigned s, unsigned t) {
+    return size_t(t) * (t - 1) / 2 + (s - 1);
+  };
+  std::vector<int64_t> mp(size_t(L) * (L + 1) / 2), mo(mp.size());
+  for (unsigned d = 0; d < L; ++d) {
+    for (unsigned s = 1; s + d <= L; ++s) {
+      const unsigned t = s + d;
+      const int64_t cin = s == 1 ? 0 : x(s - 1);
+      int64_t rest = s < t ? sv(s) + mp[idx(s + 1, t)] : 0;
+      int64_t back = sv(s) + x(s) + x(s - 1);
+      int64_t pin = std::max({x(t) + sv(s), back, rest});
+      int64_t own = std::max({cin + x(t) + sv(s), back, rest});
+      int64_t sweep = 0;
+      for (unsigned j = s + 1; j <= t; ++j) {
+        const unsigned k = j - 1;
+        sweep = std::max(sweep, x(k) + (k > s ? x(k - 1) : 0));
+        pin = std::min(
+            pin, std::max({x(t) + sweep, mo[idx(j, t)], mp[idx(s, j - 1)]}));
+        own = std::min(own, std::max({cin + x(t) + sweep, cin + mo[idx(j, t)],
+                                      mo[idx(s, j - 1)]}));
+      }
+      mp[idx(s, t)] = pin;
+      mo[idx(s, t)] = s == 1 ? pin : own;
+    }
+  }
+  return mp[idx(1, L)];
+}
+
+//===----------------------------------------------------------------------===//
+// Rotor's dynamic program
+//===----------------------------------------------------------------------===//
+//
+// Sub-problems. For a segment [s, t] of stages and m memory units:
+//
+//   Pin(s, t, m)  a^{s-1} is available for the whole segment but belongs to
+//                 someone else (the caller's a^0, or an abar^{s-1} that the
+//                 enclosing problem keeps): not counted, never freed.
+//   Own(s, t, m)  a^{s-1} is a checkpoint the segment owns: counted (cin =
+//                 |a^{s-1}|, 0 for a^0) and freed once no longer needed.
+//
+// In both, delta^t is in memory and counted, and the goal is delta^{s-1}.
+// The value is the least forward cost (backward costs are a constant added
+// at the end). m counts everything the sub-problem holds, so the enclosing
+// problem passes down what it does not itself occupy.
+//
+// A persistent schedule for [s, t] starts in one of two ways (Rotor, Thm. 1):
+//
+//  chain:  F_all(s); abar^s stays until B(s). Own drops a^{s-1} right away
+//          (abar^s holds a^s, the only thing later stages read). Then the
+//          rest [s+1, t] runs with a^s pinned inside abar^s, then B(s):
+//            Pin/Own(s, t, m) = u_f(s) + Pin(s+1, t, m - |abar^s|)
+//          feasible if  F_all:  [cin] + |delta^t| + |abar^s| <= m   (cin: Own)
+//                       B(s):   |abar^s| + |delta^s| + |delta^{s-1}| <= m.
+//
+//  leaf j (s < j <= t): sweep F_ck(s), F_n(s+1), ..., F_n(j-1) keeping
+//          a^{s-1} and leaving a^{j-1} as a new checkpoint; reverse [j, t]
+//          owning a^{j-1}; then reverse [s, j-1] from a^{s-1}:
+//            Pin(s, t, m) = sum u_f(s..j-1) + Own(j, t, m)       + Pin(s, j-1,
+//            m) Own(s, t, m) = sum u_f(s..j-1) + Own(j, t, m - cin) + Own(s,
+//            j-1, m)
+//          feasible if the sweep fits:
+//            [cin] + |delta^t| + max_k (|a^{k-1}| [k > s] + |a^k|) <= m.
+//
+// The answer is Pin(1, L, M) + sum u_b. Tables hold Pin and Own for every
+// segment and every m in [0, M]: O(L^2 M) values, O(L) work each, O(L^3 M).
+//
+// Two things keep the constant small:
+//  * each (s, t) row is computed for all m at once; the inner loop over m is
+//    a branch-free min of sums that the compiler vectorises;
+//  * pruning by a bound: every schedule of [s, t] costs at least
+//    sum u_f(s..t), so leaf j costs at least sum u_f(s..j-1) + sum u_f(s..t).
+//    Rows are non-increasing in m, so the budgets where leaf j can still win
+//    form a prefix [lo_j, m*_j) that shrinks as j grows; the j loop stops
+//    when it is empty. Reconstruction applies the same rule per m, so it
+//    makes the same choices as the fill.
+//
+// Tables are float: costs are sums of stage costs, exact for integer costs
+// below 2^24 and within 1e-7 relative otherwise; reported costs come from the
+// simulator in double.
+
+namespace {
+enum class Owner { Pin, Own };
+} // namespace
+
+struct CheckpointDP::Impl {
+  const Chain chain;
+  unsigned L = 0;
+  unsigned M = 0;         // memory units covered: m in [0, M]
+  uint64_t unit = 1;      // bytes per unit
+  std::vector<int64_t> X; // |a^i| in units, i in [0, L]
+  std::vector<int64_t> S; // |abar^i| in units, i in [1, L]
+  std::vector<float> F;   // prefix sums of forward costs, F[0] = 0
+  std::vector<float> pin, own;
+  double backwardSum = 0;
+
+  explicit Impl(const Chain &c) : chain(c) {}
+
+  size_t row(unsigned s, unsigned t) const {
+    return (size_t(t) * (t - 1) / 2 + (s - 1)) * (M + 1);
+  }
+  const float *table(Owner o, unsigned s, unsigned t) const {
+    return (o == Owner::Pin ? pin : own).data() + row(s, t);
+  }
+  int64_t cin(unsigned s) const { return s == 1 ? 0 : X[s - 1]; }
+
+  void fill();
+  void fillRow(Owner o, unsigned s, unsigned t, float *out) const;
+  void reconstruct(Owner o, unsigned s, unsigned t, unsigned m,
+                   Schedule &out) const;
+};
+
+static constexpr float kInf = std::numeric_limits<float>::infinity();
+
+/// best[m] = min(best[m], c + a[m] + b[m - shift]) for m in [lo, hi).
+/// Kept separate and branch-free so it vectorises; on x86-64 it is cloned for
+/// AVX2 and picked at load time, so the library still runs on any x86-64.
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void
+relaxRow(float *__restrict best, const float *__restrict a,
+         const float *__restrict b, float c, unsigned lo, unsigned hi,
+         unsigned shift) {
+  const float *bs = b - shift;
+  for (unsigned m = lo; m < hi; ++m) {
+    float v = c + a[m] + bs[m];
+    best[m] = v < best[m] ? v : best[m];
+  }
+}
+
+void CheckpointDP::Impl::fillRow(Owner o, unsigned s, unsigned t,
+                                 float *out) const {
+  const int64_t base = o == Owner::Own ? cin(s) : 0;
+  const int64_t Mi = M;
+
+  // Chain branch.
+  const int64_t chainLo = std::max(base + X[t] + S[s], S[s] + X[s] + X[s - 1]);
+  const float fs = F[s] - F[s - 1];
+  for (int64_t m = 0; m <= Mi; ++m) {
+    if (m < chainLo)
+      out[m] = kInf;
+    else if (s == t)
+      out[m] = fs;
+    else
+      out[m] = fs + table(Owner::Pin, s + 1, t)[m - S[s]];
+  }
+
+  // Leaf branches, j ascending (reconstruct() uses the same order and the
+  // same pruning so ties break identically).
+  const float segmentFloor = F[t] - F[s - 1];
+  const unsigned shift = static_cast<unsigned>(base);
+  int64_t sweepPeak = 0;
+  for (unsigned j = s + 1; j <= t; ++j) {
+    const unsigned k = j - 1;
+    sweepPeak = std::max(sweepPeak, X[k] + (k > s ? X[k - 1] : 0));
+    const int64_t lo = base + X[t] + sweepPeak;
+    if (lo > Mi)
+      break; // lo only grows with j
+    const float sweep = F[j - 1] - F[s - 1];
+    const float bound = sweep + segmentFloor;
+    // m*_j: first m with out[m] <= bound (rows are non-increasing in m).
+    const unsigned hi = static_cast<unsigned>(
+        std::partition_point(out, out + Mi + 1,
+                             [&](float v) { return v > bound; }) -
+        out);
+    if (hi <= lo)
+      break; // both ends move towards each other as j grows
+    const float *right = table(Owner::Own, j, t);
+    const float *left = table(o, s, j - 1);
+    relaxRow(out, left, right, sweep, static_cast<unsigned>(lo), hi, shift);
+  }
+}
+
+void CheckpointDP::Impl::fill() {
+  const size_t rows = size_t(L) * (L + 1) / 2;
+  pin.assign(rows * (M + 1), kInf);
+  own.assign(rows * (M + 1), kInf);
+  // s descending, t ascending: (s, t) needs (s+1, t) and (j, t) for j > s
+  // from earlier s, and (s, j-1) from earlier t. Consecutive rows then share
+  // all their left operands (s, s..t-1), which stay in cache.
+  for (unsigned s = L; s >= 1; --s) {
+    for (unsigned t = s; t <= L; ++t) {
+      fillRow(Owner::Pin, s, t, pin.data() + row(s, t));
+      // Owning a^0 is pinning it: it is never counted nor freed.
+      if (s == 1)
+        std::copy_n(pin.data() + row(s, t), M + 1, own.data() + row(s, t));
+      else
+        fillRow(Owner::Own, s, t, own.data() + row(s, t));
+    }
+  }
+}
+
+void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
+                                     unsigned m, Schedule &out) const {
+  if (s == 1)
+    o = Owner::Pin;
+  const int64_t base = o == Owner::Own ? cin(s) : 0;
+  assert(table(o, s, t)[m] < kInf && "reconstructing an infeasible entry");
+
+  // Re-evaluate the candidates exactly as fillRow() did, for this m only.
+  float best = kInf;
+  unsigned choice = 0; // 0: chain, else the leaf's j
+  const int64_t chainLo = std::max(base + X[t] + S[s], S[s] + X[s] + X[s - 1]);
+  const float fs = F[s] - F[s - 1];
+  if (m >= chainLo)
+    best = s == t ? fs : fs + table(Owner::Pin, s + 1, t)[m - S[s]];
+  const float segmentFloor = F[t] - F[s - 1];
+  int64_t sweepPeak = 0;
+  for (unsigned j = s + 1; j <= t; ++j) {
+    const unsigned k = j - 1;
+    sweepPeak = std::max(sweepPeak, X[k] + (k > s ? X[k - 1] : 0));
+    const int64_t lo = base + X[t] + sweepPeak;
+    if (lo > int64_t(m))
+      break;
+    const float sweep = F[j - 1] - F[s - 1];
+    if (!(best > sweep + segmentFloor))
+      break;
+    float v = sweep + table(o, s, j - 1)[m] + table(Owner::Own, j, t)[m - base];
+    if (v < best) {
+      best = v;
+      choice = j;
+    }
+  }
+  assert(best == table(o, s, t)[m] && "reconstruction disagrees with fill");
+
+  if (choice == 0) {
+    out.push_back(Action::fall(s));
+    if (o == Owner::Own)
+      out.push_back(Action::discard(ValueKind::Activation, s - 1));
+    if (s < t)
+      reconstruct(Owner::Pin, s + 1, t, m - S[s], out);
+    out.push_back(Action::backward(s));
+    return;
+  }
+  const unsigned j = choice;
+  out.push_back(Action::fck(s));
+  for (unsigned k = s + 1; k < j; ++k)
+    out.push_back(Action::fn(k));
+  reconstruct(Owner::Own, j, t, m - base, out);
+  reconstruct(o, s, j - 1, m, out);
+}
+
+CheckpointDP::CheckpointDP(std::unique_ptr<Impl> impl)
+    : impl(std::move(impl)) {}
+CheckpointDP::CheckpointDP(CheckpointDP &&) = default;
+CheckpointDP &CheckpointDP::operator=(CheckpointDP &&) = default;
+CheckpointDP::~CheckpointDP() = default;
+
+Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
+                                           uint64_t maxBudgetBytes,
+                                           unsigned slots) {
+  if (Error e = chain.validate())
+    return std::move(e);
+  if (slots == 0)
+    return makeError("slots must be positive");
+  auto impl = std::make_unique<Impl>(chain);
+  const unsigned L = chain.length();
+  impl->L = L;
+
+  // Exact units when the sizes share a factor that makes the budget fit in
+  // `slots` units; otherwise round sizes up to ceil(budget / slots) bytes.
+  uint64_t g = chain.inputBytes;
+  for (const Stage &st : chain.stages)
+    g = std::gcd(g,
+                 std::gcd(uint64_t(st.outputBytes), uint64_t(st.savedBytes)));
+  if (maxBudgetBytes / g <= slots)
+    impl->unit = g;
+  else
+    impl->unit = (maxBudgetBytes + slots - 1) / slots;
+  impl->M = static_cast<unsigned>(maxBudgetBytes / impl->unit);
+  auto units = [&](int64_t bytes) {
+    return static_cast<int64_t>((uint64_t(bytes) + impl->unit - 1) /
+                                impl->unit);
+  };
+  impl->X.resize(L + 1);
+  impl->S.assign(L + 1, 0);
+  impl->F.assign(L + 1, 0);
+  for (unsigned i = 0; i <= L; ++i)
+    impl->X[i] = units(chain.activationBytes(i));
+  double prefix = 0;
+  for (unsigned i = 1; i <= L; ++i) {
+    impl->S[i] = units(chain.savedBytes(i));
+    prefix += chain.stage(i).forwardCost;
+    impl->F[i] = static_cast<float>(prefix);
+    impl->backwardSum += chain.stage(i).backwardCost;
+  }
+  impl->fill();
+  return CheckpointDP(std::move(impl));
+}
+
+uint64_t CheckpointDP::unitBytes() const { return impl->unit; }
+unsigned CheckpointDP::units() const { return impl->M; }
+
+double CheckpointDP::optimalCost(uint64_t budgetBytes) const {
+  uint64_t m = std::min<uint64_t>(impl->M, budgetBytes / impl->unit);
+  float v = impl->table(Owner::Pin, 1, impl->L)[m];
+  if (v == kInf)
+    return std::numeric_limits<double>::infinity();
+  return double(v) + impl->backwardSum;
+}
+
+Expected<Schedule> CheckpointDP::schedule(uint64_t budgetBytes) const {
+  unsigned m = static_cast<unsigned>(
+      std::min<uint64_t>(impl->M, budgetBytes / impl->unit));
+  if (impl->table(Owner::Pin, 1, impl->L)[m] == kInf) {
+    int64_t least = minimumFeasibleBudget(impl->chain);
+    if (budgetBytes < uint64_t(least))
+      return makeError("budget of " + Twine(budgetBytes) +
+                       " bytes is infeasible: the minimum feasible budget is " +
+                       Twine(least) + " bytes");
+    return makeError("budget of " + Twine(budgetBytes) +
+                     " bytes is infeasible once sizes "
+                     "are rounded up to " +
+                     Twine(impl->unit) +
+                     "-byte units (the exact "
+                     "minimum feasible budget is " +
+                     Twine(least) +
+                     " bytes); use more "
+                     "slots or a larger budget");
+  }
+  Schedule s;
+  impl->reconstruct(Owner::Pin, 1, impl->L, m, s);
+  return s;
+}
+
+std::vector<FrontierPoint> CheckpointDP::frontier() const {
+  std::vector<FrontierPoint> points;
+  const float *row = impl->table(Owner::Pin, 1, impl->L);
+  float last = kInf;
+  for (unsigned m = 0; m <= impl->M; ++m) {
+    if (row[m] < last) {
+      points.push_back(
+          {uint64_t(m) * impl->unit, double(row[m]) + impl->backwardSum});
+      last = row[m];
+    }
+  }
+  return points;
+}
+
+Expected<Schedule> nnc::planner::dp(const Chain &chain, uint64_t budgetBytes,
+                                    unsigned slots) {
+  Expected<CheckpointDP> solver =
+      CheckpointDP::solve(chain, budgetBytes, slots);
+  if (!solver)
+    return solver.takeError();
+  return solver->schedule(budgetBytes);
+}

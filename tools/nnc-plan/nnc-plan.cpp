@@ -1,0 +1,254 @@
+//===- nnc-plan.cpp - Plan gradient checkpointing for a chain -------------===//
+//
+// Part of nnc. See docs/Planner.md for the model.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// Command-line front end of NNCPlanner: reads a chain (JSON, or the uniform
+/// chain of the Griewank-Walther comparison), plans it with one strategy,
+/// replays the plan in the simulator and prints what the simulator measured.
+///
+///   nnc-plan chain.json --strategy=dp --budget=64MiB [--json] [--svg=x.svg]
+///   nnc-plan chain.json --frontier=frontier.svg
+///   nnc-plan --uniform-chain=30 --slots=4       (4 Revolve checkpoint slots)
+///
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Planner/Chain.h"
+#include "nnc/Planner/Render.h"
+#include "nnc/Planner/Simulator.h"
+#include "nnc/Planner/Strategies.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/WithColor.h"
+
+#include <cmath>
+
+using namespace llvm;
+using namespace nnc::planner;
+
+static cl::OptionCategory category("nnc-plan options");
+
+static cl::opt<std::string>
+    inputFile(cl::Positional, cl::desc("<chain.json | ->"), cl::cat(category));
+static cl::opt<std::string>
+    strategyName("strategy",
+                 cl::desc("store-all | recompute-all | sqrt | chen | dp"),
+                 cl::init("dp"), cl::cat(category));
+static cl::opt<std::string>
+    budgetText("budget",
+               cl::desc("Memory budget in bytes; accepts KiB/MiB/GiB (and "
+                        "kB/MB/GB) suffixes. Default: unconstrained"),
+               cl::cat(category));
+static cl::opt<unsigned>
+    slots("slots",
+          cl::desc("DP memory discretisation (units of the budget, default "
+                   "500). With --uniform-chain: Revolve checkpoint slots s"),
+          cl::init(500), cl::cat(category));
+static cl::opt<bool> emitJSON("json", cl::desc("Print the plan as JSON"),
+                              cl::cat(category));
+static cl::opt<std::string> svgFile("svg",
+                                    cl::desc("Write the schedule as SVG"),
+                                    cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> frontierFile(
+    "frontier", cl::ValueOptional,
+    cl::desc("Print the DP's memory/cost frontier; with =file, also draw it "
+             "as SVG"),
+    cl::value_desc("file"), cl::cat(category));
+static cl::opt<unsigned> uniformChain(
+    "uniform-chain",
+    cl::desc("Plan the uniform chain of L stages (costs 1, all sizes "
+             "--uniform-bytes) with budget (slots + 2) * size"),
+    cl::value_desc("L"), cl::init(0), cl::cat(category));
+static cl::opt<unsigned long long>
+    uniformBytes("uniform-bytes",
+                 cl::desc("Size of every value of --uniform-chain"),
+                 cl::init(1), cl::cat(category));
+
+/// Costs are usually integral (stage counts); print them without noise.
+static std::string formatCost(double c) {
+  if (c == std::round(c) && std::abs(c) < 1e15)
+    return std::to_string(static_cast<long long>(c));
+  return formatv("{0:F3}", c).str();
+}
+
+static int fail(const Twine &msg) {
+  WithColor::error(errs(), "nnc-plan") << msg << "\n";
+  return 1;
+}
+
+static Expected<Chain> loadChain() {
+  if (uniformChain) {
+    if (uniformBytes == 0)
+      return createStringError(inconvertibleErrorCode(),
+                               "--uniform-bytes must be positive");
+    return makeUniformChain(uniformChain, int64_t(uniformBytes));
+  }
+  if (inputFile.empty())
+    return createStringError(inconvertibleErrorCode(),
+                             "no input: give a chain JSON file, '-' for "
+                             "stdin, or --uniform-chain=L");
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
+      MemoryBuffer::getFileOrSTDIN(inputFile);
+  if (!buffer)
+    return createStringError(buffer.getError(),
+                             "cannot read '" + inputFile +
+                                 "': " + buffer.getError().message());
+  return parseChainJSON((*buffer)->getBuffer(), inputFile == "-"
+                                                    ? StringRef("<stdin>")
+                                                    : StringRef(inputFile));
+}
+
+static Expected<Schedule> plan(const Chain &chain,
+                               std::optional<uint64_t> budget,
+                               uint64_t unconstrained) {
+  if (strategyName == "store-all")
+    return storeAll(chain);
+  if (strategyName == "recompute-all")
+    return recomputeAll(chain);
+  if (strategyName == "sqrt")
+    return sqrtSegments(chain);
+  if (strategyName == "chen")
+    return chenGreedy(chain, budget.value_or(unconstrained));
+  if (strategyName == "dp") {
+    // --uniform-chain reuses --slots for Revolve's checkpoint count, so the
+    // DP gets the default discretisation (exact there anyway: one size).
+    unsigned dpSlots = uniformChain ? 500 : slots;
+    return dp(chain, budget.value_or(unconstrained), dpSlots);
+  }
+  return createStringError(inconvertibleErrorCode(),
+                           "unknown strategy '" + strategyName +
+                               "' (expected store-all, recompute-all, sqrt, "
+                               "chen or dp)");
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "nnc-plan: gradient checkpointing planner\n");
+
+  Expected<Chain> chainOr = loadChain();
+  if (!chainOr)
+    return fail(toString(chainOr.takeError()));
+  const Chain &chain = *chainOr;
+
+  std::optional<uint64_t> budget;
+  if (!budgetText.empty()) {
+    Expected<uint64_t> b = parseByteSize(budgetText);
+    if (!b)
+      return fail(toString(b.takeError()));
+    budget = *b;
+  } else if (uniformChain) {
+    budget = (uint64_t(slots) + 2) * uniformBytes;
+  }
+
+  const Schedule reference = storeAll(chain);
+  const SimulationResult refSim = simulate(chain, reference);
+  if (budget) {
+    int64_t least = minimumFeasibleBudget(chain);
+    if (*budget < uint64_t(least))
+      return fail("budget of " + Twine(*budget) +
+                  " bytes is below the minimum feasible budget of " +
+                  Twine(least) + " bytes (" + formatByteSize(least) + ")");
+  }
+
+  Expected<Schedule> scheduleOr =
+      plan(chain, budget, uint64_t(refSim.peakBytes));
+  if (!scheduleOr)
+    return fail(toString(scheduleOr.takeError()));
+  const Schedule &schedule = *scheduleOr;
+  SimulationResult sim = simulate(chain, schedule);
+  if (!sim.valid)
+    return fail("internal: " + strategyName +
+                " produced an invalid schedule: " + sim.error);
+  if (budget && uint64_t(sim.peakBytes) > *budget)
+    return fail(strategyName + " needs " + Twine(sim.peakBytes) +
+                " bytes, over the budget of " + Twine(*budget) + " bytes");
+
+  std::optional<CheckpointDP> frontierDP;
+  if (frontierFile.getNumOccurrences()) {
+    uint64_t top = std::max<uint64_t>(refSim.peakBytes, budget.value_or(0));
+    Expected<CheckpointDP> solved =
+        CheckpointDP::solve(chain, top, uniformChain ? 500 : slots);
+    if (!solved)
+      return fail(toString(solved.takeError()));
+    frontierDP = std::move(*solved);
+  }
+
+  const double overhead =
+      refSim.computeCost > 0
+          ? 100.0 * (sim.computeCost - refSim.computeCost) / refSim.computeCost
+          : 0;
+  if (emitJSON) {
+    json::Value out = planToJSON(strategyName, budget, schedule, sim);
+    json::Object &o = *out.getAsObject();
+    o["store_all_peak_bytes"] = refSim.peakBytes;
+    o["store_all_cost"] = refSim.computeCost;
+    o["overhead_percent"] = overhead;
+    if (frontierDP) {
+      json::Array points;
+      for (const FrontierPoint &p : frontierDP->frontier())
+        points.push_back(json::Object{{"budget_bytes", int64_t(p.budgetBytes)},
+                                      {"cost", p.cost}});
+      o["frontier"] = std::move(points);
+    }
+    outs() << formatv("{0:2}", out) << "\n";
+  } else {
+    outs() << "schedule: ";
+    print(schedule, outs());
+    outs() << "\n";
+    outs() << "strategy:       " << strategyName << "\n";
+    outs() << "stages:         " << chain.length() << "\n";
+    if (budget)
+      outs() << "budget:         " << *budget << " bytes ("
+             << formatByteSize(*budget) << ")\n";
+    else
+      outs() << "budget:         unconstrained\n";
+    outs() << "peak:           " << sim.peakBytes << " bytes ("
+           << formatByteSize(sim.peakBytes) << ")\n";
+    outs() << "compute cost:   " << formatCost(sim.computeCost) << "\n";
+    outs() << "forward steps:  " << sim.forwardSteps << "\n";
+    outs() << "recompute cost: " << formatCost(sim.recomputeCost) << "\n";
+    outs() << formatv("vs store-all:   {0}{1:F1}% compute, peak {2:F1}% of "
+                      "{3} bytes\n",
+                      overhead >= 0 ? "+" : "", overhead,
+                      100.0 * sim.peakBytes / refSim.peakBytes,
+                      refSim.peakBytes);
+    if (uniformChain)
+      outs() << "revolve p(l=" << uniformChain + 1 << ", s=" << slots
+             << "):  " << revolveForwardSteps(uniformChain + 1, slots)
+             << " forward steps\n";
+    if (frontierDP) {
+      outs() << "frontier (budget_bytes cost):\n";
+      for (const FrontierPoint &p : frontierDP->frontier())
+        outs() << "  " << p.budgetBytes << " " << formatCost(p.cost) << "\n";
+    }
+  }
+
+  auto writeFile = [&](StringRef path, auto &&render) -> bool {
+    std::error_code ec;
+    raw_fd_ostream os(path, ec, sys::fs::OF_Text);
+    if (ec) {
+      fail("cannot write '" + path + "': " + ec.message());
+      return false;
+    }
+    render(os);
+    return true;
+  };
+  if (!svgFile.empty() && !writeFile(svgFile, [&](raw_ostream &os) {
+        renderScheduleSVG(chain, schedule, os);
+      }))
+    return 1;
+  if (frontierDP && !frontierFile.empty() &&
+      !writeFile(frontierFile, [&](raw_ostream &os) {
+        renderFrontierSVG(frontierDP->frontier(), refSim.computeCost, os);
+      }))
+    return 1;
+  return 0;
+}

@@ -1,0 +1,171 @@
+//===- ChainTest.cpp - Chain validation, JSON and byte sizes --------------===//
+//
+// Part of nnc. See docs/Planner.md for the model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Planner/Chain.h"
+#include "nnc/Planner/Simulator.h"
+#include "nnc/Planner/Strategies.h"
+
+#include "gtest/gtest.h"
+
+using namespace nnc::planner;
+
+namespace {
+
+std::string errorOf(llvm::Expected<Chain> c) {
+  if (c)
+    return "<no error>";
+  return llvm::toString(c.takeError());
+}
+
+TEST(ChainTest, ValidateNamesTheStage) {
+  Chain c = makeUniformChain(3, 16);
+  EXPECT_FALSE(static_cast<bool>(c.validate()));
+  c.stages[1].savedBytes = 8;
+  EXPECT_EQ(llvm::toString(c.validate()),
+            "stage 2: saved_bytes (8) is smaller than output_bytes (16); "
+            "saved data includes the output");
+  c = makeUniformChain(3, 16);
+  c.stages[2].outputBytes = 0;
+  EXPECT_EQ(llvm::toString(c.validate()),
+            "stage 3: output_bytes must be positive, got 0");
+  c = makeUniformChain(3, 16);
+  c.inputBytes = -1;
+  EXPECT_EQ(llvm::toString(c.validate()),
+            "input_bytes must be positive, got -1");
+  EXPECT_EQ(llvm::toString(Chain().validate()), "chain has no stages");
+}
+
+TEST(ChainTest, JSONRoundTrip) {
+  Chain c;
+  c.inputBytes = 100;
+  c.stages = {{1.5, 2, 10, 30}, {3, 4.25, 20, 20}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << toJSON(c);
+  llvm::Expected<Chain> back = parseChainJSON(text);
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->inputBytes, 100);
+  ASSERT_EQ(back->length(), 2u);
+  EXPECT_EQ(back->stage(1).forwardCost, 1.5);
+  EXPECT_EQ(back->stage(2).backwardCost, 4.25);
+  EXPECT_EQ(back->stage(1).savedBytes, 30);
+  EXPECT_EQ(back->stage(2).outputBytes, 20);
+}
+
+TEST(ChainTest, JSONErrorsAreLocated) {
+  const char *missing = R"({"input_bytes": 4, "stages": [
+      {"forward_cost": 1, "backward_cost": 1, "output_bytes": 4, "saved_bytes": 4},
+      {"forward_cost": 1, "output_bytes": 4, "saved_bytes": 4}]})";
+  EXPECT_EQ(errorOf(parseChainJSON(missing, "m.json")),
+            "m.json: missing value at chain.stages[1].backward_cost");
+
+  const char *negative = R"({"input_bytes": 4, "stages": [
+      {"forward_cost": 1, "backward_cost": 1, "output_bytes": -4, "saved_bytes": 4}]})";
+  EXPECT_EQ(errorOf(parseChainJSON(negative, "n.json")),
+            "n.json: must be a positive number of bytes at "
+            "chain.stages[0].output_bytes");
+
+  const char *wrongType = R"({"input_bytes": "big", "stages": []})";
+  EXPECT_EQ(errorOf(parseChainJSON(wrongType, "t.json")),
+            "t.json: expected integer at chain.input_bytes");
+
+  const char *savedSmall = R"({"input_bytes": 4, "stages": [
+      {"forward_cost": 1, "backward_cost": 1, "output_bytes": 8, "saved_bytes": 4}]})";
+  EXPECT_EQ(errorOf(parseChainJSON(savedSmall, "s.json")),
+            "s.json: must be >= output_bytes (saved data includes the "
+            "output) at chain.stages[0].saved_bytes");
+
+  EXPECT_EQ(
+      errorOf(parseChainJSON(R"({"input_bytes": 4, "stages": []})", "e.json")),
+      "e.json: must contain at least one stage at chain.stages");
+
+  std::string malformed = errorOf(parseChainJSON("{\"input_bytes\": 4,", "x"));
+  EXPECT_EQ(malformed.rfind("x: malformed JSON: ", 0), 0u) << malformed;
+}
+
+TEST(ChainTest, PlanJSONRoundTrip) {
+  Chain c = makeUniformChain(5, 8);
+  llvm::Expected<Schedule> s = dp(c, 5 * 8);
+  ASSERT_TRUE(static_cast<bool>(s)) << llvm::toString(s.takeError());
+  SimulationResult sim = simulate(c, *s);
+  llvm::json::Value plan = planToJSON("dp", 40, *s, sim);
+  const llvm::json::Object &o = *plan.getAsObject();
+  EXPECT_EQ(*o.getString("strategy"), "dp");
+  EXPECT_EQ(*o.getInteger("budget_bytes"), 40);
+  EXPECT_EQ(*o.getInteger("peak_bytes"), sim.peakBytes);
+  EXPECT_EQ(*o.getInteger("forward_steps"), sim.forwardSteps);
+  EXPECT_EQ(*o.getNumber("compute_cost"), sim.computeCost);
+  // Text -> JSON value -> schedule gives back the same actions.
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << plan;
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  ASSERT_TRUE(static_cast<bool>(parsed));
+  llvm::Expected<Schedule> back = scheduleFromJSON(*parsed);
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(*back, *s);
+  EXPECT_EQ(toString(*back), toString(*s));
+}
+
+TEST(ChainTest, ScheduleJSONErrors) {
+  llvm::Expected<llvm::json::Value> v = llvm::json::parse(
+      R"([{"op": "F_ck", "stage": 1}, {"op": "Fwd", "stage": 2}])");
+  ASSERT_TRUE(static_cast<bool>(v));
+  llvm::Expected<Schedule> s = scheduleFromJSON(*v);
+  ASSERT_FALSE(static_cast<bool>(s));
+  EXPECT_EQ(llvm::toString(s.takeError()),
+            "expected one of F_ck, F_n, F_all, B, Discard at schedule[1].op");
+}
+
+TEST(ChainTest, ScheduleText) {
+  Schedule s{Action::fck(1),      Action::fn(2),
+             Action::fall(3),     Action::discard(ValueKind::Activation, 2),
+             Action::backward(3), Action::discard(ValueKind::Saved, 4)};
+  EXPECT_EQ(toString(s), "F_ck 1, F_n 2, F_all 3, Discard a2, B 3, "
+                         "Discard abar4");
+}
+
+TEST(ChainTest, ParseByteSize) {
+  auto ok = [](const char *t) {
+    llvm::Expected<uint64_t> v = parseByteSize(t);
+    EXPECT_TRUE(static_cast<bool>(v)) << t;
+    return v ? *v : ~0ull;
+  };
+  EXPECT_EQ(ok("4096"), 4096u);
+  EXPECT_EQ(ok("64MiB"), 64ull << 20);
+  EXPECT_EQ(ok("64 mib"), 64ull << 20);
+  EXPECT_EQ(ok("2K"), 2048u);
+  EXPECT_EQ(ok("1.5GiB"), 3ull << 29);
+  EXPECT_EQ(ok("10MB"), 10000000u);
+  EXPECT_EQ(ok("3kB"), 3000u);
+  EXPECT_EQ(ok("7B"), 7u);
+  EXPECT_EQ(ok("1TiB"), 1ull << 40);
+  auto err = [](const char *t) {
+    llvm::Expected<uint64_t> v = parseByteSize(t);
+    EXPECT_FALSE(static_cast<bool>(v)) << t;
+    return v ? std::string("<none>") : llvm::toString(v.takeError());
+  };
+  EXPECT_EQ(err(""), "invalid byte size '': empty");
+  EXPECT_EQ(err("-5MiB"), "invalid byte size '-5MiB': must not be negative");
+  EXPECT_EQ(err("12XB"),
+            "invalid byte size '12XB': unknown unit 'XB' (use B, KiB, MiB, "
+            "GiB, TiB, kB, MB, GB or TB)");
+  EXPECT_EQ(err("1.2.3"), "invalid byte size '1.2.3': expected a number, "
+                          "optionally followed by a unit");
+  EXPECT_EQ(err("99999999999999999999"),
+            "invalid byte size '99999999999999999999': number too large");
+  EXPECT_EQ(err("20000000TiB"),
+            "invalid byte size '20000000TiB': does not fit in 64 bits");
+}
+
+TEST(ChainTest, FormatByteSize) {
+  EXPECT_EQ(formatByteSize(64ull << 20), "64 MiB");
+  EXPECT_EQ(formatByteSize(1000), "1000 B");
+  EXPECT_EQ(formatByteSize(1536), "1.50 KiB");
+  EXPECT_EQ(formatByteSize(0), "0 B");
+}
+
+} // namespace

@@ -1,0 +1,148 @@
+//===- SimulatorTest.cpp - Memory semantics of schedules ------------------===//
+//
+// Part of nnc. See docs/Planner.md for the model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Planner/Simulator.h"
+
+#include "gtest/gtest.h"
+
+using namespace nnc::planner;
+
+namespace {
+
+/// Three stages with distinct sizes so every term of the accounting shows:
+///   a0 = 4;  stage 1: f 1 b 2, a1 = 8, abar1 = 12
+///            stage 2: f 2 b 3, a2 = 4, abar2 = 10
+///            stage 3: f 3 b 1, a3 = 6, abar3 = 6
+Chain handChain() {
+  Chain c;
+  c.inputBytes = 4;
+  c.stages = {{1, 2, 8, 12}, {2, 3, 4, 10}, {3, 1, 6, 6}};
+  return c;
+}
+
+TEST(SimulatorTest, StoreAllByHand) {
+  Chain c = handChain();
+  Schedule s{Action::fall(1),     Action::fall(2),     Action::fall(3),
+             Action::backward(3), Action::backward(2), Action::backward(1)};
+  SimulationResult r = simulate(c, s);
+  ASSERT_TRUE(r.valid) << r.error;
+  // delta3 (6) is held from the start; a0 is never counted.
+  // F_all: 6+12=18, +10=28, +6=34. B3: 34 + delta2(4) = 38, leaves 26.
+  // B2: 26 + delta1(8) = 34, leaves 20. B1: 20 + delta0(4) = 24, leaves 4.
+  EXPECT_EQ(r.stepBytes, (std::vector<int64_t>{18, 28, 34, 38, 34, 24}));
+  EXPECT_EQ(r.peakBytes, 38);
+  EXPECT_EQ(r.finalBytes, 4); // delta0 is counted
+  EXPECT_EQ(r.computeCost, 12);
+  EXPECT_EQ(r.recomputeCost, 0);
+  EXPECT_EQ(r.forwardSteps, 3u);
+  EXPECT_TRUE(r.persistent);
+}
+
+TEST(SimulatorTest, ForwardVariantsFreeDifferently) {
+  Chain c = handChain();
+  // F_ck keeps its input, F_n frees it, F_all keeps it.
+  Schedule s{Action::fck(1),      Action::fn(2),
+             Action::fall(3),     Action::discard(ValueKind::Activation, 2),
+             Action::backward(3), Action::fck(1),
+             Action::fall(2),     Action::discard(ValueKind::Activation, 1),
+             Action::backward(2), Action::fall(1),
+             Action::backward(1)};
+  SimulationResult r = simulate(c, s);
+  ASSERT_TRUE(r.valid) << r.error;
+  // F_ck1: 6+8=14. F_n2: 14+4=18, frees a1 -> 10. F_all3: 16. Discard a2: 12.
+  // B3: 12+4=16 -> 4. F_ck1: 12. F_all2: 22. Discard a1: 14. B2: 22 -> 8.
+  // F_all1: 20. B1: 24 -> 4.
+  EXPECT_EQ(r.stepBytes,
+            (std::vector<int64_t>{14, 18, 16, 12, 16, 12, 22, 14, 22, 20, 24}));
+  EXPECT_EQ(r.peakBytes, 24);
+  EXPECT_EQ(r.forwardSteps, 6u);
+  EXPECT_EQ(r.computeCost, 10 + 6);
+  EXPECT_EQ(r.recomputeCost, 4);
+  EXPECT_TRUE(r.persistent);
+}
+
+TEST(SimulatorTest, AvailableThroughSavedData) {
+  Chain c = handChain();
+  // a1 lives inside abar1: F_n 2 reads it and must not free abar1.
+  Schedule s{Action::fall(1), Action::fn(2), Action::fall(3),
+             Action::discard(ValueKind::Activation, 2), Action::backward(3)};
+  MemoryState m(c);
+  for (const Action &a : s)
+    ASSERT_TRUE(static_cast<bool>(m.apply(a)));
+  EXPECT_TRUE(m.hasSaved(1));
+  EXPECT_FALSE(m.hasActivation(1));
+  EXPECT_TRUE(m.isAvailable(1));
+  EXPECT_EQ(m.gradientIndex(), 2u);
+  EXPECT_EQ(m.bytes(), 12 + 4); // abar1 + delta2
+}
+
+std::string errorOf(const Schedule &s) {
+  SimulationResult r = simulate(handChain(), s);
+  EXPECT_FALSE(r.valid);
+  return r.error;
+}
+
+TEST(SimulatorTest, RejectsInvalidSchedules) {
+  EXPECT_EQ(errorOf({Action::backward(3)}),
+            "step 1 (B 3): abar3 is not in memory");
+  EXPECT_EQ(errorOf({Action::fck(1), Action::fn(3)}),
+            "step 2 (F_n 3): input a2 is not in memory");
+  EXPECT_EQ(errorOf({Action::fall(1), Action::fall(2), Action::backward(2)}),
+            "step 3 (B 2): needs delta2, but the running gradient is delta3");
+  EXPECT_EQ(errorOf({Action::discard(ValueKind::Activation, 0)}),
+            "step 1 (Discard a0): a0 is the caller's input and cannot be "
+            "discarded");
+  EXPECT_EQ(errorOf({Action::fall(1), Action::fall(1)}),
+            "step 2 (F_all 1): abar1 is already in memory");
+  EXPECT_EQ(errorOf({Action::fall(1), Action::fck(1)}),
+            "step 2 (F_ck 1): a1 is already in memory");
+  EXPECT_EQ(errorOf({Action::fck(4)}),
+            "step 1 (F_ck 4): stage 4 is outside the chain [1, 3]");
+  EXPECT_EQ(errorOf({Action::discard(ValueKind::Gradient, 3)}),
+            "step 1 (Discard delta3): delta3 is the running gradient and "
+            "cannot be discarded");
+  EXPECT_EQ(errorOf({Action::fall(1), Action::fall(2), Action::fall(3),
+                     Action::backward(3)}),
+            "schedule ends before the backward is complete (next is B 2)");
+}
+
+TEST(SimulatorTest, FlagsNonPersistentSchedules) {
+  Chain c = handChain();
+  // a1 survives B3, then F_n 2 frees it although stage 2 still needs it;
+  // the schedule must recompute a1 from a0 afterwards.
+  Schedule s{Action::fck(1),
+             Action::fck(2),
+             Action::fall(3),
+             Action::discard(ValueKind::Activation, 2),
+             Action::backward(3),
+             Action::fn(2),
+             Action::discard(ValueKind::Activation, 2),
+             Action::fck(1),
+             Action::fall(2),
+             Action::discard(ValueKind::Activation, 1),
+             Action::backward(2),
+             Action::fall(1),
+             Action::backward(1)};
+  SimulationResult r = simulate(c, s);
+  ASSERT_TRUE(r.valid) << r.error;
+  EXPECT_FALSE(r.persistent);
+
+  MemoryState m(c);
+  for (size_t k = 0; k < 5; ++k)
+    ASSERT_TRUE(static_cast<bool>(m.apply(s[k], true)));
+  llvm::Expected<int64_t> bad = m.apply(s[5], /*requirePersistent=*/true);
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "frees checkpoint a1 before stage 2 no longer needs it "
+            "(non-persistent)");
+
+  Schedule early{Action::fall(1), Action::discard(ValueKind::Saved, 1)};
+  MemoryState m2(c);
+  ASSERT_TRUE(static_cast<bool>(m2.apply(early[0], true)));
+  EXPECT_FALSE(static_cast<bool>(m2.apply(early[1], true)));
+}
+
+} // namespace
