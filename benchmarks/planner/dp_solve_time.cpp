@@ -11,7 +11,10 @@
 /// and costs between 1 and 4, and the budget is a fixed fraction of the
 /// store-all peak, so the numbers are reproducible.
 ///
-///   bench-dp-solve [L ...] [--runs=N] [--fraction=F]
+///   bench-dp-solve [L ...] [--runs=N] [--fraction=F] [--needs-input]
+///
+/// --needs-input sets Stage::backwardNeedsInput on every stage (layers whose
+/// backward reads their input, as the compiler's chains are).
 ///
 //===----------------------------------------------------------------------===//
 
@@ -29,7 +32,7 @@
 
 using namespace nnc::planner;
 
-static Chain benchmarkChain(unsigned L) {
+static Chain benchmarkChain(unsigned L, bool needsInput) {
   std::mt19937 rng(1234 + L);
   std::uniform_int_distribution<int64_t> mib(1, 8);
   std::uniform_int_distribution<int> cost(1, 4);
@@ -39,6 +42,7 @@ static Chain benchmarkChain(unsigned L) {
     int64_t out = mib(rng) << 20;
     c.stages.push_back({double(cost(rng)), double(2 * cost(rng)), out,
                         out + (mib(rng) << 20)});
+    c.stages.back().backwardNeedsInput = needsInput;
   }
   return c;
 }
@@ -47,11 +51,14 @@ int main(int argc, char **argv) {
   std::vector<unsigned> lengths;
   unsigned runs = 5;
   double fraction = 0.1;
+  bool needsInput = false;
   for (int k = 1; k < argc; ++k) {
     if (!std::strncmp(argv[k], "--runs=", 7))
       runs = std::max(1, std::atoi(argv[k] + 7));
     else if (!std::strncmp(argv[k], "--fraction=", 11))
       fraction = std::atof(argv[k] + 11);
+    else if (!std::strcmp(argv[k], "--needs-input"))
+      needsInput = true;
     else
       lengths.push_back(std::atoi(argv[k]));
   }
@@ -61,13 +68,14 @@ int main(int argc, char **argv) {
 
   llvm::outs() << llvm::formatv(
       "DP solve time, {0} slots, budget = {1:P0} of the store-all peak, "
-      "median of {2} runs\n",
-      slots, fraction, runs);
+      "median of {2} runs{3}\n",
+      slots, fraction, runs,
+      needsInput ? ", every backward reads its input" : "");
   llvm::outs() << llvm::formatv("{0,6} {1,12} {2,10} {3,10} {4,12} {5,12}\n",
                                 "L", "budget", "median_s", "min_s", "cost/base",
                                 "peak/budget");
   for (unsigned L : lengths) {
-    Chain c = benchmarkChain(L);
+    Chain c = benchmarkChain(L, needsInput);
     SimulationResult all = simulate(c, storeAll(c));
     uint64_t budget = std::max<uint64_t>(uint64_t(all.peakBytes * fraction),
                                          minimumFeasibleBudget(c));

@@ -59,6 +59,8 @@ int main(int argc, char **argv) {
   registerNNCDialects(registry);
   MLIRContext ctx(registry);
   llvm::SourceMgr sourceMgr;
+  // Diagnostics point at the source; dumping the whole op helps nobody.
+  ctx.printOpOnDiagnostic(false);
   SourceMgrDiagnosticHandler diag(sourceMgr, &ctx);
 
   auto t0 = std::chrono::steady_clock::now();

@@ -16,7 +16,9 @@ using namespace mlir;
 using namespace mlir::nnc;
 
 GraphBuilder::GraphBuilder(ModuleOp module, StringRef name)
-    : b(module.getContext()), loc(b.getUnknownLoc()) {
+    : b(module.getContext()),
+      // Diagnostics about a built model name the function it belongs to.
+      loc(FileLineColLoc::get(b.getStringAttr(name), 1, 1)) {
   module.getContext()->getOrLoadDialect<NNDialect>();
   b.setInsertionPointToEnd(module.getBody());
   func = b.create<func::FuncOp>(loc, name, b.getFunctionType({}, {}));

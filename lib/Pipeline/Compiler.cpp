@@ -99,6 +99,28 @@ ModelStats mlir::nnc::computeModelStats(func::FuncOp gradFn) {
   }
   for (Value v : saved)
     stats.savedActivationBytes += getSizeInBytes(v.getType());
+  if (auto plan = gradFn->getAttrOfType<DictionaryAttr>("nn.checkpoint")) {
+    auto i64 = [&](StringRef name) {
+      auto a = plan.getAs<IntegerAttr>(name);
+      return a ? a.getInt() : 0;
+    };
+    auto f64 = [&](StringRef name) {
+      auto a = plan.getAs<FloatAttr>(name);
+      return a ? a.getValueAsDouble() : 0.0;
+    };
+    if (auto s = plan.getAs<StringAttr>("strategy"))
+      stats.strategy = s.str();
+    if (plan.get("budget_bytes"))
+      stats.budgetBytes = i64("budget_bytes");
+    stats.stages = i64("stages");
+    stats.predictedPeakBytes = i64("peak_bytes");
+    stats.storeAllPeakBytes = i64("store_all_peak_bytes");
+    stats.minBudgetBytes = i64("min_budget_bytes");
+    stats.forwardSteps = i64("forward_steps");
+    stats.computeCost = f64("compute_cost");
+    stats.storeAllCost = f64("store_all_cost");
+    stats.recomputeCost = f64("recompute_cost");
+  }
   return stats;
 }
 
@@ -250,7 +272,23 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
   const EntryPoint *step = model.find("train_step");
   if (!step)
     step = model.find("grad");
+  llvm::json::Object checkpoint{
+      {"strategy", s.strategy},
+      {"budget_bytes", s.budgetBytes ? llvm::json::Value(*s.budgetBytes)
+                                     : llvm::json::Value(nullptr)},
+      {"stages", s.stages},
+      {"predicted_peak_bytes", s.predictedPeakBytes},
+      {"store_all_peak_bytes", s.storeAllPeakBytes},
+      {"min_budget_bytes", s.minBudgetBytes},
+      {"forward_steps", s.forwardSteps},
+      {"compute_flops", s.computeCost},
+      {"recompute_flops", s.recomputeCost},
+      {"store_all_flops", s.storeAllCost},
+      {"overhead", s.storeAllCost > 0 ? s.computeCost / s.storeAllCost - 1.0
+                                      : 0.0}};
   return llvm::json::Object{
+      {"checkpoint", std::move(checkpoint)},
+      {"predicted_peak_bytes", s.predictedPeakBytes},
       {"forward_flops", s.forwardFlops},
       {"backward_flops", s.backwardFlops},
       {"flops", s.forwardFlops + s.backwardFlops},

@@ -47,6 +47,15 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   AutodiffOptions ad;
   ad.learningRate = opts.learningRate;
   pm.addPass(createAutodiff(ad));
+  // Choose what to keep and what to recompute, then rewrite the function to
+  // do exactly that (store-all too: one code path for every strategy, so
+  // gradients are bit-identical across them).
+  PlanCheckpointsOptions plan;
+  plan.strategy = opts.strategy;
+  plan.budget = opts.budget;
+  plan.slots = opts.slots;
+  pm.addPass(createPlanCheckpoints(plan));
+  pm.addPass(createRematerialize());
 }
 
 void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm) {

@@ -67,7 +67,8 @@ bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
   if (!O || !O.map("forward_cost", S.forwardCost) ||
       !O.map("backward_cost", S.backwardCost) ||
       !O.map("output_bytes", S.outputBytes) ||
-      !O.map("saved_bytes", S.savedBytes))
+      !O.map("saved_bytes", S.savedBytes) ||
+      !O.mapOptional("backward_needs_input", S.backwardNeedsInput))
     return false;
   // Range checks here rather than in validate() so the message carries the
   // JSON path of the offending field.
@@ -111,10 +112,14 @@ bool nnc::planner::fromJSON(const json::Value &V, Chain &C, json::Path P) {
 }
 
 json::Value nnc::planner::toJSON(const Stage &S) {
-  return json::Object{{"forward_cost", S.forwardCost},
-                      {"backward_cost", S.backwardCost},
-                      {"output_bytes", S.outputBytes},
-                      {"saved_bytes", S.savedBytes}};
+  json::Object o{{"forward_cost", S.forwardCost},
+                 {"backward_cost", S.backwardCost},
+                 {"output_bytes", S.outputBytes},
+                 {"saved_bytes", S.savedBytes}};
+  // Written only when set, so chains of the default model keep their JSON.
+  if (S.backwardNeedsInput)
+    o["backward_needs_input"] = true;
+  return o;
 }
 
 json::Value nnc::planner::toJSON(const Chain &C) {

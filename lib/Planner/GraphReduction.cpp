@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <queue>
 
 using namespace llvm;
@@ -109,11 +110,21 @@ Expected<ReducedChain> nnc::planner::reduceToChain(const StageGraph &graph,
   result.chain.inputBytes = inputBytes;
   Stage block;
   std::vector<unsigned> members;
+  std::optional<unsigned> previousCut; // none: the block reads a^0
   for (unsigned v : order) {
     const Stage &st = graph[v];
     block.forwardCost += st.forwardCost;
     block.backwardCost += st.backwardCost;
     block.savedBytes += st.savedBytes;
+    // The block's backward reads its input if a member reading that input
+    // does; inputs produced inside the block are in the members' saved data.
+    if (st.backwardNeedsInput) {
+      bool readsBlockInput = !previousCut;
+      for (auto [e, end] = boost::in_edges(v, graph); e != end; ++e)
+        readsBlockInput |=
+            previousCut && boost::source(*e, graph) == *previousCut;
+      block.backwardNeedsInput |= readsBlockInput;
+    }
     members.push_back(v);
     if (!isCut[v])
       continue;
@@ -122,6 +133,7 @@ Expected<ReducedChain> nnc::planner::reduceToChain(const StageGraph &graph,
     result.blocks.push_back(std::move(members));
     block = Stage();
     members.clear();
+    previousCut = v;
   }
   if (Error e = result.chain.validate())
     return makeError("reduced chain is invalid: " + toString(std::move(e)));

@@ -27,15 +27,26 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
   const unsigned L = chain->length();
   const unsigned i = A.stage;
 
-  // Freeing a^k is "early" (non-persistent) when a^k was kept across a
-  // backward and stage k+1 can still need it: abar^{k+1} is not yet stored
-  // and B(k+1) has not run. Rotor's DP never does this; see Schedule.h.
+  // Freeing a^k is "early" (non-persistent) when stage k+1 can still need
+  // it: B(k+1) has not run, and either a^k is a checkpoint (kept across a
+  // backward) and abar^{k+1} is not yet stored, or B(k+1) reads a^k
+  // (backwardNeedsInput) and a^k is a checkpoint or abar^{k+1} already
+  // exists. Rotor's DP never does this; see Schedule.h.
   auto checkFreeActivation = [&](unsigned k) -> Error {
-    if (!pinned[k] || gradIdx <= k || saved[k + 1])
+    if (gradIdx <= k)
       return Error::success();
-    std::string why = "frees checkpoint " + actName(k) + " before stage " +
-                      std::to_string(k + 1) +
-                      " no longer needs it (non-persistent)";
+    const bool readByBackward =
+        k + 1 <= L && chain->stage(k + 1).backwardNeedsInput;
+    std::string why;
+    if (readByBackward && (pinned[k] || saved[k + 1]))
+      why = "frees " + std::string(pinned[k] ? "checkpoint " : "") +
+            actName(k) + " before B " + std::to_string(k + 1) +
+            ", which reads it (non-persistent)";
+    else if (pinned[k] && !saved[k + 1])
+      why = "frees checkpoint " + actName(k) + " before stage " +
+            std::to_string(k + 1) + " no longer needs it (non-persistent)";
+    else
+      return Error::success();
     if (requirePersistent)
       return fail(why);
     if (persistent) {
@@ -84,6 +95,9 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
                                 : "delta" + std::to_string(gradIdx)));
     if (!saved[i])
       return fail(savName(i) + " is not in memory");
+    if (chain->stage(i).backwardNeedsInput && !isAvailable(i - 1))
+      return fail("stage " + Twine(i) + " reads its input " + actName(i - 1) +
+                  " (backward_needs_input), which is not in memory");
     int64_t during = curBytes + chain->activationBytes(i - 1);
     saved[i] = false;
     curBytes = during - chain->savedBytes(i) - chain->activationBytes(i);

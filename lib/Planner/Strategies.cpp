@@ -7,6 +7,7 @@
 #include "nnc/Planner/Strategies.h"
 #include "nnc/Planner/Simulator.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
@@ -43,9 +44,14 @@ Schedule nnc::planner::recomputeAll(const Chain &chain) {
     for (unsigned k = 1; k < i; ++k)
       s.push_back(k == 1 ? Action::fck(1) : Action::fn(k));
     s.push_back(Action::fall(i));
-    if (i > 1)
+    // a^{i-1} goes as soon as nothing reads it: right after F_all(i), or
+    // after B(i) when the backward reads its input.
+    const bool keepInput = chain.stage(i).backwardNeedsInput;
+    if (i > 1 && !keepInput)
       s.push_back(Action::discard(ValueKind::Activation, i - 1));
     s.push_back(Action::backward(i));
+    if (i > 1 && keepInput)
+      s.push_back(Action::discard(ValueKind::Activation, i - 1));
   }
   return s;
 }
@@ -54,8 +60,10 @@ Schedule nnc::planner::recomputeAll(const Chain &chain) {
 /// \p bounds = {0 = b_0 < b_1 < ... < b_n = L}; segment g holds stages
 /// b_g + 1 .. b_{g+1}. Forward: sweep to a^{b_{n-1}}, keeping every segment
 /// input. Backward, last segment first: F_all the segment (its input is
-/// dropped as soon as abar of its first stage holds what follows), then B it.
-static Schedule segmentSchedule(const std::vector<unsigned> &bounds) {
+/// dropped as soon as abar of its first stage holds what follows, or after
+/// the first stage's backward if that reads it), then B it.
+static Schedule segmentSchedule(const Chain &chain,
+                                const std::vector<unsigned> &bounds) {
   Schedule s;
   const size_t n = bounds.size() - 1;
   std::vector<bool> isBound(bounds.back() + 1, false);
@@ -64,13 +72,18 @@ static Schedule segmentSchedule(const std::vector<unsigned> &bounds) {
   for (unsigned i = 1; i <= bounds[n - 1]; ++i)
     s.push_back(isBound[i - 1] ? Action::fck(i) : Action::fn(i));
   for (size_t g = n; g-- > 0;) {
-    for (unsigned i = bounds[g] + 1; i <= bounds[g + 1]; ++i) {
+    const unsigned first = bounds[g] + 1;
+    const bool ownsInput = bounds[g] > 0;
+    const bool keepInput = chain.stage(first).backwardNeedsInput;
+    for (unsigned i = first; i <= bounds[g + 1]; ++i) {
       s.push_back(Action::fall(i));
-      if (i == bounds[g] + 1 && bounds[g] > 0)
+      if (i == first && ownsInput && !keepInput)
         s.push_back(Action::discard(ValueKind::Activation, bounds[g]));
     }
-    for (unsigned i = bounds[g + 1]; i > bounds[g]; --i)
+    for (unsigned i = bounds[g + 1]; i >= first; --i)
       s.push_back(Action::backward(i));
+    if (ownsInput && keepInput)
+      s.push_back(Action::discard(ValueKind::Activation, bounds[g]));
   }
   return s;
 }
@@ -83,7 +96,7 @@ Schedule nnc::planner::sqrtSegments(const Chain &chain, unsigned segments) {
   std::vector<unsigned> bounds{0};
   for (unsigned g = 1; g <= segments; ++g)
     bounds.push_back(static_cast<unsigned>((uint64_t(L) * g) / segments));
-  return segmentSchedule(bounds);
+  return segmentSchedule(chain, bounds);
 }
 
 Expected<Schedule> nnc::planner::chenGreedy(const Chain &chain,
@@ -116,7 +129,7 @@ Expected<Schedule> nnc::planner::chenGreedy(const Chain &chain,
       run += chain.savedBytes(i);
     }
     bounds.push_back(L);
-    Schedule s = segmentSchedule(bounds);
+    Schedule s = segmentSchedule(chain, bounds);
     SimulationResult sim = simulate(chain, s);
     assert(sim.valid && "segment schedules are valid by construction");
     leastPeak = std::min(leastPeak, sim.peakBytes);
@@ -175,10 +188,12 @@ int64_t nnc::planner::minimumFeasibleBudget(const Chain &chain) {
     for (unsigned s = 1; s + d <= L; ++s) {
       const unsigned t = s + d;
       const int64_t cin = s == 1 ? 0 : x(s - 1);
+      // An owned input that B(s) reads stays (counted) until B(s).
+      const int64_t keep = chain.stage(s).backwardNeedsInput ? cin : 0;
       int64_t rest = s < t ? sv(s) + mp[idx(s + 1, t)] : 0;
       int64_t back = sv(s) + x(s) + x(s - 1);
       int64_t pin = std::max({x(t) + sv(s), back, rest});
-      int64_t own = std::max({cin + x(t) + sv(s), back, rest});
+      int64_t own = std::max({cin + x(t) + sv(s), keep + back, keep + rest});
       int64_t sweep = 0;
       for (unsigned j = s + 1; j <= t; ++j) {
         const unsigned k = j - 1;
@@ -215,11 +230,16 @@ int64_t nnc::planner::minimumFeasibleBudget(const Chain &chain) {
 // A persistent schedule for [s, t] starts in one of two ways (Rotor, Thm. 1):
 //
 //  chain:  F_all(s); abar^s stays until B(s). Own drops a^{s-1} right away
-//          (abar^s holds a^s, the only thing later stages read). Then the
+//          (abar^s holds a^s, the only thing later stages read) unless B(s)
+//          reads it (backwardNeedsInput: then a^{s-1} stays, counted, until
+//          B(s) -- Rotor's original recurrence; keep = cin, else 0). Then the
 //          rest [s+1, t] runs with a^s pinned inside abar^s, then B(s):
-//            Pin/Own(s, t, m) = u_f(s) + Pin(s+1, t, m - |abar^s|)
+//            Pin(s, t, m) = u_f(s) + Pin(s+1, t, m - |abar^s|)
+//            Own(s, t, m) = u_f(s) + Pin(s+1, t, m - |abar^s| - keep)
 //          feasible if  F_all:  [cin] + |delta^t| + |abar^s| <= m   (cin: Own)
-//                       B(s):   |abar^s| + |delta^s| + |delta^{s-1}| <= m.
+//                       B(s):   [keep] + |abar^s| + |delta^s| + |delta^{s-1}|
+//                               <= m.
+//          A pinned a^{s-1} is available throughout, so Pin needs no change.
 //
 //  leaf j (s < j <= t): sweep F_ck(s), F_n(s+1), ..., F_n(j-1) keeping
 //          a^{s-1} and leaving a^{j-1} as a new checkpoint; reverse [j, t]
@@ -254,11 +274,12 @@ enum class Owner { Pin, Own };
 struct CheckpointDP::Impl {
   const Chain chain;
   unsigned L = 0;
-  unsigned M = 0;         // memory units covered: m in [0, M]
-  uint64_t unit = 1;      // bytes per unit
-  std::vector<int64_t> X; // |a^i| in units, i in [0, L]
-  std::vector<int64_t> S; // |abar^i| in units, i in [1, L]
-  std::vector<float> F;   // prefix sums of forward costs, F[0] = 0
+  unsigned M = 0;               // memory units covered: m in [0, M]
+  uint64_t unit = 1;            // bytes per unit
+  std::vector<int64_t> X;       // |a^i| in units, i in [0, L]
+  std::vector<int64_t> S;       // |abar^i| in units, i in [1, L]
+  std::vector<float> F;         // prefix sums of forward costs, F[0] = 0
+  std::vector<char> needsInput; // B(i) reads a^{i-1}, i in [1, L]
   std::vector<float> pin, own;
   double backwardSum = 0;
 
@@ -271,6 +292,10 @@ struct CheckpointDP::Impl {
     return (o == Owner::Pin ? pin : own).data() + row(s, t);
   }
   int64_t cin(unsigned s) const { return s == 1 ? 0 : X[s - 1]; }
+  /// Units of an owned input that the chain branch keeps until B(s).
+  int64_t keep(Owner o, unsigned s) const {
+    return o == Owner::Own && needsInput[s] ? cin(s) : 0;
+  }
 
   void fill();
   void fillRow(Owner o, unsigned s, unsigned t, float *out) const;
@@ -300,10 +325,12 @@ relaxRow(float *__restrict best, const float *__restrict a,
 void CheckpointDP::Impl::fillRow(Owner o, unsigned s, unsigned t,
                                  float *out) const {
   const int64_t base = o == Owner::Own ? cin(s) : 0;
+  const int64_t kept = keep(o, s);
   const int64_t Mi = M;
 
   // Chain branch.
-  const int64_t chainLo = std::max(base + X[t] + S[s], S[s] + X[s] + X[s - 1]);
+  const int64_t chainLo =
+      std::max(base + X[t] + S[s], kept + S[s] + X[s] + X[s - 1]);
   const float fs = F[s] - F[s - 1];
   for (int64_t m = 0; m <= Mi; ++m) {
     if (m < chainLo)
@@ -311,7 +338,7 @@ void CheckpointDP::Impl::fillRow(Owner o, unsigned s, unsigned t,
     else if (s == t)
       out[m] = fs;
     else
-      out[m] = fs + table(Owner::Pin, s + 1, t)[m - S[s]];
+      out[m] = fs + table(Owner::Pin, s + 1, t)[m - S[s] - kept];
   }
 
   // Leaf branches, j ascending (reconstruct() uses the same order and the
@@ -349,12 +376,26 @@ void CheckpointDP::Impl::fill() {
   // all their left operands (s, s..t-1), which stay in cache.
   for (unsigned s = L; s >= 1; --s) {
     for (unsigned t = s; t <= L; ++t) {
+      const float *pinRow = pin.data() + row(s, t);
+      float *ownRow = own.data() + row(s, t);
       fillRow(Owner::Pin, s, t, pin.data() + row(s, t));
-      // Owning a^0 is pinning it: it is never counted nor freed.
-      if (s == 1)
-        std::copy_n(pin.data() + row(s, t), M + 1, own.data() + row(s, t));
-      else
-        fillRow(Owner::Own, s, t, own.data() + row(s, t));
+      if (s == 1) {
+        // Owning a^0 is pinning it: it is never counted nor freed.
+        std::copy_n(pinRow, M + 1, ownRow);
+      } else if (needsInput[s]) {
+        // B(s) reads a^{s-1}, so an owned a^{s-1} is held, counted, through
+        // every schedule of [s, t]: by induction over the recurrence (every
+        // Own on the right-hand side of Own(s, .) is again Own(s, .), the
+        // chain branch keeps cin, and each feasibility bound gains exactly
+        // cin), Own(s, t, m) = Pin(s, t, m - cin). The same floats, shifted:
+        // reconstruct() re-derives the same choices from them.
+        const unsigned c =
+            static_cast<unsigned>(std::min<int64_t>(cin(s), M + 1));
+        std::fill_n(ownRow, c, kInf);
+        std::copy_n(pinRow, M + 1 - c, ownRow + c);
+      } else {
+        fillRow(Owner::Own, s, t, ownRow);
+      }
     }
   }
 }
@@ -364,15 +405,17 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
   if (s == 1)
     o = Owner::Pin;
   const int64_t base = o == Owner::Own ? cin(s) : 0;
+  const int64_t kept = keep(o, s);
   assert(table(o, s, t)[m] < kInf && "reconstructing an infeasible entry");
 
   // Re-evaluate the candidates exactly as fillRow() did, for this m only.
   float best = kInf;
   unsigned choice = 0; // 0: chain, else the leaf's j
-  const int64_t chainLo = std::max(base + X[t] + S[s], S[s] + X[s] + X[s - 1]);
+  const int64_t chainLo =
+      std::max(base + X[t] + S[s], kept + S[s] + X[s] + X[s - 1]);
   const float fs = F[s] - F[s - 1];
   if (m >= chainLo)
-    best = s == t ? fs : fs + table(Owner::Pin, s + 1, t)[m - S[s]];
+    best = s == t ? fs : fs + table(Owner::Pin, s + 1, t)[m - S[s] - kept];
   const float segmentFloor = F[t] - F[s - 1];
   int64_t sweepPeak = 0;
   for (unsigned j = s + 1; j <= t; ++j) {
@@ -393,12 +436,16 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
   assert(best == table(o, s, t)[m] && "reconstruction disagrees with fill");
 
   if (choice == 0) {
+    const bool dropInput = o == Owner::Own;
+    const bool keepInput = dropInput && needsInput[s];
     out.push_back(Action::fall(s));
-    if (o == Owner::Own)
+    if (dropInput && !keepInput)
       out.push_back(Action::discard(ValueKind::Activation, s - 1));
     if (s < t)
-      reconstruct(Owner::Pin, s + 1, t, m - S[s], out);
+      reconstruct(Owner::Pin, s + 1, t, m - S[s] - kept, out);
     out.push_back(Action::backward(s));
+    if (keepInput)
+      out.push_back(Action::discard(ValueKind::Activation, s - 1));
     return;
   }
   const unsigned j = choice;
@@ -444,11 +491,13 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
   impl->X.resize(L + 1);
   impl->S.assign(L + 1, 0);
   impl->F.assign(L + 1, 0);
+  impl->needsInput.assign(L + 1, 0);
   for (unsigned i = 0; i <= L; ++i)
     impl->X[i] = units(chain.activationBytes(i));
   double prefix = 0;
   for (unsigned i = 1; i <= L; ++i) {
     impl->S[i] = units(chain.savedBytes(i));
+    impl->needsInput[i] = chain.stage(i).backwardNeedsInput;
     prefix += chain.stage(i).forwardCost;
     impl->F[i] = static_cast<float>(prefix);
     impl->backwardSum += chain.stage(i).backwardCost;
@@ -513,4 +562,67 @@ Expected<Schedule> nnc::planner::dp(const Chain &chain, uint64_t budgetBytes,
   if (!solver)
     return solver.takeError();
   return solver->schedule(budgetBytes);
+}
+
+//===----------------------------------------------------------------------===//
+// One entry point
+//===----------------------------------------------------------------------===//
+
+ArrayRef<StringLiteral> nnc::planner::strategyNames() {
+  static constexpr StringLiteral names[] = {"store-all", "recompute-all",
+                                            "sqrt", "chen", "dp"};
+  return names;
+}
+
+Expected<Schedule> nnc::planner::planSchedule(const Chain &chain,
+                                              StringRef strategy,
+                                              std::optional<uint64_t> budget,
+                                              unsigned slots) {
+  if (!is_contained(strategyNames(), strategy)) {
+    std::string valid;
+    ArrayRef<StringLiteral> names = strategyNames();
+    for (size_t k = 0; k < names.size(); ++k)
+      valid += (k == 0                  ? ""
+                : k + 1 == names.size() ? " or "
+                                        : ", ") +
+               names[k].str();
+    return makeError("unknown strategy '" + strategy + "' (expected " + valid +
+                     ")");
+  }
+  if (Error e = chain.validate())
+    return std::move(e);
+  if (strategy == "chen" && !budget)
+    return makeError("strategy 'chen' needs a memory budget");
+  if (budget) {
+    const int64_t least = minimumFeasibleBudget(chain);
+    if (*budget < uint64_t(least))
+      return makeError("budget " + formatByteSize(*budget) + " (" +
+                       Twine(*budget) + " bytes) is below the minimum " +
+                       "feasible " + formatByteSize(least) + " (" +
+                       Twine(least) + " bytes)");
+  }
+
+  Schedule plan;
+  if (strategy == "store-all" || (strategy == "dp" && !budget)) {
+    plan = storeAll(chain);
+  } else if (strategy == "recompute-all") {
+    plan = recomputeAll(chain);
+  } else if (strategy == "sqrt") {
+    plan = sqrtSegments(chain);
+  } else {
+    Expected<Schedule> planned = strategy == "chen" ? chenGreedy(chain, *budget)
+                                                    : dp(chain, *budget, slots);
+    if (!planned)
+      return planned.takeError();
+    plan = std::move(*planned);
+  }
+
+  SimulationResult sim = simulate(chain, plan);
+  if (!sim.valid)
+    return makeError("internal error: " + strategy +
+                     " produced an invalid schedule: " + sim.error);
+  if (budget && uint64_t(sim.peakBytes) > *budget)
+    return makeError(strategy + " needs " + Twine(sim.peakBytes) +
+                     " bytes, over the budget of " + Twine(*budget) + " bytes");
+  return plan;
 }

@@ -18,7 +18,7 @@
 // CHECK: %[[DA:.+]] = nn.matmul %[[DZ]], %[[W2]] :
 // CHECK: %[[DW2:.+]] = nn.matmul %[[DZ]], %[[A]] {transpose_lhs}
 // CHECK: %[[DB2:.+]] = nn.reduce_sum %[[DZ]] {dim = 0 : i64}
-// CHECK: %[[DH:.+]] = nn.relu_grad %[[H]], %[[DA]]
+// CHECK: %[[DH:.+]] = nn.relu_grad %[[A]], %[[DA]]
 // CHECK-NOT: nn.matmul %[[DH]], %[[W1]]
 // CHECK: %[[DW1:.+]] = nn.matmul %[[DH]], %[[X]] {transpose_lhs}
 // CHECK: %[[DB1:.+]] = nn.reduce_sum %[[DH]] {dim = 0 : i64}

@@ -59,6 +59,18 @@ static cl::opt<double> learningRate(
     cl::desc("SGD learning rate of the training step; 0 compiles a gradient "
              "function instead"),
     cl::init(0.1), cl::cat(cat));
+static cl::opt<std::string> strategy(
+    "strategy",
+    cl::desc("checkpointing: store-all, recompute-all, sqrt, chen or dp"),
+    cl::init("store-all"), cl::cat(cat));
+static cl::opt<std::string> budget(
+    "budget",
+    cl::desc("activation memory budget in bytes, KiB/MiB/GiB suffixes "
+             "allowed (chen, dp)"),
+    cl::init(""), cl::cat(cat));
+static cl::opt<unsigned> slots("slots",
+                               cl::desc("memory discretisation of dp"),
+                               cl::init(500), cl::cat(cat));
 static cl::opt<std::string> output(
     "o", cl::desc("output: .o (object), .so (shared library), .ll (LLVM IR) "
                   "or .mlir (LLVM dialect)"),
@@ -90,6 +102,8 @@ int main(int argc, char **argv) {
   registerNNCDialects(registry);
   MLIRContext ctx(registry);
   llvm::SourceMgr sourceMgr;
+  // Diagnostics point at the source; dumping the whole op helps nobody.
+  ctx.printOpOnDiagnostic(false);
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
 
   if (!report.empty() && report != "json")
@@ -141,6 +155,9 @@ int main(int argc, char **argv) {
 
   CPUPipelineOptions options;
   options.learningRate = static_cast<double>(learningRate);
+  options.strategy = static_cast<std::string>(strategy);
+  options.budget = static_cast<std::string>(budget);
+  options.slots = static_cast<unsigned>(slots);
   FailureOr<CompiledModel> compiled =
       compileForCPU(std::move(module), options, argNames);
   if (failed(compiled))

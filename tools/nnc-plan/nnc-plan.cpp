@@ -104,29 +104,6 @@ static Expected<Chain> loadChain() {
                                                     : StringRef(inputFile));
 }
 
-static Expected<Schedule> plan(const Chain &chain,
-                               std::optional<uint64_t> budget,
-                               uint64_t unconstrained) {
-  if (strategyName == "store-all")
-    return storeAll(chain);
-  if (strategyName == "recompute-all")
-    return recomputeAll(chain);
-  if (strategyName == "sqrt")
-    return sqrtSegments(chain);
-  if (strategyName == "chen")
-    return chenGreedy(chain, budget.value_or(unconstrained));
-  if (strategyName == "dp") {
-    // --uniform-chain reuses --slots for Revolve's checkpoint count, so the
-    // DP gets the default discretisation (exact there anyway: one size).
-    unsigned dpSlots = uniformChain ? 500 : slots;
-    return dp(chain, budget.value_or(unconstrained), dpSlots);
-  }
-  return createStringError(inconvertibleErrorCode(),
-                           "unknown strategy '" + strategyName +
-                               "' (expected store-all, recompute-all, sqrt, "
-                               "chen or dp)");
-}
-
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
@@ -148,28 +125,17 @@ int main(int argc, char **argv) {
     budget = (uint64_t(slots) + 2) * uniformBytes;
   }
 
-  const Schedule reference = storeAll(chain);
-  const SimulationResult refSim = simulate(chain, reference);
-  if (budget) {
-    int64_t least = minimumFeasibleBudget(chain);
-    if (*budget < uint64_t(least))
-      return fail("budget of " + Twine(*budget) +
-                  " bytes is below the minimum feasible budget of " +
-                  Twine(least) + " bytes (" + formatByteSize(least) + ")");
-  }
+  const SimulationResult refSim = simulate(chain, storeAll(chain));
 
+  // --uniform-chain reuses --slots for Revolve's checkpoint count, so the DP
+  // gets the default discretisation (exact there anyway: one size).
   Expected<Schedule> scheduleOr =
-      plan(chain, budget, uint64_t(refSim.peakBytes));
+      planSchedule(chain, strategyName, budget, uniformChain ? 500 : slots);
   if (!scheduleOr)
     return fail(toString(scheduleOr.takeError()));
   const Schedule &schedule = *scheduleOr;
-  SimulationResult sim = simulate(chain, schedule);
-  if (!sim.valid)
-    return fail("internal: " + strategyName +
-                " produced an invalid schedule: " + sim.error);
-  if (budget && uint64_t(sim.peakBytes) > *budget)
-    return fail(strategyName + " needs " + Twine(sim.peakBytes) +
-                " bytes, over the budget of " + Twine(*budget) + " bytes");
+  // planSchedule() checked validity and the budget; this is for the report.
+  const SimulationResult sim = simulate(chain, schedule);
 
   std::optional<CheckpointDP> frontierDP;
   if (frontierFile.getNumOccurrences()) {

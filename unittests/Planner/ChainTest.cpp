@@ -55,6 +55,38 @@ TEST(ChainTest, JSONRoundTrip) {
   EXPECT_EQ(back->stage(2).outputBytes, 20);
 }
 
+TEST(ChainTest, BackwardNeedsInputJSON) {
+  // Optional, default false, and only written when set.
+  llvm::Expected<Chain> c = parseChainJSON(R"({"input_bytes": 4, "stages": [
+      {"forward_cost": 1, "backward_cost": 1, "output_bytes": 4,
+       "saved_bytes": 4, "backward_needs_input": true},
+      {"forward_cost": 1, "backward_cost": 1, "output_bytes": 4,
+       "saved_bytes": 4}]})");
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_TRUE(c->stage(1).backwardNeedsInput);
+  EXPECT_FALSE(c->stage(2).backwardNeedsInput);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << toJSON(*c);
+  EXPECT_EQ(text, R"({"input_bytes":4,"stages":[{"backward_cost":1,)"
+                  R"("backward_needs_input":true,"forward_cost":1,)"
+                  R"("output_bytes":4,"saved_bytes":4},{"backward_cost":1,)"
+                  R"("forward_cost":1,"output_bytes":4,"saved_bytes":4}]})");
+  llvm::Expected<Chain> back = parseChainJSON(text);
+  ASSERT_TRUE(static_cast<bool>(back));
+  EXPECT_TRUE(back->stage(1).backwardNeedsInput);
+  EXPECT_FALSE(back->stage(2).backwardNeedsInput);
+
+  llvm::Expected<Chain> bad = parseChainJSON(
+      R"({"input_bytes": 4, "stages": [{"forward_cost": 1,
+          "backward_cost": 1, "output_bytes": 4, "saved_bytes": 4,
+          "backward_needs_input": 1}]})",
+      "b.json");
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "b.json: expected boolean at chain.stages[0].backward_needs_input");
+}
+
 TEST(ChainTest, JSONErrorsAreLocated) {
   const char *missing = R"({"input_bytes": 4, "stages": [
       {"forward_cost": 1, "backward_cost": 1, "output_bytes": 4, "saved_bytes": 4},

@@ -63,6 +63,45 @@ TEST(GraphReductionTest, DiamondIsOneBlock) {
   EXPECT_EQ(r->chain.stage(2).outputBytes, 2);
 }
 
+TEST(GraphReductionTest, BackwardNeedsInputOnlyAtTheBlockInput) {
+  // The residual graph of ResidualBlocks. A block's backward reads the
+  // block's input when a member that reads it says so; a member reading a
+  // value produced inside the block finds it in the block's saved data.
+  std::vector<Stage> stages{{1, 10, 4, 5},
+                            {2, 20, 8, 9},
+                            {3, 30, 16, 17},
+                            {4, 40, 32, 33},
+                            {5, 50, 64, 65}};
+  stages[0].backwardNeedsInput = true; // reads a^0: block 1 reads its input
+  stages[3].backwardNeedsInput = true; // reads 1 (block input) and 2
+  stages[4].backwardNeedsInput = false;
+  StageGraph g = graphOf(stages, {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {1, 3}});
+  llvm::Expected<ReducedChain> r = reduceToChain(g, 100);
+  ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+  ASSERT_EQ(r->chain.length(), 4u);
+  EXPECT_TRUE(r->chain.stage(1).backwardNeedsInput);
+  EXPECT_FALSE(r->chain.stage(2).backwardNeedsInput);
+  EXPECT_TRUE(r->chain.stage(3).backwardNeedsInput);
+  EXPECT_FALSE(r->chain.stage(4).backwardNeedsInput);
+
+  // A diamond 0 -> {1, 2} -> 3 -> 4: stage 3 reads only 1 and 2, both
+  // inside block {1, 2, 3}, so the block does not read its input.
+  std::vector<Stage> diamond(5, Stage{1, 1, 4, 4});
+  diamond[3].backwardNeedsInput = true;
+  r = reduceToChain(graphOf(diamond, {{0, 1}, {0, 2}, {1, 3}, {2, 3}, {3, 4}}),
+                    4);
+  ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+  ASSERT_EQ(r->blocks,
+            (std::vector<std::vector<unsigned>>{{0}, {1, 2, 3}, {4}}));
+  EXPECT_FALSE(r->chain.stage(2).backwardNeedsInput);
+  // Stage 1 reads a^1 of block {0}: now it does.
+  diamond[1].backwardNeedsInput = true;
+  r = reduceToChain(graphOf(diamond, {{0, 1}, {0, 2}, {1, 3}, {2, 3}, {3, 4}}),
+                    4);
+  ASSERT_TRUE(static_cast<bool>(r));
+  EXPECT_TRUE(r->chain.stage(2).backwardNeedsInput);
+}
+
 TEST(GraphReductionTest, ChainStaysAChain) {
   StageGraph g =
       graphOf({{1, 1, 4, 4}, {1, 1, 4, 4}, {1, 1, 4, 4}}, {{0, 1}, {1, 2}});

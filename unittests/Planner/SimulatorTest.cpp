@@ -145,4 +145,95 @@ TEST(SimulatorTest, FlagsNonPersistentSchedules) {
   EXPECT_FALSE(static_cast<bool>(m2.apply(early[1], true)));
 }
 
+/// handChain() whose backwards all read their input.
+Chain readingChain() {
+  Chain c = handChain();
+  for (Stage &st : c.stages)
+    st.backwardNeedsInput = true;
+  return c;
+}
+
+TEST(SimulatorTest, BackwardReadsItsInputWhereItIs) {
+  Chain c = readingChain();
+  // Store-all: a2 and a1 are inside abar2 and abar1, a0 is the caller's.
+  // Reading them costs nothing: the same bytes as without the flag.
+  Schedule all{Action::fall(1),     Action::fall(2),     Action::fall(3),
+               Action::backward(3), Action::backward(2), Action::backward(1)};
+  SimulationResult r = simulate(c, all);
+  ASSERT_TRUE(r.valid) << r.error;
+  EXPECT_EQ(r.stepBytes, simulate(handChain(), all).stepBytes);
+
+  // A checkpoint a2 kept across B 3 (counted once, where it is stored) and
+  // dropped after it.
+  Schedule kept{Action::fck(1),
+                Action::fn(2),
+                Action::fall(3),
+                Action::backward(3),
+                Action::discard(ValueKind::Activation, 2),
+                Action::fall(1),
+                Action::fall(2),
+                Action::backward(2),
+                Action::backward(1)};
+  r = simulate(c, kept);
+  ASSERT_TRUE(r.valid) << r.error;
+  EXPECT_TRUE(r.persistent);
+  // F_ck1 14, F_n2 18 -> 10, F_all3 16, B3 16+4 = 20 -> a2 + delta2 = 8,
+  // Discard a2: 4, F_all1 16, F_all2 26, B2 26+8 = 34 -> 20, B1 24.
+  EXPECT_EQ(r.stepBytes,
+            (std::vector<int64_t>{14, 18, 16, 20, 4, 16, 26, 34, 24}));
+}
+
+TEST(SimulatorTest, BackwardMissingItsInputIsRejected) {
+  Chain c = readingChain();
+  Schedule s{Action::fck(1), Action::fn(2), Action::fall(3),
+             Action::discard(ValueKind::Activation, 2), Action::backward(3)};
+  SimulationResult r = simulate(c, s);
+  EXPECT_FALSE(r.valid);
+  EXPECT_EQ(r.error, "step 5 (B 3): stage 3 reads its input a2 "
+                     "(backward_needs_input), which is not in memory");
+  // Only stage 2 reading its input: B 3 no longer needs a2.
+  Chain mixed = handChain();
+  mixed.stages[1].backwardNeedsInput = true;
+  SimulationResult ok = simulate(mixed, s);
+  EXPECT_FALSE(ok.valid); // ends early, but every step was accepted
+  EXPECT_EQ(ok.error,
+            "schedule ends before the backward is complete (next is B 2)");
+}
+
+TEST(SimulatorTest, DroppingAnInputABackwardReadsIsNonPersistent) {
+  Chain c = readingChain();
+  // a1 is no checkpoint yet, but abar2 exists and B 2 will read a1: freeing
+  // it now forces a recomputation later, which Rotor's schedules never do.
+  MemoryState m(c);
+  ASSERT_TRUE(static_cast<bool>(m.apply(Action::fck(1), true)));
+  ASSERT_TRUE(static_cast<bool>(m.apply(Action::fall(2), true)));
+  llvm::Expected<int64_t> bad =
+      m.apply(Action::discard(ValueKind::Activation, 1), true);
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "frees a1 before B 2, which reads it (non-persistent)");
+  // Without the flag that is exactly what the DP does.
+  MemoryState plain(handChain());
+  ASSERT_TRUE(static_cast<bool>(plain.apply(Action::fck(1), true)));
+  ASSERT_TRUE(static_cast<bool>(plain.apply(Action::fall(2), true)));
+  EXPECT_TRUE(static_cast<bool>(
+      plain.apply(Action::discard(ValueKind::Activation, 1), true)));
+
+  // A checkpoint kept across B 3 may not go before B 2 even once abar2
+  // exists.
+  MemoryState k(c);
+  for (const Action &a :
+       {Action::fck(1), Action::fck(2), Action::fall(3), Action::backward(3),
+        Action::discard(ValueKind::Activation, 2), Action::fall(2)})
+    ASSERT_TRUE(static_cast<bool>(k.apply(a, true)));
+  bad = k.apply(Action::discard(ValueKind::Activation, 1), true);
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "frees checkpoint a1 before B 2, which reads it (non-persistent)");
+  // After B 2 it may go.
+  ASSERT_TRUE(static_cast<bool>(k.apply(Action::backward(2), true)));
+  EXPECT_TRUE(static_cast<bool>(
+      k.apply(Action::discard(ValueKind::Activation, 1), true)));
+}
+
 } // namespace

@@ -25,6 +25,11 @@ Chain handChain() {
   return c;
 }
 
+double exhaustiveOptimum(const Chain &c, int64_t budget, bool persistentOnly);
+/// Which stages of a random chain read their input in the backward.
+enum class NeedsInput { None, All, Mixed };
+Chain randomChain(std::mt19937 &rng, unsigned L, NeedsInput needs);
+
 SimulationResult mustSimulate(const Chain &c, const Schedule &s) {
   SimulationResult r = simulate(c, s);
   EXPECT_TRUE(r.valid) << r.error << "\n" << toString(s);
@@ -96,6 +101,163 @@ TEST(StrategiesTest, ChenGreedyRespectsBudget) {
   EXPECT_NE(llvm::toString(none.takeError())
                 .find("minimum feasible budget for any strategy is 3 bytes"),
             std::string::npos);
+}
+
+//===----------------------------------------------------------------------===//
+// Backwards that read their input
+//===----------------------------------------------------------------------===//
+
+// Three uniform stages (costs 1, sizes 1) at a budget of 4 values.
+// Without the flag the DP takes p(4, 2) = 4 forward steps, cost 7.
+// With every backward reading its input, B 3 alone holds delta3, abar3,
+// delta2 and a2 (stored, or inside abar2): 4, nothing else fits. abar2
+// cannot be there (F_all 2 would have needed a1, and a1 cannot be dropped
+// while B 2 still reads it), so a2 is a checkpoint swept from a0 (F 1, F 2,
+// F_all 3), and after B 3 both stage 1 and 2 run again: 5 forward steps,
+// cost 8. The minimum budget rises from 3 to 4 for the same reason.
+TEST(StrategiesTest, BackwardReadingInputChangesTheOptimum) {
+  Chain plain = makeUniformChain(3, 1);
+  Chain reads = plain;
+  for (Stage &st : reads.stages)
+    st.backwardNeedsInput = true;
+  EXPECT_EQ(minimumFeasibleBudget(plain), 3);
+  EXPECT_EQ(minimumFeasibleBudget(reads), 4);
+
+  llvm::Expected<CheckpointDP> p = CheckpointDP::solve(plain, 4);
+  llvm::Expected<CheckpointDP> r = CheckpointDP::solve(reads, 4);
+  ASSERT_TRUE(p && r);
+  EXPECT_EQ(p->optimalCost(4), 7);
+  EXPECT_EQ(r->optimalCost(4), 8);
+  EXPECT_EQ(exhaustiveOptimum(reads, 4, true), 8);
+  EXPECT_TRUE(std::isinf(r->optimalCost(3)));
+
+  llvm::Expected<Schedule> s = r->schedule(4);
+  ASSERT_TRUE(static_cast<bool>(s));
+  // a2 stays until B 3 has read it, and goes right after.
+  EXPECT_EQ(toString(*s), "F_ck 1, F_n 2, F_all 3, B 3, Discard a2, "
+                          "F_all 1, F_all 2, B 2, B 1");
+  SimulationResult sim = mustSimulate(reads, *s);
+  EXPECT_EQ(sim.peakBytes, 4);
+  EXPECT_EQ(sim.forwardSteps, 5u);
+  EXPECT_TRUE(sim.persistent);
+  // The plain plan is invalid here: it drops a checkpoint B reads.
+  llvm::Expected<Schedule> old = p->schedule(4);
+  ASSERT_TRUE(static_cast<bool>(old));
+  EXPECT_FALSE(simulate(reads, *old).valid);
+}
+
+TEST(StrategiesTest, SimpleStrategiesKeepInputsBackwardsRead) {
+  Chain c = makeUniformChain(9, 1);
+  for (Stage &st : c.stages)
+    st.backwardNeedsInput = true;
+  // Each segment's input now goes after the segment's first backward.
+  EXPECT_EQ(toString(sqrtSegments(c)),
+            "F_ck 1, F_n 2, F_n 3, F_ck 4, F_n 5, F_n 6, "
+            "F_all 7, F_all 8, F_all 9, B 9, B 8, B 7, Discard a6, "
+            "F_all 4, F_all 5, F_all 6, B 6, B 5, B 4, Discard a3, "
+            "F_all 1, F_all 2, F_all 3, B 3, B 2, B 1");
+  SimulationResult r = mustSimulate(c, sqrtSegments(c));
+  // B 9 now also holds a6: a3, a6, abar7..9, delta9, delta8.
+  EXPECT_EQ(r.peakBytes, 7);
+  EXPECT_TRUE(r.persistent);
+  Chain three = makeUniformChain(3, 1);
+  for (Stage &st : three.stages)
+    st.backwardNeedsInput = true;
+  EXPECT_EQ(toString(recomputeAll(three)),
+            "F_ck 1, F_n 2, F_all 3, B 3, Discard a2, F_ck 1, F_all 2, B 2, "
+            "Discard a1, F_all 1, B 1");
+  SimulationResult ra = mustSimulate(three, recomputeAll(three));
+  EXPECT_EQ(ra.peakBytes, 4); // == minimumFeasibleBudget
+  EXPECT_TRUE(ra.persistent);
+  // One value more than without the flag (ChenGreedyRespectsBudget): the
+  // segment input stays through the segment's first backward.
+  for (uint64_t budget : {9u, 10u, 12u}) {
+    Chain u = makeUniformChain(16, 1);
+    for (Stage &st : u.stages)
+      st.backwardNeedsInput = true;
+    llvm::Expected<Schedule> s = chenGreedy(u, budget);
+    ASSERT_TRUE(static_cast<bool>(s)) << llvm::toString(s.takeError());
+    EXPECT_LE(mustSimulate(u, *s).peakBytes, int64_t(budget));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// planSchedule
+//===----------------------------------------------------------------------===//
+
+std::string errorOf(llvm::Expected<Schedule> s) {
+  if (s)
+    return "no error, got: " + toString(*s);
+  return llvm::toString(s.takeError());
+}
+
+TEST(StrategiesTest, PlanScheduleDispatches) {
+  Chain c = handChain();
+  auto plan = [&](llvm::StringRef name, std::optional<uint64_t> budget) {
+    llvm::Expected<Schedule> s = planSchedule(c, name, budget);
+    EXPECT_TRUE(static_cast<bool>(s)) << name.str();
+    return s ? toString(*s) : llvm::toString(s.takeError());
+  };
+  EXPECT_EQ(plan("store-all", std::nullopt), toString(storeAll(c)));
+  EXPECT_EQ(plan("recompute-all", std::nullopt), toString(recomputeAll(c)));
+  EXPECT_EQ(plan("sqrt", std::nullopt), toString(sqrtSegments(c)));
+  EXPECT_EQ(plan("chen", 30), toString(*chenGreedy(c, 30)));
+  EXPECT_EQ(plan("dp", 24), toString(*dp(c, 24)));
+  // A fixed strategy under a budget it fits.
+  EXPECT_EQ(plan("store-all", 38), toString(storeAll(c)));
+  // No budget for the DP: unlimited memory, every forward once.
+  EXPECT_EQ(plan("dp", std::nullopt), toString(storeAll(c)));
+  // slots reach the DP: one slot cannot tell budgets apart.
+  EXPECT_NE(errorOf(planSchedule(c, "dp", 24, 1)).find("use more slots"),
+            std::string::npos);
+}
+
+TEST(StrategiesTest, PlanScheduleErrors) {
+  Chain c = handChain();
+  EXPECT_EQ(errorOf(planSchedule(c, "revolve", std::nullopt)),
+            "unknown strategy 'revolve' (expected store-all, recompute-all, "
+            "sqrt, chen or dp)");
+  EXPECT_EQ(errorOf(planSchedule(c, "chen", std::nullopt)),
+            "strategy 'chen' needs a memory budget");
+  EXPECT_EQ(errorOf(planSchedule(c, "dp", 23)),
+            "budget 23 B (23 bytes) is below the minimum feasible 24 B "
+            "(24 bytes)");
+  EXPECT_EQ(errorOf(planSchedule(c, "store-all", 30)),
+            "store-all needs 38 bytes, over the budget of 30 bytes");
+  EXPECT_EQ(errorOf(planSchedule(Chain(), "dp", 30)), "chain has no stages");
+
+  // A one-stage chain: F_all 1 holds delta1 + abar1 = 2 MiB, B 1 adds
+  // delta0: 2.5 MiB.
+  Chain mib;
+  mib.inputBytes = 512 << 10;
+  mib.stages = {{1, 1, 512 << 10, 1536 << 10}};
+  EXPECT_EQ(errorOf(planSchedule(mib, "dp", 1 << 20)),
+            "budget 1 MiB (1048576 bytes) is below the minimum feasible "
+            "2560 KiB (2621440 bytes)");
+  EXPECT_TRUE(static_cast<bool>(planSchedule(mib, "dp", 2621440)));
+}
+
+TEST(StrategiesTest, PlanScheduleHonoursBackwardNeedsInput) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 20; ++trial) {
+    Chain c = randomChain(rng, 2 + trial % 7,
+                          trial % 2 ? NeedsInput::All : NeedsInput::Mixed);
+    const int64_t least = minimumFeasibleBudget(c);
+    for (llvm::StringRef name : strategyNames()) {
+      std::optional<uint64_t> budget;
+      if (name == "chen" || name == "dp")
+        budget = mustSimulate(c, storeAll(c)).peakBytes;
+      llvm::Expected<Schedule> s = planSchedule(c, name, budget);
+      ASSERT_TRUE(static_cast<bool>(s)) << llvm::toString(s.takeError());
+      SimulationResult r = mustSimulate(c, *s);
+      EXPECT_TRUE(r.persistent);
+      EXPECT_GE(r.peakBytes, least);
+    }
+    // And the DP at the least budget.
+    llvm::Expected<Schedule> tight = planSchedule(c, "dp", least);
+    ASSERT_TRUE(static_cast<bool>(tight)) << llvm::toString(tight.takeError());
+    EXPECT_EQ(mustSimulate(c, *tight).peakBytes, least);
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -205,8 +367,12 @@ double exhaustiveOptimum(const Chain &c, int64_t budget, bool persistentOnly) {
 }
 
 Chain randomChain(std::mt19937 &rng, unsigned L) {
+  return randomChain(rng, L, NeedsInput::None);
+}
+
+Chain randomChain(std::mt19937 &rng, unsigned L, NeedsInput needs) {
   std::uniform_int_distribution<int> size(1, 4), extra(0, 3), fw(1, 5),
-      bw(0, 3);
+      bw(0, 3), coin(0, 1);
   Chain c;
   c.inputBytes = size(rng);
   for (unsigned i = 0; i < L; ++i) {
@@ -217,6 +383,11 @@ Chain randomChain(std::mt19937 &rng, unsigned L) {
     s.savedBytes = s.outputBytes + extra(rng);
     c.stages.push_back(s);
   }
+  // Drawn after the sizes so that NeedsInput::None chains are the ones the
+  // seeds always gave.
+  for (Stage &s : c.stages)
+    s.backwardNeedsInput =
+        needs == NeedsInput::All || (needs == NeedsInput::Mixed && coin(rng));
   return c;
 }
 
@@ -259,6 +430,63 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearch) {
             << " (chain, budget) pairs; non-persistent schedules were "
                "cheaper at "
             << nonPersistentWins << "\n";
+}
+
+// The same comparison when backwards read their input (Rotor's original
+// model): every stage, and a random half of them. The exhaustive search
+// steps with the simulator, which enforces the rule, so it also checks that
+// the DP keeps a^{s-1} exactly as long as it must and no longer.
+TEST(StrategiesTest, DPEqualsExhaustiveSearchWhenBackwardReadsInput) {
+  std::mt19937 rng(20250117);
+  unsigned compared = 0, changed = 0;
+  for (NeedsInput needs : {NeedsInput::All, NeedsInput::Mixed}) {
+    for (int trial = 0; trial < 50; ++trial) {
+      Chain c = randomChain(rng, 1 + trial % 5, needs);
+      Chain plain = c;
+      for (Stage &st : plain.stages)
+        st.backwardNeedsInput = false;
+      const int64_t least = minimumFeasibleBudget(c);
+      const int64_t top = mustSimulate(c, storeAll(c)).peakBytes;
+      llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(c, top + 2);
+      llvm::Expected<CheckpointDP> plainSolver =
+          CheckpointDP::solve(plain, top + 2);
+      ASSERT_TRUE(solver && plainSolver);
+      EXPECT_GE(least, minimumFeasibleBudget(plain));
+      EXPECT_TRUE(std::isinf(exhaustiveOptimum(c, least - 1, true)));
+      EXPECT_TRUE(std::isinf(solver->optimalCost(least - 1)));
+      for (int64_t budget = least; budget <= top + 2; ++budget) {
+        double brute = exhaustiveOptimum(c, budget, true);
+        double claimed = solver->optimalCost(budget);
+        ASSERT_EQ(claimed, brute) << "trial " << trial << " budget " << budget;
+        llvm::Expected<Schedule> s = solver->schedule(budget);
+        ASSERT_TRUE(static_cast<bool>(s));
+        SimulationResult r = mustSimulate(c, *s);
+        EXPECT_LE(r.peakBytes, budget);
+        EXPECT_EQ(r.computeCost, claimed);
+        EXPECT_TRUE(r.persistent) << toString(*s);
+        // Reading the input can only make things harder.
+        EXPECT_GE(claimed, plainSolver->optimalCost(budget));
+        changed += claimed != plainSolver->optimalCost(budget);
+        ++compared;
+      }
+      // Every other strategy honours the rule too.
+      for (const Schedule &other :
+           {storeAll(c), recomputeAll(c), sqrtSegments(c)}) {
+        SimulationResult r = mustSimulate(c, other);
+        EXPECT_TRUE(r.persistent) << toString(other);
+        EXPECT_GE(r.peakBytes, least);
+      }
+      llvm::Expected<Schedule> chen = chenGreedy(c, top);
+      ASSERT_TRUE(static_cast<bool>(chen));
+      EXPECT_LE(mustSimulate(c, *chen).peakBytes, top);
+    }
+  }
+  EXPECT_GT(compared, 500u);
+  EXPECT_GT(changed, 0u);
+  std::cout << "[ info ] with backward_needs_input: DP == persistent optimum "
+               "at "
+            << compared << " (chain, budget) pairs; the flag changed the "
+            << "optimal cost at " << changed << "\n";
 }
 
 // The limitation made concrete: a 4-stage chain where freeing checkpoint a1

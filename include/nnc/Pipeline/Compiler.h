@@ -19,6 +19,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/JSON.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,18 @@ struct ModelStats {
   /// Bytes of forward values the backward reads: what must be kept (or
   /// recomputed) between the two passes.
   int64_t savedActivationBytes = 0;
+
+  /// The checkpoint plan (nnc-plan-checkpoints), in the planner's units:
+  /// costs are FLOPs, peaks are bytes of chain values (activations, saved
+  /// data and gradients; the input batch excluded).
+  std::string strategy;
+  std::optional<int64_t> budgetBytes;
+  int64_t stages = 0;
+  int64_t predictedPeakBytes = 0;
+  int64_t storeAllPeakBytes = 0;
+  int64_t minBudgetBytes = 0;
+  double computeCost = 0, storeAllCost = 0, recomputeCost = 0;
+  int64_t forwardSteps = 0;
 };
 
 struct CompiledModel {

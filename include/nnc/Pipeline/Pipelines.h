@@ -29,6 +29,20 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "gradient function (loss, then one gradient per "
                      "nn.param)"),
       llvm::cl::init(0.0)};
+  PassOptions::Option<std::string> strategy{
+      *this, "strategy",
+      llvm::cl::desc("Checkpointing: store-all, recompute-all, sqrt, chen "
+                     "or dp"),
+      llvm::cl::init("store-all")};
+  PassOptions::Option<std::string> budget{
+      *this, "budget",
+      llvm::cl::desc("Activation memory budget in bytes (KiB/MiB/GiB "
+                     "suffixes) for chen and dp"),
+      llvm::cl::init("")};
+  PassOptions::Option<unsigned> slots{
+      *this, "slots",
+      llvm::cl::desc("Memory discretisation of the dp strategy"),
+      llvm::cl::init(500)};
 };
 
 /// Graph-level stage: verify the model, differentiate it.

@@ -9,7 +9,8 @@
 /// the sense of Beaumont et al., "Optimal checkpointing for heterogeneous
 /// chains" (the Rotor paper). Stage i (1-based) reads activation a^{i-1} and
 /// produces a^i; its backward reads the saved data abar^i and the gradient
-/// delta^i and produces delta^{i-1}.
+/// delta^i and produces delta^{i-1}, and, when the stage says so
+/// (`Stage::backwardNeedsInput`), also its input a^{i-1}.
 ///
 /// This header is the hook through which any front end (the MLIR adapter, an
 /// MLP description, a JSON file) hands a problem to the planner: build a
@@ -40,10 +41,19 @@ struct Stage {
   /// |a^i|, the stage's output activation; also |delta^i|, since a gradient
   /// has the shape of the value it is the gradient of.
   int64_t outputBytes = 0;
-  /// |abar^i|: everything the stage's backward needs, its output included
-  /// (so savedBytes >= outputBytes). If the backward needs the stage's input,
-  /// that is part of abar^i too; the model never lets B(i) read a^{i-1}.
+  /// |abar^i|: everything the stage's own forward leaves for its backward,
+  /// its output included (so savedBytes >= outputBytes). The stage's input
+  /// a^{i-1} is *not* part of it; see backwardNeedsInput.
   int64_t savedBytes = 0;
+  /// Whether B(i) also reads the stage's input a^{i-1}, e.g. a linear layer
+  /// whose weight gradient is delta^T * a^{i-1}. This is Rotor's original
+  /// model (there B^l reads delta^l, abar^l and a^{l-1}). a^{i-1} is then read
+  /// wherever it already is -- a^0, a checkpoint, or inside abar^{i-1} -- and
+  /// counted once, where it is stored; a schedule must keep it available
+  /// until B(i) (see Schedule.h). When false (the default) B(i) reads only
+  /// abar^i and delta^i, and a checkpointed a^{i-1} can be dropped as soon as
+  /// abar^i exists.
+  bool backwardNeedsInput = false;
 };
 
 /// A chain a^0 -> stage 1 -> a^1 -> ... -> stage L -> a^L.
@@ -83,7 +93,9 @@ Chain makeUniformChain(unsigned length, int64_t bytes = 1);
 //===----------------------------------------------------------------------===//
 
 /// Chain JSON: {"input_bytes": N, "stages": [{"forward_cost": F,
-/// "backward_cost": B, "output_bytes": X, "saved_bytes": S}, ...]}.
+/// "backward_cost": B, "output_bytes": X, "saved_bytes": S,
+/// "backward_needs_input": true}, ...]}. "backward_needs_input" is optional
+/// (default false) and only written when true.
 /// Errors are reported through \p P, so they carry their location
 /// (e.g. "expected integer at chain.stages[2].output_bytes").
 bool fromJSON(const llvm::json::Value &V, Stage &S, llvm::json::Path P);

@@ -35,17 +35,26 @@
 ///              a transient value of the sweep.
 ///   F_all(i)   needs a^{i-1} available; creates abar^i (hence a^i); keeps
 ///              a^{i-1}.
-///   B(i)       needs abar^i and delta^i in memory; creates delta^{i-1}; then
-///              frees abar^i and delta^i. Backward actions therefore run in the
-///              order B(L), ..., B(1).
+///   B(i)       needs abar^i and delta^i in memory, and, if stage i has
+///              backwardNeedsInput, a^{i-1} available (a^0, stored on its
+///              own, or inside abar^{i-1}); creates delta^{i-1}; then frees
+///              abar^i and delta^i (never a^{i-1}: whoever stored it frees
+///              it). Backward actions therefore run in the order B(L), ...,
+///              B(1). Reading a^{i-1} costs no memory: it is counted where it
+///              is stored.
 ///   Discard(v) frees v (a^i with i >= 1, or abar^i). a^0 and the running
 ///              gradient cannot be discarded.
 /// A forward action may not create a value that is already in memory.
 ///
 /// Persistence (Rotor's schedule class; see docs/Planner.md). A schedule is
-/// *persistent* when (1) abar^i is only ever freed by B(i), and (2) an
+/// *persistent* when (1) abar^i is only ever freed by B(i), (2) an
 /// activation a^i that stayed in memory across a backward action (a
-/// checkpoint) is only freed once abar^{i+1} is in memory or B(i+1) has run.
+/// checkpoint) is only freed once abar^{i+1} is in memory or B(i+1) has run,
+/// and (3) if stage i+1 has backwardNeedsInput, an a^i stored on its own is
+/// not freed between F_all(i+1) and B(i+1) (B(i+1) would need it again), nor,
+/// if it is a checkpoint, at all before B(i+1). (2) and (3) say the same
+/// thing: a checkpoint is kept while a later action of its consumer reads
+/// it.
 /// The optimal dynamic program is optimal among persistent schedules; the
 /// simulator accepts non-persistent ones and flags them.
 ///

@@ -35,10 +35,12 @@
 #include "nnc/Planner/Chain.h"
 #include "nnc/Planner/Schedule.h"
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace nnc {
@@ -109,6 +111,30 @@ llvm::Expected<Schedule> dp(const Chain &chain, uint64_t budgetBytes,
 /// of \p chain can have. Budgets below it are infeasible for every strategy
 /// in this library.
 int64_t minimumFeasibleBudget(const Chain &chain);
+
+/// The strategy names planSchedule() accepts, in the order errors list them.
+llvm::ArrayRef<llvm::StringLiteral> strategyNames();
+
+/// One entry point for tools and the compiler: validates \p chain, plans it
+/// with \p strategy ("store-all", "recompute-all", "sqrt", "chen", "dp") and
+/// replays the plan in the simulator. With a budget, the plan is returned
+/// only if its simulated peak fits. Errors, each a full sentence:
+///  - an unknown strategy (the message lists the valid ones);
+///  - "chen" without a budget (its threshold search needs one);
+///  - a budget below minimumFeasibleBudget(), stating both in bytes:
+///    "budget 1 MiB (1048576 bytes) is below the minimum feasible 2560 KiB
+///    (2621440 bytes)";
+///  - a fixed strategy whose plan does not fit: "store-all needs 38 bytes,
+///    over the budget of 30 bytes";
+///  - the DP's discretisation error (see CheckpointDP::schedule()).
+/// "dp" without a budget means an unlimited one: every forward then runs
+/// once, which store-all already achieves at the least possible cost, so
+/// that is the plan (no DP solve, no discretisation). \p slots is the DP's
+/// discretisation.
+llvm::Expected<Schedule> planSchedule(const Chain &chain,
+                                      llvm::StringRef strategy,
+                                      std::optional<uint64_t> budgetBytes,
+                                      unsigned slots = 500);
 
 } // namespace planner
 } // namespace nnc

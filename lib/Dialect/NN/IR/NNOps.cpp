@@ -162,16 +162,18 @@ LogicalResult AddOp::buildGradient(OpBuilder &, ValueRange resultGrads,
 }
 int64_t AddOp::getFlops() { return getNumElements(getType()); }
 
+// ReLU, sigmoid, tanh and softmax differentiate through their output, so the
+// backward keeps y rather than x (what PyTorch saves too). For ReLU y > 0
+// exactly where x > 0; keeping the output lets a layer's pre-activation die
+// as soon as the activation is computed.
 LogicalResult ReluOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(
-      b.create<ReluGradOp>(getLoc(), getInput(), resultGrads[0]));
+      b.create<ReluGradOp>(getLoc(), getResult(), resultGrads[0]));
   return success();
 }
 int64_t ReluOp::getFlops() { return getNumElements(getType()); }
 
-// Sigmoid, tanh and softmax differentiate through their output, so the
-// backward keeps y rather than x (what PyTorch saves too).
 LogicalResult SigmoidOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
                                        SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(

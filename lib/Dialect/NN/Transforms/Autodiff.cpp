@@ -49,9 +49,7 @@ static llvm::DenseSet<Value> findActiveValues(func::FuncOp func,
   return active;
 }
 
-/// Erases pure ops whose results are unused, e.g. the gradient of the input
-/// batch that buildGradient produces but nothing reads.
-static void eraseDeadPureOps(Block &block) {
+void mlir::nnc::eraseDeadPureOps(Block &block) {
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(block)))
     if (op.use_empty() && isPure(&op) && !op.hasTrait<OpTrait::IsTerminator>())
       op.erase();

@@ -192,8 +192,8 @@ class NN_ActivationGradOp<string mnemonic, string savedName, string formula>
   let assemblyFormat = "$saved `,` $grad attr-dict `:` type($result)";
 }
 
-def NN_ReluGradOp : NN_ActivationGradOp<"relu_grad", "the input x",
-                                        "x > 0 ? dy : 0">;
+def NN_ReluGradOp : NN_ActivationGradOp<"relu_grad", "the output y",
+                                        "y > 0 ? dy : 0">;
 def NN_SigmoidGradOp : NN_ActivationGradOp<"sigmoid_grad", "the output y",
                                            "dy · y · (1 - y)">;
 def NN_TanhGradOp : NN_ActivationGradOp<"tanh_grad", "the output y",

@@ -31,6 +31,10 @@ constexpr llvm::StringLiteral kGradSeedAttrName = "nn.grad_seed";
 /// Marks the ops of `func` that depend on the gradient seed (the backward).
 llvm::DenseSet<Operation *> findBackwardOps(func::FuncOp func);
 
+/// Erases pure ops whose results are unused, e.g. the gradient of the input
+/// batch that buildGradient produces but nothing reads.
+void eraseDeadPureOps(Block &block);
+
 /// True if `func` is a model function: some argument carries `nn.param`.
 bool isModelFunction(func::FuncOp func);
 

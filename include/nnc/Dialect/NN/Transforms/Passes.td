@@ -44,6 +44,54 @@ def VerifyModel : Pass<"nnc-verify-model", "::mlir::ModuleOp"> {
   }];
 }
 
+def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
+  let summary = "Choose which activations to keep and which to recompute";
+  let description = [{
+    Runs on the functions `nnc-autodiff` produced. Splits the forward ops
+    into a chain of stages at the values every later op depends on (the
+    articulation points of the forward graph; elementwise activations,
+    dropout and the loss join the stage before them, so a stage is a layer),
+    prices each stage with `CostOpInterface` (forward and backward FLOPs) and
+    sizes what its backward reads, then asks the MLIR-free planner for a
+    schedule with the chosen strategy:
+
+    - `store-all`: vanilla backprop, every activation kept;
+    - `recompute-all`: only the input kept, O(n²) forward work;
+    - `sqrt`: Chen et al.'s √n segments; `chen`: their greedy variant under
+      `budget`;
+    - `dp`: the budget-optimal schedule (Beaumont et al.'s dynamic program).
+
+    Each forward op gets `nn.stage`, and the function an `nn.checkpoint`
+    dictionary: strategy, budget, the schedule in the vocabulary of the
+    checkpointing literature (`F_ck`, `F_n`, `F_all`, `B`, `Discard`) and the
+    simulator's predicted peak bytes and compute cost. A budget below the
+    feasible minimum is an error that states the minimum.
+  }];
+  let options = [
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"store-all\"",
+           "store-all, recompute-all, sqrt, chen or dp">,
+    Option<"budget", "budget", "std::string", /*default=*/"\"\"",
+           "Memory budget for activations, in bytes (KiB/MiB/GiB suffixes)">,
+    Option<"slots", "slots", "unsigned", /*default=*/"500",
+           "Memory discretisation of the dp strategy">,
+  ];
+}
+
+def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {
+  let summary = "Rewrite a gradient function to follow its checkpoint plan";
+  let description = [{
+    Rebuilds the body of each function carrying `nn.checkpoint`: forward
+    actions clone the stage's forward ops (recomputation runs exactly the
+    code of the first forward, so results are bit-identical), backward
+    actions emit the stage's vector-Jacobian products from the values of its
+    last `F_all`, and a value is freed where its last use is — which is where
+    the plan frees it. SGD updates (training steps) are applied as soon as a
+    parameter's gradient is complete, so no full set of gradients is held.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::nnc::NNDialect"];
+}
+
 def PlanMemory : Pass<"nnc-plan-memory", "::mlir::ModuleOp"> {
   let summary = "Place every buffer at a static offset of one arena";
   let description = [{

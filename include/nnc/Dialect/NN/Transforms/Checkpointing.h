@@ -1,0 +1,53 @@
+//===- Checkpointing.h - the IR side of checkpoint planning -----*- C++ -*-===//
+//
+// Part of nnc.
+//
+// The adapter between a gradient function and the MLIR-free planner: which
+// forward ops form which chain stage, and what each stage costs and keeps.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_DIALECT_NN_TRANSFORMS_CHECKPOINTING_H
+#define NNC_DIALECT_NN_TRANSFORMS_CHECKPOINTING_H
+
+#include "nnc/Planner/Chain.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseSet.h"
+
+namespace mlir::nnc {
+
+/// Attribute names shared by nnc-plan-checkpoints and nnc-rematerialize.
+constexpr llvm::StringLiteral kStageAttrName = "nn.stage";
+constexpr llvm::StringLiteral kCheckpointAttrName = "nn.checkpoint";
+
+/// The forward ops of a gradient function grouped into chain stages.
+struct StagePartition {
+  /// Forward ops of stage i + 1, in program order.
+  SmallVector<SmallVector<Operation *>> stages;
+  /// a^{i+1}: the value stage i + 1 hands to the next (the loss for the
+  /// last stage).
+  SmallVector<Value> outputs;
+  /// Forward values each stage's backward reads (from its own ops or its
+  /// input).
+  SmallVector<llvm::DenseSet<Value>> needs;
+  /// FLOPs of each stage's forward and backward.
+  SmallVector<int64_t> forwardFlops, backwardFlops;
+
+  /// The input a^{i} of stage i + 1 (null for the first stage, whose
+  /// inputs are function arguments).
+  Value inputOf(unsigned i) const { return i == 0 ? Value() : outputs[i - 1]; }
+};
+
+/// Splits the forward part of `gradFn` (the ops that do not depend on the
+/// gradient seed) into stages and analyses each one; see
+/// nnc-plan-checkpoints' description for the rule.
+FailureOr<StagePartition> partitionIntoStages(func::FuncOp gradFn);
+
+/// The planner's problem for `partition`: costs are FLOPs, sizes bytes.
+::nnc::planner::Chain buildChain(func::FuncOp gradFn,
+                                 const StagePartition &partition);
+
+} // namespace mlir::nnc
+
+#endif // NNC_DIALECT_NN_TRANSFORMS_CHECKPOINTING_H

@@ -1,0 +1,252 @@
+//===- Rematerialize.cpp - make a gradient function follow its plan -------===//
+//
+// Part of nnc.
+//
+// The body is rebuilt action by action. Memory in SSA form is liveness, so
+// "keep" and "free" need no ops of their own: a value lives until its last
+// use, and each backward action reads the most recent materialization of
+// its stage's input, so an older copy dies where the plan drops it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Dialect/NN/Transforms/Checkpointing.h"
+#include "nnc/Dialect/NN/Transforms/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::nnc {
+#define GEN_PASS_DEF_REMATERIALIZE
+#include "nnc/Dialect/NN/Transforms/Passes.h.inc"
+} // namespace mlir::nnc
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+namespace {
+
+struct Step {
+  enum Kind { Forward, ForwardAll, Backward, Discard } kind;
+  unsigned stage;
+};
+
+FailureOr<SmallVector<Step>> parseSchedule(func::FuncOp fn, ArrayAttr list) {
+  SmallVector<Step> steps;
+  for (Attribute a : list) {
+    auto text = dyn_cast<StringAttr>(a);
+    StringRef kind, rest;
+    if (text)
+      std::tie(kind, rest) = text.getValue().split(' ');
+    unsigned stage = 0;
+    if (kind == "Discard") {
+      steps.push_back({Step::Discard, 0});
+      continue;
+    }
+    if (!text || rest.getAsInteger(10, stage) || stage == 0)
+      return fn.emitError() << "malformed checkpoint schedule entry " << a;
+    if (kind == "F_ck" || kind == "F_n")
+      steps.push_back({Step::Forward, stage});
+    else if (kind == "F_all")
+      steps.push_back({Step::ForwardAll, stage});
+    else if (kind == "B")
+      steps.push_back({Step::Backward, stage});
+    else
+      return fn.emitError() << "unknown checkpoint action '" << kind << "'";
+  }
+  return steps;
+}
+
+unsigned stageOf(Operation *op) {
+  auto attr = op ? op->getAttrOfType<IntegerAttr>(kStageAttrName) : nullptr;
+  return attr ? attr.getInt() : 0;
+}
+
+LogicalResult rematerialize(func::FuncOp fn) {
+  auto plan = fn->getAttrOfType<DictionaryAttr>(kCheckpointAttrName);
+  auto list = plan ? plan.getAs<ArrayAttr>("schedule") : ArrayAttr();
+  if (!list)
+    return fn.emitError("nn.checkpoint has no schedule");
+  FailureOr<SmallVector<Step>> steps = parseSchedule(fn, list);
+  if (failed(steps))
+    return failure();
+
+  Block &old = fn.getBody().front();
+  SmallVector<SmallVector<Operation *>> stages;
+  SmallVector<Operation *> shared; // constants used by the forward
+  Operation *seed = nullptr;
+  std::optional<double> lr;
+  for (Operation &op : old.without_terminator()) {
+    if (op.hasAttr(kGradSeedAttrName)) {
+      seed = &op;
+      continue;
+    }
+    if (auto sgd = dyn_cast<SGDOp>(op))
+      lr = sgd.getLr().convertToDouble();
+    if (seed)
+      continue;
+    if (unsigned s = stageOf(&op)) {
+      if (stages.size() < s)
+        stages.resize(s);
+      stages[s - 1].push_back(&op);
+    } else {
+      shared.push_back(&op);
+    }
+  }
+  if (!seed || stages.empty())
+    return fn.emitError("nnc-rematerialize needs a function planned by "
+                        "nnc-plan-checkpoints");
+  Value loss = old.getTerminator()->getOperand(0);
+
+  // Which stage's backward completes each parameter's gradient: the lowest
+  // stage reading it, since backward actions run from the last stage down.
+  SmallVector<BlockArgument> params;
+  llvm::DenseMap<Value, unsigned> lastStageOf;
+  for (BlockArgument arg : old.getArguments()) {
+    if (!fn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName()))
+      continue;
+    params.push_back(arg);
+    unsigned s = 0;
+    for (Operation *user : arg.getUsers())
+      if (unsigned us = stageOf(user))
+        s = s ? std::min(s, us) : us;
+    lastStageOf[arg] = s;
+  }
+
+  auto *body = new Block();
+  for (BlockArgument arg : old.getArguments())
+    body->addArgument(arg.getType(), arg.getLoc());
+  OpBuilder b(fn.getContext());
+  b.setInsertionPointToEnd(body);
+  IRMapping current; // latest materialization of every forward value
+  for (auto [o, n] : llvm::zip(old.getArguments(), body->getArguments()))
+    current.map(o, n);
+  for (Operation *op : shared)
+    b.clone(*op, current);
+  Value newSeed = b.clone(*seed, current)->getResult(0);
+
+  llvm::DenseMap<Value, Value> origOf;   // new forward value -> original
+  SmallVector<IRMapping> saved(stages.size()); // per stage, from its F_all
+  llvm::DenseMap<Value, Value> grads;    // original value -> gradient
+  grads[loss] = newSeed;
+  Value newLoss;
+  llvm::DenseMap<Value, Value> results; // original param -> result
+  Location loc = fn.getLoc();
+  auto zerosLike = [&](Value v) -> Value {
+    return b.create<arith::ConstantOp>(loc, b.getZeroAttr(v.getType()));
+  };
+  auto isActive = [&](Value v) {
+    return stageOf(v.getDefiningOp()) != 0 || lastStageOf.count(v);
+  };
+
+  for (const Step &step : *steps) {
+    if (step.kind == Step::Discard)
+      continue;
+    if (step.stage > stages.size())
+      return fn.emitError() << "checkpoint schedule names stage "
+                            << step.stage << " of " << stages.size();
+    unsigned i = step.stage - 1;
+    if (step.kind != Step::Backward) {
+      for (Operation *op : stages[i]) {
+        for (Value v : op->getOperands())
+          if (v.getParentBlock() == &old && !current.contains(v))
+            return op->emitOpError()
+                   << "is recomputed by the schedule before its input is "
+                      "available";
+        Operation *clone = b.clone(*op, current);
+        origOf[clone->getResult(0)] = op->getResult(0);
+        if (step.kind == Step::ForwardAll)
+          saved[i].map(op->getResult(0), clone->getResult(0));
+      }
+      if (!newLoss && current.contains(loss))
+        newLoss = current.lookup(loss);
+      continue;
+    }
+
+    // Backward of stage i: each op's vector-Jacobian product, on the values
+    // of the stage's last F_all.
+    for (Operation *op : llvm::reverse(stages[i])) {
+      Value result = op->getResult(0);
+      Value g = grads.lookup(result);
+      if (!g)
+        continue;
+      Value kept = saved[i].lookupOrNull(result);
+      if (!kept)
+        return fn.emitError() << "checkpoint schedule runs B " << i + 1
+                              << " without a preceding F_all " << i + 1;
+      auto diff = dyn_cast<DifferentiableOpInterface>(kept.getDefiningOp());
+      if (!diff)
+        return op->emitOpError("is not differentiable");
+      Operation *mark = body->empty() ? nullptr : &body->back();
+      SmallVector<Value> operandGrads;
+      if (failed(diff.buildGradient(b, {g}, operandGrads)))
+        return failure();
+      // The stage's input may have been recomputed since F_all: read the
+      // latest copy so the older one can die where the plan frees it.
+      for (Operation &nop : llvm::make_range(
+               mark ? std::next(mark->getIterator()) : body->begin(),
+               body->end()))
+        for (OpOperand &operand : nop.getOpOperands()) {
+          Value orig = origOf.lookup(operand.get());
+          if (orig && stageOf(orig.getDefiningOp()) != i + 1)
+            operand.set(current.lookup(orig));
+        }
+      for (auto [operand, og] : llvm::zip(op->getOperands(), operandGrads)) {
+        if (!og || !isActive(operand))
+          continue;
+        auto [it, inserted] = grads.try_emplace(operand, og);
+        if (!inserted)
+          it->second = b.create<AddOp>(og.getLoc(), it->second, og);
+      }
+    }
+    // Parameters whose gradient is now complete: update them right away, so
+    // a training step never holds all gradients at once.
+    for (BlockArgument p : params) {
+      if (lastStageOf[p] != i + 1)
+        continue;
+      Value g = grads.lookup(p);
+      if (!g)
+        g = zerosLike(p);
+      if (lr)
+        g = b.create<SGDOp>(loc, current.lookup(p), g,
+                            b.getF32FloatAttr(static_cast<float>(*lr)));
+      results[p] = g;
+    }
+  }
+  if (!newLoss)
+    return fn.emitError("checkpoint schedule never computes the loss");
+
+  SmallVector<Value> returned{newLoss};
+  for (BlockArgument p : params) {
+    Value r = results.lookup(p);
+    if (!r) { // a parameter no stage reads
+      r = zerosLike(p);
+      if (lr)
+        r = b.create<SGDOp>(loc, current.lookup(p), r,
+                            b.getF32FloatAttr(static_cast<float>(*lr)));
+    }
+    returned.push_back(r);
+  }
+  for (auto [i, step] : llvm::enumerate(*steps))
+    if (step.kind == Step::Backward && step.stage == 1 && i + 1 != steps->size())
+      return fn.emitError("checkpoint schedule continues after B 1");
+  b.create<func::ReturnOp>(old.getTerminator()->getLoc(), returned);
+
+  // Swap the bodies.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(old)))
+    op.dropAllUses(), op.erase();
+  Region &region = fn.getBody();
+  old.dropAllUses();
+  region.getBlocks().clear();
+  region.push_back(body);
+  eraseDeadPureOps(*body);
+  return success();
+}
+
+struct RematerializePass
+    : public mlir::nnc::impl::RematerializeBase<RematerializePass> {
+  void runOnOperation() override {
+    for (auto fn : getOperation().getOps<func::FuncOp>())
+      if (fn->hasAttr(kCheckpointAttrName) && failed(rematerialize(fn)))
+        return signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,90 @@
+# RUN: %python_torch %s --nnc-compile nnc-compile --workdir %t | FileCheck %s
+# REQUIRES: torch
+#
+# Gradients are bitwise identical across checkpoint strategies: every
+# strategy and budget compiles the same model to a different schedule of
+# forward recomputations, and the loss and every gradient must come out
+# bit for bit the same as store-all's (recomputation runs the same code as
+# the first forward; a recomputed dropout draws the same mask). The
+# schedules really differ: the predicted peaks and recompute work are
+# printed and checked to span a range.
+#
+# CHECK: tanh-xent-dropout: {{[0-9]+}} plans bitwise identical to store-all
+# CHECK: relu-mse: {{[0-9]+}} plans bitwise identical to store-all
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
+from nnc_ctypes import Compiled  # noqa: E402
+
+
+def check(args, tag, widths, act, loss, batch, dropout):
+    base = ["--mlp", ",".join(map(str, widths)), "--activation", act,
+            "--loss", loss, "--batch", str(batch), "--learning-rate=0",
+            "--dropout", str(dropout)]
+    ref = Compiled(args.nnc_compile, args.workdir, tag + "-store-all",
+                   base + ["--strategy=store-all"])
+    cp = ref.report["checkpoint"]
+    lo, hi = cp["min_budget_bytes"], cp["store_all_peak_bytes"]
+    plans = [["--strategy=recompute-all"], ["--strategy=sqrt"]]
+    # The dp discretises memory into slots, so its lowest budgets sit a
+    # little above the exact minimum (the error message names both).
+    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
+        budget = int(lo + f * (hi - lo))
+        plans.append(["--strategy=dp", "--budget=%d" % max(budget, lo * 1.1)])
+        if f >= 0.75:  # Chen's greedy segmentation reaches no lower
+            plans.append(["--strategy=chen", "--budget=%d" % budget])
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((batch, widths[0])).astype(np.float32)
+    if loss == "mse":
+        target = rng.standard_normal((batch, widths[-1])).astype(np.float32)
+    else:
+        target = rng.integers(0, widths[-1], batch).astype(np.int32)
+    params = []
+    for l in range(len(widths) - 1):
+        params.append((rng.standard_normal((widths[l + 1], widths[l])) /
+                       np.sqrt(widths[l])).astype(np.float32))
+        params.append((rng.standard_normal(widths[l + 1]) * 0.1)
+                      .astype(np.float32))
+    expected = ref.call("grad", [x, target] + params)
+
+    peaks, recompute = set(), set()
+    for i, plan in enumerate(plans):
+        model = Compiled(args.nnc_compile, args.workdir, "%s-%d" % (tag, i),
+                         base + plan)
+        c = model.report["checkpoint"]
+        peaks.add(c["predicted_peak_bytes"])
+        recompute.add(c["recompute_flops"])
+        got = model.call("grad", [x, target] + params)
+        for k, (g, e) in enumerate(zip(got, expected)):
+            if g.tobytes() != e.tobytes():
+                print("MISMATCH %s %s: output %d differs (max abs diff %g)" %
+                      (tag, " ".join(plan), k, np.max(np.abs(g - e))))
+                sys.exit(1)
+        print("  %-32s peak %8d B  recompute %10.0f FLOP  arena %8d B" %
+              (" ".join(plan), c["predicted_peak_bytes"], c["recompute_flops"],
+               model.report["arena_bytes"]))
+    # The plans must actually differ, or the test proves nothing.
+    if len(peaks) < 3 or len(recompute) < 3:
+        print("MISMATCH %s: plans too similar (peaks %s)" % (tag, peaks))
+        sys.exit(1)
+    print("%s: %d plans bitwise identical to store-all" % (tag, len(plans)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nnc-compile", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    check(args, "tanh-xent-dropout", [24] + [32] * 7 + [5], "tanh",
+          "cross-entropy", 16, 0.2)
+    check(args, "relu-mse", [16] + [24] * 5 + [8], "relu", "mse", 8, 0.0)
+
+
+if __name__ == "__main__":
+    main()
