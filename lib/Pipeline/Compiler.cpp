@@ -7,6 +7,7 @@
 #include "nnc/Pipeline/Compiler.h"
 
 #include "nnc/Dialect/NN/IR/NNOps.h"
+#include "nnc/Dialect/NN/Transforms/Checkpointing.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -71,6 +72,24 @@ static EntryPoint describe(func::FuncOp fn, StringRef role,
     e.outputs.push_back(bufferInfo(type, name, false));
   }
   return e;
+}
+
+FailureOr<::nnc::planner::Chain>
+mlir::nnc::buildChainForModel(ModuleOp module) {
+  PassManager pm(module->getContext());
+  pm.addPass(createVerifyModel());
+  pm.addPass(createAutodiff());
+  if (failed(pm.run(module)))
+    return failure();
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    if (!fn->hasAttr("nn.grad_of"))
+      continue;
+    FailureOr<StagePartition> partition = partitionIntoStages(fn);
+    if (failed(partition))
+      return failure();
+    return buildChain(fn, *partition);
+  }
+  return module.emitError("no gradient function was derived");
 }
 
 ModelStats mlir::nnc::computeModelStats(func::FuncOp gradFn) {
@@ -167,7 +186,7 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
   }
 
   PassManager bufferize(ctx);
-  buildNNBufferizePipeline(bufferize);
+  buildNNBufferizePipeline(bufferize, options);
   if (failed(bufferize.run(*module)))
     return failure();
   for (EntryPoint &e : result.entries) {

@@ -58,7 +58,8 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   pm.addPass(createRematerialize());
 }
 
-void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm) {
+void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
+                                         const CPUPipelineOptions &opts) {
   // nn → linalg.generic on tensors, then prove nothing of nn is left.
   pm.addPass(createConvertNNToLinalg());
   pm.addPass(createVerifyNoNN());
@@ -71,7 +72,9 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm) {
   add(pm, "buffer-results-to-out-params{hoist-static-allocs}");
   // Every remaining buffer gets a static offset in one caller-owned arena,
   // then prove no allocation is left outside it.
-  pm.addPass(createPlanMemory());
+  PlanMemoryOptions memory;
+  memory.svg = opts.memorySvg;
+  pm.addPass(createPlanMemory(memory));
   pm.addPass(createVerifyArena());
   // Only the arenas of argument-less drivers (main) are heap-allocated; free
   // them.
@@ -104,7 +107,7 @@ void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm) {
 void mlir::nnc::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &opts) {
   buildNNGraphPipeline(pm, opts);
-  buildNNBufferizePipeline(pm);
+  buildNNBufferizePipeline(pm, opts);
   buildLowerToLLVMPipeline(pm);
 }
 

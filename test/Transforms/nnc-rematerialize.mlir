@@ -19,17 +19,18 @@
 // CHECK-NEXT: %[[W4:.+]] = nn.sgd %arg5, %[[DW4]]
 // CHECK: %[[DW3:.+]] = nn.matmul %{{.+}}, %[[A2]] {transpose_lhs}
 // CHECK-NEXT: %[[W3:.+]] = nn.sgd %arg4, %[[DW3]]
-// CHECK-NEXT: %[[R1:.+]] = nn.linear %arg0, %arg2 {nn.stage = 1 : i64}
-// CHECK-NEXT: %[[RA1:.+]] = nn.relu %[[R1]] {nn.stage = 1 : i64}
-// CHECK-NEXT: %[[R2:.+]] = nn.linear %[[RA1]], %arg3 {nn.stage = 2 : i64}
-// CHECK-NEXT: %[[RA2:.+]] = nn.relu %[[R2]] {nn.stage = 2 : i64}
+// CHECK-NEXT: %[[R1:.+]] = nn.linear %arg0, %arg2 {nn.recomputed, nn.stage = 1 : i64}
+// CHECK-NEXT: %[[RA1:.+]] = nn.relu %[[R1]] {nn.recomputed, nn.stage = 1 : i64}
+// CHECK-NEXT: %[[R2:.+]] = nn.linear %[[RA1]], %arg3 {nn.recomputed, nn.stage = 2 : i64}
+// CHECK-NEXT: %[[RA2:.+]] = nn.relu %[[R2]] {nn.recomputed, nn.stage = 2 : i64}
 // CHECK-NEXT: nn.relu_grad %[[RA2]],
 // CHECK: nn.matmul %{{.+}}, %[[RA1]] {transpose_lhs}
 // CHECK: return %[[LOSS]], %{{.+}}, %{{.+}}, %[[W3]], %[[W4]]
 
 // Recompute-all: stage 1 runs once per backward of stages 4..1.
 // RECOMPUTE-LABEL: func.func @net_grad(
-// RECOMPUTE-COUNT-4: nn.linear %arg0, %arg2 {nn.stage = 1 : i64}
+// RECOMPUTE: nn.linear %arg0, %arg2 {nn.stage = 1 : i64}
+// RECOMPUTE-COUNT-3: nn.linear %arg0, %arg2 {nn.recomputed, nn.stage = 1 : i64}
 // RECOMPUTE-NOT: nn.linear %arg0, %arg2
 // RECOMPUTE: return
 

@@ -71,6 +71,11 @@ static cl::opt<std::string> budget(
 static cl::opt<unsigned> slots("slots",
                                cl::desc("memory discretisation of dp"),
                                cl::init(500), cl::cat(cat));
+static cl::opt<std::string> memorySvg(
+    "memory-svg",
+    cl::desc("draw the training step's arena over time (offset x step, one "
+             "box per buffer, recomputed values marked) into this SVG file"),
+    cl::init(""), cl::cat(cat));
 static cl::opt<std::string> output(
     "o", cl::desc("output: .o (object), .so (shared library), .ll (LLVM IR) "
                   "or .mlir (LLVM dialect)"),
@@ -158,6 +163,7 @@ int main(int argc, char **argv) {
   options.strategy = static_cast<std::string>(strategy);
   options.budget = static_cast<std::string>(budget);
   options.slots = static_cast<unsigned>(slots);
+  options.memorySvg = static_cast<std::string>(memorySvg);
   FailureOr<CompiledModel> compiled =
       compileForCPU(std::move(module), options, argNames);
   if (failed(compiled))

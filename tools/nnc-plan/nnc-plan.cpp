@@ -15,6 +15,13 @@
 ///
 //===----------------------------------------------------------------------===//
 
+#include "nnc/Frontend/GraphBuilder.h"
+#include "nnc/Pipeline/Compiler.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/SourceMgr.h"
 #include "nnc/Planner/Chain.h"
 #include "nnc/Planner/Render.h"
 #include "nnc/Planner/Simulator.h"
@@ -82,7 +89,56 @@ static int fail(const Twine &msg) {
   return 1;
 }
 
+static cl::opt<std::string> mlpWidths(
+    "mlp",
+    cl::desc("Plan the MLP with these layer widths (e.g. 784,100,10), as "
+             "nnc-compile builds it"),
+    cl::init(""));
+static cl::opt<std::string> mlpActivation("activation",
+                                          cl::desc("MLP activation"),
+                                          cl::init("relu"));
+static cl::opt<std::string> mlpLoss("loss", cl::desc("MLP loss"),
+                                    cl::init("cross-entropy"));
+static cl::opt<int64_t> mlpBatch("batch", cl::desc("MLP batch size"),
+                                 cl::init(128));
+
+/// A model (.mlir file or MLP spec): the chain nnc-plan-checkpoints would
+/// plan for it.
+static Expected<Chain> loadModelChain() {
+  mlir::DialectRegistry registry;
+  mlir::nnc::registerNNCDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  ctx.printOpOnDiagnostic(false);
+  SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler diag(sourceMgr, &ctx);
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (!mlpWidths.empty()) {
+    auto spec = mlir::nnc::parseMLPSpec(mlpWidths, mlpActivation, mlpLoss,
+                                        mlpBatch);
+    if (!spec)
+      return spec.takeError();
+    module = mlir::nnc::buildMLP(ctx, *spec);
+  } else {
+    std::string error;
+    auto file = mlir::openInputFile(inputFile, &error);
+    if (!file)
+      return createStringError(inconvertibleErrorCode(), error);
+    sourceMgr.AddNewSourceBuffer(std::move(file), SMLoc());
+    module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &ctx);
+    if (!module)
+      return createStringError(inconvertibleErrorCode(),
+                               "cannot parse '" + inputFile + "'");
+  }
+  auto chain = mlir::nnc::buildChainForModel(*module);
+  if (mlir::failed(chain))
+    return createStringError(inconvertibleErrorCode(),
+                             "cannot build a chain from the model");
+  return *chain;
+}
+
 static Expected<Chain> loadChain() {
+  if (!mlpWidths.empty() || StringRef(inputFile).ends_with(".mlir"))
+    return loadModelChain();
   if (uniformChain) {
     if (uniformBytes == 0)
       return createStringError(inconvertibleErrorCode(),

@@ -13,6 +13,7 @@
 #define NNC_PIPELINE_COMPILER_H
 
 #include "nnc/Pipeline/Pipelines.h"
+#include "nnc/Planner/Chain.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -83,6 +84,12 @@ struct CompiledModel {
 FailureOr<CompiledModel> compileForCPU(OwningOpRef<ModuleOp> module,
                                        const CPUPipelineOptions &options,
                                        ArrayRef<std::string> argNames = {});
+
+/// The checkpoint planner's chain for a model module (consumed): the graph
+/// stage is run (verify, autodiff) and the gradient function is split into
+/// stages exactly as nnc-plan-checkpoints does. This is how nnc-plan reads
+/// a .mlir model or an MLP spec.
+FailureOr<::nnc::planner::Chain> buildChainForModel(ModuleOp module);
 
 /// Graph-level statistics of a gradient function produced by nnc-autodiff.
 ModelStats computeModelStats(func::FuncOp gradFn);

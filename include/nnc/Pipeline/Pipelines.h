@@ -43,13 +43,18 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "slots",
       llvm::cl::desc("Memory discretisation of the dp strategy"),
       llvm::cl::init(500)};
+  PassOptions::Option<std::string> memorySvg{
+      *this, "memory-svg",
+      llvm::cl::desc("Write the step's arena over time as an SVG picture"),
+      llvm::cl::init("")};
 };
 
 /// Graph-level stage: verify the model, differentiate it.
 void buildNNGraphPipeline(OpPassManager &pm, const CPUPipelineOptions &opts);
 
 /// nn → linalg on tensors → buffers with caller-owned results.
-void buildNNBufferizePipeline(OpPassManager &pm);
+void buildNNBufferizePipeline(OpPassManager &pm,
+                              const CPUPipelineOptions &opts);
 
 /// Buffers → LLVM dialect, bare-pointer calling convention: each memref
 /// argument becomes a plain `float*` / `int32_t*` in the C ABI.

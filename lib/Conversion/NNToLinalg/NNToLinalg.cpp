@@ -191,6 +191,11 @@ struct NNPattern : public OpConversionPattern<Op> {
     Value result = lower(op, adaptor, rewriter, op.getLoc());
     if (!result)
       return failure();
+    // Keep the graph-level annotations (nn.stage, nn.recomputed) on the op
+    // that writes the result, for the memory planner's picture.
+    if (Operation *def = result.getDefiningOp())
+      for (NamedAttribute attr : op->getDiscardableAttrs())
+        def->setAttr(attr.getName(), attr.getValue());
     rewriter.replaceOp(op, result);
     return success();
   }

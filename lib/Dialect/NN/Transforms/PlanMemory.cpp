@@ -9,11 +9,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "nnc/Dialect/NN/Transforms/Checkpointing.h"
 #include "nnc/Memory/ArenaPlanner.h"
+#include "nnc/Memory/ArenaSVG.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
 
 namespace mlir::nnc {
 #define GEN_PASS_DEF_PLANMEMORY
@@ -151,6 +155,18 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
       interval.start = first;
       interval.end = last;
       interval.alignment = alignment;
+      // Label the box after the op that writes the buffer first.
+      Operation *writer = nullptr;
+      for (Operation *user : alloc->getUsers())
+        if (Operation *top = body.findAncestorOpInBlock(*user);
+            top && index.lookup(top) == first)
+          writer = top;
+      if (writer) {
+        interval.name = writer->getName().getStringRef().str();
+        if (auto stage = writer->getAttrOfType<IntegerAttr>(kStageAttrName))
+          interval.name += " (stage " + std::to_string(stage.getInt()) + ")";
+        interval.recomputed = writer->hasAttr(kRecomputedAttrName);
+      }
       bufferId[alloc.getResult()] = interval.id;
       buffers.push_back(interval);
       allocs.push_back(alloc);
@@ -185,6 +201,17 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
     if (llvm::Error err = ::nnc::memory::verifyPlan(buffers, *plan, options))
       return fn.emitError() << "arena plan is invalid: "
                             << llvm::toString(std::move(err));
+
+    if (!svg.empty() && fn->hasAttr("nn.grad_of")) {
+      ::nnc::memory::SVGOptions pic;
+      pic.title = ("arena of @" + fn.getSymName()).str();
+      std::error_code ec;
+      llvm::raw_fd_ostream os(svg, ec, llvm::sys::fs::OF_Text);
+      if (ec)
+        return fn.emitError() << "cannot write '" << svg
+                              << "': " << ec.message();
+      os << ::nnc::memory::renderArenaSVG(buffers, *plan, options, pic);
+    }
 
     // The workspace: a trailing argument, or for a driver without
     // arguments one allocation on entry.

@@ -124,6 +124,7 @@ LogicalResult rematerialize(func::FuncOp fn) {
   Value newSeed = b.clone(*seed, current)->getResult(0);
 
   llvm::DenseMap<Value, Value> origOf;   // new forward value -> original
+  llvm::DenseSet<Operation *> computedOnce;
   SmallVector<IRMapping> saved(stages.size()); // per stage, from its F_all
   llvm::DenseMap<Value, Value> grads;    // original value -> gradient
   grads[loss] = newSeed;
@@ -153,6 +154,9 @@ LogicalResult rematerialize(func::FuncOp fn) {
                       "available";
         Operation *clone = b.clone(*op, current);
         origOf[clone->getResult(0)] = op->getResult(0);
+        // Marked for reports and pictures (nnc-compile --memory-svg).
+        if (!computedOnce.insert(op).second)
+          clone->setAttr(kRecomputedAttrName, b.getUnitAttr());
         if (step.kind == Step::ForwardAll)
           saved[i].map(op->getResult(0), clone->getResult(0));
       }

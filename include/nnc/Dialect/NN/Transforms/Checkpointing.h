@@ -20,6 +20,9 @@ namespace mlir::nnc {
 /// Attribute names shared by nnc-plan-checkpoints and nnc-rematerialize.
 constexpr llvm::StringLiteral kStageAttrName = "nn.stage";
 constexpr llvm::StringLiteral kCheckpointAttrName = "nn.checkpoint";
+/// Unit attribute on forward ops that recompute a value (not its first
+/// computation); the lowering carries it to the ops that write the buffer.
+constexpr llvm::StringLiteral kRecomputedAttrName = "nn.recomputed";
 
 /// The forward ops of a gradient function grouped into chain stages.
 struct StagePartition {

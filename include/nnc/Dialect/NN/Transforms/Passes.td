@@ -118,6 +118,9 @@ def PlanMemory : Pass<"nnc-plan-memory", "::mlir::ModuleOp"> {
            "Byte alignment of every buffer in the arena">,
     Option<"inPlace", "in-place", "bool", /*default=*/"true",
            "Let elementwise results reuse a dying input's storage">,
+    Option<"svg", "svg", "std::string", /*default=*/"\"\"",
+           "Write the arena of the training (or gradient) step over time as "
+           "an SVG picture to this file">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];

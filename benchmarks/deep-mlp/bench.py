@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Deep-MLP checkpointing benchmark: nnc's strategies and budgets side by side
+with PyTorch's checkpoint_sequential, on one thread, in one run.
+
+    /usr/bin/python3 benchmarks/deep-mlp/bench.py --nnc-compile build/bin/nnc-compile \
+        [--layers 32 --width 1024 --batch 256] [--steps 5]
+
+Every configuration runs in a fresh process: its "extra memory" is the growth
+of the resident set over a training step (forward, backward, SGD) with the
+inputs and parameters already in memory, i.e. the memory the step itself
+needs, measured the same way for both systems. Times are medians over
+--steps steps after one warm-up step. The table quotes ratios against each
+system's own no-checkpointing run, which is what checkpointing costs.
+"""
+
+import argparse
+import ctypes
+import json
+import mmap
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PAGE = mmap.PAGESIZE
+
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+def peak_rss():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak():
+    # Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0).
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def run_nnc(args):
+    import numpy as np
+    report = json.load(open(args.report))
+    entry = {e["role"]: e for e in report["entry_points"]}["train_step"]
+    lib = ctypes.CDLL(args.lib)
+    fn = getattr(lib, entry["name"])
+    fn.restype = None
+    ctypes_of = {"float": np.float32, "int32_t": np.int32}
+    rng = np.random.default_rng(0)
+    bufs = []
+    for b in entry["inputs"]:
+        a = rng.standard_normal(b["shape"]).astype(ctypes_of[b["type"]]) * 0.05
+        bufs.append(a)
+    outs = [np.zeros(b["shape"], ctypes_of[b["type"]]) for b in entry["outputs"]]
+    # In-place training: the updated parameters overwrite the inputs.
+    params = [i for i, b in enumerate(entry["inputs"]) if b["name"][0] in "Wb"]
+    for k, i in enumerate(params):
+        outs[k + 1] = bufs[i]
+    ws = mmap.mmap(-1, max(entry["arena_bytes"], 1))
+    ptrs = [a.ctypes.data_as(ctypes.c_void_p) for a in bufs + outs]
+    ptrs.append(ctypes.c_void_p(ctypes.addressof(ctypes.c_char.from_buffer(ws))))
+    base = rss()
+    times = []
+    for s in range(args.steps + 1):
+        t = time.perf_counter()
+        fn(*ptrs)
+        if s:
+            times.append(time.perf_counter() - t)
+    print(json.dumps({"time": statistics.median(times),
+                      "extra": rss() - base + 0}))
+
+
+def run_torch(args):
+    import torch
+    from torch.utils.checkpoint import checkpoint_sequential
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    layers = []
+    for l in range(args.layers):
+        layers.append(torch.nn.Linear(args.width, args.width))
+        if l + 1 < args.layers:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    x = torch.randn(args.batch, args.width)
+    t = torch.randn(args.batch, args.width)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        if args.segments:
+            x.requires_grad_(True)
+            y = checkpoint_sequential(model, args.segments, x)
+        else:
+            y = model(x)
+        loss = torch.nn.functional.mse_loss(y, t)
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up: allocates .grad buffers, which are parameters' memory
+    base = rss()
+    reset_peak()
+    times = []
+    for s in range(args.steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    print(json.dumps({"time": statistics.median(times),
+                      "extra": max(peak_rss() - base, 0)}))
+
+
+def child(argv):
+    return json.loads(subprocess.run([sys.executable, __file__] + argv,
+                                     check=True, capture_output=True,
+                                     text=True).stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nnc-compile")
+    ap.add_argument("--layers", type=int, default=32)
+    ap.add_argument("--width", type=int, default=1024)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--budgets", default="1.0,0.75,0.5,0.35,0.25,0.15,0.0",
+                    help="dp budgets as fractions between the minimum (0) "
+                         "and store-all's peak (1)")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--mode")
+    ap.add_argument("--lib")
+    ap.add_argument("--report")
+    ap.add_argument("--segments", type=int, default=0)
+    args = ap.parse_args()
+    if args.mode == "nnc":
+        return run_nnc(args)
+    if args.mode == "torch":
+        return run_torch(args)
+
+    shape = ["--layers", str(args.layers), "--width", str(args.width),
+             "--batch", str(args.batch), "--steps", str(args.steps)]
+    spec = ["--mlp", ",".join([str(args.width)] * (args.layers + 1)),
+            "--activation", "relu", "--loss", "mse",
+            "--batch", str(args.batch), "--learning-rate", "0.001"]
+    tmp = tempfile.mkdtemp(prefix="nnc-bench-")
+    rows = []
+
+    def nnc(name, flags):
+        lib = os.path.join(tmp, "m%d.so" % len(rows))
+        out = subprocess.run([args.nnc_compile, "-o", lib, "--report=json"] +
+                             spec + flags, check=True, capture_output=True,
+                             text=True)
+        report = json.loads(out.stdout)
+        rpath = lib + ".json"
+        json.dump(report, open(rpath, "w"))
+        r = child(["--mode", "nnc", "--lib", lib, "--report", rpath] + shape)
+        r.update(system="nnc", name=name, arena=report["arena_bytes"],
+                 predicted=report["checkpoint"]["predicted_peak_bytes"],
+                 model_overhead=report["checkpoint"]["overhead"])
+        rows.append(r)
+        print("  measured nnc %-22s %.3f s" % (name, r["time"]), file=sys.stderr)
+        return report
+
+    ref = nnc("store-all", ["--strategy=store-all"])
+    lo = ref["checkpoint"]["min_budget_bytes"]
+    hi = ref["checkpoint"]["store_all_peak_bytes"]
+    for f in [float(v) for v in args.budgets.split(",")]:
+        budget = int(lo + f * (hi - lo))
+        if f == 0.0:
+            budget = int(lo * 1.02)  # the dp's slots round sizes up
+        try:
+            nnc("dp %.0f%%" % (100 * f), ["--strategy=dp", "--budget=%d" % budget])
+        except subprocess.CalledProcessError as e:
+            print("  dp at %d bytes: %s" % (budget, e.stderr.strip()),
+                  file=sys.stderr)
+    nnc("sqrt", ["--strategy=sqrt"])
+    nnc("recompute-all", ["--strategy=recompute-all"])
+    if not args.no_torch:
+        for seg in (0, 2, 4, 8, 16):
+            r = child(["--mode", "torch", "--segments", str(seg)] + shape)
+            r.update(system="pytorch",
+                     name="vanilla" if seg == 0 else "ckpt_seq %d" % seg)
+            rows.append(r)
+            print("  measured torch %-20s %.3f s" % (r["name"], r["time"]),
+                  file=sys.stderr)
+
+    print("deep MLP: %d layers of width %d, batch %d, ReLU, MSE, SGD; one "
+          "thread; median of %d steps" % (args.layers, args.width, args.batch,
+                                          args.steps))
+    print("%-8s %-14s %10s %8s %12s %12s %10s" %
+          ("system", "plan", "step (s)", "time x", "extra MiB", "predicted",
+           "model +%"))
+    base = {}
+    for r in rows:
+        base.setdefault(r["system"], r)
+    for r in rows:
+        b = base[r["system"]]
+        pred = "%.1f" % (r["predicted"] / 2**20) if "predicted" in r else "-"
+        mo = "%.1f" % (100 * r["model_overhead"]) if "model_overhead" in r else "-"
+        print("%-8s %-14s %10.3f %8.2f %12.1f %12s %10s" %
+              (r["system"], r["name"], r["time"], r["time"] / b["time"],
+               r["extra"] / 2**20, pred, mo))
+
+
+if __name__ == "__main__":
+    main()
