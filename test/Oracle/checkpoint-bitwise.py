@@ -7,7 +7,8 @@
 # bit for bit the same as store-all's (recomputation runs the same code as
 # the first forward; a recomputed dropout draws the same mask). The
 # schedules really differ: the predicted peaks and recompute work are
-# printed and checked to span a range.
+# printed and checked to span a range. Each plan's arena is also held to
+# within 5% of the max-live lower bound.
 #
 # CHECK: tanh-xent-dropout: {{[0-9]+}} plans bitwise identical to store-all
 # CHECK: relu-mse: {{[0-9]+}} plans bitwise identical to store-all
@@ -19,7 +20,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
-from nnc_ctypes import Compiled  # noqa: E402
+from nnc_ctypes import Compiled, random_batch, random_params  # noqa: E402
 
 
 def check(args, tag, widths, act, loss, batch, dropout):
@@ -40,17 +41,8 @@ def check(args, tag, widths, act, loss, batch, dropout):
             plans.append(["--strategy=chen", "--budget=%d" % budget])
 
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((batch, widths[0])).astype(np.float32)
-    if loss == "mse":
-        target = rng.standard_normal((batch, widths[-1])).astype(np.float32)
-    else:
-        target = rng.integers(0, widths[-1], batch).astype(np.int32)
-    params = []
-    for l in range(len(widths) - 1):
-        params.append((rng.standard_normal((widths[l + 1], widths[l])) /
-                       np.sqrt(widths[l])).astype(np.float32))
-        params.append((rng.standard_normal(widths[l + 1]) * 0.1)
-                      .astype(np.float32))
+    x, target = random_batch(rng, widths, batch, loss)
+    params = random_params(rng, widths)
     expected = ref.call("grad", [x, target] + params)
 
     peaks, recompute = set(), set()
@@ -60,6 +52,12 @@ def check(args, tag, widths, act, loss, batch, dropout):
         c = model.report["checkpoint"]
         peaks.add(c["predicted_peak_bytes"])
         recompute.add(c["recompute_flops"])
+        # The arena planner lands within 5% of the max-live lower bound.
+        arena, live = model.report["arena_bytes"], model.report["max_live_bytes"]
+        if not live <= arena <= 1.05 * live:
+            print("MISMATCH %s %s: arena %d B vs max-live %d B" %
+                  (tag, " ".join(plan), arena, live))
+            sys.exit(1)
         got = model.call("grad", [x, target] + params)
         for k, (g, e) in enumerate(zip(got, expected)):
             if g.tobytes() != e.tobytes():

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, __import__("os").path.join(__import__("os").path.dirname(__file__), "Inputs"))
-from nnc_ctypes import Compiled  # noqa: E402
+from nnc_ctypes import Compiled, random_batch, random_params  # noqa: E402
 
 TOL = 1e-5
 
@@ -69,18 +69,8 @@ def main():
         spec = ["--mlp", ",".join(map(str, widths)), "--activation", act,
                 "--loss", loss, "--batch", str(batch), "--learning-rate=0"]
         model = Compiled(args.nnc_compile, args.workdir, "m%d" % i, spec)
-        x = rng.standard_normal((batch, widths[0])).astype(np.float32)
-        if loss == "mse":
-            target = rng.standard_normal((batch, widths[-1])).astype(np.float32)
-        else:
-            target = rng.integers(0, widths[-1], batch).astype(np.int32)
-        params = []
-        for l in range(len(widths) - 1):
-            scale = np.sqrt(2.0 / widths[l])
-            params.append((rng.standard_normal((widths[l + 1], widths[l])) *
-                           scale).astype(np.float32))
-            params.append((rng.standard_normal(widths[l + 1]) * 0.1)
-                          .astype(np.float32))
+        x, target = random_batch(rng, widths, batch, loss)
+        params = random_params(rng, widths, gain=2.0)
         outs = model.call("grad", [x, target] + params)
         loss64, grads64 = torch_reference(widths, act, loss, x, target, params,
                                           torch.float64)

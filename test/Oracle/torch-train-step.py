@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
-from nnc_ctypes import Compiled, dropout_keep  # noqa: E402
+from nnc_ctypes import Compiled, dropout_keep, random_params  # noqa: E402
 
 TOL = 1e-5
 
@@ -30,12 +30,7 @@ def run(args, dropout):
     model = Compiled(args.nnc_compile, args.workdir,
                      "step_d%g" % dropout, spec)
     rng = np.random.default_rng(7)
-    params = []
-    for l in range(len(widths) - 1):
-        params.append((rng.standard_normal((widths[l + 1], widths[l])) /
-                       np.sqrt(widths[l])).astype(np.float32))
-        params.append((rng.standard_normal(widths[l + 1]) * 0.1)
-                      .astype(np.float32))
+    params = random_params(rng, widths)
     ref = [torch.tensor(p.astype(np.float64), requires_grad=True)
            for p in params]
     loss_out = np.zeros((), np.float32)

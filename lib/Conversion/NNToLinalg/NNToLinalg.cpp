@@ -289,17 +289,26 @@ Value ElementwisePattern<SGDOp>::body(SGDOp op, OpBuilder &b, Location loc,
 Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init,
                bool transposeLhs, bool transposeRhs) {
   MLIRContext *ctx = b.getContext();
-  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
-             k = getAffineDimExpr(2, ctx);
+  // Loops nest in the order of the iteration dimensions. When rhs is
+  // row-major along n, iterate (m, k, n): the innermost loop then streams
+  // rhs and out contiguously with no reduction in it, which LLVM vectorizes
+  // without reassociating anything — every out[m, n] still accumulates over
+  // k in increasing order, as in the (m, n, k) nest used otherwise.
+  bool kMiddle = !transposeRhs;
+  AffineExpr m = getAffineDimExpr(0, ctx),
+             n = getAffineDimExpr(kMiddle ? 2 : 1, ctx),
+             k = getAffineDimExpr(kMiddle ? 1 : 2, ctx);
   auto map = [&](AffineExpr a, AffineExpr c) {
     return AffineMap::get(3, 0, {a, c}, ctx);
   };
   SmallVector<AffineMap> maps{transposeLhs ? map(k, m) : map(m, k),
                               transposeRhs ? map(n, k) : map(k, n),
                               map(m, n)};
-  return generic(b, loc, init, ValueRange{lhs, rhs}, maps,
-                 {IteratorType::parallel, IteratorType::parallel,
-                  IteratorType::reduction},
+  SmallVector<IteratorType> iterators{IteratorType::parallel,
+                                      IteratorType::parallel,
+                                      IteratorType::parallel};
+  iterators[kMiddle ? 1 : 2] = IteratorType::reduction;
+  return generic(b, loc, init, ValueRange{lhs, rhs}, maps, iterators,
                  [](OpBuilder &nb, Location nloc, ValueRange args) {
                    Value p = nb.create<arith::MulFOp>(nloc, args[0], args[1]);
                    return nb.create<arith::AddFOp>(nloc, args[2], p);

@@ -46,6 +46,27 @@ class Compiled:
         return outputs
 
 
+def random_params(rng, widths, gain=1.0):
+    """W [out, in] ~ N(0, gain/in) and b ~ N(0, 0.01) per layer, in order."""
+    params = []
+    for l in range(len(widths) - 1):
+        params.append((rng.standard_normal((widths[l + 1], widths[l])) *
+                       np.sqrt(gain / widths[l])).astype(np.float32))
+        params.append((rng.standard_normal(widths[l + 1]) * 0.1)
+                      .astype(np.float32))
+    return params
+
+
+def random_batch(rng, widths, batch, loss):
+    """An input batch and its MSE targets or cross-entropy labels."""
+    x = rng.standard_normal((batch, widths[0])).astype(np.float32)
+    if loss == "mse":
+        target = rng.standard_normal((batch, widths[-1])).astype(np.float32)
+    else:
+        target = rng.integers(0, widths[-1], batch).astype(np.int32)
+    return x, target
+
+
 def dropout_keep(shape, seed, rate):
     """nnc's counter-based dropout mask, recomputed in numpy: the oracle for
     nn.dropout's semantics (see NNToLinalg.cpp)."""
