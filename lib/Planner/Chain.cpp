@@ -43,6 +43,12 @@ Error Chain::validate() const {
     if (s.savedBytes <= 0)
       return fail(where + "saved_bytes must be positive, got " +
                   Twine(s.savedBytes));
+    if (s.backwardTransientBytes < 0)
+      return fail(where + "backward_transient_bytes must be >= 0, got " +
+                  Twine(s.backwardTransientBytes));
+    if (s.forwardTransientBytes < 0)
+      return fail(where + "forward_transient_bytes must be >= 0, got " +
+                  Twine(s.forwardTransientBytes));
     if (s.savedBytes < s.outputBytes)
       return fail(where + "saved_bytes (" + Twine(s.savedBytes) +
                   ") is smaller than output_bytes (" + Twine(s.outputBytes) +
@@ -68,7 +74,10 @@ bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
       !O.map("backward_cost", S.backwardCost) ||
       !O.map("output_bytes", S.outputBytes) ||
       !O.map("saved_bytes", S.savedBytes) ||
-      !O.mapOptional("backward_needs_input", S.backwardNeedsInput))
+      !O.mapOptional("backward_needs_input", S.backwardNeedsInput) ||
+      !O.mapOptional("backward_releases_saved", S.backwardReleasesSaved) ||
+      !O.mapOptional("backward_transient_bytes", S.backwardTransientBytes) ||
+      !O.mapOptional("forward_transient_bytes", S.forwardTransientBytes))
     return false;
   // Range checks here rather than in validate() so the message carries the
   // JSON path of the offending field.
@@ -86,6 +95,14 @@ bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
   }
   if (S.savedBytes <= 0) {
     P.field("saved_bytes").report("must be a positive number of bytes");
+    return false;
+  }
+  if (S.backwardTransientBytes < 0) {
+    P.field("backward_transient_bytes").report("must be >= 0");
+    return false;
+  }
+  if (S.forwardTransientBytes < 0) {
+    P.field("forward_transient_bytes").report("must be >= 0");
     return false;
   }
   if (S.savedBytes < S.outputBytes) {
@@ -119,6 +136,12 @@ json::Value nnc::planner::toJSON(const Stage &S) {
   // Written only when set, so chains of the default model keep their JSON.
   if (S.backwardNeedsInput)
     o["backward_needs_input"] = true;
+  if (S.backwardReleasesSaved)
+    o["backward_releases_saved"] = true;
+  if (S.backwardTransientBytes != 0)
+    o["backward_transient_bytes"] = S.backwardTransientBytes;
+  if (S.forwardTransientBytes != 0)
+    o["forward_transient_bytes"] = S.forwardTransientBytes;
   return o;
 }
 

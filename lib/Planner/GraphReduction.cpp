@@ -116,6 +116,14 @@ Expected<ReducedChain> nnc::planner::reduceToChain(const StageGraph &graph,
     block.forwardCost += st.forwardCost;
     block.backwardCost += st.backwardCost;
     block.savedBytes += st.savedBytes;
+    // Members run one after another, so a block's transient is its largest
+    // member's. Whether the block's backward releases its saved data before
+    // creating delta of the block input is only known for a single member.
+    block.forwardTransientBytes =
+        std::max(block.forwardTransientBytes, st.forwardTransientBytes);
+    block.backwardTransientBytes =
+        std::max(block.backwardTransientBytes, st.backwardTransientBytes);
+    block.backwardReleasesSaved = members.empty() && st.backwardReleasesSaved;
     // The block's backward reads its input if a member reading that input
     // does; inputs produced inside the block are in the members' saved data.
     if (st.backwardNeedsInput) {

@@ -62,20 +62,39 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
                   Twine(L) + "]");
     if (!isAvailable(i - 1))
       return fail("input " + actName(i - 1) + " is not in memory");
-    if (A.kind == Action::ForwardAll) {
-      if (saved[i])
-        return fail(savName(i) + " is already in memory");
-      int64_t during = curBytes + chain->savedBytes(i);
-      saved[i] = true;
-      curBytes = during;
-      return during;
-    }
-    if (act[i] || saved[i])
-      return fail(actName(i) + " is already in memory");
-    int64_t during = curBytes + chain->activationBytes(i);
-    if (A.kind == Action::ForwardNoSave && i - 1 >= 1 && act[i - 1]) {
+    if (A.kind == Action::ForwardAll ? saved[i] : act[i] || saved[i])
+      return fail((A.kind == Action::ForwardAll ? savName(i) : actName(i)) +
+                  " is already in memory");
+    // Rule (4) of Schedule.h: between two backwards the forwards advance.
+    // Checked before anything changes, so that a refused action leaves the
+    // state as it was.
+    std::string goesBack;
+    if (i <= lastForward)
+      goesBack = "forward of stage " + std::to_string(i) +
+                 " after a forward of stage " + std::to_string(lastForward) +
+                 " with no backward in between (non-persistent)";
+    if (!goesBack.empty() && requirePersistent)
+      return fail(goesBack);
+    const bool freesInput =
+        A.kind == Action::ForwardNoSave && i - 1 >= 1 && act[i - 1];
+    if (freesInput)
       if (Error e = checkFreeActivation(i - 1))
         return std::move(e);
+    if (!goesBack.empty() && persistent) {
+      persistent = false;
+      violation = goesBack;
+    }
+    lastForward = i;
+    // Intermediates of the stage's forward live only during the action.
+    const int64_t transient = chain->stage(i).forwardTransientBytes;
+    if (A.kind == Action::ForwardAll) {
+      int64_t during = curBytes + chain->savedBytes(i) + transient;
+      saved[i] = true;
+      curBytes += chain->savedBytes(i);
+      return during;
+    }
+    int64_t during = curBytes + chain->activationBytes(i) + transient;
+    if (freesInput) {
       act[i - 1] = false;
       pinned[i - 1] = false;
       curBytes -= chain->activationBytes(i - 1);
@@ -98,10 +117,17 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
     if (chain->stage(i).backwardNeedsInput && !isAvailable(i - 1))
       return fail("stage " + Twine(i) + " reads its input " + actName(i - 1) +
                   " (backward_needs_input), which is not in memory");
-    int64_t during = curBytes + chain->activationBytes(i - 1);
+    // delta^{i-1} is created next to the transient (e.g. dW_i); a stage that
+    // releases its saved data does so before delta^{i-1} exists.
+    const Stage &st = chain->stage(i);
+    int64_t during = curBytes + chain->activationBytes(i - 1) +
+                     st.backwardTransientBytes -
+                     (st.backwardReleasesSaved ? chain->savedBytes(i) : 0);
     saved[i] = false;
-    curBytes = during - chain->savedBytes(i) - chain->activationBytes(i);
+    curBytes += chain->activationBytes(i - 1) - chain->savedBytes(i) -
+                chain->activationBytes(i);
     gradIdx = i - 1;
+    lastForward = 0;
     // Whatever activation survives a backward is a checkpoint from now on.
     for (unsigned k = 1; k <= L; ++k)
       if (act[k])
@@ -150,6 +176,8 @@ std::string MemoryState::key() const {
   for (size_t i = 0; i < act.size(); ++i)
     k.push_back(char('0' + act[i] + 2 * saved[i] + 4 * pinned[i]));
   k += std::to_string(gradIdx);
+  k += ':';
+  k += std::to_string(lastForward);
   return k;
 }
 

@@ -180,6 +180,14 @@ int64_t nnc::planner::minimumFeasibleBudget(const Chain &chain) {
   const unsigned L = chain.length();
   auto x = [&](unsigned i) { return chain.activationBytes(i); };
   auto sv = [&](unsigned i) { return chain.savedBytes(i); };
+  auto tf = [&](unsigned i) { return chain.stage(i).forwardTransientBytes; };
+  // What B(i) adds to the memory before it: delta^{i-1}, its transient, and
+  // abar^i only if it is still held while delta^{i-1} is created.
+  auto backAdds = [&](unsigned i) {
+    const Stage &st = chain.stage(i);
+    return x(i - 1) + st.backwardTransientBytes -
+           (st.backwardReleasesSaved ? sv(i) : 0);
+  };
   auto idx = [](unsigned s, unsigned t) {
     return size_t(t) * (t - 1) / 2 + (s - 1);
   };
@@ -191,13 +199,16 @@ int64_t nnc::planner::minimumFeasibleBudget(const Chain &chain) {
       // An owned input that B(s) reads stays (counted) until B(s).
       const int64_t keep = chain.stage(s).backwardNeedsInput ? cin : 0;
       int64_t rest = s < t ? sv(s) + mp[idx(s + 1, t)] : 0;
-      int64_t back = sv(s) + x(s) + x(s - 1);
-      int64_t pin = std::max({x(t) + sv(s), back, rest});
-      int64_t own = std::max({cin + x(t) + sv(s), keep + back, keep + rest});
+      // B(s) starts from abar^s and delta^s; the memory before it is below
+      // the peak of what came before (F_all(s), or B(s+1) creating delta^s).
+      int64_t back = sv(s) + x(s) + backAdds(s);
+      int64_t fall = x(t) + sv(s) + tf(s);
+      int64_t pin = std::max({fall, back, rest});
+      int64_t own = std::max({cin + fall, keep + back, keep + rest});
       int64_t sweep = 0;
       for (unsigned j = s + 1; j <= t; ++j) {
         const unsigned k = j - 1;
-        sweep = std::max(sweep, x(k) + (k > s ? x(k - 1) : 0));
+        sweep = std::max(sweep, x(k) + (k > s ? x(k - 1) : 0) + tf(k));
         pin = std::min(
             pin, std::max({x(t) + sweep, mo[idx(j, t)], mp[idx(s, j - 1)]}));
         own = std::min(own, std::max({cin + x(t) + sweep, cin + mo[idx(j, t)],
@@ -236,9 +247,15 @@ int64_t nnc::planner::minimumFeasibleBudget(const Chain &chain) {
 //          rest [s+1, t] runs with a^s pinned inside abar^s, then B(s):
 //            Pin(s, t, m) = u_f(s) + Pin(s+1, t, m - |abar^s|)
 //            Own(s, t, m) = u_f(s) + Pin(s+1, t, m - |abar^s| - keep)
-//          feasible if  F_all:  [cin] + |delta^t| + |abar^s| <= m   (cin: Own)
-//                       B(s):   [keep] + |abar^s| + |delta^s| + |delta^{s-1}|
-//                               <= m.
+//          feasible if  F_all:  [cin] + |delta^t| + |abar^s| + T_f(s) <= m
+//                                                              (cin: Own)
+//                       B(s):   [keep] + (r(s) ? 0 : |abar^s|) + |delta^s|
+//                               + |delta^{s-1}| + T_b(s) <= m
+//          (T_f, T_b: the stage's forward/backward transient bytes; r(s):
+//          B(s) releases abar^s before creating delta^{s-1}). The memory
+//          just before B(s), [keep] + |abar^s| + |delta^s|, needs no check:
+//          it is held during F_all(s) (s = t) or during B(s+1), which
+//          creates delta^s, both already bounded.
 //          A pinned a^{s-1} is available throughout, so Pin needs no change.
 //
 //  leaf j (s < j <= t): sweep F_ck(s), F_n(s+1), ..., F_n(j-1) keeping
@@ -248,7 +265,8 @@ int64_t nnc::planner::minimumFeasibleBudget(const Chain &chain) {
 //            m) Own(s, t, m) = sum u_f(s..j-1) + Own(j, t, m - cin) + Own(s,
 //            j-1, m)
 //          feasible if the sweep fits:
-//            [cin] + |delta^t| + max_k (|a^{k-1}| [k > s] + |a^k|) <= m.
+//            [cin] + |delta^t| + max_k (|a^{k-1}| [k > s] + |a^k| + T_f(k))
+//            <= m.
 //
 // The answer is Pin(1, L, M) + sum u_b. Tables hold Pin and Own for every
 // segment and every m in [0, M]: O(L^2 M) values, O(L) work each, O(L^3 M).
@@ -278,8 +296,13 @@ struct CheckpointDP::Impl {
   uint64_t unit = 1;            // bytes per unit
   std::vector<int64_t> X;       // |a^i| in units, i in [0, L]
   std::vector<int64_t> S;       // |abar^i| in units, i in [1, L]
+  std::vector<int64_t> TF;      // forward transient of stage i, in units
   std::vector<float> F;         // prefix sums of forward costs, F[0] = 0
   std::vector<char> needsInput; // B(i) reads a^{i-1}, i in [1, L]
+  /// Memory during B(i) beyond what the enclosing problem and a kept input
+  /// hold, in units: (abar^i unless released) + delta^i + delta^{i-1} +
+  /// backward transient.
+  std::vector<int64_t> BK;
   std::vector<float> pin, own;
   double backwardSum = 0;
 
@@ -329,8 +352,7 @@ void CheckpointDP::Impl::fillRow(Owner o, unsigned s, unsigned t,
   const int64_t Mi = M;
 
   // Chain branch.
-  const int64_t chainLo =
-      std::max(base + X[t] + S[s], kept + S[s] + X[s] + X[s - 1]);
+  const int64_t chainLo = std::max(base + X[t] + S[s] + TF[s], kept + BK[s]);
   const float fs = F[s] - F[s - 1];
   for (int64_t m = 0; m <= Mi; ++m) {
     if (m < chainLo)
@@ -348,7 +370,7 @@ void CheckpointDP::Impl::fillRow(Owner o, unsigned s, unsigned t,
   int64_t sweepPeak = 0;
   for (unsigned j = s + 1; j <= t; ++j) {
     const unsigned k = j - 1;
-    sweepPeak = std::max(sweepPeak, X[k] + (k > s ? X[k - 1] : 0));
+    sweepPeak = std::max(sweepPeak, X[k] + (k > s ? X[k - 1] : 0) + TF[k]);
     const int64_t lo = base + X[t] + sweepPeak;
     if (lo > Mi)
       break; // lo only grows with j
@@ -411,8 +433,7 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
   // Re-evaluate the candidates exactly as fillRow() did, for this m only.
   float best = kInf;
   unsigned choice = 0; // 0: chain, else the leaf's j
-  const int64_t chainLo =
-      std::max(base + X[t] + S[s], kept + S[s] + X[s] + X[s - 1]);
+  const int64_t chainLo = std::max(base + X[t] + S[s] + TF[s], kept + BK[s]);
   const float fs = F[s] - F[s - 1];
   if (m >= chainLo)
     best = s == t ? fs : fs + table(Owner::Pin, s + 1, t)[m - S[s] - kept];
@@ -420,7 +441,7 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
   int64_t sweepPeak = 0;
   for (unsigned j = s + 1; j <= t; ++j) {
     const unsigned k = j - 1;
-    sweepPeak = std::max(sweepPeak, X[k] + (k > s ? X[k - 1] : 0));
+    sweepPeak = std::max(sweepPeak, X[k] + (k > s ? X[k - 1] : 0) + TF[k]);
     const int64_t lo = base + X[t] + sweepPeak;
     if (lo > int64_t(m))
       break;
@@ -476,9 +497,13 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
   // Exact units when the sizes share a factor that makes the budget fit in
   // `slots` units; otherwise round sizes up to ceil(budget / slots) bytes.
   uint64_t g = chain.inputBytes;
-  for (const Stage &st : chain.stages)
+  for (const Stage &st : chain.stages) {
     g = std::gcd(g,
                  std::gcd(uint64_t(st.outputBytes), uint64_t(st.savedBytes)));
+    // gcd(g, 0) = g: absent transients do not constrain the unit.
+    g = std::gcd(g, std::gcd(uint64_t(st.forwardTransientBytes),
+                             uint64_t(st.backwardTransientBytes)));
+  }
   if (maxBudgetBytes / g <= slots)
     impl->unit = g;
   else
@@ -490,13 +515,23 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
   };
   impl->X.resize(L + 1);
   impl->S.assign(L + 1, 0);
+  impl->TF.assign(L + 1, 0);
+  impl->BK.assign(L + 1, 0);
   impl->F.assign(L + 1, 0);
   impl->needsInput.assign(L + 1, 0);
   for (unsigned i = 0; i <= L; ++i)
     impl->X[i] = units(chain.activationBytes(i));
   double prefix = 0;
   for (unsigned i = 1; i <= L; ++i) {
+    const Stage &st = chain.stage(i);
     impl->S[i] = units(chain.savedBytes(i));
+    // Each size rounds up on its own, so every sum of held values (and
+    // therefore every check) is an upper bound of the exact bytes. A
+    // released abar^i is left out of BK rather than subtracted, which keeps
+    // that true.
+    impl->TF[i] = units(st.forwardTransientBytes);
+    impl->BK[i] = (st.backwardReleasesSaved ? 0 : impl->S[i]) + impl->X[i] +
+                  impl->X[i - 1] + units(st.backwardTransientBytes);
     impl->needsInput[i] = chain.stage(i).backwardNeedsInput;
     prefix += chain.stage(i).forwardCost;
     impl->F[i] = static_cast<float>(prefix);

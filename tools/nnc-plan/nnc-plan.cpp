@@ -12,6 +12,7 @@
 ///   nnc-plan chain.json --strategy=dp --budget=64MiB [--json] [--svg=x.svg]
 ///   nnc-plan chain.json --frontier=frontier.svg
 ///   nnc-plan --uniform-chain=30 --slots=4       (4 Revolve checkpoint slots)
+///   nnc-plan --mlp 784,100,10 --emit-chain       (the chain, as JSON)
 ///
 //===----------------------------------------------------------------------===//
 
@@ -21,11 +22,11 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
-#include "llvm/Support/SourceMgr.h"
 #include "nnc/Planner/Chain.h"
 #include "nnc/Planner/Render.h"
 #include "nnc/Planner/Simulator.h"
 #include "nnc/Planner/Strategies.h"
+#include "llvm/Support/SourceMgr.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -67,6 +68,12 @@ static cl::opt<std::string> frontierFile(
     cl::desc("Print the DP's memory/cost frontier; with =file, also draw it "
              "as SVG"),
     cl::value_desc("file"), cl::cat(category));
+static cl::opt<bool> emitChain(
+    "emit-chain",
+    cl::desc("Print the chain being planned as JSON (the input format, "
+             "with every non-default stage field) and exit; with a model, "
+             "this is the chain the compiler builds for it"),
+    cl::cat(category));
 static cl::opt<unsigned> uniformChain(
     "uniform-chain",
     cl::desc("Plan the uniform chain of L stages (costs 1, all sizes "
@@ -94,9 +101,8 @@ static cl::opt<std::string> mlpWidths(
     cl::desc("Plan the MLP with these layer widths (e.g. 784,100,10), as "
              "nnc-compile builds it"),
     cl::init(""));
-static cl::opt<std::string> mlpActivation("activation",
-                                          cl::desc("MLP activation"),
-                                          cl::init("relu"));
+static cl::opt<std::string>
+    mlpActivation("activation", cl::desc("MLP activation"), cl::init("relu"));
 static cl::opt<std::string> mlpLoss("loss", cl::desc("MLP loss"),
                                     cl::init("cross-entropy"));
 static cl::opt<int64_t> mlpBatch("batch", cl::desc("MLP batch size"),
@@ -113,8 +119,8 @@ static Expected<Chain> loadModelChain() {
   mlir::SourceMgrDiagnosticHandler diag(sourceMgr, &ctx);
   mlir::OwningOpRef<mlir::ModuleOp> module;
   if (!mlpWidths.empty()) {
-    auto spec = mlir::nnc::parseMLPSpec(mlpWidths, mlpActivation, mlpLoss,
-                                        mlpBatch);
+    auto spec =
+        mlir::nnc::parseMLPSpec(mlpWidths, mlpActivation, mlpLoss, mlpBatch);
     if (!spec)
       return spec.takeError();
     module = mlir::nnc::buildMLP(ctx, *spec);
@@ -170,6 +176,10 @@ int main(int argc, char **argv) {
   if (!chainOr)
     return fail(toString(chainOr.takeError()));
   const Chain &chain = *chainOr;
+  if (emitChain) {
+    outs() << formatv("{0:2}", toJSON(chain)) << "\n";
+    return 0;
+  }
 
   std::optional<uint64_t> budget;
   if (!budgetText.empty()) {

@@ -87,6 +87,68 @@ TEST(ChainTest, BackwardNeedsInputJSON) {
             "b.json: expected boolean at chain.stages[0].backward_needs_input");
 }
 
+TEST(ChainTest, BackwardReleaseAndTransientsJSON) {
+  // All three optional, written only when they differ from the default.
+  llvm::Expected<Chain> c = parseChainJSON(R"({"input_bytes": 4, "stages": [
+      {"forward_cost": 1, "backward_cost": 1, "output_bytes": 4,
+       "saved_bytes": 4, "backward_releases_saved": true,
+       "backward_transient_bytes": 12, "forward_transient_bytes": 8},
+      {"forward_cost": 1, "backward_cost": 1, "output_bytes": 4,
+       "saved_bytes": 4}]})");
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_TRUE(c->stage(1).backwardReleasesSaved);
+  EXPECT_EQ(c->stage(1).backwardTransientBytes, 12);
+  EXPECT_EQ(c->stage(1).forwardTransientBytes, 8);
+  EXPECT_FALSE(c->stage(2).backwardReleasesSaved);
+  EXPECT_EQ(c->stage(2).backwardTransientBytes, 0);
+  EXPECT_EQ(c->stage(2).forwardTransientBytes, 0);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << toJSON(*c);
+  EXPECT_EQ(text, R"({"input_bytes":4,"stages":[{"backward_cost":1,)"
+                  R"("backward_releases_saved":true,)"
+                  R"("backward_transient_bytes":12,"forward_cost":1,)"
+                  R"("forward_transient_bytes":8,"output_bytes":4,)"
+                  R"("saved_bytes":4},{"backward_cost":1,)"
+                  R"("forward_cost":1,"output_bytes":4,"saved_bytes":4}]})");
+  llvm::Expected<Chain> back = parseChainJSON(text);
+  ASSERT_TRUE(static_cast<bool>(back));
+  EXPECT_TRUE(back->stage(1).backwardReleasesSaved);
+  EXPECT_EQ(back->stage(1).backwardTransientBytes, 12);
+  EXPECT_EQ(back->stage(1).forwardTransientBytes, 8);
+  EXPECT_FALSE(back->stage(2).backwardReleasesSaved);
+
+  auto stageWith = [](const char *field) {
+    return std::string(R"({"input_bytes": 4, "stages": [{"forward_cost": 1,
+        "backward_cost": 1, "output_bytes": 4, "saved_bytes": 4, )") +
+           field + "}]}";
+  };
+  EXPECT_EQ(errorOf(parseChainJSON(
+                stageWith(R"("backward_transient_bytes": -1)"), "t.json")),
+            "t.json: must be >= 0 at chain.stages[0].backward_transient_bytes");
+  EXPECT_EQ(errorOf(parseChainJSON(
+                stageWith(R"("forward_transient_bytes": -2)"), "t.json")),
+            "t.json: must be >= 0 at chain.stages[0].forward_transient_bytes");
+  EXPECT_EQ(errorOf(parseChainJSON(
+                stageWith(R"("forward_transient_bytes": 1.5)"), "t.json")),
+            "t.json: expected integer at "
+            "chain.stages[0].forward_transient_bytes");
+  EXPECT_EQ(errorOf(parseChainJSON(
+                stageWith(R"("backward_releases_saved": "yes")"), "t.json")),
+            "t.json: expected boolean at "
+            "chain.stages[0].backward_releases_saved");
+
+  // validate() checks chains built in code (the compiler's adapter).
+  Chain v = makeUniformChain(3, 16);
+  v.stages[1].backwardTransientBytes = -4;
+  EXPECT_EQ(llvm::toString(v.validate()),
+            "stage 2: backward_transient_bytes must be >= 0, got -4");
+  v = makeUniformChain(3, 16);
+  v.stages[2].forwardTransientBytes = -1;
+  EXPECT_EQ(llvm::toString(v.validate()),
+            "stage 3: forward_transient_bytes must be >= 0, got -1");
+}
+
 TEST(ChainTest, JSONErrorsAreLocated) {
   const char *missing = R"({"input_bytes": 4, "stages": [
       {"forward_cost": 1, "backward_cost": 1, "output_bytes": 4, "saved_bytes": 4},

@@ -102,6 +102,35 @@ TEST(GraphReductionTest, BackwardNeedsInputOnlyAtTheBlockInput) {
   EXPECT_TRUE(r->chain.stage(2).backwardNeedsInput);
 }
 
+TEST(GraphReductionTest, ReleaseAndTransientsOfBlocks) {
+  // The residual graph of ResidualBlocks: a single-stage block keeps its
+  // stage's fields; the block {2, 3} takes its largest member's transients
+  // and does not release its saved data (which member's backward runs
+  // last, and what it can release, is not known at this level).
+  std::vector<Stage> stages{{1, 10, 4, 5},
+                            {2, 20, 8, 9},
+                            {3, 30, 16, 17},
+                            {4, 40, 32, 33},
+                            {5, 50, 64, 65}};
+  for (unsigned v = 0; v < stages.size(); ++v) {
+    stages[v].backwardReleasesSaved = true;
+    stages[v].backwardTransientBytes = 10 * (v + 1);
+    stages[v].forwardTransientBytes = 7 - v;
+  }
+  StageGraph g = graphOf(stages, {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {1, 3}});
+  llvm::Expected<ReducedChain> r = reduceToChain(g, 100);
+  ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+  const Chain &c = r->chain;
+  ASSERT_EQ(c.length(), 4u);
+  EXPECT_TRUE(c.stage(2).backwardReleasesSaved);
+  EXPECT_EQ(c.stage(2).backwardTransientBytes, 20);
+  EXPECT_EQ(c.stage(2).forwardTransientBytes, 6);
+  EXPECT_FALSE(c.stage(3).backwardReleasesSaved);
+  EXPECT_EQ(c.stage(3).backwardTransientBytes, 40);
+  EXPECT_EQ(c.stage(3).forwardTransientBytes, 5);
+  EXPECT_TRUE(c.stage(4).backwardReleasesSaved);
+}
+
 TEST(GraphReductionTest, ChainStaysAChain) {
   StageGraph g =
       graphOf({{1, 1, 4, 4}, {1, 1, 4, 4}, {1, 1, 4, 4}}, {{0, 1}, {1, 2}});

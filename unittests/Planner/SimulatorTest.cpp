@@ -41,6 +41,116 @@ TEST(SimulatorTest, StoreAllByHand) {
   EXPECT_TRUE(r.persistent);
 }
 
+TEST(SimulatorTest, BackwardReleasesSavedByHand) {
+  Chain c = handChain();
+  for (Stage &st : c.stages)
+    st.backwardReleasesSaved = true;
+  Schedule s{Action::fall(1),     Action::fall(2),     Action::fall(3),
+             Action::backward(3), Action::backward(2), Action::backward(1)};
+  SimulationResult r = simulate(c, s);
+  ASSERT_TRUE(r.valid) << r.error;
+  // Forwards as before: 18, 28, 34. B3 releases abar3 before creating
+  // delta2: 34 - 6 + 4 = 32, leaves 26 as before. B2: 26 - 10 + 8 = 24,
+  // leaves 20. B1: 20 - 12 + 4 = 12, leaves 4.
+  EXPECT_EQ(r.stepBytes, (std::vector<int64_t>{18, 28, 34, 32, 24, 12}));
+  EXPECT_EQ(r.peakBytes, 34);
+  EXPECT_EQ(r.finalBytes, 4);
+  EXPECT_EQ(r.computeCost, 12);
+  EXPECT_TRUE(r.persistent);
+  // The state after B 3 does not depend on the flag.
+  const Chain plain = handChain(); // MemoryState keeps a pointer to it
+  MemoryState with(c), without(plain);
+  for (size_t k = 0; k < 4; ++k) {
+    ASSERT_TRUE(static_cast<bool>(with.apply(s[k])));
+    ASSERT_TRUE(static_cast<bool>(without.apply(s[k])));
+    EXPECT_EQ(with.bytes(), without.bytes());
+    EXPECT_EQ(with.key(), without.key());
+  }
+  EXPECT_EQ(with.bytes(), 26);
+}
+
+TEST(SimulatorTest, BackwardTransientByHand) {
+  Chain c = handChain();
+  c.stages[1].backwardTransientBytes = 5; // dW_2, alive during B 2 only
+  Schedule s{Action::fall(1),     Action::fall(2),     Action::fall(3),
+             Action::backward(3), Action::backward(2), Action::backward(1)};
+  SimulationResult r = simulate(c, s);
+  ASSERT_TRUE(r.valid) << r.error;
+  // B2: 26 + delta1 (8) + 5 = 39; the transient is gone afterwards.
+  EXPECT_EQ(r.stepBytes, (std::vector<int64_t>{18, 28, 34, 38, 39, 24}));
+  EXPECT_EQ(r.peakBytes, 39);
+  EXPECT_EQ(r.finalBytes, 4);
+  // With stage 2 releasing abar2 first: 26 - 10 + 8 + 5 = 29.
+  c.stages[1].backwardReleasesSaved = true;
+  r = simulate(c, s);
+  ASSERT_TRUE(r.valid) << r.error;
+  EXPECT_EQ(r.stepBytes, (std::vector<int64_t>{18, 28, 34, 38, 29, 24}));
+  EXPECT_EQ(r.peakBytes, 38);
+}
+
+TEST(SimulatorTest, ForwardTransientByHand) {
+  Chain c = handChain();
+  c.stages[0].forwardTransientBytes = 7;
+  c.stages[1].forwardTransientBytes = 3;
+  // The schedule of ForwardVariantsFreeDifferently: every forward of
+  // stage 1 gains 7 bytes, every forward of stage 2 gains 3, whatever its
+  // kind; nothing else changes.
+  Schedule s{Action::fck(1),      Action::fn(2),
+             Action::fall(3),     Action::discard(ValueKind::Activation, 2),
+             Action::backward(3), Action::fck(1),
+             Action::fall(2),     Action::discard(ValueKind::Activation, 1),
+             Action::backward(2), Action::fall(1),
+             Action::backward(1)};
+  SimulationResult r = simulate(c, s);
+  ASSERT_TRUE(r.valid) << r.error;
+  // F_ck1: 14+7 = 21. F_n2: 18+3 = 21 -> 10. F_all3: 16. Discard a2: 12.
+  // B3: 16 -> 4. F_ck1: 12+7 = 19 -> 12. F_all2: 22+3 = 25 -> 22.
+  // Discard a1: 14. B2: 22 -> 8. F_all1: 20+7 = 27 -> 20. B1: 24 -> 4.
+  EXPECT_EQ(r.stepBytes,
+            (std::vector<int64_t>{21, 21, 16, 12, 16, 19, 25, 14, 22, 27, 24}));
+  EXPECT_EQ(r.peakBytes, 27);
+  EXPECT_EQ(r.finalBytes, 4);
+  EXPECT_EQ(r.forwardSteps, 6u);
+  EXPECT_TRUE(r.persistent);
+}
+
+TEST(SimulatorTest, ReleaseAndTransientWithBackwardReadingInput) {
+  // The compiler's layer: B reads its input, releases its saved data before
+  // delta^{i-1} exists, and creates dW next to delta^{i-1}.
+  Chain c = handChain();
+  for (Stage &st : c.stages) {
+    st.backwardNeedsInput = true;
+    st.backwardReleasesSaved = true;
+  }
+  c.stages[2].backwardTransientBytes = 2;
+  Schedule kept{Action::fck(1),
+                Action::fn(2),
+                Action::fall(3),
+                Action::backward(3),
+                Action::discard(ValueKind::Activation, 2),
+                Action::fall(1),
+                Action::fall(2),
+                Action::backward(2),
+                Action::backward(1)};
+  SimulationResult r = simulate(c, kept);
+  ASSERT_TRUE(r.valid) << r.error;
+  EXPECT_TRUE(r.persistent);
+  // F_ck1 14, F_n2 18 -> 10, F_all3 16, B3 16 - 6 + 4 + 2 = 16 -> a2 +
+  // delta2 = 8 (a2 is read, not freed), Discard a2: 4, F_all1 16, F_all2 26,
+  // B2 26 - 10 + 8 = 24 -> 20, B1 20 - 12 + 4 = 12 -> 4.
+  EXPECT_EQ(r.stepBytes,
+            (std::vector<int64_t>{14, 18, 16, 16, 4, 16, 26, 24, 12}));
+  EXPECT_EQ(r.peakBytes, 26);
+  EXPECT_EQ(r.finalBytes, 4);
+  // Validity is unchanged: B 3 still needs a2.
+  Schedule dropped{Action::fck(1), Action::fn(2), Action::fall(3),
+                   Action::discard(ValueKind::Activation, 2),
+                   Action::backward(3)};
+  EXPECT_EQ(simulate(c, dropped).error,
+            "step 5 (B 3): stage 3 reads its input a2 "
+            "(backward_needs_input), which is not in memory");
+}
+
 TEST(SimulatorTest, ForwardVariantsFreeDifferently) {
   Chain c = handChain();
   // F_ck keeps its input, F_n frees it, F_all keeps it.

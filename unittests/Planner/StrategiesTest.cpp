@@ -7,6 +7,8 @@
 #include "nnc/Planner/Strategies.h"
 #include "nnc/Planner/Simulator.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include "gtest/gtest.h"
 
 #include <cmath>
@@ -29,6 +31,9 @@ double exhaustiveOptimum(const Chain &c, int64_t budget, bool persistentOnly);
 /// Which stages of a random chain read their input in the backward.
 enum class NeedsInput { None, All, Mixed };
 Chain randomChain(std::mt19937 &rng, unsigned L, NeedsInput needs);
+/// Draws backwardReleasesSaved (a coin) and the two transients (often 0)
+/// for every stage of \p c.
+void addReleaseAndTransients(std::mt19937 &rng, Chain &c);
 
 SimulationResult mustSimulate(const Chain &c, const Schedule &s) {
   SimulationResult r = simulate(c, s);
@@ -355,6 +360,10 @@ double exhaustiveOptimum(const Chain &c, int64_t budget, bool persistentOnly) {
                : a.kind == Action::Backward ? c.stage(a.stage).backwardCost
                                             : 0.0);
       std::string k = next.key();
+      // The part after ':' (the last forward since the last backward) only
+      // matters for persistence.
+      if (!persistentOnly)
+        k.erase(k.find(':'));
       auto it = dist.find(k);
       if (it == dist.end() || cost < it->second) {
         dist[k] = cost;
@@ -389,6 +398,16 @@ Chain randomChain(std::mt19937 &rng, unsigned L, NeedsInput needs) {
     s.backwardNeedsInput =
         needs == NeedsInput::All || (needs == NeedsInput::Mixed && coin(rng));
   return c;
+}
+
+void addReleaseAndTransients(std::mt19937 &rng, Chain &c) {
+  std::uniform_int_distribution<int> coin(0, 1), backward(-2, 4),
+      forward(-3, 3);
+  for (Stage &s : c.stages) {
+    s.backwardReleasesSaved = coin(rng);
+    s.backwardTransientBytes = std::max(0, backward(rng));
+    s.forwardTransientBytes = std::max(0, forward(rng));
+  }
 }
 
 TEST(StrategiesTest, DPEqualsExhaustiveSearch) {
@@ -489,6 +508,116 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWhenBackwardReadsInput) {
             << "optimal cost at " << changed << "\n";
 }
 
+// The same comparison with backwards that release their saved data before
+// creating delta^{i-1} and with forward/backward transients, mixed with
+// every kind of backward_needs_input. The exhaustive search steps with the
+// simulator, so this checks that the DP's feasibility conditions (and
+// minimumFeasibleBudget) charge exactly what the simulator charges.
+TEST(StrategiesTest, DPEqualsExhaustiveSearchWithReleaseAndTransients) {
+  std::mt19937 rng(20250321);
+  unsigned compared = 0, changed = 0, chains = 0;
+  for (NeedsInput needs :
+       {NeedsInput::None, NeedsInput::Mixed, NeedsInput::All}) {
+    for (int trial = 0; trial < 30; ++trial, ++chains) {
+      Chain c = randomChain(rng, 1 + trial % 5, needs);
+      Chain plain = c;
+      addReleaseAndTransients(rng, c);
+      const int64_t least = minimumFeasibleBudget(c);
+      const int64_t top = mustSimulate(c, storeAll(c)).peakBytes;
+      llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(c, top + 2);
+      llvm::Expected<CheckpointDP> plainSolver =
+          CheckpointDP::solve(plain, top + 2);
+      ASSERT_TRUE(solver && plainSolver);
+      // Exact: the unit divides every size, transients included.
+      for (const Stage &st : c.stages) {
+        ASSERT_EQ(st.savedBytes % int64_t(solver->unitBytes()), 0);
+        ASSERT_EQ(st.backwardTransientBytes % int64_t(solver->unitBytes()), 0);
+        ASSERT_EQ(st.forwardTransientBytes % int64_t(solver->unitBytes()), 0);
+      }
+      // minimumFeasibleBudget is tight for the new model too.
+      EXPECT_FALSE(std::isinf(exhaustiveOptimum(c, least, true)))
+          << "trial " << trial;
+      EXPECT_TRUE(std::isinf(exhaustiveOptimum(c, least - 1, true)))
+          << "trial " << trial;
+      EXPECT_TRUE(std::isinf(solver->optimalCost(least - 1)));
+      EXPECT_EQ(solver->frontier().front().budgetBytes, uint64_t(least));
+      for (int64_t budget = least; budget <= top + 2; ++budget) {
+        double brute = exhaustiveOptimum(c, budget, true);
+        double claimed = solver->optimalCost(budget);
+        ASSERT_EQ(claimed, brute)
+            << "trial " << trial << " budget " << budget << "\n"
+            << llvm::formatv("{0}", toJSON(c)).str();
+        llvm::Expected<Schedule> s = solver->schedule(budget);
+        ASSERT_TRUE(static_cast<bool>(s));
+        SimulationResult r = mustSimulate(c, *s);
+        EXPECT_LE(r.peakBytes, budget);
+        EXPECT_EQ(r.computeCost, claimed);
+        EXPECT_TRUE(r.persistent) << toString(*s);
+        changed += claimed != plainSolver->optimalCost(budget);
+        ++compared;
+      }
+      // The fields change peaks, never validity or persistence.
+      for (const Schedule &other :
+           {storeAll(c), recomputeAll(c), sqrtSegments(c)}) {
+        SimulationResult r = mustSimulate(c, other);
+        EXPECT_TRUE(r.persistent) << toString(other);
+        EXPECT_GE(r.peakBytes, least);
+      }
+      llvm::Expected<Schedule> chen = chenGreedy(c, top);
+      ASSERT_TRUE(static_cast<bool>(chen));
+      EXPECT_LE(mustSimulate(c, *chen).peakBytes, top);
+      llvm::Expected<Schedule> tight = planSchedule(c, "dp", least);
+      ASSERT_TRUE(static_cast<bool>(tight))
+          << llvm::toString(tight.takeError());
+      EXPECT_EQ(mustSimulate(c, *tight).peakBytes, least);
+    }
+  }
+  EXPECT_GT(compared, 500u);
+  EXPECT_GT(changed, 0u);
+  std::cout << "[ info ] with backward_releases_saved and transients: DP == "
+               "persistent optimum at "
+            << compared << " (chain, budget) pairs on " << chains
+            << " chains; the fields changed the optimal cost at " << changed
+            << "\n";
+}
+
+// A release lowers the least budget exactly by what B no longer holds, and a
+// transient raises it when it lands on the binding action.
+TEST(StrategiesTest, ReleaseAndTransientsMoveTheMinimumBudget) {
+  // Uniform 3-stage chain of 1-byte values: the least peak is 3 (delta, and
+  // two values alive in any action: the sweep's input and output, or abar
+  // and the new delta).
+  Chain u = makeUniformChain(3, 1);
+  EXPECT_EQ(minimumFeasibleBudget(u), 3);
+  // Releasing abar^i in B only removes one of the binding actions: the
+  // sweep F_ck 1, F_n 2 still holds delta3, a1 and a2, and without a sweep
+  // F_all 1, F_all 2 holds delta3, abar1, abar2. Still 3.
+  Chain released = u;
+  for (Stage &st : released.stages)
+    st.backwardReleasesSaved = true;
+  EXPECT_EQ(minimumFeasibleBudget(released), 3);
+  // A backward transient of 1 on every stage: B i held abar^i, delta^i,
+  // delta^{i-1} (3) and now also dW_i: 4. Released first: 3 again.
+  Chain dw = u;
+  for (Stage &st : dw.stages)
+    st.backwardTransientBytes = 1;
+  EXPECT_EQ(minimumFeasibleBudget(dw), 4);
+  EXPECT_EQ(exhaustiveOptimum(dw, 3, true), INFINITY);
+  for (Stage &st : dw.stages)
+    st.backwardReleasesSaved = true;
+  EXPECT_EQ(minimumFeasibleBudget(dw), 3);
+  llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(dw, 3);
+  ASSERT_TRUE(static_cast<bool>(solver));
+  EXPECT_EQ(solver->optimalCost(3), exhaustiveOptimum(dw, 3, true));
+  // A forward transient on stage 2 only: any forward of stage 2 holds delta3,
+  // its input, its output and the transient.
+  Chain ft = u;
+  ft.stages[1].forwardTransientBytes = 2;
+  EXPECT_EQ(minimumFeasibleBudget(ft), 5);
+  EXPECT_EQ(exhaustiveOptimum(ft, 4, true), INFINITY);
+  EXPECT_FALSE(std::isinf(exhaustiveOptimum(ft, 5, true)));
+}
+
 // The limitation made concrete: a 4-stage chain where freeing checkpoint a1
 // early (and recomputing it) beats every persistent schedule.
 TEST(StrategiesTest, NonPersistentCounterexample) {
@@ -519,6 +648,56 @@ TEST(StrategiesTest, NonPersistentCounterexample) {
   llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(c, 12);
   ASSERT_TRUE(static_cast<bool>(solver));
   EXPECT_EQ(solver->optimalCost(12), 22);
+}
+
+// Why persistence rule (4) exists. Stage 5's forward holds a 2-byte
+// transient that its backward does not, so F_all 5 needs more room than
+// B 5. The schedule below holds only the 1-byte a2 through F_all 5, then
+// recomputes a3 from it *before* B 5 (F_n 3 goes back from stage 5 with no
+// backward in between) and keeps the 3-byte a3 through B 5 instead. Rotor's
+// recurrence never goes back within a forward phase; in the default model
+// F_all t and B t hold the same bytes, so it never has to.
+TEST(StrategiesTest, GoingBackBeforeABackwardCounterexample) {
+  llvm::Expected<Chain> c = parseChainJSON(R"({"input_bytes":4,"stages":[
+    {"backward_cost":3,"backward_releases_saved":true,"forward_cost":2,
+     "forward_transient_bytes":2,"output_bytes":2,"saved_bytes":4},
+    {"backward_cost":1,"backward_releases_saved":true,"forward_cost":2,
+     "output_bytes":1,"saved_bytes":1},
+    {"backward_cost":3,"backward_transient_bytes":1,"forward_cost":5,
+     "output_bytes":3,"saved_bytes":4},
+    {"backward_cost":1,"backward_releases_saved":true,"forward_cost":1,
+     "output_bytes":3,"saved_bytes":5},
+    {"backward_cost":1,"backward_transient_bytes":1,"forward_cost":3,
+     "forward_transient_bytes":2,"output_bytes":1,"saved_bytes":3}]})");
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  Schedule back{Action::fck(1),      Action::fn(2),
+                Action::fck(3),      Action::fn(4),
+                Action::fall(5),     Action::discard(ValueKind::Activation, 4),
+                Action::fn(3),       Action::backward(5),
+                Action::fall(4),     Action::discard(ValueKind::Activation, 3),
+                Action::backward(4), Action::fck(1),
+                Action::fall(2),     Action::discard(ValueKind::Activation, 1),
+                Action::fall(3),     Action::backward(3),
+                Action::backward(2), Action::fall(1),
+                Action::backward(1)};
+  SimulationResult r = mustSimulate(*c, back);
+  EXPECT_EQ(r.peakBytes, 11);
+  EXPECT_EQ(r.computeCost, 39);
+  EXPECT_FALSE(r.persistent);
+  MemoryState m(*c);
+  for (size_t k = 0; k < 6; ++k)
+    ASSERT_TRUE(static_cast<bool>(m.apply(back[k], true)));
+  llvm::Expected<int64_t> bad = m.apply(back[6], /*requirePersistent=*/true);
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "forward of stage 3 after a forward of stage 5 with no backward "
+            "in between (non-persistent)");
+  // The persistent optimum, which the DP finds, recomputes a1 and a2 instead.
+  EXPECT_EQ(exhaustiveOptimum(*c, 11, true), 43);
+  llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(*c, 11);
+  ASSERT_TRUE(static_cast<bool>(solver));
+  EXPECT_EQ(solver->optimalCost(11), 43);
+  EXPECT_LE(exhaustiveOptimum(*c, 11, false), 39);
 }
 
 TEST(StrategiesTest, MinimumFeasibleBudgetIsTight) {
@@ -568,15 +747,7 @@ TEST(StrategiesTest, FrontierIsMonotoneAndAchieved) {
   }
 }
 
-TEST(StrategiesTest, CoarseDiscretisationStaysWithinBudget) {
-  std::mt19937 rng(3);
-  std::uniform_int_distribution<int64_t> size(1000, 99999);
-  Chain c;
-  c.inputBytes = size(rng);
-  for (int i = 0; i < 40; ++i) {
-    int64_t out = size(rng);
-    c.stages.push_back({1.0 + i % 3, 2.0, out, out + size(rng)});
-  }
+void checkCoarseDiscretisation(const Chain &c) {
   SimulationResult all = mustSimulate(c, storeAll(c));
   SimulationResult none = mustSimulate(c, recomputeAll(c));
   double last = INFINITY;
@@ -603,6 +774,40 @@ TEST(StrategiesTest, CoarseDiscretisationStaysWithinBudget) {
   llvm::Expected<Schedule> roomy = dp(c, 2 * all.peakBytes, 50);
   ASSERT_TRUE(static_cast<bool>(roomy));
   EXPECT_EQ(mustSimulate(c, *roomy).computeCost, all.computeCost);
+}
+
+Chain coarseChain() {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int64_t> size(1000, 99999);
+  Chain c;
+  c.inputBytes = size(rng);
+  for (int i = 0; i < 40; ++i) {
+    int64_t out = size(rng);
+    c.stages.push_back({1.0 + i % 3, 2.0, out, out + size(rng)});
+  }
+  return c;
+}
+
+TEST(StrategiesTest, CoarseDiscretisationStaysWithinBudget) {
+  checkCoarseDiscretisation(coarseChain());
+}
+
+// Rounding up each size must keep plans within the byte budget when a
+// backward releases its saved data (a size that is *not* held) and when
+// transients are added: the DP leaves a released abar out of its sums
+// instead of subtracting a rounded-up size.
+TEST(StrategiesTest, CoarseDiscretisationWithReleaseAndTransients) {
+  Chain c = coarseChain();
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int64_t> size(0, 49999);
+  for (unsigned i = 0; i < c.length(); ++i) {
+    Stage &st = c.stages[i];
+    st.backwardNeedsInput = i % 3 == 0;
+    st.backwardReleasesSaved = i % 2 == 0;
+    st.backwardTransientBytes = size(rng);
+    st.forwardTransientBytes = i % 4 == 0 ? 0 : size(rng);
+  }
+  checkCoarseDiscretisation(c);
 }
 
 } // namespace

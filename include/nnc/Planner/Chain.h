@@ -54,6 +54,23 @@ struct Stage {
   /// abar^i and delta^i, and a checkpointed a^{i-1} can be dropped as soon as
   /// abar^i exists.
   bool backwardNeedsInput = false;
+  /// Whether B(i) releases abar^i before it creates delta^{i-1}. The
+  /// compiled backward of a layer runs the activation's VJP first (in place
+  /// on delta^i), after which the stage's saved values are dead; only then
+  /// does the linear's VJP create delta^{i-1}. When set, the memory *during*
+  /// B(i) is  before - |abar^i| + |delta^{i-1}| + backwardTransientBytes
+  /// instead of  before + |delta^{i-1}| + backwardTransientBytes. The state
+  /// after B(i) is the same either way (abar^i and delta^i freed, delta^{i-1}
+  /// held), and so are validity and persistence.
+  bool backwardReleasesSaved = false;
+  /// Bytes alive only *during* B(i), on top of what it holds and creates:
+  /// e.g. the weight gradient dW_i of a training step, created next to
+  /// delta^{i-1} and consumed by the update before B(i) ends. >= 0.
+  int64_t backwardTransientBytes = 0;
+  /// Bytes alive only *during* a forward of stage i (F_ck, F_n or F_all),
+  /// on top of its input and the value it creates: intermediates of the
+  /// stage that its forward does not keep. >= 0.
+  int64_t forwardTransientBytes = 0;
 };
 
 /// A chain a^0 -> stage 1 -> a^1 -> ... -> stage L -> a^L.
@@ -94,8 +111,11 @@ Chain makeUniformChain(unsigned length, int64_t bytes = 1);
 
 /// Chain JSON: {"input_bytes": N, "stages": [{"forward_cost": F,
 /// "backward_cost": B, "output_bytes": X, "saved_bytes": S,
-/// "backward_needs_input": true}, ...]}. "backward_needs_input" is optional
-/// (default false) and only written when true.
+/// "backward_needs_input": true, "backward_releases_saved": true,
+/// "backward_transient_bytes": T, "forward_transient_bytes": U}, ...]}.
+/// The last four are optional (defaults false, false, 0, 0) and only
+/// written when they differ from the default, so chains of the default
+/// model keep their JSON.
 /// Errors are reported through \p P, so they carry their location
 /// (e.g. "expected integer at chain.stages[2].output_bytes").
 bool fromJSON(const llvm::json::Value &V, Stage &S, llvm::json::Path P);

@@ -25,6 +25,18 @@
 /// and delta^0 at the end. The memory *during* an action is the memory before
 /// it plus the value it creates (inputs and outputs coexist); frees happen
 /// when the action ends. The peak is the maximum over all actions.
+/// Exactly, with T_f(i) = forwardTransientBytes, T_b(i) =
+/// backwardTransientBytes and r(i) = backwardReleasesSaved of stage i:
+///   during F_ck(i), F_n(i):  before + |a^i|    + T_f(i)
+///   during F_all(i):         before + |abar^i| + T_f(i)
+///   during B(i):             before + |delta^{i-1}| + T_b(i)
+///                                   - (r(i) ? |abar^i| : 0)
+///   during Discard(v):       before - |v|
+/// The memory *after* an action does not depend on the transients or r(i)
+/// (a transient is gone when its action ends, and abar^i is freed by B(i)
+/// either way), so neither changes which schedules are valid or persistent.
+/// The memory between two actions never exceeds the memory during the
+/// previous one, so the peak bounds every moment.
 ///
 /// Actions (stage numbers are 1-based):
 ///   F_ck(i)    needs a^{i-1} available; creates a^i; keeps a^{i-1}. Used to
@@ -54,7 +66,15 @@
 /// not freed between F_all(i+1) and B(i+1) (B(i+1) would need it again), nor,
 /// if it is a checkpoint, at all before B(i+1). (2) and (3) say the same
 /// thing: a checkpoint is kept while a later action of its consumer reads
-/// it.
+/// it. (4) Between two backward actions (and before the first) forward
+/// actions run in strictly increasing stage order: a schedule does not go
+/// back to recompute from an earlier checkpoint before the next backward.
+/// Rotor's schedules are of this form (each forward phase is one sweep from
+/// a checkpoint up to the running gradient's stage). In the default model
+/// (4) excludes nothing cheaper; with transients or
+/// Stage::backwardReleasesSaved, F_all(t) can need more room than B(t), and
+/// a schedule that swaps a small checkpoint for a larger one between them
+/// can beat the DP (test GoingBackBeforeABackwardCounterexample).
 /// The optimal dynamic program is optimal among persistent schedules; the
 /// simulator accepts non-persistent ones and flags them.
 ///

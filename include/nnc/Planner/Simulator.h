@@ -37,7 +37,7 @@ public:
   /// Applies \p A. On success updates the state and returns the memory in use
   /// during the action (the candidate for the peak). On failure leaves the
   /// state unchanged and returns a message (without step number). With
-  /// \p requirePersistent, a non-persistent free is an error; otherwise it
+  /// \p requirePersistent, a non-persistent action is an error; otherwise it
   /// only clears isPersistent().
   llvm::Expected<int64_t> apply(const Action &A,
                                 bool requirePersistent = false);
@@ -55,7 +55,9 @@ public:
   /// A human-readable reason for the first persistence violation, if any.
   const std::string &persistenceViolation() const { return violation; }
 
-  /// A compact key identifying the state (for memoised searches).
+  /// A compact key identifying the state (for memoised searches). The part
+  /// after the ':' is the stage of the last forward since the last backward
+  /// (0 if none); only persistence rule (4) of Schedule.h depends on it.
   std::string key() const;
 
 private:
@@ -64,6 +66,7 @@ private:
   std::vector<bool> saved;  // abar^i stored, i in [1, L]
   std::vector<bool> pinned; // a^i stayed in memory across a backward action
   unsigned gradIdx;
+  unsigned lastForward = 0; // stage of the last forward since the last B
   int64_t curBytes;
   bool persistent = true;
   std::string violation;

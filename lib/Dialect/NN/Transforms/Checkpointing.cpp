@@ -12,11 +12,13 @@
 using namespace mlir;
 using namespace mlir::nnc;
 
-/// Ops that belong with the stage before them: cheap elementwise work whose
-/// input is dead right after (so a stage boundary there would only split a
-/// layer), and the loss.
+/// Ops that belong with the stage before them: activations, whose backward
+/// reads their own output (so the stage's output is what its backward
+/// keeps), and the loss. Dropout instead opens the next stage: its output is
+/// what the next linear layer's backward reads, and its own backward reads
+/// nothing.
 static bool joinsPreviousStage(Operation *op) {
-  return isa<ReluOp, SigmoidOp, TanhOp, DropoutOp, SoftmaxOp, MSELossOp,
+  return isa<ReluOp, SigmoidOp, TanhOp, SoftmaxOp, MSELossOp,
              CrossEntropyOp>(op);
 }
 
@@ -91,24 +93,56 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
     return arg && fn.getArgAttr(arg.getArgNumber(),
                                 NNDialect::getParamAttrName());
   };
+  // A training step holds a stage's parameter gradients until the SGD
+  // updates that follow its backward; a gradient function writes them to
+  // the caller's buffers.
+  bool trainStep = !body.getOps<SGDOp>().empty();
   OpBuilder b(fn.getContext());
-  for (auto &stage : p.stages) {
+  for (auto [index, stage] : llvm::enumerate(p.stages)) {
     Block scratch;
     b.setInsertionPointToEnd(&scratch);
     llvm::SetVector<Operation *> roots;
+    Value input = p.inputOf(index);
+    Operation *inputGrad = nullptr;
+    llvm::DenseSet<Value> stageParams;
+    for (Operation *op : stage)
+      for (Value v : op->getOperands())
+        if (auto arg = dyn_cast<BlockArgument>(v);
+            arg && fn.getArgAttr(arg.getArgNumber(),
+                                 NNDialect::getParamAttrName()))
+          stageParams.insert(v);
+    // The stage's VJPs chained as the backward runs them: gradients of the
+    // stage's own values flow from op to op; the stage's output gets a
+    // placeholder (its gradient comes from the next stage).
+    llvm::DenseSet<Operation *> own(stage.begin(), stage.end());
+    llvm::DenseMap<Value, Value> stageGrads;
     for (Operation *op : llvm::reverse(stage)) {
       auto diff = dyn_cast<DifferentiableOpInterface>(op);
       if (!diff)
         continue;
       SmallVector<Value> resultGrads, operandGrads;
-      for (Value r : op->getResults())
-        resultGrads.push_back(b.create<arith::ConstantOp>(
-            op->getLoc(), b.getZeroAttr(r.getType())));
+      for (Value r : op->getResults()) {
+        Value g = stageGrads.lookup(r);
+        resultGrads.push_back(g ? g
+                                : b.create<arith::ConstantOp>(
+                                      op->getLoc(), b.getZeroAttr(r.getType())));
+      }
       if (failed(diff.buildGradient(b, resultGrads, operandGrads)))
         return failure();
-      for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
-        if (g && matters(operand) && g.getDefiningOp())
+      for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads)) {
+        if (!g || !matters(operand))
+          continue;
+        if (Operation *def = operand.getDefiningOp(); def && own.contains(def)) {
+          auto [it, inserted] = stageGrads.try_emplace(operand, g);
+          if (!inserted)
+            it->second = b.create<AddOp>(op->getLoc(), it->second, g);
+          continue;
+        }
+        if (g.getDefiningOp())
           roots.insert(g.getDefiningOp());
+        if (input && operand == input)
+          inputGrad = g.getDefiningOp();
+      }
     }
     // Live scratch ops: those the kept gradients depend on.
     llvm::DenseSet<Operation *> live;
@@ -132,6 +166,45 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
         if (forwardValues.contains(v))
           needs.insert(v);
     }
+    // Saved values released early: from the op creating the input's
+    // gradient on, no VJP op reads a value of this stage, and the gradients
+    // still alive then fit in delta^i's storage (an activation's VJP runs in
+    // place on it; a loss's VJP creates a logits-sized gradient instead).
+    // The first stage has no input gradient: its first parameter gradient
+    // is then the first new buffer of its backward.
+    if (!inputGrad)
+      for (Operation &op : scratch)
+        if (roots.contains(&op)) {
+          inputGrad = &op;
+          break;
+        }
+    bool releases = inputGrad && inputGrad->getBlock() == &scratch;
+    bool after = false;
+    llvm::DenseSet<Value> carried;
+    for (Operation &op : scratch) {
+      after |= &op == inputGrad;
+      if (!after || !live.contains(&op))
+        continue;
+      for (Value v : op.getOperands()) {
+        Operation *def = v.getDefiningOp();
+        if (def && own.contains(def))
+          releases = false;
+        if (def && def->getBlock() == &scratch && !isConstant(def) &&
+            def->isBeforeInBlock(inputGrad))
+          carried.insert(v);
+      }
+    }
+    int64_t carriedBytes = 0;
+    for (Value v : carried)
+      carriedBytes += getSizeInBytes(v.getType());
+    if (carriedBytes > getSizeInBytes(p.outputs[index].getType()))
+      releases = false;
+    int64_t transient = 0;
+    if (trainStep)
+      for (Value param : stageParams)
+        transient += getSizeInBytes(param.getType());
+    p.releasesSaved.push_back(releases);
+    p.backwardTransientBytes.push_back(transient);
     p.backwardFlops.push_back(flops);
     p.needs.push_back(std::move(needs));
     int64_t fwd = 0;
@@ -168,6 +241,8 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
         stage.savedBytes += getSizeInBytes(v.getType());
     Value in = p.inputOf(i);
     stage.backwardNeedsInput = in && p.needs[i].contains(in);
+    stage.backwardReleasesSaved = p.releasesSaved[i];
+    stage.backwardTransientBytes = p.backwardTransientBytes[i];
     chain.stages.push_back(stage);
   }
   return chain;

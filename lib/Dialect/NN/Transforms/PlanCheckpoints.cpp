@@ -9,6 +9,8 @@
 #include "nnc/Planner/Simulator.h"
 #include "nnc/Planner/Strategies.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 namespace mlir::nnc {
 #define GEN_PASS_DEF_PLANCHECKPOINTS
 #include "nnc/Dialect/NN/Transforms/Passes.h.inc"
@@ -58,6 +60,8 @@ struct PlanCheckpointsPass
     if (llvm::Error err = chain.validate())
       return fn.emitError() << "checkpoint planning: "
                             << llvm::toString(std::move(err));
+    if (printChain)
+      llvm::errs() << llvm::formatv("{0:2}", planner::toJSON(chain)) << "\n";
     auto schedule =
         planner::planSchedule(chain, strategy, budgetBytes, slots);
     if (!schedule)

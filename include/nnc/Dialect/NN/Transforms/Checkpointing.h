@@ -36,6 +36,12 @@ struct StagePartition {
   SmallVector<llvm::DenseSet<Value>> needs;
   /// FLOPs of each stage's forward and backward.
   SmallVector<int64_t> forwardFlops, backwardFlops;
+  /// Whether the stage's own saved values are dead before its backward
+  /// creates the gradient of its input (the activation's VJP runs first).
+  SmallVector<bool> releasesSaved;
+  /// Bytes alive only during the stage's backward besides that gradient:
+  /// in a training step, the parameter gradients awaiting their SGD update.
+  SmallVector<int64_t> backwardTransientBytes;
 
   /// The input a^{i} of stage i + 1 (null for the first stage, whose
   /// inputs are function arguments).

@@ -49,8 +49,9 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
   let description = [{
     Runs on the functions `nnc-autodiff` produced. Splits the forward ops
     into a chain of stages at the values every later op depends on (the
-    articulation points of the forward graph; elementwise activations,
-    dropout and the loss join the stage before them, so a stage is a layer),
+    articulation points of the forward graph; activations and the loss join
+    the stage before them, so a stage is a layer, and dropout opens the next
+    one),
     prices each stage with `CostOpInterface` (forward and backward FLOPs) and
     sizes what its backward reads, then asks the MLIR-free planner for a
     schedule with the chosen strategy:
@@ -74,6 +75,8 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
            "Memory budget for activations, in bytes (KiB/MiB/GiB suffixes)">,
     Option<"slots", "slots", "unsigned", /*default=*/"500",
            "Memory discretisation of the dp strategy">,
+    Option<"printChain", "print-chain", "bool", /*default=*/"false",
+           "Print each function's chain as nnc-plan JSON to stderr">,
   ];
 }
 
