@@ -96,3 +96,4 @@ func.func @main() {
   call @callee(%o) : (memref<16xf32>) -> ()
   return
 }
+

@@ -202,6 +202,21 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
       return fn.emitError() << "arena plan is invalid: "
                             << llvm::toString(std::move(err));
 
+    // The checkpoint plan promised a peak within its budget; an arena that
+    // breaks that promise is an error with the figures, never a silent
+    // overrun.
+    if (auto cp = fn->getAttrOfType<DictionaryAttr>(kCheckpointAttrName))
+      if (auto budget = cp.getAs<IntegerAttr>("budget_bytes");
+          budget && static_cast<int64_t>(plan->arenaBytes) > budget.getInt()) {
+        auto peak = cp.getAs<IntegerAttr>("peak_bytes");
+        return fn.emitError()
+               << "the arena needs " << plan->arenaBytes
+               << " bytes, over the checkpoint budget of " << budget.getInt()
+               << " bytes (predicted peak " << (peak ? peak.getInt() : 0)
+               << " bytes, max-live lower bound " << plan->maxLiveBytes
+               << " bytes)";
+      }
+
     if (!svg.empty() && fn->hasAttr("nn.grad_of")) {
       ::nnc::memory::SVGOptions pic;
       pic.title = ("arena of @" + fn.getSymName()).str();

@@ -1,0 +1,19 @@
+// RUN: nnc-opt %s --nnc-plan-memory -split-input-file -verify-diagnostics
+
+// A checkpoint budget the arena cannot meet is an error with the figures.
+// expected-error @+1 {{the arena needs 256 bytes, over the checkpoint budget of 100 bytes (predicted peak 96 bytes, max-live lower bound 256 bytes)}}
+func.func @over_budget(%out: memref<64xf32>) attributes {nn.checkpoint = {budget_bytes = 100 : i64, peak_bytes = 96 : i64}} {
+  %a = memref.alloc() : memref<64xf32>
+  memref.copy %out, %a : memref<64xf32> to memref<64xf32>
+  memref.copy %a, %out : memref<64xf32> to memref<64xf32>
+  return
+}
+
+// -----
+
+// Dynamic shapes cannot be placed statically.
+func.func @dynamic(%n: index) {
+  // expected-error @+1 {{'memref.alloc' op cannot be planned: the arena needs static, identity-layout buffers}}
+  %a = memref.alloc(%n) : memref<?xf32>
+  return
+}
