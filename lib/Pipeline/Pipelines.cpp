@@ -85,7 +85,8 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
 void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // Graph annotations have served their purpose.
   pm.addPass(createStripNNAttributes());
-  // Structured ops → loops → CFG.
+  // Structured ops → loops → CFG; x·Wᵀ first, as register dot products.
+  pm.addNestedPass<func::FuncOp>(createLowerDotContractions());
   add(pm, "func.func(convert-linalg-to-loops)");
   add(pm, "lower-affine");
   add(pm, "convert-scf-to-cf");

@@ -7,6 +7,7 @@
 #include "nnc/Runtime/JIT.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 
 using namespace mlir;
@@ -16,11 +17,20 @@ llvm::Expected<std::unique_ptr<JITModule>>
 JITModule::create(ModuleOp module) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  // The optimizer needs the host's target machine: without it the loop
+  // vectorizer sees no vector registers and leaves every loop scalar.
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = builder->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
   ExecutionEngineOptions options;
-  auto transformer = makeOptimizingTransformer(3, 0, nullptr);
+  auto transformer = makeOptimizingTransformer(3, 0, tm->get());
   options.transformer = transformer;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  auto engine = ExecutionEngine::create(module, options);
+  auto engine = ExecutionEngine::create(module, options, std::move(*tm));
   if (!engine)
     return engine.takeError();
   return std::unique_ptr<JITModule>(new JITModule(std::move(*engine)));

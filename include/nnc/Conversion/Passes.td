@@ -32,6 +32,23 @@ def VerifyNoNN : Pass<"nnc-verify-no-nn", "::mlir::ModuleOp"> {
   }];
 }
 
+def LowerDotContractions : Pass<"nnc-lower-dot-contractions",
+                                 "::mlir::func::FuncOp"> {
+  let summary = "Lower x·Wᵀ contractions on buffers to dot-product loops";
+  let description = [{
+    A contraction whose operands are both contiguous along the reduced
+    dimension (`out[m, n] += a[m, k] · b[n, k]`, the forward of `nn.linear`)
+    becomes `scf.for` loops whose innermost one carries the sum in a
+    register (`iter_args`) with `reassoc` fast-math, so LLVM vectorizes the
+    dot product. linalg's own loop lowering would load and store `out[m, n]`
+    in every iteration, which LLVM cannot keep in a register because the
+    buffers may alias. The order of the sum is fixed by the code, so a
+    recomputation still reproduces the first forward bit for bit.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def StripNNAttributes : Pass<"nnc-strip-nn-attributes", "::mlir::ModuleOp"> {
   let summary = "Drop nn.* function and argument attributes before LLVM";
   let description = [{
