@@ -82,7 +82,7 @@ mlir::nnc::buildChainForModel(ModuleOp module) {
   if (failed(pm.run(module)))
     return failure();
   for (auto fn : module.getOps<func::FuncOp>()) {
-    if (!fn->hasAttr("nn.grad_of"))
+    if (!fn->hasAttr(kGradOfAttrName))
       continue;
     FailureOr<StagePartition> partition = partitionIntoStages(fn);
     if (failed(partition))
@@ -118,7 +118,7 @@ ModelStats mlir::nnc::computeModelStats(func::FuncOp gradFn) {
   }
   for (Value v : saved)
     stats.savedActivationBytes += getSizeInBytes(v.getType());
-  if (auto plan = gradFn->getAttrOfType<DictionaryAttr>("nn.checkpoint")) {
+  if (auto plan = gradFn->getAttrOfType<DictionaryAttr>(kCheckpointAttrName)) {
     auto i64 = [&](StringRef name) {
       auto a = plan.getAs<IntegerAttr>(name);
       return a ? a.getInt() : 0;
@@ -156,7 +156,7 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
   CompiledModel result;
   SmallVector<std::string> paramNames;
   for (auto fn : module->getOps<func::FuncOp>()) {
-    if (!isModelFunction(fn) || fn->hasAttr("nn.grad_of"))
+    if (!isModelFunction(fn) || fn->hasAttr(kGradOfAttrName))
       continue;
     for (BlockArgument arg : fn.getArguments())
       if (fn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName()))
@@ -168,7 +168,7 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
     if (fn.isExternal())
       continue;
     StringRef role;
-    if (fn->hasAttr("nn.grad_of")) {
+    if (fn->hasAttr(kGradOfAttrName)) {
       role = fn.getSymName().ends_with("_train_step") ? "train_step" : "grad";
       result.stats = computeModelStats(fn);
     } else if (isModelFunction(fn)) {
@@ -191,9 +191,9 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
     return failure();
   for (EntryPoint &e : result.entries) {
     auto fn = module->lookupSymbol<func::FuncOp>(e.name);
-    if (auto bytes = fn->getAttrOfType<IntegerAttr>("nn.arena_bytes"))
+    if (auto bytes = fn->getAttrOfType<IntegerAttr>(kArenaBytesAttrName))
       e.workspaceBytes = bytes.getInt();
-    if (auto bytes = fn->getAttrOfType<IntegerAttr>("nn.max_live_bytes"))
+    if (auto bytes = fn->getAttrOfType<IntegerAttr>(kMaxLiveBytesAttrName))
       e.maxLiveBytes = bytes.getInt();
   }
 

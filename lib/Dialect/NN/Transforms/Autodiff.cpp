@@ -80,7 +80,7 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   // appended after it, before the return.
   auto grad = cast<func::FuncOp>(b.clone(*model));
   grad.setSymName(name);
-  grad->setAttr("nn.grad_of", FlatSymbolRefAttr::get(model.getSymNameAttr()));
+  grad->setAttr(kGradOfAttrName, FlatSymbolRefAttr::get(model.getSymNameAttr()));
   Block &body = grad.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   Value loss = ret.getOperand(0);
@@ -175,7 +175,7 @@ struct AutodiffPass : public nnc::impl::AutodiffBase<AutodiffPass> {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> models;
     for (auto func : module.getOps<func::FuncOp>()) {
-      if (func->hasAttr("nn.grad_of"))
+      if (func->hasAttr(kGradOfAttrName))
         continue;
       if (!functionName.empty() ? func.getSymName() == functionName
                                 : isModelFunction(func))

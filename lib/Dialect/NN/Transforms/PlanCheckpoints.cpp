@@ -39,7 +39,7 @@ struct PlanCheckpointsPass
     }
     bool any = false;
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
-      if (!fn->hasAttr("nn.grad_of") || fn->hasAttr(kCheckpointAttrName))
+      if (!fn->hasAttr(kGradOfAttrName) || fn->hasAttr(kCheckpointAttrName))
         continue;
       any = true;
       if (failed(plan(fn, budgetBytes)))

@@ -28,9 +28,6 @@ namespace mlir::nnc {
 using namespace mlir;
 using namespace mlir::nnc;
 
-static constexpr StringLiteral kArenaAttr = "nn.arena";
-static constexpr StringLiteral kArenaBytesAttr = "nn.arena_bytes";
-static constexpr StringLiteral kMaxLiveBytesAttr = "nn.max_live_bytes";
 
 /// Index of the top-level op of `block` that contains `op`.
 static int64_t positionIn(Block &block, Operation *op,
@@ -129,7 +126,7 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
         return alloc.emitOpError(
             "cannot be planned: the arena needs static, identity-layout "
             "buffers");
-      if (alloc->hasAttr(kArenaAttr))
+      if (alloc->hasAttr(kArenaAttrName))
         continue;
       // Live from its first to its last user, following views of it.
       int64_t first = INT64_MAX, last = -1;
@@ -217,7 +214,7 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
                << " bytes)";
       }
 
-    if (!svg.empty() && fn->hasAttr("nn.grad_of")) {
+    if (!svg.empty() && fn->hasAttr(kGradOfAttrName)) {
       ::nnc::memory::SVGOptions pic;
       pic.title = ("arena of @" + fn.getSymName()).str();
       std::error_code ec;
@@ -237,12 +234,12 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
       b.setInsertionPointToStart(&body);
       auto alloc = b.create<memref::AllocOp>(fn.getLoc(), arenaType,
                                              b.getI64IntegerAttr(alignment));
-      alloc->setAttr(kArenaAttr, b.getUnitAttr());
+      alloc->setAttr(kArenaAttrName, b.getUnitAttr());
       arena = alloc;
     } else {
       fn.insertArgument(fn.getNumArguments(), arenaType,
                         b.getDictionaryAttr(b.getNamedAttr(
-                            kArenaAttr, b.getUnitAttr())),
+                            kArenaAttrName, b.getUnitAttr())),
                         fn.getLoc());
       arena = fn.getArguments().back();
       workspaceOf[fn] = arenaBytes;
@@ -267,8 +264,8 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
       alloc.replaceAllUsesWith(view);
       alloc.erase();
     }
-    fn->setAttr(kArenaBytesAttr, b.getI64IntegerAttr(arenaBytes));
-    fn->setAttr(kMaxLiveBytesAttr,
+    fn->setAttr(kArenaBytesAttrName, b.getI64IntegerAttr(arenaBytes));
+    fn->setAttr(kMaxLiveBytesAttrName,
                 b.getI64IntegerAttr(static_cast<int64_t>(plan->maxLiveBytes)));
     return success();
   }
@@ -278,7 +275,7 @@ struct VerifyArenaPass : public mlir::nnc::impl::VerifyArenaBase<VerifyArenaPass
   void runOnOperation() override {
     auto result = getOperation()->walk([](Operation *op) {
       if (!isa<memref::AllocOp, memref::AllocaOp>(op) ||
-          op->hasAttr(kArenaAttr))
+          op->hasAttr(kArenaAttrName))
         return WalkResult::advance();
       op->emitOpError("allocates outside the arena: run nnc-plan-memory");
       return WalkResult::interrupt();

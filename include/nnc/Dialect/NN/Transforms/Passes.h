@@ -28,6 +28,15 @@ namespace mlir::nnc {
 /// depend on it.
 constexpr llvm::StringLiteral kGradSeedAttrName = "nn.grad_seed";
 
+/// On a function nnc-autodiff derived: the model it differentiates.
+constexpr llvm::StringLiteral kGradOfAttrName = "nn.grad_of";
+
+/// Set by nnc-plan-memory: the arena (a workspace argument, or a driver's
+/// one allocation) and, on each planned function, its size and lower bound.
+constexpr llvm::StringLiteral kArenaAttrName = "nn.arena";
+constexpr llvm::StringLiteral kArenaBytesAttrName = "nn.arena_bytes";
+constexpr llvm::StringLiteral kMaxLiveBytesAttrName = "nn.max_live_bytes";
+
 /// Marks the ops of `func` that depend on the gradient seed (the backward).
 llvm::DenseSet<Operation *> findBackwardOps(func::FuncOp func);
 
