@@ -11,6 +11,13 @@ inputs and parameters already in memory, i.e. the memory the step itself
 needs, measured the same way for both systems. Times are medians over
 --steps steps after one warm-up step. The table quotes ratios against each
 system's own no-checkpointing run, which is what checkpointing costs.
+
+nnc's store-all row is compiled with --cost-model=measured: it times the
+compiled forward and step once and derives seconds per forward and per
+backward FLOP; every other nnc plan is compiled with those rates, so its
+"model +%" column is the planner's predicted step-time overhead (the number
+its plan minimises) and "FLOPs +%" the same plan counted in FLOPs. "dp @seqN"
+is nnc's dp with PyTorch's least checkpointed memory as its budget.
 """
 
 import argparse
@@ -174,36 +181,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="nnc-bench-")
     rows = []
 
-    def nnc(name, flags):
-        lib = os.path.join(tmp, "m%d.so" % len(rows))
-        out = subprocess.run([args.nnc_compile, "-o", lib, "--report=json"] +
-                             spec + flags, check=True, capture_output=True,
-                             text=True)
-        report = json.loads(out.stdout)
-        rpath = lib + ".json"
-        json.dump(report, open(rpath, "w"))
-        r = child(["--mode", "nnc", "--lib", lib, "--report", rpath] + shape)
-        r.update(system="nnc", name=name, arena=report["arena_bytes"],
-                 predicted=report["checkpoint"]["predicted_peak_bytes"],
-                 model_overhead=report["checkpoint"]["overhead"])
-        rows.append(r)
-        print("  measured nnc %-22s %.3f s" % (name, r["time"]), file=sys.stderr)
-        return report
-
-    ref = nnc("store-all", ["--strategy=store-all"])
-    lo = ref["checkpoint"]["min_budget_bytes"]
-    hi = ref["checkpoint"]["store_all_peak_bytes"]
-    for f in [float(v) for v in args.budgets.split(",")]:
-        budget = int(lo + f * (hi - lo))
-        if f == 0.0:
-            budget = int(lo * 1.02)  # the dp's slots round sizes up
-        try:
-            nnc("dp %.0f%%" % (100 * f), ["--strategy=dp", "--budget=%d" % budget])
-        except subprocess.CalledProcessError as e:
-            print("  dp at %d bytes: %s" % (budget, e.stderr.strip()),
-                  file=sys.stderr)
-    nnc("sqrt", ["--strategy=sqrt"])
-    nnc("recompute-all", ["--strategy=recompute-all"])
+    # PyTorch first: its best checkpointed memory point is one of nnc's
+    # budgets below.
     if not args.no_torch:
         for seg in (0, 2, 4, 8, 16):
             if seg > 2 * args.layers - 1:  # more segments than modules
@@ -215,12 +194,64 @@ def main():
             print("  measured torch %-20s %.3f s" % (r["name"], r["time"]),
                   file=sys.stderr)
 
+    rates = []
+
+    def nnc(name, flags):
+        lib = os.path.join(tmp, "m%d.so" % len(rows))
+        out = subprocess.run([args.nnc_compile, "-o", lib, "--report=json"] +
+                             spec + rates + flags, check=True,
+                             capture_output=True, text=True)
+        report = json.loads(out.stdout)
+        rpath = lib + ".json"
+        json.dump(report, open(rpath, "w"))
+        r = child(["--mode", "nnc", "--lib", lib, "--report", rpath] + shape)
+        ck = report["checkpoint"]
+        r.update(system="nnc", name=name, arena=report["arena_bytes"],
+                 predicted=ck["predicted_peak_bytes"],
+                 model_overhead=ck["overhead"],
+                 flop_overhead=ck["flop_overhead"])
+        rows.append(r)
+        print("  measured nnc %-22s %.3f s" % (name, r["time"]), file=sys.stderr)
+        return report
+
+    # Store-all, measuring the seconds per forward and backward FLOP of the
+    # compiled code on this machine; every other plan reuses those rates, so
+    # "model +%" is the planner's predicted step-time overhead.
+    ref = nnc("store-all", ["--strategy=store-all", "--cost-model=measured"])
+    cal = ref["calibration"]
+    rates += ["--forward-flop-seconds=%r" % cal["forward_flop_seconds"],
+              "--backward-flop-seconds=%r" % cal["backward_flop_seconds"]]
+    print("  calibration: forward %.3g s/GFLOP, backward %.3g s/GFLOP" %
+          (1e9 * cal["forward_flop_seconds"], 1e9 * cal["backward_flop_seconds"]),
+          file=sys.stderr)
+    lo = ref["checkpoint"]["min_budget_bytes"]
+    hi = ref["checkpoint"]["store_all_peak_bytes"]
+
+    def dp(name, budget):
+        try:
+            nnc(name, ["--strategy=dp", "--budget=%d" % budget])
+        except subprocess.CalledProcessError as e:
+            print("  dp at %d bytes: %s" % (budget, e.stderr.strip()),
+                  file=sys.stderr)
+
+    for f in [float(v) for v in args.budgets.split(",")]:
+        dp("dp %.0f%%" % (100 * f), int(lo + f * (hi - lo)))
+    # PyTorch's least checkpointed memory, as nnc's budget.
+    ckpt = [r for r in rows if r["system"] == "pytorch" and r["name"] != "vanilla"]
+    if ckpt:
+        best = min(ckpt, key=lambda r: r["extra"])
+        if best["extra"] >= lo:
+            dp("dp @%s" % best["name"].replace("ckpt_seq ", "seq"),
+               best["extra"])
+    nnc("sqrt", ["--strategy=sqrt"])
+    nnc("recompute-all", ["--strategy=recompute-all"])
+
     print("deep MLP: %d layers of width %d, batch %d, ReLU, MSE, SGD; one "
           "thread; median of %d steps" % (args.layers, args.width, args.batch,
                                           args.steps))
-    print("%-8s %-14s %10s %8s %12s %12s %10s" %
+    print("%-8s %-14s %10s %8s %12s %12s %10s %10s" %
           ("system", "plan", "step (s)", "time x", "extra MiB", "predicted",
-           "model +%"))
+           "model +%", "FLOPs +%"))
     base = {}
     for r in rows:
         base.setdefault(r["system"], r)
@@ -228,9 +259,10 @@ def main():
         b = base[r["system"]]
         pred = "%.1f" % (r["predicted"] / 2**20) if "predicted" in r else "-"
         mo = "%.1f" % (100 * r["model_overhead"]) if "model_overhead" in r else "-"
-        print("%-8s %-14s %10.3f %8.2f %12.1f %12s %10s" %
+        fo = "%.1f" % (100 * r["flop_overhead"]) if "flop_overhead" in r else "-"
+        print("%-8s %-14s %10.3f %8.2f %12.1f %12s %10s %10s" %
               (r["system"], r["name"], r["time"], r["time"] / b["time"],
-               r["extra"] / 2**20, pred, mo))
+               r["extra"] / 2**20, pred, mo, fo))
 
 
 if __name__ == "__main__":

@@ -139,6 +139,11 @@ ModelStats mlir::nnc::computeModelStats(func::FuncOp gradFn) {
     stats.computeCost = f64("compute_cost");
     stats.storeAllCost = f64("store_all_cost");
     stats.recomputeCost = f64("recompute_cost");
+    stats.computeFlops = f64("compute_flops");
+    stats.storeAllFlops = f64("store_all_flops");
+    stats.recomputeFlops = f64("recompute_flops");
+    if (auto unit = plan.getAs<StringAttr>("cost_unit"))
+      stats.costUnit = unit.str();
   }
   return stats;
 }
@@ -300,11 +305,25 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
       {"store_all_peak_bytes", s.storeAllPeakBytes},
       {"min_budget_bytes", s.minBudgetBytes},
       {"forward_steps", s.forwardSteps},
-      {"compute_flops", s.computeCost},
-      {"recompute_flops", s.recomputeCost},
-      {"store_all_flops", s.storeAllCost},
+      {"compute_flops", s.computeFlops},
+      {"recompute_flops", s.recomputeFlops},
+      {"store_all_flops", s.storeAllFlops},
+      {"flop_overhead", s.storeAllFlops > 0
+                            ? s.computeFlops / s.storeAllFlops - 1.0
+                            : 0.0},
+      // What the plan optimised: FLOPs, or predicted seconds when the costs
+      // are measured.
+      {"cost_model", s.costUnit == "second" ? "measured" : "flops"},
       {"overhead", s.storeAllCost > 0 ? s.computeCost / s.storeAllCost - 1.0
                                       : 0.0}};
+  if (s.costUnit == "second") {
+    checkpoint["predicted_step_seconds"] = s.computeCost;
+    checkpoint["store_all_step_seconds"] = s.storeAllCost;
+    checkpoint["forward_flop_seconds"] =
+        static_cast<double>(options.forwardFlopSeconds);
+    checkpoint["backward_flop_seconds"] =
+        static_cast<double>(options.backwardFlopSeconds);
+  }
   return llvm::json::Object{
       {"checkpoint", std::move(checkpoint)},
       {"predicted_peak_bytes", s.predictedPeakBytes},

@@ -54,6 +54,8 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   plan.strategy = opts.strategy;
   plan.budget = opts.budget;
   plan.slots = opts.slots;
+  plan.forwardFlopSeconds = opts.forwardFlopSeconds;
+  plan.backwardFlopSeconds = opts.backwardFlopSeconds;
   pm.addPass(createPlanCheckpoints(plan));
   pm.addPass(createRematerialize());
 }

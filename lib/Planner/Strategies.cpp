@@ -175,50 +175,111 @@ uint64_t nnc::planner::revolveForwardSteps(uint64_t l, uint64_t s) {
 //===----------------------------------------------------------------------===//
 
 // The same decomposition as the DP below, with (max, min) instead of
-// (+, min) and exact bytes: the least peak of any persistent schedule.
-int64_t nnc::planner::minimumFeasibleBudget(const Chain &chain) {
-  const unsigned L = chain.length();
-  auto x = [&](unsigned i) { return chain.activationBytes(i); };
-  auto sv = [&](unsigned i) { return chain.savedBytes(i); };
-  auto tf = [&](unsigned i) { return chain.stage(i).forwardTransientBytes; };
-  // What B(i) adds to the memory before it: delta^{i-1}, its transient, and
-  // abar^i only if it is still held while delta^{i-1} is created.
-  auto backAdds = [&](unsigned i) {
-    const Stage &st = chain.stage(i);
-    return x(i - 1) + st.backwardTransientBytes -
-           (st.backwardReleasesSaved ? sv(i) : 0);
-  };
-  auto idx = [](unsigned s, unsigned t) {
+// (+, min) and exact bytes: the least peak of any persistent schedule. Each
+// entry remembers its choice (0: the chain branch, j: leaf j) so that the
+// least-peak schedule itself can be rebuilt.
+namespace {
+struct LeastPeak {
+  const Chain &chain;
+  unsigned L;
+  std::vector<int64_t> mp, mo;      // least peak, a^{s-1} pinned / owned
+  std::vector<unsigned> cp, co;     // the choice that reaches it
+
+  static size_t idx(unsigned s, unsigned t) {
     return size_t(t) * (t - 1) / 2 + (s - 1);
-  };
-  std::vector<int64_t> mp(size_t(L) * (L + 1) / 2), mo(mp.size());
-  for (unsigned d = 0; d < L; ++d) {
-    for (unsigned s = 1; s + d <= L; ++s) {
-      const unsigned t = s + d;
-      const int64_t cin = s == 1 ? 0 : x(s - 1);
-      // An owned input that B(s) reads stays (counted) until B(s).
-      const int64_t keep = chain.stage(s).backwardNeedsInput ? cin : 0;
-      int64_t rest = s < t ? sv(s) + mp[idx(s + 1, t)] : 0;
-      // B(s) starts from abar^s and delta^s; the memory before it is below
-      // the peak of what came before (F_all(s), or B(s+1) creating delta^s).
-      int64_t back = sv(s) + x(s) + backAdds(s);
-      int64_t fall = x(t) + sv(s) + tf(s);
-      int64_t pin = std::max({fall, back, rest});
-      int64_t own = std::max({cin + fall, keep + back, keep + rest});
-      int64_t sweep = 0;
-      for (unsigned j = s + 1; j <= t; ++j) {
-        const unsigned k = j - 1;
-        sweep = std::max(sweep, x(k) + (k > s ? x(k - 1) : 0) + tf(k));
-        pin = std::min(
-            pin, std::max({x(t) + sweep, mo[idx(j, t)], mp[idx(s, j - 1)]}));
-        own = std::min(own, std::max({cin + x(t) + sweep, cin + mo[idx(j, t)],
-                                      mo[idx(s, j - 1)]}));
+  }
+
+  explicit LeastPeak(const Chain &c) : chain(c), L(c.length()) {
+    auto x = [&](unsigned i) { return chain.activationBytes(i); };
+    auto sv = [&](unsigned i) { return chain.savedBytes(i); };
+    auto tf = [&](unsigned i) { return chain.stage(i).forwardTransientBytes; };
+    // What B(i) adds to the memory before it: delta^{i-1}, its transient,
+    // and abar^i only if it is still held while delta^{i-1} is created.
+    auto backAdds = [&](unsigned i) {
+      const Stage &st = chain.stage(i);
+      return x(i - 1) + st.backwardTransientBytes -
+             (st.backwardReleasesSaved ? sv(i) : 0);
+    };
+    const size_t n = size_t(L) * (L + 1) / 2;
+    mp.resize(n);
+    mo.resize(n);
+    cp.assign(n, 0);
+    co.assign(n, 0);
+    for (unsigned d = 0; d < L; ++d) {
+      for (unsigned s = 1; s + d <= L; ++s) {
+        const unsigned t = s + d;
+        const int64_t cin = s == 1 ? 0 : x(s - 1);
+        // An owned input that B(s) reads stays (counted) until B(s).
+        const int64_t keep = chain.stage(s).backwardNeedsInput ? cin : 0;
+        int64_t rest = s < t ? sv(s) + mp[idx(s + 1, t)] : 0;
+        // B(s) starts from abar^s and delta^s; the memory before it is below
+        // the peak of what came before (F_all(s), or B(s+1) creating
+        // delta^s).
+        int64_t back = sv(s) + x(s) + backAdds(s);
+        int64_t fall = x(t) + sv(s) + tf(s);
+        int64_t pin = std::max({fall, back, rest});
+        int64_t own = std::max({cin + fall, keep + back, keep + rest});
+        unsigned pinChoice = 0, ownChoice = 0;
+        int64_t sweep = 0;
+        for (unsigned j = s + 1; j <= t; ++j) {
+          const unsigned k = j - 1;
+          sweep = std::max(sweep, x(k) + (k > s ? x(k - 1) : 0) + tf(k));
+          int64_t p =
+              std::max({x(t) + sweep, mo[idx(j, t)], mp[idx(s, j - 1)]});
+          int64_t o = std::max(
+              {cin + x(t) + sweep, cin + mo[idx(j, t)], mo[idx(s, j - 1)]});
+          if (p < pin) {
+            pin = p;
+            pinChoice = j;
+          }
+          if (o < own) {
+            own = o;
+            ownChoice = j;
+          }
+        }
+        mp[idx(s, t)] = pin;
+        cp[idx(s, t)] = pinChoice;
+        // Owning a^0 is pinning it.
+        mo[idx(s, t)] = s == 1 ? pin : own;
+        co[idx(s, t)] = s == 1 ? pinChoice : ownChoice;
       }
-      mp[idx(s, t)] = pin;
-      mo[idx(s, t)] = s == 1 ? pin : own;
     }
   }
-  return mp[idx(1, L)];
+
+  /// Appends the least-peak schedule of [s, t] with a^{s-1} owned or
+  /// pinned, in the same actions CheckpointDP::Impl::reconstruct() emits.
+  void schedule(bool owned, unsigned s, unsigned t, Schedule &out) const {
+    owned = owned && s > 1;
+    const unsigned j = (owned ? co : cp)[idx(s, t)];
+    if (j == 0) {
+      const bool keepInput = owned && chain.stage(s).backwardNeedsInput;
+      out.push_back(Action::fall(s));
+      if (owned && !keepInput)
+        out.push_back(Action::discard(ValueKind::Activation, s - 1));
+      if (s < t)
+        schedule(/*owned=*/false, s + 1, t, out);
+      out.push_back(Action::backward(s));
+      if (keepInput)
+        out.push_back(Action::discard(ValueKind::Activation, s - 1));
+      return;
+    }
+    out.push_back(Action::fck(s));
+    for (unsigned k = s + 1; k < j; ++k)
+      out.push_back(Action::fn(k));
+    schedule(/*owned=*/true, j, t, out);
+    schedule(owned, s, j - 1, out);
+  }
+};
+} // namespace
+
+int64_t nnc::planner::minimumFeasibleBudget(const Chain &chain) {
+  return LeastPeak(chain).mp[LeastPeak::idx(1, chain.length())];
+}
+
+Schedule nnc::planner::leastPeakSchedule(const Chain &chain) {
+  Schedule s;
+  LeastPeak(chain).schedule(/*owned=*/false, 1, chain.length(), s);
+  return s;
 }
 
 //===----------------------------------------------------------------------===//
@@ -294,6 +355,7 @@ struct CheckpointDP::Impl {
   unsigned L = 0;
   unsigned M = 0;               // memory units covered: m in [0, M]
   uint64_t unit = 1;            // bytes per unit
+  bool exact = false;           // unit divides every size
   std::vector<int64_t> X;       // |a^i| in units, i in [0, L]
   std::vector<int64_t> S;       // |abar^i| in units, i in [1, L]
   std::vector<int64_t> TF;      // forward transient of stage i, in units
@@ -504,7 +566,8 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
     g = std::gcd(g, std::gcd(uint64_t(st.forwardTransientBytes),
                              uint64_t(st.backwardTransientBytes)));
   }
-  if (maxBudgetBytes / g <= slots)
+  impl->exact = maxBudgetBytes / g <= slots;
+  if (impl->exact)
     impl->unit = g;
   else
     impl->unit = (maxBudgetBytes + slots - 1) / slots;
@@ -543,6 +606,7 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
 
 uint64_t CheckpointDP::unitBytes() const { return impl->unit; }
 unsigned CheckpointDP::units() const { return impl->M; }
+bool CheckpointDP::isExact() const { return impl->exact; }
 
 double CheckpointDP::optimalCost(uint64_t budgetBytes) const {
   uint64_t m = std::min<uint64_t>(impl->M, budgetBytes / impl->unit);
@@ -592,11 +656,31 @@ std::vector<FrontierPoint> CheckpointDP::frontier() const {
 
 Expected<Schedule> nnc::planner::dp(const Chain &chain, uint64_t budgetBytes,
                                     unsigned slots) {
-  Expected<CheckpointDP> solver =
-      CheckpointDP::solve(chain, budgetBytes, slots);
-  if (!solver)
-    return solver.takeError();
-  return solver->schedule(budgetBytes);
+  // Every forward once is the least any schedule costs: if store-all fits,
+  // it is optimal, whatever rounding would make of the budget.
+  if (Error e = chain.validate())
+    return std::move(e);
+  Schedule all = storeAll(chain);
+  if (uint64_t(simulate(chain, all).peakBytes) <= budgetBytes)
+    return all;
+  for (;;) {
+    Expected<CheckpointDP> solver =
+        CheckpointDP::solve(chain, budgetBytes, slots);
+    if (!solver)
+      return solver.takeError();
+    Expected<Schedule> s = solver->schedule(budgetBytes);
+    // Infeasible only because of rounding: finer units round every size up
+    // by less, and exact units answer for the bytes themselves.
+    if (s || solver->isExact() ||
+        budgetBytes < uint64_t(minimumFeasibleBudget(chain)))
+      return s;
+    consumeError(s.takeError());
+    // Within the rounding slack of the minimum even at the finest units:
+    // the schedule of least peak fits (it is feasible, not the cheapest).
+    if (slots >= kMaxRefinedSlots)
+      return leastPeakSchedule(chain);
+    slots = std::min(kMaxRefinedSlots, slots * 4);
+  }
 }
 
 //===----------------------------------------------------------------------===//

@@ -4,12 +4,16 @@
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=dp budget=100" 2>&1 | FileCheck %s --check-prefix=TOOSMALL
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=magic" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=dp budget=lots" 2>&1 | FileCheck %s --check-prefix=BADBUDGET
+// RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=dp budget=2200 forward-flop-seconds=2 backward-flop-seconds=1" | FileCheck %s --check-prefix=MEASURED
+// RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2" 2>&1 | FileCheck %s --check-prefix=ONERATE
+// RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=-1 backward-flop-seconds=1" 2>&1 | FileCheck %s --check-prefix=NEGRATE
 
 // Four layers of 8x16 floats (512 bytes per activation). A layer — linear,
 // then its activation — is one stage; the loss joins the last stage.
 
 // STORE-LABEL: func.func @net_grad
 // STORE-SAME: nn.checkpoint = {
+// STORE-SAME: cost_unit = "flop"
 // STORE-SAME: schedule = ["F_all 1", "F_all 2", "F_all 3", "F_all 4", "B 4", "B 3", "B 2", "B 1"]
 // STORE-SAME: stages = 4 : i64
 // STORE-SAME: strategy = "store-all"
@@ -29,6 +33,18 @@
 // DP-SAME: peak_bytes = [[PEAK:[0-9]+]] : i64
 // DP-SAME: recompute_cost = {{[1-9]}}
 // DP-SAME: "B 4", {{.*}}"F_all 2", "F_all 3", "B 3", "B 2", "B 1"]
+
+// Measured costs: forward FLOPs (17152 here, 8448 of them recomputed) at 2
+// per FLOP, backward FLOPs (29440) at 1; the FLOP figures stay FLOPs.
+// MEASURED: compute_cost = 8.064000e+04 : f64
+// MEASURED-SAME: compute_flops = 5.504000e+04 : f64
+// MEASURED-SAME: cost_unit = "second"
+// MEASURED-SAME: recompute_cost = 1.689600e+04 : f64
+// MEASURED-SAME: recompute_flops = 8.448000e+03 : f64
+// MEASURED-SAME: store_all_cost = 6.374400e+04 : f64
+// MEASURED-SAME: store_all_flops = 4.659200e+04 : f64
+// ONERATE: error: nnc-plan-checkpoints: forward-flop-seconds (2.000000e+00) and backward-flop-seconds (0.000000e+00) must both be positive (measured costs) or both 0 (FLOPs)
+// NEGRATE: error: nnc-plan-checkpoints: forward-flop-seconds (-1.000000e+00)
 
 // TOOSMALL: error: checkpoint planning of 'net_grad' failed: budget 100 B (100 bytes) is below the minimum feasible 1.51 KiB (1544 bytes)
 // UNKNOWN: error: checkpoint planning of 'net_grad' failed: unknown strategy 'magic'

@@ -10,6 +10,7 @@
 
 #include "nnc/Frontend/GraphBuilder.h"
 #include "nnc/Pipeline/Compiler.h"
+#include "nnc/Runtime/CostCalibration.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -71,6 +72,19 @@ static cl::opt<std::string> budget(
 static cl::opt<unsigned> slots("slots",
                                cl::desc("memory discretisation of dp"),
                                cl::init(500), cl::cat(cat));
+static cl::opt<std::string> costModel(
+    "cost-model",
+    cl::desc("checkpoint costs: flops, or measured (compile store-all, time "
+             "the forward and the step here, plan in predicted seconds)"),
+    cl::init("flops"), cl::cat(cat));
+static cl::opt<double> forwardFlopSeconds(
+    "forward-flop-seconds",
+    cl::desc("seconds per forward FLOP, e.g. from an earlier "
+             "--cost-model=measured report (with --backward-flop-seconds)"),
+    cl::init(0.0), cl::cat(cat));
+static cl::opt<double> backwardFlopSeconds(
+    "backward-flop-seconds", cl::desc("seconds per backward FLOP"),
+    cl::init(0.0), cl::cat(cat));
 static cl::opt<std::string> memorySvg(
     "memory-svg",
     cl::desc("draw the training step's arena over time (offset x step, one "
@@ -164,6 +178,23 @@ int main(int argc, char **argv) {
   options.budget = static_cast<std::string>(budget);
   options.slots = static_cast<unsigned>(slots);
   options.memorySvg = static_cast<std::string>(memorySvg);
+  options.forwardFlopSeconds = static_cast<double>(forwardFlopSeconds);
+  options.backwardFlopSeconds = static_cast<double>(backwardFlopSeconds);
+  std::optional<FlopTimes> calibration;
+  if (costModel == "measured") {
+    if (forwardFlopSeconds > 0 || backwardFlopSeconds > 0)
+      return fail("--cost-model=measured measures the times per FLOP; do not "
+                  "also give --forward-flop-seconds/--backward-flop-seconds");
+    llvm::Expected<FlopTimes> times = measureFlopTimes(*module, options);
+    if (!times)
+      return fail(llvm::toString(times.takeError()));
+    calibration = *times;
+    options.forwardFlopSeconds = times->forwardFlopSeconds;
+    options.backwardFlopSeconds = times->backwardFlopSeconds;
+  } else if (costModel != "flops") {
+    return fail("unknown cost model '" + costModel +
+                "' (expected flops or measured)");
+  }
   FailureOr<CompiledModel> compiled =
       compileForCPU(std::move(module), options, argNames);
   if (failed(compiled))
@@ -221,8 +252,10 @@ int main(int argc, char **argv) {
 
   if (report == "json") {
     llvm::json::Value r = reportJSON(*compiled, options);
+    llvm::json::Object *o = r.getAsObject();
+    if (calibration)
+      (*o)["calibration"] = toJSON(*calibration);
     if (spec) {
-      llvm::json::Object *o = r.getAsObject();
       llvm::json::Array widths;
       for (int64_t w : spec->widths)
         widths.push_back(w);

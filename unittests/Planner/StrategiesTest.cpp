@@ -212,9 +212,77 @@ TEST(StrategiesTest, PlanScheduleDispatches) {
   EXPECT_EQ(plan("store-all", 38), toString(storeAll(c)));
   // No budget for the DP: unlimited memory, every forward once.
   EXPECT_EQ(plan("dp", std::nullopt), toString(storeAll(c)));
-  // slots reach the DP: one slot cannot tell budgets apart.
-  EXPECT_NE(errorOf(planSchedule(c, "dp", 24, 1)).find("use more slots"),
+  // slots reach the DP: one slot cannot tell budgets apart, so the solve on
+  // its own refuses the budget; dp() refines the units until it fits.
+  llvm::Expected<CheckpointDP> coarse = CheckpointDP::solve(c, 24, 1);
+  ASSERT_TRUE(static_cast<bool>(coarse));
+  EXPECT_NE(errorOf(coarse->schedule(24)).find("use more slots"),
             std::string::npos);
+  EXPECT_EQ(plan("dp", 24), toString(*planSchedule(c, "dp", 24, 1)));
+}
+
+// The least-peak schedule is valid and its simulated peak is the minimum
+// the (max, min) recursion computes.
+TEST(StrategiesTest, LeastPeakScheduleReachesTheMinimum) {
+  std::mt19937 rng(78);
+  for (int trial = 0; trial < 300; ++trial) {
+    Chain c = randomChain(rng, 1 + trial % 15,
+                          trial % 3 == 0   ? NeedsInput::None
+                          : trial % 3 == 1 ? NeedsInput::All
+                                           : NeedsInput::Mixed);
+    if (trial % 2)
+      addReleaseAndTransients(rng, c);
+    SimulationResult r = mustSimulate(c, leastPeakSchedule(c));
+    EXPECT_EQ(r.peakBytes, minimumFeasibleBudget(c))
+        << llvm::formatv("{0}", toJSON(c)).str();
+  }
+}
+
+// Every budget from the exact minimum up is reachable, however coarse the
+// first discretisation: dp() refines rounded units until the plan fits.
+TEST(StrategiesTest, DPReachesTheExactMinimum) {
+  std::mt19937 rng(77);
+  for (int trial = 0; trial < 200; ++trial) {
+    Chain c = randomChain(rng, 1 + trial % 12, NeedsInput::Mixed);
+    addReleaseAndTransients(rng, c);
+    // Sizes without a common factor, so the first units are not exact.
+    std::uniform_int_distribution<int64_t> jitter(0, 99);
+    auto scale = [&](int64_t &bytes) {
+      if (bytes > 0)
+        bytes = bytes * 100 + jitter(rng);
+    };
+    scale(c.inputBytes);
+    for (Stage &st : c.stages) {
+      int64_t extra = st.savedBytes - st.outputBytes;
+      scale(st.outputBytes);
+      st.savedBytes = st.outputBytes + extra * 100;
+      scale(st.forwardTransientBytes);
+      scale(st.backwardTransientBytes);
+    }
+    ASSERT_FALSE(static_cast<bool>(c.validate()));
+    const uint64_t least = minimumFeasibleBudget(c);
+    for (uint64_t budget : {least, least + 1, least + least / 50}) {
+      llvm::Expected<Schedule> s = dp(c, budget, /*slots=*/7);
+      ASSERT_TRUE(static_cast<bool>(s)) << llvm::toString(s.takeError());
+      EXPECT_LE(uint64_t(mustSimulate(c, *s).peakBytes), budget);
+    }
+    EXPECT_NE(errorOf(dp(c, least - 1, 7)).find("minimum feasible"),
+              std::string::npos);
+  }
+  // Sizes so large that even kMaxRefinedSlots units round: the exact
+  // minimum is still reachable (with the least-peak schedule).
+  for (int trial = 0; trial < 20; ++trial) {
+    Chain c = randomChain(rng, 2 + trial % 6, NeedsInput::Mixed);
+    c.inputBytes = c.inputBytes * 1000003;
+    for (Stage &st : c.stages) {
+      st.outputBytes *= 1000003;
+      st.savedBytes = st.savedBytes * 1000003 + 7;
+    }
+    const uint64_t least = minimumFeasibleBudget(c);
+    llvm::Expected<Schedule> s = dp(c, least, 50);
+    ASSERT_TRUE(static_cast<bool>(s)) << llvm::toString(s.takeError());
+    EXPECT_EQ(uint64_t(mustSimulate(c, *s).peakBytes), least);
+  }
 }
 
 TEST(StrategiesTest, PlanScheduleErrors) {

@@ -59,15 +59,19 @@ struct ModelStats {
   int64_t savedActivationBytes = 0;
 
   /// The checkpoint plan (nnc-plan-checkpoints), in the planner's units:
-  /// costs are FLOPs, peaks are bytes of chain values (activations, saved
-  /// data and gradients; the input batch excluded).
+  /// costs are FLOPs or, with measured times per FLOP, seconds (costUnit);
+  /// peaks are bytes of chain values (activations, saved data and
+  /// gradients; the input batch excluded).
   std::string strategy;
   std::optional<int64_t> budgetBytes;
   int64_t stages = 0;
   int64_t predictedPeakBytes = 0;
   int64_t storeAllPeakBytes = 0;
   int64_t minBudgetBytes = 0;
+  std::string costUnit = "flop"; // "flop" or "second"
   double computeCost = 0, storeAllCost = 0, recomputeCost = 0;
+  /// The same plan counted in FLOPs, whatever the cost unit.
+  double computeFlops = 0, storeAllFlops = 0, recomputeFlops = 0;
   int64_t forwardSteps = 0;
 };
 

@@ -43,6 +43,16 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "slots",
       llvm::cl::desc("Memory discretisation of the dp strategy"),
       llvm::cl::init(500)};
+  PassOptions::Option<double> forwardFlopSeconds{
+      *this, "forward-flop-seconds",
+      llvm::cl::desc("Measured seconds per forward FLOP; with "
+                     "backward-flop-seconds, checkpoint costs are predicted "
+                     "seconds instead of FLOPs"),
+      llvm::cl::init(0.0)};
+  PassOptions::Option<double> backwardFlopSeconds{
+      *this, "backward-flop-seconds",
+      llvm::cl::desc("Measured seconds per backward FLOP"),
+      llvm::cl::init(0.0)};
   PassOptions::Option<std::string> memorySvg{
       *this, "memory-svg",
       llvm::cl::desc("Write the step's arena over time as an SVG picture"),

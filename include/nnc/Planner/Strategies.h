@@ -87,6 +87,8 @@ public:
   uint64_t unitBytes() const;
   /// Number of memory units the tables cover (<= slots).
   unsigned units() const;
+  /// True if the unit divides every size: no rounding, the DP is exact.
+  bool isExact() const;
   /// The optimal compute cost (forward + backward) within \p budgetBytes, or
   /// +infinity if no persistent schedule fits after discretisation.
   double optimalCost(uint64_t budgetBytes) const;
@@ -103,14 +105,28 @@ private:
   std::unique_ptr<Impl> impl;
 };
 
-/// Convenience: solve and reconstruct for one budget.
+/// Convenience: solve and reconstruct for one budget. Rounding sizes up to
+/// coarse units can make a budget at or just above the exact minimum look
+/// infeasible; if the budget is feasible in bytes, the solve is repeated with
+/// four times the slots until it succeeds or the units become exact (the DP
+/// then answers for the exact bytes). If it still fails at kMaxRefinedSlots,
+/// the budget is within the rounding slack of the minimum, and the answer is
+/// leastPeakSchedule(): it fits, but is not necessarily the cheapest plan
+/// that does.
 llvm::Expected<Schedule> dp(const Chain &chain, uint64_t budgetBytes,
                             unsigned slots = 500);
+
+/// The most slots dp() refines to (the solve time is linear in the slots).
+inline constexpr unsigned kMaxRefinedSlots = 1u << 15;
 
 /// The least peak (bytes, exact, no discretisation) any persistent schedule
 /// of \p chain can have. Budgets below it are infeasible for every strategy
 /// in this library.
 int64_t minimumFeasibleBudget(const Chain &chain);
+
+/// A persistent schedule whose simulated peak is minimumFeasibleBudget():
+/// the least memory, whatever it costs.
+Schedule leastPeakSchedule(const Chain &chain);
 
 /// The strategy names planSchedule() accepts, in the order errors list them.
 llvm::ArrayRef<llvm::StringLiteral> strategyNames();

@@ -37,6 +37,15 @@ struct PlanCheckpointsPass
       }
       budgetBytes = *parsed;
     }
+    if (forwardFlopSeconds < 0 || backwardFlopSeconds < 0 ||
+        (forwardFlopSeconds > 0) != (backwardFlopSeconds > 0)) {
+      getOperation().emitError()
+          << "nnc-plan-checkpoints: forward-flop-seconds ("
+          << forwardFlopSeconds << ") and backward-flop-seconds ("
+          << backwardFlopSeconds
+          << ") must both be positive (measured costs) or both 0 (FLOPs)";
+      return signalPassFailure();
+    }
     bool any = false;
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
       if (!fn->hasAttr(kGradOfAttrName) || fn->hasAttr(kCheckpointAttrName))
@@ -56,10 +65,20 @@ struct PlanCheckpointsPass
     FailureOr<StagePartition> partition = partitionIntoStages(fn);
     if (failed(partition))
       return failure();
-    planner::Chain chain = buildChain(fn, *partition);
-    if (llvm::Error err = chain.validate())
+    const planner::Chain flopChain = buildChain(fn, *partition);
+    if (llvm::Error err = flopChain.validate())
       return fn.emitError() << "checkpoint planning: "
                             << llvm::toString(std::move(err));
+    // Measured costs: each stage's FLOPs at the measured time per FLOP of
+    // its direction. Forward and backward code run at different speeds per
+    // FLOP, so FLOPs alone mispredict what recomputation costs.
+    const bool measured = forwardFlopSeconds > 0;
+    planner::Chain chain = flopChain;
+    if (measured)
+      for (planner::Stage &st : chain.stages) {
+        st.forwardCost *= forwardFlopSeconds;
+        st.backwardCost *= backwardFlopSeconds;
+      }
     if (printChain)
       llvm::errs() << llvm::formatv("{0:2}", planner::toJSON(chain)) << "\n";
     auto schedule =
@@ -74,6 +93,9 @@ struct PlanCheckpointsPass
                             << "' schedule does not simulate: " << sim.error;
     planner::SimulationResult base =
         planner::simulate(chain, planner::storeAll(chain));
+    planner::SimulationResult flops = planner::simulate(flopChain, *schedule);
+    planner::SimulationResult baseFlops =
+        planner::simulate(flopChain, planner::storeAll(flopChain));
 
     Builder b(fn.getContext());
     for (auto [i, stage] : llvm::enumerate(partition->stages))
@@ -97,6 +119,13 @@ struct PlanCheckpointsPass
         b.getNamedAttr("store_all_peak_bytes",
                        b.getI64IntegerAttr(base.peakBytes)),
         b.getNamedAttr("store_all_cost", b.getF64FloatAttr(base.computeCost)),
+        b.getNamedAttr("cost_unit",
+                       b.getStringAttr(measured ? "second" : "flop")),
+        b.getNamedAttr("compute_flops", b.getF64FloatAttr(flops.computeCost)),
+        b.getNamedAttr("recompute_flops",
+                       b.getF64FloatAttr(flops.recomputeCost)),
+        b.getNamedAttr("store_all_flops",
+                       b.getF64FloatAttr(baseFlops.computeCost)),
         b.getNamedAttr("min_budget_bytes",
                        b.getI64IntegerAttr(
                            planner::minimumFeasibleBudget(chain)))};

@@ -67,6 +67,12 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
     checkpointing literature (`F_ck`, `F_n`, `F_all`, `B`, `Discard`) and the
     simulator's predicted peak bytes and compute cost. A budget below the
     feasible minimum is an error that states the minimum.
+
+    Costs are FLOPs unless `forward-flop-seconds` and `backward-flop-seconds`
+    give measured times per FLOP of the compiled forward and backward code
+    (`nnc-compile --cost-model=measured` measures them): stage costs are then
+    predicted seconds, and the plan's cost and overhead are a predicted step
+    time. FLOP figures are recorded either way.
   }];
   let options = [
     Option<"strategy", "strategy", "std::string", /*default=*/"\"store-all\"",
@@ -77,6 +83,12 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
            "Memory discretisation of the dp strategy">,
     Option<"printChain", "print-chain", "bool", /*default=*/"false",
            "Print each function's chain as nnc-plan JSON to stderr">,
+    Option<"forwardFlopSeconds", "forward-flop-seconds", "double",
+           /*default=*/"0.0",
+           "Measured seconds per forward FLOP (0: costs are FLOPs)">,
+    Option<"backwardFlopSeconds", "backward-flop-seconds", "double",
+           /*default=*/"0.0",
+           "Measured seconds per backward FLOP (0: costs are FLOPs)">,
   ];
 }
 
