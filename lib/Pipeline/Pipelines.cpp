@@ -87,8 +87,10 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
 void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // Graph annotations have served their purpose.
   pm.addPass(createStripNNAttributes());
-  // Structured ops → loops → CFG; x·Wᵀ first, as register dot products.
+  // Structured ops → loops → CFG; contractions first: x·Wᵀ as register dot
+  // products, a·b with a row-major b as register tiles.
   pm.addNestedPass<func::FuncOp>(createLowerDotContractions());
+  pm.addNestedPass<func::FuncOp>(createLowerTiledContractions());
   add(pm, "func.func(convert-linalg-to-loops)");
   add(pm, "lower-affine");
   add(pm, "convert-scf-to-cf");

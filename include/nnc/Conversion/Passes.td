@@ -49,6 +49,36 @@ def LowerDotContractions : Pass<"nnc-lower-dot-contractions",
                            "::mlir::memref::MemRefDialect"];
 }
 
+def LowerTiledContractions : Pass<"nnc-lower-tiled-contractions",
+                                   "::mlir::func::FuncOp"> {
+  let summary = "Lower contractions with a row-major rhs to register tiles";
+  let description = [{
+    A contraction on buffers whose rhs and output are contiguous along `n`
+    (`out[m, n] += a[m, k] · b[k, n]` or `a[k, m] · b[k, n]`: the backward
+    `dX = dY·W` and `dW = dYᵀ·X` of `nn.linear`) becomes a register-tiled
+    kernel: `rows × lanes` outputs stay in vector registers (`iter_args`)
+    while `k` runs, each step one vector load of `b[k, n:n+lanes]`, `rows`
+    broadcasts of `a` and `rows` `vector.fma`s. linalg's own loops load and
+    store `out[m, n]` for every `k` and stream all of `b` once per row of
+    `out`; the tile reads `b` once per `rows` rows and keeps `out` in
+    registers. Edges that do not fill a tile run as scalar loops.
+
+    Every `out[m, n]` still accumulates over `k` in increasing order from
+    its initial value, in tile and edge alike, so the result depends only on
+    the shapes: a recomputation reproduces the first run bit for bit.
+  }];
+  let options = [
+    Option<"rows", "rows", "unsigned", /*default=*/"4",
+           "Rows of out per register tile">,
+    Option<"lanes", "lanes", "unsigned", /*default=*/"16",
+           "Columns of out per register tile (the vector length)">,
+  ];
+  let dependentDialects = ["::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def StripNNAttributes : Pass<"nnc-strip-nn-attributes", "::mlir::ModuleOp"> {
   let summary = "Drop nn.* function and argument attributes before LLVM";
   let description = [{

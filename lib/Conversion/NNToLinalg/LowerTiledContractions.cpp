@@ -1,0 +1,204 @@
+//===- LowerTiledContractions.cpp - register tiles for a·b ----------------===//
+//
+// Part of nnc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Conversion/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace mlir::nnc {
+#define GEN_PASS_DEF_LOWERTILEDCONTRACTIONS
+#include "nnc/Conversion/Passes.h.inc"
+} // namespace mlir::nnc
+
+using namespace mlir;
+
+namespace {
+/// out[m, n] += a[m, k] * b[k, n] (or a[k, m] when transposedA) on memrefs
+/// of f32 whose last dimension is contiguous.
+struct Contraction {
+  Value a, b, out;
+  bool transposedA = false;
+  int64_t M = 0, N = 0, K = 0;
+};
+} // namespace
+
+static bool unitInnerStride(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  return type && type.hasStaticShape() && type.getRank() == 2 &&
+         type.getElementType().isF32() && isLastMemrefDimUnitStride(type);
+}
+
+/// Matches the generic convert-nn-to-linalg emits for a contraction with a
+/// row-major rhs: loops (m, k, n), maps (m, k)|(k, m), (k, n), (m, n), body
+/// mulf then addf into the output.
+static std::optional<Contraction> matchContraction(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
+    return std::nullopt;
+  auto iters = op.getIteratorTypesArray();
+  if (iters[0] != utils::IteratorType::parallel ||
+      iters[1] != utils::IteratorType::reduction ||
+      iters[2] != utils::IteratorType::parallel)
+    return std::nullopt;
+  MLIRContext *ctx = op.getContext();
+  auto map = [&](unsigned x, unsigned y) {
+    return AffineMap::get(3, 0,
+                          {getAffineDimExpr(x, ctx), getAffineDimExpr(y, ctx)},
+                          ctx);
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  Contraction c;
+  if (maps[0] == map(1, 0))
+    c.transposedA = true;
+  else if (maps[0] != map(0, 1))
+    return std::nullopt;
+  if (maps[1] != map(1, 2) || maps[2] != map(0, 2))
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return std::nullopt;
+  auto mul = dyn_cast<arith::MulFOp>(&body.front());
+  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  if (!mul || !add || mul.getLhs() != body.getArgument(0) ||
+      mul.getRhs() != body.getArgument(1) ||
+      add.getLhs() != body.getArgument(2) || add.getRhs() != mul)
+    return std::nullopt;
+  c.a = op.getDpsInputs()[0];
+  c.b = op.getDpsInputs()[1];
+  c.out = op.getDpsInits()[0];
+  if (!unitInnerStride(c.a) || !unitInnerStride(c.b) || !unitInnerStride(c.out))
+    return std::nullopt;
+  auto outType = cast<MemRefType>(c.out.getType());
+  c.M = outType.getDimSize(0);
+  c.N = outType.getDimSize(1);
+  c.K = cast<MemRefType>(c.b.getType()).getDimSize(0);
+  return c;
+}
+
+namespace {
+struct Emitter {
+  OpBuilder &b;
+  Location loc;
+  const Contraction &c;
+  /// Index constants, created once in front of the contraction (b's
+  /// insertion point moves into the loops it builds).
+  OpBuilder constants;
+  llvm::DenseMap<int64_t, Value> indices;
+
+  Emitter(OpBuilder &b, Location loc, const Contraction &c)
+      : b(b), loc(loc), c(c), constants(b) {}
+
+  Value index(int64_t v) {
+    Value &slot = indices[v];
+    if (!slot)
+      slot = constants.create<arith::ConstantIndexOp>(loc, v);
+    return slot;
+  }
+  Value loadA(OpBuilder &bb, Value m, Value k) {
+    return bb.create<memref::LoadOp>(
+        loc, c.a, c.transposedA ? ValueRange{k, m} : ValueRange{m, k});
+  }
+
+  /// for m in [m0, m1) step `step`, n in [n0, n1) step `nstep`: body(m, n).
+  void forTiles(int64_t m0, int64_t m1, int64_t step, int64_t n0, int64_t n1,
+                int64_t nstep,
+                function_ref<void(OpBuilder &, Value, Value)> body) {
+    if (m0 >= m1 || n0 >= n1)
+      return;
+    b.create<scf::ForOp>(
+        loc, index(m0), index(m1), index(step), ValueRange{},
+        [&](OpBuilder &bm, Location, Value m, ValueRange) {
+          bm.create<scf::ForOp>(
+              loc, index(n0), index(n1), index(nstep), ValueRange{},
+              [&](OpBuilder &bn, Location, Value n, ValueRange) {
+                body(bn, m, n);
+                bn.create<scf::YieldOp>(loc);
+              });
+          bm.create<scf::YieldOp>(loc);
+        });
+  }
+
+  /// rows x lanes outputs in vector registers across the k loop.
+  void tile(OpBuilder &bt, Value m, Value n, unsigned rows, unsigned lanes) {
+    auto vecType = VectorType::get({lanes}, bt.getF32Type());
+    SmallVector<Value> rowIndex, acc;
+    for (unsigned i = 0; i < rows; ++i) {
+      Value r = bt.create<arith::AddIOp>(loc, m, index(i));
+      rowIndex.push_back(r);
+      acc.push_back(
+          bt.create<vector::LoadOp>(loc, vecType, c.out, ValueRange{r, n}));
+    }
+    auto loop = bt.create<scf::ForOp>(
+        loc, index(0), index(c.K), index(1), acc,
+        [&](OpBuilder &bk, Location, Value k, ValueRange sums) {
+          Value row =
+              bk.create<vector::LoadOp>(loc, vecType, c.b, ValueRange{k, n});
+          SmallVector<Value> next;
+          for (unsigned i = 0; i < rows; ++i) {
+            Value s = bk.create<vector::BroadcastOp>(loc, vecType,
+                                                     loadA(bk, rowIndex[i], k));
+            next.push_back(bk.create<vector::FMAOp>(loc, s, row, sums[i]));
+          }
+          bk.create<scf::YieldOp>(loc, next);
+        });
+    for (unsigned i = 0; i < rows; ++i)
+      bt.create<vector::StoreOp>(loc, loop.getResult(i), c.out,
+                                 ValueRange{rowIndex[i], n});
+  }
+
+  /// One output, its sum over k in a register. The FMA matches the tile's
+  /// rounding, although each output is only ever computed one way.
+  void scalar(OpBuilder &bs, Value m, Value n) {
+    Value init = bs.create<memref::LoadOp>(loc, c.out, ValueRange{m, n});
+    auto loop = bs.create<scf::ForOp>(
+        loc, index(0), index(c.K), index(1), ValueRange{init},
+        [&](OpBuilder &bk, Location, Value k, ValueRange sum) {
+          Value x = loadA(bk, m, k);
+          Value y = bk.create<memref::LoadOp>(loc, c.b, ValueRange{k, n});
+          bk.create<scf::YieldOp>(
+              loc, bk.create<math::FmaOp>(loc, x, y, sum[0]).getResult());
+        });
+    bs.create<memref::StoreOp>(loc, loop.getResult(0), c.out,
+                               ValueRange{m, n});
+  }
+};
+
+struct LowerTiledContractionsPass
+    : public mlir::nnc::impl::LowerTiledContractionsBase<
+          LowerTiledContractionsPass> {
+  using LowerTiledContractionsBase::LowerTiledContractionsBase;
+
+  void runOnOperation() override {
+    if (rows == 0 || lanes == 0) {
+      getOperation().emitError("nnc-lower-tiled-contractions: rows and "
+                               "lanes must be positive");
+      return signalPassFailure();
+    }
+    SmallVector<std::pair<linalg::GenericOp, Contraction>> matches;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (auto c = matchContraction(op))
+        matches.push_back({op, *c});
+    });
+    for (auto &[op, c] : matches) {
+      OpBuilder b(op);
+      Emitter e(b, op.getLoc(), c);
+      const int64_t R = rows, V = lanes;
+      const int64_t mTiles = c.M / R * R, nTiles = c.N / V * V;
+      e.forTiles(0, mTiles, R, 0, nTiles, V,
+                 [&](OpBuilder &bt, Value m, Value n) {
+                   e.tile(bt, m, n, rows, lanes);
+                 });
+      // Right edge (every row), then bottom edge (tiled columns only).
+      e.forTiles(0, c.M, 1, nTiles, c.N, 1,
+                 [&](OpBuilder &bs, Value m, Value n) { e.scalar(bs, m, n); });
+      e.forTiles(mTiles, c.M, 1, 0, nTiles, 1,
+                 [&](OpBuilder &bs, Value m, Value n) { e.scalar(bs, m, n); });
+      op.erase();
+    }
+  }
+};
+} // namespace
