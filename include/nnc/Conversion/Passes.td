@@ -34,19 +34,35 @@ def VerifyNoNN : Pass<"nnc-verify-no-nn", "::mlir::ModuleOp"> {
 
 def LowerDotContractions : Pass<"nnc-lower-dot-contractions",
                                  "::mlir::func::FuncOp"> {
-  let summary = "Lower x·Wᵀ contractions on buffers to dot-product loops";
+  let summary = "Lower x·Wᵀ contractions on buffers to register-tiled dot "
+                "products";
   let description = [{
     A contraction whose operands are both contiguous along the reduced
     dimension (`out[m, n] += a[m, k] · b[n, k]`, the forward of `nn.linear`)
-    becomes `scf.for` loops whose innermost one carries the sum in a
-    register (`iter_args`) with `reassoc` fast-math, so LLVM vectorizes the
-    dot product. linalg's own loop lowering would load and store `out[m, n]`
-    in every iteration, which LLVM cannot keep in a register because the
-    buffers may alias. The order of the sum is fixed by the code, so a
+    becomes a register tile of `rows × columns` dot products: while `k`
+    advances by `lanes`, `rows` vectors of `a` and `columns` vectors of `b`
+    are loaded and multiplied pairwise into `rows × columns` vector
+    accumulators (`iter_args`), so every load feeds several FMAs. After the
+    loop each accumulator is summed in lane order, added to `out[m, n]`, and
+    the last `K mod lanes` products follow one by one. Outputs outside whole
+    tiles get the same code as a 1 × 1 tile. linalg's own loop lowering would
+    load and store `out[m, n]` in every iteration (the buffers may alias).
+
+    The summation order is fixed by the code and the shapes alone, so a
     recomputation still reproduces the first forward bit for bit.
   }];
-  let dependentDialects = ["::mlir::scf::SCFDialect",
-                           "::mlir::memref::MemRefDialect"];
+  let options = [
+    Option<"rows", "rows", "unsigned", /*default=*/"2",
+           "Rows of a (and of out) per register tile">,
+    Option<"columns", "columns", "unsigned", /*default=*/"4",
+           "Rows of b (columns of out) per register tile">,
+    Option<"lanes", "lanes", "unsigned", /*default=*/"8",
+           "Vector length along the reduced dimension">,
+  ];
+  let dependentDialects = ["::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def LowerTiledContractions : Pass<"nnc-lower-tiled-contractions",
