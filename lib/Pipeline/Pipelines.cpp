@@ -87,6 +87,9 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
 void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // Graph annotations have served their purpose.
   pm.addPass(createStripNNAttributes());
+  // One private kernel per distinct linalg op, so LLVM optimises each loop
+  // nest once however often a plan recomputes it.
+  pm.addPass(createOutlineKernels());
   // Structured ops → loops → CFG; contractions first: x·Wᵀ as register dot
   // products, a·b with a row-major b as register tiles.
   pm.addNestedPass<func::FuncOp>(createLowerDotContractions());

@@ -48,9 +48,11 @@ struct Buffers {
 };
 } // namespace
 
-/// Median seconds of `runs` calls of `entry` after one warm-up call.
+/// Median seconds of at least `runs` calls of `entry` after one warm-up
+/// call, and of as many more as fit in 50 ms (at most 1000): a step of a
+/// small model takes microseconds, and three samples of that are noise.
 static llvm::Expected<double> timeEntry(JITModule &jit, const EntryPoint &entry,
-                                        unsigned runs) {
+                                        unsigned &runs) {
   std::mt19937 rng(0);
   Buffers buffers;
   for (const BufferInfo &b : entry.inputs)
@@ -58,15 +60,19 @@ static llvm::Expected<double> timeEntry(JITModule &jit, const EntryPoint &entry,
   for (const BufferInfo &b : entry.outputs)
     buffers.add(b, rng);
   std::vector<double> times;
-  for (unsigned r = 0; r <= runs; ++r) {
+  double total = 0;
+  for (unsigned r = 0; r <= runs || (total < 0.05 && r <= 1000); ++r) {
     auto t0 = std::chrono::steady_clock::now();
     if (llvm::Error e = jit.invokeWithWorkspace(entry.name, buffers.pointers,
                                                 entry.workspaceBytes))
       return std::move(e);
     auto t1 = std::chrono::steady_clock::now();
-    if (r > 0) // the first call faults in code and workspace pages
+    if (r > 0) { // the first call faults in code and workspace pages
       times.push_back(std::chrono::duration<double>(t1 - t0).count());
+      total += times.back();
+    }
   }
+  runs = times.size();
   std::nth_element(times.begin(), times.begin() + times.size() / 2,
                    times.end());
   return times[times.size() / 2];
@@ -111,7 +117,8 @@ mlir::nnc::measureFlopTimes(ModuleOp model, const CPUPipelineOptions &options,
   auto jit = JITModule::create(*compiled->module);
   if (!jit)
     return jit.takeError();
-  auto fwd = timeEntry(**jit, *forward, times.runs);
+  unsigned forwardRuns = times.runs;
+  auto fwd = timeEntry(**jit, *forward, forwardRuns);
   if (!fwd)
     return fwd.takeError();
   auto stp = timeEntry(**jit, *step, times.runs);
