@@ -322,25 +322,55 @@ Schedule nnc::planner::leastPeakSchedule(const Chain &chain) {
 //  leaf j (s < j <= t): sweep F_ck(s), F_n(s+1), ..., F_n(j-1) keeping
 //          a^{s-1} and leaving a^{j-1} as a new checkpoint; reverse [j, t]
 //          owning a^{j-1}; then reverse [s, j-1] from a^{s-1}:
-//            Pin(s, t, m) = sum u_f(s..j-1) + Own(j, t, m)       + Pin(s, j-1,
-//            m) Own(s, t, m) = sum u_f(s..j-1) + Own(j, t, m - cin) + Own(s,
-//            j-1, m)
-//          feasible if the sweep fits:
+//            Pin(s, t, m) = sw(s, j) + Pin(s, j-1, m) + Own(j, t, m)
+//            Own(s, t, m) = sw(s, j) + Own(s, j-1, m) + Own(j, t, m - cin)
+//          with sw(s, j) = sum u_f(s..j-1), feasible if the sweep fits:
 //            [cin] + |delta^t| + max_k (|a^{k-1}| [k > s] + |a^k| + T_f(k))
 //            <= m.
 //
 // The answer is Pin(1, L, M) + sum u_b. Tables hold Pin and Own for every
 // segment and every m in [0, M]: O(L^2 M) values, O(L) work each, O(L^3 M).
 //
-// Two things keep the constant small:
-//  * each (s, t) row is computed for all m at once; the inner loop over m is
-//    a branch-free min of sums that the compiler vectorises;
-//  * pruning by a bound: every schedule of [s, t] costs at least
-//    sum u_f(s..t), so leaf j costs at least sum u_f(s..j-1) + sum u_f(s..t).
-//    Rows are non-increasing in m, so the budgets where leaf j can still win
-//    form a prefix [lo_j, m*_j) that shrinks as j grows; the j loop stops
-//    when it is empty. Reconstruction applies the same rule per m, so it
-//    makes the same choices as the fill.
+// How fill() evaluates it:
+//  * Budget-major, in passes p = 0, 1, ...: pass p computes Own(s, ., p) and
+//    Pin(s, ., p - e(s)) for every s, s descending, t ascending. e(s) = 0
+//    when no Own entry needs a scan of its own (every backward from stage 2
+//    on reads its input, so Own is Pin shifted, below); otherwise e(s) =
+//    cin, so that Own(s, t, p) and Pin(s, t, p - cin) scan the same right
+//    operands Own(j, t, p - cin) together, reading them once. Everything an
+//    entry reads is done by then (see fill()).
+//  * An entry is a reduction over its leaves j of
+//      g_s(j) + Own(j, t, m - base),  g_s(j) = sw(s, j) + {Pin|Own}(s, j-1, m)
+//    (base = cin for Own, else 0). g_s(j) does not depend on t, so it is
+//    summed once, when (s, j-1) is done, and the scan adds one float per
+//    leaf. Within one budget, Pin is stored by start (Pin(s, .) contiguous)
+//    and Own by end (Own(., t) contiguous), so the right operands of a scan,
+//    the chain branch's Pin(s+1, t, .) and the copied Pin(s, t, m - cin)
+//    are all read in order as t and j advance. The scan keeps independent
+//    lanes and is vectorised (an AVX2 clone on x86-64).
+//    (The fill used to go row by row, all m at once for each (s, t, j):
+//    that streamed two rows of M + 1 floats per (s, j, t) from memory and
+//    was about twice as slow.)
+//  * The leaves scanned are exactly the feasible ones: the sweep's peak only
+//    grows with j, so they are j in (s, reach(s, m - base - |delta^t|)], with
+//    reach tabulated once per s for every room.
+//  * Pruning: every schedule of [s, t] costs at least sum u_f(s..t), so leaf
+//    j costs at least sw(s, j) + sum u_f(s..t); sw grows with j, so once the
+//    best so far is <= that bound for the next leaf, no later leaf is
+//    strictly cheaper. The scan tests it every 16 or 32 leaves.
+// Exactness: every candidate is the same float as in the plain recurrence
+// (the chain branch fs + Pin(...), a leaf (sw + left) + right, summed in that
+// order), min does not depend on the order in which candidates are taken,
+// and a leaf is skipped only when it cannot be strictly cheaper (the bound
+// is a sum of the same stage costs, so with integer costs it holds exactly,
+// with others up to float rounding). So each entry is the recurrence's
+// minimum, bit for bit, whatever the order of evaluation. reconstruct()
+// re-evaluates one entry's candidates (chain, then j ascending, stopping by the
+// same bound) and takes the first that reaches the stored value.
+//
+// Not used, because it is not exact: the Knuth-Yao restriction of leaf j to
+// [j*(s, t-1, m), j*(s+1, t, m)]. On random heterogeneous chains it misses
+// the optimum at about 1 % of entries (docs/Planner.md).
 //
 // Tables are float: costs are sums of stage costs, exact for integer costs
 // below 2^24 and within 1e-7 relative otherwise; reported costs come from the
@@ -365,16 +395,30 @@ struct CheckpointDP::Impl {
   /// hold, in units: (abar^i unless released) + delta^i + delta^{i-1} +
   /// backward transient.
   std::vector<int64_t> BK;
-  std::vector<float> pin, own;
+  /// reach[s * (M + 1) + r]: the largest j in [s, L] such that every forward
+  /// of the leaf sweep from a^{s-1} to a^{j-1} fits in r units (s: none).
+  std::vector<uint32_t> reach;
+  /// Segments per budget: L(L+1)/2.
+  size_t rows = 0;
+  /// rowStart[s]: where the segments starting at s begin in a Pin slice.
+  std::vector<size_t> rowStart;
+  /// Pin and Own, budget-major: each budget m is a slice of `rows` floats.
+  /// Within a slice, Pin is stored by start (pinSlot) and Own by end
+  /// (ownSlot), so that what fill() reads for one s and t ascending -- the
+  /// chain branch's Pin(s+1, t, .), the copied Pin(s, t, .) and the leaves'
+  /// right operands Own(j, t, .), j ascending -- is contiguous.
+  std::unique_ptr<float[]> pin, own;
   double backwardSum = 0;
 
   explicit Impl(const Chain &c) : chain(c) {}
 
-  size_t row(unsigned s, unsigned t) const {
-    return (size_t(t) * (t - 1) / 2 + (s - 1)) * (M + 1);
+  size_t pinSlot(unsigned s, unsigned t) const { return rowStart[s] + (t - s); }
+  static size_t ownSlot(unsigned s, unsigned t) {
+    return size_t(t) * (t - 1) / 2 + (s - 1);
   }
-  const float *table(Owner o, unsigned s, unsigned t) const {
-    return (o == Owner::Pin ? pin : own).data() + row(s, t);
+  float at(Owner o, unsigned s, unsigned t, int64_t m) const {
+    return o == Owner::Pin ? pin[size_t(m) * rows + pinSlot(s, t)]
+                           : own[size_t(m) * rows + ownSlot(s, t)];
   }
   int64_t cin(unsigned s) const { return s == 1 ? 0 : X[s - 1]; }
   /// Units of an owned input that the chain branch keeps until B(s).
@@ -383,102 +427,255 @@ struct CheckpointDP::Impl {
   }
 
   void fill();
-  void fillRow(Owner o, unsigned s, unsigned t, float *out) const;
   void reconstruct(Owner o, unsigned s, unsigned t, unsigned m,
                    Schedule &out) const;
 };
 
 static constexpr float kInf = std::numeric_limits<float>::infinity();
 
-/// best[m] = min(best[m], c + a[m] + b[m - shift]) for m in [lo, hi).
-/// Kept separate and branch-free so it vectorises; on x86-64 it is cloned for
-/// AVX2 and picked at load time, so the library still runs on any x86-64.
+/// min(best, min over k in [0, n) of g[k] + b[k]), stopping early once
+/// best <= sw[k] + floor for the next k: sw is non-decreasing, and every
+/// later candidate costs at least its sweep plus the segment's floor.
+/// Kept separate and branch-free inside a block so it vectorises; on x86-64
+/// it is cloned for AVX2 and picked at load time, so the library still runs
+/// on any x86-64.
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static float
+leafMin(const float *__restrict g, const float *__restrict b,
+        const float *__restrict sw, unsigned n, float floor, float best) {
+  // Independent lanes, so that the mins do not wait on each other; a stop
+  // test per block of W candidates (min(acc) <= bound iff any lane is).
+  constexpr unsigned W = 32, V = 8;
+  unsigned k = 0;
+  if (n >= V) {
+    float acc[W];
+    for (unsigned l = 0; l < W; ++l)
+      acc[l] = best;
+    auto canImprove = [&](unsigned k) {
+      const float bound = sw[k] + floor;
+      unsigned stop = 0;
+      for (unsigned l = 0; l < W; ++l)
+        stop |= !(acc[l] > bound);
+      return stop == 0;
+    };
+    for (; k + W <= n; k += W) {
+      if (!canImprove(k))
+        break;
+      for (unsigned l = 0; l < W; ++l) {
+        float v = g[k + l] + b[k + l];
+        acc[l] = v < acc[l] ? v : acc[l];
+      }
+    }
+    if (k + W > n && canImprove(k))
+      for (; k + V <= n; k += V)
+        for (unsigned l = 0; l < V; ++l) {
+          float v = g[k + l] + b[k + l];
+          acc[l] = v < acc[l] ? v : acc[l];
+        }
+    // A tree, not a chain of W dependent mins; min is exact, so the order
+    // does not change the result.
+    for (unsigned half = W / 2; half >= 1; half /= 2)
+      for (unsigned l = 0; l < half; ++l)
+        acc[l] = acc[l + half] < acc[l] ? acc[l + half] : acc[l];
+    best = acc[0];
+  }
+  for (; k < n; ++k) {
+    if (!(best > sw[k] + floor))
+      break;
+    float v = g[k] + b[k];
+    best = v < best ? v : best;
+  }
+  return best;
+}
+
+/// leafMin for two rows that share their right operands b: Pin(s, t, m)
+/// (left parts gp) and Own(s, t, m + cin) (left parts go). Each result is
+/// what leafMin would return for its row alone; the scan goes on while
+/// either can still improve.
 #if defined(__x86_64__) && defined(__ELF__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 static void
-relaxRow(float *__restrict best, const float *__restrict a,
-         const float *__restrict b, float c, unsigned lo, unsigned hi,
-         unsigned shift) {
-  const float *bs = b - shift;
-  for (unsigned m = lo; m < hi; ++m) {
-    float v = c + a[m] + bs[m];
-    best[m] = v < best[m] ? v : best[m];
+leafMin2(const float *__restrict gp, const float *__restrict go,
+         const float *__restrict b, const float *__restrict sw, unsigned n,
+         float floor, float &bestP, float &bestO) {
+  constexpr unsigned W = 16, V = 8;
+  unsigned k = 0;
+  if (n >= V) {
+    float accP[W], accO[W];
+    for (unsigned l = 0; l < W; ++l) {
+      accP[l] = bestP;
+      accO[l] = bestO;
+    }
+    auto canImprove = [&](unsigned k) {
+      const float bound = sw[k] + floor;
+      unsigned stopP = 0, stopO = 0;
+      for (unsigned l = 0; l < W; ++l) {
+        stopP |= !(accP[l] > bound);
+        stopO |= !(accO[l] > bound);
+      }
+      return (stopP & stopO) == 0;
+    };
+    for (; k + W <= n; k += W) {
+      if (!canImprove(k))
+        break;
+      for (unsigned l = 0; l < W; ++l) {
+        const float right = b[k + l];
+        const float vP = gp[k + l] + right, vO = go[k + l] + right;
+        accP[l] = vP < accP[l] ? vP : accP[l];
+        accO[l] = vO < accO[l] ? vO : accO[l];
+      }
+    }
+    if (k + W > n && canImprove(k))
+      for (; k + V <= n; k += V)
+        for (unsigned l = 0; l < V; ++l) {
+          const float right = b[k + l];
+          const float vP = gp[k + l] + right, vO = go[k + l] + right;
+          accP[l] = vP < accP[l] ? vP : accP[l];
+          accO[l] = vO < accO[l] ? vO : accO[l];
+        }
+    for (unsigned half = W / 2; half >= 1; half /= 2)
+      for (unsigned l = 0; l < half; ++l) {
+        accP[l] = accP[l + half] < accP[l] ? accP[l + half] : accP[l];
+        accO[l] = accO[l + half] < accO[l] ? accO[l + half] : accO[l];
+      }
+    bestP = accP[0];
+    bestO = accO[0];
   }
-}
-
-void CheckpointDP::Impl::fillRow(Owner o, unsigned s, unsigned t,
-                                 float *out) const {
-  const int64_t base = o == Owner::Own ? cin(s) : 0;
-  const int64_t kept = keep(o, s);
-  const int64_t Mi = M;
-
-  // Chain branch.
-  const int64_t chainLo = std::max(base + X[t] + S[s] + TF[s], kept + BK[s]);
-  const float fs = F[s] - F[s - 1];
-  for (int64_t m = 0; m <= Mi; ++m) {
-    if (m < chainLo)
-      out[m] = kInf;
-    else if (s == t)
-      out[m] = fs;
-    else
-      out[m] = fs + table(Owner::Pin, s + 1, t)[m - S[s] - kept];
-  }
-
-  // Leaf branches, j ascending (reconstruct() uses the same order and the
-  // same pruning so ties break identically).
-  const float segmentFloor = F[t] - F[s - 1];
-  const unsigned shift = static_cast<unsigned>(base);
-  int64_t sweepPeak = 0;
-  for (unsigned j = s + 1; j <= t; ++j) {
-    const unsigned k = j - 1;
-    sweepPeak = std::max(sweepPeak, X[k] + (k > s ? X[k - 1] : 0) + TF[k]);
-    const int64_t lo = base + X[t] + sweepPeak;
-    if (lo > Mi)
-      break; // lo only grows with j
-    const float sweep = F[j - 1] - F[s - 1];
-    const float bound = sweep + segmentFloor;
-    // m*_j: first m with out[m] <= bound (rows are non-increasing in m).
-    const unsigned hi = static_cast<unsigned>(
-        std::partition_point(out, out + Mi + 1,
-                             [&](float v) { return v > bound; }) -
-        out);
-    if (hi <= lo)
-      break; // both ends move towards each other as j grows
-    const float *right = table(Owner::Own, j, t);
-    const float *left = table(o, s, j - 1);
-    relaxRow(out, left, right, sweep, static_cast<unsigned>(lo), hi, shift);
+  for (; k < n; ++k) {
+    const float bound = sw[k] + floor;
+    if (!(bestP > bound) && !(bestO > bound))
+      break;
+    const float vP = gp[k] + b[k], vO = go[k] + b[k];
+    bestP = vP < bestP ? vP : bestP;
+    bestO = vO < bestO ? vO : bestO;
   }
 }
 
 void CheckpointDP::Impl::fill() {
-  const size_t rows = size_t(L) * (L + 1) / 2;
-  pin.assign(rows * (M + 1), kInf);
-  own.assign(rows * (M + 1), kInf);
-  // s descending, t ascending: (s, t) needs (s+1, t) and (j, t) for j > s
-  // from earlier s, and (s, j-1) from earlier t. Consecutive rows then share
-  // all their left operands (s, s..t-1), which stay in cache.
-  for (unsigned s = L; s >= 1; --s) {
-    for (unsigned t = s; t <= L; ++t) {
-      const float *pinRow = pin.data() + row(s, t);
-      float *ownRow = own.data() + row(s, t);
-      fillRow(Owner::Pin, s, t, pin.data() + row(s, t));
-      if (s == 1) {
-        // Owning a^0 is pinning it: it is never counted nor freed.
-        std::copy_n(pinRow, M + 1, ownRow);
-      } else if (needsInput[s]) {
-        // B(s) reads a^{s-1}, so an owned a^{s-1} is held, counted, through
-        // every schedule of [s, t]: by induction over the recurrence (every
-        // Own on the right-hand side of Own(s, .) is again Own(s, .), the
-        // chain branch keeps cin, and each feasibility bound gains exactly
-        // cin), Own(s, t, m) = Pin(s, t, m - cin). The same floats, shifted:
-        // reconstruct() re-derives the same choices from them.
-        const unsigned c =
-            static_cast<unsigned>(std::min<int64_t>(cin(s), M + 1));
-        std::fill_n(ownRow, c, kInf);
-        std::copy_n(pinRow, M + 1 - c, ownRow + c);
-      } else {
-        fillRow(Owner::Own, s, t, ownRow);
+  rows = size_t(L) * (L + 1) / 2;
+  rowStart.assign(L + 2, 0);
+  for (unsigned s = 1; s <= L; ++s)
+    rowStart[s + 1] = rowStart[s] + (L - s + 1);
+  // Every entry is written below, so the tables need no initial value.
+  pin.reset(new float[rows * (M + 1)]);
+  own.reset(new float[rows * (M + 1)]);
+
+  // reach: the sweep's peak grows with j, so walk it once per s.
+  reach.assign(size_t(L + 1) * (M + 1), 0);
+  for (unsigned s = 1; s <= L; ++s) {
+    uint32_t *r = reach.data() + size_t(s) * (M + 1);
+    int64_t peak = 0;
+    unsigned j = s;
+    for (int64_t room = 0; room <= int64_t(M); ++room) {
+      while (j < L) {
+        const unsigned k = j; // the forward of stage k leads to a^k
+        const int64_t next =
+            std::max(peak, X[k] + (k > s ? X[k - 1] : 0) + TF[k]);
+        if (next > room)
+          break;
+        peak = next;
+        ++j;
+      }
+      r[room] = j;
+    }
+  }
+
+  // Pass p computes Own(s, ., p) and Pin(s, ., p - e(s)) for every s, s
+  // descending, t ascending within a pass. Two schedules:
+  //  * e(s) = 0 when no Own row needs a scan of its own (every backward from
+  //    stage 2 on reads its input, so Own is Pin shifted): all entries of a
+  //    pass are at budget p, and the right operands Own(j, t, p) a pass reads
+  //    were written in the same pass, so they are still in cache.
+  //  * e(s) = cin(s) otherwise: Own(s, t, p) and Pin(s, t, p - cin) both scan
+  //    the right operands Own(j, t, p - cin), which are then read once for
+  //    the two.
+  // What an entry reads is done by then: right operands Own(j, t, m') in
+  // pass m' (m' < p, or m' = p and j > s); the chain branch's
+  // Pin(s+1, t, m - |abar^s|), m <= p the entry's budget, in pass
+  // m - |abar^s| + e(s+1) <= p, since e(s+1) <= |a^s| <= |abar^s| (the same
+  // pass only if equal, and then s + 1 came first); a copied
+  // Pin(s, t, p - cin) in pass p - cin + e(s) <= p (the same pass: just
+  // computed); and the left operands (s, u), u < t, earlier in this pass.
+  // sw[j] = F[j-1] - F[s-1], leaf j's sweep; gPin[j] = sw[j] +
+  // Pin(s, j-1, p - e(s)) and gOwn[j] = sw[j] + Own(s, j-1, p), set as soon
+  // as (s, j-1) is done.
+  bool shareScans = false;
+  int64_t maxCin = 0;
+  for (unsigned s = 2; s <= L; ++s) {
+    shareScans |= !needsInput[s];
+    maxCin = std::max(maxCin, cin(s));
+  }
+  const int64_t passes = int64_t(M) + (shareScans ? maxCin : 0);
+  std::vector<float> sw(L + 1), gPin(L + 1), gOwn(L + 1);
+  for (int64_t p = 0; p <= passes; ++p) {
+    for (unsigned s = L; s >= 1; --s) {
+      const int64_t c = cin(s);
+      const int64_t mP = p - (shareScans ? c : 0); // Pin's budget
+      const bool pinHere = mP >= 0 && mP <= int64_t(M);
+      const bool ownHere = s > 1 && p <= int64_t(M);
+      if (!pinHere && !ownHere)
+        continue;
+      // Own needs a scan of its own unless it is Pin shifted (see below).
+      const bool ownScan = ownHere && !needsInput[s];
+      for (unsigned j = s + 1; j <= L; ++j)
+        sw[j] = F[j - 1] - F[s - 1];
+      const float fs = F[s] - F[s - 1];
+      // pinRow[t] = Pin(s, t, mP), ownM[ownSlot(s, t)] = Own(s, t, p).
+      float *pinRow =
+          pinHere ? pin.get() + size_t(mP) * rows + rowStart[s] - s : nullptr;
+      float *ownM = p <= int64_t(M) ? own.get() + size_t(p) * rows : nullptr;
+      for (unsigned t = s; t <= L; ++t) {
+        float bestP = kInf, bestO = kInf;
+        if (pinHere && mP >= std::max(X[t] + S[s] + TF[s], BK[s]))
+          bestP = s == t ? fs : fs + at(Owner::Pin, s + 1, t, mP - S[s]);
+        if (ownScan && p >= std::max(c + X[t] + S[s] + TF[s], BK[s]))
+          bestO = s == t ? fs : fs + at(Owner::Pin, s + 1, t, p - S[s]);
+        // Leaves. Pin's room for the sweep is mP - |delta^t|; Own's,
+        // p - cin - |delta^t|, is the same when it has a scan.
+        const int64_t room = mP - X[t];
+        if (s < t && room >= 0) {
+          const unsigned last = std::min(t, reach[size_t(s) * (M + 1) + room]);
+          if (last > s) {
+            const float *right =
+                own.get() + size_t(mP) * rows + ownSlot(s + 1, t);
+            const float floor = F[t] - F[s - 1];
+            if (ownScan)
+              leafMin2(gPin.data() + s + 1, gOwn.data() + s + 1, right,
+                       sw.data() + s + 1, last - s, floor, bestP, bestO);
+            else if (pinHere)
+              bestP = leafMin(gPin.data() + s + 1, right, sw.data() + s + 1,
+                              last - s, floor, bestP);
+          }
+        }
+        if (pinHere) {
+          pinRow[t] = bestP;
+          if (t < L)
+            gPin[t + 1] = sw[t + 1] + bestP;
+        }
+        if (s == 1) {
+          // Owning a^0 is pinning it: it is never counted nor freed.
+          if (pinHere)
+            own[size_t(mP) * rows + ownSlot(1, t)] = bestP;
+        } else if (ownHere) {
+          float o = bestO;
+          if (!ownScan) {
+            // B(s) reads a^{s-1}, so an owned a^{s-1} is held, counted,
+            // through every schedule of [s, t]: by induction over the
+            // recurrence (every Own on the right-hand side of Own(s, .) is
+            // again Own(s, .), the chain branch keeps cin, and each
+            // feasibility bound gains exactly cin), Own(s, t, p) =
+            // Pin(s, t, p - cin). The same float: reconstruct() re-derives
+            // the same choices from it.
+            const int64_t m = p - c;
+            o = m < 0 ? kInf : m == mP ? bestP : at(Owner::Pin, s, t, m);
+          }
+          ownM[ownSlot(s, t)] = o;
+          if (t < L)
+            gOwn[t + 1] = sw[t + 1] + o;
+        }
       }
     }
   }
@@ -490,15 +687,17 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
     o = Owner::Pin;
   const int64_t base = o == Owner::Own ? cin(s) : 0;
   const int64_t kept = keep(o, s);
-  assert(table(o, s, t)[m] < kInf && "reconstructing an infeasible entry");
+  assert(at(o, s, t, m) < kInf && "reconstructing an infeasible entry");
 
-  // Re-evaluate the candidates exactly as fillRow() did, for this m only.
+  // Re-evaluate the candidates for this entry. The first one (chain, then j
+  // ascending) that reaches the table's value is taken; fill() stored the
+  // minimum over the same floats, so one does.
   float best = kInf;
   unsigned choice = 0; // 0: chain, else the leaf's j
   const int64_t chainLo = std::max(base + X[t] + S[s] + TF[s], kept + BK[s]);
   const float fs = F[s] - F[s - 1];
   if (m >= chainLo)
-    best = s == t ? fs : fs + table(Owner::Pin, s + 1, t)[m - S[s] - kept];
+    best = s == t ? fs : fs + at(Owner::Pin, s + 1, t, m - S[s] - kept);
   const float segmentFloor = F[t] - F[s - 1];
   int64_t sweepPeak = 0;
   for (unsigned j = s + 1; j <= t; ++j) {
@@ -510,13 +709,13 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
     const float sweep = F[j - 1] - F[s - 1];
     if (!(best > sweep + segmentFloor))
       break;
-    float v = sweep + table(o, s, j - 1)[m] + table(Owner::Own, j, t)[m - base];
+    float v = sweep + at(o, s, j - 1, m) + at(Owner::Own, j, t, m - base);
     if (v < best) {
       best = v;
       choice = j;
     }
   }
-  assert(best == table(o, s, t)[m] && "reconstruction disagrees with fill");
+  assert(best == at(o, s, t, m) && "reconstruction disagrees with fill");
 
   if (choice == 0) {
     const bool dropInput = o == Owner::Own;
@@ -610,7 +809,7 @@ bool CheckpointDP::isExact() const { return impl->exact; }
 
 double CheckpointDP::optimalCost(uint64_t budgetBytes) const {
   uint64_t m = std::min<uint64_t>(impl->M, budgetBytes / impl->unit);
-  float v = impl->table(Owner::Pin, 1, impl->L)[m];
+  float v = impl->at(Owner::Pin, 1, impl->L, m);
   if (v == kInf)
     return std::numeric_limits<double>::infinity();
   return double(v) + impl->backwardSum;
@@ -619,7 +818,7 @@ double CheckpointDP::optimalCost(uint64_t budgetBytes) const {
 Expected<Schedule> CheckpointDP::schedule(uint64_t budgetBytes) const {
   unsigned m = static_cast<unsigned>(
       std::min<uint64_t>(impl->M, budgetBytes / impl->unit));
-  if (impl->table(Owner::Pin, 1, impl->L)[m] == kInf) {
+  if (impl->at(Owner::Pin, 1, impl->L, m) == kInf) {
     int64_t least = minimumFeasibleBudget(impl->chain);
     if (budgetBytes < uint64_t(least))
       return makeError("budget of " + Twine(budgetBytes) +
@@ -642,13 +841,13 @@ Expected<Schedule> CheckpointDP::schedule(uint64_t budgetBytes) const {
 
 std::vector<FrontierPoint> CheckpointDP::frontier() const {
   std::vector<FrontierPoint> points;
-  const float *row = impl->table(Owner::Pin, 1, impl->L);
   float last = kInf;
   for (unsigned m = 0; m <= impl->M; ++m) {
-    if (row[m] < last) {
+    const float v = impl->at(Owner::Pin, 1, impl->L, m);
+    if (v < last) {
       points.push_back(
-          {uint64_t(m) * impl->unit, double(row[m]) + impl->backwardSum});
-      last = row[m];
+          {uint64_t(m) * impl->unit, double(v) + impl->backwardSum});
+      last = v;
     }
   }
   return points;
@@ -663,6 +862,11 @@ Expected<Schedule> nnc::planner::dp(const Chain &chain, uint64_t budgetBytes,
   Schedule all = storeAll(chain);
   if (uint64_t(simulate(chain, all).peakBytes) <= budgetBytes)
     return all;
+  // Refine no further than tables of 2^28 floats each (1 GiB): a solve
+  // holds L(L+1)/2 rows of slots + 1 values in two of them.
+  const uint64_t L = chain.length(), rows = L * (L + 1) / 2;
+  const unsigned maxSlots = static_cast<unsigned>(std::clamp<uint64_t>(
+      (uint64_t(1) << 28) / rows, slots, kMaxRefinedSlots));
   for (;;) {
     Expected<CheckpointDP> solver =
         CheckpointDP::solve(chain, budgetBytes, slots);
@@ -677,9 +881,9 @@ Expected<Schedule> nnc::planner::dp(const Chain &chain, uint64_t budgetBytes,
     consumeError(s.takeError());
     // Within the rounding slack of the minimum even at the finest units:
     // the schedule of least peak fits (it is feasible, not the cheapest).
-    if (slots >= kMaxRefinedSlots)
+    if (slots >= maxSlots)
       return leastPeakSchedule(chain);
-    slots = std::min(kMaxRefinedSlots, slots * 4);
+    slots = std::min(maxSlots, slots * 4);
   }
 }
 

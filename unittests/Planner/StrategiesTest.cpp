@@ -779,6 +779,100 @@ TEST(StrategiesTest, MinimumFeasibleBudgetIsTight) {
   }
 }
 
+/// Rotor's recurrence as docs/Planner.md states it, evaluated the plain way:
+/// every entry, every candidate, no pruning, Own always by its own
+/// recurrence (also where B(s) reads its input and CheckpointDP copies a
+/// shifted Pin instead). Costs are summed in float in the same order as the
+/// DP sums them, so for integer costs the two agree exactly. Returns
+/// Pin(1, L, m) for every m in [0, M], sizes in units of \p unit bytes.
+std::vector<float> plainRecurrence(const Chain &c, uint64_t unit, unsigned M) {
+  const unsigned L = c.length();
+  auto units = [&](int64_t bytes) {
+    return int64_t((uint64_t(bytes) + unit - 1) / unit);
+  };
+  auto x = [&](unsigned i) { return units(c.activationBytes(i)); };
+  auto cin = [&](unsigned s) { return s == 1 ? 0 : x(s - 1); };
+  std::vector<float> F(L + 1, 0);
+  double prefix = 0;
+  for (unsigned i = 1; i <= L; ++i) {
+    prefix += c.stage(i).forwardCost;
+    F[i] = float(prefix);
+  }
+  const float inf = INFINITY;
+  // table[o][(s, t)][m], o = 0: Pin, 1: Own.
+  std::vector<std::vector<float>> table[2];
+  auto at = [&](int o, unsigned s, unsigned t) -> std::vector<float> & {
+    return table[o][size_t(s) * (L + 1) + t];
+  };
+  for (int o = 0; o < 2; ++o)
+    table[o].assign(size_t(L + 1) * (L + 1), std::vector<float>(M + 1, inf));
+  for (unsigned s = L; s >= 1; --s) {
+    for (unsigned t = s; t <= L; ++t) {
+      for (int o = 0; o < 2; ++o) {
+        const Stage &st = c.stage(s);
+        const int64_t base = o ? cin(s) : 0;
+        const int64_t keep = o && st.backwardNeedsInput ? cin(s) : 0;
+        const int64_t saved = units(c.savedBytes(s));
+        const int64_t back = (st.backwardReleasesSaved ? 0 : saved) + x(s) +
+                             x(s - 1) + units(st.backwardTransientBytes);
+        const int64_t chainLo = std::max(
+            base + x(t) + saved + units(st.forwardTransientBytes), keep + back);
+        for (int64_t m = 0; m <= M; ++m) {
+          float best = inf;
+          const float fs = F[s] - F[s - 1];
+          if (m >= chainLo)
+            best = s == t ? fs : fs + at(0, s + 1, t)[m - saved - keep];
+          int64_t peak = 0;
+          for (unsigned j = s + 1; j <= t; ++j) {
+            const unsigned k = j - 1;
+            peak = std::max(peak, x(k) + (k > s ? x(k - 1) : 0) +
+                                      units(c.stage(k).forwardTransientBytes));
+            if (base + x(t) + peak > m)
+              break;
+            const float sweep = F[j - 1] - F[s - 1];
+            best = std::min(best,
+                            sweep + at(o, s, j - 1)[m] + at(1, j, t)[m - base]);
+          }
+          at(o, s, t)[m] = best;
+        }
+      }
+    }
+  }
+  return at(0, 1, L);
+}
+
+// The DP's pruning, its budget-major fill and its shortcut for inputs that a
+// backward reads change no entry: on chains long enough for its vectorised
+// leaf scans (L up to 48), the optimal cost at every budget equals the plain
+// recurrence's, bit for bit.
+TEST(StrategiesTest, DPEqualsPlainRecurrence) {
+  std::mt19937 rng(31337);
+  const NeedsInput kinds[] = {NeedsInput::None, NeedsInput::Mixed,
+                              NeedsInput::All};
+  unsigned compared = 0;
+  for (int trial = 0; trial < 36; ++trial) {
+    Chain c = randomChain(rng, 20 + trial % 29, kinds[trial % 3]);
+    if (trial % 2)
+      addReleaseAndTransients(rng, c);
+    const SimulationResult all = mustSimulate(c, storeAll(c));
+    llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(c, all.peakBytes);
+    ASSERT_TRUE(static_cast<bool>(solver));
+    std::vector<float> plain =
+        plainRecurrence(c, solver->unitBytes(), solver->units());
+    double backward = 0;
+    for (const Stage &st : c.stages)
+      backward += st.backwardCost;
+    for (unsigned m = 0; m <= solver->units(); ++m, ++compared) {
+      const double expected =
+          std::isinf(plain[m]) ? INFINITY : double(plain[m]) + backward;
+      ASSERT_EQ(solver->optimalCost(uint64_t(m) * solver->unitBytes()),
+                expected)
+          << "trial " << trial << ", L = " << c.length() << ", m = " << m;
+    }
+  }
+  EXPECT_GT(compared, 3000u);
+}
+
 //===----------------------------------------------------------------------===//
 // Frontier and discretisation
 //===----------------------------------------------------------------------===//

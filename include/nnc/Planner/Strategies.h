@@ -109,7 +109,8 @@ private:
 /// coarse units can make a budget at or just above the exact minimum look
 /// infeasible; if the budget is feasible in bytes, the solve is repeated with
 /// four times the slots until it succeeds or the units become exact (the DP
-/// then answers for the exact bytes). If it still fails at kMaxRefinedSlots,
+/// then answers for the exact bytes). If it still fails at kMaxRefinedSlots
+/// (fewer for long chains: the tables stay under 1 GiB each),
 /// the budget is within the rounding slack of the minimum, and the answer is
 /// leastPeakSchedule(): it fits, but is not necessarily the cheapest plan
 /// that does.
