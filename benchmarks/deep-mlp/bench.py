@@ -17,7 +17,9 @@ compiled forward and step once and derives seconds per forward and per
 backward FLOP; every other nnc plan is compiled with those rates, so its
 "model +%" column is the planner's predicted step-time overhead (the number
 its plan minimises) and "FLOPs +%" the same plan counted in FLOPs. "dp @seqN"
-is nnc's dp with PyTorch's least checkpointed memory as its budget.
+is nnc's dp with PyTorch's least checkpointed memory as its budget, "dp @seqN
+P%" with the same share P of nnc's store-all peak as PyTorch's best point has
+of its vanilla memory.
 """
 
 import argparse
@@ -236,13 +238,18 @@ def main():
 
     for f in [float(v) for v in args.budgets.split(",")]:
         dp("dp %.0f%%" % (100 * f), int(lo + f * (hi - lo)))
-    # PyTorch's least checkpointed memory, as nnc's budget.
+    # PyTorch's least checkpointed memory as nnc's budget, in bytes and as
+    # the same fraction of its own no-checkpointing memory.
     ckpt = [r for r in rows if r["system"] == "pytorch" and r["name"] != "vanilla"]
+    vanilla = [r for r in rows if r["system"] == "pytorch" and r["name"] == "vanilla"]
     if ckpt:
         best = min(ckpt, key=lambda r: r["extra"])
+        tag = best["name"].replace("ckpt_seq ", "seq")
         if best["extra"] >= lo:
-            dp("dp @%s" % best["name"].replace("ckpt_seq ", "seq"),
-               best["extra"])
+            dp("dp @%s" % tag, best["extra"])
+        if vanilla and vanilla[0]["extra"] > 0:
+            share = best["extra"] / vanilla[0]["extra"]
+            dp("dp @%s %.0f%%" % (tag, 100 * share), max(lo, int(hi * share)))
     nnc("sqrt", ["--strategy=sqrt"])
     nnc("recompute-all", ["--strategy=recompute-all"])
 
