@@ -15,6 +15,13 @@
 using namespace llvm;
 using namespace nnc::planner;
 
+void nnc::planner::scaleCosts(Chain &chain, double forward, double backward) {
+  for (Stage &st : chain.stages) {
+    st.forwardCost *= forward;
+    st.backwardCost *= backward;
+  }
+}
+
 double Chain::baseCost() const {
   double sum = 0;
   for (const Stage &s : stages)

@@ -84,6 +84,16 @@ static cl::opt<unsigned long long>
                  cl::desc("Size of every value of --uniform-chain"),
                  cl::init(1), cl::cat(category));
 
+static cl::opt<double> forwardFlopSeconds(
+    "forward-flop-seconds",
+    cl::desc("Multiply forward costs by this (seconds per forward FLOP, e.g. "
+             "from nnc-compile --cost-model=measured: costs become seconds)"),
+    cl::init(0.0), cl::cat(category));
+static cl::opt<double> backwardFlopSeconds(
+    "backward-flop-seconds",
+    cl::desc("Multiply backward costs by this (seconds per backward FLOP)"),
+    cl::init(0.0), cl::cat(category));
+
 /// Costs are usually integral (stage counts); print them without noise.
 static std::string formatCost(double c) {
   if (c == std::round(c) && std::abs(c) < 1e15)
@@ -175,6 +185,12 @@ int main(int argc, char **argv) {
   Expected<Chain> chainOr = loadChain();
   if (!chainOr)
     return fail(toString(chainOr.takeError()));
+  if (forwardFlopSeconds < 0 || backwardFlopSeconds < 0 ||
+      (forwardFlopSeconds > 0) != (backwardFlopSeconds > 0))
+    return fail("--forward-flop-seconds and --backward-flop-seconds must "
+                "both be positive, or both absent");
+  if (forwardFlopSeconds > 0)
+    scaleCosts(*chainOr, forwardFlopSeconds, backwardFlopSeconds);
   const Chain &chain = *chainOr;
   if (emitChain) {
     outs() << formatv("{0:2}", toJSON(chain)) << "\n";

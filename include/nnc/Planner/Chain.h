@@ -100,6 +100,12 @@ struct Chain {
   llvm::Error validate() const;
 };
 
+/// Measured costs: multiplies every stage's forward cost by \p forward and
+/// its backward cost by \p backward (on the compiler's chains, whose costs
+/// are FLOPs: seconds per forward and per backward FLOP, which makes costs
+/// predicted seconds).
+void scaleCosts(Chain &chain, double forward, double backward);
+
 /// A chain of \p length identical stages: forward and backward cost 1, and
 /// every size (input, outputs, saved data) equal to \p bytes. This is the
 /// uniform chain of the Griewank-Walther comparison in docs/Planner.md.

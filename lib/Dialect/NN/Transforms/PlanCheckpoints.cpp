@@ -75,10 +75,7 @@ struct PlanCheckpointsPass
     const bool measured = forwardFlopSeconds > 0;
     planner::Chain chain = flopChain;
     if (measured)
-      for (planner::Stage &st : chain.stages) {
-        st.forwardCost *= forwardFlopSeconds;
-        st.backwardCost *= backwardFlopSeconds;
-      }
+      planner::scaleCosts(chain, forwardFlopSeconds, backwardFlopSeconds);
     if (printChain)
       llvm::errs() << llvm::formatv("{0:2}", planner::toJSON(chain)) << "\n";
     auto schedule =
