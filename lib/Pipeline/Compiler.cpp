@@ -39,7 +39,9 @@ static BufferInfo bufferInfo(Type type, std::string name, bool isParam) {
   info.name = std::move(name);
   info.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
   Type elt = tensor.getElementType();
-  info.cType = elt.isF32() ? "float" : elt.isInteger(64) ? "int64_t" : "int32_t";
+  info.cType = elt.isF32()         ? "float"
+               : elt.isInteger(64) ? "int64_t"
+                                   : "int32_t";
   info.bytes = getSizeInBytes(tensor);
   info.isParam = isParam;
   return info;
@@ -54,8 +56,8 @@ static EntryPoint describe(func::FuncOp fn, StringRef role,
   for (BlockArgument arg : fn.getArguments()) {
     unsigned i = arg.getArgNumber();
     bool isParam = fn.getArgAttr(i, NNDialect::getParamAttrName()) != nullptr;
-    std::string name = i < argNames.size() ? argNames[i]
-                                           : "arg" + std::to_string(i);
+    std::string name =
+        i < argNames.size() ? argNames[i] : "arg" + std::to_string(i);
     e.inputs.push_back(bufferInfo(arg.getType(), name, isParam));
   }
   auto results = fn.getFunctionType().getResults();
@@ -223,7 +225,8 @@ void mlir::nnc::writeCHeader(const CompiledModel &model, StringRef guard,
      << " *\n"
      << " * Every buffer is caller-owned, dense, row-major and of the exact\n"
      << " * size shown; nothing is allocated or freed on your behalf beyond\n"
-     << " * internal temporaries. Parameters come in layer order, each layer's\n"
+     << " * internal temporaries. Parameters come in layer order, each "
+        "layer's\n"
      << " * weight W [out, in] (PyTorch's layout) then its bias b [out].\n"
      << " * Inputs are only read. A training step's outputs may be the same\n"
      << " * buffers as the corresponding parameter inputs (update in place).\n"
@@ -273,11 +276,10 @@ void mlir::nnc::writeCHeader(const CompiledModel &model, StringRef guard,
 static llvm::json::Array buffersJSON(ArrayRef<BufferInfo> buffers) {
   llvm::json::Array a;
   for (const BufferInfo &b : buffers)
-    a.push_back(llvm::json::Object{
-        {"name", b.name},
-        {"shape", llvm::json::Array(b.shape)},
-        {"type", b.cType},
-        {"bytes", b.bytes}});
+    a.push_back(llvm::json::Object{{"name", b.name},
+                                   {"shape", llvm::json::Array(b.shape)},
+                                   {"type", b.cType},
+                                   {"bytes", b.bytes}});
   return a;
 }
 
@@ -308,14 +310,13 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
       {"compute_flops", s.computeFlops},
       {"recompute_flops", s.recomputeFlops},
       {"store_all_flops", s.storeAllFlops},
-      {"flop_overhead", s.storeAllFlops > 0
-                            ? s.computeFlops / s.storeAllFlops - 1.0
-                            : 0.0},
+      {"flop_overhead",
+       s.storeAllFlops > 0 ? s.computeFlops / s.storeAllFlops - 1.0 : 0.0},
       // What the plan optimised: FLOPs, or predicted seconds when the costs
       // are measured.
       {"cost_model", s.costUnit == "second" ? "measured" : "flops"},
-      {"overhead", s.storeAllCost > 0 ? s.computeCost / s.storeAllCost - 1.0
-                                      : 0.0}};
+      {"overhead",
+       s.storeAllCost > 0 ? s.computeCost / s.storeAllCost - 1.0 : 0.0}};
   if (s.costUnit == "second") {
     checkpoint["predicted_step_seconds"] = s.computeCost;
     checkpoint["store_all_step_seconds"] = s.storeAllCost;
@@ -361,14 +362,14 @@ LogicalResult mlir::nnc::emitObjectFile(ModuleOp module, StringRef path) {
   llvmModule->setDataLayout(tm->createDataLayout());
   if (llvm::Error err =
           makeOptimizingTransformer(3, 0, tm.get())(llvmModule.get()))
-    return module.emitError() << "LLVM optimization failed: "
-                              << llvm::toString(std::move(err));
+    return module.emitError()
+           << "LLVM optimization failed: " << llvm::toString(std::move(err));
 
   std::error_code ec;
   llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
   if (ec)
-    return module.emitError() << "cannot open '" << path
-                              << "': " << ec.message();
+    return module.emitError()
+           << "cannot open '" << path << "': " << ec.message();
   llvm::legacy::PassManager pm;
   if (tm->addPassesToEmitFile(pm, out.os(), nullptr,
                               llvm::CodeGenFileType::ObjectFile))
@@ -392,11 +393,11 @@ LogicalResult mlir::nnc::linkSharedLibrary(StringRef objectPath,
                  << libPath << "'\n";
     return failure();
   }
-  SmallVector<StringRef> args{driver, "-shared", "-o", libPath, objectPath,
-                              "-lm"};
+  SmallVector<StringRef> args{driver,  "-shared",  "-o",
+                              libPath, objectPath, "-lm"};
   std::string error;
-  int rc = llvm::sys::ExecuteAndWait(driver, args, std::nullopt, {}, 0, 0,
-                                     &error);
+  int rc =
+      llvm::sys::ExecuteAndWait(driver, args, std::nullopt, {}, 0, 0, &error);
   if (rc != 0) {
     llvm::errs() << "nnc: error: linking '" << libPath << "' failed"
                  << (error.empty() ? "" : ": " + error) << "\n";

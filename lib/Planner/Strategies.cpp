@@ -182,8 +182,8 @@ namespace {
 struct LeastPeak {
   const Chain &chain;
   unsigned L;
-  std::vector<int64_t> mp, mo;      // least peak, a^{s-1} pinned / owned
-  std::vector<unsigned> cp, co;     // the choice that reaches it
+  std::vector<int64_t> mp, mo;  // least peak, a^{s-1} pinned / owned
+  std::vector<unsigned> cp, co; // the choice that reaches it
 
   static size_t idx(unsigned s, unsigned t) {
     return size_t(t) * (t - 1) / 2 + (s - 1);

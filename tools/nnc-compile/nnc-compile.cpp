@@ -31,13 +31,13 @@ using namespace mlir::nnc;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory cat("nnc-compile options");
-static cl::opt<std::string> inputFile(cl::Positional,
-                                      cl::desc("[model.mlir]"), cl::init(""),
-                                      cl::cat(cat));
-static cl::opt<std::string> mlpWidths(
-    "mlp", cl::desc("MLP layer widths, e.g. 784,100,10 (used when no .mlir "
-                    "is given)"),
-    cl::init("784,100,10"), cl::cat(cat));
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("[model.mlir]"),
+                                      cl::init(""), cl::cat(cat));
+static cl::opt<std::string>
+    mlpWidths("mlp",
+              cl::desc("MLP layer widths, e.g. 784,100,10 (used when no .mlir "
+                       "is given)"),
+              cl::init("784,100,10"), cl::cat(cat));
 static cl::opt<std::string> activation("activation",
                                        cl::desc("relu, sigmoid or tanh"),
                                        cl::init("relu"), cl::cat(cat));
@@ -64,13 +64,12 @@ static cl::opt<std::string> strategy(
     "strategy",
     cl::desc("checkpointing: store-all, recompute-all, sqrt, chen or dp"),
     cl::init("store-all"), cl::cat(cat));
-static cl::opt<std::string> budget(
-    "budget",
-    cl::desc("activation memory budget in bytes, KiB/MiB/GiB suffixes "
-             "allowed (chen, dp)"),
-    cl::init(""), cl::cat(cat));
-static cl::opt<unsigned> slots("slots",
-                               cl::desc("memory discretisation of dp"),
+static cl::opt<std::string>
+    budget("budget",
+           cl::desc("activation memory budget in bytes, KiB/MiB/GiB suffixes "
+                    "allowed (chen, dp)"),
+           cl::init(""), cl::cat(cat));
+static cl::opt<unsigned> slots("slots", cl::desc("memory discretisation of dp"),
                                cl::init(500), cl::cat(cat));
 static cl::opt<std::string> costModel(
     "cost-model",
@@ -82,18 +81,20 @@ static cl::opt<double> forwardFlopSeconds(
     cl::desc("seconds per forward FLOP, e.g. from an earlier "
              "--cost-model=measured report (with --backward-flop-seconds)"),
     cl::init(0.0), cl::cat(cat));
-static cl::opt<double> backwardFlopSeconds(
-    "backward-flop-seconds", cl::desc("seconds per backward FLOP"),
-    cl::init(0.0), cl::cat(cat));
+static cl::opt<double>
+    backwardFlopSeconds("backward-flop-seconds",
+                        cl::desc("seconds per backward FLOP"), cl::init(0.0),
+                        cl::cat(cat));
 static cl::opt<std::string> memorySvg(
     "memory-svg",
     cl::desc("draw the training step's arena over time (offset x step, one "
              "box per buffer, recomputed values marked) into this SVG file"),
     cl::init(""), cl::cat(cat));
-static cl::opt<std::string> output(
-    "o", cl::desc("output: .o (object), .so (shared library), .ll (LLVM IR) "
-                  "or .mlir (LLVM dialect)"),
-    cl::value_desc("file"), cl::init(""), cl::cat(cat));
+static cl::opt<std::string>
+    output("o",
+           cl::desc("output: .o (object), .so (shared library), .ll (LLVM IR) "
+                    "or .mlir (LLVM dialect)"),
+           cl::value_desc("file"), cl::init(""), cl::cat(cat));
 static cl::opt<std::string> header("header",
                                    cl::desc("C header to write (default: "
                                             "the output with .h)"),
@@ -103,8 +104,7 @@ static cl::opt<std::string> weightsOut(
     cl::desc("write the initial MLP parameters as raw little-endian f32, in "
              "parameter order"),
     cl::init(""), cl::cat(cat));
-static cl::opt<std::string> report("report",
-                                   cl::desc("print a report: json"),
+static cl::opt<std::string> report("report", cl::desc("print a report: json"),
                                    cl::init(""), cl::cat(cat));
 
 static int fail(const llvm::Twine &msg) {
@@ -259,11 +259,11 @@ int main(int argc, char **argv) {
       llvm::json::Array widths;
       for (int64_t w : spec->widths)
         widths.push_back(w);
-      (*o)["mlp"] = llvm::json::Object{
-          {"widths", std::move(widths)},
-          {"activation", stringify(spec->activation)},
-          {"loss", stringify(spec->loss)},
-          {"batch", spec->batch}};
+      (*o)["mlp"] =
+          llvm::json::Object{{"widths", std::move(widths)},
+                             {"activation", stringify(spec->activation)},
+                             {"loss", stringify(spec->loss)},
+                             {"batch", spec->batch}};
     }
     llvm::outs() << llvm::formatv("{0:2}", r) << "\n";
   }

@@ -6,6 +6,8 @@
 
 #include "nnc/Conversion/Passes.h"
 
+#include "Contraction.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -16,42 +18,17 @@ namespace mlir::nnc {
 
 using namespace mlir;
 
-static bool contiguousF32Matrix(Value v) {
-  auto type = dyn_cast<MemRefType>(v.getType());
-  return type && type.hasStaticShape() && type.getRank() == 2 &&
-         type.getElementType().isF32() && isLastMemrefDimUnitStride(type);
-}
-
-/// Matches out[m, n] += a[m, k] * b[n, k] on memrefs: iterators (par, par,
-/// red), maps (d0, d2), (d1, d2), (d0, d1), body mulf then addf.
+/// Matches out[m, n] += a[m, k] * b[n, k]: iterators (par, par, red), maps
+/// (d0, d2), (d1, d2), (d0, d1).
 static bool isDotContraction(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
-    return false;
-  auto iters = op.getIteratorTypesArray();
-  if (iters[0] != utils::IteratorType::parallel ||
-      iters[1] != utils::IteratorType::parallel ||
-      iters[2] != utils::IteratorType::reduction)
-    return false;
+  using utils::IteratorType;
+  auto maps = nnc::matchMulAddContraction(op, {IteratorType::parallel,
+                                               IteratorType::parallel,
+                                               IteratorType::reduction});
   MLIRContext *ctx = op.getContext();
-  auto map = [&](unsigned a, unsigned b) {
-    return AffineMap::get(3, 0,
-                          {getAffineDimExpr(a, ctx), getAffineDimExpr(b, ctx)},
-                          ctx);
-  };
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (maps[0] != map(0, 2) || maps[1] != map(1, 2) || maps[2] != map(0, 1))
-    return false;
-  Block &body = op.getRegion().front();
-  if (body.getOperations().size() != 3)
-    return false;
-  auto mul = dyn_cast<arith::MulFOp>(&body.front());
-  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
-  if (!mul || !add || mul.getLhs() != body.getArgument(0) ||
-      mul.getRhs() != body.getArgument(1) ||
-      add.getLhs() != body.getArgument(2) || add.getRhs() != mul)
-    return false;
-  return llvm::all_of(op->getOperands(), contiguousF32Matrix);
+  return maps && (*maps)[0] == nnc::pairMap(ctx, 0, 2) &&
+         (*maps)[1] == nnc::pairMap(ctx, 1, 2) &&
+         (*maps)[2] == nnc::pairMap(ctx, 0, 1);
 }
 
 namespace {
@@ -84,17 +61,17 @@ struct DotEmitter {
                 int64_t ns, unsigned rows, unsigned columns) {
     if (m0 >= m1 || n0 >= n1)
       return;
-    b.create<scf::ForOp>(
-        loc, index(m0), index(m1), index(ms), ValueRange{},
-        [&](OpBuilder &, Location, Value m, ValueRange) {
-          b.create<scf::ForOp>(
-              loc, index(n0), index(n1), index(ns), ValueRange{},
-              [&](OpBuilder &, Location, Value n, ValueRange) {
-                tile(m, n, rows, columns);
-                b.create<scf::YieldOp>(loc);
-              });
-          b.create<scf::YieldOp>(loc);
-        });
+    b.create<scf::ForOp>(loc, index(m0), index(m1), index(ms), ValueRange{},
+                         [&](OpBuilder &, Location, Value m, ValueRange) {
+                           b.create<scf::ForOp>(
+                               loc, index(n0), index(n1), index(ns),
+                               ValueRange{},
+                               [&](OpBuilder &, Location, Value n, ValueRange) {
+                                 tile(m, n, rows, columns);
+                                 b.create<scf::YieldOp>(loc);
+                               });
+                           b.create<scf::YieldOp>(loc);
+                         });
   }
 
   /// out[m + i, n + j] for i < rows, j < columns: vector partial sums over
@@ -129,7 +106,8 @@ struct DotEmitter {
         });
     for (unsigned i = 0; i < rows; ++i)
       for (unsigned j = 0; j < columns; ++j) {
-        Value start = b.create<memref::LoadOp>(loc, out, ValueRange{r[i], c[j]});
+        Value start =
+            b.create<memref::LoadOp>(loc, out, ValueRange{r[i], c[j]});
         // An ordered reduction (no reassoc): the order is part of the code.
         Value sum = b.create<vector::ReductionOp>(
             loc, vector::CombiningKind::ADD, loop.getResult(i * columns + j),

@@ -6,6 +6,8 @@
 
 #include "nnc/Conversion/Passes.h"
 
+#include "Contraction.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -26,52 +28,27 @@ struct Contraction {
 };
 } // namespace
 
-static bool unitInnerStride(Value v) {
-  auto type = dyn_cast<MemRefType>(v.getType());
-  return type && type.hasStaticShape() && type.getRank() == 2 &&
-         type.getElementType().isF32() && isLastMemrefDimUnitStride(type);
-}
-
 /// Matches the generic convert-nn-to-linalg emits for a contraction with a
-/// row-major rhs: loops (m, k, n), maps (m, k)|(k, m), (k, n), (m, n), body
-/// mulf then addf into the output.
+/// row-major rhs: loops (m, k, n), maps (m, k)|(k, m), (k, n), (m, n).
 static std::optional<Contraction> matchContraction(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
-    return std::nullopt;
-  auto iters = op.getIteratorTypesArray();
-  if (iters[0] != utils::IteratorType::parallel ||
-      iters[1] != utils::IteratorType::reduction ||
-      iters[2] != utils::IteratorType::parallel)
+  using utils::IteratorType;
+  auto maps = nnc::matchMulAddContraction(op, {IteratorType::parallel,
+                                               IteratorType::reduction,
+                                               IteratorType::parallel});
+  if (!maps)
     return std::nullopt;
   MLIRContext *ctx = op.getContext();
-  auto map = [&](unsigned x, unsigned y) {
-    return AffineMap::get(3, 0,
-                          {getAffineDimExpr(x, ctx), getAffineDimExpr(y, ctx)},
-                          ctx);
-  };
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   Contraction c;
-  if (maps[0] == map(1, 0))
+  if ((*maps)[0] == nnc::pairMap(ctx, 1, 0))
     c.transposedA = true;
-  else if (maps[0] != map(0, 1))
+  else if ((*maps)[0] != nnc::pairMap(ctx, 0, 1))
     return std::nullopt;
-  if (maps[1] != map(1, 2) || maps[2] != map(0, 2))
-    return std::nullopt;
-  Block &body = op.getRegion().front();
-  if (body.getOperations().size() != 3)
-    return std::nullopt;
-  auto mul = dyn_cast<arith::MulFOp>(&body.front());
-  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
-  if (!mul || !add || mul.getLhs() != body.getArgument(0) ||
-      mul.getRhs() != body.getArgument(1) ||
-      add.getLhs() != body.getArgument(2) || add.getRhs() != mul)
+  if ((*maps)[1] != nnc::pairMap(ctx, 1, 2) ||
+      (*maps)[2] != nnc::pairMap(ctx, 0, 2))
     return std::nullopt;
   c.a = op.getDpsInputs()[0];
   c.b = op.getDpsInputs()[1];
   c.out = op.getDpsInits()[0];
-  if (!unitInnerStride(c.a) || !unitInnerStride(c.b) || !unitInnerStride(c.out))
-    return std::nullopt;
   auto outType = cast<MemRefType>(c.out.getType());
   c.M = outType.getDimSize(0);
   c.N = outType.getDimSize(1);
@@ -109,17 +86,17 @@ struct Emitter {
                 function_ref<void(OpBuilder &, Value, Value)> body) {
     if (m0 >= m1 || n0 >= n1)
       return;
-    b.create<scf::ForOp>(
-        loc, index(m0), index(m1), index(step), ValueRange{},
-        [&](OpBuilder &bm, Location, Value m, ValueRange) {
-          bm.create<scf::ForOp>(
-              loc, index(n0), index(n1), index(nstep), ValueRange{},
-              [&](OpBuilder &bn, Location, Value n, ValueRange) {
-                body(bn, m, n);
-                bn.create<scf::YieldOp>(loc);
-              });
-          bm.create<scf::YieldOp>(loc);
-        });
+    b.create<scf::ForOp>(loc, index(m0), index(m1), index(step), ValueRange{},
+                         [&](OpBuilder &bm, Location, Value m, ValueRange) {
+                           bm.create<scf::ForOp>(loc, index(n0), index(n1),
+                                                 index(nstep), ValueRange{},
+                                                 [&](OpBuilder &bn, Location,
+                                                     Value n, ValueRange) {
+                                                   body(bn, m, n);
+                                                   bn.create<scf::YieldOp>(loc);
+                                                 });
+                           bm.create<scf::YieldOp>(loc);
+                         });
   }
 
   /// rows x lanes outputs in vector registers across the k loop.
@@ -162,8 +139,7 @@ struct Emitter {
           bk.create<scf::YieldOp>(
               loc, bk.create<math::FmaOp>(loc, x, y, sum[0]).getResult());
         });
-    bs.create<memref::StoreOp>(loc, loop.getResult(0), c.out,
-                               ValueRange{m, n});
+    bs.create<memref::StoreOp>(loc, loop.getResult(0), c.out, ValueRange{m, n});
   }
 };
 

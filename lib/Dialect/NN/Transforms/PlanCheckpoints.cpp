@@ -67,8 +67,8 @@ struct PlanCheckpointsPass
       return failure();
     const planner::Chain flopChain = buildChain(fn, *partition);
     if (llvm::Error err = flopChain.validate())
-      return fn.emitError() << "checkpoint planning: "
-                            << llvm::toString(std::move(err));
+      return fn.emitError()
+             << "checkpoint planning: " << llvm::toString(std::move(err));
     // Measured costs: each stage's FLOPs at the measured time per FLOP of
     // its direction. Forward and backward code run at different speeds per
     // FLOP, so FLOPs alone mispredict what recomputation costs.
@@ -78,12 +78,11 @@ struct PlanCheckpointsPass
       planner::scaleCosts(chain, forwardFlopSeconds, backwardFlopSeconds);
     if (printChain)
       llvm::errs() << llvm::formatv("{0:2}", planner::toJSON(chain)) << "\n";
-    auto schedule =
-        planner::planSchedule(chain, strategy, budgetBytes, slots);
+    auto schedule = planner::planSchedule(chain, strategy, budgetBytes, slots);
     if (!schedule)
-      return fn.emitError() << "checkpoint planning of '" << fn.getSymName()
-                            << "' failed: "
-                            << llvm::toString(schedule.takeError());
+      return fn.emitError()
+             << "checkpoint planning of '" << fn.getSymName()
+             << "' failed: " << llvm::toString(schedule.takeError());
     planner::SimulationResult sim = planner::simulate(chain, *schedule);
     if (!sim.valid)
       return fn.emitError() << "internal error: the '" << strategy
@@ -123,12 +122,13 @@ struct PlanCheckpointsPass
                        b.getF64FloatAttr(flops.recomputeCost)),
         b.getNamedAttr("store_all_flops",
                        b.getF64FloatAttr(baseFlops.computeCost)),
-        b.getNamedAttr("min_budget_bytes",
-                       b.getI64IntegerAttr(
-                           planner::minimumFeasibleBudget(chain)))};
+        b.getNamedAttr(
+            "min_budget_bytes",
+            b.getI64IntegerAttr(planner::minimumFeasibleBudget(chain)))};
     if (budgetBytes)
       attrs.push_back(b.getNamedAttr(
-          "budget_bytes", b.getI64IntegerAttr(static_cast<int64_t>(*budgetBytes))));
+          "budget_bytes",
+          b.getI64IntegerAttr(static_cast<int64_t>(*budgetBytes))));
     fn->setAttr(kCheckpointAttrName, b.getDictionaryAttr(attrs));
     return success();
   }
