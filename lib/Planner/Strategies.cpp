@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -380,6 +381,8 @@ namespace {
 enum class Owner { Pin, Own };
 } // namespace
 
+static constexpr float kInf = std::numeric_limits<float>::infinity();
+
 struct CheckpointDP::Impl {
   const Chain chain;
   unsigned L = 0;
@@ -408,6 +411,9 @@ struct CheckpointDP::Impl {
   /// chain branch's Pin(s+1, t, .), the copied Pin(s, t, .) and the leaves'
   /// right operands Own(j, t, .), j ascending -- is contiguous.
   std::unique_ptr<float[]> pin, own;
+  /// Every backward from stage 2 on reads its input: Own is Pin shifted by
+  /// cin and not stored; `own` is one slice, the current pass's.
+  bool ownFromPin = false;
   double backwardSum = 0;
 
   explicit Impl(const Chain &c) : chain(c) {}
@@ -417,6 +423,11 @@ struct CheckpointDP::Impl {
     return size_t(t) * (t - 1) / 2 + (s - 1);
   }
   float at(Owner o, unsigned s, unsigned t, int64_t m) const {
+    if (o == Owner::Own && ownFromPin) {
+      if (s == 1)
+        return at(Owner::Pin, 1, t, m);
+      return m < cin(s) ? kInf : at(Owner::Pin, s, t, m - cin(s));
+    }
     return o == Owner::Pin ? pin[size_t(m) * rows + pinSlot(s, t)]
                            : own[size_t(m) * rows + ownSlot(s, t)];
   }
@@ -427,11 +438,13 @@ struct CheckpointDP::Impl {
   }
 
   void fill();
+  struct LaneBuffers {
+    std::vector<float> best, lim, gt;
+  };
+  void fillPassInLanes(int64_t p, LaneBuffers &w);
   void reconstruct(Owner o, unsigned s, unsigned t, unsigned m,
                    Schedule &out) const;
 };
-
-static constexpr float kInf = std::numeric_limits<float>::infinity();
 
 /// min(best, min over k in [0, n) of g[k] + b[k]), stopping early once
 /// best <= sw[k] + floor for the next k: sw is non-decreasing, and every
@@ -554,14 +567,182 @@ leafMin2(const float *__restrict gp, const float *__restrict go,
   }
 }
 
+namespace {
+/// Eight floats (the GCC/Clang vector extension): the lane kernel is written
+/// once and compiled for AVX2 and for plain x86-64 by target_clones.
+typedef float Lanes __attribute__((vector_size(32)));
+/// A lane group: 16 rows s side by side (two Lanes) and 4 segment ends t.
+constexpr unsigned kGroupRows = 16, kGroupCols = 4;
+} // namespace
+
+/// The leaves of a lane group: for every column c and row lane l,
+///   acc[c][l] = min(acc[c][l], min over j in [lo, hi] of g[j][l] + r[c][j])
+/// where g holds kGroupRows left operands per j and r[c] a column's right
+/// operands by j. With \p lim, only j <= lim[c][l] counts. One right operand
+/// serves 16 rows, and 8 independent accumulators keep the adds busy: the
+/// scan is bound by arithmetic, not by the table's bandwidth.
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void
+groupLeaves(const float *__restrict g, const float *const *__restrict r,
+            unsigned lo, unsigned hi, const float *__restrict lim,
+            float *__restrict acc) {
+  Lanes a[kGroupCols][2];
+  std::memcpy(a, acc, sizeof(a));
+  if (!lim) {
+    for (unsigned j = lo; j <= hi; ++j) {
+      Lanes g0, g1; // unaligned loads, without a call returning a vector
+      std::memcpy(&g0, g + size_t(j) * kGroupRows, sizeof(g0));
+      std::memcpy(&g1, g + size_t(j) * kGroupRows + 8, sizeof(g1));
+      for (unsigned c = 0; c < kGroupCols; ++c) {
+        const float right = r[c][j];
+        const Lanes v0 = g0 + right, v1 = g1 + right;
+        a[c][0] = v0 < a[c][0] ? v0 : a[c][0];
+        a[c][1] = v1 < a[c][1] ? v1 : a[c][1];
+      }
+    }
+  } else {
+    Lanes bound[kGroupCols][2];
+    std::memcpy(bound, lim, sizeof(bound));
+    const Lanes inf = (Lanes){} + kInf;
+    for (unsigned j = lo; j <= hi; ++j) {
+      Lanes g0, g1; // unaligned loads, without a call returning a vector
+      std::memcpy(&g0, g + size_t(j) * kGroupRows, sizeof(g0));
+      std::memcpy(&g1, g + size_t(j) * kGroupRows + 8, sizeof(g1));
+      const Lanes jj = (Lanes){} + float(j);
+      for (unsigned c = 0; c < kGroupCols; ++c) {
+        const float right = r[c][j];
+        const Lanes v0 = jj <= bound[c][0] ? g0 + right : inf;
+        const Lanes v1 = jj <= bound[c][1] ? g1 + right : inf;
+        a[c][0] = v0 < a[c][0] ? v0 : a[c][0];
+        a[c][1] = v1 < a[c][1] ? v1 : a[c][1];
+      }
+    }
+  }
+  std::memcpy(acc, a, sizeof(a));
+}
+
+/// One pass p of fill() when every backward from stage 2 on reads its input.
+/// All of the pass's entries are at budget p, and none reads another entry
+/// of the pass except its own row's earlier segments: the right operands
+/// Own(j, t, p) = Pin(j, t, p - cin(j)) and the chain branch's
+/// Pin(s+1, t, p - |abar^s|) are from earlier passes. So rows are
+/// independent, and kGroupRows of them advance together over t, as vector
+/// lanes: for 4 ends t at a time, the leaves j <= t0 (left operands all
+/// known) are one lane-group scan (groupLeaves), and the few j in (t0, t]
+/// follow column by column as those left operands appear. Each entry is the
+/// minimum over all its feasible candidates, the same floats as the
+/// row-at-a-time scan, so the tables do not change.
+///
+/// What a group reads from the tables (its rows' chain branches) and writes
+/// (its rows of Pin) goes through buffers laid out [t][lane], one
+/// contiguous row at a time, so that the tables are only ever streamed.
+void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
+  const size_t slice = size_t(p) * rows;
+  // Own(s, ., p) = Pin(s, ., p - cin): the right operands of this pass, in
+  // the one Own slice this mode keeps.
+  float *ownP = own.get();
+  for (unsigned s = 2; s <= L; ++s) {
+    const int64_t m = p - cin(s);
+    const float *row = m < 0 ? nullptr : pin.get() + size_t(m) * rows;
+    for (unsigned t = s; t <= L; ++t)
+      ownP[ownSlot(s, t)] = row ? row[pinSlot(s, t)] : kInf;
+  }
+  constexpr unsigned R = kGroupRows;
+  const float *right[kGroupCols];
+  for (unsigned s0 = 1; s0 <= L; s0 += R) {
+    const unsigned width = L - s0 + 1; // ends t in [s0, L]
+    // best[(t - s0) * R + l]: the chain branch of (s0 + l, t), then the
+    // entry itself; lim alike: the last feasible leaf j. Lanes past the
+    // chain or before their row starts get +inf and no bound on their
+    // leaves: their results are dropped.
+    w.best.assign(size_t(width + kGroupCols) * R, kInf);
+    w.lim.assign(size_t(width + kGroupCols) * R, float(L));
+    // gt[j * R + l] = sw(s0 + l, j) + Pin(s0 + l, j - 1, p): +inf until
+    // known, and for every j <= s (not a leaf of row s).
+    w.gt.assign(size_t(L + 2) * R, kInf);
+    for (unsigned l = 0; l < R && s0 + l <= L; ++l) {
+      const unsigned s = s0 + l;
+      const float fs = F[s] - F[s - 1];
+      const int64_t afterFall = p - S[s];
+      const float *next = s < L && afterFall >= 0
+                              ? pin.get() + size_t(afterFall) * rows +
+                                    pinSlot(s + 1, s + 1) - (s + 1)
+                              : nullptr; // next[t] = Pin(s+1, t, p - |abar^s|)
+      const bool backFits = p >= BK[s];
+      const uint32_t *reachRow = reach.data() + size_t(s) * (M + 1);
+      for (unsigned t = s; t <= L; ++t) {
+        const size_t k = size_t(t - s0) * R + l;
+        if (backFits && p >= X[t] + S[s] + TF[s])
+          w.best[k] = s == t ? fs : next ? fs + next[t] : kInf;
+        const int64_t room = p - X[t];
+        w.lim[k] = room < 0 ? float(s) : float(std::min(t, reachRow[room]));
+      }
+    }
+    for (unsigned t0 = s0; t0 <= L; t0 += kGroupCols) {
+      const unsigned cols = std::min(kGroupCols, L - t0 + 1);
+      float *acc = w.best.data() + size_t(t0 - s0) * R;
+      const float *lim = w.lim.data() + size_t(t0 - s0) * R;
+      float minLim = kInf, maxLim = 0;
+      for (unsigned k = 0; k < cols * R; ++k) {
+        minLim = std::min(minLim, lim[k]);
+        maxLim = std::max(maxLim, lim[k]);
+      }
+      for (unsigned c = 0; c < kGroupCols; ++c) {
+        const unsigned t = std::min(t0 + c, L);
+        right[c] = ownP + ownSlot(1, t) - 1; // right[c][j] = Own(j, t, p)
+      }
+      // Leaves whose left operand is known: j in (s0, t0].
+      const unsigned unmasked = unsigned(std::min<float>(minLim, float(t0)));
+      if (unmasked > s0)
+        groupLeaves(w.gt.data(), right, s0 + 1, unmasked, nullptr, acc);
+      const unsigned from = std::max(unmasked, s0) + 1;
+      const unsigned bounded = unsigned(std::min<float>(maxLim, float(t0)));
+      if (bounded >= from)
+        groupLeaves(w.gt.data(), right, from, bounded, lim, acc);
+      // Column by column: leaves in (t0, t], then the column is final.
+      for (unsigned c = 0; c < cols; ++c) {
+        const unsigned t = t0 + c;
+        for (unsigned j = t0 + 1; j <= t; ++j)
+          for (unsigned l = 0; l < R; ++l) {
+            const unsigned k = c * R + l;
+            if (float(j) <= lim[k])
+              acc[k] = std::min(acc[k], w.gt[size_t(j) * R + l] + right[c][j]);
+          }
+        if (t < L)
+          for (unsigned l = 0; l < R && s0 + l <= t; ++l)
+            w.gt[size_t(t + 1) * R + l] =
+                (F[t] - F[s0 + l - 1]) + acc[c * R + l];
+      }
+    }
+    for (unsigned l = 0; l < R && s0 + l <= L; ++l) {
+      const unsigned s = s0 + l;
+      float *row = pin.get() + slice + pinSlot(s, s) - s; // row[t] = Pin(s, t)
+      for (unsigned t = s; t <= L; ++t)
+        row[t] = w.best[size_t(t - s0) * R + l];
+    }
+  }
+}
+
 void CheckpointDP::Impl::fill() {
   rows = size_t(L) * (L + 1) / 2;
   rowStart.assign(L + 2, 0);
   for (unsigned s = 1; s <= L; ++s)
     rowStart[s + 1] = rowStart[s] + (L - s + 1);
+  // Own needs a table of its own only if some Own row has a scan of its own
+  // (see below); otherwise Own(s, t, m) = Pin(s, t, m - cin) and one slice
+  // of it, the current pass's right operands, is enough.
+  bool shareScans = false;
+  int64_t maxCin = 0;
+  for (unsigned s = 2; s <= L; ++s) {
+    shareScans |= !needsInput[s];
+    maxCin = std::max(maxCin, cin(s));
+  }
+  ownFromPin = !shareScans;
   // Every entry is written below, so the tables need no initial value.
   pin.reset(new float[rows * (M + 1)]);
-  own.reset(new float[rows * (M + 1)]);
+  own.reset(new float[rows * (ownFromPin ? 1 : M + 1)]);
 
   // reach: the sweep's peak grows with j, so walk it once per s.
   reach.assign(size_t(L + 1) * (M + 1), 0);
@@ -602,13 +783,13 @@ void CheckpointDP::Impl::fill() {
   // sw[j] = F[j-1] - F[s-1], leaf j's sweep; gPin[j] = sw[j] +
   // Pin(s, j-1, p - e(s)) and gOwn[j] = sw[j] + Own(s, j-1, p), set as soon
   // as (s, j-1) is done.
-  bool shareScans = false;
-  int64_t maxCin = 0;
-  for (unsigned s = 2; s <= L; ++s) {
-    shareScans |= !needsInput[s];
-    maxCin = std::max(maxCin, cin(s));
+  if (ownFromPin) {
+    LaneBuffers w;
+    for (int64_t p = 0; p <= int64_t(M); ++p)
+      fillPassInLanes(p, w);
+    return;
   }
-  const int64_t passes = int64_t(M) + (shareScans ? maxCin : 0);
+  const int64_t passes = int64_t(M) + maxCin;
   std::vector<float> sw(L + 1), gPin(L + 1), gOwn(L + 1);
   for (int64_t p = 0; p <= passes; ++p) {
     for (unsigned s = L; s >= 1; --s) {
@@ -689,33 +870,35 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
   const int64_t kept = keep(o, s);
   assert(at(o, s, t, m) < kInf && "reconstructing an infeasible entry");
 
-  // Re-evaluate the candidates for this entry. The first one (chain, then j
-  // ascending) that reaches the table's value is taken; fill() stored the
-  // minimum over the same floats, so one does.
-  float best = kInf;
+  // Re-evaluate the candidates for this entry and take the first (chain,
+  // then j ascending) that reaches the table's value. fill() stored the
+  // minimum over these same floats (or, on the row-at-a-time path, over
+  // the leaves its bound did not prune, which only float rounding of the
+  // bound can make larger), so one does.
+  const float target = at(o, s, t, m);
   unsigned choice = 0; // 0: chain, else the leaf's j
+  bool found = false;
   const int64_t chainLo = std::max(base + X[t] + S[s] + TF[s], kept + BK[s]);
   const float fs = F[s] - F[s - 1];
   if (m >= chainLo)
-    best = s == t ? fs : fs + at(Owner::Pin, s + 1, t, m - S[s] - kept);
-  const float segmentFloor = F[t] - F[s - 1];
+    found = (s == t ? fs : fs + at(Owner::Pin, s + 1, t, m - S[s] - kept)) <=
+            target;
   int64_t sweepPeak = 0;
-  for (unsigned j = s + 1; j <= t; ++j) {
+  for (unsigned j = s + 1; j <= t && !found; ++j) {
     const unsigned k = j - 1;
     sweepPeak = std::max(sweepPeak, X[k] + (k > s ? X[k - 1] : 0) + TF[k]);
     const int64_t lo = base + X[t] + sweepPeak;
     if (lo > int64_t(m))
       break;
     const float sweep = F[j - 1] - F[s - 1];
-    if (!(best > sweep + segmentFloor))
-      break;
-    float v = sweep + at(o, s, j - 1, m) + at(Owner::Own, j, t, m - base);
-    if (v < best) {
-      best = v;
+    const float v = sweep + at(o, s, j - 1, m) + at(Owner::Own, j, t, m - base);
+    if (v <= target) {
       choice = j;
+      found = true;
     }
   }
-  assert(best == at(o, s, t, m) && "reconstruction disagrees with fill");
+  assert(found && "reconstruction disagrees with fill");
+  (void)found;
 
   if (choice == 0) {
     const bool dropInput = o == Owner::Own;
