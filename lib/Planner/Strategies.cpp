@@ -439,7 +439,7 @@ struct CheckpointDP::Impl {
 
   void fill();
   struct LaneBuffers {
-    std::vector<float> best, lim, gt;
+    std::vector<float> best, lim, gt, minLeft, minRight, infRow;
   };
   void fillPassInLanes(int64_t p, LaneBuffers &w);
   void reconstruct(Owner o, unsigned s, unsigned t, unsigned m,
@@ -575,50 +575,72 @@ typedef float Lanes __attribute__((vector_size(32)));
 constexpr unsigned kGroupRows = 16, kGroupCols = 4;
 } // namespace
 
+/// Leaves are pruned in blocks of kLeafBlock consecutive j.
+constexpr unsigned kLeafBlock = 16;
+
+/// Lower bounds for the leaves of a lane group, per block of leaves. Leaf j
+/// of (s, t) costs g(s, j) + Own(j, t), and the least of a block's leaves is
+/// at least the least g over the block plus the least Own over the block.
+/// Within a block of consecutive leaves g only grows by the sweep and
+/// Own only falls by a few stages, so the bound is close for every block,
+/// however expensive the segments. Float addition is monotone, so the
+/// bound never exceeds the float a leaf sums to.
+struct LeafBounds {
+  /// [block][lane]: the least g(s, j) over the block's j.
+  const float *left;
+  /// right[c][block]: the least Own(j, t_c, p) over the block's j.
+  const float *right[kGroupCols];
+};
+
 /// The leaves of a lane group: for every column c and row lane l,
 ///   acc[c][l] = min(acc[c][l], min over j in [lo, hi] of g[j][l] + r[c][j])
 /// where g holds kGroupRows left operands per j and r[c] a column's right
 /// operands by j. With \p lim, only j <= lim[c][l] counts. One right operand
-/// serves 16 rows, and 8 independent accumulators keep the adds busy: the
-/// scan is bound by arithmetic, not by the table's bandwidth.
+/// serves 16 rows, and 8 independent accumulators keep the adds busy. A
+/// block of leaves is skipped when its bound is no lower than any of the 64
+/// entries' best so far: it cannot change any of them.
 #if defined(__x86_64__) && defined(__ELF__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 static void
 groupLeaves(const float *__restrict g, const float *const *__restrict r,
             unsigned lo, unsigned hi, const float *__restrict lim,
-            float *__restrict acc) {
-  Lanes a[kGroupCols][2];
+            float *__restrict acc, const LeafBounds *__restrict bounds) {
+  typedef int IntLanes __attribute__((vector_size(32)));
+  Lanes a[kGroupCols][2], bound[kGroupCols][2];
   std::memcpy(a, acc, sizeof(a));
-  if (!lim) {
-    for (unsigned j = lo; j <= hi; ++j) {
-      Lanes g0, g1; // unaligned loads, without a call returning a vector
-      std::memcpy(&g0, g + size_t(j) * kGroupRows, sizeof(g0));
-      std::memcpy(&g1, g + size_t(j) * kGroupRows + 8, sizeof(g1));
-      for (unsigned c = 0; c < kGroupCols; ++c) {
-        const float right = r[c][j];
-        const Lanes v0 = g0 + right, v1 = g1 + right;
-        a[c][0] = v0 < a[c][0] ? v0 : a[c][0];
-        a[c][1] = v1 < a[c][1] ? v1 : a[c][1];
-      }
-    }
-  } else {
-    Lanes bound[kGroupCols][2];
+  if (lim)
     std::memcpy(bound, lim, sizeof(bound));
-    const Lanes inf = (Lanes){} + kInf;
-    for (unsigned j = lo; j <= hi; ++j) {
-      Lanes g0, g1; // unaligned loads, without a call returning a vector
-      std::memcpy(&g0, g + size_t(j) * kGroupRows, sizeof(g0));
-      std::memcpy(&g1, g + size_t(j) * kGroupRows + 8, sizeof(g1));
-      const Lanes jj = (Lanes){} + float(j);
-      for (unsigned c = 0; c < kGroupCols; ++c) {
-        const float right = r[c][j];
-        const Lanes v0 = jj <= bound[c][0] ? g0 + right : inf;
-        const Lanes v1 = jj <= bound[c][1] ? g1 + right : inf;
-        a[c][0] = v0 < a[c][0] ? v0 : a[c][0];
-        a[c][1] = v1 < a[c][1] ? v1 : a[c][1];
+  const Lanes inf = (Lanes){} + kInf;
+  for (unsigned first = lo; first <= hi;) {
+    const unsigned block = first / kLeafBlock;
+    const unsigned last = std::min(hi, block * kLeafBlock + kLeafBlock - 1);
+    Lanes left[2];
+    std::memcpy(left, bounds->left + size_t(block) * kGroupRows, sizeof(left));
+    IntLanes lower = {};
+    for (unsigned c = 0; c < kGroupCols; ++c) {
+      const float right = bounds->right[c][block];
+      lower |= (left[0] + right < a[c][0]) | (left[1] + right < a[c][1]);
+    }
+    if (__builtin_reduce_or(lower)) {
+      for (unsigned j = first; j <= last; ++j) {
+        Lanes g0, g1; // unaligned loads, without a call returning a vector
+        std::memcpy(&g0, g + size_t(j) * kGroupRows, sizeof(g0));
+        std::memcpy(&g1, g + size_t(j) * kGroupRows + 8, sizeof(g1));
+        const Lanes jj = (Lanes){} + float(j);
+        for (unsigned c = 0; c < kGroupCols; ++c) {
+          const float right = r[c][j];
+          Lanes v0 = g0 + right, v1 = g1 + right;
+          if (lim) {
+            v0 = jj <= bound[c][0] ? v0 : inf;
+            v1 = jj <= bound[c][1] ? v1 : inf;
+          }
+          a[c][0] = v0 < a[c][0] ? v0 : a[c][0];
+          a[c][1] = v1 < a[c][1] ? v1 : a[c][1];
+        }
       }
     }
+    first = last + 1;
   }
   std::memcpy(acc, a, sizeof(a));
 }
@@ -640,17 +662,44 @@ groupLeaves(const float *__restrict g, const float *const *__restrict r,
 /// contiguous row at a time, so that the tables are only ever streamed.
 void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
   const size_t slice = size_t(p) * rows;
-  // Own(s, ., p) = Pin(s, ., p - cin): the right operands of this pass, in
-  // the one Own slice this mode keeps.
+  // Own(j, ., p) = Pin(j, ., p - cin(j)): the right operands of this pass,
+  // in the one Own slice this mode keeps, and minRight[t * blocks + b], the
+  // least Own(j, t, p) over the leaves j of block b (see
+  // LeafBounds). A block of kLeafBlock rows at a time: the rows are read and
+  // the columns written a cache line at a time.
   float *ownP = own.get();
-  for (unsigned s = 2; s <= L; ++s) {
-    const int64_t m = p - cin(s);
-    const float *row = m < 0 ? nullptr : pin.get() + size_t(m) * rows;
-    for (unsigned t = s; t <= L; ++t)
-      ownP[ownSlot(s, t)] = row ? row[pinSlot(s, t)] : kInf;
+  const unsigned blocks = L / kLeafBlock + 1;
+  w.minRight.assign(size_t(L + 1) * blocks, kInf);
+  w.infRow.assign(L + 1, kInf);
+  const float *rowOf[kLeafBlock];
+  for (unsigned b = 0; b < blocks; ++b) {
+    const unsigned j0 = std::max(2u, b * kLeafBlock);
+    const unsigned j1 = std::min(L, b * kLeafBlock + kLeafBlock - 1);
+    for (unsigned j = j0; j <= j1; ++j) {
+      const int64_t m = p - cin(j);
+      rowOf[j - j0] = m < 0 ? w.infRow.data()
+                            : pin.get() + size_t(m) * rows + pinSlot(j, j) -
+                                  j; // rowOf[j - j0][t] = Pin(j, t, m)
+    }
+    for (unsigned t = j0; t <= L; ++t) {
+      // Sixteen rows at once are more streams than the hardware prefetcher
+      // follows (measured: a third of the pass waited on these loads).
+      if (t % kLeafBlock == 0)
+        for (unsigned j = j0; j <= j1; ++j)
+          __builtin_prefetch(rowOf[j - j0] + t + 4 * kLeafBlock);
+      float *column = ownP + ownSlot(1, t) - 1; // column[j] = Own(j, t, p)
+      float least = kInf;
+      for (unsigned j = j0, end = std::min(j1, t); j <= end; ++j) {
+        const float v = rowOf[j - j0][t];
+        column[j] = v;
+        least = std::min(least, v);
+      }
+      w.minRight[size_t(t) * blocks + b] = least;
+    }
   }
   constexpr unsigned R = kGroupRows;
   const float *right[kGroupCols];
+  LeafBounds bounds;
   for (unsigned s0 = 1; s0 <= L; s0 += R) {
     const unsigned width = L - s0 + 1; // ends t in [s0, L]
     // best[(t - s0) * R + l]: the chain branch of (s0 + l, t), then the
@@ -662,6 +711,8 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
     // gt[j * R + l] = sw(s0 + l, j) + Pin(s0 + l, j - 1, p): +inf until
     // known, and for every j <= s (not a leaf of row s).
     w.gt.assign(size_t(L + 2) * R, kInf);
+    w.minLeft.assign(size_t(blocks) * R, kInf);
+    bounds.left = w.minLeft.data();
     for (unsigned l = 0; l < R && s0 + l <= L; ++l) {
       const unsigned s = s0 + l;
       const float fs = F[s] - F[s - 1];
@@ -671,11 +722,15 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
                                     pinSlot(s + 1, s + 1) - (s + 1)
                               : nullptr; // next[t] = Pin(s+1, t, p - |abar^s|)
       const bool backFits = p >= BK[s];
+      const float *below = p > 0 ? pin.get() + slice - rows + pinSlot(s, s) - s
+                                 : nullptr; // below[t] = Pin(s, t, p - 1)
       const uint32_t *reachRow = reach.data() + size_t(s) * (M + 1);
       for (unsigned t = s; t <= L; ++t) {
         const size_t k = size_t(t - s0) * R + l;
         if (backFits && p >= X[t] + S[s] + TF[s])
           w.best[k] = s == t ? fs : next ? fs + next[t] : kInf;
+        if (below)
+          w.best[k] = std::min(w.best[k], below[t]);
         const int64_t room = p - X[t];
         w.lim[k] = room < 0 ? float(s) : float(std::min(t, reachRow[room]));
       }
@@ -692,15 +747,17 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
       for (unsigned c = 0; c < kGroupCols; ++c) {
         const unsigned t = std::min(t0 + c, L);
         right[c] = ownP + ownSlot(1, t) - 1; // right[c][j] = Own(j, t, p)
+        bounds.right[c] = w.minRight.data() + size_t(t) * blocks;
       }
       // Leaves whose left operand is known: j in (s0, t0].
       const unsigned unmasked = unsigned(std::min<float>(minLim, float(t0)));
       if (unmasked > s0)
-        groupLeaves(w.gt.data(), right, s0 + 1, unmasked, nullptr, acc);
+        groupLeaves(w.gt.data(), right, s0 + 1, unmasked, nullptr, acc,
+                    &bounds);
       const unsigned from = std::max(unmasked, s0) + 1;
       const unsigned bounded = unsigned(std::min<float>(maxLim, float(t0)));
       if (bounded >= from)
-        groupLeaves(w.gt.data(), right, from, bounded, lim, acc);
+        groupLeaves(w.gt.data(), right, from, bounded, lim, acc, &bounds);
       // Column by column: leaves in (t0, t], then the column is final.
       for (unsigned c = 0; c < cols; ++c) {
         const unsigned t = t0 + c;
@@ -711,9 +768,12 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
               acc[k] = std::min(acc[k], w.gt[size_t(j) * R + l] + right[c][j]);
           }
         if (t < L)
-          for (unsigned l = 0; l < R && s0 + l <= t; ++l)
-            w.gt[size_t(t + 1) * R + l] =
-                (F[t] - F[s0 + l - 1]) + acc[c * R + l];
+          for (unsigned l = 0; l < R && s0 + l <= t; ++l) {
+            const float g = (F[t] - F[s0 + l - 1]) + acc[c * R + l];
+            w.gt[size_t(t + 1) * R + l] = g;
+            float &least = w.minLeft[size_t((t + 1) / kLeafBlock) * R + l];
+            least = std::min(least, g);
+          }
       }
     }
     for (unsigned l = 0; l < R && s0 + l <= L; ++l) {

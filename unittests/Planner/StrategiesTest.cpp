@@ -873,6 +873,74 @@ TEST(StrategiesTest, DPEqualsPlainRecurrence) {
   EXPECT_GT(compared, 3000u);
 }
 
+// Where every backward reads its input, CheckpointDP fills its rows in lane
+// groups of 16 rows and 4 segment ends, and prunes blocks of leaves by lower
+// bounds. Chains long enough for several groups and ragged last ones, costs
+// that are not integers (the bounds' margin against rounding), transients
+// and releases, and budgets down to the minimum (leaves limited by the
+// sweep's room): every optimal cost equals the plain recurrence's, bit for
+// bit, and every budget's schedule replays within it at that cost.
+TEST(StrategiesTest, LaneFillEqualsPlainRecurrence) {
+  unsigned compared = 0;
+  auto check = [&](const Chain &c, const std::string &name) {
+    const SimulationResult all = mustSimulate(c, storeAll(c));
+    // A third of store-all: tight enough that long segments recompute.
+    llvm::Expected<CheckpointDP> solver =
+        CheckpointDP::solve(c, uint64_t(all.peakBytes) / 3);
+    ASSERT_TRUE(static_cast<bool>(solver));
+    std::vector<float> plain =
+        plainRecurrence(c, solver->unitBytes(), solver->units());
+    double backward = 0;
+    for (const Stage &st : c.stages)
+      backward += st.backwardCost;
+    for (unsigned m = 0; m <= solver->units(); ++m, ++compared) {
+      const uint64_t bytes = uint64_t(m) * solver->unitBytes();
+      const double expected =
+          std::isinf(plain[m]) ? INFINITY : double(plain[m]) + backward;
+      ASSERT_EQ(solver->optimalCost(bytes), expected)
+          << name << ", L = " << c.length() << ", m = " << m;
+      if (std::isinf(expected))
+        continue;
+      llvm::Expected<Schedule> s = solver->schedule(bytes);
+      ASSERT_TRUE(static_cast<bool>(s)) << llvm::toString(s.takeError());
+      const SimulationResult r = mustSimulate(c, *s);
+      EXPECT_LE(r.peakBytes, int64_t(bytes)) << name << ", m = " << m;
+      EXPECT_NEAR(r.computeCost, expected, 1e-4 * expected)
+          << name << ", m = " << m;
+    }
+  };
+
+  std::mt19937 rng(4242);
+  std::uniform_int_distribution<int> sevenths(0, 6);
+  const unsigned lengths[] = {17, 33, 40, 47, 64, 71, 83, 90};
+  for (int trial = 0; trial < 8; ++trial) {
+    Chain c = randomChain(rng, lengths[trial], NeedsInput::All);
+    if (trial % 2)
+      addReleaseAndTransients(rng, c);
+    if (trial % 4 >= 2)
+      for (Stage &st : c.stages) {
+        st.forwardCost += sevenths(rng) / 7.0;
+        st.backwardCost += sevenths(rng) / 7.0;
+      }
+    check(c, "trial " + std::to_string(trial));
+  }
+
+  // Large early activations and a large last one: a sweep through the early
+  // stages does not fit beside delta^L, although the segments on either
+  // side of its checkpoint do. Leaves past the sweep's reach must not count.
+  for (unsigned L : {20u, 37u}) {
+    Chain c;
+    c.inputBytes = 4;
+    for (unsigned i = 1; i <= L; ++i) {
+      const int64_t out = i == L || i <= L / 2 ? 4 : 1;
+      c.stages.push_back({1 + double(i % 3), 2, out, out + 1});
+      c.stages.back().backwardNeedsInput = true;
+    }
+    check(c, "large ends, L = " + std::to_string(L));
+  }
+  EXPECT_GT(compared, 500u);
+}
+
 //===----------------------------------------------------------------------===//
 // Frontier and discretisation
 //===----------------------------------------------------------------------===//
