@@ -401,6 +401,10 @@ struct CheckpointDP::Impl {
   /// reach[s * (M + 1) + r]: the largest j in [s, L] such that every forward
   /// of the leaf sweep from a^{s-1} to a^{j-1} fits in r units (s: none).
   std::vector<uint32_t> reach;
+  /// sweepToEnd[s]: the room a sweep from a^{s-1} to a^{L-1} takes, so that
+  /// reach(s, r) = L for every r >= it; maxX: the largest |a^i|, i >= 1.
+  std::vector<int64_t> sweepToEnd;
+  int64_t maxX = 0;
   /// Segments per budget: L(L+1)/2.
   size_t rows = 0;
   /// rowStart[s]: where the segments starting at s begin in a Pin slice.
@@ -707,14 +711,22 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
     // chain or before their row starts get +inf and no bound on their
     // leaves: their results are dropped.
     w.best.assign(size_t(width + kGroupCols) * R, kInf);
-    w.lim.assign(size_t(width + kGroupCols) * R, float(L));
     // gt[j * R + l] = sw(s0 + l, j) + Pin(s0 + l, j - 1, p): +inf until
     // known, and for every j <= s (not a leaf of row s).
     w.gt.assign(size_t(L + 2) * R, kInf);
     w.minLeft.assign(size_t(blocks) * R, kInf);
     bounds.left = w.minLeft.data();
-    for (unsigned l = 0; l < R && s0 + l <= L; ++l) {
+    // A row's leaves are limited by the sweep's room only at budgets below
+    // what a sweep to the end of the chain takes beside the largest
+    // delta^t; above it (nearly every pass) lim is t, implied by j <= t0.
+    bool limited = false;
+    Lanes start[2], before[2]; // s and F[s-1] by lane; +inf past the chain
+    for (unsigned l = 0; l < R; ++l) {
       const unsigned s = s0 + l;
+      start[l / 8][l % 8] = s <= L ? float(s) : kInf;
+      before[l / 8][l % 8] = s <= L ? F[s - 1] : kInf;
+      if (s > L)
+        continue;
       const float fs = F[s] - F[s - 1];
       const int64_t afterFall = p - S[s];
       const float *next = s < L && afterFall >= 0
@@ -724,26 +736,38 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
       const bool backFits = p >= BK[s];
       const float *below = p > 0 ? pin.get() + slice - rows + pinSlot(s, s) - s
                                  : nullptr; // below[t] = Pin(s, t, p - 1)
-      const uint32_t *reachRow = reach.data() + size_t(s) * (M + 1);
+      const int64_t fallAt = S[s] + TF[s];  // F_all(s) fits iff X[t] <= p - it
       for (unsigned t = s; t <= L; ++t) {
         const size_t k = size_t(t - s0) * R + l;
-        if (backFits && p >= X[t] + S[s] + TF[s])
-          w.best[k] = s == t ? fs : next ? fs + next[t] : kInf;
-        if (below)
-          w.best[k] = std::min(w.best[k], below[t]);
+        float v = below ? below[t] : kInf;
+        if (backFits && p - fallAt >= X[t]) {
+          const float chain = s == t ? fs : next ? fs + next[t] : kInf;
+          v = std::min(v, chain);
+        }
+        w.best[k] = v;
+      }
+      if (p - maxX >= sweepToEnd[s])
+        continue;
+      if (!limited)
+        w.lim.assign(size_t(width + kGroupCols) * R, float(L));
+      limited = true;
+      const uint32_t *reachRow = reach.data() + size_t(s) * (M + 1);
+      for (unsigned t = s; t <= L; ++t) {
         const int64_t room = p - X[t];
-        w.lim[k] = room < 0 ? float(s) : float(std::min(t, reachRow[room]));
+        w.lim[size_t(t - s0) * R + l] =
+            room < 0 ? float(s) : float(std::min(t, reachRow[room]));
       }
     }
     for (unsigned t0 = s0; t0 <= L; t0 += kGroupCols) {
       const unsigned cols = std::min(kGroupCols, L - t0 + 1);
       float *acc = w.best.data() + size_t(t0 - s0) * R;
-      const float *lim = w.lim.data() + size_t(t0 - s0) * R;
-      float minLim = kInf, maxLim = 0;
-      for (unsigned k = 0; k < cols * R; ++k) {
-        minLim = std::min(minLim, lim[k]);
-        maxLim = std::max(maxLim, lim[k]);
-      }
+      const float *lim = limited ? w.lim.data() + size_t(t0 - s0) * R : nullptr;
+      float minLim = float(t0), maxLim = 0;
+      if (lim)
+        for (unsigned k = 0; k < cols * R; ++k) {
+          minLim = std::min(minLim, lim[k]);
+          maxLim = std::max(maxLim, lim[k]);
+        }
       for (unsigned c = 0; c < kGroupCols; ++c) {
         const unsigned t = std::min(t0 + c, L);
         right[c] = ownP + ownSlot(1, t) - 1; // right[c][j] = Own(j, t, p)
@@ -756,24 +780,41 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
                     &bounds);
       const unsigned from = std::max(unmasked, s0) + 1;
       const unsigned bounded = unsigned(std::min<float>(maxLim, float(t0)));
-      if (bounded >= from)
+      if (lim && bounded >= from)
         groupLeaves(w.gt.data(), right, from, bounded, lim, acc, &bounds);
-      // Column by column: leaves in (t0, t], then the column is final.
+      // Column by column: leaves in (t0, t], then the column is final and
+      // gives each row its left operand for j = t + 1.
+      const Lanes inf = (Lanes){} + kInf;
       for (unsigned c = 0; c < cols; ++c) {
         const unsigned t = t0 + c;
-        for (unsigned j = t0 + 1; j <= t; ++j)
-          for (unsigned l = 0; l < R; ++l) {
-            const unsigned k = c * R + l;
-            if (float(j) <= lim[k])
-              acc[k] = std::min(acc[k], w.gt[size_t(j) * R + l] + right[c][j]);
+        Lanes a[2];
+        std::memcpy(a, acc + c * R, sizeof(a));
+        for (unsigned j = t0 + 1; j <= t; ++j) {
+          Lanes g[2], bound[2];
+          std::memcpy(g, w.gt.data() + size_t(j) * R, sizeof(g));
+          if (lim)
+            std::memcpy(bound, lim + c * R, sizeof(bound));
+          for (unsigned h = 0; h < 2; ++h) {
+            Lanes v = g[h] + right[c][j];
+            if (lim)
+              v = float(j) <= bound[h] ? v : inf;
+            a[h] = v < a[h] ? v : a[h];
           }
-        if (t < L)
-          for (unsigned l = 0; l < R && s0 + l <= t; ++l) {
-            const float g = (F[t] - F[s0 + l - 1]) + acc[c * R + l];
-            w.gt[size_t(t + 1) * R + l] = g;
-            float &least = w.minLeft[size_t((t + 1) / kLeafBlock) * R + l];
-            least = std::min(least, g);
-          }
+        }
+        std::memcpy(acc + c * R, a, sizeof(a));
+        if (t == L)
+          continue;
+        Lanes least[2];
+        float *leastAt = w.minLeft.data() + size_t((t + 1) / kLeafBlock) * R;
+        std::memcpy(least, leastAt, sizeof(least));
+        for (unsigned h = 0; h < 2; ++h) {
+          // Rows that have not started by t keep +inf.
+          Lanes g = (F[t] - before[h]) + a[h];
+          g = start[h] <= float(t) ? g : inf;
+          std::memcpy(w.gt.data() + size_t(t + 1) * R + 8 * h, &g, sizeof(g));
+          least[h] = g < least[h] ? g : least[h];
+        }
+        std::memcpy(leastAt, least, sizeof(least));
       }
     }
     for (unsigned l = 0; l < R && s0 + l <= L; ++l) {
@@ -806,7 +847,12 @@ void CheckpointDP::Impl::fill() {
 
   // reach: the sweep's peak grows with j, so walk it once per s.
   reach.assign(size_t(L + 1) * (M + 1), 0);
+  sweepToEnd.assign(L + 1, 0);
+  maxX = *std::max_element(X.begin() + 1, X.end());
   for (unsigned s = 1; s <= L; ++s) {
+    for (unsigned k = s; k < L; ++k)
+      sweepToEnd[s] =
+          std::max(sweepToEnd[s], X[k] + (k > s ? X[k - 1] : 0) + TF[k]);
     uint32_t *r = reach.data() + size_t(s) * (M + 1);
     int64_t peak = 0;
     unsigned j = s;
