@@ -333,41 +333,40 @@ Schedule nnc::planner::leastPeakSchedule(const Chain &chain) {
 // segment and every m in [0, M]: O(L^2 M) values, O(L) work each, O(L^3 M).
 //
 // How fill() evaluates it:
-//  * Budget-major, in passes p = 0, 1, ...: pass p computes Own(s, ., p) and
-//    Pin(s, ., p - e(s)) for every s, s descending, t ascending. e(s) = 0
-//    when no Own entry needs a scan of its own (every backward from stage 2
-//    on reads its input, so Own is Pin shifted, below); otherwise e(s) =
-//    cin, so that Own(s, t, p) and Pin(s, t, p - cin) scan the same right
-//    operands Own(j, t, p - cin) together, reading them once. Everything an
-//    entry reads is done by then (see fill()).
+//  * Budget-major, in passes: every entry a pass computes reads, besides
+//    its own row's shorter segments, only entries of earlier passes (or of
+//    an earlier step of the same pass). So the rows of a pass are
+//    independent, and kGroupRows = 16 of them advance together over t as
+//    vector lanes (fillGroup). When every backward from stage 2 on reads its
+//    input, Own is Pin shifted (below) and a pass is one budget p
+//    (fillPassInLanes); otherwise pass p computes Pin(s, ., p - cin) and
+//    Own(s, ., p), which read the same right operands Own(., ., p - cin),
+//    and rows are grouped by cin (fillPassByClasses).
 //  * An entry is a reduction over its leaves j of
 //      g_s(j) + Own(j, t, m - base),  g_s(j) = sw(s, j) + {Pin|Own}(s, j-1, m)
-//    (base = cin for Own, else 0). g_s(j) does not depend on t, so it is
-//    summed once, when (s, j-1) is done, and the scan adds one float per
-//    leaf. Within one budget, Pin is stored by start (Pin(s, .) contiguous)
-//    and Own by end (Own(., t) contiguous), so the right operands of a scan,
-//    the chain branch's Pin(s+1, t, .) and the copied Pin(s, t, m - cin)
-//    are all read in order as t and j advance. The scan keeps independent
-//    lanes and is vectorised (an AVX2 clone on x86-64).
-//    (The fill used to go row by row, all m at once for each (s, t, j):
-//    that streamed two rows of M + 1 floats per (s, j, t) from memory and
-//    was about twice as slow.)
+//    (base = cin for Own, else 0). All rows of a group read the same right
+//    operand for a given (j, t), so one broadcast serves 16 rows; 4 ends t
+//    at a time, 8 independent vector accumulators (groupLeaves, an AVX2
+//    clone on x86-64). Leaves j <= t0 (left operands known) are one scan;
+//    the few j in (t0, t] follow column by column.
 //  * The leaves scanned are exactly the feasible ones: the sweep's peak only
-//    grows with j, so they are j in (s, reach(s, m - base - |delta^t|)], with
-//    reach tabulated once per s for every room.
-//  * Pruning: every schedule of [s, t] costs at least sum u_f(s..t), so leaf
-//    j costs at least sw(s, j) + sum u_f(s..t); sw grows with j, so once the
-//    best so far is <= that bound for the next leaf, no later leaf is
-//    strictly cheaper. The scan tests it every 16 or 32 leaves.
+//    grows with j, so they are j in (s, reach(s, m - base - |delta^t|)],
+//    with reach tabulated once per s for every room; above the room a
+//    sweep to the chain's end takes, the bound is t itself.
+//  * Pruning: a block of 16 leaves is skipped when the least left operand
+//    of the block plus the least right operand of the block is no lower
+//    than the best so far of every entry in the tile. Each scan starts from
+//    the entry one budget below, an upper bound (tables only fall as m
+//    grows, and float addition is monotone).
 // Exactness: every candidate is the same float as in the plain recurrence
 // (the chain branch fs + Pin(...), a leaf (sw + left) + right, summed in that
 // order), min does not depend on the order in which candidates are taken,
-// and a leaf is skipped only when it cannot be strictly cheaper (the bound
-// is a sum of the same stage costs, so with integer costs it holds exactly,
-// with others up to float rounding). So each entry is the recurrence's
-// minimum, bit for bit, whatever the order of evaluation. reconstruct()
-// re-evaluates one entry's candidates (chain, then j ascending, stopping by the
-// same bound) and takes the first that reaches the stored value.
+// and a block is skipped only when no candidate in it can be lower: the
+// bound is a float sum of two operands no larger than the candidate's, and
+// float addition is monotone, so this holds for any costs, integer or not.
+// So each entry is the recurrence's minimum, bit for bit. reconstruct()
+// re-evaluates one entry's candidates (chain, then j ascending) and takes
+// the first that reaches the stored value.
 //
 // Not used, because it is not exact: the Knuth-Yao restriction of leaf j to
 // [j*(s, t-1, m), j*(s+1, t, m)]. On random heterogeneous chains it misses
@@ -382,6 +381,14 @@ enum class Owner { Pin, Own };
 } // namespace
 
 static constexpr float kInf = std::numeric_limits<float>::infinity();
+
+namespace {
+/// Eight floats (the GCC/Clang vector extension): the lane kernel is written
+/// once and compiled for AVX2 and for plain x86-64 by target_clones.
+typedef float Lanes __attribute__((vector_size(32)));
+/// A lane group: 16 rows s side by side (two Lanes) and 4 segment ends t.
+constexpr unsigned kGroupRows = 16, kGroupCols = 4;
+} // namespace
 
 struct CheckpointDP::Impl {
   const Chain chain;
@@ -405,6 +412,7 @@ struct CheckpointDP::Impl {
   /// reach(s, r) = L for every r >= it; maxX: the largest |a^i|, i >= 1.
   std::vector<int64_t> sweepToEnd;
   int64_t maxX = 0;
+  int64_t maxCin = 0; // the largest cin(s), s >= 2
   /// Segments per budget: L(L+1)/2.
   size_t rows = 0;
   /// rowStart[s]: where the segments starting at s begin in a Pin slice.
@@ -444,140 +452,25 @@ struct CheckpointDP::Impl {
   void fill();
   struct LaneBuffers {
     std::vector<float> best, lim, gt, minLeft, minRight, infRow;
+    /// fillPassByClasses: minRight of Own slice q at [q % size()].
+    std::vector<std::vector<float>> minRightRing;
+  };
+  /// Up to kGroupRows rows of one table whose leaves read the same Own
+  /// slice; s ascending.
+  struct LaneGroup {
+    Owner kind;
+    unsigned count;
+    unsigned s[kGroupRows];
+    int64_t m[kGroupRows];
   };
   void fillPassInLanes(int64_t p, LaneBuffers &w);
+  void fillPassByClasses(int64_t p, LaneBuffers &w);
+  void blockMinima(const float *slice, std::vector<float> &minRight) const;
+  void fillGroup(const LaneGroup &g, const float *right, const float *minRight,
+                 LaneBuffers &w);
   void reconstruct(Owner o, unsigned s, unsigned t, unsigned m,
                    Schedule &out) const;
 };
-
-/// min(best, min over k in [0, n) of g[k] + b[k]), stopping early once
-/// best <= sw[k] + floor for the next k: sw is non-decreasing, and every
-/// later candidate costs at least its sweep plus the segment's floor.
-/// Kept separate and branch-free inside a block so it vectorises; on x86-64
-/// it is cloned for AVX2 and picked at load time, so the library still runs
-/// on any x86-64.
-#if defined(__x86_64__) && defined(__ELF__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-static float
-leafMin(const float *__restrict g, const float *__restrict b,
-        const float *__restrict sw, unsigned n, float floor, float best) {
-  // Independent lanes, so that the mins do not wait on each other; a stop
-  // test per block of W candidates (min(acc) <= bound iff any lane is).
-  constexpr unsigned W = 32, V = 8;
-  unsigned k = 0;
-  if (n >= V) {
-    float acc[W];
-    for (unsigned l = 0; l < W; ++l)
-      acc[l] = best;
-    auto canImprove = [&](unsigned k) {
-      const float bound = sw[k] + floor;
-      unsigned stop = 0;
-      for (unsigned l = 0; l < W; ++l)
-        stop |= !(acc[l] > bound);
-      return stop == 0;
-    };
-    for (; k + W <= n; k += W) {
-      if (!canImprove(k))
-        break;
-      for (unsigned l = 0; l < W; ++l) {
-        float v = g[k + l] + b[k + l];
-        acc[l] = v < acc[l] ? v : acc[l];
-      }
-    }
-    if (k + W > n && canImprove(k))
-      for (; k + V <= n; k += V)
-        for (unsigned l = 0; l < V; ++l) {
-          float v = g[k + l] + b[k + l];
-          acc[l] = v < acc[l] ? v : acc[l];
-        }
-    // A tree, not a chain of W dependent mins; min is exact, so the order
-    // does not change the result.
-    for (unsigned half = W / 2; half >= 1; half /= 2)
-      for (unsigned l = 0; l < half; ++l)
-        acc[l] = acc[l + half] < acc[l] ? acc[l + half] : acc[l];
-    best = acc[0];
-  }
-  for (; k < n; ++k) {
-    if (!(best > sw[k] + floor))
-      break;
-    float v = g[k] + b[k];
-    best = v < best ? v : best;
-  }
-  return best;
-}
-
-/// leafMin for two rows that share their right operands b: Pin(s, t, m)
-/// (left parts gp) and Own(s, t, m + cin) (left parts go). Each result is
-/// what leafMin would return for its row alone; the scan goes on while
-/// either can still improve.
-#if defined(__x86_64__) && defined(__ELF__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-static void
-leafMin2(const float *__restrict gp, const float *__restrict go,
-         const float *__restrict b, const float *__restrict sw, unsigned n,
-         float floor, float &bestP, float &bestO) {
-  constexpr unsigned W = 16, V = 8;
-  unsigned k = 0;
-  if (n >= V) {
-    float accP[W], accO[W];
-    for (unsigned l = 0; l < W; ++l) {
-      accP[l] = bestP;
-      accO[l] = bestO;
-    }
-    auto canImprove = [&](unsigned k) {
-      const float bound = sw[k] + floor;
-      unsigned stopP = 0, stopO = 0;
-      for (unsigned l = 0; l < W; ++l) {
-        stopP |= !(accP[l] > bound);
-        stopO |= !(accO[l] > bound);
-      }
-      return (stopP & stopO) == 0;
-    };
-    for (; k + W <= n; k += W) {
-      if (!canImprove(k))
-        break;
-      for (unsigned l = 0; l < W; ++l) {
-        const float right = b[k + l];
-        const float vP = gp[k + l] + right, vO = go[k + l] + right;
-        accP[l] = vP < accP[l] ? vP : accP[l];
-        accO[l] = vO < accO[l] ? vO : accO[l];
-      }
-    }
-    if (k + W > n && canImprove(k))
-      for (; k + V <= n; k += V)
-        for (unsigned l = 0; l < V; ++l) {
-          const float right = b[k + l];
-          const float vP = gp[k + l] + right, vO = go[k + l] + right;
-          accP[l] = vP < accP[l] ? vP : accP[l];
-          accO[l] = vO < accO[l] ? vO : accO[l];
-        }
-    for (unsigned half = W / 2; half >= 1; half /= 2)
-      for (unsigned l = 0; l < half; ++l) {
-        accP[l] = accP[l + half] < accP[l] ? accP[l + half] : accP[l];
-        accO[l] = accO[l + half] < accO[l] ? accO[l + half] : accO[l];
-      }
-    bestP = accP[0];
-    bestO = accO[0];
-  }
-  for (; k < n; ++k) {
-    const float bound = sw[k] + floor;
-    if (!(bestP > bound) && !(bestO > bound))
-      break;
-    const float vP = gp[k] + b[k], vO = go[k] + b[k];
-    bestP = vP < bestP ? vP : bestP;
-    bestO = vO < bestO ? vO : bestO;
-  }
-}
-
-namespace {
-/// Eight floats (the GCC/Clang vector extension): the lane kernel is written
-/// once and compiled for AVX2 and for plain x86-64 by target_clones.
-typedef float Lanes __attribute__((vector_size(32)));
-/// A lane group: 16 rows s side by side (two Lanes) and 4 segment ends t.
-constexpr unsigned kGroupRows = 16, kGroupCols = 4;
-} // namespace
 
 /// Leaves are pruned in blocks of kLeafBlock consecutive j.
 constexpr unsigned kLeafBlock = 16;
@@ -585,10 +478,11 @@ constexpr unsigned kLeafBlock = 16;
 /// Lower bounds for the leaves of a lane group, per block of leaves. Leaf j
 /// of (s, t) costs g(s, j) + Own(j, t), and the least of a block's leaves is
 /// at least the least g over the block plus the least Own over the block.
-/// Within a block of consecutive leaves g only grows by the sweep and
-/// Own only falls by a few stages, so the bound is close for every block,
-/// however expensive the segments. Float addition is monotone, so the
-/// bound never exceeds the float a leaf sums to.
+/// Across a block of consecutive leaves g grows and Own falls by the cost of
+/// a few stages only, so the bound stays close however expensive the
+/// segments are (bounds by the segments' forward costs, which the scan used
+/// before, are far off under tight memory). Float addition is monotone, so
+/// the bound never exceeds the float a leaf sums to.
 struct LeafBounds {
   /// [block][lane]: the least g(s, j) over the block's j.
   const float *left;
@@ -650,26 +544,16 @@ groupLeaves(const float *__restrict g, const float *const *__restrict r,
 }
 
 /// One pass p of fill() when every backward from stage 2 on reads its input.
-/// All of the pass's entries are at budget p, and none reads another entry
-/// of the pass except its own row's earlier segments: the right operands
-/// Own(j, t, p) = Pin(j, t, p - cin(j)) and the chain branch's
-/// Pin(s+1, t, p - |abar^s|) are from earlier passes. So rows are
-/// independent, and kGroupRows of them advance together over t, as vector
-/// lanes: for 4 ends t at a time, the leaves j <= t0 (left operands all
-/// known) are one lane-group scan (groupLeaves), and the few j in (t0, t]
-/// follow column by column as those left operands appear. Each entry is the
-/// minimum over all its feasible candidates, the same floats as the
-/// row-at-a-time scan, so the tables do not change.
-///
-/// What a group reads from the tables (its rows' chain branches) and writes
-/// (its rows of Pin) goes through buffers laid out [t][lane], one
-/// contiguous row at a time, so that the tables are only ever streamed.
+/// All of the pass's entries are Pin at budget p, and none reads another
+/// entry of the pass except its own row's shorter segments: the right
+/// operands Own(j, t, p) = Pin(j, t, p - cin(j)) and the chain branch's
+/// Pin(s+1, t, p - |abar^s|) are from earlier passes. So the rows go in
+/// groups of kGroupRows consecutive starts, each filled by fillGroup.
 void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
-  const size_t slice = size_t(p) * rows;
   // Own(j, ., p) = Pin(j, ., p - cin(j)): the right operands of this pass,
   // in the one Own slice this mode keeps, and minRight[t * blocks + b], the
-  // least Own(j, t, p) over the leaves j of block b (see
-  // LeafBounds). A block of kLeafBlock rows at a time: the rows are read and
+  // least Own(j, t, p) over the leaves j of block b (blockMinima, fused into
+  // the copy). A block of kLeafBlock rows at a time: the rows are read and
   // the columns written a cache line at a time.
   float *ownP = own.get();
   const unsigned blocks = L / kLeafBlock + 1;
@@ -701,129 +585,243 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
       w.minRight[size_t(t) * blocks + b] = least;
     }
   }
+  LaneGroup group;
+  group.kind = Owner::Pin;
+  for (unsigned s0 = 1; s0 <= L; s0 += kGroupRows) {
+    group.count = std::min(kGroupRows, L - s0 + 1);
+    for (unsigned l = 0; l < group.count; ++l) {
+      group.s[l] = s0 + l;
+      group.m[l] = p;
+    }
+    fillGroup(group, ownP, w.minRight.data(), w);
+  }
+}
+
+/// Fills the rows of \p g: every entry (g.s[l], t, g.m[l]) of table g.kind,
+/// t >= s. \p right is the Own slice, by end, that all of the rows' leaves
+/// read (Own(j, t, m - base) with base = cin for Own rows, else 0: the same
+/// slice for every row of a group), \p minRight its least per block of
+/// leaves (LeafBounds). What each row reads from the tables (its chain
+/// branches and its entries one budget below, which start the scan) and
+/// writes (its entries) goes through buffers laid out [t][lane], one row at
+/// a time, so that the tables are streamed.
+void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
+                                   const float *minRight, LaneBuffers &w) {
   constexpr unsigned R = kGroupRows;
+  const unsigned blocks = L / kLeafBlock + 1;
+  const bool isOwn = g.kind == Owner::Own;
+  const unsigned s0 = g.s[0];
+  const unsigned width = L - s0 + 1; // ends t in [s0, L]
+  // best[(t - s0) * R + l]: the chain branch of (s, t), then the entry
+  // itself; lim alike: the last feasible leaf j. Lanes not in use or before
+  // their row starts get +inf and no bound on their leaves: their results
+  // are dropped.
+  w.best.assign(size_t(width + kGroupCols) * R, kInf);
+  // gt[j * R + l] = sw(s, j) + {Pin|Own}(s, j - 1, m): +inf until known, and
+  // for every j <= s (not a leaf of row s).
+  w.gt.assign(size_t(L + 2) * R, kInf);
+  w.minLeft.assign(size_t(blocks) * R, kInf);
   const float *right[kGroupCols];
   LeafBounds bounds;
-  for (unsigned s0 = 1; s0 <= L; s0 += R) {
-    const unsigned width = L - s0 + 1; // ends t in [s0, L]
-    // best[(t - s0) * R + l]: the chain branch of (s0 + l, t), then the
-    // entry itself; lim alike: the last feasible leaf j. Lanes past the
-    // chain or before their row starts get +inf and no bound on their
-    // leaves: their results are dropped.
-    w.best.assign(size_t(width + kGroupCols) * R, kInf);
-    // gt[j * R + l] = sw(s0 + l, j) + Pin(s0 + l, j - 1, p): +inf until
-    // known, and for every j <= s (not a leaf of row s).
-    w.gt.assign(size_t(L + 2) * R, kInf);
-    w.minLeft.assign(size_t(blocks) * R, kInf);
-    bounds.left = w.minLeft.data();
-    // A row's leaves are limited by the sweep's room only at budgets below
-    // what a sweep to the end of the chain takes beside the largest
-    // delta^t; above it (nearly every pass) lim is t, implied by j <= t0.
-    bool limited = false;
-    Lanes start[2], before[2]; // s and F[s-1] by lane; +inf past the chain
-    for (unsigned l = 0; l < R; ++l) {
-      const unsigned s = s0 + l;
-      start[l / 8][l % 8] = s <= L ? float(s) : kInf;
-      before[l / 8][l % 8] = s <= L ? F[s - 1] : kInf;
-      if (s > L)
-        continue;
-      const float fs = F[s] - F[s - 1];
-      const int64_t afterFall = p - S[s];
-      const float *next = s < L && afterFall >= 0
-                              ? pin.get() + size_t(afterFall) * rows +
-                                    pinSlot(s + 1, s + 1) - (s + 1)
-                              : nullptr; // next[t] = Pin(s+1, t, p - |abar^s|)
-      const bool backFits = p >= BK[s];
-      const float *below = p > 0 ? pin.get() + slice - rows + pinSlot(s, s) - s
-                                 : nullptr; // below[t] = Pin(s, t, p - 1)
-      const int64_t fallAt = S[s] + TF[s];  // F_all(s) fits iff X[t] <= p - it
-      for (unsigned t = s; t <= L; ++t) {
-        const size_t k = size_t(t - s0) * R + l;
-        float v = below ? below[t] : kInf;
-        if (backFits && p - fallAt >= X[t]) {
-          const float chain = s == t ? fs : next ? fs + next[t] : kInf;
-          v = std::min(v, chain);
-        }
-        w.best[k] = v;
+  bounds.left = w.minLeft.data();
+  // A row's leaves are limited by the sweep's room only at budgets below
+  // what a sweep to the end of the chain takes beside the largest delta^t;
+  // above it (nearly every pass) lim is t, implied by j <= t0.
+  bool limited = false;
+  Lanes start[2], before[2]; // s and F[s-1] by lane; +inf for unused lanes
+  for (unsigned l = 0; l < R; ++l) {
+    const bool used = l < g.count;
+    const unsigned s = used ? g.s[l] : 0;
+    start[l / 8][l % 8] = used ? float(s) : kInf;
+    before[l / 8][l % 8] = used ? F[s - 1] : kInf;
+    if (!used)
+      continue;
+    const int64_t m = g.m[l];
+    const int64_t base = isOwn ? cin(s) : 0, kept = keep(g.kind, s);
+    const float fs = F[s] - F[s - 1];
+    const int64_t afterFall = m - S[s] - kept;
+    const float *next = s < L && afterFall >= 0
+                            ? pin.get() + size_t(afterFall) * rows +
+                                  pinSlot(s + 1, s + 1) - (s + 1)
+                            : nullptr; // next[t] = Pin(s+1, t, afterFall)
+    const bool backFits = m >= kept + BK[s];
+    // F_all(s) fits iff X[t] <= m - fallAt.
+    const int64_t fallAt = base + S[s] + TF[s];
+    // below[t] = Pin(s, t, m - 1), when Pin rows are contiguous.
+    const float *below =
+        !isOwn && m > 0 ? pin.get() + size_t(m - 1) * rows + pinSlot(s, s) - s
+                        : nullptr;
+    for (unsigned t = s; t <= L; ++t) {
+      // The entry one budget below bounds it from above (tables only fall
+      // as m grows, and float addition is monotone), which lets the scan
+      // skip more blocks of leaves.
+      float v = below ? below[t] : m > 0 ? at(g.kind, s, t, m - 1) : kInf;
+      if (backFits && m - fallAt >= X[t]) {
+        const float chain = s == t ? fs : next ? fs + next[t] : kInf;
+        v = std::min(v, chain);
       }
-      if (p - maxX >= sweepToEnd[s])
-        continue;
-      if (!limited)
-        w.lim.assign(size_t(width + kGroupCols) * R, float(L));
-      limited = true;
-      const uint32_t *reachRow = reach.data() + size_t(s) * (M + 1);
-      for (unsigned t = s; t <= L; ++t) {
-        const int64_t room = p - X[t];
-        w.lim[size_t(t - s0) * R + l] =
-            room < 0 ? float(s) : float(std::min(t, reachRow[room]));
-      }
+      w.best[size_t(t - s0) * R + l] = v;
     }
-    for (unsigned t0 = s0; t0 <= L; t0 += kGroupCols) {
-      const unsigned cols = std::min(kGroupCols, L - t0 + 1);
-      float *acc = w.best.data() + size_t(t0 - s0) * R;
-      const float *lim = limited ? w.lim.data() + size_t(t0 - s0) * R : nullptr;
-      float minLim = float(t0), maxLim = 0;
-      if (lim)
-        for (unsigned k = 0; k < cols * R; ++k) {
-          minLim = std::min(minLim, lim[k]);
-          maxLim = std::max(maxLim, lim[k]);
-        }
-      for (unsigned c = 0; c < kGroupCols; ++c) {
-        const unsigned t = std::min(t0 + c, L);
-        right[c] = ownP + ownSlot(1, t) - 1; // right[c][j] = Own(j, t, p)
-        bounds.right[c] = w.minRight.data() + size_t(t) * blocks;
+    if (m - base - maxX >= sweepToEnd[s])
+      continue;
+    if (!limited)
+      w.lim.assign(size_t(width + kGroupCols) * R, float(L));
+    limited = true;
+    const uint32_t *reachRow = reach.data() + size_t(s) * (M + 1);
+    for (unsigned t = s; t <= L; ++t) {
+      const int64_t room = m - base - X[t];
+      w.lim[size_t(t - s0) * R + l] =
+          room < 0 ? float(s) : float(std::min(t, reachRow[room]));
+    }
+  }
+  for (unsigned t0 = s0; t0 <= L; t0 += kGroupCols) {
+    const unsigned cols = std::min(kGroupCols, L - t0 + 1);
+    float *acc = w.best.data() + size_t(t0 - s0) * R;
+    const float *lim = limited ? w.lim.data() + size_t(t0 - s0) * R : nullptr;
+    float minLim = float(t0), maxLim = 0;
+    if (lim)
+      for (unsigned k = 0; k < cols * R; ++k) {
+        minLim = std::min(minLim, lim[k]);
+        maxLim = std::max(maxLim, lim[k]);
       }
-      // Leaves whose left operand is known: j in (s0, t0].
-      const unsigned unmasked = unsigned(std::min<float>(minLim, float(t0)));
-      if (unmasked > s0)
-        groupLeaves(w.gt.data(), right, s0 + 1, unmasked, nullptr, acc,
-                    &bounds);
-      const unsigned from = std::max(unmasked, s0) + 1;
-      const unsigned bounded = unsigned(std::min<float>(maxLim, float(t0)));
-      if (lim && bounded >= from)
-        groupLeaves(w.gt.data(), right, from, bounded, lim, acc, &bounds);
-      // Column by column: leaves in (t0, t], then the column is final and
-      // gives each row its left operand for j = t + 1.
-      const Lanes inf = (Lanes){} + kInf;
-      for (unsigned c = 0; c < cols; ++c) {
-        const unsigned t = t0 + c;
-        Lanes a[2];
-        std::memcpy(a, acc + c * R, sizeof(a));
-        for (unsigned j = t0 + 1; j <= t; ++j) {
-          Lanes g[2], bound[2];
-          std::memcpy(g, w.gt.data() + size_t(j) * R, sizeof(g));
-          if (lim)
-            std::memcpy(bound, lim + c * R, sizeof(bound));
-          for (unsigned h = 0; h < 2; ++h) {
-            Lanes v = g[h] + right[c][j];
-            if (lim)
-              v = float(j) <= bound[h] ? v : inf;
-            a[h] = v < a[h] ? v : a[h];
-          }
-        }
-        std::memcpy(acc + c * R, a, sizeof(a));
-        if (t == L)
-          continue;
-        Lanes least[2];
-        float *leastAt = w.minLeft.data() + size_t((t + 1) / kLeafBlock) * R;
-        std::memcpy(least, leastAt, sizeof(least));
+    for (unsigned c = 0; c < kGroupCols; ++c) {
+      const unsigned t = std::min(t0 + c, L);
+      right[c] = right0 + ownSlot(1, t) - 1; // right[c][j] = Own(j, t)
+      bounds.right[c] = minRight + size_t(t) * blocks;
+    }
+    // Leaves whose left operand is known: j in (s0, t0].
+    const unsigned unmasked = unsigned(std::min<float>(minLim, float(t0)));
+    if (unmasked > s0)
+      groupLeaves(w.gt.data(), right, s0 + 1, unmasked, nullptr, acc, &bounds);
+    const unsigned from = std::max(unmasked, s0) + 1;
+    const unsigned bounded = unsigned(std::min<float>(maxLim, float(t0)));
+    if (lim && bounded >= from)
+      groupLeaves(w.gt.data(), right, from, bounded, lim, acc, &bounds);
+    // Column by column: leaves in (t0, t], then the column is final and
+    // gives each row its left operand for j = t + 1.
+    const Lanes inf = (Lanes){} + kInf;
+    for (unsigned c = 0; c < cols; ++c) {
+      const unsigned t = t0 + c;
+      Lanes a[2];
+      std::memcpy(a, acc + c * R, sizeof(a));
+      for (unsigned j = t0 + 1; j <= t; ++j) {
+        Lanes g[2], bound[2];
+        std::memcpy(g, w.gt.data() + size_t(j) * R, sizeof(g));
+        if (lim)
+          std::memcpy(bound, lim + c * R, sizeof(bound));
         for (unsigned h = 0; h < 2; ++h) {
-          // Rows that have not started by t keep +inf.
-          Lanes g = (F[t] - before[h]) + a[h];
-          g = start[h] <= float(t) ? g : inf;
-          std::memcpy(w.gt.data() + size_t(t + 1) * R + 8 * h, &g, sizeof(g));
-          least[h] = g < least[h] ? g : least[h];
+          Lanes v = g[h] + right[c][j];
+          if (lim)
+            v = float(j) <= bound[h] ? v : inf;
+          a[h] = v < a[h] ? v : a[h];
         }
-        std::memcpy(leastAt, least, sizeof(least));
       }
+      std::memcpy(acc + c * R, a, sizeof(a));
+      if (t == L)
+        continue;
+      Lanes least[2];
+      float *leastAt = w.minLeft.data() + size_t((t + 1) / kLeafBlock) * R;
+      std::memcpy(least, leastAt, sizeof(least));
+      for (unsigned h = 0; h < 2; ++h) {
+        // Rows that have not started by t keep +inf.
+        Lanes g = (F[t] - before[h]) + a[h];
+        g = start[h] <= float(t) ? g : inf;
+        std::memcpy(w.gt.data() + size_t(t + 1) * R + 8 * h, &g, sizeof(g));
+        least[h] = g < least[h] ? g : least[h];
+      }
+      std::memcpy(leastAt, least, sizeof(least));
     }
-    for (unsigned l = 0; l < R && s0 + l <= L; ++l) {
-      const unsigned s = s0 + l;
-      float *row = pin.get() + slice + pinSlot(s, s) - s; // row[t] = Pin(s, t)
+  }
+  for (unsigned l = 0; l < g.count; ++l) {
+    const unsigned s = g.s[l];
+    const int64_t m = g.m[l];
+    if (isOwn) {
       for (unsigned t = s; t <= L; ++t)
+        own[size_t(m) * rows + ownSlot(s, t)] = w.best[size_t(t - s0) * R + l];
+    } else {
+      float *row = pin.get() + size_t(m) * rows + pinSlot(s, s) - s;
+      for (unsigned t = s; t <= L; ++t) // row[t] = Pin(s, t, m)
         row[t] = w.best[size_t(t - s0) * R + l];
     }
   }
+}
+
+/// minRight[t * blocks + b] = the least Own(j, t, q) over the leaves j >= 2
+/// of block b, for the Own slice \p slice (by end).
+void CheckpointDP::Impl::blockMinima(const float *slice,
+                                     std::vector<float> &minRight) const {
+  const unsigned blocks = L / kLeafBlock + 1;
+  minRight.assign(size_t(L + 1) * blocks, kInf);
+  for (unsigned t = 2; t <= L; ++t) {
+    const float *column = slice + ownSlot(1, t) - 1; // column[j] = Own(j, t)
+    float *out = minRight.data() + size_t(t) * blocks;
+    for (unsigned j = 2; j <= t; ++j)
+      out[j / kLeafBlock] = std::min(out[j / kLeafBlock], column[j]);
+  }
+}
+
+/// One pass p of fill() when some Own row has a scan of its own (some
+/// backward from stage 2 on does not read its input). Pass p computes
+/// Pin(s, ., p - cin(s)) and Own(s, ., p) for every s, and both read the
+/// right operands Own(., ., p - cin(s)); so rows are grouped by cin, and
+/// each lane group's leaves read one Own slice. In this order:
+///  1. Pin rows s >= 2. They read earlier passes only: right operands at
+///     p - cin < p, the chain branch's Pin(s+1, ., p - cin - |abar^s|) from
+///     pass p - cin - |abar^s| + |a^s| < p.
+///  2. Own rows s >= 2 (p <= M). Where B(s) reads its input, Own is Pin
+///     shifted and copied from step 1; the others scan. Their chain branch
+///     Pin(s+1, ., p - |abar^s|) is from pass p - |abar^s| + |a^s| <= p:
+///     step 1 at the latest.
+///  3. Pin(1, ., p): cin = 0, so its right operands are step 2's; then
+///     Own(1, ., p) = Pin(1, ., p) (a^0 is never counted nor freed).
+void CheckpointDP::Impl::fillPassByClasses(int64_t p, LaneBuffers &w) {
+  const int64_t ring = int64_t(w.minRightRing.size());
+  auto minRightOf = [&](int64_t q) { return w.minRightRing[q % ring].data(); };
+  auto groups = [&](Owner kind, int64_t c) {
+    LaneGroup group;
+    group.kind = kind;
+    group.count = 0;
+    const int64_t q = p - c; // the rows' right operands: Own(., ., q)
+    auto flush = [&] {
+      if (group.count)
+        fillGroup(group, own.get() + size_t(q) * rows, minRightOf(q), w);
+      group.count = 0;
+    };
+    for (unsigned s = 2; s <= L; ++s) {
+      if (cin(s) != c || (kind == Owner::Own && needsInput[s]))
+        continue;
+      group.s[group.count] = s;
+      group.m[group.count] = kind == Owner::Pin ? q : p;
+      if (++group.count == kGroupRows)
+        flush();
+    }
+    flush();
+  };
+  for (int64_t c = 1; c <= maxCin; ++c)
+    if (p - c >= 0 && p - c <= int64_t(M))
+      groups(Owner::Pin, c);
+  if (p > int64_t(M))
+    return;
+  for (int64_t c = 1; c <= maxCin; ++c)
+    if (p - c >= 0)
+      groups(Owner::Own, c);
+  for (unsigned s = 2; s <= L; ++s) {
+    const int64_t m = p - cin(s);
+    if (m >= 0 && !needsInput[s])
+      continue;
+    for (unsigned t = s; t <= L; ++t) // Own(s, ., p): infeasible or copied
+      own[size_t(p) * rows + ownSlot(s, t)] =
+          m < 0 ? kInf : at(Owner::Pin, s, t, m);
+  }
+  blockMinima(own.get() + size_t(p) * rows, w.minRightRing[p % ring]);
+  LaneGroup first;
+  first.kind = Owner::Pin;
+  first.count = 1;
+  first.s[0] = 1;
+  first.m[0] = p;
+  fillGroup(first, own.get() + size_t(p) * rows, minRightOf(p), w);
+  for (unsigned t = 1; t <= L; ++t)
+    own[size_t(p) * rows + ownSlot(1, t)] = at(Owner::Pin, 1, t, p);
 }
 
 void CheckpointDP::Impl::fill() {
@@ -835,7 +833,7 @@ void CheckpointDP::Impl::fill() {
   // (see below); otherwise Own(s, t, m) = Pin(s, t, m - cin) and one slice
   // of it, the current pass's right operands, is enough.
   bool shareScans = false;
-  int64_t maxCin = 0;
+  maxCin = 0;
   for (unsigned s = 2; s <= L; ++s) {
     shareScans |= !needsInput[s];
     maxCin = std::max(maxCin, cin(s));
@@ -870,102 +868,17 @@ void CheckpointDP::Impl::fill() {
     }
   }
 
-  // Pass p computes Own(s, ., p) and Pin(s, ., p - e(s)) for every s, s
-  // descending, t ascending within a pass. Two schedules:
-  //  * e(s) = 0 when no Own row needs a scan of its own (every backward from
-  //    stage 2 on reads its input, so Own is Pin shifted): all entries of a
-  //    pass are at budget p, and the right operands Own(j, t, p) a pass reads
-  //    were written in the same pass, so they are still in cache.
-  //  * e(s) = cin(s) otherwise: Own(s, t, p) and Pin(s, t, p - cin) both scan
-  //    the right operands Own(j, t, p - cin), which are then read once for
-  //    the two.
-  // What an entry reads is done by then: right operands Own(j, t, m') in
-  // pass m' (m' < p, or m' = p and j > s); the chain branch's
-  // Pin(s+1, t, m - |abar^s|), m <= p the entry's budget, in pass
-  // m - |abar^s| + e(s+1) <= p, since e(s+1) <= |a^s| <= |abar^s| (the same
-  // pass only if equal, and then s + 1 came first); a copied
-  // Pin(s, t, p - cin) in pass p - cin + e(s) <= p (the same pass: just
-  // computed); and the left operands (s, u), u < t, earlier in this pass.
-  // sw[j] = F[j-1] - F[s-1], leaf j's sweep; gPin[j] = sw[j] +
-  // Pin(s, j-1, p - e(s)) and gOwn[j] = sw[j] + Own(s, j-1, p), set as soon
-  // as (s, j-1) is done.
+  // Budget-major, in passes (see fillPassInLanes and fillPassByClasses for
+  // why everything an entry reads is done by then).
+  LaneBuffers w;
   if (ownFromPin) {
-    LaneBuffers w;
     for (int64_t p = 0; p <= int64_t(M); ++p)
       fillPassInLanes(p, w);
     return;
   }
-  const int64_t passes = int64_t(M) + maxCin;
-  std::vector<float> sw(L + 1), gPin(L + 1), gOwn(L + 1);
-  for (int64_t p = 0; p <= passes; ++p) {
-    for (unsigned s = L; s >= 1; --s) {
-      const int64_t c = cin(s);
-      const int64_t mP = p - (shareScans ? c : 0); // Pin's budget
-      const bool pinHere = mP >= 0 && mP <= int64_t(M);
-      const bool ownHere = s > 1 && p <= int64_t(M);
-      if (!pinHere && !ownHere)
-        continue;
-      // Own needs a scan of its own unless it is Pin shifted (see below).
-      const bool ownScan = ownHere && !needsInput[s];
-      for (unsigned j = s + 1; j <= L; ++j)
-        sw[j] = F[j - 1] - F[s - 1];
-      const float fs = F[s] - F[s - 1];
-      // pinRow[t] = Pin(s, t, mP), ownM[ownSlot(s, t)] = Own(s, t, p).
-      float *pinRow =
-          pinHere ? pin.get() + size_t(mP) * rows + rowStart[s] - s : nullptr;
-      float *ownM = p <= int64_t(M) ? own.get() + size_t(p) * rows : nullptr;
-      for (unsigned t = s; t <= L; ++t) {
-        float bestP = kInf, bestO = kInf;
-        if (pinHere && mP >= std::max(X[t] + S[s] + TF[s], BK[s]))
-          bestP = s == t ? fs : fs + at(Owner::Pin, s + 1, t, mP - S[s]);
-        if (ownScan && p >= std::max(c + X[t] + S[s] + TF[s], BK[s]))
-          bestO = s == t ? fs : fs + at(Owner::Pin, s + 1, t, p - S[s]);
-        // Leaves. Pin's room for the sweep is mP - |delta^t|; Own's,
-        // p - cin - |delta^t|, is the same when it has a scan.
-        const int64_t room = mP - X[t];
-        if (s < t && room >= 0) {
-          const unsigned last = std::min(t, reach[size_t(s) * (M + 1) + room]);
-          if (last > s) {
-            const float *right =
-                own.get() + size_t(mP) * rows + ownSlot(s + 1, t);
-            const float floor = F[t] - F[s - 1];
-            if (ownScan)
-              leafMin2(gPin.data() + s + 1, gOwn.data() + s + 1, right,
-                       sw.data() + s + 1, last - s, floor, bestP, bestO);
-            else if (pinHere)
-              bestP = leafMin(gPin.data() + s + 1, right, sw.data() + s + 1,
-                              last - s, floor, bestP);
-          }
-        }
-        if (pinHere) {
-          pinRow[t] = bestP;
-          if (t < L)
-            gPin[t + 1] = sw[t + 1] + bestP;
-        }
-        if (s == 1) {
-          // Owning a^0 is pinning it: it is never counted nor freed.
-          if (pinHere)
-            own[size_t(mP) * rows + ownSlot(1, t)] = bestP;
-        } else if (ownHere) {
-          float o = bestO;
-          if (!ownScan) {
-            // B(s) reads a^{s-1}, so an owned a^{s-1} is held, counted,
-            // through every schedule of [s, t]: by induction over the
-            // recurrence (every Own on the right-hand side of Own(s, .) is
-            // again Own(s, .), the chain branch keeps cin, and each
-            // feasibility bound gains exactly cin), Own(s, t, p) =
-            // Pin(s, t, p - cin). The same float: reconstruct() re-derives
-            // the same choices from it.
-            const int64_t m = p - c;
-            o = m < 0 ? kInf : m == mP ? bestP : at(Owner::Pin, s, t, m);
-          }
-          ownM[ownSlot(s, t)] = o;
-          if (t < L)
-            gOwn[t + 1] = sw[t + 1] + o;
-        }
-      }
-    }
-  }
+  w.minRightRing.resize(maxCin + 1);
+  for (int64_t p = 0; p <= int64_t(M) + maxCin; ++p)
+    fillPassByClasses(p, w);
 }
 
 void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
@@ -1102,6 +1015,13 @@ double CheckpointDP::optimalCost(uint64_t budgetBytes) const {
   if (v == kInf)
     return std::numeric_limits<double>::infinity();
   return double(v) + impl->backwardSum;
+}
+
+double CheckpointDP::segmentForwardCost(unsigned s, unsigned t,
+                                        uint64_t budgetBytes) const {
+  assert(1 <= s && s <= t && t <= impl->L && "segment out of the chain");
+  uint64_t m = std::min<uint64_t>(impl->M, budgetBytes / impl->unit);
+  return impl->at(Owner::Pin, s, t, m);
 }
 
 Expected<Schedule> CheckpointDP::schedule(uint64_t budgetBytes) const {

@@ -785,7 +785,15 @@ TEST(StrategiesTest, MinimumFeasibleBudgetIsTight) {
 /// shifted Pin instead). Costs are summed in float in the same order as the
 /// DP sums them, so for integer costs the two agree exactly. Returns
 /// Pin(1, L, m) for every m in [0, M], sizes in units of \p unit bytes.
+/// Pin(s, t, m) of the plain recurrence for every segment: [s][t][m].
+using PlainTable = std::vector<std::vector<std::vector<float>>>;
+PlainTable plainPinTable(const Chain &c, uint64_t unit, unsigned M);
+
 std::vector<float> plainRecurrence(const Chain &c, uint64_t unit, unsigned M) {
+  return plainPinTable(c, unit, M)[1][c.length()];
+}
+
+PlainTable plainPinTable(const Chain &c, uint64_t unit, unsigned M) {
   const unsigned L = c.length();
   auto units = [&](int64_t bytes) {
     return int64_t((uint64_t(bytes) + unit - 1) / unit);
@@ -838,7 +846,11 @@ std::vector<float> plainRecurrence(const Chain &c, uint64_t unit, unsigned M) {
       }
     }
   }
-  return at(0, 1, L);
+  PlainTable pin(L + 1, std::vector<std::vector<float>>(L + 1));
+  for (unsigned s = 1; s <= L; ++s)
+    for (unsigned t = s; t <= L; ++t)
+      pin[s][t] = at(0, s, t);
+  return pin;
 }
 
 // The DP's pruning, its budget-major fill and its shortcut for inputs that a
@@ -873,13 +885,14 @@ TEST(StrategiesTest, DPEqualsPlainRecurrence) {
   EXPECT_GT(compared, 3000u);
 }
 
-// Where every backward reads its input, CheckpointDP fills its rows in lane
-// groups of 16 rows and 4 segment ends, and prunes blocks of leaves by lower
-// bounds. Chains long enough for several groups and ragged last ones, costs
-// that are not integers (the bounds' margin against rounding), transients
-// and releases, and budgets down to the minimum (leaves limited by the
-// sweep's room): every optimal cost equals the plain recurrence's, bit for
-// bit, and every budget's schedule replays within it at that cost.
+// CheckpointDP fills its rows in lane groups of 16 rows and 4 segment ends
+// (grouped by their input's size where Own needs scans of its own), and
+// prunes blocks of leaves by lower bounds. Chains long enough for several
+// groups and ragged last ones, every kind of backward, costs that are not
+// integers, transients and releases, and budgets down to the minimum
+// (leaves limited by the sweep's room): every optimal cost equals the plain
+// recurrence's, bit for bit, and every budget's schedule replays within it
+// at that cost.
 TEST(StrategiesTest, LaneFillEqualsPlainRecurrence) {
   unsigned compared = 0;
   auto check = [&](const Chain &c, const std::string &name) {
@@ -888,8 +901,19 @@ TEST(StrategiesTest, LaneFillEqualsPlainRecurrence) {
     llvm::Expected<CheckpointDP> solver =
         CheckpointDP::solve(c, uint64_t(all.peakBytes) / 3);
     ASSERT_TRUE(static_cast<bool>(solver));
-    std::vector<float> plain =
-        plainRecurrence(c, solver->unitBytes(), solver->units());
+    const PlainTable table =
+        plainPinTable(c, solver->unitBytes(), solver->units());
+    // Every entry, not only the whole chain's: most entries are not on the
+    // optimal path of any budget, and an error there would go unseen.
+    for (unsigned s = 1; s <= c.length(); ++s)
+      for (unsigned t = s; t <= c.length(); ++t)
+        for (unsigned m = 0; m <= solver->units(); ++m)
+          ASSERT_EQ(solver->segmentForwardCost(
+                        s, t, uint64_t(m) * solver->unitBytes()),
+                    double(table[s][t][m]))
+              << name << ", L = " << c.length() << ", entry (" << s << ", " << t
+              << ", " << m << ")";
+    const std::vector<float> &plain = table[1][c.length()];
     double backward = 0;
     for (const Stage &st : c.stages)
       backward += st.backwardCost;
@@ -913,8 +937,10 @@ TEST(StrategiesTest, LaneFillEqualsPlainRecurrence) {
   std::mt19937 rng(4242);
   std::uniform_int_distribution<int> sevenths(0, 6);
   const unsigned lengths[] = {17, 33, 40, 47, 64, 71, 83, 90};
-  for (int trial = 0; trial < 8; ++trial) {
-    Chain c = randomChain(rng, lengths[trial], NeedsInput::All);
+  const NeedsInput kinds[] = {NeedsInput::All, NeedsInput::None,
+                              NeedsInput::Mixed};
+  for (int trial = 0; trial < 12; ++trial) {
+    Chain c = randomChain(rng, lengths[trial % 8], kinds[trial % 3]);
     if (trial % 2)
       addReleaseAndTransients(rng, c);
     if (trial % 4 >= 2)

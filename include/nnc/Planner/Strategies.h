@@ -92,6 +92,12 @@ public:
   /// The optimal compute cost (forward + backward) within \p budgetBytes, or
   /// +infinity if no persistent schedule fits after discretisation.
   double optimalCost(uint64_t budgetBytes) const;
+  /// The DP's entry for the segment of stages \p s..\p t (1-based) when
+  /// a^{s-1} is held by someone else and the segment has \p budgetBytes:
+  /// the optimal *forward* cost of reversing it (Rotor's C(s, t, m); the
+  /// backwards, once each, are not included), or +infinity. optimalCost is
+  /// segmentForwardCost(1, L, budget) plus every backward's cost.
+  double segmentForwardCost(unsigned s, unsigned t, uint64_t budgetBytes) const;
   /// The optimal schedule within \p budgetBytes. If none fits, the error
   /// states the minimum feasible budget in bytes.
   llvm::Expected<Schedule> schedule(uint64_t budgetBytes) const;
