@@ -355,9 +355,7 @@ Schedule nnc::planner::leastPeakSchedule(const Chain &chain) {
 //    sweep to the chain's end takes, the bound is t itself.
 //  * Pruning: a block of 16 leaves is skipped when the least left operand
 //    of the block plus the least right operand of the block is no lower
-//    than the best so far of every entry in the tile. Each scan starts from
-//    the entry one budget below, an upper bound (tables only fall as m
-//    grows, and float addition is monotone).
+//    than the best so far of every entry in the tile.
 // Exactness: every candidate is the same float as in the plain recurrence
 // (the chain branch fs + Pin(...), a leaf (sw + left) + right, summed in that
 // order), min does not depend on the order in which candidates are taken,
@@ -602,9 +600,9 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
 /// read (Own(j, t, m - base) with base = cin for Own rows, else 0: the same
 /// slice for every row of a group), \p minRight its least per block of
 /// leaves (LeafBounds). What each row reads from the tables (its chain
-/// branches and its entries one budget below, which start the scan) and
-/// writes (its entries) goes through buffers laid out [t][lane], one row at
-/// a time, so that the tables are streamed.
+/// branches, which start the scan) and writes (its entries) goes through
+/// buffers laid out [t][lane], one row at a time, so that the tables are
+/// streamed.
 void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
                                    const float *minRight, LaneBuffers &w) {
   constexpr unsigned R = kGroupRows;
@@ -647,19 +645,13 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
     const bool backFits = m >= kept + BK[s];
     // F_all(s) fits iff X[t] <= m - fallAt.
     const int64_t fallAt = base + S[s] + TF[s];
-    // below[t] = Pin(s, t, m - 1), when Pin rows are contiguous.
-    const float *below =
-        !isOwn && m > 0 ? pin.get() + size_t(m - 1) * rows + pinSlot(s, s) - s
-                        : nullptr;
+    // Starting the scans from the entries one budget below (an upper bound:
+    // tables only fall as m grows) was measured to skip no more blocks: the
+    // first blocks scanned set as good a bound.
     for (unsigned t = s; t <= L; ++t) {
-      // The entry one budget below bounds it from above (tables only fall
-      // as m grows, and float addition is monotone), which lets the scan
-      // skip more blocks of leaves.
-      float v = below ? below[t] : m > 0 ? at(g.kind, s, t, m - 1) : kInf;
-      if (backFits && m - fallAt >= X[t]) {
-        const float chain = s == t ? fs : next ? fs + next[t] : kInf;
-        v = std::min(v, chain);
-      }
+      float v = kInf;
+      if (backFits && m - fallAt >= X[t])
+        v = s == t ? fs : next ? fs + next[t] : kInf;
       w.best[size_t(t - s0) * R + l] = v;
     }
     if (m - base - maxX >= sweepToEnd[s])
