@@ -568,11 +568,6 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
                                   j; // rowOf[j - j0][t] = Pin(j, t, m)
     }
     for (unsigned t = j0; t <= L; ++t) {
-      // Sixteen rows at once are more streams than the hardware prefetcher
-      // follows (measured: a third of the pass waited on these loads).
-      if (t % kLeafBlock == 0)
-        for (unsigned j = j0; j <= j1; ++j)
-          __builtin_prefetch(rowOf[j - j0] + t + 4 * kLeafBlock);
       float *column = ownP + ownSlot(1, t) - 1; // column[j] = Own(j, t, p)
       float least = kInf;
       for (unsigned j = j0, end = std::min(j1, t); j <= end; ++j) {
