@@ -191,44 +191,55 @@ struct LeastPeak {
   }
 
   explicit LeastPeak(const Chain &c) : chain(c), L(c.length()) {
-    auto x = [&](unsigned i) { return chain.activationBytes(i); };
-    auto sv = [&](unsigned i) { return chain.savedBytes(i); };
-    auto tf = [&](unsigned i) { return chain.stage(i).forwardTransientBytes; };
-    // What B(i) adds to the memory before it: delta^{i-1}, its transient,
-    // and abar^i only if it is still held while delta^{i-1} is created.
-    auto backAdds = [&](unsigned i) {
+    // Sizes in arrays, read in the inner loop (the Chain accessors check
+    // their index on every call).
+    std::vector<int64_t> x(L + 1), sv(L + 1), tf(L + 1), backAdds(L + 1);
+    for (unsigned i = 0; i <= L; ++i)
+      x[i] = chain.activationBytes(i);
+    for (unsigned i = 1; i <= L; ++i) {
       const Stage &st = chain.stage(i);
-      return x(i - 1) + st.backwardTransientBytes -
-             (st.backwardReleasesSaved ? sv(i) : 0);
-    };
+      sv[i] = chain.savedBytes(i);
+      tf[i] = st.forwardTransientBytes;
+      // What B(i) adds to the memory before it: delta^{i-1}, its transient,
+      // and abar^i only if it is still held while delta^{i-1} is created.
+      backAdds[i] = x[i - 1] + st.backwardTransientBytes -
+                    (st.backwardReleasesSaved ? sv[i] : 0);
+    }
     const size_t n = size_t(L) * (L + 1) / 2;
     mp.resize(n);
     mo.resize(n);
     cp.assign(n, 0);
     co.assign(n, 0);
+    // The leaves' left parts (s, j - 1), j ascending, again by start, so
+    // that the inner loop reads them in order (mp and mo are by end).
+    std::vector<int64_t> mpRow(size_t(L + 1) * (L + 1)),
+        moRow(size_t(L + 1) * (L + 1));
     for (unsigned d = 0; d < L; ++d) {
       for (unsigned s = 1; s + d <= L; ++s) {
         const unsigned t = s + d;
-        const int64_t cin = s == 1 ? 0 : x(s - 1);
+        const int64_t cin = s == 1 ? 0 : x[s - 1];
         // An owned input that B(s) reads stays (counted) until B(s).
         const int64_t keep = chain.stage(s).backwardNeedsInput ? cin : 0;
-        int64_t rest = s < t ? sv(s) + mp[idx(s + 1, t)] : 0;
+        int64_t rest = s < t ? sv[s] + mp[idx(s + 1, t)] : 0;
         // B(s) starts from abar^s and delta^s; the memory before it is below
         // the peak of what came before (F_all(s), or B(s+1) creating
         // delta^s).
-        int64_t back = sv(s) + x(s) + backAdds(s);
-        int64_t fall = x(t) + sv(s) + tf(s);
+        int64_t back = sv[s] + x[s] + backAdds[s];
+        int64_t fall = x[t] + sv[s] + tf[s];
         int64_t pin = std::max({fall, back, rest});
         int64_t own = std::max({cin + fall, keep + back, keep + rest});
         unsigned pinChoice = 0, ownChoice = 0;
         int64_t sweep = 0;
+        const int64_t *right = mo.data() + idx(1, t) - 1; // right[j] = mo(j, t)
+        const int64_t *leftP = mpRow.data() + size_t(s) * (L + 1) + 1;
+        const int64_t *leftO = moRow.data() + size_t(s) * (L + 1) + 1;
         for (unsigned j = s + 1; j <= t; ++j) {
           const unsigned k = j - 1;
-          sweep = std::max(sweep, x(k) + (k > s ? x(k - 1) : 0) + tf(k));
-          int64_t p =
-              std::max({x(t) + sweep, mo[idx(j, t)], mp[idx(s, j - 1)]});
-          int64_t o = std::max(
-              {cin + x(t) + sweep, cin + mo[idx(j, t)], mo[idx(s, j - 1)]});
+          sweep = std::max(sweep, x[k] + (k > s ? x[k - 1] : 0) + tf[k]);
+          // leftP[j - 2] = mp(s, j - 1), leftO likewise.
+          int64_t p = std::max({x[t] + sweep, right[j], leftP[j - 2]});
+          int64_t o =
+              std::max({cin + x[t] + sweep, cin + right[j], leftO[j - 2]});
           if (p < pin) {
             pin = p;
             pinChoice = j;
@@ -243,6 +254,8 @@ struct LeastPeak {
         // Owning a^0 is pinning it.
         mo[idx(s, t)] = s == 1 ? pin : own;
         co[idx(s, t)] = s == 1 ? pinChoice : ownChoice;
+        mpRow[size_t(s) * (L + 1) + t] = mp[idx(s, t)];
+        moRow[size_t(s) * (L + 1) + t] = mo[idx(s, t)];
       }
     }
   }
