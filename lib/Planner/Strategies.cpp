@@ -8,12 +8,17 @@
 #include "nnc/Planner/Simulator.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <cstring>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 #include <limits>
 #include <numeric>
 
@@ -394,6 +399,50 @@ enum class Owner { Pin, Own };
 static constexpr float kInf = std::numeric_limits<float>::infinity();
 
 namespace {
+/// A DP table: up to gigabytes, every float written once. On Linux it is
+/// mapped with its pages populated up front: one system call instead of a
+/// page fault per 4 KiB as the fill first touches them (measured 13-15 %
+/// of the solve at L = 1000).
+class Table {
+public:
+  Table() = default;
+  explicit Table(size_t floats) : bytes(floats * sizeof(float)) {
+#ifdef __linux__
+    void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (p == MAP_FAILED)
+      report_bad_alloc_error("CheckpointDP: cannot map its tables");
+    data = static_cast<float *>(p);
+#else
+    data = new float[floats];
+#endif
+  }
+  Table(const Table &) = delete;
+  Table &operator=(const Table &) = delete;
+  Table &operator=(Table &&o) noexcept {
+    std::swap(data, o.data);
+    std::swap(bytes, o.bytes);
+    return *this;
+  }
+  ~Table() {
+    if (!data)
+      return;
+#ifdef __linux__
+    munmap(data, bytes);
+#else
+    delete[] data;
+#endif
+  }
+  float *get() const { return data; }
+  float &operator[](size_t i) const { return data[i]; }
+
+private:
+  float *data = nullptr;
+  size_t bytes = 0;
+};
+} // namespace
+
+namespace {
 /// Eight floats (the GCC/Clang vector extension): the lane kernel is written
 /// once and compiled for AVX2 and for plain x86-64 by target_clones.
 typedef float Lanes __attribute__((vector_size(32)));
@@ -433,7 +482,7 @@ struct CheckpointDP::Impl {
   /// (ownSlot), so that what fill() reads for one s and t ascending -- the
   /// chain branch's Pin(s+1, t, .), the copied Pin(s, t, .) and the leaves'
   /// right operands Own(j, t, .), j ascending -- is contiguous.
-  std::unique_ptr<float[]> pin, own;
+  Table pin, own;
   /// Every backward from stage 2 on reads its input: Own is Pin shifted by
   /// cin and not stored; `own` is one slice, the current pass's.
   bool ownFromPin = false;
@@ -840,8 +889,8 @@ void CheckpointDP::Impl::fill() {
   }
   ownFromPin = !shareScans;
   // Every entry is written below, so the tables need no initial value.
-  pin.reset(new float[rows * (M + 1)]);
-  own.reset(new float[rows * (ownFromPin ? 1 : M + 1)]);
+  pin = Table(rows * (M + 1));
+  own = Table(rows * (ownFromPin ? 1 : M + 1));
 
   // reach: the sweep's peak grows with j, so walk it once per s.
   reach.assign(size_t(L + 1) * (M + 1), 0);
