@@ -964,6 +964,26 @@ TEST(StrategiesTest, LaneFillEqualsPlainRecurrence) {
     }
     check(c, "large ends, L = " + std::to_string(L));
   }
+
+  // Integer costs of the size of FLOP counts (a 1024-wide layer at batch 256
+  // is 5.4e8): sums are rounded in float, so the leaves' block bound needs
+  // its rounding margin although every cost is an integer; and costs that
+  // span six orders of magnitude.
+  for (int trial = 0; trial < 4; ++trial) {
+    Chain c = randomChain(rng, 40 + 9 * trial, kinds[trial % 3]);
+    std::uniform_int_distribution<int64_t> flops(1, 1 << 12);
+    std::uniform_int_distribution<int> decade(-3, 3);
+    for (Stage &st : c.stages) {
+      if (trial < 2) {
+        st.forwardCost = double(flops(rng) << 17);
+        st.backwardCost = 2 * st.forwardCost;
+      } else {
+        st.forwardCost = std::pow(10.0, decade(rng)) * (1 + sevenths(rng));
+        st.backwardCost = st.forwardCost;
+      }
+    }
+    check(c, "wide costs, trial " + std::to_string(trial));
+  }
   EXPECT_GT(compared, 500u);
 }
 
