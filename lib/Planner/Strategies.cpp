@@ -458,6 +458,7 @@ struct CheckpointDP::Impl {
   uint64_t unit = 1;            // bytes per unit
   bool exact = false;           // unit divides every size
   std::vector<int64_t> X;       // |a^i| in units, i in [0, L]
+  std::vector<float> Xf;        // X as floats, for vector compares
   std::vector<int64_t> S;       // |abar^i| in units, i in [1, L]
   std::vector<int64_t> TF;      // forward transient of stage i, in units
   std::vector<float> F;         // prefix sums of forward costs, F[0] = 0
@@ -627,6 +628,118 @@ groupLeaves(const float *__restrict g, const float *const *__restrict r,
   std::memcpy(acc, a, sizeof(a));
 }
 
+/// Transposes 8 rows of 8 floats in place (unpacks and lane permutes).
+static inline void transpose8(Lanes r[8]) {
+  Lanes t[8], u[8];
+  for (unsigned k = 0; k < 8; k += 2) {
+    t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[k + 1] =
+        __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (unsigned k = 0; k < 8; k += 4)
+    for (unsigned h = 0; h < 2; ++h) {
+      u[k + 2 * h] = __builtin_shufflevector(t[k + h], t[k + h + 2], 0, 1, 8,
+                                             9, 4, 5, 12, 13);
+      u[k + 2 * h + 1] = __builtin_shufflevector(t[k + h], t[k + h + 2], 2, 3,
+                                                 10, 11, 6, 7, 14, 15);
+    }
+  for (unsigned c = 0; c < 4; ++c) {
+    r[c] = __builtin_shufflevector(u[c], u[c + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    r[c + 4] =
+        __builtin_shufflevector(u[c], u[c + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+/// The Own copy of fillPassInLanes for a block of kLeafBlock rows that all
+/// reach every t in [from, to) (a multiple of 8 ends): for each t, the
+/// block's values rowOf[k][t] go to column + t (t - 1) / 2 (the slice by
+/// end, offset to the block's first row), and least[t * stride] gets the
+/// least of rowOf[k][t] + twoF[k] over the block. 8 ends at a time: one
+/// vector load per row, the minima across rows, two 8 x 8 transposes.
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void copyColumns(const float *const *__restrict rowOf,
+                        const float *__restrict twoF, unsigned from,
+                        unsigned to, float *__restrict column,
+                        float *__restrict least, unsigned stride) {
+  for (unsigned t = from; t + 8 <= to; t += 8) {
+    Lanes r[2][8];
+    Lanes low = (Lanes){} + kInf;
+    for (unsigned k = 0; k < kLeafBlock; ++k) {
+      Lanes v;
+      std::memcpy(&v, rowOf[k] + t, sizeof(v));
+      r[k / 8][k % 8] = v;
+      const Lanes bound = v + twoF[k];
+      low = bound < low ? bound : low;
+    }
+    for (unsigned c = 0; c < 8; ++c)
+      least[size_t(t + c) * stride] = low[c];
+    transpose8(r[0]);
+    transpose8(r[1]);
+    for (unsigned c = 0; c < 8; ++c) {
+      float *out = column + size_t(t + c) * (t + c - 1) / 2;
+      std::memcpy(out, &r[0][c], sizeof(Lanes));
+      std::memcpy(out + 8, &r[1][c], sizeof(Lanes));
+    }
+  }
+}
+
+/// The chain branches of a lane group for t in [from, to) (whole vectors of
+/// 8 ends), every row started before \p from: lane l's entry for t,
+///   X[t] <= room[l] ? fs[l] + next[l][t] : +inf,
+/// goes to best[(t - from) * kGroupRows + l]. Rows are read a vector at a
+/// time and transposed into the group's [t][lane] layout.
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void chainBranches(const float *const *__restrict next,
+                          const float *__restrict fs,
+                          const float *__restrict room,
+                          const float *__restrict Xf, unsigned from,
+                          unsigned to, float *__restrict best) {
+  const Lanes inf = (Lanes){} + kInf;
+  for (unsigned t = from; t + 8 <= to; t += 8) {
+    Lanes x, r[2][8];
+    std::memcpy(&x, Xf + t, sizeof(x));
+    for (unsigned l = 0; l < kGroupRows; ++l) {
+      Lanes v;
+      std::memcpy(&v, next[l] + t, sizeof(v));
+      v = fs[l] + v;
+      r[l / 8][l % 8] = x <= room[l] ? v : inf;
+    }
+    transpose8(r[0]);
+    transpose8(r[1]);
+    for (unsigned c = 0; c < 8; ++c) {
+      float *out = best + size_t(t - from + c) * kGroupRows;
+      std::memcpy(out, &r[0][c], sizeof(Lanes));
+      std::memcpy(out + 8, &r[1][c], sizeof(Lanes));
+    }
+  }
+}
+
+/// The inverse of chainBranches for a group's finished entries: row[l][t] =
+/// best[(t - from) * kGroupRows + l] for the first \p count lanes and t in
+/// [from, to) (whole vectors of 8 ends).
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void storeRows(const float *__restrict best, float *const *row,
+                      unsigned count, unsigned from, unsigned to) {
+  for (unsigned t = from; t + 8 <= to; t += 8) {
+    Lanes r[2][8];
+    for (unsigned c = 0; c < 8; ++c) {
+      const float *in = best + size_t(t - from + c) * kGroupRows;
+      std::memcpy(&r[0][c], in, sizeof(Lanes));
+      std::memcpy(&r[1][c], in + 8, sizeof(Lanes));
+    }
+    transpose8(r[0]);
+    transpose8(r[1]);
+    for (unsigned l = 0; l < count; ++l)
+      std::memcpy(row[l] + t, &r[l / 8][l % 8], sizeof(Lanes));
+  }
+}
+
 /// One pass p of fill() when every backward from stage 2 on reads its input.
 /// All of the pass's entries are Pin at budget p, and none reads another
 /// entry of the pass except its own row's shorter segments: the right
@@ -642,7 +755,6 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
   float *ownP = own.get();
   const unsigned blocks = L / kLeafBlock + 1;
   w.minRight.assign(size_t(L + 1) * blocks, kInf);
-  w.infRow.assign(L + 1, kInf);
   const float *rowOf[kLeafBlock];
   for (unsigned b = 0; b < blocks; ++b) {
     const unsigned j0 = std::max(2u, b * kLeafBlock);
@@ -653,7 +765,7 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
                             : pin.get() + size_t(m) * rows + pinSlot(j, j) -
                                   j; // rowOf[j - j0][t] = Pin(j, t, m)
     }
-    for (unsigned t = j0; t <= L; ++t) {
+    auto copyColumn = [&](unsigned t) {
       float *column = ownP + ownSlot(1, t) - 1; // column[j] = Own(j, t, p)
       float least = kInf;
       for (unsigned j = j0, end = std::min(j1, t); j <= end; ++j) {
@@ -662,7 +774,23 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
         least = std::min(least, v + 2 * F[j - 1]);
       }
       w.minRight[size_t(t) * blocks + b] = least;
+    };
+    // Where all of the block's rows reach t, 8 ends at a time in vectors
+    // (copyColumns); the triangle before, and what is left after, one by one.
+    unsigned t = j0, vectorEnd = j0;
+    if (j1 - j0 + 1 == kLeafBlock) {
+      vectorEnd = j1 + (L + 1 - j1) / 8 * 8;
+      float twoF[kLeafBlock];
+      for (unsigned k = 0; k < kLeafBlock; ++k)
+        twoF[k] = 2 * F[j0 + k - 1];
+      for (; t < j1; ++t)
+        copyColumn(t);
+      copyColumns(rowOf, twoF, j1, vectorEnd, ownP + j0 - 1,
+                  w.minRight.data() + b, blocks);
+      t = vectorEnd;
     }
+    for (; t <= L; ++t)
+      copyColumn(t);
   }
   LaneGroup group;
   group.kind = Owner::Pin;
@@ -710,12 +838,21 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
   // above it (nearly every pass) lim is t, implied by j <= t0.
   bool limited = false;
   Lanes start[2], before[2]; // s and F[s-1] by lane; +inf for unused lanes
+  // Where every row has started (t > the last s), the chain branches are
+  // read and the entries written 8 ends at a time, transposed in vectors.
+  const unsigned vectorFrom = std::min(L + 1, g.s[g.count - 1] + 1);
+  const unsigned vectorEnd = vectorFrom + (L + 1 - vectorFrom) / 8 * 8;
+  const float *nextOf[R];
+  float fsOf[R], roomOf[R];
   for (unsigned l = 0; l < R; ++l) {
     const bool used = l < g.count;
     const unsigned s = used ? g.s[l] : 0;
     start[l / 8][l % 8] = used ? float(s) : kInf;
     before[l / 8][l % 8] = used ? F[s - 1] : kInf;
     w.offset[l] = used ? F[s - 1] + boundSlack : 0;
+    nextOf[l] = w.infRow.data();
+    fsOf[l] = 0;
+    roomOf[l] = -kInf;
     if (!used)
       continue;
     const int64_t m = g.m[l];
@@ -732,12 +869,16 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
     // Starting the scans from the entries one budget below (an upper bound:
     // tables only fall as m grows) was measured to skip no more blocks: the
     // first blocks scanned set as good a bound.
-    for (unsigned t = s; t <= L; ++t) {
+    // Up to vectorFrom one by one, then in vectors (chainBranches).
+    for (unsigned t = s; t < vectorFrom; ++t) {
       float v = kInf;
       if (backFits && m - fallAt >= X[t])
         v = s == t ? fs : next ? fs + next[t] : kInf;
       w.best[size_t(t - s0) * R + l] = v;
     }
+    nextOf[l] = next ? next : w.infRow.data();
+    fsOf[l] = fs;
+    roomOf[l] = backFits ? float(m - fallAt) : -kInf;
     if (m - base - maxX >= sweepToEnd[s])
       continue;
     if (!limited)
@@ -750,6 +891,12 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
           room < 0 ? float(s) : float(std::min(t, reachRow[room]));
     }
   }
+  chainBranches(nextOf, fsOf, roomOf, Xf.data(), vectorFrom, vectorEnd,
+                w.best.data() + size_t(vectorFrom - s0) * R);
+  for (unsigned l = 0; l < g.count; ++l)
+    for (unsigned t = vectorEnd; t <= L; ++t)
+      w.best[size_t(t - s0) * R + l] =
+          Xf[t] <= roomOf[l] ? fsOf[l] + nextOf[l][t] : kInf;
   for (unsigned t0 = s0; t0 <= L; t0 += kGroupCols) {
     const unsigned cols = std::min(kGroupCols, L - t0 + 1);
     float *acc = w.best.data() + size_t(t0 - s0) * R;
@@ -810,6 +957,7 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
       std::memcpy(leastAt, least, sizeof(least));
     }
   }
+  float *rowOf[R];
   for (unsigned l = 0; l < g.count; ++l) {
     const unsigned s = g.s[l];
     const int64_t m = g.m[l];
@@ -818,10 +966,16 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
         own[size_t(m) * rows + ownSlot(s, t)] = w.best[size_t(t - s0) * R + l];
     } else {
       float *row = pin.get() + size_t(m) * rows + pinSlot(s, s) - s;
-      for (unsigned t = s; t <= L; ++t) // row[t] = Pin(s, t, m)
+      rowOf[l] = row; // row[t] = Pin(s, t, m)
+      for (unsigned t = s; t < vectorFrom; ++t)
+        row[t] = w.best[size_t(t - s0) * R + l];
+      for (unsigned t = vectorEnd; t <= L; ++t)
         row[t] = w.best[size_t(t - s0) * R + l];
     }
   }
+  if (!isOwn)
+    storeRows(w.best.data() + size_t(vectorFrom - s0) * R, rowOf, g.count,
+              vectorFrom, vectorEnd);
 }
 
 /// minRight[t * blocks + b] = the least Own(j, t, q) + 2 F[j-1] over the
@@ -951,6 +1105,8 @@ void CheckpointDP::Impl::fill() {
   // Budget-major, in passes (see fillPassInLanes and fillPassByClasses for
   // why everything an entry reads is done by then).
   LaneBuffers w;
+  w.infRow.assign(L + 1, kInf);
+  Xf.assign(X.begin(), X.end());
   if (ownFromPin) {
     for (int64_t p = 0; p <= int64_t(M); ++p)
       fillPassInLanes(p, w);
