@@ -449,6 +449,10 @@ namespace {
 typedef float Lanes __attribute__((vector_size(32)));
 /// A lane group: 16 rows s side by side (two Lanes) and 4 segment ends t.
 constexpr unsigned kGroupRows = 16, kGroupCols = 4;
+/// Leaves are pruned in blocks of kLeafBlock consecutive j, tested first in
+/// coarse blocks of kCoarseBlock (a coarse block that cannot be skipped is
+/// tested again block by block).
+constexpr unsigned kLeafBlock = 16, kCoarseBlock = 64;
 } // namespace
 
 struct CheckpointDP::Impl {
@@ -533,14 +537,18 @@ struct CheckpointDP::Impl {
   void fillPassInLanes(int64_t p, LaneBuffers &w);
   void fillPassByClasses(int64_t p, LaneBuffers &w);
   void blockMinima(const float *slice, std::vector<float> &minRight) const;
+  /// Bound arrays (LeafBounds) hold, per t or per block-row, the blocks'
+  /// minima and then the coarse blocks'.
+  size_t boundStride() const {
+    return L / kLeafBlock + 1 + L / kCoarseBlock + 1;
+  }
+  /// Fills the coarse minima of minRight from its blocks' minima.
+  void coarsen(float *minRight) const;
   void fillGroup(const LaneGroup &g, const float *right, const float *minRight,
                  LaneBuffers &w);
   void reconstruct(Owner o, unsigned s, unsigned t, unsigned m,
                    Schedule &out) const;
 };
-
-/// Leaves are pruned in blocks of kLeafBlock consecutive j.
-constexpr unsigned kLeafBlock = 16;
 
 /// Lower bounds for the leaves of a lane group, per block of leaves. Leaf j
 /// of (s, t) costs sw(s, j) + left(s, j - 1) + Own(j, t), with
@@ -564,10 +572,13 @@ constexpr unsigned kLeafBlock = 16;
 /// costs small enough that every value involved is an integer below 2^24,
 /// all of it is exact and the margin is zero.
 struct LeafBounds {
-  /// [block][lane]: the least left(s, j - 1) - F[j-1] over the block's j.
+  /// [block][lane]: the least left(s, j - 1) - F[j-1] over the block's j;
+  /// then, from [coarse][lane], the same over coarse blocks.
   const float *left;
-  /// right[c][block]: the least Own(j, t_c, p) + 2 F[j-1] over the block's j.
+  /// right[c][block]: the least Own(j, t_c, p) + 2 F[j-1] over the block's j;
+  /// then, from right[c][coarse], the same over coarse blocks.
   const float *right[kGroupCols];
+  unsigned coarse;
   /// [lane]: F[s-1] plus the slack; 0 for lanes not in use.
   const float *offset;
   float scale;
@@ -594,18 +605,27 @@ groupLeaves(const float *__restrict g, const float *const *__restrict r,
   if (lim)
     std::memcpy(bound, lim, sizeof(bound));
   const Lanes inf = (Lanes){} + kInf;
-  for (unsigned first = lo; first <= hi;) {
-    const unsigned block = first / kLeafBlock;
-    const unsigned last = std::min(hi, block * kLeafBlock + kLeafBlock - 1);
+  // Whether some leaf of bound index k (LeafBounds) may lower some entry.
+  auto mayLower = [&](unsigned k) {
     Lanes left[2];
-    std::memcpy(left, bounds->left + size_t(block) * kGroupRows, sizeof(left));
+    std::memcpy(left, bounds->left + size_t(k) * kGroupRows, sizeof(left));
     IntLanes lower = {};
     for (unsigned c = 0; c < kGroupCols; ++c) {
-      const float right = bounds->right[c][block];
+      const float right = bounds->right[c][k];
       lower |= ((left[0] + right) - offset[0] < a[c][0] * bounds->scale) |
                ((left[1] + right) - offset[1] < a[c][1] * bounds->scale);
     }
-    if (__builtin_reduce_or(lower)) {
+    return __builtin_reduce_or(lower) != 0;
+  };
+  for (unsigned first = lo; first <= hi;) {
+    if (first % kCoarseBlock == 0 && hi - first >= kCoarseBlock - 1 &&
+        !mayLower(bounds->coarse + first / kCoarseBlock)) {
+      first += kCoarseBlock;
+      continue;
+    }
+    const unsigned block = first / kLeafBlock;
+    const unsigned last = std::min(hi, block * kLeafBlock + kLeafBlock - 1);
+    if (mayLower(block)) {
       for (unsigned j = first; j <= last; ++j) {
         Lanes g0, g1; // unaligned loads, without a call returning a vector
         std::memcpy(&g0, g + size_t(j) * kGroupRows, sizeof(g0));
@@ -638,8 +658,8 @@ static inline void transpose8(Lanes r[8]) {
   }
   for (unsigned k = 0; k < 8; k += 4)
     for (unsigned h = 0; h < 2; ++h) {
-      u[k + 2 * h] = __builtin_shufflevector(t[k + h], t[k + h + 2], 0, 1, 8,
-                                             9, 4, 5, 12, 13);
+      u[k + 2 * h] = __builtin_shufflevector(t[k + h], t[k + h + 2], 0, 1, 8, 9,
+                                             4, 5, 12, 13);
       u[k + 2 * h + 1] = __builtin_shufflevector(t[k + h], t[k + h + 2], 2, 3,
                                                  10, 11, 6, 7, 14, 15);
     }
@@ -659,10 +679,10 @@ static inline void transpose8(Lanes r[8]) {
 #if defined(__x86_64__) && defined(__ELF__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void copyColumns(const float *const *__restrict rowOf,
-                        const float *__restrict twoF, unsigned from,
-                        unsigned to, float *__restrict column,
-                        float *__restrict least, unsigned stride) {
+static void
+copyColumns(const float *const *__restrict rowOf, const float *__restrict twoF,
+            unsigned from, unsigned to, float *__restrict column,
+            float *__restrict least, unsigned stride) {
   for (unsigned t = from; t + 8 <= to; t += 8) {
     Lanes r[2][8];
     Lanes low = (Lanes){} + kInf;
@@ -693,11 +713,10 @@ static void copyColumns(const float *const *__restrict rowOf,
 #if defined(__x86_64__) && defined(__ELF__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void chainBranches(const float *const *__restrict next,
-                          const float *__restrict fs,
-                          const float *__restrict room,
-                          const float *__restrict Xf, unsigned from,
-                          unsigned to, float *__restrict best) {
+static void
+chainBranches(const float *const *__restrict next, const float *__restrict fs,
+              const float *__restrict room, const float *__restrict Xf,
+              unsigned from, unsigned to, float *__restrict best) {
   const Lanes inf = (Lanes){} + kInf;
   for (unsigned t = from; t + 8 <= to; t += 8) {
     Lanes x, r[2][8];
@@ -724,8 +743,9 @@ static void chainBranches(const float *const *__restrict next,
 #if defined(__x86_64__) && defined(__ELF__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void storeRows(const float *__restrict best, float *const *row,
-                      unsigned count, unsigned from, unsigned to) {
+static void
+storeRows(const float *__restrict best, float *const *row, unsigned count,
+          unsigned from, unsigned to) {
   for (unsigned t = from; t + 8 <= to; t += 8) {
     Lanes r[2][8];
     for (unsigned c = 0; c < 8; ++c) {
@@ -754,7 +774,8 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
   // the rows are read and the columns written a cache line at a time.
   float *ownP = own.get();
   const unsigned blocks = L / kLeafBlock + 1;
-  w.minRight.assign(size_t(L + 1) * blocks, kInf);
+  const size_t stride = boundStride();
+  w.minRight.assign(size_t(L + 1) * stride, kInf);
   const float *rowOf[kLeafBlock];
   for (unsigned b = 0; b < blocks; ++b) {
     const unsigned j0 = std::max(2u, b * kLeafBlock);
@@ -773,7 +794,7 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
         column[j] = v;
         least = std::min(least, v + 2 * F[j - 1]);
       }
-      w.minRight[size_t(t) * blocks + b] = least;
+      w.minRight[size_t(t) * stride + b] = least;
     };
     // Where all of the block's rows reach t, 8 ends at a time in vectors
     // (copyColumns); the triangle before, and what is left after, one by one.
@@ -786,12 +807,13 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
       for (; t < j1; ++t)
         copyColumn(t);
       copyColumns(rowOf, twoF, j1, vectorEnd, ownP + j0 - 1,
-                  w.minRight.data() + b, blocks);
+                  w.minRight.data() + b, stride);
       t = vectorEnd;
     }
     for (; t <= L; ++t)
       copyColumn(t);
   }
+  coarsen(w.minRight.data());
   LaneGroup group;
   group.kind = Owner::Pin;
   for (unsigned s0 = 1; s0 <= L; s0 += kGroupRows) {
@@ -816,6 +838,7 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
                                    const float *minRight, LaneBuffers &w) {
   constexpr unsigned R = kGroupRows;
   const unsigned blocks = L / kLeafBlock + 1;
+  const size_t stride = boundStride();
   const bool isOwn = g.kind == Owner::Own;
   const unsigned s0 = g.s[0];
   const unsigned width = L - s0 + 1; // ends t in [s0, L]
@@ -827,10 +850,11 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
   // gt[j * R + l] = sw(s, j) + {Pin|Own}(s, j - 1, m): +inf until known, and
   // for every j <= s (not a leaf of row s).
   w.gt.assign(size_t(L + 2) * R, kInf);
-  w.minLeft.assign(size_t(blocks) * R, kInf);
+  w.minLeft.assign(stride * R, kInf);
   const float *right[kGroupCols];
   LeafBounds bounds;
   bounds.left = w.minLeft.data();
+  bounds.coarse = blocks;
   bounds.offset = w.offset;
   bounds.scale = boundScale;
   // A row's leaves are limited by the sweep's room only at budgets below
@@ -910,7 +934,7 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
     for (unsigned c = 0; c < kGroupCols; ++c) {
       const unsigned t = std::min(t0 + c, L);
       right[c] = right0 + ownSlot(1, t) - 1; // right[c][j] = Own(j, t)
-      bounds.right[c] = minRight + size_t(t) * blocks;
+      bounds.right[c] = minRight + size_t(t) * stride;
     }
     // Leaves whose left operand is known: j in (s0, t0].
     const unsigned unmasked = unsigned(std::min<float>(minLim, float(t0)));
@@ -944,7 +968,11 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
         continue;
       Lanes least[2];
       float *leastAt = w.minLeft.data() + size_t((t + 1) / kLeafBlock) * R;
+      float *coarseAt =
+          w.minLeft.data() + size_t(blocks + (t + 1) / kCoarseBlock) * R;
+      Lanes coarse[2];
       std::memcpy(least, leastAt, sizeof(least));
+      std::memcpy(coarse, coarseAt, sizeof(coarse));
       for (unsigned h = 0; h < 2; ++h) {
         // Rows that have not started by t keep +inf.
         Lanes g = (F[t] - before[h]) + a[h];
@@ -953,8 +981,10 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
         Lanes lift = a[h] - F[t]; // LeafBounds' first term, of leaf t + 1
         lift = start[h] <= float(t) ? lift : inf;
         least[h] = lift < least[h] ? lift : least[h];
+        coarse[h] = lift < coarse[h] ? lift : coarse[h];
       }
       std::memcpy(leastAt, least, sizeof(least));
+      std::memcpy(coarseAt, coarse, sizeof(coarse));
     }
   }
   float *rowOf[R];
@@ -978,19 +1008,32 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
               vectorFrom, vectorEnd);
 }
 
-/// minRight[t * blocks + b] = the least Own(j, t, q) + 2 F[j-1] over the
-/// leaves j >= 2 of block b (LeafBounds), for the Own slice \p slice (by
-/// end).
+/// minRight[t * boundStride() + b] = the least Own(j, t, q) + 2 F[j-1] over
+/// the leaves j >= 2 of block b, and the same over coarse blocks after the
+/// blocks (LeafBounds), for the Own slice \p slice (by end).
 void CheckpointDP::Impl::blockMinima(const float *slice,
                                      std::vector<float> &minRight) const {
-  const unsigned blocks = L / kLeafBlock + 1;
-  minRight.assign(size_t(L + 1) * blocks, kInf);
+  const size_t stride = boundStride();
+  minRight.assign(size_t(L + 1) * stride, kInf);
   for (unsigned t = 2; t <= L; ++t) {
     const float *column = slice + ownSlot(1, t) - 1; // column[j] = Own(j, t)
-    float *out = minRight.data() + size_t(t) * blocks;
+    float *out = minRight.data() + size_t(t) * stride;
     for (unsigned j = 2; j <= t; ++j)
       out[j / kLeafBlock] =
           std::min(out[j / kLeafBlock], column[j] + 2 * F[j - 1]);
+  }
+  coarsen(minRight.data());
+}
+
+void CheckpointDP::Impl::coarsen(float *minRight) const {
+  const unsigned blocks = L / kLeafBlock + 1;
+  const size_t stride = boundStride();
+  constexpr unsigned perCoarse = kCoarseBlock / kLeafBlock;
+  for (unsigned t = 0; t <= L; ++t) {
+    float *row = minRight + size_t(t) * stride;
+    for (unsigned b = 0; b < blocks; ++b)
+      row[blocks + b / perCoarse] =
+          std::min(row[blocks + b / perCoarse], row[b]);
   }
 }
 
