@@ -219,6 +219,20 @@ struct LeastPeak {
     // that the inner loop reads them in order (mp and mo are by end).
     std::vector<int64_t> mpRow(size_t(L + 1) * (L + 1)),
         moRow(size_t(L + 1) * (L + 1));
+    // Leaves go in blocks of kBlock, aligned on j: minRight[t][b] is the
+    // least mo(j, t), minLeftP[s][b] the least mp(s, j - 1) and minLeftO
+    // likewise over the leaves j of block b known so far; sweepMax[b] the
+    // largest forward peak x[k] + x[k - 1] + tf[k] over k in block b (the
+    // sweep's peak after a block, for a sweep that started before it).
+    constexpr unsigned kBlock = 16;
+    const unsigned blocks = L / kBlock + 1;
+    const int64_t kNone = std::numeric_limits<int64_t>::max();
+    std::vector<int64_t> minRight(size_t(L + 1) * blocks, kNone),
+        minLeftP(size_t(L + 1) * blocks, kNone),
+        minLeftO(size_t(L + 1) * blocks, kNone), sweepMax(blocks, 0);
+    for (unsigned k = 1; k <= L; ++k)
+      sweepMax[k / kBlock] =
+          std::max(sweepMax[k / kBlock], x[k] + x[k - 1] + tf[k]);
     for (unsigned d = 0; d < L; ++d) {
       for (unsigned s = 1; s + d <= L; ++s) {
         const unsigned t = s + d;
@@ -238,9 +252,28 @@ struct LeastPeak {
         const int64_t *right = mo.data() + idx(1, t) - 1; // right[j] = mo(j, t)
         const int64_t *leftP = mpRow.data() + size_t(s) * (L + 1) + 1;
         const int64_t *leftO = moRow.data() + size_t(s) * (L + 1) + 1;
+        const int64_t *least = minRight.data() + size_t(t) * blocks;
+        const int64_t *leastP = minLeftP.data() + size_t(s) * blocks;
+        const int64_t *leastO = minLeftO.data() + size_t(s) * blocks;
         for (unsigned j = s + 1; j <= t; ++j) {
+          // A whole block of leaves j..j+15 whose least possible peaks
+          // reach both bests changes neither: the sweep's peak only grows
+          // with j, and the right and left parts are at least their least
+          // over the block.
           const unsigned k = j - 1;
           sweep = std::max(sweep, x[k] + (k > s ? x[k - 1] : 0) + tf[k]);
+          if (j % kBlock == 0 && j + kBlock - 1 <= t) {
+            const unsigned b = j / kBlock;
+            const int64_t reach = x[t] + sweep;
+            if (std::max({reach, least[b], leastP[b]}) >= pin &&
+                std::max({cin + reach, cin + least[b], leastO[b]}) >= own) {
+              // On to j + kBlock, whose sweep passes this block's stages
+              // (all after s).
+              sweep = std::max(sweep, sweepMax[b]);
+              j += kBlock - 1;
+              continue;
+            }
+          }
           // leftP[j - 2] = mp(s, j - 1), leftO likewise.
           int64_t p = std::max({x[t] + sweep, right[j], leftP[j - 2]});
           int64_t o =
@@ -261,6 +294,17 @@ struct LeastPeak {
         co[idx(s, t)] = s == 1 ? pinChoice : ownChoice;
         mpRow[size_t(s) * (L + 1) + t] = mp[idx(s, t)];
         moRow[size_t(s) * (L + 1) + t] = mo[idx(s, t)];
+        // Block minima for the tests above: (s, t) is the right part of
+        // leaf s of the segments ending at t, and the left part of leaf
+        // t + 1 of those starting at s.
+        int64_t &r = minRight[size_t(t) * blocks + s / kBlock];
+        r = std::min(r, mo[idx(s, t)]);
+        if (t < L) {
+          int64_t &lp = minLeftP[size_t(s) * blocks + (t + 1) / kBlock];
+          int64_t &lo = minLeftO[size_t(s) * blocks + (t + 1) / kBlock];
+          lp = std::min(lp, mp[idx(s, t)]);
+          lo = std::min(lo, mo[idx(s, t)]);
+        }
       }
     }
   }

@@ -238,6 +238,82 @@ TEST(StrategiesTest, LeastPeakScheduleReachesTheMinimum) {
   }
 }
 
+/// The least peak of every segment [s, t] (a^{s-1} pinned), by the (max,
+/// min) recursion evaluated the plain way: every leaf, no pruning. [s][t].
+static std::vector<std::vector<int64_t>> plainLeastPeaks(const Chain &c) {
+  const unsigned L = c.length();
+  std::vector<std::vector<int64_t>> mp(L + 2, std::vector<int64_t>(L + 1)),
+      mo = mp;
+  auto x = [&](unsigned i) { return c.activationBytes(i); };
+  for (unsigned d = 0; d < L; ++d)
+    for (unsigned s = 1; s + d <= L; ++s) {
+      const unsigned t = s + d;
+      const Stage &st = c.stage(s);
+      const int64_t cin = s == 1 ? 0 : x(s - 1);
+      const int64_t keep = st.backwardNeedsInput ? cin : 0;
+      const int64_t sv = c.savedBytes(s);
+      const int64_t rest = s < t ? sv + mp[s + 1][t] : 0;
+      const int64_t back = sv + x(s) + x(s - 1) + st.backwardTransientBytes -
+                           (st.backwardReleasesSaved ? sv : 0);
+      const int64_t fall = x(t) + sv + st.forwardTransientBytes;
+      int64_t pin = std::max({fall, back, rest});
+      int64_t own = std::max({cin + fall, keep + back, keep + rest});
+      for (unsigned j = s + 1; j <= t; ++j) {
+        int64_t sweep = 0;
+        for (unsigned k = s; k < j; ++k)
+          sweep = std::max(sweep, x(k) + (k > s ? x(k - 1) : 0) +
+                                      c.stage(k).forwardTransientBytes);
+        pin = std::min(pin, std::max({x(t) + sweep, mo[j][t], mp[s][j - 1]}));
+        own = std::min(
+            own, std::max({cin + x(t) + sweep, cin + mo[j][t], mo[s][j - 1]}));
+      }
+      mp[s][t] = pin;
+      mo[s][t] = s == 1 ? pin : own;
+    }
+  return mp;
+}
+
+// On chains long enough for its block tests (leaves in blocks of 16), every
+// segment's least peak, asked of the segment as a chain of its own, is the
+// plain recursion's; and the least-peak schedule reaches it.
+TEST(StrategiesTest, MinimumFeasibleBudgetEqualsPlainRecursion) {
+  std::mt19937 rng(79);
+  const unsigned lengths[] = {33, 48, 64, 90, 71, 40};
+  unsigned compared = 0;
+  for (int trial = 0; trial < 12; ++trial) {
+    Chain c = randomChain(rng, lengths[trial % 6],
+                          trial % 3 == 0   ? NeedsInput::None
+                          : trial % 3 == 1 ? NeedsInput::All
+                                           : NeedsInput::Mixed);
+    if (trial % 2)
+      addReleaseAndTransients(rng, c);
+    if (trial % 4 >= 2) { // sizes of many magnitudes: fewer ties
+      std::uniform_int_distribution<int64_t> scale(1, 60);
+      c.inputBytes *= scale(rng);
+      for (Stage &st : c.stages) {
+        const int64_t k = scale(rng);
+        st.outputBytes *= k;
+        st.savedBytes *= k;
+        st.forwardTransientBytes *= scale(rng);
+        st.backwardTransientBytes *= scale(rng);
+      }
+    }
+    const std::vector<std::vector<int64_t>> plain = plainLeastPeaks(c);
+    for (unsigned s = 1; s <= c.length(); ++s)
+      for (unsigned t = s + 31; t <= c.length(); ++t, ++compared) {
+        Chain segment;
+        segment.inputBytes = c.activationBytes(s - 1);
+        segment.stages.assign(c.stages.begin() + (s - 1), c.stages.begin() + t);
+        ASSERT_EQ(minimumFeasibleBudget(segment), plain[s][t])
+            << "trial " << trial << ", segment [" << s << ", " << t << "]";
+      }
+    EXPECT_EQ(mustSimulate(c, leastPeakSchedule(c)).peakBytes,
+              plain[1][c.length()])
+        << "trial " << trial;
+  }
+  EXPECT_GT(compared, 5000u);
+}
+
 // Every budget from the exact minimum up is reachable, however coarse the
 // first discretisation: dp() refines rounded units until the plan fits.
 TEST(StrategiesTest, DPReachesTheExactMinimum) {
