@@ -727,8 +727,10 @@ static void
 copyColumns(const float *const *__restrict rowOf, const float *__restrict twoF,
             unsigned from, unsigned to, float *__restrict column,
             float *__restrict least, unsigned stride) {
+  static_assert(kLeafBlock % 8 == 0, "a block is whole 8 x 8 transposes");
+  constexpr unsigned parts = kLeafBlock / 8;
   for (unsigned t = from; t + 8 <= to; t += 8) {
-    Lanes r[2][8];
+    Lanes r[parts][8];
     Lanes low = (Lanes){} + kInf;
     for (unsigned k = 0; k < kLeafBlock; ++k) {
       Lanes v;
@@ -739,12 +741,12 @@ copyColumns(const float *const *__restrict rowOf, const float *__restrict twoF,
     }
     for (unsigned c = 0; c < 8; ++c)
       least[size_t(t + c) * stride] = low[c];
-    transpose8(r[0]);
-    transpose8(r[1]);
+    for (unsigned h = 0; h < parts; ++h)
+      transpose8(r[h]);
     for (unsigned c = 0; c < 8; ++c) {
       float *out = column + size_t(t + c) * (t + c - 1) / 2;
-      std::memcpy(out, &r[0][c], sizeof(Lanes));
-      std::memcpy(out + 8, &r[1][c], sizeof(Lanes));
+      for (unsigned h = 0; h < parts; ++h)
+        std::memcpy(out + 8 * h, &r[h][c], sizeof(Lanes));
     }
   }
 }
