@@ -12,9 +12,13 @@
 /// store-all peak, so the numbers are reproducible.
 ///
 ///   bench-dp-solve [L ...] [--runs=N] [--fraction=F] [--needs-input]
+///                  [--emit-chain]
 ///
 /// --needs-input sets Stage::backwardNeedsInput on every stage (layers whose
-/// backward reads their input, as the compiler's chains are).
+/// backward reads their input, as the compiler's chains are). --emit-chain
+/// prints the chain of the first L as JSON (nnc-plan's input) and the budget
+/// the table would use, instead of timing: to time a whole nnc-plan run on
+/// the same chain.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -51,7 +55,7 @@ int main(int argc, char **argv) {
   std::vector<unsigned> lengths;
   unsigned runs = 5;
   double fraction = 0.1;
-  bool needsInput = false;
+  bool needsInput = false, emitChain = false;
   for (int k = 1; k < argc; ++k) {
     if (!std::strncmp(argv[k], "--runs=", 7))
       runs = std::max(1, std::atoi(argv[k] + 7));
@@ -59,12 +63,24 @@ int main(int argc, char **argv) {
       fraction = std::atof(argv[k] + 11);
     else if (!std::strcmp(argv[k], "--needs-input"))
       needsInput = true;
+    else if (!std::strcmp(argv[k], "--emit-chain"))
+      emitChain = true;
     else
       lengths.push_back(std::atoi(argv[k]));
   }
   if (lengths.empty())
     lengths = {128, 512, 1000};
   const unsigned slots = 500;
+  if (emitChain) {
+    Chain c = benchmarkChain(lengths.front(), needsInput);
+    SimulationResult all = simulate(c, storeAll(c));
+    llvm::outs() << llvm::formatv("{0:2}\n", toJSON(c));
+    llvm::errs() << "budget: "
+                 << std::max<uint64_t>(uint64_t(all.peakBytes * fraction),
+                                       minimumFeasibleBudget(c))
+                 << " bytes\n";
+    return 0;
+  }
 
   llvm::outs() << llvm::formatv(
       "DP solve time, {0} slots, budget = {1:P0} of the store-all peak, "
