@@ -806,6 +806,30 @@ storeRows(const float *__restrict best, float *const *row, unsigned count,
   }
 }
 
+/// out[b] = the least column[j] + twoF[j] over the kLeafBlock leaves j of
+/// block b, for the blocks b in [first, last).
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void
+blockLeast(const float *__restrict column, const float *__restrict twoF,
+           unsigned first, unsigned last, float *__restrict out) {
+  for (unsigned b = first; b < last; ++b) {
+    Lanes low = (Lanes){} + kInf;
+    for (unsigned h = 0; h < kLeafBlock; h += 8) {
+      Lanes v, f;
+      std::memcpy(&v, column + b * kLeafBlock + h, sizeof(v));
+      std::memcpy(&f, twoF + b * kLeafBlock + h, sizeof(f));
+      v = v + f;
+      low = v < low ? v : low;
+    }
+    float least = low[0];
+    for (unsigned k = 1; k < 8; ++k)
+      least = std::min(least, low[k]);
+    out[b] = least;
+  }
+}
+
 /// One pass p of fill() when every backward from stage 2 on reads its input.
 /// All of the pass's entries are Pin at budget p, and none reads another
 /// entry of the pass except its own row's shorter segments: the right
@@ -1061,12 +1085,24 @@ void CheckpointDP::Impl::blockMinima(const float *slice,
                                      std::vector<float> &minRight) const {
   const size_t stride = boundStride();
   minRight.assign(size_t(L + 1) * stride, kInf);
+  std::vector<float> twoF(L + 1); // twoF[j] = 2 F[j-1]
+  for (unsigned j = 1; j <= L; ++j)
+    twoF[j] = 2 * F[j - 1];
   for (unsigned t = 2; t <= L; ++t) {
     const float *column = slice + ownSlot(1, t) - 1; // column[j] = Own(j, t)
     float *out = minRight.data() + size_t(t) * stride;
-    for (unsigned j = 2; j <= t; ++j)
-      out[j / kLeafBlock] =
-          std::min(out[j / kLeafBlock], column[j] + 2 * F[j - 1]);
+    // Block 0 (j from 2) and the last, partial block one by one; the whole
+    // blocks between in vectors.
+    auto least = [&](unsigned j) {
+      out[j / kLeafBlock] = std::min(out[j / kLeafBlock], column[j] + twoF[j]);
+    };
+    const unsigned whole = (t + 1) / kLeafBlock; // blocks below are whole
+    for (unsigned j = 2; j <= std::min(t, kLeafBlock - 1); ++j)
+      least(j);
+    if (whole > 1)
+      blockLeast(column, twoF.data(), 1, whole, out);
+    for (unsigned j = std::max(kLeafBlock, whole * kLeafBlock); j <= t; ++j)
+      least(j);
   }
   coarsen(minRight.data());
 }
@@ -1100,34 +1136,51 @@ void CheckpointDP::Impl::coarsen(float *minRight) const {
 void CheckpointDP::Impl::fillPassByClasses(int64_t p, LaneBuffers &w) {
   const int64_t ring = int64_t(w.minRightRing.size());
   auto minRightOf = [&](int64_t q) { return w.minRightRing[q % ring].data(); };
-  auto groups = [&](Owner kind, int64_t c) {
+  // The groups of one step, each of kGroupRows rows of one class (cin) and
+  // the Own slice q its leaves read, taken in the order of their first rows
+  // rather than class by class: groups of different classes cover
+  // interleaved rows, and an Own group writes its entries by end, where
+  // neighbouring rows share cache lines, so the next group over the same
+  // rows finds them still cached. Groups of one step do not read each other.
+  struct Planned {
     LaneGroup group;
-    group.kind = kind;
-    group.count = 0;
-    const int64_t q = p - c; // the rows' right operands: Own(., ., q)
-    auto flush = [&] {
-      if (group.count)
-        fillGroup(group, own.get() + size_t(q) * rows, minRightOf(q), w);
-      group.count = 0;
-    };
-    for (unsigned s = 2; s <= L; ++s) {
-      if (cin(s) != c || (kind == Owner::Own && needsInput[s]))
-        continue;
-      group.s[group.count] = s;
-      group.m[group.count] = kind == Owner::Pin ? q : p;
-      if (++group.count == kGroupRows)
-        flush();
-    }
-    flush();
+    int64_t q;
   };
-  for (int64_t c = 1; c <= maxCin; ++c)
-    if (p - c >= 0 && p - c <= int64_t(M))
-      groups(Owner::Pin, c);
+  std::vector<Planned> steps;
+  auto groups = [&](Owner kind) {
+    steps.clear();
+    for (int64_t c = 1; c <= maxCin; ++c) {
+      const int64_t q = p - c; // the rows' right operands: Own(., ., q)
+      if (q < 0 || (kind == Owner::Pin && q > int64_t(M)))
+        continue;
+      Planned next;
+      next.group.kind = kind;
+      next.group.count = 0;
+      next.q = q;
+      for (unsigned s = 2; s <= L; ++s) {
+        if (cin(s) != c || (kind == Owner::Own && needsInput[s]))
+          continue;
+        LaneGroup &g = next.group;
+        g.s[g.count] = s;
+        g.m[g.count] = kind == Owner::Pin ? q : p;
+        if (++g.count == kGroupRows) {
+          steps.push_back(next);
+          g.count = 0;
+        }
+      }
+      if (next.group.count)
+        steps.push_back(next);
+    }
+    llvm::sort(steps, [](const Planned &a, const Planned &b) {
+      return a.group.s[0] < b.group.s[0];
+    });
+    for (const Planned &g : steps)
+      fillGroup(g.group, own.get() + size_t(g.q) * rows, minRightOf(g.q), w);
+  };
+  groups(Owner::Pin);
   if (p > int64_t(M))
     return;
-  for (int64_t c = 1; c <= maxCin; ++c)
-    if (p - c >= 0)
-      groups(Owner::Own, c);
+  groups(Owner::Own);
   for (unsigned s = 2; s <= L; ++s) {
     const int64_t m = p - cin(s);
     if (m >= 0 && !needsInput[s])
