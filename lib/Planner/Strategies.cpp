@@ -916,10 +916,21 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
   // itself; lim alike: the last feasible leaf j. Lanes not in use or before
   // their row starts get +inf and no bound on their leaves: their results
   // are dropped.
-  w.best.assign(size_t(width + kGroupCols) * R, kInf);
-  // gt[j * R + l] = sw(s, j) + {Pin|Own}(s, j - 1, m): +inf until known, and
-  // for every j <= s (not a leaf of row s).
-  w.gt.assign(size_t(L + 2) * R, kInf);
+  // The chain branches below write every (t >= s, lane in use); only the
+  // rest is filled here: the ends before the last row starts, those past L
+  // (columns of the last tile beyond the chain) and unused lanes.
+  const unsigned started = std::min(L + 1, g.s[g.count - 1] + 1);
+  w.best.resize(size_t(width + kGroupCols) * R);
+  std::fill(w.best.begin(), w.best.begin() + size_t(started - s0) * R, kInf);
+  std::fill(w.best.begin() + size_t(width) * R, w.best.end(), kInf);
+  if (g.count < R)
+    for (unsigned t = started; t <= L; ++t)
+      std::fill_n(w.best.begin() + size_t(t - s0) * R + g.count, R - g.count,
+                  kInf);
+  // gt[j * R + l] = sw(s, j) + {Pin|Own}(s, j - 1, m), +inf for j <= s (not
+  // a leaf of row s); written for every lane at the end of column j - 1,
+  // before any scan reads it, so it needs no initial value.
+  w.gt.resize(size_t(L + 2) * R);
   w.minLeft.assign(stride * R, kInf);
   const float *right[kGroupCols];
   LeafBounds bounds;
@@ -934,7 +945,7 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
   Lanes start[2], before[2]; // s and F[s-1] by lane; +inf for unused lanes
   // Where every row has started (t > the last s), the chain branches are
   // read and the entries written 8 ends at a time, transposed in vectors.
-  const unsigned vectorFrom = std::min(L + 1, g.s[g.count - 1] + 1);
+  const unsigned vectorFrom = started;
   const unsigned vectorEnd = vectorFrom + (L + 1 - vectorFrom) / 8 * 8;
   const float *nextOf[R];
   float fsOf[R], roomOf[R];
