@@ -510,6 +510,7 @@ struct CheckpointDP::Impl {
   std::vector<int64_t> S;       // |abar^i| in units, i in [1, L]
   std::vector<int64_t> TF;      // forward transient of stage i, in units
   std::vector<float> F;         // prefix sums of forward costs, F[0] = 0
+  std::vector<float> twoF;      // twoF[j] = 2 F[j-1] (LeafBounds), j >= 1
   std::vector<char> needsInput; // B(i) reads a^{i-1}, i in [1, L]
   /// Memory during B(i) beyond what the enclosing problem and a kept input
   /// hold, in units: (abar^i unless released) + delta^i + delta^{i-1} +
@@ -862,7 +863,7 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
       for (unsigned j = j0, end = std::min(j1, t); j <= end; ++j) {
         const float v = rowOf[j - j0][t];
         column[j] = v;
-        least = std::min(least, v + 2 * F[j - 1]);
+        least = std::min(least, v + twoF[j]);
       }
       w.minRight[size_t(t) * stride + b] = least;
     };
@@ -871,12 +872,9 @@ void CheckpointDP::Impl::fillPassInLanes(int64_t p, LaneBuffers &w) {
     unsigned t = j0, vectorEnd = j0;
     if (j1 - j0 + 1 == kLeafBlock) {
       vectorEnd = j1 + (L + 1 - j1) / 8 * 8;
-      float twoF[kLeafBlock];
-      for (unsigned k = 0; k < kLeafBlock; ++k)
-        twoF[k] = 2 * F[j0 + k - 1];
       for (; t < j1; ++t)
         copyColumn(t);
-      copyColumns(rowOf, twoF, j1, vectorEnd, ownP + j0 - 1,
+      copyColumns(rowOf, twoF.data() + j0, j1, vectorEnd, ownP + j0 - 1,
                   w.minRight.data() + b, stride);
       t = vectorEnd;
     }
@@ -1096,9 +1094,6 @@ void CheckpointDP::Impl::blockMinima(const float *slice,
                                      std::vector<float> &minRight) const {
   const size_t stride = boundStride();
   minRight.assign(size_t(L + 1) * stride, kInf);
-  std::vector<float> twoF(L + 1); // twoF[j] = 2 F[j-1]
-  for (unsigned j = 1; j <= L; ++j)
-    twoF[j] = 2 * F[j - 1];
   for (unsigned t = 2; t <= L; ++t) {
     const float *column = slice + ownSlot(1, t) - 1; // column[j] = Own(j, t)
     float *out = minRight.data() + size_t(t) * stride;
@@ -1260,6 +1255,9 @@ void CheckpointDP::Impl::fill() {
   LaneBuffers w;
   w.infRow.assign(L + 1, kInf);
   Xf.assign(X.begin(), X.end());
+  twoF.assign(L + 1, 0);
+  for (unsigned j = 1; j <= L; ++j)
+    twoF[j] = 2 * F[j - 1];
   if (ownFromPin) {
     for (int64_t p = 0; p <= int64_t(M); ++p)
       fillPassInLanes(p, w);
