@@ -15,7 +15,7 @@
 
 #include "nnc/Frontend/GraphBuilder.h"
 #include "nnc/Pipeline/Compiler.h"
-#include "nnc/Runtime/JIT.h"
+#include "nnc/ExecutionEngine/JIT.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
   double compileSec =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
-  const EntryPoint *step = compiled->find("train_step");
+  const EntryPoint *step = compiled->find(EntryRole::TrainStep);
   llvm::outs() << "nnc-train-mlp: " << widths << " " << activation << " "
                << lossName << ", batch " << batch << ", "
                << spec->numParameters() << " parameters, compiled '"

@@ -1,6 +1,7 @@
 //===- GraphBuilder.cpp - C++ frontend for nn models ----------------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,67 +16,107 @@
 using namespace mlir;
 using namespace mlir::nnc;
 
-GraphBuilder::GraphBuilder(ModuleOp module, StringRef name)
+GraphBuilder::GraphBuilder(ModuleOp module, StringRef name,
+                           std::optional<Location> loc)
     : b(module.getContext()),
-      // Diagnostics about a built model name the function it belongs to.
-      loc(FileLineColLoc::get(b.getStringAttr(name), 1, 1)) {
+      // Diagnostics about a built model name the function it belongs to,
+      // unless the frontend knows better (an importer's file and node).
+      loc(loc ? *loc : FileLineColLoc::get(b.getStringAttr(name), 1, 1)) {
   module.getContext()->getOrLoadDialect<NNDialect>();
   b.setInsertionPointToEnd(module.getBody());
-  func = b.create<func::FuncOp>(loc, name, b.getFunctionType({}, {}));
+  func = b.create<func::FuncOp>(this->loc, name, b.getFunctionType({}, {}));
   b.setInsertionPointToStart(func.addEntryBlock());
 }
 
-RankedTensorType GraphBuilder::f32(ArrayRef<int64_t> shape) {
-  return RankedTensorType::get(shape, b.getF32Type());
-}
-
-Value GraphBuilder::addArgument(Type type, bool isParam) {
+Value GraphBuilder::addArgument(Type type, bool isParam, StringRef name) {
   unsigned index = func.getNumArguments();
   func.insertArgument(index, type, {}, loc);
   if (isParam)
     func.setArgAttr(index, NNDialect::getParamAttrName(), b.getUnitAttr());
+  if (!name.empty())
+    func.setArgAttr(index, NNDialect::getNameAttrName(),
+                    b.getStringAttr(name));
   return func.getArgument(index);
 }
 
-Value GraphBuilder::input(ArrayRef<int64_t> shape, Type elementType) {
+Value GraphBuilder::input(ArrayRef<int64_t> shape, Type elementType,
+                          StringRef name) {
   Type elt = elementType ? elementType : b.getF32Type();
-  return addArgument(RankedTensorType::get(shape, elt), false);
+  return addArgument(RankedTensorType::get(shape, elt), false, name);
 }
 
-Value GraphBuilder::param(ArrayRef<int64_t> shape) {
-  return addArgument(f32(shape), true);
+Value GraphBuilder::param(ArrayRef<int64_t> shape, StringRef name) {
+  return addArgument(RankedTensorType::get(shape, b.getF32Type()), true,
+                     name);
 }
 
-static ArrayRef<int64_t> shape(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
+template <typename OpT, typename... Args>
+Value GraphBuilder::create(Args &&...args) {
+  // Build with a placeholder result type, then ask the op what it is: the
+  // inferring builders would abort on operands that do not fit.
+  OperationState state(loc, OpT::getOperationName());
+  OpT::build(b, state, Type(), std::forward<Args>(args)...);
+  state.types.clear();
+  if (mlir::failed(OpT::inferReturnTypes(
+          b.getContext(), loc, state.operands,
+          state.attributes.getDictionary(b.getContext()),
+          state.getRawProperties(), state.regions, state.types)))
+    return failed = true, Value();
+  return b.create(state)->getResult(0);
 }
+
+// A null operand is an earlier failure, already reported: propagate it.
+#define NNC_REQUIRE(...)                                                       \
+  if (llvm::any_of(std::initializer_list<Value>{__VA_ARGS__},                  \
+                   [](Value v) { return !v; }))                                \
+    return failed = true, Value();
 
 Value GraphBuilder::linear(Value x, Value w, Value bias) {
-  auto type = f32({shape(x)[0], shape(w)[0]});
-  return b.create<LinearOp>(loc, type, x, w, bias);
+  NNC_REQUIRE(x, w);
+  return create<LinearOp>(x, w, bias);
 }
 Value GraphBuilder::matmul(Value l, Value r, bool ta, bool tb) {
-  int64_t m = ta ? shape(l)[1] : shape(l)[0];
-  int64_t n = tb ? shape(r)[0] : shape(r)[1];
-  return b.create<MatmulOp>(loc, f32({m, n}), l, r, ta, tb);
+  NNC_REQUIRE(l, r);
+  return create<MatmulOp>(l, r, ta, tb);
 }
-Value GraphBuilder::add(Value l, Value r) { return b.create<AddOp>(loc, l, r); }
-Value GraphBuilder::relu(Value x) { return b.create<ReluOp>(loc, x); }
-Value GraphBuilder::sigmoid(Value x) { return b.create<SigmoidOp>(loc, x); }
-Value GraphBuilder::tanh(Value x) { return b.create<TanhOp>(loc, x); }
-Value GraphBuilder::softmax(Value x) { return b.create<SoftmaxOp>(loc, x); }
+Value GraphBuilder::add(Value l, Value r) {
+  NNC_REQUIRE(l, r);
+  return create<AddOp>(l, r);
+}
+Value GraphBuilder::relu(Value x) {
+  NNC_REQUIRE(x);
+  return create<ReluOp>(x);
+}
+Value GraphBuilder::sigmoid(Value x) {
+  NNC_REQUIRE(x);
+  return create<SigmoidOp>(x);
+}
+Value GraphBuilder::tanh(Value x) {
+  NNC_REQUIRE(x);
+  return create<TanhOp>(x);
+}
+Value GraphBuilder::softmax(Value x) {
+  NNC_REQUIRE(x);
+  return create<SoftmaxOp>(x);
+}
 Value GraphBuilder::dropout(Value x, double rate, int64_t seed) {
-  return b.create<DropoutOp>(loc, x, b.getF32FloatAttr(rate),
-                             b.getI64IntegerAttr(seed));
+  NNC_REQUIRE(x);
+  return create<DropoutOp>(x, b.getF32FloatAttr(rate),
+                           b.getI64IntegerAttr(seed));
 }
 Value GraphBuilder::mseLoss(Value p, Value t) {
-  return b.create<MSELossOp>(loc, f32({}), p, t);
+  NNC_REQUIRE(p, t);
+  return create<MSELossOp>(p, t);
 }
 Value GraphBuilder::crossEntropy(Value z, Value labels) {
-  return b.create<CrossEntropyOp>(loc, f32({}), z, labels);
+  NNC_REQUIRE(z, labels);
+  return create<CrossEntropyOp>(z, labels);
 }
+#undef NNC_REQUIRE
 
-func::FuncOp GraphBuilder::finish(ValueRange results) {
+FailureOr<func::FuncOp> GraphBuilder::finish(ValueRange results) {
+  if (failed || llvm::any_of(results, [](Value v) { return !v; }))
+    return failure();
   b.create<func::ReturnOp>(loc, results);
   func.setFunctionType(b.getFunctionType(func.getArgumentTypes(),
                                          ValueRange(results).getTypes()));
@@ -202,38 +243,47 @@ OwningOpRef<ModuleOp> mlir::nnc::buildMLP(MLIRContext &ctx,
   Builder b(&ctx);
   int64_t in = spec.widths.front(), out = spec.widths.back();
 
-  auto addParams = [&](GraphBuilder &g) {
+  // Parameters in PyTorch's order: W1 [out, in], b1 [out], W2, ...
+  auto addParams = [&](GraphBuilder &g, bool trainable) {
     SmallVector<Value> params;
     for (int64_t l = 0; l < spec.numLayers(); ++l) {
-      params.push_back(g.param({spec.widths[l + 1], spec.widths[l]}));
-      params.push_back(g.param({spec.widths[l + 1]}));
+      std::string w = "W" + std::to_string(l + 1),
+                  bias = "b" + std::to_string(l + 1);
+      SmallVector<int64_t> wShape{spec.widths[l + 1], spec.widths[l]};
+      params.push_back(trainable ? g.param(wShape, w)
+                                 : g.input(wShape, {}, w));
+      params.push_back(trainable ? g.param({spec.widths[l + 1]}, bias)
+                                 : g.input({spec.widths[l + 1]}, {}, bias));
     }
     return params;
   };
 
   {
     GraphBuilder g(*module, name);
-    Value x = g.input({spec.batch, in});
+    Value x = g.input({spec.batch, in}, {}, "x");
     Value target = spec.loss == Loss::CrossEntropy
-                       ? g.input({spec.batch}, b.getI32Type())
-                       : g.input({spec.batch, out});
-    SmallVector<Value> params = addParams(g);
+                       ? g.input({spec.batch}, b.getI32Type(), "labels")
+                       : g.input({spec.batch, out}, {}, "targets");
+    SmallVector<Value> params = addParams(g, /*trainable=*/true);
     Value y = buildLayers(g, spec, x, params);
-    g.finish(spec.loss == Loss::CrossEntropy ? g.crossEntropy(y, target)
-                                             : g.mseLoss(y, target));
+    if (failed(g.finish(spec.loss == Loss::CrossEntropy
+                            ? g.crossEntropy(y, target)
+                            : g.mseLoss(y, target))))
+      return nullptr;
   }
   {
-    // Inference: same layers, no loss and no dropout.
+    // Inference: same layers, no loss and no dropout. Its parameters are
+    // inputs, not trainables: autodiff must not treat it as a model.
     MLPSpec inference = spec;
     inference.dropout = 0;
     GraphBuilder g(*module, (name + "_predict").str());
-    Value x = g.input({spec.batch, in});
-    SmallVector<Value> params = addParams(g);
-    func::FuncOp f = g.finish(buildLayers(g, inference, x, params));
-    // Parameters of the predict function are inputs, not trainables: the
-    // autodiff pass must not treat it as a model.
-    for (unsigned i = 0; i < f.getNumArguments(); ++i)
-      f.removeArgAttr(i, NNDialect::getParamAttrName());
+    Value x = g.input({spec.batch, in}, {}, "x");
+    SmallVector<Value> params = addParams(g, /*trainable=*/false);
+    FailureOr<func::FuncOp> f = g.finish(buildLayers(g, inference, x, params));
+    if (failed(f))
+      return nullptr;
+    (*f)->setAttr(NNDialect::getEntryAttrName(),
+                  EntryRoleAttr::get(&ctx, EntryRole::Predict));
   }
   return module;
 }

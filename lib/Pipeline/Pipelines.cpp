@@ -1,15 +1,18 @@
 //===- Pipelines.cpp - nnc's named pass pipelines -------------------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Pipeline/Pipelines.h"
 
+#include "nnc/Codegen/CPU/Passes.h"
+#include "nnc/Codegen/Common/Passes.h"
 #include "nnc/Conversion/Passes.h"
 #include "nnc/Dialect/NN/IR/NNDialect.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "nnc/Transforms/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -127,8 +130,11 @@ void mlir::nnc::registerNNCPipelines() {
 }
 
 void mlir::nnc::registerNNCPasses() {
-  registerNNTransformsPasses();
+  registerNNCDialectTransformsPasses();
+  registerNNCTransformsPasses();
   registerNNCConversionPasses();
+  registerNNCCodegenCommonPasses();
+  registerNNCCodegenCPUPasses();
   registerNNCPipelines();
 }
 

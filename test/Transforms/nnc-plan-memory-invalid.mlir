@@ -2,7 +2,7 @@
 
 // A checkpoint budget the arena cannot meet is an error with the figures.
 // expected-error @+1 {{the arena needs 256 bytes, over the checkpoint budget of 100 bytes (predicted peak 96 bytes, max-live lower bound 256 bytes)}}
-func.func @over_budget(%out: memref<64xf32>) attributes {nn.checkpoint = {budget_bytes = 100 : i64, peak_bytes = 96 : i64}} {
+func.func @over_budget(%out: memref<64xf32>) attributes {nn.checkpoint = #nn.checkpoint_plan<strategy = dp, budget = 100, stages = 1, schedule = [F_all 1, B 1], peak_bytes = 96>} {
   %a = memref.alloc() : memref<64xf32>
   memref.copy %out, %a : memref<64xf32> to memref<64xf32>
   memref.copy %a, %out : memref<64xf32> to memref<64xf32>

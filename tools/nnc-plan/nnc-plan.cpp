@@ -16,12 +16,12 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "nnc/Frontend/GraphBuilder.h"
+#include "nnc/ExecutionEngine/CostCalibration.h"
+#include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/Pipeline/Compiler.h"
+#include "nnc/Pipeline/ToolOptions.h"
 
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Support/FileUtilities.h"
 #include "nnc/Planner/Chain.h"
 #include "nnc/Planner/Render.h"
 #include "nnc/Planner/Simulator.h"
@@ -41,23 +41,10 @@ using namespace llvm;
 using namespace nnc::planner;
 
 static cl::OptionCategory category("nnc-plan options");
+static mlir::nnc::ModelCLOptions modelOptions(category);
+static mlir::nnc::PlanCLOptions planOptions(category,
+                                           mlir::nnc::CheckpointStrategy::DP);
 
-static cl::opt<std::string>
-    inputFile(cl::Positional, cl::desc("<chain.json | ->"), cl::cat(category));
-static cl::opt<std::string>
-    strategyName("strategy",
-                 cl::desc("store-all | recompute-all | sqrt | chen | dp"),
-                 cl::init("dp"), cl::cat(category));
-static cl::opt<std::string>
-    budgetText("budget",
-               cl::desc("Memory budget in bytes; accepts KiB/MiB/GiB (and "
-                        "kB/MB/GB) suffixes. Default: unconstrained"),
-               cl::cat(category));
-static cl::opt<unsigned>
-    slots("slots",
-          cl::desc("DP memory discretisation (units of the budget, default "
-                   "500). With --uniform-chain: Revolve checkpoint slots s"),
-          cl::init(500), cl::cat(category));
 static cl::opt<bool> emitJSON("json", cl::desc("Print the plan as JSON"),
                               cl::cat(category));
 static cl::opt<std::string> svgFile("svg",
@@ -84,16 +71,6 @@ static cl::opt<unsigned long long>
                  cl::desc("Size of every value of --uniform-chain"),
                  cl::init(1), cl::cat(category));
 
-static cl::opt<double> forwardFlopSeconds(
-    "forward-flop-seconds",
-    cl::desc("Multiply forward costs by this (seconds per forward FLOP, e.g. "
-             "from nnc-compile --cost-model=measured: costs become seconds)"),
-    cl::init(0.0), cl::cat(category));
-static cl::opt<double> backwardFlopSeconds(
-    "backward-flop-seconds",
-    cl::desc("Multiply backward costs by this (seconds per backward FLOP)"),
-    cl::init(0.0), cl::cat(category));
-
 /// Costs are usually integral (stage counts); print them without noise.
 static std::string formatCost(double c) {
   if (c == std::round(c) && std::abs(c) < 1e15)
@@ -106,66 +83,55 @@ static int fail(const Twine &msg) {
   return 1;
 }
 
-static cl::opt<std::string> mlpWidths(
-    "mlp",
-    cl::desc("Plan the MLP with these layer widths (e.g. 784,100,10), as "
-             "nnc-compile builds it"),
-    cl::init(""));
-static cl::opt<std::string>
-    mlpActivation("activation", cl::desc("MLP activation"), cl::init("relu"));
-static cl::opt<std::string> mlpLoss("loss", cl::desc("MLP loss"),
-                                    cl::init("cross-entropy"));
-static cl::opt<int64_t> mlpBatch("batch", cl::desc("MLP batch size"),
-                                 cl::init(128));
-
-/// A model (.mlir file or MLP spec): the chain nnc-plan-checkpoints would
-/// plan for it.
-static Expected<Chain> loadModelChain() {
+/// A model (a .mlir file or an MLP spec): the chain nnc-plan-checkpoints
+/// would plan for it with these options, costs priced by the cost model.
+static Expected<Chain> loadModelChain(const mlir::nnc::ModelSource &source,
+                                      mlir::nnc::CPUPipelineOptions &options) {
   mlir::DialectRegistry registry;
   mlir::nnc::registerNNCDialects(registry);
   mlir::MLIRContext ctx(registry);
   ctx.printOpOnDiagnostic(false);
   SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler diag(sourceMgr, &ctx);
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  if (!mlpWidths.empty()) {
-    auto spec =
-        mlir::nnc::parseMLPSpec(mlpWidths, mlpActivation, mlpLoss, mlpBatch);
-    if (!spec)
-      return spec.takeError();
-    module = mlir::nnc::buildMLP(ctx, *spec);
-  } else {
-    std::string error;
-    auto file = mlir::openInputFile(inputFile, &error);
-    if (!file)
-      return createStringError(inconvertibleErrorCode(), error);
-    sourceMgr.AddNewSourceBuffer(std::move(file), SMLoc());
-    module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &ctx);
-    if (!module)
-      return createStringError(inconvertibleErrorCode(),
-                               "cannot parse '" + inputFile + "'");
-  }
-  auto chain = mlir::nnc::buildChainForModel(*module);
+  auto module = mlir::nnc::loadModel(ctx, sourceMgr, source);
+  if (!module)
+    return module.takeError();
+  auto calibration = mlir::nnc::applyCostModel(
+      **module, planOptions.getCostModel(), options);
+  if (!calibration)
+    return calibration.takeError();
+  auto chain = mlir::nnc::buildChainForModel(**module, options);
   if (mlir::failed(chain))
     return createStringError(inconvertibleErrorCode(),
                              "cannot build a chain from the model");
+  if (options.forwardFlopSeconds > 0)
+    scaleCosts(*chain, options.forwardFlopSeconds,
+               options.backwardFlopSeconds);
   return *chain;
 }
 
-static Expected<Chain> loadChain() {
-  if (!mlpWidths.empty() || StringRef(inputFile).ends_with(".mlir"))
-    return loadModelChain();
-  if (uniformChain) {
-    if (uniformBytes == 0)
-      return createStringError(inconvertibleErrorCode(),
-                               "--uniform-bytes must be positive");
-    return makeUniformChain(uniformChain, int64_t(uniformBytes));
-  }
-  if (inputFile.empty())
+/// A chain file is JSON (or '-', JSON on stdin); anything else is a model.
+static bool isChainFile(StringRef path) {
+  return path == "-" || path.ends_with(".json");
+}
+
+static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
+                                 mlir::nnc::CPUPipelineOptions &options) {
+  StringRef inputFile = source.inputFile;
+  if (!isChainFile(inputFile) && !uniformChain)
+    return loadModelChain(source, options);
+  if (planOptions.getCostModel() == mlir::nnc::CostModel::Measured)
     return createStringError(inconvertibleErrorCode(),
-                             "no input: give a chain JSON file, '-' for "
-                             "stdin, or --uniform-chain=L");
-  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
+                             "--cost-model=measured needs a model, not a "
+                             "chain");
+  Expected<Chain> chain = [&]() -> Expected<Chain> {
+    if (uniformChain) {
+      if (uniformBytes == 0)
+        return createStringError(inconvertibleErrorCode(),
+                                 "--uniform-bytes must be positive");
+      return makeUniformChain(uniformChain, int64_t(uniformBytes));
+    }
+    ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
       MemoryBuffer::getFileOrSTDIN(inputFile);
   if (!buffer)
     return createStringError(buffer.getError(),
@@ -174,6 +140,11 @@ static Expected<Chain> loadChain() {
   return parseChainJSON((*buffer)->getBuffer(), inputFile == "-"
                                                     ? StringRef("<stdin>")
                                                     : StringRef(inputFile));
+  }();
+  if (chain && options.forwardFlopSeconds > 0)
+    scaleCosts(*chain, options.forwardFlopSeconds,
+               options.backwardFlopSeconds);
+  return chain;
 }
 
 int main(int argc, char **argv) {
@@ -182,24 +153,26 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "nnc-plan: gradient checkpointing planner\n");
 
-  Expected<Chain> chainOr = loadChain();
+  Expected<mlir::nnc::ModelSource> source = modelOptions.getSource();
+  if (!source)
+    return fail(toString(source.takeError()));
+  mlir::nnc::CPUPipelineOptions options;
+  if (Error err = planOptions.apply(options))
+    return fail(toString(std::move(err)));
+  Expected<Chain> chainOr = loadChain(*source, options);
   if (!chainOr)
     return fail(toString(chainOr.takeError()));
-  if (forwardFlopSeconds < 0 || backwardFlopSeconds < 0 ||
-      (forwardFlopSeconds > 0) != (backwardFlopSeconds > 0))
-    return fail("--forward-flop-seconds and --backward-flop-seconds must "
-                "both be positive, or both absent");
-  if (forwardFlopSeconds > 0)
-    scaleCosts(*chainOr, forwardFlopSeconds, backwardFlopSeconds);
   const Chain &chain = *chainOr;
+  const unsigned slots = options.slots;
+  StringRef strategyName = mlir::nnc::getCLName(options.strategy);
   if (emitChain) {
     outs() << formatv("{0:2}", toJSON(chain)) << "\n";
     return 0;
   }
 
   std::optional<uint64_t> budget;
-  if (!budgetText.empty()) {
-    Expected<uint64_t> b = parseByteSize(budgetText);
+  if (!options.budget.empty()) {
+    Expected<uint64_t> b = parseByteSize(options.budget);
     if (!b)
       return fail(toString(b.takeError()));
     budget = *b;

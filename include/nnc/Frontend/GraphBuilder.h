@@ -1,6 +1,7 @@
 //===- GraphBuilder.h - C++ frontend for nn models --------------*- C++ -*-===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 // Builds model functions in the nn dialect from C++: either op by op with
 // GraphBuilder, or a whole multi-layer perceptron from an MLPSpec (a list of
@@ -18,19 +19,25 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace mlir::nnc {
 
 /// Builds one model function. Arguments are added in call order; `param`
-/// marks the argument `nn.param`. `finish` returns the scalar loss.
+/// marks the argument `nn.param`; a non-empty `name` becomes its `nn.name`.
+/// Result types come from each op's type inference: operands that do not
+/// fit an op (a shape mismatch, a wrong element type) produce a located
+/// error, a null Value, and make `finish` fail, never a crash.
 class GraphBuilder {
 public:
-  GraphBuilder(ModuleOp module, StringRef name);
+  GraphBuilder(ModuleOp module, StringRef name,
+               std::optional<Location> loc = std::nullopt);
 
-  Value input(ArrayRef<int64_t> shape, Type elementType = {});
-  Value param(ArrayRef<int64_t> shape);
+  Value input(ArrayRef<int64_t> shape, Type elementType = {},
+              StringRef name = {});
+  Value param(ArrayRef<int64_t> shape, StringRef name = {});
 
   Value linear(Value x, Value w, Value b = {});
   Value matmul(Value a, Value b, bool transposeA = false,
@@ -44,12 +51,21 @@ public:
   Value mseLoss(Value prediction, Value target);
   Value crossEntropy(Value logits, Value labels);
 
-  /// Returns `results` and completes the function type.
-  func::FuncOp finish(ValueRange results);
+  /// Returns `results` and completes the function type; fails if any op
+  /// could not be built (the error was reported where it happened).
+  FailureOr<func::FuncOp> finish(ValueRange results);
+
+  /// The function being built.
+  func::FuncOp getFunction() { return func; }
 
 private:
-  Value addArgument(Type type, bool isParam);
-  RankedTensorType f32(ArrayRef<int64_t> shape);
+  Value addArgument(Type type, bool isParam, StringRef name);
+  /// Creates OpT with the result types its inference gives; on failure
+  /// records it and returns null (the diagnostic is already emitted).
+  template <typename OpT, typename... Args>
+  Value create(Args &&...args);
+
+  bool failed = false;
 
   func::FuncOp func;
   OpBuilder b;
@@ -85,9 +101,10 @@ StringRef stringify(Activation a);
 StringRef stringify(Loss l);
 
 /// Emits `@<name>(x, labels|targets, W1, b1, ..., WL, bL) -> tensor<f32>`
-/// and `@<name>_predict(x, W1, b1, ...) -> tensor<batch x out>` into a new
-/// module. Labels are i32 class indices for cross-entropy, f32 targets of
-/// the output shape for MSE.
+/// and `@<name>_predict(x, W1, b1, ...) -> tensor<batch x out>` (role
+/// `#nn.entry<predict>`) into a new module; every argument carries its name
+/// as `nn.name`. Labels are i32 class indices for cross-entropy, f32 targets
+/// of the output shape for MSE.
 OwningOpRef<ModuleOp> buildMLP(MLIRContext &ctx, const MLPSpec &spec,
                                StringRef name = "mlp");
 

@@ -1,6 +1,7 @@
 //===- Pipelines.h - nnc's named pass pipelines -----------------*- C++ -*-===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 // The same pipelines back `nnc-opt --nnc-cpu-pipeline`, `nnc-compile` and the
 // JIT, so a `.mlir` file run through nnc-opt is compiled exactly as the
@@ -11,12 +12,16 @@
 #ifndef NNC_PIPELINE_PIPELINES_H
 #define NNC_PIPELINE_PIPELINES_H
 
+#include "nnc/Dialect/NN/IR/NNAttrs.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
 class DialectRegistry;
 namespace nnc {
+
+llvm::cl::ValuesClass checkpointStrategyCLValues();
 
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<bool> autodiff{
@@ -29,11 +34,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "gradient function (loss, then one gradient per "
                      "nn.param)"),
       llvm::cl::init(0.0)};
-  PassOptions::Option<std::string> strategy{
-      *this, "strategy",
-      llvm::cl::desc("Checkpointing: store-all, recompute-all, sqrt, chen "
-                     "or dp"),
-      llvm::cl::init("store-all")};
+  PassOptions::Option<CheckpointStrategy> strategy{
+      *this, "strategy", llvm::cl::desc("Checkpointing strategy"),
+      checkpointStrategyCLValues(),
+      llvm::cl::init(CheckpointStrategy::StoreAll)};
   PassOptions::Option<std::string> budget{
       *this, "budget",
       llvm::cl::desc("Activation memory budget in bytes (KiB/MiB/GiB "

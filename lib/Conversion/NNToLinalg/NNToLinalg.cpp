@@ -1,6 +1,7 @@
 //===- NNToLinalg.cpp - lower nn ops to linalg on tensors -----------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 // Every pattern builds linalg.generic ops directly: one uniform form keeps
 // the reduction order explicit (so results are reproducible bit for bit) and
@@ -8,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nnc/Conversion/NNToLinalg/NNToLinalg.h"
 #include "nnc/Conversion/Passes.h"
 #include "nnc/Dialect/NN/IR/NNOps.h"
 
@@ -528,29 +530,39 @@ struct CrossEntropyGradPattern : public NNPattern<CrossEntropyGradOp> {
   }
 };
 
+} // namespace
+
+void mlir::nnc::populateNNToLinalgConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<ElementwisePattern<AddOp>, ElementwisePattern<ReluOp>,
+               ElementwisePattern<SigmoidOp>, ElementwisePattern<TanhOp>,
+               ElementwisePattern<DropoutOp>, ElementwisePattern<ReluGradOp>,
+               ElementwisePattern<SigmoidGradOp>,
+               ElementwisePattern<TanhGradOp>, ElementwisePattern<SGDOp>,
+               LinearPattern, MatmulPattern, ReduceSumPattern, SoftmaxPattern,
+               SoftmaxGradPattern, MSELossPattern, MSELossGradPattern,
+               CrossEntropyPattern, CrossEntropyGradPattern>(
+      patterns.getContext());
+}
+
+void mlir::nnc::configureNNToLinalgConversionTarget(ConversionTarget &target) {
+  target.addIllegalDialect<NNDialect>();
+  target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                         math::MathDialect, tensor::TensorDialect>();
+  target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+}
+
+namespace {
 struct ConvertNNToLinalgPass
     : public nnc::impl::ConvertNNToLinalgBase<ConvertNNToLinalgPass> {
   void runOnOperation() override {
-    MLIRContext *ctx = &getContext();
-    ConversionTarget target(*ctx);
-    target.addIllegalDialect<NNDialect>();
-    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect>();
-    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    RewritePatternSet patterns(ctx);
-    patterns.add<ElementwisePattern<AddOp>, ElementwisePattern<ReluOp>,
-                 ElementwisePattern<SigmoidOp>, ElementwisePattern<TanhOp>,
-                 ElementwisePattern<DropoutOp>, ElementwisePattern<ReluGradOp>,
-                 ElementwisePattern<SigmoidGradOp>,
-                 ElementwisePattern<TanhGradOp>, ElementwisePattern<SGDOp>,
-                 LinearPattern, MatmulPattern, ReduceSumPattern,
-                 SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
-                 MSELossGradPattern, CrossEntropyPattern,
-                 CrossEntropyGradPattern>(ctx);
+    ConversionTarget target(getContext());
+    configureNNToLinalgConversionTarget(target);
+    RewritePatternSet patterns(&getContext());
+    populateNNToLinalgConversionPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
   }
 };
-
 } // namespace

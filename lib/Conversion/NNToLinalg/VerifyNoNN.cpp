@@ -1,17 +1,15 @@
 //===- VerifyNoNN.cpp - end of the lowering stage -------------------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Conversion/Passes.h"
 #include "nnc/Dialect/NN/IR/NNDialect.h"
 
-#include "mlir/Interfaces/FunctionInterfaces.h"
-
 namespace mlir::nnc {
 #define GEN_PASS_DEF_VERIFYNONN
-#define GEN_PASS_DEF_STRIPNNATTRIBUTES
 #include "nnc/Conversion/Passes.h.inc"
 } // namespace mlir::nnc
 
@@ -28,29 +26,6 @@ struct VerifyNoNNPass : public nnc::impl::VerifyNoNNBase<VerifyNoNNPass> {
     });
     if (result.wasInterrupted())
       signalPassFailure();
-  }
-};
-
-/// True for attributes of the nn dialect's namespace.
-bool isNNAttr(NamedAttribute attr) {
-  return attr.getName().getValue().starts_with("nn.");
-}
-
-struct StripNNAttributesPass
-    : public nnc::impl::StripNNAttributesBase<StripNNAttributesPass> {
-  void runOnOperation() override {
-    getOperation()->walk([](Operation *op) {
-      for (NamedAttribute attr : llvm::to_vector(op->getDiscardableAttrs()))
-        if (isNNAttr(attr))
-          op->removeAttr(attr.getName());
-      auto fn = dyn_cast<FunctionOpInterface>(op);
-      if (!fn)
-        return;
-      for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
-        for (NamedAttribute attr : llvm::to_vector(fn.getArgAttrs(i)))
-          if (isNNAttr(attr))
-            fn.removeArgAttr(i, attr.getName());
-    });
   }
 };
 } // namespace

@@ -1,8 +1,9 @@
 //===- NNOps.cpp - nn dialect operations ----------------------------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
-// Verifiers, vector-Jacobian products and cost estimates of the nn ops.
+// Type inference, verifiers, vector-Jacobian products and cost estimates of the nn ops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,13 @@ using namespace mlir::nnc;
 
 #include "nnc/Dialect/NN/IR/NNInterfaces.cpp.inc"
 
+namespace mlir::nnc {
+/// The verifier of ops with NN_InferType: inference states what is wrong
+/// with the operands, and the declared result must be what it infers.
+template <typename OpT>
+static LogicalResult verifyInferredType(OpT op);
+} // namespace mlir::nnc
+
 #define GET_OP_CLASSES
 #include "nnc/Dialect/NN/IR/NNOps.cpp.inc"
 
@@ -24,12 +32,37 @@ int64_t mlir::nnc::getNumElements(Type type) {
 
 int64_t mlir::nnc::getSizeInBytes(Type type) {
   auto shaped = cast<ShapedType>(type);
-  return shaped.getNumElements() *
-         ((shaped.getElementTypeBitWidth() + 7) / 8);
+  Type elt = shaped.getElementType();
+  int64_t lanes = 1;
+  if (auto vec = dyn_cast<VectorType>(elt)) {
+    lanes = vec.getNumElements();
+    elt = vec.getElementType();
+  }
+  // index is stored as a 64-bit integer by every nnc target.
+  int64_t bits = elt.isIndex() ? 64 : elt.getIntOrFloatBitWidth();
+  return shaped.getNumElements() * lanes * ((bits + 7) / 8);
 }
 
-static ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
+bool mlir::nnc::isModelFunction(func::FuncOp fn) {
+  if (fn.isExternal())
+    return false;
+  for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
+    if (fn.getArgAttr(i, NNDialect::getParamAttrName()))
+      return true;
+  return false;
+}
+
+std::optional<EntryRole> mlir::nnc::getEntryRole(func::FuncOp fn) {
+  if (auto role = fn->getAttrOfType<EntryRoleAttr>(NNDialect::getEntryAttrName()))
+    return role.getValue();
+  if (isModelFunction(fn))
+    return EntryRole::Loss;
+  return std::nullopt;
+}
+
+StringRef mlir::nnc::getArgName(func::FuncOp fn, unsigned index) {
+  auto name = fn.getArgAttrOfType<StringAttr>(index, NNDialect::getNameAttrName());
+  return name ? name.getValue() : StringRef();
 }
 
 static std::string shapeStr(ArrayRef<int64_t> shape) {
@@ -41,39 +74,84 @@ static std::string shapeStr(ArrayRef<int64_t> shape) {
   return s;
 }
 
-/// Checks `v` has rank `rank`, naming the operand in the diagnostic.
-static LogicalResult checkRank(Operation *op, Value v, int64_t rank,
-                               StringRef name) {
-  if (cast<RankedTensorType>(v.getType()).getRank() == rank)
+static ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+namespace {
+/// Shape checks shared by the ops' type inference. Type inference runs from
+/// the verifier (on operands the ODS constraints already checked) and from
+/// builders (GraphBuilder, importers) on anything a frontend hands over, so
+/// every operand is checked before it is trusted.
+struct ShapeChecker {
+  std::optional<Location> loc;
+  StringRef op;
+
+  LogicalResult fail(const Twine &msg) const {
+    return emitOptionalError(loc, "'", op, "' op ", msg);
+  }
+  /// The static shape of `v`, which must be a ranked tensor of `rank`
+  /// dimensions (any rank if negative).
+  FailureOr<ArrayRef<int64_t>> shape(Value v, int64_t rank,
+                                     StringRef name) const {
+    auto type = v ? dyn_cast<RankedTensorType>(v.getType()) : nullptr;
+    if (!type || !type.hasStaticShape())
+      return fail(Twine("expects ") + name +
+                  " to be a statically shaped tensor");
+    if (rank >= 0 && type.getRank() != rank)
+      return fail(Twine("expects ") + name + " of rank " + Twine(rank) +
+                  ", got " + shapeStr(type.getShape()));
+    return type.getShape();
+  }
+};
+
+RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, Float32Type::get(ctx));
+}
+} // namespace
+
+template <typename OpT>
+LogicalResult mlir::nnc::verifyInferredType(OpT op) {
+  SmallVector<Type> inferred;
+  if (failed(OpT::inferReturnTypes(op.getContext(), op.getLoc(),
+                                   typename OpT::Adaptor(op), inferred)))
+    return failure();
+  Type declared = op->getResult(0).getType();
+  if (inferred[0] == declared)
     return success();
-  return op->emitOpError() << "expects " << name << " of rank " << rank
-                           << ", got " << shapeStr(shapeOf(v));
+  auto shape = [](Type t) { return shapeStr(cast<ShapedType>(t).getShape()); };
+  return op.emitOpError() << "result shape " << shape(declared)
+                          << " should be " << shape(inferred[0]);
 }
 
 //===----------------------------------------------------------------------===//
 // LinearOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult LinearOp::verify() {
-  if (failed(checkRank(*this, getInput(), 2, "input")) ||
-      failed(checkRank(*this, getWeight(), 2, "weight")))
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto x = c.shape(adaptor.getInput(), 2, "input");
+  if (failed(x))
     return failure();
-  ArrayRef<int64_t> x = shapeOf(getInput()), w = shapeOf(getWeight());
-  if (x[1] != w[1])
-    return emitOpError() << "input features " << x[1]
-                         << " do not match weight " << shapeStr(w)
-                         << " (weight is [out, in])";
-  if (Value b = getBias()) {
-    if (failed(checkRank(*this, b, 1, "bias")))
+  auto w = c.shape(adaptor.getWeight(), 2, "weight");
+  if (failed(w))
+    return failure();
+  if ((*x)[1] != (*w)[1])
+    return c.fail("input features " + Twine((*x)[1]) +
+                  " do not match weight " + shapeStr(*w) +
+                  " (weight is [out, in])");
+  if (Value b = adaptor.getBias()) {
+    auto bias = c.shape(b, 1, "bias");
+    if (failed(bias))
       return failure();
-    if (shapeOf(b)[0] != w[0])
-      return emitOpError() << "bias " << shapeStr(shapeOf(b))
-                           << " does not match weight outputs " << w[0];
+    if ((*bias)[0] != (*w)[0])
+      return c.fail("bias " + shapeStr(*bias) +
+                    " does not match weight outputs " + Twine((*w)[0]));
   }
-  SmallVector<int64_t> expected{x[0], w[0]};
-  if (shapeOf(getResult()) != ArrayRef<int64_t>(expected))
-    return emitOpError() << "result shape " << shapeStr(shapeOf(getResult()))
-                         << " should be " << shapeStr(expected);
+  inferred.push_back(f32Tensor(ctx, {(*x)[0], (*w)[0]}));
   return success();
 }
 
@@ -82,12 +160,10 @@ LogicalResult LinearOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
   Location loc = getLoc();
   Value dy = resultGrads[0];
   // dx = dy · W, dW = dyᵀ · x, db = Σ_batch dy.
-  operandGrads.push_back(b.create<MatmulOp>(loc, getInput().getType(), dy,
-                                            getWeight(), false, false));
-  operandGrads.push_back(b.create<MatmulOp>(loc, getWeight().getType(), dy,
-                                            getInput(), true, false));
+  operandGrads.push_back(b.create<MatmulOp>(loc, dy, getWeight(), false, false));
+  operandGrads.push_back(b.create<MatmulOp>(loc, dy, getInput(), true, false));
   if (Value bias = getBias())
-    operandGrads.push_back(b.create<ReduceSumOp>(loc, bias.getType(), dy, 0));
+    operandGrads.push_back(b.create<ReduceSumOp>(loc, dy, 0));
   return success();
 }
 
@@ -100,23 +176,25 @@ int64_t LinearOp::getFlops() {
 // MatmulOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatmulOp::verify() {
-  if (failed(checkRank(*this, getLhs(), 2, "lhs")) ||
-      failed(checkRank(*this, getRhs(), 2, "rhs")))
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto a = c.shape(adaptor.getLhs(), 2, "lhs");
+  if (failed(a))
     return failure();
-  ArrayRef<int64_t> a = shapeOf(getLhs()), bs = shapeOf(getRhs());
-  int64_t m = getTransposeLhs() ? a[1] : a[0];
-  int64_t ka = getTransposeLhs() ? a[0] : a[1];
-  int64_t kb = getTransposeRhs() ? bs[1] : bs[0];
-  int64_t n = getTransposeRhs() ? bs[0] : bs[1];
+  auto bs = c.shape(adaptor.getRhs(), 2, "rhs");
+  if (failed(bs))
+    return failure();
+  bool tl = adaptor.getTransposeLhs(), tr = adaptor.getTransposeRhs();
+  int64_t m = tl ? (*a)[1] : (*a)[0], ka = tl ? (*a)[0] : (*a)[1];
+  int64_t kb = tr ? (*bs)[1] : (*bs)[0], n = tr ? (*bs)[0] : (*bs)[1];
   if (ka != kb)
-    return emitOpError() << "contraction dimensions differ: lhs "
-                         << shapeStr(a) << " gives " << ka << ", rhs "
-                         << shapeStr(bs) << " gives " << kb;
-  SmallVector<int64_t> expected{m, n};
-  if (shapeOf(getResult()) != ArrayRef<int64_t>(expected))
-    return emitOpError() << "result shape " << shapeStr(shapeOf(getResult()))
-                         << " should be " << shapeStr(expected);
+    return c.fail("contraction dimensions differ: lhs " + shapeStr(*a) +
+                  " gives " + Twine(ka) + ", rhs " + shapeStr(*bs) +
+                  " gives " + Twine(kb));
+  inferred.push_back(f32Tensor(ctx, {m, n}));
   return success();
 }
 
@@ -129,17 +207,17 @@ LogicalResult MatmulOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
   // the transpose of the operand itself; each case is one matmul.
   Value da, db;
   if (!tl)
-    da = tr ? b.create<MatmulOp>(loc, lhs.getType(), dc, rhs, false, false)
-            : b.create<MatmulOp>(loc, lhs.getType(), dc, rhs, false, true);
+    da = tr ? b.create<MatmulOp>(loc, dc, rhs, false, false)
+            : b.create<MatmulOp>(loc, dc, rhs, false, true);
   else
-    da = tr ? b.create<MatmulOp>(loc, lhs.getType(), rhs, dc, true, true)
-            : b.create<MatmulOp>(loc, lhs.getType(), rhs, dc, false, true);
+    da = tr ? b.create<MatmulOp>(loc, rhs, dc, true, true)
+            : b.create<MatmulOp>(loc, rhs, dc, false, true);
   if (!tr)
-    db = tl ? b.create<MatmulOp>(loc, rhs.getType(), lhs, dc, false, false)
-            : b.create<MatmulOp>(loc, rhs.getType(), lhs, dc, true, false);
+    db = tl ? b.create<MatmulOp>(loc, lhs, dc, false, false)
+            : b.create<MatmulOp>(loc, lhs, dc, true, false);
   else
-    db = tl ? b.create<MatmulOp>(loc, rhs.getType(), dc, lhs, true, true)
-            : b.create<MatmulOp>(loc, rhs.getType(), dc, lhs, true, false);
+    db = tl ? b.create<MatmulOp>(loc, dc, lhs, true, true)
+            : b.create<MatmulOp>(loc, dc, lhs, true, false);
   operandGrads.push_back(da);
   operandGrads.push_back(db);
   return success();
@@ -191,7 +269,8 @@ LogicalResult TanhOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
 int64_t TanhOp::getFlops() { return 4 * getNumElements(getType()); }
 
 LogicalResult SoftmaxOp::verify() {
-  return checkRank(*this, getInput(), 2, "input");
+  return ShapeChecker{getLoc(), getOperationName()}.shape(getInput(), 2,
+                                                          "input");
 }
 LogicalResult SoftmaxOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
                                        SmallVectorImpl<Value> &operandGrads) {
@@ -221,44 +300,62 @@ int64_t DropoutOp::getFlops() { return 2 * getNumElements(getType()); }
 // Losses
 //===----------------------------------------------------------------------===//
 
-LogicalResult MSELossOp::verify() {
-  if (shapeOf(getInput()) != shapeOf(getTarget()))
-    return emitOpError() << "input " << shapeStr(shapeOf(getInput()))
-                         << " and target " << shapeStr(shapeOf(getTarget()))
-                         << " must have the same shape";
+LogicalResult MSELossOp::inferReturnTypes(MLIRContext *ctx,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto in = c.shape(adaptor.getInput(), -1, "input");
+  if (failed(in))
+    return failure();
+  auto target = c.shape(adaptor.getTarget(), -1, "target");
+  if (failed(target))
+    return failure();
+  if (*in != *target)
+    return c.fail("input " + shapeStr(*in) + " and target " +
+                  shapeStr(*target) + " must have the same shape");
+  inferred.push_back(f32Tensor(ctx, {}));
   return success();
 }
+
 LogicalResult MSELossOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
                                        SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.push_back(b.create<MSELossGradOp>(
-      getLoc(), getInput().getType(), getInput(), getTarget(),
-      resultGrads[0]));
+  operandGrads.push_back(b.create<MSELossGradOp>(getLoc(), getInput(),
+                                                   getTarget(), resultGrads[0]));
   operandGrads.push_back(Value()); // targets are data
   return success();
 }
 int64_t MSELossOp::getFlops() { return 3 * getNumElements(getInput().getType()); }
 
-static LogicalResult verifyLogitsAndLabels(Operation *op, Value logits,
-                                           Value labels) {
-  if (failed(checkRank(op, logits, 2, "logits")) ||
-      failed(checkRank(op, labels, 1, "labels")))
+/// Logits [batch, classes] and one label per row.
+static LogicalResult checkLogitsAndLabels(const ShapeChecker &c, Value logits,
+                                          Value labels) {
+  auto z = c.shape(logits, 2, "logits");
+  if (failed(z))
     return failure();
-  if (shapeOf(logits)[0] != shapeOf(labels)[0])
-    return op->emitOpError()
-           << "batch of logits " << shapeStr(shapeOf(logits))
-           << " and labels " << shapeStr(shapeOf(labels)) << " differ";
+  auto l = c.shape(labels, 1, "labels");
+  if (failed(l))
+    return failure();
+  if ((*z)[0] != (*l)[0])
+    return c.fail("batch of logits " + shapeStr(*z) + " and labels " +
+                  shapeStr(*l) + " differ");
   return success();
 }
 
-LogicalResult CrossEntropyOp::verify() {
-  return verifyLogitsAndLabels(*this, getLogits(), getLabels());
+LogicalResult CrossEntropyOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  if (failed(checkLogitsAndLabels(c, adaptor.getLogits(), adaptor.getLabels())))
+    return failure();
+  inferred.push_back(f32Tensor(ctx, {}));
+  return success();
 }
 LogicalResult
 CrossEntropyOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
                               SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(b.create<CrossEntropyGradOp>(
-      getLoc(), getLogits().getType(), getLogits(), getLabels(),
-      resultGrads[0]));
+      getLoc(), getLogits(), getLabels(), resultGrads[0]));
   operandGrads.push_back(Value()); // labels are integers
   return success();
 }
@@ -275,40 +372,60 @@ int64_t SigmoidGradOp::getFlops() { return 3 * getNumElements(getType()); }
 int64_t TanhGradOp::getFlops() { return 3 * getNumElements(getType()); }
 
 LogicalResult SoftmaxGradOp::verify() {
-  return checkRank(*this, getSaved(), 2, "saved");
+  return ShapeChecker{getLoc(), getOperationName()}.shape(getSaved(), 2,
+                                                          "saved");
 }
 int64_t SoftmaxGradOp::getFlops() { return 4 * getNumElements(getType()); }
 
-LogicalResult ReduceSumOp::verify() {
-  ArrayRef<int64_t> in = shapeOf(getInput());
-  int64_t dim = getDim();
-  if (dim < 0 || dim >= static_cast<int64_t>(in.size()))
-    return emitOpError() << "dim " << dim << " out of range for input "
-                         << shapeStr(in);
-  SmallVector<int64_t> expected(in);
-  expected.erase(expected.begin() + dim);
-  if (shapeOf(getResult()) != ArrayRef<int64_t>(expected))
-    return emitOpError() << "result shape " << shapeStr(shapeOf(getResult()))
-                         << " should be " << shapeStr(expected);
+LogicalResult ReduceSumOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto in = c.shape(adaptor.getInput(), -1, "input");
+  if (failed(in))
+    return failure();
+  int64_t dim = adaptor.getDim();
+  if (dim < 0 || dim >= static_cast<int64_t>(in->size()))
+    return c.fail("dim " + Twine(dim) + " out of range for input " +
+                  shapeStr(*in));
+  SmallVector<int64_t> shape(*in);
+  shape.erase(shape.begin() + dim);
+  inferred.push_back(f32Tensor(ctx, shape));
   return success();
 }
 int64_t ReduceSumOp::getFlops() { return getNumElements(getInput().getType()); }
 
-LogicalResult MSELossGradOp::verify() {
-  if (shapeOf(getInput()) != shapeOf(getTarget()) ||
-      getInput().getType() != getResult().getType())
-    return emitOpError("input, target and result must have the same shape");
+LogicalResult MSELossGradOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto in = c.shape(adaptor.getInput(), -1, "input");
+  if (failed(in))
+    return failure();
+  auto target = c.shape(adaptor.getTarget(), -1, "target");
+  if (failed(target))
+    return failure();
+  if (*in != *target)
+    return c.fail("input " + shapeStr(*in) + " and target " +
+                  shapeStr(*target) + " must have the same shape");
+  if (failed(c.shape(adaptor.getGrad(), 0, "grad")))
+    return failure();
+  inferred.push_back(f32Tensor(ctx, *in));
   return success();
 }
 int64_t MSELossGradOp::getFlops() {
   return 3 * getNumElements(getResult().getType());
 }
 
-LogicalResult CrossEntropyGradOp::verify() {
-  if (failed(verifyLogitsAndLabels(*this, getLogits(), getLabels())))
+LogicalResult CrossEntropyGradOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  if (failed(checkLogitsAndLabels(c, adaptor.getLogits(), adaptor.getLabels())) ||
+      failed(c.shape(adaptor.getGrad(), 0, "grad")))
     return failure();
-  if (getLogits().getType() != getResult().getType())
-    return emitOpError("result must have the type of the logits");
+  inferred.push_back(adaptor.getLogits().getType());
   return success();
 }
 int64_t CrossEntropyGradOp::getFlops() {

@@ -1,6 +1,7 @@
 //===- Autodiff.cpp - reverse-mode differentiation of model functions -----===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 // Reverse-mode AD on straight-line nn code. The pass knows no layer: every op
 // contributes its own vector-Jacobian product through
@@ -49,9 +50,10 @@ static llvm::DenseSet<Value> findActiveValues(func::FuncOp func,
   return active;
 }
 
-void mlir::nnc::eraseDeadPureOps(Block &block) {
+void mlir::nnc::eraseDeadOps(Block &block) {
+  // In reverse, so an op's operands are looked at after its users are gone.
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(block)))
-    if (op.use_empty() && isPure(&op) && !op.hasTrait<OpTrait::IsTerminator>())
+    if (isOpTriviallyDead(&op))
       op.erase();
 }
 
@@ -80,7 +82,12 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   // appended after it, before the return.
   auto grad = cast<func::FuncOp>(b.clone(*model));
   grad.setSymName(name);
-  grad->setAttr(kGradOfAttrName, FlatSymbolRefAttr::get(model.getSymNameAttr()));
+  grad->setAttr(NNDialect::getGradOfAttrName(),
+                FlatSymbolRefAttr::get(model.getSymNameAttr()));
+  grad->setAttr(NNDialect::getEntryAttrName(),
+                EntryRoleAttr::get(b.getContext(), learningRate > 0
+                                                       ? EntryRole::TrainStep
+                                                       : EntryRole::Grad));
   Block &body = grad.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   Value loss = ret.getOperand(0);
@@ -103,7 +110,7 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   // it, which is how later stages tell the backward from the forward.
   auto seed = b.create<arith::ConstantOp>(
       loc, DenseElementsAttr::get(lossType, 1.0f));
-  seed->setAttr(kGradSeedAttrName, b.getUnitAttr());
+  seed->setAttr(NNDialect::getGradSeedAttrName(), b.getUnitAttr());
   accumulate(loss, seed);
 
   for (Operation *op : llvm::reverse(forwardOps)) {
@@ -154,7 +161,7 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   ret.erase();
   grad.setFunctionType(b.getFunctionType(
       grad.getArgumentTypes(), ValueRange(results).getTypes()));
-  eraseDeadPureOps(body);
+  eraseDeadOps(body);
   if (declared) {
     if (declared.getFunctionType() != grad.getFunctionType())
       return declared.emitError()
@@ -175,7 +182,7 @@ struct AutodiffPass : public nnc::impl::AutodiffBase<AutodiffPass> {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> models;
     for (auto func : module.getOps<func::FuncOp>()) {
-      if (func->hasAttr(kGradOfAttrName))
+      if (func->hasAttr(NNDialect::getGradOfAttrName()))
         continue;
       if (!functionName.empty() ? func.getSymName() == functionName
                                 : isModelFunction(func))

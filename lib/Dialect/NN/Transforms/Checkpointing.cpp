@@ -1,6 +1,7 @@
 //===- Checkpointing.cpp - the IR side of checkpoint planning -------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,15 +12,16 @@
 
 using namespace mlir;
 using namespace mlir::nnc;
+namespace planner = ::nnc::planner;
 
-/// Ops that belong with the stage before them: activations, whose backward
-/// reads their own output (so the stage's output is what its backward
-/// keeps), and the loss. Dropout instead opens the next stage: its output is
-/// what the next linear layer's backward reads, and its own backward reads
-/// nothing.
+/// Ops that belong with the stage before them: those whose backward reads
+/// their own output (activations: the stage's output is then what its
+/// backward keeps), and the loss. Dropout instead opens the next stage: its
+/// output is what the next linear layer's backward reads, and its own
+/// backward reads nothing.
 static bool joinsPreviousStage(Operation *op) {
-  return isa<ReluOp, SigmoidOp, TanhOp, SoftmaxOp, MSELossOp,
-             CrossEntropyOp>(op);
+  return op->hasTrait<NNTrait::GradientFromResult>() ||
+         op->hasTrait<NNTrait::Loss>();
 }
 
 /// Constants are not stage work: they are materialized once and shared.
@@ -34,7 +36,7 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
   SmallVector<Operation *> forward;
   bool seen = false;
   for (Operation &op : body.without_terminator()) {
-    if (op.hasAttr(kGradSeedAttrName)) {
+    if (op.hasAttr(NNDialect::getGradSeedAttrName())) {
       seen = true;
       break;
     }
@@ -246,4 +248,64 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
     chain.stages.push_back(stage);
   }
   return chain;
+}
+
+SmallVector<CheckpointAction>
+mlir::nnc::toCheckpointActions(const ::nnc::planner::Schedule &schedule) {
+  using planner::Action;
+  SmallVector<CheckpointAction> actions;
+  for (const Action &a : schedule) {
+    CheckpointAction c;
+    c.stage = a.stage;
+    switch (a.kind) {
+    case Action::ForwardCheckpoint:
+      c.kind = CheckpointActionKind::ForwardCheckpoint;
+      break;
+    case Action::ForwardNoSave:
+      c.kind = CheckpointActionKind::ForwardNoSave;
+      break;
+    case Action::ForwardAll:
+      c.kind = CheckpointActionKind::ForwardAll;
+      break;
+    case Action::Backward:
+      c.kind = CheckpointActionKind::Backward;
+      break;
+    case Action::Discard:
+      c.kind = CheckpointActionKind::Discard;
+      c.value = a.value == planner::ValueKind::Saved ? DiscardedValue::Saved
+                                                     : DiscardedValue::Activation;
+      break;
+    }
+    actions.push_back(c);
+  }
+  return actions;
+}
+
+::nnc::planner::Schedule
+mlir::nnc::toPlannerSchedule(ArrayRef<CheckpointAction> actions) {
+  using planner::Action;
+  ::nnc::planner::Schedule schedule;
+  for (const CheckpointAction &c : actions) {
+    switch (c.kind) {
+    case CheckpointActionKind::ForwardCheckpoint:
+      schedule.push_back(Action::fck(c.stage));
+      break;
+    case CheckpointActionKind::ForwardNoSave:
+      schedule.push_back(Action::fn(c.stage));
+      break;
+    case CheckpointActionKind::ForwardAll:
+      schedule.push_back(Action::fall(c.stage));
+      break;
+    case CheckpointActionKind::Backward:
+      schedule.push_back(Action::backward(c.stage));
+      break;
+    case CheckpointActionKind::Discard:
+      schedule.push_back(Action::discard(c.value == DiscardedValue::Saved
+                                             ? planner::ValueKind::Saved
+                                             : planner::ValueKind::Activation,
+                                         c.stage));
+      break;
+    }
+  }
+  return schedule;
 }

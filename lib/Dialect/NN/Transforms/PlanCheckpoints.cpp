@@ -1,6 +1,7 @@
 //===- PlanCheckpoints.cpp - choose what to keep and what to recompute ----===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +20,36 @@ namespace mlir::nnc {
 using namespace mlir;
 using namespace mlir::nnc;
 namespace planner = ::nnc::planner;
+
+llvm::cl::ValuesClass mlir::nnc::checkpointStrategyCLValues() {
+  return llvm::cl::values(
+      clEnumValN(CheckpointStrategy::StoreAll, "store-all",
+                 "vanilla backprop: keep every activation"),
+      clEnumValN(CheckpointStrategy::RecomputeAll, "recompute-all",
+                 "keep only the input; recompute the rest (O(n^2) work)"),
+      clEnumValN(CheckpointStrategy::Sqrt, "sqrt",
+                 "Chen et al.'s sqrt(n) segments"),
+      clEnumValN(CheckpointStrategy::Chen, "chen",
+                 "Chen et al.'s greedy segments under the budget"),
+      clEnumValN(CheckpointStrategy::DP, "dp",
+                 "the budget-optimal schedule (Beaumont et al.'s DP)"));
+}
+
+StringRef mlir::nnc::getCLName(CheckpointStrategy strategy) {
+  switch (strategy) {
+  case CheckpointStrategy::StoreAll:
+    return "store-all";
+  case CheckpointStrategy::RecomputeAll:
+    return "recompute-all";
+  case CheckpointStrategy::Sqrt:
+    return "sqrt";
+  case CheckpointStrategy::Chen:
+    return "chen";
+  case CheckpointStrategy::DP:
+    return "dp";
+  }
+  llvm_unreachable("unknown checkpoint strategy");
+}
 
 namespace {
 struct PlanCheckpointsPass
@@ -48,7 +79,8 @@ struct PlanCheckpointsPass
     }
     bool any = false;
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
-      if (!fn->hasAttr(kGradOfAttrName) || fn->hasAttr(kCheckpointAttrName))
+      if (!fn->hasAttr(NNDialect::getGradOfAttrName()) ||
+          fn->hasAttr(NNDialect::getCheckpointAttrName()))
         continue;
       any = true;
       if (failed(plan(fn, budgetBytes)))
@@ -78,14 +110,16 @@ struct PlanCheckpointsPass
       planner::scaleCosts(chain, forwardFlopSeconds, backwardFlopSeconds);
     if (printChain)
       llvm::errs() << llvm::formatv("{0:2}", planner::toJSON(chain)) << "\n";
-    auto schedule = planner::planSchedule(chain, strategy, budgetBytes, slots);
+    StringRef strategyName = getCLName(strategy);
+    auto schedule =
+        planner::planSchedule(chain, strategyName, budgetBytes, slots);
     if (!schedule)
       return fn.emitError()
              << "checkpoint planning of '" << fn.getSymName()
              << "' failed: " << llvm::toString(schedule.takeError());
     planner::SimulationResult sim = planner::simulate(chain, *schedule);
     if (!sim.valid)
-      return fn.emitError() << "internal error: the '" << strategy
+      return fn.emitError() << "internal error: the '" << strategyName
                             << "' schedule does not simulate: " << sim.error;
     planner::SimulationResult base =
         planner::simulate(chain, planner::storeAll(chain));
@@ -96,40 +130,20 @@ struct PlanCheckpointsPass
     Builder b(fn.getContext());
     for (auto [i, stage] : llvm::enumerate(partition->stages))
       for (Operation *op : stage)
-        op->setAttr(kStageAttrName, b.getI64IntegerAttr(i + 1));
-    SmallVector<Attribute> actions;
-    for (const planner::Action &a : *schedule) {
-      std::string text;
-      llvm::raw_string_ostream os(text);
-      planner::print(a, os);
-      actions.push_back(b.getStringAttr(text));
-    }
-    SmallVector<NamedAttribute> attrs{
-        b.getNamedAttr("strategy", b.getStringAttr(strategy)),
-        b.getNamedAttr("stages", b.getI64IntegerAttr(chain.length())),
-        b.getNamedAttr("schedule", b.getArrayAttr(actions)),
-        b.getNamedAttr("peak_bytes", b.getI64IntegerAttr(sim.peakBytes)),
-        b.getNamedAttr("compute_cost", b.getF64FloatAttr(sim.computeCost)),
-        b.getNamedAttr("recompute_cost", b.getF64FloatAttr(sim.recomputeCost)),
-        b.getNamedAttr("forward_steps", b.getI64IntegerAttr(sim.forwardSteps)),
-        b.getNamedAttr("store_all_peak_bytes",
-                       b.getI64IntegerAttr(base.peakBytes)),
-        b.getNamedAttr("store_all_cost", b.getF64FloatAttr(base.computeCost)),
-        b.getNamedAttr("cost_unit",
-                       b.getStringAttr(measured ? "second" : "flop")),
-        b.getNamedAttr("compute_flops", b.getF64FloatAttr(flops.computeCost)),
-        b.getNamedAttr("recompute_flops",
-                       b.getF64FloatAttr(flops.recomputeCost)),
-        b.getNamedAttr("store_all_flops",
-                       b.getF64FloatAttr(baseFlops.computeCost)),
-        b.getNamedAttr(
-            "min_budget_bytes",
-            b.getI64IntegerAttr(planner::minimumFeasibleBudget(chain)))};
+        op->setAttr(NNDialect::getStageAttrName(),
+                    b.getI64IntegerAttr(i + 1));
+    std::optional<int64_t> budgetAttr;
     if (budgetBytes)
-      attrs.push_back(b.getNamedAttr(
-          "budget_bytes",
-          b.getI64IntegerAttr(static_cast<int64_t>(*budgetBytes))));
-    fn->setAttr(kCheckpointAttrName, b.getDictionaryAttr(attrs));
+      budgetAttr = static_cast<int64_t>(*budgetBytes);
+    SmallVector<CheckpointAction> actions = toCheckpointActions(*schedule);
+    fn->setAttr(NNDialect::getCheckpointAttrName(),
+                CheckpointPlanAttr::get(
+                    fn.getContext(), strategy, budgetAttr, chain.length(), actions,
+                    measured ? CostUnit::Second : CostUnit::Flop,
+                    sim.peakBytes, sim.computeCost, sim.recomputeCost,
+                    sim.forwardSteps, base.peakBytes, base.computeCost,
+                    planner::minimumFeasibleBudget(chain), flops.computeCost,
+                    flops.recomputeCost, baseFlops.computeCost));
     return success();
   }
 };

@@ -1,6 +1,7 @@
 //===- Rematerialize.cpp - make a gradient function follow its plan -------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 // The body is rebuilt action by action. Memory in SSA form is liveness, so
 // "keep" and "free" need no ops of their own: a value lives until its last
@@ -24,50 +25,19 @@ using namespace mlir::nnc;
 
 namespace {
 
-struct Step {
-  enum Kind { Forward, ForwardAll, Backward, Discard } kind;
-  unsigned stage;
-};
-
-FailureOr<SmallVector<Step>> parseSchedule(func::FuncOp fn, ArrayAttr list) {
-  SmallVector<Step> steps;
-  for (Attribute a : list) {
-    auto text = dyn_cast<StringAttr>(a);
-    StringRef kind, rest;
-    if (text)
-      std::tie(kind, rest) = text.getValue().split(' ');
-    unsigned stage = 0;
-    if (kind == "Discard") {
-      steps.push_back({Step::Discard, 0});
-      continue;
-    }
-    if (!text || rest.getAsInteger(10, stage) || stage == 0)
-      return fn.emitError() << "malformed checkpoint schedule entry " << a;
-    if (kind == "F_ck" || kind == "F_n")
-      steps.push_back({Step::Forward, stage});
-    else if (kind == "F_all")
-      steps.push_back({Step::ForwardAll, stage});
-    else if (kind == "B")
-      steps.push_back({Step::Backward, stage});
-    else
-      return fn.emitError() << "unknown checkpoint action '" << kind << "'";
-  }
-  return steps;
-}
-
 unsigned stageOf(Operation *op) {
-  auto attr = op ? op->getAttrOfType<IntegerAttr>(kStageAttrName) : nullptr;
+  auto attr =
+      op ? op->getAttrOfType<IntegerAttr>(NNDialect::getStageAttrName())
+         : nullptr;
   return attr ? attr.getInt() : 0;
 }
 
 LogicalResult rematerialize(func::FuncOp fn) {
-  auto plan = fn->getAttrOfType<DictionaryAttr>(kCheckpointAttrName);
-  auto list = plan ? plan.getAs<ArrayAttr>("schedule") : ArrayAttr();
-  if (!list)
-    return fn.emitError("nn.checkpoint has no schedule");
-  FailureOr<SmallVector<Step>> steps = parseSchedule(fn, list);
-  if (failed(steps))
-    return failure();
+  auto plan =
+      fn->getAttrOfType<CheckpointPlanAttr>(NNDialect::getCheckpointAttrName());
+  if (!plan)
+    return fn.emitError("'nn.checkpoint' must be an #nn.checkpoint_plan");
+  ArrayRef<CheckpointAction> steps = plan.getSchedule();
 
   Block &old = fn.getBody().front();
   SmallVector<SmallVector<Operation *>> stages;
@@ -75,7 +45,7 @@ LogicalResult rematerialize(func::FuncOp fn) {
   Operation *seed = nullptr;
   std::optional<double> lr;
   for (Operation &op : old.without_terminator()) {
-    if (op.hasAttr(kGradSeedAttrName)) {
+    if (op.hasAttr(NNDialect::getGradSeedAttrName())) {
       seed = &op;
       continue;
     }
@@ -84,6 +54,12 @@ LogicalResult rematerialize(func::FuncOp fn) {
     if (seed)
       continue;
     if (unsigned s = stageOf(&op)) {
+      // The dialect verified the stage is a positive integer; the plan
+      // bounds it, so a huge one cannot size anything.
+      if (s > plan.getStages())
+        return op.emitOpError()
+               << "is in stage " << s << " but the checkpoint plan has only "
+               << plan.getStages() << " stages";
       if (stages.size() < s)
         stages.resize(s);
       stages[s - 1].push_back(&op);
@@ -94,6 +70,14 @@ LogicalResult rematerialize(func::FuncOp fn) {
   if (!seed || stages.empty())
     return fn.emitError("nnc-rematerialize needs a function planned by "
                         "nnc-plan-checkpoints");
+  if (static_cast<int64_t>(stages.size()) != plan.getStages())
+    return fn.emitError() << "the checkpoint plan has " << plan.getStages()
+                          << " stages but the function's forward ops are in "
+                          << stages.size();
+  for (auto [i, stage] : llvm::enumerate(stages))
+    if (stage.empty())
+      return fn.emitError() << "stage " << i + 1
+                            << " of the checkpoint plan has no forward op";
   Value loss = old.getTerminator()->getOperand(0);
 
   // Which stage's backward completes each parameter's gradient: the lowest
@@ -138,14 +122,11 @@ LogicalResult rematerialize(func::FuncOp fn) {
     return stageOf(v.getDefiningOp()) != 0 || lastStageOf.count(v);
   };
 
-  for (const Step &step : *steps) {
-    if (step.kind == Step::Discard)
+  for (const CheckpointAction &step : steps) {
+    if (step.kind == CheckpointActionKind::Discard)
       continue;
-    if (step.stage > stages.size())
-      return fn.emitError() << "checkpoint schedule names stage "
-                            << step.stage << " of " << stages.size();
     unsigned i = step.stage - 1;
-    if (step.kind != Step::Backward) {
+    if (step.kind != CheckpointActionKind::Backward) {
       for (Operation *op : stages[i]) {
         for (Value v : op->getOperands())
           if (v.getParentBlock() == &old && !current.contains(v))
@@ -156,8 +137,8 @@ LogicalResult rematerialize(func::FuncOp fn) {
         origOf[clone->getResult(0)] = op->getResult(0);
         // Marked for reports and pictures (nnc-compile --memory-svg).
         if (!computedOnce.insert(op).second)
-          clone->setAttr(kRecomputedAttrName, b.getUnitAttr());
-        if (step.kind == Step::ForwardAll)
+          clone->setAttr(NNDialect::getRecomputedAttrName(), b.getUnitAttr());
+        if (step.kind == CheckpointActionKind::ForwardAll)
           saved[i].map(op->getResult(0), clone->getResult(0));
       }
       if (!newLoss && current.contains(loss))
@@ -229,8 +210,9 @@ LogicalResult rematerialize(func::FuncOp fn) {
     }
     returned.push_back(r);
   }
-  for (auto [i, step] : llvm::enumerate(*steps))
-    if (step.kind == Step::Backward && step.stage == 1 && i + 1 != steps->size())
+  for (auto [i, step] : llvm::enumerate(steps))
+    if (step.kind == CheckpointActionKind::Backward && step.stage == 1 &&
+        i + 1 != steps.size())
       return fn.emitError("checkpoint schedule continues after B 1");
   b.create<func::ReturnOp>(old.getTerminator()->getLoc(), returned);
 
@@ -241,7 +223,7 @@ LogicalResult rematerialize(func::FuncOp fn) {
   old.dropAllUses();
   region.getBlocks().clear();
   region.push_back(body);
-  eraseDeadPureOps(*body);
+  eraseDeadOps(*body);
   return success();
 }
 
@@ -249,7 +231,8 @@ struct RematerializePass
     : public mlir::nnc::impl::RematerializeBase<RematerializePass> {
   void runOnOperation() override {
     for (auto fn : getOperation().getOps<func::FuncOp>())
-      if (fn->hasAttr(kCheckpointAttrName) && failed(rematerialize(fn)))
+      if (fn->hasAttr(NNDialect::getCheckpointAttrName()) &&
+          failed(rematerialize(fn)))
         return signalPassFailure();
   }
 };

@@ -1,10 +1,13 @@
 //===- VerifyModel.cpp - model-function contract check --------------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Dialect/NN/Transforms/Passes.h"
+
+#include "mlir/Analysis/SliceAnalysis.h"
 
 namespace mlir::nnc {
 #define GEN_PASS_DEF_VERIFYMODEL
@@ -14,27 +17,19 @@ namespace mlir::nnc {
 using namespace mlir;
 using namespace mlir::nnc;
 
-bool mlir::nnc::isModelFunction(func::FuncOp func) {
-  if (func.isExternal())
-    return false;
-  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-    if (func.getArgAttr(i, NNDialect::getParamAttrName()))
-      return true;
-  return false;
-}
-
 llvm::DenseSet<Operation *> mlir::nnc::findBackwardOps(func::FuncOp func) {
   llvm::DenseSet<Operation *> backward;
   if (func.isExternal())
     return backward;
   for (Operation &op : func.getBody().front().without_terminator()) {
-    bool fromSeed = op.hasAttr(kGradSeedAttrName) ||
-                    llvm::any_of(op.getOperands(), [&](Value v) {
-                      Operation *def = v.getDefiningOp();
-                      return def && backward.contains(def);
-                    });
-    if (fromSeed)
-      backward.insert(&op);
+    if (!op.hasAttr(NNDialect::getGradSeedAttrName()))
+      continue;
+    SetVector<Operation *> slice;
+    getForwardSlice(&op, &slice);
+    backward.insert(&op);
+    for (Operation *user : slice)
+      if (!user->hasTrait<OpTrait::IsTerminator>())
+        backward.insert(user);
   }
   return backward;
 }

@@ -1,6 +1,7 @@
 //===- NNDialect.h - nn dialect ---------------------------------*- C++ -*-===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,7 +1,10 @@
 //===- NNDialect.td - nn dialect definition ----------------*- tablegen -*-===//
 //
-// Part of nnc. The nn dialect models feedforward networks on static f32
-// tensors with PyTorch semantics, so weights map one to one.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+// The nn dialect models feedforward networks on static f32 tensors with
+// PyTorch semantics, so weights map one to one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,13 +27,78 @@ def NN_Dialect : Dialect {
     products that `nnc-autodiff` emits; they are ordinary ops so that the
     checkpoint planner, the memory planner and the lowering treat forward and
     backward work alike.
+
+    Passes hand each other information through the dialect's discardable
+    attributes, each declared here once and checked by the dialect's
+    verifier wherever it appears:
+
+    | attribute | on | set by | meaning |
+    |---|---|---|---|
+    | `nn.param` (unit) | function argument | frontend | a trainable parameter: a static f32 tensor |
+    | `nn.name` (string) | function argument | frontend | the argument's user-facing name (header, report, weights files) |
+    | `nn.entry` (`#nn.entry<...>`) | function | frontend, `nnc-autodiff` | what the function computes: `loss`, `grad`, `train_step` or `predict` |
+    | `nn.grad_of` (symbol) | function | `nnc-autodiff` | the model a derived function differentiates |
+    | `nn.grad_seed` (unit) | `arith.constant` | `nnc-autodiff` | the `d loss / d loss = 1` seed: the backward is what depends on it |
+    | `nn.stage` (i64 ≥ 1) | forward op | `nnc-plan-checkpoints` | the chain stage the op belongs to |
+    | `nn.checkpoint` (`#nn.checkpoint_plan<...>`) | function | `nnc-plan-checkpoints` | the checkpoint schedule and its figures |
+    | `nn.recomputed` (unit) | op | `nnc-rematerialize` | the op recomputes a value (not its first computation) |
+    | `nn.arena` (unit) | argument or `memref.alloc` | `nnc-plan-memory` | the function's arena |
+    | `nn.arena_bytes`, `nn.max_live_bytes` (i64 ≥ 0) | function | `nnc-plan-memory` | the arena's size and its lower bound |
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
   let extraClassDeclaration = [{
-    /// Name of the unit attribute marking a trainable function argument.
+    /// Unit attribute marking a trainable function argument.
     static constexpr ::llvm::StringLiteral getParamAttrName() {
       return ::llvm::StringLiteral("nn.param");
     }
+    /// String attribute naming a function argument for users.
+    static constexpr ::llvm::StringLiteral getNameAttrName() {
+      return ::llvm::StringLiteral("nn.name");
+    }
+    /// EntryRoleAttr: what a function computes.
+    static constexpr ::llvm::StringLiteral getEntryAttrName() {
+      return ::llvm::StringLiteral("nn.entry");
+    }
+    /// On a function nnc-autodiff derived: the model it differentiates.
+    static constexpr ::llvm::StringLiteral getGradOfAttrName() {
+      return ::llvm::StringLiteral("nn.grad_of");
+    }
+    /// On the gradient seed constant that nnc-autodiff emits; the backward
+    /// ops of a gradient function are exactly the ops that depend on it.
+    static constexpr ::llvm::StringLiteral getGradSeedAttrName() {
+      return ::llvm::StringLiteral("nn.grad_seed");
+    }
+    /// The chain stage of a forward op (1-based).
+    static constexpr ::llvm::StringLiteral getStageAttrName() {
+      return ::llvm::StringLiteral("nn.stage");
+    }
+    /// CheckpointPlanAttr of a gradient function.
+    static constexpr ::llvm::StringLiteral getCheckpointAttrName() {
+      return ::llvm::StringLiteral("nn.checkpoint");
+    }
+    /// On ops that recompute a value; the lowering carries it to the ops
+    /// that write the buffer, for reports and pictures.
+    static constexpr ::llvm::StringLiteral getRecomputedAttrName() {
+      return ::llvm::StringLiteral("nn.recomputed");
+    }
+    /// The arena (a workspace argument, or a driver's one allocation) and,
+    /// on each planned function, its size and lower bound.
+    static constexpr ::llvm::StringLiteral getArenaAttrName() {
+      return ::llvm::StringLiteral("nn.arena");
+    }
+    static constexpr ::llvm::StringLiteral getArenaBytesAttrName() {
+      return ::llvm::StringLiteral("nn.arena_bytes");
+    }
+    static constexpr ::llvm::StringLiteral getMaxLiveBytesAttrName() {
+      return ::llvm::StringLiteral("nn.max_live_bytes");
+    }
+
+  private:
+    void registerAttributes();
+  public:
   }];
 }
 

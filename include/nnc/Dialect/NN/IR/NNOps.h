@@ -1,6 +1,7 @@
 //===- NNOps.h - nn dialect operations --------------------------*- C++ -*-===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,18 +13,43 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "nnc/Dialect/NN/IR/NNAttrs.h"
 #include "nnc/Dialect/NN/IR/NNDialect.h"
 
 #include "nnc/Dialect/NN/IR/NNInterfaces.h.inc"
+
+namespace mlir::nnc::NNTrait {
+/// The op's vector-Jacobian product reads its result, not its operand
+/// (activations); see NN_GradientFromResult in NNOps.td.
+template <typename ConcreteType>
+class GradientFromResult
+    : public ::mlir::OpTrait::TraitBase<ConcreteType, GradientFromResult> {};
+
+/// The op computes a training loss; see NN_Loss in NNOps.td.
+template <typename ConcreteType>
+class Loss : public ::mlir::OpTrait::TraitBase<ConcreteType, Loss> {};
+} // namespace mlir::nnc::NNTrait
 
 #define GET_OP_CLASSES
 #include "nnc/Dialect/NN/IR/NNOps.h.inc"
 
 namespace mlir::nnc {
-/// Number of elements of a statically shaped tensor type.
+/// Number of elements of a statically shaped type.
 int64_t getNumElements(Type type);
-/// Bytes of a statically shaped tensor type.
+/// Bytes of a statically shaped type of scalars or vectors of scalars
+/// (a vector element counts all its lanes).
 int64_t getSizeInBytes(Type type);
+
+/// True if `fn` is a model function: it has a body and some argument
+/// carries `nn.param`.
+bool isModelFunction(func::FuncOp fn);
+
+/// The role of `fn`: its `nn.entry` attribute, else `loss` for a model
+/// function, else none.
+std::optional<EntryRole> getEntryRole(func::FuncOp fn);
+
+/// The `nn.name` of argument `index` of `fn`, or "" if it has none.
+StringRef getArgName(func::FuncOp fn, unsigned index);
 } // namespace mlir::nnc
 
 #endif // NNC_DIALECT_NN_IR_NNOPS_H

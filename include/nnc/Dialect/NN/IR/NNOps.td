@@ -1,12 +1,14 @@
 //===- NNOps.td - nn dialect operations --------------------*- tablegen -*-===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef NNC_DIALECT_NN_IR_NNOPS_TD
 #define NNC_DIALECT_NN_IR_NNOPS_TD
 
+include "nnc/Dialect/NN/IR/NNAttrs.td"
 include "nnc/Dialect/NN/IR/NNDialect.td"
 include "nnc/Dialect/NN/IR/NNInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
@@ -16,6 +18,62 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def NN_F32Tensor : StaticShapeTensorOf<[F32]>;
 def NN_Scalar : 0DTensorOf<[F32]>;
 def NN_LabelTensor : StaticShapeTensorOf<[I32, I64]>;
+
+//===----------------------------------------------------------------------===//
+// Traits
+//===----------------------------------------------------------------------===//
+
+// An op whose vector-Jacobian product reads its own result rather than its
+// operand (ReLU, sigmoid, tanh, softmax: what PyTorch saves too). Checkpoint
+// staging keeps such an op with the op producing its operand, so a stage's
+// output is what its backward keeps.
+def NN_GradientFromResult : NativeOpTrait<"GradientFromResult"> {
+  let cppNamespace = "::mlir::nnc::NNTrait";
+}
+
+// A training loss: returns the scalar the model function returns. It closes
+// the last chain stage.
+def NN_Loss : NativeOpTrait<"Loss"> {
+  let cppNamespace = "::mlir::nnc::NNTrait";
+}
+
+// Result types computed from the operands by `inferReturnTypes(ctx, loc,
+// adaptor, types)`, the one home of each op's shape rules: the builders use
+// it, and so does the op's verifier (hasVerifier), which reports the
+// specific mismatch. Interface verification therefore adds nothing of its
+// own (refineReturnTypes accepts), so a bad op gets one located error, not
+// a second "failed to infer returned types".
+def NN_InferType : TraitList<[
+  DeclareOpInterfaceMethods<InferTypeOpInterface, ["refineReturnTypes"]>,
+  NativeOpTrait<"InferTypeOpAdaptor", [], [{
+    static ::llvm::LogicalResult
+    inferReturnTypes(::mlir::MLIRContext *context,
+                     std::optional<::mlir::Location> location,
+                     Adaptor adaptor,
+                     ::llvm::SmallVectorImpl<::mlir::Type> &inferredReturnTypes);
+  }], [{
+    ::llvm::LogicalResult
+    $cppClass::inferReturnTypes(::mlir::MLIRContext *context,
+        std::optional<::mlir::Location> location, ::mlir::ValueRange operands,
+        ::mlir::DictionaryAttr attributes, ::mlir::OpaqueProperties properties,
+        ::mlir::RegionRange regions,
+        ::llvm::SmallVectorImpl<::mlir::Type> &inferredReturnTypes) {
+      $cppClass::Adaptor adaptor(operands, attributes, properties, regions);
+      return $cppClass::inferReturnTypes(context, location, adaptor,
+                                         inferredReturnTypes);
+    }
+    ::llvm::LogicalResult
+    $cppClass::refineReturnTypes(::mlir::MLIRContext *,
+        std::optional<::mlir::Location>, ::mlir::ValueRange,
+        ::mlir::DictionaryAttr, ::mlir::OpaqueProperties, ::mlir::RegionRange,
+        ::llvm::SmallVectorImpl<::mlir::Type> &) {
+      return ::mlir::success();
+    }
+    ::llvm::LogicalResult $cppClass::verify() {
+      return ::mlir::nnc::verifyInferredType(*this);
+    }
+  }]>
+]>;
 
 //===----------------------------------------------------------------------===//
 // Forward ops
@@ -30,7 +88,7 @@ class NN_GradOp<string mnemonic, list<Trait> traits = []>
     : NN_Op<mnemonic, !listconcat(traits, [Pure,
         DeclareOpInterfaceMethods<NN_CostOpInterface>])>;
 
-def NN_LinearOp : NN_ForwardOp<"linear"> {
+def NN_LinearOp : NN_ForwardOp<"linear", [NN_InferType]> {
   let summary = "fully connected layer, x · Wᵀ + b";
   let description = [{
     PyTorch's `torch.nn.functional.linear`: `input` is `[batch, in]`,
@@ -52,7 +110,7 @@ def NN_LinearOp : NN_ForwardOp<"linear"> {
   let hasVerifier = 1;
 }
 
-def NN_MatmulOp : NN_ForwardOp<"matmul"> {
+def NN_MatmulOp : NN_ForwardOp<"matmul", [NN_InferType]> {
   let summary = "matrix product with optional transposed operands";
   let description = [{
     `op(lhs) · op(rhs)` for 2-D operands, where `op` transposes when
@@ -86,7 +144,8 @@ def NN_AddOp : NN_ForwardOp<"add", [SameOperandsAndResultType]> {
 }
 
 class NN_ActivationOp<string mnemonic, string formula>
-    : NN_ForwardOp<mnemonic, [SameOperandsAndResultType]> {
+    : NN_ForwardOp<mnemonic, [SameOperandsAndResultType,
+                              NN_GradientFromResult]> {
   let summary = "elementwise " # formula;
   let description = [{
     Elementwise activation, same shape in and out.
@@ -104,7 +163,8 @@ def NN_ReluOp : NN_ActivationOp<"relu", "max(x, 0)">;
 def NN_SigmoidOp : NN_ActivationOp<"sigmoid", "1 / (1 + exp(-x))">;
 def NN_TanhOp : NN_ActivationOp<"tanh", "tanh(x)">;
 
-def NN_SoftmaxOp : NN_ForwardOp<"softmax", [SameOperandsAndResultType]> {
+def NN_SoftmaxOp : NN_ForwardOp<"softmax", [SameOperandsAndResultType,
+                                           NN_GradientFromResult]> {
   let summary = "softmax over the last dimension";
   let description = [{
     `exp(x - max) / sum(exp(x - max))` along the innermost dimension of a
@@ -139,7 +199,7 @@ def NN_DropoutOp : NN_ForwardOp<"dropout", [SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def NN_MSELossOp : NN_ForwardOp<"mse_loss"> {
+def NN_MSELossOp : NN_ForwardOp<"mse_loss", [NN_InferType, NN_Loss]> {
   let summary = "mean squared error, mean over all elements";
   let description = [{
     PyTorch's `mse_loss(input, target, reduction='mean')`. The target is data
@@ -155,7 +215,8 @@ def NN_MSELossOp : NN_ForwardOp<"mse_loss"> {
   let hasVerifier = 1;
 }
 
-def NN_CrossEntropyOp : NN_ForwardOp<"cross_entropy"> {
+def NN_CrossEntropyOp : NN_ForwardOp<"cross_entropy",
+                                    [NN_InferType, NN_Loss]> {
   let summary = "softmax cross-entropy with class labels, mean over the batch";
   let description = [{
     PyTorch's `cross_entropy(logits, labels)`: `logits` is `[batch, classes]`,
@@ -203,7 +264,7 @@ def NN_SoftmaxGradOp : NN_ActivationGradOp<"softmax_grad", "the output y",
   let hasVerifier = 1;
 }
 
-def NN_ReduceSumOp : NN_GradOp<"reduce_sum"> {
+def NN_ReduceSumOp : NN_GradOp<"reduce_sum", [NN_InferType]> {
   let summary = "sum over one dimension";
   let description = [{
     Removes dimension `dim` by summation; the bias gradient is the batch sum
@@ -219,7 +280,7 @@ def NN_ReduceSumOp : NN_GradOp<"reduce_sum"> {
   let hasVerifier = 1;
 }
 
-def NN_MSELossGradOp : NN_GradOp<"mse_loss_grad"> {
+def NN_MSELossGradOp : NN_GradOp<"mse_loss_grad", [NN_InferType]> {
   let summary = "gradient of mse_loss: 2 (input - target) / N · dloss";
   let description = [{
     ```mlir
@@ -234,7 +295,8 @@ def NN_MSELossGradOp : NN_GradOp<"mse_loss_grad"> {
   let hasVerifier = 1;
 }
 
-def NN_CrossEntropyGradOp : NN_GradOp<"cross_entropy_grad"> {
+def NN_CrossEntropyGradOp : NN_GradOp<"cross_entropy_grad",
+                                      [NN_InferType]> {
   let summary = "gradient of cross_entropy: (softmax(z) - onehot) / batch · dloss";
   let description = [{
     ```mlir

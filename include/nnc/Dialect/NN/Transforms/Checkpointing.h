@@ -1,6 +1,7 @@
 //===- Checkpointing.h - the IR side of checkpoint planning -----*- C++ -*-===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 // The adapter between a gradient function and the MLIR-free planner: which
 // forward ops form which chain stage, and what each stage costs and keeps.
@@ -10,19 +11,14 @@
 #ifndef NNC_DIALECT_NN_TRANSFORMS_CHECKPOINTING_H
 #define NNC_DIALECT_NN_TRANSFORMS_CHECKPOINTING_H
 
+#include "nnc/Dialect/NN/IR/NNAttrs.h"
 #include "nnc/Planner/Chain.h"
+#include "nnc/Planner/Schedule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseSet.h"
 
 namespace mlir::nnc {
-
-/// Attribute names shared by nnc-plan-checkpoints and nnc-rematerialize.
-constexpr llvm::StringLiteral kStageAttrName = "nn.stage";
-constexpr llvm::StringLiteral kCheckpointAttrName = "nn.checkpoint";
-/// Unit attribute on forward ops that recompute a value (not its first
-/// computation); the lowering carries it to the ops that write the buffer.
-constexpr llvm::StringLiteral kRecomputedAttrName = "nn.recomputed";
 
 /// The forward ops of a gradient function grouped into chain stages.
 struct StagePartition {
@@ -56,6 +52,11 @@ FailureOr<StagePartition> partitionIntoStages(func::FuncOp gradFn);
 /// The planner's problem for `partition`: costs are FLOPs, sizes bytes.
 ::nnc::planner::Chain buildChain(func::FuncOp gradFn,
                                  const StagePartition &partition);
+
+/// A planner schedule in the IR's vocabulary, and back.
+SmallVector<CheckpointAction>
+toCheckpointActions(const ::nnc::planner::Schedule &schedule);
+::nnc::planner::Schedule toPlannerSchedule(ArrayRef<CheckpointAction> actions);
 
 } // namespace mlir::nnc
 

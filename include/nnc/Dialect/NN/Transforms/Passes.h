@@ -1,6 +1,7 @@
 //===- Passes.h - nn dialect transformation passes --------------*- C++ -*-===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,13 +10,21 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
-#include "llvm/ADT/DenseSet.h"
 #include "nnc/Dialect/NN/IR/NNOps.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/CommandLine.h"
 
 namespace mlir::nnc {
+
+/// The command-line spelling of each CheckpointStrategy (`store-all`,
+/// `recompute-all`, `sqrt`, `chen`, `dp`), shared by the pass option, the
+/// pipelines and the tools.
+llvm::cl::ValuesClass checkpointStrategyCLValues();
+
+/// That spelling of one strategy (also the planner library's name for it).
+llvm::StringRef getCLName(CheckpointStrategy strategy);
 
 #define GEN_PASS_DECL
 #include "nnc/Dialect/NN/Transforms/Passes.h.inc"
@@ -23,29 +32,13 @@ namespace mlir::nnc {
 #define GEN_PASS_REGISTRATION
 #include "nnc/Dialect/NN/Transforms/Passes.h.inc"
 
-/// Unit attribute on the `d loss / d loss = 1` constant that nnc-autodiff
-/// emits; the backward ops of a gradient function are exactly the ops that
-/// depend on it.
-constexpr llvm::StringLiteral kGradSeedAttrName = "nn.grad_seed";
-
-/// On a function nnc-autodiff derived: the model it differentiates.
-constexpr llvm::StringLiteral kGradOfAttrName = "nn.grad_of";
-
-/// Set by nnc-plan-memory: the arena (a workspace argument, or a driver's
-/// one allocation) and, on each planned function, its size and lower bound.
-constexpr llvm::StringLiteral kArenaAttrName = "nn.arena";
-constexpr llvm::StringLiteral kArenaBytesAttrName = "nn.arena_bytes";
-constexpr llvm::StringLiteral kMaxLiveBytesAttrName = "nn.max_live_bytes";
-
-/// Marks the ops of `func` that depend on the gradient seed (the backward).
+/// The ops of a function derived by nnc-autodiff that depend on its gradient
+/// seed: the backward.
 llvm::DenseSet<Operation *> findBackwardOps(func::FuncOp func);
 
-/// Erases pure ops whose results are unused, e.g. the gradient of the input
-/// batch that buildGradient produces but nothing reads.
-void eraseDeadPureOps(Block &block);
-
-/// True if `func` is a model function: some argument carries `nn.param`.
-bool isModelFunction(func::FuncOp func);
+/// Erases the ops of `block` that are trivially dead, e.g. the gradient of
+/// the input batch that buildGradient produces but nothing reads.
+void eraseDeadOps(Block &block);
 
 /// Checks the model-function contract (single block, one tensor<f32>
 /// result, at least one nn.param); emits a located error otherwise.

@@ -1,6 +1,10 @@
 //===- Passes.td - nn dialect transformation passes --------*- tablegen -*-===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+// The target-independent graph passes on nn tensors: differentiate, plan
+// checkpoints, rewrite the gradient function to follow the plan.
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,9 +67,9 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
     - `dp`: the budget-optimal schedule (Beaumont et al.'s dynamic program).
 
     Each forward op gets `nn.stage`, and the function an `nn.checkpoint`
-    dictionary: strategy, budget, the schedule in the vocabulary of the
-    checkpointing literature (`F_ck`, `F_n`, `F_all`, `B`, `Discard`) and the
-    simulator's predicted peak bytes and compute cost. A budget below the
+    `#nn.checkpoint_plan<...>`: strategy, budget, the schedule in the
+    vocabulary of the checkpointing literature (`F_ck`, `F_n`, `F_all`, `B`,
+    `Discard`) and the simulator's predicted peak bytes and compute cost. A budget below the
     feasible minimum is an error that states the minimum.
 
     Costs are FLOPs unless `forward-flop-seconds` and `backward-flop-seconds`
@@ -75,8 +79,10 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
     time. FLOP figures are recorded either way.
   }];
   let options = [
-    Option<"strategy", "strategy", "std::string", /*default=*/"\"store-all\"",
-           "store-all, recompute-all, sqrt, chen or dp">,
+    Option<"strategy", "strategy", "::mlir::nnc::CheckpointStrategy",
+           /*default=*/"::mlir::nnc::CheckpointStrategy::StoreAll",
+           "Checkpointing strategy",
+           [{::mlir::nnc::checkpointStrategyCLValues()}]>,
     Option<"budget", "budget", "std::string", /*default=*/"\"\"",
            "Memory budget for activations, in bytes (KiB/MiB/GiB suffixes)">,
     Option<"slots", "slots", "unsigned", /*default=*/"500",
@@ -95,7 +101,9 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
 def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {
   let summary = "Rewrite a gradient function to follow its checkpoint plan";
   let description = [{
-    Rebuilds the body of each function carrying `nn.checkpoint`: forward
+    Rebuilds the body of each function carrying an `nn.checkpoint` plan
+    (`#nn.checkpoint_plan`, written by nnc-plan-checkpoints or by hand):
+    forward
     actions clone the stage's forward ops (recomputation runs exactly the
     code of the first forward, so results are bit-identical), backward
     actions emit the stage's vector-Jacobian products from the values of its
@@ -105,48 +113,6 @@ def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::nnc::NNDialect"];
-}
-
-def PlanMemory : Pass<"nnc-plan-memory", "::mlir::ModuleOp"> {
-  let summary = "Place every buffer at a static offset of one arena";
-  let description = [{
-    Runs after bufferization on straight-line functions. Each `memref.alloc`
-    gets a live range — from the first to the last top-level op that uses it
-    or a view of it — and the MLIR-free arena planner (NNCMemoryPlanner:
-    best fit over several placement orders, never worse than greedy by size)
-    assigns it a byte offset so that no two simultaneously live buffers
-    overlap. An elementwise `linalg.generic` whose input dies where its
-    output is born may write over that input in place.
-
-    The allocations become `memref.view`s of one workspace: a new trailing
-    `memref<Nxi8>` argument (caller-owned; `@<fn>_workspace_size()` returns
-    N), so the compiled step makes no heap allocation. A function without
-    arguments (a driver such as `main`) allocates its workspace once on
-    entry instead. Calls to planned functions pass a workspace that is
-    itself a buffer of the caller's arena.
-
-    Each planned function records `nn.arena_bytes` and `nn.max_live_bytes`
-    (the lower bound: the most bytes live at any one op).
-  }];
-  let options = [
-    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
-           "Byte alignment of every buffer in the arena">,
-    Option<"inPlace", "in-place", "bool", /*default=*/"true",
-           "Let elementwise results reuse a dying input's storage">,
-    Option<"svg", "svg", "std::string", /*default=*/"\"\"",
-           "Write the arena of the training (or gradient) step over time as "
-           "an SVG picture to this file">,
-  ];
-  let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::memref::MemRefDialect"];
-}
-
-def VerifyArena : Pass<"nnc-verify-arena", "::mlir::ModuleOp"> {
-  let summary = "Contract check: every buffer lives in the arena";
-  let description = [{
-    Closes the memory-planning stage: fails, pointing at the op, if a
-    function still allocates a buffer other than its arena.
-  }];
 }
 
 #endif // NNC_DIALECT_NN_TRANSFORMS_PASSES_TD

@@ -1,0 +1,101 @@
+//===- Passes.td - CPU code generation passes --------------*- tablegen -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+// What only the CPU target does to linalg on buffers before LLVM: one kernel
+// function per distinct op, and register-tiled contraction loops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_CODEGEN_CPU_PASSES_TD
+#define NNC_CODEGEN_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def OutlineKernels : Pass<"nnc-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Move each linalg op on buffers into a private kernel "
+                "function shared by identical ops";
+  let description = [{
+    Every `linalg` op on identity-layout buffers becomes a `func.call` of a
+    private function (`__nnc_kernel_<n>`) holding a copy of the op; ops that
+    are identical up to their operands (the same shapes, maps and body: a
+    layer and each of its recomputations) share one kernel. Constants the op
+    captures are copied into the kernel; other captured values become extra
+    arguments. Kernels are `internal` and `noinline` in LLVM.
+
+    Why: a training step that recomputes is one function with a loop nest per
+    op, and LLVM's loop passes are superlinear in the loops of one function
+    (`IndVarSimplify` took 136 of the 158 s of `-O3` on recompute-all over 32
+    layers). With kernels the step is a list of calls, and each kernel is
+    optimised once. It also makes a recomputation run literally the code of
+    the first forward.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
+def LowerDotContractions : Pass<"nnc-lower-dot-contractions",
+                                 "::mlir::func::FuncOp"> {
+  let summary = "Lower x·Wᵀ contractions on buffers to register-tiled dot "
+                "products";
+  let description = [{
+    A contraction whose operands are both contiguous along the reduced
+    dimension (`out[m, n] += a[m, k] · b[n, k]`, the forward of `nn.linear`)
+    becomes a register tile of `rows × columns` dot products: while `k`
+    advances by `lanes`, `rows` vectors of `a` and `columns` vectors of `b`
+    are loaded and multiplied pairwise into `rows × columns` vector
+    accumulators (`iter_args`), so every load feeds several FMAs. After the
+    loop each accumulator is summed in lane order, added to `out[m, n]`, and
+    the last `K mod lanes` products follow one by one. Outputs outside whole
+    tiles get the same code as a 1 × 1 tile. linalg's own loop lowering would
+    load and store `out[m, n]` in every iteration (the buffers may alias).
+
+    The summation order is fixed by the code and the shapes alone, so a
+    recomputation still reproduces the first forward bit for bit.
+  }];
+  let options = [
+    Option<"rows", "rows", "unsigned", /*default=*/"2",
+           "Rows of a (and of out) per register tile">,
+    Option<"columns", "columns", "unsigned", /*default=*/"4",
+           "Rows of b (columns of out) per register tile">,
+    Option<"lanes", "lanes", "unsigned", /*default=*/"8",
+           "Vector length along the reduced dimension">,
+  ];
+  let dependentDialects = ["::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def LowerTiledContractions : Pass<"nnc-lower-tiled-contractions",
+                                   "::mlir::func::FuncOp"> {
+  let summary = "Lower contractions with a row-major rhs to register tiles";
+  let description = [{
+    A contraction on buffers whose rhs and output are contiguous along `n`
+    (`out[m, n] += a[m, k] · b[k, n]` or `a[k, m] · b[k, n]`: the backward
+    `dX = dY·W` and `dW = dYᵀ·X` of `nn.linear`) becomes a register-tiled
+    kernel: `rows × lanes` outputs stay in vector registers (`iter_args`)
+    while `k` runs, each step one vector load of `b[k, n:n+lanes]`, `rows`
+    broadcasts of `a` and `rows` `vector.fma`s. linalg's own loops load and
+    store `out[m, n]` for every `k` and stream all of `b` once per row of
+    `out`; the tile reads `b` once per `rows` rows and keeps `out` in
+    registers. Edges that do not fill a tile run as scalar loops.
+
+    Every `out[m, n]` still accumulates over `k` in increasing order from
+    its initial value, in tile and edge alike, so the result depends only on
+    the shapes: a recomputation reproduces the first run bit for bit.
+  }];
+  let options = [
+    Option<"rows", "rows", "unsigned", /*default=*/"4",
+           "Rows of out per register tile">,
+    Option<"lanes", "lanes", "unsigned", /*default=*/"16",
+           "Columns of out per register tile (the vector length)">,
+  ];
+  let dependentDialects = ["::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+#endif // NNC_CODEGEN_CPU_PASSES_TD

@@ -1,0 +1,45 @@
+//===- ContractionMatcher.h - 2-D matmuls on buffers ------------*- C++ -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// Every target lowers the same three contractions of a linear layer: the
+/// forward x·Wᵀ and the backward δ·W and δᵀ·x. This recognises them in any
+/// linalg op on buffers (the generics convert-nn-to-linalg emits, or named
+/// ops) with MLIR's own contraction analysis, and says which operand is
+/// stored transposed.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_CODEGEN_COMMON_CONTRACTIONMATCHER_H
+#define NNC_CODEGEN_COMMON_CONTRACTIONMATCHER_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include <optional>
+
+namespace mlir::nnc {
+
+/// out[m, n] += Σ_k op(lhs)[m, k] · op(rhs)[k, n] on static f32 matrices
+/// whose last dimension is unit-stride.
+struct MatmulOperands {
+  Value lhs, rhs, out;
+  /// lhs is stored [K, M] (the δᵀ·x of a weight gradient).
+  bool lhsTransposed = false;
+  /// rhs is stored [N, K] (the Wᵀ of a forward x·Wᵀ).
+  bool rhsTransposed = false;
+  int64_t M = 0, N = 0, K = 0;
+};
+
+/// Matches a linalg op on buffers that is a single 2-D multiply-accumulate
+/// contraction (linalg::isaContractionOpInterface with one m, n and k
+/// dimension, no batch) writing out[m, n] in that order, with operands as
+/// above. Anything else (batched, mixed types, strided rows) is not matched.
+std::optional<MatmulOperands> matchMatmul(linalg::LinalgOp op);
+
+} // namespace mlir::nnc
+
+#endif // NNC_CODEGEN_COMMON_CONTRACTIONMATCHER_H

@@ -1,0 +1,39 @@
+//===- NNToLinalg.h - nn to linalg conversion patterns ----------*- C++ -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The nn → linalg-on-tensors lowering every target shares. The patterns
+/// are exposed so a target pipeline (or another project) can combine them
+/// with its own in one conversion; convert-nn-to-linalg is a thin pass
+/// around them.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_CONVERSION_NNTOLINALG_NNTOLINALG_H
+#define NNC_CONVERSION_NNTOLINALG_NNTOLINALG_H
+
+namespace mlir {
+class ConversionTarget;
+class RewritePatternSet;
+namespace nnc {
+
+/// Adds a pattern per nn op lowering it to linalg.generic / linalg.fill on
+/// tensors with arith and math bodies. Reductions run in a fixed order and
+/// dropout hashes (seed, element index) in-line, so the lowered code is
+/// deterministic: a recomputed op yields bit-identical values. Each pattern
+/// carries the op's discardable attributes (nn.stage, nn.recomputed) to the
+/// linalg op that writes the result.
+void populateNNToLinalgConversionPatterns(RewritePatternSet &patterns);
+
+/// Marks the nn dialect illegal and what the patterns produce (arith,
+/// linalg, math, tensor) legal; other ops are left alone.
+void configureNNToLinalgConversionTarget(ConversionTarget &target);
+
+} // namespace nnc
+} // namespace mlir
+
+#endif // NNC_CONVERSION_NNTOLINALG_NNTOLINALG_H

@@ -1,0 +1,45 @@
+//===- Emit.h - write a compiled model out ----------------------*- C++ -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_PIPELINE_EMIT_H
+#define NNC_PIPELINE_EMIT_H
+
+#include "nnc/Pipeline/Compiler.h"
+
+#include <optional>
+
+namespace mlir::nnc {
+
+/// What nnc-compile writes.
+enum class OutputKind {
+  Object,        // .o: relocatable object for the host
+  SharedLibrary, // .so: the object linked with the system compiler driver
+  LLVMIR,        // .ll: LLVM IR text
+  MLIR,          // .mlir: the LLVM-dialect module
+};
+
+/// The kind a file name asks for by its extension, if any.
+std::optional<OutputKind> outputKindFromPath(StringRef path);
+
+/// Writes `model` to `path` as `kind`; errors go to the context's
+/// diagnostic handler.
+LogicalResult emitCompiledModel(const CompiledModel &model, StringRef path,
+                                OutputKind kind);
+
+/// Translates to LLVM IR, optimizes at -O3 for the host and writes an object
+/// file.
+LogicalResult emitObjectFile(ModuleOp module, StringRef path);
+
+/// Links `objectPath` into a shared library with the system compiler driver,
+/// with `libraries` (linker arguments such as -l<name>) and -lm for the
+/// libm calls of tanh/exp/log.
+llvm::Error linkSharedLibrary(StringRef objectPath, StringRef libPath,
+                              ArrayRef<std::string> libraries = {});
+
+} // namespace mlir::nnc
+
+#endif // NNC_PIPELINE_EMIT_H

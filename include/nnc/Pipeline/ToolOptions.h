@@ -1,0 +1,101 @@
+//===- ToolOptions.h - options every nnc tool shares ------------*- C++ -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The command-line surface that nnc-compile, nnc-plan and nnc-train have in
+/// common, declared once (CIRCT's FirtoolOptions pattern): constructing an
+/// options object registers its llvm::cl options in the tool's category, so
+/// each appears in every tool's --help with the same spelling and meaning;
+/// reading it validates the values and yields the library's structs. Tools
+/// are then short mains over loadModel(), compileForCPU() and friends.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_PIPELINE_TOOLOPTIONS_H
+#define NNC_PIPELINE_TOOLOPTIONS_H
+
+#include "nnc/Frontend/GraphBuilder.h"
+#include "nnc/Pipeline/Pipelines.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Error.h"
+
+#include <optional>
+#include <string>
+
+namespace llvm {
+class SourceMgr;
+} // namespace llvm
+
+namespace mlir::nnc {
+
+/// What a tool works on: a model file, or an MLP built from a spec.
+struct ModelSource {
+  /// A `.mlir` model; empty: build `mlp`.
+  std::string inputFile;
+  MLPSpec mlp;
+  /// The MLP's function name.
+  std::string name = "mlp";
+
+  bool isMLP() const { return inputFile.empty(); }
+};
+
+/// Reads or builds the model module. A parse error is reported (located)
+/// through the context's diagnostic handler, which should be a
+/// SourceMgrDiagnosticHandler on `sourceMgr`; an unreadable file is an
+/// llvm::Error.
+llvm::Expected<OwningOpRef<ModuleOp>> loadModel(MLIRContext &context,
+                                                llvm::SourceMgr &sourceMgr,
+                                                const ModelSource &source);
+
+/// How checkpoint costs are priced.
+enum class CostModel { Flops, Measured };
+
+/// Model selection: the positional model file or `--mlp` and its shape
+/// (`--activation`, `--loss`, `--batch`, `--dropout`, `--init`, `--seed`,
+/// `--name`).
+class ModelCLOptions {
+public:
+  explicit ModelCLOptions(llvm::cl::OptionCategory &category);
+  /// The source, validated: an error names the bad option.
+  llvm::Expected<ModelSource> getSource() const;
+
+private:
+  llvm::cl::opt<std::string> inputFile, mlp, activation, loss, init, name;
+  llvm::cl::opt<int64_t> batch;
+  llvm::cl::opt<double> dropout;
+  llvm::cl::opt<uint64_t> seed;
+};
+
+/// Training and checkpoint planning: `--learning-rate`, `--strategy`,
+/// `--budget`, `--slots`, `--cost-model`, `--forward-flop-seconds`,
+/// `--backward-flop-seconds`.
+class PlanCLOptions {
+public:
+  PlanCLOptions(llvm::cl::OptionCategory &category,
+                CheckpointStrategy defaultStrategy);
+  /// Fills `options`' planning fields, validated (finite, in range, rates
+  /// given together, budget parsed).
+  llvm::Error apply(CPUPipelineOptions &options) const;
+  CostModel getCostModel() const { return costModel; }
+  unsigned getSlots() const { return slots; }
+  bool hasBudget() const { return !budget.empty(); }
+
+private:
+  llvm::cl::opt<double> learningRate;
+  llvm::cl::opt<CheckpointStrategy> strategy;
+  llvm::cl::opt<std::string> budget;
+  llvm::cl::opt<unsigned> slots;
+  llvm::cl::opt<CostModel> costModel;
+  llvm::cl::opt<double> forwardFlopSeconds, backwardFlopSeconds;
+};
+
+} // namespace mlir::nnc
+
+#endif // NNC_PIPELINE_TOOLOPTIONS_H

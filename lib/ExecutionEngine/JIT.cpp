@@ -1,0 +1,60 @@
+//===- JIT.cpp - run compiled models in process ---------------------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/ExecutionEngine/JIT.h"
+
+#include "nnc/Codegen/CPU/TargetMachine.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+llvm::Expected<std::unique_ptr<JITModule>>
+JITModule::create(ModuleOp module) {
+  // The optimizer needs the host's target machine: without it the loop
+  // vectorizer sees no vector registers and leaves every loop scalar.
+  auto tm = createHostTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  ExecutionEngineOptions options;
+  auto transformer = makeOptimizingTransformer(3, 0, tm->get());
+  options.transformer = transformer;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = ExecutionEngine::create(module, options, std::move(*tm));
+  if (!engine)
+    return engine.takeError();
+  return std::unique_ptr<JITModule>(new JITModule(std::move(*engine)));
+}
+
+llvm::Error JITModule::invoke(StringRef name, ArrayRef<void *> buffers) {
+  // The packed wrapper takes a pointer to each argument; each argument is
+  // itself a buffer pointer.
+  SmallVector<void *> pointers(buffers.begin(), buffers.end());
+  SmallVector<void *> packed;
+  for (void *&p : pointers)
+    packed.push_back(&p);
+  return engine->invokePacked(name, packed);
+}
+
+llvm::Error JITModule::invokeWithWorkspace(StringRef name,
+                                           ArrayRef<void *> buffers,
+                                           int64_t workspaceBytes) {
+  if (workspaceBytes > workspaceCapacity) {
+    // 64-byte alignment: what nnc-plan-memory assumes for every offset.
+    int64_t rounded = (workspaceBytes + 63) / 64 * 64;
+    workspace.reset(std::aligned_alloc(64, rounded));
+    if (!workspace)
+      return llvm::createStringError("cannot allocate a %lld-byte workspace",
+                                     static_cast<long long>(rounded));
+    workspaceCapacity = rounded;
+  }
+  SmallVector<void *> all(buffers.begin(), buffers.end());
+  all.push_back(workspace.get());
+  return invoke(name, all);
+}

@@ -1,0 +1,84 @@
+//===- Report.cpp - what was compiled, as JSON ----------------------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Pipeline/Report.h"
+
+#include "nnc/Dialect/NN/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+static llvm::json::Array buffersJSON(ArrayRef<BufferInfo> buffers) {
+  llvm::json::Array a;
+  for (const BufferInfo &b : buffers)
+    a.push_back(llvm::json::Object{{"name", b.name},
+                                   {"shape", llvm::json::Array(b.shape)},
+                                   {"type", b.cType},
+                                   {"bytes", b.bytes}});
+  return a;
+}
+
+llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
+                                        const CPUPipelineOptions &options) {
+  const ModelStats &s = model.stats;
+  CheckpointPlanAttr plan = s.plan;
+  llvm::json::Array entries;
+  for (const EntryPoint &e : model.entries)
+    entries.push_back(llvm::json::Object{{"name", e.name},
+                                         {"role", stringifyEntryRole(e.role)},
+                                         {"inputs", buffersJSON(e.inputs)},
+                                         {"outputs", buffersJSON(e.outputs)},
+                                         {"arena_bytes", e.workspaceBytes},
+                                         {"max_live_bytes", e.maxLiveBytes}});
+  // The headline figures are those of the training (or gradient) step.
+  const EntryPoint *step = model.step();
+  llvm::json::Object checkpoint;
+  if (plan) {
+    bool measured = plan.getCostUnit() == CostUnit::Second;
+    auto ratio = [](double a, double b) { return b > 0 ? a / b - 1.0 : 0.0; };
+    checkpoint = llvm::json::Object{
+        {"strategy", getCLName(plan.getStrategy())},
+        {"budget_bytes", plan.getBudget() ? llvm::json::Value(*plan.getBudget())
+                                          : llvm::json::Value(nullptr)},
+        {"stages", plan.getStages()},
+        {"predicted_peak_bytes", plan.getPeakBytes()},
+        {"store_all_peak_bytes", plan.getStoreAllPeakBytes()},
+        {"min_budget_bytes", plan.getMinBudgetBytes()},
+        {"forward_steps", plan.getForwardSteps()},
+        {"compute_flops", plan.getComputeFlops().convertToDouble()},
+        {"recompute_flops", plan.getRecomputeFlops().convertToDouble()},
+        {"store_all_flops", plan.getStoreAllFlops().convertToDouble()},
+        {"flop_overhead",
+         ratio(plan.getComputeFlops().convertToDouble(), plan.getStoreAllFlops().convertToDouble())},
+        // What the plan optimised: FLOPs, or predicted seconds when the
+        // costs are measured.
+        {"cost_model", measured ? "measured" : "flops"},
+        {"overhead", ratio(plan.getComputeCost().convertToDouble(), plan.getStoreAllCost().convertToDouble())}};
+    if (measured) {
+      checkpoint["predicted_step_seconds"] = plan.getComputeCost().convertToDouble();
+      checkpoint["store_all_step_seconds"] = plan.getStoreAllCost().convertToDouble();
+      checkpoint["forward_flop_seconds"] =
+          static_cast<double>(options.forwardFlopSeconds);
+      checkpoint["backward_flop_seconds"] =
+          static_cast<double>(options.backwardFlopSeconds);
+    }
+  }
+  return llvm::json::Object{
+      {"checkpoint", std::move(checkpoint)},
+      {"predicted_peak_bytes", plan ? plan.getPeakBytes() : 0},
+      {"forward_flops", s.forwardFlops},
+      {"backward_flops", s.backwardFlops},
+      {"flops", s.forwardFlops + s.backwardFlops},
+      {"parameters", s.numParams},
+      {"parameter_bytes", s.paramBytes},
+      {"activation_bytes_saved", s.savedActivationBytes},
+      {"learning_rate", static_cast<double>(options.learningRate)},
+      {"arena_bytes", step ? step->workspaceBytes : 0},
+      {"max_live_bytes", step ? step->maxLiveBytes : 0},
+      {"entry_points", std::move(entries)}};
+}
+

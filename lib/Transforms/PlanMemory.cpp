@@ -1,0 +1,279 @@
+//===- PlanMemory.cpp - static arena planning of bufferized functions -----===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+// The MLIR side of memory planning: derive a problem (sizes and live ranges
+// over the straight-line schedule) from the IR, let the MLIR-free planner
+// solve it, and rewrite every allocation into a view of one workspace.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Transforms/Passes.h"
+#include "nnc/Dialect/NN/IR/NNOps.h"
+#include "nnc/Memory/ArenaPlanner.h"
+#include "nnc/Memory/ArenaSVG.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::nnc {
+#define GEN_PASS_DEF_PLANMEMORY
+#include "nnc/Transforms/Passes.h.inc"
+} // namespace mlir::nnc
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+
+/// Index of the top-level op of `block` that contains `op`.
+static int64_t positionIn(Block &block, Operation *op,
+                          const llvm::DenseMap<Operation *, int64_t> &index) {
+  Operation *top = block.findAncestorOpInBlock(*op);
+  return top ? index.lookup(top) : -1;
+}
+
+/// Orders functions so that callees come before their callers.
+static SmallVector<func::FuncOp> calleesFirst(ModuleOp module) {
+  SmallVector<func::FuncOp> order;
+  llvm::DenseSet<Operation *> seen;
+  std::function<void(func::FuncOp)> visit = [&](func::FuncOp fn) {
+    if (!seen.insert(fn).second)
+      return;
+    fn.walk([&](func::CallOp call) {
+      if (auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee()))
+        visit(callee);
+    });
+    order.push_back(fn);
+  };
+  for (auto fn : module.getOps<func::FuncOp>())
+    visit(fn);
+  return order;
+}
+
+/// True if `generic` reads `input` and writes `output` at the same element
+/// in each iteration and touches neither elsewhere: the output may then
+/// overwrite the input in place.
+static bool isInPlaceable(linalg::GenericOp generic, Value input,
+                          Value output) {
+  if (generic.getNumReductionLoops() != 0)
+    return false;
+  OpOperand *in = nullptr, *out = nullptr;
+  for (OpOperand &operand : generic->getOpOperands()) {
+    if (operand.get() != input && operand.get() != output)
+      continue;
+    if (operand.get() == input && !in && generic.isDpsInput(&operand))
+      in = &operand;
+    else if (operand.get() == output && !out && generic.isDpsInit(&operand))
+      out = &operand;
+    else
+      return false; // used twice: no simple element-for-element pairing
+  }
+  if (!in || !out || generic.payloadUsesValueFromOperand(out))
+    return false;
+  AffineMap inMap = generic.getMatchingIndexingMap(in);
+  return inMap == generic.getMatchingIndexingMap(out) &&
+         inMap.isPermutation();
+}
+
+namespace {
+struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
+  using PlanMemoryBase::PlanMemoryBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    llvm::DenseMap<Operation *, int64_t> workspaceOf; // callee -> bytes
+    for (func::FuncOp fn : calleesFirst(module))
+      if (!fn.isExternal() && failed(planFunction(module, fn, workspaceOf)))
+        return signalPassFailure();
+  }
+
+  LogicalResult
+  planFunction(ModuleOp module, func::FuncOp fn,
+               llvm::DenseMap<Operation *, int64_t> &workspaceOf) {
+    if (!fn.getBody().hasOneBlock())
+      return fn.emitError("nnc-plan-memory expects straight-line functions "
+                          "(one block); run it before lowering to loops");
+    Block &body = fn.getBody().front();
+    OpBuilder b(fn.getContext());
+
+    // A call to a planned function passes it a workspace, which is just one
+    // more buffer of this function's arena.
+    for (auto call : llvm::to_vector(body.getOps<func::CallOp>())) {
+      auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+      auto it = callee ? workspaceOf.find(callee) : workspaceOf.end();
+      if (it == workspaceOf.end())
+        continue;
+      b.setInsertionPoint(call);
+      Value ws = b.create<memref::AllocOp>(
+          call.getLoc(), MemRefType::get({it->second}, b.getI8Type()));
+      call->insertOperands(call->getNumOperands(), ws);
+    }
+
+    llvm::DenseMap<Operation *, int64_t> index;
+    for (auto [i, op] : llvm::enumerate(body))
+      index[&op] = i;
+
+    SmallVector<memref::AllocOp> allocs;
+    std::vector<::nnc::memory::BufferInterval> buffers;
+    llvm::DenseMap<Value, int64_t> bufferId;
+    for (auto alloc : body.getOps<memref::AllocOp>()) {
+      MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+        return alloc.emitOpError(
+            "cannot be planned: the arena needs static, identity-layout "
+            "buffers");
+      Type elt = type.getElementType();
+      if (auto vec = dyn_cast<VectorType>(elt))
+        elt = vec.getElementType();
+      if (!elt.isIntOrIndexOrFloat())
+        return alloc.emitOpError("cannot be planned: the arena holds "
+                                 "integers, floats, indices and vectors of "
+                                 "them, not ")
+               << type.getElementType();
+      if (alloc->hasAttr(NNDialect::getArenaAttrName()))
+        continue;
+      // Live from its first to its last user, following views of it.
+      int64_t first = INT64_MAX, last = -1;
+      SmallVector<Value> worklist{alloc.getResult()};
+      while (!worklist.empty()) {
+        Value v = worklist.pop_back_val();
+        for (Operation *user : v.getUsers()) {
+          if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+            if (view.getViewSource() == v)
+              for (Value r : user->getResults())
+                worklist.push_back(r);
+          int64_t pos = positionIn(body, user, index);
+          first = std::min(first, pos);
+          last = std::max(last, pos);
+        }
+      }
+      if (last < 0) // never used: keep it alive at its own position
+        first = last = index.lookup(alloc);
+      ::nnc::memory::BufferInterval interval;
+      interval.id = buffers.size();
+      interval.size = getSizeInBytes(type);
+      interval.start = first;
+      interval.end = last;
+      interval.alignment = alignment;
+      // Label the box after the op that writes the buffer first.
+      Operation *writer = nullptr;
+      for (Operation *user : alloc->getUsers())
+        if (Operation *top = body.findAncestorOpInBlock(*user);
+            top && index.lookup(top) == first)
+          writer = top;
+      if (writer) {
+        interval.name = writer->getName().getStringRef().str();
+        if (auto stage = writer->getAttrOfType<IntegerAttr>(NNDialect::getStageAttrName()))
+          interval.name += " (stage " + std::to_string(stage.getInt()) + ")";
+        interval.recomputed = writer->hasAttr(NNDialect::getRecomputedAttrName());
+      }
+      bufferId[alloc.getResult()] = interval.id;
+      buffers.push_back(interval);
+      allocs.push_back(alloc);
+    }
+
+    // In-place hints: an elementwise result born where an input dies.
+    if (inPlace)
+      for (auto generic : body.getOps<linalg::GenericOp>()) {
+        int64_t pos = index.lookup(generic);
+        for (Value out : generic.getDpsInits()) {
+          auto outIt = bufferId.find(out);
+          if (outIt == bufferId.end() || buffers[outIt->second].start != pos)
+            continue;
+          for (Value in : generic.getDpsInputs()) {
+            auto inIt = bufferId.find(in);
+            if (inIt == bufferId.end() || buffers[inIt->second].end != pos ||
+                !isInPlaceable(generic, in, out))
+              continue;
+            buffers[outIt->second].reuseOf = inIt->second;
+            break;
+          }
+        }
+      }
+
+    ::nnc::memory::PlannerOptions options;
+    options.defaultAlignment = alignment;
+    options.honourReuseHints = inPlace;
+    auto plan = ::nnc::memory::planArena(buffers, options);
+    if (!plan)
+      return fn.emitError() << "arena planning failed: "
+                            << llvm::toString(plan.takeError());
+    if (llvm::Error err = ::nnc::memory::verifyPlan(buffers, *plan, options))
+      return fn.emitError() << "arena plan is invalid: "
+                            << llvm::toString(std::move(err));
+
+    // The checkpoint plan promised a peak within its budget; an arena that
+    // breaks that promise is an error with the figures, never a silent
+    // overrun.
+    if (auto cp = fn->getAttrOfType<CheckpointPlanAttr>(
+            NNDialect::getCheckpointAttrName()))
+      if (std::optional<int64_t> budget = cp.getBudget();
+          budget && static_cast<int64_t>(plan->arenaBytes) > *budget)
+        return fn.emitError()
+               << "the arena needs " << plan->arenaBytes
+               << " bytes, over the checkpoint budget of " << *budget
+               << " bytes (predicted peak " << cp.getPeakBytes()
+               << " bytes, max-live lower bound " << plan->maxLiveBytes
+               << " bytes)";
+
+    if (!svg.empty() && fn->hasAttr(NNDialect::getGradOfAttrName())) {
+      ::nnc::memory::SVGOptions pic;
+      pic.title = ("arena of @" + fn.getSymName()).str();
+      std::error_code ec;
+      llvm::raw_fd_ostream os(svg, ec, llvm::sys::fs::OF_Text);
+      if (ec)
+        return fn.emitError() << "cannot write '" << svg
+                              << "': " << ec.message();
+      os << ::nnc::memory::renderArenaSVG(buffers, *plan, options, pic);
+    }
+
+    // The workspace: a trailing argument, or for a driver without
+    // arguments one allocation on entry.
+    int64_t arenaBytes = plan->arenaBytes;
+    auto arenaType = MemRefType::get({arenaBytes}, b.getI8Type());
+    Value arena;
+    if (fn.getNumArguments() == 0) {
+      b.setInsertionPointToStart(&body);
+      auto alloc = b.create<memref::AllocOp>(fn.getLoc(), arenaType,
+                                             b.getI64IntegerAttr(alignment));
+      alloc->setAttr(NNDialect::getArenaAttrName(), b.getUnitAttr());
+      arena = alloc;
+    } else {
+      fn.insertArgument(fn.getNumArguments(), arenaType,
+                        b.getDictionaryAttr(b.getNamedAttr(
+                            NNDialect::getArenaAttrName(), b.getUnitAttr())),
+                        fn.getLoc());
+      arena = fn.getArguments().back();
+      workspaceOf[fn] = arenaBytes;
+      // `<fn>_workspace_size()` tells a caller how much to provide.
+      b.setInsertionPointAfter(fn);
+      auto sizeFn = b.create<func::FuncOp>(
+          fn.getLoc(), (fn.getSymName() + "_workspace_size").str(),
+          b.getFunctionType({}, {b.getI64Type()}));
+      Block *entry = sizeFn.addEntryBlock();
+      b.setInsertionPointToStart(entry);
+      b.create<func::ReturnOp>(
+          fn.getLoc(), ValueRange{b.create<arith::ConstantOp>(
+                           fn.getLoc(), b.getI64IntegerAttr(arenaBytes))});
+    }
+
+    for (auto [i, alloc] : llvm::enumerate(allocs)) {
+      b.setInsertionPoint(alloc);
+      Value offset = b.create<arith::ConstantIndexOp>(
+          alloc.getLoc(), static_cast<int64_t>(plan->offsets[i]));
+      Value view = b.create<memref::ViewOp>(alloc.getLoc(), alloc.getType(),
+                                            arena, offset, ValueRange{});
+      alloc.replaceAllUsesWith(view);
+      alloc.erase();
+    }
+    fn->setAttr(NNDialect::getArenaBytesAttrName(), b.getI64IntegerAttr(arenaBytes));
+    fn->setAttr(NNDialect::getMaxLiveBytesAttrName(),
+                b.getI64IntegerAttr(static_cast<int64_t>(plan->maxLiveBytes)));
+    return success();
+  }
+};
+} // namespace

@@ -1,0 +1,95 @@
+// RUN: nnc-opt %s --nnc-autodiff --split-input-file | FileCheck %s
+// RUN: nnc-opt %s --nnc-autodiff="learning-rate=0.5" --split-input-file | FileCheck %s --check-prefix=SGD
+
+// A two-layer MLP: the backward runs in reverse layer order, bias gradients
+// are batch sums, and the gradient of the input batch is never built.
+
+// CHECK-LABEL: func.func @mlp(
+// CHECK-LABEL: func.func @mlp_grad(
+// CHECK-SAME: %[[X:.+]]: tensor<4x3xf32>, %[[L:.+]]: tensor<4xi32>, %[[W1:.+]]: tensor<5x3xf32> {nn.param}, %[[B1:.+]]: tensor<5xf32> {nn.param}, %[[W2:.+]]: tensor<2x5xf32> {nn.param}, %[[B2:.+]]: tensor<2xf32> {nn.param})
+// CHECK-SAME: -> (tensor<f32>, tensor<5x3xf32>, tensor<5xf32>, tensor<2x5xf32>, tensor<2xf32>)
+// CHECK-SAME: attributes {nn.entry = #nn.entry<grad>, nn.grad_of = @mlp}
+// CHECK: %[[H:.+]] = nn.linear %[[X]], %[[W1]], %[[B1]]
+// CHECK: %[[A:.+]] = nn.relu %[[H]]
+// CHECK: %[[Z:.+]] = nn.linear %[[A]], %[[W2]], %[[B2]]
+// CHECK: %[[LOSS:.+]] = nn.cross_entropy %[[Z]], %[[L]]
+// CHECK: %[[ONE:.+]] = arith.constant {nn.grad_seed} dense<1.000000e+00> : tensor<f32>
+// CHECK: %[[DZ:.+]] = nn.cross_entropy_grad %[[Z]], %[[L]], %[[ONE]]
+// CHECK: %[[DA:.+]] = nn.matmul %[[DZ]], %[[W2]] :
+// CHECK: %[[DW2:.+]] = nn.matmul %[[DZ]], %[[A]] {transpose_lhs}
+// CHECK: %[[DB2:.+]] = nn.reduce_sum %[[DZ]] {dim = 0 : i64}
+// CHECK: %[[DH:.+]] = nn.relu_grad %[[A]], %[[DA]]
+// CHECK-NOT: nn.matmul %[[DH]], %[[W1]]
+// CHECK: %[[DW1:.+]] = nn.matmul %[[DH]], %[[X]] {transpose_lhs}
+// CHECK: %[[DB1:.+]] = nn.reduce_sum %[[DH]] {dim = 0 : i64}
+// CHECK: return %[[LOSS]], %[[DW1]], %[[DB1]], %[[DW2]], %[[DB2]]
+
+// SGD-LABEL: func.func @mlp_train_step(
+// SGD: %[[DW1:.+]] = nn.matmul %{{.+}}, %[[X:arg0]] {transpose_lhs}
+// SGD: nn.sgd %arg2, %[[DW1]] {lr = 5.000000e-01 : f32} : tensor<5x3xf32>
+// SGD-COUNT-3: nn.sgd
+// SGD: return
+func.func @mlp(%x: tensor<4x3xf32>, %labels: tensor<4xi32>,
+               %w1: tensor<5x3xf32> {nn.param}, %b1: tensor<5xf32> {nn.param},
+               %w2: tensor<2x5xf32> {nn.param}, %b2: tensor<2xf32> {nn.param}) -> tensor<f32> {
+  %h = nn.linear %x, %w1, %b1 : (tensor<4x3xf32>, tensor<5x3xf32>, tensor<5xf32>) -> tensor<4x5xf32>
+  %a = nn.relu %h : tensor<4x5xf32>
+  %z = nn.linear %a, %w2, %b2 : (tensor<4x5xf32>, tensor<2x5xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  %l = nn.cross_entropy %z, %labels : (tensor<4x2xf32>, tensor<4xi32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// A value used twice (a skip connection) gets its gradients summed; sigmoid
+// and tanh differentiate through their outputs.
+
+// CHECK-LABEL: func.func @skip_grad(
+// CHECK: %[[H:.+]] = nn.linear
+// CHECK: %[[S:.+]] = nn.sigmoid %[[H]]
+// CHECK: %[[T:.+]] = nn.tanh %[[S]]
+// CHECK: %[[R:.+]] = nn.add %[[T]], %[[H]]
+// CHECK: %[[DR:.+]] = nn.mse_loss_grad %[[R]]
+// CHECK: %[[DS:.+]] = nn.tanh_grad %[[T]], %[[DR]]
+// CHECK: %[[DH1:.+]] = nn.sigmoid_grad %[[S]], %[[DS]]
+// CHECK: %[[DH:.+]] = nn.add %[[DR]], %[[DH1]]
+// CHECK: nn.matmul %[[DH]], %{{.+}} {transpose_lhs}
+func.func @skip(%x: tensor<4x3xf32>, %t: tensor<4x3xf32>, %w: tensor<3x3xf32> {nn.param}) -> tensor<f32> {
+  %h = nn.linear %x, %w : (tensor<4x3xf32>, tensor<3x3xf32>) -> tensor<4x3xf32>
+  %s = nn.sigmoid %h : tensor<4x3xf32>
+  %u = nn.tanh %s : tensor<4x3xf32>
+  %r = nn.add %u, %h : tensor<4x3xf32>
+  %l = nn.mse_loss %r, %t : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// Dropout's gradient is the same dropout (same seed) of the incoming gradient.
+
+// CHECK-LABEL: func.func @drop_grad(
+// CHECK: nn.dropout %{{.+}} {rate = 2.500000e-01 : f32, seed = 9 : i64}
+// CHECK: %[[DY:.+]] = nn.mse_loss_grad
+// CHECK: nn.dropout %[[DY]] {rate = 2.500000e-01 : f32, seed = 9 : i64}
+func.func @drop(%x: tensor<4x3xf32>, %t: tensor<4x3xf32>, %w: tensor<3x3xf32> {nn.param}) -> tensor<f32> {
+  %h = nn.linear %x, %w : (tensor<4x3xf32>, tensor<3x3xf32>) -> tensor<4x3xf32>
+  %d = nn.dropout %h {rate = 0.25 : f32, seed = 9 : i64} : tensor<4x3xf32>
+  %l = nn.mse_loss %d, %t : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// A declaration of the gradient function is defined in place, so drivers
+// written in MLIR can call it.
+
+// CHECK-LABEL: func.func @m(
+// CHECK-LABEL: func.func private @m_grad(
+// CHECK: nn.mse_loss_grad
+// CHECK-NOT: func.func private @m_grad
+func.func private @m_grad(tensor<4x3xf32>, tensor<4x3xf32>, tensor<3x3xf32>) -> (tensor<f32>, tensor<3x3xf32>)
+func.func @m(%x: tensor<4x3xf32>, %t: tensor<4x3xf32>, %w: tensor<3x3xf32> {nn.param}) -> tensor<f32> {
+  %h = nn.linear %x, %w : (tensor<4x3xf32>, tensor<3x3xf32>) -> tensor<4x3xf32>
+  %l = nn.mse_loss %h, %t : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
