@@ -12,8 +12,6 @@ PKGS=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19 lld-19
   # Build.
   cmake ninja-build g++ libgtest-dev libgmock-dev
-  # Graph algorithms for the planner (articulation points of skip networks).
-  libboost-graph-dev
   # Oracles and peers: PyTorch autograd, ONNX.
   python3-torch python3-onnx python3-numpy python3-threadpoolctl
   # lit itself is run from llvm-19-tools' lit.py; it needs these.

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Memory/ArenaSVG.h"
+#include "nnc/Support/XML.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -36,31 +37,7 @@ constexpr const char *kPalette[] = {"#8dd3c7", "#bebada", "#80b1d3", "#b3de69",
                                     "#a6cee3", "#d9d9d9"};
 constexpr const char *kRecomputeStroke = "#d94801";
 
-std::string escapeXML(llvm::StringRef text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&apos;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
-}
+using ::nnc::escapeXML;
 
 /// A tick spacing of 1, 2 or 5 times a power of ten giving about `target`
 /// ticks over `range`.

@@ -7,6 +7,8 @@
 #include "nnc/Planner/Render.h"
 #include "nnc/Planner/Simulator.h"
 
+#include "nnc/Support/XML.h"
+
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
@@ -14,21 +16,6 @@
 
 using namespace llvm;
 using namespace nnc::planner;
-
-static std::string escape(StringRef s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else if (c == '&')
-      out += "&amp;";
-    else
-      out += c;
-  }
-  return out;
-}
 
 /// Costs are usually integral; show them without trailing zeros.
 static std::string formatCost(double c) {
@@ -63,7 +50,7 @@ void nnc::planner::renderScheduleSVG(const Chain &chain, const Schedule &S,
   auto drawBand = [&](unsigned index, StringRef label, const Action *A) {
     const double y0 = 30 + band * index;
     os << formatv("<text x=\"8\" y=\"{0:F1}\">{1}</text>\n", y0 + dx + 4,
-                  escape(label));
+                  nnc::escapeXML(label));
     for (unsigned i = 0; i <= L; ++i) {
       const double cx = labelW + dx * i + dx / 2;
       // Forward node a^i.
@@ -97,7 +84,7 @@ void nnc::planner::renderScheduleSVG(const Chain &chain, const Schedule &S,
       std::string why = toString(during.takeError());
       os << formatv("<text x=\"8\" y=\"{0:F1}\" fill=\"red\">step {1} ({2}) "
                     "invalid: {3}</text>\n",
-                    30 + band * (k + 1) + dx, k + 1, escape(text), escape(why));
+                    30 + band * (k + 1) + dx, k + 1, nnc::escapeXML(text), nnc::escapeXML(why));
       break;
     }
     drawBand(k + 1, formatv("{0,4} {1,-12} {2} B", k + 1, text, *during).str(),
