@@ -1,6 +1,7 @@
 //===- train-mlp.cpp - train an MLP with nnc as a library -----------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 // The README's main job: build the seed's Fashion-MNIST-sized MLP
 // (784-100-10, 79,510 parameters) with the GraphBuilder, compile its whole
@@ -13,9 +14,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nnc/ExecutionEngine/JIT.h"
 #include "nnc/Frontend/GraphBuilder.h"
 #include "nnc/Pipeline/Compiler.h"
-#include "nnc/ExecutionEngine/JIT.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
@@ -49,8 +50,8 @@ int main(int argc, char **argv) {
 
   auto spec = parseMLPSpec(widths, activation, lossName, batch);
   if (!spec) {
-    llvm::errs() << "nnc-train-mlp: error: "
-                 << llvm::toString(spec.takeError()) << "\n";
+    llvm::errs() << "nnc-train-mlp: error: " << llvm::toString(spec.takeError())
+                 << "\n";
     return 1;
   }
   spec->seed = seed;
@@ -127,15 +128,15 @@ int main(int argc, char **argv) {
     for (auto &p : params) // updated in place, as the header allows
       bufs.push_back(p.data());
     auto s0 = std::chrono::steady_clock::now();
-    if (llvm::Error err =
-            (*jit)->invokeWithWorkspace(step->name, bufs, step->workspaceBytes)) {
+    if (llvm::Error err = (*jit)->invokeWithWorkspace(step->name, bufs,
+                                                      step->workspaceBytes)) {
       llvm::errs() << "nnc-train-mlp: error: " << llvm::toString(std::move(err))
                    << "\n";
       return 1;
     }
-    stepSec += std::chrono::duration<double>(
-                   std::chrono::steady_clock::now() - s0)
-                   .count();
+    stepSec +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - s0)
+            .count();
     if (s == 0)
       firstLoss = loss;
     lastLoss = loss;

@@ -15,8 +15,7 @@
 using namespace mlir;
 using namespace mlir::nnc;
 
-llvm::Expected<std::unique_ptr<JITModule>>
-JITModule::create(ModuleOp module) {
+llvm::Expected<std::unique_ptr<JITModule>> JITModule::create(ModuleOp module) {
   // The optimizer needs the host's target machine: without it the loop
   // vectorizer sees no vector registers and leaves every loop scalar.
   auto tm = createHostTargetMachine();

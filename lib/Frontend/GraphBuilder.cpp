@@ -34,8 +34,7 @@ Value GraphBuilder::addArgument(Type type, bool isParam, StringRef name) {
   if (isParam)
     func.setArgAttr(index, NNDialect::getParamAttrName(), b.getUnitAttr());
   if (!name.empty())
-    func.setArgAttr(index, NNDialect::getNameAttrName(),
-                    b.getStringAttr(name));
+    func.setArgAttr(index, NNDialect::getNameAttrName(), b.getStringAttr(name));
   return func.getArgument(index);
 }
 
@@ -46,8 +45,7 @@ Value GraphBuilder::input(ArrayRef<int64_t> shape, Type elementType,
 }
 
 Value GraphBuilder::param(ArrayRef<int64_t> shape, StringRef name) {
-  return addArgument(RankedTensorType::get(shape, b.getF32Type()), true,
-                     name);
+  return addArgument(RankedTensorType::get(shape, b.getF32Type()), true, name);
 }
 
 template <typename OpT, typename... Args>
@@ -164,8 +162,7 @@ llvm::Expected<Init> mlir::nnc::parseInit(StringRef name) {
 
 llvm::Expected<MLPSpec> mlir::nnc::parseMLPSpec(StringRef widths,
                                                 StringRef activation,
-                                                StringRef loss,
-                                                int64_t batch) {
+                                                StringRef loss, int64_t batch) {
   MLPSpec spec;
   spec.widths.clear();
   SmallVector<StringRef> parts;
@@ -234,8 +231,7 @@ static Value buildLayers(GraphBuilder &g, const MLPSpec &spec, Value x,
   return h;
 }
 
-OwningOpRef<ModuleOp> mlir::nnc::buildMLP(MLIRContext &ctx,
-                                          const MLPSpec &spec,
+OwningOpRef<ModuleOp> mlir::nnc::buildMLP(MLIRContext &ctx, const MLPSpec &spec,
                                           StringRef name) {
   ctx.getOrLoadDialect<NNDialect>();
   ctx.getOrLoadDialect<func::FuncDialect>();
@@ -250,8 +246,7 @@ OwningOpRef<ModuleOp> mlir::nnc::buildMLP(MLIRContext &ctx,
       std::string w = "W" + std::to_string(l + 1),
                   bias = "b" + std::to_string(l + 1);
       SmallVector<int64_t> wShape{spec.widths[l + 1], spec.widths[l]};
-      params.push_back(trainable ? g.param(wShape, w)
-                                 : g.input(wShape, {}, w));
+      params.push_back(trainable ? g.param(wShape, w) : g.input(wShape, {}, w));
       params.push_back(trainable ? g.param({spec.widths[l + 1]}, bias)
                                  : g.input({spec.widths[l + 1]}, {}, bias));
     }
@@ -288,8 +283,7 @@ OwningOpRef<ModuleOp> mlir::nnc::buildMLP(MLIRContext &ctx,
   return module;
 }
 
-std::vector<std::vector<float>>
-mlir::nnc::initParameters(const MLPSpec &spec) {
+std::vector<std::vector<float>> mlir::nnc::initParameters(const MLPSpec &spec) {
   std::mt19937_64 rng(spec.seed);
   std::vector<std::vector<float>> params;
   for (int64_t l = 0; l < spec.numLayers(); ++l) {

@@ -95,4 +95,3 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
   return llvm::Error::success();
 }
-

@@ -145,9 +145,8 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
       if (!fn.getArgAttr(i, NNDialect::getParamAttrName()))
         continue;
       std::string name = getArgName(fn, i).str();
-      paramNames.push_back(name.empty()
-                               ? "param" + std::to_string(paramNames.size())
-                               : name);
+      paramNames.push_back(
+          name.empty() ? "param" + std::to_string(paramNames.size()) : name);
     }
   }
   for (auto fn : module->getOps<func::FuncOp>()) {
@@ -165,8 +164,8 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
     return failure();
   for (EntryPoint &e : result.entries) {
     auto fn = module->lookupSymbol<func::FuncOp>(e.name);
-    if (auto bytes = fn->getAttrOfType<IntegerAttr>(
-            NNDialect::getArenaBytesAttrName()))
+    if (auto bytes =
+            fn->getAttrOfType<IntegerAttr>(NNDialect::getArenaBytesAttrName()))
       e.workspaceBytes = bytes.getInt();
     if (auto bytes = fn->getAttrOfType<IntegerAttr>(
             NNDialect::getMaxLiveBytesAttrName()))

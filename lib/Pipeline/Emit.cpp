@@ -77,8 +77,7 @@ llvm::Error mlir::nnc::linkSharedLibrary(StringRef objectPath,
   if (rc != 0)
     return llvm::createStringError("linking '%s' failed%s",
                                    libPath.str().c_str(),
-                                   error.empty() ? ""
-                                                 : (": " + error).c_str());
+                                   error.empty() ? "" : (": " + error).c_str());
   return llvm::Error::success();
 }
 
@@ -100,8 +99,8 @@ LogicalResult mlir::nnc::emitCompiledModel(const CompiledModel &model,
     out = std::make_unique<llvm::ToolOutputFile>(path, ec,
                                                  llvm::sys::fs::OF_Text);
     if (ec)
-      return module.emitError() << "cannot open '" << path
-                                << "': " << ec.message();
+      return module.emitError()
+             << "cannot open '" << path << "': " << ec.message();
     return success();
   };
   std::unique_ptr<llvm::ToolOutputFile> out;

@@ -52,15 +52,18 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
         {"compute_flops", plan.getComputeFlops().convertToDouble()},
         {"recompute_flops", plan.getRecomputeFlops().convertToDouble()},
         {"store_all_flops", plan.getStoreAllFlops().convertToDouble()},
-        {"flop_overhead",
-         ratio(plan.getComputeFlops().convertToDouble(), plan.getStoreAllFlops().convertToDouble())},
+        {"flop_overhead", ratio(plan.getComputeFlops().convertToDouble(),
+                                plan.getStoreAllFlops().convertToDouble())},
         // What the plan optimised: FLOPs, or predicted seconds when the
         // costs are measured.
         {"cost_model", measured ? "measured" : "flops"},
-        {"overhead", ratio(plan.getComputeCost().convertToDouble(), plan.getStoreAllCost().convertToDouble())}};
+        {"overhead", ratio(plan.getComputeCost().convertToDouble(),
+                           plan.getStoreAllCost().convertToDouble())}};
     if (measured) {
-      checkpoint["predicted_step_seconds"] = plan.getComputeCost().convertToDouble();
-      checkpoint["store_all_step_seconds"] = plan.getStoreAllCost().convertToDouble();
+      checkpoint["predicted_step_seconds"] =
+          plan.getComputeCost().convertToDouble();
+      checkpoint["store_all_step_seconds"] =
+          plan.getStoreAllCost().convertToDouble();
       checkpoint["forward_flop_seconds"] =
           static_cast<double>(options.forwardFlopSeconds);
       checkpoint["backward_flop_seconds"] =
@@ -81,4 +84,3 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
       {"max_live_bytes", step ? step->maxLiveBytes : 0},
       {"entry_points", std::move(entries)}};
 }
-

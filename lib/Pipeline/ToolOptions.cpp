@@ -38,8 +38,7 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
   if (!file)
     return optionError(error);
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module) // the parser reported where
     return optionError("cannot parse '" + source.inputFile + "'");
   return std::move(module);
@@ -52,12 +51,12 @@ ModelCLOptions::ModelCLOptions(cl::OptionCategory &cat)
           cl::desc("MLP layer widths, e.g. 784,100,10 (used when no model "
                    "file is given)"),
           cl::init("784,100,10"), cl::cat(cat)),
-      activation("activation", cl::desc("MLP activation: relu, sigmoid or tanh"),
+      activation("activation",
+                 cl::desc("MLP activation: relu, sigmoid or tanh"),
                  cl::init("relu"), cl::cat(cat)),
       loss("loss", cl::desc("MLP loss: cross-entropy or mse"),
            cl::init("cross-entropy"), cl::cat(cat)),
-      init("init",
-           cl::desc("MLP initialization: kaiming, xavier or gaussian"),
+      init("init", cl::desc("MLP initialization: kaiming, xavier or gaussian"),
            cl::init("kaiming"), cl::cat(cat)),
       name("name", cl::desc("MLP model function name"), cl::init("mlp"),
            cl::cat(cat)),
@@ -117,8 +116,8 @@ PlanCLOptions::PlanCLOptions(cl::OptionCategory &cat,
                    "--backward-flop-seconds): costs become seconds"),
           cl::init(0.0), cl::cat(cat)),
       backwardFlopSeconds("backward-flop-seconds",
-                          cl::desc("Seconds per backward FLOP"),
-                          cl::init(0.0), cl::cat(cat)) {}
+                          cl::desc("Seconds per backward FLOP"), cl::init(0.0),
+                          cl::cat(cat)) {}
 
 llvm::Error PlanCLOptions::apply(CPUPipelineOptions &options) const {
   if (!std::isfinite(learningRate) || learningRate < 0)

@@ -1,6 +1,7 @@
 //===- Chain.cpp - Heterogeneous chain checkpointing problem --------------===//
 //
-// Part of nnc. See docs/Planner.md for the model.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information. See docs/Planner.md for the model.
 //
 //===----------------------------------------------------------------------===//
 

@@ -123,13 +123,10 @@ namespace planner {
 // below 2^24 and within 1e-7 relative otherwise; reported costs come from the
 // simulator in double.
 
-namespace {
 enum class Owner { Pin, Own };
-} // namespace
 
 inline constexpr float kInf = std::numeric_limits<float>::infinity();
 
-namespace {
 /// A DP table: up to gigabytes, every float written once. On Linux it is
 /// mapped with its pages populated up front: one system call instead of a
 /// page fault per 4 KiB as the fill first touches them (measured 13-15 %
@@ -171,9 +168,7 @@ private:
   float *data = nullptr;
   size_t bytes = 0;
 };
-} // namespace
 
-namespace {
 /// Eight floats (the GCC/Clang vector extension): the lane kernel is written
 /// once and compiled for AVX2 and for plain x86-64 by target_clones.
 typedef float Lanes __attribute__((vector_size(32)));
@@ -183,7 +178,6 @@ constexpr unsigned kGroupRows = 16, kGroupCols = 4;
 /// coarse blocks of kCoarseBlock (a coarse block that cannot be skipped is
 /// tested again block by block).
 constexpr unsigned kLeafBlock = 16, kCoarseBlock = 64;
-} // namespace
 
 struct CheckpointDP::Impl {
   const Chain chain;

@@ -1,4 +1,5 @@
-//===- DPFillKernels.h - vector kernels of the DP fill (private) -*- C++ -*-===//
+//===- DPFillKernels.h - vector kernels of the DP fill (private) -*- C++
+//-*-===//
 //
 // Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
 // See LICENSE for license information. See docs/Planner.md for the model.
@@ -30,8 +31,7 @@ namespace nnc {
 namespace planner {
 
 /// Whether any lane of `v` is non-zero.
-template <typename V>
-static inline bool anyLane(V v) {
+template <typename V> static inline bool anyLane(V v) {
 #if __has_builtin(__builtin_reduce_or)
   return __builtin_reduce_or(v) != 0;
 #else

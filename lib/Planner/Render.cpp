@@ -1,6 +1,7 @@
 //===- Render.cpp - SVG pictures of plans ---------------------------------===//
 //
-// Part of nnc. See docs/Planner.md for the model.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information. See docs/Planner.md for the model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,7 +85,8 @@ void nnc::planner::renderScheduleSVG(const Chain &chain, const Schedule &S,
       std::string why = toString(during.takeError());
       os << formatv("<text x=\"8\" y=\"{0:F1}\" fill=\"red\">step {1} ({2}) "
                     "invalid: {3}</text>\n",
-                    30 + band * (k + 1) + dx, k + 1, nnc::escapeXML(text), nnc::escapeXML(why));
+                    30 + band * (k + 1) + dx, k + 1, nnc::escapeXML(text),
+                    nnc::escapeXML(why));
       break;
     }
     drawBand(k + 1, formatv("{0,4} {1,-12} {2} B", k + 1, text, *during).str(),

@@ -9,10 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "nnc/Transforms/Passes.h"
 #include "nnc/Dialect/NN/IR/NNOps.h"
 #include "nnc/Memory/ArenaPlanner.h"
 #include "nnc/Memory/ArenaSVG.h"
+#include "nnc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -27,7 +27,6 @@ namespace mlir::nnc {
 
 using namespace mlir;
 using namespace mlir::nnc;
-
 
 /// Index of the top-level op of `block` that contains `op`.
 static int64_t positionIn(Block &block, Operation *op,
@@ -75,8 +74,7 @@ static bool isInPlaceable(linalg::GenericOp generic, Value input,
   if (!in || !out || generic.payloadUsesValueFromOperand(out))
     return false;
   AffineMap inMap = generic.getMatchingIndexingMap(in);
-  return inMap == generic.getMatchingIndexingMap(out) &&
-         inMap.isPermutation();
+  return inMap == generic.getMatchingIndexingMap(out) && inMap.isPermutation();
 }
 
 namespace {
@@ -167,9 +165,11 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
           writer = top;
       if (writer) {
         interval.name = writer->getName().getStringRef().str();
-        if (auto stage = writer->getAttrOfType<IntegerAttr>(NNDialect::getStageAttrName()))
+        if (auto stage = writer->getAttrOfType<IntegerAttr>(
+                NNDialect::getStageAttrName()))
           interval.name += " (stage " + std::to_string(stage.getInt()) + ")";
-        interval.recomputed = writer->hasAttr(NNDialect::getRecomputedAttrName());
+        interval.recomputed =
+            writer->hasAttr(NNDialect::getRecomputedAttrName());
       }
       bufferId[alloc.getResult()] = interval.id;
       buffers.push_back(interval);
@@ -200,11 +200,11 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
     options.honourReuseHints = inPlace;
     auto plan = ::nnc::memory::planArena(buffers, options);
     if (!plan)
-      return fn.emitError() << "arena planning failed: "
-                            << llvm::toString(plan.takeError());
+      return fn.emitError()
+             << "arena planning failed: " << llvm::toString(plan.takeError());
     if (llvm::Error err = ::nnc::memory::verifyPlan(buffers, *plan, options))
-      return fn.emitError() << "arena plan is invalid: "
-                            << llvm::toString(std::move(err));
+      return fn.emitError()
+             << "arena plan is invalid: " << llvm::toString(std::move(err));
 
     // The checkpoint plan promised a peak within its budget; an arena that
     // breaks that promise is an error with the figures, never a silent
@@ -226,8 +226,8 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
       std::error_code ec;
       llvm::raw_fd_ostream os(svg, ec, llvm::sys::fs::OF_Text);
       if (ec)
-        return fn.emitError() << "cannot write '" << svg
-                              << "': " << ec.message();
+        return fn.emitError()
+               << "cannot write '" << svg << "': " << ec.message();
       os << ::nnc::memory::renderArenaSVG(buffers, *plan, options, pic);
     }
 
@@ -270,7 +270,8 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
       alloc.replaceAllUsesWith(view);
       alloc.erase();
     }
-    fn->setAttr(NNDialect::getArenaBytesAttrName(), b.getI64IntegerAttr(arenaBytes));
+    fn->setAttr(NNDialect::getArenaBytesAttrName(),
+                b.getI64IntegerAttr(arenaBytes));
     fn->setAttr(NNDialect::getMaxLiveBytesAttrName(),
                 b.getI64IntegerAttr(static_cast<int64_t>(plan->maxLiveBytes)));
     return success();

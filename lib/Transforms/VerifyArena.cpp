@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "nnc/Transforms/Passes.h"
 #include "nnc/Dialect/NN/IR/NNDialect.h"
+#include "nnc/Transforms/Passes.h"
 
 namespace mlir::nnc {
 #define GEN_PASS_DEF_VERIFYARENA
@@ -17,7 +17,8 @@ using namespace mlir;
 using namespace mlir::nnc;
 
 namespace {
-struct VerifyArenaPass : public mlir::nnc::impl::VerifyArenaBase<VerifyArenaPass> {
+struct VerifyArenaPass
+    : public mlir::nnc::impl::VerifyArenaBase<VerifyArenaPass> {
   void runOnOperation() override {
     auto result = getOperation()->walk([](Operation *op) {
       if (!isa<memref::AllocOp, memref::AllocaOp>(op) ||

@@ -54,11 +54,11 @@ int main(int argc, char **argv) {
       cl::value_desc("file"), cl::init(""), cl::cat(cat));
   cl::opt<OutputKind> emit(
       "emit", cl::desc("What to write to -o (default: from its extension)"),
-      cl::values(clEnumValN(OutputKind::Object, "obj", "an object file"),
-                 clEnumValN(OutputKind::SharedLibrary, "shared",
-                            "a shared library"),
-                 clEnumValN(OutputKind::LLVMIR, "llvm", "LLVM IR text"),
-                 clEnumValN(OutputKind::MLIR, "mlir", "the LLVM dialect")),
+      cl::values(
+          clEnumValN(OutputKind::Object, "obj", "an object file"),
+          clEnumValN(OutputKind::SharedLibrary, "shared", "a shared library"),
+          clEnumValN(OutputKind::LLVMIR, "llvm", "LLVM IR text"),
+          clEnumValN(OutputKind::MLIR, "mlir", "the LLVM dialect")),
       cl::cat(cat));
   cl::opt<std::string> header(
       "header",
@@ -154,11 +154,11 @@ int main(int argc, char **argv) {
       (*o)["calibration"] = toJSON(**calibration);
     if (source->isMLP()) {
       const MLPSpec &spec = source->mlp;
-      (*o)["mlp"] = llvm::json::Object{
-          {"widths", llvm::json::Array(spec.widths)},
-          {"activation", stringify(spec.activation)},
-          {"loss", stringify(spec.loss)},
-          {"batch", spec.batch}};
+      (*o)["mlp"] =
+          llvm::json::Object{{"widths", llvm::json::Array(spec.widths)},
+                             {"activation", stringify(spec.activation)},
+                             {"loss", stringify(spec.loss)},
+                             {"batch", spec.batch}};
     }
     llvm::outs() << llvm::formatv("{0:2}", r) << "\n";
   }

@@ -1,6 +1,7 @@
 //===- nnc-opt.cpp - nnc's optimizer driver -------------------------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,6 +1,7 @@
 //===- nnc-plan.cpp - Plan gradient checkpointing for a chain -------------===//
 //
-// Part of nnc. See docs/Planner.md for the model.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information. See docs/Planner.md for the model.
 //
 //===----------------------------------------------------------------------===//
 ///
@@ -16,8 +17,8 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "nnc/ExecutionEngine/CostCalibration.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "nnc/ExecutionEngine/CostCalibration.h"
 #include "nnc/Pipeline/Compiler.h"
 #include "nnc/Pipeline/ToolOptions.h"
 
@@ -43,7 +44,7 @@ using namespace nnc::planner;
 static cl::OptionCategory category("nnc-plan options");
 static mlir::nnc::ModelCLOptions modelOptions(category);
 static mlir::nnc::PlanCLOptions planOptions(category,
-                                           mlir::nnc::CheckpointStrategy::DP);
+                                            mlir::nnc::CheckpointStrategy::DP);
 
 static cl::opt<bool> emitJSON("json", cl::desc("Print the plan as JSON"),
                               cl::cat(category));
@@ -96,8 +97,8 @@ static Expected<Chain> loadModelChain(const mlir::nnc::ModelSource &source,
   auto module = mlir::nnc::loadModel(ctx, sourceMgr, source);
   if (!module)
     return module.takeError();
-  auto calibration = mlir::nnc::applyCostModel(
-      **module, planOptions.getCostModel(), options);
+  auto calibration =
+      mlir::nnc::applyCostModel(**module, planOptions.getCostModel(), options);
   if (!calibration)
     return calibration.takeError();
   auto chain = mlir::nnc::buildChainForModel(**module, options);
@@ -105,8 +106,7 @@ static Expected<Chain> loadModelChain(const mlir::nnc::ModelSource &source,
     return createStringError(inconvertibleErrorCode(),
                              "cannot build a chain from the model");
   if (options.forwardFlopSeconds > 0)
-    scaleCosts(*chain, options.forwardFlopSeconds,
-               options.backwardFlopSeconds);
+    scaleCosts(*chain, options.forwardFlopSeconds, options.backwardFlopSeconds);
   return *chain;
 }
 
@@ -132,18 +132,17 @@ static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
       return makeUniformChain(uniformChain, int64_t(uniformBytes));
     }
     ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
-      MemoryBuffer::getFileOrSTDIN(inputFile);
-  if (!buffer)
-    return createStringError(buffer.getError(),
-                             "cannot read '" + inputFile +
-                                 "': " + buffer.getError().message());
-  return parseChainJSON((*buffer)->getBuffer(), inputFile == "-"
-                                                    ? StringRef("<stdin>")
-                                                    : StringRef(inputFile));
+        MemoryBuffer::getFileOrSTDIN(inputFile);
+    if (!buffer)
+      return createStringError(buffer.getError(),
+                               "cannot read '" + inputFile +
+                                   "': " + buffer.getError().message());
+    return parseChainJSON((*buffer)->getBuffer(), inputFile == "-"
+                                                      ? StringRef("<stdin>")
+                                                      : StringRef(inputFile));
   }();
   if (chain && options.forwardFlopSeconds > 0)
-    scaleCosts(*chain, options.forwardFlopSeconds,
-               options.backwardFlopSeconds);
+    scaleCosts(*chain, options.forwardFlopSeconds, options.backwardFlopSeconds);
   return chain;
 }
 

@@ -1,6 +1,7 @@
 //===- FiniteDifferenceTest.cpp - gradients against central differences ---===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 // For each differentiable op: build `loss(op(params))` with the GraphBuilder,
 // compile it through the whole CPU pipeline, run it in the JIT, and compare
@@ -10,9 +11,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nnc/ExecutionEngine/JIT.h"
 #include "nnc/Frontend/GraphBuilder.h"
 #include "nnc/Pipeline/Compiler.h"
-#include "nnc/ExecutionEngine/JIT.h"
 
 #include "gtest/gtest.h"
 
@@ -106,8 +107,8 @@ void checkGradients(const Case &c, uint64_t seed = 1) {
       bufs.push_back(p.data());
     bufs.push_back(targetPtr);
     bufs.push_back(&loss);
-    llvm::Error err =
-        (*jit)->invokeWithWorkspace("m", bufs, compiled->find(EntryRole::Loss)->workspaceBytes);
+    llvm::Error err = (*jit)->invokeWithWorkspace(
+        "m", bufs, compiled->find(EntryRole::Loss)->workspaceBytes);
     EXPECT_FALSE(bool(err)) << llvm::toString(std::move(err));
     return static_cast<double>(loss);
   };
@@ -143,16 +144,17 @@ void checkGradients(const Case &c, uint64_t seed = 1) {
       ref2 += fd * fd;
     }
     double relErr = std::sqrt(diff2 / std::max(ref2, 1e-20));
-    EXPECT_LT(relErr, 3e-3) << "parameter " << k << ": |g_fd| = "
-                            << std::sqrt(ref2);
+    EXPECT_LT(relErr, 3e-3)
+        << "parameter " << k << ": |g_fd| = " << std::sqrt(ref2);
     EXPECT_GT(ref2, 0.0) << "parameter " << k << " has no gradient signal";
   }
 }
 
 TEST(FiniteDifferences, Linear) {
-  checkGradients({{{3, 4}, {5, 4}, {5}}, [](GraphBuilder &g, ArrayRef<Value> p) {
-                    return g.linear(p[0], p[1], p[2]);
-                  }});
+  checkGradients(
+      {{{3, 4}, {5, 4}, {5}}, [](GraphBuilder &g, ArrayRef<Value> p) {
+         return g.linear(p[0], p[1], p[2]);
+       }});
 }
 
 TEST(FiniteDifferences, LinearWithoutBias) {
@@ -165,10 +167,10 @@ TEST(FiniteDifferences, MatmulAllTransposes) {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       SCOPED_TRACE(testing::Message() << "transpose " << ta << tb);
-      std::vector<int64_t> a = ta ? std::vector<int64_t>{4, 3}
-                                  : std::vector<int64_t>{3, 4};
-      std::vector<int64_t> b = tb ? std::vector<int64_t>{5, 4}
-                                  : std::vector<int64_t>{4, 5};
+      std::vector<int64_t> a =
+          ta ? std::vector<int64_t>{4, 3} : std::vector<int64_t>{3, 4};
+      std::vector<int64_t> b =
+          tb ? std::vector<int64_t>{5, 4} : std::vector<int64_t>{4, 5};
       checkGradients({{a, b}, [=](GraphBuilder &g, ArrayRef<Value> p) {
                         return g.matmul(p[0], p[1], ta, tb);
                       }});

@@ -1,12 +1,13 @@
 //===- GraphBuilderTest.cpp - tests of the C++ frontend -------------------===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
+#include "nnc/Frontend/GraphBuilder.h"
 #include "nnc/Dialect/NN/IR/NNOps.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
-#include "nnc/Frontend/GraphBuilder.h"
 #include "nnc/Pipeline/Pipelines.h"
 
 #include "mlir/IR/Verifier.h"
@@ -41,18 +42,23 @@ TEST(MLPSpec, RejectsBadSpecsWithAMessage) {
     EXPECT_FALSE(bool(s));
     return s ? std::string() : llvm::toString(s.takeError());
   };
-  EXPECT_NE(msg(parseMLPSpec("784,,10", "relu", "mse", 8)).find("bad MLP width"),
-            std::string::npos);
-  EXPECT_NE(msg(parseMLPSpec("784,-3,10", "relu", "mse", 8)).find("bad MLP width"),
-            std::string::npos);
+  EXPECT_NE(
+      msg(parseMLPSpec("784,,10", "relu", "mse", 8)).find("bad MLP width"),
+      std::string::npos);
+  EXPECT_NE(
+      msg(parseMLPSpec("784,-3,10", "relu", "mse", 8)).find("bad MLP width"),
+      std::string::npos);
   EXPECT_NE(msg(parseMLPSpec("784", "relu", "mse", 8)).find("at least"),
             std::string::npos);
-  EXPECT_NE(msg(parseMLPSpec("4,2", "gelu", "mse", 8)).find("unknown activation 'gelu'"),
+  EXPECT_NE(msg(parseMLPSpec("4,2", "gelu", "mse", 8))
+                .find("unknown activation 'gelu'"),
             std::string::npos);
-  EXPECT_NE(msg(parseMLPSpec("4,2", "relu", "hinge", 8)).find("unknown loss 'hinge'"),
-            std::string::npos);
-  EXPECT_NE(msg(parseMLPSpec("4,2", "relu", "mse", 0)).find("batch must be positive"),
-            std::string::npos);
+  EXPECT_NE(
+      msg(parseMLPSpec("4,2", "relu", "hinge", 8)).find("unknown loss 'hinge'"),
+      std::string::npos);
+  EXPECT_NE(
+      msg(parseMLPSpec("4,2", "relu", "mse", 0)).find("batch must be positive"),
+      std::string::npos);
 }
 
 TEST(GraphBuilder, BuildsAVerifiedModelAndPredictFunction) {
@@ -119,3 +125,50 @@ TEST(GraphBuilder, InitializationIsSeededAndScaled) {
 }
 
 } // namespace
+
+TEST(GraphBuilder, ShapeMismatchIsALocatedErrorNotACrash) {
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context()));
+  std::vector<std::string> errors;
+  ScopedDiagnosticHandler handler(&context(), [&](Diagnostic &d) {
+    errors.push_back(d.str());
+    return success();
+  });
+  GraphBuilder g(*module, "bad");
+  Value x = g.input({8, 4});
+  Value w = g.param({3, 5}); // [out, in] with in = 5, but x has 4 features
+  Value y = g.linear(x, w);
+  EXPECT_FALSE(y);
+  // Later ops on a failed value fail quietly: one error, where it happened.
+  Value r = g.relu(y);
+  EXPECT_FALSE(r);
+  EXPECT_TRUE(failed(g.finish(r)));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("input features 4 do not match weight [3, 5]"),
+            std::string::npos);
+  // A label tensor of floats is caught by inference, not by an assertion.
+  GraphBuilder h(*module, "bad_labels");
+  Value z = h.input({8, 10});
+  Value labels = h.input({8, 2});
+  EXPECT_FALSE(h.crossEntropy(z, labels));
+  EXPECT_EQ(errors.size(), 2u);
+}
+
+TEST(GraphBuilder, InfersResultTypes) {
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context()));
+  GraphBuilder g(*module, "m");
+  Value x = g.input({8, 4});
+  Value w = g.param({3, 4}, "W");
+  Value y = g.linear(x, w);
+  ASSERT_TRUE(y);
+  EXPECT_EQ(cast<RankedTensorType>(y.getType()).getShape(),
+            (ArrayRef<int64_t>{8, 3}));
+  Value t = g.matmul(y, w); // [8, 3] · [3, 4]
+  ASSERT_TRUE(t);
+  EXPECT_EQ(cast<RankedTensorType>(t.getType()).getShape(),
+            (ArrayRef<int64_t>{8, 4}));
+  Value loss = g.mseLoss(t, g.input({8, 4}));
+  FailureOr<func::FuncOp> fn = g.finish(loss);
+  ASSERT_TRUE(succeeded(fn));
+  EXPECT_TRUE(succeeded(verify(*fn)));
+  EXPECT_EQ(getArgName(*fn, 1), "W");
+}

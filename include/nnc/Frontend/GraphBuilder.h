@@ -62,8 +62,7 @@ private:
   Value addArgument(Type type, bool isParam, StringRef name);
   /// Creates OpT with the result types its inference gives; on failure
   /// records it and returns null (the diagnostic is already emitted).
-  template <typename OpT, typename... Args>
-  Value create(Args &&...args);
+  template <typename OpT, typename... Args> Value create(Args &&...args);
 
   bool failed = false;
 

@@ -34,10 +34,9 @@ Value f32Const(OpBuilder &b, Location loc, double v) {
 }
 
 /// A tensor of `type` filled with `value`: the init of a reduction.
-Value filled(OpBuilder &b, Location loc, RankedTensorType type,
-             double value) {
-  Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
-                                          type.getElementType());
+Value filled(OpBuilder &b, Location loc, RankedTensorType type, double value) {
+  Value empty =
+      b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
   return b.create<linalg::FillOp>(loc, f32Const(b, loc, value), empty)
       .getResult(0);
 }
@@ -48,8 +47,8 @@ Value generic(OpBuilder &b, Location loc, Value init, ValueRange inputs,
               ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
               BodyFn body) {
   auto op = b.create<linalg::GenericOp>(
-      loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
-      iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+      loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
         nb.create<linalg::YieldOp>(nloc, body(nb, nloc, args));
       });
   return op.getResult(0);
@@ -67,19 +66,18 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType type,
                        ? AffineMap::get(rank, 0, ctx)
                        : b.getMultiDimIdentityMap(rank));
   maps.push_back(b.getMultiDimIdentityMap(rank));
-  Value init = b.create<tensor::EmptyOp>(loc, type.getShape(),
-                                         type.getElementType());
+  Value init =
+      b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
   return generic(b, loc, init, inputs, maps,
-                 SmallVector<IteratorType>(rank, IteratorType::parallel),
-                 body);
+                 SmallVector<IteratorType>(rank, IteratorType::parallel), body);
 }
 
 /// Sums (or maximizes, with `isMax`) a [B, C] tensor over its rows into [B],
 /// after applying `pre` to each element (given the row reduction inputs).
-Value rowReduce(OpBuilder &b, Location loc, ValueRange inputs,
-                ArrayRef<AffineMap> inputMaps, int64_t rows, double init,
-                function_ref<Value(OpBuilder &, Location, ValueRange, Value)>
-                    combine) {
+Value rowReduce(
+    OpBuilder &b, Location loc, ValueRange inputs,
+    ArrayRef<AffineMap> inputMaps, int64_t rows, double init,
+    function_ref<Value(OpBuilder &, Location, ValueRange, Value)> combine) {
   MLIRContext *ctx = b.getContext();
   auto d0 = getAffineDimExpr(0, ctx);
   SmallVector<AffineMap> maps(inputMaps);
@@ -93,20 +91,21 @@ Value rowReduce(OpBuilder &b, Location loc, ValueRange inputs,
 }
 
 /// Sum of all elements into a rank-0 tensor, then scaled by `scale`.
-Value sumAllScaled(OpBuilder &b, Location loc, ValueRange inputs,
-                   ArrayRef<AffineMap> inputMaps, unsigned rank, double scale,
-                   function_ref<Value(OpBuilder &, Location, ValueRange)> term) {
+Value sumAllScaled(
+    OpBuilder &b, Location loc, ValueRange inputs,
+    ArrayRef<AffineMap> inputMaps, unsigned rank, double scale,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> term) {
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps(inputMaps);
   maps.push_back(AffineMap::get(rank, 0, ctx));
   auto scalarType = RankedTensorType::get({}, b.getF32Type());
-  Value sum = generic(
-      b, loc, filled(b, loc, scalarType, 0.0), inputs, maps,
-      SmallVector<IteratorType>(rank, IteratorType::reduction),
-      [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        return nb.create<arith::AddFOp>(nloc, args.back(),
-                                        term(nb, nloc, args.drop_back()));
-      });
+  Value sum =
+      generic(b, loc, filled(b, loc, scalarType, 0.0), inputs, maps,
+              SmallVector<IteratorType>(rank, IteratorType::reduction),
+              [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                return nb.create<arith::AddFOp>(
+                    nloc, args.back(), term(nb, nloc, args.drop_back()));
+              });
   return elementwise(b, loc, scalarType, sum,
                      [&](OpBuilder &nb, Location nloc, ValueRange args) {
                        return nb.create<arith::MulFOp>(
@@ -145,9 +144,9 @@ Value dropoutKeep(OpBuilder &b, Location loc, RankedTensorType type,
   Value linear = b.create<arith::ConstantIndexOp>(loc, 0);
   for (int64_t d = 0; d < type.getRank(); ++d) {
     Value size = b.create<arith::ConstantIndexOp>(loc, type.getDimSize(d));
-    linear = b.create<arith::AddIOp>(
-        loc, b.create<arith::MulIOp>(loc, linear, size),
-        b.create<linalg::IndexOp>(loc, d));
+    linear =
+        b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, linear, size),
+                                b.create<linalg::IndexOp>(loc, d));
   }
   auto i32 = b.getI32Type();
   auto c32 = [&](uint32_t v) {
@@ -183,8 +182,7 @@ Value dropoutKeep(OpBuilder &b, Location loc, RankedTensorType type,
 // Patterns
 //===----------------------------------------------------------------------===//
 
-template <typename Op>
-struct NNPattern : public OpConversionPattern<Op> {
+template <typename Op> struct NNPattern : public OpConversionPattern<Op> {
   using OpConversionPattern<Op>::OpConversionPattern;
   using Adaptor = typename Op::Adaptor;
   LogicalResult
@@ -205,16 +203,15 @@ struct NNPattern : public OpConversionPattern<Op> {
 };
 
 /// Elementwise ops: only the scalar body differs.
-template <typename Op>
-struct ElementwisePattern : public NNPattern<Op> {
+template <typename Op> struct ElementwisePattern : public NNPattern<Op> {
   using NNPattern<Op>::NNPattern;
   using Adaptor = typename Op::Adaptor;
   Value lower(Op op, Adaptor a, OpBuilder &b, Location loc) const override {
-    return elementwise(
-        b, loc, cast<RankedTensorType>(op.getType()), a.getOperands(),
-        [&](OpBuilder &nb, Location nloc, ValueRange args) {
-          return body(op, nb, nloc, args);
-        });
+    return elementwise(b, loc, cast<RankedTensorType>(op.getType()),
+                       a.getOperands(),
+                       [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                         return body(op, nb, nloc, args);
+                       });
   }
   static Value body(Op op, OpBuilder &b, Location loc, ValueRange args);
 };
@@ -228,13 +225,13 @@ template <>
 Value ElementwisePattern<ReluOp>::body(ReluOp, OpBuilder &b, Location loc,
                                        ValueRange args) {
   Value zero = f32Const(b, loc, 0.0);
-  Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[0],
-                                      zero);
+  Value pos =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[0], zero);
   return b.create<arith::SelectOp>(loc, pos, args[0], zero);
 }
 template <>
-Value ElementwisePattern<SigmoidOp>::body(SigmoidOp, OpBuilder &b,
-                                          Location loc, ValueRange args) {
+Value ElementwisePattern<SigmoidOp>::body(SigmoidOp, OpBuilder &b, Location loc,
+                                          ValueRange args) {
   Value one = f32Const(b, loc, 1.0);
   Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, args[0]));
   return b.create<arith::DivFOp>(loc, one,
@@ -251,16 +248,16 @@ Value ElementwisePattern<DropoutOp>::body(DropoutOp op, OpBuilder &b,
   double rate = op.getRate().convertToDouble();
   Value keep = dropoutKeep(b, loc, cast<RankedTensorType>(op.getType()),
                            op.getSeed(), rate);
-  Value scaled =
-      b.create<arith::MulFOp>(loc, args[0], f32Const(b, loc, 1.0 / (1.0 - rate)));
+  Value scaled = b.create<arith::MulFOp>(loc, args[0],
+                                         f32Const(b, loc, 1.0 / (1.0 - rate)));
   return b.create<arith::SelectOp>(loc, keep, scaled, f32Const(b, loc, 0.0));
 }
 template <>
 Value ElementwisePattern<ReluGradOp>::body(ReluGradOp, OpBuilder &b,
                                            Location loc, ValueRange args) {
   Value zero = f32Const(b, loc, 0.0);
-  Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[0],
-                                      zero);
+  Value pos =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[0], zero);
   return b.create<arith::SelectOp>(loc, pos, args[1], zero);
 }
 template <>
@@ -304,11 +301,9 @@ Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init,
     return AffineMap::get(3, 0, {a, c}, ctx);
   };
   SmallVector<AffineMap> maps{transposeLhs ? map(k, m) : map(m, k),
-                              transposeRhs ? map(n, k) : map(k, n),
-                              map(m, n)};
-  SmallVector<IteratorType> iterators{IteratorType::parallel,
-                                      IteratorType::parallel,
-                                      IteratorType::parallel};
+                              transposeRhs ? map(n, k) : map(k, n), map(m, n)};
+  SmallVector<IteratorType> iterators{
+      IteratorType::parallel, IteratorType::parallel, IteratorType::parallel};
   iterators[kMiddle ? 1 : 2] = IteratorType::reduction;
   return generic(b, loc, init, ValueRange{lhs, rhs}, maps, iterators,
                  [](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -391,13 +386,14 @@ struct SoftmaxPattern : public NNPattern<SoftmaxOp> {
     MLIRContext *ctx = b.getContext();
     AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b);
     (void)ctx;
-    Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
-                                            type.getElementType());
+    Value empty =
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
     return generic(b, loc, empty, ValueRange{x, max, sum}, {id, row, row, id},
                    {IteratorType::parallel, IteratorType::parallel},
                    [](OpBuilder &nb, Location nloc, ValueRange args) {
                      Value e = nb.create<math::ExpOp>(
-                         nloc, nb.create<arith::SubFOp>(nloc, args[0], args[1]));
+                         nloc,
+                         nb.create<arith::SubFOp>(nloc, args[0], args[1]));
                      return nb.create<arith::DivFOp>(nloc, e, args[2]);
                    });
   }
@@ -416,8 +412,8 @@ struct SoftmaxGradPattern : public NNPattern<SoftmaxGradOp> {
           return nb.create<arith::AddFOp>(
               nloc, acc, nb.create<arith::MulFOp>(nloc, in[0], in[1]));
         });
-    Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
-                                            type.getElementType());
+    Value empty =
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
     return generic(b, loc, empty, ValueRange{y, dy, dot}, {id, id, row, id},
                    {IteratorType::parallel, IteratorType::parallel},
                    [](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -437,8 +433,8 @@ struct MSELossPattern : public NNPattern<MSELossOp> {
     return sumAllScaled(b, loc, ValueRange{a.getInput(), a.getTarget()},
                         {id, id}, rank, 1.0 / type.getNumElements(),
                         [](OpBuilder &nb, Location nloc, ValueRange args) {
-                          Value d = nb.create<arith::SubFOp>(nloc, args[0],
-                                                             args[1]);
+                          Value d =
+                              nb.create<arith::SubFOp>(nloc, args[0], args[1]);
                           return nb.create<arith::MulFOp>(nloc, d, d);
                         });
   }
@@ -489,14 +485,13 @@ struct CrossEntropyPattern : public NNPattern<CrossEntropyOp> {
         });
     // loss = mean_b(max_b + log(sum_b) - picked_b).
     AffineMap vec = b.getMultiDimIdentityMap(1);
-    return sumAllScaled(b, loc, ValueRange{max, sum, picked}, {vec, vec, vec},
-                        1, 1.0 / rows,
-                        [](OpBuilder &nb, Location nloc, ValueRange args) {
-                          Value lse = nb.create<arith::AddFOp>(
-                              nloc, args[0],
-                              nb.create<math::LogOp>(nloc, args[1]));
-                          return nb.create<arith::SubFOp>(nloc, lse, args[2]);
-                        });
+    return sumAllScaled(
+        b, loc, ValueRange{max, sum, picked}, {vec, vec, vec}, 1, 1.0 / rows,
+        [](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value lse = nb.create<arith::AddFOp>(
+              nloc, args[0], nb.create<math::LogOp>(nloc, args[1]));
+          return nb.create<arith::SubFOp>(nloc, lse, args[2]);
+        });
   }
 };
 
@@ -511,8 +506,8 @@ struct CrossEntropyGradPattern : public NNPattern<CrossEntropyGradOp> {
     Value z = a.getLogits();
     auto [max, sum] = rowMaxAndExpSum(b, loc, z);
     double invRows = 1.0 / type.getDimSize(0);
-    Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
-                                            type.getElementType());
+    Value empty =
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
     // dz = (softmax(z) - onehot(label)) · dloss / batch.
     return generic(
         b, loc, empty, ValueRange{z, max, sum, a.getLabels(), a.getGrad()},
@@ -522,7 +517,8 @@ struct CrossEntropyGradPattern : public NNPattern<CrossEntropyGradOp> {
           Value e = nb.create<math::ExpOp>(
               nloc, nb.create<arith::SubFOp>(nloc, args[0], args[1]));
           Value p = nb.create<arith::DivFOp>(nloc, e, args[2]);
-          Value d = nb.create<arith::SubFOp>(nloc, p, oneHot(nb, nloc, args[3]));
+          Value d =
+              nb.create<arith::SubFOp>(nloc, p, oneHot(nb, nloc, args[3]));
           Value s = nb.create<arith::MulFOp>(nloc, args[4],
                                              f32Const(nb, nloc, invRows));
           return nb.create<arith::MulFOp>(nloc, d, s);
@@ -534,15 +530,15 @@ struct CrossEntropyGradPattern : public NNPattern<CrossEntropyGradOp> {
 
 void mlir::nnc::populateNNToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<ElementwisePattern<AddOp>, ElementwisePattern<ReluOp>,
-               ElementwisePattern<SigmoidOp>, ElementwisePattern<TanhOp>,
-               ElementwisePattern<DropoutOp>, ElementwisePattern<ReluGradOp>,
-               ElementwisePattern<SigmoidGradOp>,
-               ElementwisePattern<TanhGradOp>, ElementwisePattern<SGDOp>,
-               LinearPattern, MatmulPattern, ReduceSumPattern, SoftmaxPattern,
-               SoftmaxGradPattern, MSELossPattern, MSELossGradPattern,
-               CrossEntropyPattern, CrossEntropyGradPattern>(
-      patterns.getContext());
+  patterns
+      .add<ElementwisePattern<AddOp>, ElementwisePattern<ReluOp>,
+           ElementwisePattern<SigmoidOp>, ElementwisePattern<TanhOp>,
+           ElementwisePattern<DropoutOp>, ElementwisePattern<ReluGradOp>,
+           ElementwisePattern<SigmoidGradOp>, ElementwisePattern<TanhGradOp>,
+           ElementwisePattern<SGDOp>, LinearPattern, MatmulPattern,
+           ReduceSumPattern, SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
+           MSELossGradPattern, CrossEntropyPattern, CrossEntropyGradPattern>(
+          patterns.getContext());
 }
 
 void mlir::nnc::configureNNToLinalgConversionTarget(ConversionTarget &target) {

@@ -63,8 +63,8 @@ LogicalResult CheckpointPlanAttr::verify(
     if (a.stage < 1 || static_cast<int64_t>(a.stage) > stages)
       return emitError() << "checkpoint plan action #" << i << " ("
                          << stringifyCheckpointActionKind(a.kind) << " "
-                         << a.stage << ") names a stage outside [1, "
-                         << stages << "]";
+                         << a.stage << ") names a stage outside [1, " << stages
+                         << "]";
   for (int64_t v : {peakBytes, forwardSteps, storeAllPeakBytes, minBudgetBytes})
     if (v < 0)
       return emitError() << "checkpoint plan figures must not be negative, "
@@ -103,8 +103,8 @@ static ParseResult parseAction(AsmParser &p, CheckpointAction &a) {
       return failure();
     std::optional<DiscardedValue> v = symbolizeDiscardedValue(value);
     if (!v)
-      return p.emitError(loc) << "a Discard frees 'a' or 'abar', not '"
-                              << value << "'";
+      return p.emitError(loc)
+             << "a Discard frees 'a' or 'abar', not '" << value << "'";
     a.value = *v;
   }
   return p.parseInteger(a.stage);
@@ -146,9 +146,9 @@ Attribute CheckpointPlanAttr::parse(AsmParser &p, Type) {
   static const char *const intKeys[] = {"peak_bytes", "forward_steps",
                                         "store_all_peak_bytes",
                                         "min_budget_bytes"};
-  static const char *const realKeys[] = {
-      "compute_cost",  "recompute_cost",  "store_all_cost",
-      "compute_flops", "recompute_flops", "store_all_flops"};
+  static const char *const realKeys[] = {"compute_cost",    "recompute_cost",
+                                         "store_all_cost",  "compute_flops",
+                                         "recompute_flops", "store_all_flops"};
   llvm::StringSet<> seen;
   SMLoc start = p.getCurrentLocation();
 
@@ -292,8 +292,8 @@ LogicalResult NNDialect::verifyRegionArgAttribute(Operation *op, unsigned,
                : op->emitError() << "'nn.name' must be a string";
   if (name == getArenaAttrName()) {
     auto memref = dyn_cast<MemRefType>(type);
-    if (!isa<UnitAttr>(attr.getValue()) || !memref ||
-        memref.getRank() != 1 || !memref.getElementType().isInteger(8))
+    if (!isa<UnitAttr>(attr.getValue()) || !memref || memref.getRank() != 1 ||
+        !memref.getElementType().isInteger(8))
       return op->emitError() << "'nn.arena' marks a memref<Nxi8> workspace "
                                 "argument, got "
                              << type;

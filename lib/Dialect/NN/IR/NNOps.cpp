@@ -3,7 +3,8 @@
 // Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
 // See LICENSE for license information.
 //
-// Type inference, verifiers, vector-Jacobian products and cost estimates of the nn ops.
+// Type inference, verifiers, vector-Jacobian products and cost estimates of the
+// nn ops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,8 +20,7 @@ using namespace mlir::nnc;
 namespace mlir::nnc {
 /// The verifier of ops with NN_InferType: inference states what is wrong
 /// with the operands, and the declared result must be what it infers.
-template <typename OpT>
-static LogicalResult verifyInferredType(OpT op);
+template <typename OpT> static LogicalResult verifyInferredType(OpT op);
 } // namespace mlir::nnc
 
 #define GET_OP_CLASSES
@@ -53,7 +53,8 @@ bool mlir::nnc::isModelFunction(func::FuncOp fn) {
 }
 
 std::optional<EntryRole> mlir::nnc::getEntryRole(func::FuncOp fn) {
-  if (auto role = fn->getAttrOfType<EntryRoleAttr>(NNDialect::getEntryAttrName()))
+  if (auto role =
+          fn->getAttrOfType<EntryRoleAttr>(NNDialect::getEntryAttrName()))
     return role.getValue();
   if (isModelFunction(fn))
     return EntryRole::Loss;
@@ -61,7 +62,8 @@ std::optional<EntryRole> mlir::nnc::getEntryRole(func::FuncOp fn) {
 }
 
 StringRef mlir::nnc::getArgName(func::FuncOp fn, unsigned index) {
-  auto name = fn.getArgAttrOfType<StringAttr>(index, NNDialect::getNameAttrName());
+  auto name =
+      fn.getArgAttrOfType<StringAttr>(index, NNDialect::getNameAttrName());
   return name ? name.getValue() : StringRef();
 }
 
@@ -110,8 +112,7 @@ RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
 }
 } // namespace
 
-template <typename OpT>
-LogicalResult mlir::nnc::verifyInferredType(OpT op) {
+template <typename OpT> LogicalResult mlir::nnc::verifyInferredType(OpT op) {
   SmallVector<Type> inferred;
   if (failed(OpT::inferReturnTypes(op.getContext(), op.getLoc(),
                                    typename OpT::Adaptor(op), inferred)))
@@ -120,8 +121,8 @@ LogicalResult mlir::nnc::verifyInferredType(OpT op) {
   if (inferred[0] == declared)
     return success();
   auto shape = [](Type t) { return shapeStr(cast<ShapedType>(t).getShape()); };
-  return op.emitOpError() << "result shape " << shape(declared)
-                          << " should be " << shape(inferred[0]);
+  return op.emitOpError() << "result shape " << shape(declared) << " should be "
+                          << shape(inferred[0]);
 }
 
 //===----------------------------------------------------------------------===//
@@ -140,9 +141,8 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *ctx,
   if (failed(w))
     return failure();
   if ((*x)[1] != (*w)[1])
-    return c.fail("input features " + Twine((*x)[1]) +
-                  " do not match weight " + shapeStr(*w) +
-                  " (weight is [out, in])");
+    return c.fail("input features " + Twine((*x)[1]) + " do not match weight " +
+                  shapeStr(*w) + " (weight is [out, in])");
   if (Value b = adaptor.getBias()) {
     auto bias = c.shape(b, 1, "bias");
     if (failed(bias))
@@ -160,7 +160,8 @@ LogicalResult LinearOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
   Location loc = getLoc();
   Value dy = resultGrads[0];
   // dx = dy · W, dW = dyᵀ · x, db = Σ_batch dy.
-  operandGrads.push_back(b.create<MatmulOp>(loc, dy, getWeight(), false, false));
+  operandGrads.push_back(
+      b.create<MatmulOp>(loc, dy, getWeight(), false, false));
   operandGrads.push_back(b.create<MatmulOp>(loc, dy, getInput(), true, false));
   if (Value bias = getBias())
     operandGrads.push_back(b.create<ReduceSumOp>(loc, dy, 0));
@@ -192,8 +193,8 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
   int64_t kb = tr ? (*bs)[1] : (*bs)[0], n = tr ? (*bs)[0] : (*bs)[1];
   if (ka != kb)
     return c.fail("contraction dimensions differ: lhs " + shapeStr(*a) +
-                  " gives " + Twine(ka) + ", rhs " + shapeStr(*bs) +
-                  " gives " + Twine(kb));
+                  " gives " + Twine(ka) + ", rhs " + shapeStr(*bs) + " gives " +
+                  Twine(kb));
   inferred.push_back(f32Tensor(ctx, {m, n}));
   return success();
 }
@@ -321,11 +322,13 @@ LogicalResult MSELossOp::inferReturnTypes(MLIRContext *ctx,
 LogicalResult MSELossOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
                                        SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(b.create<MSELossGradOp>(getLoc(), getInput(),
-                                                   getTarget(), resultGrads[0]));
+                                                 getTarget(), resultGrads[0]));
   operandGrads.push_back(Value()); // targets are data
   return success();
 }
-int64_t MSELossOp::getFlops() { return 3 * getNumElements(getInput().getType()); }
+int64_t MSELossOp::getFlops() {
+  return 3 * getNumElements(getInput().getType());
+}
 
 /// Logits [batch, classes] and one label per row.
 static LogicalResult checkLogitsAndLabels(const ShapeChecker &c, Value logits,
@@ -342,9 +345,10 @@ static LogicalResult checkLogitsAndLabels(const ShapeChecker &c, Value logits,
   return success();
 }
 
-LogicalResult CrossEntropyOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+CrossEntropyOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                 Adaptor adaptor,
+                                 SmallVectorImpl<Type> &inferred) {
   ShapeChecker c{loc, getOperationName()};
   if (failed(checkLogitsAndLabels(c, adaptor.getLogits(), adaptor.getLabels())))
     return failure();
@@ -396,9 +400,10 @@ LogicalResult ReduceSumOp::inferReturnTypes(MLIRContext *ctx,
 }
 int64_t ReduceSumOp::getFlops() { return getNumElements(getInput().getType()); }
 
-LogicalResult MSELossGradOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult MSELossGradOp::inferReturnTypes(MLIRContext *ctx,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &inferred) {
   ShapeChecker c{loc, getOperationName()};
   auto in = c.shape(adaptor.getInput(), -1, "input");
   if (failed(in))
@@ -422,7 +427,8 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &inferred) {
   ShapeChecker c{loc, getOperationName()};
-  if (failed(checkLogitsAndLabels(c, adaptor.getLogits(), adaptor.getLabels())) ||
+  if (failed(
+          checkLogitsAndLabels(c, adaptor.getLogits(), adaptor.getLabels())) ||
       failed(c.shape(adaptor.getGrad(), 0, "grad")))
     return failure();
   inferred.push_back(adaptor.getLogits().getType());

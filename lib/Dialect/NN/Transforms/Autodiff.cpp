@@ -26,8 +26,7 @@ using namespace mlir::nnc;
 /// Values that both depend on a parameter and reach the loss: only these
 /// need a gradient. Anything else (data preprocessing, label handling) is
 /// left alone, which also keeps non-differentiable ops legal there.
-static llvm::DenseSet<Value> findActiveValues(func::FuncOp func,
-                                              Value loss) {
+static llvm::DenseSet<Value> findActiveValues(func::FuncOp func, Value loss) {
   llvm::DenseSet<Value> varied, useful, active;
   for (BlockArgument arg : func.getArguments())
     if (func.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName()))
@@ -65,13 +64,12 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   OpBuilder b(model);
   b.setInsertionPointAfter(model);
   std::string name =
-      (model.getSymName() + (learningRate > 0 ? "_train_step" : "_grad"))
-          .str();
+      (model.getSymName() + (learningRate > 0 ? "_train_step" : "_grad")).str();
   // A driver written in MLIR may declare the function it calls; autodiff
   // then defines that declaration (its type must match).
   func::FuncOp declared;
-  if (Operation *existing = SymbolTable::lookupNearestSymbolFrom(
-          model, b.getStringAttr(name))) {
+  if (Operation *existing =
+          SymbolTable::lookupNearestSymbolFrom(model, b.getStringAttr(name))) {
     declared = dyn_cast<func::FuncOp>(existing);
     if (!declared || !declared.isExternal())
       return model.emitError() << "cannot create '" << name
@@ -108,8 +106,8 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   auto lossType = cast<RankedTensorType>(loss.getType());
   // d loss / d loss = 1. The seed is tagged: every backward op depends on
   // it, which is how later stages tell the backward from the forward.
-  auto seed = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(lossType, 1.0f));
+  auto seed =
+      b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(lossType, 1.0f));
   seed->setAttr(NNDialect::getGradSeedAttrName(), b.getUnitAttr());
   accumulate(loss, seed);
 
@@ -128,8 +126,8 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
       Value g = grads.lookup(r);
       if (!g) // A result that does not reach the loss has zero gradient.
         g = b.create<arith::ConstantOp>(
-            op->getLoc(), DenseElementsAttr::get(
-                              cast<RankedTensorType>(r.getType()), 0.0f));
+            op->getLoc(),
+            DenseElementsAttr::get(cast<RankedTensorType>(r.getType()), 0.0f));
       resultGrads.push_back(g);
     }
     SmallVector<Value> operandGrads;
@@ -150,8 +148,8 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
     Value g = grads.lookup(arg);
     if (!g) // The parameter does not influence the loss.
       g = b.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::get(cast<RankedTensorType>(arg.getType()),
-                                      0.0f));
+          loc,
+          DenseElementsAttr::get(cast<RankedTensorType>(arg.getType()), 0.0f));
     if (learningRate > 0)
       g = b.create<SGDOp>(loc, arg, g,
                           b.getF32FloatAttr(static_cast<float>(learningRate)));
@@ -159,8 +157,8 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   }
   b.create<func::ReturnOp>(ret.getLoc(), results);
   ret.erase();
-  grad.setFunctionType(b.getFunctionType(
-      grad.getArgumentTypes(), ValueRange(results).getTypes()));
+  grad.setFunctionType(b.getFunctionType(grad.getArgumentTypes(),
+                                         ValueRange(results).getTypes()));
   eraseDeadOps(body);
   if (declared) {
     if (declared.getFunctionType() != grad.getFunctionType())

@@ -92,8 +92,8 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
     if (forwardValues.contains(v))
       return true;
     auto arg = dyn_cast<BlockArgument>(v);
-    return arg && fn.getArgAttr(arg.getArgNumber(),
-                                NNDialect::getParamAttrName());
+    return arg &&
+           fn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName());
   };
   // A training step holds a stage's parameter gradients until the SGD
   // updates that follow its backward; a gradient function writes them to
@@ -110,8 +110,8 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
     for (Operation *op : stage)
       for (Value v : op->getOperands())
         if (auto arg = dyn_cast<BlockArgument>(v);
-            arg && fn.getArgAttr(arg.getArgNumber(),
-                                 NNDialect::getParamAttrName()))
+            arg &&
+            fn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName()))
           stageParams.insert(v);
     // The stage's VJPs chained as the backward runs them: gradients of the
     // stage's own values flow from op to op; the stage's output gets a
@@ -125,16 +125,18 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
       SmallVector<Value> resultGrads, operandGrads;
       for (Value r : op->getResults()) {
         Value g = stageGrads.lookup(r);
-        resultGrads.push_back(g ? g
-                                : b.create<arith::ConstantOp>(
-                                      op->getLoc(), b.getZeroAttr(r.getType())));
+        resultGrads.push_back(
+            g ? g
+              : b.create<arith::ConstantOp>(op->getLoc(),
+                                            b.getZeroAttr(r.getType())));
       }
       if (failed(diff.buildGradient(b, resultGrads, operandGrads)))
         return failure();
       for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads)) {
         if (!g || !matters(operand))
           continue;
-        if (Operation *def = operand.getDefiningOp(); def && own.contains(def)) {
+        if (Operation *def = operand.getDefiningOp();
+            def && own.contains(def)) {
           auto [it, inserted] = stageGrads.try_emplace(operand, g);
           if (!inserted)
             it->second = b.create<AddOp>(op->getLoc(), it->second, g);
@@ -231,8 +233,10 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
   chain.inputBytes = 1;
   for (unsigned i = 0; i < p.stages.size(); ++i) {
     ::nnc::planner::Stage stage;
-    stage.forwardCost = static_cast<double>(std::max<int64_t>(p.forwardFlops[i], 1));
-    stage.backwardCost = static_cast<double>(std::max<int64_t>(p.backwardFlops[i], 1));
+    stage.forwardCost =
+        static_cast<double>(std::max<int64_t>(p.forwardFlops[i], 1));
+    stage.backwardCost =
+        static_cast<double>(std::max<int64_t>(p.backwardFlops[i], 1));
     Value out = p.outputs[i];
     stage.outputBytes = getSizeInBytes(out.getType());
     // abar^i: the stage's own values its backward reads, and its output.
@@ -272,8 +276,9 @@ mlir::nnc::toCheckpointActions(const ::nnc::planner::Schedule &schedule) {
       break;
     case Action::Discard:
       c.kind = CheckpointActionKind::Discard;
-      c.value = a.value == planner::ValueKind::Saved ? DiscardedValue::Saved
-                                                     : DiscardedValue::Activation;
+      c.value = a.value == planner::ValueKind::Saved
+                    ? DiscardedValue::Saved
+                    : DiscardedValue::Activation;
       break;
     }
     actions.push_back(c);

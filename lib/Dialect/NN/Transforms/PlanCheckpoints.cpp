@@ -130,16 +130,15 @@ struct PlanCheckpointsPass
     Builder b(fn.getContext());
     for (auto [i, stage] : llvm::enumerate(partition->stages))
       for (Operation *op : stage)
-        op->setAttr(NNDialect::getStageAttrName(),
-                    b.getI64IntegerAttr(i + 1));
+        op->setAttr(NNDialect::getStageAttrName(), b.getI64IntegerAttr(i + 1));
     std::optional<int64_t> budgetAttr;
     if (budgetBytes)
       budgetAttr = static_cast<int64_t>(*budgetBytes);
     SmallVector<CheckpointAction> actions = toCheckpointActions(*schedule);
     fn->setAttr(NNDialect::getCheckpointAttrName(),
                 CheckpointPlanAttr::get(
-                    fn.getContext(), strategy, budgetAttr, chain.length(), actions,
-                    measured ? CostUnit::Second : CostUnit::Flop,
+                    fn.getContext(), strategy, budgetAttr, chain.length(),
+                    actions, measured ? CostUnit::Second : CostUnit::Flop,
                     sim.peakBytes, sim.computeCost, sim.recomputeCost,
                     sim.forwardSteps, base.peakBytes, base.computeCost,
                     planner::minimumFeasibleBudget(chain), flops.computeCost,

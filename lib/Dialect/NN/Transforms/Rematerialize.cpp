@@ -25,10 +25,9 @@ using namespace mlir::nnc;
 
 namespace {
 
-unsigned stageOf(Operation *op) {
-  auto attr =
-      op ? op->getAttrOfType<IntegerAttr>(NNDialect::getStageAttrName())
-         : nullptr;
+int64_t stageOf(Operation *op) {
+  auto attr = op ? op->getAttrOfType<IntegerAttr>(NNDialect::getStageAttrName())
+                 : nullptr;
   return attr ? attr.getInt() : 0;
 }
 
@@ -40,6 +39,10 @@ LogicalResult rematerialize(func::FuncOp fn) {
   ArrayRef<CheckpointAction> steps = plan.getSchedule();
 
   Block &old = fn.getBody().front();
+  if (plan.getStages() > static_cast<int64_t>(old.getOperations().size()))
+    return fn.emitError() << "the checkpoint plan has " << plan.getStages()
+                          << " stages but the function has only "
+                          << old.getOperations().size() << " ops";
   SmallVector<SmallVector<Operation *>> stages;
   SmallVector<Operation *> shared; // constants used by the forward
   Operation *seed = nullptr;
@@ -53,14 +56,15 @@ LogicalResult rematerialize(func::FuncOp fn) {
       lr = sgd.getLr().convertToDouble();
     if (seed)
       continue;
-    if (unsigned s = stageOf(&op)) {
+    if (int64_t s = stageOf(&op)) {
       // The dialect verified the stage is a positive integer; the plan
-      // bounds it, so a huge one cannot size anything.
+      // bounds it (and the op count bounds the plan), so a huge one cannot
+      // size anything.
       if (s > plan.getStages())
         return op.emitOpError()
                << "is in stage " << s << " but the checkpoint plan has only "
                << plan.getStages() << " stages";
-      if (stages.size() < s)
+      if (static_cast<int64_t>(stages.size()) < s)
         stages.resize(s);
       stages[s - 1].push_back(&op);
     } else {
@@ -90,7 +94,7 @@ LogicalResult rematerialize(func::FuncOp fn) {
     params.push_back(arg);
     unsigned s = 0;
     for (Operation *user : arg.getUsers())
-      if (unsigned us = stageOf(user))
+      if (unsigned us = static_cast<unsigned>(stageOf(user)))
         s = s ? std::min(s, us) : us;
     lastStageOf[arg] = s;
   }
@@ -107,10 +111,10 @@ LogicalResult rematerialize(func::FuncOp fn) {
     b.clone(*op, current);
   Value newSeed = b.clone(*seed, current)->getResult(0);
 
-  llvm::DenseMap<Value, Value> origOf;   // new forward value -> original
+  llvm::DenseMap<Value, Value> origOf; // new forward value -> original
   llvm::DenseSet<Operation *> computedOnce;
   SmallVector<IRMapping> saved(stages.size()); // per stage, from its F_all
-  llvm::DenseMap<Value, Value> grads;    // original value -> gradient
+  llvm::DenseMap<Value, Value> grads;          // original value -> gradient
   grads[loss] = newSeed;
   Value newLoss;
   llvm::DenseMap<Value, Value> results; // original param -> result

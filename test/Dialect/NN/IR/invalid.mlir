@@ -133,3 +133,59 @@ func.func @missing_attr(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
   %y = nn.dropout %x {rate = 0.5 : f32} : tensor<8x4xf32>
   return %y : tensor<8x4xf32>
 }
+
+// -----
+
+func.func @softmax_grad_rank(%y: tensor<4xf32>, %dy: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'nn.softmax_grad' op expects saved of rank 2, got [4]}}
+  %d = nn.softmax_grad %y, %dy : tensor<4xf32>
+  return %d : tensor<4xf32>
+}
+
+// -----
+
+func.func @mse_grad_shapes(%y: tensor<8x3xf32>, %t: tensor<8x4xf32>, %g: tensor<f32>) -> tensor<8x3xf32> {
+  // expected-error @+1 {{'nn.mse_loss_grad' op input [8, 3] and target [8, 4] must have the same shape}}
+  %d = nn.mse_loss_grad %y, %t, %g : (tensor<8x3xf32>, tensor<8x4xf32>, tensor<f32>) -> tensor<8x3xf32>
+  return %d : tensor<8x3xf32>
+}
+
+// -----
+
+func.func @mse_grad_result(%y: tensor<8x3xf32>, %t: tensor<8x3xf32>, %g: tensor<f32>) -> tensor<3x8xf32> {
+  // expected-error @+1 {{'nn.mse_loss_grad' op result shape [3, 8] should be [8, 3]}}
+  %d = nn.mse_loss_grad %y, %t, %g : (tensor<8x3xf32>, tensor<8x3xf32>, tensor<f32>) -> tensor<3x8xf32>
+  return %d : tensor<3x8xf32>
+}
+
+// -----
+
+func.func @mse_grad_seed(%y: tensor<8x3xf32>, %t: tensor<8x3xf32>, %g: tensor<1xf32>) -> tensor<8x3xf32> {
+  // expected-error @+1 {{operand #2 must be 0D tensor of 32-bit float values}}
+  %d = nn.mse_loss_grad %y, %t, %g : (tensor<8x3xf32>, tensor<8x3xf32>, tensor<1xf32>) -> tensor<8x3xf32>
+  return %d : tensor<8x3xf32>
+}
+
+// -----
+
+func.func @ce_grad_batch(%z: tensor<8x10xf32>, %l: tensor<4xi32>, %g: tensor<f32>) -> tensor<8x10xf32> {
+  // expected-error @+1 {{'nn.cross_entropy_grad' op batch of logits [8, 10] and labels [4] differ}}
+  %d = nn.cross_entropy_grad %z, %l, %g : (tensor<8x10xf32>, tensor<4xi32>, tensor<f32>) -> tensor<8x10xf32>
+  return %d : tensor<8x10xf32>
+}
+
+// -----
+
+func.func @ce_grad_result(%z: tensor<8x10xf32>, %l: tensor<8xi32>, %g: tensor<f32>) -> tensor<8x5xf32> {
+  // expected-error @+1 {{'nn.cross_entropy_grad' op result shape [8, 5] should be [8, 10]}}
+  %d = nn.cross_entropy_grad %z, %l, %g : (tensor<8x10xf32>, tensor<8xi32>, tensor<f32>) -> tensor<8x5xf32>
+  return %d : tensor<8x5xf32>
+}
+
+// -----
+
+func.func @ce_grad_labels(%z: tensor<8x10xf32>, %l: tensor<8xf32>, %g: tensor<f32>) -> tensor<8x10xf32> {
+  // expected-error @+1 {{operand #1 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %d = nn.cross_entropy_grad %z, %l, %g : (tensor<8x10xf32>, tensor<8xf32>, tensor<f32>) -> tensor<8x10xf32>
+  return %d : tensor<8x10xf32>
+}

@@ -40,10 +40,9 @@ struct CheckpointAction {
 };
 
 inline llvm::hash_code hash_value(const CheckpointAction &a) {
-  return llvm::hash_combine(a.kind, a.stage,
-                            a.kind == CheckpointActionKind::Discard
-                                ? static_cast<int>(a.value)
-                                : 0);
+  return llvm::hash_combine(
+      a.kind, a.stage,
+      a.kind == CheckpointActionKind::Discard ? static_cast<int>(a.value) : 0);
 }
 
 } // namespace mlir::nnc

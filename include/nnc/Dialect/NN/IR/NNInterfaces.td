@@ -1,6 +1,7 @@
 //===- NNInterfaces.td - nn op interfaces ------------------*- tablegen -*-===//
 //
-// Part of nnc.
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 
