@@ -86,7 +86,8 @@ mlir::nnc::buildChainForModel(ModuleOp module,
   for (auto fn : module.getOps<func::FuncOp>()) {
     if (!fn->hasAttr(NNDialect::getGradOfAttrName()))
       continue;
-    FailureOr<StagePartition> partition = partitionIntoStages(fn);
+    FailureOr<StagePartition> partition =
+        partitionIntoStages(fn, options.fuseUpdates);
     if (failed(partition))
       return failure();
     return buildChain(fn, *partition);
@@ -173,7 +174,7 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
   }
 
   PassManager lower(ctx);
-  buildLowerToLLVMPipeline(lower);
+  buildLowerToLLVMPipeline(lower, options);
   if (failed(lower.run(*module)))
     return failure();
   result.module = std::move(module);

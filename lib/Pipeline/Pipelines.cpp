@@ -59,8 +59,14 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   plan.slots = opts.slots;
   plan.forwardFlopSeconds = opts.forwardFlopSeconds;
   plan.backwardFlopSeconds = opts.backwardFlopSeconds;
+  const bool fuse = opts.fuseUpdates && opts.learningRate > 0;
+  plan.fusedUpdates = fuse;
   pm.addPass(createPlanCheckpoints(plan));
   pm.addPass(createRematerialize());
+  // A weight's update straight from its gradient's matmul (the plan above
+  // counted no gradient buffer for it).
+  if (fuse)
+    pm.addPass(createFuseUpdates());
 }
 
 void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
@@ -87,7 +93,8 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
   add(pm, "convert-bufferization-to-memref");
 }
 
-void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm) {
+void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm,
+                                         const CPUPipelineOptions &opts) {
   // Graph annotations have served their purpose.
   pm.addPass(createStripNNAttributes());
   // One private kernel per distinct linalg op, so LLVM optimises each loop
@@ -119,7 +126,7 @@ void mlir::nnc::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &opts) {
   buildNNGraphPipeline(pm, opts);
   buildNNBufferizePipeline(pm, opts);
-  buildLowerToLLVMPipeline(pm);
+  buildLowerToLLVMPipeline(pm, opts);
 }
 
 void mlir::nnc::registerNNCPipelines() {

@@ -92,6 +92,11 @@ PlanCLOptions::PlanCLOptions(cl::OptionCategory &cat,
                    cl::desc("SGD learning rate of the training step; 0 "
                             "compiles a gradient function instead"),
                    cl::init(0.1), cl::cat(cat)),
+      fuseUpdates("fuse-updates",
+                  cl::desc("Update each weight straight from the matmul "
+                           "computing its gradient (no weight-gradient "
+                           "buffer); the plan counts what remains"),
+                  cl::init(true), cl::cat(cat)),
       strategy("strategy", cl::desc("Checkpointing strategy"),
                checkpointStrategyCLValues(), cl::init(defaultStrategy),
                cl::cat(cat)),
@@ -139,6 +144,7 @@ llvm::Error PlanCLOptions::apply(CPUPipelineOptions &options) const {
     if (auto parsed = ::nnc::planner::parseByteSize(budget); !parsed)
       return parsed.takeError();
   options.learningRate = static_cast<double>(learningRate);
+  options.fuseUpdates = static_cast<bool>(fuseUpdates);
   options.strategy = static_cast<CheckpointStrategy>(strategy);
   options.budget = static_cast<std::string>(budget);
   options.slots = static_cast<unsigned>(slots);

@@ -3,7 +3,11 @@
 # Bytes are bytes: on several networks, for every strategy, in gradient and
 # training-step mode, the checkpoint planner's predicted peak (the
 # simulator's figure) and the memory planner's arena agree within 2 %, and
-# the arena is within 5 % of the max-live lower bound.
+# the arena is within 5 % of the max-live lower bound. In a training step
+# with fused weight updates a stage's backward still creates its bias
+# gradient, which the chain model counts for the whole backward while the
+# compiled code creates it after the stage's input has died: there the
+# prediction may exceed the arena by one bias vector, never the other way.
 #
 # CHECK: {{[0-9]+}} plans: predicted peak and arena agree within 2%
 # CHECK-NOT: MISMATCH
@@ -50,7 +54,11 @@ def main():
                 r = ref if plan == plans[0] else compile_report(args, base + plan)
                 predicted = r["checkpoint"]["predicted_peak_bytes"]
                 arena, live = r["arena_bytes"], r["max_live_bytes"]
+                # The bias-gradient slack of a training step (see above).
+                slack = 4 * max(widths[1:]) if lr != "0" else 0
                 ratio = arena / predicted
+                if arena <= predicted <= arena + slack:
+                    ratio = 1.0
                 worst = max(worst, abs(ratio - 1))
                 count += 1
                 print("%-28s lr=%-3s %-32s predicted %9d arena %9d "

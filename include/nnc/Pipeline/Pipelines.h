@@ -23,6 +23,9 @@ namespace nnc {
 
 llvm::cl::ValuesClass checkpointStrategyCLValues();
 
+/// Who computes the CPU target's contractions.
+enum class GemmEngine { Library, Generated };
+
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<bool> autodiff{
       *this, "autodiff",
@@ -57,6 +60,21 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "backward-flop-seconds",
       llvm::cl::desc("Measured seconds per backward FLOP"),
       llvm::cl::init(0.0)};
+  PassOptions::Option<bool> fuseUpdates{
+      *this, "fuse-updates",
+      llvm::cl::desc("Fold each weight's SGD step into the matmul computing "
+                     "its gradient (nnc-fuse-updates): the weight gradient "
+                     "is never materialized"),
+      llvm::cl::init(true)};
+  PassOptions::Option<GemmEngine> gemm{
+      *this, "gemm", llvm::cl::desc("How the CPU target runs contractions"),
+      llvm::cl::values(
+          clEnumValN(GemmEngine::Library, "library",
+                     "call the CPU runtime's GEMM (oneDNN's sgemm, which "
+                     "picks its kernels from the CPU's features)"),
+          clEnumValN(GemmEngine::Generated, "generated",
+                     "nnc's own register-tiled loops")),
+      llvm::cl::init(GemmEngine::Library)};
   PassOptions::Option<std::string> memorySvg{
       *this, "memory-svg",
       llvm::cl::desc("Write the step's arena over time as an SVG picture"),
@@ -72,7 +90,8 @@ void buildNNBufferizePipeline(OpPassManager &pm,
 
 /// Buffers → LLVM dialect, bare-pointer calling convention: each memref
 /// argument becomes a plain `float*` / `int32_t*` in the C ABI.
-void buildLowerToLLVMPipeline(OpPassManager &pm);
+void buildLowerToLLVMPipeline(OpPassManager &pm,
+                              const CPUPipelineOptions &opts);
 
 /// The whole CPU pipeline: graph stage, bufferization, LLVM.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts);

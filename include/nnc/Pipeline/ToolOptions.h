@@ -73,7 +73,8 @@ private:
   llvm::cl::opt<uint64_t> seed;
 };
 
-/// Training and checkpoint planning: `--learning-rate`, `--strategy`,
+/// Training and checkpoint planning: `--learning-rate`, `--fuse-updates`,
+/// `--strategy`,
 /// `--budget`, `--slots`, `--cost-model`, `--forward-flop-seconds`,
 /// `--backward-flop-seconds`.
 class PlanCLOptions {
@@ -89,6 +90,7 @@ public:
 
 private:
   llvm::cl::opt<double> learningRate;
+  llvm::cl::opt<bool> fuseUpdates;
   llvm::cl::opt<CheckpointStrategy> strategy;
   llvm::cl::opt<std::string> budget;
   llvm::cl::opt<unsigned> slots;

@@ -284,9 +284,11 @@ Value ElementwisePattern<SGDOp>::body(SGDOp op, OpBuilder &b, Location loc,
                                  b.create<arith::MulFOp>(loc, lr, args[1]));
 }
 
-/// out[m, n] = init[m, n] + Σ_k lhs[m|k, k|m] · rhs[k|n, n|k].
+/// out[m, n] = init[m, n] + Σ_k scale · lhs[m|k, k|m] · rhs[k|n, n|k]
+/// (without the multiplication when there is no scale).
 Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init,
-               bool transposeLhs, bool transposeRhs) {
+               bool transposeLhs, bool transposeRhs,
+               std::optional<double> scale = std::nullopt) {
   MLIRContext *ctx = b.getContext();
   // Loops nest in the order of the iteration dimensions. When rhs is
   // row-major along n, iterate (m, k, n): the innermost loop then streams
@@ -306,8 +308,11 @@ Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init,
       IteratorType::parallel, IteratorType::parallel, IteratorType::parallel};
   iterators[kMiddle ? 1 : 2] = IteratorType::reduction;
   return generic(b, loc, init, ValueRange{lhs, rhs}, maps, iterators,
-                 [](OpBuilder &nb, Location nloc, ValueRange args) {
+                 [&](OpBuilder &nb, Location nloc, ValueRange args) {
                    Value p = nb.create<arith::MulFOp>(nloc, args[0], args[1]);
+                   if (scale)
+                     p = nb.create<arith::MulFOp>(nloc, p,
+                                                  f32Const(nb, nloc, *scale));
                    return nb.create<arith::AddFOp>(nloc, args[2], p);
                  });
 }
@@ -343,6 +348,22 @@ struct MatmulPattern : public NNPattern<MatmulOp> {
     return contract(b, loc, a.getLhs(), a.getRhs(),
                     filled(b, loc, cast<RankedTensorType>(op.getType()), 0.0),
                     op.getTransposeLhs(), op.getTransposeRhs());
+  }
+};
+
+/// w - lr · op(lhs) · op(rhs): the contraction accumulates -lr times the
+/// product onto a copy of w, so no gradient tensor exists.
+struct SGDMatmulPattern : public NNPattern<SGDMatmulOp> {
+  using NNPattern::NNPattern;
+  Value lower(SGDMatmulOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value empty = b.create<tensor::EmptyOp>(loc, type.getShape(),
+                                            type.getElementType());
+    Value init =
+        b.create<linalg::CopyOp>(loc, a.getParam(), empty).getResult(0);
+    return contract(b, loc, a.getLhs(), a.getRhs(), init, op.getTransposeLhs(),
+                    op.getTransposeRhs(), -op.getLr().convertToDouble());
   }
 };
 
@@ -536,7 +557,7 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            ElementwisePattern<DropoutOp>, ElementwisePattern<ReluGradOp>,
            ElementwisePattern<SigmoidGradOp>, ElementwisePattern<TanhGradOp>,
            ElementwisePattern<SGDOp>, LinearPattern, MatmulPattern,
-           ReduceSumPattern, SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
+           SGDMatmulPattern, ReduceSumPattern, SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
            MSELossGradPattern, CrossEntropyPattern, CrossEntropyGradPattern>(
           patterns.getContext());
 }

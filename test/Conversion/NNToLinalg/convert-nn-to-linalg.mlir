@@ -72,3 +72,16 @@ func.func @mse(%a: tensor<8x4xf32>, %b: tensor<8x4xf32>) -> tensor<f32> {
   %r = nn.mse_loss %a, %b : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
   return %r : tensor<f32>
 }
+
+// The fused update accumulates -lr times the product onto a copy of w.
+// CHECK-LABEL: func.func @sgd_matmul
+// CHECK: %[[COPY:.+]] = linalg.copy ins(%arg0 : tensor<3x4xf32>)
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%arg1, %arg2 : tensor<8x3xf32>, tensor<8x4xf32>) outs(%[[COPY]] : tensor<3x4xf32>)
+// CHECK: %[[P:.+]] = arith.mulf
+// CHECK: %[[S:.+]] = arith.mulf %[[P]], %{{.+}}
+// CHECK: arith.addf %{{.+}}, %[[S]]
+func.func @sgd_matmul(%w: tensor<3x4xf32>, %dy: tensor<8x3xf32>, %x: tensor<8x4xf32>) -> tensor<3x4xf32> {
+  %0 = nn.sgd_matmul %w, %dy, %x {lr = 0.5 : f32, transpose_lhs} : (tensor<3x4xf32>, tensor<8x3xf32>, tensor<8x4xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}

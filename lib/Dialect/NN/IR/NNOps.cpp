@@ -177,25 +177,34 @@ int64_t LinearOp::getFlops() {
 // MatmulOp
 //===----------------------------------------------------------------------===//
 
+/// The shape of op(lhs) · op(rhs).
+static FailureOr<SmallVector<int64_t>>
+matmulShape(const ShapeChecker &c, Value lhs, Value rhs, bool tl, bool tr) {
+  auto a = c.shape(lhs, 2, "lhs");
+  if (failed(a))
+    return failure();
+  auto bs = c.shape(rhs, 2, "rhs");
+  if (failed(bs))
+    return failure();
+  int64_t m = tl ? (*a)[1] : (*a)[0], ka = tl ? (*a)[0] : (*a)[1];
+  int64_t kb = tr ? (*bs)[1] : (*bs)[0], n = tr ? (*bs)[0] : (*bs)[1];
+  if (ka != kb)
+    return c.fail("contraction dimensions differ: lhs " + shapeStr(*a) +
+                  " gives " + Twine(ka) + ", rhs " + shapeStr(*bs) +
+                  " gives " + Twine(kb));
+  return SmallVector<int64_t>{m, n};
+}
+
 LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
   ShapeChecker c{loc, getOperationName()};
-  auto a = c.shape(adaptor.getLhs(), 2, "lhs");
-  if (failed(a))
+  auto shape = matmulShape(c, adaptor.getLhs(), adaptor.getRhs(),
+                           adaptor.getTransposeLhs(), adaptor.getTransposeRhs());
+  if (failed(shape))
     return failure();
-  auto bs = c.shape(adaptor.getRhs(), 2, "rhs");
-  if (failed(bs))
-    return failure();
-  bool tl = adaptor.getTransposeLhs(), tr = adaptor.getTransposeRhs();
-  int64_t m = tl ? (*a)[1] : (*a)[0], ka = tl ? (*a)[0] : (*a)[1];
-  int64_t kb = tr ? (*bs)[1] : (*bs)[0], n = tr ? (*bs)[0] : (*bs)[1];
-  if (ka != kb)
-    return c.fail("contraction dimensions differ: lhs " + shapeStr(*a) +
-                  " gives " + Twine(ka) + ", rhs " + shapeStr(*bs) + " gives " +
-                  Twine(kb));
-  inferred.push_back(f32Tensor(ctx, {m, n}));
+  inferred.push_back(f32Tensor(ctx, *shape));
   return success();
 }
 
@@ -439,3 +448,29 @@ int64_t CrossEntropyGradOp::getFlops() {
 }
 
 int64_t SGDOp::getFlops() { return 2 * getNumElements(getType()); }
+
+LogicalResult SGDMatmulOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto product = matmulShape(c, adaptor.getLhs(), adaptor.getRhs(),
+                             adaptor.getTransposeLhs(),
+                             adaptor.getTransposeRhs());
+  if (failed(product))
+    return failure();
+  auto param = c.shape(adaptor.getParam(), 2, "param");
+  if (failed(param))
+    return failure();
+  if (ArrayRef<int64_t>(*product) != *param)
+    return c.fail("product " + shapeStr(*product) +
+                  " does not match the parameter " + shapeStr(*param));
+  inferred.push_back(adaptor.getParam().getType());
+  return success();
+}
+
+int64_t SGDMatmulOp::getFlops() {
+  ArrayRef<int64_t> a = shapeOf(getLhs()), r = shapeOf(getResult());
+  return 2 * r[0] * r[1] * (getTransposeLhs() ? a[0] : a[1]) +
+         2 * getNumElements(getType());
+}

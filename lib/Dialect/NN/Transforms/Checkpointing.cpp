@@ -29,7 +29,8 @@ static bool isConstant(Operation *op) {
   return op->hasTrait<OpTrait::ConstantLike>();
 }
 
-FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
+FailureOr<StagePartition>
+mlir::nnc::partitionIntoStages(func::FuncOp fn, bool fusedUpdates) {
   Block &body = fn.getBody().front();
   // Forward ops are those before the gradient seed: nnc-autodiff emits the
   // whole backward after it.
@@ -99,6 +100,15 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
   // updates that follow its backward; a gradient function writes them to
   // the caller's buffers.
   bool trainStep = !body.getOps<SGDOp>().empty();
+  // With nnc-fuse-updates, a parameter whose whole gradient is one matmul
+  // (one forward use, whose VJP is that matmul: a linear layer's weight) is
+  // updated by that matmul directly, and its gradient never exists.
+  llvm::DenseMap<Value, unsigned> forwardUses;
+  for (Operation *op : forward)
+    for (Value v : op->getOperands())
+      if (matters(v) && isa<BlockArgument>(v))
+        ++forwardUses[v];
+  llvm::DenseSet<Value> fusedParams;
   OpBuilder b(fn.getContext());
   for (auto [index, stage] : llvm::enumerate(p.stages)) {
     Block scratch;
@@ -144,6 +154,9 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
         }
         if (g.getDefiningOp())
           roots.insert(g.getDefiningOp());
+        if (fusedUpdates && isa<BlockArgument>(operand) &&
+            forwardUses.lookup(operand) == 1 && isa<MatmulOp>(g.getDefiningOp()))
+          fusedParams.insert(operand);
         if (input && operand == input)
           inputGrad = g.getDefiningOp();
       }
@@ -206,7 +219,8 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
     int64_t transient = 0;
     if (trainStep)
       for (Value param : stageParams)
-        transient += getSizeInBytes(param.getType());
+        if (!fusedParams.contains(param))
+          transient += getSizeInBytes(param.getType());
     p.releasesSaved.push_back(releases);
     p.backwardTransientBytes.push_back(transient);
     p.backwardFlops.push_back(flops);

@@ -94,7 +94,8 @@ struct PlanCheckpointsPass
   }
 
   LogicalResult plan(func::FuncOp fn, std::optional<uint64_t> budgetBytes) {
-    FailureOr<StagePartition> partition = partitionIntoStages(fn);
+    FailureOr<StagePartition> partition =
+        partitionIntoStages(fn, fusedUpdates);
     if (failed(partition))
       return failure();
     const planner::Chain flopChain = buildChain(fn, *partition);

@@ -189,3 +189,11 @@ func.func @ce_grad_labels(%z: tensor<8x10xf32>, %l: tensor<8xf32>, %g: tensor<f3
   %d = nn.cross_entropy_grad %z, %l, %g : (tensor<8x10xf32>, tensor<8xf32>, tensor<f32>) -> tensor<8x10xf32>
   return %d : tensor<8x10xf32>
 }
+
+// -----
+
+func.func @sgd_matmul_shape(%w: tensor<3x5xf32>, %dy: tensor<8x3xf32>, %x: tensor<8x4xf32>) -> tensor<3x5xf32> {
+  // expected-error @+1 {{'nn.sgd_matmul' op product [3, 4] does not match the parameter [3, 5]}}
+  %0 = nn.sgd_matmul %w, %dy, %x {lr = 0.5 : f32, transpose_lhs} : (tensor<3x5xf32>, tensor<8x3xf32>, tensor<8x4xf32>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}

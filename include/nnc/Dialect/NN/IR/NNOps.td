@@ -323,4 +323,30 @@ def NN_SGDOp : NN_GradOp<"sgd", [SameOperandsAndResultType]> {
   let assemblyFormat = "$param `,` $grad attr-dict `:` type($result)";
 }
 
+def NN_SGDMatmulOp : NN_GradOp<"sgd_matmul", [NN_InferType]> {
+  let summary = "an SGD step whose gradient is a matrix product, "
+                "w - lr · op(lhs) · op(rhs)";
+  let description = [{
+    What `nnc-fuse-updates` makes of `nn.sgd %w, (nn.matmul %lhs, %rhs)`
+    when the product is the whole gradient of `w` (a linear layer's weight:
+    `dW = δᵀ · x`): one contraction accumulating `-lr · op(lhs) · op(rhs)`
+    onto a copy of `w`, so the weight gradient is never materialized. The
+    checkpoint planner counts no gradient buffer for such a weight.
+
+    ```mlir
+    %w2 = nn.sgd_matmul %w, %dy, %x {lr = 0.1 : f32, transpose_lhs}
+        : (tensor<100x784xf32>, tensor<128x100xf32>, tensor<128x784xf32>)
+        -> tensor<100x784xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$lhs,
+                       NN_F32Tensor:$rhs, F32Attr:$lr,
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $param `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // NNC_DIALECT_NN_IR_NNOPS_TD

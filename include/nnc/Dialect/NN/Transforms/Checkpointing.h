@@ -46,8 +46,11 @@ struct StagePartition {
 
 /// Splits the forward part of `gradFn` (the ops that do not depend on the
 /// gradient seed) into stages and analyses each one; see
-/// nnc-plan-checkpoints' description for the rule.
-FailureOr<StagePartition> partitionIntoStages(func::FuncOp gradFn);
+/// nnc-plan-checkpoints' description for the rule. `fusedUpdates` says
+/// nnc-fuse-updates will run: a weight updated straight from its gradient's
+/// matmul then holds no gradient buffer in the backward.
+FailureOr<StagePartition> partitionIntoStages(func::FuncOp gradFn,
+                                              bool fusedUpdates);
 
 /// The planner's problem for `partition`: costs are FLOPs, sizes bytes.
 ::nnc::planner::Chain buildChain(func::FuncOp gradFn,

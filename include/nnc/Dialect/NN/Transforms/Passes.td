@@ -89,6 +89,9 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
            "Memory discretisation of the dp strategy">,
     Option<"printChain", "print-chain", "bool", /*default=*/"false",
            "Print each function's chain as nnc-plan JSON to stderr">,
+    Option<"fusedUpdates", "fused-updates", "bool", /*default=*/"false",
+           "nnc-fuse-updates will run: a weight whose gradient is one "
+           "matmul needs no gradient buffer before its update">,
     Option<"forwardFlopSeconds", "forward-flop-seconds", "double",
            /*default=*/"0.0",
            "Measured seconds per forward FLOP (0: costs are FLOPs)">,
@@ -96,6 +99,22 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
            /*default=*/"0.0",
            "Measured seconds per backward FLOP (0: costs are FLOPs)">,
   ];
+}
+
+def FuseUpdates : Pass<"nnc-fuse-updates", "::mlir::ModuleOp"> {
+  let summary = "Fold each weight's SGD step into the matmul computing its "
+                "gradient";
+  let description = [{
+    `nn.sgd %w, %g` where `%g = nn.matmul %a, %b` is used by nothing else
+    (a linear layer's weight gradient `δᵀ · x`) becomes one
+    `nn.sgd_matmul %w, %a, %b`: a single contraction accumulating
+    `-lr · op(a) · op(b)` onto `w`, placed where the matmul was. The weight
+    gradient is never materialized: the training step needs one weight-sized
+    buffer less in each backward, which nnc-plan-checkpoints counts when its
+    `fused-updates` option says this pass runs. Runs after
+    nnc-rematerialize (which puts each update right after the backward
+    completing its gradient).
+  }];
 }
 
 def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {

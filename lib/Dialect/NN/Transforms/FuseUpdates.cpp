@@ -1,0 +1,43 @@
+//===- FuseUpdates.cpp - SGD folded into the weight-gradient matmul -------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Dialect/NN/Transforms/Passes.h"
+
+namespace mlir::nnc {
+#define GEN_PASS_DEF_FUSEUPDATES
+#include "nnc/Dialect/NN/Transforms/Passes.h.inc"
+} // namespace mlir::nnc
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+namespace {
+struct FuseUpdatesPass : public nnc::impl::FuseUpdatesBase<FuseUpdatesPass> {
+  void runOnOperation() override {
+    SmallVector<SGDOp> updates;
+    getOperation().walk([&](SGDOp op) { updates.push_back(op); });
+    for (SGDOp sgd : updates) {
+      auto grad = sgd.getGrad().getDefiningOp<MatmulOp>();
+      if (!grad || !grad->hasOneUse())
+        continue;
+      // At the matmul, not at the SGD: its operands then die where the plan
+      // expects, and the updated weight lives in a caller-owned output.
+      OpBuilder b(grad);
+      auto fused = b.create<SGDMatmulOp>(
+          grad.getLoc(), sgd.getParam(), grad.getLhs(), grad.getRhs(),
+          sgd.getLrAttr(), grad.getTransposeLhsAttr(),
+          grad.getTransposeRhsAttr());
+      // Keep the annotations the memory planner's picture reads.
+      for (NamedAttribute attr : grad->getDiscardableAttrs())
+        fused->setAttr(attr.getName(), attr.getValue());
+      sgd.replaceAllUsesWith(fused.getResult());
+      sgd.erase();
+      grad.erase();
+    }
+  }
+};
+} // namespace
