@@ -12,8 +12,12 @@ PKGS=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19 lld-19
   # Build.
   cmake ninja-build g++ libgtest-dev libgmock-dev
-  # Oracles and peers: PyTorch autograd, ONNX.
+  # The CPU target's GEMM (oneDNN picks kernels by CPU features).
+  libdnnl-dev
+  # Oracles and peers: PyTorch autograd, ONNX; an optimized BLAS for the
+  # PyTorch peer (without it Debian's torch runs the reference BLAS).
   python3-torch python3-onnx python3-numpy python3-threadpoolctl
+  libopenblas0-pthread
   # lit itself is run from llvm-19-tools' lit.py; it needs these.
   python3-setuptools
   # Compiler-rt for zlib/zstd used by libLLVM's cmake exports.

@@ -18,6 +18,7 @@ config.test_exec_root = os.path.join(config.nnc_obj_root, "test")
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%shlibext", ".so"))
 config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+config.substitutions.append(("%nnc_lib_dir", os.path.join(config.nnc_obj_root, "lib")))
 config.substitutions.append(("%nnc_src_root", config.nnc_src_root))
 config.substitutions.append(("%unittests", config.nnc_unittests_dir))
 # Debian's python3 carries torch and onnx; another python3 may come first on

@@ -8,6 +8,7 @@
 #include "nnc/ExecutionEngine/JIT.h"
 
 #include "nnc/Codegen/CPU/TargetMachine.h"
+#include "nnc/Runtime/CPU/CPURuntime.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -28,6 +29,18 @@ llvm::Expected<std::unique_ptr<JITModule>> JITModule::create(ModuleOp module) {
   auto engine = ExecutionEngine::create(module, options, std::move(*tm));
   if (!engine)
     return engine.takeError();
+  // The CPU runtime is linked into this library: hand its entry points to
+  // the JIT by address, so nothing depends on the process's symbol table.
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    auto add = [&](llvm::StringRef name, auto *fn) {
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                                 llvm::JITSymbolFlags::Exported};
+    };
+    add("nncrt_sgemm", &nncrt_sgemm);
+    add("nncrt_set_num_threads", &nncrt_set_num_threads);
+    return symbols;
+  });
   return std::unique_ptr<JITModule>(new JITModule(std::move(*engine)));
 }
 

@@ -12,9 +12,27 @@
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 using namespace mlir;
 using namespace mlir::nnc;
+
+std::vector<std::string> mlir::nnc::cpuRuntimeLinkArguments() {
+  // Next to the tools (build/bin -> build/lib, <prefix>/bin -> <prefix>/lib),
+  // else where this build put it.
+  std::string archive = NNC_RUNTIME_CPU_ARCHIVE;
+  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  if (!exe.empty()) {
+    SmallString<256> beside(llvm::sys::path::parent_path(
+        llvm::sys::path::parent_path(exe)));
+    llvm::sys::path::append(beside, "lib",
+                            llvm::sys::path::filename(archive));
+    if (llvm::sys::fs::exists(beside))
+      archive = beside.str().str();
+  }
+  return {archive, "-ldnnl", "-lgomp"};
+}
 
 const EntryPoint *CompiledModel::find(EntryRole role) const {
   for (const EntryPoint &e : entries)
@@ -177,6 +195,9 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
   buildLowerToLLVMPipeline(lower, options);
   if (failed(lower.run(*module)))
     return failure();
-  result.module = std::move(module);
+  // Code that calls the CPU runtime links it (and what it needs).
+  if (result.module = std::move(module);
+      result.module->lookupSymbol("nncrt_sgemm"))
+    result.linkLibraries = cpuRuntimeLinkArguments();
   return result;
 }

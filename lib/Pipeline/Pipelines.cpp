@@ -97,19 +97,26 @@ void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm,
                                          const CPUPipelineOptions &opts) {
   // Graph annotations have served their purpose.
   pm.addPass(createStripNNAttributes());
+  // Contractions as calls of the runtime's GEMM (oneDNN), the default; the
+  // buffers are the arena's, so nothing changes in the memory plan.
+  if (opts.gemm == GemmEngine::Library)
+    pm.addPass(createLowerMatmulsToCalls());
   // One private kernel per distinct linalg op, so LLVM optimises each loop
   // nest once however often a plan recomputes it.
   pm.addPass(createOutlineKernels());
-  // Structured ops → loops → CFG; contractions first: x·Wᵀ as register dot
-  // products, a·b with a row-major b as register tiles.
+  // Structured ops → loops → CFG; contractions first (what the library did
+  // not take): x·Wᵀ as register dot products, a·b with a row-major b as
+  // register tiles.
   pm.addNestedPass<func::FuncOp>(createLowerDotContractions());
   pm.addNestedPass<func::FuncOp>(createLowerTiledContractions());
   add(pm, "func.func(convert-linalg-to-loops)");
   add(pm, "lower-affine");
   add(pm, "convert-scf-to-cf");
-  // tanh has no LLVM intrinsic: call libm for it; the rest become intrinsics.
-  add(pm, "convert-math-to-libm");
+  // fma, exp and log become LLVM intrinsics; what has none (tanh) then
+  // calls libm. In this order: the other way round, fma became a call of
+  // libm's scalar fmaf in every loop's remainder.
   add(pm, "convert-math-to-llvm");
+  add(pm, "convert-math-to-libm");
   add(pm, "expand-strided-metadata");
   add(pm, "lower-affine");
   add(pm, "finalize-memref-to-llvm");

@@ -1,4 +1,7 @@
-// RUN: nnc-opt %s --nnc-cpu-pipeline | mlir-cpu-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s
+// The default engine calls the CPU runtime's GEMM (its shared library for
+// mlir-cpu-runner); gemm=generated runs nnc's own loops. Both agree.
+// RUN: nnc-opt %s --nnc-cpu-pipeline | mlir-cpu-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils.so,%nnc_lib_dir/libnnc_runtime_cpu.so | FileCheck %s
+// RUN: nnc-opt %s --nnc-cpu-pipeline="gemm=generated" | mlir-cpu-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s
 
 // One linear unit under MSE, small enough to differentiate by hand:
 //   y = 0.5·1 − 1·2 + 0.25 = −1.25,  loss = (y − 1)² = 5.0625,

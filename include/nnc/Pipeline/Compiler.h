@@ -89,6 +89,11 @@ FailureOr<CompiledModel> compileForCPU(OwningOpRef<ModuleOp> module,
 FailureOr<::nnc::planner::Chain>
 buildChainForModel(ModuleOp module, const CPUPipelineOptions &options);
 
+/// What a program linking CPU code that calls the runtime needs: the
+/// runtime's static archive (nnc's own build or installation), oneDNN and
+/// its OpenMP.
+std::vector<std::string> cpuRuntimeLinkArguments();
+
 /// Graph-level statistics of a gradient function produced by nnc-autodiff.
 ModelStats computeModelStats(func::FuncOp gradFn);
 

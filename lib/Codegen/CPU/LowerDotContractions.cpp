@@ -131,7 +131,8 @@ struct LowerDotContractionsPass
     SmallVector<std::pair<linalg::LinalgOp, nnc::MatmulOperands>> matches;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (auto mm = nnc::matchMatmul(op);
-          mm && !mm->lhsTransposed && mm->rhsTransposed)
+          mm && mm->alpha == 1.0 && !mm->lhsTransposed &&
+          mm->rhsTransposed)
         matches.push_back({op, *mm});
     });
     for (auto &[op, mm] : matches) {

@@ -7,6 +7,9 @@
 
 #include "nnc/Codegen/Common/ContractionMatcher.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
+
 using namespace mlir;
 using namespace mlir::nnc;
 
@@ -26,10 +29,51 @@ static bool isPair(AffineMap map, unsigned x, unsigned y) {
          isDim(map.getResult(1), y);
 }
 
+/// The scale of a body `yield out + a * b` (1) or `yield out + (a * b) * c`
+/// (c, a float constant), with a and b the two inputs in either order.
+static std::optional<double> matchMulAddBody(linalg::LinalgOp op) {
+  Block *body = op.getBlock();
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  if (!yield || yield.getNumOperands() != 1)
+    return std::nullopt;
+  BlockArgument a = body->getArgument(0), b = body->getArgument(1),
+                out = body->getArgument(2);
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return std::nullopt;
+  Value term;
+  if (add.getLhs() == out)
+    term = add.getRhs();
+  else if (add.getRhs() == out)
+    term = add.getLhs();
+  else
+    return std::nullopt;
+  auto isProduct = [&](Value v) {
+    auto mul = v.getDefiningOp<arith::MulFOp>();
+    return mul && ((mul.getLhs() == a && mul.getRhs() == b) ||
+                   (mul.getLhs() == b && mul.getRhs() == a));
+  };
+  if (isProduct(term))
+    return 1.0;
+  auto scaled = term.getDefiningOp<arith::MulFOp>();
+  if (!scaled)
+    return std::nullopt;
+  for (auto [p, c] : {std::pair(scaled.getLhs(), scaled.getRhs()),
+                      std::pair(scaled.getRhs(), scaled.getLhs())}) {
+    FloatAttr value;
+    if (isProduct(p) && matchPattern(c, m_Constant(&value)))
+      return value.getValueAsDouble();
+  }
+  return std::nullopt;
+}
+
 std::optional<MatmulOperands> mlir::nnc::matchMatmul(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op) ||
+      op.getNumDpsInits() != 1 || op->getNumRegions() != 1 ||
       !llvm::all_of(op->getOperands(), contiguousF32Matrix))
+    return std::nullopt;
+  std::optional<double> alpha = matchMulAddBody(op);
+  if (!alpha)
     return std::nullopt;
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
@@ -39,6 +83,7 @@ std::optional<MatmulOperands> mlir::nnc::matchMatmul(linalg::LinalgOp op) {
   unsigned m = dims->m[0], n = dims->n[0], k = dims->k[0];
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   MatmulOperands r;
+  r.alpha = *alpha;
   r.lhs = op.getDpsInputs()[0];
   r.rhs = op.getDpsInputs()[1];
   r.out = op.getDpsInits()[0];

@@ -98,4 +98,30 @@ def LowerTiledContractions : Pass<"nnc-lower-tiled-contractions",
                            "::mlir::vector::VectorDialect"];
 }
 
+def LowerMatmulsToCalls : Pass<"nnc-lower-matmuls-to-calls",
+                                "::mlir::ModuleOp"> {
+  let summary = "Run 2-D matmuls on buffers as calls to the CPU runtime's "
+                "GEMM";
+  let description = [{
+    Every contraction the matmul matcher recognises (the forward `x·Wᵀ`,
+    the backward `δ·W` and `δᵀ·x`, and `nn.sgd_matmul`'s scaled
+    accumulation) becomes a call of `nncrt_sgemm` (oneDNN's sgemm, see
+    include/nnc/Runtime/CPU/CPURuntime.h) on the buffers' aligned pointers:
+    `C = alpha·op(A)·op(B) + beta·C`, with `alpha` the contraction's
+    constant scale. The contraction accumulates onto what `out` holds
+    (`beta = 1`: a linear layer's broadcast bias, or the weight copy of a
+    fused update), except when `out` was just filled with zeros, whose fill
+    is dropped (`beta = 0`).
+
+    Which engine is faster is a measurement (benchmarks/): on these
+    machines oneDNN's kernels ran 3-5x faster than nnc's register tiles, so
+    this is the default (`nnc-cpu-pipeline{gemm=library}`); `gemm=generated`
+    keeps nnc's own loops instead.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // NNC_CODEGEN_CPU_PASSES_TD

@@ -23,10 +23,12 @@
 
 namespace mlir::nnc {
 
-/// out[m, n] += Σ_k op(lhs)[m, k] · op(rhs)[k, n] on static f32 matrices
-/// whose last dimension is unit-stride.
+/// out[m, n] += alpha · Σ_k op(lhs)[m, k] · op(rhs)[k, n] on static f32
+/// matrices whose last dimension is unit-stride.
 struct MatmulOperands {
   Value lhs, rhs, out;
+  /// A constant scale of each product (nn.sgd_matmul's -lr), 1 otherwise.
+  double alpha = 1.0;
   /// lhs is stored [K, M] (the δᵀ·x of a weight gradient).
   bool lhsTransposed = false;
   /// rhs is stored [N, K] (the Wᵀ of a forward x·Wᵀ).
@@ -35,9 +37,10 @@ struct MatmulOperands {
 };
 
 /// Matches a linalg op on buffers that is a single 2-D multiply-accumulate
-/// contraction (linalg::isaContractionOpInterface with one m, n and k
-/// dimension, no batch) writing out[m, n] in that order, with operands as
-/// above. Anything else (batched, mixed types, strided rows) is not matched.
+/// contraction (one m, n and k dimension by linalg::inferContractionDims, no
+/// batch; body `out + a * b`, or `out + (a * b) * c` with a constant c)
+/// writing out[m, n] in that order, with operands as above. Anything else
+/// (batched, mixed types, strided rows) is not matched.
 std::optional<MatmulOperands> matchMatmul(linalg::LinalgOp op);
 
 } // namespace mlir::nnc

@@ -1,0 +1,45 @@
+/*===- CPURuntime.h - what CPU code compiled by nnc calls ----------*- C -*-===*
+ *
+ * Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+ * See LICENSE for license information.
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * The CPU target's run-time library: a static archive linked into every
+ * shared library nnc-compile writes (and needed, with -ldnnl -lgomp, by
+ * programs linking an nnc object file), and registered with the JIT. Plain C
+ * so compiled code calls it with the C ABI.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef NNC_RUNTIME_CPU_CPURUNTIME_H
+#define NNC_RUNTIME_CPU_CPURUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* C = alpha * op(A) * op(B) + beta * C for row-major f32 matrices, op(X) =
+ * X or its transpose (transA, transB non-zero), C of M x N, the product over
+ * K. The CPU target's only GEMM: oneDNN's sgemm, which chooses its kernels
+ * from the CPU's features (AVX2, AVX-512, AMX) rather than its model name.
+ * For the same arguments and thread count the result is the same bit for
+ * bit, which recomputation under checkpointing relies on. Aborts with a
+ * message on an inconsistent call (the compiler only emits consistent
+ * ones). */
+void nncrt_sgemm(int32_t transA, int32_t transB, int64_t M, int64_t N,
+                 int64_t K, float alpha, const float *A, int64_t lda,
+                 const float *B, int64_t ldb, float beta, float *C,
+                 int64_t ldc);
+
+/* Threads the GEMM may use (OpenMP); <= 0 restores the default (all
+ * cores, or OMP_NUM_THREADS). Returns the previous setting. */
+int32_t nncrt_set_num_threads(int32_t threads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NNC_RUNTIME_CPU_CPURUNTIME_H */
