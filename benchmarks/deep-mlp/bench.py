@@ -33,6 +33,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "common"))
+import peer  # noqa: E402
+
 PAGE = mmap.PAGESIZE
 
 
@@ -64,6 +68,7 @@ def run_nnc(args):
     report = json.load(open(args.report))
     entry = {e["role"]: e for e in report["entry_points"]}["train_step"]
     lib = ctypes.CDLL(args.lib)
+    lib.nncrt_set_num_threads(args.threads)
     fn = getattr(lib, entry["name"])
     fn.restype = None
     ctypes_of = {"float": np.float32, "int32_t": np.int32}
@@ -105,7 +110,8 @@ def run_nnc(args):
 def run_torch(args):
     import torch
     from torch.utils.checkpoint import checkpoint_sequential
-    torch.set_num_threads(1)
+    # One thread means one: torch.set_num_threads does not cap OpenBLAS.
+    peer.set_peer_threads(1, args.threads)
     torch.manual_seed(0)
     layers = []
     for l in range(args.layers):
@@ -169,11 +175,15 @@ def main():
     ap.add_argument("--lib")
     ap.add_argument("--report")
     ap.add_argument("--segments", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="nnc's GEMM threads; PyTorch's BLAS threads (with "
+                         "one intra-op thread)")
     args = ap.parse_args()
     if args.mode == "nnc":
         return run_nnc(args)
     if args.mode == "torch":
         return run_torch(args)
+    print("peer: " + peer.ensure_best_peer(), file=sys.stderr)
 
     shape = ["--layers", str(args.layers), "--width", str(args.width),
              "--batch", str(args.batch), "--steps", str(args.steps)]

@@ -11,6 +11,7 @@
 #include "nnc/Dialect/NN/Transforms/Checkpointing.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -18,10 +19,9 @@
 using namespace mlir;
 using namespace mlir::nnc;
 
-std::vector<std::string> mlir::nnc::cpuRuntimeLinkArguments() {
-  // Next to the tools (build/bin -> build/lib, <prefix>/bin -> <prefix>/lib),
-  // else where this build put it.
-  std::string archive = NNC_RUNTIME_CPU_ARCHIVE;
+/// `archive`, or the file of the same name next to the running tool
+/// (build/bin -> build/lib, <prefix>/bin -> <prefix>/lib) if there is one.
+static std::string runtimeArchive(std::string archive) {
   std::string exe = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
   if (!exe.empty()) {
     SmallString<256> beside(llvm::sys::path::parent_path(
@@ -31,7 +31,20 @@ std::vector<std::string> mlir::nnc::cpuRuntimeLinkArguments() {
     if (llvm::sys::fs::exists(beside))
       archive = beside.str().str();
   }
-  return {archive, "-ldnnl", "-lgomp"};
+  return archive;
+}
+
+std::vector<std::string> mlir::nnc::cpuRuntimeLinkArguments() {
+  return {runtimeArchive(NNC_RUNTIME_CPU_ARCHIVE), "-ldnnl", "-lgomp",
+          "-lstdc++"};
+}
+
+std::vector<std::string> mlir::nnc::cudaRuntimeLinkArguments() {
+#ifdef NNC_RUNTIME_CUDA_ARCHIVE
+  return {runtimeArchive(NNC_RUNTIME_CUDA_ARCHIVE), "-ldl", "-lstdc++"};
+#else
+  return {};
+#endif
 }
 
 const EntryPoint *CompiledModel::find(EntryRole role) const {
@@ -144,9 +157,9 @@ ModelStats mlir::nnc::computeModelStats(func::FuncOp gradFn) {
   return stats;
 }
 
-FailureOr<CompiledModel>
-mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
-                         const CPUPipelineOptions &options) {
+static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
+                                        const CPUPipelineOptions &options,
+                                        Target target) {
   MLIRContext *ctx = module->getContext();
   PassManager graph(ctx);
   buildNNGraphPipeline(graph, options);
@@ -192,12 +205,39 @@ mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
   }
 
   PassManager lower(ctx);
-  buildLowerToLLVMPipeline(lower, options);
+  if (target == Target::CPU)
+    buildLowerToLLVMPipeline(lower, options);
+  else
+    buildGPUCodegenPipeline(lower, options);
   if (failed(lower.run(*module)))
     return failure();
-  // Code that calls the CPU runtime links it (and what it needs).
-  if (result.module = std::move(module);
-      result.module->lookupSymbol("nncrt_sgemm"))
+  result.target = target;
+  result.module = std::move(module);
+  // Code that calls a runtime links it (and what it needs).
+  if (target == Target::NVPTX) {
+    if (auto ptx = result.module->lookupSymbol<LLVM::GlobalOp>("__nnc_ptx"))
+      if (auto text = dyn_cast_or_null<StringAttr>(ptx.getValueOrNull()))
+        result.ptx = text.getValue().rtrim('\0').str();
+    result.linkLibraries = cudaRuntimeLinkArguments();
+  } else if (result.module->lookupSymbol("nncrt_sgemm")) {
     result.linkLibraries = cpuRuntimeLinkArguments();
+  }
   return result;
+}
+
+FailureOr<CompiledModel>
+mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
+                         const CPUPipelineOptions &options) {
+  return compile(std::move(module), options, Target::CPU);
+}
+
+FailureOr<CompiledModel>
+mlir::nnc::compileForGPU(OwningOpRef<ModuleOp> module,
+                         const CPUPipelineOptions &options) {
+  if (!isKnownNVPTXChip(options.chip))
+    return module->emitError()
+           << "unknown NVPTX chip '" << options.chip
+           << "' (expected one of sm_70, sm_72, sm_75, sm_80, sm_86, sm_87, "
+              "sm_89, sm_90, sm_90a)";
+  return compile(std::move(module), options, Target::NVPTX);
 }

@@ -15,6 +15,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -136,4 +137,42 @@ LogicalResult mlir::nnc::emitCompiledModel(const CompiledModel &model,
   }
   }
   llvm_unreachable("unknown output kind");
+}
+
+llvm::Expected<bool> mlir::nnc::emitPTX(const CompiledModel &model,
+                                        StringRef path, StringRef chip,
+                                        StringRef cubinPath) {
+  if (model.target != Target::NVPTX || model.ptx.empty())
+    return llvm::createStringError("the model was not compiled for NVPTX");
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return llvm::createStringError("cannot open '%s': %s", path.str().c_str(),
+                                   ec.message().c_str());
+  out.os() << model.ptx;
+  out.os().flush();
+  out.keep();
+  if (cubinPath.empty())
+    return false;
+  auto ptxas = llvm::sys::findProgramByName("ptxas");
+  if (!ptxas)
+    ptxas = llvm::sys::findProgramByName("ptxas", {"/usr/local/cuda/bin"});
+  if (!ptxas)
+    return false;
+  std::string archFlag = ("-arch=" + chip).str();
+  SmallVector<StringRef> args{*ptxas, archFlag, path, "-o", cubinPath};
+  std::string error;
+  SmallString<128> log;
+  llvm::sys::fs::createTemporaryFile("nnc-ptxas", "log", log);
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log),
+                                          StringRef(log)};
+  int rc = llvm::sys::ExecuteAndWait(*ptxas, args, std::nullopt, redirects, 0,
+                                     0, &error);
+  auto text = llvm::MemoryBuffer::getFile(log);
+  llvm::sys::fs::remove(log);
+  if (rc != 0)
+    return llvm::createStringError(
+        "ptxas rejected the PTX of '%s': %s", path.str().c_str(),
+        text ? (*text)->getBuffer().str().c_str() : error.c_str());
+  return true;
 }

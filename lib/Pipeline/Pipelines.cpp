@@ -9,6 +9,7 @@
 
 #include "nnc/Codegen/CPU/Passes.h"
 #include "nnc/Codegen/Common/Passes.h"
+#include "nnc/Codegen/GPU/Passes.h"
 #include "nnc/Conversion/Passes.h"
 #include "nnc/Dialect/NN/IR/NNDialect.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
@@ -110,6 +111,10 @@ void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createLowerDotContractions());
   pm.addNestedPass<func::FuncOp>(createLowerTiledContractions());
   add(pm, "func.func(convert-linalg-to-loops)");
+  buildHostToLLVMPipeline(pm);
+}
+
+void mlir::nnc::buildHostToLLVMPipeline(OpPassManager &pm) {
   add(pm, "lower-affine");
   add(pm, "convert-scf-to-cf");
   // fma, exp and log become LLVM intrinsics; what has none (tanh) then
@@ -136,11 +141,59 @@ void mlir::nnc::buildCPUPipeline(OpPassManager &pm,
   buildLowerToLLVMPipeline(pm, opts);
 }
 
+bool mlir::nnc::isKnownNVPTXChip(StringRef chip) {
+  return llvm::is_contained({"sm_70", "sm_72", "sm_75", "sm_80", "sm_86",
+                             "sm_87", "sm_89", "sm_90", "sm_90a"},
+                            chip);
+}
+
+void mlir::nnc::buildGPUCodegenPipeline(OpPassManager &pm,
+                                        const CPUPipelineOptions &opts) {
+  if (!isKnownNVPTXChip(opts.chip))
+    llvm::report_fatal_error(llvm::Twine("nnc: unknown NVPTX chip '") +
+                             opts.chip + "' (callers validate it)");
+  pm.addPass(createStripNNAttributes());
+  // Every linalg op of a step: a kernel of one gpu.module and a launch on
+  // the same buffers, so the arena is the CPU target's.
+  pm.addPass(createGPUBuildKernels());
+  // Inside the kernels: scf, vector, memref and affine to LLVM first
+  // (convert-gpu-to-nvvm lowers only gpu ops), bare pointers for 128-bit
+  // loads and one parameter per buffer; math ops with libdevice functions
+  // (exp, log, tanh, erf) become those, then the rest (fma) intrinsics.
+  add(pm, "gpu.module(convert-vector-to-scf,convert-scf-to-cf,lower-affine,"
+          "expand-strided-metadata,convert-nvgpu-to-nvvm,"
+          "convert-vector-to-llvm,"
+          "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
+          "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,canonicalize,cse,"
+          "reconcile-unrealized-casts)");
+  // To PTX for the chip (the driver compiles it when the module loads).
+  add(pm, "nvvm-attach-target{chip=" + opts.chip.getValue() +
+              " features=+ptx80 O=3}");
+  add(pm, "gpu-module-to-binary{format=isa}");
+  // Launches as calls of nnc's CUDA runtime, the PTX embedded as a string.
+  GPULowerLaunchesOptions launches;
+  launches.chip = opts.chip;
+  pm.addPass(createGPULowerLaunches(launches));
+  buildHostToLLVMPipeline(pm);
+}
+
+void mlir::nnc::buildGPUPipeline(OpPassManager &pm,
+                                 const CPUPipelineOptions &opts) {
+  buildNNGraphPipeline(pm, opts);
+  buildNNBufferizePipeline(pm, opts);
+  buildGPUCodegenPipeline(pm, opts);
+}
+
 void mlir::nnc::registerNNCPipelines() {
   PassPipelineRegistration<CPUPipelineOptions>(
       "nnc-cpu-pipeline",
       "Differentiate a model and lower it to LLVM for the CPU",
       buildCPUPipeline);
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "nnc-gpu-pipeline",
+      "Differentiate a model and lower it to NVPTX kernels and host code "
+      "calling nnc's CUDA runtime",
+      buildGPUPipeline);
 }
 
 void mlir::nnc::registerNNCPasses() {
@@ -149,6 +202,7 @@ void mlir::nnc::registerNNCPasses() {
   registerNNCConversionPasses();
   registerNNCCodegenCommonPasses();
   registerNNCCodegenCPUPasses();
+  registerNNCCodegenGPUPasses();
   registerNNCPipelines();
 }
 

@@ -42,6 +42,23 @@ int main(int argc, char **argv) {
   cl::OptionCategory cat("nnc-compile options");
   ModelCLOptions modelOptions(cat);
   PlanCLOptions planOptions(cat, CheckpointStrategy::StoreAll);
+  cl::opt<Target> target(
+      "target", cl::desc("What to compile for"),
+      cl::values(clEnumValN(Target::CPU, "cpu", "this machine's CPU"),
+                 clEnumValN(Target::NVPTX, "nvptx",
+                            "NVIDIA GPUs: PTX kernels (and a cubin when "
+                            "ptxas is found) plus host code calling nnc's "
+                            "CUDA runtime")),
+      cl::init(Target::CPU), cl::cat(cat));
+  cl::opt<std::string> chip(
+      "chip", cl::desc("The NVPTX chip (--target=nvptx): sm_70 ... sm_90a"),
+      cl::init("sm_90"), cl::cat(cat));
+  cl::opt<std::string> ptxOut(
+      "ptx",
+      cl::desc("Where --target=nvptx writes its PTX (default: the output "
+               "with .ptx; a .cubin is written beside it when ptxas is "
+               "found)"),
+      cl::init(""), cl::cat(cat));
   cl::opt<std::string> memorySvg(
       "memory-svg",
       cl::desc("Draw the training step's arena over time (offset x step, one "
@@ -83,6 +100,15 @@ int main(int argc, char **argv) {
   if (llvm::Error err = planOptions.apply(options))
     return fail(llvm::toString(std::move(err)));
   options.memorySvg = static_cast<std::string>(memorySvg);
+  options.chip = static_cast<std::string>(chip);
+  if (target == Target::NVPTX && !isKnownNVPTXChip(chip))
+    return fail("unknown NVPTX chip '" + chip +
+                "' (expected one of sm_70, sm_72, sm_75, sm_80, sm_86, "
+                "sm_87, sm_89, sm_90, sm_90a)");
+  if (target == Target::NVPTX && planOptions.getCostModel() ==
+                                     CostModel::Measured)
+    return fail("--cost-model=measured times the CPU code; give the GPU's "
+                "--forward-flop-seconds/--backward-flop-seconds instead");
 
   std::optional<OutputKind> kind;
   if (emit.getNumOccurrences())
@@ -131,12 +157,22 @@ int main(int argc, char **argv) {
   if (!calibration)
     return fail(llvm::toString(calibration.takeError()));
   FailureOr<CompiledModel> compiled =
-      compileForCPU(std::move(*module), options);
+      target == Target::NVPTX ? compileForGPU(std::move(*module), options)
+                              : compileForCPU(std::move(*module), options);
   if (failed(compiled))
     return 1;
 
   if (kind && failed(emitCompiledModel(*compiled, output, *kind)))
     return 1;
+  if (target == Target::NVPTX && (!output.empty() || !ptxOut.empty())) {
+    SmallString<128> ptxPath(ptxOut.empty() ? output : ptxOut);
+    if (ptxOut.empty())
+      llvm::sys::path::replace_extension(ptxPath, ".ptx");
+    SmallString<128> cubin(ptxPath);
+    llvm::sys::path::replace_extension(cubin, ".cubin");
+    if (auto wrote = emitPTX(*compiled, ptxPath, chip, cubin); !wrote)
+      return fail(llvm::toString(wrote.takeError()));
+  }
   if (!headerPath.empty()) {
     std::error_code ec;
     llvm::ToolOutputFile out(headerPath, ec, llvm::sys::fs::OF_Text);

@@ -62,7 +62,13 @@ struct ModelStats {
   CheckpointPlanAttr plan;
 };
 
+/// What a model is compiled for.
+enum class Target { CPU, NVPTX };
+
 struct CompiledModel {
+  Target target = Target::CPU;
+  /// For NVPTX: the kernels' PTX (also embedded in the host module).
+  std::string ptx;
   std::vector<EntryPoint> entries;
   ModelStats stats;
   /// The model function's name (the C header guard is derived from it).
@@ -82,6 +88,13 @@ struct CompiledModel {
 FailureOr<CompiledModel> compileForCPU(OwningOpRef<ModuleOp> module,
                                        const CPUPipelineOptions &options);
 
+/// The same for NVIDIA GPUs (nnc-gpu-pipeline, `options.chip`): the host
+/// module (LLVM dialect, for the CPU) launches the kernels through nnc's CUDA
+/// runtime; every buffer an entry point takes is device memory. Fails with
+/// an error for a chip nnc does not know.
+FailureOr<CompiledModel> compileForGPU(OwningOpRef<ModuleOp> module,
+                                       const CPUPipelineOptions &options);
+
 /// The checkpoint planner's chain for a model module (consumed): the graph
 /// stage runs (verify, autodiff with `options`' learning rate) and the
 /// gradient function is split into stages exactly as nnc-plan-checkpoints
@@ -93,6 +106,10 @@ buildChainForModel(ModuleOp module, const CPUPipelineOptions &options);
 /// runtime's static archive (nnc's own build or installation), oneDNN and
 /// its OpenMP.
 std::vector<std::string> cpuRuntimeLinkArguments();
+
+/// The same for host code of the NVPTX target: the CUDA runtime's archive
+/// and libdl (the driver is opened at run time).
+std::vector<std::string> cudaRuntimeLinkArguments();
 
 /// Graph-level statistics of a gradient function produced by nnc-autodiff.
 ModelStats computeModelStats(func::FuncOp gradFn);

@@ -30,6 +30,13 @@ std::optional<OutputKind> outputKindFromPath(StringRef path);
 LogicalResult emitCompiledModel(const CompiledModel &model, StringRef path,
                                 OutputKind kind);
 
+/// For an NVPTX model: writes its PTX to `path`, and when `cubinPath` is not
+/// empty and ptxas is found (PATH, then /usr/local/cuda/bin) assembles it for
+/// `chip` there too. Returns whether a cubin was written; errors (an
+/// assembly error included) are llvm::Errors.
+llvm::Expected<bool> emitPTX(const CompiledModel &model, StringRef path,
+                             StringRef chip, StringRef cubinPath);
+
 /// Translates to LLVM IR, optimizes at -O3 for the host and writes an object
 /// file.
 LogicalResult emitObjectFile(ModuleOp module, StringRef path);

@@ -75,6 +75,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
           clEnumValN(GemmEngine::Generated, "generated",
                      "nnc's own register-tiled loops")),
       llvm::cl::init(GemmEngine::Library)};
+  PassOptions::Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("NVPTX target of nnc-gpu-pipeline (sm_70 ... sm_90a)"),
+      llvm::cl::init("sm_90")};
   PassOptions::Option<std::string> memorySvg{
       *this, "memory-svg",
       llvm::cl::desc("Write the step's arena over time as an SVG picture"),
@@ -95,6 +99,21 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
 
 /// The whole CPU pipeline: graph stage, bufferization, LLVM.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts);
+
+/// What both targets' host code goes through on its way to the LLVM dialect
+/// (affine, scf, math, memref, arith, func with bare pointers).
+void buildHostToLLVMPipeline(OpPassManager &pm);
+
+/// The chips nnc-gpu-pipeline targets.
+bool isKnownNVPTXChip(StringRef chip);
+
+/// Buffers → kernels (PTX for `chip`, embedded) and host code in the LLVM
+/// dialect calling nnc's CUDA runtime.
+void buildGPUCodegenPipeline(OpPassManager &pm,
+                             const CPUPipelineOptions &opts);
+
+/// The whole GPU pipeline: graph stage, bufferization, GPU codegen.
+void buildGPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts);
 
 /// Registers `nnc-cpu-pipeline` with the pass registry.
 void registerNNCPipelines();

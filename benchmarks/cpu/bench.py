@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""nnc against PyTorch on the CPU, side by side in one run: one table.
+
+    /usr/bin/python3 benchmarks/cpu/bench.py --build build [--quick]
+
+Rows (each at 1 and 2 threads where it says so):
+  * the 784-100-10 training step (batch 128, cross-entropy, SGD);
+  * the deep MLP, 32 layers of 1024, batch 256, MSE, SGD (store-all);
+  * the deep MLP under a dp plan at the memory of PyTorch's best
+    checkpoint_sequential point, against it (1 thread, fresh processes:
+    "extra MiB" is the resident growth over a step);
+  * matmul alone at the deep MLP's shapes (x·Wᵀ, δ·W, δᵀ·x) and the small
+    MLP's, nnc's engine against every BLAS on the machine;
+  * the planner's predicted step time against the measured one for several
+    plans, widths and batches.
+
+nnc and PyTorch alternate inside one process in blocks of steps so machine
+noise hits both; times are medians. PyTorch runs at its best: its BLAS is
+printed and checked (benchmarks/common/peer.py), its intra-op threads and
+its BLAS threads are set separately, and for 2 threads both (1 + 2) and
+(2 + 2) are tried and the faster is quoted.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import peer  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+class NNCStep:
+    """A compiled training step loaded with ctypes, buffers ready."""
+
+    def __init__(self, build, flags, tmp, name):
+        lib = os.path.join(tmp, name + ".so")
+        out = subprocess.run([os.path.join(build, "bin", "nnc-compile"), "-o",
+                              lib, "--report=json"] + flags, check=True,
+                             capture_output=True, text=True)
+        self.report = json.loads(out.stdout)
+        entry = [e for e in self.report["entry_points"]
+                 if e["role"] == "train_step"][0]
+        self.lib = ctypes.CDLL(lib)
+        self.fn = getattr(self.lib, entry["name"])
+        self.fn.restype = None
+        rng = np.random.default_rng(0)
+        types = {"float": np.float32, "int32_t": np.int32}
+        ins = []
+        for b in entry["inputs"]:
+            if b["type"] == "float":
+                a = (rng.standard_normal(b["shape"]) * 0.05).astype(np.float32)
+            else:
+                a = rng.integers(0, 10, b["shape"]).astype(np.int32)
+            ins.append(a)
+        outs = [np.zeros(b["shape"], types[b["type"]]) for b in entry["outputs"]]
+        # In-place training: updated parameters overwrite the inputs.
+        params = [i for i, b in enumerate(entry["inputs"]) if b["name"][0] in "Wb"]
+        for k, i in enumerate(params):
+            outs[k + 1] = ins[i]
+        self.ws = np.zeros(max(entry["workspace_bytes"]
+                               if "workspace_bytes" in entry
+                               else entry["arena_bytes"], 64) + 64, np.uint8)
+        off = (-self.ws.ctypes.data) % 64
+        self.keep = ins + outs
+        self.ptrs = [a.ctypes.data_as(ctypes.c_void_p) for a in ins + outs]
+        self.ptrs.append(ctypes.c_void_p(self.ws.ctypes.data + off))
+
+    def threads(self, n):
+        self.lib.nncrt_set_num_threads(n)
+
+    def __call__(self):
+        self.fn(*self.ptrs)
+
+
+def torch_mlp(widths, batch, loss, lr):
+    import torch
+    torch.manual_seed(0)
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    x = torch.randn(batch, widths[0])
+    if loss == "mse":
+        t = torch.randn(batch, widths[-1])
+        lossf = torch.nn.functional.mse_loss
+    else:
+        t = torch.randint(0, widths[-1], (batch,))
+        lossf = torch.nn.functional.cross_entropy
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        lossf(model(x), t).backward()
+        opt.step()
+    return step
+
+
+def alternate(a, b, block, rounds, set_a, set_b):
+    """Median seconds per call of a and b, timed in alternating blocks."""
+    ta, tb = [], []
+    set_a()
+    a()
+    set_b()
+    b()
+    for _ in range(rounds):
+        for f, s, out in ((a, set_a, ta), (b, set_b, tb)):
+            s()
+            for _ in range(block):
+                t = time.perf_counter()
+                f()
+                out.append(time.perf_counter() - t)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def best_torch_threads(threads):
+    # (torch intra-op threads, BLAS threads) PyTorch is tried at.
+    return [(1, 1)] if threads == 1 else [(1, threads), (threads, threads)]
+
+
+def step_rows(args, tmp, out):
+    cases = [
+        ("784-100-10, b128, CE", [784, 100, 10], 128, "cross-entropy", 0.1,
+         50 if args.quick else 200, 10),
+        ("32x1024, b256, MSE", [1024] * 33, 256, "mse", 1e-3,
+         2 if args.quick else 3, 3),
+    ]
+    for name, widths, batch, loss, lr, block, rounds in cases:
+        flags = ["--mlp", ",".join(map(str, widths)), "--batch", str(batch),
+                 "--loss", loss, "--learning-rate", str(lr)]
+        nnc = NNCStep(args.build, flags, tmp, "step%d" % len(out))
+        gen = None
+        if not args.quick:
+            gen = NNCStep(args.build, flags + ["--gemm=generated"], tmp,
+                          "gen%d" % len(out))
+        torch_step = torch_mlp(widths, batch, loss, lr)
+        for threads in (1, 2):
+            best = None
+            for tt, bt in best_torch_threads(threads):
+                tn, tp = alternate(
+                    nnc, torch_step, block, rounds,
+                    lambda: nnc.threads(threads),
+                    lambda tt=tt, bt=bt: peer.set_peer_threads(tt, bt))
+                if best is None or tp < best[1]:
+                    best = (tn, tp, "%d+%d" % (tt, bt))
+            row = {"work": name, "threads": threads, "nnc": best[0],
+                   "peer": best[1], "peer_threads": best[2]}
+            if gen is not None:
+                gen.threads(threads)
+                tg, _ = alternate(gen, gen, 1, 2, lambda: None, lambda: None)
+                row["generated"] = tg
+            out.append(row)
+            print("  %-24s %d thr: nnc %.4f s, pytorch %.4f s (%s)" %
+                  (name, threads, best[0], best[1], best[2]), file=sys.stderr)
+
+
+def matmul_rows(args, out):
+    import torch
+    rt = ctypes.CDLL(os.path.join(args.build, "lib", "libnnc_runtime_cpu.so"))
+    rt.nncrt_sgemm.restype = None
+    rt.nncrt_sgemm.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.c_int64,
+                               ctypes.c_int64, ctypes.c_int64, ctypes.c_float,
+                               ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                               ctypes.c_int64, ctypes.c_float, ctypes.c_void_p,
+                               ctypes.c_int64]
+    blis = None
+    for path in ("libblis.so.4", "libblis.so"):
+        try:
+            blis = ctypes.CDLL(path)
+            break
+        except OSError:
+            pass
+    shapes = [("x·Wᵀ 256x1024x1024", 256, 1024, 1024, 0, 1),
+              ("δ·W 256x1024x1024", 256, 1024, 1024, 0, 0),
+              ("δᵀ·x 1024x1024x256", 1024, 1024, 256, 1, 0),
+              ("x·Wᵀ 128x100x784", 128, 100, 784, 0, 1),
+              ("δᵀ·x 100x784x128", 100, 784, 128, 1, 0)]
+    rng = np.random.default_rng(1)
+    for name, M, N, K, ta, tb in shapes:
+        A = rng.standard_normal((K, M) if ta else (M, K)).astype(np.float32)
+        B = rng.standard_normal((N, K) if tb else (K, N)).astype(np.float32)
+        C = np.zeros((M, N), np.float32)
+        lda, ldb = A.shape[1], B.shape[1]
+        tA, tB = torch.from_numpy(A), torch.from_numpy(B)
+        tC = torch.from_numpy(C.copy())
+        opA = tA.t() if ta else tA
+        opB = tB.t() if tb else tB
+        reps = max(5, int(2e9 / (2 * M * N * K)))
+
+        def nnc_mm():
+            rt.nncrt_sgemm(ta, tb, M, N, K, 1.0, A.ctypes.data, lda,
+                           B.ctypes.data, ldb, 0.0, C.ctypes.data, N)
+
+        def torch_mm():
+            torch.mm(opA, opB, out=tC)
+
+        engines = [("oneDNN (nnc)", nnc_mm), ("OpenBLAS (torch)", torch_mm)]
+        if blis is not None:
+            def blis_mm():
+                # cblas_sgemm(RowMajor=101, NoTrans=111 / Trans=112, ...)
+                blis.cblas_sgemm(101, 112 if ta else 111, 112 if tb else 111,
+                                 M, N, K, ctypes.c_float(1.0),
+                                 ctypes.c_void_p(A.ctypes.data), lda,
+                                 ctypes.c_void_p(B.ctypes.data), ldb,
+                                 ctypes.c_float(0.0),
+                                 ctypes.c_void_p(C.ctypes.data), N)
+            engines.append(("BLIS", blis_mm))
+        for threads in (1, 2):
+            rt.nncrt_set_num_threads(threads)
+            peer.set_peer_threads(1, threads)
+            os.environ["BLIS_NUM_THREADS"] = str(threads)
+            if blis is not None and hasattr(blis, "bli_thread_set_num_threads"):
+                blis.bli_thread_set_num_threads(ctypes.c_int64(threads))
+            gflops = {}
+            for label, f in engines:
+                f()
+                ts = []
+                for _ in range(3):
+                    t = time.perf_counter()
+                    for _ in range(reps):
+                        f()
+                    ts.append((time.perf_counter() - t) / reps)
+                gflops[label] = 2 * M * N * K / min(ts) / 1e9
+            best_other = max(v for k, v in gflops.items() if k != "oneDNN (nnc)")
+            out.append({"work": "matmul " + name, "threads": threads,
+                        "gflops": gflops, "nnc_over_best":
+                        gflops["oneDNN (nnc)"] / max(best_other,
+                                                     gflops["oneDNN (nnc)"]),
+                        "nnc_over_peer": gflops["oneDNN (nnc)"] / best_other})
+            print("  %-24s %d thr: %s" % (name, threads, ", ".join(
+                "%s %.1f" % kv for kv in gflops.items())), file=sys.stderr)
+
+
+def deep_mlp_child(argv):
+    script = os.path.join(HERE, "..", "deep-mlp", "bench.py")
+    r = subprocess.run([sys.executable, script] + argv, check=True,
+                       capture_output=True, text=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def checkpoint_rows(args, tmp, out, predictions):
+    L, W, B = (16, 512, 128) if args.quick else (32, 1024, 256)
+    steps = "3" if args.quick else "5"
+    shape = ["--layers", str(L), "--width", str(W), "--batch", str(B),
+             "--steps", steps]
+    spec = ["--mlp", ",".join([str(W)] * (L + 1)), "--activation", "relu",
+            "--loss", "mse", "--batch", str(B), "--learning-rate", "0.001"]
+    torch_rows = {}
+    for seg in (0, 2, 4, 8):
+        torch_rows[seg] = deep_mlp_child(["--mode", "torch", "--segments",
+                                          str(seg)] + shape)
+    ckpts = {s: r for s, r in torch_rows.items() if s}
+    seg = min(ckpts, key=lambda s: ckpts[s]["extra"])
+    t_best = ckpts[seg]
+    comp = os.path.join(args.build, "bin", "nnc-compile")
+
+    def nnc(name, flags):
+        lib = os.path.join(tmp, "ck%s.so" % name)
+        r = subprocess.run([comp, "-o", lib, "--report=json"] + spec + flags,
+                           check=True, capture_output=True, text=True)
+        report = json.loads(r.stdout)
+        rpath = lib + ".json"
+        json.dump(report, open(rpath, "w"))
+        m = deep_mlp_child(["--mode", "nnc", "--lib", lib, "--report",
+                            rpath] + shape)
+        m["report"] = report
+        return m
+    base = nnc("storeall", ["--strategy=store-all", "--cost-model=measured"])
+    cal = base["report"]["calibration"]
+    rates = ["--forward-flop-seconds=%r" % cal["forward_flop_seconds"],
+             "--backward-flop-seconds=%r" % cal["backward_flop_seconds"]]
+    lo = base["report"]["checkpoint"]["min_budget_bytes"]
+    budget = max(t_best["extra"], lo)
+    dp = nnc("dp", ["--strategy=dp", "--budget=%d" % budget] + rates)
+    out.append({"work": "%dx%d b%d: dp vs ckpt_seq(%d), 1 thr" % (L, W, B, seg),
+                "threads": 1,
+                "nnc_overhead": dp["time"] / base["time"] - 1,
+                "peer_overhead": t_best["time"] / torch_rows[0]["time"] - 1,
+                "nnc_extra": dp["extra"], "peer_extra": t_best["extra"],
+                "nnc": dp["time"], "peer": t_best["time"],
+                "min_budget": lo})
+    print("  dp at %.1f MiB: nnc +%.1f%% vs ckpt_seq(%d) +%.1f%%" % (
+        budget / 2**20, 100 * out[-1]["nnc_overhead"], seg,
+        100 * out[-1]["peer_overhead"]), file=sys.stderr)
+    predictions.append(("%dx%d b%d store-all" % (L, W, B),
+                        base["report"]["checkpoint"].get(
+                            "predicted_step_seconds", 0), base["time"]))
+    predictions.append(("%dx%d b%d dp %.0f MiB" % (L, W, B, budget / 2**20),
+                        dp["report"]["checkpoint"]["predicted_step_seconds"],
+                        dp["time"]))
+    # More plans, widths and batches for the cost model.
+    configs = [(L, W, B)] if args.quick else [(32, 1024, 256), (32, 512, 128),
+                                              (16, 1024, 64)]
+    for (l, w, b) in configs:
+        sp = ["--mlp", ",".join([str(w)] * (l + 1)), "--activation", "relu",
+              "--loss", "mse", "--batch", str(b), "--learning-rate", "0.001"]
+        sh = ["--layers", str(l), "--width", str(w), "--batch", str(b),
+              "--steps", steps]
+        lib = os.path.join(tmp, "cal%d_%d_%d.so" % (l, w, b))
+        r = subprocess.run([comp, "-o", lib, "--report=json",
+                            "--cost-model=measured"] + sp, check=True,
+                           capture_output=True, text=True)
+        rep = json.loads(r.stdout)
+        c = rep["calibration"]
+        rt = ["--forward-flop-seconds=%r" % c["forward_flop_seconds"],
+              "--backward-flop-seconds=%r" % c["backward_flop_seconds"]]
+        lo2 = rep["checkpoint"]["min_budget_bytes"]
+        hi2 = rep["checkpoint"]["store_all_peak_bytes"]
+        for plan in (["--strategy=store-all"], ["--strategy=sqrt"],
+                     ["--strategy=dp", "--budget=%d" % ((lo2 + hi2) // 2)],
+                     ["--strategy=dp", "--budget=%d" % int(lo2 * 1.2)]):
+            lib2 = lib + "%d.so" % len(predictions)
+            r2 = subprocess.run([comp, "-o", lib2, "--report=json"] + sp + rt +
+                                plan, check=True, capture_output=True, text=True)
+            rep2 = json.loads(r2.stdout)
+            rpath = lib2 + ".json"
+            json.dump(rep2, open(rpath, "w"))
+            m = deep_mlp_child(["--mode", "nnc", "--lib", lib2, "--report",
+                                rpath] + sh)
+            predictions.append(("%dx%d b%d %s" % (l, w, b, " ".join(plan)),
+                                rep2["checkpoint"]["predicted_step_seconds"],
+                                m["time"]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--quick", action="store_true",
+                    help="smaller workloads and fewer steps (a smoke run)")
+    ap.add_argument("--json", help="also write the rows here")
+    args = ap.parse_args()
+    blas = peer.ensure_best_peer()
+    import torch
+    print("machine: %s" % open("/proc/cpuinfo").read().split(
+        "model name")[1].split("\n")[0].strip(": "))
+    print("peer: PyTorch %s, BLAS %s" % (torch.__version__, blas))
+    tmp = tempfile.mkdtemp(prefix="nnc-cpu-bench-")
+    rows, predictions = [], []
+    step_rows(args, tmp, rows)
+    checkpoint_rows(args, tmp, rows, predictions)
+    matmul_rows(args, rows)
+
+    print()
+    print("%-42s %3s %11s %11s %8s  %s" % ("work", "thr", "nnc", "pytorch",
+                                           "speedup", "notes"))
+    for r in rows:
+        if "gflops" in r:
+            g = r["gflops"]
+            others = {k: v for k, v in g.items() if k != "oneDNN (nnc)"}
+            best = max(others, key=others.get)
+            print("%-42s %3d %7.1f GF/s %7.1f GF/s %7.2fx  best other: %s; "
+                  "nnc at %.0f%% of the best" % (
+                      r["work"], r["threads"], g["oneDNN (nnc)"],
+                      g.get("OpenBLAS (torch)", 0),
+                      g["oneDNN (nnc)"] / g.get("OpenBLAS (torch)", 1), best,
+                      100 * r["nnc_over_best"]))
+        elif "nnc_overhead" in r:
+            print("%-42s %3d %9.1f %% %9.1f %% %8s  overhead over own vanilla; "
+                  "extra memory nnc %.1f MiB, pytorch %.1f MiB; min budget "
+                  "%.1f MiB" % (r["work"], r["threads"],
+                                100 * r["nnc_overhead"],
+                                100 * r["peer_overhead"], "",
+                                r["nnc_extra"] / 2**20, r["peer_extra"] / 2**20,
+                                r["min_budget"] / 2**20))
+        else:
+            note = "pytorch threads %s" % r["peer_threads"]
+            if "generated" in r:
+                note += "; nnc gemm=generated %.4f s" % r["generated"]
+            print("%-42s %3d %9.4f s %9.4f s %7.2fx  %s" % (
+                r["work"], r["threads"], r["nnc"], r["peer"],
+                r["peer"] / r["nnc"], note))
+    print()
+    print("%-52s %12s %12s %8s" % ("plan (cost model: measured)", "predicted s",
+                                   "measured s", "error"))
+    for name, pred, meas in predictions:
+        print("%-52s %12.4f %12.4f %7.1f%%" % (name, pred, meas,
+                                              100 * (pred / meas - 1)))
+    if args.json:
+        json.dump({"rows": rows, "predictions": predictions},
+                  open(args.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()

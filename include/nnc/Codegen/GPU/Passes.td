@@ -1,0 +1,75 @@
+//===- Passes.td - GPU code generation passes --------------*- tablegen -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+// The NVPTX target: after memory planning, every linalg op of a step becomes
+// a kernel in one gpu.module and a launch in the host function; the kernels
+// go to PTX, the launches to calls of the CUDA runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_CODEGEN_GPU_PASSES_TD
+#define NNC_CODEGEN_GPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def GPUBuildKernels : Pass<"nnc-gpu-build-kernels", "::mlir::ModuleOp"> {
+  let summary = "Turn every linalg op on buffers into a kernel and a launch";
+  let description = [{
+    Runs on the host functions after nnc-plan-memory: each linalg op (and
+    memref.copy) becomes a `gpu.func` in `gpu.module @nnc_kernels` and a
+    `gpu.launch_func` where it was, on the same buffers (arena views and
+    caller-owned device buffers), so the memory plan is the CPU target's.
+
+    - Matmuls (the forward x·Wᵀ, the backward δ·W and δᵀ·x, the fused
+      update's scaled accumulation) get a tiled kernel: 128×128 or 64×64
+      block tiles, 8×8 or 4×4 outputs a thread in vector registers, k tiles
+      staged through shared memory (workgroup attributions), 128-bit
+      global loads, `vector.fma`; other shapes a guarded 16×16 tile kernel.
+      A zero fill right before a matmul is dropped (beta = 0).
+    - Reductions (softmax and cross-entropy rows, losses, bias gradients)
+      get one block per output element: threads stride over the reduced
+      elements, then warp shuffles and shared memory, a fixed tree.
+    - Everything else (elementwise maps, fills, copies) one thread an
+      element.
+
+    Identical ops share one kernel (a recomputation launches the kernel of
+    the first forward), so results are bit-identical across checkpoint
+    plans. A function that is not straight-line, or an op no builder takes,
+    is an error naming it.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def GPULowerLaunches : Pass<"nnc-gpu-lower-launches", "::mlir::ModuleOp"> {
+  let summary = "Replace kernel launches by calls of nnc's CUDA runtime";
+  let description = [{
+    Runs after `gpu-module-to-binary{format=isa}`: the PTX of `chip` is kept
+    as a constant string of the host module and every `gpu.launch_func`
+    becomes a call of `nncrt_cuda_launch(ptx, kernel index, kernel name,
+    grid, block, parameters)` (include/nnc/Runtime/CUDA/CUDARuntime.h),
+    whose parameters are the buffers' device addresses. The runtime loads
+    the module once, on first use. MLIR's own `gpu-to-llvm` host code
+    loads, JIT-compiles and unloads the module around every launch in LLVM
+    19, so nnc does not use it. Each entry point also gets
+    `<name>_packed(void **args)`, which the runtime calls to capture a step
+    as a CUDA graph.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "The target whose PTX is embedded">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+#endif // NNC_CODEGEN_GPU_PASSES_TD

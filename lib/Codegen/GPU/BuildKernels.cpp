@@ -1,0 +1,176 @@
+//===- BuildKernels.cpp - linalg ops on buffers to kernels and launches ---===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Codegen/GPU/Passes.h"
+
+#include "KernelBuilder.h"
+
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::nnc {
+#define GEN_PASS_DEF_GPUBUILDKERNELS
+#include "nnc/Codegen/GPU/Passes.h.inc"
+} // namespace mlir::nnc
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+static constexpr StringLiteral kKernelModule = "nnc_kernels";
+
+/// True if `op` (just before a matmul) fills `out` with +0.0.
+static bool zeroFills(Operation *op, Value out) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op);
+  FloatAttr value;
+  return fill && fill.hasPureBufferSemantics() &&
+         fill.getDpsInits()[0] == out &&
+         matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
+         value.getValue().isPosZero();
+}
+
+/// Ops a host function keeps: they only compute addresses and sizes, or
+/// call another host function.
+static bool staysOnHost(Operation *op) {
+  return isa<memref::ViewOp, func::ReturnOp, func::CallOp,
+             memref::GetGlobalOp>(op) ||
+         op->hasTrait<OpTrait::ConstantLike>();
+}
+
+namespace {
+struct GPUBuildKernelsPass
+    : public nnc::impl::GPUBuildKernelsBase<GPUBuildKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(ctx));
+    OpBuilder top = OpBuilder::atBlockEnd(module.getBody());
+    auto kernels = top.create<gpu::GPUModuleOp>(module.getLoc(), kKernelModule);
+    SymbolTable symbols(kernels);
+    OpBuilder mb = OpBuilder::atBlockBegin(kernels.getBody());
+    // A kernel's generic printed form -> the kernel: identical ops (a layer
+    // and its recomputations) share one.
+    llvm::StringMap<gpu::GPUFuncOp> byBody;
+    unsigned count = 0;
+
+    for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      if (fn.isExternal())
+        continue;
+      if (!fn.getBody().hasOneBlock()) {
+        fn.emitError("the GPU target needs straight-line functions");
+        return signalPassFailure();
+      }
+      for (Operation &op :
+           llvm::make_early_inc_range(fn.getBody().front())) {
+        if (staysOnHost(&op))
+          continue;
+        FailureOr<gpu_codegen::Launch> launch = build(mb, &op, count);
+        if (failed(launch)) {
+          op.emitOpError("has no GPU kernel: the GPU target runs linalg "
+                         "ops on buffers (matmuls, reductions, elementwise "
+                         "maps) and memref.copy");
+          return signalPassFailure();
+        }
+        // Constant globals (the gradient seed, say) are host memory: the
+        // kernel reads a copy of the global in the gpu.module instead.
+        localizeGlobals(module, kernels, *launch);
+        // Dedupe by the kernel's text (local scope: printing against the
+        // whole module would be quadratic).
+        std::string key;
+        llvm::raw_string_ostream os(key);
+        gpu::GPUFuncOp kernel = launch->kernel;
+        std::string name = kernel.getName().str();
+        kernel.setName("k");
+        kernel->print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+        auto [it, inserted] = byBody.try_emplace(key, kernel);
+        if (inserted) {
+          kernel.setName(name);
+          symbols.insert(kernel);
+          ++count;
+        } else {
+          kernel.erase();
+          kernel = it->second;
+        }
+        OpBuilder b(&op);
+        Location loc = op.getLoc();
+        auto dim = [&](const std::array<int64_t, 3> &d) {
+          return gpu::KernelDim3{b.create<arith::ConstantIndexOp>(loc, d[0]),
+                                 b.create<arith::ConstantIndexOp>(loc, d[1]),
+                                 b.create<arith::ConstantIndexOp>(loc, d[2])};
+        };
+        b.create<gpu::LaunchFuncOp>(loc, kernel, dim(launch->grid),
+                                    dim(launch->block), Value(),
+                                    launch->operands);
+        op.erase();
+      }
+    }
+    if (count == 0)
+      kernels.erase();
+  }
+
+  /// Replaces kernel arguments that are constant globals of the host
+  /// module by reads of the same global copied into `kernels`.
+  void localizeGlobals(ModuleOp module, gpu::GPUModuleOp kernels,
+                       gpu_codegen::Launch &launch) {
+    gpu::GPUFuncOp kernel = launch.kernel;
+    for (int64_t i = launch.operands.size() - 1; i >= 0; --i) {
+      auto get = launch.operands[i].getDefiningOp<memref::GetGlobalOp>();
+      if (!get)
+        continue;
+      if (!kernels.lookupSymbol(get.getName())) {
+        auto global = module.lookupSymbol<memref::GlobalOp>(get.getName());
+        OpBuilder::atBlockBegin(kernels.getBody()).clone(*global);
+      }
+      OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
+      Value local = b.create<memref::GetGlobalOp>(get.getLoc(), get.getType(),
+                                                  get.getName());
+      kernel.getArgument(i).replaceAllUsesWith(local);
+      kernel.eraseArgument(i);
+      launch.operands.erase(launch.operands.begin() + i);
+    }
+  }
+
+  /// Builds the kernel for `op` (the zero fill a matmul absorbs goes too).
+  FailureOr<gpu_codegen::Launch> build(OpBuilder &mb, Operation *op,
+                                       unsigned count) {
+    std::string name;
+    auto named = [&](StringRef kind) {
+      name = (kind + "_" + Twine(count)).str();
+      return StringRef(name);
+    };
+    if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+      // The same semantics as linalg.copy on identity layouts.
+      OpBuilder b(op);
+      auto lcopy = b.create<linalg::CopyOp>(op->getLoc(), copy.getSource(),
+                                            copy.getTarget());
+      auto launch = gpu_codegen::buildElementwiseKernel(mb, named("copy"),
+                                                        lcopy);
+      lcopy.erase();
+      return launch;
+    }
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp || !linalgOp.hasPureBufferSemantics())
+      return failure();
+    if (auto mm = matchMatmul(linalgOp)) {
+      double beta = 1.0;
+      if (Operation *prev = op->getPrevNode(); zeroFills(prev, mm->out)) {
+        prev->erase();
+        beta = 0.0;
+      }
+      return gpu_codegen::buildMatmulKernel(mb, named("matmul"), *mm, beta,
+                                            op->getLoc());
+    }
+    if (linalgOp.getNumReductionLoops() > 0) {
+      auto generic = dyn_cast<linalg::GenericOp>(op);
+      if (!generic)
+        return failure();
+      return gpu_codegen::buildReductionKernel(mb, named("reduce"), generic);
+    }
+    return gpu_codegen::buildElementwiseKernel(mb, named("map"), linalgOp);
+  }
+};
+} // namespace
