@@ -12,6 +12,9 @@ PKGS=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19 lld-19
   # Build.
   cmake ninja-build g++ libgtest-dev libgmock-dev
+  # The ONNX importer: libonnx and protobuf (the C++ runtime; protoc for
+  # ONNXConfig.cmake's find_dependency).
+  libonnx-dev libprotobuf-dev protobuf-compiler
   # Oracles and peers: PyTorch autograd, ONNX.
   python3-torch python3-onnx python3-numpy python3-threadpoolctl
   # lit itself is run from llvm-19-tools' lit.py; it needs these.

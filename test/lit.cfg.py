@@ -33,6 +33,7 @@ tools = [
     "nnc-compile",
     "nnc-plan",
     "nnc-train-mlp",
+    "nnc-translate",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("llvm-nm", unresolved="fatal"),
