@@ -29,6 +29,7 @@
 #include "llvm/Support/Path.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 using namespace mlir::nnc;
@@ -52,6 +53,13 @@ std::string cIdentifier(StringRef name, StringRef prefix) {
   if (s.empty() || llvm::isDigit(s[0]))
     s = prefix.str() + s;
   return s;
+}
+
+/// A float as a user wrote it (2, 0.1), for messages.
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
 }
 
 /// The first steps of a pattern that is one nn op (see the file comment).
@@ -442,9 +450,9 @@ LogicalResult Importer::visitGemm() {
   int64_t transA = intAttr("transA", 0), transB = intAttr("transB", 0);
   bool hasC = !input(2).empty();
   if (alpha != 1.0)
-    return unsupportedAttr("alpha", alpha) << " (nnc maps alpha=1)";
+    return unsupportedAttr("alpha", number(alpha)) << " (nnc maps alpha=1)";
   if (hasC && beta != 1.0)
-    return unsupportedAttr("beta", beta) << " (nnc maps beta=1)";
+    return unsupportedAttr("beta", number(beta)) << " (nnc maps beta=1)";
   FailureOr<Value> a = tensor(input(0)), b = tensor(input(1));
   if (failed(a) || failed(b))
     return failure();
@@ -630,7 +638,7 @@ LogicalResult Importer::visitActivation() {
   // LeakyRelu
   double alpha = floatAttr("alpha", 0.01);
   if (!(alpha >= 0))
-    return unsupportedAttr("alpha", alpha)
+    return unsupportedAttr("alpha", number(alpha))
            << " (nnc's leaky_relu takes a slope alpha >= 0)";
   return define(0, g->leakyRelu(*x, alpha));
 }

@@ -15,6 +15,8 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Endian.h"
@@ -265,8 +267,8 @@ LogicalResult mlir::nnc::onnx_import::readModel(StringRef bytes,
     return emitError(fileLoc)
            << "opset " << opset << " is not supported (nnc imports opsets "
            << kMinOpset << " to " << kMaxOpset
-           << "; export with torch.onnx.export(..., opset_version=" << kMaxOpset
-           << ")";
+           << "; export with torch.onnx.export(..., opset_version="
+           << kMaxOpset << "))";
 
   Validator v(fileLoc);
   if (failed(v.graph(model.graph(), 0)) || failed(v.structure(model.graph())))
@@ -277,8 +279,13 @@ LogicalResult mlir::nnc::onnx_import::readModel(StringRef bytes,
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception &e) {
-    StringRef what(e.what());
-    return emitError(fileLoc) << "invalid ONNX model: " << what.trim();
+    // One line: libonnx appends its context after blank lines.
+    SmallVector<StringRef> lines;
+    StringRef(e.what()).split(lines, '\n', -1, /*KeepEmpty=*/false);
+    InFlightDiagnostic d = emitError(fileLoc) << "invalid ONNX model: ";
+    for (auto [i, line] : llvm::enumerate(lines))
+      d << (i ? "; " : "") << line.trim().ltrim("=> ");
+    return d;
   } catch (...) {
     return emitError(fileLoc) << "invalid ONNX model";
   }
