@@ -25,6 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
+                                "examples", "pytorch-onnx"))
 import nnc_weights  # noqa: E402
 from nnc_ctypes import Compiled, dropout_keep  # noqa: E402
 
