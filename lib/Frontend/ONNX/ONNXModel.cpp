@@ -267,8 +267,8 @@ LogicalResult mlir::nnc::onnx_import::readModel(StringRef bytes,
     return emitError(fileLoc)
            << "opset " << opset << " is not supported (nnc imports opsets "
            << kMinOpset << " to " << kMaxOpset
-           << "; export with torch.onnx.export(..., opset_version="
-           << kMaxOpset << "))";
+           << "; export with torch.onnx.export(..., opset_version=" << kMaxOpset
+           << "))";
 
   Validator v(fileLoc);
   if (failed(v.graph(model.graph(), 0)) || failed(v.structure(model.graph())))

@@ -21,8 +21,8 @@ int main(int argc, char **argv) {
   report("bad spec", !nnc_compile_mlp(ctx, "8,x,2", "relu", "mse", 4, &opts),
          ctx);
   opts.strategy = "fastest";
-  report("bad strategy", !nnc_compile_mlp(ctx, "8,4,2", "relu", "mse", 4, &opts),
-         ctx);
+  report("bad strategy",
+         !nnc_compile_mlp(ctx, "8,4,2", "relu", "mse", 4, &opts), ctx);
   opts.strategy = "dp";
   opts.budget = "12 apples";
   report("bad budget", !nnc_compile_mlp(ctx, "8,4,2", "relu", "mse", 4, &opts),
