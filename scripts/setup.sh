@@ -14,6 +14,9 @@ PKGS=(
   cmake ninja-build g++ libgtest-dev libgmock-dev
   # The CPU target's GEMM (oneDNN picks kernels by CPU features).
   libdnnl-dev
+  # The ONNX importer: libonnx and protobuf (the C++ runtime; protoc for
+  # ONNXConfig.cmake's find_dependency).
+  libonnx-dev libprotobuf-dev protobuf-compiler
   # Oracles and peers: PyTorch autograd, ONNX; an optimized BLAS for the
   # PyTorch peer (without it Debian's torch runs the reference BLAS).
   python3-torch python3-onnx python3-numpy python3-threadpoolctl

@@ -20,6 +20,7 @@ config.substitutions.append(("%shlibext", ".so"))
 config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
 config.substitutions.append(("%nnc_lib_dir", os.path.join(config.nnc_obj_root, "lib")))
 config.substitutions.append(("%nnc_src_root", config.nnc_src_root))
+config.substitutions.append(("%nnc_obj_root", config.nnc_obj_root))
 config.substitutions.append(("%unittests", config.nnc_unittests_dir))
 # Debian's python3 carries torch and onnx; another python3 may come first on
 # PATH, so the oracle tests name the interpreter explicitly.
@@ -34,6 +35,7 @@ tools = [
     "nnc-compile",
     "nnc-plan",
     "nnc-train-mlp",
+    "nnc-translate",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("llvm-nm", unresolved="fatal"),
@@ -43,5 +45,8 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 if os.path.exists("/usr/bin/python3") and \
         os.system("/usr/bin/python3 -c 'import torch' 2>/dev/null") == 0:
     config.available_features.add("torch")
+if os.path.exists("/usr/bin/python3") and \
+        os.system("/usr/bin/python3 -c 'import onnx' 2>/dev/null") == 0:
+    config.available_features.add("onnx")
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")

@@ -48,6 +48,24 @@ Value GraphBuilder::param(ArrayRef<int64_t> shape, StringRef name) {
   return addArgument(RankedTensorType::get(shape, b.getF32Type()), true, name);
 }
 
+LogicalResult GraphBuilder::reshapeInput(Value arg, ArrayRef<int64_t> shape) {
+  auto blockArg = dyn_cast<BlockArgument>(arg);
+  auto type = cast<RankedTensorType>(arg.getType());
+  auto reshaped = RankedTensorType::get(shape, type.getElementType());
+  if (!blockArg || blockArg.getOwner()->getParentOp() != func ||
+      !arg.use_empty() || reshaped.getNumElements() != type.getNumElements())
+    return failed = true, emitError(loc)
+                              << "cannot reshape " << type << " to " << reshaped
+                              << ": only an unused input of as many elements";
+  unsigned index = blockArg.getArgNumber();
+  arg.setType(reshaped);
+  SmallVector<Type> inputs(func.getArgumentTypes());
+  inputs[index] = reshaped;
+  func.setFunctionType(
+      b.getFunctionType(inputs, func.getFunctionType().getResults()));
+  return success();
+}
+
 template <typename OpT, typename... Args>
 Value GraphBuilder::create(Args &&...args) {
   // Build with a placeholder result type, then ask the op what it is: the
@@ -92,6 +110,14 @@ Value GraphBuilder::sigmoid(Value x) {
 Value GraphBuilder::tanh(Value x) {
   NNC_REQUIRE(x);
   return create<TanhOp>(x);
+}
+Value GraphBuilder::leakyRelu(Value x, double alpha) {
+  NNC_REQUIRE(x);
+  return create<LeakyReluOp>(x, b.getF32FloatAttr(alpha));
+}
+Value GraphBuilder::gelu(Value x) {
+  NNC_REQUIRE(x);
+  return create<GeluOp>(x);
 }
 Value GraphBuilder::softmax(Value x) {
   NNC_REQUIRE(x);

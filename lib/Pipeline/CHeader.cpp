@@ -25,6 +25,12 @@ static bool isCIdentifier(StringRef s) {
          llvm::all_of(s, [](char c) { return llvm::isAlnum(c) || c == '_'; });
 }
 
+/// Printable ASCII that cannot close a C comment.
+static bool isCommentSafe(StringRef s) {
+  return llvm::all_of(s, [](char c) { return llvm::isPrint(c); }) &&
+         !s.contains("*/");
+}
+
 llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
                                     llvm::raw_ostream &os) {
   for (const EntryPoint &e : model.entries) {
@@ -49,7 +55,9 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
      << " * size shown; nothing is allocated or freed on your behalf beyond\n"
      << " * internal temporaries. Parameters come in layer order, each "
         "layer's\n"
-     << " * weight W [out, in] (PyTorch's layout) then its bias b [out].\n"
+     << " * weight W [out, in] (PyTorch's layout) then its bias b [out];\n"
+     << " * a quoted name is the one in the model file (an ONNX initializer,\n"
+     << " * i.e. PyTorch's state_dict key), as weights files name it.\n"
      << " * Inputs are only read. A training step's outputs may be the same\n"
      << " * buffers as the corresponding parameter inputs (update in place).\n"
      << " * Every entry point takes, last, a workspace of\n"
@@ -72,9 +80,17 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
     else
       os << "inference; returns the network's output (logits).";
     os << "\n";
-    for (const BufferInfo &b : e.inputs)
-      os << " *   in  " << b.name << " " << b.cType << shapeComment(b)
-         << (b.isParam ? " (parameter)" : "") << "\n";
+    for (const BufferInfo &b : e.inputs) {
+      os << " *   in  " << b.name << " " << b.cType << shapeComment(b);
+      if (b.isParam || b.sourceName != b.name) {
+        os << " (" << (b.isParam ? "parameter" : "input");
+        // The model file's name, unless it could end the comment.
+        if (b.sourceName != b.name && isCommentSafe(b.sourceName))
+          os << " \"" << b.sourceName << "\"";
+        os << ")";
+      }
+      os << "\n";
+    }
     for (const BufferInfo &b : e.outputs)
       os << " *   out " << b.name << " " << b.cType << shapeComment(b) << "\n";
     os << " *   workspace: " << e.workspaceBytes << " bytes (lower bound "

@@ -54,14 +54,25 @@ const EntryPoint *CompiledModel::find(EntryRole role) const {
   return nullptr;
 }
 
+std::vector<TensorSpec> CompiledModel::parameters() const {
+  std::vector<TensorSpec> specs;
+  if (const EntryPoint *model = find(EntryRole::Loss))
+    for (const BufferInfo &b : model->inputs)
+      if (b.isParam)
+        specs.push_back({b.sourceName, b.shape});
+  return specs;
+}
+
 const EntryPoint *CompiledModel::step() const {
   const EntryPoint *e = find(EntryRole::TrainStep);
   return e ? e : find(EntryRole::Grad);
 }
 
-static BufferInfo bufferInfo(Type type, std::string name, bool isParam) {
+static BufferInfo bufferInfo(Type type, std::string name, bool isParam,
+                             StringRef sourceName = {}) {
   auto tensor = cast<RankedTensorType>(type);
   BufferInfo info;
+  info.sourceName = sourceName.empty() ? name : sourceName.str();
   info.name = std::move(name);
   info.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
   Type elt = tensor.getElementType();
@@ -87,7 +98,8 @@ static EntryPoint describe(func::FuncOp fn, EntryRole role,
     std::string name = getArgName(fn, i).str();
     if (name.empty())
       name = "arg" + std::to_string(i);
-    e.inputs.push_back(bufferInfo(arg.getType(), name, isParam));
+    e.inputs.push_back(
+        bufferInfo(arg.getType(), name, isParam, getArgSourceName(fn, i)));
   }
   for (auto [i, type] : llvm::enumerate(fn.getFunctionType().getResults())) {
     std::string name;

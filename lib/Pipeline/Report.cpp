@@ -14,11 +14,18 @@ using namespace mlir::nnc;
 
 static llvm::json::Array buffersJSON(ArrayRef<BufferInfo> buffers) {
   llvm::json::Array a;
-  for (const BufferInfo &b : buffers)
-    a.push_back(llvm::json::Object{{"name", b.name},
-                                   {"shape", llvm::json::Array(b.shape)},
-                                   {"type", b.cType},
-                                   {"bytes", b.bytes}});
+  for (const BufferInfo &b : buffers) {
+    llvm::json::Object o{{"name", b.name},
+                         {"shape", llvm::json::Array(b.shape)},
+                         {"type", b.cType},
+                         {"bytes", b.bytes}};
+    if (b.isParam)
+      o["parameter"] = true;
+    // The model file's name (an ONNX initializer's) where it differs.
+    if (b.sourceName != b.name)
+      o["source_name"] = b.sourceName;
+    a.push_back(std::move(o));
+  }
   return a;
 }
 

@@ -8,10 +8,12 @@
 #include "nnc/Pipeline/ToolOptions.h"
 
 #include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "nnc/Frontend/ONNX.h"
 #include "nnc/Planner/Chain.h"
 
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <cmath>
@@ -24,14 +26,49 @@ static llvm::Error optionError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
+bool ModelSource::isONNX() const {
+  return llvm::sys::path::extension(inputFile) == ".onnx";
+}
+
+/// An MLP's initial parameters, named as buildMLP names them.
+static WeightSet mlpWeights(const MLPSpec &spec) {
+  WeightSet set;
+  std::vector<std::vector<float>> values = initParameters(spec);
+  for (int64_t l = 0; l < spec.numLayers(); ++l) {
+    std::string layer = std::to_string(l + 1);
+    set.tensors.push_back(
+        {"W" + layer, {spec.widths[l + 1], spec.widths[l]}, values[2 * l]});
+    set.tensors.push_back(
+        {"b" + layer, {spec.widths[l + 1]}, values[2 * l + 1]});
+  }
+  return set;
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
-                     const ModelSource &source) {
+                     const ModelSource &source, WeightSet *initialWeights) {
+  if (initialWeights)
+    *initialWeights = {};
   if (source.isMLP()) {
     OwningOpRef<ModuleOp> module = buildMLP(context, source.mlp, source.name);
     if (!module)
       return optionError("cannot build the MLP");
+    if (initialWeights)
+      *initialWeights = mlpWeights(source.mlp);
     return std::move(module);
+  }
+  if (source.isONNX()) {
+    ONNXImportOptions options;
+    options.name = source.name;
+    options.loss = source.loss;
+    options.batch = source.batch;
+    FailureOr<ImportedModel> imported =
+        importONNX(context, source.inputFile, options);
+    if (failed(imported)) // the importer reported where
+      return optionError("cannot parse '" + source.inputFile + "'");
+    if (initialWeights)
+      *initialWeights = std::move(imported->initialWeights);
+    return std::move(imported->module);
   }
   std::string error;
   auto file = openInputFile(source.inputFile, &error);
@@ -45,8 +82,8 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
 }
 
 ModelCLOptions::ModelCLOptions(cl::OptionCategory &cat)
-    : inputFile(cl::Positional, cl::desc("[model.mlir]"), cl::init(""),
-                cl::cat(cat)),
+    : inputFile(cl::Positional, cl::desc("[model.mlir|model.onnx]"),
+                cl::init(""), cl::cat(cat)),
       mlp("mlp",
           cl::desc("MLP layer widths, e.g. 784,100,10 (used when no model "
                    "file is given)"),
@@ -54,13 +91,18 @@ ModelCLOptions::ModelCLOptions(cl::OptionCategory &cat)
       activation("activation",
                  cl::desc("MLP activation: relu, sigmoid or tanh"),
                  cl::init("relu"), cl::cat(cat)),
-      loss("loss", cl::desc("MLP loss: cross-entropy or mse"),
+      loss("loss",
+           cl::desc("MLP loss: cross-entropy or mse; for an ONNX inference "
+                    "graph, the loss to append"),
            cl::init("cross-entropy"), cl::cat(cat)),
       init("init", cl::desc("MLP initialization: kaiming, xavier or gaussian"),
            cl::init("kaiming"), cl::cat(cat)),
       name("name", cl::desc("MLP model function name"), cl::init("mlp"),
            cl::cat(cat)),
-      batch("batch", cl::desc("MLP batch size"), cl::init(128), cl::cat(cat)),
+      batch("batch",
+            cl::desc("MLP batch size; for an ONNX model, the size of its "
+                     "symbolic dimensions"),
+            cl::init(128), cl::cat(cat)),
       dropout("dropout", cl::desc("MLP dropout rate after hidden layers"),
               cl::init(0.0), cl::cat(cat)),
       seed("seed", cl::desc("MLP initialization seed"), cl::init(0),
@@ -79,6 +121,16 @@ llvm::Expected<ModelSource> ModelCLOptions::getSource() const {
   if (!(dropout >= 0 && dropout < 1))
     return optionError("--dropout must be in [0, 1), got " +
                        std::to_string(dropout));
+  if (source.isONNX()) {
+    // Only what was given applies to an ONNX model; the defaults are the
+    // MLP's.
+    if (!name.getNumOccurrences())
+      source.name.clear();
+    if (loss.getNumOccurrences())
+      source.loss = spec->loss;
+    if (batch.getNumOccurrences())
+      source.batch = static_cast<int64_t>(batch);
+  }
   source.mlp = std::move(*spec);
   source.mlp.dropout = dropout;
   source.mlp.init = *initKind;

@@ -26,8 +26,6 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
-#include <fstream>
-
 using namespace mlir;
 using namespace mlir::nnc;
 namespace cl = llvm::cl;
@@ -81,11 +79,18 @@ int main(int argc, char **argv) {
       "header",
       cl::desc("C header to write (default: the .o/.so output with .h)"),
       cl::init(""), cl::cat(cat));
+  cl::opt<std::string> weightsIn(
+      "weights-in",
+      cl::desc("Initial parameter values by name from this nnc weights file "
+               "(checked against the model); --weights-out then writes "
+               "them"),
+      cl::value_desc("file"), cl::init(""), cl::cat(cat));
   cl::opt<std::string> weightsOut(
       "weights-out",
-      cl::desc("Write the initial MLP parameters as raw little-endian f32, "
-               "in parameter order"),
-      cl::init(""), cl::cat(cat));
+      cl::desc("Write the initial parameters by name as an nnc weights file: "
+               "an ONNX model's initializers, an MLP's initialization, or "
+               "--weights-in's"),
+      cl::value_desc("file"), cl::init(""), cl::cat(cat));
   cl::opt<std::string> report("report", cl::desc("Print a report: json"),
                               cl::init(""), cl::cat(cat));
   cl::HideUnrelatedOptions(cat);
@@ -134,22 +139,22 @@ int main(int argc, char **argv) {
   ctx.printOpOnDiagnostic(false);
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
 
-  auto module = loadModel(ctx, sourceMgr, *source);
+  WeightSet initial;
+  auto module = loadModel(ctx, sourceMgr, *source, &initial);
   if (!module) {
     std::string msg = llvm::toString(module.takeError());
     return source->isMLP() || msg.find("cannot parse") == std::string::npos
                ? fail(msg)
                : 1; // the parser reported where
   }
-  if (!weightsOut.empty()) {
-    if (!source->isMLP())
-      return fail("--weights-out needs an MLP spec, not a model file");
-    std::ofstream out(weightsOut, std::ios::binary);
-    for (const auto &p : initParameters(source->mlp))
-      out.write(reinterpret_cast<const char *>(p.data()),
-                p.size() * sizeof(float));
-    if (!out)
-      return fail("cannot write '" + weightsOut + "'");
+  if (!weightsIn.empty()) {
+    auto loaded = loadWeights(weightsIn);
+    if (!loaded)
+      return fail(llvm::toString(loaded.takeError()));
+    initial = std::move(*loaded);
+  } else if (!weightsOut.empty() && initial.tensors.empty()) {
+    return fail("--weights-out: '" + source->inputFile +
+                "' holds no parameter values; give them with --weights-in");
   }
 
   llvm::Expected<std::optional<FlopTimes>> calibration =
@@ -162,6 +167,19 @@ int main(int argc, char **argv) {
   if (failed(compiled))
     return 1;
 
+  if (!weightsIn.empty() || !weightsOut.empty()) {
+    // By name and shape, in the model's parameter order.
+    auto matched = matchWeights(initial, compiled->parameters());
+    if (!matched)
+      return fail((weightsIn.empty() ? "" : "'" + weightsIn + "': ") +
+                  llvm::toString(matched.takeError()));
+    WeightSet ordered;
+    for (const NamedTensor *t : *matched)
+      ordered.tensors.push_back(*t);
+    if (!weightsOut.empty())
+      if (llvm::Error err = saveWeights(weightsOut, ordered))
+        return fail(llvm::toString(std::move(err)));
+  }
   if (kind && failed(emitCompiledModel(*compiled, output, *kind)))
     return 1;
   if (target == Target::NVPTX && (!output.empty() || !ptxOut.empty())) {

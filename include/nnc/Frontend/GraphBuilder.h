@@ -46,10 +46,20 @@ public:
   Value relu(Value x);
   Value sigmoid(Value x);
   Value tanh(Value x);
+  Value leakyRelu(Value x, double alpha);
+  Value gelu(Value x);
   Value softmax(Value x);
   Value dropout(Value x, double rate, int64_t seed);
   Value mseLoss(Value prediction, Value target);
   Value crossEntropy(Value logits, Value labels);
+
+  /// Locates the ops built from now on (an importer's current node).
+  void setLocation(Location l) { loc = l; }
+
+  /// Gives the input `arg`, not used yet, the shape `shape` of as many
+  /// elements: a row-major reshape of an input moves no data, so the buffer
+  /// the caller passes is the same. Fails (reported) otherwise.
+  LogicalResult reshapeInput(Value arg, ArrayRef<int64_t> shape);
 
   /// Returns `results` and completes the function type; fails if any op
   /// could not be built (the error was reported where it happened).

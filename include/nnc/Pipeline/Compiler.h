@@ -14,6 +14,7 @@
 #define NNC_PIPELINE_COMPILER_H
 
 #include "nnc/Dialect/NN/IR/NNAttrs.h"
+#include "nnc/Frontend/Weights.h"
 #include "nnc/Pipeline/Pipelines.h"
 #include "nnc/Planner/Chain.h"
 
@@ -29,7 +30,11 @@ namespace mlir::nnc {
 
 /// One caller-owned buffer of an entry point.
 struct BufferInfo {
+  /// A C identifier (`nn.name`).
   std::string name;
+  /// The name in the model file it came from (`nn.source_name`, e.g. an
+  /// ONNX initializer's), else `name`; what weights files use.
+  std::string sourceName;
   std::vector<int64_t> shape;
   std::string cType; // float, int32_t or int64_t
   int64_t bytes = 0;
@@ -78,6 +83,9 @@ struct CompiledModel {
   /// libraries it calls), for shared libraries and for users of objects.
   std::vector<std::string> linkLibraries;
   const EntryPoint *find(EntryRole role) const;
+  /// The model's parameters in argument order: their source names and
+  /// shapes, what a weights file for it holds.
+  std::vector<TensorSpec> parameters() const;
   /// The training step, else the gradient function: what reports headline.
   const EntryPoint *step() const;
 };

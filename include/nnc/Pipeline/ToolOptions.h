@@ -19,6 +19,7 @@
 #define NNC_PIPELINE_TOOLOPTIONS_H
 
 #include "nnc/Frontend/GraphBuilder.h"
+#include "nnc/Frontend/Weights.h"
 #include "nnc/Pipeline/Pipelines.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -37,29 +38,40 @@ namespace mlir::nnc {
 
 /// What a tool works on: a model file, or an MLP built from a spec.
 struct ModelSource {
-  /// A `.mlir` model; empty: build `mlp`.
+  /// A `.mlir` or `.onnx` model; empty: build `mlp`.
   std::string inputFile;
   MLPSpec mlp;
-  /// The MLP's function name.
+  /// The model function's name: the MLP's, or an ONNX model's (empty: the
+  /// file's stem).
   std::string name = "mlp";
+  /// For an ONNX inference graph: the loss to append (`--loss` given).
+  std::optional<Loss> loss;
+  /// For an ONNX graph with symbolic dimensions: their size (`--batch`).
+  std::optional<int64_t> batch;
 
   bool isMLP() const { return inputFile.empty(); }
+  bool isONNX() const;
 };
 
-/// Reads or builds the model module. A parse error is reported (located)
-/// through the context's diagnostic handler, which should be a
-/// SourceMgrDiagnosticHandler on `sourceMgr`; an unreadable file is an
-/// llvm::Error.
-llvm::Expected<OwningOpRef<ModuleOp>> loadModel(MLIRContext &context,
-                                                llvm::SourceMgr &sourceMgr,
-                                                const ModelSource &source);
+/// Reads, imports or builds the model module. A parse or import error is
+/// reported (located) through the context's diagnostic handler, which should
+/// be a SourceMgrDiagnosticHandler on `sourceMgr`, and returned as an
+/// llvm::Error saying "cannot parse"; an unreadable file is an llvm::Error.
+/// With `initialWeights`, also yields the parameters' initial values by
+/// name: an ONNX model's initializers, an MLP's initialization; a `.mlir`
+/// model has none (the set stays empty).
+llvm::Expected<OwningOpRef<ModuleOp>>
+loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
+          const ModelSource &source, WeightSet *initialWeights = nullptr);
 
 /// How checkpoint costs are priced.
 enum class CostModel { Flops, Measured };
 
 /// Model selection: the positional model file or `--mlp` and its shape
 /// (`--activation`, `--loss`, `--batch`, `--dropout`, `--init`, `--seed`,
-/// `--name`).
+/// `--name`). For an ONNX file, `--loss` appends that loss to an inference
+/// graph, `--batch` sizes its symbolic dimensions and `--name` names it;
+/// the other MLP options do not apply.
 class ModelCLOptions {
 public:
   explicit ModelCLOptions(llvm::cl::OptionCategory &category);

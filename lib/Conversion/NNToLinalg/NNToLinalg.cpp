@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <cmath>
+
 namespace mlir::nnc {
 #define GEN_PASS_DEF_CONVERTNNTOLINALG
 #include "nnc/Conversion/Passes.h.inc"
@@ -243,6 +245,28 @@ Value ElementwisePattern<TanhOp>::body(TanhOp, OpBuilder &b, Location loc,
   return b.create<math::TanhOp>(loc, args[0]);
 }
 template <>
+Value ElementwisePattern<LeakyReluOp>::body(LeakyReluOp op, OpBuilder &b,
+                                            Location loc, ValueRange args) {
+  Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[0],
+                                      f32Const(b, loc, 0.0));
+  Value scaled = b.create<arith::MulFOp>(
+      loc, args[0], f32Const(b, loc, op.getAlpha().convertToDouble()));
+  return b.create<arith::SelectOp>(loc, pos, args[0], scaled);
+}
+/// Φ(x) = (1 + erf(x / √2)) / 2, the standard normal distribution function.
+static Value normalCDF(OpBuilder &b, Location loc, Value x) {
+  Value erf = b.create<math::ErfOp>(
+      loc, b.create<arith::MulFOp>(loc, x, f32Const(b, loc, M_SQRT1_2)));
+  return b.create<arith::MulFOp>(
+      loc, f32Const(b, loc, 0.5),
+      b.create<arith::AddFOp>(loc, f32Const(b, loc, 1.0), erf));
+}
+template <>
+Value ElementwisePattern<GeluOp>::body(GeluOp, OpBuilder &b, Location loc,
+                                       ValueRange args) {
+  return b.create<arith::MulFOp>(loc, args[0], normalCDF(b, loc, args[0]));
+}
+template <>
 Value ElementwisePattern<DropoutOp>::body(DropoutOp op, OpBuilder &b,
                                           Location loc, ValueRange args) {
   double rate = op.getRate().convertToDouble();
@@ -259,6 +283,30 @@ Value ElementwisePattern<ReluGradOp>::body(ReluGradOp, OpBuilder &b,
   Value pos =
       b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[0], zero);
   return b.create<arith::SelectOp>(loc, pos, args[1], zero);
+}
+template <>
+Value ElementwisePattern<LeakyReluGradOp>::body(LeakyReluGradOp op,
+                                                OpBuilder &b, Location loc,
+                                                ValueRange args) {
+  Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, args[0],
+                                      f32Const(b, loc, 0.0));
+  Value scaled = b.create<arith::MulFOp>(
+      loc, args[1], f32Const(b, loc, op.getAlpha().convertToDouble()));
+  return b.create<arith::SelectOp>(loc, pos, args[1], scaled);
+}
+template <>
+Value ElementwisePattern<GeluGradOp>::body(GeluGradOp, OpBuilder &b,
+                                           Location loc, ValueRange args) {
+  // d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(-x²/2) / √(2π).
+  Value x = args[0], dy = args[1];
+  Value x2 = b.create<arith::MulFOp>(loc, x, x);
+  Value pdf = b.create<arith::MulFOp>(
+      loc, f32Const(b, loc, 0.5 * M_2_SQRTPI * M_SQRT1_2),
+      b.create<math::ExpOp>(
+          loc, b.create<arith::MulFOp>(loc, x2, f32Const(b, loc, -0.5))));
+  Value slope = b.create<arith::AddFOp>(loc, normalCDF(b, loc, x),
+                                        b.create<arith::MulFOp>(loc, x, pdf));
+  return b.create<arith::MulFOp>(loc, dy, slope);
 }
 template <>
 Value ElementwisePattern<SigmoidGradOp>::body(SigmoidGradOp, OpBuilder &b,
@@ -554,8 +602,10 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
   patterns
       .add<ElementwisePattern<AddOp>, ElementwisePattern<ReluOp>,
            ElementwisePattern<SigmoidOp>, ElementwisePattern<TanhOp>,
+           ElementwisePattern<LeakyReluOp>, ElementwisePattern<GeluOp>,
            ElementwisePattern<DropoutOp>, ElementwisePattern<ReluGradOp>,
            ElementwisePattern<SigmoidGradOp>, ElementwisePattern<TanhGradOp>,
+           ElementwisePattern<LeakyReluGradOp>, ElementwisePattern<GeluGradOp>,
            ElementwisePattern<SGDOp>, LinearPattern, MatmulPattern,
            SGDMatmulPattern, ReduceSumPattern, SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
            MSELossGradPattern, CrossEntropyPattern, CrossEntropyGradPattern>(

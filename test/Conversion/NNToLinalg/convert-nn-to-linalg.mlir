@@ -38,6 +38,33 @@ func.func @relu(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
   return %y : tensor<8x4xf32>
 }
 
+// CHECK-LABEL: func.func @leaky_relu
+// CHECK: linalg.generic
+// CHECK: arith.cmpf ogt
+// CHECK: arith.mulf %{{.+}}, %{{.+}} : f32
+// CHECK: arith.select
+func.func @leaky_relu(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %y = nn.leaky_relu %x {alpha = 0.1 : f32} : tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
+// GELU and its gradient through math.erf (libm's erff once lowered).
+// CHECK-LABEL: func.func @gelu
+// CHECK: linalg.generic
+// CHECK: math.erf
+// CHECK-LABEL: func.func @gelu_grad
+// CHECK: linalg.generic
+// CHECK-DAG: math.erf
+// CHECK-DAG: math.exp
+func.func @gelu(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %y = nn.gelu %x : tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+func.func @gelu_grad(%x: tensor<8x4xf32>, %dy: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %y = nn.gelu_grad %x, %dy : tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
 // The dropout mask is a hash of (seed, row-major index): no state, no call.
 // CHECK-LABEL: func.func @dropout
 // CHECK: linalg.generic

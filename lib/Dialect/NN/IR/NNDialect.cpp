@@ -286,10 +286,10 @@ LogicalResult NNDialect::verifyRegionArgAttribute(Operation *op, unsigned,
              << "; a parameter must be a statically shaped f32 tensor";
     return success();
   }
-  if (name == getNameAttrName())
+  if (name == getNameAttrName() || name == getSourceNameAttrName())
     return isa<StringAttr>(attr.getValue())
                ? success()
-               : op->emitError() << "'nn.name' must be a string";
+               : op->emitError() << "'" << name << "' must be a string";
   if (name == getArenaAttrName()) {
     auto memref = dyn_cast<MemRefType>(type);
     if (!isa<UnitAttr>(attr.getValue()) || !memref || memref.getRank() != 1 ||

@@ -12,6 +12,8 @@
 
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::nnc;
 
@@ -65,6 +67,13 @@ StringRef mlir::nnc::getArgName(func::FuncOp fn, unsigned index) {
   auto name =
       fn.getArgAttrOfType<StringAttr>(index, NNDialect::getNameAttrName());
   return name ? name.getValue() : StringRef();
+}
+
+StringRef mlir::nnc::getArgSourceName(func::FuncOp fn, unsigned index) {
+  if (auto name = fn.getArgAttrOfType<StringAttr>(
+          index, NNDialect::getSourceNameAttrName()))
+    return name.getValue();
+  return getArgName(fn, index);
 }
 
 static std::string shapeStr(ArrayRef<int64_t> shape) {
@@ -278,6 +287,32 @@ LogicalResult TanhOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
 }
 int64_t TanhOp::getFlops() { return 4 * getNumElements(getType()); }
 
+LogicalResult LeakyReluOp::verify() {
+  double alpha = getAlpha().convertToDouble();
+  if (!(alpha >= 0.0 && std::isfinite(alpha)))
+    return emitOpError() << "alpha must be finite and not negative (the "
+                            "gradient reads the output's sign), got "
+                         << alpha;
+  return success();
+}
+LogicalResult LeakyReluOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(b.create<LeakyReluGradOp>(
+      getLoc(), getResult(), resultGrads[0], getAlphaAttr()));
+  return success();
+}
+int64_t LeakyReluOp::getFlops() { return 2 * getNumElements(getType()); }
+
+// GELU's derivative Φ(x) + x·φ(x) is not a function of its output, so its
+// backward keeps the input.
+LogicalResult GeluOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      b.create<GeluGradOp>(getLoc(), getInput(), resultGrads[0]));
+  return success();
+}
+int64_t GeluOp::getFlops() { return 8 * getNumElements(getType()); }
+
 LogicalResult SoftmaxOp::verify() {
   return ShapeChecker{getLoc(), getOperationName()}.shape(getInput(), 2,
                                                           "input");
@@ -383,6 +418,8 @@ int64_t CrossEntropyOp::getFlops() {
 int64_t ReluGradOp::getFlops() { return getNumElements(getType()); }
 int64_t SigmoidGradOp::getFlops() { return 3 * getNumElements(getType()); }
 int64_t TanhGradOp::getFlops() { return 3 * getNumElements(getType()); }
+int64_t LeakyReluGradOp::getFlops() { return 2 * getNumElements(getType()); }
+int64_t GeluGradOp::getFlops() { return 12 * getNumElements(getType()); }
 
 LogicalResult SoftmaxGradOp::verify() {
   return ShapeChecker{getLoc(), getOperationName()}.shape(getSaved(), 2,

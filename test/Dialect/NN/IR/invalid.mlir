@@ -96,6 +96,14 @@ func.func @ce_float_labels(%z: tensor<8x10xf32>, %labels: tensor<8xf32>) -> tens
 
 // -----
 
+func.func @leaky_relu_alpha(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  // expected-error @+1 {{alpha must be finite and not negative (the gradient reads the output's sign), got -5.000000e-01}}
+  %y = nn.leaky_relu %x {alpha = -0.5 : f32} : tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
+// -----
+
 func.func @dropout_rate(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
   // expected-error @+1 {{rate must be in [0, 1), got 1}}
   %y = nn.dropout %x {rate = 1.0 : f32, seed = 1 : i64} : tensor<8x4xf32>

@@ -16,7 +16,11 @@ func.func @forward(%x: tensor<8x4xf32>, %w: tensor<3x4xf32> {nn.param},
   // CHECK: nn.sigmoid
   %g = nn.sigmoid %r : tensor<8x3xf32>
   // CHECK: nn.tanh
-  %h = nn.tanh %g : tensor<8x3xf32>
+  %h0 = nn.tanh %g : tensor<8x3xf32>
+  // CHECK: nn.leaky_relu %{{.+}} {alpha = 1.000000e-01 : f32} : tensor<8x3xf32>
+  %lr = nn.leaky_relu %h0 {alpha = 0.1 : f32} : tensor<8x3xf32>
+  // CHECK: nn.gelu
+  %h = nn.gelu %lr : tensor<8x3xf32>
   // CHECK: nn.dropout %{{.+}} {rate = 5.000000e-01 : f32, seed = 42 : i64} : tensor<8x3xf32>
   %d = nn.dropout %h {rate = 0.5 : f32, seed = 42 : i64} : tensor<8x3xf32>
   // CHECK: nn.softmax
@@ -39,8 +43,12 @@ func.func @backward(%x: tensor<8x3xf32>, %dy: tensor<8x3xf32>, %t: tensor<8x3xf3
   %b = nn.sigmoid_grad %x, %a : tensor<8x3xf32>
   // CHECK: nn.tanh_grad
   %c = nn.tanh_grad %x, %b : tensor<8x3xf32>
+  // CHECK: nn.leaky_relu_grad %{{.+}}, %{{.+}} {alpha = 1.000000e-01 : f32} : tensor<8x3xf32>
+  %c1 = nn.leaky_relu_grad %x, %c {alpha = 0.1 : f32} : tensor<8x3xf32>
+  // CHECK: nn.gelu_grad
+  %c2 = nn.gelu_grad %x, %c1 : tensor<8x3xf32>
   // CHECK: nn.softmax_grad
-  %d = nn.softmax_grad %x, %c : tensor<8x3xf32>
+  %d = nn.softmax_grad %x, %c2 : tensor<8x3xf32>
   // CHECK: nn.mse_loss_grad
   %e = nn.mse_loss_grad %d, %t, %dl : (tensor<8x3xf32>, tensor<8x3xf32>, tensor<f32>) -> tensor<8x3xf32>
   // CHECK: nn.cross_entropy_grad

@@ -65,6 +65,25 @@ func.func @skip(%x: tensor<4x3xf32>, %t: tensor<4x3xf32>, %w: tensor<3x3xf32> {n
 
 // -----
 
+// LeakyReLU differentiates through its output, GELU through its input.
+
+// CHECK-LABEL: func.func @act_grad(
+// CHECK: %[[H:.+]] = nn.linear
+// CHECK: %[[L:.+]] = nn.leaky_relu %[[H]] {alpha = 2.000000e-01 : f32}
+// CHECK: %[[G:.+]] = nn.gelu %[[L]]
+// CHECK: %[[DG:.+]] = nn.mse_loss_grad %[[G]]
+// CHECK: %[[DL:.+]] = nn.gelu_grad %[[L]], %[[DG]]
+// CHECK: nn.leaky_relu_grad %[[L]], %[[DL]] {alpha = 2.000000e-01 : f32}
+func.func @act(%x: tensor<4x3xf32>, %t: tensor<4x3xf32>, %w: tensor<3x3xf32> {nn.param}) -> tensor<f32> {
+  %h = nn.linear %x, %w : (tensor<4x3xf32>, tensor<3x3xf32>) -> tensor<4x3xf32>
+  %l = nn.leaky_relu %h {alpha = 0.2 : f32} : tensor<4x3xf32>
+  %g = nn.gelu %l : tensor<4x3xf32>
+  %loss = nn.mse_loss %g, %t : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
 // Dropout's gradient is the same dropout (same seed) of the incoming gradient.
 
 // CHECK-LABEL: func.func @drop_grad(

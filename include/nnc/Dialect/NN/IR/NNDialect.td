@@ -35,7 +35,8 @@ def NN_Dialect : Dialect {
     | attribute | on | set by | meaning |
     |---|---|---|---|
     | `nn.param` (unit) | function argument | frontend | a trainable parameter: a static f32 tensor |
-    | `nn.name` (string) | function argument | frontend | the argument's user-facing name (header, report, weights files) |
+    | `nn.name` (string) | function argument | frontend | the argument's user-facing name, a C identifier (header, report) |
+    | `nn.source_name` (string) | function argument | importer | the name in the model file it came from, e.g. an ONNX initializer's (PyTorch's state_dict key); weights files use it |
     | `nn.entry` (`#nn.entry<...>`) | function | frontend, `nnc-autodiff` | what the function computes: `loss`, `grad`, `train_step` or `predict` |
     | `nn.grad_of` (symbol) | function | `nnc-autodiff` | the model a derived function differentiates |
     | `nn.grad_seed` (unit) | `arith.constant` | `nnc-autodiff` | the `d loss / d loss = 1` seed: the backward is what depends on it |
@@ -57,6 +58,11 @@ def NN_Dialect : Dialect {
     /// String attribute naming a function argument for users.
     static constexpr ::llvm::StringLiteral getNameAttrName() {
       return ::llvm::StringLiteral("nn.name");
+    }
+    /// String attribute: the name an imported argument had in its model
+    /// file (an ONNX initializer or input); weights files use it.
+    static constexpr ::llvm::StringLiteral getSourceNameAttrName() {
+      return ::llvm::StringLiteral("nn.source_name");
     }
     /// EntryRoleAttr: what a function computes.
     static constexpr ::llvm::StringLiteral getEntryAttrName() {

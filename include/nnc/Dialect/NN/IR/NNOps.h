@@ -50,6 +50,10 @@ std::optional<EntryRole> getEntryRole(func::FuncOp fn);
 
 /// The `nn.name` of argument `index` of `fn`, or "" if it has none.
 StringRef getArgName(func::FuncOp fn, unsigned index);
+
+/// The `nn.source_name` of argument `index` of `fn` (the name it had in an
+/// imported model file), else its `nn.name`, else "".
+StringRef getArgSourceName(func::FuncOp fn, unsigned index);
 } // namespace mlir::nnc
 
 #endif // NNC_DIALECT_NN_IR_NNOPS_H

@@ -163,6 +163,40 @@ def NN_ReluOp : NN_ActivationOp<"relu", "max(x, 0)">;
 def NN_SigmoidOp : NN_ActivationOp<"sigmoid", "1 / (1 + exp(-x))">;
 def NN_TanhOp : NN_ActivationOp<"tanh", "tanh(x)">;
 
+def NN_LeakyReluOp : NN_ForwardOp<"leaky_relu", [SameOperandsAndResultType,
+                                                NN_GradientFromResult]> {
+  let summary = "elementwise x > 0 ? x : alpha · x";
+  let description = [{
+    PyTorch's `leaky_relu(x, negative_slope=alpha)`. The slope is not
+    negative, so the output is positive exactly where the input is and the
+    gradient can be read from the output, as for ReLU.
+
+    ```mlir
+    %y = nn.leaky_relu %x {alpha = 0.01 : f32} : tensor<128x100xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, F32Attr:$alpha);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def NN_GeluOp : NN_ForwardOp<"gelu", [SameOperandsAndResultType]> {
+  let summary = "elementwise x · Φ(x) = x / 2 · (1 + erf(x / √2))";
+  let description = [{
+    PyTorch's exact `gelu(x)` (approximate='none'), Φ the standard normal
+    distribution function. Its gradient needs the input, which the backward
+    therefore keeps.
+
+    ```mlir
+    %y = nn.gelu %x : tensor<128x100xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
 def NN_SoftmaxOp : NN_ForwardOp<"softmax", [SameOperandsAndResultType,
                                            NN_GradientFromResult]> {
   let summary = "softmax over the last dimension";
@@ -259,9 +293,27 @@ def NN_SigmoidGradOp : NN_ActivationGradOp<"sigmoid_grad", "the output y",
                                            "dy · y · (1 - y)">;
 def NN_TanhGradOp : NN_ActivationGradOp<"tanh_grad", "the output y",
                                         "dy · (1 - y²)">;
+def NN_GeluGradOp : NN_ActivationGradOp<"gelu_grad", "the input x",
+                                        "dy · (Φ(x) + x · φ(x))">;
 def NN_SoftmaxGradOp : NN_ActivationGradOp<"softmax_grad", "the output y",
                                            "y · (dy - Σ dy·y)"> {
   let hasVerifier = 1;
+}
+
+def NN_LeakyReluGradOp : NN_GradOp<"leaky_relu_grad",
+                                   [SameOperandsAndResultType]> {
+  let summary = "gradient of leaky_relu: y > 0 ? dy : alpha · dy";
+  let description = [{
+    Vector-Jacobian product of `nn.leaky_relu` from its output `y` and the
+    incoming gradient.
+
+    ```mlir
+    %dx = nn.leaky_relu_grad %y, %dy {alpha = 0.01 : f32} : tensor<128x100xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$saved, NN_F32Tensor:$grad, F32Attr:$alpha);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$saved `,` $grad attr-dict `:` type($result)";
 }
 
 def NN_ReduceSumOp : NN_GradOp<"reduce_sum", [NN_InferType]> {

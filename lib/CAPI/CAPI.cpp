@@ -1,0 +1,405 @@
+//===- CAPI.cpp - nnc's C API ---------------------------------------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+// The C functions of nnc-c/nnc.h over the C++ library: loadModel,
+// compileForCPU and JITModule. Each handle owns what it points to; every
+// failure is a message in the context, never an abort.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc-c/nnc.h"
+
+#include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "nnc/ExecutionEngine/JIT.h"
+#include "nnc/Pipeline/Compiler.h"
+#include "nnc/Pipeline/ToolOptions.h"
+#include "nnc/Planner/Chain.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+struct nnc_context {
+  nnc_context() : mlir(makeRegistry()) { mlir.printOpOnDiagnostic(false); }
+  static DialectRegistry makeRegistry() {
+    DialectRegistry registry;
+    registerNNCDialects(registry);
+    return registry;
+  }
+  MLIRContext mlir;
+  std::string error;
+};
+
+struct nnc_model {
+  nnc_context *context;
+  CompiledModel compiled;
+  std::unique_ptr<JITModule> jit;
+  std::vector<TensorSpec> parameters;
+  std::vector<std::vector<float>> values;
+};
+
+namespace {
+nnc_status fail(nnc_context *c, const llvm::Twine &message) {
+  c->error = message.str();
+  while (!c->error.empty() && c->error.back() == '\n')
+    c->error.pop_back();
+  return NNC_ERROR;
+}
+nnc_status fail(nnc_context *c, llvm::Error error) {
+  return fail(c, llvm::toString(std::move(error)));
+}
+
+const EntryPoint *entryAt(const nnc_model *m, int entry) {
+  if (!m || entry < 0 || entry >= static_cast<int>(m->compiled.entries.size()))
+    return nullptr;
+  return &m->compiled.entries[entry];
+}
+
+nnc_dtype dtypeOf(const BufferInfo &b) {
+  if (b.cType == "int64_t")
+    return NNC_I64;
+  if (b.cType == "int32_t")
+    return NNC_I32;
+  return NNC_F32;
+}
+
+void describe(const BufferInfo &b, nnc_buffer *out) {
+  out->name = b.name.c_str();
+  out->source_name = b.sourceName.c_str();
+  out->dtype = dtypeOf(b);
+  out->rank = static_cast<int>(b.shape.size());
+  out->shape = b.shape.data();
+  out->bytes = b.bytes;
+  out->is_parameter = b.isParam;
+}
+
+/// The pipeline options `o` asks for, validated.
+llvm::Error applyOptions(const nnc_options *o, CPUPipelineOptions &options) {
+  if (!(o->learning_rate >= 0) || !std::isfinite(o->learning_rate))
+    return llvm::createStringError("learning_rate must be finite and not "
+                                   "negative");
+  options.learningRate = o->learning_rate;
+  if (o->strategy) {
+    StringRef name(o->strategy);
+    bool known = false;
+    for (CheckpointStrategy s :
+         {CheckpointStrategy::StoreAll, CheckpointStrategy::RecomputeAll,
+          CheckpointStrategy::Sqrt, CheckpointStrategy::Chen,
+          CheckpointStrategy::DP})
+      if (getCLName(s) == name) {
+        options.strategy = s;
+        known = true;
+      }
+    if (!known)
+      return llvm::createStringError(
+          "unknown strategy '%s' (expected store-all, recompute-all, sqrt, "
+          "chen or dp)",
+          o->strategy);
+  }
+  if (o->budget) {
+    if (auto bytes = ::nnc::planner::parseByteSize(o->budget); !bytes)
+      return bytes.takeError();
+    options.budget = std::string(o->budget);
+  }
+  if (o->slots)
+    options.slots = o->slots;
+  return llvm::Error::success();
+}
+
+nnc_model *compile(nnc_context *c, ModelSource source, const nnc_options *o) {
+  nnc_options defaults;
+  nnc_options_init(&defaults);
+  if (!o)
+    o = &defaults;
+  CPUPipelineOptions options;
+  if (llvm::Error err = applyOptions(o, options))
+    return fail(c, std::move(err)), nullptr;
+
+  // Diagnostics, located as the tools print them, become the error.
+  std::string diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &c->mlir, os);
+  auto failWith = [&](llvm::Error err) -> nnc_model * {
+    std::string msg = llvm::toString(std::move(err));
+    fail(c, diagnostics.empty() ? msg : diagnostics);
+    return nullptr;
+  };
+
+  WeightSet initial;
+  auto module = loadModel(c->mlir, sourceMgr, source, &initial);
+  if (!module)
+    return failWith(module.takeError());
+  FailureOr<CompiledModel> compiled =
+      compileForCPU(std::move(*module), options);
+  if (failed(compiled))
+    return failWith(llvm::createStringError("compilation failed"));
+  auto jit = JITModule::create(*compiled->module);
+  if (!jit)
+    return failWith(jit.takeError());
+
+  auto m = std::make_unique<nnc_model>();
+  m->context = c;
+  m->compiled = std::move(*compiled);
+  m->jit = std::move(*jit);
+  m->parameters = m->compiled.parameters();
+  for (const TensorSpec &spec : m->parameters) {
+    int64_t n = 1;
+    for (int64_t d : spec.shape)
+      n *= d;
+    const NamedTensor *t = initial.find(spec.name);
+    m->values.push_back(
+        t && t->shape == spec.shape ? t->data : std::vector<float>(n, 0.0f));
+  }
+  return m.release();
+}
+} // namespace
+
+extern "C" {
+
+const char *nnc_version(void) { return NNC_VERSION_STRING; }
+
+void nnc_options_init(nnc_options *o) {
+  if (!o)
+    return;
+  *o = nnc_options{};
+  o->learning_rate = 0.0;
+}
+
+nnc_context *nnc_context_create(void) { return new nnc_context(); }
+void nnc_context_destroy(nnc_context *c) { delete c; }
+const char *nnc_context_error(const nnc_context *c) {
+  return c ? c->error.c_str() : "no context";
+}
+
+nnc_model *nnc_compile_file(nnc_context *c, const char *path,
+                            const nnc_options *o) {
+  if (!c)
+    return nullptr;
+  if (!path)
+    return fail(c, "nnc_compile_file: no path"), nullptr;
+  ModelSource source;
+  source.inputFile = path;
+  source.name = o && o->name ? o->name : "";
+  if (o && o->loss) {
+    auto spec = parseMLPSpec("1,1", "relu", o->loss, 1);
+    if (!spec)
+      return fail(c, spec.takeError()), nullptr;
+    source.loss = spec->loss;
+  }
+  if (o && o->batch > 0)
+    source.batch = o->batch;
+  return compile(c, std::move(source), o);
+}
+
+nnc_model *nnc_compile_mlp(nnc_context *c, const char *widths,
+                           const char *activation, const char *loss,
+                           int64_t batch, const nnc_options *o) {
+  if (!c)
+    return nullptr;
+  auto spec = parseMLPSpec(widths ? widths : "", activation ? activation : "",
+                           loss ? loss : "", batch);
+  if (!spec)
+    return fail(c, spec.takeError()), nullptr;
+  ModelSource source;
+  source.mlp = *spec;
+  source.name = o && o->name ? o->name : "mlp";
+  return compile(c, std::move(source), o);
+}
+
+void nnc_model_destroy(nnc_model *m) { delete m; }
+
+int nnc_model_num_entries(const nnc_model *m) {
+  return m ? static_cast<int>(m->compiled.entries.size()) : 0;
+}
+
+int nnc_model_find_entry(const nnc_model *m, nnc_role role) {
+  for (int i = 0; i < nnc_model_num_entries(m); ++i)
+    if (static_cast<int>(m->compiled.entries[i].role) == static_cast<int>(role))
+      return i;
+  return -1;
+}
+
+const char *nnc_entry_name(const nnc_model *m, int entry) {
+  const EntryPoint *e = entryAt(m, entry);
+  return e ? e->name.c_str() : nullptr;
+}
+
+nnc_role nnc_entry_role(const nnc_model *m, int entry) {
+  const EntryPoint *e = entryAt(m, entry);
+  return e ? static_cast<nnc_role>(e->role) : NNC_ROLE_LOSS;
+}
+
+int nnc_entry_num_inputs(const nnc_model *m, int entry) {
+  const EntryPoint *e = entryAt(m, entry);
+  return e ? static_cast<int>(e->inputs.size()) : 0;
+}
+
+int nnc_entry_num_outputs(const nnc_model *m, int entry) {
+  const EntryPoint *e = entryAt(m, entry);
+  return e ? static_cast<int>(e->outputs.size()) : 0;
+}
+
+nnc_status nnc_entry_input(const nnc_model *m, int entry, int index,
+                           nnc_buffer *out) {
+  const EntryPoint *e = entryAt(m, entry);
+  if (!e || !out || index < 0 || index >= static_cast<int>(e->inputs.size()))
+    return m ? fail(m->context, "nnc_entry_input: no such buffer") : NNC_ERROR;
+  describe(e->inputs[index], out);
+  return NNC_OK;
+}
+
+nnc_status nnc_entry_output(const nnc_model *m, int entry, int index,
+                            nnc_buffer *out) {
+  const EntryPoint *e = entryAt(m, entry);
+  if (!e || !out || index < 0 || index >= static_cast<int>(e->outputs.size()))
+    return m ? fail(m->context, "nnc_entry_output: no such buffer") : NNC_ERROR;
+  describe(e->outputs[index], out);
+  return NNC_OK;
+}
+
+int64_t nnc_entry_workspace_bytes(const nnc_model *m, int entry) {
+  const EntryPoint *e = entryAt(m, entry);
+  return e ? e->workspaceBytes : -1;
+}
+
+nnc_status nnc_model_run(nnc_model *m, int entry, const void *const *inputs,
+                         void *const *outputs) {
+  const EntryPoint *e = entryAt(m, entry);
+  if (!e)
+    return m ? fail(m->context, "nnc_model_run: no such entry point")
+             : NNC_ERROR;
+  if ((!inputs && !e->inputs.empty()) || (!outputs && !e->outputs.empty()))
+    return fail(m->context, "nnc_model_run: missing buffers");
+  SmallVector<void *> buffers;
+  for (size_t i = 0; i < e->inputs.size(); ++i)
+    buffers.push_back(const_cast<void *>(inputs[i]));
+  for (size_t i = 0; i < e->outputs.size(); ++i)
+    buffers.push_back(outputs[i]);
+  if (llvm::any_of(buffers, [](void *p) { return !p; }))
+    return fail(m->context, "nnc_model_run: a buffer is NULL");
+  if (llvm::Error err =
+          m->jit->invokeWithWorkspace(e->name, buffers, e->workspaceBytes))
+    return fail(m->context, std::move(err));
+  return NNC_OK;
+}
+
+int nnc_model_num_parameters(const nnc_model *m) {
+  return m ? static_cast<int>(m->parameters.size()) : 0;
+}
+
+nnc_status nnc_model_parameter_info(const nnc_model *m, int index,
+                                    nnc_buffer *out) {
+  int entry = nnc_model_find_entry(m, NNC_ROLE_LOSS);
+  if (!m || !out || index < 0 || index >= nnc_model_num_parameters(m) ||
+      entry < 0)
+    return m ? fail(m->context, "nnc_model_parameter_info: no such parameter")
+             : NNC_ERROR;
+  int k = 0;
+  for (const BufferInfo &b : m->compiled.entries[entry].inputs)
+    if (b.isParam && k++ == index)
+      describe(b, out);
+  return NNC_OK;
+}
+
+float *nnc_model_parameter(nnc_model *m, int index) {
+  if (!m || index < 0 || index >= nnc_model_num_parameters(m))
+    return nullptr;
+  return m->values[index].data();
+}
+
+nnc_status nnc_model_train_step(nnc_model *m, const void *const *data,
+                                float *loss) {
+  if (!m)
+    return NNC_ERROR;
+  int entry = nnc_model_find_entry(m, NNC_ROLE_TRAIN_STEP);
+  if (entry < 0)
+    return fail(m->context, "nnc_model_train_step: the model was compiled "
+                            "without a learning rate (no training step)");
+  const EntryPoint &e = m->compiled.entries[entry];
+  if (!data || !loss)
+    return fail(m->context, "nnc_model_train_step: missing buffers");
+  // Inputs: data in order, parameters from the model; outputs: the loss,
+  // then each parameter updated in place (the header allows the alias).
+  SmallVector<const void *> inputs;
+  size_t d = 0, p = 0;
+  for (const BufferInfo &b : e.inputs)
+    inputs.push_back(b.isParam ? m->values[p++].data() : data[d++]);
+  SmallVector<void *> outputs{loss};
+  for (std::vector<float> &v : m->values)
+    outputs.push_back(v.data());
+  return nnc_model_run(m, entry, inputs.data(), outputs.data());
+}
+
+nnc_status nnc_model_save_weights(const nnc_model *m, const char *path) {
+  if (!m)
+    return NNC_ERROR;
+  if (!path)
+    return fail(m->context, "nnc_model_save_weights: no path");
+  std::vector<std::string> names;
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<const float *> data;
+  for (size_t i = 0; i < m->parameters.size(); ++i) {
+    names.push_back(m->parameters[i].name);
+    shapes.push_back(m->parameters[i].shape);
+    data.push_back(m->values[i].data());
+  }
+  if (llvm::Error err = saveWeights(path, names, shapes, data))
+    return fail(m->context, std::move(err));
+  return NNC_OK;
+}
+
+nnc_status nnc_model_load_weights(nnc_model *m, const char *path) {
+  if (!m)
+    return NNC_ERROR;
+  if (!path)
+    return fail(m->context, "nnc_model_load_weights: no path");
+  auto weights = loadWeights(path);
+  if (!weights)
+    return fail(m->context, weights.takeError());
+  auto matched = matchWeights(*weights, m->parameters);
+  if (!matched)
+    return fail(m->context,
+                llvm::Twine(path) + ": " + llvm::toString(matched.takeError()));
+  for (size_t i = 0; i < matched->size(); ++i)
+    m->values[i] = (*matched)[i]->data;
+  return NNC_OK;
+}
+
+nnc_status nnc_model_plan_stats(const nnc_model *m, nnc_plan_stats *out) {
+  if (!m || !out)
+    return NNC_ERROR;
+  *out = nnc_plan_stats{};
+  const ModelStats &s = m->compiled.stats;
+  out->parameters = s.numParams;
+  out->parameter_bytes = s.paramBytes;
+  out->budget_bytes = -1;
+  if (const EntryPoint *step = m->compiled.step())
+    out->arena_bytes = step->workspaceBytes;
+  CheckpointPlanAttr plan = s.plan;
+  if (!plan)
+    return fail(m->context, "nnc_model_plan_stats: the model has no "
+                            "checkpoint plan");
+  out->strategy = getCLName(plan.getStrategy()).data();
+  if (std::optional<int64_t> budget = plan.getBudget())
+    out->budget_bytes = *budget;
+  out->predicted_peak_bytes = plan.getPeakBytes();
+  out->store_all_peak_bytes = plan.getStoreAllPeakBytes();
+  out->min_budget_bytes = plan.getMinBudgetBytes();
+  out->stages = plan.getStages();
+  out->forward_steps = plan.getForwardSteps();
+  out->compute_flops = plan.getComputeFlops().convertToDouble();
+  out->recompute_flops = plan.getRecomputeFlops().convertToDouble();
+  out->store_all_flops = plan.getStoreAllFlops().convertToDouble();
+  return NNC_OK;
+}
+
+} // extern "C"
