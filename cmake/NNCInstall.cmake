@@ -14,8 +14,16 @@ include(CMakePackageConfigHelpers)
 
 set(NNC_LIBRARIES
   NNCDialect NNCDialectTransforms NNCTransforms NNCConversion
-  NNCCodegenCommon NNCCodegenCPU NNCPlanner NNCMemoryPlanner NNCFrontend
-  NNCFrontendONNX NNCPipeline NNCExecutionEngine NNCCAPI)
+  NNCCodegenCommon NNCCodegenCPU NNCCodegenGPU NNCPlanner NNCMemoryPlanner
+  NNCFrontend NNCFrontendONNX NNCPipeline NNCExecutionEngine NNCCAPI
+  NNCRuntimeCPU)
+# The run-time libraries compiled code links (nnc-compile finds the archives
+# next to itself, in <prefix>/lib).
+set(NNC_RUNTIMES NNCRuntimeCPUShared)
+if(TARGET NNCRuntimeCUDA)
+  list(APPEND NNC_LIBRARIES NNCRuntimeCUDA)
+  list(APPEND NNC_RUNTIMES NNCRuntimeCUDAShared)
+endif()
 set(NNC_TOOLS nnc-opt nnc-compile nnc-plan nnc-translate)
 
 # Consumers compile against nnc's headers and MLIR's (which nnc's include).
@@ -36,7 +44,7 @@ target_compile_features(nnc INTERFACE cxx_std_17)
 set_target_properties(${NNC_TOOLS} NNCCAPIShared PROPERTIES
   INSTALL_RPATH_USE_LINK_PATH ON)
 
-install(TARGETS ${NNC_LIBRARIES} NNCCAPIShared nnc ${NNC_TOOLS}
+install(TARGETS ${NNC_LIBRARIES} ${NNC_RUNTIMES} NNCCAPIShared nnc ${NNC_TOOLS}
   EXPORT NNCTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
