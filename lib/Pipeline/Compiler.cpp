@@ -28,7 +28,8 @@ const EntryPoint *CompiledModel::step() const {
   return e ? e : find(EntryRole::Grad);
 }
 
-static BufferInfo bufferInfo(Type type, std::string name, bool isParam) {
+static BufferInfo bufferInfo(Type type, std::string name, bool isParam,
+                             bool isState = false) {
   auto tensor = cast<RankedTensorType>(type);
   BufferInfo info;
   info.name = std::move(name);
@@ -39,12 +40,14 @@ static BufferInfo bufferInfo(Type type, std::string name, bool isParam) {
                                    : "int32_t";
   info.bytes = getSizeInBytes(tensor);
   info.isParam = isParam;
+  info.isState = isState;
   return info;
 }
 
-/// `fn`'s buffers at the graph level: each argument under its `nn.name`,
-/// then the results (the loss, then per parameter its gradient or updated
-/// value, named after the model's parameters).
+/// `fn`'s buffers at the graph level: each argument and result under its
+/// `nn.name` (nnc-autodiff names the results of what it derives); results
+/// without one are the loss, then per parameter its gradient or updated
+/// value, named after the model's parameters.
 static EntryPoint describe(func::FuncOp fn, EntryRole role,
                            ArrayRef<std::string> paramNames) {
   EntryPoint e;
@@ -53,14 +56,18 @@ static EntryPoint describe(func::FuncOp fn, EntryRole role,
   for (BlockArgument arg : fn.getArguments()) {
     unsigned i = arg.getArgNumber();
     bool isParam = fn.getArgAttr(i, NNDialect::getParamAttrName()) != nullptr;
+    bool isState = fn.getArgAttr(i, NNDialect::getStateAttrName()) != nullptr;
     std::string name = getArgName(fn, i).str();
     if (name.empty())
       name = "arg" + std::to_string(i);
-    e.inputs.push_back(bufferInfo(arg.getType(), name, isParam));
+    e.inputs.push_back(bufferInfo(arg.getType(), name, isParam, isState));
   }
   for (auto [i, type] : llvm::enumerate(fn.getFunctionType().getResults())) {
     std::string name;
-    if (role == EntryRole::Predict)
+    if (auto named =
+            fn.getResultAttrOfType<StringAttr>(i, NNDialect::getNameAttrName()))
+      name = named.getValue().str();
+    else if (role == EntryRole::Predict)
       name = i == 0 ? "output" : "output" + std::to_string(i);
     else if (i == 0)
       name = "loss";
@@ -78,9 +85,7 @@ mlir::nnc::buildChainForModel(ModuleOp module,
                               const CPUPipelineOptions &options) {
   PassManager pm(module->getContext());
   pm.addPass(createVerifyModel());
-  AutodiffOptions ad;
-  ad.learningRate = options.learningRate;
-  pm.addPass(createAutodiff(ad));
+  pm.addPass(createAutodiff(getAutodiffOptions(options)));
   if (failed(pm.run(module)))
     return failure();
   for (auto fn : module.getOps<func::FuncOp>()) {
@@ -101,6 +106,9 @@ ModelStats mlir::nnc::computeModelStats(func::FuncOp gradFn) {
     if (gradFn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName())) {
       stats.paramBytes += getSizeInBytes(arg.getType());
       stats.numParams += getNumElements(arg.getType());
+    } else if (gradFn.getArgAttr(arg.getArgNumber(),
+                                 NNDialect::getStateAttrName())) {
+      stats.optimizerStateBytes += getSizeInBytes(arg.getType());
     }
   llvm::DenseSet<Value> saved;
   for (Operation &op : gradFn.getBody().front().without_terminator()) {

@@ -95,10 +95,11 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn) {
     return arg &&
            fn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName());
   };
-  // A training step holds a stage's parameter gradients until the SGD
-  // updates that follow its backward; a gradient function writes them to
-  // the caller's buffers.
-  bool trainStep = !body.getOps<SGDOp>().empty();
+  // A training step holds a stage's parameter gradients until the
+  // optimizer updates that follow its backward; a gradient function writes
+  // them to the caller's buffers.
+  bool trainStep = llvm::any_of(
+      body, [](Operation &op) { return isa<OptimizerOpInterface>(op); });
   OpBuilder b(fn.getContext());
   for (auto [index, stage] : llvm::enumerate(p.stages)) {
     Block scratch;
