@@ -3,6 +3,7 @@
 
 import os
 import shutil
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -23,6 +24,9 @@ config.substitutions.append(("%unittests", config.nnc_unittests_dir))
 # Debian's python3 carries torch and onnx; another python3 may come first on
 # PATH, so the oracle tests name the interpreter explicitly.
 config.substitutions.append(("%python_torch", "/usr/bin/python3"))
+# Scripts that need only the standard library (test inputs) run under lit's
+# own interpreter; after %python_torch so that one is replaced first.
+config.substitutions.append(("%python", sys.executable))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
@@ -32,7 +36,8 @@ tools = [
     "nnc-opt",
     "nnc-compile",
     "nnc-plan",
-    "nnc-train-mlp",
+    "nnc-train",
+    "nnc-landscape",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("llvm-nm", unresolved="fatal"),
@@ -42,5 +47,8 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 if os.path.exists("/usr/bin/python3") and \
         os.system("/usr/bin/python3 -c 'import torch' 2>/dev/null") == 0:
     config.available_features.add("torch")
+# Debian's dataset-fashion-mnist: short real-data runs.
+if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
+    config.available_features.add("fashion-mnist")
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")

@@ -50,6 +50,7 @@ AutodiffOptions mlir::nnc::getAutodiffOptions(const CPUPipelineOptions &opts) {
   ad.eps = opts.eps;
   ad.weightDecay = opts.weightDecay;
   ad.gradNorms = opts.gradNorms;
+  ad.returnOutput = opts.returnOutput;
   return ad;
 }
 
@@ -63,6 +64,7 @@ void mlir::nnc::copyStepOptions(const CPUPipelineOptions &from,
   to.eps = static_cast<double>(from.eps);
   to.weightDecay = static_cast<double>(from.weightDecay);
   to.gradNorms = static_cast<bool>(from.gradNorms);
+  to.returnOutput = static_cast<bool>(from.returnOutput);
 }
 
 void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,

@@ -56,13 +56,21 @@ ModelCLOptions::ModelCLOptions(cl::OptionCategory &cat)
                  cl::init("relu"), cl::cat(cat)),
       loss("loss", cl::desc("MLP loss: cross-entropy or mse"),
            cl::init("cross-entropy"), cl::cat(cat)),
-      init("init", cl::desc("MLP initialization: kaiming, xavier or gaussian"),
+      init("init",
+           cl::desc("Weight initialization: kaiming (He, normal), "
+                    "kaiming-uniform, xavier (Glorot, uniform), "
+                    "xavier-normal, gaussian (N(0, --init-std^2)) or "
+                    "constant (--init-value); biases start at 0"),
            cl::init("kaiming"), cl::cat(cat)),
       name("name", cl::desc("MLP model function name"), cl::init("mlp"),
            cl::cat(cat)),
       batch("batch", cl::desc("MLP batch size"), cl::init(128), cl::cat(cat)),
       dropout("dropout", cl::desc("MLP dropout rate after hidden layers"),
               cl::init(0.0), cl::cat(cat)),
+      initStd("init-std", cl::desc("Standard deviation of --init=gaussian"),
+              cl::init(0.01), cl::cat(cat)),
+      initValue("init-value", cl::desc("Every weight of --init=constant"),
+                cl::init(0.0), cl::cat(cat)),
       seed("seed", cl::desc("MLP initialization seed"), cl::init(0),
            cl::cat(cat)) {}
 
@@ -82,6 +90,11 @@ llvm::Expected<ModelSource> ModelCLOptions::getSource() const {
   source.mlp = std::move(*spec);
   source.mlp.dropout = dropout;
   source.mlp.init = *initKind;
+  if (!std::isfinite(initStd) || initStd < 0 || !std::isfinite(initValue))
+    return optionError("--init-std must be finite and not negative, and "
+                       "--init-value finite");
+  source.mlp.initStd = initStd;
+  source.mlp.initValue = initValue;
   source.mlp.seed = seed;
   return source;
 }

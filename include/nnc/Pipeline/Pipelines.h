@@ -59,6 +59,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("The step also returns each parameter gradient's "
                      "Euclidean norm"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> returnOutput{
+      *this, "return-output",
+      llvm::cl::desc("The step also returns the network's output (logits), "
+                     "last"),
+      llvm::cl::init(false)};
   PassOptions::Option<CheckpointStrategy> strategy{
       *this, "strategy", llvm::cl::desc("Checkpointing strategy"),
       checkpointStrategyCLValues(),

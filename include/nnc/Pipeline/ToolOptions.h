@@ -58,8 +58,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> loadModel(MLIRContext &context,
 enum class CostModel { Flops, Measured };
 
 /// Model selection: the positional model file or `--mlp` and its shape
-/// (`--activation`, `--loss`, `--batch`, `--dropout`, `--init`, `--seed`,
-/// `--name`).
+/// (`--activation`, `--loss`, `--batch`, `--dropout`, `--init`,
+/// `--init-std`, `--init-value`, `--seed`, `--name`).
 class ModelCLOptions {
 public:
   explicit ModelCLOptions(llvm::cl::OptionCategory &category);
@@ -69,7 +69,7 @@ public:
 private:
   llvm::cl::opt<std::string> inputFile, mlp, activation, loss, init, name;
   llvm::cl::opt<int64_t> batch;
-  llvm::cl::opt<double> dropout;
+  llvm::cl::opt<double> dropout, initStd, initValue;
   llvm::cl::opt<uint64_t> seed;
 };
 

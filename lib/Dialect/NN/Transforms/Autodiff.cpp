@@ -79,6 +79,7 @@ struct StepConfig {
   double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weightDecay = 0;
   bool gradNorms = false;
+  bool returnOutput = false;
 
   bool isTrainStep() const { return optimizer != Optimizer::None; }
   ArrayRef<const char *> stateNames() const {
@@ -279,6 +280,15 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   results.append(normResults);
   resultNames.append(stateResultNames);
   resultNames.append(normNames);
+  if (config.returnOutput) {
+    Operation *lossOp = loss.getDefiningOp();
+    if (!lossOp || !lossOp->hasTrait<NNTrait::Loss>())
+      return model.emitError("return-output needs the model to return the "
+                             "result of a loss op (nn.cross_entropy, "
+                             "nn.mse_loss)");
+    results.push_back(lossOp->getOperand(0));
+    resultNames.push_back("output");
+  }
   b.create<func::ReturnOp>(ret.getLoc(), results);
   ret.erase();
   grad.setFunctionType(b.getFunctionType(grad.getArgumentTypes(),
@@ -330,6 +340,7 @@ struct AutodiffPass : public nnc::impl::AutodiffBase<AutodiffPass> {
     config.eps = eps;
     config.weightDecay = weightDecay;
     config.gradNorms = gradNorms;
+    config.returnOutput = returnOutput;
     // Before optimizers were options, a learning rate alone meant SGD.
     if (config.optimizer == Optimizer::None && learningRate > 0)
       config.optimizer = Optimizer::SGD;

@@ -265,11 +265,16 @@ LogicalResult rematerialize(func::FuncOp fn) {
 
   SmallVector<Value> returned{newLoss};
   for (Value v : oldReturn->getOperands().drop_front()) {
+    // A gradient or what the tail made of it; else a forward value (the
+    // network's output), in its latest materialization.
     Value r = tailMap.lookupOrNull(v);
     if (!r)
-      return fn.emitError("a result of the function is neither a parameter "
-                          "gradient nor computed from one after the "
-                          "backward; nnc-rematerialize cannot place it");
+      r = current.lookupOrNull(v);
+    if (!r)
+      return fn.emitError("a result of the function is neither a forward "
+                          "value, a parameter gradient nor computed from one "
+                          "after the backward; nnc-rematerialize cannot "
+                          "place it");
     returned.push_back(r);
   }
   for (auto [i, step] : llvm::enumerate(steps))

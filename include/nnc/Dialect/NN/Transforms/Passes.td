@@ -39,8 +39,13 @@ def Autodiff : Pass<"nnc-autodiff", "::mlir::ModuleOp"> {
     everything else) holds the Euclidean norm of its gradient (`nn.norm`:
     f64 accumulation in row-major order), computed in the step.
 
+    With `return-output`, the last result is the network's output, the
+    first operand of the loss op (logits for cross-entropy): a training loop
+    then counts correct predictions without a second forward pass.
+
     Results are named with `nn.name` (`loss`, `new_W1`, `grad_W1`,
-    `new_W1_velocity`, `grad_norm_W1`, after the parameters' names).
+    `new_W1_velocity`, `grad_norm_W1`, `output`, after the parameters'
+    names).
     Gradients are accumulated with `nn.add` where a value has several uses;
     gradient work that does not reach a parameter is removed.
   }];
@@ -65,6 +70,9 @@ def Autodiff : Pass<"nnc-autodiff", "::mlir::ModuleOp"> {
            "L2 penalty added to each gradient (PyTorch's weight_decay)">,
     Option<"gradNorms", "grad-norms", "bool", /*default=*/"false",
            "Also return the Euclidean norm of each parameter's gradient">,
+    Option<"returnOutput", "return-output", "bool", /*default=*/"false",
+           "Also return the network's output (the loss op's input: logits "
+           "or predictions) as the last result, named 'output'">,
     Option<"functionName", "function", "std::string", /*default=*/"\"\"",
            "Differentiate only this function (default: every model function)">,
   ];
