@@ -46,6 +46,8 @@ static std::string num(double v) {
 }
 
 namespace {
+std::vector<double> logTicks(double lo, double hi);
+
 /// A plot area: data coordinates to pixels.
 struct Frame {
   double x0, x1, y0, y1;           // data range
@@ -82,7 +84,9 @@ void axes(llvm::raw_ostream &os, const Frame &f, const std::string &xLabel,
        << "<text x=\"" << num(x) << "\" y=\"" << num(f.top + f.height + 17)
        << "\" text-anchor=\"middle\">" << num(t) << "</text>\n";
   }
-  for (double t : niceTicks(f.y0, f.y1)) {
+  std::vector<double> yTicks =
+      logY ? logTicks(f.y0, f.y1) : niceTicks(f.y0, f.y1);
+  for (double t : yTicks) {
     double y = f.py(t);
     os << "<line x1=\"" << num(f.left - 4) << "\" y1=\"" << num(y) << "\" x2=\""
        << num(f.left) << "\" y2=\"" << num(y) << "\" stroke=\"black\"/>"
@@ -99,6 +103,28 @@ void axes(llvm::raw_ostream &os, const Frame &f, const std::string &xLabel,
      << "<text transform=\"translate(14," << num(f.top + f.height / 2)
      << ") rotate(-90)\" text-anchor=\"middle\">" << nnc::escapeXML(yLabel)
      << "</text>\n";
+}
+
+/// Ticks for an axis of log10 values: 1, 2 and 5 times powers of ten (only
+/// the powers when that is too many), as their logarithms.
+std::vector<double> logTicks(double lo, double hi) {
+  std::vector<double> ticks;
+  for (int k = static_cast<int>(std::floor(lo)); k <= std::ceil(hi); ++k)
+    for (double m : {1.0, 2.0, 5.0}) {
+      double t = std::log10(m) + k;
+      if (t >= lo && t <= hi)
+        ticks.push_back(t);
+    }
+  if (ticks.size() > 8)
+    llvm::erase_if(ticks,
+                   [](double t) { return std::abs(t - std::round(t)) > 1e-9; });
+  if (ticks.size() < 2) // less than a factor of 2: round values in between
+    for (double t : niceTicks(std::pow(10.0, lo), std::pow(10.0, hi), 4))
+      if (t > 0)
+        ticks.push_back(std::log10(t));
+  llvm::sort(ticks);
+  ticks.erase(std::unique(ticks.begin(), ticks.end()), ticks.end());
+  return ticks;
 }
 
 void pad(double &lo, double &hi) {
@@ -277,7 +303,7 @@ void nnc::plot::writeHeatMap(llvm::raw_ostream &os, const HeatMap &map) {
        << num(bw) << "\" height=\"" << num(f.height / 64.0 + 0.5)
        << "\" fill=\"" << ramp(t0) << "\"/>\n";
   }
-  for (double t : niceTicks(lo, hi, 5)) {
+  for (double t : map.logScale ? logTicks(lo, hi) : niceTicks(lo, hi, 5)) {
     double y = f.top + f.height * (1 - (t - lo) / (hi - lo));
     os << "<text x=\"" << num(bx + bw + 4) << "\" y=\"" << num(y + 4) << "\">"
        << (map.logScale ? num(std::pow(10.0, t)) : num(t)) << "</text>\n";
