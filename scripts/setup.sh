@@ -12,8 +12,13 @@ PKGS=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19 lld-19
   # Build.
   cmake ninja-build g++ libgtest-dev libgmock-dev
-  # Oracles and peers: PyTorch autograd, ONNX.
+  # Oracles and peers: PyTorch autograd, ONNX; OpenBLAS so that PyTorch's
+  # libblas.so.3 is not the slow reference BLAS in benchmarks.
   python3-torch python3-onnx python3-numpy python3-threadpoolctl
+  libopenblas0-pthread
+  # The main job's data: Fashion-MNIST as gzipped IDX files under
+  # /usr/share/datasets/fashion-mnist.
+  dataset-fashion-mnist
   # lit itself is run from llvm-19-tools' lit.py; it needs these.
   python3-setuptools
   # Compiler-rt for zlib/zstd used by libLLVM's cmake exports.
