@@ -133,9 +133,10 @@ TEST(GraphBuilder, InitializationIsSeededAndScaled) {
     EXPECT_LE(std::abs(v), std::sqrt(6.0 / 400) + 1e-6);
   spec.init = Init::Constant;
   spec.initValue = 0.25;
-  for (float v : initParameters(spec)[2])
+  auto constant = initParameters(spec);
+  for (float v : constant[2])
     EXPECT_EQ(v, 0.25f);
-  for (float v : initParameters(spec)[3]) // biases stay at zero
+  for (float v : constant[3]) // biases stay at zero
     EXPECT_EQ(v, 0.0f);
 }
 
