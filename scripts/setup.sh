@@ -21,6 +21,9 @@ PKGS=(
   # PyTorch peer (without it Debian's torch runs the reference BLAS).
   python3-torch python3-onnx python3-numpy python3-threadpoolctl
   libopenblas0-pthread
+  # The main job's data: Fashion-MNIST as gzipped IDX files under
+  # /usr/share/datasets/fashion-mnist.
+  dataset-fashion-mnist
   # lit itself is run from llvm-19-tools' lit.py; it needs these.
   python3-setuptools
   # Compiler-rt for zlib/zstd used by libLLVM's cmake exports.

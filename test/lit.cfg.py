@@ -3,6 +3,7 @@
 
 import os
 import shutil
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -25,6 +26,9 @@ config.substitutions.append(("%unittests", config.nnc_unittests_dir))
 # Debian's python3 carries torch and onnx; another python3 may come first on
 # PATH, so the oracle tests name the interpreter explicitly.
 config.substitutions.append(("%python_torch", "/usr/bin/python3"))
+# Scripts that need only the standard library (test inputs) run under lit's
+# own interpreter; after %python_torch so that one is replaced first.
+config.substitutions.append(("%python", sys.executable))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
@@ -34,8 +38,9 @@ tools = [
     "nnc-opt",
     "nnc-compile",
     "nnc-plan",
-    "nnc-train-mlp",
     "nnc-translate",
+    "nnc-train",
+    "nnc-landscape",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("llvm-nm", unresolved="fatal"),
@@ -48,5 +53,8 @@ if os.path.exists("/usr/bin/python3") and \
 if os.path.exists("/usr/bin/python3") and \
         os.system("/usr/bin/python3 -c 'import onnx' 2>/dev/null") == 0:
     config.available_features.add("onnx")
+# Debian's dataset-fashion-mnist: short real-data runs.
+if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
+    config.available_features.add("fashion-mnist")
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")

@@ -104,7 +104,7 @@ mlir::nnc::measureFlopTimes(ModuleOp model, const CPUPipelineOptions &options,
 
   CPUPipelineOptions storeAll;
   storeAll.autodiff = true;
-  storeAll.learningRate = static_cast<double>(options.learningRate);
+  copyStepOptions(options, storeAll);
   storeAll.strategy = CheckpointStrategy::StoreAll;
   FailureOr<CompiledModel> compiled =
       compileForCPU(OwningOpRef<ModuleOp>(model.clone()), storeAll);

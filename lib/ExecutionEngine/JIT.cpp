@@ -44,6 +44,11 @@ llvm::Expected<std::unique_ptr<JITModule>> JITModule::create(ModuleOp module) {
   return std::unique_ptr<JITModule>(new JITModule(std::move(*engine)));
 }
 
+llvm::Error JITModule::prepare(StringRef name) {
+  auto fn = engine->lookupPacked(name);
+  return fn ? llvm::Error::success() : fn.takeError();
+}
+
 llvm::Error JITModule::invoke(StringRef name, ArrayRef<void *> buffers) {
   // The packed wrapper takes a pointer to each argument; each argument is
   // itself a buffer pointer.

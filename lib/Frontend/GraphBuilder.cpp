@@ -175,15 +175,40 @@ StringRef mlir::nnc::stringify(Loss l) {
 }
 
 llvm::Expected<Init> mlir::nnc::parseInit(StringRef name) {
-  if (name == "kaiming" || name == "he")
+  if (name == "kaiming" || name == "he" || name == "kaiming-normal")
     return Init::Kaiming;
-  if (name == "xavier" || name == "glorot")
+  if (name == "kaiming-uniform" || name == "he-uniform")
+    return Init::KaimingUniform;
+  if (name == "xavier" || name == "glorot" || name == "xavier-uniform")
     return Init::Xavier;
+  if (name == "xavier-normal" || name == "glorot-normal")
+    return Init::XavierNormal;
   if (name == "gaussian" || name == "normal")
     return Init::Gaussian;
+  if (name == "constant")
+    return Init::Constant;
   return llvm::createStringError(
-      "unknown initialization '%s' (expected kaiming, xavier or gaussian)",
+      "unknown initialization '%s' (expected kaiming, kaiming-uniform, "
+      "xavier, xavier-normal, gaussian or constant)",
       name.str().c_str());
+}
+
+StringRef mlir::nnc::stringify(Init init) {
+  switch (init) {
+  case Init::Kaiming:
+    return "kaiming";
+  case Init::KaimingUniform:
+    return "kaiming-uniform";
+  case Init::Xavier:
+    return "xavier";
+  case Init::XavierNormal:
+    return "xavier-normal";
+  case Init::Gaussian:
+    return "gaussian";
+  case Init::Constant:
+    return "constant";
+  }
+  llvm_unreachable("unknown initialization");
 }
 
 llvm::Expected<MLPSpec> mlir::nnc::parseMLPSpec(StringRef widths,
@@ -309,35 +334,60 @@ OwningOpRef<ModuleOp> mlir::nnc::buildMLP(MLIRContext &ctx, const MLPSpec &spec,
   return module;
 }
 
-std::vector<std::vector<float>> mlir::nnc::initParameters(const MLPSpec &spec) {
-  std::mt19937_64 rng(spec.seed);
+std::vector<std::vector<float>>
+mlir::nnc::initParameters(ArrayRef<std::vector<int64_t>> shapes, Init init,
+                          double initStd, double initValue, uint64_t seed) {
+  std::mt19937_64 rng(seed);
   std::vector<std::vector<float>> params;
-  for (int64_t l = 0; l < spec.numLayers(); ++l) {
-    int64_t in = spec.widths[l], out = spec.widths[l + 1];
-    std::vector<float> w(in * out);
-    switch (spec.init) {
-    case Init::Kaiming: {
-      std::normal_distribution<double> d(0.0, std::sqrt(2.0 / in));
-      for (float &v : w)
-        v = d(rng);
-      break;
-    }
-    case Init::Xavier: {
-      double a = std::sqrt(6.0 / (in + out));
-      std::uniform_real_distribution<double> d(-a, a);
-      for (float &v : w)
-        v = d(rng);
-      break;
-    }
-    case Init::Gaussian: {
-      std::normal_distribution<double> d(0.0, 0.01);
-      for (float &v : w)
-        v = d(rng);
-      break;
-    }
+  for (const std::vector<int64_t> &shape : shapes) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    std::vector<float> w(n, 0.0f);
+    if (shape.size() >= 2) {
+      double out = shape[0], in = n / shape[0];
+      auto normal = [&](double sd) {
+        std::normal_distribution<double> d(0.0, sd);
+        for (float &v : w)
+          v = d(rng);
+      };
+      auto uniform = [&](double a) {
+        std::uniform_real_distribution<double> d(-a, a);
+        for (float &v : w)
+          v = d(rng);
+      };
+      switch (init) {
+      case Init::Kaiming:
+        normal(std::sqrt(2.0 / in));
+        break;
+      case Init::KaimingUniform:
+        uniform(std::sqrt(6.0 / in));
+        break;
+      case Init::Xavier:
+        uniform(std::sqrt(6.0 / (in + out)));
+        break;
+      case Init::XavierNormal:
+        normal(std::sqrt(2.0 / (in + out)));
+        break;
+      case Init::Gaussian:
+        normal(initStd);
+        break;
+      case Init::Constant:
+        std::fill(w.begin(), w.end(), static_cast<float>(initValue));
+        break;
+      }
     }
     params.push_back(std::move(w));
-    params.push_back(std::vector<float>(out, 0.0f));
   }
   return params;
+}
+
+std::vector<std::vector<float>> mlir::nnc::initParameters(const MLPSpec &spec) {
+  std::vector<std::vector<int64_t>> shapes;
+  for (int64_t l = 0; l < spec.numLayers(); ++l) {
+    shapes.push_back({spec.widths[l + 1], spec.widths[l]});
+    shapes.push_back({spec.widths[l + 1]});
+  }
+  return initParameters(shapes, spec.init, spec.initStd, spec.initValue,
+                        spec.seed);
 }

@@ -260,3 +260,48 @@ mlir::nnc::matchWeights(const WeightSet &weights,
           t.name.c_str());
   return matched;
 }
+
+llvm::Error mlir::nnc::writeWeights(llvm::StringRef path,
+                                    llvm::ArrayRef<NamedTensor> tensors) {
+  WeightSet set;
+  set.tensors.assign(tensors.begin(), tensors.end());
+  return saveWeights(path, set);
+}
+
+llvm::Expected<std::vector<NamedTensor>>
+mlir::nnc::readWeights(llvm::StringRef path) {
+  llvm::Expected<WeightSet> set = loadWeights(path);
+  if (!set)
+    return set.takeError();
+  return std::move(set->tensors);
+}
+
+static std::string shapeText(llvm::ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+llvm::Error mlir::nnc::matchWeights(llvm::StringRef path,
+                                    llvm::ArrayRef<NamedTensor> loaded,
+                                    llvm::ArrayRef<NamedTensor> expected) {
+  auto fail = [&](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "weights file '" + path + "': " + msg);
+  };
+  if (loaded.size() != expected.size())
+    return fail("holds " + llvm::Twine(loaded.size()) +
+                " tensors, the model has " + llvm::Twine(expected.size()) +
+                " parameters");
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    if (loaded[i].name != expected[i].name)
+      return fail("tensor #" + llvm::Twine(i) + " is '" + loaded[i].name +
+                  "', the model's parameter is '" + expected[i].name + "'");
+    if (loaded[i].shape != expected[i].shape)
+      return fail("tensor '" + loaded[i].name + "' has shape " +
+                  shapeText(loaded[i].shape) + ", the model needs " +
+                  shapeText(expected[i].shape));
+  }
+  return llvm::Error::success();
+}

@@ -59,7 +59,11 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
      << " * a quoted name is the one in the model file (an ONNX initializer,\n"
      << " * i.e. PyTorch's state_dict key), as weights files name it.\n"
      << " * Inputs are only read. A training step's outputs may be the same\n"
-     << " * buffers as the corresponding parameter inputs (update in place).\n"
+     << " * buffers as the corresponding parameter and optimizer-state inputs\n"
+     << " * (update in place): each update reads an element before it writes\n"
+     << " * it. Optimizer state (marked below) is caller-owned, zero before\n"
+     << " * the first step; `lr` is the learning rate and `step` the 1-based\n"
+     << " * step count, read at run time.\n"
      << " * Every entry point takes, last, a workspace of\n"
      << " * <name>_workspace_size() bytes, 64-byte aligned: the static arena\n"
      << " * holding all intermediate values, so a call makes no heap\n"
@@ -70,8 +74,9 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
   for (const EntryPoint &e : model.entries) {
     os << "/* " << stringifyEntryRole(e.role) << ": ";
     if (e.role == EntryRole::TrainStep)
-      os << "forward, backward and one SGD step; returns the loss (before the "
-            "update) and the updated parameters.";
+      os << "forward, backward and one optimizer step; returns the loss "
+            "(before the update), the updated parameters, the updated "
+            "optimizer state and any gradient norms.";
     else if (e.role == EntryRole::Grad)
       os << "forward and backward; returns the loss and d loss / d param for "
             "each parameter.";
@@ -82,8 +87,11 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
     os << "\n";
     for (const BufferInfo &b : e.inputs) {
       os << " *   in  " << b.name << " " << b.cType << shapeComment(b);
-      if (b.isParam || b.sourceName != b.name) {
-        os << " (" << (b.isParam ? "parameter" : "input");
+      if (b.isParam || b.isState || b.sourceName != b.name) {
+        os << " ("
+           << (b.isParam   ? "parameter"
+               : b.isState ? "optimizer state"
+                           : "input");
         // The model file's name, unless it could end the comment.
         if (b.sourceName != b.name && isCommentSafe(b.sourceName))
           os << " \"" << b.sourceName << "\"";

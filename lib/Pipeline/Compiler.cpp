@@ -69,7 +69,8 @@ const EntryPoint *CompiledModel::step() const {
 }
 
 static BufferInfo bufferInfo(Type type, std::string name, bool isParam,
-                             StringRef sourceName = {}) {
+                             StringRef sourceName = {},
+                             bool isState = false) {
   auto tensor = cast<RankedTensorType>(type);
   BufferInfo info;
   info.sourceName = sourceName.empty() ? name : sourceName.str();
@@ -81,12 +82,14 @@ static BufferInfo bufferInfo(Type type, std::string name, bool isParam,
                                    : "int32_t";
   info.bytes = getSizeInBytes(tensor);
   info.isParam = isParam;
+  info.isState = isState;
   return info;
 }
 
-/// `fn`'s buffers at the graph level: each argument under its `nn.name`,
-/// then the results (the loss, then per parameter its gradient or updated
-/// value, named after the model's parameters).
+/// `fn`'s buffers at the graph level: each argument and result under its
+/// `nn.name` (nnc-autodiff names the results of what it derives); results
+/// without one are the loss, then per parameter its gradient or updated
+/// value, named after the model's parameters.
 static EntryPoint describe(func::FuncOp fn, EntryRole role,
                            ArrayRef<std::string> paramNames) {
   EntryPoint e;
@@ -95,15 +98,19 @@ static EntryPoint describe(func::FuncOp fn, EntryRole role,
   for (BlockArgument arg : fn.getArguments()) {
     unsigned i = arg.getArgNumber();
     bool isParam = fn.getArgAttr(i, NNDialect::getParamAttrName()) != nullptr;
+    bool isState = fn.getArgAttr(i, NNDialect::getStateAttrName()) != nullptr;
     std::string name = getArgName(fn, i).str();
     if (name.empty())
       name = "arg" + std::to_string(i);
-    e.inputs.push_back(
-        bufferInfo(arg.getType(), name, isParam, getArgSourceName(fn, i)));
+    e.inputs.push_back(bufferInfo(arg.getType(), name, isParam,
+                                  getArgSourceName(fn, i), isState));
   }
   for (auto [i, type] : llvm::enumerate(fn.getFunctionType().getResults())) {
     std::string name;
-    if (role == EntryRole::Predict)
+    if (auto named =
+            fn.getResultAttrOfType<StringAttr>(i, NNDialect::getNameAttrName()))
+      name = named.getValue().str();
+    else if (role == EntryRole::Predict)
       name = i == 0 ? "output" : "output" + std::to_string(i);
     else if (i == 0)
       name = "loss";
@@ -121,16 +128,14 @@ mlir::nnc::buildChainForModel(ModuleOp module,
                               const CPUPipelineOptions &options) {
   PassManager pm(module->getContext());
   pm.addPass(createVerifyModel());
-  AutodiffOptions ad;
-  ad.learningRate = options.learningRate;
-  pm.addPass(createAutodiff(ad));
+  pm.addPass(createAutodiff(getAutodiffOptions(options)));
   if (failed(pm.run(module)))
     return failure();
   for (auto fn : module.getOps<func::FuncOp>()) {
     if (!fn->hasAttr(NNDialect::getGradOfAttrName()))
       continue;
     FailureOr<StagePartition> partition =
-        partitionIntoStages(fn, options.fuseUpdates);
+        partitionIntoStages(fn, fusesUpdates(options));
     if (failed(partition))
       return failure();
     return buildChain(fn, *partition);
@@ -145,6 +150,9 @@ ModelStats mlir::nnc::computeModelStats(func::FuncOp gradFn) {
     if (gradFn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName())) {
       stats.paramBytes += getSizeInBytes(arg.getType());
       stats.numParams += getNumElements(arg.getType());
+    } else if (gradFn.getArgAttr(arg.getArgNumber(),
+                                 NNDialect::getStateAttrName())) {
+      stats.optimizerStateBytes += getSizeInBytes(arg.getType());
     }
   llvm::DenseSet<Value> saved;
   for (Operation &op : gradFn.getBody().front().without_terminator()) {

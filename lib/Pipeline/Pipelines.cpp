@@ -41,16 +41,51 @@ static void add(OpPassManager &pm, StringRef pipeline) {
                              pipeline);
 }
 
+AutodiffOptions mlir::nnc::getAutodiffOptions(const CPUPipelineOptions &opts) {
+  AutodiffOptions ad;
+  ad.learningRate = opts.learningRate;
+  ad.optimizer = opts.optimizer;
+  ad.momentum = opts.momentum;
+  ad.beta1 = opts.beta1;
+  ad.beta2 = opts.beta2;
+  ad.eps = opts.eps;
+  ad.weightDecay = opts.weightDecay;
+  ad.gradNorms = opts.gradNorms;
+  ad.returnOutput = opts.returnOutput;
+  return ad;
+}
+
+void mlir::nnc::copyStepOptions(const CPUPipelineOptions &from,
+                                CPUPipelineOptions &to) {
+  to.learningRate = static_cast<double>(from.learningRate);
+  to.optimizer = static_cast<Optimizer>(from.optimizer);
+  to.momentum = static_cast<double>(from.momentum);
+  to.beta1 = static_cast<double>(from.beta1);
+  to.beta2 = static_cast<double>(from.beta2);
+  to.eps = static_cast<double>(from.eps);
+  to.weightDecay = static_cast<double>(from.weightDecay);
+  to.gradNorms = static_cast<bool>(from.gradNorms);
+  to.returnOutput = static_cast<bool>(from.returnOutput);
+}
+
+bool mlir::nnc::fusesUpdates(const CPUPipelineOptions &opts) {
+  // Only a plain SGD step is fused (momentum and Adam read the gradient,
+  // weight decay and gradient norms too); the planner must know exactly
+  // when, since it counts one weight-gradient buffer less per layer.
+  bool sgdStep = (opts.optimizer == Optimizer::SGD ||
+                  (opts.optimizer == Optimizer::None && opts.learningRate > 0)) &&
+                 opts.weightDecay == 0 && !opts.gradNorms;
+  return opts.fuseUpdates && sgdStep;
+}
+
 void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
                                      const CPUPipelineOptions &opts) {
   if (!opts.autodiff)
     return;
   // Contract: the frontend handed over a model function.
   pm.addPass(createVerifyModel());
-  // Derive @<model>_grad (or @<model>_train_step with SGD).
-  AutodiffOptions ad;
-  ad.learningRate = opts.learningRate;
-  pm.addPass(createAutodiff(ad));
+  // Derive @<model>_grad (or @<model>_train_step with an optimizer).
+  pm.addPass(createAutodiff(getAutodiffOptions(opts)));
   // Choose what to keep and what to recompute, then rewrite the function to
   // do exactly that (store-all too: one code path for every strategy, so
   // gradients are bit-identical across them).
@@ -60,7 +95,7 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   plan.slots = opts.slots;
   plan.forwardFlopSeconds = opts.forwardFlopSeconds;
   plan.backwardFlopSeconds = opts.backwardFlopSeconds;
-  const bool fuse = opts.fuseUpdates && opts.learningRate > 0;
+  const bool fuse = fusesUpdates(opts);
   plan.fusedUpdates = fuse;
   pm.addPass(createPlanCheckpoints(plan));
   pm.addPass(createRematerialize());

@@ -24,6 +24,8 @@ static llvm::json::Array buffersJSON(ArrayRef<BufferInfo> buffers) {
     // The model file's name (an ONNX initializer's) where it differs.
     if (b.sourceName != b.name)
       o["source_name"] = b.sourceName;
+    if (b.isState)
+      o["optimizer_state"] = true;
     a.push_back(std::move(o));
   }
   return a;
@@ -86,7 +88,20 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
       {"parameters", s.numParams},
       {"parameter_bytes", s.paramBytes},
       {"activation_bytes_saved", s.savedActivationBytes},
+      {"optimizer_state_bytes", s.optimizerStateBytes},
+      // What the caller owns beside the arena for a training run.
+      {"caller_state_bytes", s.paramBytes + s.optimizerStateBytes},
       {"learning_rate", static_cast<double>(options.learningRate)},
+      {"runtime_learning_rate", step && llvm::any_of(step->inputs,
+                                                     [](const BufferInfo &b) {
+                                                       return b.name == "lr";
+                                                     })},
+      {"optimizer",
+       stringifyOptimizer(options.optimizer == Optimizer::None &&
+                                  options.learningRate > 0
+                              ? Optimizer::SGD
+                              : static_cast<Optimizer>(options.optimizer))},
+      {"grad_norms", static_cast<bool>(options.gradNorms)},
       {"arena_bytes", step ? step->workspaceBytes : 0},
       {"max_live_bytes", step ? step->maxLiveBytes : 0},
       {"entry_points", std::move(entries)}};

@@ -95,7 +95,11 @@ ModelCLOptions::ModelCLOptions(cl::OptionCategory &cat)
            cl::desc("MLP loss: cross-entropy or mse; for an ONNX inference "
                     "graph, the loss to append"),
            cl::init("cross-entropy"), cl::cat(cat)),
-      init("init", cl::desc("MLP initialization: kaiming, xavier or gaussian"),
+      init("init",
+           cl::desc("Weight initialization: kaiming (He, normal), "
+                    "kaiming-uniform, xavier (Glorot, uniform), "
+                    "xavier-normal, gaussian (N(0, --init-std^2)) or "
+                    "constant (--init-value); biases start at 0"),
            cl::init("kaiming"), cl::cat(cat)),
       name("name", cl::desc("MLP model function name"), cl::init("mlp"),
            cl::cat(cat)),
@@ -105,6 +109,10 @@ ModelCLOptions::ModelCLOptions(cl::OptionCategory &cat)
             cl::init(128), cl::cat(cat)),
       dropout("dropout", cl::desc("MLP dropout rate after hidden layers"),
               cl::init(0.0), cl::cat(cat)),
+      initStd("init-std", cl::desc("Standard deviation of --init=gaussian"),
+              cl::init(0.01), cl::cat(cat)),
+      initValue("init-value", cl::desc("Every weight of --init=constant"),
+                cl::init(0.0), cl::cat(cat)),
       seed("seed", cl::desc("MLP initialization seed"), cl::init(0),
            cl::cat(cat)) {}
 
@@ -134,20 +142,55 @@ llvm::Expected<ModelSource> ModelCLOptions::getSource() const {
   source.mlp = std::move(*spec);
   source.mlp.dropout = dropout;
   source.mlp.init = *initKind;
+  if (!std::isfinite(initStd) || initStd < 0 || !std::isfinite(initValue))
+    return optionError("--init-std must be finite and not negative, and "
+                       "--init-value finite");
+  source.mlp.initStd = initStd;
+  source.mlp.initValue = initValue;
   source.mlp.seed = seed;
   return source;
 }
 
 PlanCLOptions::PlanCLOptions(cl::OptionCategory &cat,
-                             CheckpointStrategy defaultStrategy)
-    : learningRate("learning-rate",
-                   cl::desc("SGD learning rate of the training step; 0 "
-                            "compiles a gradient function instead"),
-                   cl::init(0.1), cl::cat(cat)),
+                             CheckpointStrategy defaultStrategy, StepMode mode,
+                             Optimizer defaultOptimizer,
+                             double defaultLearningRate)
+    : mode(mode),
+      learningRate(
+          "learning-rate",
+          cl::desc(mode == StepMode::Train
+                       ? "Base learning rate of the schedule (the compiled "
+                         "step reads it at run time)"
+                       : "Learning rate compiled into the training step "
+                         "(SGD unless --optimizer); with --optimizer and no "
+                         "--learning-rate the step reads 'lr' at run time; "
+                         "0 without --optimizer compiles a gradient "
+                         "function"),
+          cl::init(defaultLearningRate), cl::cat(cat)),
+      optimizer("optimizer", cl::desc("The training step's update"),
+                optimizerCLValues(), cl::init(defaultOptimizer), cl::cat(cat)),
+      momentum("momentum",
+               cl::desc("Momentum of --optimizer=momentum and nesterov"),
+               cl::init(0.9), cl::cat(cat)),
+      beta1("beta1", cl::desc("Adam's first-moment decay"), cl::init(0.9),
+            cl::cat(cat)),
+      beta2("beta2", cl::desc("Adam's second-moment decay"), cl::init(0.999),
+            cl::cat(cat)),
+      eps("eps", cl::desc("Adam's denominator term"), cl::init(1e-8),
+          cl::cat(cat)),
+      weightDecay("weight-decay",
+                  cl::desc("L2 penalty added to every gradient (PyTorch's "
+                           "weight_decay)"),
+                  cl::init(0.0), cl::cat(cat)),
+      gradNorms("grad-norms",
+                cl::desc("The compiled step also returns the Euclidean norm "
+                         "of each parameter's gradient"),
+                cl::init(false), cl::cat(cat)),
       fuseUpdates("fuse-updates",
                   cl::desc("Update each weight straight from the matmul "
-                           "computing its gradient (no weight-gradient "
-                           "buffer); the plan counts what remains"),
+                           "computing its gradient (plain SGD: no "
+                           "weight-gradient buffer); the plan counts what "
+                           "remains"),
                   cl::init(true), cl::cat(cat)),
       strategy("strategy", cl::desc("Checkpointing strategy"),
                checkpointStrategyCLValues(), cl::init(defaultStrategy),
@@ -181,6 +224,26 @@ llvm::Error PlanCLOptions::apply(CPUPipelineOptions &options) const {
     return optionError("--learning-rate must be finite and not negative, "
                        "got " +
                        std::to_string(learningRate));
+  if (mode == StepMode::Train && !(learningRate > 0))
+    return optionError("--learning-rate must be positive to train");
+  if (mode == StepMode::Train && optimizer == Optimizer::None)
+    return optionError("--optimizer=none computes no update; choose sgd, "
+                       "momentum, nesterov or adam to train");
+  if (!std::isfinite(weightDecay) || weightDecay < 0)
+    return optionError("--weight-decay must be finite and not negative");
+  if ((optimizer == Optimizer::Momentum || optimizer == Optimizer::Nesterov) &&
+      !(std::isfinite(momentum) && momentum > 0))
+    return optionError("--momentum must be positive and finite for "
+                       "--optimizer=momentum and nesterov");
+  if (optimizer == Optimizer::Adam &&
+      !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps >= 0 &&
+        std::isfinite(eps)))
+    return optionError("--beta1 and --beta2 must be in [0, 1) and --eps "
+                       "finite and not negative");
+  bool trainStep = optimizer != Optimizer::None || learningRate > 0;
+  if (weightDecay != 0 && !trainStep)
+    return optionError("--weight-decay needs a training step "
+                       "(--learning-rate > 0 or --optimizer)");
   double fwd = forwardFlopSeconds, bwd = backwardFlopSeconds;
   if (costModel == CostModel::Measured && (fwd != 0 || bwd != 0))
     return optionError("--cost-model=measured measures the times per FLOP; "
@@ -195,7 +258,19 @@ llvm::Error PlanCLOptions::apply(CPUPipelineOptions &options) const {
   if (!budget.empty())
     if (auto parsed = ::nnc::planner::parseByteSize(budget); !parsed)
       return parsed.takeError();
-  options.learningRate = static_cast<double>(learningRate);
+  // Compile mode: an optimizer without an explicit rate reads it at run
+  // time; Train mode always does.
+  bool runtimeRate =
+      mode == StepMode::Train ||
+      (optimizer != Optimizer::None && !learningRate.getNumOccurrences());
+  options.learningRate = runtimeRate ? 0.0 : static_cast<double>(learningRate);
+  options.optimizer = static_cast<Optimizer>(optimizer);
+  options.momentum = static_cast<double>(momentum);
+  options.beta1 = static_cast<double>(beta1);
+  options.beta2 = static_cast<double>(beta2);
+  options.eps = static_cast<double>(eps);
+  options.weightDecay = static_cast<double>(weightDecay);
+  options.gradNorms = static_cast<bool>(gradNorms);
   options.fuseUpdates = static_cast<bool>(fuseUpdates);
   options.strategy = static_cast<CheckpointStrategy>(strategy);
   options.budget = static_cast<std::string>(budget);

@@ -12,6 +12,12 @@
 #
 # CHECK: tanh-xent-dropout: {{[0-9]+}} plans bitwise identical to store-all
 # CHECK: relu-mse: {{[0-9]+}} plans bitwise identical to store-all
+# CHECK: adam-step: {{[0-9]+}} plans bitwise identical to store-all
+#
+# The last one is a whole Adam training step with gradient norms: the
+# rematerializer moves each update and norm to the backward that completes
+# its gradient, and the updated parameters, moments and norms must not
+# depend on the plan either.
 
 import argparse
 import os
@@ -23,10 +29,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
 from nnc_ctypes import Compiled, random_batch, random_params  # noqa: E402
 
 
-def check(args, tag, widths, act, loss, batch, dropout):
+def check(args, tag, widths, act, loss, batch, dropout, adam=False):
+    step = ["--optimizer=adam", "--grad-norms"] if adam else \
+        ["--learning-rate=0"]
+    role = "train_step" if adam else "grad"
     base = ["--mlp", ",".join(map(str, widths)), "--activation", act,
-            "--loss", loss, "--batch", str(batch), "--learning-rate=0",
-            "--dropout", str(dropout)]
+            "--loss", loss, "--batch", str(batch), "--dropout",
+            str(dropout)] + step
     ref = Compiled(args.nnc_compile, args.workdir, tag + "-store-all",
                    base + ["--strategy=store-all"])
     cp = ref.report["checkpoint"]
@@ -34,7 +43,9 @@ def check(args, tag, widths, act, loss, batch, dropout):
     plans = [["--strategy=recompute-all"], ["--strategy=sqrt"]]
     # The dp discretises memory into slots, so its lowest budgets sit a
     # little above the exact minimum (the error message names both).
-    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
+    # A training step's arena holds a few dozen bytes of loss scratch the
+    # chain does not model, over a budget of exactly the store-all peak.
+    for f in (0.0, 0.25, 0.5, 0.75) + (() if adam else (1.0,)):
         budget = int(lo + f * (hi - lo))
         plans.append(["--strategy=dp", "--budget=%d" % max(budget, lo * 1.1)])
         if f >= 0.75:  # Chen's greedy segmentation reaches no lower
@@ -43,7 +54,12 @@ def check(args, tag, widths, act, loss, batch, dropout):
     rng = np.random.default_rng(3)
     x, target = random_batch(rng, widths, batch, loss)
     params = random_params(rng, widths)
-    expected = ref.call("grad", [x, target] + params)
+    extra = []
+    if adam:  # moments (m, v per parameter), lr, step 3
+        extra = [rng.standard_normal(p.shape).astype(np.float32) ** 2 * 1e-3
+                 for p in params for _ in range(2)] + \
+            [np.float32(1e-3), np.float32(3)]
+    expected = ref.call(role, [x, target] + params + extra)
 
     peaks, recompute = set(), set()
     for i, plan in enumerate(plans):
@@ -58,7 +74,7 @@ def check(args, tag, widths, act, loss, batch, dropout):
             print("MISMATCH %s %s: arena %d B vs max-live %d B" %
                   (tag, " ".join(plan), arena, live))
             sys.exit(1)
-        got = model.call("grad", [x, target] + params)
+        got = model.call(role, [x, target] + params + extra)
         for k, (g, e) in enumerate(zip(got, expected)):
             if g.tobytes() != e.tobytes():
                 print("MISMATCH %s %s: output %d differs (max abs diff %g)" %
@@ -82,6 +98,8 @@ def main():
     check(args, "tanh-xent-dropout", [24] + [32] * 7 + [5], "tanh",
           "cross-entropy", 16, 0.2)
     check(args, "relu-mse", [16] + [24] * 5 + [8], "relu", "mse", 8, 0.0)
+    check(args, "adam-step", [16] + [24] * 5 + [8], "relu", "cross-entropy",
+          8, 0.0, adam=True)
 
 
 if __name__ == "__main__":

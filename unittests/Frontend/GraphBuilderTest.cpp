@@ -122,6 +122,22 @@ TEST(GraphBuilder, InitializationIsSeededAndScaled) {
   EXPECT_NEAR(variance(initParameters(spec)[0]), 2.0 / 700, 0.05 * 2.0 / 700);
   spec.init = Init::Gaussian;
   EXPECT_NEAR(variance(initParameters(spec)[0]), 1e-4, 0.05 * 1e-4);
+  spec.initStd = 1.0; // N(0, σ²) with the σ given
+  EXPECT_NEAR(variance(initParameters(spec)[0]), 1.0, 0.05);
+  spec.init = Init::XavierNormal; // Var = 2 / (in + out)
+  EXPECT_NEAR(variance(initParameters(spec)[0]), 2.0 / 700, 0.05 * 2.0 / 700);
+  spec.init = Init::KaimingUniform; // U(±√(6/in)): Var = 2 / in
+  auto ku = initParameters(spec)[0];
+  EXPECT_NEAR(variance(ku), 2.0 / 400, 0.05 * 2.0 / 400);
+  for (float v : ku)
+    EXPECT_LE(std::abs(v), std::sqrt(6.0 / 400) + 1e-6);
+  spec.init = Init::Constant;
+  spec.initValue = 0.25;
+  auto constant = initParameters(spec);
+  for (float v : constant[2])
+    EXPECT_EQ(v, 0.25f);
+  for (float v : constant[3]) // biases stay at zero
+    EXPECT_EQ(v, 0.0f);
 }
 
 } // namespace

@@ -25,6 +25,10 @@ class JITModule {
 public:
   static llvm::Expected<std::unique_ptr<JITModule>> create(ModuleOp module);
 
+  /// Compiles `name` now: the engine generates code lazily, on the first
+  /// lookup, which a timed loop should not pay for.
+  llvm::Error prepare(StringRef name);
+
   /// Calls `name` with the given buffers (the workspace included, last).
   llvm::Error invoke(StringRef name, ArrayRef<void *> buffers);
 

@@ -83,7 +83,19 @@ private:
 
 enum class Activation { ReLU, Sigmoid, Tanh };
 enum class Loss { MSE, CrossEntropy };
-enum class Init { Kaiming, Xavier, Gaussian };
+/// Weight initializations (biases always start at zero), as in
+/// torch.nn.init with fan_in = inputs, fan_out = outputs of a [out, in]
+/// weight: He/Kaiming normal N(0, 2/fan_in) and uniform U(±√(6/fan_in));
+/// Xavier/Glorot uniform U(±√(6/(fan_in+fan_out))) and normal
+/// N(0, 2/(fan_in+fan_out)); Gaussian N(0, σ²); constant c.
+enum class Init {
+  Kaiming,
+  KaimingUniform,
+  Xavier,
+  XavierNormal,
+  Gaussian,
+  Constant
+};
 
 /// A multi-layer perceptron: widths[0] inputs, widths.back() outputs.
 /// Hidden layers apply `activation`; the last layer is linear (its outputs
@@ -96,6 +108,8 @@ struct MLPSpec {
   /// Dropout after each hidden activation when > 0 (seeds 1, 2, ...).
   double dropout = 0.0;
   Init init = Init::Kaiming;
+  /// σ of Init::Gaussian and c of Init::Constant.
+  double initStd = 0.01, initValue = 0.0;
   uint64_t seed = 0;
 
   int64_t numLayers() const { return widths.size() - 1; }
@@ -105,7 +119,11 @@ struct MLPSpec {
 /// Parses "784,100,10", "relu|sigmoid|tanh", "mse|cross-entropy".
 llvm::Expected<MLPSpec> parseMLPSpec(StringRef widths, StringRef activation,
                                      StringRef loss, int64_t batch);
+/// "kaiming" (or "he", "kaiming-normal"), "kaiming-uniform", "xavier" (or
+/// "glorot", "xavier-uniform"), "xavier-normal", "gaussian" (or "normal"),
+/// "constant".
 llvm::Expected<Init> parseInit(StringRef name);
+StringRef stringify(Init init);
 StringRef stringify(Activation a);
 StringRef stringify(Loss l);
 
@@ -118,9 +136,16 @@ OwningOpRef<ModuleOp> buildMLP(MLIRContext &ctx, const MLPSpec &spec,
                                StringRef name = "mlp");
 
 /// Initial parameters in argument order (layer order, W [out, in] then b
-/// [out]). Kaiming: N(0, 2/in); Xavier: U(±√(6/(in+out))); Gaussian:
-/// N(0, 0.01²). Biases start at zero. Deterministic for a given seed.
+/// [out]) by `spec.init`. Deterministic for a given seed.
 std::vector<std::vector<float>> initParameters(const MLPSpec &spec);
+
+/// The same rule for any parameter shapes (a model file's): tensors of rank
+/// 2 or more are weights with fan_out = shape[0] and fan_in = the product
+/// of the other dimensions; rank 0 and 1 (biases) start at zero. One
+/// generator seeded with `seed` draws the weights in order.
+std::vector<std::vector<float>>
+initParameters(ArrayRef<std::vector<int64_t>> shapes, Init init, double initStd,
+               double initValue, uint64_t seed);
 
 } // namespace mlir::nnc
 

@@ -89,6 +89,19 @@ struct TensorSpec {
 llvm::Expected<std::vector<const NamedTensor *>>
 matchWeights(const WeightSet &weights, llvm::ArrayRef<TensorSpec> expected);
 
+/// The training tools' view of the same file: every tensor in file order.
+llvm::Error writeWeights(llvm::StringRef path,
+                         llvm::ArrayRef<NamedTensor> tensors);
+llvm::Expected<std::vector<NamedTensor>> readWeights(llvm::StringRef path);
+
+/// Checks that `loaded` (read from `path`) holds exactly the tensors of
+/// `expected`, in order, with their shapes: the parameters of a model to
+/// resume training or evaluate. The error names the file and the first
+/// difference.
+llvm::Error matchWeights(llvm::StringRef path,
+                         llvm::ArrayRef<NamedTensor> loaded,
+                         llvm::ArrayRef<NamedTensor> expected);
+
 } // namespace mlir::nnc
 
 #endif // NNC_FRONTEND_WEIGHTS_H

@@ -39,6 +39,9 @@ struct BufferInfo {
   std::string cType; // float, int32_t or int64_t
   int64_t bytes = 0;
   bool isParam = false;
+  /// Optimizer state (`nn.state`): caller-owned and carried from step to
+  /// step like a parameter; zero before the first step.
+  bool isState = false;
 };
 
 /// A compiled function: `void name(inputs..., outputs..., workspace)`, every
@@ -60,6 +63,9 @@ struct ModelStats {
   int64_t backwardFlops = 0;
   int64_t paramBytes = 0;
   int64_t numParams = 0;
+  /// Caller-owned optimizer state the step reads and updates (velocities,
+  /// Adam's moments): part of a training run's memory beside the arena.
+  int64_t optimizerStateBytes = 0;
   /// Bytes of forward values the backward reads: what must be kept (or
   /// recomputed) between the two passes.
   int64_t savedActivationBytes = 0;

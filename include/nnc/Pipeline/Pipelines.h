@@ -22,6 +22,7 @@ class DialectRegistry;
 namespace nnc {
 
 llvm::cl::ValuesClass checkpointStrategyCLValues();
+llvm::cl::ValuesClass optimizerCLValues();
 
 /// Who computes the CPU target's contractions.
 enum class GemmEngine { Library, Generated };
@@ -33,10 +34,39 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<double> learningRate{
       *this, "learning-rate",
-      llvm::cl::desc("SGD learning rate of the training step; 0 emits a "
-                     "gradient function (loss, then one gradient per "
-                     "nn.param)"),
+      llvm::cl::desc("Fixed learning rate compiled into the training step; "
+                     "0 with an optimizer: the step's run-time 'lr' input; "
+                     "0 without: a gradient function (loss, then one "
+                     "gradient per nn.param)"),
       llvm::cl::init(0.0)};
+  PassOptions::Option<Optimizer> optimizer{
+      *this, "optimizer", llvm::cl::desc("The update of a training step"),
+      optimizerCLValues(), llvm::cl::init(Optimizer::None)};
+  PassOptions::Option<double> momentum{
+      *this, "momentum", llvm::cl::desc("Momentum (momentum, nesterov)"),
+      llvm::cl::init(0.9)};
+  PassOptions::Option<double> beta1{*this, "beta1",
+                                    llvm::cl::desc("Adam's first-moment decay"),
+                                    llvm::cl::init(0.9)};
+  PassOptions::Option<double> beta2{
+      *this, "beta2", llvm::cl::desc("Adam's second-moment decay"),
+      llvm::cl::init(0.999)};
+  PassOptions::Option<double> eps{*this, "eps",
+                                  llvm::cl::desc("Adam's denominator term"),
+                                  llvm::cl::init(1e-8)};
+  PassOptions::Option<double> weightDecay{
+      *this, "weight-decay",
+      llvm::cl::desc("L2 penalty added to each gradient"), llvm::cl::init(0.0)};
+  PassOptions::Option<bool> gradNorms{
+      *this, "grad-norms",
+      llvm::cl::desc("The step also returns each parameter gradient's "
+                     "Euclidean norm"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> returnOutput{
+      *this, "return-output",
+      llvm::cl::desc("The step also returns the network's output (logits), "
+                     "last"),
+      llvm::cl::init(false)};
   PassOptions::Option<CheckpointStrategy> strategy{
       *this, "strategy", llvm::cl::desc("Checkpointing strategy"),
       checkpointStrategyCLValues(),
@@ -84,6 +114,21 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Write the step's arena over time as an SVG picture"),
       llvm::cl::init("")};
 };
+
+struct AutodiffOptions;
+
+/// The options of nnc-autodiff that `opts` selects (learning rate,
+/// optimizer and its hyper-parameters, gradient norms).
+AutodiffOptions getAutodiffOptions(const CPUPipelineOptions &opts);
+
+/// Copies what `getAutodiffOptions` reads from `from` to `to`: the same
+/// training step, planned differently.
+void copyStepOptions(const CPUPipelineOptions &from, CPUPipelineOptions &to);
+
+/// Whether the graph stage folds SGD updates into their weight-gradient
+/// matmuls (nnc-fuse-updates) for these options: a plain SGD step with
+/// fuse-updates on. The checkpoint planner is told the same.
+bool fusesUpdates(const CPUPipelineOptions &opts);
 
 /// Graph-level stage: verify the model, differentiate it.
 void buildNNGraphPipeline(OpPassManager &pm, const CPUPipelineOptions &opts);

@@ -68,10 +68,11 @@ loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
 enum class CostModel { Flops, Measured };
 
 /// Model selection: the positional model file or `--mlp` and its shape
-/// (`--activation`, `--loss`, `--batch`, `--dropout`, `--init`, `--seed`,
-/// `--name`). For an ONNX file, `--loss` appends that loss to an inference
-/// graph, `--batch` sizes its symbolic dimensions and `--name` names it;
-/// the other MLP options do not apply.
+/// (`--activation`, `--loss`, `--batch`, `--dropout`, `--init`,
+/// `--init-std`, `--init-value`, `--seed`, `--name`). For an ONNX file,
+/// `--loss` appends that loss to an inference graph, `--batch` sizes its
+/// symbolic dimensions and `--name` names it; the other MLP options do not
+/// apply.
 class ModelCLOptions {
 public:
   explicit ModelCLOptions(llvm::cl::OptionCategory &category);
@@ -81,27 +82,50 @@ public:
 private:
   llvm::cl::opt<std::string> inputFile, mlp, activation, loss, init, name;
   llvm::cl::opt<int64_t> batch;
-  llvm::cl::opt<double> dropout;
+  llvm::cl::opt<double> dropout, initStd, initValue;
   llvm::cl::opt<uint64_t> seed;
 };
 
-/// Training and checkpoint planning: `--learning-rate`, `--fuse-updates`,
-/// `--strategy`,
-/// `--budget`, `--slots`, `--cost-model`, `--forward-flop-seconds`,
-/// `--backward-flop-seconds`.
+/// How a tool uses the learning rate.
+enum class StepMode {
+  /// nnc-compile, nnc-plan: `--learning-rate` is compiled into the step
+  /// (default 0.1: SGD); with `--optimizer` and no `--learning-rate` the
+  /// step takes `lr` at run time; `--learning-rate=0` without an optimizer
+  /// compiles a gradient function.
+  Compile,
+  /// nnc-train: the step always takes `lr` at run time (schedules need no
+  /// recompilation); `--learning-rate` is the schedule's base rate.
+  Train,
+};
+
+/// Training and checkpoint planning: `--learning-rate`, `--optimizer`,
+/// `--momentum`, `--beta1`, `--beta2`, `--eps`, `--weight-decay`,
+/// `--grad-norms`, `--fuse-updates`, `--strategy`, `--budget`, `--slots`,
+/// `--cost-model`, `--forward-flop-seconds`, `--backward-flop-seconds`.
 class PlanCLOptions {
 public:
   PlanCLOptions(llvm::cl::OptionCategory &category,
-                CheckpointStrategy defaultStrategy);
-  /// Fills `options`' planning fields, validated (finite, in range, rates
-  /// given together, budget parsed).
+                CheckpointStrategy defaultStrategy,
+                StepMode mode = StepMode::Compile,
+                Optimizer defaultOptimizer = Optimizer::None,
+                double defaultLearningRate = 0.1);
+  /// Fills `options`' planning and step fields, validated (finite, in
+  /// range, rates given together, budget parsed).
   llvm::Error apply(CPUPipelineOptions &options) const;
   CostModel getCostModel() const { return costModel; }
   unsigned getSlots() const { return slots; }
   bool hasBudget() const { return !budget.empty(); }
+  /// The `--learning-rate` given (or its default): in Train mode, the
+  /// schedule's base rate.
+  double getLearningRate() const { return learningRate; }
+  Optimizer getOptimizer() const { return optimizer; }
 
 private:
+  StepMode mode;
   llvm::cl::opt<double> learningRate;
+  llvm::cl::opt<Optimizer> optimizer;
+  llvm::cl::opt<double> momentum, beta1, beta2, eps, weightDecay;
+  llvm::cl::opt<bool> gradNorms;
   llvm::cl::opt<bool> fuseUpdates;
   llvm::cl::opt<CheckpointStrategy> strategy;
   llvm::cl::opt<std::string> budget;

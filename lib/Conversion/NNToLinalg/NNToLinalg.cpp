@@ -324,19 +324,31 @@ Value ElementwisePattern<TanhGradOp>::body(TanhGradOp, OpBuilder &b,
       loc, f32Const(b, loc, 1.0), b.create<arith::MulFOp>(loc, y, y));
   return b.create<arith::MulFOp>(loc, dy, oneMinusY2);
 }
+/// g + λ·w (PyTorch's weight decay), or g itself when λ = 0 so that the
+/// plain update stays bit-identical to w - lr·g.
+Value decayed(OpBuilder &b, Location loc, Value g, Value w, APFloat lambda) {
+  if (lambda.isZero())
+    return g;
+  return b.create<arith::AddFOp>(
+      loc, g,
+      b.create<arith::MulFOp>(loc, f32Const(b, loc, lambda.convertToDouble()),
+                              w));
+}
+
+// SGD stays its own elementwise generic reading lr from a rank-0 tensor:
+// w - lr·g in one pass (a GEMM epilogue can absorb it later).
 template <>
 Value ElementwisePattern<SGDOp>::body(SGDOp op, OpBuilder &b, Location loc,
                                       ValueRange args) {
-  Value lr = f32Const(b, loc, op.getLr().convertToDouble());
-  return b.create<arith::SubFOp>(loc, args[0],
-                                 b.create<arith::MulFOp>(loc, lr, args[1]));
+  Value w = args[0], lr = args[2];
+  Value g = decayed(b, loc, args[1], w, op.getWeightDecay());
+  return b.create<arith::SubFOp>(loc, w, b.create<arith::MulFOp>(loc, lr, g));
 }
 
-/// out[m, n] = init[m, n] + Σ_k scale · lhs[m|k, k|m] · rhs[k|n, n|k]
-/// (without the multiplication when there is no scale).
+/// out[m, n] = init[m, n] + Σ_k lhs[m|k, k|m] · rhs[k|n, n|k] · scale,
+/// with `scale` a rank-0 tensor (no multiplication without one).
 Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init,
-               bool transposeLhs, bool transposeRhs,
-               std::optional<double> scale = std::nullopt) {
+               bool transposeLhs, bool transposeRhs, Value scale = {}) {
   MLIRContext *ctx = b.getContext();
   // Loops nest in the order of the iteration dimensions. When rhs is
   // row-major along n, iterate (m, k, n): the innermost loop then streams
@@ -351,17 +363,22 @@ Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init,
     return AffineMap::get(3, 0, {a, c}, ctx);
   };
   SmallVector<AffineMap> maps{transposeLhs ? map(k, m) : map(m, k),
-                              transposeRhs ? map(n, k) : map(k, n), map(m, n)};
+                              transposeRhs ? map(n, k) : map(k, n)};
+  SmallVector<Value> inputs{lhs, rhs};
+  if (scale) {
+    maps.push_back(AffineMap::get(3, 0, ctx));
+    inputs.push_back(scale);
+  }
+  maps.push_back(map(m, n));
   SmallVector<IteratorType> iterators{
       IteratorType::parallel, IteratorType::parallel, IteratorType::parallel};
   iterators[kMiddle ? 1 : 2] = IteratorType::reduction;
-  return generic(b, loc, init, ValueRange{lhs, rhs}, maps, iterators,
+  return generic(b, loc, init, inputs, maps, iterators,
                  [&](OpBuilder &nb, Location nloc, ValueRange args) {
                    Value p = nb.create<arith::MulFOp>(nloc, args[0], args[1]);
                    if (scale)
-                     p = nb.create<arith::MulFOp>(nloc, p,
-                                                  f32Const(nb, nloc, *scale));
-                   return nb.create<arith::AddFOp>(nloc, args[2], p);
+                     p = nb.create<arith::MulFOp>(nloc, p, args[2]);
+                   return nb.create<arith::AddFOp>(nloc, args.back(), p);
                  });
 }
 
@@ -410,8 +427,14 @@ struct SGDMatmulPattern : public NNPattern<SGDMatmulOp> {
                                             type.getElementType());
     Value init =
         b.create<linalg::CopyOp>(loc, a.getParam(), empty).getResult(0);
+    // -lr, once (a rank-0 tensor the contraction scales every product by).
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    Value negLr = elementwise(b, loc, scalar, a.getLr(),
+                              [](OpBuilder &nb, Location nloc, ValueRange args) {
+                                return nb.create<arith::NegFOp>(nloc, args[0]);
+                              });
     return contract(b, loc, a.getLhs(), a.getRhs(), init, op.getTransposeLhs(),
-                    op.getTransposeRhs(), -op.getLr().convertToDouble());
+                    op.getTransposeRhs(), negLr);
   }
 };
 
@@ -595,6 +618,179 @@ struct CrossEntropyGradPattern : public NNPattern<CrossEntropyGradOp> {
   }
 };
 
+/// A linalg.generic over `type`'s shape with one output per entry of
+/// `outputs` (each of `type`); rank-0 inputs are broadcast.
+SmallVector<Value> elementwiseMulti(
+    OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs,
+    unsigned numOutputs,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> body) {
+  unsigned rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(cast<RankedTensorType>(in.getType()).getRank() == 0
+                       ? AffineMap::get(rank, 0, ctx)
+                       : b.getMultiDimIdentityMap(rank));
+  SmallVector<Value> inits;
+  for (unsigned i = 0; i < numOutputs; ++i) {
+    inits.push_back(
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType()));
+    maps.push_back(b.getMultiDimIdentityMap(rank));
+  }
+  auto op = b.create<linalg::GenericOp>(
+      loc, TypeRange(ValueRange(inits)), inputs, inits, maps,
+      SmallVector<IteratorType>(rank, IteratorType::parallel),
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        nb.create<linalg::YieldOp>(nloc,
+                                   body(nb, nloc, args.drop_back(numOutputs)));
+      });
+  return op.getResults();
+}
+
+/// Ops with several results: the patterns return them all.
+template <typename Op>
+struct MultiResultPattern : public OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename Op::Adaptor;
+  LogicalResult
+  matchAndRewrite(Op op, Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Value> results = lower(op, adaptor, rewriter, op.getLoc());
+    for (Value r : results)
+      if (Operation *def = r.getDefiningOp())
+        for (NamedAttribute attr : op->getDiscardableAttrs())
+          def->setAttr(attr.getName(), attr.getValue());
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+  virtual SmallVector<Value> lower(Op op, Adaptor a, OpBuilder &b,
+                                   Location loc) const = 0;
+};
+
+struct MomentumUpdatePattern : public MultiResultPattern<MomentumUpdateOp> {
+  using MultiResultPattern::MultiResultPattern;
+  SmallVector<Value> lower(MomentumUpdateOp op, Adaptor a, OpBuilder &b,
+                           Location loc) const override {
+    double mu = op.getMomentum().convertToDouble();
+    bool nesterov = op.getNesterov();
+    APFloat lambda = op.getWeightDecay();
+    // PyTorch's order: d = g + λw; v' = μv + d; w' = w - lr·(v' or d + μv').
+    return elementwiseMulti(
+        b, loc, cast<RankedTensorType>(op.getParam().getType()),
+        ValueRange{a.getParam(), a.getGrad(), a.getVelocity(), a.getLr()}, 2,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value w = args[0], v = args[2], lr = args[3];
+          Value d = decayed(nb, nloc, args[1], w, lambda);
+          Value m = f32Const(nb, nloc, mu);
+          Value v2 = nb.create<arith::AddFOp>(
+              nloc, nb.create<arith::MulFOp>(nloc, m, v), d);
+          Value step = nesterov
+                           ? nb.create<arith::AddFOp>(
+                                 nloc, d, nb.create<arith::MulFOp>(nloc, m, v2))
+                           : v2;
+          Value w2 = nb.create<arith::SubFOp>(
+              nloc, w, nb.create<arith::MulFOp>(nloc, lr, step));
+          return SmallVector<Value>{w2, v2};
+        });
+  }
+};
+
+struct AdamUpdatePattern : public MultiResultPattern<AdamUpdateOp> {
+  using MultiResultPattern::MultiResultPattern;
+  SmallVector<Value> lower(AdamUpdateOp op, Adaptor a, OpBuilder &b,
+                           Location loc) const override {
+    double beta1 = op.getBeta1().convertToDouble(),
+           beta2 = op.getBeta2().convertToDouble(),
+           eps = op.getEps().convertToDouble();
+    APFloat lambda = op.getWeightDecay();
+    // Once per step, in f64 as PyTorch does in Python floats:
+    // step_size = lr / (1 - β1^t) and sqrt(1 - β2^t), each rounded to f32.
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    SmallVector<Value> coeffs = elementwiseMulti(
+        b, loc, scalar, ValueRange{a.getLr(), a.getStep()}, 2,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          auto f64 = nb.getF64Type();
+          auto c64 = [&](double v) -> Value {
+            return nb.create<arith::ConstantOp>(nloc, nb.getF64FloatAttr(v));
+          };
+          Value lr = nb.create<arith::ExtFOp>(nloc, f64, args[0]);
+          Value t = nb.create<arith::ExtFOp>(nloc, f64, args[1]);
+          Value bc1 = nb.create<arith::SubFOp>(
+              nloc, c64(1.0), nb.create<math::PowFOp>(nloc, c64(beta1), t));
+          Value bc2 = nb.create<arith::SubFOp>(
+              nloc, c64(1.0), nb.create<math::PowFOp>(nloc, c64(beta2), t));
+          auto f32 = nb.getF32Type();
+          return SmallVector<Value>{
+              nb.create<arith::TruncFOp>(
+                  nloc, f32, nb.create<arith::DivFOp>(nloc, lr, bc1)),
+              nb.create<arith::TruncFOp>(nloc, f32,
+                                         nb.create<math::SqrtOp>(nloc, bc2))};
+        });
+    return elementwiseMulti(
+        b, loc, cast<RankedTensorType>(op.getParam().getType()),
+        ValueRange{a.getParam(), a.getGrad(), a.getM(), a.getV(), coeffs[0],
+                   coeffs[1]},
+        3, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value w = args[0], m = args[2], v = args[3], stepSize = args[4],
+                bc2Sqrt = args[5];
+          Value d = decayed(nb, nloc, args[1], w, lambda);
+          auto mul = [&](Value x, Value y) -> Value {
+            return nb.create<arith::MulFOp>(nloc, x, y);
+          };
+          auto add = [&](Value x, Value y) -> Value {
+            return nb.create<arith::AddFOp>(nloc, x, y);
+          };
+          // 1 - β is taken in f64, then rounded, like PyTorch's alpha.
+          Value m2 = add(mul(f32Const(nb, nloc, beta1), m),
+                         mul(f32Const(nb, nloc, 1.0 - beta1), d));
+          Value v2 = add(mul(f32Const(nb, nloc, beta2), v),
+                         mul(mul(f32Const(nb, nloc, 1.0 - beta2), d), d));
+          Value denom =
+              add(nb.create<arith::DivFOp>(
+                      nloc, nb.create<math::SqrtOp>(nloc, v2), bc2Sqrt),
+                  f32Const(nb, nloc, eps));
+          Value w2 = nb.create<arith::SubFOp>(
+              nloc, w,
+              mul(stepSize, nb.create<arith::DivFOp>(nloc, m2, denom)));
+          return SmallVector<Value>{w2, m2, v2};
+        });
+  }
+};
+
+struct NormPattern : public NNPattern<NormOp> {
+  using NNPattern::NNPattern;
+  Value lower(NormOp op, Adaptor a, OpBuilder &b, Location loc) const override {
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    unsigned rank = inType.getRank();
+    MLIRContext *ctx = b.getContext();
+    auto f64 = b.getF64Type();
+    // Σ x² in f64, all dimensions reduced: the loops nest in dimension
+    // order, so the sum runs in row-major element order.
+    Value empty = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{}, f64);
+    Value zero =
+        b.create<linalg::FillOp>(loc,
+                                 ValueRange{b.create<arith::ConstantOp>(
+                                     loc, b.getF64FloatAttr(0.0))},
+                                 ValueRange{empty})
+            .getResult(0);
+    Value sum =
+        generic(b, loc, zero, a.getInput(),
+                {b.getMultiDimIdentityMap(rank), AffineMap::get(rank, 0, ctx)},
+                SmallVector<IteratorType>(rank, IteratorType::reduction),
+                [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                  Value x = nb.create<arith::ExtFOp>(nloc, f64, args[0]);
+                  return nb.create<arith::AddFOp>(
+                      nloc, args[1], nb.create<arith::MulFOp>(nloc, x, x));
+                });
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    return elementwise(
+        b, loc, scalar, sum, [](OpBuilder &nb, Location nloc, ValueRange args) {
+          return nb.create<arith::TruncFOp>(
+              nloc, nb.getF32Type(), nb.create<math::SqrtOp>(nloc, args[0]));
+        });
+  }
+};
+
 } // namespace
 
 void mlir::nnc::populateNNToLinalgConversionPatterns(
@@ -608,7 +804,8 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            ElementwisePattern<LeakyReluGradOp>, ElementwisePattern<GeluGradOp>,
            ElementwisePattern<SGDOp>, LinearPattern, MatmulPattern,
            SGDMatmulPattern, ReduceSumPattern, SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
-           MSELossGradPattern, CrossEntropyPattern, CrossEntropyGradPattern>(
+           MSELossGradPattern, CrossEntropyPattern, CrossEntropyGradPattern,
+           MomentumUpdatePattern, AdamUpdatePattern, NormPattern>(
           patterns.getContext());
 }
 

@@ -103,12 +103,71 @@ func.func @mse(%a: tensor<8x4xf32>, %b: tensor<8x4xf32>) -> tensor<f32> {
 // The fused update accumulates -lr times the product onto a copy of w.
 // CHECK-LABEL: func.func @sgd_matmul
 // CHECK: %[[COPY:.+]] = linalg.copy ins(%arg0 : tensor<3x4xf32>)
+// CHECK: %[[NEG:.+]] = linalg.generic {{.+}} ins(%arg3 : tensor<f32>)
+// CHECK: arith.negf
 // CHECK: linalg.generic
-// CHECK-SAME: ins(%arg1, %arg2 : tensor<8x3xf32>, tensor<8x4xf32>) outs(%[[COPY]] : tensor<3x4xf32>)
+// CHECK-SAME: ins(%arg1, %arg2, %[[NEG]] : tensor<8x3xf32>, tensor<8x4xf32>, tensor<f32>) outs(%[[COPY]] : tensor<3x4xf32>)
 // CHECK: %[[P:.+]] = arith.mulf
 // CHECK: %[[S:.+]] = arith.mulf %[[P]], %{{.+}}
 // CHECK: arith.addf %{{.+}}, %[[S]]
-func.func @sgd_matmul(%w: tensor<3x4xf32>, %dy: tensor<8x3xf32>, %x: tensor<8x4xf32>) -> tensor<3x4xf32> {
-  %0 = nn.sgd_matmul %w, %dy, %x {lr = 0.5 : f32, transpose_lhs} : (tensor<3x4xf32>, tensor<8x3xf32>, tensor<8x4xf32>) -> tensor<3x4xf32>
+func.func @sgd_matmul(%w: tensor<3x4xf32>, %dy: tensor<8x3xf32>, %x: tensor<8x4xf32>, %lr: tensor<f32>) -> tensor<3x4xf32> {
+  %0 = nn.sgd_matmul %w, %dy, %x, %lr {transpose_lhs} : (tensor<3x4xf32>, tensor<8x3xf32>, tensor<8x4xf32>, tensor<f32>) -> tensor<3x4xf32>
   return %0 : tensor<3x4xf32>
+}
+
+// SGD reads the learning rate from a rank-0 tensor, broadcast: w - lr·g.
+// CHECK-LABEL: func.func @sgd
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}, #[[SCALAR:.+]], #{{.+}}], iterator_types = ["parallel", "parallel"]} ins(%arg0, %arg1, %arg2 : tensor<8x3xf32>, tensor<8x3xf32>, tensor<f32>)
+// CHECK: ^bb0(%[[W:.+]]: f32, %[[G:.+]]: f32, %[[LR:.+]]: f32, %{{.+}}: f32):
+// CHECK-NEXT: %[[S:.+]] = arith.mulf %[[LR]], %[[G]] : f32
+// CHECK-NEXT: %[[R:.+]] = arith.subf %[[W]], %[[S]] : f32
+// CHECK-NEXT: linalg.yield %[[R]]
+func.func @sgd(%w: tensor<8x3xf32>, %g: tensor<8x3xf32>, %lr: tensor<f32>) -> tensor<8x3xf32> {
+  %r = nn.sgd %w, %g, %lr : tensor<8x3xf32>
+  return %r : tensor<8x3xf32>
+}
+
+// Nesterov momentum: one generic, two outputs (w', v').
+// CHECK-LABEL: func.func @momentum
+// CHECK: %[[R:.+]]:2 = linalg.generic
+// CHECK: ^bb0(%[[W:.+]]: f32, %[[G:.+]]: f32, %[[V:.+]]: f32, %[[LR:.+]]: f32, %{{.+}}: f32, %{{.+}}: f32):
+// CHECK: %[[MU:.+]] = arith.constant 0.899999976 : f32
+// CHECK: %[[MV:.+]] = arith.mulf %[[MU]], %[[V]]
+// CHECK: %[[V2:.+]] = arith.addf %[[MV]], %[[G]]
+// CHECK: %[[MV2:.+]] = arith.mulf %[[MU]], %[[V2]]
+// CHECK: %[[D:.+]] = arith.addf %[[G]], %[[MV2]]
+// CHECK: %[[STEP:.+]] = arith.mulf %[[LR]], %[[D]]
+// CHECK: %[[W2:.+]] = arith.subf %[[W]], %[[STEP]]
+// CHECK: linalg.yield %[[W2]], %[[V2]]
+// CHECK: return %[[R]]#0, %[[R]]#1
+func.func @momentum(%w: tensor<8x3xf32>, %g: tensor<8x3xf32>, %v: tensor<8x3xf32>, %lr: tensor<f32>) -> (tensor<8x3xf32>, tensor<8x3xf32>) {
+  %r, %rv = nn.momentum_update %w, %g, %v, %lr {momentum = 0.9, nesterov} : tensor<8x3xf32>
+  return %r, %rv : tensor<8x3xf32>, tensor<8x3xf32>
+}
+
+// Adam: the bias corrections once, in f64, then one elementwise generic
+// with three outputs (w', m', v').
+// CHECK-LABEL: func.func @adam
+// CHECK: %[[C:.+]]:2 = linalg.generic {{.+}} iterator_types = []} ins(%arg4, %arg5 : tensor<f32>, tensor<f32>)
+// CHECK: math.powf %{{.+}}, %{{.+}} : f64
+// CHECK: math.powf %{{.+}}, %{{.+}} : f64
+// CHECK: arith.truncf %{{.+}} : f64 to f32
+// CHECK: %{{.+}}:3 = linalg.generic {{.+}} ins(%arg0, %arg1, %arg2, %arg3, %[[C]]#0, %[[C]]#1 :
+// CHECK: math.sqrt %{{.+}} : f32
+func.func @adam(%w: tensor<8x3xf32>, %g: tensor<8x3xf32>, %m: tensor<8x3xf32>, %v: tensor<8x3xf32>, %lr: tensor<f32>, %t: tensor<f32>) -> tensor<8x3xf32> {
+  %r, %rm, %rv = nn.adam_update %w, %g, %m, %v, %lr, %t {beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8} : tensor<8x3xf32>
+  return %r : tensor<8x3xf32>
+}
+
+// The norm sums squares in an f64 accumulator over all dimensions (loops in
+// row-major order), then takes the root in f64.
+// CHECK-LABEL: func.func @norm
+// CHECK: linalg.fill ins(%{{.+}} : f64) outs(%{{.+}} : tensor<f64>)
+// CHECK: iterator_types = ["reduction", "reduction"]
+// CHECK: arith.extf %{{.+}} : f32 to f64
+// CHECK: math.sqrt %{{.+}} : f64
+// CHECK: arith.truncf %{{.+}} : f64 to f32
+func.func @norm(%g: tensor<8x3xf32>) -> tensor<f32> {
+  %n = nn.norm %g : tensor<8x3xf32> -> tensor<f32>
+  return %n : tensor<f32>
 }

@@ -29,6 +29,10 @@ class Compiled:
         ins = []
         for spec, arr in zip(entry["inputs"], inputs):
             arr = np.ascontiguousarray(arr, dtype=CTYPES[spec["type"]])
+            # ascontiguousarray makes scalars 1-d; rank-0 inputs (lr, step)
+            # are one element either way.
+            if spec["shape"] == [] and arr.size == 1:
+                arr = arr.reshape(())
             assert list(arr.shape) == spec["shape"], (spec, arr.shape)
             ins.append(arr)
         if outputs is None:

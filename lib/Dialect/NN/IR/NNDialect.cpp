@@ -273,17 +273,19 @@ LogicalResult NNDialect::verifyRegionArgAttribute(Operation *op, unsigned,
     return op->emitError() << "'" << name
                            << "' is only valid on function arguments";
   Type type = fn.getArgumentTypes()[argIndex];
-  if (name == getParamAttrName()) {
+  if (name == getParamAttrName() || name == getStateAttrName()) {
     if (!isa<UnitAttr>(attr.getValue()))
-      return op->emitError() << "'nn.param' must be a unit attribute";
-    // A parameter is a static f32 tensor, or that tensor once bufferized.
+      return op->emitError() << "'" << name << "' must be a unit attribute";
+    // A parameter (or optimizer state) is a static f32 tensor, or that
+    // tensor once bufferized.
     auto shaped = dyn_cast<ShapedType>(type);
     if (!shaped || !isa<RankedTensorType, MemRefType>(type) ||
         !shaped.hasStaticShape() || !shaped.getElementType().isF32())
       return op->emitError()
-             << "argument #" << argIndex
-             << " is marked 'nn.param' but has type " << type
-             << "; a parameter must be a statically shaped f32 tensor";
+             << "argument #" << argIndex << " is marked '" << name
+             << "' but has type " << type << "; "
+             << (name == getParamAttrName() ? "a parameter" : "optimizer state")
+             << " must be a statically shaped f32 tensor";
     return success();
   }
   if (name == getNameAttrName() || name == getSourceNameAttrName())
@@ -300,5 +302,20 @@ LogicalResult NNDialect::verifyRegionArgAttribute(Operation *op, unsigned,
     return success();
   }
   return op->emitError() << "unknown nn dialect argument attribute '" << name
+                         << "'";
+}
+
+LogicalResult NNDialect::verifyRegionResultAttribute(Operation *op, unsigned,
+                                                     unsigned,
+                                                     NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitError() << "'" << name
+                           << "' is only valid on function results";
+  if (name == getNameAttrName())
+    return isa<StringAttr>(attr.getValue())
+               ? success()
+               : op->emitError() << "'nn.name' must be a string";
+  return op->emitError() << "unknown nn dialect result attribute '" << name
                          << "'";
 }

@@ -11,6 +11,9 @@
 #include "nnc/Dialect/NN/IR/NNOps.h"
 
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/Format.h"
+
+#include <cmath>
 
 #include <cmath>
 
@@ -484,7 +487,58 @@ int64_t CrossEntropyGradOp::getFlops() {
   return 5 * getNumElements(getResult().getType());
 }
 
-int64_t SGDOp::getFlops() { return 2 * getNumElements(getType()); }
+//===----------------------------------------------------------------------===//
+// Optimizer steps
+//===----------------------------------------------------------------------===//
+
+/// Hyper-parameters as PyTorch's optimizers accept them: finite and not
+/// negative, and below 1 where `belowOne` (Adam's betas).
+static LogicalResult checkHyper(Operation *op, StringRef name, double v,
+                                bool belowOne = false) {
+  if (std::isfinite(v) && v >= 0 && (!belowOne || v < 1))
+    return success();
+  std::string value;
+  llvm::raw_string_ostream(value) << llvm::format("%g", v);
+  return op->emitOpError() << name << " must be "
+                           << (belowOne ? "in [0, 1)"
+                                        : "finite and not negative")
+                           << ", got " << value;
+}
+
+LogicalResult SGDOp::verify() {
+  return checkHyper(*this, "weight_decay", getWeightDecay().convertToDouble());
+}
+int64_t SGDOp::getFlops() {
+  return (getWeightDecay().isZero() ? 2 : 4) * getNumElements(getType());
+}
+
+LogicalResult MomentumUpdateOp::verify() {
+  double mu = getMomentum().convertToDouble();
+  if (failed(checkHyper(*this, "momentum", mu)) ||
+      failed(checkHyper(*this, "weight_decay",
+                        getWeightDecay().convertToDouble())))
+    return failure();
+  if (getNesterov() && mu <= 0)
+    return emitOpError("Nesterov momentum needs a positive momentum");
+  return success();
+}
+int64_t MomentumUpdateOp::getFlops() {
+  return (getNesterov() ? 6 : 4) * getNumElements(getParam().getType());
+}
+
+LogicalResult AdamUpdateOp::verify() {
+  return failure(
+      failed(checkHyper(*this, "beta1", getBeta1().convertToDouble(), true)) ||
+      failed(checkHyper(*this, "beta2", getBeta2().convertToDouble(), true)) ||
+      failed(checkHyper(*this, "eps", getEps().convertToDouble())) ||
+      failed(checkHyper(*this, "weight_decay",
+                        getWeightDecay().convertToDouble())));
+}
+int64_t AdamUpdateOp::getFlops() {
+  return 12 * getNumElements(getParam().getType());
+}
+
+int64_t NormOp::getFlops() { return 2 * getNumElements(getInput().getType()); }
 
 LogicalResult SGDMatmulOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,

@@ -15,6 +15,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <cmath>
+
 namespace mlir::nnc {
 #define GEN_PASS_DEF_AUTODIFF
 #include "nnc/Dialect/NN/Transforms/Passes.h.inc"
@@ -56,15 +58,63 @@ void mlir::nnc::eraseDeadOps(Block &block) {
       op.erase();
 }
 
+llvm::cl::ValuesClass mlir::nnc::optimizerCLValues() {
+  return llvm::cl::values(
+      clEnumValN(Optimizer::None, "none",
+                 "no update: a gradient function (SGD if a learning rate "
+                 "is fixed)"),
+      clEnumValN(Optimizer::SGD, "sgd", "plain SGD, w - lr * g"),
+      clEnumValN(Optimizer::Momentum, "momentum",
+                 "SGD with heavy-ball momentum"),
+      clEnumValN(Optimizer::Nesterov, "nesterov", "SGD with Nesterov momentum"),
+      clEnumValN(Optimizer::Adam, "adam", "Adam with bias correction"));
+}
+
+namespace {
+/// What follows the backward: the pass options, validated.
+struct StepConfig {
+  Optimizer optimizer = Optimizer::None;
+  /// > 0: compiled in; 0: the step's `lr` argument.
+  double learningRate = 0;
+  double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weightDecay = 0;
+  bool gradNorms = false;
+  bool returnOutput = false;
+
+  bool isTrainStep() const { return optimizer != Optimizer::None; }
+  ArrayRef<const char *> stateNames() const {
+    static const char *velocity[] = {"velocity"};
+    static const char *moments[] = {"m", "v"};
+    switch (optimizer) {
+    case Optimizer::Momentum:
+    case Optimizer::Nesterov:
+      return velocity;
+    case Optimizer::Adam:
+      return moments;
+    default:
+      return {};
+    }
+  }
+};
+} // namespace
+
+/// The user-facing name of parameter argument `arg` (the `index`-th
+/// parameter), as the compiler driver names its buffers without `nn.name`.
+static std::string paramName(func::FuncOp fn, unsigned arg, unsigned index) {
+  StringRef name = getArgName(fn, arg);
+  return name.empty() ? "param" + std::to_string(index) : name.str();
+}
+
 static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
-                                             double learningRate) {
+                                             const StepConfig &config) {
   if (failed(verifyModelFunction(model)))
     return failure();
 
   OpBuilder b(model);
   b.setInsertionPointAfter(model);
+  bool train = config.isTrainStep();
   std::string name =
-      (model.getSymName() + (learningRate > 0 ? "_train_step" : "_grad")).str();
+      (model.getSymName() + (train ? "_train_step" : "_grad")).str();
   // A driver written in MLIR may declare the function it calls; autodiff
   // then defines that declaration (its type must match).
   func::FuncOp declared;
@@ -83,9 +133,8 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   grad->setAttr(NNDialect::getGradOfAttrName(),
                 FlatSymbolRefAttr::get(model.getSymNameAttr()));
   grad->setAttr(NNDialect::getEntryAttrName(),
-                EntryRoleAttr::get(b.getContext(), learningRate > 0
-                                                       ? EntryRole::TrainStep
-                                                       : EntryRole::Grad));
+                EntryRoleAttr::get(b.getContext(), train ? EntryRole::TrainStep
+                                                         : EntryRole::Grad));
   Block &body = grad.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   Value loss = ret.getOperand(0);
@@ -140,25 +189,113 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
         accumulate(operand, g);
   }
 
-  // Results: the loss, then per parameter its gradient or its updated value.
-  SmallVector<Value> results{loss};
-  for (BlockArgument arg : body.getArguments()) {
-    if (!grad.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName()))
-      continue;
-    Value g = grads.lookup(arg);
+  // The step's new arguments come after the model's own, so the model's
+  // buffer order is unchanged: optimizer state per parameter, then the
+  // run-time scalars.
+  SmallVector<BlockArgument> params;
+  SmallVector<std::string> names;
+  for (BlockArgument arg : body.getArguments())
+    if (grad.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName())) {
+      names.push_back(paramName(grad, arg.getArgNumber(), params.size()));
+      params.push_back(arg);
+    }
+  auto scalarType = RankedTensorType::get({}, b.getF32Type());
+  auto addArg = [&](Type type, StringRef argName, bool state) -> Value {
+    SmallVector<NamedAttribute> attrs{
+        b.getNamedAttr(NNDialect::getNameAttrName(), b.getStringAttr(argName))};
+    if (state)
+      attrs.push_back(
+          b.getNamedAttr(NNDialect::getStateAttrName(), b.getUnitAttr()));
+    unsigned index = grad.getNumArguments();
+    (void)grad.insertArgument(index, type, b.getDictionaryAttr(attrs), loc);
+    return grad.getArgument(index);
+  };
+  ArrayRef<const char *> stateNames = config.stateNames();
+  SmallVector<SmallVector<Value>> states(params.size());
+  for (auto [i, p] : llvm::enumerate(params))
+    for (const char *s : stateNames)
+      states[i].push_back(addArg(p.getType(), names[i] + "_" + s, true));
+  Value lr, step;
+  if (train && config.learningRate == 0)
+    lr = addArg(scalarType, "lr", false);
+  if (config.optimizer == Optimizer::Adam)
+    step = addArg(scalarType, "step", false);
+  if (train && config.learningRate > 0)
+    lr = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(scalarType,
+                                    static_cast<float>(config.learningRate)));
+
+  // Results: the loss, then per parameter its gradient or its updated
+  // value, the updated state, and the gradient norms. The update and norm
+  // ops read the complete gradient: nnc-rematerialize moves them to right
+  // after the backward action that completes it.
+  SmallVector<Value> results{loss}, stateResults, normResults;
+  SmallVector<std::string> resultNames{"loss"}, stateResultNames, normNames;
+  FloatAttr wd = b.getF64FloatAttr(config.weightDecay);
+  for (auto [i, p] : llvm::enumerate(params)) {
+    Value g = grads.lookup(p);
     if (!g) // The parameter does not influence the loss.
       g = b.create<arith::ConstantOp>(
           loc,
-          DenseElementsAttr::get(cast<RankedTensorType>(arg.getType()), 0.0f));
-    if (learningRate > 0)
-      g = b.create<SGDOp>(loc, arg, g,
-                          b.getF32FloatAttr(static_cast<float>(learningRate)));
-    results.push_back(g);
+          DenseElementsAttr::get(cast<RankedTensorType>(p.getType()), 0.0f));
+    if (config.gradNorms) {
+      normResults.push_back(b.create<NormOp>(loc, scalarType, g));
+      normNames.push_back("grad_norm_" + names[i]);
+    }
+    Type t = p.getType();
+    switch (config.optimizer) {
+    case Optimizer::None:
+      results.push_back(g);
+      break;
+    case Optimizer::SGD:
+      results.push_back(b.create<SGDOp>(loc, t, p, g, lr, wd));
+      break;
+    case Optimizer::Momentum:
+    case Optimizer::Nesterov: {
+      auto op = b.create<MomentumUpdateOp>(
+          loc, t, t, p, g, states[i][0], lr, b.getF64FloatAttr(config.momentum),
+          config.optimizer == Optimizer::Nesterov ? b.getUnitAttr()
+                                                  : UnitAttr(),
+          wd);
+      results.push_back(op.getNewParam());
+      stateResults.push_back(op.getNewVelocity());
+      break;
+    }
+    case Optimizer::Adam: {
+      auto op = b.create<AdamUpdateOp>(
+          loc, t, t, t, p, g, states[i][0], states[i][1], lr, step,
+          b.getF64FloatAttr(config.beta1), b.getF64FloatAttr(config.beta2),
+          b.getF64FloatAttr(config.eps), wd);
+      results.push_back(op.getNewParam());
+      stateResults.push_back(op.getNewM());
+      stateResults.push_back(op.getNewV());
+      break;
+    }
+    }
+    resultNames.push_back((train ? "new_" : "grad_") + names[i]);
+    for (const char *s : stateNames)
+      stateResultNames.push_back("new_" + names[i] + "_" + s);
+  }
+  results.append(stateResults);
+  results.append(normResults);
+  resultNames.append(stateResultNames);
+  resultNames.append(normNames);
+  if (config.returnOutput) {
+    Operation *lossOp = loss.getDefiningOp();
+    if (!lossOp || !lossOp->hasTrait<NNTrait::Loss>())
+      return model.emitError("return-output needs the model to return the "
+                             "result of a loss op (nn.cross_entropy, "
+                             "nn.mse_loss)");
+    results.push_back(lossOp->getOperand(0));
+    resultNames.push_back("output");
   }
   b.create<func::ReturnOp>(ret.getLoc(), results);
   ret.erase();
   grad.setFunctionType(b.getFunctionType(grad.getArgumentTypes(),
                                          ValueRange(results).getTypes()));
+  grad.removeResAttrsAttr();
+  for (auto [i, n] : llvm::enumerate(resultNames))
+    grad.setResultAttr(i, NNDialect::getNameAttrName(), b.getStringAttr(n));
   eraseDeadOps(body);
   if (declared) {
     if (declared.getFunctionType() != grad.getFunctionType())
@@ -194,8 +331,55 @@ struct AutodiffPass : public nnc::impl::AutodiffBase<AutodiffPass> {
                          "argument is marked 'nn.param'");
       return signalPassFailure();
     }
+    StepConfig config;
+    config.optimizer = optimizer;
+    config.learningRate = learningRate;
+    config.momentum = momentum;
+    config.beta1 = beta1;
+    config.beta2 = beta2;
+    config.eps = eps;
+    config.weightDecay = weightDecay;
+    config.gradNorms = gradNorms;
+    config.returnOutput = returnOutput;
+    // Before optimizers were options, a learning rate alone meant SGD.
+    if (config.optimizer == Optimizer::None && learningRate > 0)
+      config.optimizer = Optimizer::SGD;
+    auto bad = [&]() {
+      signalPassFailure();
+      return module.emitError() << "nnc-autodiff: ";
+    };
+    // The ops' verifiers check what they are built with too; checking here
+    // first names the option.
+    if (!std::isfinite(config.learningRate) || config.learningRate < 0) {
+      bad() << "learning-rate must be finite and not negative, got "
+            << config.learningRate;
+      return;
+    }
+    if (!std::isfinite(config.weightDecay) || config.weightDecay < 0) {
+      bad() << "weight-decay must be finite and not negative, got "
+            << config.weightDecay;
+      return;
+    }
+    if (config.weightDecay != 0 && !config.isTrainStep()) {
+      bad() << "weight-decay needs an optimizer";
+      return;
+    }
+    if ((config.optimizer == Optimizer::Momentum ||
+         config.optimizer == Optimizer::Nesterov) &&
+        !(config.momentum > 0 && std::isfinite(config.momentum))) {
+      bad() << "momentum must be positive and finite, got " << config.momentum;
+      return;
+    }
+    if (config.optimizer == Optimizer::Adam &&
+        !(config.beta1 >= 0 && config.beta1 < 1 && config.beta2 >= 0 &&
+          config.beta2 < 1 && config.eps >= 0 && std::isfinite(config.eps))) {
+      bad() << "Adam needs beta1 and beta2 in [0, 1) and eps >= 0, got beta1="
+            << config.beta1 << " beta2=" << config.beta2
+            << " eps=" << config.eps;
+      return;
+    }
     for (func::FuncOp model : models)
-      if (failed(differentiate(model, learningRate)))
+      if (failed(differentiate(model, config)))
         return signalPassFailure();
   }
 };

@@ -96,10 +96,11 @@ mlir::nnc::partitionIntoStages(func::FuncOp fn, bool fusedUpdates) {
     return arg &&
            fn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName());
   };
-  // A training step holds a stage's parameter gradients until the SGD
-  // updates that follow its backward; a gradient function writes them to
-  // the caller's buffers.
-  bool trainStep = !body.getOps<SGDOp>().empty();
+  // A training step holds a stage's parameter gradients until the
+  // optimizer updates that follow its backward; a gradient function writes
+  // them to the caller's buffers.
+  bool trainStep = llvm::any_of(
+      body, [](Operation &op) { return isa<OptimizerOpInterface>(op); });
   // With nnc-fuse-updates, a parameter whose whole gradient is one matmul
   // (one forward use, whose VJP is that matmul: a linear layer's weight) is
   // updated by that matmul directly, and its gradient never exists.

@@ -21,16 +21,25 @@ struct FuseUpdatesPass : public nnc::impl::FuseUpdatesBase<FuseUpdatesPass> {
     SmallVector<SGDOp> updates;
     getOperation().walk([&](SGDOp op) { updates.push_back(op); });
     for (SGDOp sgd : updates) {
+      // Weight decay reads the weight into the gradient: not a product.
       auto grad = sgd.getGrad().getDefiningOp<MatmulOp>();
-      if (!grad || !grad->hasOneUse())
+      if (!grad || !grad->hasOneUse() || !sgd.getWeightDecay().isZero())
         continue;
+      // The rate must exist at the matmul (an argument, or a constant that
+      // can be made there).
+      Value lr = sgd.getLr();
+      if (Operation *def = lr.getDefiningOp();
+          def && !def->isBeforeInBlock(grad)) {
+        if (!def->hasTrait<OpTrait::ConstantLike>())
+          continue;
+        lr = OpBuilder(grad).clone(*def)->getResult(0);
+      }
       // At the matmul, not at the SGD: its operands then die where the plan
       // expects, and the updated weight lives in a caller-owned output.
       OpBuilder b(grad);
       auto fused = b.create<SGDMatmulOp>(
-          grad.getLoc(), sgd.getParam(), grad.getLhs(), grad.getRhs(),
-          sgd.getLrAttr(), grad.getTransposeLhsAttr(),
-          grad.getTransposeRhsAttr());
+          grad.getLoc(), sgd.getParam(), grad.getLhs(), grad.getRhs(), lr,
+          grad.getTransposeLhsAttr(), grad.getTransposeRhsAttr());
       // Keep the annotations the memory planner's picture reads.
       for (NamedAttribute attr : grad->getDiscardableAttrs())
         fused->setAttr(attr.getName(), attr.getValue());

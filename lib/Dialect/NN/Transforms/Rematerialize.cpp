@@ -14,6 +14,7 @@
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::nnc {
 #define GEN_PASS_DEF_REMATERIALIZE
@@ -46,14 +47,11 @@ LogicalResult rematerialize(func::FuncOp fn) {
   SmallVector<SmallVector<Operation *>> stages;
   SmallVector<Operation *> shared; // constants used by the forward
   Operation *seed = nullptr;
-  std::optional<double> lr;
   for (Operation &op : old.without_terminator()) {
     if (op.hasAttr(NNDialect::getGradSeedAttrName())) {
       seed = &op;
       continue;
     }
-    if (auto sgd = dyn_cast<SGDOp>(op))
-      lr = sgd.getLr().convertToDouble();
     if (seed)
       continue;
     if (int64_t s = stageOf(&op)) {
@@ -82,7 +80,8 @@ LogicalResult rematerialize(func::FuncOp fn) {
     if (stage.empty())
       return fn.emitError() << "stage " << i + 1
                             << " of the checkpoint plan has no forward op";
-  Value loss = old.getTerminator()->getOperand(0);
+  Operation *oldReturn = old.getTerminator();
+  Value loss = oldReturn->getOperand(0);
 
   // Which stage's backward completes each parameter's gradient: the lowest
   // stage reading it, since backward actions run from the last stage down.
@@ -98,6 +97,40 @@ LogicalResult rematerialize(func::FuncOp fn) {
         s = s ? std::min(s, us) : us;
     lastStageOf[arg] = s;
   }
+
+  // Each parameter's complete gradient in the old body: what its optimizer
+  // op reads, or (a gradient function) what is returned for it. The ops
+  // after the backward that depend on these (updates, norms) are the tail:
+  // they are re-emitted once the gradients they read are complete.
+  llvm::DenseMap<Value, Value> oldGradOf; // param -> old gradient
+  for (Operation &op : old.without_terminator())
+    if (auto update = dyn_cast<OptimizerOpInterface>(op)) {
+      if (oldGradOf.count(update.getUpdatedParam()))
+        return op.emitOpError("updates a parameter that another optimizer "
+                              "op updates too");
+      oldGradOf[update.getUpdatedParam()] = update.getParamGrad();
+    }
+  for (auto [i, p] : llvm::enumerate(params))
+    if (!oldGradOf.count(p)) {
+      if (i + 1 >= oldReturn->getNumOperands())
+        return fn.emitError() << "parameter #" << i
+                              << " has neither an optimizer update nor a "
+                                 "returned gradient";
+      oldGradOf[p] = oldReturn->getOperand(i + 1);
+    }
+  llvm::SetVector<Operation *> tail;
+  {
+    SmallVector<Value> worklist;
+    for (BlockArgument p : params)
+      worklist.push_back(oldGradOf[p]);
+    while (!worklist.empty())
+      for (Operation *user : worklist.pop_back_val().getUsers())
+        if (user != oldReturn && tail.insert(user))
+          llvm::append_range(worklist, user->getResults());
+  }
+  SmallVector<Operation *> tailInOrder(tail.begin(), tail.end());
+  llvm::sort(tailInOrder,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
 
   auto *body = new Block();
   for (BlockArgument arg : old.getArguments())
@@ -117,10 +150,38 @@ LogicalResult rematerialize(func::FuncOp fn) {
   llvm::DenseMap<Value, Value> grads;          // original value -> gradient
   grads[loss] = newSeed;
   Value newLoss;
-  llvm::DenseMap<Value, Value> results; // original param -> result
   Location loc = fn.getLoc();
   auto zerosLike = [&](Value v) -> Value {
     return b.create<arith::ConstantOp>(loc, b.getZeroAttr(v.getType()));
+  };
+  // The tail's values: old arguments, completed gradients, tail results.
+  IRMapping tailMap;
+  for (auto [o, n] : llvm::zip(old.getArguments(), body->getArguments()))
+    tailMap.map(o, n);
+  llvm::DenseSet<Operation *> emitted;
+  // Clones every tail op whose operands are all available now, in the old
+  // order; constants it reads (a fixed learning rate) come along.
+  auto emitReadyTail = [&]() {
+    for (Operation *op : tailInOrder) {
+      if (emitted.contains(op))
+        continue;
+      bool ready = llvm::all_of(op->getOperands(), [&](Value v) {
+        Operation *def = v.getDefiningOp();
+        return tailMap.contains(v) ||
+               (def && def->hasTrait<OpTrait::ConstantLike>());
+      });
+      if (!ready)
+        continue;
+      for (Value v : op->getOperands())
+        if (!tailMap.contains(v))
+          tailMap.map(v, b.clone(*v.getDefiningOp())->getResult(0));
+      b.clone(*op, tailMap);
+      emitted.insert(op);
+    }
+  };
+  auto completeGradient = [&](BlockArgument p, Value g) {
+    tailMap.map(oldGradOf[p], g);
+    emitReadyTail();
   };
   auto isActive = [&](Value v) {
     return stageOf(v.getDefiningOp()) != 0 || lastStageOf.count(v);
@@ -186,32 +247,34 @@ LogicalResult rematerialize(func::FuncOp fn) {
           it->second = b.create<AddOp>(og.getLoc(), it->second, og);
       }
     }
-    // Parameters whose gradient is now complete: update them right away, so
-    // a training step never holds all gradients at once.
+    // Parameters whose gradient is now complete: update them (and take
+    // their norms) right away, so a training step never holds all
+    // gradients at once.
     for (BlockArgument p : params) {
       if (lastStageOf[p] != i + 1)
         continue;
       Value g = grads.lookup(p);
-      if (!g)
-        g = zerosLike(p);
-      if (lr)
-        g = b.create<SGDOp>(loc, current.lookup(p), g,
-                            b.getF32FloatAttr(static_cast<float>(*lr)));
-      results[p] = g;
+      completeGradient(p, g ? g : zerosLike(p));
     }
   }
   if (!newLoss)
     return fn.emitError("checkpoint schedule never computes the loss");
+  for (BlockArgument p : params) // parameters no stage reads
+    if (!lastStageOf[p])
+      completeGradient(p, zerosLike(p));
 
   SmallVector<Value> returned{newLoss};
-  for (BlockArgument p : params) {
-    Value r = results.lookup(p);
-    if (!r) { // a parameter no stage reads
-      r = zerosLike(p);
-      if (lr)
-        r = b.create<SGDOp>(loc, current.lookup(p), r,
-                            b.getF32FloatAttr(static_cast<float>(*lr)));
-    }
+  for (Value v : oldReturn->getOperands().drop_front()) {
+    // A gradient or what the tail made of it; else a forward value (the
+    // network's output), in its latest materialization.
+    Value r = tailMap.lookupOrNull(v);
+    if (!r)
+      r = current.lookupOrNull(v);
+    if (!r)
+      return fn.emitError("a result of the function is neither a forward "
+                          "value, a parameter gradient nor computed from one "
+                          "after the backward; nnc-rematerialize cannot "
+                          "place it");
     returned.push_back(r);
   }
   for (auto [i, step] : llvm::enumerate(steps))

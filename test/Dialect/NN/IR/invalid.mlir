@@ -200,8 +200,72 @@ func.func @ce_grad_labels(%z: tensor<8x10xf32>, %l: tensor<8xf32>, %g: tensor<f3
 
 // -----
 
-func.func @sgd_matmul_shape(%w: tensor<3x5xf32>, %dy: tensor<8x3xf32>, %x: tensor<8x4xf32>) -> tensor<3x5xf32> {
+func.func @sgd_matmul_shape(%w: tensor<3x5xf32>, %dy: tensor<8x3xf32>, %x: tensor<8x4xf32>, %lr: tensor<f32>) -> tensor<3x5xf32> {
   // expected-error @+1 {{'nn.sgd_matmul' op product [3, 4] does not match the parameter [3, 5]}}
-  %0 = nn.sgd_matmul %w, %dy, %x {lr = 0.5 : f32, transpose_lhs} : (tensor<3x5xf32>, tensor<8x3xf32>, tensor<8x4xf32>) -> tensor<3x5xf32>
+  %0 = nn.sgd_matmul %w, %dy, %x, %lr {transpose_lhs} : (tensor<3x5xf32>, tensor<8x3xf32>, tensor<8x4xf32>, tensor<f32>) -> tensor<3x5xf32>
   return %0 : tensor<3x5xf32>
+}
+
+// -----
+
+func.func @sgd_lr_not_scalar(%w: tensor<3xf32>, %g: tensor<3xf32>, %lr: tensor<1xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'nn.sgd' op operand #2 must be 0D tensor of 32-bit float values}}
+  %r = "nn.sgd"(%w, %g, %lr) : (tensor<3xf32>, tensor<3xf32>, tensor<1xf32>) -> tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @sgd_grad_shape(%w: tensor<3xf32>, %g: tensor<4xf32>, %lr: tensor<f32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'nn.sgd' op failed to verify that all of {param, grad, result} have same type}}
+  %r = "nn.sgd"(%w, %g, %lr) : (tensor<3xf32>, tensor<4xf32>, tensor<f32>) -> tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @sgd_negative_decay(%w: tensor<3xf32>, %g: tensor<3xf32>, %lr: tensor<f32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'nn.sgd' op weight_decay must be finite and not negative, got -1}}
+  %r = nn.sgd %w, %g, %lr {weight_decay = -1.0} : tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @nesterov_without_momentum(%w: tensor<3xf32>, %g: tensor<3xf32>, %v: tensor<3xf32>, %lr: tensor<f32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'nn.momentum_update' op Nesterov momentum needs a positive momentum}}
+  %r, %rv = nn.momentum_update %w, %g, %v, %lr {momentum = 0.0, nesterov} : tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @momentum_state_shape(%w: tensor<3xf32>, %g: tensor<3xf32>, %v: tensor<2xf32>, %lr: tensor<f32>) -> tensor<3xf32> {
+  // expected-error @+1 {{failed to verify that all of {param, grad, velocity, new_param, new_velocity} have same type}}
+  %r, %rv = "nn.momentum_update"(%w, %g, %v, %lr) {momentum = 0.9} : (tensor<3xf32>, tensor<3xf32>, tensor<2xf32>, tensor<f32>) -> (tensor<3xf32>, tensor<3xf32>)
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @adam_beta(%w: tensor<3xf32>, %g: tensor<3xf32>, %m: tensor<3xf32>, %v: tensor<3xf32>, %lr: tensor<f32>, %t: tensor<f32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'nn.adam_update' op beta2 must be in [0, 1), got 1}}
+  %r, %rm, %rv = nn.adam_update %w, %g, %m, %v, %lr, %t {beta1 = 0.9, beta2 = 1.0, eps = 1.0e-8} : tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @adam_eps(%w: tensor<3xf32>, %g: tensor<3xf32>, %m: tensor<3xf32>, %v: tensor<3xf32>, %lr: tensor<f32>, %t: tensor<f32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'nn.adam_update' op eps must be finite and not negative, got -1e-09}}
+  %r, %rm, %rv = nn.adam_update %w, %g, %m, %v, %lr, %t {beta1 = 0.9, beta2 = 0.999, eps = -1.0e-9} : tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @norm_not_scalar(%g: tensor<3xf32>) -> tensor<1xf32> {
+  // expected-error @+1 {{'nn.norm' op result #0 must be 0D tensor of 32-bit float values}}
+  %n = "nn.norm"(%g) : (tensor<3xf32>) -> tensor<1xf32>
+  return %n : tensor<1xf32>
 }

@@ -53,9 +53,24 @@ func.func @backward(%x: tensor<8x3xf32>, %dy: tensor<8x3xf32>, %t: tensor<8x3xf3
   %e = nn.mse_loss_grad %d, %t, %dl : (tensor<8x3xf32>, tensor<8x3xf32>, tensor<f32>) -> tensor<8x3xf32>
   // CHECK: nn.cross_entropy_grad
   %f = nn.cross_entropy_grad %e, %labels, %dl : (tensor<8x3xf32>, tensor<8xi32>, tensor<f32>) -> tensor<8x3xf32>
-  // CHECK: nn.sgd %{{.+}}, %{{.+}} {lr = 1.000000e-01 : f32} : tensor<8x3xf32>
-  %g = nn.sgd %f, %x {lr = 0.1 : f32} : tensor<8x3xf32>
+  // CHECK: nn.sgd %{{.+}}, %{{.+}}, %{{.+}} : tensor<8x3xf32>
+  %g = nn.sgd %f, %x, %dl : tensor<8x3xf32>
   // CHECK: nn.reduce_sum %{{.+}} {dim = 0 : i64} : (tensor<8x3xf32>) -> tensor<3xf32>
   %s = nn.reduce_sum %g {dim = 0 : i64} : (tensor<8x3xf32>) -> tensor<3xf32>
   return %s : tensor<3xf32>
+}
+
+// CHECK-LABEL: func.func @optimizers
+func.func @optimizers(%w: tensor<8x3xf32>, %g: tensor<8x3xf32>, %v: tensor<8x3xf32>,
+                      %m: tensor<8x3xf32>, %lr: tensor<f32>, %t: tensor<f32>)
+    -> (tensor<8x3xf32>, tensor<8x3xf32>, tensor<8x3xf32>, tensor<8x3xf32>, tensor<f32>) {
+  // CHECK: nn.sgd %{{.+}}, %{{.+}}, %{{.+}} {weight_decay = 1.000000e-02 : f64} : tensor<8x3xf32>
+  %a = nn.sgd %w, %g, %lr {weight_decay = 0.01} : tensor<8x3xf32>
+  // CHECK: %{{.+}}, %{{.+}} = nn.momentum_update %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {momentum = 9.000000e-01 : f64, nesterov} : tensor<8x3xf32>
+  %b, %bv = nn.momentum_update %w, %g, %v, %lr {momentum = 0.9, nesterov} : tensor<8x3xf32>
+  // CHECK: %{{.+}}, %{{.+}}, %{{.+}} = nn.adam_update %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {beta1 = 9.000000e-01 : f64, beta2 = 0.99899999999999999 : f64, eps = 1.000000e-08 : f64} : tensor<8x3xf32>
+  %c, %cm, %cv = nn.adam_update %w, %g, %m, %v, %lr, %t {beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8} : tensor<8x3xf32>
+  // CHECK: nn.norm %{{.+}} : tensor<8x3xf32> -> tensor<f32>
+  %n = nn.norm %g : tensor<8x3xf32> -> tensor<f32>
+  return %a, %b, %bv, %cv, %n : tensor<8x3xf32>, tensor<8x3xf32>, tensor<8x3xf32>, tensor<8x3xf32>, tensor<f32>
 }

@@ -1,5 +1,7 @@
 // RUN: nnc-opt %s --nnc-autodiff --split-input-file | FileCheck %s
 // RUN: nnc-opt %s --nnc-autodiff="learning-rate=0.5" --split-input-file | FileCheck %s --check-prefix=SGD
+// RUN: nnc-opt %s --nnc-autodiff="optimizer=nesterov momentum=0.8 grad-norms" --split-input-file | FileCheck %s --check-prefix=MOM
+// RUN: nnc-opt %s --nnc-autodiff="optimizer=adam weight-decay=0.01" --split-input-file | FileCheck %s --check-prefix=ADAM
 
 // A two-layer MLP: the backward runs in reverse layer order, bias gradients
 // are batch sums, and the gradient of the input batch is never built.
@@ -7,7 +9,7 @@
 // CHECK-LABEL: func.func @mlp(
 // CHECK-LABEL: func.func @mlp_grad(
 // CHECK-SAME: %[[X:.+]]: tensor<4x3xf32>, %[[L:.+]]: tensor<4xi32>, %[[W1:.+]]: tensor<5x3xf32> {nn.param}, %[[B1:.+]]: tensor<5xf32> {nn.param}, %[[W2:.+]]: tensor<2x5xf32> {nn.param}, %[[B2:.+]]: tensor<2xf32> {nn.param})
-// CHECK-SAME: -> (tensor<f32>, tensor<5x3xf32>, tensor<5xf32>, tensor<2x5xf32>, tensor<2xf32>)
+// CHECK-SAME: -> (tensor<f32> {nn.name = "loss"}, tensor<5x3xf32> {nn.name = "grad_param0"}, tensor<5xf32> {nn.name = "grad_param1"}, tensor<2x5xf32> {nn.name = "grad_param2"}, tensor<2xf32> {nn.name = "grad_param3"})
 // CHECK-SAME: attributes {nn.entry = #nn.entry<grad>, nn.grad_of = @mlp}
 // CHECK: %[[H:.+]] = nn.linear %[[X]], %[[W1]], %[[B1]]
 // CHECK: %[[A:.+]] = nn.relu %[[H]]
@@ -24,11 +26,36 @@
 // CHECK: %[[DB1:.+]] = nn.reduce_sum %[[DH]] {dim = 0 : i64}
 // CHECK: return %[[LOSS]], %[[DW1]], %[[DB1]], %[[DW2]], %[[DB2]]
 
+// A fixed learning rate is a constant operand; the step's signature is the
+// model's.
 // SGD-LABEL: func.func @mlp_train_step(
+// SGD-SAME: %arg5: tensor<2xf32> {nn.param})
+// SGD-SAME: -> (tensor<f32> {nn.name = "loss"}, tensor<5x3xf32> {nn.name = "new_param0"}, tensor<5xf32> {nn.name = "new_param1"}, tensor<2x5xf32> {nn.name = "new_param2"}, tensor<2xf32> {nn.name = "new_param3"})
+// SGD-SAME: attributes {nn.entry = #nn.entry<train_step>, nn.grad_of = @mlp}
 // SGD: %[[DW1:.+]] = nn.matmul %{{.+}}, %[[X:arg0]] {transpose_lhs}
-// SGD: nn.sgd %arg2, %[[DW1]] {lr = 5.000000e-01 : f32} : tensor<5x3xf32>
-// SGD-COUNT-3: nn.sgd
+// SGD: %[[LR:.+]] = arith.constant dense<5.000000e-01> : tensor<f32>
+// SGD: nn.sgd %arg2, %[[DW1]], %[[LR]] : tensor<5x3xf32>
+// SGD-COUNT-3: nn.sgd {{.+}}, %[[LR]] :
 // SGD: return
+
+// A run-time learning rate is the step's trailing input 'lr'; momentum's
+// velocities come before it, one per parameter, and are returned after the
+// parameters; the gradient norms come last.
+// MOM-LABEL: func.func @mlp_train_step(
+// MOM-SAME: %arg5: tensor<2xf32> {nn.param}, %arg6: tensor<5x3xf32> {nn.name = "param0_velocity", nn.state}, %arg7: tensor<5xf32> {nn.name = "param1_velocity", nn.state}, %arg8: tensor<2x5xf32> {nn.name = "param2_velocity", nn.state}, %arg9: tensor<2xf32> {nn.name = "param3_velocity", nn.state}, %arg10: tensor<f32> {nn.name = "lr"})
+// MOM-SAME: -> (tensor<f32> {nn.name = "loss"}, tensor<5x3xf32> {nn.name = "new_param0"}, tensor<5xf32> {nn.name = "new_param1"}, tensor<2x5xf32> {nn.name = "new_param2"}, tensor<2xf32> {nn.name = "new_param3"}, tensor<5x3xf32> {nn.name = "new_param0_velocity"}, tensor<5xf32> {nn.name = "new_param1_velocity"}, tensor<2x5xf32> {nn.name = "new_param2_velocity"}, tensor<2xf32> {nn.name = "new_param3_velocity"}, tensor<f32> {nn.name = "grad_norm_param0"}, tensor<f32> {nn.name = "grad_norm_param1"}, tensor<f32> {nn.name = "grad_norm_param2"}, tensor<f32> {nn.name = "grad_norm_param3"})
+// MOM: %[[DW1:.+]] = nn.matmul %{{.+}}, %arg0 {transpose_lhs}
+// MOM: %[[N1:.+]] = nn.norm %[[DW1]] : tensor<5x3xf32> -> tensor<f32>
+// MOM-NEXT: %[[W1:.+]], %[[V1:.+]] = nn.momentum_update %arg2, %[[DW1]], %arg6, %arg10 {momentum = 8.000000e-01 : f64, nesterov} : tensor<5x3xf32>
+// MOM: return %{{.+}}, %[[W1]], %{{.+}}, %{{.+}}, %{{.+}}, %[[V1]], %{{.+}}, %{{.+}}, %{{.+}}, %[[N1]],
+
+// Adam: its moments m then v per parameter, then lr, then the step count.
+// ADAM-LABEL: func.func @mlp_train_step(
+// ADAM-SAME: %arg6: tensor<5x3xf32> {nn.name = "param0_m", nn.state}, %arg7: tensor<5x3xf32> {nn.name = "param0_v", nn.state},
+// ADAM-SAME: %arg14: tensor<f32> {nn.name = "lr"}, %arg15: tensor<f32> {nn.name = "step"})
+// ADAM: nn.adam_update %arg2, %{{.+}}, %arg6, %arg7, %arg14, %arg15 {beta1 = 9.000000e-01 : f64, beta2 = 0.99899999999999999 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<5x3xf32>
+// ADAM-COUNT-3: nn.adam_update
+// ADAM-NOT: nn.norm
 func.func @mlp(%x: tensor<4x3xf32>, %labels: tensor<4xi32>,
                %w1: tensor<5x3xf32> {nn.param}, %b1: tensor<5xf32> {nn.param},
                %w2: tensor<2x5xf32> {nn.param}, %b2: tensor<2xf32> {nn.param}) -> tensor<f32> {

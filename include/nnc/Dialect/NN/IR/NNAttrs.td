@@ -46,6 +46,22 @@ def NN_EntryRoleAttr : EnumAttr<NN_Dialect, NN_EntryRole, "entry"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Optimizers
+//===----------------------------------------------------------------------===//
+
+// What nnc-autodiff appends after the backward; the pipelines and tools
+// share the enum (no attribute carries it: the ops say what they do).
+def NN_Optimizer : I32EnumAttr<"Optimizer", "the update a training step applies", [
+    I32EnumAttrCase<"None", 0, "none">,
+    I32EnumAttrCase<"SGD", 1, "sgd">,
+    I32EnumAttrCase<"Momentum", 2, "momentum">,
+    I32EnumAttrCase<"Nesterov", 3, "nesterov">,
+    I32EnumAttrCase<"Adam", 4, "adam">]> {
+  let cppNamespace = "::mlir::nnc";
+  let genSpecializedAttr = 0;
+}
+
+//===----------------------------------------------------------------------===//
 // Checkpoint plans
 //===----------------------------------------------------------------------===//
 

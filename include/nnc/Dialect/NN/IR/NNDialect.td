@@ -35,8 +35,9 @@ def NN_Dialect : Dialect {
     | attribute | on | set by | meaning |
     |---|---|---|---|
     | `nn.param` (unit) | function argument | frontend | a trainable parameter: a static f32 tensor |
-    | `nn.name` (string) | function argument | frontend | the argument's user-facing name, a C identifier (header, report) |
+    | `nn.name` (string) | function argument or result | frontend, `nnc-autodiff` | the buffer's user-facing name, a C identifier (header, report) |
     | `nn.source_name` (string) | function argument | importer | the name in the model file it came from, e.g. an ONNX initializer's (PyTorch's state_dict key); weights files use it |
+    | `nn.state` (unit) | function argument | `nnc-autodiff` | optimizer state (momentum velocity, Adam moments): caller-owned, static f32, carried from step to step |
     | `nn.entry` (`#nn.entry<...>`) | function | frontend, `nnc-autodiff` | what the function computes: `loss`, `grad`, `train_step` or `predict` |
     | `nn.grad_of` (symbol) | function | `nnc-autodiff` | the model a derived function differentiates |
     | `nn.grad_seed` (unit) | `arith.constant` | `nnc-autodiff` | the `d loss / d loss = 1` seed: the backward is what depends on it |
@@ -50,12 +51,13 @@ def NN_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let extraClassDeclaration = [{
     /// Unit attribute marking a trainable function argument.
     static constexpr ::llvm::StringLiteral getParamAttrName() {
       return ::llvm::StringLiteral("nn.param");
     }
-    /// String attribute naming a function argument for users.
+    /// String attribute naming a function argument or result for users.
     static constexpr ::llvm::StringLiteral getNameAttrName() {
       return ::llvm::StringLiteral("nn.name");
     }
@@ -63,6 +65,11 @@ def NN_Dialect : Dialect {
     /// file (an ONNX initializer or input); weights files use it.
     static constexpr ::llvm::StringLiteral getSourceNameAttrName() {
       return ::llvm::StringLiteral("nn.source_name");
+    }
+    /// Unit attribute marking an optimizer-state argument of a training
+    /// step (caller-owned, updated by the step like a parameter).
+    static constexpr ::llvm::StringLiteral getStateAttrName() {
+      return ::llvm::StringLiteral("nn.state");
     }
     /// EntryRoleAttr: what a function computes.
     static constexpr ::llvm::StringLiteral getEntryAttrName() {

@@ -46,4 +46,26 @@ def NN_CostOpInterface : OpInterface<"CostOpInterface"> {
   ];
 }
 
+def NN_OptimizerOpInterface : OpInterface<"OptimizerOpInterface"> {
+  let cppNamespace = "::mlir::nnc";
+  let description = [{
+    One optimizer step on one parameter: operand 0 is the parameter, operand
+    1 its complete gradient; result 0 is the updated parameter, the other
+    results the updated optimizer state. `nnc-rematerialize` re-emits these
+    ops right after the backward action that completes the gradient, and the
+    checkpoint adapter counts a training step's parameter gradients as
+    transient because such an op consumes them.
+  }];
+  let methods = [
+    InterfaceMethod<"The parameter being updated.", "::mlir::Value",
+      "getUpdatedParam", (ins), [{}], [{
+        return $_op->getOperand(0);
+      }]>,
+    InterfaceMethod<"The parameter's gradient.", "::mlir::Value",
+      "getParamGrad", (ins), [{}], [{
+        return $_op->getOperand(1);
+      }]>,
+  ];
+}
+
 #endif // NNC_DIALECT_NN_IR_NNINTERFACES_TD

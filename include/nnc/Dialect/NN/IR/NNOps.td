@@ -17,6 +17,11 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def NN_F32Tensor : StaticShapeTensorOf<[F32]>;
 def NN_Scalar : 0DTensorOf<[F32]>;
+// A run-time scalar operand (learning rate, step count): buildable, so an
+// assembly format need not spell its type. (Only for operands: a buildable
+// result type would make ODS infer results the ops infer themselves.)
+def NN_ScalarOperand : 0DTensorOf<[F32]>,
+    BuildableType<"::mlir::RankedTensorType::get({}, $_builder.getF32Type())">;
 def NN_LabelTensor : StaticShapeTensorOf<[I32, I64]>;
 
 //===----------------------------------------------------------------------===//
@@ -363,16 +368,138 @@ def NN_CrossEntropyGradOp : NN_GradOp<"cross_entropy_grad",
   let hasVerifier = 1;
 }
 
-def NN_SGDOp : NN_GradOp<"sgd", [SameOperandsAndResultType]> {
-  let summary = "stochastic gradient descent step, w - lr · g";
+//===----------------------------------------------------------------------===//
+// Optimizer steps (the tail of a training step: one op per parameter)
+//===----------------------------------------------------------------------===//
+
+// Every optimizer op reads one parameter (operand 0) and its complete
+// gradient (operand 1), and returns the updated parameter first, then the
+// updated optimizer state in operand order. Optimizer state, the learning
+// rate and the step count are function arguments of the training step
+// (caller-owned, like the parameters); each update is elementwise, so a
+// caller may pass the same buffer as a state input and its updated output
+// (and as a parameter and its updated output) to update in place.
+// Hyper-parameters are f64 attributes, as PyTorch's are Python floats; the
+// lowering rounds each derived coefficient to f32 once.
+class NN_OptimizerOp<string mnemonic, list<Trait> traits = []>
+    : NN_GradOp<mnemonic, !listconcat(traits, [
+        DeclareOpInterfaceMethods<NN_OptimizerOpInterface>])>;
+
+def NN_SGDOp : NN_OptimizerOp<"sgd",
+    [AllTypesMatch<["param", "grad", "result"]>]> {
+  let summary = "stochastic gradient descent step, w - lr · (g + λ·w)";
   let description = [{
+    PyTorch's `torch.optim.SGD` without momentum: `lr` is a rank-0 tensor
+    read at run time (a function argument, or a constant for a fixed rate),
+    so a learning-rate schedule needs no recompilation. With the default
+    `weight_decay` λ = 0 the result is exactly `w - lr · g`. The lowering is
+    a plain elementwise `linalg.generic`.
+
     ```mlir
-    %w2 = nn.sgd %w, %dw {lr = 0.1 : f32} : tensor<100x784xf32>
+    %w2 = nn.sgd %w, %dw, %lr : tensor<100x784xf32>
+    %w3 = nn.sgd %w, %dw, %lr {weight_decay = 5.0e-4} : tensor<100x784xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$grad, F32Attr:$lr);
+  let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$grad, NN_ScalarOperand:$lr,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
   let results = (outs NN_F32Tensor:$result);
-  let assemblyFormat = "$param `,` $grad attr-dict `:` type($result)";
+  let assemblyFormat = "$param `,` $grad `,` $lr attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def NN_MomentumUpdateOp : NN_OptimizerOp<"momentum_update",
+    [AllTypesMatch<["param", "grad", "velocity", "new_param",
+                    "new_velocity"]>]> {
+  let summary = "SGD with momentum (heavy ball or Nesterov)";
+  let description = [{
+    PyTorch's `torch.optim.SGD(momentum=μ, nesterov=..., weight_decay=λ,
+    dampening=0)`, one step on one parameter, with the velocity (PyTorch's
+    momentum buffer) as explicit state:
+
+    ```
+    d  = g + λ·w
+    v' = μ·v + d
+    w' = w - lr · (nesterov ? d + μ·v' : v')
+    ```
+
+    A zero initial velocity gives PyTorch's first step exactly (it starts
+    the buffer at `d`, which is `μ·0 + d`).
+
+    ```mlir
+    %w2, %v2 = nn.momentum_update %w, %dw, %v, %lr {momentum = 0.9}
+        : tensor<100x784xf32>
+    %w3, %v3 = nn.momentum_update %w, %dw, %v, %lr {momentum = 0.9, nesterov}
+        : tensor<100x784xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$grad,
+                       NN_F32Tensor:$velocity, NN_ScalarOperand:$lr,
+                       F64Attr:$momentum, UnitAttr:$nesterov,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+  let results = (outs NN_F32Tensor:$new_param, NN_F32Tensor:$new_velocity);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $velocity `,` $lr attr-dict `:` type($new_param)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_AdamUpdateOp : NN_OptimizerOp<"adam_update",
+    [AllTypesMatch<["param", "grad", "m", "v", "new_param", "new_m",
+                    "new_v"]>]> {
+  let summary = "Adam step with bias correction";
+  let description = [{
+    PyTorch's `torch.optim.Adam(betas=(β1, β2), eps=ε, weight_decay=λ,
+    amsgrad=False)`, one step on one parameter. `m` and `v` are the first
+    and second moment estimates (zero before the first step); `step` is the
+    1-based step count `t` as a rank-0 f32 tensor (exact up to 2^24), read
+    at run time like `lr`:
+
+    ```
+    d  = g + λ·w
+    m' = β1·m + (1 - β1)·d
+    v' = β2·v + (1 - β2)·d²
+    w' = w - (lr / (1 - β1^t)) · m' / (sqrt(v') / sqrt(1 - β2^t) + ε)
+    ```
+
+    The bias corrections are computed once per op in f64 and rounded to
+    f32, as PyTorch computes them in Python floats.
+
+    ```mlir
+    %w2, %m2, %v2 = nn.adam_update %w, %dw, %m, %v, %lr, %t
+        {beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8} : tensor<100x784xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$grad,
+                       NN_F32Tensor:$m, NN_F32Tensor:$v, NN_ScalarOperand:$lr,
+                       NN_ScalarOperand:$step, F64Attr:$beta1, F64Attr:$beta2,
+                       F64Attr:$eps,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+  let results = (outs NN_F32Tensor:$new_param, NN_F32Tensor:$new_m,
+                      NN_F32Tensor:$new_v);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $m `,` $v `,` $lr `,` $step attr-dict `:`
+    type($new_param)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_NormOp : NN_GradOp<"norm"> {
+  let summary = "Euclidean norm of a tensor, ‖x‖₂";
+  let description = [{
+    `sqrt(Σ x²)` over all elements. The sum runs in row-major element order
+    in an f64 accumulator and the square root is taken in f64, then rounded
+    to f32: the result is deterministic and accurate to f32 rounding for
+    any size (an f32 running sum over 78,400 elements would lose about
+    four digits). `nnc-autodiff{grad-norms}` applies it to each parameter's
+    gradient inside the training step.
+
+    ```mlir
+    %n = nn.norm %dw : tensor<100x784xf32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_Scalar:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
 def NN_SGDMatmulOp : NN_GradOp<"sgd_matmul", [NN_InferType]> {
@@ -385,18 +512,21 @@ def NN_SGDMatmulOp : NN_GradOp<"sgd_matmul", [NN_InferType]> {
     onto a copy of `w`, so the weight gradient is never materialized. The
     checkpoint planner counts no gradient buffer for such a weight.
 
+    `lr` is the step's rank-0 learning rate, as for `nn.sgd` (only an SGD
+    step without weight decay is fused).
+
     ```mlir
-    %w2 = nn.sgd_matmul %w, %dy, %x {lr = 0.1 : f32, transpose_lhs}
-        : (tensor<100x784xf32>, tensor<128x100xf32>, tensor<128x784xf32>)
-        -> tensor<100x784xf32>
+    %w2 = nn.sgd_matmul %w, %dy, %x, %lr {transpose_lhs}
+        : (tensor<100x784xf32>, tensor<128x100xf32>, tensor<128x784xf32>,
+           tensor<f32>) -> tensor<100x784xf32>
     ```
   }];
   let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$lhs,
-                       NN_F32Tensor:$rhs, F32Attr:$lr,
+                       NN_F32Tensor:$rhs, NN_ScalarOperand:$lr,
                        UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
   let results = (outs NN_F32Tensor:$result);
   let assemblyFormat = [{
-    $param `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+    $param `,` $lhs `,` $rhs `,` $lr attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

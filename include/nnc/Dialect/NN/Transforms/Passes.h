@@ -26,6 +26,10 @@ llvm::cl::ValuesClass checkpointStrategyCLValues();
 /// That spelling of one strategy (also the planner library's name for it).
 llvm::StringRef getCLName(CheckpointStrategy strategy);
 
+/// The command-line spelling of each Optimizer (`none`, `sgd`, `momentum`,
+/// `nesterov`, `adam`), shared by the pass option, the pipelines and tools.
+llvm::cl::ValuesClass optimizerCLValues();
+
 #define GEN_PASS_DECL
 #include "nnc/Dialect/NN/Transforms/Passes.h.inc"
 

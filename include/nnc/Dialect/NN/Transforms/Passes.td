@@ -21,17 +21,58 @@ def Autodiff : Pass<"nnc-autodiff", "::mlir::ModuleOp"> {
     function `@<name>_grad` next to it: the forward ops, then the
     vector-Jacobian product of each op in reverse order, obtained through
     `DifferentiableOpInterface`. It returns the loss followed by one gradient
-    per `nn.param` argument, in argument order. With `learning-rate` > 0 it
-    instead returns the loss followed by each parameter after one SGD step
-    (`w - lr · ∇w`), so a whole training step is one function, named
-    `@<name>_train_step`.
+    per `nn.param` argument, in argument order.
 
+    With an optimizer it builds `@<name>_train_step` instead, a whole
+    training step as one function: the loss (before the update), then each
+    parameter after one step (`nn.sgd`, `nn.momentum_update` for `momentum`
+    and `nesterov`, `nn.adam_update`), then the updated optimizer state. The
+    step's arguments are the model's, then the optimizer state (per
+    parameter in parameter order: its velocity, or Adam's `m` then `v`;
+    marked `nn.state`, named `<param>_velocity`, `<param>_m`, `<param>_v`),
+    then the learning rate `lr` (a `tensor<f32>`) unless `learning-rate`
+    fixes it, then Adam's 1-based step count `step` (a `tensor<f32>`).
+    `optimizer=none` with `learning-rate` > 0 is SGD at that fixed rate (the
+    form older pipelines and tests use).
+
+    With `grad-norms`, one more `tensor<f32>` result per parameter (after
+    everything else) holds the Euclidean norm of its gradient (`nn.norm`:
+    f64 accumulation in row-major order), computed in the step.
+
+    With `return-output`, the last result is the network's output, the
+    first operand of the loss op (logits for cross-entropy): a training loop
+    then counts correct predictions without a second forward pass.
+
+    Results are named with `nn.name` (`loss`, `new_W1`, `grad_W1`,
+    `new_W1_velocity`, `grad_norm_W1`, `output`, after the parameters'
+    names).
     Gradients are accumulated with `nn.add` where a value has several uses;
     gradient work that does not reach a parameter is removed.
   }];
   let options = [
     Option<"learningRate", "learning-rate", "double", /*default=*/"0.0",
-           "SGD learning rate; 0 emits a gradient function instead">,
+           "Fixed learning rate compiled into the step (0: the step takes "
+           "'lr' at run time when an optimizer is chosen; no optimizer and "
+           "0: a gradient function)">,
+    Option<"optimizer", "optimizer", "::mlir::nnc::Optimizer",
+           /*default=*/"::mlir::nnc::Optimizer::None",
+           "The update of a training step",
+           [{::mlir::nnc::optimizerCLValues()}]>,
+    Option<"momentum", "momentum", "double", /*default=*/"0.9",
+           "Momentum of momentum and nesterov">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9",
+           "Adam's first-moment decay">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999",
+           "Adam's second-moment decay">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8",
+           "Adam's denominator term">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
+           "L2 penalty added to each gradient (PyTorch's weight_decay)">,
+    Option<"gradNorms", "grad-norms", "bool", /*default=*/"false",
+           "Also return the Euclidean norm of each parameter's gradient">,
+    Option<"returnOutput", "return-output", "bool", /*default=*/"false",
+           "Also return the network's output (the loss op's input: logits "
+           "or predictions) as the last result, named 'output'">,
     Option<"functionName", "function", "std::string", /*default=*/"\"\"",
            "Differentiate only this function (default: every model function)">,
   ];
@@ -127,8 +168,10 @@ def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {
     code of the first forward, so results are bit-identical), backward
     actions emit the stage's vector-Jacobian products from the values of its
     last `F_all`, and a value is freed where its last use is — which is where
-    the plan frees it. SGD updates (training steps) are applied as soon as a
-    parameter's gradient is complete, so no full set of gradients is held.
+    the plan frees it. Optimizer updates and gradient norms (training steps:
+    the ops after the backward that read a parameter's complete gradient)
+    are re-emitted as soon as that gradient is complete, so no full set of
+    gradients is held.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::nnc::NNDialect"];

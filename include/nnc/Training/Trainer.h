@@ -1,0 +1,155 @@
+//===- Trainer.h - train a compiled model on a data set ---------*- C++ -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+// What nnc-train runs: compile a classifier's training step (forward,
+// backward and optimizer in one function, learning rate read at run time)
+// and its inference function into the JIT, keep the parameters and the
+// optimizer state in caller-owned buffers updated in place, and loop over
+// shuffled mini-batches with a learning-rate schedule. Evaluation runs the
+// compiled inference (or loss) function over the data in batches.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_TRAINING_TRAINER_H
+#define NNC_TRAINING_TRAINER_H
+
+#include "nnc/ExecutionEngine/JIT.h"
+#include "nnc/Frontend/GraphBuilder.h"
+#include "nnc/Frontend/IDX.h"
+#include "nnc/Frontend/Weights.h"
+#include "nnc/Pipeline/Compiler.h"
+#include "nnc/Training/Schedule.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir::nnc {
+
+struct TrainOptions {
+  int64_t epochs = 10;
+  /// Stop after this many optimizer steps in all (0: no limit).
+  int64_t maxSteps = 0;
+  /// Seeds the per-epoch shuffle.
+  uint64_t shuffleSeed = 0;
+  ::nnc::training::LRSchedule schedule;
+  /// A step record (loss, lr, gradient norms) every this many steps, and
+  /// for the first one (0: none).
+  int64_t logEvery = 0;
+  /// Redraw a progress bar in place (a terminal) instead of plain lines.
+  bool progressBar = false;
+};
+
+struct EvalResult {
+  double loss = 0;
+  /// Fraction correct; NaN when the model has no inference function.
+  double accuracy = 0;
+  int64_t samples = 0;
+};
+
+struct StepRecord {
+  int64_t step = 0, epoch = 0;
+  double lr = 0, loss = 0;
+  /// Per parameter, in parameter order (empty without --grad-norms).
+  std::vector<float> gradNorms;
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  double lr = 0, trainLoss = 0, trainAccuracy = 0;
+  EvalResult test;
+  bool tested = false;
+  double seconds = 0, samplesPerSecond = 0;
+};
+
+struct FitResult {
+  std::vector<EpochRecord> epochs;
+  std::vector<StepRecord> steps;
+  /// The loss became NaN or infinite; training stopped there.
+  bool diverged = false;
+  int64_t totalSteps = 0;
+  double trainSeconds = 0;
+};
+
+class Trainer {
+public:
+  /// Compiles `module` (consumed): its model function must be a classifier
+  /// taking (x f32[batch, features], labels i32[batch], parameters...).
+  /// `options` must select an optimizer with a run-time learning rate;
+  /// the step is also made to return the network's output (for training
+  /// accuracy). Compile errors go to the context's diagnostic handler.
+  static llvm::Expected<std::unique_ptr<Trainer>>
+  create(OwningOpRef<ModuleOp> module, CPUPipelineOptions &options);
+
+  const CompiledModel &getCompiled() const { return compiled; }
+  const EntryPoint &getStep() const { return *step; }
+  int64_t getBatch() const { return batch; }
+  int64_t getFeatures() const { return features; }
+  int64_t getClasses() const { return classes; }
+  double getCompileSeconds() const { return compileSeconds; }
+
+  /// Parameters in order, under their names, with their current values.
+  std::vector<NamedTensor> getParameters() const;
+  /// Replaces the parameters (names and shapes must match; `source` names
+  /// where they came from in errors) and zeroes the optimizer state.
+  llvm::Error setParameters(llvm::ArrayRef<NamedTensor> tensors,
+                            llvm::StringRef source);
+  /// Draws initial parameters (see initParameters in GraphBuilder.h) and
+  /// zeroes the optimizer state.
+  void initialize(Init init, double initStd, double initValue, uint64_t seed);
+
+  /// Mean loss and accuracy over the first `limit` samples of `data` (all
+  /// if 0), through the compiled inference function, the last batch padded
+  /// (padding rows are not counted); without one, through the compiled
+  /// loss function over whole batches only.
+  llvm::Expected<EvalResult> evaluate(const Dataset &data, int64_t limit = 0);
+
+  /// Trains on `train`, evaluating `test` (if given) after each epoch.
+  /// Progress goes to `out`; each step and epoch record is also written to
+  /// `metrics` (if given) as one JSON object per line.
+  llvm::Expected<FitResult> fit(const Dataset &train, const Dataset *test,
+                                const TrainOptions &options,
+                                llvm::raw_ostream &out,
+                                llvm::raw_ostream *metrics);
+
+  /// What was compiled: model size, optimizer state, the checkpoint plan
+  /// (strategy, budget, predicted peak, arena, what is recomputed).
+  void printSummary(llvm::raw_ostream &os) const;
+
+private:
+  Trainer() = default;
+  llvm::Error bind();
+  /// Runs one step on the batch already in `x`/`labels`.
+  llvm::Error runStep(float lr, int64_t stepNumber);
+
+  CompiledModel compiled;
+  std::unique_ptr<JITModule> jit;
+  const EntryPoint *step = nullptr, *predict = nullptr, *lossFn = nullptr;
+  int64_t batch = 0, features = 0, classes = 0;
+  double compileSeconds = 0;
+  bool adam = false;
+
+  std::vector<std::string> paramNames;
+  std::vector<std::vector<int64_t>> paramShapes;
+  std::vector<std::vector<float>> params, states;
+  std::vector<float> x, logits, gradNorms;
+  std::vector<int32_t> labels;
+  float loss = 0, lrValue = 0, stepValue = 0;
+  /// The step's buffers in header order, pointing into the above.
+  std::vector<void *> stepBuffers;
+};
+
+/// Writes one SVG with the loss and one with the accuracy per epoch (train
+/// and test), for `nnc-train --curves`: `<prefix>-loss.svg` and
+/// `<prefix>-accuracy.svg`.
+llvm::Error writeTrainingCurves(llvm::StringRef prefix,
+                                llvm::ArrayRef<EpochRecord> epochs,
+                                llvm::StringRef title);
+
+} // namespace mlir::nnc
+
+#endif // NNC_TRAINING_TRAINER_H

@@ -1,0 +1,89 @@
+//===- Schedule.cpp - learning-rate schedules -----------------------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Training/Schedule.h"
+
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/ErrorHandling.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace nnc::training;
+
+double LRSchedule::at(int64_t t) const {
+  double lr = base;
+  switch (kind) {
+  case ScheduleKind::Constant:
+    break;
+  case ScheduleKind::Step:
+    lr = base * std::pow(gamma, static_cast<double>(t / stepSize));
+    break;
+  case ScheduleKind::Exponential:
+    lr = base * std::pow(gamma, static_cast<double>(t));
+    break;
+  case ScheduleKind::Cosine:
+    lr = etaMin + (base - etaMin) *
+                      (1 + std::cos(M_PI * static_cast<double>(t) / tMax)) / 2;
+    break;
+  }
+  if (warmup > 0)
+    lr *= warmupStart +
+          (1 - warmupStart) * static_cast<double>(std::min(t, warmup)) / warmup;
+  return lr;
+}
+
+static llvm::Error bad(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Error LRSchedule::validate() const {
+  if (!(std::isfinite(base) && base > 0))
+    return bad("--learning-rate must be positive and finite");
+  if ((kind == ScheduleKind::Step || kind == ScheduleKind::Exponential) &&
+      !(std::isfinite(gamma) && gamma > 0))
+    return bad("--lr-gamma must be positive and finite");
+  if (kind == ScheduleKind::Step && stepSize < 1)
+    return bad("--lr-step-size must be at least 1");
+  if (kind == ScheduleKind::Cosine && tMax < 1)
+    return bad("--lr-t-max must be at least 1");
+  if (kind == ScheduleKind::Cosine && !(etaMin >= 0 && etaMin <= base))
+    return bad("--lr-eta-min must be in [0, learning rate]");
+  if (warmup < 0)
+    return bad("--lr-warmup must not be negative");
+  if (warmup > 0 && !(warmupStart > 0 && warmupStart <= 1))
+    return bad("--lr-warmup-start must be in (0, 1]");
+  return llvm::Error::success();
+}
+
+llvm::Expected<ScheduleKind>
+nnc::training::parseScheduleKind(llvm::StringRef name) {
+  if (name == "constant")
+    return ScheduleKind::Constant;
+  if (name == "step")
+    return ScheduleKind::Step;
+  if (name == "exponential" || name == "exp")
+    return ScheduleKind::Exponential;
+  if (name == "cosine")
+    return ScheduleKind::Cosine;
+  return bad("unknown learning-rate schedule '" + name +
+             "' (expected constant, step, exponential or cosine)");
+}
+
+llvm::StringRef nnc::training::stringify(ScheduleKind kind) {
+  switch (kind) {
+  case ScheduleKind::Constant:
+    return "constant";
+  case ScheduleKind::Step:
+    return "step";
+  case ScheduleKind::Exponential:
+    return "exponential";
+  case ScheduleKind::Cosine:
+    return "cosine";
+  }
+  llvm_unreachable("unknown schedule");
+}

@@ -1,0 +1,516 @@
+//===- Trainer.cpp - train a compiled model on a data set -----------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Training/Trainer.h"
+
+#include "nnc/Dialect/NN/IR/NNOps.h"
+#include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "nnc/Plot/SVGPlot.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+static llvm::Error error(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+static double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+llvm::Expected<std::unique_ptr<Trainer>>
+Trainer::create(OwningOpRef<ModuleOp> module, CPUPipelineOptions &options) {
+  if (options.optimizer == Optimizer::None || options.learningRate != 0)
+    return error("the trainer needs a step with an optimizer and a run-time "
+                 "learning rate");
+  // The network's output comes back from the step: training accuracy
+  // without a second forward pass.
+  options.returnOutput = true;
+  std::unique_ptr<Trainer> t(new Trainer());
+  double t0 = now();
+  FailureOr<CompiledModel> compiled = compileForCPU(std::move(module), options);
+  if (failed(compiled))
+    return error("compilation failed");
+  t->compiled = std::move(*compiled);
+  auto jit = JITModule::create(*t->compiled.module);
+  if (!jit)
+    return jit.takeError();
+  t->jit = std::move(*jit);
+  if (llvm::Error e = t->bind())
+    return std::move(e);
+  for (const EntryPoint *e : {t->step, t->predict, t->lossFn})
+    if (e)
+      if (llvm::Error err = t->jit->prepare(e->name))
+        return std::move(err);
+  t->compileSeconds = now() - t0;
+  return std::move(t);
+}
+
+llvm::Error Trainer::bind() {
+  step = compiled.find(EntryRole::TrainStep);
+  predict = compiled.find(EntryRole::Predict);
+  lossFn = compiled.find(EntryRole::Loss);
+  if (!step)
+    return error("no training step was compiled");
+  // Data inputs: everything that is not a parameter, optimizer state or a
+  // run-time scalar, which must be x [batch, features] and labels [batch].
+  std::vector<const BufferInfo *> data;
+  for (const BufferInfo &b : step->inputs)
+    if (!b.isParam && !b.isState && b.name != "lr" && b.name != "step")
+      data.push_back(&b);
+  if (data.size() != 2 || data[0]->shape.size() != 2 ||
+      data[0]->cType != "float" || data[1]->shape.size() != 1 ||
+      data[1]->cType != "int32_t" || data[1]->shape[0] != data[0]->shape[0])
+    return error("the trainer trains classifiers: the model's inputs must be "
+                 "x float[batch, features] and labels int32[batch] (then the "
+                 "parameters); a cross-entropy MLP is one");
+  batch = data[0]->shape[0];
+  features = data[0]->shape[1];
+  const BufferInfo *output = nullptr;
+  for (const BufferInfo &b : step->outputs)
+    if (b.name == "output")
+      output = &b;
+  if (!output || output->shape.size() != 2 || output->shape[0] != batch)
+    return error("the step does not return the network's output as "
+                 "[batch, classes]");
+  classes = output->shape[1];
+
+  x.assign(batch * features, 0.0f);
+  labels.assign(batch, 0);
+  logits.assign(batch * classes, 0.0f);
+  llvm::StringMap<void *> byName;
+  for (const BufferInfo &b : step->inputs) {
+    int64_t n = b.bytes / 4;
+    if (b.isParam) {
+      paramNames.push_back(b.name);
+      paramShapes.push_back(b.shape);
+      params.emplace_back(n, 0.0f);
+    } else if (b.isState) {
+      states.emplace_back(n, 0.0f);
+    }
+  }
+  size_t p = 0, s = 0;
+  for (const BufferInfo &b : step->inputs) {
+    void *ptr;
+    if (b.isParam)
+      ptr = params[p++].data();
+    else if (b.isState)
+      ptr = states[s++].data();
+    else if (b.name == "lr")
+      ptr = &lrValue;
+    else if (b.name == "step")
+      ptr = &stepValue, adam = true;
+    else if (&b == data[0])
+      ptr = x.data();
+    else
+      ptr = labels.data();
+    byName[b.name] = ptr;
+    stepBuffers.push_back(ptr);
+  }
+  for (const BufferInfo &b : step->outputs)
+    if (StringRef(b.name).starts_with("grad_norm_"))
+      gradNorms.push_back(0.0f);
+  size_t norm = 0;
+  for (auto [i, b] : llvm::enumerate(step->outputs)) {
+    StringRef name = b.name;
+    void *ptr = nullptr;
+    if (i == 0)
+      ptr = &loss;
+    else if (name == "output")
+      ptr = logits.data();
+    else if (name.starts_with("grad_norm_"))
+      ptr = &gradNorms[norm++];
+    else if (name.starts_with("new_"))
+      // Updated in place: the header allows an update to be written over
+      // the buffer it reads.
+      ptr = byName.lookup(name.drop_front(4));
+    if (!ptr)
+      return error("cannot place the step's output '" + name + "'");
+    stepBuffers.push_back(ptr);
+  }
+  return llvm::Error::success();
+}
+
+std::vector<NamedTensor> Trainer::getParameters() const {
+  std::vector<NamedTensor> out;
+  for (size_t i = 0; i < params.size(); ++i)
+    out.push_back({paramNames[i], paramShapes[i], params[i]});
+  return out;
+}
+
+llvm::Error Trainer::setParameters(llvm::ArrayRef<NamedTensor> tensors,
+                                   llvm::StringRef source) {
+  if (llvm::Error e = matchWeights(source, tensors, getParameters()))
+    return e;
+  for (size_t i = 0; i < params.size(); ++i)
+    std::copy(tensors[i].data.begin(), tensors[i].data.end(),
+              params[i].begin());
+  for (auto &s : states)
+    std::fill(s.begin(), s.end(), 0.0f);
+  return llvm::Error::success();
+}
+
+void Trainer::initialize(Init init, double initStd, double initValue,
+                         uint64_t seed) {
+  // Assigned element-wise into the same storage: the step's buffer list
+  // points into it.
+  std::vector<std::vector<float>> fresh =
+      initParameters(paramShapes, init, initStd, initValue, seed);
+  for (size_t i = 0; i < params.size(); ++i)
+    std::copy(fresh[i].begin(), fresh[i].end(), params[i].begin());
+  for (auto &s : states)
+    std::fill(s.begin(), s.end(), 0.0f);
+}
+
+llvm::Error Trainer::runStep(float lr, int64_t stepNumber) {
+  lrValue = lr;
+  // Adam's bias correction counts steps from 1.
+  stepValue = static_cast<float>(stepNumber);
+  return jit->invokeWithWorkspace(step->name, stepBuffers,
+                                  step->workspaceBytes);
+}
+
+/// Cross-entropy of one row of logits (log-sum-exp in double) and whether
+/// its argmax is the label.
+static std::pair<double, bool> scoreRow(const float *z, int64_t classes,
+                                        int32_t label) {
+  double max = z[0];
+  int64_t best = 0;
+  for (int64_t c = 1; c < classes; ++c)
+    if (z[c] > max)
+      max = z[c], best = c;
+  double sum = 0;
+  for (int64_t c = 0; c < classes; ++c)
+    sum += std::exp(z[c] - max);
+  return {max + std::log(sum) - z[label], best == label};
+}
+
+llvm::Expected<EvalResult> Trainer::evaluate(const Dataset &data,
+                                             int64_t limit) {
+  int64_t n = limit > 0 ? std::min(limit, data.count) : data.count;
+  EvalResult r;
+  if (data.features != features)
+    return error("the data has " + llvm::Twine(data.features) +
+                 " features per sample, the model " + llvm::Twine(features));
+  std::vector<float> xb(batch * features), out(batch * classes);
+  std::vector<int32_t> lb(batch);
+  if (predict) {
+    // predict(x, parameters...) -> output: parameters by name.
+    std::vector<void *> bufs;
+    for (const BufferInfo &b : predict->inputs) {
+      if (b.name == predict->inputs[0].name) {
+        bufs.push_back(xb.data());
+        continue;
+      }
+      auto it = llvm::find(paramNames, b.name);
+      if (it == paramNames.end())
+        return error("the inference function's input '" + b.name +
+                     "' is not a parameter");
+      bufs.push_back(params[it - paramNames.begin()].data());
+    }
+    bufs.push_back(out.data());
+    double lossSum = 0;
+    int64_t correct = 0;
+    for (int64_t start = 0; start < n; start += batch) {
+      int64_t rows = std::min(batch, n - start);
+      std::copy_n(&data.images[start * features], rows * features, xb.data());
+      std::fill(xb.begin() + rows * features, xb.end(), 0.0f);
+      if (llvm::Error e = jit->invokeWithWorkspace(predict->name, bufs,
+                                                   predict->workspaceBytes))
+        return std::move(e);
+      for (int64_t i = 0; i < rows; ++i) {
+        auto [l, hit] =
+            scoreRow(&out[i * classes], classes, data.labels[start + i]);
+        lossSum += l;
+        correct += hit;
+      }
+    }
+    r.samples = n;
+    r.loss = lossSum / std::max<int64_t>(n, 1);
+    r.accuracy = static_cast<double>(correct) / std::max<int64_t>(n, 1);
+    return r;
+  }
+  if (!lossFn)
+    return error("the model has neither an inference nor a loss function");
+  // loss(x, labels, parameters...) -> loss, over whole batches.
+  std::vector<void *> bufs;
+  float l = 0;
+  size_t p = 0;
+  for (const BufferInfo &b : lossFn->inputs)
+    bufs.push_back(b.isParam                          ? params[p++].data()
+                   : b.name == lossFn->inputs[0].name ? (void *)xb.data()
+                                                      : (void *)lb.data());
+  bufs.push_back(&l);
+  double lossSum = 0;
+  int64_t batches = n / batch;
+  for (int64_t k = 0; k < batches; ++k) {
+    std::copy_n(&data.images[k * batch * features], batch * features,
+                xb.data());
+    std::copy_n(&data.labels[k * batch], batch, lb.data());
+    if (llvm::Error e = jit->invokeWithWorkspace(lossFn->name, bufs,
+                                                 lossFn->workspaceBytes))
+      return std::move(e);
+    lossSum += l;
+  }
+  r.samples = batches * batch;
+  r.loss = lossSum / std::max<int64_t>(batches, 1);
+  r.accuracy = NAN;
+  return r;
+}
+
+static std::string humanRate(double perSecond) {
+  return llvm::formatv("{0:N}", static_cast<int64_t>(perSecond)).str();
+}
+
+llvm::Expected<FitResult> Trainer::fit(const Dataset &train,
+                                       const Dataset *test,
+                                       const TrainOptions &options,
+                                       llvm::raw_ostream &out,
+                                       llvm::raw_ostream *metrics) {
+  if (train.features != features)
+    return error("the training data has " + llvm::Twine(train.features) +
+                 " features per sample, the model " + llvm::Twine(features));
+  int64_t stepsPerEpoch = train.count / batch;
+  if (stepsPerEpoch == 0)
+    return error("the training set (" + llvm::Twine(train.count) +
+                 " samples) is smaller than one batch (" + llvm::Twine(batch) +
+                 ")");
+  FitResult result;
+  std::vector<int64_t> order(train.count);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(options.shuffleSeed);
+  int64_t global = 0;
+  auto writeJSON = [&](llvm::json::Object o) {
+    if (!metrics)
+      return;
+    *metrics << llvm::json::Value(std::move(o)) << "\n";
+    metrics->flush();
+  };
+  for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
+    if (options.maxSteps && global >= options.maxSteps)
+      break;
+    // Fisher-Yates with our own generator: the order depends only on the
+    // seed, not on the standard library's shuffle.
+    for (int64_t i = train.count - 1; i > 0; --i)
+      std::swap(order[i], order[rng() % (i + 1)]);
+    double epochStart = now(), lastDraw = 0;
+    double lossSum = 0;
+    int64_t correct = 0, done = 0;
+    double lr = options.schedule.at(epoch);
+    for (int64_t s = 0; s < stepsPerEpoch; ++s) {
+      if (options.maxSteps && global >= options.maxSteps)
+        break;
+      for (int64_t i = 0; i < batch; ++i) {
+        int64_t src = order[s * batch + i];
+        std::copy_n(&train.images[src * features], features, &x[i * features]);
+        labels[i] = train.labels[src];
+      }
+      lr = options.schedule.perStep ? options.schedule.at(global)
+                                    : options.schedule.at(epoch);
+      if (llvm::Error e = runStep(static_cast<float>(lr), global + 1))
+        return std::move(e);
+      ++global;
+      ++done;
+      if (!std::isfinite(loss)) {
+        result.diverged = true;
+        if (options.progressBar)
+          out << "\n";
+        out << llvm::formatv("diverged: the loss is {0} at step {1} (epoch "
+                             "{2})\n",
+                             loss, global, epoch + 1);
+        StepRecord rec{global, epoch + 1, lr, loss, gradNorms};
+        result.steps.push_back(rec);
+        break;
+      }
+      lossSum += loss;
+      for (int64_t i = 0; i < batch; ++i)
+        correct += scoreRow(&logits[i * classes], classes, labels[i]).second;
+      if (options.logEvery && (global == 1 || global % options.logEvery == 0)) {
+        StepRecord rec{global, epoch + 1, lr, loss, gradNorms};
+        llvm::json::Object o{{"type", "step"},
+                             {"step", global},
+                             {"epoch", epoch + 1},
+                             {"lr", lr},
+                             {"loss", static_cast<double>(loss)}};
+        if (!gradNorms.empty()) {
+          llvm::json::Object norms;
+          for (auto [k, v] : llvm::enumerate(gradNorms))
+            norms[paramNames[k]] = static_cast<double>(v);
+          o["grad_norms"] = std::move(norms);
+          if (!options.progressBar) {
+            out << llvm::formatv(
+                "  step {0,6}  loss {1:F4}  grad norms:", global, loss);
+            for (auto [k, v] : llvm::enumerate(gradNorms))
+              out << " " << paramNames[k] << " "
+                  << llvm::format("%.3g", static_cast<double>(v));
+            out << "\n";
+          }
+        }
+        writeJSON(std::move(o));
+        result.steps.push_back(std::move(rec));
+      }
+      double t = now();
+      if (options.progressBar &&
+          (t - lastDraw > 0.1 || s + 1 == stepsPerEpoch)) {
+        lastDraw = t;
+        double elapsed = t - epochStart;
+        int width = 24,
+            filled = static_cast<int>(width * (s + 1) / stepsPerEpoch);
+        double eta = elapsed / (s + 1) * (stepsPerEpoch - s - 1);
+        out << llvm::formatv(
+            "\repoch {0,2}/{1} [{2}{3}] {4,4}/{5}  loss "
+            "{6:F4}  acc {7,6:F2}%  {8} samples/s  ETA "
+            "{9,5:F1} s ",
+            epoch + 1, options.epochs, std::string(filled, '#'),
+            std::string(width - filled, '.'), s + 1, stepsPerEpoch,
+            lossSum / done, 100.0 * correct / (done * batch),
+            humanRate(done * batch / elapsed), eta);
+        out.flush();
+      }
+    }
+    double seconds = now() - epochStart;
+    result.trainSeconds += seconds;
+    if (done == 0)
+      break;
+    EpochRecord rec;
+    rec.epoch = epoch + 1;
+    rec.lr = lr;
+    rec.trainLoss = lossSum / std::max<int64_t>(done - result.diverged, 1);
+    rec.trainAccuracy =
+        static_cast<double>(correct) / std::max<int64_t>(done * batch, 1);
+    rec.seconds = seconds;
+    rec.samplesPerSecond = done * batch / seconds;
+    if (test && !result.diverged) {
+      auto r = evaluate(*test);
+      if (!r)
+        return r.takeError();
+      rec.test = *r;
+      rec.tested = true;
+    }
+    if (options.progressBar)
+      out << "\r\x1b[K"; // the bar's line, cleared
+    out << llvm::formatv("epoch {0,2}/{1}  train loss {2:F4} acc {3,6:F2}%",
+                         rec.epoch, options.epochs, rec.trainLoss,
+                         100 * rec.trainAccuracy);
+    if (rec.tested)
+      out << llvm::formatv("  | test loss {0:F4} acc {1,6:F2}%", rec.test.loss,
+                           100 * rec.test.accuracy);
+    out << llvm::formatv("  | {0,5:F1} s, {1} samples/s, lr {2:F5}\n", seconds,
+                         humanRate(rec.samplesPerSecond), rec.lr);
+    out.flush();
+    llvm::json::Object o{{"type", "epoch"},
+                         {"epoch", rec.epoch},
+                         {"lr", rec.lr},
+                         {"train_loss", rec.trainLoss},
+                         {"train_accuracy", rec.trainAccuracy},
+                         {"seconds", rec.seconds},
+                         {"samples_per_second", rec.samplesPerSecond},
+                         {"steps", global}};
+    if (rec.tested) {
+      o["test_loss"] = rec.test.loss;
+      o["test_accuracy"] = rec.test.accuracy;
+    }
+    writeJSON(std::move(o));
+    result.epochs.push_back(rec);
+    if (result.diverged)
+      break;
+  }
+  result.totalSteps = global;
+  return result;
+}
+
+void Trainer::printSummary(llvm::raw_ostream &os) const {
+  const ModelStats &s = compiled.stats;
+  auto bytes = [](int64_t b) { return llvm::formatv("{0:N} B", b).str(); };
+  os << llvm::formatv("  parameters: {0:N} ({1}), {2} tensors\n", s.numParams,
+                      bytes(s.paramBytes), params.size());
+  os << "  optimizer state: " << bytes(s.optimizerStateBytes)
+     << " caller-owned (" << states.size() << " tensors)\n";
+  if (CheckpointPlanAttr plan = s.plan) {
+    os << "  checkpoint plan: " << getCLName(plan.getStrategy()) << ", budget "
+       << (plan.getBudget() ? bytes(*plan.getBudget()) : std::string("none"))
+       << ", " << plan.getStages() << " stages, predicted peak "
+       << bytes(plan.getPeakBytes()) << " (store-all "
+       << bytes(plan.getStoreAllPeakBytes()) << ")\n";
+    // Which stages run forward more than once.
+    std::vector<int> runs(plan.getStages() + 1, 0);
+    for (const CheckpointAction &a : plan.getSchedule())
+      if (a.kind != CheckpointActionKind::Backward &&
+          a.kind != CheckpointActionKind::Discard)
+        ++runs[a.stage];
+    std::string again;
+    for (int64_t i = 1; i <= plan.getStages(); ++i)
+      if (runs[i] > 1)
+        again += (again.empty() ? "" : ", ") + std::to_string(i) + " (x" +
+                 std::to_string(runs[i] - 1) + ")";
+    double flops = plan.getComputeFlops().convertToDouble(),
+           extra = plan.getRecomputeFlops().convertToDouble();
+    os << "  recomputed: "
+       << (again.empty() ? std::string("nothing")
+                         : llvm::formatv("stages {0}: {1:F1} MFLOP per step, "
+                                         "+{2:F1}%",
+                                         again, extra / 1e6,
+                                         100 * extra / (flops - extra))
+                               .str())
+       << "\n";
+  }
+  os << "  arena: " << bytes(step->workspaceBytes) << " (max-live lower bound "
+     << bytes(step->maxLiveBytes) << ")\n";
+}
+
+llvm::Error mlir::nnc::writeTrainingCurves(llvm::StringRef prefix,
+                                           llvm::ArrayRef<EpochRecord> epochs,
+                                           llvm::StringRef title) {
+  namespace plot = ::nnc::plot;
+  plot::Series trainLoss{"train", {}, {}}, testLoss{"test", {}, {}, true};
+  plot::Series trainAcc{"train", {}, {}}, testAcc{"test", {}, {}, true};
+  for (const EpochRecord &e : epochs) {
+    trainLoss.x.push_back(e.epoch);
+    trainLoss.y.push_back(e.trainLoss);
+    trainAcc.x.push_back(e.epoch);
+    trainAcc.y.push_back(100 * e.trainAccuracy);
+    if (e.tested) {
+      testLoss.x.push_back(e.epoch);
+      testLoss.y.push_back(e.test.loss);
+      testAcc.x.push_back(e.epoch);
+      testAcc.y.push_back(100 * e.test.accuracy);
+    }
+  }
+  plot::LinePlot loss{(title + ": loss").str(),
+                      "epoch",
+                      "cross-entropy loss",
+                      {trainLoss, testLoss}};
+  plot::LinePlot acc{(title + ": accuracy").str(),
+                     "epoch",
+                     "accuracy (%)",
+                     {trainAcc, testAcc}};
+  for (auto [suffix, p] :
+       {std::pair{"-loss.svg", &loss}, std::pair{"-accuracy.svg", &acc}}) {
+    std::string path = (prefix + suffix).str();
+    std::error_code ec;
+    llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return error("cannot write '" + path + "': " + ec.message());
+    plot::writeLinePlot(file.os(), *p);
+    file.keep();
+  }
+  return llvm::Error::success();
+}

@@ -1,0 +1,317 @@
+//===- nnc-train.cpp - train a model on an IDX data set -------------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+// The README's main job: compile a classifier's whole training step
+// (forward, backward, optimizer; the learning rate read at run time) with a
+// checkpoint strategy and budget, and train it on Fashion-MNIST (or any
+// MNIST-layout IDX directory). A thin main: options, data loading, the
+// Trainer and the weights file are library code (nnc/Training,
+// nnc/Frontend).
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Pipeline/ToolOptions.h"
+#include "nnc/Training/Trainer.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::nnc;
+namespace cl = llvm::cl;
+namespace training = ::nnc::training;
+
+static int fail(const llvm::Twine &msg) {
+  llvm::WithColor::error(llvm::errs(), "nnc-train") << msg << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM y(argc, argv);
+  cl::OptionCategory cat("nnc-train options");
+  ModelCLOptions modelOptions(cat);
+  // The defaults are the README's main job: SGD with Nesterov momentum 0.9,
+  // base rate 0.05, cosine decay over the epochs (docs/Training.md).
+  PlanCLOptions planOptions(cat, CheckpointStrategy::StoreAll, StepMode::Train,
+                            Optimizer::Nesterov, 0.05);
+  cl::opt<std::string> dataDir(
+      "data",
+      cl::desc("MNIST-layout IDX directory (train-*/t10k-*, gzipped "
+               "or not)"),
+      cl::init("/usr/share/datasets/fashion-mnist"), cl::cat(cat));
+  cl::opt<int64_t> epochs("epochs", cl::desc("Passes over the training set"),
+                          cl::init(10), cl::cat(cat));
+  cl::opt<int64_t> maxSteps("steps",
+                            cl::desc("Stop after this many steps (0: all)"),
+                            cl::init(0), cl::cat(cat));
+  cl::opt<int64_t> trainLimit(
+      "train-limit", cl::desc("Use only the first N training images (0: all)"),
+      cl::init(0), cl::cat(cat));
+  cl::opt<int64_t> testLimit(
+      "test-limit", cl::desc("Use only the first N test images (0: all)"),
+      cl::init(0), cl::cat(cat));
+  cl::opt<uint64_t> shuffleSeed("shuffle-seed",
+                                cl::desc("Seed of the per-epoch shuffle"),
+                                cl::init(1), cl::cat(cat));
+  cl::opt<std::string> schedule(
+      "lr-schedule",
+      cl::desc("Learning-rate schedule: constant, step (x gamma every "
+               "--lr-step-size), exponential (x gamma per period) or cosine "
+               "(to --lr-eta-min over --lr-t-max periods)"),
+      cl::init("cosine"), cl::cat(cat));
+  cl::opt<double> gamma("lr-gamma",
+                        cl::desc("Decay factor of step and "
+                                 "exponential"),
+                        cl::init(0.1), cl::cat(cat));
+  cl::opt<int64_t> stepSize("lr-step-size",
+                            cl::desc("Periods between decays of step"),
+                            cl::init(3), cl::cat(cat));
+  cl::opt<int64_t> tMax("lr-t-max",
+                        cl::desc("Periods of the cosine decay (0: all of the "
+                                 "run)"),
+                        cl::init(0), cl::cat(cat));
+  cl::opt<double> etaMin("lr-eta-min", cl::desc("Final rate of cosine"),
+                         cl::init(0.0), cl::cat(cat));
+  cl::opt<int64_t> warmup("lr-warmup",
+                          cl::desc("Periods of linear warm-up (0: none)"),
+                          cl::init(0), cl::cat(cat));
+  cl::opt<double> warmupStart("lr-warmup-start",
+                              cl::desc("Warm-up's starting factor"),
+                              cl::init(0.1), cl::cat(cat));
+  cl::opt<bool> perStep("lr-per-step",
+                        cl::desc("Schedule periods are steps, not epochs"),
+                        cl::init(false), cl::cat(cat));
+  cl::opt<int64_t> printSchedule(
+      "print-lr-schedule",
+      cl::desc("Print the rate of the first N periods and exit (no data, no "
+               "compilation)"),
+      cl::init(0), cl::cat(cat));
+  cl::opt<std::string> save("save", cl::desc("Write the trained weights here"),
+                            cl::init(""), cl::cat(cat));
+  cl::opt<std::string> load("load",
+                            cl::desc("Start from these weights (an nnc "
+                                     "weights file) instead of --init"),
+                            cl::init(""), cl::cat(cat));
+  cl::opt<bool> evalOnly("eval", cl::desc("Only evaluate (with --load)"),
+                         cl::init(false), cl::cat(cat));
+  cl::opt<std::string> metricsOut(
+      "metrics-out",
+      cl::desc("Write one JSON object per epoch and per logged step"),
+      cl::init(""), cl::cat(cat));
+  cl::opt<int64_t> logEvery(
+      "log-every",
+      cl::desc("Log a step record (loss, lr, gradient norms) every N steps "
+               "(0: none; --grad-norms alone logs every 100)"),
+      cl::init(-1), cl::cat(cat));
+  cl::opt<std::string> curves(
+      "curves", cl::desc("Write <prefix>-loss.svg and <prefix>-accuracy.svg"),
+      cl::init(""), cl::cat(cat));
+  cl::opt<std::string> progress(
+      "progress", cl::desc("Progress bar: auto (on a terminal), always, never"),
+      cl::init("auto"), cl::cat(cat));
+  cl::HideUnrelatedOptions(cat);
+  cl::ParseCommandLineOptions(
+      argc, argv, "train a model with its compiled training step\n");
+
+  training::LRSchedule lr;
+  auto kind = training::parseScheduleKind(schedule);
+  if (!kind)
+    return fail(llvm::toString(kind.takeError()));
+  lr.kind = *kind;
+  lr.base = planOptions.getLearningRate();
+  lr.gamma = gamma;
+  lr.stepSize = stepSize;
+  lr.perStep = perStep;
+  lr.etaMin = etaMin;
+  lr.warmup = warmup;
+  lr.warmupStart = warmupStart;
+  lr.tMax =
+      tMax > 0 ? static_cast<int64_t>(tMax) : std::max<int64_t>(epochs, 1);
+  if (perStep && tMax == 0 && lr.kind == training::ScheduleKind::Cosine &&
+      !printSchedule)
+    return fail("--lr-per-step with cosine needs --lr-t-max (in steps)");
+  if (llvm::Error e = lr.validate())
+    return fail(llvm::toString(std::move(e)));
+  if (printSchedule > 0) {
+    for (int64_t t = 0; t < printSchedule; ++t)
+      llvm::outs() << t << " " << llvm::formatv("{0:e16}", lr.at(t)) << "\n";
+    return 0;
+  }
+  if (epochs < 0 || maxSteps < 0 || trainLimit < 0 || testLimit < 0)
+    return fail("--epochs, --steps and the limits must not be negative");
+  if (evalOnly && load.empty())
+    return fail("--eval needs --load");
+  if (progress != "auto" && progress != "always" && progress != "never")
+    return fail("--progress must be auto, always or never");
+
+  llvm::Expected<ModelSource> source = modelOptions.getSource();
+  if (!source)
+    return fail(llvm::toString(source.takeError()));
+  CPUPipelineOptions options;
+  if (llvm::Error err = planOptions.apply(options))
+    return fail(llvm::toString(std::move(err)));
+  int64_t log = logEvery >= 0       ? static_cast<int64_t>(logEvery)
+                : options.gradNorms ? 100
+                                    : 0;
+
+  DialectRegistry registry;
+  registerNNCDialects(registry);
+  MLIRContext ctx(registry);
+  llvm::SourceMgr sourceMgr;
+  ctx.printOpOnDiagnostic(false);
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
+  auto module = loadModel(ctx, sourceMgr, *source);
+  if (!module) {
+    std::string msg = llvm::toString(module.takeError());
+    return msg.find("cannot parse") == std::string::npos ? fail(msg) : 1;
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto trainer = Trainer::create(std::move(*module), options);
+  if (!trainer)
+    return fail(llvm::toString(trainer.takeError()));
+  Trainer &t = **trainer;
+
+  // Data before anything long runs: a bad directory fails fast.
+  auto train =
+      loadMNISTLayout(dataDir, /*train=*/true, t.getFeatures(), t.getClasses());
+  if (!train)
+    return fail(llvm::toString(train.takeError()));
+  auto test = loadMNISTLayout(dataDir, /*train=*/false, t.getFeatures(),
+                              t.getClasses());
+  if (!test)
+    return fail(llvm::toString(test.takeError()));
+  // Statistics of all training images, so a limited run normalizes alike.
+  Normalization norm = computeNormalization(*train);
+  normalize(*train, norm);
+  normalize(*test, norm);
+  if (trainLimit > 0 && trainLimit < train->count) {
+    train->count = trainLimit;
+    train->images.resize(trainLimit * train->features);
+    train->labels.resize(trainLimit);
+  }
+  if (testLimit > 0 && testLimit < test->count) {
+    test->count = testLimit;
+    test->images.resize(testLimit * test->features);
+    test->labels.resize(testLimit);
+  }
+
+  llvm::raw_ostream &out = llvm::outs();
+  const EntryPoint &step = t.getStep();
+  out << "nnc-train: "
+      << (source->isMLP()
+              ? llvm::formatv("MLP {0:$[-]} {1} {2}",
+                              llvm::make_range(source->mlp.widths.begin(),
+                                               source->mlp.widths.end()),
+                              stringify(source->mlp.activation),
+                              stringify(source->mlp.loss))
+                    .str()
+              : source->inputFile)
+      << ", batch " << t.getBatch() << ", compiled '" << step.name << "' in "
+      << llvm::formatv("{0:F2}", t.getCompileSeconds()) << " s\n";
+  t.printSummary(out);
+  out << "  optimizer: " << stringifyOptimizer(options.optimizer);
+  if (options.optimizer == Optimizer::Momentum ||
+      options.optimizer == Optimizer::Nesterov)
+    out << llvm::format(" %g", static_cast<double>(options.momentum));
+  if (options.optimizer == Optimizer::Adam)
+    out << llvm::format(
+        " betas (%g, %g) eps %g", static_cast<double>(options.beta1),
+        static_cast<double>(options.beta2), static_cast<double>(options.eps));
+  if (options.weightDecay > 0)
+    out << llvm::format(", weight decay %g",
+                        static_cast<double>(options.weightDecay));
+  out << llvm::format("; lr %g ", lr.base) << training::stringify(lr.kind)
+      << (lr.warmup ? llvm::formatv(" after {0} warm-up", lr.warmup).str()
+                    : std::string())
+      << " per " << (lr.perStep ? "step" : "epoch") << "\n";
+  out << llvm::formatv("  data: {0}: {1} training, {2} test images of {3} "
+                       "features, {4} classes (normalized with mean {5:F4}, "
+                       "std {6:F4})\n",
+                       dataDir, train->count, test->count, train->features,
+                       t.getClasses(), norm.mean, norm.std);
+
+  if (!load.empty()) {
+    auto weights = readWeights(load);
+    if (!weights)
+      return fail(llvm::toString(weights.takeError()));
+    if (llvm::Error e = t.setParameters(*weights, load))
+      return fail(llvm::toString(std::move(e)));
+    out << "  weights: loaded from " << load << "\n";
+  } else {
+    t.initialize(source->mlp.init, source->mlp.initStd, source->mlp.initValue,
+                 source->mlp.seed);
+    out << "  weights: " << stringify(source->mlp.init) << " initialization, "
+        << "seed " << source->mlp.seed << "\n";
+  }
+  out.flush();
+
+  if (evalOnly) {
+    auto r = t.evaluate(*test);
+    if (!r)
+      return fail(llvm::toString(r.takeError()));
+    out << llvm::formatv("test loss {0:F4} accuracy {1:F2}% ({2} images)\n",
+                         r->loss, 100 * r->accuracy, r->samples);
+    return 0;
+  }
+
+  std::unique_ptr<llvm::ToolOutputFile> metrics;
+  if (!metricsOut.empty()) {
+    std::error_code ec;
+    metrics = std::make_unique<llvm::ToolOutputFile>(metricsOut, ec,
+                                                     llvm::sys::fs::OF_Text);
+    if (ec)
+      return fail("cannot write '" + metricsOut + "': " + ec.message());
+  }
+  TrainOptions trainOptions;
+  trainOptions.epochs = epochs;
+  trainOptions.maxSteps = maxSteps;
+  trainOptions.shuffleSeed = shuffleSeed;
+  trainOptions.schedule = lr;
+  trainOptions.logEvery = log;
+  trainOptions.progressBar =
+      progress == "always" ||
+      (progress == "auto" && llvm::sys::Process::StandardOutIsDisplayed());
+  auto result = t.fit(*train, &*test, trainOptions, out,
+                      metrics ? &metrics->os() : nullptr);
+  if (!result)
+    return fail(llvm::toString(result.takeError()));
+  if (metrics)
+    metrics->keep();
+  if (!curves.empty())
+    if (llvm::Error e = writeTrainingCurves(curves, result->epochs,
+                                            "nnc-train " + step.name))
+      return fail(llvm::toString(std::move(e)));
+  if (!save.empty())
+    if (llvm::Error e = writeWeights(save, t.getParameters()))
+      return fail(llvm::toString(std::move(e)));
+
+  double total =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  int64_t samples = result->totalSteps * t.getBatch();
+  out << llvm::formatv(
+      "done: {0} steps ({1} epochs) in {2:F1} s of training "
+      "({3:N} samples/s), {4:F1} s in all",
+      result->totalSteps, result->epochs.size(), result->trainSeconds,
+      static_cast<int64_t>(samples / result->trainSeconds), total);
+  if (!result->epochs.empty() && result->epochs.back().tested)
+    out << llvm::formatv("; test accuracy {0:F2}%, loss {1:F4}",
+                         100 * result->epochs.back().test.accuracy,
+                         result->epochs.back().test.loss);
+  out << "\n";
+  if (!save.empty())
+    out << "  weights saved to " << save << "\n";
+  // A diverged run is a result (the gradient demo shows one), but not a
+  // successful training: scripts can tell.
+  return result->diverged ? 3 : 0;
+}
