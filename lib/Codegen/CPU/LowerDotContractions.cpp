@@ -131,7 +131,7 @@ struct LowerDotContractionsPass
     SmallVector<std::pair<linalg::LinalgOp, nnc::MatmulOperands>> matches;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (auto mm = nnc::matchMatmul(op);
-          mm && mm->alpha == 1.0 && !mm->lhsTransposed &&
+          mm && mm->alpha == 1.0 && !mm->alphaScalar && !mm->lhsTransposed &&
           mm->rhsTransposed)
         matches.push_back({op, *mm});
     });

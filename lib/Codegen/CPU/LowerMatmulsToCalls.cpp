@@ -102,6 +102,11 @@ struct LowerMatmulsToCallsPass
         Value i = b.create<arith::IndexCastOp>(loc, i64, index);
         return b.create<LLVM::IntToPtrOp>(loc, ptr, i);
       };
+      Value alpha = f32c(mm.alpha);
+      if (mm.alphaScalar) { // a run-time scale (the fused update's -lr)
+        Value s = b.create<memref::LoadOp>(loc, mm.alphaScalar);
+        alpha = mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alpha);
+      }
       double beta = 1.0;
       if (Operation *prev = op->getPrevNode(); zeroFills(prev, mm.out)) {
         prev->erase();
@@ -110,7 +115,7 @@ struct LowerMatmulsToCallsPass
       b.create<func::CallOp>(
           loc, sgemm,
           ValueRange{i32c(mm.lhsTransposed), i32c(mm.rhsTransposed),
-                     i64c(mm.M), i64c(mm.N), i64c(mm.K), f32c(mm.alpha),
+                     i64c(mm.M), i64c(mm.N), i64c(mm.K), alpha,
                      pointer(mm.lhs), i64c(*leadingDimension(mm.lhs)),
                      pointer(mm.rhs), i64c(*leadingDimension(mm.rhs)),
                      f32c(beta), pointer(mm.out),

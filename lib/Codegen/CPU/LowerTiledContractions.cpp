@@ -32,7 +32,7 @@ struct Contraction {
 /// The contractions with a row-major rhs: rhs and out contiguous along n.
 static std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   std::optional<nnc::MatmulOperands> mm = nnc::matchMatmul(op);
-  if (!mm || mm->alpha != 1.0 || mm->rhsTransposed)
+  if (!mm || mm->alpha != 1.0 || mm->alphaScalar || mm->rhsTransposed)
     return std::nullopt;
   return Contraction{mm->lhs, mm->rhs, mm->out, mm->lhsTransposed,
                      mm->M,   mm->N,   mm->K};

@@ -10,6 +10,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
 
+#include <cmath>
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::nnc;
 
@@ -30,14 +33,17 @@ static bool isPair(AffineMap map, unsigned x, unsigned y) {
 }
 
 /// The scale of a body `yield out + a * b` (1) or `yield out + (a * b) * c`
-/// (c, a float constant), with a and b the two inputs in either order.
+/// (c, a float constant, or NaN standing for the third input, a scalar),
+/// with a and b the first two inputs in either order.
 static std::optional<double> matchMulAddBody(linalg::LinalgOp op) {
   Block *body = op.getBlock();
   auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
   if (!yield || yield.getNumOperands() != 1)
     return std::nullopt;
+  unsigned inputs = op.getNumDpsInputs();
   BlockArgument a = body->getArgument(0), b = body->getArgument(1),
-                out = body->getArgument(2);
+                out = body->getArgument(inputs);
+  Value scalar = inputs == 3 ? body->getArgument(2) : Value();
   auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
   if (!add)
     return std::nullopt;
@@ -60,30 +66,48 @@ static std::optional<double> matchMulAddBody(linalg::LinalgOp op) {
     return std::nullopt;
   for (auto [p, c] : {std::pair(scaled.getLhs(), scaled.getRhs()),
                       std::pair(scaled.getRhs(), scaled.getLhs())}) {
+    if (!isProduct(p))
+      continue;
+    if (scalar && c == scalar)
+      return std::numeric_limits<double>::quiet_NaN();
     FloatAttr value;
-    if (isProduct(p) && matchPattern(c, m_Constant(&value)))
+    if (!scalar && matchPattern(c, m_Constant(&value)))
       return value.getValueAsDouble();
   }
   return std::nullopt;
 }
 
+static bool f32Scalar(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  return type && type.getRank() == 0 && type.getElementType().isF32();
+}
+
 std::optional<MatmulOperands> mlir::nnc::matchMatmul(linalg::LinalgOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+  unsigned inputs = op.getNumDpsInputs();
+  if (!op.hasPureBufferSemantics() || (inputs != 2 && inputs != 3) ||
       op.getNumDpsInits() != 1 || op->getNumRegions() != 1 ||
-      !llvm::all_of(op->getOperands(), contiguousF32Matrix))
+      !contiguousF32Matrix(op.getDpsInputs()[0]) ||
+      !contiguousF32Matrix(op.getDpsInputs()[1]) ||
+      !contiguousF32Matrix(op.getDpsInits()[0]) ||
+      (inputs == 3 && !f32Scalar(op.getDpsInputs()[2])))
     return std::nullopt;
   std::optional<double> alpha = matchMulAddBody(op);
   if (!alpha)
     return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (inputs == 3) // the scalar's map has no results: not part of the shape
+    maps.erase(maps.begin() + 2);
   FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(op);
+      linalg::inferContractionDims(maps);
   if (failed(dims) || !dims->batch.empty() || dims->m.size() != 1 ||
       dims->n.size() != 1 || dims->k.size() != 1)
     return std::nullopt;
   unsigned m = dims->m[0], n = dims->n[0], k = dims->k[0];
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   MatmulOperands r;
-  r.alpha = *alpha;
+  if (std::isnan(*alpha))
+    r.alphaScalar = op.getDpsInputs()[2];
+  else
+    r.alpha = *alpha;
   r.lhs = op.getDpsInputs()[0];
   r.rhs = op.getDpsInputs()[1];
   r.out = op.getDpsInits()[0];

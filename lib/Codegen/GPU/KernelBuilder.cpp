@@ -178,7 +178,7 @@ struct Tiling {
 /// The register-tiled kernel; requires M % BM == N % BN == K % BK == 0.
 void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
                      double beta, Value A, Value B, Value C, Value As,
-                     Value Bs) {
+                     Value Bs, Value alphaArg) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   MLIRContext *ctx = b.getContext();
@@ -293,7 +293,13 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
   }
 
   // Epilogue: out = alpha · acc + beta · out, 128-bit stores.
-  Value alpha = b.create<vector::BroadcastOp>(loc, v4, k.f32(mm.alpha));
+  Value alphaValue = k.f32(mm.alpha);
+  if (alphaArg) {
+    Value s = b.create<memref::LoadOp>(loc, alphaArg);
+    alphaValue = mm.alpha == 1.0 ? s
+                                 : b.create<arith::MulFOp>(loc, s, alphaValue);
+  }
+  Value alpha = b.create<vector::BroadcastOp>(loc, v4, alphaValue);
   Value betaV = b.create<vector::BroadcastOp>(loc, v4, k.f32(beta));
   for (int64_t i = 0; i < t.TM; ++i) {
     Value gr = k.add(k.add(bm, rowOff[i / 4]), k.idx(i % 4));
@@ -302,7 +308,7 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
       Value x = b.create<vector::ExtractStridedSliceOp>(
           loc, loop.getResult(i), ArrayRef<int64_t>{int64_t(4 * j)},
           ArrayRef<int64_t>{4}, ArrayRef<int64_t>{1});
-      if (mm.alpha != 1.0)
+      if (mm.alpha != 1.0 || alphaArg)
         x = b.create<arith::MulFOp>(loc, x, alpha);
       if (beta != 0.0) {
         Value old = b.create<vector::LoadOp>(loc, v4, C, ValueRange{gr, gc});
@@ -316,7 +322,8 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
 /// Any shape: 16×16 threads, one output each, 16×16 tiles of both operands
 /// through shared memory with out-of-range elements read as 0.
 void emitGuardedMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
-                       Value A, Value B, Value C, Value As, Value Bs) {
+                       Value A, Value B, Value C, Value As, Value Bs,
+                       Value alphaArg) {
   constexpr int64_t T = 16;
   OpBuilder &b = k.b;
   Location loc = k.loc;
@@ -374,6 +381,9 @@ void emitGuardedMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&store.getThenRegion().front());
   Value x = loop.getResult(0);
+  if (alphaArg)
+    x = b.create<arith::MulFOp>(loc, x,
+                                b.create<memref::LoadOp>(loc, alphaArg));
   if (mm.alpha != 1.0)
     x = b.create<arith::MulFOp>(loc, x, k.f32(mm.alpha));
   if (beta != 0.0) {
@@ -391,6 +401,8 @@ FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
   SmallVector<Value> operands = distinct(ValueRange{mm.lhs, mm.rhs, mm.out});
   if (operands.size() != 3)
     return failure(); // an operand aliasing the output: not a matmul here
+  if (mm.alphaScalar)
+    operands.push_back(mm.alphaScalar);
   // The register tile when the shape allows it: 128×128 blocks when there
   // are enough of them to fill the machine (132 SMs on an H200), else 64×64.
   std::optional<Tiling> tiling;
@@ -416,7 +428,8 @@ FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
     KernelScope k(launch.kernel, loc);
     auto args = launch.kernel.getArguments();
     auto wg = launch.kernel.getWorkgroupAttributions();
-    emitTiledMatmul(k, mm, t, beta, args[0], args[1], args[2], wg[0], wg[1]);
+    emitTiledMatmul(k, mm, t, beta, args[0], args[1], args[2], wg[0], wg[1],
+                    mm.alphaScalar ? args[3] : Value());
     k.finish();
     launch.grid = {mm.N / t.BN, mm.M / t.BM, 1};
     launch.block = {t.threads(), 1, 1};
@@ -428,7 +441,8 @@ FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
   KernelScope k(launch.kernel, loc);
   auto args = launch.kernel.getArguments();
   auto wg = launch.kernel.getWorkgroupAttributions();
-  emitGuardedMatmul(k, mm, beta, args[0], args[1], args[2], wg[0], wg[1]);
+  emitGuardedMatmul(k, mm, beta, args[0], args[1], args[2], wg[0], wg[1],
+                    mm.alphaScalar ? args[3] : Value());
   k.finish();
   launch.grid = {ceilDiv(mm.N, 16), ceilDiv(mm.M, 16), 1};
   launch.block = {256, 1, 1};

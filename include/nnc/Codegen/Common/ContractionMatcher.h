@@ -27,8 +27,11 @@ namespace mlir::nnc {
 /// matrices whose last dimension is unit-stride.
 struct MatmulOperands {
   Value lhs, rhs, out;
-  /// A constant scale of each product (nn.sgd_matmul's -lr), 1 otherwise.
+  /// A constant scale of each product, 1 otherwise.
   double alpha = 1.0;
+  /// A scale read at run time: a rank-0 f32 buffer, the contraction's third
+  /// input (nn.sgd_matmul's -lr), or null.
+  Value alphaScalar;
   /// lhs is stored [K, M] (the δᵀ·x of a weight gradient).
   bool lhsTransposed = false;
   /// rhs is stored [N, K] (the Wᵀ of a forward x·Wᵀ).
@@ -38,7 +41,8 @@ struct MatmulOperands {
 
 /// Matches a linalg op on buffers that is a single 2-D multiply-accumulate
 /// contraction (one m, n and k dimension by linalg::inferContractionDims, no
-/// batch; body `out + a * b`, or `out + (a * b) * c` with a constant c)
+/// batch; body `out + a * b`, or `out + (a * b) * c` with c a constant or a
+/// rank-0 third input)
 /// writing out[m, n] in that order, with operands as above. Anything else
 /// (batched, mixed types, strided rows) is not matched.
 std::optional<MatmulOperands> matchMatmul(linalg::LinalgOp op);
