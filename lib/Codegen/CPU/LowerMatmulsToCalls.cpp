@@ -102,15 +102,16 @@ struct LowerMatmulsToCallsPass
         Value i = b.create<arith::IndexCastOp>(loc, i64, index);
         return b.create<LLVM::IntToPtrOp>(loc, ptr, i);
       };
-      Value alpha = f32c(mm.alpha);
-      if (mm.alphaScalar) { // a run-time scale (the fused update's -lr)
-        Value s = b.create<memref::LoadOp>(loc, mm.alphaScalar);
-        alpha = mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alpha);
-      }
+      // Before anything is inserted: the op's predecessor may be its fill.
       double beta = 1.0;
       if (Operation *prev = op->getPrevNode(); zeroFills(prev, mm.out)) {
         prev->erase();
         beta = 0.0;
+      }
+      Value alpha = f32c(mm.alpha);
+      if (mm.alphaScalar) { // a run-time scale (the fused update's -lr)
+        Value s = b.create<memref::LoadOp>(loc, mm.alphaScalar);
+        alpha = mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alpha);
       }
       b.create<func::CallOp>(
           loc, sgemm,
