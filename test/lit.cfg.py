@@ -58,3 +58,29 @@ if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
     config.available_features.add("fashion-mnist")
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
+    config.environment["PATH"] = "/usr/local/cuda/bin" + os.pathsep + \
+        config.environment.get("PATH", "")
+
+# GPU-execution tests need a CUDA driver and a device; nnc's CUDA runtime
+# says whether there are (it opens libcuda.so.1 itself), and why not.
+def _cuda_device():
+    import ctypes
+    lib = os.path.join(config.nnc_obj_root, "lib", "libnnc_runtime_cuda.so")
+    if not os.path.exists(lib):
+        return False, "nnc was built without the CUDA runtime (no cuda.h)"
+    try:
+        rt = ctypes.CDLL(lib)
+    except OSError as e:
+        return False, str(e)
+    rt.nnc_cuda_error.restype = ctypes.c_char_p
+    rt.nnc_cuda_device_name.restype = ctypes.c_char_p
+    if rt.nnc_cuda_available():
+        return True, rt.nnc_cuda_device_name().decode()
+    return False, (rt.nnc_cuda_error() or b"unknown").decode()
+
+_gpu, _why = _cuda_device()
+if _gpu:
+    config.available_features.add("cuda-gpu")
+    lit_config.note("GPU-execution tests run on " + _why)
+else:
+    lit_config.note("GPU-execution tests skip: " + _why)

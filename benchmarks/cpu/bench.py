@@ -46,7 +46,12 @@ class NNCStep:
         out = subprocess.run([os.path.join(build, "bin", "nnc-compile"), "-o",
                               lib, "--report=json"] + flags, check=True,
                              capture_output=True, text=True)
-        self.report = json.loads(out.stdout)
+        self.lib_path, self.report_path = lib, lib + ".json"
+        open(self.report_path, "w").write(out.stdout)
+        self.load(lib, self.report_path)
+
+    def load(self, lib, report_path):
+        self.report = json.load(open(report_path))
         entry = [e for e in self.report["entry_points"]
                  if e["role"] == "train_step"][0]
         self.lib = ctypes.CDLL(lib)
@@ -75,7 +80,9 @@ class NNCStep:
         self.ptrs.append(ctypes.c_void_p(self.ws.ctypes.data + off))
 
     def threads(self, n):
-        self.lib.nncrt_set_num_threads(n)
+        # gemm=generated code has no runtime and runs on one thread.
+        if hasattr(self.lib, "nncrt_set_num_threads"):
+            self.lib.nncrt_set_num_threads(n)
 
     def __call__(self):
         self.fn(*self.ptrs)
@@ -128,13 +135,41 @@ def best_torch_threads(threads):
     return [(1, 1)] if threads == 1 else [(1, threads), (threads, threads)]
 
 
+CASES = [
+    ("784-100-10, b128, CE", [784, 100, 10], 128, "cross-entropy", 0.1),
+    ("32x1024, b256, MSE", [1024] * 33, 256, "mse", 1e-3),
+]
+
+
+def child_step(args):
+    """One system alone in a fresh process: --child nnc|torch prints the
+    median seconds of --block steps after a warm-up step."""
+    name, widths, batch, loss, lr = CASES[args.case]
+    if args.child == "nnc":
+        step = NNCStep.__new__(NNCStep)
+        step.load(args.lib, args.report_path)
+        step.threads(args.threads)
+    else:
+        peer.set_peer_threads(args.torch_threads, args.threads)
+        step = torch_mlp(widths, batch, loss, lr)
+    step()
+    times = []
+    for _ in range(args.block):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    print(json.dumps({"time": statistics.median(times)}))
+
+
+def run_child(argv):
+    r = subprocess.run([sys.executable, os.path.abspath(__file__)] + argv,
+                       check=True, capture_output=True, text=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])["time"]
+
+
 def step_rows(args, tmp, out):
-    cases = [
-        ("784-100-10, b128, CE", [784, 100, 10], 128, "cross-entropy", 0.1,
-         50 if args.quick else 200, 10),
-        ("32x1024, b256, MSE", [1024] * 33, 256, "mse", 1e-3,
-         2 if args.quick else 3, 3),
-    ]
+    cases = [CASES[0] + (50 if args.quick else 200, 10),
+             CASES[1] + (2 if args.quick else 3, 3)]
     for name, widths, batch, loss, lr, block, rounds in cases:
         flags = ["--mlp", ",".join(map(str, widths)), "--batch", str(batch),
                  "--loss", loss, "--learning-rate", str(lr)]
@@ -147,10 +182,26 @@ def step_rows(args, tmp, out):
         for threads in (1, 2):
             best = None
             for tt, bt in best_torch_threads(threads):
-                tn, tp = alternate(
-                    nnc, torch_step, block, rounds,
-                    lambda: nnc.threads(threads),
-                    lambda tt=tt, bt=bt: peer.set_peer_threads(tt, bt))
+                if threads == 1:
+                    tn, tp = alternate(
+                        nnc, torch_step, block, rounds,
+                        lambda: nnc.threads(threads),
+                        lambda tt=tt, bt=bt: peer.set_peer_threads(tt, bt))
+                else:
+                    # Two threads each: the systems alternate in fresh
+                    # processes, since one's idle thread pools (OpenBLAS
+                    # spins after a call) steal the other's second core.
+                    case = ["--case", str(len(out) // 2), "--threads",
+                            str(threads), "--block", str(block)]
+                    tns, tps = [], []
+                    for _ in range(max(2, rounds // 3)):
+                        tns.append(run_child(["--child", "nnc", "--lib",
+                                              nnc.lib_path, "--report-path",
+                                              nnc.report_path] + case))
+                        tps.append(run_child(["--child", "torch",
+                                              "--torch-threads", str(tt)] +
+                                             case))
+                    tn, tp = statistics.median(tns), statistics.median(tps)
                 if best is None or tp < best[1]:
                     best = (tn, tp, "%d+%d" % (tt, bt))
             row = {"work": name, "threads": threads, "nnc": best[0],
@@ -216,13 +267,17 @@ def matmul_rows(args, out):
                                  ctypes.c_void_p(C.ctypes.data), N)
             engines.append(("BLIS", blis_mm))
         for threads in (1, 2):
-            rt.nncrt_set_num_threads(threads)
             peer.set_peer_threads(1, threads)
-            os.environ["BLIS_NUM_THREADS"] = str(threads)
             if blis is not None and hasattr(blis, "bli_thread_set_num_threads"):
                 blis.bli_thread_set_num_threads(ctypes.c_int64(threads))
             gflops = {}
             for label, f in engines:
+                # oneDNN's threads are OpenMP's, which PyTorch's
+                # set_num_threads also sets: set them last, per engine.
+                if label.startswith("oneDNN"):
+                    rt.nncrt_set_num_threads(threads)
+                else:
+                    peer.set_peer_threads(1, threads)
                 f()
                 ts = []
                 for _ in range(3):
@@ -275,7 +330,8 @@ def checkpoint_rows(args, tmp, out, predictions):
                             rpath] + shape)
         m["report"] = report
         return m
-    base = nnc("storeall", ["--strategy=store-all", "--cost-model=measured"])
+    base = nnc("storeall", ["--strategy=store-all", "--cost-model=measured",
+                            "--num-threads=1"])
     cal = base["report"]["calibration"]
     rates = ["--forward-flop-seconds=%r" % cal["forward_flop_seconds"],
              "--backward-flop-seconds=%r" % cal["backward_flop_seconds"]]
@@ -308,8 +364,8 @@ def checkpoint_rows(args, tmp, out, predictions):
               "--steps", steps]
         lib = os.path.join(tmp, "cal%d_%d_%d.so" % (l, w, b))
         r = subprocess.run([comp, "-o", lib, "--report=json",
-                            "--cost-model=measured"] + sp, check=True,
-                           capture_output=True, text=True)
+                            "--cost-model=measured", "--num-threads=1"] + sp,
+                           check=True, capture_output=True, text=True)
         rep = json.loads(r.stdout)
         c = rep["calibration"]
         rt = ["--forward-flop-seconds=%r" % c["forward_flop_seconds"],
@@ -338,7 +394,17 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="smaller workloads and fewer steps (a smoke run)")
     ap.add_argument("--json", help="also write the rows here")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--case", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--lib", help=argparse.SUPPRESS)
+    ap.add_argument("--report-path", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--torch-threads", type=int, default=1,
+                    help=argparse.SUPPRESS)
+    ap.add_argument("--block", type=int, default=10, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        return child_step(args)
     blas = peer.ensure_best_peer()
     import torch
     print("machine: %s" % open("/proc/cpuinfo").read().split(

@@ -68,7 +68,8 @@ def run_nnc(args):
     report = json.load(open(args.report))
     entry = {e["role"]: e for e in report["entry_points"]}["train_step"]
     lib = ctypes.CDLL(args.lib)
-    lib.nncrt_set_num_threads(args.threads)
+    if hasattr(lib, "nncrt_set_num_threads"):
+        lib.nncrt_set_num_threads(args.threads)
     fn = getattr(lib, entry["name"])
     fn.restype = None
     ctypes_of = {"float": np.float32, "int32_t": np.int32}

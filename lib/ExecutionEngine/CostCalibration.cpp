@@ -8,6 +8,9 @@
 #include "nnc/ExecutionEngine/CostCalibration.h"
 #include "nnc/ExecutionEngine/JIT.h"
 #include "nnc/Pipeline/Compiler.h"
+#include "nnc/Runtime/CPU/CPURuntime.h"
+
+#include "llvm/ADT/ScopeExit.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -81,7 +84,7 @@ static llvm::Expected<double> timeEntry(JITModule &jit, const EntryPoint &entry,
 
 llvm::Expected<FlopTimes>
 mlir::nnc::measureFlopTimes(ModuleOp model, const CPUPipelineOptions &options,
-                            unsigned runs) {
+                            unsigned runs, unsigned threads) {
   auto error = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "cost calibration: " + msg);
@@ -117,6 +120,10 @@ mlir::nnc::measureFlopTimes(ModuleOp model, const CPUPipelineOptions &options,
   auto jit = JITModule::create(*compiled->module);
   if (!jit)
     return jit.takeError();
+  // Time with the threads the code will run with; restore the default.
+  int32_t previous = nncrt_set_num_threads(static_cast<int32_t>(threads));
+  auto restore = llvm::make_scope_exit(
+      [&] { nncrt_set_num_threads(threads ? previous : 0); });
   unsigned forwardRuns = times.runs;
   auto fwd = timeEntry(**jit, *forward, forwardRuns);
   if (!fwd)
@@ -148,10 +155,11 @@ llvm::json::Value mlir::nnc::toJSON(const FlopTimes &t) {
 
 llvm::Expected<std::optional<FlopTimes>>
 mlir::nnc::applyCostModel(ModuleOp model, CostModel kind,
-                          CPUPipelineOptions &options) {
+                          CPUPipelineOptions &options, unsigned threads) {
   if (kind == CostModel::Flops)
     return std::optional<FlopTimes>();
-  llvm::Expected<FlopTimes> times = measureFlopTimes(model, options);
+  llvm::Expected<FlopTimes> times =
+      measureFlopTimes(model, options, /*runs=*/3, threads);
   if (!times)
     return times.takeError();
   options.forwardFlopSeconds = times->forwardFlopSeconds;

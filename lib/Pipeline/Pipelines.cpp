@@ -15,12 +15,15 @@
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/Transforms/Passes.h"
 
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Support/ErrorHandling.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 using namespace mlir::nnc;
@@ -72,9 +75,10 @@ bool mlir::nnc::fusesUpdates(const CPUPipelineOptions &opts) {
   // Only a plain SGD step is fused (momentum and Adam read the gradient,
   // weight decay and gradient norms too); the planner must know exactly
   // when, since it counts one weight-gradient buffer less per layer.
-  bool sgdStep = (opts.optimizer == Optimizer::SGD ||
-                  (opts.optimizer == Optimizer::None && opts.learningRate > 0)) &&
-                 opts.weightDecay == 0 && !opts.gradNorms;
+  bool sgdStep =
+      (opts.optimizer == Optimizer::SGD ||
+       (opts.optimizer == Optimizer::None && opts.learningRate > 0)) &&
+      opts.weightDecay == 0 && !opts.gradNorms;
   return opts.fuseUpdates && sgdStep;
 }
 
@@ -182,6 +186,14 @@ bool mlir::nnc::isKnownNVPTXChip(StringRef chip) {
                             chip);
 }
 
+std::string mlir::nnc::getCUDAToolkitPath(const CPUPipelineOptions &opts) {
+  if (!opts.cudaPath.empty())
+    return opts.cudaPath;
+  if (const char *env = std::getenv("CUDA_PATH"); env && *env)
+    return env;
+  return "/usr/local/cuda";
+}
+
 void mlir::nnc::buildGPUCodegenPipeline(OpPassManager &pm,
                                         const CPUPipelineOptions &opts) {
   if (!isKnownNVPTXChip(opts.chip))
@@ -199,12 +211,20 @@ void mlir::nnc::buildGPUCodegenPipeline(OpPassManager &pm,
           "expand-strided-metadata,convert-nvgpu-to-nvvm,"
           "convert-vector-to-llvm,"
           "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
-          "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,canonicalize,cse,"
+          "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+          "canonicalize,cse,"
           "reconcile-unrealized-casts)");
   // To PTX for the chip (the driver compiles it when the module loads).
   add(pm, "nvvm-attach-target{chip=" + opts.chip.getValue() +
               " features=+ptx80 O=3}");
-  add(pm, "gpu-module-to-binary{format=isa}");
+  // The toolkit's libdevice (nvvm/libdevice/libdevice.10.bc) is linked in
+  // when present; without it the kernels' __nv_* calls stay unresolved and
+  // nnc-gpu-lower-launches reports them. Built as an object, not text: the
+  // path may hold characters the pipeline syntax reserves.
+  GpuModuleToBinaryPassOptions binary;
+  binary.toolkitPath = getCUDAToolkitPath(opts);
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
   // Launches as calls of nnc's CUDA runtime, the PTX embedded as a string.
   GPULowerLaunchesOptions launches;
   launches.chip = opts.chip;

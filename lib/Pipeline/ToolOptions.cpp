@@ -201,6 +201,11 @@ PlanCLOptions::PlanCLOptions(cl::OptionCategory &cat,
              cl::init(""), cl::cat(cat)),
       slots("slots", cl::desc("Memory discretisation of the dp strategy"),
             cl::init(500), cl::cat(cat)),
+      threads("num-threads",
+              cl::desc("Threads the compiled step runs with (0: all cores, "
+                       "or OMP_NUM_THREADS); --cost-model=measured times it "
+                       "with as many"),
+              cl::init(0), cl::cat(cat)),
       costModel("cost-model", cl::desc("How checkpoint costs are priced"),
                 cl::values(clEnumValN(CostModel::Flops, "flops",
                                       "FLOPs of each stage"),

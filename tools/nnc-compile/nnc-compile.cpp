@@ -48,9 +48,21 @@ int main(int argc, char **argv) {
                             "ptxas is found) plus host code calling nnc's "
                             "CUDA runtime")),
       cl::init(Target::CPU), cl::cat(cat));
+  cl::opt<GemmEngine> gemm(
+      "gemm", cl::desc("How --target=cpu runs contractions"),
+      cl::values(clEnumValN(GemmEngine::Library, "library",
+                            "the CPU runtime's GEMM (oneDNN's sgemm)"),
+                 clEnumValN(GemmEngine::Generated, "generated",
+                            "nnc's own register-tiled loops")),
+      cl::init(GemmEngine::Library), cl::cat(cat));
   cl::opt<std::string> chip(
       "chip", cl::desc("The NVPTX chip (--target=nvptx): sm_70 ... sm_90a"),
       cl::init("sm_90"), cl::cat(cat));
+  cl::opt<std::string> cudaPath(
+      "cuda-path",
+      cl::desc("CUDA toolkit whose libdevice --target=nvptx links (default: "
+               "$CUDA_PATH, else /usr/local/cuda)"),
+      cl::init(""), cl::cat(cat));
   cl::opt<std::string> ptxOut(
       "ptx",
       cl::desc("Where --target=nvptx writes its PTX (default: the output "
@@ -106,12 +118,16 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(std::move(err)));
   options.memorySvg = static_cast<std::string>(memorySvg);
   options.chip = static_cast<std::string>(chip);
+  options.cudaPath = static_cast<std::string>(cudaPath);
+  options.gemm = static_cast<GemmEngine>(gemm);
   if (target == Target::NVPTX && !isKnownNVPTXChip(chip))
     return fail("unknown NVPTX chip '" + chip +
                 "' (expected one of sm_70, sm_72, sm_75, sm_80, sm_86, "
                 "sm_87, sm_89, sm_90, sm_90a)");
-  if (target == Target::NVPTX && planOptions.getCostModel() ==
-                                     CostModel::Measured)
+  if (!cudaPath.empty() && !llvm::sys::fs::is_directory(cudaPath))
+    return fail("--cuda-path '" + cudaPath + "' is not a directory");
+  if (target == Target::NVPTX &&
+      planOptions.getCostModel() == CostModel::Measured)
     return fail("--cost-model=measured times the CPU code; give the GPU's "
                 "--forward-flop-seconds/--backward-flop-seconds instead");
 
@@ -157,8 +173,8 @@ int main(int argc, char **argv) {
                 "' holds no parameter values; give them with --weights-in");
   }
 
-  llvm::Expected<std::optional<FlopTimes>> calibration =
-      applyCostModel(**module, planOptions.getCostModel(), options);
+  llvm::Expected<std::optional<FlopTimes>> calibration = applyCostModel(
+      **module, planOptions.getCostModel(), options, planOptions.getThreads());
   if (!calibration)
     return fail(llvm::toString(calibration.takeError()));
   FailureOr<CompiledModel> compiled =

@@ -97,8 +97,8 @@ static Expected<Chain> loadModelChain(const mlir::nnc::ModelSource &source,
   auto module = mlir::nnc::loadModel(ctx, sourceMgr, source);
   if (!module)
     return module.takeError();
-  auto calibration =
-      mlir::nnc::applyCostModel(**module, planOptions.getCostModel(), options);
+  auto calibration = mlir::nnc::applyCostModel(
+      **module, planOptions.getCostModel(), options, planOptions.getThreads());
   if (!calibration)
     return calibration.takeError();
   auto chain = mlir::nnc::buildChainForModel(**module, options);

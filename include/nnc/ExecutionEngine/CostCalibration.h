@@ -48,10 +48,13 @@ struct FlopTimes {
 /// over the chain's forward FLOPs and the rest of the step over its
 /// backward FLOPs are the rates. Fails if compilation fails (diagnostics go
 /// to the context's handler) or if the step is not slower than the forward
-/// (a measurement too noisy to use).
+/// (a measurement too noisy to use). `threads` (0: the runtime's default)
+/// is how many threads the GEMM runs with while timing: the count the
+/// compiled code will run with, or the rates describe another machine.
 llvm::Expected<FlopTimes> measureFlopTimes(ModuleOp model,
                                            const CPUPipelineOptions &options,
-                                           unsigned runs = 3);
+                                           unsigned runs = 3,
+                                           unsigned threads = 0);
 
 /// The calibration as a report object (`nnc-compile --report=json`).
 llvm::json::Value toJSON(const FlopTimes &times);
@@ -60,7 +63,8 @@ llvm::json::Value toJSON(const FlopTimes &times);
 /// measureFlopTimes() on `model` and sets the two rates in `options`,
 /// returning the calibration; for Flops, leaves `options` as it is.
 llvm::Expected<std::optional<FlopTimes>>
-applyCostModel(ModuleOp model, CostModel kind, CPUPipelineOptions &options);
+applyCostModel(ModuleOp model, CostModel kind, CPUPipelineOptions &options,
+               unsigned threads = 0);
 
 } // namespace mlir::nnc
 

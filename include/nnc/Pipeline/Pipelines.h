@@ -109,6 +109,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "chip",
       llvm::cl::desc("NVPTX target of nnc-gpu-pipeline (sm_70 ... sm_90a)"),
       llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> cudaPath{
+      *this, "cuda-path",
+      llvm::cl::desc("CUDA toolkit whose libdevice the kernels' math "
+                     "functions (exp, log, tanh, erf) link against (default: "
+                     "$CUDA_PATH, else /usr/local/cuda)"),
+      llvm::cl::init("")};
   PassOptions::Option<std::string> memorySvg{
       *this, "memory-svg",
       llvm::cl::desc("Write the step's arena over time as an SVG picture"),
@@ -152,10 +158,13 @@ void buildHostToLLVMPipeline(OpPassManager &pm);
 /// The chips nnc-gpu-pipeline targets.
 bool isKnownNVPTXChip(StringRef chip);
 
+/// The CUDA toolkit `opts` names: its `cuda-path`, else $CUDA_PATH, else
+/// /usr/local/cuda.
+std::string getCUDAToolkitPath(const CPUPipelineOptions &opts);
+
 /// Buffers → kernels (PTX for `chip`, embedded) and host code in the LLVM
 /// dialect calling nnc's CUDA runtime.
-void buildGPUCodegenPipeline(OpPassManager &pm,
-                             const CPUPipelineOptions &opts);
+void buildGPUCodegenPipeline(OpPassManager &pm, const CPUPipelineOptions &opts);
 
 /// The whole GPU pipeline: graph stage, bufferization, GPU codegen.
 void buildGPUPipeline(OpPassManager &pm, const CPUPipelineOptions &opts);

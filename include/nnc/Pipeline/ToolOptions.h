@@ -113,6 +113,9 @@ public:
   /// range, rates given together, budget parsed).
   llvm::Error apply(CPUPipelineOptions &options) const;
   CostModel getCostModel() const { return costModel; }
+  /// Threads the compiled code runs with (its GEMM's), 0 for the runtime's
+  /// default; calibration measures with as many.
+  unsigned getThreads() const { return threads; }
   unsigned getSlots() const { return slots; }
   bool hasBudget() const { return !budget.empty(); }
   /// The `--learning-rate` given (or its default): in Train mode, the
@@ -130,6 +133,7 @@ private:
   llvm::cl::opt<CheckpointStrategy> strategy;
   llvm::cl::opt<std::string> budget;
   llvm::cl::opt<unsigned> slots;
+  llvm::cl::opt<unsigned> threads;
   llvm::cl::opt<CostModel> costModel;
   llvm::cl::opt<double> forwardFlopSeconds, backwardFlopSeconds;
 };

@@ -32,11 +32,21 @@ static bool zeroFills(Operation *op, Value out) {
          value.getValue().isPosZero();
 }
 
+/// True if `op` is a zero fill the matmul after it absorbs (beta = 0):
+/// it stays until that matmul's kernel is built, which erases it.
+static bool absorbedByNextMatmul(Operation *op) {
+  auto next = dyn_cast_or_null<linalg::LinalgOp>(op->getNextNode());
+  if (!next || !next.hasPureBufferSemantics())
+    return false;
+  std::optional<MatmulOperands> mm = matchMatmul(next);
+  return mm && zeroFills(op, mm->out);
+}
+
 /// Ops a host function keeps: they only compute addresses and sizes, or
 /// call another host function.
 static bool staysOnHost(Operation *op) {
-  return isa<memref::ViewOp, func::ReturnOp, func::CallOp,
-             memref::GetGlobalOp>(op) ||
+  return isa<memref::ViewOp, func::ReturnOp, func::CallOp, memref::GetGlobalOp>(
+             op) ||
          op->hasTrait<OpTrait::ConstantLike>();
 }
 
@@ -64,9 +74,8 @@ struct GPUBuildKernelsPass
         fn.emitError("the GPU target needs straight-line functions");
         return signalPassFailure();
       }
-      for (Operation &op :
-           llvm::make_early_inc_range(fn.getBody().front())) {
-        if (staysOnHost(&op))
+      for (Operation &op : llvm::make_early_inc_range(fn.getBody().front())) {
+        if (staysOnHost(&op) || absorbedByNextMatmul(&op))
           continue;
         FailureOr<gpu_codegen::Launch> launch = build(mb, &op, count);
         if (failed(launch)) {
@@ -85,7 +94,8 @@ struct GPUBuildKernelsPass
         gpu::GPUFuncOp kernel = launch->kernel;
         std::string name = kernel.getName().str();
         kernel.setName("k");
-        kernel->print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+        kernel->print(os,
+                      OpPrintingFlags().printGenericOpForm().useLocalScope());
         auto [it, inserted] = byBody.try_emplace(key, kernel);
         if (inserted) {
           kernel.setName(name);
@@ -147,8 +157,8 @@ struct GPUBuildKernelsPass
       OpBuilder b(op);
       auto lcopy = b.create<linalg::CopyOp>(op->getLoc(), copy.getSource(),
                                             copy.getTarget());
-      auto launch = gpu_codegen::buildElementwiseKernel(mb, named("copy"),
-                                                        lcopy);
+      auto launch =
+          gpu_codegen::buildElementwiseKernel(mb, named("copy"), lcopy);
       lcopy.erase();
       return launch;
     }

@@ -132,11 +132,11 @@ gpu::GPUFuncOp createKernel(OpBuilder &mb, StringRef name, Location loc,
   SmallVector<Type> types;
   for (Value v : operands)
     types.push_back(v.getType());
-  auto fn = mb.create<gpu::GPUFuncOp>(loc, name,
-                                      mb.getFunctionType(types, {}), shared);
+  auto fn = mb.create<gpu::GPUFuncOp>(loc, name, mb.getFunctionType(types, {}),
+                                      shared);
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), mb.getUnitAttr());
-  fn.setKnownBlockSizeAttr(mb.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(blockSize), 1, 1}));
+  fn.setKnownBlockSizeAttr(
+      mb.getDenseI32ArrayAttr({static_cast<int32_t>(blockSize), 1, 1}));
   for (unsigned i = 0; i < shared.size(); ++i)
     fn.setWorkgroupAttributionAttr(i, "llvm.align", mb.getI64IntegerAttr(16));
   return fn;
@@ -177,8 +177,8 @@ struct Tiling {
 
 /// The register-tiled kernel; requires M % BM == N % BN == K % BK == 0.
 void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
-                     double beta, Value A, Value B, Value C, Value As,
-                     Value Bs, Value alphaArg) {
+                     double beta, Value A, Value B, Value C, Value As, Value Bs,
+                     Value alphaArg) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   MLIRContext *ctx = b.getContext();
@@ -193,8 +193,8 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
   Value tx = k.rem(tid, TX), ty = k.div(tid, TX);
   Value bm = k.mul(k.blockId(gpu::Dimension::y), k.idx(t.BM));
   Value bn = k.mul(k.blockId(gpu::Dimension::x), k.idx(t.BN));
-  Value zero = k.entry.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(vn, 0.0f));
+  Value zero =
+      k.entry.create<arith::ConstantOp>(loc, DenseElementsAttr::get(vn, 0.0f));
 
   // Copies of one k tile from global memory to shared memory: each thread
   // moves `vw` floats per item. A tile is stored k-major ([BK][BX]); an
@@ -218,9 +218,9 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
         int64_t perRow = t.BK / vw;
         c.row = k.add(base, k.div(i, perRow));
         c.col = k.mul(k.rem(i, perRow), k.idx(vw)); // k offset
-      } else { // global [BK rows][BX cols]
+      } else {                                      // global [BK rows][BX cols]
         int64_t perRow = BX / vw;
-        c.row = k.div(i, perRow);                             // k offset
+        c.row = k.div(i, perRow); // k offset
         c.col = k.add(base, k.mul(k.rem(i, perRow), k.idx(vw)));
       }
       items.push_back(c);
@@ -238,8 +238,8 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
     colOff.push_back(k.add(k.mul(tx, k.idx(4)), k.idx(ch * t.BN * 4 / t.TN)));
 
   SmallVector<Value> init(t.TM, zero);
-  auto loop = b.create<scf::ForOp>(loc, k.idx(0), k.idx(mm.K), k.idx(t.BK),
-                                   init);
+  auto loop =
+      b.create<scf::ForOp>(loc, k.idx(0), k.idx(mm.K), k.idx(t.BK), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -249,19 +249,18 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
       auto vt = VectorType::get({c.vw}, f32);
       Value gRow = c.transpose ? c.row : k.add(k0, c.row);
       Value gCol = c.transpose ? k.add(k0, c.col) : c.col;
-      Value x = b.create<vector::LoadOp>(loc, vt, c.src, ValueRange{gRow, gCol});
+      Value x =
+          b.create<vector::LoadOp>(loc, vt, c.src, ValueRange{gRow, gCol});
       if (c.transpose) {
         // Shared [k][x]: x = the global row's offset in the tile.
-        Value xr = k.b.create<arith::SubIOp>(
-            loc, c.row, c.dst == As ? bm : bn);
+        Value xr = k.b.create<arith::SubIOp>(loc, c.row, c.dst == As ? bm : bn);
         for (int64_t e = 0; e < c.vw; ++e) {
           Value s = b.create<vector::ExtractOp>(loc, x, e);
           b.create<memref::StoreOp>(loc, s, c.dst,
                                     ValueRange{k.add(c.col, k.idx(e)), xr});
         }
       } else {
-        Value xc = k.b.create<arith::SubIOp>(loc, c.col,
-                                             c.dst == As ? bm : bn);
+        Value xc = k.b.create<arith::SubIOp>(loc, c.col, c.dst == As ? bm : bn);
         b.create<vector::StoreOp>(loc, x, c.dst, ValueRange{c.row, xc});
       }
     }
@@ -270,11 +269,11 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
     for (int64_t kk = 0; kk < t.BK; ++kk) {
       SmallVector<Value> av, bv;
       for (Value o : rowOff)
-        av.push_back(b.create<vector::LoadOp>(loc, v4, As,
-                                              ValueRange{k.idx(kk), o}));
+        av.push_back(
+            b.create<vector::LoadOp>(loc, v4, As, ValueRange{k.idx(kk), o}));
       for (Value o : colOff)
-        bv.push_back(b.create<vector::LoadOp>(loc, v4, Bs,
-                                              ValueRange{k.idx(kk), o}));
+        bv.push_back(
+            b.create<vector::LoadOp>(loc, v4, Bs, ValueRange{k.idx(kk), o}));
       Value row = bv[0];
       for (unsigned j = 1; j < bv.size(); ++j) {
         SmallVector<int64_t> mask;
@@ -296,8 +295,8 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
   Value alphaValue = k.f32(mm.alpha);
   if (alphaArg) {
     Value s = b.create<memref::LoadOp>(loc, alphaArg);
-    alphaValue = mm.alpha == 1.0 ? s
-                                 : b.create<arith::MulFOp>(loc, s, alphaValue);
+    alphaValue =
+        mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alphaValue);
   }
   Value alpha = b.create<vector::BroadcastOp>(loc, v4, alphaValue);
   Value betaV = b.create<vector::BroadcastOp>(loc, v4, k.f32(beta));
@@ -333,8 +332,7 @@ void emitGuardedMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
   Value col = k.add(k.mul(k.blockId(gpu::Dimension::x), k.idx(T)), tx);
   Value fzero = k.f32(0.0);
   auto lt = [&](Value a, int64_t n) {
-    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, a,
-                                   k.idx(n));
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, a, k.idx(n));
   };
   // op(X)[r, c] of a stored matrix, 0 outside.
   auto load = [&](Value src, bool transposed, Value r, Value c, int64_t rows,
@@ -347,9 +345,7 @@ void emitGuardedMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
               l, src, transposed ? ValueRange{c, r} : ValueRange{r, c});
           nb.create<scf::YieldOp>(l, v);
         },
-        [&](OpBuilder &nb, Location l) {
-          nb.create<scf::YieldOp>(l, fzero);
-        });
+        [&](OpBuilder &nb, Location l) { nb.create<scf::YieldOp>(l, fzero); });
     return ifOp.getResult(0);
   };
   auto loop = b.create<scf::ForOp>(loc, k.idx(0), k.idx(ceilDiv(mm.K, T) * T),
@@ -359,10 +355,10 @@ void emitGuardedMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
     b.setInsertionPointToStart(loop.getBody());
     Value k0 = loop.getInductionVar();
     // As[ty][tx] = op(A)[row, k0 + tx]; Bs[ty][tx] = op(B)[k0 + ty, col].
-    b.create<memref::StoreOp>(
-        loc, load(mm.lhs == A ? A : A, mm.lhsTransposed, row, k.add(k0, tx),
-                  mm.M, mm.K),
-        As, ValueRange{ty, tx});
+    b.create<memref::StoreOp>(loc,
+                              load(mm.lhs == A ? A : A, mm.lhsTransposed, row,
+                                   k.add(k0, tx), mm.M, mm.K),
+                              As, ValueRange{ty, tx});
     b.create<memref::StoreOp>(
         loc, load(B, mm.rhsTransposed, k.add(k0, ty), col, mm.K, mm.N), Bs,
         ValueRange{ty, tx});
@@ -421,10 +417,10 @@ FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
     // Shared tiles are k-major; the ones filled by transposing scalar
     // stores are padded by 4 floats (no bank conflicts, 16-byte rows).
     int64_t padA = mm.lhsTransposed ? 0 : 4, padB = mm.rhsTransposed ? 4 : 0;
-    launch.kernel = createKernel(
-        mb, name, loc, operands,
-        {sharedTile(ctx, t.BK, t.BM + padA), sharedTile(ctx, t.BK, t.BN + padB)},
-        t.threads());
+    launch.kernel = createKernel(mb, name, loc, operands,
+                                 {sharedTile(ctx, t.BK, t.BM + padA),
+                                  sharedTile(ctx, t.BK, t.BN + padB)},
+                                 t.threads());
     KernelScope k(launch.kernel, loc);
     auto args = launch.kernel.getArguments();
     auto wg = launch.kernel.getWorkgroupAttributions();
@@ -489,8 +485,8 @@ FailureOr<Launch> gpu_codegen::buildElementwiseKernel(OpBuilder &mb,
   constexpr int64_t kBlock = 256;
   Launch launch;
   launch.operands = distinct(op->getOperands());
-  launch.kernel = createKernel(mb, name, op.getLoc(), launch.operands, {},
-                               kBlock);
+  launch.kernel =
+      createKernel(mb, name, op.getLoc(), launch.operands, {}, kBlock);
   KernelScope k(launch.kernel, op.getLoc());
   IRMapping args;
   args.map(launch.operands, launch.kernel.getArguments());
@@ -511,16 +507,16 @@ FailureOr<Launch> gpu_codegen::buildElementwiseKernel(OpBuilder &mb,
   }
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  Value i = k.add(k.mul(k.blockId(gpu::Dimension::x), k.idx(kBlock)),
-                  k.threadId());
-  Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, i,
-                                         k.idx(n));
+  Value i =
+      k.add(k.mul(k.blockId(gpu::Dimension::x), k.idx(kBlock)), k.threadId());
+  Value inside =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, i, k.idx(n));
   auto guard = b.create<scf::IfOp>(loc, inside, /*withElse=*/false);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(&guard.getThenRegion().front());
-    SmallVector<Value> ivs = ranges.empty() ? SmallVector<Value>()
-                                            : k.delinearize(i, ranges);
+    SmallVector<Value> ivs =
+        ranges.empty() ? SmallVector<Value>() : k.delinearize(i, ranges);
     SmallVector<Value> loaded;
     for (OpOperand *in : op.getDpsInputOperands()) {
       if (!isa<MemRefType>(in->get().getType())) { // a scalar (fill value)
@@ -548,9 +544,8 @@ FailureOr<Launch> gpu_codegen::buildElementwiseKernel(OpBuilder &mb,
     else
       results = cloneBody(k, op, loaded, ivs, bodyMap);
     for (auto [out, v] : llvm::zip(op.getDpsInitsMutable(), results))
-      b.create<memref::StoreOp>(
-          loc, v, args.lookup(out.get()),
-          k.apply(op.getMatchingIndexingMap(&out), ivs));
+      b.create<memref::StoreOp>(loc, v, args.lookup(out.get()),
+                                k.apply(op.getMatchingIndexingMap(&out), ivs));
   }
   k.finish();
   launch.grid = {ceilDiv(n, kBlock), 1, 1};
@@ -590,9 +585,8 @@ FailureOr<Launch> gpu_codegen::buildReductionKernel(OpBuilder &mb,
       combiner->getNumOperands() != 2 || !identityOf(combiner) ||
       !outArg.hasOneUse() || *outArg.getUsers().begin() != combiner)
     return failure();
-  Value termValue = combiner->getOperand(0) == outArg
-                        ? combiner->getOperand(1)
-                        : combiner->getOperand(0);
+  Value termValue = combiner->getOperand(0) == outArg ? combiner->getOperand(1)
+                                                      : combiner->getOperand(0);
   if (!outArg.getType().isF32())
     return failure();
 
@@ -618,9 +612,9 @@ FailureOr<Launch> gpu_codegen::buildReductionKernel(OpBuilder &mb,
   MLIRContext *ctx = mb.getContext();
   Launch launch;
   launch.operands = distinct(op->getOperands());
-  auto sharedType = MemRefType::get(
-      {32}, Float32Type::get(ctx), MemRefLayoutAttrInterface{},
-      IntegerAttr::get(IntegerType::get(ctx, 64), 3));
+  auto sharedType =
+      MemRefType::get({32}, Float32Type::get(ctx), MemRefLayoutAttrInterface{},
+                      IntegerAttr::get(IntegerType::get(ctx, 64), 3));
   launch.kernel =
       createKernel(mb, name, op.getLoc(), launch.operands, {sharedType}, block);
   KernelScope k(launch.kernel, op.getLoc());
@@ -723,13 +717,12 @@ FailureOr<Launch> gpu_codegen::buildReductionKernel(OpBuilder &mb,
     auto ifThread0 = b.create<scf::IfOp>(loc, eq0(lane), false);
     b.setInsertionPointToStart(&ifThread0.getThenRegion().front());
     OpOperand *out = op.getDpsInitOperand(0);
-    SmallVector<Value> outIdx =
-        k.apply(op.getMatchingIndexingMap(out), [&] {
-          SmallVector<Value> ivs(ranges.size(), k.idx(0));
-          for (auto [i, d] : llvm::enumerate(par))
-            ivs[d] = pivs[i];
-          return ivs;
-        }());
+    SmallVector<Value> outIdx = k.apply(op.getMatchingIndexingMap(out), [&] {
+      SmallVector<Value> ivs(ranges.size(), k.idx(0));
+      for (auto [i, d] : llvm::enumerate(par))
+        ivs[d] = pivs[i];
+      return ivs;
+    }());
     Value outMem = args.lookup(out->get());
     Value old = b.create<memref::LoadOp>(loc, outMem, outIdx);
     b.create<memref::StoreOp>(loc, combine(old, total), outMem, outIdx);

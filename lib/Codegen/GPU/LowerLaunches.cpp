@@ -101,6 +101,26 @@ struct GPULowerLaunchesPass
       return signalPassFailure();
     }
 
+    // The driver links nothing: a function the PTX only declares (a
+    // libdevice function when the toolkit's libdevice was not found) would
+    // fail at load time on the GPU machine, so it fails here.
+    for (StringRef line : llvm::split(*ptx, '\n')) {
+      if (!line.trim().starts_with(".extern .func"))
+        continue;
+      // `.extern .func foo` or `.extern .func (.param .b32 r) __nv_expf`.
+      StringRef name = line.trim();
+      name = name.substr(name.find_last_of(" \t)") + 1);
+      binary.emitError() << "the kernels call '" << name
+                         << "', which nothing defines"
+                         << (name.starts_with("__nv_")
+                                 ? " (a libdevice function: give the CUDA "
+                                   "toolkit holding "
+                                   "nvvm/libdevice/libdevice.10.bc with "
+                                   "cuda-path / --cuda-path)"
+                                 : "");
+      return signalPassFailure();
+    }
+
     Type i32 = IntegerType::get(ctx, 32), i64 = IntegerType::get(ctx, 64);
     Type ptr = LLVM::LLVMPointerType::get(ctx);
     OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
@@ -113,9 +133,9 @@ struct GPULowerLaunchesPass
       fn.setPrivate();
       return fn;
     };
-    func::FuncOp launchFn = declare(
-        "nncrt_cuda_launch",
-        {ptr, i32, ptr, i32, i32, i32, i32, i32, i32, ptr}, {});
+    func::FuncOp launchFn =
+        declare("nncrt_cuda_launch",
+                {ptr, i32, ptr, i32, i32, i32, i32, i32, i32, ptr}, {});
     func::FuncOp beginFn =
         declare("nncrt_cuda_step_begin", {ptr, i32, ptr, i32}, {i32});
     func::FuncOp endFn = declare("nncrt_cuda_step_end", {ptr, i32}, {});
@@ -141,8 +161,8 @@ struct GPULowerLaunchesPass
       Value values = stackArray(b, loc, i64, addresses);
       SmallVector<Value> slots;
       for (unsigned i = 0; i < addresses.size(); ++i)
-        slots.push_back(b.create<LLVM::GEPOp>(loc, ptr, i64, values,
-                                              ArrayRef<LLVM::GEPArg>{int32_t(i)}));
+        slots.push_back(b.create<LLVM::GEPOp>(
+            loc, ptr, i64, values, ArrayRef<LLVM::GEPArg>{int32_t(i)}));
       Value params = stackArray(b, loc, ptr, slots);
       gpu::KernelDim3 g = op.getGridSizeOperandValues(),
                       t = op.getBlockSizeOperandValues();
@@ -180,8 +200,7 @@ struct GPULowerLaunchesPass
       for (BlockArgument arg : fn.getArguments())
         if (isa<MemRefType>(arg.getType()))
           addresses.push_back(deviceAddress(b, loc, arg));
-      Value ptxRef =
-          stringConstant(b, module, loc, "__nnc_ptx", *ptx, strings);
+      Value ptxRef = stringConstant(b, module, loc, "__nnc_ptx", *ptx, strings);
       Value id = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(fnIndex));
       Value args = stackArray(b, loc, i64, addresses);
       Value n = b.create<arith::ConstantOp>(

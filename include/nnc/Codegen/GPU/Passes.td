@@ -69,7 +69,8 @@ def GPULowerLaunches : Pass<"nnc-gpu-lower-launches", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // NNC_CODEGEN_GPU_PASSES_TD

@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""The GPU target on a machine with a GPU but without LLVM: correctness
+against the CPU path, then nnc against PyTorch (CUDA) side by side.
+
+    # here (LLVM, nnc built): compile everything, compute the CPU's answers
+    /usr/bin/python3 benchmarks/gpu/check.py --prepare gpu-artifacts
+    # on the GPU machine (scripts/gpu-check.sh does this)
+    python3 benchmarks/gpu/check.py --run gpu-artifacts
+
+--prepare writes, per model, the GPU host library (.so with the PTX inside,
+plus .ptx/.cubin beside it), its report, and for the small correctness
+models the inputs and the CPU path's outputs (.npz). --run checks every GPU
+entry point against those outputs (1e-5 relative per tensor), that a step
+allocates no device memory beyond the planned arena (cuMemGetInfo), that
+replays are CUDA graphs and bit-identical, then prints one table:
+
+  * deep MLP, 32 layers of 1024, MSE, SGD, at batch 256 and 4096: nnc's
+    step against PyTorch eager and torch.compile (when it works there),
+    with achieved TFLOP/s;
+  * the layer's matmul alone (x·Wᵀ + b) at those shapes: nnc's kernel
+    against cuBLAS through PyTorch;
+  * the deep MLP under a dp plan at half of store-all's activation memory:
+    step time and device memory against PyTorch's checkpoint_sequential.
+
+PyTorch runs in FP32 (TF32 off: torch.backends.cuda.matmul.allow_tf32 =
+False); warm-up steps are excluded; times are medians of CUDA-event-timed
+steps.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "Oracle", "Inputs"))
+
+import numpy as np  # noqa: E402
+
+SMALL = [
+    # name, widths, activation, loss, batch, dropout, plan
+    ("mlp784", [784, 100, 10], "relu", "cross-entropy", 128, 0.0, "store-all"),
+    ("mlp784dp", [784, 100, 10], "relu", "cross-entropy", 128, 0.0, "dp"),
+    ("tanh-drop", [64, 128, 128, 128, 10], "tanh", "cross-entropy", 64, 0.25,
+     "store-all"),
+    ("tanh-dropdp", [64, 128, 128, 128, 10], "tanh", "cross-entropy", 64,
+     0.25, "dp"),
+    ("mse256", [256] * 5, "relu", "mse", 128, 0.0, "dp"),
+]
+DEEP_LAYERS, DEEP_WIDTH = 32, 1024
+BATCHES = (256, 4096)
+
+
+def compile_model(nnc_compile, out, flags):
+    r = subprocess.run([nnc_compile, "-o", out, "--report=json"] + flags,
+                       check=True, capture_output=True, text=True)
+    report = json.loads(r.stdout)
+    json.dump(report, open(out + ".json", "w"), indent=1)
+    return report
+
+
+def prepare(args):
+    from nnc_ctypes import Compiled, random_batch, random_params
+    os.makedirs(args.dir, exist_ok=True)
+    comp = os.path.join(args.build, "bin", "nnc-compile")
+    manifest = {"small": [], "deep": []}
+    for n, (name, widths, act, loss, batch, dropout, plan) in enumerate(SMALL):
+        spec = ["--mlp", ",".join(map(str, widths)), "--activation", act,
+                "--loss", loss, "--batch", str(batch), "--dropout",
+                str(dropout), "--learning-rate", "0"]
+        cpu = Compiled(comp, os.path.join(args.dir, "cpu"), name, spec)
+        flags = spec
+        if plan == "dp":
+            ck = cpu.report["checkpoint"]
+            flags = spec + ["--strategy=dp", "--budget=%d" % (
+                (ck["min_budget_bytes"] + ck["store_all_peak_bytes"]) // 2)]
+            cpu = Compiled(comp, os.path.join(args.dir, "cpu"), name, flags)
+        rng = np.random.default_rng(n)
+        params = random_params(rng, widths)
+        x, target = random_batch(rng, widths, batch, loss)
+        inputs = [x, target] + params
+        expect = cpu.call("grad", inputs)
+        compile_model(comp, os.path.join(args.dir, name + ".so"),
+                      flags + ["--target=nvptx", "--chip=" + args.chip])
+        np.savez(os.path.join(args.dir, name + ".npz"),
+                 **{"in%d" % i: a for i, a in enumerate(inputs)},
+                 **{"out%d" % i: a for i, a in enumerate(expect)})
+        manifest["small"].append(name)
+    for batch in BATCHES:
+        spec = ["--mlp", ",".join([str(DEEP_WIDTH)] * (DEEP_LAYERS + 1)),
+                "--activation", "relu", "--loss", "mse", "--batch", str(batch),
+                "--learning-rate", "0.001", "--target=nvptx",
+                "--chip=" + args.chip]
+        base = compile_model(comp, os.path.join(args.dir, "deep%d.so" % batch),
+                             spec)
+        ck = base["checkpoint"]
+        # Half of store-all's activation memory (the chain's values).
+        half = ck["store_all_peak_bytes"] // 2
+        entry = {"batch": batch, "store_all": "deep%d.so" % batch}
+        if half >= ck["min_budget_bytes"]:
+            compile_model(comp, os.path.join(args.dir, "deep%d_dp.so" % batch),
+                          spec + ["--strategy=dp", "--budget=%d" % half])
+            entry["dp"] = "deep%d_dp.so" % batch
+        # The layer's matmul alone: the predict function of one layer.
+        compile_model(comp, os.path.join(args.dir, "linear%d.so" % batch),
+                      ["--mlp", "%d,%d" % (DEEP_WIDTH, DEEP_WIDTH), "--loss",
+                       "mse", "--batch", str(batch), "--learning-rate", "0",
+                       "--target=nvptx", "--chip=" + args.chip])
+        entry["linear"] = "linear%d.so" % batch
+        manifest["deep"].append(entry)
+    json.dump(manifest, open(os.path.join(args.dir, "manifest.json"), "w"),
+              indent=1)
+    total = sum(os.path.getsize(os.path.join(args.dir, f))
+                for f in os.listdir(args.dir)
+                if os.path.isfile(os.path.join(args.dir, f)))
+    print("prepared %s: %.1f MiB" % (args.dir, total / 2**20))
+
+
+def rel(a, b):
+    return float(np.linalg.norm((a - b).ravel()) /
+                 max(np.linalg.norm(b.ravel()), 1e-30))
+
+
+def median_ms(fn, gpu, steps, warmup=3):
+    for _ in range(warmup):
+        fn()
+    gpu.synchronize()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        fn()
+        gpu.synchronize()
+        times.append(1e3 * (time.perf_counter() - t))
+    return statistics.median(times)
+
+
+def run(args):
+    from nnc_cuda import GPUEntry, GPULibrary
+    d = args.dir
+    manifest = json.load(open(os.path.join(d, "manifest.json")))
+    failures = 0
+    gpu = None
+    print("== GPU execution against the CPU path (1e-5 relative)")
+    for name in manifest["small"]:
+        rep = json.load(open(os.path.join(d, name + ".so.json")))
+        gpu = GPULibrary(os.path.join(d, name + ".so"))
+        ok, why = gpu.available()
+        if not ok:
+            print("SKIP: no GPU: " + why)
+            return 0
+        data = np.load(os.path.join(d, name + ".npz"))
+        inputs = [data["in%d" % i] for i in range(len(
+            [k for k in data.files if k.startswith("in")]))]
+        expect = [data["out%d" % i] for i in range(len(
+            [k for k in data.files if k.startswith("out")]))]
+        step = GPUEntry(gpu, rep, "grad", inputs)
+        free = gpu.mem_free()
+        step()
+        got = step.outputs()
+        step()
+        again = step.outputs()
+        errs = [rel(g, e) for g, e in zip(got, expect)]
+        ok = (max(errs) <= 1e-5 and gpu.mem_free() == free and
+              all(np.array_equal(a, b) for a, b in zip(got, again)))
+        failures += not ok
+        print("%-12s arena %9d B  worst rel err %.2e  graphs %d  %s" % (
+            name, step.arena_bytes, max(errs),
+            gpu.lib.nnc_cuda_graph_launch_count(), "ok" if ok else "MISMATCH"))
+
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    dev = torch.device("cuda")
+    print("\n== nnc vs PyTorch on %s (FP32, TF32 off)" %
+          torch.cuda.get_device_name(0))
+    print("%-34s %10s %10s %10s %8s %8s" % ("work", "nnc ms", "eager ms",
+                                             "compile ms", "nnc TF/s",
+                                             "vs eager"))
+    W, L = DEEP_WIDTH, DEEP_LAYERS
+    for entry in manifest["deep"]:
+        B = entry["batch"]
+        flops = 3 * 2 * B * W * W * L  # forward + two backward matmuls
+        rep = json.load(open(os.path.join(d, entry["store_all"] + ".json")))
+        lib = GPULibrary(os.path.join(d, entry["store_all"]))
+        rng = np.random.default_rng(0)
+        tr = [e for e in rep["entry_points"] if e["role"] == "train_step"][0]
+        inputs = [(rng.standard_normal(b["shape"]) * 0.02).astype(np.float32)
+                  for b in tr["inputs"]]
+        step = GPUEntry(lib, rep, "train_step", inputs)
+        nnc_ms = median_ms(step, lib, args.steps)
+
+        layers = []
+        for i in range(L):
+            layers.append(torch.nn.Linear(W, W))
+            if i + 1 < L:
+                layers.append(torch.nn.ReLU())
+        model = torch.nn.Sequential(*layers).to(dev)
+        x = torch.randn(B, W, device=dev)
+        t = torch.randn(B, W, device=dev)
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+        def torch_step(m=model):
+            opt.zero_grad(set_to_none=False)
+            torch.nn.functional.mse_loss(m(x), t).backward()
+            opt.step()
+
+        class Sync:
+            def synchronize(self):
+                torch.cuda.synchronize()
+        eager_ms = median_ms(torch_step, Sync(), args.steps)
+        comp_ms = float("nan")
+        try:
+            compiled = torch.compile(model)
+            comp_ms = median_ms(lambda: torch_step(compiled), Sync(),
+                                args.steps, warmup=5)
+        except Exception as e:  # torch.compile needs a toolchain it may lack
+            print("  (torch.compile unavailable: %s)" % str(e).split("\n")[0])
+        print("%-34s %10.3f %10.3f %10.3f %8.1f %7.2fx" % (
+            "deep 32x1024 b%d store-all" % B, nnc_ms, eager_ms, comp_ms,
+            flops / nnc_ms / 1e9, eager_ms / nnc_ms))
+
+        # The matmul alone: x·Wᵀ + b (the one-layer predict function).
+        lrep = json.load(open(os.path.join(d, entry["linear"] + ".json")))
+        llib = GPULibrary(os.path.join(d, entry["linear"]))
+        pe = [e for e in lrep["entry_points"] if e["role"] == "predict"][0]
+        pin = [(rng.standard_normal(b["shape"]) * 0.02).astype(np.float32)
+               for b in pe["inputs"]]
+        pred = GPUEntry(llib, lrep, "predict", pin)
+        lin_ms = median_ms(pred, llib, args.steps * 5)
+        xw, ww, bw = [torch.from_numpy(a).to(dev) for a in pin]
+        blas_ms = median_ms(lambda: torch.addmm(bw, xw, ww.t()), Sync(),
+                            args.steps * 5)
+        print("%-34s %10.3f %10.3f %10s %8.1f %7.0f%%  of cuBLAS" % (
+            "matmul %dx%dx%d (x·Wt+b)" % (B, W, W), lin_ms, blas_ms, "-",
+            2 * B * W * W / lin_ms / 1e9, 100 * blas_ms / lin_ms))
+
+        if "dp" in entry:
+            drep = json.load(open(os.path.join(d, entry["dp"] + ".json")))
+            dlib = GPULibrary(os.path.join(d, entry["dp"]))
+            dtr = [e for e in drep["entry_points"]
+                   if e["role"] == "train_step"][0]
+            dstep = GPUEntry(dlib, drep, "train_step", inputs)
+            dp_ms = median_ms(dstep, dlib, args.steps)
+            from torch.utils.checkpoint import checkpoint_sequential
+            best = None
+            for seg in (2, 4, 8):
+                def ck_step(seg=seg):
+                    opt.zero_grad(set_to_none=False)
+                    xx = x.detach().requires_grad_(True)
+                    y = checkpoint_sequential(model, seg, xx)
+                    torch.nn.functional.mse_loss(y, t).backward()
+                    opt.step()
+                ck_step()
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+                base_mem = torch.cuda.memory_allocated()
+                ck_step()
+                torch.cuda.synchronize()
+                extra = torch.cuda.max_memory_allocated() - base_mem
+                ms = median_ms(ck_step, Sync(), args.steps)
+                if best is None or extra < best[1]:
+                    best = (seg, extra, ms)
+            print("%-34s %10.3f %10.3f %10s %8.1f %7.2fx  arena %.1f MiB vs "
+                  "ckpt_seq(%d) %.1f MiB" % (
+                      "deep b%d dp at half memory" % B, dp_ms, best[2], "-",
+                      flops / dp_ms / 1e9, best[2] / dp_ms,
+                      dtr["arena_bytes"] / 2**20, best[0], best[1] / 2**20))
+    return 1 if failures else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--prepare", dest="prep", action="store_true")
+    ap.add_argument("--run", dest="runit", action="store_true")
+    ap.add_argument("dir")
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--chip", default="sm_90")
+    ap.add_argument("--steps", type=int, default=10)
+    args = ap.parse_args()
+    if args.prep:
+        return prepare(args)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
