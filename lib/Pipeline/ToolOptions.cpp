@@ -10,6 +10,7 @@
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/Frontend/ONNX.h"
 #include "nnc/Planner/Chain.h"
+#include "nnc/Support/Limits.h"
 
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
@@ -53,8 +54,24 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
     OwningOpRef<ModuleOp> module = buildMLP(context, source.mlp, source.name);
     if (!module)
       return optionError("cannot build the MLP");
-    if (initialWeights)
+    // The spec's sizes are checked (and reported) before any weight exists.
+    for (auto fn : module->getOps<func::FuncOp>())
+      if (isModelFunction(fn) && failed(verifyModelFunction(fn)))
+        return optionError("the MLP is beyond nnc's limits (see "
+                           "docs/Limits.md)");
+    if (initialWeights) {
+      uint64_t bytes = 0; // each tensor is at most 1 TiB: no overflow
+      for (int64_t l = 0; l < source.mlp.numLayers(); ++l)
+        bytes += 4 * uint64_t(source.mlp.widths[l + 1]) *
+                 (uint64_t(source.mlp.widths[l]) + 1);
+      if (uint64_t memory = ::nnc::limits::physicalMemoryBytes();
+          memory && bytes > memory)
+        return optionError("the MLP's parameters need " +
+                           std::to_string(bytes) +
+                           " bytes, more than this machine's " +
+                           std::to_string(memory) + " bytes of memory");
       *initialWeights = mlpWeights(source.mlp);
+    }
     return std::move(module);
   }
   if (source.isONNX()) {
@@ -225,6 +242,15 @@ PlanCLOptions::PlanCLOptions(cl::OptionCategory &cat,
                           cl::cat(cat)) {}
 
 llvm::Error PlanCLOptions::apply(CPUPipelineOptions &options) const {
+  // Every number is checked, used or not: a NaN given for an option of
+  // another optimizer is still a mistake worth reporting.
+  for (const cl::opt<double> *o :
+       {&learningRate, &momentum, &beta1, &beta2, &eps, &weightDecay,
+        &forwardFlopSeconds, &backwardFlopSeconds})
+    if (!std::isfinite(*o))
+      return optionError("--" + o->ArgStr.str() +
+                         " must be a finite number, got " +
+                         std::to_string(o->getValue()));
   if (!std::isfinite(learningRate) || learningRate < 0)
     return optionError("--learning-rate must be finite and not negative, "
                        "got " +
@@ -258,8 +284,20 @@ llvm::Error PlanCLOptions::apply(CPUPipelineOptions &options) const {
       (fwd > 0) != (bwd > 0))
     return optionError("--forward-flop-seconds and --backward-flop-seconds "
                        "must both be positive, or both absent");
+  // No machine takes a second per FLOP; larger is a unit mistake.
+  if (fwd > 1 || bwd > 1)
+    return optionError("--forward-flop-seconds and --backward-flop-seconds "
+                       "must be at most 1 (seconds per FLOP)");
   if (slots == 0)
     return optionError("--slots must be positive");
+  if (slots > ::nnc::limits::kMaxSlots)
+    return optionError("--slots=" + std::to_string(slots) +
+                       " is over nnc's limit of " +
+                       std::to_string(::nnc::limits::kMaxSlots));
+  if (threads > ::nnc::limits::kMaxThreads)
+    return optionError("--num-threads=" + std::to_string(threads) +
+                       " is over nnc's limit of " +
+                       std::to_string(::nnc::limits::kMaxThreads));
   if (!budget.empty())
     if (auto parsed = ::nnc::planner::parseByteSize(budget); !parsed)
       return parsed.takeError();

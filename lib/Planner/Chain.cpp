@@ -9,9 +9,13 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include "nnc/Support/Limits.h"
+
 #include <cmath>
+#include <set>
 
 using namespace llvm;
 using namespace nnc::planner;
@@ -36,15 +40,36 @@ Error Chain::validate() const {
   };
   if (stages.empty())
     return fail("chain has no stages");
+  if (stages.size() > limits::kMaxStages)
+    return fail("chain has " + Twine(stages.size()) +
+                " stages, over nnc's limit of " + Twine(limits::kMaxStages));
   if (inputBytes <= 0)
     return fail("input_bytes must be positive, got " + Twine(inputBytes));
+  // Every figure below its limit, so that no sum the planner forms over
+  // the chain can overflow (Limits.h).
+  auto tooLarge = [&](const Twine &where, StringRef field, int64_t bytes) {
+    return fail(where + field + " (" + Twine(bytes) +
+                " bytes) is over nnc's limit of " +
+                formatByteSize(limits::kMaxStageBytes) + " per stage");
+  };
+  if (inputBytes > limits::kMaxStageBytes)
+    return tooLarge("", "input_bytes", inputBytes);
   for (unsigned i = 1; i <= length(); ++i) {
     const Stage &s = stage(i);
     std::string where = "stage " + std::to_string(i) + ": ";
-    if (!(s.forwardCost >= 0) || !std::isfinite(s.forwardCost))
-      return fail(where + "forward_cost must be finite and >= 0");
-    if (!(s.backwardCost >= 0) || !std::isfinite(s.backwardCost))
-      return fail(where + "backward_cost must be finite and >= 0");
+    if (!(s.forwardCost >= 0) || !(s.forwardCost <= limits::kMaxStageCost))
+      return fail(where + "forward_cost must be in [0, 1e30], got " +
+                  formatv("{0:e2}", s.forwardCost).str());
+    if (!(s.backwardCost >= 0) || !(s.backwardCost <= limits::kMaxStageCost))
+      return fail(where + "backward_cost must be in [0, 1e30], got " +
+                  formatv("{0:e2}", s.backwardCost).str());
+    for (auto [field, bytes] :
+         {std::pair<StringRef, int64_t>{"output_bytes", s.outputBytes},
+          {"saved_bytes", s.savedBytes},
+          {"forward_transient_bytes", s.forwardTransientBytes},
+          {"backward_transient_bytes", s.backwardTransientBytes}})
+      if (bytes > limits::kMaxStageBytes)
+        return tooLarge(where, field, bytes);
     if (s.outputBytes <= 0)
       return fail(where + "output_bytes must be positive, got " +
                   Twine(s.outputBytes));
@@ -76,8 +101,30 @@ Chain nnc::planner::makeUniformChain(unsigned length, int64_t bytes) {
 // JSON
 //===----------------------------------------------------------------------===//
 
+/// True if every key of `V` (an object) is one of `known`; else reports
+/// the first other one at its path: a misspelt optional field would
+/// otherwise be silently ignored.
+static bool onlyKnownKeys(const json::Value &V, json::Path P,
+                          ArrayRef<StringRef> known) {
+  const json::Object *object = V.getAsObject();
+  if (!object)
+    return true; // ObjectMapper reports it
+  for (const auto &[key, value] : *object)
+    if (!llvm::is_contained(known, StringRef(key))) {
+      P.field(key).report("unknown field");
+      return false;
+    }
+  return true;
+}
+
 bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
   json::ObjectMapper O(V, P);
+  if (!onlyKnownKeys(V, P,
+                     {"forward_cost", "backward_cost", "output_bytes",
+                      "saved_bytes", "backward_needs_input",
+                      "backward_releases_saved", "backward_transient_bytes",
+                      "forward_transient_bytes"}))
+    return false;
   if (!O || !O.map("forward_cost", S.forwardCost) ||
       !O.map("backward_cost", S.backwardCost) ||
       !O.map("output_bytes", S.outputBytes) ||
@@ -123,6 +170,16 @@ bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
 
 bool nnc::planner::fromJSON(const json::Value &V, Chain &C, json::Path P) {
   json::ObjectMapper O(V, P);
+  if (!onlyKnownKeys(V, P, {"input_bytes", "stages"}))
+    return false;
+  // Reject a huge stage list before mapping (and allocating) it.
+  if (const json::Object *object = V.getAsObject())
+    if (const json::Array *stages = object->getArray("stages");
+        stages && stages->size() > limits::kMaxStages) {
+      static_assert(limits::kMaxStages == 4096, "update the message");
+      P.field("stages").report("more stages than nnc's limit of 4096");
+      return false;
+    }
   if (!O || !O.map("input_bytes", C.inputBytes) || !O.map("stages", C.stages))
     return false;
   if (C.inputBytes <= 0) {
@@ -161,8 +218,55 @@ json::Value nnc::planner::toJSON(const Chain &C) {
                       {"stages", std::move(stages)}};
 }
 
+/// What llvm::json::parse does not check: nesting depth (it recurses once
+/// per level, so a deep document overflows the stack) and duplicate keys
+/// (the later one silently wins). A scan of the text, strings skipped, with
+/// the keys of every open object; returns the first problem, located.
+static std::optional<std::string> checkJSONShape(StringRef text) {
+  struct Open {
+    bool object;
+    std::set<std::string> keys;
+  };
+  std::vector<Open> open;
+  unsigned line = 1;
+  bool expectKey = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line;
+    } else if (c == '"') {
+      std::string s;
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\' && i + 1 < text.size())
+          s += text[i++];
+        s += text[i];
+      }
+      if (expectKey && !open.empty() && open.back().object &&
+          !open.back().keys.insert(s).second)
+        return "line " + std::to_string(line) + ": duplicate key \"" + s + "\"";
+      expectKey = false;
+    } else if (c == '{' || c == '[') {
+      if (open.size() >= nnc::limits::kMaxJSONDepth)
+        return "line " + std::to_string(line) + ": nested deeper than " +
+               std::to_string(nnc::limits::kMaxJSONDepth) + " levels";
+      open.push_back({c == '{', {}});
+      expectKey = c == '{';
+    } else if (c == '}' || c == ']') {
+      if (!open.empty())
+        open.pop_back();
+      expectKey = false;
+    } else if (c == ',') {
+      expectKey = !open.empty() && open.back().object;
+    }
+  }
+  return std::nullopt; // anything else malformed is json::parse's to say
+}
+
 Expected<Chain> nnc::planner::parseChainJSON(StringRef text,
                                              StringRef bufferName) {
+  if (std::optional<std::string> problem = checkJSONShape(text))
+    return createStringError(inconvertibleErrorCode(),
+                             bufferName + ": malformed JSON: " + *problem);
   Expected<json::Value> value = json::parse(text);
   if (!value)
     return createStringError(
@@ -217,26 +321,35 @@ Expected<uint64_t> nnc::planner::parseByteSize(StringRef text) {
                 "' (use B, KiB, MiB, GiB, TiB, kB, MB, GB or TB)");
   // Integers are parsed exactly; fractions go through double, which is exact
   // to the byte far beyond any realistic memory size.
+  auto overLimit = [&]() {
+    return fail("over nnc's limit of " +
+                formatByteSize(limits::kMaxBudgetBytes));
+  };
   uint64_t whole = 0;
   if (!number.contains('.')) {
     if (number.getAsInteger(10, whole))
-      return fail("number too large");
-    uint64_t factor = static_cast<uint64_t>(*scale);
-    if (whole != 0 && factor > UINT64_MAX / whole)
-      return fail("does not fit in 64 bits");
-    return whole * factor;
+      return overLimit();
+    std::optional<uint64_t> bytes =
+        checkedMulUnsigned(whole, static_cast<uint64_t>(*scale));
+    if (!bytes || *bytes > limits::kMaxBudgetBytes)
+      return overLimit();
+    return *bytes;
   }
   double value = std::strtod(number.str().c_str(), nullptr) * *scale;
-  if (!(value < 1.8e19))
-    return fail("does not fit in 64 bits");
-  return static_cast<uint64_t>(std::llround(value));
+  if (!(value <= double(limits::kMaxBudgetBytes)))
+    return overLimit();
+  // 1.5 KiB is 1536 bytes; 1.5 bytes is no size at all.
+  if (value != std::floor(value))
+    return fail("not a whole number of bytes (" +
+                formatv("{0:f1}", value).str() + ")");
+  return static_cast<uint64_t>(value);
 }
 
 std::string nnc::planner::formatByteSize(uint64_t bytes) {
-  static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   unsigned u = 0;
   uint64_t exact = bytes;
-  while (u < 4 && exact >= 1024 && exact % 1024 == 0) {
+  while (u < 6 && exact >= 1024 && exact % 1024 == 0) {
     exact /= 1024;
     ++u;
   }
@@ -244,7 +357,7 @@ std::string nnc::planner::formatByteSize(uint64_t bytes) {
     return std::to_string(exact) + " " + units[u];
   double v = bytes;
   u = 0;
-  while (u < 4 && v >= 1024) {
+  while (u < 6 && v >= 1024) {
     v /= 1024;
     ++u;
   }

@@ -95,6 +95,9 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
     return std::move(e);
   if (slots == 0)
     return makeError("slots must be positive");
+  if (slots > limits::kMaxSlots)
+    return makeError("slots (" + Twine(slots) + ") is over nnc's limit of " +
+                     Twine(limits::kMaxSlots));
   auto impl = std::make_unique<Impl>(chain);
   const unsigned L = chain.length();
   impl->L = L;
@@ -157,7 +160,8 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
     impl->boundScale = 1 + 32 * 0x1p-24f;
     impl->boundSlack = 32 * 0x1p-24f * impl->F[L];
   }
-  impl->fill();
+  if (Error e = impl->fill())
+    return std::move(e);
   return CheckpointDP(std::move(impl));
 }
 

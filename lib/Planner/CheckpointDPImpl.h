@@ -16,6 +16,7 @@
 #define NNC_LIB_PLANNER_CHECKPOINTDPIMPL_H
 
 #include "nnc/Planner/Strategies.h"
+#include "nnc/Support/Limits.h"
 
 #include "llvm/Support/ErrorHandling.h"
 
@@ -244,7 +245,9 @@ struct CheckpointDP::Impl {
     return o == Owner::Own && needsInput[s] ? cin(s) : 0;
   }
 
-  void fill();
+  /// Fills the tables; fails, before allocating them, if they would
+  /// take more than limits::kMaxDPTableBytes.
+  llvm::Error fill();
   struct LaneBuffers {
     std::vector<float> best, lim, gt, minLeft, minRight, infRow;
     float offset[kGroupRows];

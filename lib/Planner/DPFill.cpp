@@ -390,7 +390,7 @@ void CheckpointDP::Impl::fillPassByClasses(int64_t p, LaneBuffers &w) {
     own[size_t(p) * rows + ownSlot(1, t)] = at(Owner::Pin, 1, t, p);
 }
 
-void CheckpointDP::Impl::fill() {
+llvm::Error CheckpointDP::Impl::fill() {
   rows = size_t(L) * (L + 1) / 2;
   rowStart.assign(L + 2, 0);
   for (unsigned s = 1; s <= L; ++s)
@@ -405,6 +405,19 @@ void CheckpointDP::Impl::fill() {
     maxCin = std::max(maxCin, cin(s));
   }
   ownFromPin = !shareScans;
+  // Both tables, plus reach, checked before any of them exists: rows is
+  // below 2^24 and M + 1 below 2^32 (limits), so the products fit.
+  uint64_t tableFloats = uint64_t(rows) * (M + 1) * (ownFromPin ? 1 : 2);
+  uint64_t bytes = tableFloats * sizeof(float) +
+                   uint64_t(L + 1) * (M + 1) * sizeof(uint32_t);
+  if (bytes > nnc::limits::kMaxDPTableBytes)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "the dp tables for " + llvm::Twine(L) + " stages and " +
+            llvm::Twine(M + 1) + " budget units need " + formatByteSize(bytes) +
+            ", over nnc's limit of " +
+            formatByteSize(nnc::limits::kMaxDPTableBytes) +
+            " (use fewer --slots, or a coarser chain)");
   // Every entry is written below, so the tables need no initial value.
   pin = Table(rows * (M + 1));
   own = Table(rows * (ownFromPin ? 1 : M + 1));
@@ -445,9 +458,10 @@ void CheckpointDP::Impl::fill() {
   if (ownFromPin) {
     for (int64_t p = 0; p <= int64_t(M); ++p)
       fillPassInLanes(p, w);
-    return;
+    return llvm::Error::success();
   }
   w.minRightRing.resize(maxCin + 1);
   for (int64_t p = 0; p <= int64_t(M) + maxCin; ++p)
     fillPassByClasses(p, w);
+  return llvm::Error::success();
 }

@@ -10,6 +10,7 @@
 #include "nnc/Dialect/NN/IR/NNOps.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/Plot/SVGPlot.h"
+#include "nnc/Support/Limits.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -93,6 +94,16 @@ llvm::Error Trainer::bind() {
                  "[batch, classes]");
   classes = output->shape[1];
 
+  // Everything the trainer allocates for the step, checked before it is.
+  uint64_t hostBytes = uint64_t(step->workspaceBytes);
+  for (const auto *list : {&step->inputs, &step->outputs})
+    for (const BufferInfo &b : *list)
+      hostBytes += uint64_t(b.bytes); // each <= 1 TiB, a few thousand of them
+  if (uint64_t memory = ::nnc::limits::physicalMemoryBytes();
+      memory && hostBytes > memory)
+    return error("the step's buffers need " + std::to_string(hostBytes) +
+                 " bytes, more than this machine's " + std::to_string(memory) +
+                 " bytes of memory");
   x.assign(batch * features, 0.0f);
   labels.assign(batch, 0);
   logits.assign(batch * classes, 0.0f);

@@ -124,14 +124,12 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
         return alloc.emitOpError(
             "cannot be planned: the arena needs static, identity-layout "
             "buffers");
-      Type elt = type.getElementType();
-      if (auto vec = dyn_cast<VectorType>(elt))
-        elt = vec.getElementType();
-      if (!elt.isIntOrIndexOrFloat())
-        return alloc.emitOpError("cannot be planned: the arena holds "
-                                 "integers, floats, indices and vectors of "
-                                 "them, not ")
-               << type.getElementType();
+      // Sized with overflow checks: this pass may run on any IR, and an
+      // arena offset built from a wrapped size would overlap buffers.
+      std::string why;
+      FailureOr<int64_t> size = getCheckedSizeInBytes(type, why);
+      if (failed(size))
+        return alloc.emitOpError("cannot be planned: ") << type << " " << why;
       if (alloc->hasAttr(NNDialect::getArenaAttrName()))
         continue;
       // Live from its first to its last user, following views of it.
@@ -153,7 +151,7 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
         first = last = index.lookup(alloc);
       ::nnc::memory::BufferInterval interval;
       interval.id = buffers.size();
-      interval.size = getSizeInBytes(type);
+      interval.size = *size;
       interval.start = first;
       interval.end = last;
       interval.alignment = alignment;

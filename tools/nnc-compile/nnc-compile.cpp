@@ -155,8 +155,12 @@ int main(int argc, char **argv) {
   ctx.printOpOnDiagnostic(false);
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
 
+  // Initial weights only when they are written out (an MLP's are drawn
+  // here; they can be large).
   WeightSet initial;
-  auto module = loadModel(ctx, sourceMgr, *source, &initial);
+  auto module =
+      loadModel(ctx, sourceMgr, *source,
+                weightsOut.empty() || !weightsIn.empty() ? nullptr : &initial);
   if (!module) {
     std::string msg = llvm::toString(module.takeError());
     return source->isMLP() || msg.find("cannot parse") == std::string::npos

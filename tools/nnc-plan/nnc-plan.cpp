@@ -27,8 +27,10 @@
 #include "nnc/Planner/Render.h"
 #include "nnc/Planner/Simulator.h"
 #include "nnc/Planner/Strategies.h"
+#include "nnc/Support/Limits.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -129,6 +131,19 @@ static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
       if (uniformBytes == 0)
         return createStringError(inconvertibleErrorCode(),
                                  "--uniform-bytes must be positive");
+      // Before the chain exists: it holds one stage per unit of L.
+      if (uniformChain > nnc::limits::kMaxStages)
+        return createStringError(inconvertibleErrorCode(),
+                                 "--uniform-chain=" + Twine(uniformChain) +
+                                     " is over nnc's limit of " +
+                                     Twine(nnc::limits::kMaxStages) +
+                                     " stages");
+      if (uniformBytes > uint64_t(nnc::limits::kMaxStageBytes))
+        return createStringError(
+            inconvertibleErrorCode(),
+            "--uniform-bytes=" + Twine(uniformBytes) +
+                " is over nnc's limit of " +
+                formatByteSize(nnc::limits::kMaxStageBytes));
       return makeUniformChain(uniformChain, int64_t(uniformBytes));
     }
     ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
@@ -141,8 +156,14 @@ static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
                                                       ? StringRef("<stdin>")
                                                       : StringRef(inputFile));
   }();
-  if (chain && options.forwardFlopSeconds > 0)
+  if (!chain)
+    return chain.takeError();
+  if (options.forwardFlopSeconds > 0)
     scaleCosts(*chain, options.forwardFlopSeconds, options.backwardFlopSeconds);
+  // Every chain, however it was made, is checked before anything plans or
+  // simulates it.
+  if (Error e = chain->validate())
+    return std::move(e);
   return chain;
 }
 
@@ -176,7 +197,13 @@ int main(int argc, char **argv) {
       return fail(toString(b.takeError()));
     budget = *b;
   } else if (uniformChain) {
-    budget = (uint64_t(slots) + 2) * uniformBytes;
+    std::optional<uint64_t> b =
+        checkedMulUnsigned(uint64_t(slots) + 2, uint64_t(uniformBytes));
+    if (!b || *b > nnc::limits::kMaxBudgetBytes)
+      return fail("the budget (--slots + 2) * --uniform-bytes is over nnc's "
+                  "limit of " +
+                  formatByteSize(nnc::limits::kMaxBudgetBytes));
+    budget = *b;
   }
 
   const SimulationResult refSim = simulate(chain, storeAll(chain));

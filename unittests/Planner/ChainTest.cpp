@@ -251,9 +251,22 @@ TEST(ChainTest, ParseByteSize) {
   EXPECT_EQ(err("1.2.3"), "invalid byte size '1.2.3': expected a number, "
                           "optionally followed by a unit");
   EXPECT_EQ(err("99999999999999999999"),
-            "invalid byte size '99999999999999999999': number too large");
+            "invalid byte size '99999999999999999999': over nnc's limit of "
+            "4 EiB");
   EXPECT_EQ(err("20000000TiB"),
-            "invalid byte size '20000000TiB': does not fit in 64 bits");
+            "invalid byte size '20000000TiB': over nnc's limit of 4 EiB");
+  // 2^63 and up once wrapped to negative budgets; a fraction of a byte was
+  // once read as 2^63.
+  EXPECT_EQ(err("9223372036854775808"),
+            "invalid byte size '9223372036854775808': over nnc's limit of "
+            "4 EiB");
+  EXPECT_EQ(ok("4194304TiB"), 1ull << 62);
+  EXPECT_EQ(err("4194305TiB"),
+            "invalid byte size '4194305TiB': over nnc's limit of 4 EiB");
+  EXPECT_FALSE(static_cast<bool>(parseByteSize("0.5"))) << "half a byte";
+  llvm::consumeError(parseByteSize("0.5").takeError());
+  EXPECT_FALSE(static_cast<bool>(parseByteSize("nan"))) << "NaN";
+  llvm::consumeError(parseByteSize("nan").takeError());
 }
 
 TEST(ChainTest, FormatByteSize) {

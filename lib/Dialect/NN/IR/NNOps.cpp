@@ -10,7 +10,10 @@
 
 #include "nnc/Dialect/NN/IR/NNOps.h"
 
+#include "nnc/Support/Limits.h"
+
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/Format.h"
 
 #include <cmath>
@@ -46,6 +49,82 @@ int64_t mlir::nnc::getSizeInBytes(Type type) {
   // index is stored as a 64-bit integer by every nnc target.
   int64_t bits = elt.isIndex() ? 64 : elt.getIntOrFloatBitWidth();
   return shaped.getNumElements() * lanes * ((bits + 7) / 8);
+}
+
+FailureOr<int64_t> mlir::nnc::getCheckedSizeInBytes(Type type,
+                                                    std::string &why) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasStaticShape()) {
+    why = "is not a statically shaped tensor or buffer";
+    return failure();
+  }
+  Type elt = shaped.getElementType();
+  int64_t lanes = 1;
+  if (auto vec = dyn_cast<VectorType>(elt)) {
+    if (!vec.hasStaticShape() || vec.isScalable()) {
+      why = "has a vector element type of no static size";
+      return failure();
+    }
+    lanes = vec.getNumElements();
+    elt = vec.getElementType();
+  }
+  if (!elt.isIntOrIndexOrFloat()) {
+    why = "has elements that are not numbers";
+    return failure();
+  }
+  // index is stored as a 64-bit integer by every nnc target.
+  int64_t bytes = elt.isIndex() ? 8 : (elt.getIntOrFloatBitWidth() + 7) / 8;
+  std::optional<int64_t> size = llvm::checkedMul(bytes, lanes);
+  for (int64_t dim : shaped.getShape())
+    if (size)
+      size = llvm::checkedMul(*size, dim);
+  if (!size || *size > ::nnc::limits::kMaxTensorBytes) {
+    why = "takes " +
+          (size ? std::to_string(*size) + " bytes"
+                : std::string("more than 2^63 bytes")) +
+          ", over nnc's limit of 1 TiB per tensor";
+    return failure();
+  }
+  return *size;
+}
+
+LogicalResult mlir::nnc::checkSizeLimits(func::FuncOp fn, int64_t maxOps) {
+  auto checkValue = [](Value v, Location loc,
+                       const Twine &what) -> LogicalResult {
+    if (!isa<ShapedType>(v.getType()))
+      return success(); // scalars and the like have a fixed small size
+    // A model of empty tensors computes nothing (batch 0, 0 classes): it is
+    // a mistake, never what the user meant.
+    std::string why;
+    if (llvm::is_contained(cast<ShapedType>(v.getType()).getShape(), 0))
+      why = "has a dimension of size 0";
+    else if (succeeded(getCheckedSizeInBytes(v.getType(), why)))
+      return success();
+    return emitError(loc) << what << " of type " << v.getType() << " " << why;
+  };
+  for (BlockArgument arg : fn.getArguments())
+    if (failed(checkValue(arg, arg.getLoc(),
+                          "argument #" + Twine(arg.getArgNumber()))))
+      return failure();
+  int64_t count = 0;
+  WalkResult walk = fn.walk([&](Operation *op) {
+    if (++count > maxOps) {
+      fn.emitError() << "'" << fn.getSymName() << "' has more than " << maxOps
+                     << " operations, over nnc's limit";
+      return WalkResult::interrupt();
+    }
+    for (OpResult r : op->getResults())
+      if (failed(checkValue(r, op->getLoc(),
+                            "result #" + Twine(r.getResultNumber()))))
+        return WalkResult::interrupt();
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          if (failed(checkValue(arg, op->getLoc(), "a block argument")))
+            return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
 }
 
 bool mlir::nnc::isModelFunction(func::FuncOp fn) {
@@ -202,8 +281,8 @@ matmulShape(const ShapeChecker &c, Value lhs, Value rhs, bool tl, bool tr) {
   int64_t kb = tr ? (*bs)[1] : (*bs)[0], n = tr ? (*bs)[0] : (*bs)[1];
   if (ka != kb)
     return c.fail("contraction dimensions differ: lhs " + shapeStr(*a) +
-                  " gives " + Twine(ka) + ", rhs " + shapeStr(*bs) +
-                  " gives " + Twine(kb));
+                  " gives " + Twine(ka) + ", rhs " + shapeStr(*bs) + " gives " +
+                  Twine(kb));
   return SmallVector<int64_t>{m, n};
 }
 
@@ -212,8 +291,9 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
   ShapeChecker c{loc, getOperationName()};
-  auto shape = matmulShape(c, adaptor.getLhs(), adaptor.getRhs(),
-                           adaptor.getTransposeLhs(), adaptor.getTransposeRhs());
+  auto shape =
+      matmulShape(c, adaptor.getLhs(), adaptor.getRhs(),
+                  adaptor.getTransposeLhs(), adaptor.getTransposeRhs());
   if (failed(shape))
     return failure();
   inferred.push_back(f32Tensor(ctx, *shape));
@@ -545,9 +625,9 @@ LogicalResult SGDMatmulOp::inferReturnTypes(MLIRContext *,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &inferred) {
   ShapeChecker c{loc, getOperationName()};
-  auto product = matmulShape(c, adaptor.getLhs(), adaptor.getRhs(),
-                             adaptor.getTransposeLhs(),
-                             adaptor.getTransposeRhs());
+  auto product =
+      matmulShape(c, adaptor.getLhs(), adaptor.getRhs(),
+                  adaptor.getTransposeLhs(), adaptor.getTransposeRhs());
   if (failed(product))
     return failure();
   auto param = c.shape(adaptor.getParam(), 2, "param");

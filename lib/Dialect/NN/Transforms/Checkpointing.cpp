@@ -7,8 +7,10 @@
 
 #include "nnc/Dialect/NN/Transforms/Checkpointing.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "nnc/Support/Limits.h"
 
 #include "mlir/IR/Matchers.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
 using namespace mlir::nnc;
@@ -29,8 +31,14 @@ static bool isConstant(Operation *op) {
   return op->hasTrait<OpTrait::ConstantLike>();
 }
 
-FailureOr<StagePartition>
-mlir::nnc::partitionIntoStages(func::FuncOp fn, bool fusedUpdates) {
+FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
+                                                         bool fusedUpdates) {
+  // This may run on any IR (the pass alone): the sizes and FLOPs formed
+  // below come only from shapes within nnc's limits. The derived step has
+  // a few times the model's ops.
+  if (fn.isExternal() ||
+      failed(checkSizeLimits(fn, 16 * ::nnc::limits::kMaxModelOps)))
+    return failure();
   Block &body = fn.getBody().front();
   // Forward ops are those before the gradient seed: nnc-autodiff emits the
   // whole backward after it.
@@ -156,7 +164,8 @@ mlir::nnc::partitionIntoStages(func::FuncOp fn, bool fusedUpdates) {
         if (g.getDefiningOp())
           roots.insert(g.getDefiningOp());
         if (fusedUpdates && isa<BlockArgument>(operand) &&
-            forwardUses.lookup(operand) == 1 && isa<MatmulOp>(g.getDefiningOp()))
+            forwardUses.lookup(operand) == 1 &&
+            isa<MatmulOp>(g.getDefiningOp()))
           fusedParams.insert(operand);
         if (input && operand == input)
           inputGrad = g.getDefiningOp();
@@ -173,13 +182,24 @@ mlir::nnc::partitionIntoStages(func::FuncOp fn, bool fusedUpdates) {
         if (Operation *def = v.getDefiningOp())
           worklist.push_back(def);
     }
+    // FLOPs add up with overflow checks: each op's count fits (its shapes
+    // passed checkSizeLimits), a stage of thousands of them need not.
+    auto addFlops = [&](int64_t &sum, Operation *op) {
+      auto cost = dyn_cast<CostOpInterface>(op);
+      std::optional<int64_t> next =
+          cost ? llvm::checkedAdd(sum, cost.getFlops()) : sum;
+      if (next)
+        sum = *next;
+      return next.has_value();
+    };
     int64_t flops = 0;
     llvm::DenseSet<Value> needs;
     for (Operation &op : scratch) {
       if (!live.contains(&op))
         continue;
-      if (auto cost = dyn_cast<CostOpInterface>(&op))
-        flops += cost.getFlops();
+      if (!addFlops(flops, &op))
+        return fn.emitError() << "the backward FLOPs of stage " << index + 1
+                              << " overflow a 64-bit count";
       for (Value v : op.getOperands())
         if (forwardValues.contains(v))
           needs.insert(v);
@@ -228,8 +248,9 @@ mlir::nnc::partitionIntoStages(func::FuncOp fn, bool fusedUpdates) {
     p.needs.push_back(std::move(needs));
     int64_t fwd = 0;
     for (Operation *op : stage)
-      if (auto cost = dyn_cast<CostOpInterface>(op))
-        fwd += cost.getFlops();
+      if (!addFlops(fwd, op))
+        return fn.emitError() << "the forward FLOPs of stage " << index + 1
+                              << " overflow a 64-bit count";
     p.forwardFlops.push_back(fwd);
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(scratch))) {
       op.dropAllUses();

@@ -12,6 +12,8 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
+
 namespace mlir::nnc {
 #define GEN_PASS_DEF_PLANCHECKPOINTS
 #include "nnc/Dialect/NN/Transforms/Passes.h.inc"
@@ -68,13 +70,17 @@ struct PlanCheckpointsPass
       }
       budgetBytes = *parsed;
     }
-    if (forwardFlopSeconds < 0 || backwardFlopSeconds < 0 ||
+    // Written so NaN fails too; the stage costs they scale are bounded when
+    // the chain is validated (docs/Limits.md).
+    if (!(forwardFlopSeconds >= 0 && std::isfinite(forwardFlopSeconds)) ||
+        !(backwardFlopSeconds >= 0 && std::isfinite(backwardFlopSeconds)) ||
         (forwardFlopSeconds > 0) != (backwardFlopSeconds > 0)) {
       getOperation().emitError()
           << "nnc-plan-checkpoints: forward-flop-seconds ("
           << forwardFlopSeconds << ") and backward-flop-seconds ("
           << backwardFlopSeconds
-          << ") must both be positive (measured costs) or both 0 (FLOPs)";
+          << ") must both be positive and finite (measured costs) or both 0 "
+             "(FLOPs)";
       return signalPassFailure();
     }
     bool any = false;
@@ -94,8 +100,7 @@ struct PlanCheckpointsPass
   }
 
   LogicalResult plan(func::FuncOp fn, std::optional<uint64_t> budgetBytes) {
-    FailureOr<StagePartition> partition =
-        partitionIntoStages(fn, fusedUpdates);
+    FailureOr<StagePartition> partition = partitionIntoStages(fn, fusedUpdates);
     if (failed(partition))
       return failure();
     const planner::Chain flopChain = buildChain(fn, *partition);

@@ -7,6 +7,8 @@
 
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 
+#include "nnc/Support/Limits.h"
+
 #include "mlir/Analysis/SliceAnalysis.h"
 
 namespace mlir::nnc {
@@ -48,11 +50,46 @@ LogicalResult mlir::nnc::verifyModelFunction(func::FuncOp func) {
     return func.emitError() << "model function must return one scalar loss "
                                "of type tensor<f32>, got "
                             << func.getFunctionType();
+  // Arguments: data and parameters as static tensors of f32 (or integer
+  // labels). The later passes size and lower nothing else.
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    Type elt = type ? type.getElementType() : Type();
+    if (!type || !type.hasStaticShape() ||
+        !(elt.isF32() || elt.isSignlessInteger(32) ||
+          elt.isSignlessInteger(64)))
+      return emitError(arg.getLoc())
+             << "argument #" << arg.getArgNumber() << " of model function '"
+             << func.getSymName() << "' has type " << arg.getType()
+             << "; a model takes statically shaped tensors of f32 (or of "
+                "i32/i64 labels)";
+  }
+  // Sizes before anything else reads them: no later product or sum of
+  // sizes can overflow.
+  if (failed(checkSizeLimits(func, ::nnc::limits::kMaxModelOps)))
+    return failure();
+  // The body: nn ops and constants only. Anything else would not be
+  // differentiated -- a region's captured values have no gradient, so a
+  // parameter used inside an scf.if would silently get a zero one.
+  for (Operation &op : func.getBody().front()) {
+    if (op.hasTrait<OpTrait::IsTerminator>())
+      continue;
+    bool constant = op.hasTrait<OpTrait::ConstantLike>() &&
+                    llvm::all_of(op.getResultTypes(), [](Type t) {
+                      return isa<RankedTensorType>(t);
+                    });
+    if (!op.isRegistered() || op.getNumRegions() != 0 ||
+        !(isa<NNDialect>(op.getDialect()) || constant))
+      return op.emitOpError()
+             << "is not supported in a model function: a model is nn ops "
+                "on tensors and tensor constants, without regions";
+  }
   return success();
 }
 
 namespace {
-struct VerifyModelPass : public nnc::impl::VerifyModelBase<VerifyModelPass> {
+struct VerifyModelPass
+    : public mlir::nnc::impl::VerifyModelBase<VerifyModelPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     bool any = false;

@@ -37,7 +37,7 @@
 // MEASURED-SAME: compute_cost = 8.064000e+04, recompute_cost = 1.689600e+04
 // MEASURED-SAME: store_all_cost = 6.374400e+04
 // MEASURED-SAME: compute_flops = 5.504000e+04, recompute_flops = 8.448000e+03, store_all_flops = 4.659200e+04
-// ONERATE: error: nnc-plan-checkpoints: forward-flop-seconds (2.000000e+00) and backward-flop-seconds (0.000000e+00) must both be positive (measured costs) or both 0 (FLOPs)
+// ONERATE: error: nnc-plan-checkpoints: forward-flop-seconds (2.000000e+00) and backward-flop-seconds (0.000000e+00) must both be positive and finite (measured costs) or both 0 (FLOPs)
 // NEGRATE: error: nnc-plan-checkpoints: forward-flop-seconds (-1.000000e+00)
 
 // TOOSMALL: error: checkpoint planning of 'net_grad' failed: budget 100 B (100 bytes) is below the minimum feasible 1.51 KiB (1544 bytes)

@@ -37,8 +37,22 @@ namespace mlir::nnc {
 /// Number of elements of a statically shaped type.
 int64_t getNumElements(Type type);
 /// Bytes of a statically shaped type of scalars or vectors of scalars
-/// (a vector element counts all its lanes).
+/// (a vector element counts all its lanes). Callers have checked the type
+/// with checkSizeLimits (or know it is small).
 int64_t getSizeInBytes(Type type);
+
+/// The bytes of `type` computed with overflow checks, or a message saying
+/// why it has no acceptable size: not a statically shaped type of numbers,
+/// or more than limits::kMaxTensorBytes (1 TiB). An empty shape is 0 bytes.
+FailureOr<int64_t> getCheckedSizeInBytes(Type type, std::string &why);
+
+/// Checks every block argument and result of `fn` and of the ops in it
+/// (recursively) with getCheckedSizeInBytes, that none is empty (a model
+/// of empty tensors is a mistake: batch 0, 0 classes), and the number of ops
+/// against `maxOps`; reports the first violation at its location. Every pass
+/// that sizes buffers or counts FLOPs runs this first, so their arithmetic
+/// cannot overflow whatever IR it is given.
+LogicalResult checkSizeLimits(func::FuncOp fn, int64_t maxOps);
 
 /// True if `fn` is a model function: it has a body and some argument
 /// carries `nn.param`.

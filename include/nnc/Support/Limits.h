@@ -1,0 +1,74 @@
+//===- Limits.h - The limits nnc enforces on its inputs ---------*- C++ -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// Every input-controlled size and count nnc accepts has a limit here, far
+/// above any real network and low enough that the arithmetic built on it
+/// cannot overflow and the work it causes stays bounded. docs/Limits.md
+/// lists them with the error each gives; a limit is checked where the input
+/// is read, before anything is allocated from it.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_SUPPORT_LIMITS_H
+#define NNC_SUPPORT_LIMITS_H
+
+#include <cstdint>
+
+#include <unistd.h>
+
+namespace nnc::limits {
+
+/// Bytes of one tensor of a model: 1 TiB, past any accelerator's or host's
+/// memory. With it, an element count, a byte size or a FLOP count formed
+/// from a few shapes fits int64 with room to add thousands of them.
+inline constexpr int64_t kMaxTensorBytes = int64_t(1) << 40;
+
+/// Operations of one model function (the derived step has a few times as
+/// many): bounds the passes' work, and with kMaxTensorBytes any sum of
+/// buffer sizes over a function fits in int64.
+inline constexpr int64_t kMaxModelOps = int64_t(1) << 16;
+
+/// Stages of a checkpointing chain. The least-feasible-budget search every
+/// plan reports is O(L^2) memory and O(L^3) time (docs/Planner.md): 4096
+/// stages take about 0.5 GB and 15 s on one core.
+inline constexpr unsigned kMaxStages = 4096;
+
+/// Any byte figure of one stage of a chain (64 TiB): a sum over
+/// kMaxStages stages of several of them stays below 2^62.
+inline constexpr int64_t kMaxStageBytes = int64_t(1) << 46;
+
+/// Any cost of one stage: finite sums over kMaxStages stages, recomputed
+/// O(L) times, stay far below the largest double.
+inline constexpr double kMaxStageCost = 1e30;
+
+/// A memory budget (4 EiB): fits int64 with room for the planner's sums.
+inline constexpr uint64_t kMaxBudgetBytes = uint64_t(1) << 62;
+
+/// Memory slots of the dp strategy, and the bytes its tables may take
+/// (checked before they are allocated).
+inline constexpr unsigned kMaxSlots = 100000;
+inline constexpr uint64_t kMaxDPTableBytes = uint64_t(4) << 30;
+
+/// Nesting depth of a JSON document nnc reads (a chain is 3 deep): the
+/// parser recurses once per level.
+inline constexpr unsigned kMaxJSONDepth = 64;
+
+/// Threads a compiled step or a calibration run may be asked for.
+inline constexpr unsigned kMaxThreads = 1024;
+
+/// This machine's physical memory in bytes (0 if unknown). Host buffers a
+/// tool allocates from a model's sizes are checked against it first: a
+/// failed allocation would abort the process (no exceptions).
+inline uint64_t physicalMemoryBytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  return pages > 0 && pageSize > 0 ? uint64_t(pages) * uint64_t(pageSize) : 0;
+}
+
+} // namespace nnc::limits
+
+#endif // NNC_SUPPORT_LIMITS_H
