@@ -10,6 +10,8 @@ set -euo pipefail
 PKGS=(
   # LLVM/MLIR 19 and the tools lit tests use (FileCheck, not, mlir-cpu-runner).
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools clang-19 lld-19
+  # The sanitizer build's runtimes (ASan, UBSan, libFuzzer: scripts/sanitize.sh).
+  libclang-rt-19-dev
   # Build.
   cmake ninja-build g++ libgtest-dev libgmock-dev
   # The CPU target's GEMM (oneDNN picks kernels by CPU features).

@@ -41,11 +41,20 @@ tools = [
     "nnc-translate",
     "nnc-train",
     "nnc-landscape",
+    "nnc-ir-fuzzer",
+    "nnc-planner-fuzzer",
+    "nnc-onnx-fuzzer",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("llvm-nm", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The sanitizer build (scripts/sanitize.sh): its runtime libraries are
+# instrumented, so tests that link compiled models into an uninstrumented
+# program or load them into Python are UNSUPPORTED there.
+if getattr(config, "nnc_sanitizers", ""):
+    config.available_features.add("sanitizers")
 
 if os.path.exists("/usr/bin/python3") and \
         os.system("/usr/bin/python3 -c 'import torch' 2>/dev/null") == 0:

@@ -22,14 +22,24 @@
 
 namespace mlir::nnc::fuzz {
 
+/// With NNC_FUZZ_VERBOSE set, targets say how far each input got (and
+/// its first error): how to see what a corpus exercises.
+inline bool verbose() {
+  static const bool on = std::getenv("NNC_FUZZ_VERBOSE") != nullptr;
+  return on;
+}
+
 /// Counts the error diagnostics of a context (and swallows every
-/// diagnostic: fuzzing prints nothing per input).
+/// diagnostic: fuzzing prints nothing per input unless verbose()).
 class ErrorCounter {
 public:
   explicit ErrorCounter(mlir::MLIRContext &ctx)
       : handler(&ctx, [this](mlir::Diagnostic &d) {
-          if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
-            ++errors;
+          if (d.getSeverity() != mlir::DiagnosticSeverity::Error)
+            return mlir::success();
+          if (verbose() && errors == 0)
+            llvm::errs() << "  error: " << d << "\n";
+          ++errors;
           return mlir::success();
         }) {}
   unsigned count() const { return errors; }
@@ -49,6 +59,8 @@ private:
 /// A failure must come with an error, and an error with a failure.
 inline void checkOutcome(bool failed, const ErrorCounter &errors,
                          const char *stage) {
+  if (verbose())
+    llvm::errs() << "  " << stage << (failed ? ": failed\n" : ": ok\n");
   if (failed && errors.count() == 0)
     contractBroken(llvm::Twine(stage) + " failed without an error");
   if (!failed && errors.count() != 0)

@@ -12,6 +12,11 @@
 // a consistent arena. One input bit picks the checkpoint strategy so the
 // rematerializer and the planner see what the parser accepts as well.
 //
+// Every pass must also be safe when run alone on whatever parses (nnc-opt
+// lets a user do exactly that), so the input's hash also picks one of nnc's
+// passes to run on its own first: it fails with an error or leaves IR that
+// verifies.
+//
 //===----------------------------------------------------------------------===//
 
 #include "FuzzerUtils.h"
@@ -22,6 +27,9 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/xxhash.h"
 
 using namespace mlir;
 
@@ -30,7 +38,46 @@ static DialectRegistry *registry;
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   registry = new DialectRegistry();
   mlir::nnc::registerNNCDialects(*registry);
+  mlir::nnc::registerNNCPasses();
   return 0;
+}
+
+/// Every nnc pass, each as nnc-opt would run it (default options).
+static const char *const kPasses[] = {
+    "nnc-verify-model",
+    "nnc-autodiff",
+    "nnc-plan-checkpoints",
+    "nnc-plan-checkpoints{strategy=dp budget=4096}",
+    "nnc-rematerialize",
+    "nnc-fuse-updates",
+    "convert-nn-to-linalg",
+    "nnc-verify-no-nn",
+    "nnc-outline-kernels",
+    "func.func(nnc-lower-dot-contractions)",
+    "func.func(nnc-lower-tiled-contractions)",
+    "nnc-lower-matmuls-to-calls",
+    "nnc-strip-nn-attributes",
+    "nnc-plan-memory",
+    "nnc-verify-arena",
+    "nnc-gpu-build-kernels",
+    "nnc-gpu-lower-launches",
+};
+
+/// Runs `pipeline` alone on a copy of `module`.
+static void runAlone(ModuleOp module, StringRef pipeline) {
+  MLIRContext *ctx = module.getContext();
+  mlir::nnc::fuzz::ErrorCounter errors(*ctx);
+  OwningOpRef<ModuleOp> copy = module.clone();
+  PassManager pm(ctx);
+  // Verified below instead, so a pass that leaves invalid IR is told apart
+  // from one that rejects its input.
+  pm.enableVerifier(false);
+  if (failed(parsePassPipeline(pipeline, pm)))
+    mlir::nnc::fuzz::contractBroken(Twine("no pass pipeline ") + pipeline);
+  bool passFailed = failed(pm.run(*copy));
+  mlir::nnc::fuzz::checkOutcome(passFailed, errors, "the pass alone");
+  if (!passFailed && failed(verify(*copy)))
+    mlir::nnc::fuzz::contractBroken(Twine(pipeline) + " left invalid IR");
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -47,6 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mlir::nnc::fuzz::checkOutcome(!module, errors, "parsing");
   if (!module)
     return 0;
+  runAlone(*module, kPasses[llvm::xxh3_64bits(ArrayRef<uint8_t>(data, size)) %
+                            std::size(kPasses)]);
 
   mlir::nnc::CPUPipelineOptions options;
   if (size & 1)

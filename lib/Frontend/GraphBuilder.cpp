@@ -28,20 +28,34 @@ GraphBuilder::GraphBuilder(ModuleOp module, StringRef name,
   b.setInsertionPointToStart(func.addEntryBlock());
 }
 
-Value GraphBuilder::addArgument(Type type, bool isParam, StringRef name) {
-  unsigned index = func.getNumArguments();
-  func.insertArgument(index, type, {}, loc);
+Value GraphBuilder::addArgument(Type type, bool isParam, StringRef name,
+                                std::optional<unsigned> index) {
+  Block &entry = func.front();
+  unsigned i = index ? *index : entry.getNumArguments();
+  Value arg = entry.insertArgument(i, type, loc);
+  NamedAttrList attrs;
   if (isParam)
-    func.setArgAttr(index, NNDialect::getParamAttrName(), b.getUnitAttr());
+    attrs.set(NNDialect::getParamAttrName(), b.getUnitAttr());
   if (!name.empty())
-    func.setArgAttr(index, NNDialect::getNameAttrName(), b.getStringAttr(name));
-  return func.getArgument(index);
+    attrs.set(NNDialect::getNameAttrName(), b.getStringAttr(name));
+  argAttrs.insert(argAttrs.begin() + i, attrs);
+  return arg;
+}
+
+void GraphBuilder::setArgAttr(Value arg, StringRef name, Attribute value) {
+  argAttrs[cast<BlockArgument>(arg).getArgNumber()].set(name, value);
+}
+
+bool GraphBuilder::isParam(Value arg) const {
+  auto blockArg = dyn_cast<BlockArgument>(arg);
+  return blockArg && blockArg.getOwner()->getParentOp() == func &&
+         argAttrs[blockArg.getArgNumber()].get(NNDialect::getParamAttrName());
 }
 
 Value GraphBuilder::input(ArrayRef<int64_t> shape, Type elementType,
-                          StringRef name) {
+                          StringRef name, std::optional<unsigned> index) {
   Type elt = elementType ? elementType : b.getF32Type();
-  return addArgument(RankedTensorType::get(shape, elt), false, name);
+  return addArgument(RankedTensorType::get(shape, elt), false, name, index);
 }
 
 Value GraphBuilder::param(ArrayRef<int64_t> shape, StringRef name) {
@@ -57,12 +71,7 @@ LogicalResult GraphBuilder::reshapeInput(Value arg, ArrayRef<int64_t> shape) {
     return failed = true, emitError(loc)
                               << "cannot reshape " << type << " to " << reshaped
                               << ": only an unused input of as many elements";
-  unsigned index = blockArg.getArgNumber();
-  arg.setType(reshaped);
-  SmallVector<Type> inputs(func.getArgumentTypes());
-  inputs[index] = reshaped;
-  func.setFunctionType(
-      b.getFunctionType(inputs, func.getFunctionType().getResults()));
+  arg.setType(reshaped); // the function type follows in finish()
   return success();
 }
 
@@ -142,8 +151,12 @@ FailureOr<func::FuncOp> GraphBuilder::finish(ValueRange results) {
   if (failed || llvm::any_of(results, [](Value v) { return !v; }))
     return failure();
   b.create<func::ReturnOp>(loc, results);
-  func.setFunctionType(b.getFunctionType(func.getArgumentTypes(),
+  func.setFunctionType(b.getFunctionType(func.front().getArgumentTypes(),
                                          ValueRange(results).getTypes()));
+  SmallVector<DictionaryAttr> dicts;
+  for (NamedAttrList &attrs : argAttrs)
+    dicts.push_back(attrs.getDictionary(b.getContext()));
+  func.setAllArgAttrs(dicts);
   return func;
 }
 

@@ -35,9 +35,15 @@ public:
   GraphBuilder(ModuleOp module, StringRef name,
                std::optional<Location> loc = std::nullopt);
 
+  /// Appends an input (at `index` among the arguments, if given).
   Value input(ArrayRef<int64_t> shape, Type elementType = {},
-              StringRef name = {});
+              StringRef name = {}, std::optional<unsigned> index = {});
   Value param(ArrayRef<int64_t> shape, StringRef name = {});
+
+  /// Argument attributes while the function is built (the function's own
+  /// take them in finish()).
+  void setArgAttr(Value arg, StringRef name, Attribute value);
+  bool isParam(Value arg) const;
 
   Value linear(Value x, Value w, Value b = {});
   Value matmul(Value a, Value b, bool transposeA = false,
@@ -65,11 +71,13 @@ public:
   /// could not be built (the error was reported where it happened).
   FailureOr<func::FuncOp> finish(ValueRange results);
 
-  /// The function being built.
+  /// The function being built. Its type and argument attributes are set by
+  /// finish(); until then the entry block holds the arguments.
   func::FuncOp getFunction() { return func; }
 
 private:
-  Value addArgument(Type type, bool isParam, StringRef name);
+  Value addArgument(Type type, bool isParam, StringRef name,
+                    std::optional<unsigned> index = {});
   /// Creates OpT with the result types its inference gives; on failure
   /// records it and returns null (the diagnostic is already emitted).
   template <typename OpT, typename... Args> Value create(Args &&...args);
@@ -77,6 +85,11 @@ private:
   bool failed = false;
 
   func::FuncOp func;
+  /// One list per argument, in order. Growing the function's own type and
+  /// attribute array argument by argument would make a new uniqued (never
+  /// freed) FunctionType and ArrayAttr each time: quadratic time and memory
+  /// in the arguments (2.5 GB for a 4000-layer MLP).
+  SmallVector<NamedAttrList> argAttrs;
   OpBuilder b;
   Location loc;
 };

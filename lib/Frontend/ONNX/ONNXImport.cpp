@@ -367,8 +367,7 @@ LogicalResult Importer::alias(const std::string &from, int output) {
 
 bool Importer::isDataArgument(Value v) {
   auto arg = dyn_cast<BlockArgument>(v);
-  return arg && !g->getFunction().getArgAttr(arg.getArgNumber(),
-                                             NNDialect::getParamAttrName());
+  return arg && !g->isParam(arg);
 }
 
 LogicalResult Importer::reshape(Value v, ArrayRef<int64_t> shape) {
@@ -896,7 +895,7 @@ FailureOr<func::FuncOp> Importer::build(ModuleOp module, StringRef name,
   for (auto [v, type] : llvm::zip(dataInputs, dataTypes)) {
     Value arg =
         g->input(type.getShape(), type.getElementType(), cNames[v->name()]);
-    fn.setArgAttr(fn.getNumArguments() - 1, NNDialect::getSourceNameAttrName(),
+    g->setArgAttr(arg, NNDialect::getSourceNameAttrName(),
                   StringAttr::get(&ctx, v->name()));
     tensors[v->name()] = arg;
   }
@@ -905,7 +904,7 @@ FailureOr<func::FuncOp> Importer::build(ModuleOp module, StringRef name,
     // The predict function reads the parameters; it does not train them.
     Value arg = predict ? g->input(shape, {}, cNames[t->name()])
                         : g->param(shape, cNames[t->name()]);
-    fn.setArgAttr(fn.getNumArguments() - 1, NNDialect::getSourceNameAttrName(),
+    g->setArgAttr(arg, NNDialect::getSourceNameAttrName(),
                   StringAttr::get(&ctx, t->name()));
     tensors[t->name()] = arg;
   }
@@ -973,7 +972,6 @@ LogicalResult Importer::finishModel(FailureOr<func::FuncOp> &built) {
               "append one (--loss=mse|cross-entropy; nnc-translate: "
               "--onnx-loss)";
   // The label or target input follows the graph's own inputs.
-  func::FuncOp fn = g->getFunction();
   unsigned index = dataInputs.size();
   bool ce = *options.loss == Loss::CrossEntropy;
   if (appendedName.empty())
@@ -982,10 +980,9 @@ LogicalResult Importer::finishModel(FailureOr<func::FuncOp> &built) {
       ce ? RankedTensorType::get({type.getRank() ? type.getDimSize(0) : 1},
                                  IntegerType::get(&ctx, 64))
          : Type(type);
-  fn.insertArgument(index, targetType, {}, fileLoc);
-  fn.setArgAttr(index, NNDialect::getNameAttrName(),
-                StringAttr::get(&ctx, appendedName));
-  Value target = fn.getArgument(index);
+  Value target = g->input(cast<ShapedType>(targetType).getShape(),
+                          cast<ShapedType>(targetType).getElementType(),
+                          appendedName, index);
   built = g->finish(ce ? g->crossEntropy(*y, target) : g->mseLoss(*y, target));
   return success();
 }

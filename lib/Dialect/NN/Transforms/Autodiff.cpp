@@ -200,15 +200,19 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
       params.push_back(arg);
     }
   auto scalarType = RankedTensorType::get({}, b.getF32Type());
+  // New arguments go on the block; the function's type and attributes are
+  // set once after the last (per argument, each would make a new uniqued
+  // FunctionType and ArrayAttr: quadratic in the parameters).
+  SmallVector<DictionaryAttr> argAttrs;
+  grad.getAllArgAttrs(argAttrs);
   auto addArg = [&](Type type, StringRef argName, bool state) -> Value {
     SmallVector<NamedAttribute> attrs{
         b.getNamedAttr(NNDialect::getNameAttrName(), b.getStringAttr(argName))};
     if (state)
       attrs.push_back(
           b.getNamedAttr(NNDialect::getStateAttrName(), b.getUnitAttr()));
-    unsigned index = grad.getNumArguments();
-    (void)grad.insertArgument(index, type, b.getDictionaryAttr(attrs), loc);
-    return grad.getArgument(index);
+    argAttrs.push_back(b.getDictionaryAttr(attrs));
+    return body.addArgument(type, loc);
   };
   ArrayRef<const char *> stateNames = config.stateNames();
   SmallVector<SmallVector<Value>> states(params.size());
@@ -220,6 +224,9 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
     lr = addArg(scalarType, "lr", false);
   if (config.optimizer == Optimizer::Adam)
     step = addArg(scalarType, "step", false);
+  grad.setFunctionType(
+      b.getFunctionType(body.getArgumentTypes(), grad.getResultTypes()));
+  grad.setAllArgAttrs(argAttrs);
   if (train && config.learningRate > 0)
     lr = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(scalarType,
@@ -293,9 +300,11 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   ret.erase();
   grad.setFunctionType(b.getFunctionType(grad.getArgumentTypes(),
                                          ValueRange(results).getTypes()));
-  grad.removeResAttrsAttr();
-  for (auto [i, n] : llvm::enumerate(resultNames))
-    grad.setResultAttr(i, NNDialect::getNameAttrName(), b.getStringAttr(n));
+  SmallVector<DictionaryAttr> resultAttrs;
+  for (StringRef n : resultNames)
+    resultAttrs.push_back(b.getDictionaryAttr(
+        b.getNamedAttr(NNDialect::getNameAttrName(), b.getStringAttr(n))));
+  grad.setAllResultAttrs(resultAttrs);
   eraseDeadOps(body);
   if (declared) {
     if (declared.getFunctionType() != grad.getFunctionType())

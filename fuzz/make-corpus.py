@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of nnc's fuzz targets from the test inputs.
+
+  make-corpus.py OUT BIN     (BIN: a build's bin/ with nnc-plan)
+
+OUT/ir:      every .mlir under test/ and examples/, one file per
+             `// -----` split (the unit -split-input-file tests use);
+OUT/planner: the chain JSON files of nnc-plan's tests, and the chains the
+             compiler builds for a few MLPs (nnc-plan --emit-chain);
+OUT/onnx:    the ONNX models the importer's tests write (valid and broken).
+Seeds over a target's size cap are skipped: the target would ignore them.
+"""
+
+import hashlib
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Debian's python3 has onnx and numpy (scripts/setup.sh); another python3
+# first on PATH may not.
+DEBIAN_PYTHON = "/usr/bin/python3"
+CAP = {"ir": 16384, "planner": 16384, "onnx": 65536}
+
+
+def put(out, target, data):
+    if not data or len(data) > CAP[target]:
+        return
+    d = out / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+
+def main():
+    out, bin_dir = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+    for base in ("test", "examples"):
+        for f in sorted((ROOT / base).rglob("*.mlir")):
+            for part in f.read_bytes().split(b"// -----"):
+                put(out, "ir", part.strip() + b"\n")
+    for f in sorted((ROOT / "test").rglob("*.json")):
+        put(out, "planner", f.read_bytes())
+    for args in (["--mlp", "8,16,4"], ["--mlp", "784,100,10", "--loss=mse"],
+                 ["--mlp", "32,32,32,32,8", "--activation=tanh"],
+                 ["--uniform-chain=12"]):
+        chain = subprocess.run([str(bin_dir / "nnc-plan"), *args,
+                                "--emit-chain"], check=True,
+                               capture_output=True).stdout
+        put(out, "planner", chain)
+    onnx_dir = out / "onnx-models"
+    subprocess.run([DEBIAN_PYTHON, str(ROOT / "test/Frontend/ONNX/Inputs/"
+                                        "make_models.py"), str(onnx_dir)],
+                   check=True)
+    for f in sorted(onnx_dir.glob("*.onnx")):
+        put(out, "onnx", f.read_bytes())
+    for t in CAP:
+        n = len(os.listdir(out / t)) if (out / t).is_dir() else 0
+        print(f"make-corpus: {t}: {n} seeds")
+
+
+if __name__ == "__main__":
+    main()
