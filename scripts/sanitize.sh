@@ -36,7 +36,8 @@ ninja -C build-asan -j"${NNC_JOBS:-$(nproc)}" \
   nnc-ir-fuzzer nnc-planner-fuzzer nnc-onnx-fuzzer
 [ "${1:-}" = "--build-only" ] && exit 0
 
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+# allow_user_poisoning=0: see scripts/fuzz.sh.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allow_user_poisoning=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv \
   build-asan/test/Unit build-asan/test/Dialect build-asan/test/Transforms \

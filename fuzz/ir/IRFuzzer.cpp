@@ -85,7 +85,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // are far above what a fuzzer can explore per second, so keep inputs small.
   if (size > 16384)
     return -1;
-  StringRef text(reinterpret_cast<const char *>(data), size);
+  // MLIR's lexer reads the byte after the buffer, expecting a terminating
+  // NUL (as every MemoryBuffer read from a file has): a std::string has one.
+  std::string text(reinterpret_cast<const char *>(data), size);
   MLIRContext ctx(*registry, MLIRContext::Threading::DISABLED);
   ctx.allowUnregisteredDialects();
   mlir::nnc::fuzz::ErrorCounter errors(ctx);

@@ -6,7 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Frontend/GraphBuilder.h"
+
 #include "nnc/Dialect/NN/IR/NNOps.h"
+#include "nnc/Support/Limits.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -244,6 +246,11 @@ llvm::Expected<MLPSpec> mlir::nnc::parseMLPSpec(StringRef widths,
     return llvm::createStringError(
         "MLP spec '%s' needs at least an input and an output width",
         widths.str().c_str());
+  // Each layer is at least one checkpoint stage; say so before building.
+  if (spec.widths.size() - 1 > ::nnc::limits::kMaxStages)
+    return llvm::createStringError(
+        "MLP spec has %zu layers, over nnc's limit of %u (docs/Limits.md)",
+        spec.widths.size() - 1, ::nnc::limits::kMaxStages);
   if (activation == "relu")
     spec.activation = Activation::ReLU;
   else if (activation == "sigmoid")

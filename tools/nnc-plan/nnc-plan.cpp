@@ -120,6 +120,9 @@ static bool isChainFile(StringRef path) {
 static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
                                  mlir::nnc::CPUPipelineOptions &options) {
   StringRef inputFile = source.inputFile;
+  if (uniformChain.getNumOccurrences() && uniformChain == 0)
+    return createStringError(inconvertibleErrorCode(),
+                             "--uniform-chain must be positive");
   if (!isChainFile(inputFile) && !uniformChain)
     return loadModelChain(source, options);
   if (planOptions.getCostModel() == mlir::nnc::CostModel::Measured)

@@ -58,6 +58,11 @@ inline constexpr uint64_t kMaxDPTableBytes = uint64_t(4) << 30;
 /// parser recurses once per level.
 inline constexpr unsigned kMaxJSONDepth = 64;
 
+/// Register tiles of the generated CPU contractions: rows and columns of
+/// a tile, and its vector length. A tile is unrolled into the IR, so its
+/// size is the pass's work; real ones are 2-8 by 8-32.
+inline constexpr unsigned kMaxTileDim = 64;
+inline constexpr unsigned kMaxTileLanes = 256;
 /// Threads a compiled step or a calibration run may be asked for.
 inline constexpr unsigned kMaxThreads = 1024;
 

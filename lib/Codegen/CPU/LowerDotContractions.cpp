@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Codegen/CPU/Passes.h"
+#include "nnc/Support/Limits.h"
 
 #include "nnc/Codegen/Common/ContractionMatcher.h"
 
@@ -122,15 +123,23 @@ struct LowerDotContractionsPass
   using LowerDotContractionsBase::LowerDotContractionsBase;
 
   void runOnOperation() override {
-    if (rows == 0 || columns == 0 || lanes == 0) {
-      getOperation().emitError("nnc-lower-dot-contractions: rows, columns "
-                               "and lanes must be positive");
+    // A register tile: the kernel unrolls rows x columns vectors of lanes,
+    // so the bounds keep the emitted IR small (docs/Limits.md).
+    if (rows == 0 || columns == 0 || lanes == 0 ||
+        rows > ::nnc::limits::kMaxTileDim ||
+        columns > ::nnc::limits::kMaxTileDim ||
+        lanes > ::nnc::limits::kMaxTileLanes) {
+      getOperation().emitError()
+          << "nnc-lower-dot-contractions: rows and columns must be in [1, "
+          << ::nnc::limits::kMaxTileDim << "] and lanes in [1, "
+          << ::nnc::limits::kMaxTileLanes << "], got rows=" << unsigned(rows)
+          << " columns=" << unsigned(columns) << " lanes=" << unsigned(lanes);
       return signalPassFailure();
     }
     // out[m, n] += a[m, k] * b[n, k]: both operands contiguous along k.
-    SmallVector<std::pair<linalg::LinalgOp, nnc::MatmulOperands>> matches;
+    SmallVector<std::pair<linalg::LinalgOp, mlir::nnc::MatmulOperands>> matches;
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (auto mm = nnc::matchMatmul(op);
+      if (auto mm = mlir::nnc::matchMatmul(op);
           mm && mm->alpha == 1.0 && !mm->alphaScalar && !mm->lhsTransposed &&
           mm->rhsTransposed)
         matches.push_back({op, *mm});

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Codegen/CPU/Passes.h"
+#include "nnc/Support/Limits.h"
 
 #include "nnc/Codegen/Common/ContractionMatcher.h"
 
@@ -31,7 +32,7 @@ struct Contraction {
 
 /// The contractions with a row-major rhs: rhs and out contiguous along n.
 static std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
-  std::optional<nnc::MatmulOperands> mm = nnc::matchMatmul(op);
+  std::optional<mlir::nnc::MatmulOperands> mm = mlir::nnc::matchMatmul(op);
   if (!mm || mm->alpha != 1.0 || mm->alphaScalar || mm->rhsTransposed)
     return std::nullopt;
   return Contraction{mm->lhs, mm->rhs, mm->out, mm->lhsTransposed,
@@ -131,9 +132,14 @@ struct LowerTiledContractionsPass
   using LowerTiledContractionsBase::LowerTiledContractionsBase;
 
   void runOnOperation() override {
-    if (rows == 0 || lanes == 0) {
-      getOperation().emitError("nnc-lower-tiled-contractions: rows and "
-                               "lanes must be positive");
+    // rows x lanes accumulators live in registers (docs/Limits.md).
+    if (rows == 0 || lanes == 0 || rows > ::nnc::limits::kMaxTileDim ||
+        lanes > ::nnc::limits::kMaxTileLanes) {
+      getOperation().emitError()
+          << "nnc-lower-tiled-contractions: rows must be in [1, "
+          << ::nnc::limits::kMaxTileDim << "] and lanes in [1, "
+          << ::nnc::limits::kMaxTileLanes << "], got rows=" << unsigned(rows)
+          << " lanes=" << unsigned(lanes);
       return signalPassFailure();
     }
     SmallVector<std::pair<linalg::LinalgOp, Contraction>> matches;

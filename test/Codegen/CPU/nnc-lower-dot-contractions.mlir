@@ -1,6 +1,7 @@
 // RUN: nnc-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(nnc-lower-dot-contractions))" | FileCheck %s
 // RUN: nnc-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(nnc-lower-dot-contractions{rows=1 columns=1 lanes=4}))" | FileCheck %s --check-prefix=ONE
 // RUN: not nnc-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(nnc-lower-dot-contractions{lanes=0}))" 2>&1 | FileCheck %s --check-prefix=ZERO
+// RUN: not nnc-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(nnc-lower-dot-contractions{rows=100000}))" 2>&1 | FileCheck %s --check-prefix=HUGE
 
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -41,7 +42,8 @@
 
 // ONE-LABEL: func.func @xwt
 // ONE: iter_args({{[^,]+}}) -> (vector<4xf32>)
-// ZERO: error: nnc-lower-dot-contractions: rows, columns and lanes must be positive
+// ZERO: error: nnc-lower-dot-contractions: rows and columns must be in [1, 64] and lanes in [1, 256], got rows=2 columns=4 lanes=0
+// HUGE: error: nnc-lower-dot-contractions: rows and columns must be in [1, 64] and lanes in [1, 256], got rows=100000 columns=4 lanes=8
 func.func @xwt(%x: memref<3x10xf32>, %w: memref<5x10xf32>, %o: memref<3x5xf32>) {
   linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<3x10xf32>, memref<5x10xf32>) outs(%o : memref<3x5xf32>) {

@@ -1,6 +1,7 @@
 // RUN: nnc-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(nnc-lower-tiled-contractions))" | FileCheck %s
 // RUN: nnc-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(nnc-lower-tiled-contractions{rows=2 lanes=8}))" | FileCheck %s --check-prefix=SMALL
 // RUN: not nnc-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(nnc-lower-tiled-contractions{rows=0}))" 2>&1 | FileCheck %s --check-prefix=ZERO
+// RUN: not nnc-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(nnc-lower-tiled-contractions{lanes=4096}))" 2>&1 | FileCheck %s --check-prefix=HUGE
 
 #mk = affine_map<(d0, d1, d2) -> (d0, d1)>
 #km = affine_map<(d0, d1, d2) -> (d1, d0)>
@@ -39,7 +40,8 @@
 // SMALL: vector.fma {{.+}} : vector<8xf32>
 // SMALL-NOT: vector<16xf32>
 
-// ZERO: error: nnc-lower-tiled-contractions: rows and lanes must be positive
+// ZERO: error: nnc-lower-tiled-contractions: rows must be in [1, 64] and lanes in [1, 256], got rows=0 lanes=16
+// HUGE: error: nnc-lower-tiled-contractions: rows must be in [1, 64] and lanes in [1, 256], got rows=4 lanes=4096
 func.func @xw(%a: memref<6x5xf32>, %b: memref<5x20xf32>, %o: memref<6x20xf32>) {
   linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%a, %b : memref<6x5xf32>, memref<5x20xf32>) outs(%o : memref<6x20xf32>) {

@@ -132,7 +132,9 @@ LogicalResult rematerialize(func::FuncOp fn) {
   llvm::sort(tailInOrder,
              [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
 
-  auto *body = new Block();
+  // Owned until it replaces the old body: every error return below frees it.
+  auto bodyOwner = std::make_unique<Block>();
+  Block *body = bodyOwner.get();
   for (BlockArgument arg : old.getArguments())
     body->addArgument(arg.getType(), arg.getLoc());
   OpBuilder b(fn.getContext());
@@ -289,7 +291,7 @@ LogicalResult rematerialize(func::FuncOp fn) {
   Region &region = fn.getBody();
   old.dropAllUses();
   region.getBlocks().clear();
-  region.push_back(body);
+  region.push_back(bodyOwner.release());
   eraseDeadOps(*body);
   return success();
 }
