@@ -43,13 +43,15 @@ python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv \
   build-asan/test/Unit build-asan/test/Dialect build-asan/test/Transforms \
   build-asan/test/Conversion build-asan/test/Codegen \
   build-asan/test/Pipeline build-asan/test/Frontend \
-  build-asan/test/Tools/nnc-plan build-asan/test/Fuzz
+  build-asan/test/Tools/nnc-plan build-asan/test/Tools/nnc-compile.test \
+  build-asan/test/Tools/nnc-compile-limits.test \
+  build-asan/test/Tools/nnc-opt.test build-asan/test/Fuzz
 
 for target in ir planner onnx; do
   echo "sanitize: fuzzing $target for ${NNC_FUZZ_RUNS:-20000} executions"
   log="build-asan/fuzz/$target.log"
   mkdir -p build-asan/fuzz
-  if ! bash scripts/fuzz.sh "$target" --runs="${NNC_FUZZ_RUNS:-20000}" >"$log" 2>&1; then
+  if ! bash scripts/fuzz.sh "$target" --runs="${NNC_FUZZ_RUNS:-20000}" -seed=1 >"$log" 2>&1; then
     tail -60 "$log"
     echo "sanitize: fuzz target $target failed (artifacts in build-asan/fuzz/artifacts/$target)"
     exit 1

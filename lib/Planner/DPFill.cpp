@@ -339,7 +339,7 @@ void CheckpointDP::Impl::fillPassByClasses(int64_t p, LaneBuffers &w) {
   std::vector<Planned> steps;
   auto groups = [&](Owner kind) {
     steps.clear();
-    for (int64_t c = 1; c <= maxCin; ++c) {
+    for (int64_t c : cinClasses) {
       const int64_t q = p - c; // the rows' right operands: Own(., ., q)
       if (q < 0 || (kind == Owner::Pin && q > int64_t(M)))
         continue;
@@ -400,10 +400,16 @@ llvm::Error CheckpointDP::Impl::fill() {
   // of it, the current pass's right operands, is enough.
   bool shareScans = false;
   maxCin = 0;
+  cinClasses.clear();
   for (unsigned s = 2; s <= L; ++s) {
     shareScans |= !needsInput[s];
     maxCin = std::max(maxCin, cin(s));
+    if (cin(s) >= 1) // as the passes' groups have always started at 1
+      cinClasses.push_back(cin(s));
   }
+  llvm::sort(cinClasses);
+  cinClasses.erase(std::unique(cinClasses.begin(), cinClasses.end()),
+                   cinClasses.end());
   ownFromPin = !shareScans;
   // Both tables, plus reach, checked before any of them exists: rows is
   // below 2^24 and M + 1 below 2^32 (limits), so the products fit.

@@ -1,5 +1,6 @@
 // The default engine calls the CPU runtime's GEMM (its shared library for
 // mlir-cpu-runner); gemm=generated runs nnc's own loops. Both agree.
+// UNSUPPORTED: sanitizers
 // RUN: nnc-opt %s --nnc-cpu-pipeline="learning-rate=0.1" | mlir-cpu-runner -e sgd_main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils.so,%nnc_lib_dir/libnnc_runtime_cpu.so | FileCheck %s --check-prefix=SGD
 // RUN: nnc-opt %s --nnc-cpu-pipeline="learning-rate=0.1 gemm=generated" | mlir-cpu-runner -e sgd_main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s --check-prefix=SGD
 

@@ -1,5 +1,6 @@
 // The default engine calls the CPU runtime's GEMM (its shared library for
 // mlir-cpu-runner); gemm=generated runs nnc's own loops. Both agree.
+// UNSUPPORTED: sanitizers
 // RUN: nnc-opt %s --nnc-cpu-pipeline | mlir-cpu-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils.so,%nnc_lib_dir/libnnc_runtime_cpu.so | FileCheck %s
 // RUN: nnc-opt %s --nnc-cpu-pipeline="gemm=generated" | mlir-cpu-runner -e main -entry-point-result=void -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils.so | FileCheck %s
 

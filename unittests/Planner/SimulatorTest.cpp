@@ -324,7 +324,8 @@ TEST(SimulatorTest, DroppingAnInputABackwardReadsIsNonPersistent) {
   EXPECT_EQ(llvm::toString(bad.takeError()),
             "frees a1 before B 2, which reads it (non-persistent)");
   // Without the flag that is exactly what the DP does.
-  MemoryState plain(handChain());
+  Chain hand = handChain();
+  MemoryState plain(hand);
   ASSERT_TRUE(static_cast<bool>(plain.apply(Action::fck(1), true)));
   ASSERT_TRUE(static_cast<bool>(plain.apply(Action::fall(2), true)));
   EXPECT_TRUE(static_cast<bool>(

@@ -34,6 +34,9 @@ namespace planner {
 class MemoryState {
 public:
   explicit MemoryState(const Chain &chain);
+  /// The state keeps a reference to its chain: a temporary would dangle
+  /// (ASan found a test doing that).
+  explicit MemoryState(Chain &&) = delete;
 
   /// Applies \p A. On success updates the state and returns the memory in use
   /// during the action (the candidate for the peak). On failure leaves the

@@ -19,7 +19,8 @@ namespace {
 struct VerifyNoNNPass : public nnc::impl::VerifyNoNNBase<VerifyNoNNPass> {
   void runOnOperation() override {
     auto result = getOperation()->walk([](Operation *op) {
-      if (!isa<nnc::NNDialect>(op->getDialect()))
+      // Unregistered ops have no dialect.
+      if (!isa_and_nonnull<nnc::NNDialect>(op->getDialect()))
         return WalkResult::advance();
       op->emitOpError("survived lowering: convert-nn-to-linalg must run first");
       return WalkResult::interrupt();

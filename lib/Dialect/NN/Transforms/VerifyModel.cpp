@@ -79,7 +79,7 @@ LogicalResult mlir::nnc::verifyModelFunction(func::FuncOp func) {
                       return isa<RankedTensorType>(t);
                     });
     if (!op.isRegistered() || op.getNumRegions() != 0 ||
-        !(isa<NNDialect>(op.getDialect()) || constant))
+        !(isa_and_nonnull<NNDialect>(op.getDialect()) || constant))
       return op.emitOpError()
              << "is not supported in a model function: a model is nn ops "
                 "on tensors and tensor constants, without regions";
