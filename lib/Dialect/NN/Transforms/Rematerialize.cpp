@@ -80,6 +80,15 @@ LogicalResult rematerialize(func::FuncOp fn) {
     if (stage.empty())
       return fn.emitError() << "stage " << i + 1
                             << " of the checkpoint plan has no forward op";
+  // The unstaged forward ops are emitted once, before any stage: they may
+  // read only arguments and each other (a forward op that lost its stage
+  // would otherwise be cloned ahead of its operands; nnc-ir-fuzzer).
+  for (Operation *op : shared)
+    for (Value v : op->getOperands())
+      if (int64_t s = stageOf(v.getDefiningOp()))
+        return op->emitOpError()
+               << "has no 'nn.stage' but reads a value of stage " << s
+               << ": every forward op after a staged one needs a stage";
   Operation *oldReturn = old.getTerminator();
   Value loss = oldReturn->getOperand(0);
 

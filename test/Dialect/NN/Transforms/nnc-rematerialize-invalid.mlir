@@ -153,3 +153,22 @@ func.func @no_seed(%x: tensor<2x4xf32>) -> tensor<2x4xf32> attributes {nn.checkp
   %0 = nn.relu %x {nn.stage = 1 : i64} : tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+// An unstaged forward op is emitted before every stage, so it may not read
+// a staged value (nnc-ir-fuzzer: the clone read a value not yet made).
+func.func @unstaged(%x: tensor<2x4xf32>, %t: tensor<2x4xf32>, %w1: tensor<4x4xf32> {nn.param}, %w2: tensor<4x4xf32> {nn.param}) -> (tensor<f32>, tensor<4x4xf32>, tensor<4x4xf32>) attributes {nn.checkpoint = #nn.checkpoint_plan<strategy = store_all, stages = 2, schedule = [F_all 1, F_all 2, B 2, B 1]>, nn.entry = #nn.entry<grad>} {
+  %0 = nn.linear %x, %w1 {nn.stage = 1 : i64} : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  %1 = nn.relu %0 {nn.stage = 1 : i64} : tensor<2x4xf32>
+  %2 = nn.linear %1, %w2 {nn.stage = 2 : i64} : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  // expected-error @+1 {{'nn.mse_loss' op has no 'nn.stage' but reads a value of stage 2: every forward op after a staged one needs a stage}}
+  %3 = nn.mse_loss %2, %t : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<f32>
+  %cst = arith.constant {nn.grad_seed} dense<1.000000e+00> : tensor<f32>
+  %4 = nn.mse_loss_grad %2, %t, %cst : (tensor<2x4xf32>, tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
+  %5 = nn.matmul %4, %w2 : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  %6 = nn.matmul %4, %1 {transpose_lhs} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  %7 = nn.relu_grad %1, %5 : tensor<2x4xf32>
+  %8 = nn.matmul %7, %x {transpose_lhs} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  return %3, %8, %6 : tensor<f32>, tensor<4x4xf32>, tensor<4x4xf32>
+}
