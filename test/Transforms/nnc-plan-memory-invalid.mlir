@@ -17,3 +17,22 @@ func.func @dynamic(%n: index) {
   %a = memref.alloc(%n) : memref<?xf32>
   return
 }
+
+// -----
+
+// Sizes are computed with overflow checks: a wrapped size would give an
+// offset that overlaps other buffers.
+func.func @overflow() {
+  // expected-error @+1 {{'memref.alloc' op cannot be planned: 'memref<4294967296x4294967296xf32>' takes more than 2^63 bytes, over nnc's limit of 1 TiB per tensor}}
+  %a = memref.alloc() : memref<4294967296x4294967296xf32>
+  return
+}
+
+// -----
+
+// A vector element counts all its lanes (16 bytes each here).
+func.func @vectors() {
+  // expected-error @+1 {{'memref.alloc' op cannot be planned: 'memref<1099511627776xvector<4xf32>>' takes 17592186044416 bytes, over nnc's limit of 1 TiB per tensor}}
+  %a = memref.alloc() : memref<1099511627776xvector<4xf32>>
+  return
+}

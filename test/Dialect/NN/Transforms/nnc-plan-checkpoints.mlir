@@ -7,6 +7,7 @@
 // RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=dp budget=2200 forward-flop-seconds=2 backward-flop-seconds=1" | FileCheck %s --check-prefix=MEASURED
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2" 2>&1 | FileCheck %s --check-prefix=ONERATE
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=-1 backward-flop-seconds=1" 2>&1 | FileCheck %s --check-prefix=NEGRATE
+// RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=nan backward-flop-seconds=1" 2>&1 | FileCheck %s --check-prefix=NANRATE
 
 // Four layers of 8x16 floats (512 bytes per activation). A layer — linear,
 // then its activation — is one stage; the loss joins the last stage.
@@ -39,6 +40,7 @@
 // MEASURED-SAME: compute_flops = 5.504000e+04, recompute_flops = 8.448000e+03, store_all_flops = 4.659200e+04
 // ONERATE: error: nnc-plan-checkpoints: forward-flop-seconds (2.000000e+00) and backward-flop-seconds (0.000000e+00) must both be positive and finite (measured costs) or both 0 (FLOPs)
 // NEGRATE: error: nnc-plan-checkpoints: forward-flop-seconds (-1.000000e+00)
+// NANRATE: error: nnc-plan-checkpoints: forward-flop-seconds (nan) and backward-flop-seconds (1.000000e+00) must both be positive and finite
 
 // TOOSMALL: error: checkpoint planning of 'net_grad' failed: budget 100 B (100 bytes) is below the minimum feasible 1.51 KiB (1544 bytes)
 // UNKNOWN: for the --strategy option: Cannot find option named 'magic'!
