@@ -34,7 +34,7 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 ninja -C build-asan -j"${NNC_JOBS:-$(nproc)}" \
   nnc-opt nnc-plan nnc-compile nnc-translate \
-  PlannerTests MemoryTests FrontendTests ExecutionEngineTests \
+  PlannerTests MemoryTests FrontendTests ExecutionEngineTests RuntimeTests \
   nnc-ir-fuzzer nnc-planner-fuzzer nnc-onnx-fuzzer
 [ "${1:-}" = "--build-only" ] && exit 0
 

@@ -11,28 +11,218 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <unordered_map>
 
 // oneDNN's CPU engine is built on OpenMP here (Debian's libdnnl: libgomp);
 // its thread count is OpenMP's.
 extern "C" int omp_get_max_threads(void);
 extern "C" void omp_set_num_threads(int);
 
+[[noreturn]] static void fail(const char *what, int32_t transA, int32_t transB,
+                              int64_t M, int64_t N, int64_t K, int64_t lda,
+                              int64_t ldb, int64_t ldc, dnnl_status_t status) {
+  std::fprintf(stderr,
+               "nnc runtime: error: %s(%c%c, M=%lld N=%lld K=%lld, "
+               "lda=%lld ldb=%lld ldc=%lld) failed with oneDNN status %d\n",
+               what, transA ? 'T' : 'N', transB ? 'T' : 'N', (long long)M,
+               (long long)N, (long long)K, (long long)lda, (long long)ldb,
+               (long long)ldc, (int)status);
+  std::abort();
+}
+
+namespace {
+/// Everything a matmul primitive is specialised for. The thread count is
+/// part of it: oneDNN blocks the problem for the threads it was created
+/// with, and running it with others is slower or, for some kernels, wrong.
+struct MatmulKey {
+  int32_t transA, transB;
+  int64_t M, N, K, lda, ldb, ldc;
+  bool accumulate;
+  int threads;
+  bool operator==(const MatmulKey &o) const {
+    return std::memcmp(this, &o, sizeof(*this)) == 0;
+  }
+};
+
+struct MatmulKeyHash {
+  size_t operator()(const MatmulKey &k) const {
+    size_t h = 0;
+    for (int64_t v :
+         {(int64_t)k.transA, (int64_t)k.transB, k.M, k.N, k.K, k.lda, k.ldb,
+          k.ldc, (int64_t)k.accumulate, (int64_t)k.threads})
+      h = h * 0x9E3779B97F4A7C15ull + std::hash<int64_t>()(v);
+    return h;
+  }
+};
+
+/// One created matmul primitive with its memory objects (their data
+/// pointers are set per call) and its scratchpad, allocated once here, so
+/// that a step allocates nothing after its first call.
+struct Matmul {
+  dnnl_primitive_t primitive = nullptr;
+  dnnl_memory_t src = nullptr, weights = nullptr, dst = nullptr,
+                scratch = nullptr;
+  void *scratchBuffer = nullptr;
+  ~Matmul() {
+    for (dnnl_memory_t m : {src, weights, dst, scratch})
+      if (m)
+        dnnl_memory_destroy(m);
+    if (primitive)
+      dnnl_primitive_destroy(primitive);
+    std::free(scratchBuffer);
+  }
+};
+
+/// Matmul primitives by shape, per thread (a thread's steps never wait for
+/// another's). A failed creation is cached as a null entry: that shape then
+/// always takes the sgemm path.
+class MatmulCache {
+public:
+  ~MatmulCache() {
+    map.clear();
+    if (stream)
+      dnnl_stream_destroy(stream);
+    if (engine)
+      dnnl_engine_destroy(engine);
+  }
+
+  Matmul *lookup(const MatmulKey &key) {
+    auto it = map.find(key);
+    if (it != map.end())
+      return it->second.get();
+    std::unique_ptr<Matmul> created = create(key);
+    Matmul *result = created.get();
+    map.emplace(key, std::move(created));
+    return result;
+  }
+
+  dnnl_stream_t getStream() const { return stream; }
+
+private:
+  std::unique_ptr<Matmul> create(const MatmulKey &k) {
+    if (!engine &&
+        (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success ||
+         dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) !=
+             dnnl_success))
+      return nullptr;
+    // Row-major views of op(A) (M x K), op(B) (K x N) and C (M x N): a
+    // transposed operand is the same memory with its strides swapped.
+    dnnl_memory_desc_t a, b, c;
+    dnnl_dims_t aDims = {k.M, k.K}, bDims = {k.K, k.N}, cDims = {k.M, k.N};
+    dnnl_dims_t aStrides = {k.transA ? 1 : k.lda, k.transA ? k.lda : 1};
+    dnnl_dims_t bStrides = {k.transB ? 1 : k.ldb, k.transB ? k.ldb : 1};
+    dnnl_dims_t cStrides = {k.ldc, 1};
+    if (dnnl_memory_desc_init_by_strides(&a, 2, aDims, dnnl_f32, aStrides) ||
+        dnnl_memory_desc_init_by_strides(&b, 2, bDims, dnnl_f32, bStrides) ||
+        dnnl_memory_desc_init_by_strides(&c, 2, cDims, dnnl_f32, cStrides))
+      return nullptr;
+    dnnl_matmul_desc_t desc;
+    if (dnnl_matmul_desc_init(&desc, &a, &b, nullptr, &c))
+      return nullptr;
+    dnnl_primitive_attr_t attr;
+    if (dnnl_primitive_attr_create(&attr))
+      return nullptr;
+    bool ok = dnnl_primitive_attr_set_scratchpad_mode(
+                  attr, dnnl_scratchpad_mode_user) == dnnl_success;
+    if (ok && k.accumulate) { // beta = 1: C += A·B as a sum post-op
+      dnnl_post_ops_t postOps;
+      ok = dnnl_post_ops_create(&postOps) == dnnl_success;
+      if (ok) {
+        ok = dnnl_post_ops_append_sum(postOps, 1.0f) == dnnl_success &&
+             dnnl_primitive_attr_set_post_ops(attr, postOps) == dnnl_success;
+        dnnl_post_ops_destroy(postOps);
+      }
+    }
+    dnnl_primitive_desc_t pd = nullptr;
+    ok = ok && dnnl_primitive_desc_create(&pd, &desc, attr, engine, nullptr) ==
+                   dnnl_success;
+    dnnl_primitive_attr_destroy(attr);
+    if (!ok)
+      return nullptr;
+    auto m = std::make_unique<Matmul>();
+    const dnnl_memory_desc_t *scratchDesc =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t scratchBytes =
+        scratchDesc ? dnnl_memory_desc_get_size(scratchDesc) : 0;
+    ok = dnnl_primitive_create(&m->primitive, pd) == dnnl_success &&
+         dnnl_memory_create(&m->src, &a, engine, DNNL_MEMORY_NONE) ==
+             dnnl_success &&
+         dnnl_memory_create(&m->weights, &b, engine, DNNL_MEMORY_NONE) ==
+             dnnl_success &&
+         dnnl_memory_create(&m->dst, &c, engine, DNNL_MEMORY_NONE) ==
+             dnnl_success;
+    if (ok && scratchBytes) {
+      m->scratchBuffer = std::aligned_alloc(64, (scratchBytes + 63) / 64 * 64);
+      ok = m->scratchBuffer &&
+           dnnl_memory_create(&m->scratch, scratchDesc, engine,
+                              m->scratchBuffer) == dnnl_success;
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return ok ? std::move(m) : nullptr;
+  }
+
+  dnnl_engine_t engine = nullptr;
+  dnnl_stream_t stream = nullptr;
+  std::unordered_map<MatmulKey, std::unique_ptr<Matmul>, MatmulKeyHash> map;
+};
+
+thread_local MatmulCache matmulCache;
+
+/// The engine for each call, chosen by measurement (docs/Performance.md):
+/// oneDNN's matmul primitive runs its brgemm kernels on op(A) = A, where
+/// they beat dnnl_sgemm by 10-50 % (x·Wᵀ and δ·W), but not on δᵀ·x, and
+/// with a run-time alpha (the fused SGD update's -lr) oneDNN falls back to
+/// the sgemm kernels; those calls take dnnl_sgemm directly. NNC_GEMM=sgemm
+/// in the environment sends every call to dnnl_sgemm.
+bool useMatmulPrimitive(int32_t transA, float alpha, float beta) {
+  static const bool enabled = [] {
+    const char *v = std::getenv("NNC_GEMM");
+    return !(v && std::strcmp(v, "sgemm") == 0);
+  }();
+  return enabled && !transA && alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
+}
+} // namespace
+
 void nncrt_sgemm(int32_t transA, int32_t transB, int64_t M, int64_t N,
                  int64_t K, float alpha, const float *A, int64_t lda,
                  const float *B, int64_t ldb, float beta, float *C,
                  int64_t ldc) {
-  dnnl_status_t status =
-      dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, alpha, A,
-                 lda, B, ldb, beta, C, ldc);
-  if (status != dnnl_success) {
-    std::fprintf(stderr,
-                 "nnc runtime: error: sgemm(%c%c, M=%lld N=%lld K=%lld, "
-                 "lda=%lld ldb=%lld ldc=%lld) failed with oneDNN status %d\n",
-                 transA ? 'T' : 'N', transB ? 'T' : 'N', (long long)M,
-                 (long long)N, (long long)K, (long long)lda, (long long)ldb,
-                 (long long)ldc, (int)status);
-    std::abort();
+  if (useMatmulPrimitive(transA, alpha, beta)) {
+    MatmulKey key;
+    std::memset(&key, 0, sizeof(key)); // padding too: keys compare as bytes
+    key.transA = transA != 0;
+    key.transB = transB != 0;
+    key.M = M, key.N = N, key.K = K;
+    key.lda = lda, key.ldb = ldb, key.ldc = ldc;
+    key.accumulate = beta != 0.0f;
+    key.threads = omp_get_max_threads();
+    if (Matmul *mm = matmulCache.lookup(key)) {
+      dnnl_status_t status = dnnl_memory_set_data_handle(mm->src, (void *)A);
+      if (status == dnnl_success)
+        status = dnnl_memory_set_data_handle(mm->weights, (void *)B);
+      if (status == dnnl_success)
+        status = dnnl_memory_set_data_handle(mm->dst, C);
+      dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, mm->src},
+                                {DNNL_ARG_WEIGHTS, mm->weights},
+                                {DNNL_ARG_DST, mm->dst},
+                                {DNNL_ARG_SCRATCHPAD, mm->scratch}};
+      if (status == dnnl_success)
+        status = dnnl_primitive_execute(mm->primitive, matmulCache.getStream(),
+                                        mm->scratch ? 4 : 3, args);
+      if (status == dnnl_success)
+        status = dnnl_stream_wait(matmulCache.getStream());
+      if (status != dnnl_success)
+        fail("matmul", transA, transB, M, N, K, lda, ldb, ldc, status);
+      return;
+    }
   }
+  dnnl_status_t status = dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M,
+                                    N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (status != dnnl_success)
+    fail("sgemm", transA, transB, M, N, K, lda, ldb, ldc, status);
 }
 
 int32_t nncrt_set_num_threads(int32_t threads) {

@@ -105,7 +105,8 @@ def LowerMatmulsToCalls : Pass<"nnc-lower-matmuls-to-calls",
   let description = [{
     Every contraction the matmul matcher recognises (the forward `x·Wᵀ`,
     the backward `δ·W` and `δᵀ·x`, and `nn.sgd_matmul`'s scaled
-    accumulation) becomes a call of `nncrt_sgemm` (oneDNN's sgemm, see
+    accumulation) becomes a call of `nncrt_sgemm` (oneDNN's matmul
+    primitive or its sgemm, chosen per call: see
     include/nnc/Runtime/CPU/CPURuntime.h) on the buffers' aligned pointers:
     `C = alpha·op(A)·op(B) + beta·C`, with `alpha` the contraction's
     constant scale. The contraction accumulates onto what `out` holds

@@ -23,12 +23,16 @@ extern "C" {
 
 /* C = alpha * op(A) * op(B) + beta * C for row-major f32 matrices, op(X) =
  * X or its transpose (transA, transB non-zero), C of M x N, the product over
- * K. The CPU target's only GEMM: oneDNN's sgemm, which chooses its kernels
- * from the CPU's features (AVX2, AVX-512, AMX) rather than its model name.
- * For the same arguments and thread count the result is the same bit for
- * bit, which recomputation under checkpointing relies on. Aborts with a
- * message on an inconsistent call (the compiler only emits consistent
- * ones). */
+ * K. The CPU target's only GEMM, on oneDNN, which chooses its kernels from
+ * the CPU's features (AVX2, AVX-512, AMX) rather than its model name. Calls
+ * with op(A) = A, alpha = 1 and beta 0 or 1 (x·Wᵀ, δ·W) run a matmul
+ * primitive (brgemm kernels) created on the first call of each shape and
+ * thread count and kept per thread with its scratchpad; the rest run
+ * dnnl_sgemm, which is faster there. NNC_GEMM=sgemm in the environment
+ * sends every call to dnnl_sgemm. For the same shape, values and thread
+ * count the result is the same bit for bit wherever the buffers lie, which
+ * recomputation under checkpointing relies on. Aborts with a message on an
+ * inconsistent call (the compiler only emits consistent ones). */
 void nncrt_sgemm(int32_t transA, int32_t transB, int64_t M, int64_t N,
                  int64_t K, float alpha, const float *A, int64_t lda,
                  const float *B, int64_t ldb, float beta, float *C,
