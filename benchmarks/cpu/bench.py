@@ -327,6 +327,31 @@ def deep_mlp_child(argv):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def median_child(argv, quick):
+    """deep_mlp_child's time and memory, medians over three fresh processes
+    (one when quick): see measured_step."""
+    runs = [deep_mlp_child(argv) for _ in range(1 if quick else 3)]
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def measured_steps(plans, layers, width, batch, quick):
+    """The step times predictions are held to: for each (name, lib, report,
+    predicted) plan, the median over three fresh processes of each one's
+    median step, with steps enough for about half a second. The processes
+    go round-robin over the plans: on these VMs a burst of machine noise
+    lasts seconds and shifts a process's median by 10-40 %, as much as the
+    error being measured, so one plan's three runs are spread out."""
+    times = {p[1]: [] for p in plans}
+    for _ in range(1 if quick else 3):
+        for _, lib, report, predicted in plans:
+            steps = 3 if quick else max(5, min(50, int(0.5 / predicted)))
+            times[lib].append(deep_mlp_child(
+                ["--mode", "nnc", "--lib", lib, "--report", report,
+                 "--layers", str(layers), "--width", str(width),
+                 "--batch", str(batch), "--steps", str(steps)])["time"])
+    return [statistics.median(times[p[1]]) for p in plans]
+
+
 def checkpoint_rows(args, tmp, out, predictions):
     L, W, B = (16, 512, 128) if args.quick else (32, 1024, 256)
     steps = "3" if args.quick else "5"
@@ -336,8 +361,8 @@ def checkpoint_rows(args, tmp, out, predictions):
             "--loss", "mse", "--batch", str(B), "--learning-rate", "0.001"]
     torch_rows = {}
     for seg in (0, 2, 4, 8):
-        torch_rows[seg] = deep_mlp_child(["--mode", "torch", "--segments",
-                                          str(seg)] + shape)
+        torch_rows[seg] = median_child(["--mode", "torch", "--segments",
+                                        str(seg)] + shape, args.quick)
     ckpts = {s: r for s, r in torch_rows.items() if s}
     seg = min(ckpts, key=lambda s: ckpts[s]["extra"])
     t_best = ckpts[seg]
@@ -350,8 +375,8 @@ def checkpoint_rows(args, tmp, out, predictions):
         report = json.loads(r.stdout)
         rpath = lib + ".json"
         json.dump(report, open(rpath, "w"))
-        m = deep_mlp_child(["--mode", "nnc", "--lib", lib, "--report",
-                            rpath] + shape)
+        m = median_child(["--mode", "nnc", "--lib", lib, "--report",
+                          rpath] + shape, args.quick)
         m["report"] = report
         return m
     base = nnc("storeall", ["--strategy=store-all", "--cost-model=measured",
@@ -385,12 +410,6 @@ def checkpoint_rows(args, tmp, out, predictions):
         print("  dp %s (%.1f MiB): nnc %+.1f%% vs ckpt_seq(%d) %+.1f%%" % (
             label, budget / 2**20, 100 * out[-1]["nnc_overhead"], seg,
             100 * out[-1]["peer_overhead"]), file=sys.stderr)
-    predictions.append(("%dx%d b%d store-all" % (L, W, B),
-                        base["report"]["checkpoint"].get(
-                            "predicted_step_seconds", 0), base["time"]))
-    predictions.append(("%dx%d b%d dp %.0f MiB" % (L, W, B, budget / 2**20),
-                        dp["report"]["checkpoint"]["predicted_step_seconds"],
-                        dp["time"]))
     # More plans, widths and batches for the cost model.
     configs = [(L, W, B)] if args.quick else [(32, 1024, 256), (32, 512, 128),
                                               (16, 1024, 64)]
@@ -409,20 +428,22 @@ def checkpoint_rows(args, tmp, out, predictions):
               "--backward-flop-seconds=%r" % c["backward_flop_seconds"]]
         lo2 = rep["checkpoint"]["min_budget_bytes"]
         hi2 = rep["checkpoint"]["store_all_peak_bytes"]
+        plans = []
         for plan in (["--strategy=store-all"], ["--strategy=sqrt"],
                      ["--strategy=dp", "--budget=%d" % ((lo2 + hi2) // 2)],
                      ["--strategy=dp", "--budget=%d" % int(lo2 * 1.2)]):
-            lib2 = lib + "%d.so" % len(predictions)
+            lib2 = lib + "%d.so" % (len(predictions) + len(plans))
             r2 = subprocess.run([comp, "-o", lib2, "--report=json"] + sp + rt +
                                 plan, check=True, capture_output=True, text=True)
             rep2 = json.loads(r2.stdout)
             rpath = lib2 + ".json"
             json.dump(rep2, open(rpath, "w"))
-            m = deep_mlp_child(["--mode", "nnc", "--lib", lib2, "--report",
-                                rpath] + sh)
-            predictions.append(("%dx%d b%d %s" % (l, w, b, " ".join(plan)),
-                                rep2["checkpoint"]["predicted_step_seconds"],
-                                m["time"]))
+            plans.append((" ".join(plan), lib2, rpath,
+                          rep2["checkpoint"]["predicted_step_seconds"]))
+        for name, t in zip((p[0] for p in plans),
+                           measured_steps(plans, l, w, b, args.quick)):
+            pred = [p[3] for p in plans if p[0] == name][0]
+            predictions.append(("%dx%d b%d %s" % (l, w, b, name), pred, t))
 
 
 def main():

@@ -11,6 +11,7 @@
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringMap.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -52,34 +53,72 @@ struct Buffers {
 };
 } // namespace
 
-/// Median seconds of at least `runs` calls of `entry` after one warm-up
-/// call, and of as many more as fit in 50 ms (at most 1000): a step of a
-/// small model takes microseconds, and three samples of that are noise.
-static llvm::Expected<double> timeEntry(JITModule &jit, const EntryPoint &entry,
-                                        unsigned &runs) {
-  std::mt19937 rng(0);
+/// One entry point's buffers and its timed calls.
+struct TimedEntry {
+  const EntryPoint *entry;
   Buffers buffers;
-  for (const BufferInfo &b : entry.inputs)
-    buffers.add(b, rng);
-  for (const BufferInfo &b : entry.outputs)
-    buffers.add(b, rng);
   std::vector<double> times;
-  double total = 0;
-  for (unsigned r = 0; r <= runs || (total < 0.05 && r <= 1000); ++r) {
+
+  llvm::Error call(JITModule &jit, bool record) {
     auto t0 = std::chrono::steady_clock::now();
-    if (llvm::Error e = jit.invokeWithWorkspace(entry.name, buffers.pointers,
-                                                entry.workspaceBytes))
-      return std::move(e);
+    if (llvm::Error e = jit.invokeWithWorkspace(entry->name, buffers.pointers,
+                                                entry->workspaceBytes))
+      return e;
     auto t1 = std::chrono::steady_clock::now();
-    if (r > 0) { // the first call faults in code and workspace pages
+    if (record)
       times.push_back(std::chrono::duration<double>(t1 - t0).count());
-      total += times.back();
+    return llvm::Error::success();
+  }
+
+  double median() {
+    std::nth_element(times.begin(), times.begin() + times.size() / 2,
+                     times.end());
+    return times[times.size() / 2];
+  }
+};
+
+/// Median seconds of the forward and of the step, timed alternately (one
+/// forward, one step, ...) after one warm-up call of each: at least `runs`
+/// pairs, and as many more as fit in 0.5 s (at most 1000). Alternating puts
+/// both in the same moments of machine noise, which drifts over seconds on
+/// these VMs; the rates come from their difference. (Three samples of
+/// each, one after the other, mispredicted a 0.1 s step by 10-18 % in
+/// benchmarks/cpu.) Returns the number of pairs timed.
+static llvm::Expected<unsigned> timeAlternately(JITModule &jit,
+                                                TimedEntry &forward,
+                                                TimedEntry &step,
+                                                unsigned runs) {
+  std::mt19937 rng(0);
+  for (TimedEntry *t : {&forward, &step}) {
+    llvm::StringMap<std::pair<void *, int64_t>> inputs;
+    for (const BufferInfo &b : t->entry->inputs) {
+      t->buffers.add(b, rng);
+      inputs[b.name] = {t->buffers.pointers.back(), b.bytes};
+    }
+    for (const BufferInfo &b : t->entry->outputs) {
+      // A training step runs in place (nnc-train, the benchmarks): each
+      // `new_X` is written over `X`. Separate output buffers made the
+      // measured step about 5 % slower than the step as it is used.
+      auto in = StringRef(b.name).starts_with("new_")
+                    ? inputs.find(StringRef(b.name).drop_front(4))
+                    : inputs.end();
+      if (in != inputs.end() && in->second.second == b.bytes)
+        t->buffers.pointers.push_back(in->second.first);
+      else
+        t->buffers.add(b, rng);
     }
   }
-  runs = times.size();
-  std::nth_element(times.begin(), times.begin() + times.size() / 2,
-                   times.end());
-  return times[times.size() / 2];
+  double total = 0;
+  for (unsigned r = 0; r <= runs || (total < 0.5 && r <= 1000); ++r) {
+    // The first call of each faults in code and workspace pages.
+    for (TimedEntry *t : {&forward, &step}) {
+      if (llvm::Error e = t->call(jit, /*record=*/r > 0))
+        return std::move(e);
+      if (r > 0)
+        total += t->times.back();
+    }
+  }
+  return static_cast<unsigned>(step.times.size());
 }
 
 llvm::Expected<FlopTimes>
@@ -124,15 +163,14 @@ mlir::nnc::measureFlopTimes(ModuleOp model, const CPUPipelineOptions &options,
   int32_t previous = nncrt_set_num_threads(static_cast<int32_t>(threads));
   auto restore = llvm::make_scope_exit(
       [&] { nncrt_set_num_threads(threads ? previous : 0); });
-  unsigned forwardRuns = times.runs;
-  auto fwd = timeEntry(**jit, *forward, forwardRuns);
-  if (!fwd)
-    return fwd.takeError();
-  auto stp = timeEntry(**jit, *step, times.runs);
-  if (!stp)
-    return stp.takeError();
-  times.forwardSeconds = *fwd;
-  times.stepSeconds = *stp;
+  TimedEntry timedForward{forward, {}, {}}, timedStep{step, {}, {}};
+  llvm::Expected<unsigned> pairs =
+      timeAlternately(**jit, timedForward, timedStep, times.runs);
+  if (!pairs)
+    return pairs.takeError();
+  times.runs = *pairs;
+  times.forwardSeconds = timedForward.median();
+  times.stepSeconds = timedStep.median();
   if (!(times.stepSeconds > times.forwardSeconds))
     return error(llvm::formatv("the step ({0:e3} s) was not slower than the "
                                "forward ({1:e3} s); measurement too noisy",
@@ -159,7 +197,7 @@ mlir::nnc::applyCostModel(ModuleOp model, CostModel kind,
   if (kind == CostModel::Flops)
     return std::optional<FlopTimes>();
   llvm::Expected<FlopTimes> times =
-      measureFlopTimes(model, options, /*runs=*/3, threads);
+      measureFlopTimes(model, options, /*runs=*/5, threads);
   if (!times)
     return times.takeError();
   options.forwardFlopSeconds = times->forwardFlopSeconds;

@@ -36,15 +36,16 @@ struct FlopTimes {
   double forwardSeconds = 0, stepSeconds = 0;
   /// The planner chain's totals the rates divide by.
   double forwardFlops = 0, backwardFlops = 0;
-  /// Timed calls of the step function.
+  /// Timed calls of the step function (each after one of the forward).
   unsigned runs = 0;
 };
 
 /// Compiles `model` (a module with one model function; not modified) with
 /// `options`' autodiff and learning rate but store-all, JIT-compiles it and
 /// times the model function and the step function on seeded random inputs:
-/// one warm-up call each, then the median of at least `runs` calls (more
-/// while they take under 50 ms in all, for small models). The forward time
+/// one warm-up call each, then the medians of at least `runs` calls of each,
+/// alternating between the two (more while they take under 0.5 s in all,
+/// for small models). The forward time
 /// over the chain's forward FLOPs and the rest of the step over its
 /// backward FLOPs are the rates. Fails if compilation fails (diagnostics go
 /// to the context's handler) or if the step is not slower than the forward
@@ -53,7 +54,7 @@ struct FlopTimes {
 /// compiled code will run with, or the rates describe another machine.
 llvm::Expected<FlopTimes> measureFlopTimes(ModuleOp model,
                                            const CPUPipelineOptions &options,
-                                           unsigned runs = 3,
+                                           unsigned runs = 5,
                                            unsigned threads = 0);
 
 /// The calibration as a report object (`nnc-compile --report=json`).
