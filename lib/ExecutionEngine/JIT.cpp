@@ -39,6 +39,7 @@ llvm::Expected<std::unique_ptr<JITModule>> JITModule::create(ModuleOp module) {
     };
     add("nncrt_sgemm", &nncrt_sgemm);
     add("nncrt_set_num_threads", &nncrt_set_num_threads);
+    add("nncrt_parallel_for", &nncrt_parallel_for);
     return symbols;
   });
   return std::unique_ptr<JITModule>(new JITModule(std::move(*engine)));

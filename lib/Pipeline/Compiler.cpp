@@ -24,10 +24,9 @@ using namespace mlir::nnc;
 static std::string runtimeArchive(std::string archive) {
   std::string exe = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
   if (!exe.empty()) {
-    SmallString<256> beside(llvm::sys::path::parent_path(
-        llvm::sys::path::parent_path(exe)));
-    llvm::sys::path::append(beside, "lib",
-                            llvm::sys::path::filename(archive));
+    SmallString<256> beside(
+        llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+    llvm::sys::path::append(beside, "lib", llvm::sys::path::filename(archive));
     if (llvm::sys::fs::exists(beside))
       archive = beside.str().str();
   }
@@ -69,8 +68,7 @@ const EntryPoint *CompiledModel::step() const {
 }
 
 static BufferInfo bufferInfo(Type type, std::string name, bool isParam,
-                             StringRef sourceName = {},
-                             bool isState = false) {
+                             StringRef sourceName = {}, bool isState = false) {
   auto tensor = cast<RankedTensorType>(type);
   BufferInfo info;
   info.sourceName = sourceName.empty() ? name : sourceName.str();
@@ -239,7 +237,8 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
       if (auto text = dyn_cast_or_null<StringAttr>(ptx.getValueOrNull()))
         result.ptx = text.getValue().rtrim('\0').str();
     result.linkLibraries = cudaRuntimeLinkArguments();
-  } else if (result.module->lookupSymbol("nncrt_sgemm")) {
+  } else if (result.module->lookupSymbol("nncrt_sgemm") ||
+             result.module->lookupSymbol("nncrt_parallel_for")) {
     result.linkLibraries = cpuRuntimeLinkArguments();
   }
   return result;

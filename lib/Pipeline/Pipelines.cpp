@@ -149,8 +149,12 @@ void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm,
   // register tiles.
   pm.addNestedPass<func::FuncOp>(createLowerDotContractions());
   pm.addNestedPass<func::FuncOp>(createLowerTiledContractions());
+  // Large elementwise and row-wise kernels run over row ranges, split over
+  // the runtime's threads at run time.
+  pm.addPass(createParallelizeKernels());
   add(pm, "func.func(convert-linalg-to-loops)");
   buildHostToLLVMPipeline(pm);
+  pm.addPass(createLowerParallelCalls());
 }
 
 void mlir::nnc::buildHostToLLVMPipeline(OpPassManager &pm) {

@@ -13,6 +13,9 @@
 # CHECK: tanh-xent-dropout: {{[0-9]+}} plans bitwise identical to store-all
 # CHECK: relu-mse: {{[0-9]+}} plans bitwise identical to store-all
 # CHECK: adam-step: {{[0-9]+}} plans bitwise identical to store-all
+# CHECK: relu-mse-parallel: 1, 2 and 3 threads bitwise identical
+# CHECK: relu-mse-parallel: {{[0-9]+}} plans bitwise identical to store-all
+# CHECK: relu-mse-parallel: {{[1-9][0-9]*}} parallel kernel calls
 #
 # The last one is a whole Adam training step with gradient norms: the
 # rematerializer moves each update and norm to the backward that completes
@@ -21,6 +24,7 @@
 
 import argparse
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -29,7 +33,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
 from nnc_ctypes import Compiled, random_batch, random_params  # noqa: E402
 
 
-def check(args, tag, widths, act, loss, batch, dropout, adam=False):
+def check(args, tag, widths, act, loss, batch, dropout, adam=False,
+          threads=False):
     step = ["--optimizer=adam", "--grad-norms"] if adam else \
         ["--learning-rate=0"]
     role = "train_step" if adam else "grad"
@@ -87,6 +92,19 @@ def check(args, tag, widths, act, loss, batch, dropout, adam=False):
     if len(peaks) < 3 or len(recompute) < 3:
         print("MISMATCH %s: plans too similar (peaks %s)" % (tag, peaks))
         sys.exit(1)
+    # The thread count must not matter either: the GEMMs and the kernels
+    # nnc-parallelize-kernels splits compute every element in one order.
+    if threads:
+        for n in (1, 2, 3):
+            ref.lib.nncrt_set_num_threads(n)
+            got = ref.call(role, [x, target] + params + extra)
+            for k, (g, e) in enumerate(zip(got, expected)):
+                if g.tobytes() != e.tobytes():
+                    print("MISMATCH %s: %d threads: output %d differs" %
+                          (tag, n, k))
+                    sys.exit(1)
+        ref.lib.nncrt_set_num_threads(0)
+        print("%s: 1, 2 and 3 threads bitwise identical" % tag)
     print("%s: %d plans bitwise identical to store-all" % (tag, len(plans)))
 
 
@@ -100,6 +118,16 @@ def main():
     check(args, "relu-mse", [16] + [24] * 5 + [8], "relu", "mse", 8, 0.0)
     check(args, "adam-step", [16] + [24] * 5 + [8], "relu", "cross-entropy",
           8, 0.0, adam=True)
+    # 128 x 512 points per elementwise op: large enough to be split over
+    # threads (its LLVM IR calls nncrt_parallel_for, checked below).
+    check(args, "relu-mse-parallel", [64, 512, 512, 512, 16], "relu", "mse",
+          128, 0.1, threads=True)
+    ll = os.path.join(args.workdir, "relu-mse-parallel.ll")
+    subprocess.run([args.nnc_compile, "-o", ll, "--mlp", "64,512,512,512,16",
+                    "--activation", "relu", "--loss", "mse", "--batch", "128",
+                    "--dropout", "0.1", "--learning-rate=0"], check=True)
+    calls = open(ll).read().count("call void @nncrt_parallel_for(")
+    print("relu-mse-parallel: %d parallel kernel calls" % calls)
 
 
 if __name__ == "__main__":

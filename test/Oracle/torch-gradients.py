@@ -1,7 +1,8 @@
 # RUN: %python_torch %s --nnc-compile nnc-compile --workdir %t | FileCheck %s
 # REQUIRES: torch
 #
-# PyTorch autograd is the oracle: for MLPs of 1 to 6 layers, with ReLU,
+# PyTorch autograd is the oracle: for MLPs of 1 to 6 layers (one large
+# enough for kernels split over two threads), with ReLU,
 # sigmoid and tanh, MSE and cross-entropy, the loss and every gradient of
 # the compiled gradient function match PyTorch on identical weights within
 # 1e-5 (relative, per tensor, in the 2-norm). The reference runs in float64
@@ -32,6 +33,9 @@ CONFIGS = [
     ([20, 32, 32, 32, 10], "sigmoid", "cross-entropy", 16),
     ([8, 16, 16, 16, 16, 16, 4], "relu", "mse", 32),  # 6 layers
     ([8, 16, 16, 16, 16, 16, 4], "tanh", "cross-entropy", 32),
+    # 128 x 512 = 65536 points per elementwise op: nnc-parallelize-kernels
+    # splits them over the runtime's threads (2 here).
+    ([64, 512, 512, 16], "sigmoid", "mse", 128),
 ]
 
 
@@ -69,6 +73,7 @@ def main():
         spec = ["--mlp", ",".join(map(str, widths)), "--activation", act,
                 "--loss", loss, "--batch", str(batch), "--learning-rate=0"]
         model = Compiled(args.nnc_compile, args.workdir, "m%d" % i, spec)
+        model.lib.nncrt_set_num_threads(2)
         x, target = random_batch(rng, widths, batch, loss)
         params = random_params(rng, widths, gain=2.0)
         outs = model.call("grad", [x, target] + params)

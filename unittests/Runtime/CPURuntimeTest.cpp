@@ -17,9 +17,12 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <random>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -115,4 +118,48 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{false, true, 9, 11, 13, 0.5f, 1.0f},
                       Case{true, true, 12, 10, 14, 2.0f, 0.0f},
                       Case{false, false, 1, 1, 1, 1.0f, 0.5f}));
+/// What each task call saw: the pieces and the threads that ran them.
+struct Coverage {
+  std::vector<int> hits;
+  std::vector<std::pair<int64_t, int64_t>> pieces;
+  int64_t lo;
+  std::mutex mutex;
+};
+
+void recordPiece(void *ctx, int64_t b, int64_t e) {
+  auto *c = static_cast<Coverage *>(ctx);
+  std::lock_guard<std::mutex> lock(c->mutex); // pieces may overlap: count
+  for (int64_t i = b; i < e; ++i)
+    ++c->hits[i - c->lo];
+  c->pieces.push_back({b, e});
+}
+
+TEST(ParallelForTest, CoversTheRangeOnceInPiecesOfAtLeastTheGrain) {
+  for (int threads : {1, 2, 3})
+    for (auto [lo, hi, grain] :
+         {std::tuple<int64_t, int64_t, int64_t>{0, 256, 32},
+          {5, 1000, 1},
+          {0, 7, 2},
+          {10, 11, 1},
+          {0, 63, 32},
+          {3, 3, 1}}) {
+      int32_t previous = nncrt_set_num_threads(threads);
+      Coverage c;
+      c.hits.assign(hi - lo, 0);
+      c.lo = lo;
+      nncrt_parallel_for(recordPiece, &c, lo, hi, grain);
+      nncrt_set_num_threads(previous);
+      for (int64_t i = 0; i < hi - lo; ++i)
+        ASSERT_EQ(c.hits[i], 1) << "index " << lo + i << " with " << threads
+                                << " threads, grain " << grain;
+      int64_t expectedPieces =
+          std::max<int64_t>(1, std::min<int64_t>(threads, (hi - lo) / grain));
+      EXPECT_EQ((int64_t)c.pieces.size(), hi == lo ? 0 : expectedPieces)
+          << "[" << lo << ", " << hi << ") grain " << grain << ", " << threads
+          << " threads";
+      if (c.pieces.size() > 1)
+        for (auto [b, e] : c.pieces)
+          EXPECT_GE(e - b, grain);
+    }
+}
 } // namespace

@@ -9,6 +9,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,14 @@
 // its thread count is OpenMP's.
 extern "C" int omp_get_max_threads(void);
 extern "C" void omp_set_num_threads(int);
+extern "C" int omp_get_thread_num(void);
+extern "C" int omp_get_num_threads(void);
+extern "C" int omp_in_parallel(void);
+// libgomp's entry point of `#pragma omp parallel`, called directly so the
+// runtime needs no OpenMP compiler flag (and clang's would pick libomp, a
+// second thread pool beside oneDNN's).
+extern "C" void GOMP_parallel(void (*fn)(void *), void *data,
+                              unsigned numThreads, unsigned flags);
 
 [[noreturn]] static void fail(const char *what, int32_t transA, int32_t transB,
                               int64_t M, int64_t N, int64_t K, int64_t lda,
@@ -223,6 +232,39 @@ void nncrt_sgemm(int32_t transA, int32_t transB, int64_t M, int64_t N,
                                     N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   if (status != dnnl_success)
     fail("sgemm", transA, transB, M, N, K, lda, ldb, ldc, status);
+}
+
+namespace {
+struct ParallelFor {
+  void (*task)(void *, int64_t, int64_t);
+  void *ctx;
+  int64_t lo, hi;
+};
+
+/// One thread's piece: the team's size decides the split, so the pieces
+/// cover the range even if OpenMP grants fewer threads than asked.
+void runPiece(void *data) {
+  auto *p = static_cast<ParallelFor *>(data);
+  int64_t n = p->hi - p->lo, t = omp_get_thread_num(),
+          threads = omp_get_num_threads();
+  int64_t b = p->lo + n * t / threads, e = p->lo + n * (t + 1) / threads;
+  if (b < e)
+    p->task(p->ctx, b, e);
+}
+} // namespace
+
+void nncrt_parallel_for(void (*task)(void *, int64_t, int64_t), void *ctx,
+                        int64_t lo, int64_t hi, int64_t grain) {
+  int64_t n = hi - lo;
+  int64_t pieces =
+      std::min<int64_t>(omp_get_max_threads(), n / std::max<int64_t>(grain, 1));
+  if (pieces < 2 || omp_in_parallel()) {
+    if (n > 0)
+      task(ctx, lo, hi);
+    return;
+  }
+  ParallelFor p{task, ctx, lo, hi};
+  GOMP_parallel(runPiece, &p, static_cast<unsigned>(pieces), 0);
 }
 
 int32_t nncrt_set_num_threads(int32_t threads) {

@@ -8,6 +8,7 @@
 #ifndef NNC_CODEGEN_CPU_PASSES_H
 #define NNC_CODEGEN_CPU_PASSES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"

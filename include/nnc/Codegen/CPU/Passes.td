@@ -125,4 +125,62 @@ def LowerMatmulsToCalls : Pass<"nnc-lower-matmuls-to-calls",
                            "::mlir::arith::ArithDialect"];
 }
 
+def ParallelizeKernels : Pass<"nnc-parallelize-kernels", "::mlir::ModuleOp"> {
+  let summary = "Split each large elementwise or row-wise kernel's "
+                "parallel loop into ranges the runtime runs on its threads";
+  let description = [{
+    A kernel of `nnc-outline-kernels` whose one linalg op iterates over at
+    least `min-elements` points and has a parallel dimension that indexes
+    every output (so two of its values never write the same element: `d0`
+    of an elementwise op, the column of a bias gradient's reduction over
+    rows) is lowered to loops here, and the loop of the first such
+    dimension runs from two new trailing `index` arguments, `lo` to `hi`.
+    Every call passes the whole range, and the kernel is marked
+    `nnc.parallel_grain`: the fewest values of that dimension worth a
+    thread (at least `grain-elements` points). `nnc-lower-parallel-calls` then turns those
+    calls into `nncrt_parallel_for`, which splits the range over the
+    runtime's threads.
+
+    Why: with the GEMMs threaded by oneDNN, the step's own loops (bias,
+    activation and their gradients, the loss) ran on one thread while the
+    other waited, a fifth of a 2-thread step of the 32 × 1024 MLP. Each
+    element is computed by one thread in the order of the one-thread loop,
+    so results are the same bit for bit at any thread count and across
+    checkpoint plans. Small kernels stay whole: a parallel region costs
+    microseconds.
+  }];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"65536",
+           "Smallest iteration space (points) that is split">,
+    Option<"grainElements", "grain-elements", "int64_t", /*default=*/"16384",
+           "Fewest points of the iteration space per thread">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def LowerParallelCalls : Pass<"nnc-lower-parallel-calls",
+                              "::mlir::ModuleOp"> {
+  let summary = "Run calls of kernels marked nnc.parallel_grain through "
+                "the runtime's nncrt_parallel_for";
+  let description = [{
+    On the LLVM dialect, after `nnc-parallelize-kernels` and the lowering
+    to LLVM: each `llvm.func` marked `nnc.parallel_grain` (its last two
+    arguments a row range) gets a task function `<kernel>.task(ctx, lo, hi)`
+    that loads the other arguments from `ctx`, an array of 8-byte slots,
+    and calls the kernel on `[lo, hi)`. Each call of the kernel stores its
+    arguments into such an array on the caller's stack (allocated once, in
+    its entry block) and calls
+    `nncrt_parallel_for(task, ctx, lo, hi, grain)` instead
+    (include/nnc/Runtime/CPU/CPURuntime.h), which runs the task over
+    contiguous pieces of the range, one per thread, or whole on one.
+
+    Why after the lowering: with bare-pointer calls every argument is a
+    pointer or a scalar of at most 8 bytes, so one slot each holds them;
+    before it, memref descriptors cannot be stored into a plain array.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // NNC_CODEGEN_CPU_PASSES_TD

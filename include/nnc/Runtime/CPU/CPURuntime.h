@@ -38,7 +38,17 @@ void nncrt_sgemm(int32_t transA, int32_t transB, int64_t M, int64_t N,
                  const float *B, int64_t ldb, float beta, float *C,
                  int64_t ldc);
 
-/* Threads the GEMM may use (OpenMP); <= 0 restores the default (all
+/* Runs task(ctx, b, e) over [lo, hi) split into contiguous pieces of at
+ * least `grain` (>= 1) indices, one per thread of the runtime's OpenMP team
+ * (the threads the GEMM uses), or task(ctx, lo, hi) on the calling thread
+ * when one thread is set, the range is under two grains or the caller is
+ * already in a parallel region. The pieces cover the range exactly once.
+ * Compiled kernels marked by nnc-parallelize-kernels are called through
+ * it. */
+void nncrt_parallel_for(void (*task)(void *ctx, int64_t b, int64_t e),
+                        void *ctx, int64_t lo, int64_t hi, int64_t grain);
+
+/* Threads the GEMM and the parallel kernels may use (OpenMP); <= 0 restores the default (all
  * cores, or OMP_NUM_THREADS). Returns the previous setting. */
 int32_t nncrt_set_num_threads(int32_t threads);
 

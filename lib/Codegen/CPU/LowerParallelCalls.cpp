@@ -1,0 +1,125 @@
+//===- LowerParallelCalls.cpp - kernel calls through nncrt_parallel_for ---===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Codegen/CPU/Passes.h"
+
+namespace mlir::nnc {
+#define GEN_PASS_DEF_LOWERPARALLELCALLS
+#include "nnc/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::nnc
+
+using namespace mlir;
+
+static constexpr StringLiteral kGrain = "nnc.parallel_grain";
+static constexpr StringLiteral kParallelFor = "nncrt_parallel_for";
+
+/// Whether a value of `type` fits one 8-byte slot of the argument array.
+static bool fitsSlot(Type type) {
+  if (isa<LLVM::LLVMPointerType>(type))
+    return true;
+  if (auto i = dyn_cast<IntegerType>(type))
+    return i.getWidth() <= 64;
+  return isa<Float16Type, BFloat16Type, Float32Type, Float64Type>(type);
+}
+
+namespace {
+struct LowerParallelCallsPass
+    : public nnc::impl::LowerParallelCallsBase<LowerParallelCallsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    Type i64 = b.getI64Type();
+    auto voidType = LLVM::LLVMVoidType::get(ctx);
+
+    SmallVector<LLVM::LLVMFuncOp> kernels;
+    for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+      if (fn->hasAttr(kGrain))
+        kernels.push_back(fn);
+    if (kernels.empty())
+      return;
+
+    auto parallelFor = module.lookupSymbol<LLVM::LLVMFuncOp>(kParallelFor);
+    if (!parallelFor) {
+      b.setInsertionPointToStart(module.getBody());
+      parallelFor = b.create<LLVM::LLVMFuncOp>(
+          module.getLoc(), kParallelFor,
+          LLVM::LLVMFunctionType::get(voidType, {ptr, ptr, i64, i64, i64}));
+    }
+
+    for (LLVM::LLVMFuncOp kernel : kernels) {
+      auto grain = dyn_cast<IntegerAttr>(kernel->getAttr(kGrain));
+      ArrayRef<Type> params = kernel.getFunctionType().getParams();
+      if (!grain || params.size() < 2 || params.end()[-1] != i64 ||
+          params.end()[-2] != i64 || !llvm::all_of(params, fitsSlot)) {
+        kernel.emitError("nnc-lower-parallel-calls: a kernel marked ")
+            << kGrain << " must end in two i64 bounds and take only "
+            << "pointers and scalars of at most 8 bytes";
+        return signalPassFailure();
+      }
+      kernel->removeAttr(kGrain);
+      ArrayRef<Type> fields = params.drop_back(2);
+      auto slots =
+          LLVM::LLVMArrayType::get(i64, std::max<size_t>(fields.size(), 1));
+      Location loc = kernel.getLoc();
+
+      // <kernel>.task(ctx, lo, hi): the arguments out of their slots.
+      b.setInsertionPointAfter(kernel);
+      auto task = b.create<LLVM::LLVMFuncOp>(
+          loc, (kernel.getName() + ".task").str(),
+          LLVM::LLVMFunctionType::get(voidType, {ptr, i64, i64}),
+          LLVM::Linkage::Internal);
+      Block *entry = task.addEntryBlock(b);
+      b.setInsertionPointToStart(entry);
+      SmallVector<Value> args;
+      for (auto [k, type] : llvm::enumerate(fields)) {
+        Value slot = b.create<LLVM::GEPOp>(
+            loc, ptr, slots, entry->getArgument(0),
+            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(k)});
+        args.push_back(b.create<LLVM::LoadOp>(loc, type, slot));
+      }
+      args.push_back(entry->getArgument(1));
+      args.push_back(entry->getArgument(2));
+      b.create<LLVM::CallOp>(loc, kernel, args);
+      b.create<LLVM::ReturnOp>(loc, ValueRange{});
+
+      // Each call: store the arguments, hand the range to the runtime.
+      SmallVector<LLVM::CallOp> calls;
+      module.walk([&](LLVM::CallOp call) {
+        if (call.getCallee() == kernel.getName() && call->getParentOp() != task)
+          calls.push_back(call);
+      });
+      for (LLVM::CallOp call : calls) {
+        auto caller = call->getParentOfType<LLVM::LLVMFuncOp>();
+        Location at = call.getLoc();
+        // One array per call site, in the entry block: a call inside a
+        // loop must not grow the stack.
+        b.setInsertionPointToStart(&caller.getBody().front());
+        Value one = b.create<LLVM::ConstantOp>(at, i64, b.getI64IntegerAttr(1));
+        Value array = b.create<LLVM::AllocaOp>(at, ptr, slots, one,
+                                               /*alignment=*/8);
+        b.setInsertionPoint(call);
+        ValueRange operands = call.getArgOperands();
+        for (unsigned k = 0; k < fields.size(); ++k) {
+          Value slot = b.create<LLVM::GEPOp>(
+              at, ptr, slots, array,
+              ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(k)});
+          b.create<LLVM::StoreOp>(at, operands[k], slot);
+        }
+        Value taskAddress = b.create<LLVM::AddressOfOp>(at, task);
+        Value grainValue = b.create<LLVM::ConstantOp>(at, i64, grain);
+        b.create<LLVM::CallOp>(
+            at, parallelFor,
+            ValueRange{taskAddress, array, operands[fields.size()],
+                       operands[fields.size() + 1], grainValue});
+        call.erase();
+      }
+    }
+  }
+};
+} // namespace
