@@ -56,6 +56,8 @@ static const char *const kPasses[] = {
     "func.func(nnc-lower-dot-contractions)",
     "func.func(nnc-lower-tiled-contractions)",
     "nnc-lower-matmuls-to-calls",
+    "nnc-parallelize-kernels",
+    "nnc-lower-parallel-calls",
     "nnc-strip-nn-attributes",
     "nnc-plan-memory",
     "nnc-verify-arena",

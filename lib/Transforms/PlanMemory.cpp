@@ -95,6 +95,18 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
     if (!fn.getBody().hasOneBlock())
       return fn.emitError("nnc-plan-memory expects straight-line functions "
                           "(one block); run it before lowering to loops");
+    // A function with arguments gets its workspace as one more, and its
+    // calls pass it; a func.constant of it would keep the old type.
+    // (References in attributes, such as a gradient's link to its model,
+    // carry no type.)
+    if (fn.getNumArguments() != 0)
+      if (std::optional<SymbolTable::UseRange> uses =
+              SymbolTable::getSymbolUses(fn, module))
+        for (const SymbolTable::SymbolUse &use : *uses)
+          if (isa<func::ConstantOp>(use.getUser()))
+            return use.getUser()->emitError()
+                   << "nnc-plan-memory cannot add a workspace argument to @"
+                   << fn.getSymName() << ": it is used as a value";
     Block &body = fn.getBody().front();
     OpBuilder b(fn.getContext());
 

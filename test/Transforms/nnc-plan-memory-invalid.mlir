@@ -36,3 +36,17 @@ func.func @vectors() {
   %a = memref.alloc() : memref<1099511627776xvector<4xf32>>
   return
 }
+
+// -----
+
+// A function with arguments gets the workspace as one more argument; a
+// func.constant of it would keep the old type (found by
+// nnc-ir-fuzzer: the IR no longer verified).
+func.func @f() -> ((memref<4xf32>) -> ()) {
+  // expected-error @below {{cannot add a workspace argument to @taken: it is used as a value}}
+  %k = func.constant @taken : (memref<4xf32>) -> ()
+  return %k : (memref<4xf32>) -> ()
+}
+func.func private @taken(%out: memref<4xf32>) {
+  return
+}

@@ -44,19 +44,30 @@ struct LowerParallelCallsPass
     if (kernels.empty())
       return;
 
-    auto parallelFor = module.lookupSymbol<LLVM::LLVMFuncOp>(kParallelFor);
+    auto parallelForType =
+        LLVM::LLVMFunctionType::get(voidType, {ptr, ptr, i64, i64, i64});
+    Operation *existing = module.lookupSymbol(kParallelFor);
+    auto parallelFor = dyn_cast_or_null<LLVM::LLVMFuncOp>(existing);
+    if (existing &&
+        (!parallelFor || parallelFor.getFunctionType() != parallelForType)) {
+      existing->emitError("nnc-lower-parallel-calls: '")
+          << kParallelFor << "' is taken by something else than the "
+          << "runtime's function";
+      return signalPassFailure();
+    }
     if (!parallelFor) {
       b.setInsertionPointToStart(module.getBody());
-      parallelFor = b.create<LLVM::LLVMFuncOp>(
-          module.getLoc(), kParallelFor,
-          LLVM::LLVMFunctionType::get(voidType, {ptr, ptr, i64, i64, i64}));
+      parallelFor = b.create<LLVM::LLVMFuncOp>(module.getLoc(), kParallelFor,
+                                               parallelForType);
     }
+    SymbolTable symbols(module);
 
     for (LLVM::LLVMFuncOp kernel : kernels) {
       auto grain = dyn_cast<IntegerAttr>(kernel->getAttr(kGrain));
       ArrayRef<Type> params = kernel.getFunctionType().getParams();
-      if (!grain || params.size() < 2 || params.end()[-1] != i64 ||
-          params.end()[-2] != i64 || !llvm::all_of(params, fitsSlot)) {
+      if (!grain || kernel.isVarArg() || params.size() < 2 ||
+          params.end()[-1] != i64 || params.end()[-2] != i64 ||
+          !llvm::all_of(params, fitsSlot)) {
         kernel.emitError("nnc-lower-parallel-calls: a kernel marked ")
             << kGrain << " must end in two i64 bounds and take only "
             << "pointers and scalars of at most 8 bytes";
@@ -74,6 +85,7 @@ struct LowerParallelCallsPass
           loc, (kernel.getName() + ".task").str(),
           LLVM::LLVMFunctionType::get(voidType, {ptr, i64, i64}),
           LLVM::Linkage::Internal);
+      symbols.insert(task); // renamed if the name is taken
       Block *entry = task.addEntryBlock(b);
       b.setInsertionPointToStart(entry);
       SmallVector<Value> args;
@@ -95,7 +107,16 @@ struct LowerParallelCallsPass
           calls.push_back(call);
       });
       for (LLVM::CallOp call : calls) {
-        auto caller = call->getParentOfType<LLVM::LLVMFuncOp>();
+        // The argument array lives in the entry block of the function (or
+        // other isolated region) that holds the call.
+        Operation *scope =
+            call->getParentWithTrait<OpTrait::IsIsolatedFromAbove>();
+        auto caller = dyn_cast_or_null<LLVM::LLVMFuncOp>(scope);
+        if (!caller) {
+          call.emitError("nnc-lower-parallel-calls: a call of a parallel "
+                         "kernel must be in an llvm.func");
+          return signalPassFailure();
+        }
         Location at = call.getLoc();
         // One array per call site, in the entry block: a call inside a
         // loop must not grow the stack.

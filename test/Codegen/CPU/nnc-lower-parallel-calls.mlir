@@ -62,3 +62,29 @@ llvm.func internal @wide(%v: vector<4xf32>, %lo: i64, %hi: i64)
     attributes {nnc.parallel_grain = 4 : i64} {
   llvm.return
 }
+
+// -----
+
+// The runtime's name taken by another function type is an error.
+// expected-error @below {{'nncrt_parallel_for' is taken by something else than the runtime's function}}
+llvm.func @nncrt_parallel_for(i64)
+llvm.func internal @k(%lo: i64, %hi: i64) attributes {nnc.parallel_grain = 4 : i64} {
+  llvm.return
+}
+
+// -----
+
+// A task name already taken gets a unique one.
+// CHECK-LABEL: llvm.func @step2
+// CHECK: llvm.mlir.addressof @[[TASK:k2\.task_[0-9]+]]
+// CHECK: llvm.func internal @[[TASK]](
+llvm.func @step2() {
+  %lo = llvm.mlir.constant(0 : i64) : i64
+  %hi = llvm.mlir.constant(64 : i64) : i64
+  llvm.call @k2(%lo, %hi) : (i64, i64) -> ()
+  llvm.return
+}
+llvm.func internal @k2(%lo: i64, %hi: i64) attributes {nnc.parallel_grain = 4 : i64} {
+  llvm.return
+}
+llvm.func @k2.task()
