@@ -31,8 +31,8 @@ namespace mlir::nnc {
 
 struct FlopTimes {
   double forwardFlopSeconds = 0, backwardFlopSeconds = 0;
-  /// Medians of the model function (forward and loss) and of the store-all
-  /// step function (gradient or training step).
+  /// Fastest calls of the model function (forward and loss) and of the
+  /// store-all step function (gradient or training step).
   double forwardSeconds = 0, stepSeconds = 0;
   /// The planner chain's totals the rates divide by.
   double forwardFlops = 0, backwardFlops = 0;
@@ -43,7 +43,7 @@ struct FlopTimes {
 /// Compiles `model` (a module with one model function; not modified) with
 /// `options`' autodiff and learning rate but store-all, JIT-compiles it and
 /// times the model function and the step function on seeded random inputs:
-/// one warm-up call each, then the medians of at least `runs` calls of each,
+/// one warm-up call each, then the fastest of at least `runs` calls of each,
 /// alternating between the two (more while they take under 0.5 s in all,
 /// for small models). The forward time
 /// over the chain's forward FLOPs and the rest of the step over its
