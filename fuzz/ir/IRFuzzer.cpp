@@ -56,6 +56,7 @@ static const char *const kPasses[] = {
     "func.func(nnc-lower-dot-contractions)",
     "func.func(nnc-lower-tiled-contractions)",
     "nnc-lower-matmuls-to-calls",
+    "nnc-skip-self-copies",
     "nnc-parallelize-kernels",
     "nnc-lower-parallel-calls",
     "nnc-strip-nn-attributes",

@@ -144,6 +144,8 @@ void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm,
   // One private kernel per distinct linalg op, so LLVM optimises each loop
   // nest once however often a plan recomputes it.
   pm.addPass(createOutlineKernels());
+  // A fused update's weight copy is skipped when it runs in place.
+  pm.addPass(createSkipSelfCopies());
   // Structured ops → loops → CFG; contractions first (what the library did
   // not take): x·Wᵀ as register dot products, a·b with a row-major b as
   // register tiles.

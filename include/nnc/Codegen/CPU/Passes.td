@@ -183,4 +183,25 @@ def LowerParallelCalls : Pass<"nnc-lower-parallel-calls",
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SkipSelfCopies : Pass<"nnc-skip-self-copies", "::mlir::ModuleOp"> {
+  let summary = "Skip a kernel's copy between two function arguments when "
+                "the caller passes one buffer as both";
+  let description = [{
+    A call of a kernel whose one op is `linalg.copy` from one of its
+    arguments to another, where the call passes two arguments of the
+    calling function, runs only if the two buffers' addresses differ
+    (`scf.if` on `memref.extract_aligned_pointer_as_index`).
+
+    Why: the fused SGD update accumulates `-lr·δᵀ·x` onto a copy of `W` in
+    the output `new_W`, and training passes `W` itself as `new_W` (the C
+    header allows an update to be written over the buffer it reads). The
+    copy then rewrites a buffer onto itself: 4 MiB per 1024 × 1024 layer,
+    0.3 MiB of the 784-100-10 step's first layer. A copy onto itself is the
+    identity, so skipping it never changes a result.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // NNC_CODEGEN_CPU_PASSES_TD
