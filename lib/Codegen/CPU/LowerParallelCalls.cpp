@@ -61,6 +61,18 @@ struct LowerParallelCallsPass
                                                parallelForType);
     }
     SymbolTable symbols(module);
+    // One argument array per calling function, as large as the widest
+    // kernel's: calls run one after the other (nncrt_parallel_for returns
+    // when every piece is done), so they can share it, and a step of
+    // thousands of calls keeps a small frame.
+    size_t widest = 1;
+    for (LLVM::LLVMFuncOp kernel : kernels)
+      widest = std::max<size_t>(
+          widest,
+          kernel.getFunctionType().getNumParams() -
+              std::min<size_t>(kernel.getFunctionType().getNumParams(), 2));
+    auto callerSlots = LLVM::LLVMArrayType::get(i64, widest);
+    llvm::DenseMap<Operation *, Value> arrayOf;
 
     for (LLVM::LLVMFuncOp kernel : kernels) {
       auto grain = dyn_cast<IntegerAttr>(kernel->getAttr(kGrain));
@@ -118,17 +130,20 @@ struct LowerParallelCallsPass
           return signalPassFailure();
         }
         Location at = call.getLoc();
-        // One array per call site, in the entry block: a call inside a
-        // loop must not grow the stack.
-        b.setInsertionPointToStart(&caller.getBody().front());
-        Value one = b.create<LLVM::ConstantOp>(at, i64, b.getI64IntegerAttr(1));
-        Value array = b.create<LLVM::AllocaOp>(at, ptr, slots, one,
-                                               /*alignment=*/8);
+        // In the entry block: a call inside a loop must not grow the stack.
+        Value &array = arrayOf[caller];
+        if (!array) {
+          b.setInsertionPointToStart(&caller.getBody().front());
+          Value one =
+              b.create<LLVM::ConstantOp>(at, i64, b.getI64IntegerAttr(1));
+          array = b.create<LLVM::AllocaOp>(at, ptr, callerSlots, one,
+                                           /*alignment=*/8);
+        }
         b.setInsertionPoint(call);
         ValueRange operands = call.getArgOperands();
         for (unsigned k = 0; k < fields.size(); ++k) {
           Value slot = b.create<LLVM::GEPOp>(
-              at, ptr, slots, array,
+              at, ptr, callerSlots, array,
               ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(k)});
           b.create<LLVM::StoreOp>(at, operands[k], slot);
         }

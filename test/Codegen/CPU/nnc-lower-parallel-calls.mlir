@@ -3,8 +3,8 @@
 
 // A kernel marked nnc.parallel_grain gets a task that loads its arguments
 // (a pointer, an f32 and an i64) from 8-byte slots and runs the kernel on
-// [lo, hi); its call stores them into a stack array allocated in the
-// caller's entry block and hands the range and the grain to the runtime.
+// [lo, hi); its calls store them into one stack array allocated in the
+// caller's entry block and hand the range and the grain to the runtime.
 // CHECK-LABEL: llvm.func @nncrt_parallel_for(!llvm.ptr, !llvm.ptr, i64, i64, i64)
 // CHECK-LABEL: llvm.func @step
 // CHECK-SAME: (%[[P:.+]]: !llvm.ptr, %[[F:.+]]: f32, %[[N:.+]]: i64)
@@ -21,6 +21,10 @@
 // CHECK: %[[TASK:.+]] = llvm.mlir.addressof @kernel.task : !llvm.ptr
 // CHECK: %[[GRAIN:.+]] = llvm.mlir.constant(32 : i64) : i64
 // CHECK: llvm.call @nncrt_parallel_for(%[[TASK]], %[[ARRAY]], %{{.+}}, %{{.+}}, %[[GRAIN]])
+// The second call shares the array.
+// CHECK-NOT: llvm.alloca
+// CHECK: llvm.store %[[P]], %{{.+}} : !llvm.ptr, !llvm.ptr
+// CHECK: llvm.call @nncrt_parallel_for(%{{.+}}, %[[ARRAY]],
 // CHECK-NOT: llvm.call @kernel(
 // CHECK-LABEL: llvm.func internal @kernel(
 // CHECK-NOT: nnc.parallel_grain
@@ -38,6 +42,7 @@ llvm.func @step(%p: !llvm.ptr, %f: f32, %n: i64) {
 ^body:
   %lo = llvm.mlir.constant(0 : i64) : i64
   %hi = llvm.mlir.constant(256 : i64) : i64
+  llvm.call @kernel(%p, %f, %n, %lo, %hi) : (!llvm.ptr, f32, i64, i64, i64) -> ()
   llvm.call @kernel(%p, %f, %n, %lo, %hi) : (!llvm.ptr, f32, i64, i64, i64) -> ()
   llvm.return
 }

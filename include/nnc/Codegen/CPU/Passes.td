@@ -170,8 +170,8 @@ def LowerParallelCalls : Pass<"nnc-lower-parallel-calls",
     arguments a row range) gets a task function `<kernel>.task(ctx, lo, hi)`
     that loads the other arguments from `ctx`, an array of 8-byte slots,
     and calls the kernel on `[lo, hi)`. Each call of the kernel stores its
-    arguments into such an array on the caller's stack (allocated once, in
-    its entry block) and calls
+    arguments into such an array on the caller's stack (one per calling
+    function, in its entry block, shared by its calls) and calls
     `nncrt_parallel_for(task, ctx, lo, hi, grain)` instead
     (include/nnc/Runtime/CPU/CPURuntime.h), which runs the task over
     contiguous pieces of the range, one per thread, or whole on one.
