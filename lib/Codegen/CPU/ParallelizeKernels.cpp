@@ -112,9 +112,11 @@ struct ParallelizeKernelsPass
       auto split = cast<scf::ForOp>((*loops)[*dim]);
       split.setLowerBound(kernel.getArgument(n));
       split.setUpperBound(kernel.getArgument(n + 1));
-      int64_t perValue = points / extent;
-      int64_t grain = std::max<int64_t>(1, (grainElements + perValue - 1) /
-                                               std::max<int64_t>(perValue, 1));
+      // ceil(grain-elements / points per value), without overflow for any
+      // option value.
+      int64_t perValue = std::max<int64_t>(points / extent, 1);
+      int64_t grain = std::max<int64_t>(1, grainElements / perValue +
+                                               (grainElements % perValue != 0));
       kernel->setAttr(kAttr, rewriter.getI64IntegerAttr(grain));
 
       for (const SymbolTable::SymbolUse &use : *uses) {

@@ -3,6 +3,9 @@
 // RUN: nnc-opt %s --split-input-file \
 // RUN:   --nnc-parallelize-kernels="min-elements=131073" \
 // RUN:   | FileCheck %s --check-prefix=HIGH
+// RUN: nnc-opt %s --split-input-file \
+// RUN:   --nnc-parallelize-kernels="grain-elements=9223372036854775807" \
+// RUN:   | FileCheck %s --check-prefix=HUGE
 // RUN: not nnc-opt %s --split-input-file \
 // RUN:   --nnc-parallelize-kernels="grain-elements=0" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=BADOPT
@@ -46,6 +49,9 @@
 // CHECK-NOT: nnc.parallel_grain
 // CHECK: linalg.generic
 // HIGH-NOT: nnc.parallel_grain
+// The largest grain-elements does not overflow: ceil((2^63 - 1) / 512).
+// HUGE-LABEL: func.func private @relu
+// HUGE-SAME: nnc.parallel_grain = 18014398509481984 : i64
 func.func @step(%a: memref<256x512xf32>, %b: memref<256x512xf32>,
                 %g: memref<512xf32>, %s: memref<4x4xf32>,
                 %t: memref<4x4xf32>, %l: memref<f32>) {
