@@ -112,11 +112,19 @@ public:
 
 private:
   std::unique_ptr<Matmul> create(const MatmulKey &k) {
-    if (!engine &&
-        (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success ||
-         dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) !=
-             dnnl_success))
-      return nullptr;
+    if (!engine) { // both or neither: a stream-less engine cannot run
+      if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) {
+        engine = nullptr;
+        return nullptr;
+      }
+      if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) !=
+          dnnl_success) {
+        dnnl_engine_destroy(engine);
+        engine = nullptr;
+        stream = nullptr;
+        return nullptr;
+      }
+    }
     // Row-major views of op(A) (M x K), op(B) (K x N) and C (M x N): a
     // transposed operand is the same memory with its strides swapped.
     dnnl_memory_desc_t a, b, c;
