@@ -38,6 +38,7 @@ llvm::Expected<std::unique_ptr<JITModule>> JITModule::create(ModuleOp module) {
                                  llvm::JITSymbolFlags::Exported};
     };
     add("nncrt_sgemm", &nncrt_sgemm);
+    add("nncrt_sgemm_epilogue", &nncrt_sgemm_epilogue);
     add("nncrt_set_num_threads", &nncrt_set_num_threads);
     add("nncrt_parallel_for", &nncrt_parallel_for);
     return symbols;

@@ -237,8 +237,11 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
       if (auto text = dyn_cast_or_null<StringAttr>(ptx.getValueOrNull()))
         result.ptx = text.getValue().rtrim('\0').str();
     result.linkLibraries = cudaRuntimeLinkArguments();
-  } else if (result.module->lookupSymbol("nncrt_sgemm") ||
-             result.module->lookupSymbol("nncrt_parallel_for")) {
+  } else if (llvm::any_of(result.module->getOps<LLVM::LLVMFuncOp>(),
+                          [](LLVM::LLVMFuncOp fn) {
+                            return fn.isExternal() &&
+                                   fn.getName().starts_with("nncrt_");
+                          })) {
     result.linkLibraries = cpuRuntimeLinkArguments();
   }
   return result;

@@ -30,7 +30,23 @@ struct Case {
   bool transA, transB;
   int64_t M, N, K;
   float alpha, beta;
+  /// nncrt_sgemm_epilogue's: a bias row and an activation (alpha is 1).
+  bool epilogue = false, bias = false;
+  int32_t activation = NNCRT_ACTIVATION_NONE;
+  float slope = 0.0f;
 };
+
+/// The call under test, on either entry point.
+void call(const Case &c, const float *A, int64_t lda, const float *B,
+          int64_t ldb, float *C, int64_t ldc, const float *bias) {
+  if (c.epilogue)
+    nncrt_sgemm_epilogue(c.transA, c.transB, c.M, c.N, c.K, A, lda, B, ldb,
+                         c.beta, C, ldc, c.bias ? bias : nullptr,
+                         c.activation, c.slope);
+  else
+    nncrt_sgemm(c.transA, c.transB, c.M, c.N, c.K, c.alpha, A, lda, B, ldb,
+                c.beta, C, ldc);
+}
 
 /// Row-major storage of op(X) (rows x cols) as X or its transpose, with a
 /// leading dimension padded by `pad` and the data starting `shift` floats
@@ -62,18 +78,22 @@ void runCase(const Case &c, int64_t pad, int64_t shift) {
   Matrix A = makeOperand(c.transA, c.M, c.K, pad, shift, rng);
   Matrix B = makeOperand(c.transB, c.K, c.N, pad, shift, rng);
   Matrix C = makeOperand(false, c.M, c.N, pad, shift, rng);
+  Matrix bias = makeOperand(false, 1, c.N, 0, 0, rng);
   std::vector<double> expected(c.M * c.N);
   for (int64_t i = 0; i < c.M; ++i)
     for (int64_t j = 0; j < c.N; ++j) {
       double sum = 0;
       for (int64_t k = 0; k < c.K; ++k)
         sum += (double)at(A, c.transA, i, k) * at(B, c.transB, k, j);
-      expected[i * c.N + j] =
-          c.alpha * sum + (c.beta != 0 ? c.beta * C.ptr()[i * C.ld + j] : 0);
+      double v =
+          c.alpha * sum + (c.beta != 0 ? c.beta * C.ptr()[i * C.ld + j] : 0) +
+          (c.bias ? bias.ptr()[j] : 0);
+      if (c.activation != NNCRT_ACTIVATION_NONE && v <= 0)
+        v = c.activation == NNCRT_ACTIVATION_RELU ? 0 : v * c.slope;
+      expected[i * c.N + j] = v;
     }
   Matrix first = C;
-  nncrt_sgemm(c.transA, c.transB, c.M, c.N, c.K, c.alpha, A.ptr(), A.ld,
-              B.ptr(), B.ld, c.beta, first.ptr(), first.ld);
+  call(c, A.ptr(), A.ld, B.ptr(), B.ld, first.ptr(), first.ld, bias.ptr());
   for (int64_t i = 0; i < c.M; ++i)
     for (int64_t j = 0; j < c.N; ++j)
       ASSERT_NEAR(first.ptr()[i * first.ld + j], expected[i * c.N + j],
@@ -84,8 +104,10 @@ void runCase(const Case &c, int64_t pad, int64_t shift) {
   std::memcpy(A2.ptr(), A.ptr(), (A.data.size() - A.shift) * sizeof(float));
   Matrix second{std::vector<float>(C.data.size() + 5), C.ld, C.shift + 5};
   std::memcpy(second.ptr(), C.ptr(), (C.data.size() - C.shift) * sizeof(float));
-  nncrt_sgemm(c.transA, c.transB, c.M, c.N, c.K, c.alpha, A2.ptr(), A2.ld,
-              B.ptr(), B.ld, c.beta, second.ptr(), second.ld);
+  Matrix bias2{std::vector<float>(bias.data.size() + 3), bias.ld, 3};
+  std::memcpy(bias2.ptr(), bias.ptr(), bias.data.size() * sizeof(float));
+  call(c, A2.ptr(), A2.ld, B.ptr(), B.ld, second.ptr(), second.ld,
+       bias2.ptr());
   for (int64_t i = 0; i < c.M; ++i)
     ASSERT_EQ(std::memcmp(first.ptr() + i * first.ld,
                           second.ptr() + i * second.ld, c.N * sizeof(float)),
@@ -118,6 +140,36 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{false, true, 9, 11, 13, 0.5f, 1.0f},
                       Case{true, true, 12, 10, 14, 2.0f, 0.0f},
                       Case{false, false, 1, 1, 1, 1.0f, 0.5f}));
+
+/// A linear layer's epilogue: the bias with or without relu (beta 0, the
+/// forward), an accumulating call, leaky relu, no bias; op(A) = Aᵀ takes
+/// the sgemm path with the bias and activation as passes.
+Case epilogue(bool transA, int64_t M, int64_t N, int64_t K, float beta,
+              bool bias, int32_t activation, float slope = 0.0f) {
+  return Case{transA, !transA, M,    N,          K,    1.0f,
+              beta,   true,    bias, activation, slope};
+}
+INSTANTIATE_TEST_SUITE_P(
+    Epilogues, SgemmTest,
+    ::testing::Values(epilogue(false, 37, 29, 53, 0.0f, true,
+                               NNCRT_ACTIVATION_RELU),
+                      epilogue(false, 64, 100, 78, 0.0f, true,
+                               NNCRT_ACTIVATION_NONE),
+                      epilogue(false, 16, 8, 130, 1.0f, true,
+                               NNCRT_ACTIVATION_RELU),
+                      epilogue(false, 33, 45, 17, 0.0f, false,
+                               NNCRT_ACTIVATION_LEAKY_RELU, 0.1f),
+                      epilogue(true, 45, 31, 19, 0.0f, true,
+                               NNCRT_ACTIVATION_RELU),
+                      epilogue(true, 29, 61, 40, 1.0f, true,
+                               NNCRT_ACTIVATION_LEAKY_RELU, 0.2f)));
+
+TEST(SgemmEpilogueTest, UnknownActivationAborts) {
+  float a = 1, b = 1, c = 0;
+  EXPECT_DEATH(nncrt_sgemm_epilogue(0, 0, 1, 1, 1, &a, 1, &b, 1, 0.0f, &c, 1,
+                                    nullptr, 7, 0.0f),
+               "unknown activation 7");
+}
 /// What each task call saw: the pieces and the threads that ran them.
 struct Coverage {
   std::vector<int> hits;

@@ -20,6 +20,10 @@ namespace mlir::nnc {
 using namespace mlir;
 
 static constexpr StringLiteral kSgemm = "nncrt_sgemm";
+static constexpr StringLiteral kSgemmEpilogue = "nncrt_sgemm_epilogue";
+
+// include/nnc/Runtime/CPU/CPURuntime.h's NNCRT_ACTIVATION_*.
+enum class Activation : int32_t { None = 0, Relu = 1, LeakyRelu = 2 };
 
 /// The row stride of a 2-D memref with unit-stride rows and no offset, or
 /// none (a view the runtime cannot take as a plain pointer).
@@ -44,9 +48,93 @@ static bool zeroFills(Operation *op, Value out) {
          value.getValue().isPosZero();
 }
 
+/// A generic on buffers with one input and one init, all-parallel, whose
+/// body yields a function of its input alone.
+static linalg::GenericOp unaryGeneric(Operation *op) {
+  auto g = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!g || !g.hasPureBufferSemantics() || g.getNumDpsInputs() != 1 ||
+      g.getNumDpsInits() != 1 ||
+      g.getNumParallelLoops() != g.getNumLoops() || g.getNumLoops() != 2)
+    return {};
+  return g;
+}
+
+/// True if `v` is a contiguous 1-D f32 buffer the runtime can take as a
+/// pointer.
+static bool isContiguousVector(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return type && type.getRank() == 1 && type.getElementType().isF32() &&
+         succeeded(getStridesAndOffset(type, strides, offset)) &&
+         offset == 0 && strides[0] == 1;
+}
+
+/// The bias `op` broadcasts over the rows of `out` (a linear layer's, just
+/// before the contraction accumulates onto it), or null.
+static Value broadcastBias(Operation *op, Value out) {
+  linalg::GenericOp g = unaryGeneric(op);
+  if (!g || g.getDpsInits()[0] != out)
+    return {};
+  MLIRContext *ctx = op->getContext();
+  AffineExpr d1 = getAffineDimExpr(1, ctx);
+  SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+  auto yield = cast<linalg::YieldOp>(g.getBody()->getTerminator());
+  Value bias = g.getDpsInputs()[0];
+  if (maps[0] != AffineMap::get(2, 0, d1) || !maps[1].isIdentity() ||
+      g.getBody()->getOperations().size() != 1 ||
+      yield.getValues()[0] != g.getBody()->getArgument(0) ||
+      !isContiguousVector(bias))
+    return {};
+  return bias;
+}
+
+/// The relu or leaky relu `op` applies to `out` in place (just after the
+/// contraction wrote it), with leaky relu's slope: the body
+/// `select(x > 0, x, 0)` or `select(x > 0, x, x * slope)` that
+/// convert-nn-to-linalg writes.
+static std::optional<std::pair<Activation, float>>
+inPlaceActivation(Operation *op, Value out) {
+  linalg::GenericOp g = unaryGeneric(op);
+  if (!g || g.getDpsInputs()[0] != out || g.getDpsInits()[0] != out ||
+      !llvm::all_of(g.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return std::nullopt;
+  Value x = g.getBody()->getArgument(0);
+  auto yield = cast<linalg::YieldOp>(g.getBody()->getTerminator());
+  auto select = yield.getValues()[0].getDefiningOp<arith::SelectOp>();
+  if (!select || select->getBlock() != g.getBody() ||
+      select.getTrueValue() != x)
+    return std::nullopt;
+  auto cmp = select.getCondition().getDefiningOp<arith::CmpFOp>();
+  FloatAttr zero;
+  if (!cmp || cmp.getPredicate() != arith::CmpFPredicate::OGT ||
+      cmp.getLhs() != x || !matchPattern(cmp.getRhs(), m_Constant(&zero)) ||
+      !zero.getValue().isZero())
+    return std::nullopt;
+  // Every op of the body is part of the pattern.
+  size_t ops = g.getBody()->getOperations().size();
+  FloatAttr value;
+  if (matchPattern(select.getFalseValue(), m_Constant(&value)) &&
+      value.getValue().isPosZero())
+    return ops == 3 ? std::optional(std::pair(Activation::Relu, 0.0f))
+                    : std::nullopt;
+  auto mul = select.getFalseValue().getDefiningOp<arith::MulFOp>();
+  if (!mul || mul->getBlock() != g.getBody() || ops != 4)
+    return std::nullopt;
+  Value scale = mul.getLhs() == x   ? mul.getRhs()
+                : mul.getRhs() == x ? mul.getLhs()
+                                    : Value();
+  if (!scale || !matchPattern(scale, m_Constant(&value)))
+    return std::nullopt;
+  return std::pair(Activation::LeakyRelu, value.getValue().convertToFloat());
+}
+
 namespace {
 struct LowerMatmulsToCallsPass
     : public nnc::impl::LowerMatmulsToCallsBase<LowerMatmulsToCallsPass> {
+  using LowerMatmulsToCallsBase::LowerMatmulsToCallsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, nnc::MatmulOperands>> matches;
@@ -63,16 +151,17 @@ struct LowerMatmulsToCallsPass
     OpBuilder b(ctx);
     Type i32 = b.getI32Type(), i64 = b.getI64Type(), f32 = b.getF32Type();
     Type ptr = LLVM::LLVMPointerType::get(ctx);
-    auto sgemm = module.lookupSymbol<func::FuncOp>(kSgemm);
-    if (!sgemm) {
+    // The runtime's declarations, added once when first needed.
+    auto declare = [&](StringRef name, TypeRange args) {
+      if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+        return fn;
+      OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(module.getBody());
-      sgemm = b.create<func::FuncOp>(
-          module.getLoc(), kSgemm,
-          b.getFunctionType(
-              {i32, i32, i64, i64, i64, f32, ptr, i64, ptr, i64, f32, ptr, i64},
-              {}));
-      sgemm.setPrivate();
-    }
+      auto fn = b.create<func::FuncOp>(module.getLoc(), name,
+                                       b.getFunctionType(args, {}));
+      fn.setPrivate();
+      return fn;
+    };
 
     for (auto &[op, mm] : matches) {
       Location loc = op.getLoc();
@@ -102,25 +191,56 @@ struct LowerMatmulsToCallsPass
         Value i = b.create<arith::IndexCastOp>(loc, i64, index);
         return b.create<LLVM::IntToPtrOp>(loc, ptr, i);
       };
-      // Before anything is inserted: the op's predecessor may be its fill.
+      // Before anything is inserted: the op's predecessor may be its fill
+      // or its bias, its successor its activation.
       double beta = 1.0;
-      if (Operation *prev = op->getPrevNode(); zeroFills(prev, mm.out)) {
+      Value bias;
+      std::optional<std::pair<Activation, float>> activation;
+      Operation *prev = op->getPrevNode();
+      bool epilogue = fuseEpilogues && mm.alpha == 1.0 && !mm.alphaScalar;
+      if (zeroFills(prev, mm.out)) {
+        prev->erase();
+        beta = 0.0;
+      } else if (epilogue && (bias = broadcastBias(prev, mm.out))) {
         prev->erase();
         beta = 0.0;
       }
+      if (epilogue)
+        if ((activation = inPlaceActivation(op->getNextNode(), mm.out)))
+          op->getNextNode()->erase();
       Value alpha = f32c(mm.alpha);
       if (mm.alphaScalar) { // a run-time scale (the fused update's -lr)
         Value s = b.create<memref::LoadOp>(loc, mm.alphaScalar);
         alpha = mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alpha);
       }
-      b.create<func::CallOp>(
-          loc, sgemm,
-          ValueRange{i32c(mm.lhsTransposed), i32c(mm.rhsTransposed),
-                     i64c(mm.M), i64c(mm.N), i64c(mm.K), alpha,
-                     pointer(mm.lhs), i64c(*leadingDimension(mm.lhs)),
-                     pointer(mm.rhs), i64c(*leadingDimension(mm.rhs)),
-                     f32c(beta), pointer(mm.out),
-                     i64c(*leadingDimension(mm.out))});
+      if (!bias && !activation) {
+        b.create<func::CallOp>(
+            loc,
+            declare(kSgemm, {i32, i32, i64, i64, i64, f32, ptr, i64, ptr, i64,
+                             f32, ptr, i64}),
+            ValueRange{i32c(mm.lhsTransposed), i32c(mm.rhsTransposed),
+                       i64c(mm.M), i64c(mm.N), i64c(mm.K), alpha,
+                       pointer(mm.lhs), i64c(*leadingDimension(mm.lhs)),
+                       pointer(mm.rhs), i64c(*leadingDimension(mm.rhs)),
+                       f32c(beta), pointer(mm.out),
+                       i64c(*leadingDimension(mm.out))});
+      } else {
+        Value biasPointer = bias ? pointer(bias)
+                                 : b.create<LLVM::ZeroOp>(loc, ptr).getResult();
+        auto [kind, slope] =
+            activation.value_or(std::pair(Activation::None, 0.0f));
+        b.create<func::CallOp>(
+            loc,
+            declare(kSgemmEpilogue, {i32, i32, i64, i64, i64, ptr, i64, ptr,
+                                     i64, f32, ptr, i64, ptr, i32, f32}),
+            ValueRange{i32c(mm.lhsTransposed), i32c(mm.rhsTransposed),
+                       i64c(mm.M), i64c(mm.N), i64c(mm.K), pointer(mm.lhs),
+                       i64c(*leadingDimension(mm.lhs)), pointer(mm.rhs),
+                       i64c(*leadingDimension(mm.rhs)), f32c(beta),
+                       pointer(mm.out), i64c(*leadingDimension(mm.out)),
+                       biasPointer, i32c(static_cast<int32_t>(kind)),
+                       f32c(slope)});
+      }
       op->erase();
     }
   }

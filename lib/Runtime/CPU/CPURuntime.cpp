@@ -49,7 +49,9 @@ namespace {
 struct MatmulKey {
   int32_t transA, transB;
   int64_t M, N, K, lda, ldb, ldc;
-  bool accumulate;
+  bool accumulate, bias;
+  int32_t activation;
+  float slope;
   int threads;
   bool operator==(const MatmulKey &o) const {
     return std::memcmp(this, &o, sizeof(*this)) == 0;
@@ -59,9 +61,12 @@ struct MatmulKey {
 struct MatmulKeyHash {
   size_t operator()(const MatmulKey &k) const {
     size_t h = 0;
-    for (int64_t v :
-         {(int64_t)k.transA, (int64_t)k.transB, k.M, k.N, k.K, k.lda, k.ldb,
-          k.ldc, (int64_t)k.accumulate, (int64_t)k.threads})
+    int32_t slopeBits;
+    std::memcpy(&slopeBits, &k.slope, sizeof(slopeBits));
+    for (int64_t v : {(int64_t)k.transA, (int64_t)k.transB, k.M, k.N, k.K,
+                      k.lda, k.ldb, k.ldc, (int64_t)k.accumulate,
+                      (int64_t)k.bias, (int64_t)k.activation,
+                      (int64_t)slopeBits, (int64_t)k.threads})
       h = h * 0x9E3779B97F4A7C15ull + std::hash<int64_t>()(v);
     return h;
   }
@@ -72,11 +77,11 @@ struct MatmulKeyHash {
 /// that a step allocates nothing after its first call.
 struct Matmul {
   dnnl_primitive_t primitive = nullptr;
-  dnnl_memory_t src = nullptr, weights = nullptr, dst = nullptr,
-                scratch = nullptr;
+  dnnl_memory_t src = nullptr, weights = nullptr, bias = nullptr,
+                dst = nullptr, scratch = nullptr;
   void *scratchBuffer = nullptr;
   ~Matmul() {
-    for (dnnl_memory_t m : {src, weights, dst, scratch})
+    for (dnnl_memory_t m : {src, weights, bias, dst, scratch})
       if (m)
         dnnl_memory_destroy(m);
     if (primitive)
@@ -127,28 +132,41 @@ private:
     }
     // Row-major views of op(A) (M x K), op(B) (K x N) and C (M x N): a
     // transposed operand is the same memory with its strides swapped.
-    dnnl_memory_desc_t a, b, c;
+    dnnl_memory_desc_t a, b, bias, c;
     dnnl_dims_t aDims = {k.M, k.K}, bDims = {k.K, k.N}, cDims = {k.M, k.N};
     dnnl_dims_t aStrides = {k.transA ? 1 : k.lda, k.transA ? k.lda : 1};
     dnnl_dims_t bStrides = {k.transB ? 1 : k.ldb, k.transB ? k.ldb : 1};
     dnnl_dims_t cStrides = {k.ldc, 1};
+    // The bias is one row, broadcast over C's rows.
+    dnnl_dims_t biasDims = {1, k.N}, biasStrides = {k.N, 1};
     if (dnnl_memory_desc_init_by_strides(&a, 2, aDims, dnnl_f32, aStrides) ||
         dnnl_memory_desc_init_by_strides(&b, 2, bDims, dnnl_f32, bStrides) ||
+        dnnl_memory_desc_init_by_strides(&bias, 2, biasDims, dnnl_f32,
+                                         biasStrides) ||
         dnnl_memory_desc_init_by_strides(&c, 2, cDims, dnnl_f32, cStrides))
       return nullptr;
     dnnl_matmul_desc_t desc;
-    if (dnnl_matmul_desc_init(&desc, &a, &b, nullptr, &c))
+    if (dnnl_matmul_desc_init(&desc, &a, &b, k.bias ? &bias : nullptr, &c))
       return nullptr;
     dnnl_primitive_attr_t attr;
     if (dnnl_primitive_attr_create(&attr))
       return nullptr;
     bool ok = dnnl_primitive_attr_set_scratchpad_mode(
                   attr, dnnl_scratchpad_mode_user) == dnnl_success;
-    if (ok && k.accumulate) { // beta = 1: C += A·B as a sum post-op
+    // beta = 1 (C += A·B) as a sum post-op, then the activation: relu with
+    // a negative slope is x > 0 ? x : slope·x, the leaky relu nnc computes.
+    if (ok && (k.accumulate || k.activation != NNCRT_ACTIVATION_NONE)) {
       dnnl_post_ops_t postOps;
       ok = dnnl_post_ops_create(&postOps) == dnnl_success;
       if (ok) {
-        ok = dnnl_post_ops_append_sum(postOps, 1.0f) == dnnl_success &&
+        if (k.accumulate)
+          ok = dnnl_post_ops_append_sum(postOps, 1.0f) == dnnl_success;
+        if (ok && k.activation != NNCRT_ACTIVATION_NONE)
+          ok = dnnl_post_ops_append_eltwise(
+                   postOps, 1.0f, dnnl_eltwise_relu,
+                   k.activation == NNCRT_ACTIVATION_LEAKY_RELU ? k.slope : 0.0f,
+                   0.0f) == dnnl_success;
+        ok = ok &&
              dnnl_primitive_attr_set_post_ops(attr, postOps) == dnnl_success;
         dnnl_post_ops_destroy(postOps);
       }
@@ -170,7 +188,9 @@ private:
          dnnl_memory_create(&m->weights, &b, engine, DNNL_MEMORY_NONE) ==
              dnnl_success &&
          dnnl_memory_create(&m->dst, &c, engine, DNNL_MEMORY_NONE) ==
-             dnnl_success;
+             dnnl_success &&
+         (!k.bias || dnnl_memory_create(&m->bias, &bias, engine,
+                                        DNNL_MEMORY_NONE) == dnnl_success);
     if (ok && scratchBytes) {
       m->scratchBuffer = std::aligned_alloc(64, (scratchBytes + 63) / 64 * 64);
       ok = m->scratchBuffer &&
@@ -203,43 +223,133 @@ bool useMatmulPrimitive(int32_t transA, float alpha, float beta) {
 }
 } // namespace
 
+namespace {
+/// One call of either entry point: C = act(alpha·op(A)·op(B) + beta·C +
+/// bias).
+struct GemmCall {
+  int32_t transA, transB;
+  int64_t M, N, K;
+  float alpha;
+  const float *A;
+  int64_t lda;
+  const float *B;
+  int64_t ldb;
+  float beta;
+  float *C;
+  int64_t ldc;
+  const float *bias;
+  int32_t activation;
+  float slope;
+};
+
+[[noreturn]] void fail(const char *what, const GemmCall &g,
+                       dnnl_status_t status) {
+  ::fail(what, g.transA, g.transB, g.M, g.N, g.K, g.lda, g.ldb, g.ldc,
+         status);
+}
+
+/// The matmul primitive for `g`, or false if there is none (not its case,
+/// or oneDNN could not create one): the caller then takes dnnl_sgemm.
+bool runPrimitive(const GemmCall &g) {
+  if (!useMatmulPrimitive(g.transA, g.alpha, g.beta))
+    return false;
+  MatmulKey key;
+  std::memset(&key, 0, sizeof(key)); // padding too: keys compare as bytes
+  key.transA = g.transA != 0;
+  key.transB = g.transB != 0;
+  key.M = g.M, key.N = g.N, key.K = g.K;
+  key.lda = g.lda, key.ldb = g.ldb, key.ldc = g.ldc;
+  key.accumulate = g.beta != 0.0f;
+  key.bias = g.bias != nullptr;
+  key.activation = g.activation;
+  key.slope = g.activation == NNCRT_ACTIVATION_LEAKY_RELU ? g.slope : 0.0f;
+  key.threads = omp_get_max_threads();
+  Matmul *mm = matmulCache.lookup(key);
+  if (!mm)
+    return false;
+  dnnl_status_t status = dnnl_memory_set_data_handle(mm->src, (void *)g.A);
+  if (status == dnnl_success)
+    status = dnnl_memory_set_data_handle(mm->weights, (void *)g.B);
+  if (status == dnnl_success && mm->bias)
+    status = dnnl_memory_set_data_handle(mm->bias, (void *)g.bias);
+  if (status == dnnl_success)
+    status = dnnl_memory_set_data_handle(mm->dst, g.C);
+  dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mm->src},
+                             {DNNL_ARG_WEIGHTS, mm->weights},
+                             {DNNL_ARG_DST, mm->dst}};
+  int nargs = 3;
+  if (mm->bias)
+    args[nargs++] = {DNNL_ARG_BIAS, mm->bias};
+  if (mm->scratch)
+    args[nargs++] = {DNNL_ARG_SCRATCHPAD, mm->scratch};
+  if (status == dnnl_success)
+    status = dnnl_primitive_execute(mm->primitive, matmulCache.getStream(),
+                                    nargs, args);
+  if (status == dnnl_success)
+    status = dnnl_stream_wait(matmulCache.getStream());
+  if (status != dnnl_success)
+    fail("matmul", g, status);
+  return true;
+}
+
+/// dnnl_sgemm, with the bias and the activation as passes over C, in the
+/// arithmetic nnc's own loops use (the bias first, the products
+/// accumulated onto it; relu as x > 0 ? x : 0).
+void runSgemm(const GemmCall &g) {
+  float beta = g.beta;
+  if (g.bias) {
+    for (int64_t i = 0; i < g.M; ++i) {
+      float *row = g.C + i * g.ldc;
+      for (int64_t j = 0; j < g.N; ++j)
+        row[j] = beta == 0.0f ? g.bias[j] : beta * row[j] + g.bias[j];
+    }
+    beta = 1.0f;
+  }
+  dnnl_status_t status =
+      dnnl_sgemm(g.transA ? 'T' : 'N', g.transB ? 'T' : 'N', g.M, g.N, g.K,
+                 g.alpha, g.A, g.lda, g.B, g.ldb, beta, g.C, g.ldc);
+  if (status != dnnl_success)
+    fail("sgemm", g, status);
+  if (g.activation == NNCRT_ACTIVATION_NONE)
+    return;
+  bool leaky = g.activation == NNCRT_ACTIVATION_LEAKY_RELU;
+  for (int64_t i = 0; i < g.M; ++i) {
+    float *row = g.C + i * g.ldc;
+    for (int64_t j = 0; j < g.N; ++j)
+      row[j] = row[j] > 0.0f ? row[j] : (leaky ? row[j] * g.slope : 0.0f);
+  }
+}
+
+void run(const GemmCall &g) {
+  if (!runPrimitive(g))
+    runSgemm(g);
+}
+} // namespace
+
 void nncrt_sgemm(int32_t transA, int32_t transB, int64_t M, int64_t N,
                  int64_t K, float alpha, const float *A, int64_t lda,
                  const float *B, int64_t ldb, float beta, float *C,
                  int64_t ldc) {
-  if (useMatmulPrimitive(transA, alpha, beta)) {
-    MatmulKey key;
-    std::memset(&key, 0, sizeof(key)); // padding too: keys compare as bytes
-    key.transA = transA != 0;
-    key.transB = transB != 0;
-    key.M = M, key.N = N, key.K = K;
-    key.lda = lda, key.ldb = ldb, key.ldc = ldc;
-    key.accumulate = beta != 0.0f;
-    key.threads = omp_get_max_threads();
-    if (Matmul *mm = matmulCache.lookup(key)) {
-      dnnl_status_t status = dnnl_memory_set_data_handle(mm->src, (void *)A);
-      if (status == dnnl_success)
-        status = dnnl_memory_set_data_handle(mm->weights, (void *)B);
-      if (status == dnnl_success)
-        status = dnnl_memory_set_data_handle(mm->dst, C);
-      dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, mm->src},
-                                {DNNL_ARG_WEIGHTS, mm->weights},
-                                {DNNL_ARG_DST, mm->dst},
-                                {DNNL_ARG_SCRATCHPAD, mm->scratch}};
-      if (status == dnnl_success)
-        status = dnnl_primitive_execute(mm->primitive, matmulCache.getStream(),
-                                        mm->scratch ? 4 : 3, args);
-      if (status == dnnl_success)
-        status = dnnl_stream_wait(matmulCache.getStream());
-      if (status != dnnl_success)
-        fail("matmul", transA, transB, M, N, K, lda, ldb, ldc, status);
-      return;
-    }
+  run({transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr,
+       NNCRT_ACTIVATION_NONE, 0.0f});
+}
+
+void nncrt_sgemm_epilogue(int32_t transA, int32_t transB, int64_t M,
+                          int64_t N, int64_t K, const float *A, int64_t lda,
+                          const float *B, int64_t ldb, float beta, float *C,
+                          int64_t ldc, const float *bias, int32_t activation,
+                          float slope) {
+  if (activation != NNCRT_ACTIVATION_NONE &&
+      activation != NNCRT_ACTIVATION_RELU &&
+      activation != NNCRT_ACTIVATION_LEAKY_RELU) {
+    std::fprintf(stderr,
+                 "nnc runtime: error: nncrt_sgemm_epilogue: unknown "
+                 "activation %d\n",
+                 (int)activation);
+    std::abort();
   }
-  dnnl_status_t status = dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M,
-                                    N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  if (status != dnnl_success)
-    fail("sgemm", transA, transB, M, N, K, lda, ldb, ldc, status);
+  run({transA, transB, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, bias,
+       activation, slope});
 }
 
 namespace {

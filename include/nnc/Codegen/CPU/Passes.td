@@ -114,11 +114,26 @@ def LowerMatmulsToCalls : Pass<"nnc-lower-matmuls-to-calls",
     fused update), except when `out` was just filled with zeros, whose fill
     is dropped (`beta = 0`).
 
+    With `fuse-epilogues` (the default) a linear layer's epilogue moves
+    into the call, `nncrt_sgemm_epilogue`: the broadcast of a bias into
+    `out` just before the contraction becomes the GEMM's bias argument
+    (`beta = 0`), and a relu or leaky relu applied to `out` in place just
+    after it becomes the GEMM's activation. oneDNN's matmul primitive then
+    adds the bias and applies the activation to each block while it is in
+    registers, so `out` is written once instead of three times. Only
+    contractions with `alpha = 1` take an epilogue; any other op between
+    them, an activation into another buffer or another activation (sigmoid,
+    tanh, GELU) stays a loop of its own.
+
     Which engine is faster is a measurement (benchmarks/): on these
     machines oneDNN's kernels ran 3-5x faster than nnc's register tiles, so
     this is the default (`nnc-cpu-pipeline{gemm=library}`); `gemm=generated`
     keeps nnc's own loops instead.
   }];
+  let options = [
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
+           "Move a linear layer's bias and relu into the GEMM call">,
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::memref::MemRefDialect",

@@ -38,6 +38,27 @@ void nncrt_sgemm(int32_t transA, int32_t transB, int64_t M, int64_t N,
                  const float *B, int64_t ldb, float beta, float *C,
                  int64_t ldc);
 
+/* The activations nncrt_sgemm_epilogue applies to its result. */
+enum {
+  NNCRT_ACTIVATION_NONE = 0,
+  NNCRT_ACTIVATION_RELU = 1,       /* x > 0 ? x : 0 */
+  NNCRT_ACTIVATION_LEAKY_RELU = 2, /* x > 0 ? x : slope * x */
+};
+
+/* C = act(op(A) * op(B) + beta * C + bias), a linear layer's forward with
+ * its epilogue in the GEMM: bias (N floats, broadcast over C's rows) may be
+ * null, act is one of the NNCRT_ACTIVATION_* (slope: leaky relu's negative
+ * slope). With op(A) = A and beta 0 or 1 it runs one matmul primitive with
+ * the bias as its bias argument and the activation as an eltwise post-op,
+ * so C is written once; otherwise (or with NNC_GEMM=sgemm) dnnl_sgemm with
+ * the bias and activation as passes over C. The same bit-for-bit guarantee
+ * as nncrt_sgemm. Aborts on an unknown activation. */
+void nncrt_sgemm_epilogue(int32_t transA, int32_t transB, int64_t M,
+                          int64_t N, int64_t K, const float *A, int64_t lda,
+                          const float *B, int64_t ldb, float beta, float *C,
+                          int64_t ldc, const float *bias, int32_t activation,
+                          float slope);
+
 /* Runs task(ctx, b, e) over [lo, hi) split into contiguous pieces of at
  * least `grain` (>= 1) indices, one per thread of the runtime's OpenMP team
  * (the threads the GEMM uses), or task(ctx, lo, hi) on the calling thread
