@@ -10,10 +10,11 @@ predictions; the test evaluation after each epoch is not timed.
 
 PyTorch's matrix products go to whatever libblas.so.3 points to; Debian's
 default is the reference BLAS, several times slower than OpenBLAS, which
-would make any comparison meaningless. The script prints the BLAS that
-threadpoolctl sees and refuses to run on the reference one (install
-libopenblas0-pthread; OpenBLAS 0.3.21 may need OPENBLAS_CORETYPE=Haswell
-or SkylakeX on CPUs it does not know).
+would make any comparison meaningless. Like every nnc benchmark, this one
+goes through benchmarks/common/peer.py first: it chooses OpenBLAS's
+kernel by measurement (an inherited OPENBLAS_CORETYPE or OpenBLAS's own
+detection can pick a weaker one), prints the BLAS that threadpoolctl sees
+and refuses the reference one.
 
   /usr/bin/python3 benchmarks/train/bench.py --nnc-train build/bin/nnc-train
 """
@@ -35,6 +36,13 @@ import struct  # noqa: E402
 
 import numpy as np  # noqa: E402
 import threadpoolctl  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import peer  # noqa: E402
+
+# Before torch loads OpenBLAS: the kernel is chosen in fresh processes.
+PEER = peer.ensure_best_peer()
 import torch  # noqa: E402
 
 
@@ -52,6 +60,7 @@ def blas_check():
               (lib.get("internal_api"), lib.get("version"),
                lib.get("architecture"), lib.get("num_threads"),
                lib.get("filepath")))
+    print("  peer: " + PEER)
     apis = {lib.get("internal_api") for lib in info
             if lib.get("user_api") == "blas"}
     if not apis & {"openblas", "mkl", "blis"}:

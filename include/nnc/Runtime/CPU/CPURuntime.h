@@ -23,16 +23,17 @@ extern "C" {
 
 /* C = alpha * op(A) * op(B) + beta * C for row-major f32 matrices, op(X) =
  * X or its transpose (transA, transB non-zero), C of M x N, the product over
- * K. The CPU target's only GEMM, on oneDNN, which chooses its kernels from
- * the CPU's features (AVX2, AVX-512, AMX) rather than its model name. Calls
- * with op(A) = A, alpha = 1 and beta 0 or 1 (x·Wᵀ, δ·W) run a matmul
- * primitive (brgemm kernels) created on the first call of each shape and
- * thread count and kept per thread with its scratchpad; the rest run
- * dnnl_sgemm, which is faster there. NNC_GEMM=sgemm in the environment
- * sends every call to dnnl_sgemm. For the same shape, values and thread
- * count the result is the same bit for bit wherever the buffers lie, which
- * recomputation under checkpointing relies on. Aborts with a message on an
- * inconsistent call (the compiler only emits consistent ones). */
+ * K. The CPU target's GEMM (with nncrt_sgemm_epilogue below), on oneDNN,
+ * which chooses its kernels from the CPU's features (AVX2, AVX-512, AMX)
+ * rather than its model name. Calls with op(A) = A, alpha = 1 and beta 0
+ * or 1 (x·Wᵀ, δ·W) run a matmul primitive (brgemm kernels) created on the
+ * first call of each shape and thread count and kept per thread with its
+ * scratchpad; the rest run dnnl_sgemm, which is faster there.
+ * NNC_GEMM=sgemm in the environment sends every call to dnnl_sgemm. For
+ * the same shape, values and thread count the result is the same bit for
+ * bit wherever the buffers lie, which recomputation under checkpointing
+ * relies on. Aborts with a message on an inconsistent call (the compiler
+ * only emits consistent ones). */
 void nncrt_sgemm(int32_t transA, int32_t transB, int64_t M, int64_t N,
                  int64_t K, float alpha, const float *A, int64_t lda,
                  const float *B, int64_t ldb, float beta, float *C,
@@ -69,8 +70,9 @@ void nncrt_sgemm_epilogue(int32_t transA, int32_t transB, int64_t M,
 void nncrt_parallel_for(void (*task)(void *ctx, int64_t b, int64_t e),
                         void *ctx, int64_t lo, int64_t hi, int64_t grain);
 
-/* Threads the GEMM and the parallel kernels may use (OpenMP); <= 0 restores the default (all
- * cores, or OMP_NUM_THREADS). Returns the previous setting. */
+/* Threads the GEMM and the parallel kernels may use (OpenMP); <= 0
+ * restores the default (all cores, or OMP_NUM_THREADS). Returns the
+ * previous setting. */
 int32_t nncrt_set_num_threads(int32_t threads);
 
 #ifdef __cplusplus
