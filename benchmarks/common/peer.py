@@ -126,11 +126,13 @@ def choose_openblas_kernel():
 def ensure_best_peer():
     """Returns a one-line description of the peer's BLAS, or exits."""
     if not os.environ.get(CHOSEN):
-        if "torch" in sys.modules:
-            sys.exit("peer: torch was imported before the peer's BLAS kernel "
-                     "was chosen; call ensure_best_peer() first")
+        before = os.environ.get("OPENBLAS_CORETYPE")
         choose_openblas_kernel()
-        os.environ[CHOSEN] = "1"
+        os.environ[CHOSEN] = os.environ.get("OPENBLAS_CORETYPE", "")
+        # OpenBLAS reads its kernel once, when loaded, and numpy loads it
+        # too: start afresh so the choice holds in this process.
+        if os.environ.get("OPENBLAS_CORETYPE") != before:
+            os.execv(sys.executable, [sys.executable] + sys.argv)
     infos = blas_info()
     if not infos:
         sys.exit("peer: PyTorch runs no optimized BLAS (threadpoolctl sees "
@@ -145,6 +147,11 @@ def ensure_best_peer():
                  "better (OPENBLAS_CORETYPE=%s); refusing to compare" %
                  (info.get("architecture"),
                   os.environ.get("OPENBLAS_CORETYPE", "(unset)")))
+    chosen = os.environ.get(CHOSEN)
+    if (info.get("internal_api") == "openblas" and chosen and
+            arch != chosen.lower()):
+        sys.exit("peer: OpenBLAS runs its %r kernel where %s was chosen; "
+                 "refusing to compare" % (info.get("architecture"), chosen))
     return "%s %s (%s kernel, %s threading) at %s" % (
         info.get("internal_api"), info.get("version"),
         info.get("architecture"), info.get("threading_layer"),
