@@ -207,8 +207,9 @@ def step_rows(args, tmp, out):
                                               "--torch-threads", str(tt)] +
                                              case))
                     tn, tp = statistics.median(tns), statistics.median(tps)
-                    spread = "; runs nnc %.4f-%.4f, pytorch %.4f-%.4f" % (
-                        min(tns), max(tns), min(tps), max(tps))
+                    spread = "; runs nnc %.3f-%.3f, pytorch %.3f-%.3f ms" % (
+                        1e3 * min(tns), 1e3 * max(tns), 1e3 * min(tps),
+                        1e3 * max(tps))
                 if best is None or tp < best[1]:
                     best = (tn, tp, "%d+%d" % (tt, bt), spread)
             row = {"work": name, "threads": threads, "nnc": best[0],
@@ -219,8 +220,9 @@ def step_rows(args, tmp, out):
                 tg, _ = alternate(gen, gen, 1, 2, lambda: None, lambda: None)
                 row["generated"] = tg
             out.append(row)
-            print("  %-24s %d thr: nnc %.4f s, pytorch %.4f s (%s)" %
-                  (name, threads, best[0], best[1], best[2]), file=sys.stderr)
+            print("  %-24s %d thr: nnc %.3f ms, pytorch %.3f ms (%s)" %
+                  (name, threads, 1e3 * best[0], 1e3 * best[1], best[2]),
+                  file=sys.stderr)
 
 
 def matmul_rows(args, out):
@@ -466,7 +468,7 @@ def main():
     blas = peer.ensure_best_peer()
     import torch
     print("machine: %s" % open("/proc/cpuinfo").read().split(
-        "model name")[1].split("\n")[0].strip(": "))
+        "model name")[1].split("\n")[0].strip(": \t"))
     print("peer: PyTorch %s, BLAS %s" % (torch.__version__, blas))
     tmp = tempfile.mkdtemp(prefix="nnc-cpu-bench-")
     rows, predictions = [], []
@@ -500,9 +502,9 @@ def main():
             note = "pytorch threads %s%s" % (r["peer_threads"],
                                              r.get("spread", ""))
             if "generated" in r:
-                note += "; nnc gemm=generated %.4f s" % r["generated"]
-            print("%-42s %3d %9.4f s %9.4f s %7.2fx  %s" % (
-                r["work"], r["threads"], r["nnc"], r["peer"],
+                note += "; nnc gemm=generated %.3f ms" % (1e3 * r["generated"])
+            print("%-42s %3d %8.3f ms %8.3f ms %7.2fx  %s" % (
+                r["work"], r["threads"], 1e3 * r["nnc"], 1e3 * r["peer"],
                 r["peer"] / r["nnc"], note))
     print()
     print("%-52s %12s %12s %8s" % ("plan (cost model: measured)", "predicted s",
