@@ -25,7 +25,10 @@ OLD_KERNELS = {"prescott", "core2", "penryn", "dunnington", "nehalem",
                "atom", "katmai", "coppermine", "northwood", "banias",
                "generic"}
 
-# Set once the kernel is chosen, so children and re-runs do not probe again.
+# The chosen kernel's name (as threadpoolctl reports it), or "none" when the
+# BLAS is not OpenBLAS: set once, so children and the re-run after the
+# choice do not probe again (noise could otherwise flip the choice and
+# re-run forever).
 CHOSEN = "NNC_PEER_OPENBLAS_CHOSEN"
 
 
@@ -98,7 +101,8 @@ def probe(coretype):
 
 def choose_openblas_kernel():
     """Exports the fastest OPENBLAS_CORETYPE (or none: OpenBLAS's own
-    detection) after printing every candidate's rate."""
+    detection) after printing every candidate's rate; returns the kernel
+    it runs, or "none" if the BLAS is not OpenBLAS."""
     inherited = os.environ.get("OPENBLAS_CORETYPE")
     candidates = [None] + coretypes_for(cpu_flags())
     if inherited and inherited not in candidates:
@@ -106,8 +110,8 @@ def choose_openblas_kernel():
     results = []
     for c in candidates:
         r = probe(c)
-        if r is None or r["api"] != "openblas":
-            return  # not OpenBLAS: nothing to choose; checked below
+        if r is None or r["api"] != "openblas" or not r["kernel"]:
+            return "none"  # not OpenBLAS: nothing to choose; checked below
         results.append((r["gflops"], c, r["kernel"]))
         print("peer: OpenBLAS with OPENBLAS_CORETYPE=%s runs its %s kernel "
               "at %.1f GFLOP/s (1 thread)%s" % (
@@ -121,14 +125,14 @@ def choose_openblas_kernel():
         os.environ["OPENBLAS_CORETYPE"] = best
     else:
         os.environ.pop("OPENBLAS_CORETYPE", None)
+    return kernel
 
 
 def ensure_best_peer():
     """Returns a one-line description of the peer's BLAS, or exits."""
     if not os.environ.get(CHOSEN):
         before = os.environ.get("OPENBLAS_CORETYPE")
-        choose_openblas_kernel()
-        os.environ[CHOSEN] = os.environ.get("OPENBLAS_CORETYPE", "")
+        os.environ[CHOSEN] = choose_openblas_kernel()
         # OpenBLAS reads its kernel once, when loaded, and numpy loads it
         # too: start afresh so the choice holds in this process.
         if os.environ.get("OPENBLAS_CORETYPE") != before:
@@ -148,7 +152,7 @@ def ensure_best_peer():
                  (info.get("architecture"),
                   os.environ.get("OPENBLAS_CORETYPE", "(unset)")))
     chosen = os.environ.get(CHOSEN)
-    if (info.get("internal_api") == "openblas" and chosen and
+    if (info.get("internal_api") == "openblas" and chosen != "none" and
             arch != chosen.lower()):
         sys.exit("peer: OpenBLAS runs its %r kernel where %s was chosen; "
                  "refusing to compare" % (info.get("architecture"), chosen))
