@@ -15,7 +15,7 @@ include(CMakePackageConfigHelpers)
 set(NNC_LIBRARIES
   NNCDialect NNCDialectTransforms NNCTransforms NNCConversion
   NNCCodegenCommon NNCCodegenCPU NNCCodegenGPU NNCPlanner NNCMemoryPlanner
-  NNCFrontend NNCFrontendONNX NNCPipeline NNCExecutionEngine NNCCAPI
+  NNCFrontend NNCFrontendONNX NNCFrontendLoader NNCPipeline NNCExecutionEngine NNCCAPI
   NNCRuntimeCPU)
 # The run-time libraries compiled code links (nnc-compile finds the archives
 # next to itself, in <prefix>/lib).

@@ -70,8 +70,8 @@ int main(int argc, char **argv) {
 
   // 2. A budget between the least feasible and store-all's peak, from the
   //    chain the checkpoint planner sees.
-  CPUPipelineOptions options;
-  options.learningRate = 0.05;
+  CompileOptions options;
+  options.step.learningRate = 0.05;
   OwningOpRef<ModuleOp> probe = module->clone();
   FailureOr<::nnc::planner::Chain> chain = buildChainForModel(*probe, options);
   if (failed(chain))
@@ -83,8 +83,8 @@ int main(int argc, char **argv) {
   int64_t budget = (least + storeAll) / 2;
   // A chain with nothing to trade (least == store-all) keeps everything.
   if (least < storeAll) {
-    options.strategy = CheckpointStrategy::DP;
-    options.budget = std::to_string(budget);
+    options.checkpoint.strategy = CheckpointStrategy::DP;
+    options.checkpoint.budget = budget;
   }
 
   // 3. Compile and JIT the training step.
@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
               static_cast<long long>(plan.getStages()));
   std::printf("plan %s: budget %lld bytes in [%lld, %lld], peak %lld, "
               "recompute %.0f flops\n",
-              getCLName(plan.getStrategy()).str().c_str(),
+              ::nnc::checkpointStrategies.name(plan.getStrategy()).data(),
               static_cast<long long>(budget), static_cast<long long>(least),
               static_cast<long long>(storeAll),
               static_cast<long long>(plan.getPeakBytes()),

@@ -102,9 +102,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   runAlone(*module, kPasses[llvm::xxh3_64bits(ArrayRef<uint8_t>(data, size)) %
                             std::size(kPasses)]);
 
-  mlir::nnc::CPUPipelineOptions options;
+  mlir::nnc::CompileOptions options;
   if (size & 1)
-    options.strategy = mlir::nnc::CheckpointStrategy::Sqrt;
+    options.checkpoint.strategy = mlir::nnc::CheckpointStrategy::Sqrt;
   FailureOr<mlir::nnc::CompiledModel> compiled =
       mlir::nnc::compileForCPU(std::move(module), options);
   mlir::nnc::fuzz::checkOutcome(failed(compiled), errors, "the CPU pipeline");

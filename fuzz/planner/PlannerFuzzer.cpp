@@ -81,7 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::optional<uint64_t> budgets[] = {std::nullopt, uint64_t(least),
                                        uint64_t(least / 2 + storeAllPeak / 2),
                                        uint64_t(storeAllPeak)};
-  for (llvm::StringRef strategy : strategyNames()) {
+  for (const auto &word : nnc::checkpointStrategies.all()) {
+    nnc::CheckpointStrategy strategy = word.value;
     for (std::optional<uint64_t> budget : budgets) {
       llvm::Expected<Schedule> S =
           planSchedule(*chain, strategy, budget, /*slots=*/32);
@@ -89,13 +90,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         llvm::consumeError(S.takeError());
         continue;
       }
-      checkPlan(*chain, strategy, budget, *S);
+      checkPlan(*chain, word.name, budget, *S);
     }
     if (least > 0) {
       llvm::Expected<Schedule> below =
           planSchedule(*chain, strategy, uint64_t(least - 1), /*slots=*/32);
       if (below)
-        contractBroken(strategy + " accepted a budget below the minimum");
+        contractBroken(word.name + " accepted a budget below the minimum");
       llvm::consumeError(below.takeError());
     }
   }

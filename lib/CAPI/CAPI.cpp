@@ -14,7 +14,7 @@
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/ExecutionEngine/JIT.h"
 #include "nnc/Pipeline/Compiler.h"
-#include "nnc/Pipeline/ToolOptions.h"
+#include "nnc/Frontend/ModelLoader.h"
 #include "nnc/Planner/Chain.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -82,36 +82,27 @@ void describe(const BufferInfo &b, nnc_buffer *out) {
 }
 
 /// The pipeline options `o` asks for, validated.
-llvm::Error applyOptions(const nnc_options *o, CPUPipelineOptions &options) {
+/// The library's options from the C struct's, validated as the tools'.
+llvm::Error applyOptions(const nnc_options *o, CompileOptions &options) {
   if (!(o->learning_rate >= 0) || !std::isfinite(o->learning_rate))
     return llvm::createStringError("learning_rate must be finite and not "
                                    "negative");
-  options.learningRate = o->learning_rate;
+  options.step.learningRate = o->learning_rate;
   if (o->strategy) {
-    StringRef name(o->strategy);
-    bool known = false;
-    for (CheckpointStrategy s :
-         {CheckpointStrategy::StoreAll, CheckpointStrategy::RecomputeAll,
-          CheckpointStrategy::Sqrt, CheckpointStrategy::Chen,
-          CheckpointStrategy::DP})
-      if (getCLName(s) == name) {
-        options.strategy = s;
-        known = true;
-      }
-    if (!known)
-      return llvm::createStringError(
-          "unknown strategy '%s' (expected store-all, recompute-all, sqrt, "
-          "chen or dp)",
-          o->strategy);
+    auto strategy = ::nnc::checkpointStrategies.parse(o->strategy);
+    if (!strategy)
+      return strategy.takeError();
+    options.checkpoint.strategy = *strategy;
   }
   if (o->budget) {
-    if (auto bytes = ::nnc::planner::parseByteSize(o->budget); !bytes)
+    auto bytes = ::nnc::planner::parseByteSize(o->budget);
+    if (!bytes)
       return bytes.takeError();
-    options.budget = std::string(o->budget);
+    options.checkpoint.budget = *bytes;
   }
   if (o->slots)
-    options.slots = o->slots;
-  return llvm::Error::success();
+    options.checkpoint.slots = o->slots;
+  return options.validate();
 }
 
 nnc_model *compile(nnc_context *c, ModelSource source, const nnc_options *o) {
@@ -119,7 +110,7 @@ nnc_model *compile(nnc_context *c, ModelSource source, const nnc_options *o) {
   nnc_options_init(&defaults);
   if (!o)
     o = &defaults;
-  CPUPipelineOptions options;
+  CompileOptions options;
   if (llvm::Error err = applyOptions(o, options))
     return fail(c, std::move(err)), nullptr;
 
@@ -190,10 +181,10 @@ nnc_model *nnc_compile_file(nnc_context *c, const char *path,
   source.inputFile = path;
   source.name = o && o->name ? o->name : "";
   if (o && o->loss) {
-    auto spec = parseMLPSpec("1,1", "relu", o->loss, 1);
-    if (!spec)
-      return fail(c, spec.takeError()), nullptr;
-    source.loss = spec->loss;
+    auto parsed = ::nnc::losses.parse(o->loss);
+    if (!parsed)
+      return fail(c, parsed.takeError()), nullptr;
+    source.loss = *parsed;
   }
   if (o && o->batch > 0)
     source.batch = o->batch;
@@ -205,10 +196,17 @@ nnc_model *nnc_compile_mlp(nnc_context *c, const char *widths,
                            int64_t batch, const nnc_options *o) {
   if (!c)
     return nullptr;
-  auto spec = parseMLPSpec(widths ? widths : "", activation ? activation : "",
-                           loss ? loss : "", batch);
+  auto spec = parseMLPSpec(widths ? widths : "", batch);
   if (!spec)
     return fail(c, spec.takeError()), nullptr;
+  auto act = ::nnc::activations.parse(activation ? activation : "");
+  if (!act)
+    return fail(c, act.takeError()), nullptr;
+  auto lossKind = ::nnc::losses.parse(loss ? loss : "");
+  if (!lossKind)
+    return fail(c, lossKind.takeError()), nullptr;
+  spec->activation = *act;
+  spec->loss = *lossKind;
   ModelSource source;
   source.mlp = *spec;
   source.name = o && o->name ? o->name : "mlp";
@@ -388,7 +386,7 @@ nnc_status nnc_model_plan_stats(const nnc_model *m, nnc_plan_stats *out) {
   if (!plan)
     return fail(m->context, "nnc_model_plan_stats: the model has no "
                             "checkpoint plan");
-  out->strategy = getCLName(plan.getStrategy()).data();
+  out->strategy = ::nnc::checkpointStrategies.name(plan.getStrategy()).data();
   if (std::optional<int64_t> budget = plan.getBudget())
     out->budget_bytes = *budget;
   out->predicted_peak_bytes = plan.getPeakBytes();

@@ -122,7 +122,7 @@ static llvm::Expected<unsigned> timeAlternately(JITModule &jit,
 }
 
 llvm::Expected<FlopTimes>
-mlir::nnc::measureFlopTimes(ModuleOp model, const CPUPipelineOptions &options,
+mlir::nnc::measureFlopTimes(ModuleOp model, const CompileOptions &options,
                             unsigned runs, unsigned threads) {
   auto error = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -144,10 +144,10 @@ mlir::nnc::measureFlopTimes(ModuleOp model, const CPUPipelineOptions &options,
     times.backwardFlops += st.backwardCost;
   }
 
-  CPUPipelineOptions storeAll;
-  storeAll.autodiff = true;
-  copyStepOptions(options, storeAll);
-  storeAll.strategy = CheckpointStrategy::StoreAll;
+  // The same step and code, planned store-all.
+  CompileOptions storeAll;
+  storeAll.step = options.step;
+  storeAll.cpu = options.cpu;
   FailureOr<CompiledModel> compiled =
       compileForCPU(OwningOpRef<ModuleOp>(model.clone()), storeAll);
   if (failed(compiled))
@@ -193,14 +193,14 @@ llvm::json::Value mlir::nnc::toJSON(const FlopTimes &t) {
 
 llvm::Expected<std::optional<FlopTimes>>
 mlir::nnc::applyCostModel(ModuleOp model, CostModel kind,
-                          CPUPipelineOptions &options, unsigned threads) {
+                          CompileOptions &options, unsigned threads) {
   if (kind == CostModel::Flops)
     return std::optional<FlopTimes>();
   llvm::Expected<FlopTimes> times =
       measureFlopTimes(model, options, /*runs=*/5, threads);
   if (!times)
     return times.takeError();
-  options.forwardFlopSeconds = times->forwardFlopSeconds;
-  options.backwardFlopSeconds = times->backwardFlopSeconds;
+  options.checkpoint.forwardFlopSeconds = times->forwardFlopSeconds;
+  options.checkpoint.backwardFlopSeconds = times->backwardFlopSeconds;
   return std::optional<FlopTimes>(*times);
 }

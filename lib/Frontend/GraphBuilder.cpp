@@ -173,62 +173,8 @@ int64_t MLPSpec::numParameters() const {
   return n;
 }
 
-StringRef mlir::nnc::stringify(Activation a) {
-  switch (a) {
-  case Activation::ReLU:
-    return "relu";
-  case Activation::Sigmoid:
-    return "sigmoid";
-  case Activation::Tanh:
-    return "tanh";
-  }
-  llvm_unreachable("unknown activation");
-}
-
-StringRef mlir::nnc::stringify(Loss l) {
-  return l == Loss::MSE ? "mse" : "cross-entropy";
-}
-
-llvm::Expected<Init> mlir::nnc::parseInit(StringRef name) {
-  if (name == "kaiming" || name == "he" || name == "kaiming-normal")
-    return Init::Kaiming;
-  if (name == "kaiming-uniform" || name == "he-uniform")
-    return Init::KaimingUniform;
-  if (name == "xavier" || name == "glorot" || name == "xavier-uniform")
-    return Init::Xavier;
-  if (name == "xavier-normal" || name == "glorot-normal")
-    return Init::XavierNormal;
-  if (name == "gaussian" || name == "normal")
-    return Init::Gaussian;
-  if (name == "constant")
-    return Init::Constant;
-  return llvm::createStringError(
-      "unknown initialization '%s' (expected kaiming, kaiming-uniform, "
-      "xavier, xavier-normal, gaussian or constant)",
-      name.str().c_str());
-}
-
-StringRef mlir::nnc::stringify(Init init) {
-  switch (init) {
-  case Init::Kaiming:
-    return "kaiming";
-  case Init::KaimingUniform:
-    return "kaiming-uniform";
-  case Init::Xavier:
-    return "xavier";
-  case Init::XavierNormal:
-    return "xavier-normal";
-  case Init::Gaussian:
-    return "gaussian";
-  case Init::Constant:
-    return "constant";
-  }
-  llvm_unreachable("unknown initialization");
-}
-
 llvm::Expected<MLPSpec> mlir::nnc::parseMLPSpec(StringRef widths,
-                                                StringRef activation,
-                                                StringRef loss, int64_t batch) {
+                                                int64_t batch) {
   MLPSpec spec;
   spec.widths.clear();
   SmallVector<StringRef> parts;
@@ -251,24 +197,6 @@ llvm::Expected<MLPSpec> mlir::nnc::parseMLPSpec(StringRef widths,
     return llvm::createStringError(
         "MLP spec has %zu layers, over nnc's limit of %u (docs/Limits.md)",
         spec.widths.size() - 1, ::nnc::limits::kMaxStages);
-  if (activation == "relu")
-    spec.activation = Activation::ReLU;
-  else if (activation == "sigmoid")
-    spec.activation = Activation::Sigmoid;
-  else if (activation == "tanh")
-    spec.activation = Activation::Tanh;
-  else
-    return llvm::createStringError(
-        "unknown activation '%s' (expected relu, sigmoid or tanh)",
-        activation.str().c_str());
-  if (loss == "mse")
-    spec.loss = Loss::MSE;
-  else if (loss == "cross-entropy" || loss == "xent")
-    spec.loss = Loss::CrossEntropy;
-  else
-    return llvm::createStringError(
-        "unknown loss '%s' (expected mse or cross-entropy)",
-        loss.str().c_str());
   if (batch <= 0)
     return llvm::createStringError("batch must be positive, got %lld",
                                    static_cast<long long>(batch));

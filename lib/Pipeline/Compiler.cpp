@@ -12,7 +12,10 @@
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
@@ -121,19 +124,50 @@ static EntryPoint describe(func::FuncOp fn, EntryRole role,
   return e;
 }
 
+/// A pass manager for one stage of the compiler. Where the process
+/// registered MLIR's pass-manager command-line options (the tools do, see
+/// registerCompilerCLOptions), they apply: --mlir-print-ir-after-all,
+/// --mlir-timing, --mlir-pass-pipeline-crash-reproducer and the rest. Each
+/// stage's pipeline holds only registered passes, so a crash reproducer
+/// replays with nnc-opt.
+static LogicalResult configure(PassManager &pm) {
+  if (succeeded(applyPassManagerCLOptions(pm)))
+    applyDefaultTimingPassManagerCLOptions(pm);
+  return success();
+}
+
+/// Runs `build`'s passes on `module` in a pass manager of their own, which
+/// is gone (and its timing report printed) when this returns: the reports
+/// come out in pipeline order.
+static LogicalResult
+runStage(ModuleOp module, function_ref<void(OpPassManager &)> build) {
+  PassManager pm(module->getContext());
+  (void)configure(pm);
+  build(pm);
+  return pm.run(module);
+}
+
+void mlir::nnc::registerCompilerCLOptions() {
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  registerAsmPrinterCLOptions();
+}
+
 FailureOr<::nnc::planner::Chain>
 mlir::nnc::buildChainForModel(ModuleOp module,
-                              const CPUPipelineOptions &options) {
+                              const CompileOptions &options) {
   PassManager pm(module->getContext());
+  (void)configure(pm);
   pm.addPass(createVerifyModel());
-  pm.addPass(createAutodiff(getAutodiffOptions(options)));
+  pm.addPass(createAutodiff(options.step.toAutodiffOptions()));
   if (failed(pm.run(module)))
     return failure();
   for (auto fn : module.getOps<func::FuncOp>()) {
     if (!fn->hasAttr(NNDialect::getGradOfAttrName()))
       continue;
     FailureOr<StagePartition> partition =
-        partitionIntoStages(fn, fusesUpdates(options));
+        partitionIntoStages(fn, options.step.fusesUpdates());
     if (failed(partition))
       return failure();
     return buildChain(fn, *partition);
@@ -176,12 +210,13 @@ ModelStats mlir::nnc::computeModelStats(func::FuncOp gradFn) {
 }
 
 static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
-                                        const CPUPipelineOptions &options,
+                                        const CompileOptions &options,
                                         Target target) {
-  MLIRContext *ctx = module->getContext();
-  PassManager graph(ctx);
-  buildNNGraphPipeline(graph, options);
-  if (failed(graph.run(*module)))
+  // Three stages, with what the driver records in between: the entry points
+  // at the graph level, then the arena sizes.
+  if (failed(runStage(*module, [&](OpPassManager &pm) {
+        buildNNGraphPipeline(pm, options);
+      })))
     return failure();
 
   CompiledModel result;
@@ -208,9 +243,9 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
     result.entries.push_back(describe(fn, *role, paramNames));
   }
 
-  PassManager bufferize(ctx);
-  buildNNBufferizePipeline(bufferize, options);
-  if (failed(bufferize.run(*module)))
+  if (failed(runStage(*module, [&](OpPassManager &pm) {
+        buildNNBufferizePipeline(pm, options);
+      })))
     return failure();
   for (EntryPoint &e : result.entries) {
     auto fn = module->lookupSymbol<func::FuncOp>(e.name);
@@ -222,12 +257,12 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
       e.maxLiveBytes = bytes.getInt();
   }
 
-  PassManager lower(ctx);
-  if (target == Target::CPU)
-    buildLowerToLLVMPipeline(lower, options);
-  else
-    buildGPUCodegenPipeline(lower, options);
-  if (failed(lower.run(*module)))
+  if (failed(runStage(*module, [&](OpPassManager &pm) {
+        if (target == Target::CPU)
+          buildLowerToLLVMPipeline(pm, options);
+        else
+          buildGPUCodegenPipeline(pm, options);
+      })))
     return failure();
   result.target = target;
   result.module = std::move(module);
@@ -249,17 +284,12 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
 
 FailureOr<CompiledModel>
 mlir::nnc::compileForCPU(OwningOpRef<ModuleOp> module,
-                         const CPUPipelineOptions &options) {
+                         const CompileOptions &options) {
   return compile(std::move(module), options, Target::CPU);
 }
 
 FailureOr<CompiledModel>
 mlir::nnc::compileForGPU(OwningOpRef<ModuleOp> module,
-                         const CPUPipelineOptions &options) {
-  if (!isKnownNVPTXChip(options.chip))
-    return module->emitError()
-           << "unknown NVPTX chip '" << options.chip
-           << "' (expected one of sm_70, sm_72, sm_75, sm_80, sm_86, sm_87, "
-              "sm_89, sm_90, sm_90a)";
+                         const CompileOptions &options) {
   return compile(std::move(module), options, Target::NVPTX);
 }

@@ -140,7 +140,8 @@ LogicalResult mlir::nnc::emitCompiledModel(const CompiledModel &model,
 }
 
 llvm::Expected<bool> mlir::nnc::emitPTX(const CompiledModel &model,
-                                        StringRef path, StringRef chip,
+                                        StringRef path,
+                                        const CompileOptions &options,
                                         StringRef cubinPath) {
   if (model.target != Target::NVPTX || model.ptx.empty())
     return llvm::createStringError("the model was not compiled for NVPTX");
@@ -154,12 +155,16 @@ llvm::Expected<bool> mlir::nnc::emitPTX(const CompiledModel &model,
   out.keep();
   if (cubinPath.empty())
     return false;
-  auto ptxas = llvm::sys::findProgramByName("ptxas");
+  // The toolkit --cuda-path names (else $CUDA_PATH, /usr/local/cuda) first:
+  // its ptxas matches the libdevice the kernels linked; then PATH.
+  SmallString<128> toolkitBin(options.gpu.getToolkitPath());
+  llvm::sys::path::append(toolkitBin, "bin");
+  auto ptxas = llvm::sys::findProgramByName("ptxas", {toolkitBin});
   if (!ptxas)
-    ptxas = llvm::sys::findProgramByName("ptxas", {"/usr/local/cuda/bin"});
+    ptxas = llvm::sys::findProgramByName("ptxas");
   if (!ptxas)
     return false;
-  std::string archFlag = ("-arch=" + chip).str();
+  std::string archFlag = ("-arch=" + options.gpu.getChipName()).str();
   SmallVector<StringRef> args{*ptxas, archFlag, path, "-o", cubinPath};
   std::string error;
   SmallString<128> log;

@@ -44,73 +44,30 @@ static void add(OpPassManager &pm, StringRef pipeline) {
                              pipeline);
 }
 
-AutodiffOptions mlir::nnc::getAutodiffOptions(const CPUPipelineOptions &opts) {
-  AutodiffOptions ad;
-  ad.learningRate = opts.learningRate;
-  ad.optimizer = opts.optimizer;
-  ad.momentum = opts.momentum;
-  ad.beta1 = opts.beta1;
-  ad.beta2 = opts.beta2;
-  ad.eps = opts.eps;
-  ad.weightDecay = opts.weightDecay;
-  ad.gradNorms = opts.gradNorms;
-  ad.returnOutput = opts.returnOutput;
-  return ad;
-}
-
-void mlir::nnc::copyStepOptions(const CPUPipelineOptions &from,
-                                CPUPipelineOptions &to) {
-  to.learningRate = static_cast<double>(from.learningRate);
-  to.optimizer = static_cast<Optimizer>(from.optimizer);
-  to.momentum = static_cast<double>(from.momentum);
-  to.beta1 = static_cast<double>(from.beta1);
-  to.beta2 = static_cast<double>(from.beta2);
-  to.eps = static_cast<double>(from.eps);
-  to.weightDecay = static_cast<double>(from.weightDecay);
-  to.gradNorms = static_cast<bool>(from.gradNorms);
-  to.returnOutput = static_cast<bool>(from.returnOutput);
-}
-
-bool mlir::nnc::fusesUpdates(const CPUPipelineOptions &opts) {
-  // Only a plain SGD step is fused (momentum and Adam read the gradient,
-  // weight decay and gradient norms too); the planner must know exactly
-  // when, since it counts one weight-gradient buffer less per layer.
-  bool sgdStep =
-      (opts.optimizer == Optimizer::SGD ||
-       (opts.optimizer == Optimizer::None && opts.learningRate > 0)) &&
-      opts.weightDecay == 0 && !opts.gradNorms;
-  return opts.fuseUpdates && sgdStep;
-}
-
 void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
-                                     const CPUPipelineOptions &opts) {
+                                     const CompileOptions &opts) {
   if (!opts.autodiff)
     return;
   // Contract: the frontend handed over a model function.
   pm.addPass(createVerifyModel());
   // Derive @<model>_grad (or @<model>_train_step with an optimizer).
-  pm.addPass(createAutodiff(getAutodiffOptions(opts)));
+  pm.addPass(createAutodiff(opts.step.toAutodiffOptions()));
   // Choose what to keep and what to recompute, then rewrite the function to
   // do exactly that (store-all too: one code path for every strategy, so
   // gradients are bit-identical across them).
-  PlanCheckpointsOptions plan;
-  plan.strategy = opts.strategy;
-  plan.budget = opts.budget;
-  plan.slots = opts.slots;
-  plan.forwardFlopSeconds = opts.forwardFlopSeconds;
-  plan.backwardFlopSeconds = opts.backwardFlopSeconds;
-  const bool fuse = fusesUpdates(opts);
-  plan.fusedUpdates = fuse;
+  PlanCheckpointsOptions plan =
+      opts.checkpoint.toPlanCheckpointsOptions(opts.step);
   pm.addPass(createPlanCheckpoints(plan));
   pm.addPass(createRematerialize());
-  // A weight's update straight from its gradient's matmul (the plan above
-  // counted no gradient buffer for it).
-  if (fuse)
+  // A weight's update straight from its gradient's matmul: exactly when the
+  // plan counted no gradient buffer for it (the plan records the decision,
+  // and nnc-fuse-updates checks it).
+  if (plan.fusedUpdates)
     pm.addPass(createFuseUpdates());
 }
 
 void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
-                                         const CPUPipelineOptions &opts) {
+                                         const CompileOptions &opts) {
   // nn → linalg.generic on tensors, then prove nothing of nn is left.
   pm.addPass(createConvertNNToLinalg());
   pm.addPass(createVerifyNoNN());
@@ -134,12 +91,12 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
 }
 
 void mlir::nnc::buildLowerToLLVMPipeline(OpPassManager &pm,
-                                         const CPUPipelineOptions &opts) {
+                                         const CompileOptions &opts) {
   // Graph annotations have served their purpose.
   pm.addPass(createStripNNAttributes());
   // Contractions as calls of the runtime's GEMM (oneDNN), the default; the
   // buffers are the arena's, so nothing changes in the memory plan.
-  if (opts.gemm == GemmEngine::Library)
+  if (opts.cpu.gemm == GemmEngine::Library)
     pm.addPass(createLowerMatmulsToCalls());
   // One private kernel per distinct linalg op, so LLVM optimises each loop
   // nest once however often a plan recomputes it.
@@ -180,31 +137,14 @@ void mlir::nnc::buildHostToLLVMPipeline(OpPassManager &pm) {
 }
 
 void mlir::nnc::buildCPUPipeline(OpPassManager &pm,
-                                 const CPUPipelineOptions &opts) {
+                                 const CompileOptions &opts) {
   buildNNGraphPipeline(pm, opts);
   buildNNBufferizePipeline(pm, opts);
   buildLowerToLLVMPipeline(pm, opts);
 }
 
-bool mlir::nnc::isKnownNVPTXChip(StringRef chip) {
-  return llvm::is_contained({"sm_70", "sm_72", "sm_75", "sm_80", "sm_86",
-                             "sm_87", "sm_89", "sm_90", "sm_90a"},
-                            chip);
-}
-
-std::string mlir::nnc::getCUDAToolkitPath(const CPUPipelineOptions &opts) {
-  if (!opts.cudaPath.empty())
-    return opts.cudaPath;
-  if (const char *env = std::getenv("CUDA_PATH"); env && *env)
-    return env;
-  return "/usr/local/cuda";
-}
-
 void mlir::nnc::buildGPUCodegenPipeline(OpPassManager &pm,
-                                        const CPUPipelineOptions &opts) {
-  if (!isKnownNVPTXChip(opts.chip))
-    llvm::report_fatal_error(llvm::Twine("nnc: unknown NVPTX chip '") +
-                             opts.chip + "' (callers validate it)");
+                                        const CompileOptions &opts) {
   pm.addPass(createStripNNAttributes());
   // Every linalg op of a step: a kernel of one gpu.module and a launch on
   // the same buffers, so the arena is the CPU target's.
@@ -221,40 +161,47 @@ void mlir::nnc::buildGPUCodegenPipeline(OpPassManager &pm,
           "canonicalize,cse,"
           "reconcile-unrealized-casts)");
   // To PTX for the chip (the driver compiles it when the module loads).
-  add(pm, "nvvm-attach-target{chip=" + opts.chip.getValue() +
+  add(pm, "nvvm-attach-target{chip=" + opts.gpu.getChipName().str() +
               " features=+ptx80 O=3}");
   // The toolkit's libdevice (nvvm/libdevice/libdevice.10.bc) is linked in
   // when present; without it the kernels' __nv_* calls stay unresolved and
   // nnc-gpu-lower-launches reports them. Built as an object, not text: the
   // path may hold characters the pipeline syntax reserves.
   GpuModuleToBinaryPassOptions binary;
-  binary.toolkitPath = getCUDAToolkitPath(opts);
+  binary.toolkitPath = opts.gpu.getToolkitPath();
   binary.compilationTarget = "isa";
   pm.addPass(createGpuModuleToBinaryPass(binary));
   // Launches as calls of nnc's CUDA runtime, the PTX embedded as a string.
   GPULowerLaunchesOptions launches;
-  launches.chip = opts.chip;
+  launches.chip = opts.gpu.getChipName().str();
   pm.addPass(createGPULowerLaunches(launches));
   buildHostToLLVMPipeline(pm);
 }
 
 void mlir::nnc::buildGPUPipeline(OpPassManager &pm,
-                                 const CPUPipelineOptions &opts) {
+                                 const CompileOptions &opts) {
   buildNNGraphPipeline(pm, opts);
   buildNNBufferizePipeline(pm, opts);
   buildGPUCodegenPipeline(pm, opts);
 }
 
 void mlir::nnc::registerNNCPipelines() {
-  PassPipelineRegistration<CPUPipelineOptions>(
+  // Values are checked where the passes read them (nnc-autodiff,
+  // nnc-plan-checkpoints); the budget and every vocabulary when parsed.
+  auto build = [](void (*builder)(OpPassManager &, const CompileOptions &)) {
+    return [builder](OpPassManager &pm, const PipelineOptions &options) {
+      builder(pm, options.get());
+    };
+  };
+  PassPipelineRegistration<PipelineOptions>(
       "nnc-cpu-pipeline",
       "Differentiate a model and lower it to LLVM for the CPU",
-      buildCPUPipeline);
-  PassPipelineRegistration<CPUPipelineOptions>(
+      build(buildCPUPipeline));
+  PassPipelineRegistration<PipelineOptions>(
       "nnc-gpu-pipeline",
       "Differentiate a model and lower it to NVPTX kernels and host code "
       "calling nnc's CUDA runtime",
-      buildGPUPipeline);
+      build(buildGPUPipeline));
 }
 
 void mlir::nnc::registerNNCPasses() {

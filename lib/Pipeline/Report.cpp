@@ -32,7 +32,7 @@ static llvm::json::Array buffersJSON(ArrayRef<BufferInfo> buffers) {
 }
 
 llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
-                                        const CPUPipelineOptions &options) {
+                                        const CompileOptions &options) {
   const ModelStats &s = model.stats;
   CheckpointPlanAttr plan = s.plan;
   llvm::json::Array entries;
@@ -50,7 +50,7 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
     bool measured = plan.getCostUnit() == CostUnit::Second;
     auto ratio = [](double a, double b) { return b > 0 ? a / b - 1.0 : 0.0; };
     checkpoint = llvm::json::Object{
-        {"strategy", getCLName(plan.getStrategy())},
+        {"strategy", ::nnc::checkpointStrategies.name(plan.getStrategy())},
         {"budget_bytes", plan.getBudget() ? llvm::json::Value(*plan.getBudget())
                                           : llvm::json::Value(nullptr)},
         {"stages", plan.getStages()},
@@ -65,7 +65,9 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
                                 plan.getStoreAllFlops().convertToDouble())},
         // What the plan optimised: FLOPs, or predicted seconds when the
         // costs are measured.
-        {"cost_model", measured ? "measured" : "flops"},
+        {"cost_model",
+         ::nnc::costModels.name(measured ? CostModel::Measured
+                                         : CostModel::Flops)},
         {"overhead", ratio(plan.getComputeCost().convertToDouble(),
                            plan.getStoreAllCost().convertToDouble())}};
     if (measured) {
@@ -74,9 +76,9 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
       checkpoint["store_all_step_seconds"] =
           plan.getStoreAllCost().convertToDouble();
       checkpoint["forward_flop_seconds"] =
-          static_cast<double>(options.forwardFlopSeconds);
+          options.checkpoint.forwardFlopSeconds;
       checkpoint["backward_flop_seconds"] =
-          static_cast<double>(options.backwardFlopSeconds);
+          options.checkpoint.backwardFlopSeconds;
     }
   }
   return llvm::json::Object{
@@ -91,17 +93,13 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
       {"optimizer_state_bytes", s.optimizerStateBytes},
       // What the caller owns beside the arena for a training run.
       {"caller_state_bytes", s.paramBytes + s.optimizerStateBytes},
-      {"learning_rate", static_cast<double>(options.learningRate)},
+      {"learning_rate", options.step.learningRate},
       {"runtime_learning_rate", step && llvm::any_of(step->inputs,
                                                      [](const BufferInfo &b) {
                                                        return b.name == "lr";
                                                      })},
-      {"optimizer",
-       stringifyOptimizer(options.optimizer == Optimizer::None &&
-                                  options.learningRate > 0
-                              ? Optimizer::SGD
-                              : static_cast<Optimizer>(options.optimizer))},
-      {"grad_norms", static_cast<bool>(options.gradNorms)},
+      {"optimizer", ::nnc::optimizers.name(options.step.effectiveOptimizer())},
+      {"grad_norms", options.step.gradNorms},
       {"arena_bytes", step ? step->workspaceBytes : 0},
       {"max_live_bytes", step ? step->maxLiveBytes : 0},
       {"entry_points", std::move(entries)}};

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Planner/Chain.h"
+#include "nnc/Support/ByteSize.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -362,4 +363,37 @@ std::string nnc::planner::formatByteSize(uint64_t bytes) {
     ++u;
   }
   return formatv("{0:F2} {1}", v, units[u]).str();
+}
+
+//===----------------------------------------------------------------------===//
+// Budgets on the command line (nnc/Support/ByteSize.h)
+//===----------------------------------------------------------------------===//
+
+bool llvm::cl::parser<std::optional<uint64_t>>::parse(
+    Option &o, StringRef argName, StringRef arg,
+    std::optional<uint64_t> &value) {
+  if (arg.trim().empty() || arg.trim() == "none") {
+    value = std::nullopt;
+    return false;
+  }
+  Expected<uint64_t> bytes = nnc::planner::parseByteSize(arg);
+  if (!bytes)
+    return o.error(toString(bytes.takeError()), argName);
+  value = *bytes;
+  return false;
+}
+
+void llvm::cl::parser<std::optional<uint64_t>>::printOptionDiff(
+    const Option &o, const std::optional<uint64_t> &value, const OptVal &,
+    size_t globalWidth) const {
+  printOptionName(o, globalWidth);
+  outs() << "= ";
+  print(outs(), value);
+  outs() << "\n";
+}
+
+void llvm::cl::parser<std::optional<uint64_t>>::print(
+    raw_ostream &os, const std::optional<uint64_t> &value) {
+  if (value)
+    os << *value;
 }

@@ -172,30 +172,14 @@ uint64_t nnc::planner::revolveForwardSteps(uint64_t l, uint64_t s) {
 // One entry point
 //===----------------------------------------------------------------------===//
 
-ArrayRef<StringLiteral> nnc::planner::strategyNames() {
-  static constexpr StringLiteral names[] = {"store-all", "recompute-all",
-                                            "sqrt", "chen", "dp"};
-  return names;
-}
-
 Expected<Schedule> nnc::planner::planSchedule(const Chain &chain,
-                                              StringRef strategy,
+                                              CheckpointStrategy strategy,
                                               std::optional<uint64_t> budget,
                                               unsigned slots) {
-  if (!is_contained(strategyNames(), strategy)) {
-    std::string valid;
-    ArrayRef<StringLiteral> names = strategyNames();
-    for (size_t k = 0; k < names.size(); ++k)
-      valid += (k == 0                  ? ""
-                : k + 1 == names.size() ? " or "
-                                        : ", ") +
-               names[k].str();
-    return makeError("unknown strategy '" + strategy + "' (expected " + valid +
-                     ")");
-  }
+  const StringRef name = checkpointStrategies.name(strategy);
   if (Error e = chain.validate())
     return std::move(e);
-  if (strategy == "chen" && !budget)
+  if (strategy == CheckpointStrategy::Chen && !budget)
     return makeError("strategy 'chen' needs a memory budget");
   if (budget) {
     const int64_t least = minimumFeasibleBudget(chain);
@@ -207,26 +191,38 @@ Expected<Schedule> nnc::planner::planSchedule(const Chain &chain,
   }
 
   Schedule plan;
-  if (strategy == "store-all" || (strategy == "dp" && !budget)) {
+  switch (strategy) {
+  case CheckpointStrategy::StoreAll:
     plan = storeAll(chain);
-  } else if (strategy == "recompute-all") {
+    break;
+  case CheckpointStrategy::RecomputeAll:
     plan = recomputeAll(chain);
-  } else if (strategy == "sqrt") {
+    break;
+  case CheckpointStrategy::Sqrt:
     plan = sqrtSegments(chain);
-  } else {
-    Expected<Schedule> planned = strategy == "chen" ? chenGreedy(chain, *budget)
-                                                    : dp(chain, *budget, slots);
+    break;
+  case CheckpointStrategy::Chen:
+  case CheckpointStrategy::DP: {
+    if (!budget) { // dp without a budget: unlimited memory, store-all
+      plan = storeAll(chain);
+      break;
+    }
+    Expected<Schedule> planned = strategy == CheckpointStrategy::Chen
+                                     ? chenGreedy(chain, *budget)
+                                     : dp(chain, *budget, slots);
     if (!planned)
       return planned.takeError();
     plan = std::move(*planned);
+    break;
+  }
   }
 
   SimulationResult sim = simulate(chain, plan);
   if (!sim.valid)
-    return makeError("internal error: " + strategy +
+    return makeError("internal error: " + name +
                      " produced an invalid schedule: " + sim.error);
   if (budget && uint64_t(sim.peakBytes) > *budget)
-    return makeError(strategy + " needs " + Twine(sim.peakBytes) +
+    return makeError(name + " needs " + Twine(sim.peakBytes) +
                      " bytes, over the budget of " + Twine(*budget) + " bytes");
   return plan;
 }

@@ -20,7 +20,7 @@ static llvm::Error error(const llvm::Twine &msg) {
 llvm::Expected<std::unique_ptr<LossEvaluator>>
 LossEvaluator::create(OwningOpRef<ModuleOp> module) {
   // Forward functions only: no gradient, no plan.
-  CPUPipelineOptions options;
+  CompileOptions options;
   options.autodiff = false;
   std::unique_ptr<LossEvaluator> e(new LossEvaluator());
   FailureOr<CompiledModel> compiled = compileForCPU(std::move(module), options);

@@ -60,30 +60,3 @@ llvm::Error LRSchedule::validate() const {
   return llvm::Error::success();
 }
 
-llvm::Expected<ScheduleKind>
-nnc::training::parseScheduleKind(llvm::StringRef name) {
-  if (name == "constant")
-    return ScheduleKind::Constant;
-  if (name == "step")
-    return ScheduleKind::Step;
-  if (name == "exponential" || name == "exp")
-    return ScheduleKind::Exponential;
-  if (name == "cosine")
-    return ScheduleKind::Cosine;
-  return bad("unknown learning-rate schedule '" + name +
-             "' (expected constant, step, exponential or cosine)");
-}
-
-llvm::StringRef nnc::training::stringify(ScheduleKind kind) {
-  switch (kind) {
-  case ScheduleKind::Constant:
-    return "constant";
-  case ScheduleKind::Step:
-    return "step";
-  case ScheduleKind::Exponential:
-    return "exponential";
-  case ScheduleKind::Cosine:
-    return "cosine";
-  }
-  llvm_unreachable("unknown schedule");
-}

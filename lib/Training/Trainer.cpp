@@ -10,6 +10,7 @@
 #include "nnc/Dialect/NN/IR/NNOps.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/Plot/SVGPlot.h"
+#include "nnc/Support/Diagnosed.h"
 #include "nnc/Support/Limits.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -38,18 +39,19 @@ static double now() {
 }
 
 llvm::Expected<std::unique_ptr<Trainer>>
-Trainer::create(OwningOpRef<ModuleOp> module, CPUPipelineOptions &options) {
-  if (options.optimizer == Optimizer::None || options.learningRate != 0)
+Trainer::create(OwningOpRef<ModuleOp> module, CompileOptions &options) {
+  if (options.step.optimizer == Optimizer::None ||
+      options.step.learningRate != 0)
     return error("the trainer needs a step with an optimizer and a run-time "
                  "learning rate");
   // The network's output comes back from the step: training accuracy
   // without a second forward pass.
-  options.returnOutput = true;
+  options.step.returnOutput = true;
   std::unique_ptr<Trainer> t(new Trainer());
   double t0 = now();
   FailureOr<CompiledModel> compiled = compileForCPU(std::move(module), options);
-  if (failed(compiled))
-    return error("compilation failed");
+  if (failed(compiled)) // the diagnostics said why
+    return ::nnc::makeDiagnosedError();
   t->compiled = std::move(*compiled);
   auto jit = JITModule::create(*t->compiled.module);
   if (!jit)
@@ -456,7 +458,7 @@ void Trainer::printSummary(llvm::raw_ostream &os) const {
   os << "  optimizer state: " << bytes(s.optimizerStateBytes)
      << " caller-owned (" << states.size() << " tensors)\n";
   if (CheckpointPlanAttr plan = s.plan) {
-    os << "  checkpoint plan: " << getCLName(plan.getStrategy()) << ", budget "
+    os << "  checkpoint plan: " << ::nnc::checkpointStrategies.name(plan.getStrategy()) << ", budget "
        << (plan.getBudget() ? bytes(*plan.getBudget()) : std::string("none"))
        << ", " << plan.getStages() << " stages, predicted peak "
        << bytes(plan.getPeakBytes()) << " (store-all "

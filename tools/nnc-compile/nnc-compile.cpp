@@ -16,6 +16,7 @@
 #include "nnc/Pipeline/Emit.h"
 #include "nnc/Pipeline/Report.h"
 #include "nnc/Pipeline/ToolOptions.h"
+#include "nnc/Frontend/ModelLoader.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FileSystem.h"
@@ -39,40 +40,20 @@ int main(int argc, char **argv) {
   llvm::InitLLVM y(argc, argv);
   cl::OptionCategory cat("nnc-compile options");
   ModelCLOptions modelOptions(cat);
-  PlanCLOptions planOptions(cat, CheckpointStrategy::StoreAll);
-  cl::opt<Target> target(
-      "target", cl::desc("What to compile for"),
-      cl::values(clEnumValN(Target::CPU, "cpu", "this machine's CPU"),
-                 clEnumValN(Target::NVPTX, "nvptx",
-                            "NVIDIA GPUs: PTX kernels (and a cubin when "
-                            "ptxas is found) plus host code calling nnc's "
-                            "CUDA runtime")),
-      cl::init(Target::CPU), cl::cat(cat));
-  cl::opt<GemmEngine> gemm(
-      "gemm", cl::desc("How --target=cpu runs contractions"),
-      cl::values(clEnumValN(GemmEngine::Library, "library",
-                            "the CPU runtime's GEMM (oneDNN's sgemm)"),
-                 clEnumValN(GemmEngine::Generated, "generated",
-                            "nnc's own register-tiled loops")),
-      cl::init(GemmEngine::Library), cl::cat(cat));
-  cl::opt<std::string> chip(
-      "chip", cl::desc("The NVPTX chip (--target=nvptx): sm_70 ... sm_90a"),
-      cl::init("sm_90"), cl::cat(cat));
-  cl::opt<std::string> cudaPath(
-      "cuda-path",
-      cl::desc("CUDA toolkit whose libdevice --target=nvptx links (default: "
-               "$CUDA_PATH, else /usr/local/cuda)"),
-      cl::init(""), cl::cat(cat));
+  // Step (SGD at 0.1 unless told otherwise), checkpointing, calibration
+  // and both targets' code generation: nnc/Pipeline/Options.h.
+  CompileOptions defaults;
+  defaults.step.learningRate = 0.1;
+  CompileCLOptions compileOptions(cat, StepMode::Compile,
+                                  ToolConcerns::Codegen, defaults);
+  cl::opt<Target, false, ::nnc::VocabularyParser<Target>> target(
+      "target", cl::desc("What to compile for"), cl::init(Target::CPU),
+      cl::cat(cat));
   cl::opt<std::string> ptxOut(
       "ptx",
       cl::desc("Where --target=nvptx writes its PTX (default: the output "
                "with .ptx; a .cubin is written beside it when ptxas is "
                "found)"),
-      cl::init(""), cl::cat(cat));
-  cl::opt<std::string> memorySvg(
-      "memory-svg",
-      cl::desc("Draw the training step's arena over time (offset x step, one "
-               "box per buffer, recomputed values marked) into this SVG file"),
       cl::init(""), cl::cat(cat));
   cl::opt<std::string> output(
       "o",
@@ -103,31 +84,24 @@ int main(int argc, char **argv) {
                "an ONNX model's initializers, an MLP's initialization, or "
                "--weights-in's"),
       cl::value_desc("file"), cl::init(""), cl::cat(cat));
-  cl::opt<std::string> report("report", cl::desc("Print a report: json"),
-                              cl::init(""), cl::cat(cat));
+  cl::opt<::nnc::ReportFormat, false,
+          ::nnc::VocabularyParser<::nnc::ReportFormat>>
+      report("report", cl::desc("Print a report"),
+             cl::init(::nnc::ReportFormat::None), cl::cat(cat));
+  registerCompilerCLOptions();
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(argc, argv, "nnc ahead-of-time compiler\n");
 
-  if (!report.empty() && report != "json")
-    return fail("unknown report format '" + report + "' (expected json)");
   llvm::Expected<ModelSource> source = modelOptions.getSource();
   if (!source)
     return fail(llvm::toString(source.takeError()));
-  CPUPipelineOptions options;
-  if (llvm::Error err = planOptions.apply(options))
-    return fail(llvm::toString(std::move(err)));
-  options.memorySvg = static_cast<std::string>(memorySvg);
-  options.chip = static_cast<std::string>(chip);
-  options.cudaPath = static_cast<std::string>(cudaPath);
-  options.gemm = static_cast<GemmEngine>(gemm);
-  if (target == Target::NVPTX && !isKnownNVPTXChip(chip))
-    return fail("unknown NVPTX chip '" + chip +
-                "' (expected one of sm_70, sm_72, sm_75, sm_80, sm_86, "
-                "sm_87, sm_89, sm_90, sm_90a)");
-  if (!cudaPath.empty() && !llvm::sys::fs::is_directory(cudaPath))
-    return fail("--cuda-path '" + cudaPath + "' is not a directory");
+  llvm::Expected<CompileOptions> options = compileOptions.get();
+  if (!options)
+    return fail(llvm::toString(options.takeError()));
+  const CalibrationOptions &calibrationOptions =
+      compileOptions.getCalibration();
   if (target == Target::NVPTX &&
-      planOptions.getCostModel() == CostModel::Measured)
+      calibrationOptions.costModel == CostModel::Measured)
     return fail("--cost-model=measured times the CPU code; give the GPU's "
                 "--forward-flop-seconds/--backward-flop-seconds instead");
 
@@ -161,12 +135,8 @@ int main(int argc, char **argv) {
   auto module =
       loadModel(ctx, sourceMgr, *source,
                 weightsOut.empty() || !weightsIn.empty() ? nullptr : &initial);
-  if (!module) {
-    std::string msg = llvm::toString(module.takeError());
-    return source->isMLP() || msg.find("cannot parse") == std::string::npos
-               ? fail(msg)
-               : 1; // the parser reported where
-  }
+  if (!module)
+    return ::nnc::reportToolError("nnc-compile", module.takeError());
   if (!weightsIn.empty()) {
     auto loaded = loadWeights(weightsIn);
     if (!loaded)
@@ -177,13 +147,14 @@ int main(int argc, char **argv) {
                 "' holds no parameter values; give them with --weights-in");
   }
 
-  llvm::Expected<std::optional<FlopTimes>> calibration = applyCostModel(
-      **module, planOptions.getCostModel(), options, planOptions.getThreads());
+  llvm::Expected<std::optional<FlopTimes>> calibration =
+      applyCostModel(**module, calibrationOptions.costModel, *options,
+                     calibrationOptions.threads);
   if (!calibration)
     return fail(llvm::toString(calibration.takeError()));
   FailureOr<CompiledModel> compiled =
-      target == Target::NVPTX ? compileForGPU(std::move(*module), options)
-                              : compileForCPU(std::move(*module), options);
+      target == Target::NVPTX ? compileForGPU(std::move(*module), *options)
+                              : compileForCPU(std::move(*module), *options);
   if (failed(compiled))
     return 1;
 
@@ -208,7 +179,7 @@ int main(int argc, char **argv) {
       llvm::sys::path::replace_extension(ptxPath, ".ptx");
     SmallString<128> cubin(ptxPath);
     llvm::sys::path::replace_extension(cubin, ".cubin");
-    if (auto wrote = emitPTX(*compiled, ptxPath, chip, cubin); !wrote)
+    if (auto wrote = emitPTX(*compiled, ptxPath, *options, cubin); !wrote)
       return fail(llvm::toString(wrote.takeError()));
   }
   if (!headerPath.empty()) {
@@ -221,8 +192,8 @@ int main(int argc, char **argv) {
     out.keep();
   }
 
-  if (report == "json") {
-    llvm::json::Value r = reportJSON(*compiled, options);
+  if (report == ::nnc::ReportFormat::JSON) {
+    llvm::json::Value r = reportJSON(*compiled, *options);
     llvm::json::Object *o = r.getAsObject();
     if (*calibration)
       (*o)["calibration"] = toJSON(**calibration);
@@ -230,8 +201,9 @@ int main(int argc, char **argv) {
       const MLPSpec &spec = source->mlp;
       (*o)["mlp"] =
           llvm::json::Object{{"widths", llvm::json::Array(spec.widths)},
-                             {"activation", stringify(spec.activation)},
-                             {"loss", stringify(spec.loss)},
+                             {"activation",
+                              ::nnc::activations.name(spec.activation)},
+                             {"loss", ::nnc::losses.name(spec.loss)},
                              {"batch", spec.batch}};
     }
     llvm::outs() << llvm::formatv("{0:2}", r) << "\n";

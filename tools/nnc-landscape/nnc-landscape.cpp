@@ -11,7 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "nnc/Pipeline/ToolOptions.h"
+#include "nnc/Frontend/ModelLoader.h"
+#include "nnc/Pipeline/Compiler.h"
 #include "nnc/Plot/SVGPlot.h"
 #include "nnc/Training/Landscape.h"
 
@@ -102,6 +103,7 @@ int main(int argc, char **argv) {
   cl::opt<int64_t> testSamples("test-samples",
                                cl::desc("Test images evaluated at each point"),
                                cl::init(10000), cl::cat(cat));
+  registerCompilerCLOptions();
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(argc, argv,
                               "loss-landscape projections of a model\n");
@@ -120,10 +122,8 @@ int main(int argc, char **argv) {
   ctx.printOpOnDiagnostic(false);
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
   auto module = loadModel(ctx, sourceMgr, *source);
-  if (!module) {
-    std::string msg = llvm::toString(module.takeError());
-    return msg.find("cannot parse") == std::string::npos ? fail(msg) : 1;
-  }
+  if (!module)
+    return ::nnc::reportToolError("nnc-landscape", module.takeError());
   auto eval = LossEvaluator::create(std::move(*module));
   if (!eval)
     return fail(llvm::toString(eval.takeError()));
@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
   llvm::outs() << llvm::formatv(
       "nnc-landscape: centre {0}, {1} train / {2} test samples per point "
       "(batch {3})\n",
-      weights.empty() ? "the " + stringify(source->mlp.init).str() +
+      weights.empty() ? "the " + ::nnc::inits.name(source->mlp.init).str() +
                             " initialization (seed " +
                             std::to_string(source->mlp.seed) + ")"
                       : "'" + weights + "'",

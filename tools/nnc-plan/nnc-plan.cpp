@@ -20,6 +20,7 @@
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/ExecutionEngine/CostCalibration.h"
 #include "nnc/Pipeline/Compiler.h"
+#include "nnc/Frontend/ModelLoader.h"
 #include "nnc/Pipeline/ToolOptions.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -45,8 +46,15 @@ using namespace nnc::planner;
 
 static cl::OptionCategory category("nnc-plan options");
 static mlir::nnc::ModelCLOptions modelOptions(category);
-static mlir::nnc::PlanCLOptions planOptions(category,
-                                            mlir::nnc::CheckpointStrategy::DP);
+static mlir::nnc::CompileOptions planDefaults() {
+  mlir::nnc::CompileOptions defaults;
+  defaults.step.learningRate = 0.1;
+  defaults.checkpoint.strategy = nnc::CheckpointStrategy::DP;
+  return defaults;
+}
+static mlir::nnc::CompileCLOptions
+    planOptions(category, mlir::nnc::StepMode::Compile,
+                mlir::nnc::ToolConcerns::Planning, planDefaults());
 
 static cl::opt<bool> emitJSON("json", cl::desc("Print the plan as JSON"),
                               cl::cat(category));
@@ -89,7 +97,7 @@ static int fail(const Twine &msg) {
 /// A model (a .mlir file or an MLP spec): the chain nnc-plan-checkpoints
 /// would plan for it with these options, costs priced by the cost model.
 static Expected<Chain> loadModelChain(const mlir::nnc::ModelSource &source,
-                                      mlir::nnc::CPUPipelineOptions &options) {
+                                      mlir::nnc::CompileOptions &options) {
   mlir::DialectRegistry registry;
   mlir::nnc::registerNNCDialects(registry);
   mlir::MLIRContext ctx(registry);
@@ -99,16 +107,18 @@ static Expected<Chain> loadModelChain(const mlir::nnc::ModelSource &source,
   auto module = mlir::nnc::loadModel(ctx, sourceMgr, source);
   if (!module)
     return module.takeError();
+  const mlir::nnc::CalibrationOptions &calibration0 =
+      planOptions.getCalibration();
   auto calibration = mlir::nnc::applyCostModel(
-      **module, planOptions.getCostModel(), options, planOptions.getThreads());
+      **module, calibration0.costModel, options, calibration0.threads);
   if (!calibration)
     return calibration.takeError();
   auto chain = mlir::nnc::buildChainForModel(**module, options);
-  if (mlir::failed(chain))
-    return createStringError(inconvertibleErrorCode(),
-                             "cannot build a chain from the model");
-  if (options.forwardFlopSeconds > 0)
-    scaleCosts(*chain, options.forwardFlopSeconds, options.backwardFlopSeconds);
+  if (mlir::failed(chain)) // the diagnostics said why
+    return nnc::makeDiagnosedError();
+  const mlir::nnc::CheckpointOptions &cp = options.checkpoint;
+  if (cp.forwardFlopSeconds > 0)
+    scaleCosts(*chain, cp.forwardFlopSeconds, cp.backwardFlopSeconds);
   return *chain;
 }
 
@@ -118,14 +128,15 @@ static bool isChainFile(StringRef path) {
 }
 
 static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
-                                 mlir::nnc::CPUPipelineOptions &options) {
+                                 mlir::nnc::CompileOptions &options) {
   StringRef inputFile = source.inputFile;
   if (uniformChain.getNumOccurrences() && uniformChain == 0)
     return createStringError(inconvertibleErrorCode(),
                              "--uniform-chain must be positive");
   if (!isChainFile(inputFile) && !uniformChain)
     return loadModelChain(source, options);
-  if (planOptions.getCostModel() == mlir::nnc::CostModel::Measured)
+  if (planOptions.getCalibration().costModel ==
+      mlir::nnc::CostModel::Measured)
     return createStringError(inconvertibleErrorCode(),
                              "--cost-model=measured needs a model, not a "
                              "chain");
@@ -161,8 +172,9 @@ static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
   }();
   if (!chain)
     return chain.takeError();
-  if (options.forwardFlopSeconds > 0)
-    scaleCosts(*chain, options.forwardFlopSeconds, options.backwardFlopSeconds);
+  if (options.checkpoint.forwardFlopSeconds > 0)
+    scaleCosts(*chain, options.checkpoint.forwardFlopSeconds,
+               options.checkpoint.backwardFlopSeconds);
   // Every chain, however it was made, is checked before anything plans or
   // simulates it.
   if (Error e = chain->validate())
@@ -172,6 +184,7 @@ static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  mlir::nnc::registerCompilerCLOptions();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "nnc-plan: gradient checkpointing planner\n");
@@ -179,27 +192,23 @@ int main(int argc, char **argv) {
   Expected<mlir::nnc::ModelSource> source = modelOptions.getSource();
   if (!source)
     return fail(toString(source.takeError()));
-  mlir::nnc::CPUPipelineOptions options;
-  if (Error err = planOptions.apply(options))
-    return fail(toString(std::move(err)));
-  Expected<Chain> chainOr = loadChain(*source, options);
+  Expected<mlir::nnc::CompileOptions> options = planOptions.get();
+  if (!options)
+    return fail(toString(options.takeError()));
+  Expected<Chain> chainOr = loadChain(*source, *options);
   if (!chainOr)
-    return fail(toString(chainOr.takeError()));
+    return nnc::reportToolError("nnc-plan", chainOr.takeError());
   const Chain &chain = *chainOr;
-  const unsigned slots = options.slots;
-  StringRef strategyName = mlir::nnc::getCLName(options.strategy);
+  const unsigned slots = options->checkpoint.slots;
+  const nnc::CheckpointStrategy strategy = options->checkpoint.strategy;
+  StringRef strategyName = nnc::checkpointStrategies.name(strategy);
   if (emitChain) {
     outs() << formatv("{0:2}", toJSON(chain)) << "\n";
     return 0;
   }
 
-  std::optional<uint64_t> budget;
-  if (!options.budget.empty()) {
-    Expected<uint64_t> b = parseByteSize(options.budget);
-    if (!b)
-      return fail(toString(b.takeError()));
-    budget = *b;
-  } else if (uniformChain) {
+  std::optional<uint64_t> budget = options->checkpoint.budget;
+  if (!budget && uniformChain) {
     std::optional<uint64_t> b =
         checkedMulUnsigned(uint64_t(slots) + 2, uint64_t(uniformBytes));
     if (!b || *b > nnc::limits::kMaxBudgetBytes)
@@ -214,7 +223,7 @@ int main(int argc, char **argv) {
   // --uniform-chain reuses --slots for Revolve's checkpoint count, so the DP
   // gets the default discretisation (exact there anyway: one size).
   Expected<Schedule> scheduleOr =
-      planSchedule(chain, strategyName, budget, uniformChain ? 500 : slots);
+      planSchedule(chain, strategy, budget, uniformChain ? 500 : slots);
   if (!scheduleOr)
     return fail(toString(scheduleOr.takeError()));
   const Schedule &schedule = *scheduleOr;

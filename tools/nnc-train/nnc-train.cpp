@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nnc/Frontend/ModelLoader.h"
 #include "nnc/Pipeline/ToolOptions.h"
 #include "nnc/Training/Trainer.h"
 
@@ -42,8 +43,11 @@ int main(int argc, char **argv) {
   ModelCLOptions modelOptions(cat);
   // The defaults are the README's main job: SGD with Nesterov momentum 0.9,
   // base rate 0.05, cosine decay over the epochs (docs/Training.md).
-  PlanCLOptions planOptions(cat, CheckpointStrategy::StoreAll, StepMode::Train,
-                            Optimizer::Nesterov, 0.05);
+  CompileOptions defaults;
+  defaults.step.optimizer = Optimizer::Nesterov;
+  defaults.step.learningRate = 0.05;
+  CompileCLOptions planOptions(cat, StepMode::Train, ToolConcerns::Planning,
+                               defaults);
   cl::opt<std::string> dataDir(
       "data",
       cl::desc("MNIST-layout IDX directory (train-*/t10k-*, gzipped "
@@ -63,12 +67,10 @@ int main(int argc, char **argv) {
   cl::opt<uint64_t> shuffleSeed("shuffle-seed",
                                 cl::desc("Seed of the per-epoch shuffle"),
                                 cl::init(1), cl::cat(cat));
-  cl::opt<std::string> schedule(
-      "lr-schedule",
-      cl::desc("Learning-rate schedule: constant, step (x gamma every "
-               "--lr-step-size), exponential (x gamma per period) or cosine "
-               "(to --lr-eta-min over --lr-t-max periods)"),
-      cl::init("cosine"), cl::cat(cat));
+  cl::opt<::nnc::ScheduleKind, false,
+          ::nnc::VocabularyParser<::nnc::ScheduleKind>>
+      schedule("lr-schedule", cl::desc("Learning-rate schedule"),
+               cl::init(::nnc::ScheduleKind::Cosine), cl::cat(cat));
   cl::opt<double> gamma("lr-gamma",
                         cl::desc("Decay factor of step and "
                                  "exponential"),
@@ -116,18 +118,17 @@ int main(int argc, char **argv) {
   cl::opt<std::string> curves(
       "curves", cl::desc("Write <prefix>-loss.svg and <prefix>-accuracy.svg"),
       cl::init(""), cl::cat(cat));
-  cl::opt<std::string> progress(
-      "progress", cl::desc("Progress bar: auto (on a terminal), always, never"),
-      cl::init("auto"), cl::cat(cat));
+  cl::opt<::nnc::ProgressBar, false,
+          ::nnc::VocabularyParser<::nnc::ProgressBar>>
+      progress("progress", cl::desc("When to draw a progress bar"),
+               cl::init(::nnc::ProgressBar::Auto), cl::cat(cat));
+  registerCompilerCLOptions();
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(
       argc, argv, "train a model with its compiled training step\n");
 
   training::LRSchedule lr;
-  auto kind = training::parseScheduleKind(schedule);
-  if (!kind)
-    return fail(llvm::toString(kind.takeError()));
-  lr.kind = *kind;
+  lr.kind = schedule;
   lr.base = planOptions.getLearningRate();
   lr.gamma = gamma;
   lr.stepSize = stepSize;
@@ -151,18 +152,18 @@ int main(int argc, char **argv) {
     return fail("--epochs, --steps and the limits must not be negative");
   if (evalOnly && load.empty())
     return fail("--eval needs --load");
-  if (progress != "auto" && progress != "always" && progress != "never")
-    return fail("--progress must be auto, always or never");
 
   llvm::Expected<ModelSource> source = modelOptions.getSource();
   if (!source)
     return fail(llvm::toString(source.takeError()));
-  CPUPipelineOptions options;
-  if (llvm::Error err = planOptions.apply(options))
-    return fail(llvm::toString(std::move(err)));
-  int64_t log = logEvery >= 0       ? static_cast<int64_t>(logEvery)
-                : options.gradNorms ? 100
-                                    : 0;
+  llvm::Expected<CompileOptions> compileOptions = planOptions.get();
+  if (!compileOptions)
+    return fail(llvm::toString(compileOptions.takeError()));
+  CompileOptions &options = *compileOptions;
+  const StepOptions &stepOptions = options.step;
+  int64_t log = logEvery >= 0            ? static_cast<int64_t>(logEvery)
+                : stepOptions.gradNorms ? 100
+                                         : 0;
 
   DialectRegistry registry;
   registerNNCDialects(registry);
@@ -171,14 +172,12 @@ int main(int argc, char **argv) {
   ctx.printOpOnDiagnostic(false);
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
   auto module = loadModel(ctx, sourceMgr, *source);
-  if (!module) {
-    std::string msg = llvm::toString(module.takeError());
-    return msg.find("cannot parse") == std::string::npos ? fail(msg) : 1;
-  }
+  if (!module)
+    return ::nnc::reportToolError("nnc-train", module.takeError());
   auto start = std::chrono::steady_clock::now();
   auto trainer = Trainer::create(std::move(*module), options);
   if (!trainer)
-    return fail(llvm::toString(trainer.takeError()));
+    return ::nnc::reportToolError("nnc-train", trainer.takeError());
   Trainer &t = **trainer;
 
   // Data before anything long runs: a bad directory fails fast.
@@ -212,25 +211,25 @@ int main(int argc, char **argv) {
               ? llvm::formatv("MLP {0:$[-]} {1} {2}",
                               llvm::make_range(source->mlp.widths.begin(),
                                                source->mlp.widths.end()),
-                              stringify(source->mlp.activation),
-                              stringify(source->mlp.loss))
+                              ::nnc::activations.name(source->mlp.activation),
+                              ::nnc::losses.name(source->mlp.loss))
                     .str()
               : source->inputFile)
       << ", batch " << t.getBatch() << ", compiled '" << step.name << "' in "
       << llvm::formatv("{0:F2}", t.getCompileSeconds()) << " s\n";
   t.printSummary(out);
-  out << "  optimizer: " << stringifyOptimizer(options.optimizer);
-  if (options.optimizer == Optimizer::Momentum ||
-      options.optimizer == Optimizer::Nesterov)
-    out << llvm::format(" %g", static_cast<double>(options.momentum));
-  if (options.optimizer == Optimizer::Adam)
+  out << "  optimizer: " << ::nnc::optimizers.name(stepOptions.optimizer);
+  if (stepOptions.optimizer == Optimizer::Momentum ||
+      stepOptions.optimizer == Optimizer::Nesterov)
+    out << llvm::format(" %g", stepOptions.momentum);
+  if (stepOptions.optimizer == Optimizer::Adam)
     out << llvm::format(
-        " betas (%g, %g) eps %g", static_cast<double>(options.beta1),
-        static_cast<double>(options.beta2), static_cast<double>(options.eps));
-  if (options.weightDecay > 0)
+        " betas (%g, %g) eps %g", stepOptions.beta1, stepOptions.beta2,
+        stepOptions.eps);
+  if (stepOptions.weightDecay > 0)
     out << llvm::format(", weight decay %g",
-                        static_cast<double>(options.weightDecay));
-  out << llvm::format("; lr %g ", lr.base) << training::stringify(lr.kind)
+                        stepOptions.weightDecay);
+  out << llvm::format("; lr %g ", lr.base) << ::nnc::schedules.name(lr.kind)
       << (lr.warmup ? llvm::formatv(" after {0} warm-up", lr.warmup).str()
                     : std::string())
       << " per " << (lr.perStep ? "step" : "epoch") << "\n";
@@ -250,7 +249,8 @@ int main(int argc, char **argv) {
   } else {
     t.initialize(source->mlp.init, source->mlp.initStd, source->mlp.initValue,
                  source->mlp.seed);
-    out << "  weights: " << stringify(source->mlp.init) << " initialization, "
+    out << "  weights: " << ::nnc::inits.name(source->mlp.init)
+        << " initialization, "
         << "seed " << source->mlp.seed << "\n";
   }
   out.flush();
@@ -279,8 +279,9 @@ int main(int argc, char **argv) {
   trainOptions.schedule = lr;
   trainOptions.logEvery = log;
   trainOptions.progressBar =
-      progress == "always" ||
-      (progress == "auto" && llvm::sys::Process::StandardOutIsDisplayed());
+      progress == ::nnc::ProgressBar::Always ||
+      (progress == ::nnc::ProgressBar::Auto &&
+       llvm::sys::Process::StandardOutIsDisplayed());
   auto result = t.fit(*train, &*test, trainOptions, out,
                       metrics ? &metrics->os() : nullptr);
   if (!result)

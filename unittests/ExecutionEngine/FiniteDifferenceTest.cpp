@@ -73,8 +73,8 @@ void checkGradients(const Case &c, uint64_t seed = 1) {
       loss = g.mseLoss(y, g.input(yShape));
     g.finish(loss);
   }
-  CPUPipelineOptions options;
-  options.learningRate = 0.0;
+  CompileOptions options;
+  options.step.learningRate = 0.0;
   auto compiled = compileForCPU(std::move(module), options);
   ASSERT_TRUE(succeeded(compiled));
   auto jit = JITModule::create(*compiled->module);

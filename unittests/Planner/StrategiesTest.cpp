@@ -18,6 +18,8 @@
 #include <random>
 
 using namespace nnc::planner;
+using nnc::CheckpointStrategy;
+using nnc::checkpointStrategies;
 
 namespace {
 
@@ -199,27 +201,27 @@ std::string errorOf(llvm::Expected<Schedule> s) {
 
 TEST(StrategiesTest, PlanScheduleDispatches) {
   Chain c = handChain();
-  auto plan = [&](llvm::StringRef name, std::optional<uint64_t> budget) {
+  auto plan = [&](CheckpointStrategy name, std::optional<uint64_t> budget) {
     llvm::Expected<Schedule> s = planSchedule(c, name, budget);
-    EXPECT_TRUE(static_cast<bool>(s)) << name.str();
+    EXPECT_TRUE(static_cast<bool>(s)) << checkpointStrategies.name(name).str();
     return s ? toString(*s) : llvm::toString(s.takeError());
   };
-  EXPECT_EQ(plan("store-all", std::nullopt), toString(storeAll(c)));
-  EXPECT_EQ(plan("recompute-all", std::nullopt), toString(recomputeAll(c)));
-  EXPECT_EQ(plan("sqrt", std::nullopt), toString(sqrtSegments(c)));
-  EXPECT_EQ(plan("chen", 30), toString(*chenGreedy(c, 30)));
-  EXPECT_EQ(plan("dp", 24), toString(*dp(c, 24)));
+  EXPECT_EQ(plan(CheckpointStrategy::StoreAll, std::nullopt), toString(storeAll(c)));
+  EXPECT_EQ(plan(CheckpointStrategy::RecomputeAll, std::nullopt), toString(recomputeAll(c)));
+  EXPECT_EQ(plan(CheckpointStrategy::Sqrt, std::nullopt), toString(sqrtSegments(c)));
+  EXPECT_EQ(plan(CheckpointStrategy::Chen, 30), toString(*chenGreedy(c, 30)));
+  EXPECT_EQ(plan(CheckpointStrategy::DP, 24), toString(*dp(c, 24)));
   // A fixed strategy under a budget it fits.
-  EXPECT_EQ(plan("store-all", 38), toString(storeAll(c)));
+  EXPECT_EQ(plan(CheckpointStrategy::StoreAll, 38), toString(storeAll(c)));
   // No budget for the DP: unlimited memory, every forward once.
-  EXPECT_EQ(plan("dp", std::nullopt), toString(storeAll(c)));
+  EXPECT_EQ(plan(CheckpointStrategy::DP, std::nullopt), toString(storeAll(c)));
   // slots reach the DP: one slot cannot tell budgets apart, so the solve on
   // its own refuses the budget; dp() refines the units until it fits.
   llvm::Expected<CheckpointDP> coarse = CheckpointDP::solve(c, 24, 1);
   ASSERT_TRUE(static_cast<bool>(coarse));
   EXPECT_NE(errorOf(coarse->schedule(24)).find("use more slots"),
             std::string::npos);
-  EXPECT_EQ(plan("dp", 24), toString(*planSchedule(c, "dp", 24, 1)));
+  EXPECT_EQ(plan(CheckpointStrategy::DP, 24), toString(*planSchedule(c, CheckpointStrategy::DP, 24, 1)));
 }
 
 // The least-peak schedule is valid and its simulated peak is the minimum
@@ -364,27 +366,30 @@ TEST(StrategiesTest, DPReachesTheExactMinimum) {
 
 TEST(StrategiesTest, PlanScheduleErrors) {
   Chain c = handChain();
-  EXPECT_EQ(errorOf(planSchedule(c, "revolve", std::nullopt)),
-            "unknown strategy 'revolve' (expected store-all, recompute-all, "
-            "sqrt, chen or dp)");
-  EXPECT_EQ(errorOf(planSchedule(c, "chen", std::nullopt)),
+  llvm::Expected<CheckpointStrategy> revolve =
+      checkpointStrategies.parse("revolve");
+  ASSERT_FALSE(static_cast<bool>(revolve));
+  EXPECT_EQ(llvm::toString(revolve.takeError()),
+            "unknown checkpoint strategy 'revolve' (expected store-all, "
+            "recompute-all, sqrt, chen or dp)");
+  EXPECT_EQ(errorOf(planSchedule(c, CheckpointStrategy::Chen, std::nullopt)),
             "strategy 'chen' needs a memory budget");
-  EXPECT_EQ(errorOf(planSchedule(c, "dp", 23)),
+  EXPECT_EQ(errorOf(planSchedule(c, CheckpointStrategy::DP, 23)),
             "budget 23 B (23 bytes) is below the minimum feasible 24 B "
             "(24 bytes)");
-  EXPECT_EQ(errorOf(planSchedule(c, "store-all", 30)),
+  EXPECT_EQ(errorOf(planSchedule(c, CheckpointStrategy::StoreAll, 30)),
             "store-all needs 38 bytes, over the budget of 30 bytes");
-  EXPECT_EQ(errorOf(planSchedule(Chain(), "dp", 30)), "chain has no stages");
+  EXPECT_EQ(errorOf(planSchedule(Chain(), CheckpointStrategy::DP, 30)), "chain has no stages");
 
   // A one-stage chain: F_all 1 holds delta1 + abar1 = 2 MiB, B 1 adds
   // delta0: 2.5 MiB.
   Chain mib;
   mib.inputBytes = 512 << 10;
   mib.stages = {{1, 1, 512 << 10, 1536 << 10}};
-  EXPECT_EQ(errorOf(planSchedule(mib, "dp", 1 << 20)),
+  EXPECT_EQ(errorOf(planSchedule(mib, CheckpointStrategy::DP, 1 << 20)),
             "budget 1 MiB (1048576 bytes) is below the minimum feasible "
             "2560 KiB (2621440 bytes)");
-  EXPECT_TRUE(static_cast<bool>(planSchedule(mib, "dp", 2621440)));
+  EXPECT_TRUE(static_cast<bool>(planSchedule(mib, CheckpointStrategy::DP, 2621440)));
 }
 
 TEST(StrategiesTest, PlanScheduleHonoursBackwardNeedsInput) {
@@ -393,9 +398,10 @@ TEST(StrategiesTest, PlanScheduleHonoursBackwardNeedsInput) {
     Chain c = randomChain(rng, 2 + trial % 7,
                           trial % 2 ? NeedsInput::All : NeedsInput::Mixed);
     const int64_t least = minimumFeasibleBudget(c);
-    for (llvm::StringRef name : strategyNames()) {
+    for (const auto &word : checkpointStrategies.all()) {
+      CheckpointStrategy name = word.value;
       std::optional<uint64_t> budget;
-      if (name == "chen" || name == "dp")
+      if (name == CheckpointStrategy::Chen || name == CheckpointStrategy::DP)
         budget = mustSimulate(c, storeAll(c)).peakBytes;
       llvm::Expected<Schedule> s = planSchedule(c, name, budget);
       ASSERT_TRUE(static_cast<bool>(s)) << llvm::toString(s.takeError());
@@ -404,7 +410,7 @@ TEST(StrategiesTest, PlanScheduleHonoursBackwardNeedsInput) {
       EXPECT_GE(r.peakBytes, least);
     }
     // And the DP at the least budget.
-    llvm::Expected<Schedule> tight = planSchedule(c, "dp", least);
+    llvm::Expected<Schedule> tight = planSchedule(c, CheckpointStrategy::DP, least);
     ASSERT_TRUE(static_cast<bool>(tight)) << llvm::toString(tight.takeError());
     EXPECT_EQ(mustSimulate(c, *tight).peakBytes, least);
   }
@@ -711,7 +717,7 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithReleaseAndTransients) {
       llvm::Expected<Schedule> chen = chenGreedy(c, top);
       ASSERT_TRUE(static_cast<bool>(chen));
       EXPECT_LE(mustSimulate(c, *chen).peakBytes, top);
-      llvm::Expected<Schedule> tight = planSchedule(c, "dp", least);
+      llvm::Expected<Schedule> tight = planSchedule(c, CheckpointStrategy::DP, least);
       ASSERT_TRUE(static_cast<bool>(tight))
           << llvm::toString(tight.takeError());
       EXPECT_EQ(mustSimulate(c, *tight).peakBytes, least);

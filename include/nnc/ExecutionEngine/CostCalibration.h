@@ -21,7 +21,6 @@
 #define NNC_EXECUTIONENGINE_COSTCALIBRATION_H
 
 #include "nnc/Pipeline/Pipelines.h"
-#include "nnc/Pipeline/ToolOptions.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -53,7 +52,7 @@ struct FlopTimes {
 /// is how many threads the GEMM runs with while timing: the count the
 /// compiled code will run with, or the rates describe another machine.
 llvm::Expected<FlopTimes> measureFlopTimes(ModuleOp model,
-                                           const CPUPipelineOptions &options,
+                                           const CompileOptions &options,
                                            unsigned runs = 5,
                                            unsigned threads = 0);
 
@@ -64,7 +63,7 @@ llvm::json::Value toJSON(const FlopTimes &times);
 /// measureFlopTimes() on `model` and sets the two rates in `options`,
 /// returning the calibration; for Flops, leaves `options` as it is.
 llvm::Expected<std::optional<FlopTimes>>
-applyCostModel(ModuleOp model, CostModel kind, CPUPipelineOptions &options,
+applyCostModel(ModuleOp model, CostModel kind, CompileOptions &options,
                unsigned threads = 0);
 
 } // namespace mlir::nnc

@@ -12,6 +12,8 @@
 #ifndef NNC_FRONTEND_GRAPHBUILDER_H
 #define NNC_FRONTEND_GRAPHBUILDER_H
 
+#include "nnc/Support/Vocabularies.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -94,22 +96,6 @@ private:
   Location loc;
 };
 
-enum class Activation { ReLU, Sigmoid, Tanh };
-enum class Loss { MSE, CrossEntropy };
-/// Weight initializations (biases always start at zero), as in
-/// torch.nn.init with fan_in = inputs, fan_out = outputs of a [out, in]
-/// weight: He/Kaiming normal N(0, 2/fan_in) and uniform U(±√(6/fan_in));
-/// Xavier/Glorot uniform U(±√(6/(fan_in+fan_out))) and normal
-/// N(0, 2/(fan_in+fan_out)); Gaussian N(0, σ²); constant c.
-enum class Init {
-  Kaiming,
-  KaimingUniform,
-  Xavier,
-  XavierNormal,
-  Gaussian,
-  Constant
-};
-
 /// A multi-layer perceptron: widths[0] inputs, widths.back() outputs.
 /// Hidden layers apply `activation`; the last layer is linear (its outputs
 /// are logits for cross-entropy, predictions for MSE), as in PyTorch models.
@@ -129,16 +115,9 @@ struct MLPSpec {
   int64_t numParameters() const;
 };
 
-/// Parses "784,100,10", "relu|sigmoid|tanh", "mse|cross-entropy".
-llvm::Expected<MLPSpec> parseMLPSpec(StringRef widths, StringRef activation,
-                                     StringRef loss, int64_t batch);
-/// "kaiming" (or "he", "kaiming-normal"), "kaiming-uniform", "xavier" (or
-/// "glorot", "xavier-uniform"), "xavier-normal", "gaussian" (or "normal"),
-/// "constant".
-llvm::Expected<Init> parseInit(StringRef name);
-StringRef stringify(Init init);
-StringRef stringify(Activation a);
-StringRef stringify(Loss l);
+/// An MLP of widths "784,100,10" and this batch, the rest defaults
+/// (activation, loss and init are vocabularies: nnc/Support/Vocabularies.h).
+llvm::Expected<MLPSpec> parseMLPSpec(StringRef widths, int64_t batch);
 
 /// Emits `@<name>(x, labels|targets, W1, b1, ..., WL, bL) -> tensor<f32>`
 /// and `@<name>_predict(x, W1, b1, ...) -> tensor<batch x out>` (role

@@ -73,9 +73,6 @@ struct ModelStats {
   CheckpointPlanAttr plan;
 };
 
-/// What a model is compiled for.
-enum class Target { CPU, NVPTX };
-
 struct CompiledModel {
   Target target = Target::CPU;
   /// For NVPTX: the kernels' PTX (also embedded in the host module).
@@ -100,21 +97,20 @@ struct CompiledModel {
 /// the context's diagnostic handler. Buffers are named after the `nn.name`
 /// of the model's arguments (`arg<i>`, `param<i>` where there is none).
 FailureOr<CompiledModel> compileForCPU(OwningOpRef<ModuleOp> module,
-                                       const CPUPipelineOptions &options);
+                                       const CompileOptions &options);
 
-/// The same for NVIDIA GPUs (nnc-gpu-pipeline, `options.chip`): the host
-/// module (LLVM dialect, for the CPU) launches the kernels through nnc's CUDA
-/// runtime; every buffer an entry point takes is device memory. Fails with
-/// an error for a chip nnc does not know.
+/// The same for NVIDIA GPUs (nnc-gpu-pipeline, `options.gpu.chip`): the
+/// host module (LLVM dialect, for the CPU) launches the kernels through
+/// nnc's CUDA runtime; every buffer an entry point takes is device memory.
 FailureOr<CompiledModel> compileForGPU(OwningOpRef<ModuleOp> module,
-                                       const CPUPipelineOptions &options);
+                                       const CompileOptions &options);
 
 /// The checkpoint planner's chain for a model module (consumed): the graph
 /// stage runs (verify, autodiff with `options`' learning rate) and the
 /// gradient function is split into stages exactly as nnc-plan-checkpoints
 /// does. This is how nnc-plan reads a model.
 FailureOr<::nnc::planner::Chain>
-buildChainForModel(ModuleOp module, const CPUPipelineOptions &options);
+buildChainForModel(ModuleOp module, const CompileOptions &options);
 
 /// What a program linking CPU code that calls the runtime needs: the
 /// runtime's static archive (nnc's own build or installation), oneDNN and
@@ -124,6 +120,13 @@ std::vector<std::string> cpuRuntimeLinkArguments();
 /// The same for host code of the NVPTX target: the CUDA runtime's archive
 /// and libdl (the driver is opened at run time).
 std::vector<std::string> cudaRuntimeLinkArguments();
+
+/// Registers MLIR's context, pass-manager, timing and printing command-line
+/// options (`--mlir-print-ir-after-all`, `--mlir-timing`,
+/// `--mlir-pass-pipeline-crash-reproducer`, ...) before a tool parses its
+/// command line; compileForCPU, compileForGPU and buildChainForModel then
+/// apply them to every pass manager they run.
+void registerCompilerCLOptions();
 
 /// Graph-level statistics of a gradient function produced by nnc-autodiff.
 ModelStats computeModelStats(func::FuncOp gradFn);

@@ -31,11 +31,12 @@ LogicalResult emitCompiledModel(const CompiledModel &model, StringRef path,
                                 OutputKind kind);
 
 /// For an NVPTX model: writes its PTX to `path`, and when `cubinPath` is not
-/// empty and ptxas is found (PATH, then /usr/local/cuda/bin) assembles it for
-/// `chip` there too. Returns whether a cubin was written; errors (an
+/// empty and ptxas is found (in the toolkit `options.gpu` names, then on
+/// PATH) assembles it for `options.gpu.chip` there too. Returns whether a cubin was written; errors (an
 /// assembly error included) are llvm::Errors.
 llvm::Expected<bool> emitPTX(const CompiledModel &model, StringRef path,
-                             StringRef chip, StringRef cubinPath);
+                             const CompileOptions &options,
+                             StringRef cubinPath);
 
 /// Translates to LLVM IR, optimizes at -O3 for the host and writes an object
 /// file.

@@ -17,7 +17,7 @@ namespace mlir::nnc {
 /// `--report=json`: the entry points and their buffers, the arena, the
 /// model's FLOPs and parameters, and the checkpoint plan's figures.
 llvm::json::Value reportJSON(const CompiledModel &model,
-                             const CPUPipelineOptions &options);
+                             const CompileOptions &options);
 
 } // namespace mlir::nnc
 

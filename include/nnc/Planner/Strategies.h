@@ -35,6 +35,7 @@
 
 #include "nnc/Planner/Chain.h"
 #include "nnc/Planner/Schedule.h"
+#include "nnc/Support/Vocabularies.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -136,14 +137,10 @@ int64_t minimumFeasibleBudget(const Chain &chain);
 /// the least memory, whatever it costs.
 Schedule leastPeakSchedule(const Chain &chain);
 
-/// The strategy names planSchedule() accepts, in the order errors list them.
-llvm::ArrayRef<llvm::StringLiteral> strategyNames();
-
 /// One entry point for tools and the compiler: validates \p chain, plans it
-/// with \p strategy ("store-all", "recompute-all", "sqrt", "chen", "dp") and
-/// replays the plan in the simulator. With a budget, the plan is returned
-/// only if its simulated peak fits. Errors, each a full sentence:
-///  - an unknown strategy (the message lists the valid ones);
+/// with \p strategy (nnc/Support/Vocabularies.h spells them) and replays the
+/// plan in the simulator. With a budget, the plan is returned only if its
+/// simulated peak fits. Errors, each a full sentence:
 ///  - "chen" without a budget (its threshold search needs one);
 ///  - a budget below minimumFeasibleBudget(), stating both in bytes:
 ///    "budget 1 MiB (1048576 bytes) is below the minimum feasible 2560 KiB
@@ -156,7 +153,7 @@ llvm::ArrayRef<llvm::StringLiteral> strategyNames();
 /// that is the plan (no DP solve, no discretisation). \p slots is the DP's
 /// discretisation.
 llvm::Expected<Schedule> planSchedule(const Chain &chain,
-                                      llvm::StringRef strategy,
+                                      CheckpointStrategy strategy,
                                       std::optional<uint64_t> budgetBytes,
                                       unsigned slots = 500);
 

@@ -13,6 +13,8 @@
 #ifndef NNC_TRAINING_SCHEDULE_H
 #define NNC_TRAINING_SCHEDULE_H
 
+#include "nnc/Support/Vocabularies.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -20,7 +22,7 @@
 
 namespace nnc::training {
 
-enum class ScheduleKind { Constant, Step, Exponential, Cosine };
+using ::nnc::ScheduleKind; // nnc/Support/Vocabularies.h spells it
 
 struct LRSchedule {
   ScheduleKind kind = ScheduleKind::Constant;
@@ -46,8 +48,6 @@ struct LRSchedule {
   llvm::Error validate() const;
 };
 
-llvm::Expected<ScheduleKind> parseScheduleKind(llvm::StringRef name);
-llvm::StringRef stringify(ScheduleKind kind);
 
 } // namespace nnc::training
 

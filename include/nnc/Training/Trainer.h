@@ -81,9 +81,10 @@ public:
   /// taking (x f32[batch, features], labels i32[batch], parameters...).
   /// `options` must select an optimizer with a run-time learning rate;
   /// the step is also made to return the network's output (for training
-  /// accuracy). Compile errors go to the context's diagnostic handler.
+  /// accuracy). Compile errors go to the context's diagnostic handler and
+  /// come back as a ::nnc::DiagnosedError.
   static llvm::Expected<std::unique_ptr<Trainer>>
-  create(OwningOpRef<ModuleOp> module, CPUPipelineOptions &options);
+  create(OwningOpRef<ModuleOp> module, CompileOptions &options);
 
   const CompiledModel &getCompiled() const { return compiled; }
   const EntryPoint &getStep() const { return *step; }

@@ -132,7 +132,7 @@ inPlaceActivation(Operation *op, Value out) {
 
 namespace {
 struct LowerMatmulsToCallsPass
-    : public nnc::impl::LowerMatmulsToCallsBase<LowerMatmulsToCallsPass> {
+    : public mlir::nnc::impl::LowerMatmulsToCallsBase<LowerMatmulsToCallsPass> {
   using LowerMatmulsToCallsBase::LowerMatmulsToCallsBase;
 
   void runOnOperation() override {

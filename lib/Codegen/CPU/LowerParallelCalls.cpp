@@ -28,7 +28,7 @@ static bool fitsSlot(Type type) {
 
 namespace {
 struct LowerParallelCallsPass
-    : public nnc::impl::LowerParallelCallsBase<LowerParallelCallsPass> {
+    : public mlir::nnc::impl::LowerParallelCallsBase<LowerParallelCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();

@@ -56,7 +56,7 @@ static std::optional<unsigned> getSplitDim(linalg::LinalgOp op,
 
 namespace {
 struct ParallelizeKernelsPass
-    : public nnc::impl::ParallelizeKernelsBase<ParallelizeKernelsPass> {
+    : public mlir::nnc::impl::ParallelizeKernelsBase<ParallelizeKernelsPass> {
   using ParallelizeKernelsBase::ParallelizeKernelsBase;
 
   void runOnOperation() override {

@@ -44,7 +44,7 @@ static bool isCallerArgument(Value v, func::CallOp call) {
 
 namespace {
 struct SkipSelfCopiesPass
-    : public nnc::impl::SkipSelfCopiesBase<SkipSelfCopiesPass> {
+    : public mlir::nnc::impl::SkipSelfCopiesBase<SkipSelfCopiesPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);

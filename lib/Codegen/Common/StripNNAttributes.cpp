@@ -24,7 +24,7 @@ bool isNNAttr(NamedAttribute attr) {
 }
 
 struct StripNNAttributesPass
-    : public nnc::impl::StripNNAttributesBase<StripNNAttributesPass> {
+    : public mlir::nnc::impl::StripNNAttributesBase<StripNNAttributesPass> {
   void runOnOperation() override {
     getOperation()->walk([](Operation *op) {
       for (NamedAttribute attr : llvm::to_vector(op->getDiscardableAttrs()))

@@ -52,7 +52,7 @@ static bool staysOnHost(Operation *op) {
 
 namespace {
 struct GPUBuildKernelsPass
-    : public nnc::impl::GPUBuildKernelsBase<GPUBuildKernelsPass> {
+    : public mlir::nnc::impl::GPUBuildKernelsBase<GPUBuildKernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();

@@ -67,7 +67,7 @@ Value stackArray(OpBuilder &b, Location loc, Type elt, ValueRange values) {
 }
 
 struct GPULowerLaunchesPass
-    : public nnc::impl::GPULowerLaunchesBase<GPULowerLaunchesPass> {
+    : public mlir::nnc::impl::GPULowerLaunchesBase<GPULowerLaunchesPass> {
   using GPULowerLaunchesBase::GPULowerLaunchesBase;
 
   void runOnOperation() override {

@@ -818,7 +818,7 @@ void mlir::nnc::configureNNToLinalgConversionTarget(ConversionTarget &target) {
 
 namespace {
 struct ConvertNNToLinalgPass
-    : public nnc::impl::ConvertNNToLinalgBase<ConvertNNToLinalgPass> {
+    : public mlir::nnc::impl::ConvertNNToLinalgBase<ConvertNNToLinalgPass> {
   void runOnOperation() override {
     ConversionTarget target(getContext());
     configureNNToLinalgConversionTarget(target);

@@ -16,7 +16,7 @@ namespace mlir::nnc {
 using namespace mlir;
 
 namespace {
-struct VerifyNoNNPass : public nnc::impl::VerifyNoNNBase<VerifyNoNNPass> {
+struct VerifyNoNNPass : public mlir::nnc::impl::VerifyNoNNBase<VerifyNoNNPass> {
   void runOnOperation() override {
     auto result = getOperation()->walk([](Operation *op) {
       // Unregistered ops have no dialect.

@@ -51,13 +51,13 @@ void mlir::nnc::registerFromONNXTranslation() {
         if (batch > 0)
           options.batch = static_cast<int64_t>(batch);
         if (!loss.empty()) {
-          auto spec = parseMLPSpec("1,1", "relu", loss, 1);
-          if (!spec) {
+          auto parsed = ::nnc::losses.parse(loss);
+          if (!parsed) {
             emitError(UnknownLoc::get(ctx))
-                << "--onnx-loss: " << llvm::toString(spec.takeError());
+                << "--onnx-loss: " << llvm::toString(parsed.takeError());
             return nullptr;
           }
-          options.loss = spec->loss;
+          options.loss = *parsed;
         }
         FailureOr<ImportedModel> model = importONNXBuffer(
             *ctx, buffer->getBuffer(), buffer->getBufferIdentifier(), options);

@@ -52,7 +52,8 @@ LogicalResult CheckpointPlanAttr::verify(
     ArrayRef<CheckpointAction> schedule, CostUnit, int64_t peakBytes,
     APFloat computeCost, APFloat recomputeCost, int64_t forwardSteps,
     int64_t storeAllPeakBytes, APFloat storeAllCost, int64_t minBudgetBytes,
-    APFloat computeFlops, APFloat recomputeFlops, APFloat storeAllFlops) {
+    APFloat computeFlops, APFloat recomputeFlops, APFloat storeAllFlops,
+    bool) {
   if (stages < 1)
     return emitError() << "checkpoint plan needs at least one stage, got "
                        << stages;
@@ -111,7 +112,7 @@ static ParseResult parseAction(AsmParser &p, CheckpointAction &a) {
 }
 
 void CheckpointPlanAttr::print(AsmPrinter &p) const {
-  p << "<strategy = " << stringifyCheckpointStrategy(getStrategy());
+  p << "<strategy = " << ::nnc::checkpointStrategies.irName(getStrategy());
   if (getBudget())
     p << ", budget = " << *getBudget();
   p << ", stages = " << getStages() << ", schedule = [";
@@ -132,6 +133,8 @@ void CheckpointPlanAttr::print(AsmPrinter &p) const {
   f("compute_flops", getComputeFlops());
   f("recompute_flops", getRecomputeFlops());
   f("store_all_flops", getStoreAllFlops());
+  if (getFusedUpdates())
+    p << ", fused_updates = true";
   p << ">";
 }
 
@@ -141,6 +144,7 @@ Attribute CheckpointPlanAttr::parse(AsmParser &p, Type) {
   SmallVector<CheckpointAction> schedule;
   bool haveSchedule = false;
   CostUnit unit = CostUnit::Flop;
+  bool fusedUpdates = false;
   int64_t ints[4] = {0, 0, 0, 0}; // peak, forward steps, store-all peak, min
   double reals[6] = {0, 0, 0, 0, 0, 0};
   static const char *const intKeys[] = {"peak_bytes", "forward_steps",
@@ -164,11 +168,11 @@ Attribute CheckpointPlanAttr::parse(AsmParser &p, Type) {
       SMLoc at = p.getCurrentLocation();
       if (p.parseKeyword(&name))
         return failure();
-      strategy = symbolizeCheckpointStrategy(name);
+      strategy = ::nnc::checkpointStrategies.lookupIRName(name);
       if (!strategy)
-        return p.emitError(at) << "unknown checkpoint strategy '" << name
-                               << "' (expected store_all, recompute_all, "
-                                  "sqrt, chen or dp)";
+        return p.emitError(at)
+               << "unknown checkpoint strategy '" << name << "' (expected "
+               << ::nnc::checkpointStrategies.expected(/*ir=*/true) << ")";
       return success();
     }
     if (key == "budget" || key == "stages") {
@@ -196,6 +200,17 @@ Attribute CheckpointPlanAttr::parse(AsmParser &p, Type) {
       unit = *u;
       return success();
     }
+    if (key == "fused_updates") {
+      SMLoc at = p.getCurrentLocation();
+      StringRef value;
+      if (p.parseKeyword(&value))
+        return failure();
+      if (value != "true" && value != "false")
+        return p.emitError(at) << "'fused_updates' is true or false, not '"
+                               << value << "'";
+      fusedUpdates = value == "true";
+      return success();
+    }
     for (auto [i, k] : llvm::enumerate(intKeys))
       if (key == k)
         return p.parseInteger(ints[i]);
@@ -216,7 +231,7 @@ Attribute CheckpointPlanAttr::parse(AsmParser &p, Type) {
   return p.getChecked<CheckpointPlanAttr>(
       p.getContext(), *strategy, budget, *stages, schedule, unit, ints[0],
       f(reals[0]), f(reals[1]), ints[1], ints[2], f(reals[2]), ints[3],
-      f(reals[3]), f(reals[4]), f(reals[5]));
+      f(reals[3]), f(reals[4]), f(reals[5]), fusedUpdates);
 }
 
 //===----------------------------------------------------------------------===//

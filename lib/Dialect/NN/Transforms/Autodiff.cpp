@@ -58,18 +58,6 @@ void mlir::nnc::eraseDeadOps(Block &block) {
       op.erase();
 }
 
-llvm::cl::ValuesClass mlir::nnc::optimizerCLValues() {
-  return llvm::cl::values(
-      clEnumValN(Optimizer::None, "none",
-                 "no update: a gradient function (SGD if a learning rate "
-                 "is fixed)"),
-      clEnumValN(Optimizer::SGD, "sgd", "plain SGD, w - lr * g"),
-      clEnumValN(Optimizer::Momentum, "momentum",
-                 "SGD with heavy-ball momentum"),
-      clEnumValN(Optimizer::Nesterov, "nesterov", "SGD with Nesterov momentum"),
-      clEnumValN(Optimizer::Adam, "adam", "Adam with bias correction"));
-}
-
 namespace {
 /// What follows the backward: the pass options, validated.
 struct StepConfig {
@@ -319,7 +307,7 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
 }
 
 namespace {
-struct AutodiffPass : public nnc::impl::AutodiffBase<AutodiffPass> {
+struct AutodiffPass : public mlir::nnc::impl::AutodiffBase<AutodiffPass> {
   using AutodiffBase::AutodiffBase;
 
   void runOnOperation() override {

@@ -16,7 +16,7 @@ using namespace mlir;
 using namespace mlir::nnc;
 
 namespace {
-struct FuseUpdatesPass : public nnc::impl::FuseUpdatesBase<FuseUpdatesPass> {
+struct FuseUpdatesPass : public mlir::nnc::impl::FuseUpdatesBase<FuseUpdatesPass> {
   void runOnOperation() override {
     SmallVector<SGDOp> updates;
     getOperation().walk([&](SGDOp op) { updates.push_back(op); });
@@ -34,6 +34,8 @@ struct FuseUpdatesPass : public nnc::impl::FuseUpdatesBase<FuseUpdatesPass> {
           continue;
         lr = OpBuilder(grad).clone(*def)->getResult(0);
       }
+      if (failed(checkPlan(sgd)))
+        return signalPassFailure();
       // At the matmul, not at the SGD: its operands then die where the plan
       // expects, and the updated weight lives in a caller-owned output.
       OpBuilder b(grad);
@@ -47,6 +49,24 @@ struct FuseUpdatesPass : public nnc::impl::FuseUpdatesBase<FuseUpdatesPass> {
       sgd.erase();
       grad.erase();
     }
+  }
+
+  /// A plan made without fused updates counted this update's gradient
+  /// buffer: its predicted peak and the arena it sized no longer describe
+  /// the code once the buffer is gone, so the mismatch is an error rather
+  /// than a silent change of the plan.
+  LogicalResult checkPlan(SGDOp sgd) {
+    auto fn = sgd->getParentOfType<func::FuncOp>();
+    auto plan = fn ? fn->getAttrOfType<CheckpointPlanAttr>(
+                         NNDialect::getCheckpointAttrName())
+                   : CheckpointPlanAttr();
+    if (!plan || plan.getFusedUpdates())
+      return success();
+    return sgd.emitError()
+           << "nnc-fuse-updates: the checkpoint plan of '" << fn.getSymName()
+           << "' was made without fused updates (no 'fused_updates = true'); "
+              "plan with nnc-plan-checkpoints{fused-updates=true} or do not "
+              "run nnc-fuse-updates";
   }
 };
 } // namespace

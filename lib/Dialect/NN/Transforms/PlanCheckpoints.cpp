@@ -23,53 +23,14 @@ using namespace mlir;
 using namespace mlir::nnc;
 namespace planner = ::nnc::planner;
 
-llvm::cl::ValuesClass mlir::nnc::checkpointStrategyCLValues() {
-  return llvm::cl::values(
-      clEnumValN(CheckpointStrategy::StoreAll, "store-all",
-                 "vanilla backprop: keep every activation"),
-      clEnumValN(CheckpointStrategy::RecomputeAll, "recompute-all",
-                 "keep only the input; recompute the rest (O(n^2) work)"),
-      clEnumValN(CheckpointStrategy::Sqrt, "sqrt",
-                 "Chen et al.'s sqrt(n) segments"),
-      clEnumValN(CheckpointStrategy::Chen, "chen",
-                 "Chen et al.'s greedy segments under the budget"),
-      clEnumValN(CheckpointStrategy::DP, "dp",
-                 "the budget-optimal schedule (Beaumont et al.'s DP)"));
-}
-
-StringRef mlir::nnc::getCLName(CheckpointStrategy strategy) {
-  switch (strategy) {
-  case CheckpointStrategy::StoreAll:
-    return "store-all";
-  case CheckpointStrategy::RecomputeAll:
-    return "recompute-all";
-  case CheckpointStrategy::Sqrt:
-    return "sqrt";
-  case CheckpointStrategy::Chen:
-    return "chen";
-  case CheckpointStrategy::DP:
-    return "dp";
-  }
-  llvm_unreachable("unknown checkpoint strategy");
-}
-
 namespace {
 struct PlanCheckpointsPass
     : public mlir::nnc::impl::PlanCheckpointsBase<PlanCheckpointsPass> {
   using PlanCheckpointsBase::PlanCheckpointsBase;
 
   void runOnOperation() override {
-    std::optional<uint64_t> budgetBytes;
-    if (!budget.empty()) {
-      auto parsed = planner::parseByteSize(budget);
-      if (!parsed) {
-        getOperation().emitError()
-            << "nnc-plan-checkpoints: bad budget '" << budget
-            << "': " << llvm::toString(parsed.takeError());
-        return signalPassFailure();
-      }
-      budgetBytes = *parsed;
-    }
+    // Parsed (and checked) with the option: nnc/Support/ByteSize.h.
+    const std::optional<uint64_t> budgetBytes = budget;
     // Written so NaN fails too; the stage costs they scale are bounded when
     // the chain is validated (docs/Limits.md).
     if (!(forwardFlopSeconds >= 0 && std::isfinite(forwardFlopSeconds)) ||
@@ -116,9 +77,8 @@ struct PlanCheckpointsPass
       planner::scaleCosts(chain, forwardFlopSeconds, backwardFlopSeconds);
     if (printChain)
       llvm::errs() << llvm::formatv("{0:2}", planner::toJSON(chain)) << "\n";
-    StringRef strategyName = getCLName(strategy);
-    auto schedule =
-        planner::planSchedule(chain, strategyName, budgetBytes, slots);
+    StringRef strategyName = ::nnc::checkpointStrategies.name(strategy);
+    auto schedule = planner::planSchedule(chain, strategy, budgetBytes, slots);
     if (!schedule)
       return fn.emitError()
              << "checkpoint planning of '" << fn.getSymName()
@@ -148,7 +108,8 @@ struct PlanCheckpointsPass
                     sim.peakBytes, sim.computeCost, sim.recomputeCost,
                     sim.forwardSteps, base.peakBytes, base.computeCost,
                     planner::minimumFeasibleBudget(chain), flops.computeCost,
-                    flops.recomputeCost, baseFlops.computeCost));
+                    flops.recomputeCost, baseFlops.computeCost,
+                    fusedUpdates));
     return success();
   }
 };

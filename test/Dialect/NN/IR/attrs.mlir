@@ -24,6 +24,13 @@ func.func @store_all() attributes {nn.checkpoint = #nn.checkpoint_plan<strategy 
   return
 }
 
+// The fused-updates decision prints when set, last.
+// CHECK-LABEL: func.func @fused
+// CHECK-SAME: store_all_flops = 0.000000e+00, fused_updates = true>
+func.func @fused() attributes {nn.checkpoint = #nn.checkpoint_plan<fused_updates = true, strategy = store_all, stages = 1, schedule = [F_all 1, B 1]>} {
+  return
+}
+
 // Argument names and roles.
 // CHECK-LABEL: func.func @named
 // CHECK-SAME: nn.name = "W1", nn.param

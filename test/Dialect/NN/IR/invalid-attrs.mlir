@@ -164,3 +164,10 @@ func.func @plan_unknown_strategy() attributes {nn.checkpoint = #nn.checkpoint_pl
 func.func @plan_negative_cost() attributes {nn.checkpoint = #nn.checkpoint_plan<strategy = dp, stages = 1, schedule = [F_all 1, B 1], compute_cost = -1.0>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{'fused_updates' is true or false, not 'yes'}}
+func.func @plan_fused_word() attributes {nn.checkpoint = #nn.checkpoint_plan<strategy = dp, stages = 1, schedule = [F_all 1, B 1], fused_updates = yes>} {
+  return
+}

@@ -44,7 +44,7 @@
 
 // TOOSMALL: error: checkpoint planning of 'net_grad' failed: budget 100 B (100 bytes) is below the minimum feasible 1.51 KiB (1544 bytes)
 // UNKNOWN: for the --strategy option: Cannot find option named 'magic'!
-// BADBUDGET: error: nnc-plan-checkpoints: bad budget 'lots'
+// BADBUDGET: for the --budget option: invalid byte size 'lots': expected a number
 
 func.func @net(%x: tensor<8x16xf32>, %t: tensor<8x16xf32>,
                %w1: tensor<16x16xf32> {nn.param}, %w2: tensor<16x16xf32> {nn.param},

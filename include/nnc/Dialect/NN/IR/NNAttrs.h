@@ -16,6 +16,10 @@
 #include <cstdint>
 #include <optional>
 
+// Strategies are a vocabulary shared with the MLIR-free planner; the IR
+// spells them as keywords (store_all).
+#include "nnc/Support/Vocabularies.h"
+
 #include "nnc/Dialect/NN/IR/NNEnums.h.inc"
 
 namespace mlir::nnc {

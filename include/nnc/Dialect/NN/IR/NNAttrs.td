@@ -46,35 +46,8 @@ def NN_EntryRoleAttr : EnumAttr<NN_Dialect, NN_EntryRole, "entry"> {
 }
 
 //===----------------------------------------------------------------------===//
-// Optimizers
-//===----------------------------------------------------------------------===//
-
-// What nnc-autodiff appends after the backward; the pipelines and tools
-// share the enum (no attribute carries it: the ops say what they do).
-def NN_Optimizer : I32EnumAttr<"Optimizer", "the update a training step applies", [
-    I32EnumAttrCase<"None", 0, "none">,
-    I32EnumAttrCase<"SGD", 1, "sgd">,
-    I32EnumAttrCase<"Momentum", 2, "momentum">,
-    I32EnumAttrCase<"Nesterov", 3, "nesterov">,
-    I32EnumAttrCase<"Adam", 4, "adam">]> {
-  let cppNamespace = "::mlir::nnc";
-  let genSpecializedAttr = 0;
-}
-
-//===----------------------------------------------------------------------===//
 // Checkpoint plans
 //===----------------------------------------------------------------------===//
-
-def NN_CheckpointStrategy : I32EnumAttr<"CheckpointStrategy",
-    "how a checkpoint plan was chosen", [
-    I32EnumAttrCase<"StoreAll", 0, "store_all">,
-    I32EnumAttrCase<"RecomputeAll", 1, "recompute_all">,
-    I32EnumAttrCase<"Sqrt", 2, "sqrt">,
-    I32EnumAttrCase<"Chen", 3, "chen">,
-    I32EnumAttrCase<"DP", 4, "dp">]> {
-  let cppNamespace = "::mlir::nnc";
-  let genSpecializedAttr = 0;
-}
 
 def NN_CheckpointActionKind : I32EnumAttr<"CheckpointActionKind",
     "one step of a checkpoint schedule", [
@@ -123,6 +96,13 @@ def NN_CheckpointPlanAttr : AttrDef<NN_Dialect, "CheckpointPlan"> {
     Only `strategy`, `stages` and `schedule` are required when a plan is
     written by hand; missing figures read as 0.
 
+    `fused_updates` records a decision the plan's figures depend on: the
+    planner assumed that `nnc-fuse-updates` folds each plain SGD update into
+    the matmul computing its weight gradient, so no weight-gradient buffer
+    was counted for it. `nnc-fuse-updates` refuses a plan made without it
+    (its peak would then be wrong), and the pipelines run that pass exactly
+    when the plan says so. Printed only when set.
+
     ```mlir
     func.func @net_grad(...) attributes {nn.checkpoint = #nn.checkpoint_plan<
         strategy = dp, budget = 2300, stages = 2,
@@ -144,7 +124,8 @@ def NN_CheckpointPlanAttr : AttrDef<NN_Dialect, "CheckpointPlan"> {
     "int64_t":$minBudgetBytes,
     APFloatParameter<"">:$computeFlops,
     APFloatParameter<"">:$recomputeFlops,
-    APFloatParameter<"">:$storeAllFlops
+    APFloatParameter<"">:$storeAllFlops,
+    "bool":$fusedUpdates
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
@@ -158,12 +139,13 @@ def NN_CheckpointPlanAttr : AttrDef<NN_Dialect, "CheckpointPlan"> {
       "int64_t":$forwardSteps, "int64_t":$storeAllPeakBytes,
       "double":$storeAllCost, "int64_t":$minBudgetBytes,
       "double":$computeFlops, "double":$recomputeFlops,
-      "double":$storeAllFlops), [{
+      "double":$storeAllFlops, CArg<"bool", "false">:$fusedUpdates), [{
       auto f = [](double v) { return ::llvm::APFloat(v); };
       return $_get($_ctxt, strategy, budget, stages, schedule, costUnit,
                    peakBytes, f(computeCost), f(recomputeCost), forwardSteps,
                    storeAllPeakBytes, f(storeAllCost), minBudgetBytes,
-                   f(computeFlops), f(recomputeFlops), f(storeAllFlops));
+                   f(computeFlops), f(recomputeFlops), f(storeAllFlops),
+                   fusedUpdates);
     }]>
   ];
 }

@@ -14,21 +14,10 @@
 #include "mlir/Pass/Pass.h"
 #include "nnc/Dialect/NN/IR/NNOps.h"
 #include "llvm/ADT/DenseSet.h"
+#include "nnc/Support/ByteSize.h"
 #include "llvm/Support/CommandLine.h"
 
 namespace mlir::nnc {
-
-/// The command-line spelling of each CheckpointStrategy (`store-all`,
-/// `recompute-all`, `sqrt`, `chen`, `dp`), shared by the pass option, the
-/// pipelines and the tools.
-llvm::cl::ValuesClass checkpointStrategyCLValues();
-
-/// That spelling of one strategy (also the planner library's name for it).
-llvm::StringRef getCLName(CheckpointStrategy strategy);
-
-/// The command-line spelling of each Optimizer (`none`, `sgd`, `momentum`,
-/// `nesterov`, `adam`), shared by the pass option, the pipelines and tools.
-llvm::cl::ValuesClass optimizerCLValues();
 
 #define GEN_PASS_DECL
 #include "nnc/Dialect/NN/Transforms/Passes.h.inc"

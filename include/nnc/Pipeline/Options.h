@@ -1,0 +1,143 @@
+//===- Options.h - what a compilation is asked to do ------------*- C++ -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// One plain struct per concern: the training step, checkpointing, each
+/// target's code generation. Each declares its options once in `bind`
+/// (spelling, help, vocabulary; the field initializers are the defaults)
+/// and checks itself in `validate`. From there:
+///
+///  - every tool binds them to its command line (OptionsBinder::global),
+///    so a shared option is spelled and checked the same in each;
+///  - `nnc-opt --nnc-cpu-pipeline=...` binds them as pipeline options
+///    (PipelineOptions below);
+///  - the pass options are derived in one place each
+///    (`StepOptions::toAutodiffOptions`, `CheckpointOptions::
+///    toPlanCheckpointsOptions`), and the C API maps onto these structs.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_PIPELINE_OPTIONS_H
+#define NNC_PIPELINE_OPTIONS_H
+
+#include "nnc/Support/OptionsBinder.h"
+#include "nnc/Support/Vocabularies.h"
+
+#include "mlir/Pass/PassOptions.h"
+#include "llvm/Support/Error.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::nnc {
+
+struct AutodiffOptions;
+struct PlanCheckpointsOptions;
+
+/// The training step nnc-autodiff derives: its optimizer and what it
+/// returns besides the loss.
+struct StepOptions {
+  /// A rate compiled into the step; 0 with an optimizer: the step reads
+  /// `lr` at run time; 0 without one: a gradient function.
+  double learningRate = 0.0;
+  Optimizer optimizer = Optimizer::None;
+  double momentum = 0.9;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weightDecay = 0.0;
+  bool gradNorms = false;
+  bool returnOutput = false;
+  /// Fold plain SGD updates into their weight-gradient matmuls.
+  bool fuseUpdates = true;
+
+  void bind(::nnc::OptionsBinder &binder);
+  llvm::Error validate() const;
+  /// Whether the step is a plain SGD step that nnc-fuse-updates folds
+  /// (momentum and Adam read the gradient, weight decay and norms too).
+  bool fusesUpdates() const;
+  /// The optimizer the step really applies (`none` with a rate is SGD).
+  Optimizer effectiveOptimizer() const;
+  AutodiffOptions toAutodiffOptions() const;
+};
+
+/// Which activations are kept and which recomputed.
+struct CheckpointOptions {
+  CheckpointStrategy strategy = CheckpointStrategy::StoreAll;
+  /// Activation memory budget for chen and dp (none: unlimited).
+  std::optional<uint64_t> budget;
+  unsigned slots = 500;
+  /// Measured seconds per forward/backward FLOP; 0: costs are FLOPs.
+  double forwardFlopSeconds = 0.0, backwardFlopSeconds = 0.0;
+
+  void bind(::nnc::OptionsBinder &binder);
+  llvm::Error validate() const;
+  PlanCheckpointsOptions
+  toPlanCheckpointsOptions(const StepOptions &step) const;
+};
+
+/// The CPU target's code generation.
+struct CPUCodegenOptions {
+  GemmEngine gemm = GemmEngine::Library;
+
+  void bind(::nnc::OptionsBinder &binder);
+};
+
+/// The NVPTX target's code generation.
+struct GPUCodegenOptions {
+  NVPTXChip chip = NVPTXChip::SM90;
+  /// The CUDA toolkit (libdevice, ptxas); empty: $CUDA_PATH, else
+  /// /usr/local/cuda.
+  std::string cudaPath;
+
+  void bind(::nnc::OptionsBinder &binder);
+  llvm::Error validate() const;
+  std::string getToolkitPath() const;
+  llvm::StringRef getChipName() const { return ::nnc::nvptxChips.name(chip); }
+};
+
+/// Everything the pipelines, compileForCPU and compileForGPU read.
+struct CompileOptions {
+  /// Derive the training step first (off: the module already holds the
+  /// functions to lower).
+  bool autodiff = true;
+  StepOptions step;
+  CheckpointOptions checkpoint;
+  CPUCodegenOptions cpu;
+  GPUCodegenOptions gpu;
+  /// Draw the step's arena over time into this SVG file.
+  std::string memorySvg;
+
+  /// Binds every concern (what nnc-opt's pipelines offer).
+  void bind(::nnc::OptionsBinder &binder);
+  llvm::Error validate() const;
+};
+
+/// How checkpoint costs are priced and with how many threads the compiled
+/// code runs: tool options (calibration compiles and times code here).
+struct CalibrationOptions {
+  CostModel costModel = CostModel::Flops;
+  unsigned threads = 0;
+
+  void bind(::nnc::OptionsBinder &binder);
+  llvm::Error validate(const CheckpointOptions &checkpoint) const;
+};
+
+/// The options of `nnc-cpu-pipeline` and `nnc-gpu-pipeline`: CompileOptions
+/// bound as pass-pipeline options.
+class PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+public:
+  PipelineOptions();
+  /// The parsed options.
+  CompileOptions get() const;
+
+private:
+  mutable CompileOptions options;
+  ::nnc::OptionsBinder binder;
+};
+
+} // namespace mlir::nnc
+
+#endif // NNC_PIPELINE_OPTIONS_H

@@ -1,0 +1,264 @@
+//===- Options.cpp - what a compilation is asked to do --------------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Pipeline/Options.h"
+
+#include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "nnc/Support/Limits.h"
+
+#include "llvm/Support/FileSystem.h"
+
+#include <cmath>
+#include <cstdlib>
+
+using namespace mlir;
+using namespace mlir::nnc;
+namespace cl = llvm::cl;
+
+static llvm::Error optionError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+//===----------------------------------------------------------------------===//
+// StepOptions
+//===----------------------------------------------------------------------===//
+
+void StepOptions::bind(::nnc::OptionsBinder &b) {
+  b.opt("learning-rate", learningRate,
+        cl::desc("Learning rate compiled into the training step (SGD unless "
+                 "--optimizer); with --optimizer and no --learning-rate the "
+                 "step reads 'lr' at run time; 0 without --optimizer "
+                 "compiles a gradient function"));
+  b.opt("optimizer", optimizer, cl::desc("The training step's update"));
+  b.opt("momentum", momentum,
+        cl::desc("Momentum of --optimizer=momentum and nesterov"));
+  b.opt("beta1", beta1, cl::desc("Adam's first-moment decay"));
+  b.opt("beta2", beta2, cl::desc("Adam's second-moment decay"));
+  b.opt("eps", eps, cl::desc("Adam's denominator term"));
+  b.opt("weight-decay", weightDecay,
+        cl::desc("L2 penalty added to every gradient (PyTorch's "
+                 "weight_decay)"));
+  b.opt("grad-norms", gradNorms,
+        cl::desc("The compiled step also returns the Euclidean norm of each "
+                 "parameter's gradient"));
+  b.opt("return-output", returnOutput,
+        cl::desc("The step also returns the network's output (logits), "
+                 "last"));
+  b.opt("fuse-updates", fuseUpdates,
+        cl::desc("Update each weight straight from the matmul computing its "
+                 "gradient (plain SGD: no weight-gradient buffer); the plan "
+                 "counts what remains"));
+}
+
+llvm::Error StepOptions::validate() const {
+  // Every number is checked, used or not: a NaN given for an option of
+  // another optimizer is still a mistake worth reporting.
+  for (auto [name, v] :
+       {std::pair<const char *, double>{"learning-rate", learningRate},
+        {"momentum", momentum},
+        {"beta1", beta1},
+        {"beta2", beta2},
+        {"eps", eps},
+        {"weight-decay", weightDecay}})
+    if (!std::isfinite(v))
+      return optionError(llvm::Twine("--") + name +
+                         " must be a finite number, got " + std::to_string(v));
+  if (learningRate < 0)
+    return optionError("--learning-rate must be finite and not negative, "
+                       "got " +
+                       std::to_string(learningRate));
+  if (weightDecay < 0)
+    return optionError("--weight-decay must be finite and not negative");
+  if ((optimizer == Optimizer::Momentum || optimizer == Optimizer::Nesterov) &&
+      !(momentum > 0))
+    return optionError("--momentum must be positive and finite for "
+                       "--optimizer=momentum and nesterov");
+  if (optimizer == Optimizer::Adam &&
+      !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps >= 0))
+    return optionError("--beta1 and --beta2 must be in [0, 1) and --eps "
+                       "finite and not negative");
+  bool trainStep = optimizer != Optimizer::None || learningRate > 0;
+  if (weightDecay != 0 && !trainStep)
+    return optionError("--weight-decay needs a training step "
+                       "(--learning-rate > 0 or --optimizer)");
+  return llvm::Error::success();
+}
+
+Optimizer StepOptions::effectiveOptimizer() const {
+  return optimizer == Optimizer::None && learningRate > 0 ? Optimizer::SGD
+                                                          : optimizer;
+}
+
+bool StepOptions::fusesUpdates() const {
+  // The planner must know exactly when, since it counts one weight-gradient
+  // buffer less per layer; the plan records the decision.
+  return fuseUpdates && effectiveOptimizer() == Optimizer::SGD &&
+         weightDecay == 0 && !gradNorms;
+}
+
+AutodiffOptions StepOptions::toAutodiffOptions() const {
+  AutodiffOptions ad;
+  ad.learningRate = learningRate;
+  ad.optimizer = optimizer;
+  ad.momentum = momentum;
+  ad.beta1 = beta1;
+  ad.beta2 = beta2;
+  ad.eps = eps;
+  ad.weightDecay = weightDecay;
+  ad.gradNorms = gradNorms;
+  ad.returnOutput = returnOutput;
+  return ad;
+}
+
+//===----------------------------------------------------------------------===//
+// CheckpointOptions
+//===----------------------------------------------------------------------===//
+
+void CheckpointOptions::bind(::nnc::OptionsBinder &b) {
+  b.opt("strategy", strategy, cl::desc("Checkpointing strategy"));
+  b.opt("budget", budget,
+        cl::desc("Activation memory budget in bytes, KiB/MiB/GiB suffixes "
+                 "allowed (chen, dp)"));
+  b.opt("slots", slots, cl::desc("Memory discretisation of the dp strategy"));
+  b.opt("forward-flop-seconds", forwardFlopSeconds,
+        cl::desc("Seconds per forward FLOP, e.g. from an earlier "
+                 "--cost-model=measured report (with "
+                 "--backward-flop-seconds): costs become seconds"));
+  b.opt("backward-flop-seconds", backwardFlopSeconds,
+        cl::desc("Seconds per backward FLOP"));
+}
+
+llvm::Error CheckpointOptions::validate() const {
+  double fwd = forwardFlopSeconds, bwd = backwardFlopSeconds;
+  for (auto [name, v] :
+       {std::pair<const char *, double>{"forward-flop-seconds", fwd},
+        {"backward-flop-seconds", bwd}})
+    if (!std::isfinite(v))
+      return optionError(llvm::Twine("--") + name +
+                         " must be a finite number, got " + std::to_string(v));
+  if (fwd < 0 || bwd < 0 || (fwd > 0) != (bwd > 0))
+    return optionError("--forward-flop-seconds and --backward-flop-seconds "
+                       "must both be positive, or both absent");
+  // No machine takes a second per FLOP; larger is a unit mistake.
+  if (fwd > 1 || bwd > 1)
+    return optionError("--forward-flop-seconds and --backward-flop-seconds "
+                       "must be at most 1 (seconds per FLOP)");
+  if (slots == 0)
+    return optionError("--slots must be positive");
+  if (slots > ::nnc::limits::kMaxSlots)
+    return optionError("--slots=" + std::to_string(slots) +
+                       " is over nnc's limit of " +
+                       std::to_string(::nnc::limits::kMaxSlots));
+  return llvm::Error::success();
+}
+
+PlanCheckpointsOptions
+CheckpointOptions::toPlanCheckpointsOptions(const StepOptions &step) const {
+  PlanCheckpointsOptions plan;
+  plan.strategy = strategy;
+  plan.budget = budget;
+  plan.slots = slots;
+  plan.forwardFlopSeconds = forwardFlopSeconds;
+  plan.backwardFlopSeconds = backwardFlopSeconds;
+  plan.fusedUpdates = step.fusesUpdates();
+  return plan;
+}
+
+//===----------------------------------------------------------------------===//
+// Targets
+//===----------------------------------------------------------------------===//
+
+void CPUCodegenOptions::bind(::nnc::OptionsBinder &b) {
+  b.opt("gemm", gemm, cl::desc("How the CPU target runs contractions"));
+}
+
+void GPUCodegenOptions::bind(::nnc::OptionsBinder &b) {
+  b.opt("chip", chip, cl::desc("The NVPTX chip of the GPU target"));
+  b.opt("cuda-path", cudaPath,
+        cl::desc("CUDA toolkit whose libdevice the GPU target links and "
+                 "whose ptxas checks its PTX (default: $CUDA_PATH, else "
+                 "/usr/local/cuda)"));
+}
+
+llvm::Error GPUCodegenOptions::validate() const {
+  if (!cudaPath.empty() && !llvm::sys::fs::is_directory(cudaPath))
+    return optionError("--cuda-path '" + cudaPath + "' is not a directory");
+  return llvm::Error::success();
+}
+
+std::string GPUCodegenOptions::getToolkitPath() const {
+  if (!cudaPath.empty())
+    return cudaPath;
+  if (const char *env = std::getenv("CUDA_PATH"); env && *env)
+    return env;
+  return "/usr/local/cuda";
+}
+
+//===----------------------------------------------------------------------===//
+// CompileOptions
+//===----------------------------------------------------------------------===//
+
+void CompileOptions::bind(::nnc::OptionsBinder &b) {
+  b.opt("autodiff", autodiff,
+        cl::desc("Derive the gradient/training-step function first"));
+  step.bind(b);
+  checkpoint.bind(b);
+  cpu.bind(b);
+  gpu.bind(b);
+  b.opt("memory-svg", memorySvg,
+        cl::desc("Draw the training step's arena over time (offset x step, "
+                 "one box per buffer, recomputed values marked) into this "
+                 "SVG file"));
+}
+
+llvm::Error CompileOptions::validate() const {
+  if (llvm::Error err = step.validate())
+    return err;
+  if (llvm::Error err = checkpoint.validate())
+    return err;
+  return gpu.validate();
+}
+
+//===----------------------------------------------------------------------===//
+// CalibrationOptions
+//===----------------------------------------------------------------------===//
+
+void CalibrationOptions::bind(::nnc::OptionsBinder &b) {
+  b.opt("cost-model", costModel, cl::desc("How checkpoint costs are priced"));
+  b.opt("num-threads", threads,
+        cl::desc("Threads the compiled step runs with (0: all cores, or "
+                 "OMP_NUM_THREADS); --cost-model=measured times it with as "
+                 "many"));
+}
+
+llvm::Error
+CalibrationOptions::validate(const CheckpointOptions &checkpoint) const {
+  if (costModel == CostModel::Measured && (checkpoint.forwardFlopSeconds != 0 ||
+                                           checkpoint.backwardFlopSeconds != 0))
+    return optionError("--cost-model=measured measures the times per FLOP; "
+                       "do not also give --forward-flop-seconds/"
+                       "--backward-flop-seconds");
+  if (threads > ::nnc::limits::kMaxThreads)
+    return optionError("--num-threads=" + std::to_string(threads) +
+                       " is over nnc's limit of " +
+                       std::to_string(::nnc::limits::kMaxThreads));
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// PipelineOptions
+//===----------------------------------------------------------------------===//
+
+PipelineOptions::PipelineOptions()
+    : binder(::nnc::OptionsBinder::local(*this)) {
+  options.bind(binder);
+}
+
+CompileOptions PipelineOptions::get() const {
+  binder.commit();
+  return options;
+}
