@@ -130,10 +130,9 @@ static EntryPoint describe(func::FuncOp fn, EntryRole role,
 /// --mlir-timing, --mlir-pass-pipeline-crash-reproducer and the rest. Each
 /// stage's pipeline holds only registered passes, so a crash reproducer
 /// replays with nnc-opt.
-static LogicalResult configure(PassManager &pm) {
+static void applyToolOptions(PassManager &pm) {
   if (succeeded(applyPassManagerCLOptions(pm)))
     applyDefaultTimingPassManagerCLOptions(pm);
-  return success();
 }
 
 /// Runs `build`'s passes on `module` in a pass manager of their own, which
@@ -142,7 +141,7 @@ static LogicalResult configure(PassManager &pm) {
 static LogicalResult
 runStage(ModuleOp module, function_ref<void(OpPassManager &)> build) {
   PassManager pm(module->getContext());
-  (void)configure(pm);
+  applyToolOptions(pm);
   build(pm);
   return pm.run(module);
 }
@@ -157,11 +156,10 @@ void mlir::nnc::registerCompilerCLOptions() {
 FailureOr<::nnc::planner::Chain>
 mlir::nnc::buildChainForModel(ModuleOp module,
                               const CompileOptions &options) {
-  PassManager pm(module->getContext());
-  (void)configure(pm);
-  pm.addPass(createVerifyModel());
-  pm.addPass(createAutodiff(options.step.toAutodiffOptions()));
-  if (failed(pm.run(module)))
+  if (failed(runStage(module, [&](OpPassManager &pm) {
+        pm.addPass(createVerifyModel());
+        pm.addPass(createAutodiff(options.step.toAutodiffOptions()));
+      })))
     return failure();
   for (auto fn : module.getOps<func::FuncOp>()) {
     if (!fn->hasAttr(NNDialect::getGradOfAttrName()))

@@ -19,10 +19,6 @@ using namespace mlir;
 using namespace mlir::nnc;
 namespace cl = llvm::cl;
 
-static llvm::Error optionError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 //===----------------------------------------------------------------------===//
 // StepOptions
 //===----------------------------------------------------------------------===//
@@ -65,26 +61,30 @@ llvm::Error StepOptions::validate() const {
         {"eps", eps},
         {"weight-decay", weightDecay}})
     if (!std::isfinite(v))
-      return optionError(llvm::Twine("--") + name +
-                         " must be a finite number, got " + std::to_string(v));
+      return llvm::createStringError(llvm::Twine("--") + name +
+                                     " must be a finite number, got " +
+                                     std::to_string(v));
   if (learningRate < 0)
-    return optionError("--learning-rate must be finite and not negative, "
-                       "got " +
-                       std::to_string(learningRate));
+    return llvm::createStringError(
+        "--learning-rate must be finite and not negative, "
+        "got " +
+        std::to_string(learningRate));
   if (weightDecay < 0)
-    return optionError("--weight-decay must be finite and not negative");
+    return llvm::createStringError(
+        "--weight-decay must be finite and not negative");
   if ((optimizer == Optimizer::Momentum || optimizer == Optimizer::Nesterov) &&
       !(momentum > 0))
-    return optionError("--momentum must be positive and finite for "
-                       "--optimizer=momentum and nesterov");
+    return llvm::createStringError("--momentum must be positive and finite for "
+                                   "--optimizer=momentum and nesterov");
   if (optimizer == Optimizer::Adam &&
       !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps >= 0))
-    return optionError("--beta1 and --beta2 must be in [0, 1) and --eps "
-                       "finite and not negative");
+    return llvm::createStringError(
+        "--beta1 and --beta2 must be in [0, 1) and --eps "
+        "finite and not negative");
   bool trainStep = optimizer != Optimizer::None || learningRate > 0;
   if (weightDecay != 0 && !trainStep)
-    return optionError("--weight-decay needs a training step "
-                       "(--learning-rate > 0 or --optimizer)");
+    return llvm::createStringError("--weight-decay needs a training step "
+                                   "(--learning-rate > 0 or --optimizer)");
   return llvm::Error::success();
 }
 
@@ -138,21 +138,24 @@ llvm::Error CheckpointOptions::validate() const {
        {std::pair<const char *, double>{"forward-flop-seconds", fwd},
         {"backward-flop-seconds", bwd}})
     if (!std::isfinite(v))
-      return optionError(llvm::Twine("--") + name +
-                         " must be a finite number, got " + std::to_string(v));
+      return llvm::createStringError(llvm::Twine("--") + name +
+                                     " must be a finite number, got " +
+                                     std::to_string(v));
   if (fwd < 0 || bwd < 0 || (fwd > 0) != (bwd > 0))
-    return optionError("--forward-flop-seconds and --backward-flop-seconds "
-                       "must both be positive, or both absent");
+    return llvm::createStringError(
+        "--forward-flop-seconds and --backward-flop-seconds "
+        "must both be positive, or both absent");
   // No machine takes a second per FLOP; larger is a unit mistake.
   if (fwd > 1 || bwd > 1)
-    return optionError("--forward-flop-seconds and --backward-flop-seconds "
-                       "must be at most 1 (seconds per FLOP)");
+    return llvm::createStringError(
+        "--forward-flop-seconds and --backward-flop-seconds "
+        "must be at most 1 (seconds per FLOP)");
   if (slots == 0)
-    return optionError("--slots must be positive");
+    return llvm::createStringError("--slots must be positive");
   if (slots > ::nnc::limits::kMaxSlots)
-    return optionError("--slots=" + std::to_string(slots) +
-                       " is over nnc's limit of " +
-                       std::to_string(::nnc::limits::kMaxSlots));
+    return llvm::createStringError("--slots=" + std::to_string(slots) +
+                                   " is over nnc's limit of " +
+                                   std::to_string(::nnc::limits::kMaxSlots));
   return llvm::Error::success();
 }
 
@@ -186,7 +189,8 @@ void GPUCodegenOptions::bind(::nnc::OptionsBinder &b) {
 
 llvm::Error GPUCodegenOptions::validate() const {
   if (!cudaPath.empty() && !llvm::sys::fs::is_directory(cudaPath))
-    return optionError("--cuda-path '" + cudaPath + "' is not a directory");
+    return llvm::createStringError("--cuda-path '" + cudaPath +
+                                   "' is not a directory");
   return llvm::Error::success();
 }
 
@@ -239,13 +243,14 @@ llvm::Error
 CalibrationOptions::validate(const CheckpointOptions &checkpoint) const {
   if (costModel == CostModel::Measured && (checkpoint.forwardFlopSeconds != 0 ||
                                            checkpoint.backwardFlopSeconds != 0))
-    return optionError("--cost-model=measured measures the times per FLOP; "
-                       "do not also give --forward-flop-seconds/"
-                       "--backward-flop-seconds");
+    return llvm::createStringError(
+        "--cost-model=measured measures the times per FLOP; "
+        "do not also give --forward-flop-seconds/"
+        "--backward-flop-seconds");
   if (threads > ::nnc::limits::kMaxThreads)
-    return optionError("--num-threads=" + std::to_string(threads) +
-                       " is over nnc's limit of " +
-                       std::to_string(::nnc::limits::kMaxThreads));
+    return llvm::createStringError("--num-threads=" + std::to_string(threads) +
+                                   " is over nnc's limit of " +
+                                   std::to_string(::nnc::limits::kMaxThreads));
   return llvm::Error::success();
 }
 

@@ -16,6 +16,10 @@ CompileCLOptions::CompileCLOptions(llvm::cl::OptionCategory &category,
     : mode(mode), options(std::move(defaults)),
       binder(::nnc::OptionsBinder::global(category)) {
   options.step.bind(binder);
+  if (mode == StepMode::Train)
+    binder.describe("learning-rate",
+                    "Base learning rate of the schedule (the compiled step "
+                    "reads it at run time)");
   options.checkpoint.bind(binder);
   calibration.bind(binder);
   if (concerns == ToolConcerns::Codegen) {

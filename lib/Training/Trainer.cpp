@@ -458,7 +458,8 @@ void Trainer::printSummary(llvm::raw_ostream &os) const {
   os << "  optimizer state: " << bytes(s.optimizerStateBytes)
      << " caller-owned (" << states.size() << " tensors)\n";
   if (CheckpointPlanAttr plan = s.plan) {
-    os << "  checkpoint plan: " << ::nnc::checkpointStrategies.name(plan.getStrategy()) << ", budget "
+    os << "  checkpoint plan: "
+       << ::nnc::checkpointStrategies.name(plan.getStrategy()) << ", budget "
        << (plan.getBudget() ? bytes(*plan.getBudget()) : std::string("none"))
        << ", " << plan.getStages() << " stages, predicted peak "
        << bytes(plan.getPeakBytes()) << " (store-all "

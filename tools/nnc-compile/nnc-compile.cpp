@@ -46,9 +46,8 @@ int main(int argc, char **argv) {
   defaults.step.learningRate = 0.1;
   CompileCLOptions compileOptions(cat, StepMode::Compile,
                                   ToolConcerns::Codegen, defaults);
-  cl::opt<Target, false, ::nnc::VocabularyParser<Target>> target(
-      "target", cl::desc("What to compile for"), cl::init(Target::CPU),
-      cl::cat(cat));
+  ::nnc::VocabularyOpt<Target> target("target", cl::desc("What to compile for"),
+                                      cl::init(Target::CPU), cl::cat(cat));
   cl::opt<std::string> ptxOut(
       "ptx",
       cl::desc("Where --target=nvptx writes its PTX (default: the output "
@@ -84,10 +83,9 @@ int main(int argc, char **argv) {
                "an ONNX model's initializers, an MLP's initialization, or "
                "--weights-in's"),
       cl::value_desc("file"), cl::init(""), cl::cat(cat));
-  cl::opt<::nnc::ReportFormat, false,
-          ::nnc::VocabularyParser<::nnc::ReportFormat>>
-      report("report", cl::desc("Print a report"),
-             cl::init(::nnc::ReportFormat::None), cl::cat(cat));
+  ::nnc::VocabularyOpt<::nnc::ReportFormat> report(
+      "report", cl::desc("Print a report"), cl::init(::nnc::ReportFormat::None),
+      cl::cat(cat));
   registerCompilerCLOptions();
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(argc, argv, "nnc ahead-of-time compiler\n");

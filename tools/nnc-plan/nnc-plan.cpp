@@ -107,10 +107,9 @@ static Expected<Chain> loadModelChain(const mlir::nnc::ModelSource &source,
   auto module = mlir::nnc::loadModel(ctx, sourceMgr, source);
   if (!module)
     return module.takeError();
-  const mlir::nnc::CalibrationOptions &calibration0 =
-      planOptions.getCalibration();
-  auto calibration = mlir::nnc::applyCostModel(
-      **module, calibration0.costModel, options, calibration0.threads);
+  const mlir::nnc::CalibrationOptions &costs = planOptions.getCalibration();
+  auto calibration = mlir::nnc::applyCostModel(**module, costs.costModel,
+                                               options, costs.threads);
   if (!calibration)
     return calibration.takeError();
   auto chain = mlir::nnc::buildChainForModel(**module, options);

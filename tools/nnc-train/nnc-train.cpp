@@ -67,10 +67,9 @@ int main(int argc, char **argv) {
   cl::opt<uint64_t> shuffleSeed("shuffle-seed",
                                 cl::desc("Seed of the per-epoch shuffle"),
                                 cl::init(1), cl::cat(cat));
-  cl::opt<::nnc::ScheduleKind, false,
-          ::nnc::VocabularyParser<::nnc::ScheduleKind>>
-      schedule("lr-schedule", cl::desc("Learning-rate schedule"),
-               cl::init(::nnc::ScheduleKind::Cosine), cl::cat(cat));
+  ::nnc::VocabularyOpt<::nnc::ScheduleKind> schedule(
+      "lr-schedule", cl::desc("Learning-rate schedule"),
+      cl::init(::nnc::ScheduleKind::Cosine), cl::cat(cat));
   cl::opt<double> gamma("lr-gamma",
                         cl::desc("Decay factor of step and "
                                  "exponential"),
@@ -118,10 +117,9 @@ int main(int argc, char **argv) {
   cl::opt<std::string> curves(
       "curves", cl::desc("Write <prefix>-loss.svg and <prefix>-accuracy.svg"),
       cl::init(""), cl::cat(cat));
-  cl::opt<::nnc::ProgressBar, false,
-          ::nnc::VocabularyParser<::nnc::ProgressBar>>
-      progress("progress", cl::desc("When to draw a progress bar"),
-               cl::init(::nnc::ProgressBar::Auto), cl::cat(cat));
+  ::nnc::VocabularyOpt<::nnc::ProgressBar> progress(
+      "progress", cl::desc("When to draw a progress bar"),
+      cl::init(::nnc::ProgressBar::Auto), cl::cat(cat));
   registerCompilerCLOptions();
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(

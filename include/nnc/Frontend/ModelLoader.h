@@ -77,10 +77,9 @@ public:
 
 private:
   llvm::cl::opt<std::string> inputFile, mlp, name;
-  llvm::cl::opt<Activation, false, ::nnc::VocabularyParser<Activation>>
-      activation;
-  llvm::cl::opt<Loss, false, ::nnc::VocabularyParser<Loss>> loss;
-  llvm::cl::opt<Init, false, ::nnc::VocabularyParser<Init>> init;
+  ::nnc::VocabularyOpt<Activation> activation;
+  ::nnc::VocabularyOpt<Loss> loss;
+  ::nnc::VocabularyOpt<Init> init;
   llvm::cl::opt<int64_t> batch;
   llvm::cl::opt<double> dropout, initStd, initValue;
   llvm::cl::opt<uint64_t> seed;

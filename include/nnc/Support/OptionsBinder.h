@@ -1,5 +1,4 @@
-//===- OptionsBinder.h - declare an option once, bind it anywhere -*- C++
-//-*-===//
+//===- OptionsBinder.h - declare an option once, bind it anywhere -*- C++ -*-//
 //
 // Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
 // See LICENSE for license information.
@@ -71,22 +70,29 @@ public:
           llvm::cl::opt<T, /*ExternalStorage=*/true, ParserFor<T>>>(
           name, llvm::cl::location(field), llvm::cl::cat(*category),
           std::forward<Mods>(mods)...);
-      given[name] = [o = o.get()] { return o->getNumOccurrences() > 0; };
+      byName[name] = o.get();
       owned.push_back(std::move(o));
       return;
     }
     using Option = mlir::detail::PassOptions::Option<T, ParserFor<T>>;
     auto o = std::make_unique<Option>(
         *passOptions, name, std::forward<Mods>(mods)..., llvm::cl::init(field));
-    given[name] = [o = o.get()] { return o->hasValue(); };
+    byName[name] = o.get();
     commits.push_back([o = o.get(), &field] { field = o->getValue(); });
     owned.push_back(std::move(o));
   }
 
   /// Whether option `name` was given (not just defaulted).
   bool wasGiven(llvm::StringRef name) const {
-    auto it = given.find(name);
-    return it != given.end() && it->second();
+    llvm::cl::Option *o = byName.lookup(name);
+    return o && o->getNumOccurrences() > 0;
+  }
+
+  /// Replaces the help of option `name`: where one tool reads an option
+  /// differently (nnc-train's learning rate is a schedule's base).
+  void describe(llvm::StringRef name, llvm::StringRef help) {
+    if (llvm::cl::Option *o = byName.lookup(name))
+      o->setDescription(help);
   }
 
   /// Local binding: writes the parsed values into the bound fields.
@@ -101,7 +107,7 @@ private:
   mlir::detail::PassOptions *passOptions = nullptr;
   std::vector<std::unique_ptr<llvm::cl::Option>> owned;
   std::vector<std::function<void()>> commits;
-  llvm::StringMap<std::function<bool()>> given;
+  llvm::StringMap<llvm::cl::Option *> byName;
 };
 
 } // namespace nnc

@@ -118,7 +118,7 @@ inline constexpr Word<ScheduleKind> kScheduleWords[] = {
      "times --lr-gamma every --lr-step-size periods"},
     {ScheduleKind::Exponential, "exponential", "times --lr-gamma per period"},
     {ScheduleKind::Exponential, "exp", ""},
-    {ScheduleKind::Cosine, "cosine", "cosine annealing to --lr-min"},
+    {ScheduleKind::Cosine, "cosine", "cosine annealing to --lr-eta-min"},
 };
 inline constexpr Vocabulary<ScheduleKind> schedules{"learning-rate schedule",
                                                     kScheduleWords};

@@ -92,7 +92,7 @@ public:
     return std::nullopt;
   }
 
-  /// "a, b or c": the listed (non-alias) words, in `form`.
+  /// "a, b or c": the listed (non-alias) words, as IR keywords if `ir`.
   std::string expected(bool ir = false) const {
     std::string out;
     llvm::SmallVector<const Word<E> *> listed;
@@ -113,14 +113,18 @@ public:
   struct CLValues {
     const Vocabulary &vocabulary;
     template <typename Opt> void apply(Opt &opt) const {
-      for (const Word<E> &w : vocabulary.words)
-        opt.getParser().addLiteralOption(w.name, w.value,
-                                         w.help.empty()
-                                             ? llvm::StringRef("(alias)")
-                                             : llvm::StringRef(w.help));
+      vocabulary.addLiteralOptions(opt.getParser());
     }
   };
   CLValues clValues() const { return CLValues{*this}; }
+
+  /// Every word as a value of an llvm::cl enum parser.
+  template <typename Parser> void addLiteralOptions(Parser &parser) const {
+    for (const Word<E> &w : words)
+      parser.addLiteralOption(w.name, w.value,
+                              w.help.empty() ? llvm::StringRef("(alias)")
+                                             : llvm::StringRef(w.help));
+  }
 
 private:
   llvm::StringLiteral what;
@@ -137,10 +141,7 @@ public:
   VocabularyParser(llvm::cl::Option &o) : llvm::cl::parser<E>(o) {}
   void initialize() {
     llvm::cl::parser<E>::initialize();
-    for (const Word<E> &w : vocabularyOf(E()).all())
-      this->addLiteralOption(w.name, w.value,
-                             w.help.empty() ? llvm::StringRef("(alias)")
-                                            : llvm::StringRef(w.help));
+    vocabularyOf(E()).addLiteralOptions(*this);
   }
   bool parse(llvm::cl::Option &o, llvm::StringRef argName, llvm::StringRef arg,
              E &value) {
@@ -154,6 +155,10 @@ public:
     os << vocabularyOf(E()).name(value);
   }
 };
+
+/// A tool's own enumerated option (not part of a bound options struct).
+template <typename E>
+using VocabularyOpt = llvm::cl::opt<E, false, VocabularyParser<E>>;
 
 } // namespace nnc
 

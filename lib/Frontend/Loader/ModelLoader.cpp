@@ -22,10 +22,6 @@ using namespace mlir;
 using namespace mlir::nnc;
 namespace cl = llvm::cl;
 
-static llvm::Error optionError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 bool ModelSource::isONNX() const {
   return llvm::sys::path::extension(inputFile) == ".onnx";
 }
@@ -52,12 +48,12 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
   if (source.isMLP()) {
     OwningOpRef<ModuleOp> module = buildMLP(context, source.mlp, source.name);
     if (!module)
-      return optionError("cannot build the MLP");
+      return llvm::createStringError("cannot build the MLP");
     // The spec's sizes are checked (and reported) before any weight exists.
     for (auto fn : module->getOps<func::FuncOp>())
       if (isModelFunction(fn) && failed(verifyModelFunction(fn)))
-        return optionError("the MLP is beyond nnc's limits (see "
-                           "docs/Limits.md)");
+        return llvm::createStringError("the MLP is beyond nnc's limits (see "
+                                       "docs/Limits.md)");
     if (initialWeights) {
       uint64_t bytes = 0; // each tensor is at most 1 TiB: no overflow
       for (int64_t l = 0; l < source.mlp.numLayers(); ++l)
@@ -65,10 +61,10 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
                  (uint64_t(source.mlp.widths[l]) + 1);
       if (uint64_t memory = ::nnc::limits::physicalMemoryBytes();
           memory && bytes > memory)
-        return optionError("the MLP's parameters need " +
-                           std::to_string(bytes) +
-                           " bytes, more than this machine's " +
-                           std::to_string(memory) + " bytes of memory");
+        return llvm::createStringError(
+            "the MLP's parameters need " + std::to_string(bytes) +
+            " bytes, more than this machine's " + std::to_string(memory) +
+            " bytes of memory");
       *initialWeights = mlpWeights(source.mlp);
     }
     return std::move(module);
@@ -89,7 +85,7 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
   std::string error;
   auto file = openInputFile(source.inputFile, &error);
   if (!file)
-    return optionError(error);
+    return llvm::createStringError(error);
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module) // the parser reported where
@@ -107,16 +103,13 @@ ModelCLOptions::ModelCLOptions(cl::OptionCategory &cat)
       name("name", cl::desc("MLP model function name"), cl::init("mlp"),
            cl::cat(cat)),
       activation("activation", cl::desc("MLP activation"),
-                 cl::init(Activation::ReLU),
-                 cl::cat(cat)),
+                 cl::init(Activation::ReLU), cl::cat(cat)),
       loss("loss",
            cl::desc("MLP loss; for an ONNX inference graph, the loss to "
                     "append"),
-                 cl::init(Loss::CrossEntropy),
-           cl::cat(cat)),
-      init("init",
-           cl::desc("Weight initialization (biases start at 0)"),
-                 cl::init(Init::Kaiming), cl::cat(cat)),
+           cl::init(Loss::CrossEntropy), cl::cat(cat)),
+      init("init", cl::desc("Weight initialization (biases start at 0)"),
+           cl::init(Init::Kaiming), cl::cat(cat)),
       batch("batch",
             cl::desc("MLP batch size; for an ONNX model, the size of its "
                      "symbolic dimensions"),
@@ -140,8 +133,8 @@ llvm::Expected<ModelSource> ModelCLOptions::getSource() const {
   spec->activation = activation;
   spec->loss = loss;
   if (!(dropout >= 0 && dropout < 1))
-    return optionError("--dropout must be in [0, 1), got " +
-                       std::to_string(dropout));
+    return llvm::createStringError("--dropout must be in [0, 1), got " +
+                                   std::to_string(dropout));
   if (source.isONNX()) {
     // Only what was given applies to an ONNX model; the defaults are the
     // MLP's.
@@ -156,8 +149,9 @@ llvm::Expected<ModelSource> ModelCLOptions::getSource() const {
   source.mlp.dropout = dropout;
   source.mlp.init = init;
   if (!std::isfinite(initStd) || initStd < 0 || !std::isfinite(initValue))
-    return optionError("--init-std must be finite and not negative, and "
-                       "--init-value finite");
+    return llvm::createStringError(
+        "--init-std must be finite and not negative, and "
+        "--init-value finite");
   source.mlp.initStd = initStd;
   source.mlp.initValue = initValue;
   source.mlp.seed = seed;
