@@ -8,6 +8,7 @@
 #include "nnc/ExecutionEngine/JIT.h"
 
 #include "nnc/Codegen/CPU/TargetMachine.h"
+#include "nnc/Codegen/Common/RuntimeABI.h"
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -15,6 +16,26 @@
 
 using namespace mlir;
 using namespace mlir::nnc;
+
+/// The address of a CPU run-time function (linked into this library); null
+/// for another library's.
+static void *cpuRuntimeAddress(RuntimeFunction fn) {
+  switch (fn) {
+  case RuntimeFunction::Sgemm:
+    return reinterpret_cast<void *>(&nncrt_sgemm);
+  case RuntimeFunction::SgemmEpilogue:
+    return reinterpret_cast<void *>(&nncrt_sgemm_epilogue);
+  case RuntimeFunction::ParallelFor:
+    return reinterpret_cast<void *>(&nncrt_parallel_for);
+  case RuntimeFunction::SetNumThreads:
+    return reinterpret_cast<void *>(&nncrt_set_num_threads);
+  case RuntimeFunction::CudaLaunch:
+  case RuntimeFunction::CudaStepBegin:
+  case RuntimeFunction::CudaStepEnd:
+    return nullptr;
+  }
+  llvm_unreachable("unknown run-time function");
+}
 
 llvm::Expected<std::unique_ptr<JITModule>> JITModule::create(ModuleOp module) {
   // The optimizer needs the host's target machine: without it the loop
@@ -33,14 +54,15 @@ llvm::Expected<std::unique_ptr<JITModule>> JITModule::create(ModuleOp module) {
   // the JIT by address, so nothing depends on the process's symbol table.
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
-    auto add = [&](llvm::StringRef name, auto *fn) {
-      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
-                                 llvm::JITSymbolFlags::Exported};
-    };
-    add("nncrt_sgemm", &nncrt_sgemm);
-    add("nncrt_sgemm_epilogue", &nncrt_sgemm_epilogue);
-    add("nncrt_set_num_threads", &nncrt_set_num_threads);
-    add("nncrt_parallel_for", &nncrt_parallel_for);
+    for (const RuntimeFunctionInfo &info : getRuntimeFunctions()) {
+      if (info.library != RuntimeLibrary::CPU)
+        continue;
+      void *address = cpuRuntimeAddress(info.id);
+      assert(address && "every CPU run-time function has an address");
+      symbols[interner(info.name)] = {
+          llvm::orc::ExecutorAddr::fromPtr(address),
+          llvm::JITSymbolFlags::Exported};
+    }
     return symbols;
   });
   return std::unique_ptr<JITModule>(new JITModule(std::move(*engine)));

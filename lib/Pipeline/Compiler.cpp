@@ -7,6 +7,8 @@
 
 #include "nnc/Pipeline/Compiler.h"
 
+#include "nnc/Codegen/Common/RuntimeABI.h"
+
 #include "nnc/Dialect/NN/IR/NNOps.h"
 #include "nnc/Dialect/NN/Transforms/Checkpointing.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
@@ -264,19 +266,22 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
     return failure();
   result.target = target;
   result.module = std::move(module);
-  // Code that calls a runtime links it (and what it needs).
-  if (target == Target::NVPTX) {
+  if (target == Target::NVPTX)
     if (auto ptx = result.module->lookupSymbol<LLVM::GlobalOp>("__nnc_ptx"))
       if (auto text = dyn_cast_or_null<StringAttr>(ptx.getValueOrNull()))
         result.ptx = text.getValue().rtrim('\0').str();
-    result.linkLibraries = cudaRuntimeLinkArguments();
-  } else if (llvm::any_of(result.module->getOps<LLVM::LLVMFuncOp>(),
-                          [](LLVM::LLVMFuncOp fn) {
-                            return fn.isExternal() &&
-                                   fn.getName().starts_with("nncrt_");
-                          })) {
-    result.linkLibraries = cpuRuntimeLinkArguments();
-  }
+  // Code that calls a run-time library links it (and what it needs): the
+  // libraries of the run-time functions it declares. The GPU target's host
+  // program always needs the CUDA runtime (its buffers are device memory).
+  SmallVector<RuntimeLibrary> libraries = getRuntimeLibraries(*result.module);
+  if (target == Target::NVPTX &&
+      !llvm::is_contained(libraries, RuntimeLibrary::CUDA))
+    libraries.push_back(RuntimeLibrary::CUDA);
+  for (RuntimeLibrary library : libraries)
+    llvm::append_range(result.linkLibraries,
+                       library == RuntimeLibrary::CPU
+                           ? cpuRuntimeLinkArguments()
+                           : cudaRuntimeLinkArguments());
   return result;
 }
 

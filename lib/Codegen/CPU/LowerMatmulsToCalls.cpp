@@ -8,6 +8,7 @@
 #include "nnc/Codegen/CPU/Passes.h"
 
 #include "nnc/Codegen/Common/ContractionMatcher.h"
+#include "nnc/Codegen/Common/RuntimeABI.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
@@ -18,9 +19,6 @@ namespace mlir::nnc {
 } // namespace mlir::nnc
 
 using namespace mlir;
-
-static constexpr StringLiteral kSgemm = "nncrt_sgemm";
-static constexpr StringLiteral kSgemmEpilogue = "nncrt_sgemm_epilogue";
 
 // include/nnc/Runtime/CPU/CPURuntime.h's NNCRT_ACTIVATION_*.
 enum class Activation : int32_t { None = 0, Relu = 1, LeakyRelu = 2 };
@@ -149,19 +147,8 @@ struct LowerMatmulsToCallsPass
 
     MLIRContext *ctx = &getContext();
     OpBuilder b(ctx);
-    Type i32 = b.getI32Type(), i64 = b.getI64Type(), f32 = b.getF32Type();
+    Type i64 = b.getI64Type();
     Type ptr = LLVM::LLVMPointerType::get(ctx);
-    // The runtime's declarations, added once when first needed.
-    auto declare = [&](StringRef name, TypeRange args) {
-      if (auto fn = module.lookupSymbol<func::FuncOp>(name))
-        return fn;
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      auto fn = b.create<func::FuncOp>(module.getLoc(), name,
-                                       b.getFunctionType(args, {}));
-      fn.setPrivate();
-      return fn;
-    };
 
     for (auto &[op, mm] : matches) {
       Location loc = op.getLoc();
@@ -213,11 +200,17 @@ struct LowerMatmulsToCallsPass
         Value s = b.create<memref::LoadOp>(loc, mm.alphaScalar);
         alpha = mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alpha);
       }
+      // The runtime's declarations (nnc/Codegen/Common/RuntimeABI.h), added
+      // once when first needed.
+      FailureOr<func::FuncOp> callee = mlir::nnc::declareRuntimeFunction(
+          module, !bias && !activation
+                      ? mlir::nnc::RuntimeFunction::Sgemm
+                      : mlir::nnc::RuntimeFunction::SgemmEpilogue);
+      if (failed(callee))
+        return signalPassFailure();
       if (!bias && !activation) {
         b.create<func::CallOp>(
-            loc,
-            declare(kSgemm, {i32, i32, i64, i64, i64, f32, ptr, i64, ptr, i64,
-                             f32, ptr, i64}),
+            loc, *callee,
             ValueRange{i32c(mm.lhsTransposed), i32c(mm.rhsTransposed),
                        i64c(mm.M), i64c(mm.N), i64c(mm.K), alpha,
                        pointer(mm.lhs), i64c(*leadingDimension(mm.lhs)),
@@ -230,9 +223,7 @@ struct LowerMatmulsToCallsPass
         auto [kind, slope] =
             activation.value_or(std::pair(Activation::None, 0.0f));
         b.create<func::CallOp>(
-            loc,
-            declare(kSgemmEpilogue, {i32, i32, i64, i64, i64, ptr, i64, ptr,
-                                     i64, f32, ptr, i64, ptr, i32, f32}),
+            loc, *callee,
             ValueRange{i32c(mm.lhsTransposed), i32c(mm.rhsTransposed),
                        i64c(mm.M), i64c(mm.N), i64c(mm.K), pointer(mm.lhs),
                        i64c(*leadingDimension(mm.lhs)), pointer(mm.rhs),

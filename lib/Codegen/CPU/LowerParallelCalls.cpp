@@ -7,6 +7,8 @@
 
 #include "nnc/Codegen/CPU/Passes.h"
 
+#include "nnc/Codegen/Common/RuntimeABI.h"
+
 namespace mlir::nnc {
 #define GEN_PASS_DEF_LOWERPARALLELCALLS
 #include "nnc/Codegen/CPU/Passes.h.inc"
@@ -15,7 +17,6 @@ namespace mlir::nnc {
 using namespace mlir;
 
 static constexpr StringLiteral kGrain = "nnc.parallel_grain";
-static constexpr StringLiteral kParallelFor = "nncrt_parallel_for";
 
 /// Whether a value of `type` fits one 8-byte slot of the argument array.
 static bool fitsSlot(Type type) {
@@ -44,22 +45,11 @@ struct LowerParallelCallsPass
     if (kernels.empty())
       return;
 
-    auto parallelForType =
-        LLVM::LLVMFunctionType::get(voidType, {ptr, ptr, i64, i64, i64});
-    Operation *existing = module.lookupSymbol(kParallelFor);
-    auto parallelFor = dyn_cast_or_null<LLVM::LLVMFuncOp>(existing);
-    if (existing &&
-        (!parallelFor || parallelFor.getFunctionType() != parallelForType)) {
-      existing->emitError("nnc-lower-parallel-calls: '")
-          << kParallelFor << "' is taken by something else than the "
-          << "runtime's function";
+    FailureOr<LLVM::LLVMFuncOp> parallelFor =
+        mlir::nnc::declareRuntimeLLVMFunction(
+            module, mlir::nnc::RuntimeFunction::ParallelFor);
+    if (failed(parallelFor))
       return signalPassFailure();
-    }
-    if (!parallelFor) {
-      b.setInsertionPointToStart(module.getBody());
-      parallelFor = b.create<LLVM::LLVMFuncOp>(module.getLoc(), kParallelFor,
-                                               parallelForType);
-    }
     SymbolTable symbols(module);
     // One argument array per calling function, as large as the widest
     // kernel's: calls run one after the other (nncrt_parallel_for returns
@@ -150,7 +140,7 @@ struct LowerParallelCallsPass
         Value taskAddress = b.create<LLVM::AddressOfOp>(at, task);
         Value grainValue = b.create<LLVM::ConstantOp>(at, i64, grain);
         b.create<LLVM::CallOp>(
-            at, parallelFor,
+            at, *parallelFor,
             ValueRange{taskAddress, array, operands[fields.size()],
                        operands[fields.size() + 1], grainValue});
         call.erase();

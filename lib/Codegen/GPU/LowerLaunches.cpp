@@ -7,6 +7,8 @@
 
 #include "nnc/Codegen/GPU/Passes.h"
 
+#include "nnc/Codegen/Common/RuntimeABI.h"
+
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -123,22 +125,14 @@ struct GPULowerLaunchesPass
 
     Type i32 = IntegerType::get(ctx, 32), i64 = IntegerType::get(ctx, 64);
     Type ptr = LLVM::LLVMPointerType::get(ctx);
-    OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
-    auto declare = [&](StringRef name, ArrayRef<Type> args,
-                       ArrayRef<Type> results) {
-      if (auto fn = module.lookupSymbol<func::FuncOp>(name))
-        return fn;
-      auto fn = top.create<func::FuncOp>(module.getLoc(), name,
-                                         top.getFunctionType(args, results));
-      fn.setPrivate();
-      return fn;
-    };
-    func::FuncOp launchFn =
-        declare("nncrt_cuda_launch",
-                {ptr, i32, ptr, i32, i32, i32, i32, i32, i32, ptr}, {});
-    func::FuncOp beginFn =
-        declare("nncrt_cuda_step_begin", {ptr, i32, ptr, i32}, {i32});
-    func::FuncOp endFn = declare("nncrt_cuda_step_end", {ptr, i32}, {});
+    FailureOr<func::FuncOp> launchFn =
+        declareRuntimeFunction(module, RuntimeFunction::CudaLaunch);
+    FailureOr<func::FuncOp> beginFn =
+        declareRuntimeFunction(module, RuntimeFunction::CudaStepBegin);
+    FailureOr<func::FuncOp> endFn =
+        declareRuntimeFunction(module, RuntimeFunction::CudaStepEnd);
+    if (failed(launchFn) || failed(beginFn) || failed(endFn))
+      return signalPassFailure();
 
     llvm::StringMap<LLVM::GlobalOp> strings;
     llvm::StringMap<int32_t> kernelIndex;
@@ -167,7 +161,7 @@ struct GPULowerLaunchesPass
       gpu::KernelDim3 g = op.getGridSizeOperandValues(),
                       t = op.getBlockSizeOperandValues();
       b.create<func::CallOp>(
-          loc, launchFn,
+          loc, *launchFn,
           ValueRange{stringConstant(b, module, loc, "__nnc_ptx", *ptx, strings),
                      c32(it->second),
                      stringConstant(b, module, loc,
@@ -187,7 +181,7 @@ struct GPULowerLaunchesPass
         continue;
       bool launches = false;
       fn.walk([&](func::CallOp call) {
-        launches |= call.getCallee() == launchFn.getSymName();
+        launches |= call.getCallee() == launchFn->getSymName();
       });
       // Only a step whose results are all written to buffers (what
       // buffer-results-to-out-params leaves) can skip its body.
@@ -206,7 +200,7 @@ struct GPULowerLaunchesPass
       Value n = b.create<arith::ConstantOp>(
           loc, b.getI32IntegerAttr(addresses.size()));
       Value replayed =
-          b.create<func::CallOp>(loc, beginFn, ValueRange{ptxRef, id, args, n})
+          b.create<func::CallOp>(loc, *beginFn, ValueRange{ptxRef, id, args, n})
               .getResult(0);
       Value zero = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(0));
       Value run = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
@@ -220,7 +214,7 @@ struct GPULowerLaunchesPass
                                   std::next(ifOp->getIterator()),
                                   terminator->getIterator());
       OpBuilder e(then.getTerminator());
-      e.create<func::CallOp>(loc, endFn, ValueRange{ptxRef, id});
+      e.create<func::CallOp>(loc, *endFn, ValueRange{ptxRef, id});
       ++fnIndex;
     }
     binary.erase();

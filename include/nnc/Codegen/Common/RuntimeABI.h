@@ -1,0 +1,85 @@
+//===- RuntimeABI.h - the functions compiled code calls ---------*- C++ -*-===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// One table of the run-time functions nnc's generated code calls: each
+/// function's C name, its signature in the bare-pointer C ABI, and the
+/// run-time library that defines it. The codegen passes declare functions
+/// from it (declareRuntimeFunction), the JIT resolves the CPU library's
+/// entries, and the driver decides which libraries a compiled module links
+/// from the functions it declares (getRuntimeLibraries). Adding a run-time
+/// primitive is a row here, its C definition in lib/Runtime/<Library>/ and
+/// the pass that emits the call.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef NNC_CODEGEN_COMMON_RUNTIMEABI_H
+#define NNC_CODEGEN_COMMON_RUNTIMEABI_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+
+namespace mlir::nnc {
+
+/// The run-time libraries compiled code may link.
+enum class RuntimeLibrary { CPU, CUDA };
+
+/// Every function of the run-time ABI (rows of the table, in order).
+enum class RuntimeFunction {
+  Sgemm,
+  SgemmEpilogue,
+  ParallelFor,
+  SetNumThreads,
+  CudaLaunch,
+  CudaStepBegin,
+  CudaStepEnd,
+};
+
+/// The C types the ABI uses; pointers are opaque.
+enum class ABIType { Void, I32, I64, F32, Ptr };
+
+struct RuntimeFunctionInfo {
+  RuntimeFunction id;
+  llvm::StringLiteral name;
+  RuntimeLibrary library;
+  ABIType result;
+  llvm::ArrayRef<ABIType> args;
+};
+
+/// The row of `fn`.
+const RuntimeFunctionInfo &getRuntimeFunctionInfo(RuntimeFunction fn);
+/// Every row.
+llvm::ArrayRef<RuntimeFunctionInfo> getRuntimeFunctions();
+/// The row named `symbol`, if it is a run-time function.
+const RuntimeFunctionInfo *lookupRuntimeFunction(llvm::StringRef symbol);
+
+/// `fn`'s signature as a func.func type and as an LLVM function type.
+FunctionType getRuntimeFunctionType(MLIRContext *ctx, RuntimeFunction fn);
+LLVM::LLVMFunctionType getRuntimeLLVMFunctionType(MLIRContext *ctx,
+                                                  RuntimeFunction fn);
+
+/// The private func.func declaring `fn` at the start of `module`, created
+/// on first use. Fails with a located error when the name is taken by
+/// anything else (another op, or a function of another type).
+FailureOr<func::FuncOp> declareRuntimeFunction(ModuleOp module,
+                                               RuntimeFunction fn);
+/// The same as an llvm.func, for passes that run after the LLVM lowering.
+FailureOr<LLVM::LLVMFuncOp> declareRuntimeLLVMFunction(ModuleOp module,
+                                                       RuntimeFunction fn);
+
+/// The run-time libraries a module in the LLVM dialect calls: those of the
+/// run-time functions it declares (external llvm.func of a table name).
+llvm::SmallVector<RuntimeLibrary> getRuntimeLibraries(ModuleOp module);
+
+} // namespace mlir::nnc
+
+#endif // NNC_CODEGEN_COMMON_RUNTIMEABI_H

@@ -1,0 +1,156 @@
+//===- RuntimeABI.cpp - the functions compiled code calls -----------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Codegen/Common/RuntimeABI.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+namespace {
+using T = ABIType;
+// The signatures of include/nnc/Runtime/CPU/CPURuntime.h and
+// include/nnc/Runtime/CUDA/CUDARuntime.h, argument by argument.
+constexpr ABIType kSgemmArgs[] = {T::I32, T::I32, T::I64, T::I64, T::I64,
+                                  T::F32, T::Ptr, T::I64, T::Ptr, T::I64,
+                                  T::F32, T::Ptr, T::I64};
+constexpr ABIType kSgemmEpilogueArgs[] = {
+    T::I32, T::I32, T::I64, T::I64, T::I64, T::Ptr, T::I64, T::Ptr,
+    T::I64, T::F32, T::Ptr, T::I64, T::Ptr, T::I32, T::F32};
+constexpr ABIType kParallelForArgs[] = {T::Ptr, T::Ptr, T::I64, T::I64, T::I64};
+constexpr ABIType kSetNumThreadsArgs[] = {T::I32};
+constexpr ABIType kCudaLaunchArgs[] = {T::Ptr, T::I32, T::Ptr, T::I32, T::I32,
+                                       T::I32, T::I32, T::I32, T::I32, T::Ptr};
+constexpr ABIType kCudaStepBeginArgs[] = {T::Ptr, T::I32, T::Ptr, T::I32};
+constexpr ABIType kCudaStepEndArgs[] = {T::Ptr, T::I32};
+
+using F = RuntimeFunction;
+using L = RuntimeLibrary;
+const RuntimeFunctionInfo kTable[] = {
+    {F::Sgemm, "nncrt_sgemm", L::CPU, T::Void, kSgemmArgs},
+    {F::SgemmEpilogue, "nncrt_sgemm_epilogue", L::CPU, T::Void,
+     kSgemmEpilogueArgs},
+    {F::ParallelFor, "nncrt_parallel_for", L::CPU, T::Void, kParallelForArgs},
+    {F::SetNumThreads, "nncrt_set_num_threads", L::CPU, T::I32,
+     kSetNumThreadsArgs},
+    {F::CudaLaunch, "nncrt_cuda_launch", L::CUDA, T::Void, kCudaLaunchArgs},
+    {F::CudaStepBegin, "nncrt_cuda_step_begin", L::CUDA, T::I32,
+     kCudaStepBeginArgs},
+    {F::CudaStepEnd, "nncrt_cuda_step_end", L::CUDA, T::Void, kCudaStepEndArgs},
+};
+} // namespace
+
+llvm::ArrayRef<RuntimeFunctionInfo> mlir::nnc::getRuntimeFunctions() {
+  return kTable;
+}
+
+const RuntimeFunctionInfo &
+mlir::nnc::getRuntimeFunctionInfo(RuntimeFunction fn) {
+  const RuntimeFunctionInfo &info = kTable[static_cast<size_t>(fn)];
+  assert(info.id == fn && "the table's rows follow the enum");
+  return info;
+}
+
+const RuntimeFunctionInfo *mlir::nnc::lookupRuntimeFunction(StringRef symbol) {
+  for (const RuntimeFunctionInfo &info : kTable)
+    if (info.name == symbol)
+      return &info;
+  return nullptr;
+}
+
+static Type toType(MLIRContext *ctx, ABIType t) {
+  switch (t) {
+  case ABIType::Void:
+    return LLVM::LLVMVoidType::get(ctx);
+  case ABIType::I32:
+    return IntegerType::get(ctx, 32);
+  case ABIType::I64:
+    return IntegerType::get(ctx, 64);
+  case ABIType::F32:
+    return Float32Type::get(ctx);
+  case ABIType::Ptr:
+    return LLVM::LLVMPointerType::get(ctx);
+  }
+  llvm_unreachable("unknown ABI type");
+}
+
+static SmallVector<Type> argTypes(MLIRContext *ctx,
+                                  const RuntimeFunctionInfo &info) {
+  return llvm::map_to_vector(info.args,
+                             [&](ABIType t) { return toType(ctx, t); });
+}
+
+FunctionType mlir::nnc::getRuntimeFunctionType(MLIRContext *ctx,
+                                               RuntimeFunction fn) {
+  const RuntimeFunctionInfo &info = getRuntimeFunctionInfo(fn);
+  SmallVector<Type> results;
+  if (info.result != ABIType::Void)
+    results.push_back(toType(ctx, info.result));
+  return FunctionType::get(ctx, argTypes(ctx, info), results);
+}
+
+LLVM::LLVMFunctionType
+mlir::nnc::getRuntimeLLVMFunctionType(MLIRContext *ctx, RuntimeFunction fn) {
+  const RuntimeFunctionInfo &info = getRuntimeFunctionInfo(fn);
+  return LLVM::LLVMFunctionType::get(toType(ctx, info.result),
+                                     argTypes(ctx, info));
+}
+
+/// The op named `fn` in `module` as an `OpT` of `type`, null if there is
+/// none, failure (reported) if the name is taken by something else.
+template <typename OpT, typename TypeT>
+static FailureOr<OpT> findDeclaration(ModuleOp module, RuntimeFunction fn,
+                                      TypeT type) {
+  StringRef name = getRuntimeFunctionInfo(fn).name;
+  Operation *existing = module.lookupSymbol(name);
+  if (!existing)
+    return OpT();
+  auto op = dyn_cast<OpT>(existing);
+  if (!op || op.getFunctionType() != type)
+    return existing->emitError()
+           << "'" << name
+           << "' is taken by something else than the runtime's function";
+  return op;
+}
+
+FailureOr<func::FuncOp> mlir::nnc::declareRuntimeFunction(ModuleOp module,
+                                                          RuntimeFunction fn) {
+  FunctionType type = getRuntimeFunctionType(module.getContext(), fn);
+  FailureOr<func::FuncOp> found =
+      findDeclaration<func::FuncOp>(module, fn, type);
+  if (failed(found) || *found)
+    return found;
+  auto b = OpBuilder::atBlockBegin(module.getBody());
+  auto decl = b.create<func::FuncOp>(module.getLoc(),
+                                     getRuntimeFunctionInfo(fn).name, type);
+  decl.setPrivate();
+  return decl;
+}
+
+FailureOr<LLVM::LLVMFuncOp>
+mlir::nnc::declareRuntimeLLVMFunction(ModuleOp module, RuntimeFunction fn) {
+  LLVM::LLVMFunctionType type =
+      getRuntimeLLVMFunctionType(module.getContext(), fn);
+  FailureOr<LLVM::LLVMFuncOp> found =
+      findDeclaration<LLVM::LLVMFuncOp>(module, fn, type);
+  if (failed(found) || *found)
+    return found;
+  auto b = OpBuilder::atBlockBegin(module.getBody());
+  return b.create<LLVM::LLVMFuncOp>(module.getLoc(),
+                                    getRuntimeFunctionInfo(fn).name, type);
+}
+
+SmallVector<RuntimeLibrary> mlir::nnc::getRuntimeLibraries(ModuleOp module) {
+  SmallVector<RuntimeLibrary> libraries;
+  for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+    if (fn.isExternal())
+      if (const RuntimeFunctionInfo *info = lookupRuntimeFunction(fn.getName()))
+        if (!llvm::is_contained(libraries, info->library))
+          libraries.push_back(info->library);
+  return libraries;
+}

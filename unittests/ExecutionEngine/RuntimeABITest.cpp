@@ -1,0 +1,86 @@
+//===- RuntimeABITest.cpp - the run-time ABI table against the C headers -===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Codegen/Common/RuntimeABI.h"
+#include "nnc/Runtime/CPU/CPURuntime.h"
+#include "nnc/Runtime/CUDA/CUDARuntime.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+#include "gtest/gtest.h"
+
+#include <type_traits>
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+namespace {
+
+/// The ABI type of a C parameter or result type.
+template <typename C> ABIType abiType() {
+  if constexpr (std::is_void_v<C>)
+    return ABIType::Void;
+  else if constexpr (std::is_pointer_v<C>)
+    return ABIType::Ptr;
+  else if constexpr (std::is_same_v<C, float>)
+    return ABIType::F32;
+  else if constexpr (std::is_integral_v<C> && sizeof(C) == 4)
+    return ABIType::I32;
+  else {
+    static_assert(std::is_integral_v<C> && sizeof(C) == 8,
+                  "a type the run-time ABI does not have");
+    return ABIType::I64;
+  }
+}
+
+/// The table's row agrees with the C declaration of type `Fn` (its
+/// decltype: no runtime needs to be linked), argument by argument.
+template <typename Fn> struct Signature;
+template <typename R, typename... A> struct Signature<R(A...)> {
+  static void expect(RuntimeFunction id) {
+    const RuntimeFunctionInfo &info = getRuntimeFunctionInfo(id);
+    SCOPED_TRACE(info.name.str());
+    EXPECT_EQ(info.result, abiType<R>());
+    std::vector<ABIType> args{abiType<A>()...};
+    EXPECT_EQ(std::vector<ABIType>(info.args.begin(), info.args.end()), args);
+  }
+};
+
+TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
+  using F = RuntimeFunction;
+  Signature<decltype(nncrt_sgemm)>::expect(F::Sgemm);
+  Signature<decltype(nncrt_sgemm_epilogue)>::expect(F::SgemmEpilogue);
+  Signature<decltype(nncrt_parallel_for)>::expect(F::ParallelFor);
+  Signature<decltype(nncrt_set_num_threads)>::expect(F::SetNumThreads);
+  Signature<decltype(nncrt_cuda_launch)>::expect(F::CudaLaunch);
+  Signature<decltype(nncrt_cuda_step_begin)>::expect(F::CudaStepBegin);
+  Signature<decltype(nncrt_cuda_step_end)>::expect(F::CudaStepEnd);
+  // Every row is checked above, in the enum's order.
+  EXPECT_EQ(getRuntimeFunctions().size(), 7u);
+}
+
+TEST(RuntimeABI, DeclaresOnceAndRefusesATakenName) {
+  MLIRContext ctx;
+  ctx.loadDialect<func::FuncDialect, LLVM::LLVMDialect>();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&ctx));
+  FailureOr<func::FuncOp> first =
+      declareRuntimeFunction(*module, RuntimeFunction::Sgemm);
+  ASSERT_TRUE(succeeded(first));
+  FailureOr<func::FuncOp> again =
+      declareRuntimeFunction(*module, RuntimeFunction::Sgemm);
+  ASSERT_TRUE(succeeded(again));
+  EXPECT_EQ(*first, *again);
+  EXPECT_EQ(first->getFunctionType().getNumInputs(), 13u);
+  EXPECT_EQ(lookupRuntimeFunction("nncrt_sgemm")->library, RuntimeLibrary::CPU);
+  EXPECT_EQ(lookupRuntimeFunction("malloc"), nullptr);
+  // The name declared as an llvm.func of another type is refused.
+  ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+  EXPECT_TRUE(
+      failed(declareRuntimeLLVMFunction(*module, RuntimeFunction::Sgemm)));
+}
+
+} // namespace
