@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
@@ -149,6 +150,11 @@ runStage(ModuleOp module, function_ref<void(OpPassManager &)> build) {
 }
 
 void mlir::nnc::registerCompilerCLOptions() {
+  // Options that name passes (--mlir-print-ir-before=nnc-plan-memory) are
+  // resolved when the command line is parsed: every pass a pipeline may
+  // run is registered first.
+  registerAllPasses();
+  registerNNCPasses();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();

@@ -35,17 +35,6 @@ static std::optional<int64_t> leadingDimension(Value v) {
   return strides[0];
 }
 
-/// True if `op` (just before the contraction) fills `out` with +0.0: the
-/// call can then overwrite instead of accumulate.
-static bool zeroFills(Operation *op, Value out) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op);
-  FloatAttr value;
-  return fill && fill.hasPureBufferSemantics() &&
-         fill.getDpsInits()[0] == out &&
-         matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
-         value.getValue().isPosZero();
-}
-
 /// A generic on buffers with one input and one init, all-parallel, whose
 /// body yields a function of its input alone.
 static linalg::GenericOp unaryGeneric(Operation *op) {
@@ -185,7 +174,7 @@ struct LowerMatmulsToCallsPass
       std::optional<std::pair<Activation, float>> activation;
       Operation *prev = op->getPrevNode();
       bool epilogue = fuseEpilogues && mm.alpha == 1.0 && !mm.alphaScalar;
-      if (zeroFills(prev, mm.out)) {
+      if (mlir::nnc::isZeroFillOf(prev, mm.out)) {
         prev->erase();
         beta = 0.0;
       } else if (epilogue && (bias = broadcastBias(prev, mm.out))) {

@@ -7,11 +7,12 @@
 
 #include "nnc/Codegen/CPU/Passes.h"
 
+#include "nnc/Codegen/Common/KernelSet.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
-#include "llvm/ADT/StringMap.h"
 
 namespace mlir::nnc {
 #define GEN_PASS_DEF_OUTLINEKERNELS
@@ -43,8 +44,8 @@ struct OutlineKernelsPass
 
     MLIRContext *ctx = module.getContext();
     SymbolTable symbols(module);
-    // A kernel's printed body -> the kernel: identical ops share one.
-    llvm::StringMap<func::FuncOp> kernels;
+    // Identical ops (a layer and its recomputations) share one kernel.
+    mlir::nnc::KernelSet kernels;
     unsigned count = 0;
     for (linalg::LinalgOp op : ops) {
       Location loc = op.getLoc();
@@ -83,24 +84,21 @@ struct OutlineKernelsPass
       b.clone(*op, map);
       b.create<func::ReturnOp>(loc);
 
-      std::string key;
-      llvm::raw_string_ostream os(key);
-      kernel->print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
-      auto [it, inserted] = kernels.try_emplace(key, kernel);
-      if (inserted) {
+      // Internal: not part of the library's interface. noinline: LLVM
+      // would otherwise inline the small ones back into the step.
+      kernel->setAttr("llvm.linkage",
+                      LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
+      kernel->setAttr("passthrough",
+                      b.getArrayAttr({b.getStringAttr("noinline")}));
+      auto shared = cast<func::FuncOp>(kernels.lookupOrInsert(kernel));
+      if (shared == kernel) {
         kernel.setName(("__nnc_kernel_" + Twine(count++)).str());
         symbols.insert(kernel);
-        // Internal: not part of the library's interface. noinline: LLVM
-        // would otherwise inline the small ones back into the step.
-        kernel->setAttr("llvm.linkage",
-                        LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
-        kernel->setAttr("passthrough",
-                        b.getArrayAttr({b.getStringAttr("noinline")}));
       } else {
         kernel.erase();
       }
       OpBuilder at(op);
-      at.create<func::CallOp>(loc, it->second, args);
+      at.create<func::CallOp>(loc, shared, args);
       op->erase();
     }
   }

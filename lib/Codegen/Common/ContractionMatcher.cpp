@@ -127,3 +127,12 @@ std::optional<MatmulOperands> mlir::nnc::matchMatmul(linalg::LinalgOp op) {
   r.K = cast<MemRefType>(r.lhs.getType()).getDimSize(r.lhsTransposed ? 0 : 1);
   return r;
 }
+
+bool mlir::nnc::isZeroFillOf(Operation *op, Value out) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op);
+  FloatAttr value;
+  return fill && fill.hasPureBufferSemantics() &&
+         fill.getDpsInits()[0] == out &&
+         matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
+         value.getValue().isPosZero();
+}

@@ -7,10 +7,11 @@
 
 #include "nnc/Codegen/GPU/Passes.h"
 
+#include "nnc/Codegen/Common/KernelSet.h"
+
 #include "KernelBuilder.h"
 
 #include "mlir/IR/Matchers.h"
-#include "llvm/ADT/StringMap.h"
 
 namespace mlir::nnc {
 #define GEN_PASS_DEF_GPUBUILDKERNELS
@@ -22,16 +23,6 @@ using namespace mlir::nnc;
 
 static constexpr StringLiteral kKernelModule = "nnc_kernels";
 
-/// True if `op` (just before a matmul) fills `out` with +0.0.
-static bool zeroFills(Operation *op, Value out) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op);
-  FloatAttr value;
-  return fill && fill.hasPureBufferSemantics() &&
-         fill.getDpsInits()[0] == out &&
-         matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
-         value.getValue().isPosZero();
-}
-
 /// True if `op` is a zero fill the matmul after it absorbs (beta = 0):
 /// it stays until that matmul's kernel is built, which erases it.
 static bool absorbedByNextMatmul(Operation *op) {
@@ -39,7 +30,7 @@ static bool absorbedByNextMatmul(Operation *op) {
   if (!next || !next.hasPureBufferSemantics())
     return false;
   std::optional<MatmulOperands> mm = matchMatmul(next);
-  return mm && zeroFills(op, mm->out);
+  return mm && isZeroFillOf(op, mm->out);
 }
 
 /// Ops a host function keeps: they only compute addresses and sizes, or
@@ -62,9 +53,8 @@ struct GPUBuildKernelsPass
     auto kernels = top.create<gpu::GPUModuleOp>(module.getLoc(), kKernelModule);
     SymbolTable symbols(kernels);
     OpBuilder mb = OpBuilder::atBlockBegin(kernels.getBody());
-    // A kernel's generic printed form -> the kernel: identical ops (a layer
-    // and its recomputations) share one.
-    llvm::StringMap<gpu::GPUFuncOp> byBody;
+    // Identical ops (a layer and its recomputations) share one kernel.
+    KernelSet kernelSet;
     unsigned count = 0;
 
     for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>())) {
@@ -87,23 +77,14 @@ struct GPUBuildKernelsPass
         // Constant globals (the gradient seed, say) are host memory: the
         // kernel reads a copy of the global in the gpu.module instead.
         localizeGlobals(module, kernels, *launch);
-        // Dedupe by the kernel's text (local scope: printing against the
-        // whole module would be quadratic).
-        std::string key;
-        llvm::raw_string_ostream os(key);
         gpu::GPUFuncOp kernel = launch->kernel;
-        std::string name = kernel.getName().str();
-        kernel.setName("k");
-        kernel->print(os,
-                      OpPrintingFlags().printGenericOpForm().useLocalScope());
-        auto [it, inserted] = byBody.try_emplace(key, kernel);
-        if (inserted) {
-          kernel.setName(name);
+        auto shared = cast<gpu::GPUFuncOp>(kernelSet.lookupOrInsert(kernel));
+        if (shared == kernel) {
           symbols.insert(kernel);
           ++count;
         } else {
           kernel.erase();
-          kernel = it->second;
+          kernel = shared;
         }
         OpBuilder b(&op);
         Location loc = op.getLoc();
@@ -167,7 +148,7 @@ struct GPUBuildKernelsPass
       return failure();
     if (auto mm = matchMatmul(linalgOp)) {
       double beta = 1.0;
-      if (Operation *prev = op->getPrevNode(); zeroFills(prev, mm->out)) {
+      if (Operation *prev = op->getPrevNode(); isZeroFillOf(prev, mm->out)) {
         prev->erase();
         beta = 0.0;
       }

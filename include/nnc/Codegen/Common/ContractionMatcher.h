@@ -47,6 +47,11 @@ struct MatmulOperands {
 /// (batched, mixed types, strided rows) is not matched.
 std::optional<MatmulOperands> matchMatmul(linalg::LinalgOp op);
 
+/// True if `op` (just before a contraction) fills `out` with +0.0 on
+/// buffers: the contraction can then overwrite `out` (beta = 0) instead of
+/// accumulating, and the fill goes.
+bool isZeroFillOf(Operation *op, Value out);
+
 } // namespace mlir::nnc
 
 #endif // NNC_CODEGEN_COMMON_CONTRACTIONMATCHER_H
