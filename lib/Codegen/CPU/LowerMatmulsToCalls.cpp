@@ -7,6 +7,7 @@
 
 #include "nnc/Codegen/CPU/Passes.h"
 
+#include "nnc/Codegen/Common/BufferAddress.h"
 #include "nnc/Codegen/Common/ContractionMatcher.h"
 #include "nnc/Codegen/Common/RuntimeABI.h"
 
@@ -136,7 +137,6 @@ struct LowerMatmulsToCallsPass
 
     MLIRContext *ctx = &getContext();
     OpBuilder b(ctx);
-    Type i64 = b.getI64Type();
     Type ptr = LLVM::LLVMPointerType::get(ctx);
 
     for (auto &[op, mm] : matches) {
@@ -151,21 +151,10 @@ struct LowerMatmulsToCallsPass
       auto f32c = [&](double v) {
         return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v));
       };
-      // The address of element 0. An arena view's byte shift is not part of
-      // the aligned pointer MLIR extracts (that is the underlying
-      // allocation's), so it is added here.
+      // The address of element 0 (an arena view's shift included).
       auto pointer = [&](Value memref) -> Value {
-        Value shift;
-        if (auto view = memref.getDefiningOp<memref::ViewOp>()) {
-          shift = view.getByteShift();
-          memref = view.getSource();
-        }
-        Value index =
-            b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, memref);
-        if (shift)
-          index = b.create<arith::AddIOp>(loc, index, shift);
-        Value i = b.create<arith::IndexCastOp>(loc, i64, index);
-        return b.create<LLVM::IntToPtrOp>(loc, ptr, i);
+        return b.create<LLVM::IntToPtrOp>(
+            loc, ptr, mlir::nnc::createBufferAddress(b, loc, memref));
       };
       // Before anything is inserted: the op's predecessor may be its fill
       // or its bias, its successor its activation.

@@ -7,6 +7,7 @@
 
 #include "nnc/Codegen/GPU/Passes.h"
 
+#include "nnc/Codegen/Common/BufferAddress.h"
 #include "nnc/Codegen/Common/RuntimeABI.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -37,21 +38,6 @@ Value stringConstant(OpBuilder &b, ModuleOp module, Location loc,
                                         top.getStringAttr(data));
   }
   return b.create<LLVM::AddressOfOp>(loc, global);
-}
-
-/// The device address a memref argument stands for, as i64: its aligned
-/// pointer, plus the byte shift of an arena view (not part of the aligned
-/// pointer MLIR extracts, which is the allocation's).
-Value deviceAddress(OpBuilder &b, Location loc, Value memref) {
-  Value shift;
-  if (auto view = memref.getDefiningOp<memref::ViewOp>()) {
-    shift = view.getByteShift();
-    memref = view.getSource();
-  }
-  Value index = b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, memref);
-  if (shift)
-    index = b.create<arith::AddIOp>(loc, index, shift);
-  return b.create<arith::IndexCastOp>(loc, b.getI64Type(), index);
 }
 
 /// A stack array of `values` (i64 each) and its address.
@@ -150,7 +136,7 @@ struct GPULowerLaunchesPass
       };
       SmallVector<Value> addresses;
       for (Value operand : op.getKernelOperands())
-        addresses.push_back(deviceAddress(b, loc, operand));
+        addresses.push_back(createBufferAddress(b, loc, operand));
       // cuLaunchKernel takes an array of pointers to the arguments.
       Value values = stackArray(b, loc, i64, addresses);
       SmallVector<Value> slots;
@@ -193,7 +179,7 @@ struct GPULowerLaunchesPass
       SmallVector<Value> addresses;
       for (BlockArgument arg : fn.getArguments())
         if (isa<MemRefType>(arg.getType()))
-          addresses.push_back(deviceAddress(b, loc, arg));
+          addresses.push_back(createBufferAddress(b, loc, arg));
       Value ptxRef = stringConstant(b, module, loc, "__nnc_ptx", *ptx, strings);
       Value id = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(fnIndex));
       Value args = stackArray(b, loc, i64, addresses);
