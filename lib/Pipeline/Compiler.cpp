@@ -265,9 +265,9 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
 
   if (failed(runStage(*module, [&](OpPassManager &pm) {
         if (target == Target::CPU)
-          buildLowerToLLVMPipeline(pm, options);
+          buildCPUCodegenPipeline(pm, options.cpu);
         else
-          buildGPUCodegenPipeline(pm, options);
+          buildGPUCodegenPipeline(pm, options.gpu);
       })))
     return failure();
   result.target = target;

@@ -172,37 +172,6 @@ CheckpointOptions::toPlanCheckpointsOptions(const StepOptions &step) const {
 }
 
 //===----------------------------------------------------------------------===//
-// Targets
-//===----------------------------------------------------------------------===//
-
-void CPUCodegenOptions::bind(::nnc::OptionsBinder &b) {
-  b.opt("gemm", gemm, cl::desc("How the CPU target runs contractions"));
-}
-
-void GPUCodegenOptions::bind(::nnc::OptionsBinder &b) {
-  b.opt("chip", chip, cl::desc("The NVPTX chip of the GPU target"));
-  b.opt("cuda-path", cudaPath,
-        cl::desc("CUDA toolkit whose libdevice the GPU target links and "
-                 "whose ptxas checks its PTX (default: $CUDA_PATH, else "
-                 "/usr/local/cuda)"));
-}
-
-llvm::Error GPUCodegenOptions::validate() const {
-  if (!cudaPath.empty() && !llvm::sys::fs::is_directory(cudaPath))
-    return llvm::createStringError("--cuda-path '" + cudaPath +
-                                   "' is not a directory");
-  return llvm::Error::success();
-}
-
-std::string GPUCodegenOptions::getToolkitPath() const {
-  if (!cudaPath.empty())
-    return cudaPath;
-  if (const char *env = std::getenv("CUDA_PATH"); env && *env)
-    return env;
-  return "/usr/local/cuda";
-}
-
-//===----------------------------------------------------------------------===//
 // CompileOptions
 //===----------------------------------------------------------------------===//
 

@@ -7,9 +7,10 @@
 ///
 /// \file
 /// One plain struct per concern: the training step, checkpointing, each
-/// target's code generation. Each declares its options once in `bind`
-/// (spelling, help, vocabulary; the field initializers are the defaults)
-/// and checks itself in `validate`. From there:
+/// target's code generation (CPUCodegenOptions and GPUCodegenOptions live
+/// with their target, in nnc/Codegen/<Target>/Pipeline.h). Each declares its
+/// options once in `bind` (spelling, help, vocabulary; the field initializers
+/// are the defaults) and checks itself in `validate`. From there:
 ///
 ///  - every tool binds them to its command line (OptionsBinder::global),
 ///    so a shared option is spelled and checked the same in each;
@@ -24,6 +25,8 @@
 #ifndef NNC_PIPELINE_OPTIONS_H
 #define NNC_PIPELINE_OPTIONS_H
 
+#include "nnc/Codegen/CPU/Pipeline.h"
+#include "nnc/Codegen/GPU/Pipeline.h"
 #include "nnc/Support/OptionsBinder.h"
 #include "nnc/Support/Vocabularies.h"
 
@@ -76,26 +79,6 @@ struct CheckpointOptions {
   llvm::Error validate() const;
   PlanCheckpointsOptions
   toPlanCheckpointsOptions(const StepOptions &step) const;
-};
-
-/// The CPU target's code generation.
-struct CPUCodegenOptions {
-  GemmEngine gemm = GemmEngine::Library;
-
-  void bind(::nnc::OptionsBinder &binder);
-};
-
-/// The NVPTX target's code generation.
-struct GPUCodegenOptions {
-  NVPTXChip chip = NVPTXChip::SM90;
-  /// The CUDA toolkit (libdevice, ptxas); empty: $CUDA_PATH, else
-  /// /usr/local/cuda.
-  std::string cudaPath;
-
-  void bind(::nnc::OptionsBinder &binder);
-  llvm::Error validate() const;
-  std::string getToolkitPath() const;
-  llvm::StringRef getChipName() const { return ::nnc::nvptxChips.name(chip); }
 };
 
 /// Everything the pipelines, compileForCPU and compileForGPU read.

@@ -25,26 +25,16 @@ namespace nnc {
 void buildNNGraphPipeline(OpPassManager &pm, const CompileOptions &opts);
 
 /// nn → linalg on tensors → buffers with caller-owned results.
-void buildNNBufferizePipeline(OpPassManager &pm,
-                              const CompileOptions &opts);
+void buildNNBufferizePipeline(OpPassManager &pm, const CompileOptions &opts);
 
-/// Buffers → LLVM dialect, bare-pointer calling convention: each memref
-/// argument becomes a plain `float*` / `int32_t*` in the C ABI.
-void buildLowerToLLVMPipeline(OpPassManager &pm,
-                              const CompileOptions &opts);
-
-/// The whole CPU pipeline: graph stage, bufferization, LLVM.
+/// The whole CPU pipeline: graph stage, bufferization, then the CPU
+/// target's code generation (buildCPUCodegenPipeline,
+/// nnc/Codegen/CPU/Pipeline.h).
 void buildCPUPipeline(OpPassManager &pm, const CompileOptions &opts);
 
-/// What both targets' host code goes through on its way to the LLVM dialect
-/// (affine, scf, math, memref, arith, func with bare pointers).
-void buildHostToLLVMPipeline(OpPassManager &pm);
-
-/// Buffers → kernels (PTX for `opts.gpu.chip`, embedded) and host code in the LLVM
-/// dialect calling nnc's CUDA runtime.
-void buildGPUCodegenPipeline(OpPassManager &pm, const CompileOptions &opts);
-
-/// The whole GPU pipeline: graph stage, bufferization, GPU codegen.
+/// The whole GPU pipeline: graph stage, bufferization, then the GPU
+/// target's code generation (buildGPUCodegenPipeline,
+/// nnc/Codegen/GPU/Pipeline.h).
 void buildGPUPipeline(OpPassManager &pm, const CompileOptions &opts);
 
 /// Registers `nnc-cpu-pipeline` and `nnc-gpu-pipeline` (PipelineOptions)

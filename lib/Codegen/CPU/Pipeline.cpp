@@ -1,0 +1,45 @@
+//===- Pipeline.cpp - the CPU target's code generation --------------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Codegen/CPU/Pipeline.h"
+
+#include "nnc/Codegen/CPU/Passes.h"
+#include "nnc/Codegen/Common/Passes.h"
+#include "nnc/Codegen/Common/Pipelines.h"
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+void CPUCodegenOptions::bind(::nnc::OptionsBinder &b) {
+  b.opt("gemm", gemm, llvm::cl::desc("How the CPU target runs contractions"));
+}
+
+void mlir::nnc::buildCPUCodegenPipeline(OpPassManager &pm,
+                                        const CPUCodegenOptions &opts) {
+  // Graph annotations have served their purpose.
+  pm.addPass(createStripNNAttributes());
+  // Contractions as calls of the runtime's GEMM (oneDNN), the default; the
+  // buffers are the arena's, so nothing changes in the memory plan.
+  if (opts.gemm == GemmEngine::Library)
+    pm.addPass(createLowerMatmulsToCalls());
+  // One private kernel per distinct linalg op, so LLVM optimises each loop
+  // nest once however often a plan recomputes it.
+  pm.addPass(createOutlineKernels());
+  // A fused update's weight copy is skipped when it runs in place.
+  pm.addPass(createSkipSelfCopies());
+  // Structured ops → loops → CFG; contractions first (what the library did
+  // not take): x·Wᵀ as register dot products, a·b with a row-major b as
+  // register tiles.
+  pm.addNestedPass<func::FuncOp>(createLowerDotContractions());
+  pm.addNestedPass<func::FuncOp>(createLowerTiledContractions());
+  // Large elementwise and row-wise kernels run over row ranges, split over
+  // the runtime's threads at run time.
+  pm.addPass(createParallelizeKernels());
+  addTextualPipeline(pm, "func.func(convert-linalg-to-loops)");
+  buildHostToLLVMPipeline(pm);
+  pm.addPass(createLowerParallelCalls());
+}
