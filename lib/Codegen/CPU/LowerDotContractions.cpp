@@ -9,6 +9,7 @@
 #include "nnc/Support/Limits.h"
 
 #include "nnc/Codegen/Common/ContractionMatcher.h"
+#include "nnc/Codegen/Common/Rewrite.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -117,6 +118,36 @@ struct DotEmitter {
   }
 };
 
+/// out[m, n] += a[m, k] * b[n, k] (both operands contiguous along k) as
+/// register-tiled dot products.
+struct LowerDotContraction
+    : public OpInterfaceRewritePattern<linalg::LinalgOp> {
+  LowerDotContraction(MLIRContext *ctx, unsigned rows, unsigned columns,
+                      unsigned lanes)
+      : OpInterfaceRewritePattern(ctx), rows(rows), columns(columns),
+        lanes(lanes) {}
+
+  LogicalResult matchAndRewrite(linalg::LinalgOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<mlir::nnc::MatmulOperands> mm = mlir::nnc::matchMatmul(op);
+    if (!mm || mm->alpha != 1.0 || mm->alphaScalar || mm->lhsTransposed ||
+        !mm->rhsTransposed)
+      return rewriter.notifyMatchFailure(op, "not out += a * b^T");
+    DotEmitter e(rewriter, op.getLoc(), mm->lhs, mm->rhs, mm->out, lanes);
+    const int64_t M = mm->M, N = mm->N;
+    const int64_t R = rows, C = columns;
+    const int64_t mTiles = M / R * R, nTiles = N / C * C;
+    e.forTiles(0, mTiles, R, 0, nTiles, C, rows, columns);
+    // Right edge (every row), then bottom edge (tiled columns only).
+    e.forTiles(0, M, 1, nTiles, N, 1, 1, 1);
+    e.forTiles(mTiles, M, 1, 0, nTiles, 1, 1, 1);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  unsigned rows, columns, lanes;
+};
+
 struct LowerDotContractionsPass
     : public mlir::nnc::impl::LowerDotContractionsBase<
           LowerDotContractionsPass> {
@@ -136,26 +167,19 @@ struct LowerDotContractionsPass
           << " columns=" << unsigned(columns) << " lanes=" << unsigned(lanes);
       return signalPassFailure();
     }
-    // out[m, n] += a[m, k] * b[n, k]: both operands contiguous along k.
-    SmallVector<std::pair<linalg::LinalgOp, mlir::nnc::MatmulOperands>> matches;
-    getOperation().walk([&](linalg::LinalgOp op) {
-      if (auto mm = mlir::nnc::matchMatmul(op);
-          mm && mm->alpha == 1.0 && !mm->alphaScalar && !mm->lhsTransposed &&
-          mm->rhsTransposed)
-        matches.push_back({op, *mm});
-    });
-    for (auto &[op, mm] : matches) {
-      OpBuilder b(op);
-      DotEmitter e(b, op.getLoc(), mm.lhs, mm.rhs, mm.out, lanes);
-      const int64_t M = mm.M, N = mm.N;
-      const int64_t R = rows, C = columns;
-      const int64_t mTiles = M / R * R, nTiles = N / C * C;
-      e.forTiles(0, mTiles, R, 0, nTiles, C, rows, columns);
-      // Right edge (every row), then bottom edge (tiled columns only).
-      e.forTiles(0, M, 1, nTiles, N, 1, 1, 1);
-      e.forTiles(mTiles, M, 1, 0, nTiles, 1, 1, 1);
-      op.erase();
-    }
+    RewritePatternSet patterns(&getContext());
+    mlir::nnc::populateLowerDotContractionsPatterns(patterns, rows, columns,
+                                                    lanes);
+    if (failed(mlir::nnc::applyPatternsToLinalgOps(getOperation(),
+                                                   std::move(patterns))))
+      return signalPassFailure();
   }
 };
 } // namespace
+
+void mlir::nnc::populateLowerDotContractionsPatterns(
+    RewritePatternSet &patterns, unsigned rows, unsigned columns,
+    unsigned lanes) {
+  patterns.add<LowerDotContraction>(patterns.getContext(), rows, columns,
+                                    lanes);
+}

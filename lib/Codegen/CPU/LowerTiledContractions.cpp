@@ -9,6 +9,7 @@
 #include "nnc/Support/Limits.h"
 
 #include "nnc/Codegen/Common/ContractionMatcher.h"
+#include "nnc/Codegen/Common/Rewrite.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -126,6 +127,37 @@ struct Emitter {
   }
 };
 
+/// out[m, n] += a[m, k] * b[k, n] (rhs and out contiguous along n) as
+/// register tiles with scalar edges.
+struct LowerTiledContraction
+    : public OpInterfaceRewritePattern<linalg::LinalgOp> {
+  LowerTiledContraction(MLIRContext *ctx, unsigned rows, unsigned lanes)
+      : OpInterfaceRewritePattern(ctx), rows(rows), lanes(lanes) {}
+
+  LogicalResult matchAndRewrite(linalg::LinalgOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<Contraction> c = matchContraction(op);
+    if (!c)
+      return rewriter.notifyMatchFailure(op, "not a row-major-rhs matmul");
+    Emitter e(rewriter, op.getLoc(), *c);
+    const int64_t R = rows, V = lanes;
+    const int64_t mTiles = c->M / R * R, nTiles = c->N / V * V;
+    e.forTiles(0, mTiles, R, 0, nTiles, V,
+               [&](OpBuilder &bt, Value m, Value n) {
+                 e.tile(bt, m, n, rows, lanes);
+               });
+    // Right edge (every row), then bottom edge (tiled columns only).
+    e.forTiles(0, c->M, 1, nTiles, c->N, 1,
+               [&](OpBuilder &bs, Value m, Value n) { e.scalar(bs, m, n); });
+    e.forTiles(mTiles, c->M, 1, 0, nTiles, 1,
+               [&](OpBuilder &bs, Value m, Value n) { e.scalar(bs, m, n); });
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  unsigned rows, lanes;
+};
+
 struct LowerTiledContractionsPass
     : public mlir::nnc::impl::LowerTiledContractionsBase<
           LowerTiledContractionsPass> {
@@ -142,27 +174,16 @@ struct LowerTiledContractionsPass
           << " lanes=" << unsigned(lanes);
       return signalPassFailure();
     }
-    SmallVector<std::pair<linalg::LinalgOp, Contraction>> matches;
-    getOperation().walk([&](linalg::LinalgOp op) {
-      if (auto c = matchContraction(op))
-        matches.push_back({op, *c});
-    });
-    for (auto &[op, c] : matches) {
-      OpBuilder b(op);
-      Emitter e(b, op.getLoc(), c);
-      const int64_t R = rows, V = lanes;
-      const int64_t mTiles = c.M / R * R, nTiles = c.N / V * V;
-      e.forTiles(0, mTiles, R, 0, nTiles, V,
-                 [&](OpBuilder &bt, Value m, Value n) {
-                   e.tile(bt, m, n, rows, lanes);
-                 });
-      // Right edge (every row), then bottom edge (tiled columns only).
-      e.forTiles(0, c.M, 1, nTiles, c.N, 1,
-                 [&](OpBuilder &bs, Value m, Value n) { e.scalar(bs, m, n); });
-      e.forTiles(mTiles, c.M, 1, 0, nTiles, 1,
-                 [&](OpBuilder &bs, Value m, Value n) { e.scalar(bs, m, n); });
-      op.erase();
-    }
+    RewritePatternSet patterns(&getContext());
+    mlir::nnc::populateLowerTiledContractionsPatterns(patterns, rows, lanes);
+    if (failed(mlir::nnc::applyPatternsToLinalgOps(getOperation(),
+                                                   std::move(patterns))))
+      return signalPassFailure();
   }
 };
 } // namespace
+
+void mlir::nnc::populateLowerTiledContractionsPatterns(
+    RewritePatternSet &patterns, unsigned rows, unsigned lanes) {
+  patterns.add<LowerTiledContraction>(patterns.getContext(), rows, lanes);
+}

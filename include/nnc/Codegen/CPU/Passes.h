@@ -16,6 +16,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::nnc {
@@ -25,6 +26,17 @@ namespace mlir::nnc {
 
 #define GEN_PASS_REGISTRATION
 #include "nnc/Codegen/CPU/Passes.h.inc"
+
+/// nnc-lower-dot-contractions' rewrite: out += a · bᵀ on buffers as
+/// rows × columns register tiles of lanes-wide dot products.
+void populateLowerDotContractionsPatterns(RewritePatternSet &patterns,
+                                          unsigned rows, unsigned columns,
+                                          unsigned lanes);
+
+/// nnc-lower-tiled-contractions' rewrite: out += op(a) · b with a row-major
+/// b on buffers as rows × lanes register tiles.
+void populateLowerTiledContractionsPatterns(RewritePatternSet &patterns,
+                                            unsigned rows, unsigned lanes);
 
 } // namespace mlir::nnc
 

@@ -30,6 +30,9 @@ def OutlineKernels : Pass<"nnc-outline-kernels", "::mlir::ModuleOp"> {
     layers). With kernels the step is a list of calls, and each kernel is
     optimised once. It also makes a recomputation run literally the code of
     the first forward.
+
+    A module pass: it creates the kernels as functions of the module and
+    shares one between functions.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::LLVM::LLVMDialect"];
@@ -53,6 +56,10 @@ def LowerDotContractions : Pass<"nnc-lower-dot-contractions",
 
     The summation order is fixed by the code and the shapes alone, so a
     recomputation still reproduces the first forward bit for bit.
+
+    A function pass over `populateLowerDotContractionsPatterns`
+    (include/nnc/Codegen/CPU/Passes.h), applied to the linalg ops present
+    when it starts.
   }];
   let options = [
     Option<"rows", "rows", "unsigned", /*default=*/"2",
@@ -85,6 +92,10 @@ def LowerTiledContractions : Pass<"nnc-lower-tiled-contractions",
     Every `out[m, n]` still accumulates over `k` in increasing order from
     its initial value, in tile and edge alike, so the result depends only on
     the shapes: a recomputation reproduces the first run bit for bit.
+
+    A function pass over `populateLowerTiledContractionsPatterns`
+    (include/nnc/Codegen/CPU/Passes.h), applied to the linalg ops present
+    when it starts.
   }];
   let options = [
     Option<"rows", "rows", "unsigned", /*default=*/"4",
@@ -129,6 +140,9 @@ def LowerMatmulsToCalls : Pass<"nnc-lower-matmuls-to-calls",
     machines oneDNN's kernels ran 3-5x faster than nnc's register tiles, so
     this is the default (`nnc-cpu-pipeline{gemm=library}`); `gemm=generated`
     keeps nnc's own loops instead.
+
+    A module pass: it declares the runtime's functions in the module
+    (include/nnc/Codegen/Common/RuntimeABI.h).
   }];
   let options = [
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
@@ -163,6 +177,9 @@ def ParallelizeKernels : Pass<"nnc-parallelize-kernels", "::mlir::ModuleOp"> {
     so results are the same bit for bit at any thread count and across
     checkpoint plans. Small kernels stay whole: a parallel region costs
     microseconds.
+
+    A module pass: a kernel gains arguments, and its calls in every
+    function of the module change with it.
   }];
   let options = [
     Option<"minElements", "min-elements", "int64_t", /*default=*/"65536",
@@ -194,6 +211,9 @@ def LowerParallelCalls : Pass<"nnc-lower-parallel-calls",
     Why after the lowering: with bare-pointer calls every argument is a
     pointer or a scalar of at most 8 bytes, so one slot each holds them;
     before it, memref descriptors cannot be stored into a plain array.
+
+    A module pass: it adds a task function per kernel and declares the
+    runtime's function in the module.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
@@ -213,6 +233,9 @@ def SkipSelfCopies : Pass<"nnc-skip-self-copies", "::mlir::ModuleOp"> {
     copy then rewrites a buffer onto itself: 4 MiB per 1024 × 1024 layer,
     0.3 MiB of the 784-100-10 step's first layer. A copy onto itself is the
     identity, so skipping it never changes a result.
+
+    A module pass: whether a call copies depends on the kernel it calls,
+    another function of the module.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",

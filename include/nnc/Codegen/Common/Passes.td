@@ -19,6 +19,8 @@ def StripNNAttributes : Pass<"nnc-strip-nn-attributes", "::mlir::ModuleOp"> {
     `nn.param`, `nn.grad_of` and friends describe the graph; once the code is
     lowered nothing reads them, and the LLVM IR translation would warn about
     unknown parameter attributes.
+
+    A module pass: it also drops the module's own nn attributes.
   }];
 }
 

@@ -38,6 +38,9 @@ def GPUBuildKernels : Pass<"nnc-gpu-build-kernels", "::mlir::ModuleOp"> {
     the first forward), so results are bit-identical across checkpoint
     plans. A function that is not straight-line, or an op no builder takes,
     is an error naming it.
+
+    A module pass: it builds the module's gpu.module of kernels, shared by
+    every function.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::affine::AffineDialect",
@@ -61,6 +64,9 @@ def GPULowerLaunches : Pass<"nnc-gpu-lower-launches", "::mlir::ModuleOp"> {
     19, so nnc does not use it. Each entry point also gets
     `<name>_packed(void **args)`, which the runtime calls to capture a step
     as a CUDA graph.
+
+    A module pass: it reads the module's gpu.binary and declares the
+    runtime's functions in the module.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
