@@ -36,22 +36,22 @@ double Chain::baseCost() const {
 }
 
 Error Chain::validate() const {
-  auto fail = [](const Twine &msg) {
-    return createStringError(inconvertibleErrorCode(), msg);
-  };
   if (stages.empty())
-    return fail("chain has no stages");
+    return createStringError("chain has no stages");
   if (stages.size() > limits::kMaxStages)
-    return fail("chain has " + Twine(stages.size()) +
-                " stages, over nnc's limit of " + Twine(limits::kMaxStages));
+    return createStringError("chain has " + Twine(stages.size()) +
+                             " stages, over nnc's limit of " +
+                             Twine(limits::kMaxStages));
   if (inputBytes <= 0)
-    return fail("input_bytes must be positive, got " + Twine(inputBytes));
+    return createStringError("input_bytes must be positive, got " +
+                             Twine(inputBytes));
   // Every figure below its limit, so that no sum the planner forms over
   // the chain can overflow (Limits.h).
   auto tooLarge = [&](const Twine &where, StringRef field, int64_t bytes) {
-    return fail(where + field + " (" + Twine(bytes) +
-                " bytes) is over nnc's limit of " +
-                formatByteSize(limits::kMaxStageBytes) + " per stage");
+    return createStringError(where + field + " (" + Twine(bytes) +
+                             " bytes) is over nnc's limit of " +
+                             formatByteSize(limits::kMaxStageBytes) +
+                             " per stage");
   };
   if (inputBytes > limits::kMaxStageBytes)
     return tooLarge("", "input_bytes", inputBytes);
@@ -59,11 +59,13 @@ Error Chain::validate() const {
     const Stage &s = stage(i);
     std::string where = "stage " + std::to_string(i) + ": ";
     if (!(s.forwardCost >= 0) || !(s.forwardCost <= limits::kMaxStageCost))
-      return fail(where + "forward_cost must be in [0, 1e30], got " +
-                  formatv("{0:e2}", s.forwardCost).str());
+      return createStringError(where +
+                               "forward_cost must be in [0, 1e30], got " +
+                               formatv("{0:e2}", s.forwardCost).str());
     if (!(s.backwardCost >= 0) || !(s.backwardCost <= limits::kMaxStageCost))
-      return fail(where + "backward_cost must be in [0, 1e30], got " +
-                  formatv("{0:e2}", s.backwardCost).str());
+      return createStringError(where +
+                               "backward_cost must be in [0, 1e30], got " +
+                               formatv("{0:e2}", s.backwardCost).str());
     for (auto [field, bytes] :
          {std::pair<StringRef, int64_t>{"output_bytes", s.outputBytes},
           {"saved_bytes", s.savedBytes},
@@ -72,21 +74,24 @@ Error Chain::validate() const {
       if (bytes > limits::kMaxStageBytes)
         return tooLarge(where, field, bytes);
     if (s.outputBytes <= 0)
-      return fail(where + "output_bytes must be positive, got " +
-                  Twine(s.outputBytes));
+      return createStringError(where + "output_bytes must be positive, got " +
+                               Twine(s.outputBytes));
     if (s.savedBytes <= 0)
-      return fail(where + "saved_bytes must be positive, got " +
-                  Twine(s.savedBytes));
+      return createStringError(where + "saved_bytes must be positive, got " +
+                               Twine(s.savedBytes));
     if (s.backwardTransientBytes < 0)
-      return fail(where + "backward_transient_bytes must be >= 0, got " +
-                  Twine(s.backwardTransientBytes));
+      return createStringError(where +
+                               "backward_transient_bytes must be >= 0, got " +
+                               Twine(s.backwardTransientBytes));
     if (s.forwardTransientBytes < 0)
-      return fail(where + "forward_transient_bytes must be >= 0, got " +
-                  Twine(s.forwardTransientBytes));
+      return createStringError(where +
+                               "forward_transient_bytes must be >= 0, got " +
+                               Twine(s.forwardTransientBytes));
     if (s.savedBytes < s.outputBytes)
-      return fail(where + "saved_bytes (" + Twine(s.savedBytes) +
-                  ") is smaller than output_bytes (" + Twine(s.outputBytes) +
-                  "); saved data includes the output");
+      return createStringError(where + "saved_bytes (" + Twine(s.savedBytes) +
+                               ") is smaller than output_bytes (" +
+                               Twine(s.outputBytes) +
+                               "); saved data includes the output");
   }
   return Error::success();
 }

@@ -19,10 +19,6 @@
 using namespace llvm;
 using namespace nnc::planner;
 
-static Error makeError(const Twine &msg) {
-  return createStringError(inconvertibleErrorCode(), msg);
-}
-
 void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
                                      unsigned m, Schedule &out) const {
   if (s == 1)
@@ -94,10 +90,11 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
   if (Error e = chain.validate())
     return std::move(e);
   if (slots == 0)
-    return makeError("slots must be positive");
+    return llvm::createStringError("slots must be positive");
   if (slots > limits::kMaxSlots)
-    return makeError("slots (" + Twine(slots) + ") is over nnc's limit of " +
-                     Twine(limits::kMaxSlots));
+    return llvm::createStringError("slots (" + Twine(slots) +
+                                   ") is over nnc's limit of " +
+                                   Twine(limits::kMaxSlots));
   auto impl = std::make_unique<Impl>(chain);
   const unsigned L = chain.length();
   impl->L = L;
@@ -190,18 +187,19 @@ Expected<Schedule> CheckpointDP::schedule(uint64_t budgetBytes) const {
   if (impl->at(Owner::Pin, 1, impl->L, m) == kInf) {
     int64_t least = minimumFeasibleBudget(impl->chain);
     if (budgetBytes < uint64_t(least))
-      return makeError("budget of " + Twine(budgetBytes) +
-                       " bytes is infeasible: the minimum feasible budget is " +
-                       Twine(least) + " bytes");
-    return makeError("budget of " + Twine(budgetBytes) +
-                     " bytes is infeasible once sizes "
-                     "are rounded up to " +
-                     Twine(impl->unit) +
-                     "-byte units (the exact "
-                     "minimum feasible budget is " +
-                     Twine(least) +
-                     " bytes); use more "
-                     "slots or a larger budget");
+      return llvm::createStringError(
+          "budget of " + Twine(budgetBytes) +
+          " bytes is infeasible: the minimum feasible budget is " +
+          Twine(least) + " bytes");
+    return llvm::createStringError("budget of " + Twine(budgetBytes) +
+                                   " bytes is infeasible once sizes "
+                                   "are rounded up to " +
+                                   Twine(impl->unit) +
+                                   "-byte units (the exact "
+                                   "minimum feasible budget is " +
+                                   Twine(least) +
+                                   " bytes); use more "
+                                   "slots or a larger budget");
   }
   Schedule s;
   impl->reconstruct(Owner::Pin, 1, impl->L, m, s);

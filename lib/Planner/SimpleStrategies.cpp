@@ -17,10 +17,6 @@
 using namespace llvm;
 using namespace nnc::planner;
 
-static Error makeError(const Twine &msg) {
-  return createStringError(inconvertibleErrorCode(), msg);
-}
-
 //===----------------------------------------------------------------------===//
 // Simple strategies
 //===----------------------------------------------------------------------===//
@@ -141,14 +137,14 @@ Expected<Schedule> nnc::planner::chenGreedy(const Chain &chain,
     }
   }
   if (!best)
-    return makeError("chen: no greedy segmentation fits in " +
-                     Twine(budgetBytes) +
-                     " bytes; the least peak it reaches "
-                     "is " +
-                     Twine(leastPeak) +
-                     " bytes (the minimum feasible "
-                     "budget for any strategy is " +
-                     Twine(minimumFeasibleBudget(chain)) + " bytes)");
+    return llvm::createStringError(
+        "chen: no greedy segmentation fits in " + Twine(budgetBytes) +
+        " bytes; the least peak it reaches "
+        "is " +
+        Twine(leastPeak) +
+        " bytes (the minimum feasible "
+        "budget for any strategy is " +
+        Twine(minimumFeasibleBudget(chain)) + " bytes)");
   return std::move(*best);
 }
 
@@ -180,14 +176,14 @@ Expected<Schedule> nnc::planner::planSchedule(const Chain &chain,
   if (Error e = chain.validate())
     return std::move(e);
   if (strategy == CheckpointStrategy::Chen && !budget)
-    return makeError("strategy 'chen' needs a memory budget");
+    return llvm::createStringError("strategy 'chen' needs a memory budget");
   if (budget) {
     const int64_t least = minimumFeasibleBudget(chain);
     if (*budget < uint64_t(least))
-      return makeError("budget " + formatByteSize(*budget) + " (" +
-                       Twine(*budget) + " bytes) is below the minimum " +
-                       "feasible " + formatByteSize(least) + " (" +
-                       Twine(least) + " bytes)");
+      return llvm::createStringError(
+          "budget " + formatByteSize(*budget) + " (" + Twine(*budget) +
+          " bytes) is below the minimum " + "feasible " +
+          formatByteSize(least) + " (" + Twine(least) + " bytes)");
   }
 
   Schedule plan;
@@ -219,10 +215,12 @@ Expected<Schedule> nnc::planner::planSchedule(const Chain &chain,
 
   SimulationResult sim = simulate(chain, plan);
   if (!sim.valid)
-    return makeError("internal error: " + name +
-                     " produced an invalid schedule: " + sim.error);
+    return llvm::createStringError(
+        "internal error: " + name +
+        " produced an invalid schedule: " + sim.error);
   if (budget && uint64_t(sim.peakBytes) > *budget)
-    return makeError(name + " needs " + Twine(sim.peakBytes) +
-                     " bytes, over the budget of " + Twine(*budget) + " bytes");
+    return llvm::createStringError(name + " needs " + Twine(sim.peakBytes) +
+                                   " bytes, over the budget of " +
+                                   Twine(*budget) + " bytes");
   return plan;
 }

@@ -17,10 +17,6 @@ MemoryState::MemoryState(const Chain &chain)
   act[0] = true; // a^0: the caller's input, never counted.
 }
 
-static Error fail(const Twine &msg) {
-  return createStringError(inconvertibleErrorCode(), msg);
-}
-
 static std::string actName(unsigned i) { return "a" + std::to_string(i); }
 static std::string savName(unsigned i) { return "abar" + std::to_string(i); }
 
@@ -49,7 +45,7 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
     else
       return Error::success();
     if (requirePersistent)
-      return fail(why);
+      return llvm::createStringError(why);
     if (persistent) {
       persistent = false;
       violation = why;
@@ -59,13 +55,15 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
 
   if (A.isForward()) {
     if (i < 1 || i > L)
-      return fail("stage " + Twine(i) + " is outside the chain [1, " +
-                  Twine(L) + "]");
+      return llvm::createStringError(
+          "stage " + Twine(i) + " is outside the chain [1, " + Twine(L) + "]");
     if (!isAvailable(i - 1))
-      return fail("input " + actName(i - 1) + " is not in memory");
+      return llvm::createStringError("input " + actName(i - 1) +
+                                     " is not in memory");
     if (A.kind == Action::ForwardAll ? saved[i] : act[i] || saved[i])
-      return fail((A.kind == Action::ForwardAll ? savName(i) : actName(i)) +
-                  " is already in memory");
+      return llvm::createStringError(
+          (A.kind == Action::ForwardAll ? savName(i) : actName(i)) +
+          " is already in memory");
     // Rule (4) of Schedule.h: between two backwards the forwards advance.
     // Checked before anything changes, so that a refused action leaves the
     // state as it was.
@@ -75,7 +73,7 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
                  " after a forward of stage " + std::to_string(lastForward) +
                  " with no backward in between (non-persistent)";
     if (!goesBack.empty() && requirePersistent)
-      return fail(goesBack);
+      return llvm::createStringError(goesBack);
     const bool freesInput =
         A.kind == Action::ForwardNoSave && i - 1 >= 1 && act[i - 1];
     if (freesInput)
@@ -107,17 +105,19 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
 
   if (A.kind == Action::Backward) {
     if (i < 1 || i > L)
-      return fail("stage " + Twine(i) + " is outside the chain [1, " +
-                  Twine(L) + "]");
+      return llvm::createStringError(
+          "stage " + Twine(i) + " is outside the chain [1, " + Twine(L) + "]");
     if (gradIdx != i)
-      return fail("needs delta" + Twine(i) + ", but the running gradient is " +
-                  (gradIdx == 0 ? std::string("delta0 (backward finished)")
-                                : "delta" + std::to_string(gradIdx)));
+      return llvm::createStringError(
+          "needs delta" + Twine(i) + ", but the running gradient is " +
+          (gradIdx == 0 ? std::string("delta0 (backward finished)")
+                        : "delta" + std::to_string(gradIdx)));
     if (!saved[i])
-      return fail(savName(i) + " is not in memory");
+      return llvm::createStringError(savName(i) + " is not in memory");
     if (chain->stage(i).backwardNeedsInput && !isAvailable(i - 1))
-      return fail("stage " + Twine(i) + " reads its input " + actName(i - 1) +
-                  " (backward_needs_input), which is not in memory");
+      return llvm::createStringError(
+          "stage " + Twine(i) + " reads its input " + actName(i - 1) +
+          " (backward_needs_input), which is not in memory");
     // delta^{i-1} is created next to the transient (e.g. dW_i); a stage that
     // releases its saved data does so before delta^{i-1} exists.
     const Stage &st = chain->stage(i);
@@ -140,9 +140,10 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
   switch (A.value) {
   case ValueKind::Activation:
     if (i == 0)
-      return fail("a0 is the caller's input and cannot be discarded");
+      return llvm::createStringError(
+          "a0 is the caller's input and cannot be discarded");
     if (i > L || !act[i])
-      return fail(actName(i) + " is not in memory");
+      return llvm::createStringError(actName(i) + " is not in memory");
     if (Error e = checkFreeActivation(i))
       return std::move(e);
     act[i] = false;
@@ -151,11 +152,11 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
     return curBytes;
   case ValueKind::Saved: {
     if (i < 1 || i > L || !saved[i])
-      return fail(savName(i) + " is not in memory");
+      return llvm::createStringError(savName(i) + " is not in memory");
     std::string why = "discards " + savName(i) + " before B " +
                       std::to_string(i) + " (non-persistent)";
     if (requirePersistent)
-      return fail(why);
+      return llvm::createStringError(why);
     if (persistent) {
       persistent = false;
       violation = why;
@@ -165,8 +166,9 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
     return curBytes;
   }
   case ValueKind::Gradient:
-    return fail("delta" + Twine(i) +
-                " is the running gradient and cannot be discarded");
+    return llvm::createStringError(
+        "delta" + Twine(i) +
+        " is the running gradient and cannot be discarded");
   }
   llvm_unreachable("unknown value kind");
 }

@@ -13,10 +13,6 @@
 using namespace mlir;
 using namespace mlir::nnc;
 
-static llvm::Error error(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 llvm::Expected<std::unique_ptr<LossEvaluator>>
 LossEvaluator::create(OwningOpRef<ModuleOp> module) {
   // Forward functions only: no gradient, no plan.
@@ -25,7 +21,7 @@ LossEvaluator::create(OwningOpRef<ModuleOp> module) {
   std::unique_ptr<LossEvaluator> e(new LossEvaluator());
   FailureOr<CompiledModel> compiled = compileForCPU(std::move(module), options);
   if (failed(compiled))
-    return error("compilation failed");
+    return llvm::createStringError("compilation failed");
   e->compiled = std::move(*compiled);
   auto jit = JITModule::create(*e->compiled.module);
   if (!jit)
@@ -34,7 +30,7 @@ LossEvaluator::create(OwningOpRef<ModuleOp> module) {
   e->lossFn = e->compiled.find(EntryRole::Loss);
   e->predict = e->compiled.find(EntryRole::Predict);
   if (!e->lossFn)
-    return error("the model has no loss function");
+    return llvm::createStringError("the model has no loss function");
   const EntryPoint &l = *e->lossFn;
   std::vector<const BufferInfo *> data;
   for (const BufferInfo &b : l.inputs)
@@ -43,8 +39,9 @@ LossEvaluator::create(OwningOpRef<ModuleOp> module) {
   if (data.size() != 2 || data[0]->shape.size() != 2 ||
       data[0]->cType != "float" || data[1]->cType != "int32_t" ||
       data[1]->shape.size() != 1)
-    return error("the landscape needs a classifier: inputs x float[batch, "
-                 "features] and labels int32[batch], then the parameters");
+    return llvm::createStringError(
+        "the landscape needs a classifier: inputs x float[batch, "
+        "features] and labels int32[batch], then the parameters");
   e->batch = data[0]->shape[0];
   e->features = data[0]->shape[1];
   e->x.resize(e->batch * e->features);
@@ -72,8 +69,9 @@ LossEvaluator::create(OwningOpRef<ModuleOp> module) {
       }
       auto it = llvm::find(e->names, b.name);
       if (it == e->names.end())
-        return error("the inference function's input '" + b.name +
-                     "' is not a parameter of the loss function");
+        return llvm::createStringError(
+            "the inference function's input '" + b.name +
+            "' is not a parameter of the loss function");
       e->predictBuffers.push_back(e->params[it - e->names.begin()].data());
     }
     e->predictBuffers.push_back(e->out.data());
@@ -111,13 +109,15 @@ void LossEvaluator::setParameters(
 llvm::Expected<EvalResult> LossEvaluator::evaluate(const Dataset &data,
                                                    int64_t limit) {
   if (data.features != features)
-    return error("the data has " + llvm::Twine(data.features) +
-                 " features per sample, the model " + llvm::Twine(features));
+    return llvm::createStringError(
+        "the data has " + llvm::Twine(data.features) +
+        " features per sample, the model " + llvm::Twine(features));
   int64_t n = limit > 0 ? std::min(limit, data.count) : data.count;
   int64_t batches = n / batch;
   if (batches == 0)
-    return error("fewer samples (" + llvm::Twine(n) + ") than one batch (" +
-                 llvm::Twine(batch) + ")");
+    return llvm::createStringError("fewer samples (" + llvm::Twine(n) +
+                                   ") than one batch (" + llvm::Twine(batch) +
+                                   ")");
   EvalResult r;
   double sum = 0;
   int64_t correct = 0;

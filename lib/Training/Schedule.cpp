@@ -37,26 +37,24 @@ double LRSchedule::at(int64_t t) const {
   return lr;
 }
 
-static llvm::Error bad(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 llvm::Error LRSchedule::validate() const {
   if (!(std::isfinite(base) && base > 0))
-    return bad("--learning-rate must be positive and finite");
+    return llvm::createStringError(
+        "--learning-rate must be positive and finite");
   if ((kind == ScheduleKind::Step || kind == ScheduleKind::Exponential) &&
       !(std::isfinite(gamma) && gamma > 0))
-    return bad("--lr-gamma must be positive and finite");
+    return llvm::createStringError("--lr-gamma must be positive and finite");
   if (kind == ScheduleKind::Step && stepSize < 1)
-    return bad("--lr-step-size must be at least 1");
+    return llvm::createStringError("--lr-step-size must be at least 1");
   if (kind == ScheduleKind::Cosine && tMax < 1)
-    return bad("--lr-t-max must be at least 1");
+    return llvm::createStringError("--lr-t-max must be at least 1");
   if (kind == ScheduleKind::Cosine && !(etaMin >= 0 && etaMin <= base))
-    return bad("--lr-eta-min must be in [0, learning rate]");
+    return llvm::createStringError(
+        "--lr-eta-min must be in [0, learning rate]");
   if (warmup < 0)
-    return bad("--lr-warmup must not be negative");
+    return llvm::createStringError("--lr-warmup must not be negative");
   if (warmup > 0 && !(warmupStart > 0 && warmupStart <= 1))
-    return bad("--lr-warmup-start must be in (0, 1]");
+    return llvm::createStringError("--lr-warmup-start must be in (0, 1]");
   return llvm::Error::success();
 }
 

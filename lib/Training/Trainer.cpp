@@ -28,10 +28,6 @@
 using namespace mlir;
 using namespace mlir::nnc;
 
-static llvm::Error error(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 static double now() {
   return std::chrono::duration<double>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -42,8 +38,9 @@ llvm::Expected<std::unique_ptr<Trainer>>
 Trainer::create(OwningOpRef<ModuleOp> module, CompileOptions &options) {
   if (options.step.optimizer == Optimizer::None ||
       options.step.learningRate != 0)
-    return error("the trainer needs a step with an optimizer and a run-time "
-                 "learning rate");
+    return llvm::createStringError(
+        "the trainer needs a step with an optimizer and a run-time "
+        "learning rate");
   // The network's output comes back from the step: training accuracy
   // without a second forward pass.
   options.step.returnOutput = true;
@@ -72,7 +69,7 @@ llvm::Error Trainer::bind() {
   predict = compiled.find(EntryRole::Predict);
   lossFn = compiled.find(EntryRole::Loss);
   if (!step)
-    return error("no training step was compiled");
+    return llvm::createStringError("no training step was compiled");
   // Data inputs: everything that is not a parameter, optimizer state or a
   // run-time scalar, which must be x [batch, features] and labels [batch].
   std::vector<const BufferInfo *> data;
@@ -82,9 +79,10 @@ llvm::Error Trainer::bind() {
   if (data.size() != 2 || data[0]->shape.size() != 2 ||
       data[0]->cType != "float" || data[1]->shape.size() != 1 ||
       data[1]->cType != "int32_t" || data[1]->shape[0] != data[0]->shape[0])
-    return error("the trainer trains classifiers: the model's inputs must be "
-                 "x float[batch, features] and labels int32[batch] (then the "
-                 "parameters); a cross-entropy MLP is one");
+    return llvm::createStringError(
+        "the trainer trains classifiers: the model's inputs must be "
+        "x float[batch, features] and labels int32[batch] (then the "
+        "parameters); a cross-entropy MLP is one");
   batch = data[0]->shape[0];
   features = data[0]->shape[1];
   const BufferInfo *output = nullptr;
@@ -92,8 +90,9 @@ llvm::Error Trainer::bind() {
     if (b.name == "output")
       output = &b;
   if (!output || output->shape.size() != 2 || output->shape[0] != batch)
-    return error("the step does not return the network's output as "
-                 "[batch, classes]");
+    return llvm::createStringError(
+        "the step does not return the network's output as "
+        "[batch, classes]");
   classes = output->shape[1];
 
   // Everything the trainer allocates for the step, checked before it is.
@@ -103,9 +102,10 @@ llvm::Error Trainer::bind() {
       hostBytes += uint64_t(b.bytes); // each <= 1 TiB, a few thousand of them
   if (uint64_t memory = ::nnc::limits::physicalMemoryBytes();
       memory && hostBytes > memory)
-    return error("the step's buffers need " + std::to_string(hostBytes) +
-                 " bytes, more than this machine's " + std::to_string(memory) +
-                 " bytes of memory");
+    return llvm::createStringError("the step's buffers need " +
+                                   std::to_string(hostBytes) +
+                                   " bytes, more than this machine's " +
+                                   std::to_string(memory) + " bytes of memory");
   x.assign(batch * features, 0.0f);
   labels.assign(batch, 0);
   logits.assign(batch * classes, 0.0f);
@@ -156,7 +156,8 @@ llvm::Error Trainer::bind() {
       // the buffer it reads.
       ptr = byName.lookup(name.drop_front(4));
     if (!ptr)
-      return error("cannot place the step's output '" + name + "'");
+      return llvm::createStringError("cannot place the step's output '" + name +
+                                     "'");
     stepBuffers.push_back(ptr);
   }
   return llvm::Error::success();
@@ -221,8 +222,9 @@ llvm::Expected<EvalResult> Trainer::evaluate(const Dataset &data,
   int64_t n = limit > 0 ? std::min(limit, data.count) : data.count;
   EvalResult r;
   if (data.features != features)
-    return error("the data has " + llvm::Twine(data.features) +
-                 " features per sample, the model " + llvm::Twine(features));
+    return llvm::createStringError(
+        "the data has " + llvm::Twine(data.features) +
+        " features per sample, the model " + llvm::Twine(features));
   std::vector<float> xb(batch * features), out(batch * classes);
   std::vector<int32_t> lb(batch);
   if (predict) {
@@ -235,8 +237,8 @@ llvm::Expected<EvalResult> Trainer::evaluate(const Dataset &data,
       }
       auto it = llvm::find(paramNames, b.name);
       if (it == paramNames.end())
-        return error("the inference function's input '" + b.name +
-                     "' is not a parameter");
+        return llvm::createStringError("the inference function's input '" +
+                                       b.name + "' is not a parameter");
       bufs.push_back(params[it - paramNames.begin()].data());
     }
     bufs.push_back(out.data());
@@ -262,7 +264,8 @@ llvm::Expected<EvalResult> Trainer::evaluate(const Dataset &data,
     return r;
   }
   if (!lossFn)
-    return error("the model has neither an inference nor a loss function");
+    return llvm::createStringError(
+        "the model has neither an inference nor a loss function");
   // loss(x, labels, parameters...) -> loss, over whole batches.
   std::vector<void *> bufs;
   float l = 0;
@@ -299,13 +302,14 @@ llvm::Expected<FitResult> Trainer::fit(const Dataset &train,
                                        llvm::raw_ostream &out,
                                        llvm::raw_ostream *metrics) {
   if (train.features != features)
-    return error("the training data has " + llvm::Twine(train.features) +
-                 " features per sample, the model " + llvm::Twine(features));
+    return llvm::createStringError(
+        "the training data has " + llvm::Twine(train.features) +
+        " features per sample, the model " + llvm::Twine(features));
   int64_t stepsPerEpoch = train.count / batch;
   if (stepsPerEpoch == 0)
-    return error("the training set (" + llvm::Twine(train.count) +
-                 " samples) is smaller than one batch (" + llvm::Twine(batch) +
-                 ")");
+    return llvm::createStringError(
+        "the training set (" + llvm::Twine(train.count) +
+        " samples) is smaller than one batch (" + llvm::Twine(batch) + ")");
   FitResult result;
   std::vector<int64_t> order(train.count);
   std::iota(order.begin(), order.end(), 0);
@@ -522,7 +526,8 @@ llvm::Error mlir::nnc::writeTrainingCurves(llvm::StringRef prefix,
     std::error_code ec;
     llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_Text);
     if (ec)
-      return error("cannot write '" + path + "': " + ec.message());
+      return llvm::createStringError("cannot write '" + path +
+                                     "': " + ec.message());
     plot::writeLinePlot(file.os(), *p);
     file.keep();
   }
