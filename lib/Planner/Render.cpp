@@ -164,3 +164,63 @@ void nnc::planner::renderFrontierSVG(const std::vector<FrontierPoint> &points,
                   formatCost(p.cost));
   os << "</svg>\n";
 }
+
+//===----------------------------------------------------------------------===//
+// Reports
+//===----------------------------------------------------------------------===//
+
+double PlanReport::overheadPercent() const {
+  return storeAll.computeCost > 0 ? 100.0 *
+                                        (sim.computeCost - storeAll.computeCost) /
+                                        storeAll.computeCost
+                                  : 0;
+}
+
+void nnc::planner::printPlanReport(const PlanReport &r, raw_ostream &os) {
+  os << "schedule: ";
+  print(*r.schedule, os);
+  os << "\n";
+  os << "strategy:       " << r.strategy << "\n";
+  os << "stages:         " << r.stages << "\n";
+  if (r.budgetBytes)
+    os << "budget:         " << *r.budgetBytes << " bytes ("
+       << formatByteSize(*r.budgetBytes) << ")\n";
+  else
+    os << "budget:         unconstrained\n";
+  os << "peak:           " << r.sim.peakBytes << " bytes ("
+     << formatByteSize(r.sim.peakBytes) << ")\n";
+  os << "compute cost:   " << formatCost(r.sim.computeCost) << "\n";
+  os << "forward steps:  " << r.sim.forwardSteps << "\n";
+  os << "recompute cost: " << formatCost(r.sim.recomputeCost) << "\n";
+  const double overhead = r.overheadPercent();
+  os << formatv("vs store-all:   {0}{1:F1}% compute, peak {2:F1}% of "
+                "{3} bytes\n",
+                overhead >= 0 ? "+" : "", overhead,
+                100.0 * r.sim.peakBytes / r.storeAll.peakBytes,
+                r.storeAll.peakBytes);
+  if (r.revolve)
+    os << "revolve p(l=" << r.revolve->first << ", s=" << r.revolve->second
+       << "):  " << revolveForwardSteps(r.revolve->first, r.revolve->second)
+       << " forward steps\n";
+  if (r.frontier) {
+    os << "frontier (budget_bytes cost):\n";
+    for (const FrontierPoint &p : *r.frontier)
+      os << "  " << p.budgetBytes << " " << formatCost(p.cost) << "\n";
+  }
+}
+
+json::Value nnc::planner::planReportToJSON(const PlanReport &r) {
+  json::Value out = planToJSON(r.strategy, r.budgetBytes, *r.schedule, r.sim);
+  json::Object &o = *out.getAsObject();
+  o["store_all_peak_bytes"] = r.storeAll.peakBytes;
+  o["store_all_cost"] = r.storeAll.computeCost;
+  o["overhead_percent"] = r.overheadPercent();
+  if (r.frontier) {
+    json::Array points;
+    for (const FrontierPoint &p : *r.frontier)
+      points.push_back(json::Object{{"budget_bytes", int64_t(p.budgetBytes)},
+                                    {"cost", p.cost}});
+    o["frontier"] = std::move(points);
+  }
+  return out;
+}

@@ -83,12 +83,6 @@ static cl::opt<unsigned long long>
                  cl::init(1), cl::cat(category));
 
 /// Costs are usually integral (stage counts); print them without noise.
-static std::string formatCost(double c) {
-  if (c == std::round(c) && std::abs(c) < 1e15)
-    return std::to_string(static_cast<long long>(c));
-  return formatv("{0:F3}", c).str();
-}
-
 static int fail(const Twine &msg) {
   WithColor::error(errs(), "nnc-plan") << msg << "\n";
   return 1;
@@ -239,64 +233,31 @@ int main(int argc, char **argv) {
     frontierDP = std::move(*solved);
   }
 
-  const double overhead =
-      refSim.computeCost > 0
-          ? 100.0 * (sim.computeCost - refSim.computeCost) / refSim.computeCost
-          : 0;
-  if (emitJSON) {
-    json::Value out = planToJSON(strategyName, budget, schedule, sim);
-    json::Object &o = *out.getAsObject();
-    o["store_all_peak_bytes"] = refSim.peakBytes;
-    o["store_all_cost"] = refSim.computeCost;
-    o["overhead_percent"] = overhead;
-    if (frontierDP) {
-      json::Array points;
-      for (const FrontierPoint &p : frontierDP->frontier())
-        points.push_back(json::Object{{"budget_bytes", int64_t(p.budgetBytes)},
-                                      {"cost", p.cost}});
-      o["frontier"] = std::move(points);
-    }
-    outs() << formatv("{0:2}", out) << "\n";
-  } else {
-    outs() << "schedule: ";
-    print(schedule, outs());
-    outs() << "\n";
-    outs() << "strategy:       " << strategyName << "\n";
-    outs() << "stages:         " << chain.length() << "\n";
-    if (budget)
-      outs() << "budget:         " << *budget << " bytes ("
-             << formatByteSize(*budget) << ")\n";
-    else
-      outs() << "budget:         unconstrained\n";
-    outs() << "peak:           " << sim.peakBytes << " bytes ("
-           << formatByteSize(sim.peakBytes) << ")\n";
-    outs() << "compute cost:   " << formatCost(sim.computeCost) << "\n";
-    outs() << "forward steps:  " << sim.forwardSteps << "\n";
-    outs() << "recompute cost: " << formatCost(sim.recomputeCost) << "\n";
-    outs() << formatv("vs store-all:   {0}{1:F1}% compute, peak {2:F1}% of "
-                      "{3} bytes\n",
-                      overhead >= 0 ? "+" : "", overhead,
-                      100.0 * sim.peakBytes / refSim.peakBytes,
-                      refSim.peakBytes);
-    if (uniformChain)
-      outs() << "revolve p(l=" << uniformChain + 1 << ", s=" << slots
-             << "):  " << revolveForwardSteps(uniformChain + 1, slots)
-             << " forward steps\n";
-    if (frontierDP) {
-      outs() << "frontier (budget_bytes cost):\n";
-      for (const FrontierPoint &p : frontierDP->frontier())
-        outs() << "  " << p.budgetBytes << " " << formatCost(p.cost) << "\n";
-    }
-  }
+  PlanReport report;
+  report.strategy = strategyName;
+  report.budgetBytes = budget;
+  report.stages = chain.length();
+  report.schedule = &schedule;
+  report.sim = sim;
+  report.storeAll = refSim;
+  if (uniformChain)
+    report.revolve = {uniformChain + 1, slots};
+  if (frontierDP)
+    report.frontier = frontierDP->frontier();
+  if (emitJSON)
+    outs() << formatv("{0:2}", planReportToJSON(report)) << "\n";
+  else
+    printPlanReport(report, outs());
 
+  // Written whole or not at all (a temporary file renamed into place).
   auto writeFile = [&](StringRef path, auto &&render) -> bool {
-    std::error_code ec;
-    raw_fd_ostream os(path, ec, sys::fs::OF_Text);
-    if (ec) {
-      fail("cannot write '" + path + "': " + ec.message());
+    if (Error err = writeToOutput(path, [&](raw_ostream &os) {
+          render(os);
+          return Error::success();
+        })) {
+      fail("cannot write " + toString(std::move(err)));
       return false;
     }
-    render(os);
     return true;
   };
   if (!svgFile.empty() && !writeFile(svgFile, [&](raw_ostream &os) {
