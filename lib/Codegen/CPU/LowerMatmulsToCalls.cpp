@@ -10,6 +10,8 @@
 #include "nnc/Codegen/Common/BufferAddress.h"
 #include "nnc/Codegen/Common/ContractionMatcher.h"
 #include "nnc/Codegen/Common/RuntimeABI.h"
+#include "nnc/Dialect/NN/IR/NNAttrs.h"
+#include "nnc/Dialect/NN/IR/NNDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
@@ -78,9 +80,8 @@ static Value broadcastBias(Operation *op, Value out) {
 }
 
 /// The relu or leaky relu `op` applies to `out` in place (just after the
-/// contraction wrote it), with leaky relu's slope: the body
-/// `select(x > 0, x, 0)` or `select(x > 0, x, x * slope)` that
-/// convert-nn-to-linalg writes.
+/// contraction wrote it), with leaky relu's slope: what its `nn.epilogue`
+/// says (convert-nn-to-linalg records it from the nn op).
 static std::optional<std::pair<Activation, float>>
 inPlaceActivation(Operation *op, Value out) {
   linalg::GenericOp g = unaryGeneric(op);
@@ -88,34 +89,18 @@ inPlaceActivation(Operation *op, Value out) {
       !llvm::all_of(g.getIndexingMapsArray(),
                     [](AffineMap m) { return m.isIdentity(); }))
     return std::nullopt;
-  Value x = g.getBody()->getArgument(0);
-  auto yield = cast<linalg::YieldOp>(g.getBody()->getTerminator());
-  auto select = yield.getValues()[0].getDefiningOp<arith::SelectOp>();
-  if (!select || select->getBlock() != g.getBody() ||
-      select.getTrueValue() != x)
+  auto epilogue = g->getAttrOfType<mlir::nnc::EpilogueAttr>(
+      mlir::nnc::NNDialect::getEpilogueAttrName());
+  if (!epilogue)
     return std::nullopt;
-  auto cmp = select.getCondition().getDefiningOp<arith::CmpFOp>();
-  FloatAttr zero;
-  if (!cmp || cmp.getPredicate() != arith::CmpFPredicate::OGT ||
-      cmp.getLhs() != x || !matchPattern(cmp.getRhs(), m_Constant(&zero)) ||
-      !zero.getValue().isZero())
-    return std::nullopt;
-  // Every op of the body is part of the pattern.
-  size_t ops = g.getBody()->getOperations().size();
-  FloatAttr value;
-  if (matchPattern(select.getFalseValue(), m_Constant(&value)) &&
-      value.getValue().isPosZero())
-    return ops == 3 ? std::optional(std::pair(Activation::Relu, 0.0f))
-                    : std::nullopt;
-  auto mul = select.getFalseValue().getDefiningOp<arith::MulFOp>();
-  if (!mul || mul->getBlock() != g.getBody() || ops != 4)
-    return std::nullopt;
-  Value scale = mul.getLhs() == x   ? mul.getRhs()
-                : mul.getRhs() == x ? mul.getLhs()
-                                    : Value();
-  if (!scale || !matchPattern(scale, m_Constant(&value)))
-    return std::nullopt;
-  return std::pair(Activation::LeakyRelu, value.getValue().convertToFloat());
+  switch (epilogue.getKind()) {
+  case mlir::nnc::EpilogueKind::Relu:
+    return std::pair(Activation::Relu, 0.0f);
+  case mlir::nnc::EpilogueKind::LeakyRelu:
+    return std::pair(Activation::LeakyRelu,
+                     epilogue.getSlope().getValue().convertToFloat());
+  }
+  llvm_unreachable("unknown epilogue");
 }
 
 namespace {
@@ -125,11 +110,11 @@ struct LowerMatmulsToCallsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<std::pair<linalg::LinalgOp, nnc::MatmulOperands>> matches;
+    SmallVector<std::pair<linalg::LinalgOp, mlir::nnc::MatmulOperands>> matches;
     module.walk([&](linalg::LinalgOp op) {
-      if (auto mm = nnc::matchMatmul(op); mm && leadingDimension(mm->lhs) &&
-                                          leadingDimension(mm->rhs) &&
-                                          leadingDimension(mm->out))
+      if (auto mm = mlir::nnc::matchMatmul(op);
+          mm && leadingDimension(mm->lhs) && leadingDimension(mm->rhs) &&
+          leadingDimension(mm->out))
         matches.push_back({op, *mm});
     });
     if (matches.empty())

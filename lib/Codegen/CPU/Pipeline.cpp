@@ -20,12 +20,13 @@ void CPUCodegenOptions::bind(::nnc::OptionsBinder &b) {
 
 void mlir::nnc::buildCPUCodegenPipeline(OpPassManager &pm,
                                         const CPUCodegenOptions &opts) {
-  // Graph annotations have served their purpose.
-  pm.addPass(createStripNNAttributes());
   // Contractions as calls of the runtime's GEMM (oneDNN), the default; the
-  // buffers are the arena's, so nothing changes in the memory plan.
+  // buffers are the arena's, so nothing changes in the memory plan. The
+  // activations it fuses say so in their nn.epilogue.
   if (opts.gemm == GemmEngine::Library)
     pm.addPass(createLowerMatmulsToCalls());
+  // Graph annotations have served their purpose.
+  pm.addPass(createStripNNAttributes());
   // One private kernel per distinct linalg op, so LLVM optimises each loop
   // nest once however often a plan recomputes it.
   pm.addPass(createOutlineKernels());

@@ -209,14 +209,29 @@ template <typename Op> struct ElementwisePattern : public NNPattern<Op> {
   using NNPattern<Op>::NNPattern;
   using Adaptor = typename Op::Adaptor;
   Value lower(Op op, Adaptor a, OpBuilder &b, Location loc) const override {
-    return elementwise(b, loc, cast<RankedTensorType>(op.getType()),
-                       a.getOperands(),
-                       [&](OpBuilder &nb, Location nloc, ValueRange args) {
-                         return body(op, nb, nloc, args);
-                       });
+    Value result =
+        elementwise(b, loc, cast<RankedTensorType>(op.getType()),
+                    a.getOperands(),
+                    [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                      return body(op, nb, nloc, args);
+                    });
+    // What the generic computes, for a producer that can fuse it.
+    if (EpilogueAttr e = epilogue(op))
+      result.getDefiningOp()->setAttr(NNDialect::getEpilogueAttrName(), e);
+    return result;
   }
   static Value body(Op op, OpBuilder &b, Location loc, ValueRange args);
+  static EpilogueAttr epilogue(Op) { return {}; }
 };
+
+template <> EpilogueAttr ElementwisePattern<ReluOp>::epilogue(ReluOp op) {
+  return EpilogueAttr::get(op.getContext(), EpilogueKind::Relu, FloatAttr());
+}
+template <>
+EpilogueAttr ElementwisePattern<LeakyReluOp>::epilogue(LeakyReluOp op) {
+  return EpilogueAttr::get(op.getContext(), EpilogueKind::LeakyRelu,
+                           op.getAlphaAttr());
+}
 
 template <>
 Value ElementwisePattern<AddOp>::body(AddOp, OpBuilder &b, Location loc,

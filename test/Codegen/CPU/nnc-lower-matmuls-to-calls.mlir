@@ -106,7 +106,7 @@ func.func @linear_relu(%x: memref<8x4xf32>, %w: memref<3x4xf32>, %b: memref<3xf3
     linalg.yield %s : f32
   }
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%out : memref<8x3xf32>) outs(%out : memref<8x3xf32>) {
+      ins(%out : memref<8x3xf32>) outs(%out : memref<8x3xf32>) attrs = {nn.epilogue = #nn.epilogue<relu>} {
   ^bb0(%in: f32, %o: f32):
     %pos = arith.cmpf ogt, %in, %zero : f32
     %r = arith.select %pos, %in, %zero : f32
@@ -136,7 +136,7 @@ func.func @nobias_leaky(%x: memref<8x4xf32>, %w: memref<3x4xf32>, %out: memref<8
     linalg.yield %s : f32
   }
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%out : memref<8x3xf32>) outs(%out : memref<8x3xf32>) {
+      ins(%out : memref<8x3xf32>) outs(%out : memref<8x3xf32>) attrs = {nn.epilogue = #nn.epilogue<leaky_relu, 1.000000e-01 : f32>} {
   ^bb0(%in: f32, %o: f32):
     %pos = arith.cmpf ogt, %in, %zero : f32
     %m = arith.mulf %in, %slope : f32
@@ -185,7 +185,7 @@ func.func @not_fused(%x: memref<8x4xf32>, %w: memref<3x4xf32>, %b: memref<3xf32>
     linalg.yield %r : f32
   }
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%out : memref<8x3xf32>) outs(%other : memref<8x3xf32>) {
+      ins(%out : memref<8x3xf32>) outs(%other : memref<8x3xf32>) attrs = {nn.epilogue = #nn.epilogue<relu>} {
   ^bb0(%in: f32, %o: f32):
     %pos = arith.cmpf ogt, %in, %zero : f32
     %r = arith.select %pos, %in, %zero : f32
@@ -203,6 +203,37 @@ func.func @not_fused(%x: memref<8x4xf32>, %w: memref<3x4xf32>, %b: memref<3xf32>
     %q = arith.mulf %p, %half : f32
     %s = arith.addf %c, %q : f32
     linalg.yield %s : f32
+  }
+  return
+}
+
+// What to fuse is what nn.epilogue says, not the shape of the body: a
+// generic computing a relu without it stays a loop after a bias-only call.
+// CHECK-LABEL: func.func @untagged_relu
+// CHECK-DAG: %[[NOACT:.+]] = arith.constant 0 : i32
+// CHECK: call @nncrt_sgemm_epilogue({{.+}}, %[[NOACT]], %{{.+}})
+// CHECK: linalg.generic
+// CHECK: arith.select
+func.func @untagged_relu(%x: memref<8x4xf32>, %w: memref<3x4xf32>, %b: memref<3xf32>, %out: memref<8x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%b : memref<3xf32>) outs(%out : memref<8x3xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x4xf32>, memref<3x4xf32>) outs(%out : memref<8x3xf32>) {
+  ^bb0(%a: f32, %bb: f32, %c: f32):
+    %p = arith.mulf %a, %bb : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%out : memref<8x3xf32>) outs(%out : memref<8x3xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %pos = arith.cmpf ogt, %in, %zero : f32
+    %r = arith.select %pos, %in, %zero : f32
+    linalg.yield %r : f32
   }
   return
 }

@@ -29,8 +29,10 @@ func.func @matmul_t(%a: tensor<8x3xf32>, %b: tensor<8x4xf32>) -> tensor<3x4xf32>
   return %c : tensor<3x4xf32>
 }
 
+// An activation a producer may fuse says what it is (nn.epilogue).
 // CHECK-LABEL: func.func @relu
 // CHECK: linalg.generic
+// CHECK-SAME: attrs = {nn.epilogue = #nn.epilogue<relu>}
 // CHECK: arith.cmpf ogt
 // CHECK: arith.select
 func.func @relu(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
@@ -40,6 +42,7 @@ func.func @relu(%x: tensor<8x4xf32>) -> tensor<8x4xf32> {
 
 // CHECK-LABEL: func.func @leaky_relu
 // CHECK: linalg.generic
+// CHECK-SAME: attrs = {nn.epilogue = #nn.epilogue<leaky_relu, 1.000000e-01 : f32>}
 // CHECK: arith.cmpf ogt
 // CHECK: arith.mulf %{{.+}}, %{{.+}} : f32
 // CHECK: arith.select

@@ -129,7 +129,10 @@ def LowerMatmulsToCalls : Pass<"nnc-lower-matmuls-to-calls",
     into the call, `nncrt_sgemm_epilogue`: the broadcast of a bias into
     `out` just before the contraction becomes the GEMM's bias argument
     (`beta = 0`), and a relu or leaky relu applied to `out` in place just
-    after it becomes the GEMM's activation. oneDNN's matmul primitive then
+    after it becomes the GEMM's activation: which one, and leaky relu's
+    slope, is what its `nn.epilogue` says (convert-nn-to-linalg records it
+    from the nn op), so an op without one is never fused. This pass runs
+    before nnc-strip-nn-attributes. oneDNN's matmul primitive then
     adds the bias and applies the activation to each block while it is in
     registers, so `out` is written once instead of three times. Only
     contractions with `alpha = 1` take an epilogue; any other op between

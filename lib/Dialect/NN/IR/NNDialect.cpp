@@ -46,6 +46,18 @@ void NNDialect::registerAttributes() {
 // CheckpointPlanAttr
 //===----------------------------------------------------------------------===//
 
+LogicalResult
+EpilogueAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                     EpilogueKind kind, FloatAttr slope) {
+  if ((kind == EpilogueKind::LeakyRelu) != bool(slope))
+    return emitError() << "an epilogue has a slope exactly when it is "
+                          "leaky_relu";
+  if (slope && !slope.getType().isF32())
+    return emitError() << "an epilogue's slope is an f32, got "
+                       << slope.getType();
+  return success();
+}
+
 LogicalResult CheckpointPlanAttr::verify(
     function_ref<InFlightDiagnostic()> emitError, CheckpointStrategy,
     std::optional<int64_t> budget, int64_t stages,
@@ -261,6 +273,9 @@ LogicalResult NNDialect::verifyOperationAttribute(Operation *op,
     return isa<CheckpointPlanAttr>(value)
                ? onFunction()
                : expected("an #nn.checkpoint_plan<...>");
+  if (name == getEpilogueAttrName())
+    return isa<EpilogueAttr>(value) ? success()
+                                    : expected("an #nn.epilogue<...>");
   if (name == getStageAttrName()) {
     auto stage = dyn_cast<IntegerAttr>(value);
     if (!stage || !stage.getType().isInteger(64) || stage.getInt() < 1)

@@ -31,6 +31,16 @@ func.func @fused() attributes {nn.checkpoint = #nn.checkpoint_plan<fused_updates
   return
 }
 
+// An epilogue, with leaky relu's slope.
+// CHECK-LABEL: func.func @epilogues
+// CHECK: nn.epilogue = #nn.epilogue<relu>
+// CHECK: nn.epilogue = #nn.epilogue<leaky_relu, 2.500000e-01 : f32>
+func.func @epilogues(%x: f32) -> f32 {
+  %a = arith.negf %x {nn.epilogue = #nn.epilogue<relu>} : f32
+  %b = arith.negf %a {nn.epilogue = #nn.epilogue<leaky_relu, 0.25 : f32>} : f32
+  return %b : f32
+}
+
 // Argument names and roles.
 // CHECK-LABEL: func.func @named
 // CHECK-SAME: nn.name = "W1", nn.param

@@ -171,3 +171,19 @@ func.func @plan_negative_cost() attributes {nn.checkpoint = #nn.checkpoint_plan<
 func.func @plan_fused_word() attributes {nn.checkpoint = #nn.checkpoint_plan<strategy = dp, stages = 1, schedule = [F_all 1, B 1], fused_updates = yes>} {
   return
 }
+
+// -----
+
+func.func @epilogue_slope(%x: f32) -> f32 {
+  // expected-error @+1 {{an epilogue has a slope exactly when it is leaky_relu}}
+  %a = arith.negf %x {nn.epilogue = #nn.epilogue<relu, 0.5 : f32>} : f32
+  return %a : f32
+}
+
+// -----
+
+func.func @epilogue_untyped(%x: f32) -> f32 {
+  // expected-error @+1 {{'nn.epilogue' must be an #nn.epilogue<...>, got "relu"}}
+  %a = arith.negf %x {nn.epilogue = "relu"} : f32
+  return %a : f32
+}

@@ -46,6 +46,40 @@ def NN_EntryRoleAttr : EnumAttr<NN_Dialect, NN_EntryRole, "entry"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Epilogues
+//===----------------------------------------------------------------------===//
+
+def NN_EpilogueKind : I32EnumAttr<"EpilogueKind",
+    "an activation a producer can apply as it writes its result", [
+    I32EnumAttrCase<"Relu", 0, "relu">,
+    I32EnumAttrCase<"LeakyRelu", 1, "leaky_relu">]> {
+  let cppNamespace = "::mlir::nnc";
+  let genSpecializedAttr = 0;
+}
+
+def NN_EpilogueAttr : AttrDef<NN_Dialect, "Epilogue"> {
+  let mnemonic = "epilogue";
+  let summary = "what an elementwise op computes, for a producer to fuse";
+  let description = [{
+    Set as `nn.epilogue` by convert-nn-to-linalg on the `linalg.generic` an
+    activation lowers to: `relu`, or `leaky_relu` with its slope. A code
+    generator that can apply the activation in the epilogue of the op
+    producing its input (the CPU target's GEMM call, oneDNN's eltwise
+    post-op) reads what to apply from here, not from the shape of the
+    generic's body.
+
+    ```mlir
+    linalg.generic {...} ins(%h : memref<128x100xf32>) outs(%h : ...)
+        attrs = {nn.epilogue = #nn.epilogue<leaky_relu, 1.000000e-02 : f32>}
+    ```
+  }];
+  let parameters = (ins EnumParameter<NN_EpilogueKind>:$kind,
+                        OptionalParameter<"::mlir::FloatAttr">:$slope);
+  let assemblyFormat = "`<` $kind (`,` $slope^)? `>`";
+  let genVerifyDecl = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Checkpoint plans
 //===----------------------------------------------------------------------===//
 

@@ -88,6 +88,10 @@ def NN_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getStageAttrName() {
       return ::llvm::StringLiteral("nn.stage");
     }
+    /// EpilogueAttr of the linalg op an activation lowers to.
+    static constexpr ::llvm::StringLiteral getEpilogueAttrName() {
+      return ::llvm::StringLiteral("nn.epilogue");
+    }
     /// CheckpointPlanAttr of a gradient function.
     static constexpr ::llvm::StringLiteral getCheckpointAttrName() {
       return ::llvm::StringLiteral("nn.checkpoint");
