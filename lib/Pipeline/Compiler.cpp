@@ -273,7 +273,7 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
   result.target = target;
   result.module = std::move(module);
   if (target == Target::NVPTX)
-    if (auto ptx = result.module->lookupSymbol<LLVM::GlobalOp>("__nnc_ptx"))
+    if (auto ptx = result.module->lookupSymbol<LLVM::GlobalOp>(kPTXGlobalName))
       if (auto text = dyn_cast_or_null<StringAttr>(ptx.getValueOrNull()))
         result.ptx = text.getValue().rtrim('\0').str();
   // Code that calls a run-time library links it (and what it needs): the

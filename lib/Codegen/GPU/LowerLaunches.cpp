@@ -148,7 +148,7 @@ struct GPULowerLaunchesPass
                       t = op.getBlockSizeOperandValues();
       b.create<func::CallOp>(
           loc, *launchFn,
-          ValueRange{stringConstant(b, module, loc, "__nnc_ptx", *ptx, strings),
+          ValueRange{stringConstant(b, module, loc, kPTXGlobalName, *ptx, strings),
                      c32(it->second),
                      stringConstant(b, module, loc,
                                     ("__nnc_kernel_" + kernel).str(), kernel,
@@ -180,7 +180,7 @@ struct GPULowerLaunchesPass
       for (BlockArgument arg : fn.getArguments())
         if (isa<MemRefType>(arg.getType()))
           addresses.push_back(createBufferAddress(b, loc, arg));
-      Value ptxRef = stringConstant(b, module, loc, "__nnc_ptx", *ptx, strings);
+      Value ptxRef = stringConstant(b, module, loc, kPTXGlobalName, *ptx, strings);
       Value id = b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(fnIndex));
       Value args = stackArray(b, loc, i64, addresses);
       Value n = b.create<arith::ConstantOp>(

@@ -76,6 +76,11 @@ FailureOr<func::FuncOp> declareRuntimeFunction(ModuleOp module,
 FailureOr<LLVM::LLVMFuncOp> declareRuntimeLLVMFunction(ModuleOp module,
                                                        RuntimeFunction fn);
 
+/// The global holding the kernels' PTX (NUL-terminated) in the host module
+/// of the GPU target: what the CUDA runtime's calls receive as their
+/// module, and where the driver reads the PTX it writes out.
+inline constexpr llvm::StringLiteral kPTXGlobalName = "__nnc_ptx";
+
 /// The run-time libraries a module in the LLVM dialect calls: those of the
 /// run-time functions it declares (external llvm.func of a table name).
 llvm::SmallVector<RuntimeLibrary> getRuntimeLibraries(ModuleOp module);
