@@ -180,6 +180,10 @@ void CompileOptions::bind(::nnc::OptionsBinder &b) {
         cl::desc("Derive the gradient/training-step function first"));
   step.bind(b);
   checkpoint.bind(b);
+  bindCodegen(b);
+}
+
+void CompileOptions::bindCodegen(::nnc::OptionsBinder &b) {
   cpu.bind(b);
   gpu.bind(b);
   b.opt("memory-svg", memorySvg,

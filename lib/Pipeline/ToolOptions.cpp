@@ -22,15 +22,8 @@ CompileCLOptions::CompileCLOptions(llvm::cl::OptionCategory &category,
                     "reads it at run time)");
   options.checkpoint.bind(binder);
   calibration.bind(binder);
-  if (concerns == ToolConcerns::Codegen) {
-    options.cpu.bind(binder);
-    options.gpu.bind(binder);
-    binder.opt("memory-svg", options.memorySvg,
-               llvm::cl::desc("Draw the training step's arena over time "
-                              "(offset x step, one box per buffer, "
-                              "recomputed values marked) into this SVG "
-                              "file"));
-  }
+  if (concerns == ToolConcerns::Codegen)
+    options.bindCodegen(binder);
 }
 
 llvm::Expected<CompileOptions> CompileCLOptions::get() const {

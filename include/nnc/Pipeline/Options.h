@@ -95,6 +95,9 @@ struct CompileOptions {
 
   /// Binds every concern (what nnc-opt's pipelines offer).
   void bind(::nnc::OptionsBinder &binder);
+  /// Binds what is about the generated code: both targets' options and
+  /// the arena picture.
+  void bindCodegen(::nnc::OptionsBinder &binder);
   llvm::Error validate() const;
 };
 
