@@ -11,6 +11,7 @@
 #include "nnc/Support/Limits.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -64,6 +65,13 @@ llvm::Error StepOptions::validate() const {
       return llvm::createStringError(llvm::Twine("--") + name +
                                      " must be a finite number, got " +
                                      std::to_string(v));
+    // The step computes in f32: a double beyond its range would be inf
+    // there.
+    else if (!std::isfinite(static_cast<float>(v)))
+      return llvm::createStringError(llvm::Twine("--") + name + "=" +
+                                     llvm::formatv("{0:e}", v) +
+                                     " is beyond the f32 range the step "
+                                     "computes in");
   if (learningRate < 0)
     return llvm::createStringError(
         "--learning-rate must be finite and not negative, "

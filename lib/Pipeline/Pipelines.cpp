@@ -87,22 +87,37 @@ void mlir::nnc::buildGPUPipeline(OpPassManager &pm,
 }
 
 void mlir::nnc::registerNNCPipelines() {
-  // Values are checked where the passes read them (nnc-autodiff,
-  // nnc-plan-checkpoints); the budget and every vocabulary when parsed.
-  auto build = [](void (*builder)(OpPassManager &, const CompileOptions &)) {
-    return [builder](OpPassManager &pm, const PipelineOptions &options) {
-      builder(pm, options.get());
-    };
-  };
-  PassPipelineRegistration<PipelineOptions>(
-      "nnc-cpu-pipeline",
-      "Differentiate a model and lower it to LLVM for the CPU",
-      build(buildCPUPipeline));
-  PassPipelineRegistration<PipelineOptions>(
-      "nnc-gpu-pipeline",
-      "Differentiate a model and lower it to NVPTX kernels and host code "
-      "calling nnc's CUDA runtime",
-      build(buildGPUPipeline));
+  // Registered below PassPipelineRegistration, whose builder cannot fail:
+  // the options are validated as the tools validate them (the budget and
+  // every vocabulary already when parsed), and a bad one is an error of
+  // the pipeline, not a default.
+  auto registerPipeline =
+      [](StringRef arg, StringRef description,
+         void (*builder)(OpPassManager &, const CompileOptions &)) {
+        registerPassPipeline(
+            arg, description,
+            [builder](OpPassManager &pm, StringRef text,
+                      function_ref<LogicalResult(const Twine &)> error) {
+              PipelineOptions options;
+              if (failed(options.parseFromString(text)))
+                return failure();
+              CompileOptions opts = options.get();
+              if (llvm::Error err = opts.validate())
+                return error(llvm::toString(std::move(err)));
+              builder(pm, opts);
+              return success();
+            },
+            [](function_ref<void(const mlir::detail::PassOptions &)> print) {
+              print(PipelineOptions());
+            });
+      };
+  registerPipeline("nnc-cpu-pipeline",
+                   "Differentiate a model and lower it to LLVM for the CPU",
+                   buildCPUPipeline);
+  registerPipeline("nnc-gpu-pipeline",
+                   "Differentiate a model and lower it to NVPTX kernels and "
+                   "host code calling nnc's CUDA runtime",
+                   buildGPUPipeline);
 }
 
 void mlir::nnc::registerNNCPasses() {

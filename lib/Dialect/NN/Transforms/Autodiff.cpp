@@ -352,6 +352,11 @@ struct AutodiffPass : public mlir::nnc::impl::AutodiffBase<AutodiffPass> {
             << config.learningRate;
       return;
     }
+    if (!std::isfinite(static_cast<float>(config.learningRate))) {
+      bad() << "learning-rate " << config.learningRate
+            << " is beyond the f32 range the step computes in";
+      return;
+    }
     if (!std::isfinite(config.weightDecay) || config.weightDecay < 0) {
       bad() << "weight-decay must be finite and not negative, got "
             << config.weightDecay;
