@@ -79,6 +79,12 @@ llvm::Expected<IDXArray> mlir::nnc::readIDX(llvm::StringRef path,
     return fileError(path, "no such file");
   if (llvm::sys::fs::is_directory(path))
     return fileError(path, "is a directory, not an IDX file");
+  // A FIFO or device has no end to read to (gzopen would block or read
+  // forever): only regular files.
+  llvm::sys::fs::file_status status;
+  if (llvm::sys::fs::status(path, status) ||
+      status.type() != llvm::sys::fs::file_type::regular_file)
+    return fileError(path, "not a regular file");
   std::string p = path.str();
   errno = 0;
   GzFile f(gzopen(p.c_str(), "rb"));

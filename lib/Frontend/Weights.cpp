@@ -7,6 +7,8 @@
 
 #include "nnc/Frontend/Weights.h"
 
+#include "nnc/Support/Files.h"
+
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/EndianStream.h"
@@ -14,6 +16,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <cstring>
 
 using namespace mlir::nnc;
@@ -213,9 +216,16 @@ llvm::Expected<WeightSet> mlir::nnc::parseWeights(StringRef bytes,
     if (llvm::Error e = r.take(elements * sizeof(float), raw, "data"))
       return std::move(e);
     t.data.resize(elements);
-    for (uint64_t k = 0; k < elements; ++k)
+    for (uint64_t k = 0; k < elements; ++k) {
       t.data[k] = endian::read<float, llvm::endianness::little>(
           raw.data() + k * sizeof(float));
+      // A NaN or infinite weight makes every loss NaN: refused here, with
+      // where it is, instead of training on it.
+      if (!std::isfinite(t.data[k]))
+        return r.error("tensor '" + t.name + "' holds a non-finite value (" +
+                       std::to_string(t.data[k]) + ") at element " +
+                       llvm::Twine(k));
+    }
     set.tensors.push_back(std::move(t));
   }
   if (r.remaining())
@@ -225,11 +235,9 @@ llvm::Expected<WeightSet> mlir::nnc::parseWeights(StringRef bytes,
 }
 
 llvm::Expected<WeightSet> mlir::nnc::loadWeights(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  auto buffer = ::nnc::readRegularFile(path);
   if (!buffer)
-    return llvm::createStringError("cannot read '%s': %s", path.str().c_str(),
-                                   buffer.getError().message().c_str());
+    return buffer.takeError();
   return parseWeights((*buffer)->getBuffer(), path);
 }
 

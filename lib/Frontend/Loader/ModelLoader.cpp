@@ -9,6 +9,7 @@
 
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/Frontend/ONNX.h"
+#include "nnc/Support/Files.h"
 #include "nnc/Support/Limits.h"
 
 #include "mlir/Parser/Parser.h"
@@ -82,6 +83,8 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
       *initialWeights = std::move(imported->initialWeights);
     return std::move(imported->module);
   }
+  if (llvm::Error err = ::nnc::checkRegularFile(source.inputFile))
+    return std::move(err);
   std::string error;
   auto file = openInputFile(source.inputFile, &error);
   if (!file)

@@ -26,6 +26,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "nnc/Support/Files.h"
 #include "llvm/Support/Path.h"
 
 #include <cmath>
@@ -1032,6 +1033,13 @@ FailureOr<ImportedModel> Importer::run() {
     w.name = t->name();
     w.shape.assign(t->dims().begin(), t->dims().end());
     w.data = decodeFloats(*t);
+    // A NaN or infinite initial weight makes every loss NaN: refused with
+    // where it is, as a weights file's is.
+    for (auto [k, v] : llvm::enumerate(w.data))
+      if (!std::isfinite(v))
+        return emitError(fileLoc)
+               << "initializer '" << w.name << "' holds a non-finite value ("
+               << v << ") at element " << k;
     result.initialWeights.tensors.push_back(std::move(w));
   }
   return result;
@@ -1057,10 +1065,14 @@ mlir::nnc::importONNXBuffer(MLIRContext &context, StringRef bytes,
 FailureOr<ImportedModel>
 mlir::nnc::importONNX(MLIRContext &context, StringRef path,
                       const ONNXImportOptions &options) {
+  // The location names the file; the message says why it cannot be read.
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  if (std::optional<std::string> why = ::nnc::whyNotRegularFile(path))
+    return emitError(fileLoc) << "cannot read the file: " << *why;
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
-    return emitError(FileLineColLoc::get(&context, path, 0, 0))
+    return emitError(fileLoc)
            << "cannot read the file: " << buffer.getError().message();
   return importONNXBuffer(context, (*buffer)->getBuffer(), path, options);
 }

@@ -157,6 +157,16 @@ def flatten_hidden(m):
 
 variant("flatten-computed", flatten_hidden)
 
+
+def nan_initializer(m):
+    t = m.graph.initializer[1]
+    values = numpy_helper.to_array(t).copy()
+    values.flat[2] = np.nan
+    t.CopyFrom(numpy_helper.from_array(values, t.name))
+
+
+variant("nan-initializer", nan_initializer)
+
 # Bytes that are not a model: cut in half, and text.
 data = mlp().SerializeToString()
 open(os.path.join(out, "truncated.onnx"), "wb").write(data[:len(data) // 2])
