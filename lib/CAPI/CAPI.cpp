@@ -175,7 +175,8 @@ nnc_model *nnc_compile_file(nnc_context *c, const char *path,
                             const nnc_options *o) {
   if (!c)
     return nullptr;
-  if (!path)
+  // An empty path would mean "the built-in MLP" to the loader.
+  if (!path || !*path)
     return fail(c, "nnc_compile_file: no path"), nullptr;
   ModelSource source;
   source.inputFile = path;
@@ -373,8 +374,10 @@ nnc_status nnc_model_load_weights(nnc_model *m, const char *path) {
 }
 
 nnc_status nnc_model_plan_stats(const nnc_model *m, nnc_plan_stats *out) {
-  if (!m || !out)
-    return NNC_ERROR;
+  if (!m)
+    return NNC_ERROR; // no context to say it in
+  if (!out)
+    return fail(m->context, "nnc_model_plan_stats: no output struct");
   *out = nnc_plan_stats{};
   const ModelStats &s = m->compiled.stats;
   out->parameters = s.numParams;

@@ -18,6 +18,7 @@ int main(int argc, char **argv) {
 
   report("missing file", !nnc_compile_file(ctx, "/nonexistent.onnx", &opts),
          ctx);
+  report("empty path", !nnc_compile_file(ctx, "", &opts), ctx);
   report("bad spec", !nnc_compile_mlp(ctx, "8,x,2", "relu", "mse", 4, &opts),
          ctx);
   opts.strategy = "fastest";
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
   const void *data[2] = {0, 0};
   report("no train step", nnc_model_train_step(m, data, &loss) != NNC_OK, ctx);
   report("bad entry", nnc_model_run(m, 99, data, NULL) != NNC_OK, ctx);
+  report("no stats struct", nnc_model_plan_stats(m, NULL) != NNC_OK, ctx);
   report("no weights file",
          nnc_model_load_weights(m, "/nonexistent.nncw") != NNC_OK, ctx);
   nnc_model *other = nnc_compile_mlp(ctx, "8,5,2", "relu", "mse", 4, &opts);
