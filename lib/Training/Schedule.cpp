@@ -41,19 +41,20 @@ llvm::Error LRSchedule::validate() const {
   if (!(std::isfinite(base) && base > 0))
     return llvm::createStringError(
         "--learning-rate must be positive and finite");
-  if ((kind == ScheduleKind::Step || kind == ScheduleKind::Exponential) &&
-      !(std::isfinite(gamma) && gamma > 0))
+  // Every parameter is checked whichever schedule uses it: a NaN given for
+  // another schedule is still a mistake worth reporting.
+  if (!(std::isfinite(gamma) && gamma > 0))
     return llvm::createStringError("--lr-gamma must be positive and finite");
-  if (kind == ScheduleKind::Step && stepSize < 1)
+  if (stepSize < 1)
     return llvm::createStringError("--lr-step-size must be at least 1");
-  if (kind == ScheduleKind::Cosine && tMax < 1)
+  if (tMax < 1)
     return llvm::createStringError("--lr-t-max must be at least 1");
-  if (kind == ScheduleKind::Cosine && !(etaMin >= 0 && etaMin <= base))
+  if (!(etaMin >= 0 && etaMin <= base))
     return llvm::createStringError(
         "--lr-eta-min must be in [0, learning rate]");
   if (warmup < 0)
     return llvm::createStringError("--lr-warmup must not be negative");
-  if (warmup > 0 && !(warmupStart > 0 && warmupStart <= 1))
+  if (!(warmupStart > 0 && warmupStart <= 1))
     return llvm::createStringError("--lr-warmup-start must be in (0, 1]");
   return llvm::Error::success();
 }

@@ -134,6 +134,12 @@ int main(int argc, char **argv) {
   lr.etaMin = etaMin;
   lr.warmup = warmup;
   lr.warmupStart = warmupStart;
+  if (tMax < 0)
+    return fail("--lr-t-max must not be negative (0: the number of epochs)");
+  if (printSchedule < 0)
+    return fail("--print-lr-schedule must not be negative");
+  if (logEvery < -1)
+    return fail("--log-every must not be negative (0: no step records)");
   lr.tMax =
       tMax > 0 ? static_cast<int64_t>(tMax) : std::max<int64_t>(epochs, 1);
   if (perStep && tMax == 0 && lr.kind == training::ScheduleKind::Cosine &&
@@ -302,7 +308,11 @@ int main(int argc, char **argv) {
       "done: {0} steps ({1} epochs) in {2:F1} s of training "
       "({3:N} samples/s), {4:F1} s in all",
       result->totalSteps, result->epochs.size(), result->trainSeconds,
-      static_cast<int64_t>(samples / result->trainSeconds), total);
+      // No step (--epochs=0, --steps cut short): no rate to divide out.
+      result->trainSeconds > 0
+          ? static_cast<int64_t>(samples / result->trainSeconds)
+          : int64_t(0),
+      total);
   if (!result->epochs.empty() && result->epochs.back().tested)
     out << llvm::formatv("; test accuracy {0:F2}%, loss {1:F4}",
                          100 * result->epochs.back().test.accuracy,
