@@ -14,6 +14,7 @@
 #include "nnc/Frontend/ModelLoader.h"
 #include "nnc/Pipeline/Compiler.h"
 #include "nnc/Plot/SVGPlot.h"
+#include "nnc/Support/Limits.h"
 #include "nnc/Training/Landscape.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -110,6 +111,19 @@ int main(int argc, char **argv) {
 
   if (!(range > 0) || points < 2 || grid < 2)
     return fail("--range must be positive, --points and --grid at least 2");
+  // Every option is checked, used or not (docs/Limits.md).
+  if (!(range <= ::nnc::limits::kMaxLandscapeRange))
+    return fail("--range=" + std::to_string(range) +
+                " is over nnc's limit of 1e6 (and must be finite)");
+  if (points > ::nnc::limits::kMaxLandscapePoints)
+    return fail("--points=" + std::to_string(points) +
+                " is over nnc's limit of 1,000,000 evaluations");
+  // grid² without overflow: grid is compared with the limit's square root.
+  if (grid > 1000)
+    return fail("--grid=" + std::to_string(grid) +
+                " is over nnc's limit of 1000 (1,000,000 evaluations)");
+  if (trainSamples < 0 || testSamples < 0)
+    return fail("--train-samples and --test-samples must not be negative");
   if (!line && !plane)
     return fail("nothing to do: give --line or --plane");
   llvm::Expected<ModelSource> source = modelOptions.getSource();

@@ -65,6 +65,13 @@ inline constexpr unsigned kMaxTileDim = 64;
 inline constexpr unsigned kMaxTileLanes = 256;
 /// Threads a compiled step or a calibration run may be asked for.
 inline constexpr unsigned kMaxThreads = 1024;
+/// Loss-landscape evaluations (nnc-landscape): points of a line, and of a
+/// plane (grid²). Each point is a pass over the samples; a million of them
+/// is days of work, and the result table is held in memory.
+inline constexpr int64_t kMaxLandscapePoints = 1000000;
+/// The landscape's extent along a direction: coordinates stay finite and
+/// meaningful (weights move by at most this many direction norms).
+inline constexpr double kMaxLandscapeRange = 1e6;
 
 /// This machine's physical memory in bytes (0 if unknown). Host buffers a
 /// tool allocates from a model's sizes are checked against it first: a
