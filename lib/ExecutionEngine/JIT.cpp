@@ -29,6 +29,16 @@ static void *cpuRuntimeAddress(RuntimeFunction fn) {
     return reinterpret_cast<void *>(&nncrt_parallel_for);
   case RuntimeFunction::SetNumThreads:
     return reinterpret_cast<void *>(&nncrt_set_num_threads);
+  case RuntimeFunction::Conv2dForward:
+    return reinterpret_cast<void *>(&nncrt_conv2d_forward);
+  case RuntimeFunction::Conv2dBackwardData:
+    return reinterpret_cast<void *>(&nncrt_conv2d_backward_data);
+  case RuntimeFunction::Conv2dBackwardWeights:
+    return reinterpret_cast<void *>(&nncrt_conv2d_backward_weights);
+  case RuntimeFunction::Pool2dForward:
+    return reinterpret_cast<void *>(&nncrt_pool2d_forward);
+  case RuntimeFunction::Pool2dBackward:
+    return reinterpret_cast<void *>(&nncrt_pool2d_backward);
   case RuntimeFunction::CudaLaunch:
   case RuntimeFunction::CudaStepBegin:
   case RuntimeFunction::CudaStepEnd:

@@ -147,6 +147,47 @@ Value GraphBuilder::crossEntropy(Value z, Value labels) {
   NNC_REQUIRE(z, labels);
   return create<CrossEntropyOp>(z, labels);
 }
+Value GraphBuilder::conv2d(Value x, Value w, Value bias,
+                           ArrayRef<int64_t> strides,
+                           ArrayRef<int64_t> padding,
+                           ArrayRef<int64_t> dilations, int64_t groups) {
+  NNC_REQUIRE(x, w);
+  return create<Conv2dOp>(x, w, bias, b.getDenseI64ArrayAttr(strides),
+                          b.getDenseI64ArrayAttr(padding),
+                          b.getDenseI64ArrayAttr(dilations),
+                          b.getI64IntegerAttr(groups));
+}
+Value GraphBuilder::maxPool2d(Value x, ArrayRef<int64_t> kernel,
+                              ArrayRef<int64_t> strides,
+                              ArrayRef<int64_t> padding) {
+  NNC_REQUIRE(x);
+  return create<MaxPool2dOp>(x, b.getDenseI64ArrayAttr(kernel),
+                             b.getDenseI64ArrayAttr(strides),
+                             b.getDenseI64ArrayAttr(padding));
+}
+Value GraphBuilder::avgPool2d(Value x, ArrayRef<int64_t> kernel,
+                              ArrayRef<int64_t> strides,
+                              ArrayRef<int64_t> padding, bool countIncludePad) {
+  NNC_REQUIRE(x);
+  return create<AvgPool2dOp>(
+      x, b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(strides),
+      b.getDenseI64ArrayAttr(padding),
+      countIncludePad ? b.getUnitAttr() : UnitAttr());
+}
+Value GraphBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
+  NNC_REQUIRE(x);
+  auto type = cast<RankedTensorType>(x.getType());
+  auto reshaped = RankedTensorType::get(shape, type.getElementType());
+  // The op's verifier checks this too; built here it must not be invalid.
+  if (llvm::any_of(shape, [](int64_t d) { return d < 1; }) ||
+      reshaped.getNumElements() != type.getNumElements()) {
+    failed = true;
+    emitError(loc) << "cannot reshape " << type << " to " << reshaped
+                   << ": the element counts differ";
+    return Value();
+  }
+  return b.create<ReshapeOp>(loc, reshaped, x);
+}
 #undef NNC_REQUIRE
 
 FailureOr<func::FuncOp> GraphBuilder::finish(ValueRange results) {
@@ -252,6 +293,15 @@ OwningOpRef<ModuleOp> mlir::nnc::buildMLP(MLIRContext &ctx, const MLPSpec &spec,
     return params;
   };
 
+  // An MLP ends in a linear layer: its outputs are logits, never the
+  // log-probabilities a negative log-likelihood reads.
+  if (spec.loss == Loss::NLL) {
+    emitError(module->getLoc())
+        << "loss 'nll' needs a model whose output is log-probabilities (an "
+           "ONNX graph ending in LogSoftmax); an MLP's output is logits: use "
+           "'cross-entropy'";
+    return nullptr;
+  }
   {
     GraphBuilder g(*module, name);
     Value x = g.input({spec.batch, in}, {}, "x");

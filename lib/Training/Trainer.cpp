@@ -76,15 +76,20 @@ llvm::Error Trainer::bind() {
   for (const BufferInfo &b : step->inputs)
     if (!b.isParam && !b.isState && b.name != "lr" && b.name != "step")
       data.push_back(&b);
-  if (data.size() != 2 || data[0]->shape.size() != 2 ||
+  if (data.size() != 2 || data[0]->shape.size() < 2 ||
       data[0]->cType != "float" || data[1]->shape.size() != 1 ||
-      data[1]->cType != "int32_t" || data[1]->shape[0] != data[0]->shape[0])
+      (data[1]->cType != "int32_t" && data[1]->cType != "int64_t") ||
+      data[1]->shape[0] != data[0]->shape[0])
     return llvm::createStringError(
         "the trainer trains classifiers: the model's inputs must be "
-        "x float[batch, features] and labels int32[batch] (then the "
-        "parameters); a cross-entropy MLP is one");
+        "x float[batch, features...] and labels int32 or int64[batch] (then "
+        "the parameters); a cross-entropy MLP is one");
   batch = data[0]->shape[0];
-  features = data[0]->shape[1];
+  // Row-major: a sample's dimensions are its features in order.
+  features = 1;
+  for (int64_t d : ArrayRef<int64_t>(data[0]->shape).drop_front())
+    features *= d;
+  labelsAreI64 = data[1]->cType == "int64_t";
   const BufferInfo *output = nullptr;
   for (const BufferInfo &b : step->outputs)
     if (b.name == "output")
@@ -108,6 +113,7 @@ llvm::Error Trainer::bind() {
                                    std::to_string(memory) + " bytes of memory");
   x.assign(batch * features, 0.0f);
   labels.assign(batch, 0);
+  wideLabels.assign(labelsAreI64 ? batch : 0, 0);
   logits.assign(batch * classes, 0.0f);
   llvm::StringMap<void *> byName;
   for (const BufferInfo &b : step->inputs) {
@@ -134,7 +140,7 @@ llvm::Error Trainer::bind() {
     else if (&b == data[0])
       ptr = x.data();
     else
-      ptr = labels.data();
+      ptr = labelsAreI64 ? (void *)wideLabels.data() : (void *)labels.data();
     byName[b.name] = ptr;
     stepBuffers.push_back(ptr);
   }
@@ -227,6 +233,7 @@ llvm::Expected<EvalResult> Trainer::evaluate(const Dataset &data,
         " features per sample, the model " + llvm::Twine(features));
   std::vector<float> xb(batch * features), out(batch * classes);
   std::vector<int32_t> lb(batch);
+  std::vector<int64_t> wide(labelsAreI64 ? batch : 0);
   if (predict) {
     // predict(x, parameters...) -> output: parameters by name.
     std::vector<void *> bufs;
@@ -273,6 +280,7 @@ llvm::Expected<EvalResult> Trainer::evaluate(const Dataset &data,
   for (const BufferInfo &b : lossFn->inputs)
     bufs.push_back(b.isParam                          ? params[p++].data()
                    : b.name == lossFn->inputs[0].name ? (void *)xb.data()
+                   : labelsAreI64                     ? (void *)wide.data()
                                                       : (void *)lb.data());
   bufs.push_back(&l);
   double lossSum = 0;
@@ -281,6 +289,8 @@ llvm::Expected<EvalResult> Trainer::evaluate(const Dataset &data,
     std::copy_n(&data.images[k * batch * features], batch * features,
                 xb.data());
     std::copy_n(&data.labels[k * batch], batch, lb.data());
+    if (labelsAreI64)
+      std::copy(lb.begin(), lb.end(), wide.begin());
     if (llvm::Error e = jit->invokeWithWorkspace(lossFn->name, bufs,
                                                  lossFn->workspaceBytes))
       return std::move(e);
@@ -340,6 +350,8 @@ llvm::Expected<FitResult> Trainer::fit(const Dataset &train,
         std::copy_n(&train.images[src * features], features, &x[i * features]);
         labels[i] = train.labels[src];
       }
+      if (labelsAreI64)
+        std::copy(labels.begin(), labels.end(), wideLabels.begin());
       lr = options.schedule.perStep ? options.schedule.at(global)
                                     : options.schedule.at(epoch);
       if (llvm::Error e = runStep(static_cast<float>(lr), global + 1))

@@ -56,11 +56,18 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
   Signature<decltype(nncrt_sgemm_epilogue)>::expect(F::SgemmEpilogue);
   Signature<decltype(nncrt_parallel_for)>::expect(F::ParallelFor);
   Signature<decltype(nncrt_set_num_threads)>::expect(F::SetNumThreads);
+  Signature<decltype(nncrt_conv2d_forward)>::expect(F::Conv2dForward);
+  Signature<decltype(nncrt_conv2d_backward_data)>::expect(
+      F::Conv2dBackwardData);
+  Signature<decltype(nncrt_conv2d_backward_weights)>::expect(
+      F::Conv2dBackwardWeights);
+  Signature<decltype(nncrt_pool2d_forward)>::expect(F::Pool2dForward);
+  Signature<decltype(nncrt_pool2d_backward)>::expect(F::Pool2dBackward);
   Signature<decltype(nncrt_cuda_launch)>::expect(F::CudaLaunch);
   Signature<decltype(nncrt_cuda_step_begin)>::expect(F::CudaStepBegin);
   Signature<decltype(nncrt_cuda_step_end)>::expect(F::CudaStepEnd);
   // Every row is checked above, in the enum's order.
-  EXPECT_EQ(getRuntimeFunctions().size(), 7u);
+  EXPECT_EQ(getRuntimeFunctions().size(), 12u);
 }
 
 TEST(RuntimeABI, DeclaresOnceAndRefusesATakenName) {

@@ -60,6 +60,16 @@ public:
   Value dropout(Value x, double rate, int64_t seed);
   Value mseLoss(Value prediction, Value target);
   Value crossEntropy(Value logits, Value labels);
+  /// Convolution and pooling; `padding` is [top, left, bottom, right].
+  Value conv2d(Value x, Value w, Value bias, ArrayRef<int64_t> strides,
+               ArrayRef<int64_t> padding, ArrayRef<int64_t> dilations,
+               int64_t groups);
+  Value maxPool2d(Value x, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                  ArrayRef<int64_t> padding);
+  Value avgPool2d(Value x, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                  ArrayRef<int64_t> padding, bool countIncludePad);
+  /// The same elements under `shape` (a view: no data moves).
+  Value reshape(Value x, ArrayRef<int64_t> shape);
 
   /// Locates the ops built from now on (an importer's current node).
   void setLocation(Location l) { loc = l; }

@@ -56,12 +56,15 @@ inline const Vocabulary<Optimizer> &vocabularyOf(Optimizer) {
 }
 
 /// An MLP's loss, or the loss appended to an ONNX inference graph.
-enum class Loss { MSE, CrossEntropy };
+enum class Loss { MSE, CrossEntropy, NLL };
 inline constexpr Word<Loss> kLossWords[] = {
     {Loss::MSE, "mse", "mean squared error against targets"},
     {Loss::CrossEntropy, "cross-entropy",
      "softmax cross-entropy against class labels"},
     {Loss::CrossEntropy, "xent", ""},
+    {Loss::NLL, "nll",
+     "negative log-likelihood of log-probabilities (a LogSoftmax output) "
+     "against class labels"},
 };
 inline constexpr Vocabulary<Loss> losses{"loss", kLossWords};
 inline const Vocabulary<Loss> &vocabularyOf(Loss) { return losses; }

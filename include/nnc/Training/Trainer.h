@@ -78,7 +78,9 @@ struct FitResult {
 class Trainer {
 public:
   /// Compiles `module` (consumed): its model function must be a classifier
-  /// taking (x f32[batch, features], labels i32[batch], parameters...).
+  /// taking (x f32[batch, ...features], labels i32 or i64[batch],
+  /// parameters...); x's sample dimensions are its row-major features
+  /// (a [batch, 1, 28, 28] image batch reads 784 per sample).
   /// `options` must select an optimizer with a run-time learning rate;
   /// the step is also made to return the network's output (for training
   /// accuracy). Compile errors go to the context's diagnostic handler and
@@ -139,6 +141,10 @@ private:
   std::vector<std::vector<float>> params, states;
   std::vector<float> x, logits, gradNorms;
   std::vector<int32_t> labels;
+  /// The labels as the step reads them when it takes i64 (an ONNX export
+  /// of PyTorch's cross_entropy), copied from `labels` per batch.
+  std::vector<int64_t> wideLabels;
+  bool labelsAreI64 = false;
   float loss = 0, lrValue = 0, stepValue = 0;
   /// The step's buffers in header order, pointing into the above.
   std::vector<void *> stepBuffers;

@@ -25,6 +25,8 @@ void mlir::nnc::buildCPUCodegenPipeline(OpPassManager &pm,
   // activations it fuses say so in their nn.epilogue.
   if (opts.gemm == GemmEngine::Library)
     pm.addPass(createLowerMatmulsToCalls());
+  // Library primitives (convolutions, pooling) as calls of the runtime.
+  pm.addPass(createLowerRuntimeCalls());
   // Graph annotations have served their purpose.
   pm.addPass(createStripNNAttributes());
   // One private kernel per distinct linalg op, so LLVM optimises each loop

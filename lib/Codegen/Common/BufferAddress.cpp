@@ -14,6 +14,16 @@ using namespace mlir;
 
 Value mlir::nnc::createBufferAddress(OpBuilder &b, Location loc,
                                      Value memref) {
+  // A reshape (nn.reshape's collapse and expand) starts where its source
+  // does; what matters is the arena view under it.
+  while (Operation *def = memref.getDefiningOp()) {
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
+      memref = collapse.getSrc();
+    else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+      memref = expand.getSrc();
+    else
+      break;
+  }
   Value shift;
   if (auto view = memref.getDefiningOp<memref::ViewOp>()) {
     shift = view.getByteShift();

@@ -24,6 +24,24 @@ constexpr ABIType kSgemmEpilogueArgs[] = {
     T::I64, T::F32, T::Ptr, T::I64, T::Ptr, T::I32, T::F32};
 constexpr ABIType kParallelForArgs[] = {T::Ptr, T::Ptr, T::I64, T::I64, T::I64};
 constexpr ABIType kSetNumThreadsArgs[] = {T::I32};
+// Convolutions and pooling: their pointers, then the geometry (18 and 14
+// values: see CPURuntime.h), then the flags.
+#define NNC_CONV_GEOMETRY                                                      \
+  T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::I64,      \
+      T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::I64
+#define NNC_POOL_GEOMETRY                                                      \
+  T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::I64,      \
+      T::I64, T::I64, T::I64, T::I64, T::I64
+constexpr ABIType kConv2dForwardArgs[] = {
+    T::Ptr, T::Ptr, T::Ptr, T::Ptr, NNC_CONV_GEOMETRY, T::I32, T::F32};
+constexpr ABIType kConv2dBackwardArgs[] = {T::Ptr, T::Ptr, T::Ptr,
+                                           NNC_CONV_GEOMETRY};
+constexpr ABIType kPool2dForwardArgs[] = {T::Ptr, T::Ptr, T::I32,
+                                          NNC_POOL_GEOMETRY};
+constexpr ABIType kPool2dBackwardArgs[] = {T::Ptr, T::Ptr, T::Ptr, T::I32,
+                                           NNC_POOL_GEOMETRY};
+#undef NNC_CONV_GEOMETRY
+#undef NNC_POOL_GEOMETRY
 constexpr ABIType kCudaLaunchArgs[] = {T::Ptr, T::I32, T::Ptr, T::I32, T::I32,
                                        T::I32, T::I32, T::I32, T::I32, T::Ptr};
 constexpr ABIType kCudaStepBeginArgs[] = {T::Ptr, T::I32, T::Ptr, T::I32};
@@ -38,6 +56,16 @@ const RuntimeFunctionInfo kTable[] = {
     {F::ParallelFor, "nncrt_parallel_for", L::CPU, T::Void, kParallelForArgs},
     {F::SetNumThreads, "nncrt_set_num_threads", L::CPU, T::I32,
      kSetNumThreadsArgs},
+    {F::Conv2dForward, "nncrt_conv2d_forward", L::CPU, T::Void,
+     kConv2dForwardArgs},
+    {F::Conv2dBackwardData, "nncrt_conv2d_backward_data", L::CPU, T::Void,
+     kConv2dBackwardArgs},
+    {F::Conv2dBackwardWeights, "nncrt_conv2d_backward_weights", L::CPU,
+     T::Void, kConv2dBackwardArgs},
+    {F::Pool2dForward, "nncrt_pool2d_forward", L::CPU, T::Void,
+     kPool2dForwardArgs},
+    {F::Pool2dBackward, "nncrt_pool2d_backward", L::CPU, T::Void,
+     kPool2dBackwardArgs},
     {F::CudaLaunch, "nncrt_cuda_launch", L::CUDA, T::Void, kCudaLaunchArgs},
     {F::CudaStepBegin, "nncrt_cuda_step_begin", L::CUDA, T::I32,
      kCudaStepBeginArgs},

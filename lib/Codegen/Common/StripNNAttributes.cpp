@@ -20,7 +20,7 @@ using namespace mlir;
 namespace {
 /// True for attributes named in the nn dialect's namespace.
 bool isNNAttr(NamedAttribute attr) {
-  return isa_and_nonnull<nnc::NNDialect>(attr.getNameDialect());
+  return isa_and_nonnull<mlir::nnc::NNDialect>(attr.getNameDialect());
 }
 
 struct StripNNAttributesPass

@@ -46,6 +46,11 @@ std::string GPUCodegenOptions::getToolkitPath() const {
 void mlir::nnc::buildGPUCodegenPipeline(OpPassManager &pm,
                                         const GPUCodegenOptions &opts) {
   pm.addPass(createStripNNAttributes());
+  // Library primitives the GPU runtime has (none yet: a convolution is an
+  // error here, located, rather than a host call on device memory).
+  LowerRuntimeCallsOptions calls;
+  calls.target = Target::NVPTX;
+  pm.addPass(createLowerRuntimeCalls(calls));
   // Every linalg op of a step: a kernel of one gpu.module and a launch on
   // the same buffers, so the arena is the CPU target's.
   pm.addPass(createGPUBuildKernels());

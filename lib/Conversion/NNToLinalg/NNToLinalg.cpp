@@ -12,6 +12,7 @@
 #include "nnc/Conversion/NNToLinalg/NNToLinalg.h"
 #include "nnc/Conversion/Passes.h"
 #include "nnc/Dialect/NN/IR/NNOps.h"
+#include "nnc/Runtime/CPU/CPURuntime.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -806,6 +807,197 @@ struct NormPattern : public NNPattern<NormOp> {
   }
 };
 
+
+//===----------------------------------------------------------------------===//
+// Convolutional layers: calls of the runtime's library primitives
+//===----------------------------------------------------------------------===//
+
+/// An nn.runtime_call of `callee` writing one new tensor of `type`: the
+/// callee's pointer arguments are `pointers` (indices into `inputs`, then
+/// the new tensor; -1 for null), its other arguments `scalars`.
+Value runtimeCall(OpBuilder &b, Location loc, StringRef callee,
+                  ValueRange inputs, RankedTensorType type,
+                  ArrayRef<int64_t> pointers, ArrayRef<Attribute> scalars) {
+  Value init =
+      b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+  return b
+      .create<RuntimeCallOp>(loc, TypeRange{type}, b.getStringAttr(callee),
+                             inputs, ValueRange{init},
+                             b.getDenseI64ArrayAttr(pointers),
+                             b.getArrayAttr(scalars))
+      .getResult(0);
+}
+
+SmallVector<Attribute> i64Attrs(OpBuilder &b, ArrayRef<int64_t> values) {
+  return llvm::map_to_vector(
+      values, [&](int64_t v) -> Attribute { return b.getI64IntegerAttr(v); });
+}
+
+/// The activation a conv2d's single user applies, which the convolution
+/// primitive then applies as a post-op (as a linear layer's GEMM does):
+/// the pre-activation tensor is never written. Its backward reads only the
+/// activation's output.
+Operation *fusedActivation(Conv2dOp conv) {
+  if (!conv->hasOneUse())
+    return nullptr;
+  Operation *user = *conv->getUsers().begin();
+  return isa<ReluOp, LeakyReluOp>(user) ? user : nullptr;
+}
+
+struct Conv2dPattern : public NNPattern<Conv2dOp> {
+  using NNPattern::NNPattern;
+  Value lower(Conv2dOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    SmallVector<Attribute> scalars = i64Attrs(b, getGeometry(op).values());
+    int32_t activation = NNCRT_ACTIVATION_NONE;
+    float slope = 0.0f;
+    Operation *act = fusedActivation(op);
+    if (auto leaky = dyn_cast_or_null<LeakyReluOp>(act)) {
+      activation = NNCRT_ACTIVATION_LEAKY_RELU;
+      slope = leaky.getAlpha().convertToFloat();
+    } else if (act) {
+      activation = NNCRT_ACTIVATION_RELU;
+    }
+    scalars.push_back(b.getI32IntegerAttr(activation));
+    scalars.push_back(b.getF32FloatAttr(slope));
+    SmallVector<Value> inputs{a.getInput(), a.getWeight()};
+    SmallVector<int64_t> pointers{0, 1, -1, 2};
+    if (Value bias = a.getBias()) {
+      inputs.push_back(bias);
+      pointers = {0, 1, 2, 3};
+    }
+    return runtimeCall(b, loc, "nncrt_conv2d_forward", inputs,
+                       cast<RankedTensorType>(op.getType()), pointers,
+                       scalars);
+  }
+};
+
+/// An activation the convolution before it applied already.
+template <typename Op> struct FusedActivationPattern : public NNPattern<Op> {
+  FusedActivationPattern(MLIRContext *ctx)
+      : NNPattern<Op>(ctx, /*benefit=*/2) {}
+  using Adaptor = typename Op::Adaptor;
+  Value lower(Op op, Adaptor a, OpBuilder &, Location) const override {
+    auto conv = op.getInput().template getDefiningOp<Conv2dOp>();
+    if (!conv || fusedActivation(conv) != op)
+      return {};
+    return a.getInput();
+  }
+};
+
+struct Conv2dGradInputPattern : public NNPattern<Conv2dGradInputOp> {
+  using NNPattern::NNPattern;
+  Value lower(Conv2dGradInputOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    return runtimeCall(b, loc, "nncrt_conv2d_backward_data",
+                       {a.getGrad(), a.getWeight()},
+                       cast<RankedTensorType>(op.getType()), {0, 1, 2},
+                       i64Attrs(b, getGeometry(op).values()));
+  }
+};
+
+struct Conv2dGradWeightPattern : public NNPattern<Conv2dGradWeightOp> {
+  using NNPattern::NNPattern;
+  Value lower(Conv2dGradWeightOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    return runtimeCall(b, loc, "nncrt_conv2d_backward_weights",
+                       {a.getInput(), a.getGrad()},
+                       cast<RankedTensorType>(op.getType()), {0, 1, 2},
+                       i64Attrs(b, getGeometry(op).values()));
+  }
+};
+
+/// Σ over n, h, w per channel, in row-major order.
+struct ChannelSumPattern : public NNPattern<ChannelSumOp> {
+  using NNPattern::NNPattern;
+  Value lower(ChannelSumOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    return generic(
+        b, loc, filled(b, loc, cast<RankedTensorType>(op.getType()), 0.0),
+        a.getInput(),
+        {b.getMultiDimIdentityMap(4),
+         AffineMap::get(4, 0, {b.getAffineDimExpr(1)}, b.getContext())},
+        {IteratorType::reduction, IteratorType::parallel,
+         IteratorType::reduction, IteratorType::reduction},
+        [](OpBuilder &nb, Location nloc, ValueRange args) {
+          return nb.create<arith::AddFOp>(nloc, args[1], args[0]);
+        });
+  }
+};
+
+template <typename Op> int32_t poolKind(Op op) {
+  if constexpr (std::is_same_v<Op, MaxPool2dOp> ||
+                std::is_same_v<Op, MaxPool2dGradOp>)
+    return NNCRT_POOL_MAX;
+  else
+    return op.getCountIncludePad() ? NNCRT_POOL_AVG_INCLUDE_PAD
+                                   : NNCRT_POOL_AVG_EXCLUDE_PAD;
+}
+
+template <typename Op>
+SmallVector<Attribute> poolScalars(OpBuilder &b, Op op) {
+  SmallVector<Attribute> scalars{b.getI32IntegerAttr(poolKind(op))};
+  scalars.append(i64Attrs(b, getGeometry(op).values()));
+  return scalars;
+}
+
+template <typename Op> struct Pool2dPattern : public NNPattern<Op> {
+  using NNPattern<Op>::NNPattern;
+  using Adaptor = typename Op::Adaptor;
+  Value lower(Op op, Adaptor a, OpBuilder &b, Location loc) const override {
+    return runtimeCall(b, loc, "nncrt_pool2d_forward", a.getInput(),
+                       cast<RankedTensorType>(op.getType()), {0, 1},
+                       poolScalars(b, op));
+  }
+};
+
+struct MaxPool2dGradPattern : public NNPattern<MaxPool2dGradOp> {
+  using NNPattern::NNPattern;
+  Value lower(MaxPool2dGradOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    return runtimeCall(b, loc, "nncrt_pool2d_backward",
+                       {a.getInput(), a.getGrad()},
+                       cast<RankedTensorType>(op.getType()), {0, 1, 2},
+                       poolScalars(b, op));
+  }
+};
+
+struct AvgPool2dGradPattern : public NNPattern<AvgPool2dGradOp> {
+  using NNPattern::NNPattern;
+  Value lower(AvgPool2dGradOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    // Average pooling's backward does not read the forward input.
+    return runtimeCall(b, loc, "nncrt_pool2d_backward", a.getGrad(),
+                       cast<RankedTensorType>(op.getType()), {-1, 0, 1},
+                       poolScalars(b, op));
+  }
+};
+
+/// A reshape is a view: collapse to one dimension, expand to the result's
+/// (each a no-copy view once bufferized).
+struct ReshapePattern : public NNPattern<ReshapeOp> {
+  using NNPattern::NNPattern;
+  Value lower(ReshapeOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value v = a.getInput();
+    auto all = [](int64_t rank) {
+      ReassociationIndices r;
+      for (int64_t d = 0; d < rank; ++d)
+        r.push_back(d);
+      return SmallVector<ReassociationIndices>{r};
+    };
+    auto inType = cast<RankedTensorType>(v.getType());
+    if (inType.getShape() == type.getShape())
+      return v;
+    if (inType.getRank() > 1)
+      v = b.create<tensor::CollapseShapeOp>(loc, v, all(inType.getRank()));
+    if (type.getRank() > 1)
+      v = b.create<tensor::ExpandShapeOp>(loc, type, v, all(type.getRank()));
+    return v;
+  }
+};
+
 } // namespace
 
 void mlir::nnc::populateNNToLinalgConversionPatterns(
@@ -820,12 +1012,19 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            ElementwisePattern<SGDOp>, LinearPattern, MatmulPattern,
            SGDMatmulPattern, ReduceSumPattern, SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
            MSELossGradPattern, CrossEntropyPattern, CrossEntropyGradPattern,
-           MomentumUpdatePattern, AdamUpdatePattern, NormPattern>(
+           MomentumUpdatePattern, AdamUpdatePattern, NormPattern,
+           Conv2dPattern, FusedActivationPattern<ReluOp>,
+           FusedActivationPattern<LeakyReluOp>, Conv2dGradInputPattern,
+           Conv2dGradWeightPattern, ChannelSumPattern,
+           Pool2dPattern<MaxPool2dOp>, Pool2dPattern<AvgPool2dOp>,
+           MaxPool2dGradPattern, AvgPool2dGradPattern, ReshapePattern>(
           patterns.getContext());
 }
 
 void mlir::nnc::configureNNToLinalgConversionTarget(ConversionTarget &target) {
   target.addIllegalDialect<NNDialect>();
+  // What library primitives compute stays a call until the target lowers it.
+  target.addLegalOp<RuntimeCallOp>();
   target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                          math::MathDialect, tensor::TensorDialect>();
   target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -75,8 +75,12 @@ struct Partial {
     GeluErf,        // erf(x / √2)
     GeluErfPlusOne, // 1 + erf(x / √2)
     GeluUnhalved,   // x · (1 + erf(x / √2))
+    Padded,         // Pad(x) with zeros around the plane: a Conv's or an
+                    // AveragePool's padding, in `pads`
   } kind;
   Value a, b;
+  /// Padded: [top, left, bottom, right].
+  SmallVector<int64_t, 4> pads;
   /// The node that made it, for errors.
   int node;
 };
@@ -93,7 +97,11 @@ StringRef describe(Partial::Kind kind) {
            "ReduceMean((p - t) * (p - t))";
   case Partial::Kind::LogSoftmax:
     return "a LogSoftmax, which nnc supports only as the input of "
-           "NegativeLogLikelihoodLoss";
+           "NegativeLogLikelihoodLoss or as the output of a classifier "
+           "given --loss=nll or --loss=cross-entropy";
+  case Partial::Kind::Padded:
+    return "a Pad, which nnc supports only with zeros around the plane of "
+           "[N, C, H, W] as the input of Conv or AveragePool";
   default:
     return "part of GELU, which nnc supports only in its erf form "
            "0.5 * x * (1 + erf(x / sqrt(2)))";
@@ -138,7 +146,7 @@ private:
     return success();
   }
   LogicalResult definePartial(Partial::Kind kind, Value a, Value b = {}) {
-    partials[node().output(0)] = Partial{kind, a, b, current};
+    partials[node().output(0)] = Partial{kind, a, b, {}, current};
     return success();
   }
   LogicalResult alias(const std::string &from, int output = 0);
@@ -165,6 +173,18 @@ private:
   }
 
   LogicalResult visitGemm();
+  LogicalResult visitConv();
+  LogicalResult visitPad();
+  /// The input of a Conv or AveragePool: its tensor, and the padding a Pad
+  /// before it adds (zeros otherwise).
+  FailureOr<Value> paddedInput(SmallVectorImpl<int64_t> &pads);
+  LogicalResult visitPool(bool max);
+  LogicalResult visitGlobalAveragePool();
+  LogicalResult globalAveragePool(Value x, bool keepDims);
+  /// A list attribute of as many ints as `dflt`, which it is if absent.
+  FailureOr<SmallVector<int64_t>> intsAttr(StringRef name,
+                                           ArrayRef<int64_t> dflt);
+  LogicalResult requireNoAutoPad();
   LogicalResult visitMatMul();
   LogicalResult visitTranspose();
   LogicalResult visitAdd();
@@ -382,13 +402,11 @@ LogicalResult Importer::reshape(Value v, ArrayRef<int64_t> shape) {
                    << "]: the element counts differ";
   if (type.getShape() == shape)
     return define(0, v);
-  // Row-major reshaping a graph input moves no data: the argument takes the
-  // new shape. A computed value would need an nn reshape op, which nnc's
-  // 2-D layers have not needed.
+  // Row-major reshaping a graph input read by nothing else moves no data:
+  // the argument takes the new shape. Anything else is an nn.reshape (a
+  // view).
   if (!isDataArgument(v) || !v.use_empty() || uses[input(0)] != 1)
-    return error() << "reshapes a computed value of type " << type
-                   << "; nnc reshapes (and flattens) only graph inputs "
-                      "read by nothing else";
+    return define(0, g->reshape(v, shape));
   if (failed(g->reshapeInput(v, shape)))
     return failure();
   return define(0, v);
@@ -595,9 +613,22 @@ LogicalResult Importer::visitErf() {
 
 LogicalResult Importer::visitReduceMean() {
   Partial *p = partial(input(0));
-  if (!p || p->kind != Partial::Kind::Square)
-    return error() << "unsupported use of ReduceMean: nnc maps it only as "
-                      "the mean of a squared error (an MSE loss)";
+  if (!p || p->kind != Partial::Kind::Square) {
+    // x.mean((2, 3)) on [N, C, H, W]: global average pooling.
+    const onnx::AttributeProto *axes = attr("axes");
+    auto x = tensors.find(input(0));
+    if (x != tensors.end() && axes && axes->ints_size() == 2 &&
+        cast<RankedTensorType>(x->second.getType()).getRank() == 4) {
+      llvm::SmallDenseSet<int64_t> seen;
+      for (int64_t axis : axes->ints())
+        seen.insert(axis < 0 ? axis + 4 : axis);
+      if (seen.contains(2) && seen.contains(3))
+        return globalAveragePool(x->second, intAttr("keepdims", 1) != 0);
+    }
+    return error() << "unsupported use of ReduceMean: nnc maps it as the "
+                      "mean of a squared error (an MSE loss) and as the mean "
+                      "over the spatial axes (2, 3) of [N, C, H, W]";
+  }
   // opsets 13-17 give the axes as an attribute; the mean must cover every
   // element and give a scalar, as F.mse_loss does.
   if (intAttr("keepdims", 1) != 0)
@@ -758,6 +789,180 @@ LogicalResult Importer::visitReshape() {
   return reshape(*x, shape);
 }
 
+//===----------------------------------------------------------------------===//
+// Convolutional layers
+//===----------------------------------------------------------------------===//
+
+FailureOr<SmallVector<int64_t>>
+Importer::intsAttr(StringRef name, ArrayRef<int64_t> dflt) {
+  const onnx::AttributeProto *a = attr(name);
+  if (!a || a->type() != onnx::AttributeProto::INTS)
+    return SmallVector<int64_t>(dflt);
+  SmallVector<int64_t> values(a->ints().begin(), a->ints().end());
+  if (values.size() != dflt.size()) {
+    std::string list;
+    llvm::raw_string_ostream os(list);
+    os << "[";
+    llvm::interleaveComma(values, os);
+    os << "]";
+    return unsupportedAttr(name, list)
+           << " (nnc's 2-D convolution and pooling take " << dflt.size()
+           << " values)";
+  }
+  return values;
+}
+
+LogicalResult Importer::requireNoAutoPad() {
+  std::string autoPad = stringAttr("auto_pad", "NOTSET");
+  if (autoPad != "NOTSET")
+    return unsupportedAttr("auto_pad", "'" + autoPad + "'")
+           << " (nnc reads explicit pads, as PyTorch exports them)";
+  return success();
+}
+
+LogicalResult Importer::visitPad() {
+  // PyTorch exports avg_pool2d's padding (and F.pad before a convolution)
+  // as Pad then a node without pads: the zeros are the consumer's padding.
+  std::string mode = stringAttr("mode", "constant");
+  if (mode != "constant")
+    return unsupportedAttr("mode", "'" + mode + "'")
+           << " (nnc folds zero padding into Conv and AveragePool)";
+  FailureOr<Value> x = tensor(input(0));
+  if (failed(x))
+    return failure();
+  const ConstantValues *c = constant(input(1));
+  if (!c || c->isFloat() || c->ints.size() != 8 ||
+      cast<RankedTensorType>(x->getType()).getRank() != 4)
+    return error() << "pads '" << input(1)
+                   << "', which is not a constant of 8 integers for a 4-D "
+                      "input";
+  ArrayRef<int64_t> p = c->ints;
+  if (p[0] || p[1] || p[4] || p[5] ||
+      llvm::any_of(p, [](int64_t v) { return v < 0; }))
+    return error() << "pads the batch or channel dimensions, or crops; nnc "
+                      "folds only zero padding of the plane into Conv and "
+                      "AveragePool";
+  if (input(2).size()) {
+    std::optional<double> value = scalar(input(2));
+    if (!value || *value != 0.0)
+      return error() << "pads with '" << input(2)
+                     << "', not the constant 0 nnc folds into its consumer";
+  }
+  partials[node().output(0)] =
+      Partial{Partial::Kind::Padded, *x, {}, {p[2], p[3], p[6], p[7]}, current};
+  return success();
+}
+
+FailureOr<Value> Importer::paddedInput(SmallVectorImpl<int64_t> &pads) {
+  if (Partial *p = partial(input(0)); p && p->kind == Partial::Kind::Padded) {
+    for (auto [total, extra] : llvm::zip(pads, p->pads))
+      total += extra;
+    return p->a;
+  }
+  return tensor(input(0));
+}
+
+LogicalResult Importer::visitConv() {
+  if (failed(requireNoAutoPad()))
+    return failure();
+  auto pads = intsAttr("pads", {0, 0, 0, 0});
+  if (failed(pads))
+    return failure();
+  FailureOr<Value> x = paddedInput(*pads), w = tensor(input(1));
+  if (failed(x) || failed(w))
+    return failure();
+  Value bias;
+  if (!input(2).empty()) {
+    FailureOr<Value> b = tensor(input(2));
+    if (failed(b))
+      return failure();
+    bias = *b;
+  }
+  if (cast<RankedTensorType>(x->getType()).getRank() != 4)
+    return error() << "convolves a " << x->getType()
+                   << "; nnc's convolutions are 2-D, on [N, C, H, W]";
+  auto strides = intsAttr("strides", {1, 1});
+  auto dilations = intsAttr("dilations", {1, 1});
+  if (failed(strides) || failed(dilations))
+    return failure();
+  // kernel_shape is optional and must be the weight's.
+  ArrayRef<int64_t> ws = cast<RankedTensorType>(w->getType()).getShape();
+  if (ws.size() == 4) {
+    auto kernel = intsAttr("kernel_shape", {ws[2], ws[3]});
+    if (failed(kernel))
+      return failure();
+    if ((*kernel)[0] != ws[2] || (*kernel)[1] != ws[3])
+      return error() << "has kernel_shape [" << (*kernel)[0] << ", "
+                     << (*kernel)[1] << "] but its weight is " << w->getType();
+  }
+  return define(0, g->conv2d(*x, *w, bias, *strides, *pads, *dilations,
+                             intAttr("group", 1)));
+}
+
+LogicalResult Importer::visitPool(bool max) {
+  if (failed(requireNoAutoPad()))
+    return failure();
+  if (intAttr("ceil_mode", 0) != 0)
+    return unsupportedAttr("ceil_mode", 1)
+           << " (nnc's pooling windows are floor(...)+1 per dimension)";
+  if (max && failed(requireUnused(1, "Indices")))
+    return failure();
+  if (!attr("kernel_shape"))
+    return error() << "has no kernel_shape";
+  auto kernel = intsAttr("kernel_shape", {0, 0});
+  auto strides = intsAttr("strides", {1, 1});
+  auto pads = intsAttr("pads", {0, 0, 0, 0});
+  if (failed(kernel) || failed(strides) || failed(pads))
+    return failure();
+  // Zeros a Pad adds are elements of the window (max pooling pads with
+  // -inf and never reads a Pad).
+  bool countIncludePad = intAttr("count_include_pad", 0) != 0;
+  Partial *padded = partial(input(0));
+  if (padded && padded->kind == Partial::Kind::Padded && !max) {
+    if (!countIncludePad && llvm::any_of(*pads, [](int64_t p) { return p; }))
+      return error() << "pads its input both with a Pad and with its pads "
+                        "excluded from the count, which nnc's average "
+                        "pooling cannot express";
+    countIncludePad = true;
+  }
+  FailureOr<Value> x = max ? tensor(input(0)) : paddedInput(*pads);
+  if (failed(x))
+    return failure();
+  if (max) {
+    auto dilations = intsAttr("dilations", {1, 1});
+    if (failed(dilations))
+      return failure();
+    if ((*dilations)[0] != 1 || (*dilations)[1] != 1)
+      return unsupportedAttr("dilations", "[...]")
+             << " (nnc's max pooling is dense)";
+    return define(0, g->maxPool2d(*x, *kernel, *strides, *pads));
+  }
+  // ONNX's AveragePool excludes the padding unless told (PyTorch's
+  // default, count_include_pad=True, is exported as 1).
+  return define(0, g->avgPool2d(*x, *kernel, *strides, *pads,
+                                countIncludePad));
+}
+
+/// The mean over the spatial dimensions of [N, C, H, W]: average pooling
+/// with the whole plane as its window, then the kept dimensions dropped
+/// unless kept.
+LogicalResult Importer::globalAveragePool(Value x, bool keepDims) {
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(x.getType()).getShape();
+  if (shape.size() != 4)
+    return error() << "averages a " << x.getType()
+                   << " over its plane; nnc pools [N, C, H, W]";
+  Value pooled = g->avgPool2d(x, {shape[2], shape[3]}, {1, 1}, {0, 0, 0, 0},
+                              /*countIncludePad=*/true);
+  return define(0, keepDims ? pooled : g->reshape(pooled, shape.take_front(2)));
+}
+
+LogicalResult Importer::visitGlobalAveragePool() {
+  FailureOr<Value> x = tensor(input(0));
+  if (failed(x))
+    return failure();
+  return globalAveragePool(*x, /*keepDims=*/true);
+}
+
 LogicalResult Importer::visitDropout() {
   // Opsets 12+: Dropout(data, ratio, training_mode). Only training mode
   // drops; an exported model.eval() has no Dropout at all.
@@ -864,6 +1069,14 @@ LogicalResult Importer::visit(int index) {
     return visitSoftmax(op == "LogSoftmax");
   if (op == "SoftmaxCrossEntropyLoss" || op == "NegativeLogLikelihoodLoss")
     return visitCrossEntropy(op == "NegativeLogLikelihoodLoss");
+  if (op == "Conv")
+    return visitConv();
+  if (op == "Pad")
+    return visitPad();
+  if (op == "MaxPool" || op == "AveragePool")
+    return visitPool(op == "MaxPool");
+  if (op == "GlobalAveragePool")
+    return visitGlobalAveragePool();
   if (op == "Flatten")
     return visitFlatten();
   if (op == "Reshape")
@@ -921,6 +1134,11 @@ FailureOr<func::FuncOp> Importer::build(ModuleOp module, StringRef name,
   const std::string &out = graph.output(0).name();
   if (predict) {
     Value result = prediction;
+    // A classifier ending in LogSoftmax predicts its logits (the same
+    // argmax).
+    if (Partial *p = partial(out);
+        !result && p && p->kind == Partial::Kind::LogSoftmax)
+      result = p->a;
     if (!result) {
       FailureOr<Value> v = tensor(out);
       if (failed(v))
@@ -962,7 +1180,23 @@ LogicalResult Importer::finishModel(FailureOr<func::FuncOp> &built) {
     built = g->finish(loss);
     return success();
   }
-  FailureOr<Value> y = tensor(out.name());
+  // A classifier ending in LogSoftmax (trained with NLL): its loss is the
+  // cross-entropy of the LogSoftmax's input, for --loss=nll and for
+  // --loss=cross-entropy alike (log-softmax of log-probabilities changes
+  // nothing).
+  FailureOr<Value> y = failure();
+  Partial *logProbs = partial(out.name());
+  bool fromLogSoftmax =
+      logProbs && logProbs->kind == Partial::Kind::LogSoftmax && options.loss &&
+      *options.loss != Loss::MSE;
+  if (fromLogSoftmax)
+    y = logProbs->a;
+  else if (options.loss && *options.loss == Loss::NLL)
+    return emitError(fileLoc)
+           << "--loss=nll reads log-probabilities: the graph's output '"
+           << out.name() << "' must be a LogSoftmax";
+  else
+    y = tensor(out.name());
   if (failed(y))
     return failure();
   auto type = cast<RankedTensorType>(y->getType());
@@ -974,7 +1208,7 @@ LogicalResult Importer::finishModel(FailureOr<func::FuncOp> &built) {
               "--onnx-loss)";
   // The label or target input follows the graph's own inputs.
   unsigned index = dataInputs.size();
-  bool ce = *options.loss == Loss::CrossEntropy;
+  bool ce = *options.loss != Loss::MSE;
   if (appendedName.empty())
     appendedName = uniqueName(ce ? "labels" : "targets", "x");
   Type targetType =

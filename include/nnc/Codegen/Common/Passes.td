@@ -24,4 +24,32 @@ def StripNNAttributes : Pass<"nnc-strip-nn-attributes", "::mlir::ModuleOp"> {
   }];
 }
 
+def LowerRuntimeCalls : Pass<"nnc-lower-runtime-calls", "::mlir::ModuleOp"> {
+  let summary = "Lower nn.runtime_call on buffers to calls of the run-time "
+                "library";
+  let description = [{
+    Each `nn.runtime_call` becomes a `func.call` of its callee, declared
+    from the run-time ABI table (`RuntimeABI.h`): the pointer arguments are
+    the addresses of the operands `pointers` names (null for -1), the other
+    arguments its `scalars`. A callee that is not in the table, a scalar of
+    another type than the ABI's, a wrong count, or a callee of another
+    run-time library than the target's (`target`) is a located error: the
+    CPU's library primitives (oneDNN's convolutions and pooling) have no
+    GPU lowering yet, and the GPU pipeline says so rather than emit host
+    calls on device memory.
+
+    A module pass: it declares the callees in the module.
+  }];
+  let options = [
+    Option<"target", "target", "::mlir::nnc::Target",
+           /*default=*/"::mlir::nnc::Target::CPU",
+           "The target whose run-time library the calls may use",
+           [{::nnc::targets.clValues()}]>,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // NNC_CODEGEN_COMMON_PASSES_TD

@@ -75,6 +75,107 @@ void nncrt_parallel_for(void (*task)(void *ctx, int64_t b, int64_t e),
  * previous setting. */
 int32_t nncrt_set_num_threads(int32_t threads);
 
+/* Convolution and pooling (lib/Runtime/CPU/Convolution.cpp). Tensors are
+ * dense row-major f32 in PyTorch's layouts: activations NCHW, weights OIHW,
+ * that is [K, C/groups, KH, KW].
+ *
+ * A convolution's geometry is 18 values, in this order:
+ *   N, C, H, W            the input, [N, C, H, W]
+ *   K, KH, KW             the weight, [K, C/groups, KH, KW]
+ *   OH, OW                the output, [N, K, OH, OW]
+ *   strideH, strideW, padTop, padLeft, padBottom, padRight (>= 0, zeros),
+ *   dilationH, dilationW  (1 = dense, PyTorch's convention)
+ *   groups                (C and K divisible by it; groups == C == K is a
+ *                         depthwise convolution)
+ * with OH = (H + padTop + padBottom - dilationH*(KH-1) - 1) / strideH + 1
+ * (rounded down, the numerator >= 0) and the same for OW.
+ *
+ * Convolutions and average pooling run oneDNN primitives created on the
+ * first call of their geometry, options and thread count and kept per
+ * thread with their scratchpads and the buffers of the blocked layouts
+ * they run in (the arguments are reordered into them and the results out
+ * of them within the call); max pooling is the runtime's own loops, for
+ * PyTorch's choice among equal maxima. For the same geometry, values and
+ * thread count the result is the same bit for bit wherever the buffers
+ * lie, which recomputation under checkpointing relies on. An inconsistent
+ * geometry (a size or stride < 1, a negative padding, OH or OW not the
+ * formula's, channels not divisible by groups) or an unknown activation or
+ * kind aborts with a message naming the call. */
+
+/* y = act(conv(x, w) + bias): bias (K floats) may be null; act is one of
+ * the NNCRT_ACTIVATION_* (slope: leaky relu's negative slope), applied by
+ * the convolution as a post-op so y is written once. */
+void nncrt_conv2d_forward(const float *x, const float *w, const float *bias,
+                          float *y, int64_t N, int64_t C, int64_t H, int64_t W,
+                          int64_t K, int64_t KH, int64_t KW, int64_t OH,
+                          int64_t OW, int64_t strideH, int64_t strideW,
+                          int64_t padTop, int64_t padLeft, int64_t padBottom,
+                          int64_t padRight, int64_t dilationH,
+                          int64_t dilationW, int64_t groups, int32_t activation,
+                          float slope);
+
+/* dx, the gradient of the input, from dy [N, K, OH, OW] (written, not
+ * accumulated). */
+void nncrt_conv2d_backward_data(const float *dy, const float *w, float *dx,
+                                int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t K, int64_t KH, int64_t KW, int64_t OH,
+                                int64_t OW, int64_t strideH, int64_t strideW,
+                                int64_t padTop, int64_t padLeft,
+                                int64_t padBottom, int64_t padRight,
+                                int64_t dilationH, int64_t dilationW,
+                                int64_t groups);
+
+/* dw, the gradient of the weight, from the forward's input x and dy
+ * (written, not accumulated). The bias's gradient is dy summed over N, OH
+ * and OW, left to the caller. */
+void nncrt_conv2d_backward_weights(const float *x, const float *dy, float *dw,
+                                   int64_t N, int64_t C, int64_t H, int64_t W,
+                                   int64_t K, int64_t KH, int64_t KW,
+                                   int64_t OH, int64_t OW, int64_t strideH,
+                                   int64_t strideW, int64_t padTop,
+                                   int64_t padLeft, int64_t padBottom,
+                                   int64_t padRight, int64_t dilationH,
+                                   int64_t dilationW, int64_t groups);
+
+/* The pooling kinds, with PyTorch's semantics. */
+enum {
+  NNCRT_POOL_MAX = 0, /* the padding never wins (as -inf) */
+  /* The mean over the whole window, padding counted as zeros (PyTorch's
+   * default, count_include_pad=True): the sum / (KH * KW). (PyTorch
+   * divides by the window clipped to the padded input, the same with OH
+   * and OW as below.) */
+  NNCRT_POOL_AVG_INCLUDE_PAD = 1,
+  /* The mean over the window's input elements (count_include_pad=False). */
+  NNCRT_POOL_AVG_EXCLUDE_PAD = 2,
+};
+
+/* A pooling's geometry is 14 values: N, C, H, W (the input, [N, C, H, W]),
+ * OH, OW (the output, [N, C, OH, OW]), KH, KW (the window), strideH,
+ * strideW, padTop, padLeft, padBottom, padRight, with OH = (H + padTop +
+ * padBottom - KH) / strideH + 1 (rounded down, the numerator >= 0), the
+ * same for OW, and each padding under its window's size (so every window
+ * holds an input element); max pooling takes planes (H*W) of under 2^32
+ * elements. Windows may overlap (stride < window). */
+
+/* y = pool(x). Max pooling picks, as PyTorch's CPU kernel does, the first
+ * maximum of the window in row-major order (h, then w), or its last NaN. */
+void nncrt_pool2d_forward(const float *x, float *y, int32_t kind, int64_t N,
+                          int64_t C, int64_t H, int64_t W, int64_t OH,
+                          int64_t OW, int64_t KH, int64_t KW, int64_t strideH,
+                          int64_t strideW, int64_t padTop, int64_t padLeft,
+                          int64_t padBottom, int64_t padRight);
+
+/* dx, the gradient of the input, from dy [N, C, OH, OW] (written, not
+ * accumulated; overlapping windows' contributions add up). Max pooling
+ * reads x, the forward's input, to route each dy to the element the
+ * forward picked; the average kinds do not read it (it may be null). */
+void nncrt_pool2d_backward(const float *x, const float *dy, float *dx,
+                           int32_t kind, int64_t N, int64_t C, int64_t H,
+                           int64_t W, int64_t OH, int64_t OW, int64_t KH,
+                           int64_t KW, int64_t strideH, int64_t strideW,
+                           int64_t padTop, int64_t padLeft, int64_t padBottom,
+                           int64_t padRight);
+
 #ifdef __cplusplus
 }
 #endif

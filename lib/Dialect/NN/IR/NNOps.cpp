@@ -18,8 +18,6 @@
 
 #include <cmath>
 
-#include <cmath>
-
 using namespace mlir;
 using namespace mlir::nnc;
 
@@ -565,6 +563,501 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(
 }
 int64_t CrossEntropyGradOp::getFlops() {
   return 5 * getNumElements(getResult().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// Convolutional layers
+//===----------------------------------------------------------------------===//
+
+/// No attribute of a convolution or pooling exceeds this: far beyond any
+/// real layer, and small enough that the shape arithmetic below cannot
+/// overflow on shapes within nnc's tensor limits.
+static constexpr int64_t kMaxWindowAttr = int64_t(1) << 24;
+
+static bool allIn(ArrayRef<int64_t> values, int64_t lo) {
+  return llvm::all_of(values,
+                      [&](int64_t v) { return v >= lo && v <= kMaxWindowAttr; });
+}
+
+/// The output size of one spatial dimension, or -1 if the (dilated) window
+/// does not fit the padded input.
+static int64_t windowOutput(int64_t in, int64_t padLo, int64_t padHi,
+                            int64_t window, int64_t stride) {
+  int64_t padded = in + padLo + padHi;
+  return window > padded ? -1 : (padded - window) / stride + 1;
+}
+
+SmallVector<int64_t> Conv2dGeometry::values() const {
+  return {n,       c,       h,       w,        k,         kh,
+          kw,      oh,      ow,      strideH,  strideW,   padTop,
+          padLeft, padBottom, padRight, dilationH, dilationW, groups};
+}
+
+int64_t Conv2dGeometry::macFlops() const {
+  return 2 * n * k * oh * ow * (c / groups) * kh * kw;
+}
+
+FailureOr<Conv2dGeometry> mlir::nnc::getConv2dGeometry(
+    ArrayRef<int64_t> input, ArrayRef<int64_t> weight,
+    ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
+    ArrayRef<int64_t> dilations, int64_t groups, std::string &why) {
+  llvm::raw_string_ostream os(why);
+  if (strides.size() != 2 || !allIn(strides, 1)) {
+    os << "strides must be two positive values, got " << shapeStr(strides);
+    return failure();
+  }
+  if (padding.size() != 4 || !allIn(padding, 0)) {
+    os << "padding must be four values [top, left, bottom, right], none "
+          "negative, got "
+       << shapeStr(padding);
+    return failure();
+  }
+  if (dilations.size() != 2 || !allIn(dilations, 1)) {
+    os << "dilations must be two positive values, got " << shapeStr(dilations);
+    return failure();
+  }
+  if (groups < 1 || groups > kMaxWindowAttr) {
+    os << "groups must be positive, got " << groups;
+    return failure();
+  }
+  if (input.size() != 4 || weight.size() != 4) {
+    os << "expects a 4-D input [N, C, H, W] and a 4-D weight [K, C/groups, "
+          "KH, KW], got "
+       << shapeStr(input) << " and " << shapeStr(weight);
+    return failure();
+  }
+  Conv2dGeometry g;
+  g.n = input[0], g.c = input[1], g.h = input[2], g.w = input[3];
+  g.k = weight[0], g.kh = weight[2], g.kw = weight[3];
+  g.strideH = strides[0], g.strideW = strides[1];
+  g.padTop = padding[0], g.padLeft = padding[1];
+  g.padBottom = padding[2], g.padRight = padding[3];
+  g.dilationH = dilations[0], g.dilationW = dilations[1];
+  g.groups = groups;
+  if (g.c % groups || g.k % groups) {
+    os << "input channels " << g.c << " and output channels " << g.k
+       << " must both be divisible by groups " << groups;
+    return failure();
+  }
+  if (weight[1] * groups != g.c) {
+    os << "weight " << shapeStr(weight) << " does not match input "
+       << shapeStr(input) << ": expected " << g.c / groups
+       << " input channels per group (weight is [K, C/groups, KH, KW])";
+    return failure();
+  }
+  int64_t effH = g.dilationH * (g.kh - 1) + 1, effW = g.dilationW * (g.kw - 1) + 1;
+  g.oh = windowOutput(g.h, g.padTop, g.padBottom, effH, g.strideH);
+  g.ow = windowOutput(g.w, g.padLeft, g.padRight, effW, g.strideW);
+  if (g.oh < 1 || g.ow < 1) {
+    os << "kernel " << effH << "x" << effW << " (dilated) is larger than the "
+       << "padded input " << g.h + g.padTop + g.padBottom << "x"
+       << g.w + g.padLeft + g.padRight;
+    return failure();
+  }
+  return g;
+}
+
+SmallVector<int64_t> Pool2dGeometry::values() const {
+  return {n,       c,       h,      w,      oh,        ow,       kh,
+          kw,      strideH, strideW, padTop, padLeft, padBottom, padRight};
+}
+
+FailureOr<Pool2dGeometry> mlir::nnc::getPool2dGeometry(
+    ArrayRef<int64_t> input, ArrayRef<int64_t> kernel,
+    ArrayRef<int64_t> strides, ArrayRef<int64_t> padding, std::string &why) {
+  llvm::raw_string_ostream os(why);
+  if (kernel.size() != 2 || !allIn(kernel, 1)) {
+    os << "kernel must be two positive values, got " << shapeStr(kernel);
+    return failure();
+  }
+  if (strides.size() != 2 || !allIn(strides, 1)) {
+    os << "strides must be two positive values, got " << shapeStr(strides);
+    return failure();
+  }
+  if (padding.size() != 4 || !allIn(padding, 0)) {
+    os << "padding must be four values [top, left, bottom, right], none "
+          "negative, got "
+       << shapeStr(padding);
+    return failure();
+  }
+  // PyTorch's rule: a window is never all padding.
+  if (padding[0] * 2 > kernel[0] || padding[2] * 2 > kernel[0] ||
+      padding[1] * 2 > kernel[1] || padding[3] * 2 > kernel[1]) {
+    os << "padding " << shapeStr(padding)
+       << " must be at most half the kernel " << shapeStr(kernel);
+    return failure();
+  }
+  if (input.size() != 4) {
+    os << "expects a 4-D input [N, C, H, W], got " << shapeStr(input);
+    return failure();
+  }
+  Pool2dGeometry g;
+  g.n = input[0], g.c = input[1], g.h = input[2], g.w = input[3];
+  g.kh = kernel[0], g.kw = kernel[1];
+  g.strideH = strides[0], g.strideW = strides[1];
+  g.padTop = padding[0], g.padLeft = padding[1];
+  g.padBottom = padding[2], g.padRight = padding[3];
+  g.oh = windowOutput(g.h, g.padTop, g.padBottom, g.kh, g.strideH);
+  g.ow = windowOutput(g.w, g.padLeft, g.padRight, g.kw, g.strideW);
+  if (g.oh < 1 || g.ow < 1) {
+    os << "kernel " << shapeStr(kernel) << " is larger than the padded input "
+       << g.h + g.padTop + g.padBottom << "x" << g.w + g.padLeft + g.padRight;
+    return failure();
+  }
+  return g;
+}
+
+/// The conv geometry of `input` and `weight` under `op`'s attributes,
+/// reported through `c` if bad.
+template <typename AdaptorT>
+static FailureOr<Conv2dGeometry> convGeometry(const ShapeChecker &c,
+                                              AdaptorT a, Value input,
+                                              Value weight) {
+  auto x = c.shape(input, 4, "input");
+  if (failed(x))
+    return failure();
+  auto w = c.shape(weight, 4, "weight");
+  if (failed(w))
+    return failure();
+  std::string why;
+  FailureOr<Conv2dGeometry> g = getConv2dGeometry(
+      *x, *w, a.getStrides(), a.getPadding(), a.getDilations(),
+      a.getGroups(), why);
+  if (failed(g))
+    return c.fail(why);
+  return g;
+}
+
+static ArrayRef<int64_t> convOutputShape(const Conv2dGeometry &g,
+                                         SmallVectorImpl<int64_t> &storage) {
+  storage.assign({g.n, g.k, g.oh, g.ow});
+  return storage;
+}
+
+LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  FailureOr<Conv2dGeometry> g =
+      convGeometry(c, adaptor, adaptor.getInput(), adaptor.getWeight());
+  if (failed(g))
+    return failure();
+  if (Value b = adaptor.getBias()) {
+    auto bias = c.shape(b, 1, "bias");
+    if (failed(bias))
+      return failure();
+    if ((*bias)[0] != g->k)
+      return c.fail("bias " + shapeStr(*bias) + " does not match the " +
+                    Twine(g->k) + " output channels");
+  }
+  SmallVector<int64_t> shape;
+  inferred.push_back(f32Tensor(ctx, convOutputShape(*g, shape)));
+  return success();
+}
+
+LogicalResult Conv2dOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value dy = resultGrads[0];
+  auto strides = getStridesAttr(), padding = getPaddingAttr(),
+       dilations = getDilationsAttr();
+  auto groups = getGroupsAttr();
+  operandGrads.push_back(b.create<Conv2dGradInputOp>(
+      loc, getInput().getType(), dy, getWeight(), strides, padding, dilations,
+      groups));
+  operandGrads.push_back(b.create<Conv2dGradWeightOp>(
+      loc, getWeight().getType(), getInput(), dy, strides, padding, dilations,
+      groups));
+  if (getBias())
+    operandGrads.push_back(b.create<ChannelSumOp>(loc, dy));
+  return success();
+}
+
+/// This op's geometry; the verifier has accepted it.
+template <typename OpT> static Conv2dGeometry verifiedConv(OpT op) {
+  std::string why;
+  Value x, w;
+  if constexpr (std::is_same_v<OpT, Conv2dGradInputOp>)
+    x = op.getResult(), w = op.getWeight();
+  else if constexpr (std::is_same_v<OpT, Conv2dGradWeightOp>)
+    x = op.getInput(), w = op.getResult();
+  else
+    x = op.getInput(), w = op.getWeight();
+  FailureOr<Conv2dGeometry> g =
+      getConv2dGeometry(shapeOf(x), shapeOf(w), op.getStrides(),
+                        op.getPadding(), op.getDilations(), op.getGroups(),
+                        why);
+  assert(succeeded(g) && "verified op");
+  return *g;
+}
+
+Conv2dGeometry mlir::nnc::getGeometry(Conv2dOp op) { return verifiedConv(op); }
+Conv2dGeometry mlir::nnc::getGeometry(Conv2dGradInputOp op) {
+  return verifiedConv(op);
+}
+Conv2dGeometry mlir::nnc::getGeometry(Conv2dGradWeightOp op) {
+  return verifiedConv(op);
+}
+
+int64_t Conv2dOp::getFlops() {
+  Conv2dGeometry g = verifiedConv(*this);
+  return g.macFlops() + (getBias() ? getNumElements(getType()) : 0);
+}
+
+/// The gradient ops state their forward convolution through their result
+/// type: it must be one whose forward gives `grad`'s shape.
+template <typename OpT>
+static LogicalResult verifyConvGrad(OpT op, Value x, Value w) {
+  ShapeChecker c{op.getLoc(), op->getName().getStringRef()};
+  FailureOr<Conv2dGeometry> g = convGeometry(c, op, x, w);
+  if (failed(g))
+    return failure();
+  SmallVector<int64_t> shape;
+  ArrayRef<int64_t> expected = convOutputShape(*g, shape);
+  if (shapeOf(op.getGrad()) != expected)
+    return op.emitOpError()
+           << "grad " << shapeStr(shapeOf(op.getGrad()))
+           << " is not the output " << shapeStr(expected)
+           << " of the convolution it differentiates";
+  return success();
+}
+
+LogicalResult Conv2dGradInputOp::verify() {
+  return verifyConvGrad(*this, getResult(), getWeight());
+}
+int64_t Conv2dGradInputOp::getFlops() { return verifiedConv(*this).macFlops(); }
+
+LogicalResult Conv2dGradWeightOp::verify() {
+  return verifyConvGrad(*this, getInput(), getResult());
+}
+int64_t Conv2dGradWeightOp::getFlops() {
+  return verifiedConv(*this).macFlops();
+}
+
+LogicalResult ChannelSumOp::inferReturnTypes(MLIRContext *ctx,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto x = c.shape(adaptor.getInput(), 4, "input");
+  if (failed(x))
+    return failure();
+  inferred.push_back(f32Tensor(ctx, {(*x)[1]}));
+  return success();
+}
+int64_t ChannelSumOp::getFlops() {
+  return getNumElements(getInput().getType());
+}
+
+/// The pooling geometry of `input` under the attributes of `a`.
+template <typename AdaptorT>
+static FailureOr<Pool2dGeometry> poolGeometry(const ShapeChecker &c,
+                                              AdaptorT a, Value input) {
+  auto x = c.shape(input, 4, "input");
+  if (failed(x))
+    return failure();
+  std::string why;
+  FailureOr<Pool2dGeometry> g =
+      getPool2dGeometry(*x, a.getKernel(), a.getStrides(), a.getPadding(), why);
+  if (failed(g))
+    return c.fail(why);
+  return g;
+}
+
+template <typename OpT>
+static LogicalResult inferPool(std::optional<Location> loc,
+                               typename OpT::Adaptor adaptor,
+                               SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, OpT::getOperationName()};
+  FailureOr<Pool2dGeometry> g = poolGeometry(c, adaptor, adaptor.getInput());
+  if (failed(g))
+    return failure();
+  inferred.push_back(
+      f32Tensor(adaptor.getInput().getContext(), {g->n, g->c, g->oh, g->ow}));
+  return success();
+}
+
+/// A pooling gradient: the forward of its result type must give `grad`.
+template <typename OpT> static LogicalResult verifyPoolGrad(OpT op) {
+  ShapeChecker c{op.getLoc(), op->getName().getStringRef()};
+  FailureOr<Pool2dGeometry> g = poolGeometry(c, op, op.getResult());
+  if (failed(g))
+    return failure();
+  SmallVector<int64_t> expected{g->n, g->c, g->oh, g->ow};
+  if (shapeOf(op.getGrad()) != ArrayRef<int64_t>(expected))
+    return op.emitOpError() << "grad " << shapeStr(shapeOf(op.getGrad()))
+                            << " is not the output " << shapeStr(expected)
+                            << " of the pooling it differentiates";
+  return success();
+}
+
+template <typename OpT> static Pool2dGeometry verifiedPool(OpT op, Value x) {
+  std::string why;
+  FailureOr<Pool2dGeometry> g = getPool2dGeometry(
+      shapeOf(x), op.getKernel(), op.getStrides(), op.getPadding(), why);
+  assert(succeeded(g) && "verified op");
+  return *g;
+}
+
+Pool2dGeometry mlir::nnc::getGeometry(MaxPool2dOp op) {
+  return verifiedPool(op, op.getInput());
+}
+Pool2dGeometry mlir::nnc::getGeometry(AvgPool2dOp op) {
+  return verifiedPool(op, op.getInput());
+}
+Pool2dGeometry mlir::nnc::getGeometry(MaxPool2dGradOp op) {
+  return verifiedPool(op, op.getInput());
+}
+Pool2dGeometry mlir::nnc::getGeometry(AvgPool2dGradOp op) {
+  return verifiedPool(op, op.getResult());
+}
+
+static int64_t poolFlops(const Pool2dGeometry &g) {
+  return g.n * g.c * g.oh * g.ow * g.kh * g.kw;
+}
+
+LogicalResult MaxPool2dOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  return inferPool<MaxPool2dOp>(loc, adaptor, inferred);
+}
+LogicalResult MaxPool2dOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(b.create<MaxPool2dGradOp>(
+      getLoc(), getInput().getType(), getInput(), resultGrads[0],
+      getKernelAttr(), getStridesAttr(), getPaddingAttr()));
+  return success();
+}
+int64_t MaxPool2dOp::getFlops() { return poolFlops(getGeometry(*this)); }
+
+LogicalResult MaxPool2dGradOp::verify() {
+  if (getInput().getType() != getType())
+    return emitOpError("result type ")
+           << getType() << " must be the input's, " << getInput().getType();
+  return verifyPoolGrad(*this);
+}
+int64_t MaxPool2dGradOp::getFlops() { return poolFlops(getGeometry(*this)); }
+
+LogicalResult AvgPool2dOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  return inferPool<AvgPool2dOp>(loc, adaptor, inferred);
+}
+LogicalResult AvgPool2dOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(b.create<AvgPool2dGradOp>(
+      getLoc(), getInput().getType(), resultGrads[0], getKernelAttr(),
+      getStridesAttr(), getPaddingAttr(), getCountIncludePadAttr()));
+  return success();
+}
+int64_t AvgPool2dOp::getFlops() { return poolFlops(getGeometry(*this)); }
+
+LogicalResult AvgPool2dGradOp::verify() { return verifyPoolGrad(*this); }
+int64_t AvgPool2dGradOp::getFlops() { return poolFlops(getGeometry(*this)); }
+
+LogicalResult ReshapeOp::verify() {
+  if (getNumElements(getInput().getType()) != getNumElements(getType()))
+    return emitOpError("cannot reshape ")
+           << shapeStr(shapeOf(getInput())) << " ("
+           << getNumElements(getInput().getType()) << " elements) to "
+           << shapeStr(shapeOf(getResult())) << " ("
+           << getNumElements(getType()) << " elements)";
+  return success();
+}
+LogicalResult ReshapeOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      b.create<ReshapeOp>(getLoc(), getInput().getType(), resultGrads[0]));
+  return success();
+}
+int64_t ReshapeOp::getFlops() { return 0; }
+
+//===----------------------------------------------------------------------===//
+// RuntimeCallOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RuntimeCallOp::verify() {
+  bool tensors = llvm::all_of(getOutputs().getTypes(), [](Type t) {
+    return isa<RankedTensorType>(t);
+  });
+  bool buffers = llvm::all_of(getOperandTypes(),
+                              [](Type t) { return isa<MemRefType>(t); });
+  if (!tensors && !buffers)
+    return emitOpError("operands must be all buffers, or the outputs tensors");
+  if (tensors ? getResultTypes() != getOutputs().getTypes()
+              : getNumResults() != 0)
+    return emitOpError("must return exactly its tensor outputs");
+  int64_t operands = getNumOperands();
+  for (int64_t p : getPointers())
+    if (p < -1 || p >= operands)
+      return emitOpError("pointer operand ")
+             << p << " is neither an operand nor -1 (null)";
+  for (Attribute a : getScalars())
+    if (!isa<IntegerAttr, FloatAttr>(a))
+      return emitOpError("scalar ") << a << " is not an integer or a float";
+  return success();
+}
+
+void RuntimeCallOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &in : getInputsMutable())
+    if (isa<MemRefType>(in.get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), &in,
+                           SideEffects::DefaultResource::get());
+  for (OpOperand &out : getOutputsMutable())
+    if (isa<MemRefType>(out.get().getType()))
+      effects.emplace_back(MemoryEffects::Write::get(), &out,
+                           SideEffects::DefaultResource::get());
+}
+
+bool RuntimeCallOp::bufferizesToMemoryRead(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return isDpsInput(&operand);
+}
+
+bool RuntimeCallOp::bufferizesToMemoryWrite(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return isDpsInit(&operand);
+}
+
+bufferization::AliasingValueList
+RuntimeCallOp::getAliasingValues(OpOperand &operand,
+                                 const bufferization::AnalysisState &) {
+  if (isDpsInit(&operand))
+    return {{getTiedOpResult(&operand), bufferization::BufferRelation::Equivalent}};
+  return {};
+}
+
+LogicalResult
+RuntimeCallOp::bufferize(RewriterBase &rewriter,
+                         const bufferization::BufferizationOptions &options) {
+  auto buffers = [&](ValueRange values) -> FailureOr<SmallVector<Value>> {
+    SmallVector<Value> result;
+    for (Value v : values) {
+      if (!isa<TensorType>(v.getType())) {
+        result.push_back(v);
+        continue;
+      }
+      FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options);
+      if (failed(buffer))
+        return failure();
+      result.push_back(*buffer);
+    }
+    return result;
+  };
+  FailureOr<SmallVector<Value>> ins = buffers(getInputs());
+  FailureOr<SmallVector<Value>> outs = buffers(getOutputs());
+  if (failed(ins) || failed(outs))
+    return failure();
+  rewriter.setInsertionPoint(*this);
+  rewriter.create<RuntimeCallOp>(getLoc(), TypeRange(), getCalleeAttr(), *ins,
+                                 *outs, getPointersAttr(), getScalarsAttr());
+  bufferization::replaceOpWithBufferizedValues(rewriter, *this, *outs);
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -74,3 +74,52 @@ func.func @optimizers(%w: tensor<8x3xf32>, %g: tensor<8x3xf32>, %v: tensor<8x3xf
   %n = nn.norm %g : tensor<8x3xf32> -> tensor<f32>
   return %a, %b, %bv, %cv, %n : tensor<8x3xf32>, tensor<8x3xf32>, tensor<8x3xf32>, tensor<8x3xf32>, tensor<f32>
 }
+
+// CHECK-LABEL: func.func @convolutional
+func.func @convolutional(%x: tensor<2x4x8x8xf32>, %w: tensor<6x2x3x3xf32>,
+                         %b: tensor<6xf32>, %dy: tensor<2x6x4x4xf32>)
+    -> (tensor<2x6x4x4xf32>, tensor<2x4x8x8xf32>, tensor<6x2x3x3xf32>,
+        tensor<6xf32>, tensor<2x6x2x2xf32>, tensor<2x6x4x4xf32>,
+        tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>, tensor<2x96xf32>) {
+  // CHECK: nn.conv2d %{{.+}}, %{{.+}}, %{{.+}} {dilations = array<i64: 1, 2>, groups = 2 : i64, padding = array<i64: 1, 2, 1, 2>, strides = array<i64: 2, 2>} : (tensor<2x4x8x8xf32>, tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<2x6x4x4xf32>
+  %y = nn.conv2d %x, %w, %b {strides = array<i64: 2, 2>, padding = array<i64: 1, 2, 1, 2>, dilations = array<i64: 1, 2>, groups = 2 : i64}
+      : (tensor<2x4x8x8xf32>, tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<2x6x4x4xf32>
+  // CHECK: nn.conv2d_grad_input %{{.+}}, %{{.+}} {{{.+}}} : (tensor<2x6x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<2x4x8x8xf32>
+  %dx = nn.conv2d_grad_input %dy, %w {strides = array<i64: 2, 2>, padding = array<i64: 1, 2, 1, 2>, dilations = array<i64: 1, 2>, groups = 2 : i64}
+      : (tensor<2x6x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<2x4x8x8xf32>
+  // CHECK: nn.conv2d_grad_weight %{{.+}}, %{{.+}} {{{.+}}} : (tensor<2x4x8x8xf32>, tensor<2x6x4x4xf32>) -> tensor<6x2x3x3xf32>
+  %dw = nn.conv2d_grad_weight %x, %dy {strides = array<i64: 2, 2>, padding = array<i64: 1, 2, 1, 2>, dilations = array<i64: 1, 2>, groups = 2 : i64}
+      : (tensor<2x4x8x8xf32>, tensor<2x6x4x4xf32>) -> tensor<6x2x3x3xf32>
+  // CHECK: nn.channel_sum %{{.+}} : (tensor<2x6x4x4xf32>) -> tensor<6xf32>
+  %db = nn.channel_sum %dy : (tensor<2x6x4x4xf32>) -> tensor<6xf32>
+  // CHECK: nn.max_pool2d %{{.+}} {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x6x4x4xf32>) -> tensor<2x6x2x2xf32>
+  %p = nn.max_pool2d %y {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>}
+      : (tensor<2x6x4x4xf32>) -> tensor<2x6x2x2xf32>
+  // CHECK: nn.max_pool2d_grad %{{.+}}, %{{.+}} {{{.+}}} : (tensor<2x6x4x4xf32>, tensor<2x6x2x2xf32>) -> tensor<2x6x4x4xf32>
+  %dp = nn.max_pool2d_grad %y, %p {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>}
+      : (tensor<2x6x4x4xf32>, tensor<2x6x2x2xf32>) -> tensor<2x6x4x4xf32>
+  // CHECK: nn.avg_pool2d %{{.+}} {count_include_pad, kernel = array<i64: 3, 3>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<2x6x4x4xf32>) -> tensor<2x6x4x4xf32>
+  %a = nn.avg_pool2d %y {kernel = array<i64: 3, 3>, strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, count_include_pad}
+      : (tensor<2x6x4x4xf32>) -> tensor<2x6x4x4xf32>
+  // CHECK: nn.avg_pool2d_grad %{{.+}} {{{.+}}} : (tensor<2x6x4x4xf32>) -> tensor<2x6x4x4xf32>
+  %da = nn.avg_pool2d_grad %a {kernel = array<i64: 3, 3>, strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>}
+      : (tensor<2x6x4x4xf32>) -> tensor<2x6x4x4xf32>
+  // CHECK: nn.reshape %{{.+}} : tensor<2x6x4x4xf32> -> tensor<2x96xf32>
+  %f = nn.reshape %a : tensor<2x6x4x4xf32> -> tensor<2x96xf32>
+  return %y, %dx, %dw, %db, %p, %dp, %a, %da, %f
+      : tensor<2x6x4x4xf32>, tensor<2x4x8x8xf32>, tensor<6x2x3x3xf32>,
+        tensor<6xf32>, tensor<2x6x2x2xf32>, tensor<2x6x4x4xf32>,
+        tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>, tensor<2x96xf32>
+}
+
+// CHECK-LABEL: func.func @runtime_call
+func.func @runtime_call(%x: tensor<1x1x4x4xf32>, %m: memref<1x1x4x4xf32>, %o: memref<1x1x2x2xf32>) -> tensor<1x1x2x2xf32> {
+  %e = tensor.empty() : tensor<1x1x2x2xf32>
+  // CHECK: nn.runtime_call "nncrt_pool2d_forward" ins(%{{.+}} : tensor<1x1x4x4xf32>) outs(%{{.+}} : tensor<1x1x2x2xf32>) {pointers = array<i64: 0, 1>, scalars = [0 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]} -> tensor<1x1x2x2xf32>
+  %y = nn.runtime_call "nncrt_pool2d_forward" ins(%x : tensor<1x1x4x4xf32>) outs(%e : tensor<1x1x2x2xf32>)
+      {pointers = array<i64: 0, 1>, scalars = [0 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]} -> tensor<1x1x2x2xf32>
+  // CHECK: nn.runtime_call "nncrt_pool2d_forward" ins(%{{.+}} : memref<1x1x4x4xf32>) outs(%{{.+}} : memref<1x1x2x2xf32>) {pointers
+  nn.runtime_call "nncrt_pool2d_forward" ins(%m : memref<1x1x4x4xf32>) outs(%o : memref<1x1x2x2xf32>)
+      {pointers = array<i64: 0, 1>, scalars = [0 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]}
+  return %y : tensor<1x1x2x2xf32>
+}

@@ -139,3 +139,31 @@ func.func @m(%x: tensor<4x3xf32>, %t: tensor<4x3xf32>, %w: tensor<3x3xf32> {nn.p
   %l = nn.mse_loss %h, %t : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// A convolutional network: each op's vector-Jacobian product is its
+// gradient ops with the same geometry (max pooling reads its input, the
+// reshape is undone); the data's gradient is never built.
+// CHECK-LABEL: func.func @cnn_grad(
+// CHECK: %[[DZ:.+]] = nn.cross_entropy_grad
+// CHECK: %[[DF:.+]] = nn.matmul %[[DZ]], %arg4
+// CHECK: %[[DP:.+]] = nn.reshape %[[DF]] : tensor<2x16xf32> -> tensor<2x4x2x2xf32>
+// CHECK: %[[DR:.+]] = nn.max_pool2d_grad %[[R:.+]], %[[DP]] {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+// CHECK: %[[DC:.+]] = nn.relu_grad %[[R]], %[[DR]]
+// CHECK: nn.conv2d_grad_weight %arg0, %[[DC]] {padding = array<i64: 1, 1, 1, 1>} : (tensor<2x1x4x4xf32>, tensor<2x4x4x4xf32>) -> tensor<4x1x3x3xf32>
+// CHECK: nn.channel_sum %[[DC]] : (tensor<2x4x4x4xf32>) -> tensor<4xf32>
+// CHECK-NOT: nn.conv2d_grad_input
+func.func @cnn(%x: tensor<2x1x4x4xf32>, %labels: tensor<2xi32>,
+               %w: tensor<4x1x3x3xf32> {nn.param}, %b: tensor<4xf32> {nn.param},
+               %fc: tensor<3x16xf32> {nn.param}) -> tensor<f32> {
+  %y = nn.conv2d %x, %w, %b {padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
+      : (tensor<2x1x4x4xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
+  %r = nn.relu %y : tensor<2x4x4x4xf32>
+  %p = nn.max_pool2d %r {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+      : (tensor<2x4x4x4xf32>) -> tensor<2x4x2x2xf32>
+  %f = nn.reshape %p : tensor<2x4x2x2xf32> -> tensor<2x16xf32>
+  %z = nn.linear %f, %fc : (tensor<2x16xf32>, tensor<3x16xf32>) -> tensor<2x3xf32>
+  %l = nn.cross_entropy %z, %labels : (tensor<2x3xf32>, tensor<2xi32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

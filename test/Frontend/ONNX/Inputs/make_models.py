@@ -175,3 +175,67 @@ open(os.path.join(out, "malformed.onnx"), "wb").write(
 # A model with no graph.
 open(os.path.join(out, "no-graph.onnx"), "wb").write(
     onnx.ModelProto(ir_version=8).SerializeToString())
+
+
+def cnn(conv_attrs=None, pool_op="MaxPool", pool_attrs=None):
+    """x[2, 1, 8, 8] -> Conv 3x3 pad 1 -> Relu -> pool 2 -> Flatten -> Gemm
+    -> y[2, 3]: PyTorch's export of a small CNN."""
+    conv = dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1])
+    conv.update(conv_attrs or {})
+    conv = {k: v for k, v in conv.items() if v is not None}
+    pool = dict(kernel_shape=[2, 2], strides=[2, 2])
+    pool.update(pool_attrs or {})
+    nodes = [
+        h.make_node("Conv", ["x", "c.weight", "c.bias"], ["c"], "/c/Conv",
+                    **conv),
+        h.make_node("Relu", ["c"], ["r"], "/Relu"),
+        h.make_node(pool_op, ["r"], ["p"], "/Pool", **pool),
+        h.make_node("Flatten", ["p"], ["f"], "/Flatten", axis=1),
+        h.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], "/fc/Gemm",
+                    alpha=1.0, beta=1.0, transB=1),
+    ]
+    graph = h.make_graph(
+        nodes, "torch_jit",
+        [h.make_tensor_value_info("x", TP.FLOAT, [2, 1, 8, 8])],
+        [h.make_tensor_value_info("y", TP.FLOAT, [2, 3])],
+        [init("c.weight", 4, 1, 3, 3), init("c.bias", 4),
+         init("fc.weight", 3, 64), init("fc.bias", 3)])
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", 13)],
+                        producer_name="nnc-test")
+
+
+save("cnn", cnn())
+save("cnn-avg", cnn(pool_op="AveragePool",
+                    pool_attrs=dict(pads=[1, 1, 0, 0], count_include_pad=1)))
+# Malformed convolutions and pooling: each a located error.
+save("conv-auto-pad", cnn(conv_attrs=dict(auto_pad="SAME_UPPER", pads=None)))
+save("conv-kernel-shape", cnn(conv_attrs=dict(kernel_shape=[5, 5])))
+save("conv-zero-stride", cnn(conv_attrs=dict(strides=[0, 1])))
+save("conv-groups", cnn(conv_attrs=dict(group=3)))
+save("conv-too-large", cnn(conv_attrs=dict(pads=[0, 0, 0, 0],
+                                           dilations=[5, 5])))
+save("pool-ceil", cnn(pool_attrs=dict(ceil_mode=1)))
+save("pool-pads", cnn(pool_attrs=dict(pads=[2, 2, 2, 2])))
+
+
+def reflect_pad(m):
+    g = m.graph
+    g.initializer.append(numpy_helper.from_array(
+        np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"))
+    g.node.insert(0, h.make_node("Pad", ["x", "pads"], ["xp"], "/Pad",
+                                 mode="reflect"))
+    g.node[1].input[0] = "xp"
+
+
+variant("pad-reflect", reflect_pad, cnn(conv_attrs=dict(pads=[0, 0, 0, 0])))
+
+
+def log_softmax_output(m):
+    g = m.graph
+    g.node.append(h.make_node("LogSoftmax", ["y"], ["lp"], "/LogSoftmax",
+                              axis=1))
+    del g.output[:]
+    g.output.append(h.make_tensor_value_info("lp", TP.FLOAT, [2, 3]))
+
+
+variant("cnn-log-softmax", log_softmax_output, cnn())

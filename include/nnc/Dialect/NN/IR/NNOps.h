@@ -8,9 +8,11 @@
 #ifndef NNC_DIALECT_NN_IR_NNOPS_H
 #define NNC_DIALECT_NN_IR_NNOPS_H
 
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "nnc/Dialect/NN/IR/NNAttrs.h"
@@ -34,6 +36,55 @@ class Loss : public ::mlir::OpTrait::TraitBase<ConcreteType, Loss> {};
 #include "nnc/Dialect/NN/IR/NNOps.h.inc"
 
 namespace mlir::nnc {
+/// A 2-D convolution's sizes and attributes: what the conv ops verify and
+/// what their lowering hands the runtime (nncrt_conv2d_*).
+struct Conv2dGeometry {
+  int64_t n, c, h, w, k, kh, kw, oh, ow;
+  int64_t strideH, strideW, padTop, padLeft, padBottom, padRight;
+  int64_t dilationH, dilationW, groups;
+  /// The 18 values in nncrt_conv2d_*'s order.
+  SmallVector<int64_t> values() const;
+  /// FLOPs of the forward (and of each gradient): 2 per multiply-add.
+  int64_t macFlops() const;
+};
+
+/// The geometry of a convolution of an `input` [N, C, H, W] with a `weight`
+/// [K, C / groups, KH, KW], or failure with `why` set: bad attributes (a
+/// stride or dilation not positive, negative padding, absurd values),
+/// channels not divisible by the groups, a weight not matching, or a kernel
+/// larger than the padded input.
+FailureOr<Conv2dGeometry>
+getConv2dGeometry(ArrayRef<int64_t> input, ArrayRef<int64_t> weight,
+                  ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
+                  ArrayRef<int64_t> dilations, int64_t groups,
+                  std::string &why);
+
+/// A 2-D pooling's sizes and attributes (nncrt_pool2d_*).
+struct Pool2dGeometry {
+  int64_t n, c, h, w, oh, ow, kh, kw;
+  int64_t strideH, strideW, padTop, padLeft, padBottom, padRight;
+  /// The 14 values in nncrt_pool2d_*'s order.
+  SmallVector<int64_t> values() const;
+};
+
+/// The geometry of a pooling of `input` [N, C, H, W], or failure with `why`
+/// set (PyTorch's rules: positive kernel and strides, padding at most half
+/// the kernel, a window that fits the padded input).
+FailureOr<Pool2dGeometry> getPool2dGeometry(ArrayRef<int64_t> input,
+                                            ArrayRef<int64_t> kernel,
+                                            ArrayRef<int64_t> strides,
+                                            ArrayRef<int64_t> padding,
+                                            std::string &why);
+
+/// The geometry of a verified convolution or pooling op.
+Conv2dGeometry getGeometry(Conv2dOp op);
+Conv2dGeometry getGeometry(Conv2dGradInputOp op);
+Conv2dGeometry getGeometry(Conv2dGradWeightOp op);
+Pool2dGeometry getGeometry(MaxPool2dOp op);
+Pool2dGeometry getGeometry(MaxPool2dGradOp op);
+Pool2dGeometry getGeometry(AvgPool2dOp op);
+Pool2dGeometry getGeometry(AvgPool2dGradOp op);
+
 /// Number of elements of a statically shaped type.
 int64_t getNumElements(Type type);
 /// Bytes of a statically shaped type of scalars or vectors of scalars

@@ -12,6 +12,8 @@ include "nnc/Dialect/NN/IR/NNAttrs.td"
 include "nnc/Dialect/NN/IR/NNDialect.td"
 include "nnc/Dialect/NN/IR/NNInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -238,6 +240,110 @@ def NN_DropoutOp : NN_ForwardOp<"dropout", [SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Convolutional layers (NCHW activations, OIHW weights: PyTorch's layouts)
+//===----------------------------------------------------------------------===//
+
+// The geometry every convolution op carries, forward and backward alike, so
+// a gradient op states exactly the convolution it differentiates.
+def NN_ConvGeometry {
+  dag attrs = (ins
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+    DefaultValuedAttr<I64Attr, "1">:$groups);
+}
+
+def NN_Conv2dOp : NN_ForwardOp<"conv2d", [NN_InferType]> {
+  let summary = "2-D convolution (cross-correlation), PyTorch's conv2d";
+  let description = [{
+    `input` is `[N, C, H, W]`, `weight` is `[K, C / groups, KH, KW]`, the
+    optional `bias` is `[K]`; the result is `[N, K, OH, OW]` with
+    `OH = (H + top + bottom - dilation_h · (KH - 1) - 1) / stride_h + 1`
+    (likewise OW). `padding` is `[top, left, bottom, right]` (ONNX's `pads`
+    order; PyTorch's symmetric padding p is `[p, p, p, p]`), zeros outside
+    the input. `groups` splits the channels into independent convolutions;
+    `groups = C = K` is a depthwise convolution.
+
+    ```mlir
+    %y = nn.conv2d %x, %w, %b {padding = array<i64: 1, 1, 1, 1>}
+        : (tensor<128x1x28x28xf32>, tensor<32x1x3x3xf32>, tensor<32xf32>)
+        -> tensor<128x32x28x28xf32>
+    ```
+  }];
+  let arguments = !con((ins NN_F32Tensor:$input, NN_F32Tensor:$weight,
+                            Optional<NN_F32Tensor>:$bias),
+                       NN_ConvGeometry.attrs);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_MaxPool2dOp : NN_ForwardOp<"max_pool2d", [NN_InferType]> {
+  let summary = "2-D max pooling";
+  let description = [{
+    PyTorch's `max_pool2d(x, kernel, stride, padding)` on `[N, C, H, W]`:
+    the maximum of each `kernel` window, windows `strides` apart (they may
+    overlap), `padding` (`[top, left, bottom, right]`) never chosen. Its
+    gradient goes to the first maximum of each window in row-major order,
+    as PyTorch's does, and needs the input.
+
+    ```mlir
+    %p = nn.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+        : (tensor<128x32x28x28xf32>) -> tensor<128x32x14x14xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$kernel,
+                       DenseI64ArrayAttr:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_AvgPool2dOp : NN_ForwardOp<"avg_pool2d", [NN_InferType]> {
+  let summary = "2-D average pooling (global average pooling included)";
+  let description = [{
+    PyTorch's `avg_pool2d(x, kernel, stride, padding, count_include_pad)`
+    on `[N, C, H, W]`. With `count_include_pad` (PyTorch's default; ONNX's
+    AveragePool defaults to false) a window is divided by its size clipped
+    to the padded input, else by its elements inside the input. A kernel of
+    the whole `H × W` is global average pooling (`x.mean((2, 3))` keeping
+    the two dimensions as 1).
+
+    ```mlir
+    %g = nn.avg_pool2d %x {kernel = array<i64: 7, 7>, strides = array<i64: 1, 1>}
+        : (tensor<128x64x7x7xf32>) -> tensor<128x64x1x1xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$kernel,
+                       DenseI64ArrayAttr:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding,
+                       UnitAttr:$count_include_pad);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_ReshapeOp : NN_ForwardOp<"reshape"> {
+  let summary = "the same elements in row-major order under another shape";
+  let description = [{
+    Flatten (`[N, C, H, W]` to `[N, C·H·W]`) and PyTorch's `reshape`/`view`
+    on contiguous tensors. It moves no data: the lowering is a view of the
+    same buffer.
+
+    ```mlir
+    %f = nn.reshape %x : tensor<128x64x7x7xf32> -> tensor<128x3136xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def NN_MSELossOp : NN_ForwardOp<"mse_loss", [NN_InferType, NN_Loss]> {
   let summary = "mean squared error, mean over all elements";
   let description = [{
@@ -334,6 +440,101 @@ def NN_ReduceSumOp : NN_GradOp<"reduce_sum", [NN_InferType]> {
   let arguments = (ins NN_F32Tensor:$input, I64Attr:$dim);
   let results = (outs NN_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_Conv2dGradInputOp : NN_GradOp<"conv2d_grad_input"> {
+  let summary = "gradient of conv2d with respect to its input";
+  let description = [{
+    The input gradient `[N, C, H, W]` (the result type) of the convolution
+    with this geometry, from the output gradient `grad` `[N, K, OH, OW]` and
+    the weight: a transposed convolution. The result type is explicit (a
+    strided convolution maps several input sizes to one output size) and
+    must be one whose forward convolution gives `grad`'s shape.
+
+    ```mlir
+    %dx = nn.conv2d_grad_input %dy, %w {padding = array<i64: 1, 1, 1, 1>}
+        : (tensor<128x64x14x14xf32>, tensor<64x32x3x3xf32>) -> tensor<128x32x14x14xf32>
+    ```
+  }];
+  let arguments = !con((ins NN_F32Tensor:$grad, NN_F32Tensor:$weight),
+                       NN_ConvGeometry.attrs);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$grad `,` $weight attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_Conv2dGradWeightOp : NN_GradOp<"conv2d_grad_weight"> {
+  let summary = "gradient of conv2d with respect to its weight";
+  let description = [{
+    The weight gradient `[K, C / groups, KH, KW]` (the result type) of the
+    convolution with this geometry, from its forward `input` and the output
+    gradient `grad`.
+
+    ```mlir
+    %dw = nn.conv2d_grad_weight %x, %dy {padding = array<i64: 1, 1, 1, 1>}
+        : (tensor<128x32x14x14xf32>, tensor<128x64x14x14xf32>) -> tensor<64x32x3x3xf32>
+    ```
+  }];
+  let arguments = !con((ins NN_F32Tensor:$input, NN_F32Tensor:$grad),
+                       NN_ConvGeometry.attrs);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $grad attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_ChannelSumOp : NN_GradOp<"channel_sum", [NN_InferType]> {
+  let summary = "sum of an [N, C, H, W] tensor over all but the channels";
+  let description = [{
+    The bias gradient of a convolution: `Σ_{n,h,w} grad[n, c, h, w]`, summed
+    in row-major order.
+
+    ```mlir
+    %db = nn.channel_sum %dy : (tensor<128x64x14x14xf32>) -> tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_MaxPool2dGradOp : NN_GradOp<"max_pool2d_grad"> {
+  let summary = "gradient of max_pool2d: each window's gradient to its first maximum";
+  let description = [{
+    From the forward `input` and the output gradient `grad`; the result has
+    the input's type. Overlapping windows add up.
+
+    ```mlir
+    %dx = nn.max_pool2d_grad %x, %dy {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+        : (tensor<128x32x28x28xf32>, tensor<128x32x14x14xf32>) -> tensor<128x32x28x28xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$grad,
+                       DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $grad attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_AvgPool2dGradOp : NN_GradOp<"avg_pool2d_grad"> {
+  let summary = "gradient of avg_pool2d";
+  let description = [{
+    Spreads each window's gradient evenly over it (divided as the forward
+    divides); the result type is the forward input's.
+
+    ```mlir
+    %dx = nn.avg_pool2d_grad %dy {kernel = array<i64: 7, 7>, strides = array<i64: 1, 1>}
+        : (tensor<128x64x1x1xf32>) -> tensor<128x64x7x7xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$grad, DenseI64ArrayAttr:$kernel,
+                       DenseI64ArrayAttr:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding,
+                       UnitAttr:$count_include_pad);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$grad attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
@@ -527,6 +728,54 @@ def NN_SGDMatmulOp : NN_GradOp<"sgd_matmul", [NN_InferType]> {
   let results = (outs NN_F32Tensor:$result);
   let assemblyFormat = [{
     $param `,` $lhs `,` $rhs `,` $lr attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Lowering ops
+//===----------------------------------------------------------------------===//
+
+def NN_RuntimeCallOp : NN_Op<"runtime_call", [AttrSizedOperandSegments,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "a call of a function of nnc's run-time library";
+  let description = [{
+    What convert-nn-to-linalg makes of an nn op that a library primitive
+    computes better than a loop nest (oneDNN's convolutions and pooling on
+    the CPU): a destination-style op, on tensors and then on the buffers
+    bufferization gives it, so the memory planner places its operands in
+    the arena like any other buffer. `callee` names a function of the
+    run-time ABI (Codegen/Common/RuntimeABI.h); the target lowers the op to
+    a call of it. The callee's arguments are, in its order: each pointer
+    argument the operand `pointers` names (its index in `inputs` then
+    `outputs`; -1 is a null pointer), each other argument the next of
+    `scalars`, which must have its exact type. `outputs` are written whole.
+
+    ```mlir
+    %y = nn.runtime_call "nncrt_pool2d_forward" ins(%x : tensor<1x1x4x4xf32>)
+        outs(%e : tensor<1x1x2x2xf32>)
+        {pointers = array<i64: 0, 1>,
+         scalars = [0 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]}
+        -> tensor<1x1x2x2xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$callee, Variadic<AnyShaped>:$inputs,
+                       Variadic<AnyShaped>:$outputs,
+                       DenseI64ArrayAttr:$pointers, ArrayAttr:$scalars);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $callee (`ins` `(` $inputs^ `:` type($inputs) `)`)?
+    `outs` `(` $outputs `:` type($outputs) `)` attr-dict
+    (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputsMutable();
+    }
   }];
   let hasVerifier = 1;
 }

@@ -1,0 +1,117 @@
+//===- LowerRuntimeCalls.cpp - nn.runtime_call as C calls -----------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Codegen/Common/Passes.h"
+
+#include "nnc/Codegen/Common/BufferAddress.h"
+#include "nnc/Codegen/Common/RuntimeABI.h"
+#include "nnc/Dialect/NN/IR/NNOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+namespace mlir::nnc {
+#define GEN_PASS_DEF_LOWERRUNTIMECALLS
+#include "nnc/Codegen/Common/Passes.h.inc"
+} // namespace mlir::nnc
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+/// The run-time library `target`'s host code links.
+static RuntimeLibrary libraryOf(Target target) {
+  return target == Target::NVPTX ? RuntimeLibrary::CUDA : RuntimeLibrary::CPU;
+}
+
+/// The call's arguments in the callee's order, or a located error.
+static FailureOr<SmallVector<Value>>
+buildArguments(OpBuilder &b, RuntimeCallOp call,
+               const RuntimeFunctionInfo &info) {
+  Location loc = call.getLoc();
+  MLIRContext *ctx = b.getContext();
+  Type ptr = LLVM::LLVMPointerType::get(ctx);
+  ArrayRef<int64_t> pointers = call.getPointers();
+  ArrayRef<Attribute> scalars = call.getScalars().getValue();
+  size_t nextPointer = 0, nextScalar = 0;
+  SmallVector<Value> args;
+  for (ABIType t : info.args) {
+    if (t == ABIType::Ptr) {
+      if (nextPointer == pointers.size())
+        return call.emitOpError() << "has too few pointers for '" << info.name
+                                  << "'";
+      int64_t index = pointers[nextPointer++];
+      args.push_back(index < 0
+                         ? b.create<LLVM::ZeroOp>(loc, ptr).getResult()
+                         : b.create<LLVM::IntToPtrOp>(
+                               loc, ptr,
+                               createBufferAddress(
+                                   b, loc, call->getOperand(index)))
+                               .getResult());
+      continue;
+    }
+    if (nextScalar == scalars.size())
+      return call.emitOpError() << "has too few scalars for '" << info.name
+                                << "'";
+    auto attr = cast<TypedAttr>(scalars[nextScalar++]);
+    Type expected = t == ABIType::F32   ? Type(b.getF32Type())
+                    : t == ABIType::I32 ? Type(b.getI32Type())
+                                        : Type(b.getI64Type());
+    if (attr.getType() != expected)
+      return call.emitOpError()
+             << "scalar #" << nextScalar - 1 << " of '" << info.name
+             << "' must be " << expected << ", got " << attr;
+    args.push_back(b.create<arith::ConstantOp>(loc, attr));
+  }
+  if (nextPointer != pointers.size() || nextScalar != scalars.size())
+    return call.emitOpError() << "has more pointers or scalars than '"
+                              << info.name << "' takes";
+  return args;
+}
+
+namespace {
+struct LowerRuntimeCallsPass
+    : public mlir::nnc::impl::LowerRuntimeCallsBase<LowerRuntimeCallsPass> {
+  using LowerRuntimeCallsBase::LowerRuntimeCallsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<RuntimeCallOp> calls;
+    module.walk([&](RuntimeCallOp call) { calls.push_back(call); });
+    OpBuilder b(&getContext());
+    for (RuntimeCallOp call : calls) {
+      if (call.getNumResults() != 0) {
+        call.emitOpError("must be bufferized before it is lowered");
+        return signalPassFailure();
+      }
+      const RuntimeFunctionInfo *info =
+          lookupRuntimeFunction(call.getCallee());
+      if (!info) {
+        call.emitOpError() << "calls '" << call.getCallee()
+                           << "', which is not a run-time function";
+        return signalPassFailure();
+      }
+      if (info->library != libraryOf(target)) {
+        call.emitOpError() << "calls '" << info->name << "', a primitive of "
+                           << "the "
+                           << (info->library == RuntimeLibrary::CPU ? "CPU"
+                                                                    : "CUDA")
+                           << " run-time library: the "
+                           << ::nnc::targets.name(target)
+                           << " target has no lowering for it yet";
+        return signalPassFailure();
+      }
+      b.setInsertionPoint(call);
+      FailureOr<SmallVector<Value>> args = buildArguments(b, call, *info);
+      FailureOr<func::FuncOp> callee = declareRuntimeFunction(module, info->id);
+      if (failed(args) || failed(callee))
+        return signalPassFailure();
+      b.create<func::CallOp>(call.getLoc(), *callee, *args);
+      call.erase();
+    }
+  }
+};
+} // namespace

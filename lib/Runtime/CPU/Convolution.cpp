@@ -1,0 +1,1034 @@
+//===- Convolution.cpp - convolution and pooling for CPU code -------------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// The runtime's 2-D convolutions and poolings on NCHW / OIHW buffers.
+// Convolutions and average pooling run oneDNN primitives, cached per thread
+// like the GEMM's matmul primitives (CPURuntime.cpp); max pooling is plain
+// loops, for PyTorch's choice of the element a window's gradient goes to.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Runtime/CPU/CPURuntime.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+// oneDNN's CPU engine is built on OpenMP here (Debian's libdnnl: libgomp);
+// its thread count is OpenMP's.
+extern "C" int omp_get_max_threads(void);
+
+namespace {
+//===----------------------------------------------------------------------===//
+// Geometry and its checks
+//===----------------------------------------------------------------------===//
+
+/// A convolution call's 18 geometry values, in the ABI's order.
+struct ConvGeometry {
+  int64_t N, C, H, W, K, KH, KW, OH, OW, strideH, strideW, padTop, padLeft,
+      padBottom, padRight, dilationH, dilationW, groups;
+};
+
+/// A pooling call's 14 geometry values, in the ABI's order.
+struct PoolGeometry {
+  int64_t N, C, H, W, OH, OW, KH, KW, strideH, strideW, padTop, padLeft,
+      padBottom, padRight;
+};
+
+[[noreturn]] void fail(const char *function, const ConvGeometry &g,
+                       const char *reason) {
+  std::fprintf(stderr,
+               "nnc runtime: error: %s(N=%lld C=%lld H=%lld W=%lld, K=%lld "
+               "KH=%lld KW=%lld, OH=%lld OW=%lld, stride %lldx%lld, padding "
+               "top %lld left %lld bottom %lld right %lld, dilation "
+               "%lldx%lld, groups %lld): %s\n",
+               function, (long long)g.N, (long long)g.C, (long long)g.H,
+               (long long)g.W, (long long)g.K, (long long)g.KH, (long long)g.KW,
+               (long long)g.OH, (long long)g.OW, (long long)g.strideH,
+               (long long)g.strideW, (long long)g.padTop, (long long)g.padLeft,
+               (long long)g.padBottom, (long long)g.padRight,
+               (long long)g.dilationH, (long long)g.dilationW,
+               (long long)g.groups, reason);
+  std::abort();
+}
+
+[[noreturn]] void fail(const char *function, const PoolGeometry &g,
+                       int32_t kind, const char *reason) {
+  std::fprintf(stderr,
+               "nnc runtime: error: %s(kind %d, N=%lld C=%lld H=%lld W=%lld, "
+               "OH=%lld OW=%lld, window %lldx%lld, stride %lldx%lld, "
+               "padding top %lld left %lld bottom %lld right %lld): %s\n",
+               function, (int)kind, (long long)g.N, (long long)g.C,
+               (long long)g.H, (long long)g.W, (long long)g.OH, (long long)g.OW,
+               (long long)g.KH, (long long)g.KW, (long long)g.strideH,
+               (long long)g.strideW, (long long)g.padTop, (long long)g.padLeft,
+               (long long)g.padBottom, (long long)g.padRight, reason);
+  std::abort();
+}
+
+/// The output size along one axis, or -1 if the window does not fit the
+/// padded input (the division must not round a negative numerator up to 0).
+int64_t outputSize(int64_t in, int64_t padBefore, int64_t padAfter,
+                   int64_t window, int64_t dilation, int64_t stride) {
+  int64_t span = in + padBefore + padAfter - dilation * (window - 1) - 1;
+  return span < 0 ? -1 : span / stride + 1;
+}
+
+void check(const char *function, const ConvGeometry &g) {
+  for (int64_t v : {g.N, g.C, g.H, g.W, g.K, g.KH, g.KW, g.OH, g.OW, g.strideH,
+                    g.strideW, g.dilationH, g.dilationW, g.groups})
+    if (v < 1)
+      fail(function, g, "sizes, strides, dilations and groups must be >= 1");
+  for (int64_t v : {g.padTop, g.padLeft, g.padBottom, g.padRight})
+    if (v < 0)
+      fail(function, g, "paddings must be >= 0");
+  if (g.C % g.groups || g.K % g.groups)
+    fail(function, g, "C and K must be divisible by groups");
+  if (g.OH != outputSize(g.H, g.padTop, g.padBottom, g.KH, g.dilationH,
+                         g.strideH) ||
+      g.OW !=
+          outputSize(g.W, g.padLeft, g.padRight, g.KW, g.dilationW, g.strideW))
+    fail(function, g,
+         "OH, OW must be (H + padTop + padBottom - dilationH*(KH-1) - 1) / "
+         "strideH + 1 and the same for W");
+}
+
+void check(const char *function, const PoolGeometry &g, int32_t kind) {
+  if (kind != NNCRT_POOL_MAX && kind != NNCRT_POOL_AVG_INCLUDE_PAD &&
+      kind != NNCRT_POOL_AVG_EXCLUDE_PAD)
+    fail(function, g, kind, "unknown pooling kind");
+  for (int64_t v :
+       {g.N, g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.strideH, g.strideW})
+    if (v < 1)
+      fail(function, g, kind, "sizes and strides must be >= 1");
+  // A window entirely in the padding would have no maximum and nothing to
+  // average over; PyTorch even asks for padding <= window / 2.
+  if (g.padTop < 0 || g.padBottom < 0 || g.padLeft < 0 || g.padRight < 0 ||
+      g.padTop >= g.KH || g.padBottom >= g.KH || g.padLeft >= g.KW ||
+      g.padRight >= g.KW)
+    fail(function, g, kind,
+         "paddings must be >= 0 and under the window's size");
+  if (kind == NNCRT_POOL_MAX && g.H > int64_t(UINT32_MAX) / g.W)
+    fail(function, g, kind,
+         "max pooling takes planes (H*W) of under 2^32 elements");
+  if (g.OH != outputSize(g.H, g.padTop, g.padBottom, g.KH, 1, g.strideH) ||
+      g.OW != outputSize(g.W, g.padLeft, g.padRight, g.KW, 1, g.strideW))
+    fail(function, g, kind,
+         "OH, OW must be (H + padTop + padBottom - KH) / strideH + 1 and "
+         "the same for W");
+}
+
+//===----------------------------------------------------------------------===//
+// Cached oneDNN primitives
+//===----------------------------------------------------------------------===//
+
+/// What a cached primitive computes.
+enum class Op : int64_t {
+  ConvForward,
+  ConvBackwardData,
+  ConvBackwardWeights,
+  AvgPoolForward,
+  AvgPoolBackward,
+};
+
+/// Everything a primitive is specialised for: the operation, its geometry
+/// (a pooling's fills the first 14 slots), options and the thread count
+/// (oneDNN blocks the problem, and splits its reductions, for the threads
+/// it was created with).
+struct Key {
+  std::array<int64_t, 24> v;
+  bool operator==(const Key &o) const { return v == o.v; }
+};
+
+struct KeyHash {
+  size_t operator()(const Key &k) const {
+    size_t h = 0;
+    for (int64_t x : k.v)
+      h = h * 0x9E3779B97F4A7C15ull + std::hash<int64_t>()(x);
+    return h;
+  }
+};
+
+/// One of a primitive's tensors as the caller holds it, a plain row-major
+/// buffer whose pointer is set per call. Where the primitive runs in
+/// another layout, `inner` is a buffer of that layout, allocated once with
+/// the primitive, and `reorder` copies into it before the primitive (an
+/// argument) or out of it after (a result).
+struct Operand {
+  int arg = 0; // DNNL_ARG_*
+  bool result = false;
+  dnnl_memory_t user = nullptr, inner = nullptr, reorderScratch = nullptr;
+  dnnl_primitive_t reorder = nullptr;
+  void *buffer = nullptr;
+};
+
+/// A created primitive with its operands and one scratchpad buffer, shared
+/// by the primitive and its reorders (they run one after another), so that
+/// a step allocates nothing after its first call.
+struct Primitive {
+  static constexpr int maxOperands = 4;
+  dnnl_primitive_t primitive = nullptr;
+  dnnl_memory_t scratch = nullptr;
+  Operand operands[maxOperands];
+  int numOperands = 0;
+  void *scratchBuffer = nullptr;
+
+  ~Primitive() {
+    for (Operand &o : operands) {
+      for (dnnl_memory_t m : {o.user, o.inner, o.reorderScratch})
+        if (m)
+          dnnl_memory_destroy(m);
+      if (o.reorder)
+        dnnl_primitive_destroy(o.reorder);
+      std::free(o.buffer);
+    }
+    if (scratch)
+      dnnl_memory_destroy(scratch);
+    if (primitive)
+      dnnl_primitive_destroy(primitive);
+    std::free(scratchBuffer);
+  }
+
+  /// Runs the primitive on the buffers `data` (one per operand, in their
+  /// order; null for an absent optional operand such as the bias).
+  dnnl_status_t run(dnnl_stream_t stream, const void *const *data) {
+    dnnl_status_t status = dnnl_success;
+    for (int i = 0; i < numOperands && status == dnnl_success; ++i)
+      status = dnnl_memory_set_data_handle(operands[i].user,
+                                           const_cast<void *>(data[i]));
+    for (int i = 0; i < numOperands && status == dnnl_success; ++i)
+      if (operands[i].reorder && !operands[i].result)
+        status = runReorder(stream, operands[i], operands[i].user,
+                            operands[i].inner);
+    if (status != dnnl_success)
+      return status;
+    dnnl_exec_arg_t args[maxOperands + 1];
+    int nargs = 0;
+    for (int i = 0; i < numOperands; ++i)
+      args[nargs++] = {operands[i].arg, operands[i].inner ? operands[i].inner
+                                                          : operands[i].user};
+    if (scratch)
+      args[nargs++] = {DNNL_ARG_SCRATCHPAD, scratch};
+    status = dnnl_primitive_execute(primitive, stream, nargs, args);
+    for (int i = 0; i < numOperands && status == dnnl_success; ++i)
+      if (operands[i].reorder && operands[i].result)
+        status = runReorder(stream, operands[i], operands[i].inner,
+                            operands[i].user);
+    if (status == dnnl_success)
+      status = dnnl_stream_wait(stream);
+    return status;
+  }
+
+private:
+  static dnnl_status_t runReorder(dnnl_stream_t stream, const Operand &o,
+                                  dnnl_memory_t from, dnnl_memory_t to) {
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    int nargs = 2;
+    if (o.reorderScratch)
+      args[nargs++] = {DNNL_ARG_SCRATCHPAD, o.reorderScratch};
+    return dnnl_primitive_execute(o.reorder, stream, nargs, args);
+  }
+};
+
+/// How to build one operand: its argument, the query (and index) for the
+/// layout the primitive chose and the caller's plain layout.
+struct OperandSpec {
+  int arg;
+  dnnl_query_t query;
+  int index;
+  dnnl_memory_desc_t plain;
+  bool result;
+};
+
+const dnnl_memory_desc_t *scratchpadDesc(const_dnnl_primitive_desc_t pd) {
+  const dnnl_memory_desc_t *md =
+      dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  return md && dnnl_memory_desc_get_size(md) ? md : nullptr;
+}
+
+void *allocate(size_t bytes) {
+  return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+/// The primitive of `pd` with its operands: a reorder and an inner buffer
+/// for each operand whose chosen layout is not the caller's. The scratchpad
+/// memory objects get their (shared) buffer once all sizes are known.
+dnnl_status_t build(dnnl_engine_t engine, const_dnnl_primitive_desc_t pd,
+                    const OperandSpec *specs, int numSpecs,
+                    std::unique_ptr<Primitive> &result) {
+  auto p = std::make_unique<Primitive>();
+  size_t scratchBytes = 0;
+  dnnl_status_t status = dnnl_primitive_create(&p->primitive, pd);
+  if (const dnnl_memory_desc_t *md = scratchpadDesc(pd)) {
+    scratchBytes = dnnl_memory_desc_get_size(md);
+    if (status == dnnl_success)
+      status = dnnl_memory_create(&p->scratch, md, engine, DNNL_MEMORY_NONE);
+  }
+  dnnl_primitive_attr_t attr = nullptr;
+  if (status == dnnl_success)
+    status = dnnl_primitive_attr_create(&attr);
+  if (status == dnnl_success)
+    status = dnnl_primitive_attr_set_scratchpad_mode(attr,
+                                                     dnnl_scratchpad_mode_user);
+  for (int i = 0; i < numSpecs && status == dnnl_success; ++i) {
+    const OperandSpec &s = specs[i];
+    Operand &o = p->operands[p->numOperands++];
+    o.arg = s.arg;
+    o.result = s.result;
+    status = dnnl_memory_create(&o.user, &s.plain, engine, DNNL_MEMORY_NONE);
+    const dnnl_memory_desc_t *chosen =
+        dnnl_primitive_desc_query_md(pd, s.query, s.index);
+    if (status != dnnl_success || !chosen ||
+        dnnl_memory_desc_equal(chosen, &s.plain))
+      continue;
+    o.buffer = allocate(dnnl_memory_desc_get_size(chosen));
+    if (!o.buffer) {
+      status = dnnl_out_of_memory;
+      break;
+    }
+    status = dnnl_memory_create(&o.inner, chosen, engine, o.buffer);
+    dnnl_primitive_desc_t reorderPd = nullptr;
+    if (status == dnnl_success)
+      status = s.result
+                   ? dnnl_reorder_primitive_desc_create(
+                         &reorderPd, chosen, engine, &s.plain, engine, attr)
+                   : dnnl_reorder_primitive_desc_create(
+                         &reorderPd, &s.plain, engine, chosen, engine, attr);
+    if (status != dnnl_success)
+      break;
+    status = dnnl_primitive_create(&o.reorder, reorderPd);
+    if (const dnnl_memory_desc_t *md = scratchpadDesc(reorderPd)) {
+      scratchBytes = std::max(scratchBytes, dnnl_memory_desc_get_size(md));
+      if (status == dnnl_success)
+        status =
+            dnnl_memory_create(&o.reorderScratch, md, engine, DNNL_MEMORY_NONE);
+    }
+    dnnl_primitive_desc_destroy(reorderPd);
+  }
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  if (status == dnnl_success && scratchBytes) {
+    p->scratchBuffer = allocate(scratchBytes);
+    if (!p->scratchBuffer)
+      status = dnnl_out_of_memory;
+  }
+  if (status == dnnl_success && p->scratch)
+    status = dnnl_memory_set_data_handle(p->scratch, p->scratchBuffer);
+  for (int i = 0; i < p->numOperands && status == dnnl_success; ++i)
+    if (p->operands[i].reorderScratch)
+      status = dnnl_memory_set_data_handle(p->operands[i].reorderScratch,
+                                           p->scratchBuffer);
+  if (status == dnnl_success)
+    result = std::move(p);
+  return status;
+}
+
+/// Primitives by key, per thread (a thread's steps never wait for
+/// another's), with the thread's engine and stream.
+class PrimitiveCache {
+public:
+  ~PrimitiveCache() {
+    map.clear();
+    if (stream)
+      dnnl_stream_destroy(stream);
+    if (engine)
+      dnnl_engine_destroy(engine);
+  }
+
+  /// The primitive for `key`, created by `create(engine, result)` on the
+  /// key's first call; a failure's status is returned and nothing cached.
+  template <typename Create>
+  dnnl_status_t lookup(const Key &key, Create create, Primitive *&result) {
+    auto it = map.find(key);
+    if (it != map.end()) {
+      result = it->second.get();
+      return dnnl_success;
+    }
+    if (!engine) { // both or neither: a stream-less engine cannot run
+      dnnl_status_t status = dnnl_engine_create(&engine, dnnl_cpu, 0);
+      if (status != dnnl_success) {
+        engine = nullptr;
+        return status;
+      }
+      status = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+      if (status != dnnl_success) {
+        dnnl_engine_destroy(engine);
+        engine = nullptr;
+        stream = nullptr;
+        return status;
+      }
+    }
+    std::unique_ptr<Primitive> created;
+    dnnl_status_t status = create(engine, created);
+    if (status != dnnl_success)
+      return status;
+    result = created.get();
+    map.emplace(key, std::move(created));
+    return dnnl_success;
+  }
+
+  dnnl_stream_t getStream() const { return stream; }
+
+private:
+  dnnl_engine_t engine = nullptr;
+  dnnl_stream_t stream = nullptr;
+  std::unordered_map<Key, std::unique_ptr<Primitive>, KeyHash> map;
+};
+
+thread_local PrimitiveCache primitiveCache;
+
+[[noreturn]] void failStatus(const char *function, const ConvGeometry &g,
+                             const char *what, dnnl_status_t status) {
+  char reason[96];
+  std::snprintf(reason, sizeof(reason), "%s failed with oneDNN status %d", what,
+                (int)status);
+  fail(function, g, reason);
+}
+
+[[noreturn]] void failStatus(const char *function, const PoolGeometry &g,
+                             int32_t kind, const char *what,
+                             dnnl_status_t status) {
+  char reason[96];
+  std::snprintf(reason, sizeof(reason), "%s failed with oneDNN status %d", what,
+                (int)status);
+  fail(function, g, kind, reason);
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution
+//===----------------------------------------------------------------------===//
+
+/// A convolution primitive's options beyond its geometry.
+struct ConvOptions {
+  Op op;
+  bool bias;
+  int32_t activation;
+  float slope;
+};
+
+/// Which of the activation tensors oneDNN may lay out as it likes
+/// (dnnl_format_tag_any; the weights always may: they are small, and the
+/// direct kernels want them blocked): AnySrc the input side (x or dx),
+/// AnyDst the output side (y or dy).
+enum : unsigned { AnySrc = 1, AnyDst = 2 };
+
+/// The layouts a convolution is created with, tried in order: the first
+/// whose implementation is one of oneDNN's direct (jit) kernels wins, else
+/// the first oneDNN can create at all (NCHW throughout, its gemm kernels,
+/// nothing reordered). On NCHW, oneDNN 2.6 has direct kernels only for an
+/// input of few channels (a first layer's), and its gemm (im2col) ones
+/// lose to the direct kernels on their blocked layouts even counting the
+/// reorders: on the Fashion-MNIST CNN's layers (batch 128, AVX-512, ms at
+/// 1 / 2 threads) 12.8 / 8.2 against 9.1 / 4.6 for a 32-to-64-channel
+/// 14x14 forward, 14.7 / 7.8 against 9.4 / 4.9 for its data gradient, 13.1
+/// / 7.0 against 10.1 / 5.0 for its weight gradient, 2.9 / 4.4 against 2.5
+/// / 1.5 for the first layer's (1 to 32 channels, 28x28) weight gradient,
+/// and a tie (2.2 / 1.8 against 2.2 / 1.9) for that layer's forward, which
+/// is little arithmetic for the output it writes. Hence "a direct kernel,
+/// reordering as little as that takes": the first layer's input stays
+/// NCHW rather than being padded from 1 channel to a block of 16.
+constexpr unsigned layoutCandidates[] = {0, AnyDst, AnySrc, AnySrc | AnyDst};
+
+bool isDirectKernel(const_dnnl_primitive_desc_t pd) {
+  const char *impl = nullptr;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) !=
+          dnnl_success ||
+      !impl)
+    return false;
+  return !std::strstr(impl, "gemm") && !std::strstr(impl, "ref");
+}
+
+/// The convolution descriptors' tensors: plain (the caller's) and as
+/// offered to oneDNN under a layout mask.
+struct ConvDescs {
+  dnnl_memory_desc_t src, weights, dst, bias;    // plain
+  dnnl_memory_desc_t srcAny, weightsAny, dstAny; // offered
+  dnnl_dims_t strides, dilates, padL, padR;
+};
+
+dnnl_status_t initDescs(const ConvGeometry &g, unsigned mask, ConvDescs &d) {
+  dnnl_dims_t src = {g.N, g.C, g.H, g.W}, dst = {g.N, g.K, g.OH, g.OW},
+              bias = {g.K};
+  // OIHW with groups is [groups, K/groups, C/groups, KH, KW], the same
+  // memory; oneDNN takes a grouped convolution's weights that way.
+  bool grouped = g.groups > 1;
+  dnnl_dims_t weights = {g.K, g.C, g.KH, g.KW};
+  if (grouped) {
+    dnnl_dims_t w5 = {g.groups, g.K / g.groups, g.C / g.groups, g.KH, g.KW};
+    std::memcpy(weights, w5, sizeof(w5));
+  }
+  int wDims = grouped ? 5 : 4;
+  dnnl_format_tag_t wTag = grouped ? dnnl_goihw : dnnl_oihw;
+  dnnl_status_t status;
+  if ((status =
+           dnnl_memory_desc_init_by_tag(&d.src, 4, src, dnnl_f32, dnnl_nchw)) ||
+      (status = dnnl_memory_desc_init_by_tag(&d.weights, wDims, weights,
+                                             dnnl_f32, wTag)) ||
+      (status =
+           dnnl_memory_desc_init_by_tag(&d.dst, 4, dst, dnnl_f32, dnnl_nchw)) ||
+      (status =
+           dnnl_memory_desc_init_by_tag(&d.bias, 1, bias, dnnl_f32, dnnl_x)) ||
+      (status = dnnl_memory_desc_init_by_tag(&d.srcAny, 4, src, dnnl_f32,
+                                             mask & AnySrc ? dnnl_format_tag_any
+                                                           : dnnl_nchw)) ||
+      (status = dnnl_memory_desc_init_by_tag(&d.weightsAny, wDims, weights,
+                                             dnnl_f32, dnnl_format_tag_any)) ||
+      (status = dnnl_memory_desc_init_by_tag(&d.dstAny, 4, dst, dnnl_f32,
+                                             mask & AnyDst ? dnnl_format_tag_any
+                                                           : dnnl_nchw)))
+    return status;
+  // oneDNN counts dilation from 0 (dense), PyTorch from 1.
+  d.strides[0] = g.strideH, d.strides[1] = g.strideW;
+  d.dilates[0] = g.dilationH - 1, d.dilates[1] = g.dilationW - 1;
+  d.padL[0] = g.padTop, d.padL[1] = g.padLeft;
+  d.padR[0] = g.padBottom, d.padR[1] = g.padRight;
+  return dnnl_success;
+}
+
+/// The primitive descriptor of `o` on the layouts of `mask`. The direct
+/// algorithm throughout: Winograd's changes the arithmetic.
+dnnl_status_t createConvPd(dnnl_engine_t engine, const ConvGeometry &g,
+                           const ConvOptions &o, unsigned mask, ConvDescs &d,
+                           dnnl_primitive_desc_t &pd) {
+  dnnl_status_t status = initDescs(g, mask, d);
+  if (status != dnnl_success)
+    return status;
+  dnnl_convolution_desc_t forward, desc;
+  status = dnnl_dilated_convolution_forward_desc_init(
+      &forward, dnnl_forward_training, dnnl_convolution_direct, &d.srcAny,
+      &d.weightsAny, o.op == Op::ConvForward && o.bias ? &d.bias : nullptr,
+      &d.dstAny, d.strides, d.dilates, d.padL, d.padR);
+  if (status != dnnl_success)
+    return status;
+  // A backward primitive is created with its forward's as a hint.
+  dnnl_primitive_desc_t hint = nullptr;
+  if (o.op != Op::ConvForward) {
+    status =
+        dnnl_primitive_desc_create(&hint, &forward, nullptr, engine, nullptr);
+    if (status == dnnl_success)
+      status =
+          o.op == Op::ConvBackwardData
+              ? dnnl_dilated_convolution_backward_data_desc_init(
+                    &desc, dnnl_convolution_direct, &d.srcAny, &d.weightsAny,
+                    &d.dstAny, d.strides, d.dilates, d.padL, d.padR)
+              : dnnl_dilated_convolution_backward_weights_desc_init(
+                    &desc, dnnl_convolution_direct, &d.srcAny, &d.weightsAny,
+                    nullptr, &d.dstAny, d.strides, d.dilates, d.padL, d.padR);
+  } else {
+    desc = forward;
+  }
+  dnnl_primitive_attr_t attr = nullptr;
+  if (status == dnnl_success)
+    status = dnnl_primitive_attr_create(&attr);
+  if (status == dnnl_success)
+    status = dnnl_primitive_attr_set_scratchpad_mode(attr,
+                                                     dnnl_scratchpad_mode_user);
+  // The activation as an eltwise post-op: relu with a negative slope is
+  // x > 0 ? x : slope·x, the leaky relu nnc computes.
+  if (status == dnnl_success && o.activation != NNCRT_ACTIVATION_NONE) {
+    dnnl_post_ops_t postOps;
+    status = dnnl_post_ops_create(&postOps);
+    if (status == dnnl_success) {
+      status = dnnl_post_ops_append_eltwise(
+          postOps, 1.0f, dnnl_eltwise_relu,
+          o.activation == NNCRT_ACTIVATION_LEAKY_RELU ? o.slope : 0.0f, 0.0f);
+      if (status == dnnl_success)
+        status = dnnl_primitive_attr_set_post_ops(attr, postOps);
+      dnnl_post_ops_destroy(postOps);
+    }
+  }
+  if (status == dnnl_success)
+    status = dnnl_primitive_desc_create(&pd, &desc, attr, engine, hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  return status;
+}
+
+dnnl_status_t createConv(dnnl_engine_t engine, const ConvGeometry &g,
+                         const ConvOptions &o,
+                         std::unique_ptr<Primitive> &result) {
+  dnnl_status_t status = dnnl_unimplemented;
+  ConvDescs d, fallbackDescs;
+  dnnl_primitive_desc_t pd = nullptr, fallback = nullptr;
+  for (unsigned mask : layoutCandidates) {
+    dnnl_primitive_desc_t candidate = nullptr;
+    ConvDescs candidateDescs;
+    dnnl_status_t candidateStatus =
+        createConvPd(engine, g, o, mask, candidateDescs, candidate);
+    if (candidateStatus != dnnl_success) {
+      status = candidateStatus;
+      continue;
+    }
+    if (isDirectKernel(candidate)) {
+      pd = candidate;
+      d = candidateDescs;
+      break;
+    }
+    if (fallback) {
+      dnnl_primitive_desc_destroy(candidate);
+      continue;
+    }
+    fallback = candidate;
+    fallbackDescs = candidateDescs;
+  }
+  if (pd) {
+    if (fallback)
+      dnnl_primitive_desc_destroy(fallback);
+  } else if (fallback) {
+    pd = fallback;
+    d = fallbackDescs;
+  } else {
+    return status;
+  }
+  // The caller's buffers in its order (see runConv).
+  OperandSpec specs[4];
+  int n = 0;
+  switch (o.op) {
+  case Op::ConvForward:
+    specs[n++] = {DNNL_ARG_SRC, dnnl_query_src_md, 0, d.src, false};
+    specs[n++] = {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, d.weights, false};
+    specs[n++] = {DNNL_ARG_DST, dnnl_query_dst_md, 0, d.dst, true};
+    if (o.bias) // the bias is the weights' second descriptor
+      specs[n++] = {DNNL_ARG_BIAS, dnnl_query_weights_md, 1, d.bias, false};
+    break;
+  case Op::ConvBackwardData:
+    specs[n++] = {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, d.dst, false};
+    specs[n++] = {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, d.weights, false};
+    specs[n++] = {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, d.src, true};
+    break;
+  default:
+    specs[n++] = {DNNL_ARG_SRC, dnnl_query_src_md, 0, d.src, false};
+    specs[n++] = {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, d.dst, false};
+    specs[n++] = {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, 0,
+                  d.weights, true};
+    break;
+  }
+  status = build(engine, pd, specs, n, result);
+  dnnl_primitive_desc_destroy(pd);
+  return status;
+}
+
+Key convKey(const ConvGeometry &g, const ConvOptions &o) {
+  int32_t slopeBits = 0;
+  if (o.activation == NNCRT_ACTIVATION_LEAKY_RELU)
+    std::memcpy(&slopeBits, &o.slope, sizeof(slopeBits));
+  return Key{{(int64_t)o.op,
+              g.N,
+              g.C,
+              g.H,
+              g.W,
+              g.K,
+              g.KH,
+              g.KW,
+              g.OH,
+              g.OW,
+              g.strideH,
+              g.strideW,
+              g.padTop,
+              g.padLeft,
+              g.padBottom,
+              g.padRight,
+              g.dilationH,
+              g.dilationW,
+              g.groups,
+              (int64_t)o.bias,
+              (int64_t)o.activation,
+              (int64_t)slopeBits,
+              (int64_t)omp_get_max_threads(),
+              0}};
+}
+
+/// Runs a convolution on the caller's buffers, in createConv's operand
+/// order.
+void runConv(const char *function, const ConvGeometry &g, const ConvOptions &o,
+             const void *const *data) {
+  Primitive *p = nullptr;
+  dnnl_status_t status = primitiveCache.lookup(
+      convKey(g, o),
+      [&](dnnl_engine_t engine, std::unique_ptr<Primitive> &result) {
+        return createConv(engine, g, o, result);
+      },
+      p);
+  if (status != dnnl_success)
+    failStatus(function, g, "creating the convolution", status);
+  status = p->run(primitiveCache.getStream(), data);
+  if (status != dnnl_success)
+    failStatus(function, g, "the convolution", status);
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+/// Average pooling on the caller's NCHW buffers: oneDNN's kernels take NCHW
+/// as it is (and a forward refuses to choose its input's layout).
+dnnl_status_t createAvgPool(dnnl_engine_t engine, const PoolGeometry &g,
+                            int32_t kind, bool backward,
+                            std::unique_ptr<Primitive> &result) {
+  dnnl_alg_kind_t alg = kind == NNCRT_POOL_AVG_INCLUDE_PAD
+                            ? dnnl_pooling_avg_include_padding
+                            : dnnl_pooling_avg_exclude_padding;
+  dnnl_memory_desc_t src, dst;
+  dnnl_dims_t srcDims = {g.N, g.C, g.H, g.W}, dstDims = {g.N, g.C, g.OH, g.OW};
+  dnnl_dims_t strides = {g.strideH, g.strideW}, kernel = {g.KH, g.KW},
+              dilation = {0, 0}, padL = {g.padTop, g.padLeft},
+              padR = {g.padBottom, g.padRight};
+  dnnl_status_t status;
+  if ((status = dnnl_memory_desc_init_by_tag(&src, 4, srcDims, dnnl_f32,
+                                             dnnl_nchw)) ||
+      (status =
+           dnnl_memory_desc_init_by_tag(&dst, 4, dstDims, dnnl_f32, dnnl_nchw)))
+    return status;
+  dnnl_pooling_v2_desc_t forward, desc;
+  status = dnnl_pooling_v2_forward_desc_init(
+      &forward, backward ? dnnl_forward_training : dnnl_forward_inference, alg,
+      &src, &dst, strides, kernel, dilation, padL, padR);
+  // A backward primitive is created with its forward's as a hint.
+  dnnl_primitive_desc_t hint = nullptr;
+  if (status == dnnl_success && backward) {
+    status =
+        dnnl_primitive_desc_create(&hint, &forward, nullptr, engine, nullptr);
+    if (status == dnnl_success)
+      status = dnnl_pooling_v2_backward_desc_init(
+          &desc, alg, &src, &dst, strides, kernel, dilation, padL, padR);
+  } else {
+    desc = forward;
+  }
+  dnnl_primitive_attr_t attr = nullptr;
+  if (status == dnnl_success)
+    status = dnnl_primitive_attr_create(&attr);
+  if (status == dnnl_success)
+    status = dnnl_primitive_attr_set_scratchpad_mode(attr,
+                                                     dnnl_scratchpad_mode_user);
+  dnnl_primitive_desc_t pd = nullptr;
+  if (status == dnnl_success)
+    status = dnnl_primitive_desc_create(&pd, &desc, attr, engine, hint);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  if (status != dnnl_success)
+    return status;
+  OperandSpec specs[2] = {
+      {backward ? DNNL_ARG_DIFF_DST : DNNL_ARG_SRC,
+       backward ? dnnl_query_diff_dst_md : dnnl_query_src_md, 0,
+       backward ? dst : src, false},
+      {backward ? DNNL_ARG_DIFF_SRC : DNNL_ARG_DST,
+       backward ? dnnl_query_diff_src_md : dnnl_query_dst_md, 0,
+       backward ? src : dst, true}};
+  status = build(engine, pd, specs, 2, result);
+  dnnl_primitive_desc_destroy(pd);
+  return status;
+}
+
+/// y = avgpool(x) (forward) or dx from dy (backward).
+void runAvgPool(const char *function, const PoolGeometry &g, int32_t kind,
+                bool backward, const float *in, float *out) {
+  Op op = backward ? Op::AvgPoolBackward : Op::AvgPoolForward;
+  Key key{{(int64_t)op, g.N, g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.strideH,
+           g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight,
+           (int64_t)kind, (int64_t)omp_get_max_threads()}};
+  Primitive *p = nullptr;
+  dnnl_status_t status = primitiveCache.lookup(
+      key,
+      [&](dnnl_engine_t engine, std::unique_ptr<Primitive> &result) {
+        return createAvgPool(engine, g, kind, backward, result);
+      },
+      p);
+  if (status != dnnl_success)
+    failStatus(function, g, kind, "creating the pooling", status);
+  const void *data[2] = {in, out};
+  status = p->run(primitiveCache.getStream(), data);
+  if (status != dnnl_success)
+    failStatus(function, g, kind, "the pooling", status);
+}
+
+// Max pooling is plain loops rather than oneDNN's: its backward needs a
+// workspace recorded by a training forward (and nnc may recompute that
+// forward, or not run it, before the backward), and which of a window's
+// equal maxima (or NaNs) gets the gradient is left unspecified, while nnc
+// matches PyTorch's CPU kernel: the first maximum in row-major order, as
+// `if (val > maxval || isnan(val))` picks it. The forward is the same loop
+// so that it picks the same element.
+
+/// The part of window `o` along one axis that lies in the input: [b, e).
+inline void windowBounds(int64_t o, int64_t stride, int64_t pad, int64_t window,
+                         int64_t in, int64_t &b, int64_t &e) {
+  int64_t start = o * stride - pad;
+  b = std::max<int64_t>(start, 0);
+  e = std::min(start + window, in);
+}
+
+/// Output columns whose windows the max pooling loops advance together:
+/// they keep each column's running maximum in a lane of a vector register.
+constexpr int64_t poolLanes = 8;
+
+/// A thread's copy of the plane being pooled, kept between calls so that a
+/// step allocates nothing after its first: its rows with -inf in place of
+/// the left and right padding, and beyond them room for the columns the
+/// last group of poolLanes windows reads (their results are dropped).
+/// Without left and right padding the rows keep their stride, so a plane
+/// is one copy (a dropped window reads into the next row, the last row's
+/// into -inf past the end).
+struct PaddedPlane {
+  std::vector<float> data;
+  int64_t stride = 0; // floats per row
+
+  void prepare(const PoolGeometry &g) {
+    int64_t groups = (g.OW + poolLanes - 1) / poolLanes;
+    bool padded = g.padLeft || g.padRight;
+    stride = padded ? std::max(g.padLeft + g.W + g.padRight,
+                               groups * poolLanes * g.strideW + g.KW)
+                    : g.W;
+    data.assign(g.H * stride + poolLanes * g.strideW + g.KW,
+                -std::numeric_limits<float>::infinity());
+  }
+
+  void load(const PoolGeometry &g, const float *x) {
+    if (stride == g.W) {
+      std::copy(x, x + g.H * g.W, data.data());
+      return;
+    }
+    for (int64_t h = 0; h < g.H; ++h)
+      std::copy(x + h * g.W, x + (h + 1) * g.W,
+                data.data() + h * stride + g.padLeft);
+  }
+};
+
+thread_local PaddedPlane paddedPlane;
+
+/// poolLanes floats, and as many indices, in vectors of the compilers'
+/// generic vector extension (GCC, Clang): SSE or NEON registers, whichever
+/// the target has. A comparison gives an Indices mask, all ones or zeros.
+typedef float Floats __attribute__((vector_size(poolLanes * sizeof(float))));
+typedef uint32_t Indices
+    __attribute__((vector_size(poolLanes * sizeof(uint32_t))));
+
+/// The elements PyTorch's CPU max pooling picks in windows (oh, ow0 ...
+/// ow0 + poolLanes - 1): the first in-bounds element, replaced in
+/// row-major order by a greater one or a NaN (`if (val > maxval ||
+/// isnan(val))`); maxval gets their values and, WithIndex, index their
+/// indices in the plane. A padding column reads -inf, which the condition
+/// never takes, as PyTorch skips it. The windows advance together, with
+/// masks rather than branches: random data mispredicts every other branch,
+/// and the compiler's own vectorization keeps the indices' selects scalar.
+/// StrideW is the column stride when it is a constant (1, 2), else 0.
+template <int64_t StrideW, bool WithIndex>
+void windowArgmax(const PoolGeometry &g, const PaddedPlane &plane, int64_t oh,
+                  int64_t ow0, float *maxval, uint32_t *index) {
+  const int64_t sW = StrideW ? StrideW : g.strideW;
+  int64_t h0, h1;
+  windowBounds(oh, g.strideH, g.padTop, g.KH, g.H, h0, h1);
+  Floats m;
+  Indices at, lane;
+  for (int64_t l = 0; l < poolLanes; ++l) {
+    m[l] = -std::numeric_limits<float>::infinity();
+    // Indices wrap around in the dropped lanes only (check() bounds the
+    // plane to 2^32 elements).
+    lane[l] = uint32_t((ow0 + l) * sW - g.padLeft);
+    at[l] =
+        uint32_t(h0 * g.W + std::max<int64_t>((ow0 + l) * sW - g.padLeft, 0));
+  }
+  for (int64_t h = h0; h < h1; ++h) {
+    const float *row = plane.data.data() + h * plane.stride + ow0 * sW;
+    for (int64_t kw = 0; kw < g.KW; ++kw) {
+      Floats v;
+      for (int64_t l = 0; l < poolLanes; ++l)
+        v[l] = row[l * sW + kw];
+      Indices take = (Indices)((v > m) | (v != v));
+      m = (Floats)(((Indices)v & take) | ((Indices)m & ~take));
+      if (WithIndex)
+        at = ((lane + uint32_t(h * g.W + kw)) & take) | (at & ~take);
+    }
+  }
+  for (int64_t l = 0; l < poolLanes; ++l) {
+    maxval[l] = m[l];
+    if (WithIndex)
+      index[l] = at[l];
+  }
+}
+
+template <bool WithIndex>
+void windowArgmax(const PoolGeometry &g, const PaddedPlane &plane, int64_t oh,
+                  int64_t ow0, float *maxval, uint32_t *index) {
+  switch (g.strideW) {
+  case 1:
+    return windowArgmax<1, WithIndex>(g, plane, oh, ow0, maxval, index);
+  case 2:
+    return windowArgmax<2, WithIndex>(g, plane, oh, ow0, maxval, index);
+  default:
+    return windowArgmax<0, WithIndex>(g, plane, oh, ow0, maxval, index);
+  }
+}
+
+struct MaxPoolTask {
+  const PoolGeometry &g;
+  const float *x, *dy;
+  float *out; // y, or dx
+};
+
+/// The forward over planes [b, e) of the N·C.
+void maxPoolForward(void *ctx, int64_t b, int64_t e) {
+  const MaxPoolTask &t = *static_cast<const MaxPoolTask *>(ctx);
+  const PoolGeometry &g = t.g;
+  PaddedPlane &plane = paddedPlane;
+  plane.prepare(g);
+  float maxval[poolLanes];
+  uint32_t index[poolLanes];
+  for (int64_t p = b; p < e; ++p) {
+    plane.load(g, t.x + p * g.H * g.W);
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow0 = 0; ow0 < g.OW; ow0 += poolLanes) {
+        windowArgmax<false>(g, plane, oh, ow0, maxval, index);
+        std::copy(maxval, maxval + std::min(poolLanes, g.OW - ow0),
+                  t.out + (p * g.OH + oh) * g.OW + ow0);
+      }
+  }
+}
+
+/// The backward over planes [b, e): each plane is one thread's, and its
+/// windows add up in row-major order (PyTorch's), so the result does not
+/// depend on the thread count either.
+void maxPoolBackward(void *ctx, int64_t b, int64_t e) {
+  const MaxPoolTask &t = *static_cast<const MaxPoolTask *>(ctx);
+  const PoolGeometry &g = t.g;
+  PaddedPlane &plane = paddedPlane;
+  plane.prepare(g);
+  float maxval[poolLanes];
+  uint32_t index[poolLanes];
+  for (int64_t p = b; p < e; ++p) {
+    plane.load(g, t.x + p * g.H * g.W);
+    float *dx = t.out + p * g.H * g.W;
+    std::fill(dx, dx + g.H * g.W, 0.0f);
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow0 = 0; ow0 < g.OW; ow0 += poolLanes) {
+        windowArgmax<true>(g, plane, oh, ow0, maxval, index);
+        const float *dy = t.dy + (p * g.OH + oh) * g.OW + ow0;
+        for (int64_t l = 0, n = std::min(poolLanes, g.OW - ow0); l < n; ++l)
+          dx[index[l]] += dy[l];
+      }
+  }
+}
+
+/// Planes per thread at least: a piece of under ~32K input elements is not
+/// worth a thread.
+int64_t planeGrain(const PoolGeometry &g) {
+  return std::max<int64_t>(1, (int64_t(1) << 15) / (g.H * g.W));
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+void nncrt_conv2d_forward(const float *x, const float *w, const float *bias,
+                          float *y, int64_t N, int64_t C, int64_t H, int64_t W,
+                          int64_t K, int64_t KH, int64_t KW, int64_t OH,
+                          int64_t OW, int64_t strideH, int64_t strideW,
+                          int64_t padTop, int64_t padLeft, int64_t padBottom,
+                          int64_t padRight, int64_t dilationH,
+                          int64_t dilationW, int64_t groups, int32_t activation,
+                          float slope) {
+  const char *function = "nncrt_conv2d_forward";
+  ConvGeometry g{N,       C,         H,        W,         K,         KH,
+                 KW,      OH,        OW,       strideH,   strideW,   padTop,
+                 padLeft, padBottom, padRight, dilationH, dilationW, groups};
+  check(function, g);
+  if (activation != NNCRT_ACTIVATION_NONE &&
+      activation != NNCRT_ACTIVATION_RELU &&
+      activation != NNCRT_ACTIVATION_LEAKY_RELU) {
+    char reason[48];
+    std::snprintf(reason, sizeof(reason), "unknown activation %d",
+                  (int)activation);
+    fail(function, g, reason);
+  }
+  const void *data[4] = {x, w, y, bias};
+  runConv(function, g, {Op::ConvForward, bias != nullptr, activation, slope},
+          data);
+}
+
+void nncrt_conv2d_backward_data(const float *dy, const float *w, float *dx,
+                                int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t K, int64_t KH, int64_t KW, int64_t OH,
+                                int64_t OW, int64_t strideH, int64_t strideW,
+                                int64_t padTop, int64_t padLeft,
+                                int64_t padBottom, int64_t padRight,
+                                int64_t dilationH, int64_t dilationW,
+                                int64_t groups) {
+  const char *function = "nncrt_conv2d_backward_data";
+  ConvGeometry g{N,       C,         H,        W,         K,         KH,
+                 KW,      OH,        OW,       strideH,   strideW,   padTop,
+                 padLeft, padBottom, padRight, dilationH, dilationW, groups};
+  check(function, g);
+  const void *data[3] = {dy, w, dx};
+  runConv(function, g,
+          {Op::ConvBackwardData, false, NNCRT_ACTIVATION_NONE, 0.0f}, data);
+}
+
+void nncrt_conv2d_backward_weights(const float *x, const float *dy, float *dw,
+                                   int64_t N, int64_t C, int64_t H, int64_t W,
+                                   int64_t K, int64_t KH, int64_t KW,
+                                   int64_t OH, int64_t OW, int64_t strideH,
+                                   int64_t strideW, int64_t padTop,
+                                   int64_t padLeft, int64_t padBottom,
+                                   int64_t padRight, int64_t dilationH,
+                                   int64_t dilationW, int64_t groups) {
+  const char *function = "nncrt_conv2d_backward_weights";
+  ConvGeometry g{N,       C,         H,        W,         K,         KH,
+                 KW,      OH,        OW,       strideH,   strideW,   padTop,
+                 padLeft, padBottom, padRight, dilationH, dilationW, groups};
+  check(function, g);
+  const void *data[3] = {x, dy, dw};
+  runConv(function, g,
+          {Op::ConvBackwardWeights, false, NNCRT_ACTIVATION_NONE, 0.0f}, data);
+}
+
+void nncrt_pool2d_forward(const float *x, float *y, int32_t kind, int64_t N,
+                          int64_t C, int64_t H, int64_t W, int64_t OH,
+                          int64_t OW, int64_t KH, int64_t KW, int64_t strideH,
+                          int64_t strideW, int64_t padTop, int64_t padLeft,
+                          int64_t padBottom, int64_t padRight) {
+  const char *function = "nncrt_pool2d_forward";
+  PoolGeometry g{N,  C,       H,       W,      OH,      OW,        KH,
+                 KW, strideH, strideW, padTop, padLeft, padBottom, padRight};
+  check(function, g, kind);
+  if (kind != NNCRT_POOL_MAX)
+    return runAvgPool(function, g, kind, /*backward=*/false, x, y);
+  MaxPoolTask task{g, x, nullptr, y};
+  nncrt_parallel_for(maxPoolForward, &task, 0, N * C, planeGrain(g));
+}
+
+void nncrt_pool2d_backward(const float *x, const float *dy, float *dx,
+                           int32_t kind, int64_t N, int64_t C, int64_t H,
+                           int64_t W, int64_t OH, int64_t OW, int64_t KH,
+                           int64_t KW, int64_t strideH, int64_t strideW,
+                           int64_t padTop, int64_t padLeft, int64_t padBottom,
+                           int64_t padRight) {
+  const char *function = "nncrt_pool2d_backward";
+  PoolGeometry g{N,  C,       H,       W,      OH,      OW,        KH,
+                 KW, strideH, strideW, padTop, padLeft, padBottom, padRight};
+  check(function, g, kind);
+  if (kind != NNCRT_POOL_MAX)
+    return runAvgPool(function, g, kind, /*backward=*/true, dy, dx);
+  if (!x)
+    fail(function, g, kind, "max pooling's backward needs the input x");
+  MaxPoolTask task{g, x, dy, dx};
+  nncrt_parallel_for(maxPoolBackward, &task, 0, N * C, planeGrain(g));
+}

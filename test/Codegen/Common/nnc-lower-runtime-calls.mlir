@@ -1,0 +1,57 @@
+// RUN: nnc-opt %s --nnc-lower-runtime-calls --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: not nnc-opt %s --nnc-lower-runtime-calls=target=nvptx --split-input-file 2>&1 | FileCheck %s --check-prefix=GPU
+
+// A call on buffers becomes a func.call of the declared runtime function:
+// pointers in the callee's order (the arena view's byte shift added; null
+// for -1), then the scalars as constants.
+// CHECK: func.func private @nncrt_pool2d_backward(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @pool_backward
+// CHECK-DAG: %[[NULL:.+]] = llvm.mlir.zero : !llvm.ptr
+// CHECK-DAG: %[[BASE:.+]] = memref.extract_aligned_pointer_as_index %arg1
+// CHECK-DAG: %[[SHIFTED:.+]] = arith.addi %[[BASE]], %c64
+// CHECK-DAG: %[[KIND:.+]] = arith.constant 2 : i32
+// CHECK: call @nncrt_pool2d_backward(%[[NULL]], %{{.+}}, %{{.+}}, %[[KIND]], %{{.+}})
+// CHECK-NOT: nn.runtime_call
+// GPU: error: 'nn.runtime_call' op calls 'nncrt_pool2d_backward', a primitive of the CPU run-time library: the nvptx target has no lowering for it yet
+func.func @pool_backward(%dy: memref<1x1x2x2xf32>, %arena: memref<128xi8>) {
+  %c64 = arith.constant 64 : index
+  %dx = memref.view %arena[%c64][] : memref<128xi8> to memref<1x1x4x4xf32>
+  nn.runtime_call "nncrt_pool2d_backward" ins(%dy : memref<1x1x2x2xf32>) outs(%dx : memref<1x1x4x4xf32>)
+      {pointers = array<i64: -1, 0, 1>, scalars = [2 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]}
+  return
+}
+
+// -----
+
+func.func @unknown(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{calls 'nncrt_fancy', which is not a run-time function}}
+  nn.runtime_call "nncrt_fancy" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) {pointers = array<i64: 0, 1>, scalars = []}
+  return
+}
+
+// -----
+
+func.func @scalar_type(%x: memref<1x1x4x4xf32>, %y: memref<1x1x2x2xf32>) {
+  // expected-error @+1 {{scalar #0 of 'nncrt_pool2d_forward' must be 'i32', got 0 : i64}}
+  nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<1x1x4x4xf32>) outs(%y : memref<1x1x2x2xf32>)
+      {pointers = array<i64: 0, 1>, scalars = [0, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]}
+  return
+}
+
+// -----
+
+func.func @too_few(%x: memref<1x1x4x4xf32>, %y: memref<1x1x2x2xf32>) {
+  // expected-error @+1 {{has too few scalars for 'nncrt_pool2d_forward'}}
+  nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<1x1x4x4xf32>) outs(%y : memref<1x1x2x2xf32>)
+      {pointers = array<i64: 0, 1>, scalars = [0 : i32, 1, 1]}
+  return
+}
+
+// -----
+
+func.func @tensors(%x: tensor<1x1x4x4xf32>, %e: tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{must be bufferized before it is lowered}}
+  %y = nn.runtime_call "nncrt_pool2d_forward" ins(%x : tensor<1x1x4x4xf32>) outs(%e : tensor<1x1x2x2xf32>)
+      {pointers = array<i64: 0, 1>, scalars = [0 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]} -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}

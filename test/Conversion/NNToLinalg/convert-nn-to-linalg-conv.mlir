@@ -1,0 +1,72 @@
+// RUN: nnc-opt %s --convert-nn-to-linalg --nnc-verify-no-nn | FileCheck %s
+
+// Convolutions and pooling become nn.runtime_call of the run-time library's
+// primitives (the geometry as i64 scalars, then the flags); a ReLU right
+// after its convolution becomes the call's post-op, so the pre-activation
+// tensor is never written; a reshape is a collapse and an expand (views).
+
+// CHECK-LABEL: func.func @conv_relu_pool
+func.func @conv_relu_pool(%x: tensor<2x1x6x6xf32>, %w: tensor<4x1x3x3xf32>,
+                          %b: tensor<4xf32>) -> tensor<2x36xf32> {
+  // CHECK: %[[E:.+]] = tensor.empty() : tensor<2x4x6x6xf32>
+  // CHECK: %[[Y:.+]] = nn.runtime_call "nncrt_conv2d_forward" ins(%arg0, %arg1, %arg2 : tensor<2x1x6x6xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) outs(%[[E]] : tensor<2x4x6x6xf32>)
+  // CHECK-SAME: pointers = array<i64: 0, 1, 2, 3>, scalars = [2, 1, 6, 6, 4, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 : i32, 0.000000e+00 : f32]
+  // CHECK-NOT: linalg.generic
+  // CHECK: %[[P:.+]] = nn.runtime_call "nncrt_pool2d_forward" ins(%[[Y]] : tensor<2x4x6x6xf32>)
+  // CHECK-SAME: pointers = array<i64: 0, 1>, scalars = [0 : i32, 2, 4, 6, 6, 3, 3, 2, 2, 2, 2, 0, 0, 0, 0]
+  // CHECK: %[[C:.+]] = tensor.collapse_shape %[[P]] {{\[}}[0, 1, 2, 3]] : tensor<2x4x3x3xf32> into tensor<72xf32>
+  // CHECK: tensor.expand_shape %[[C]] {{\[}}[0, 1]] output_shape [2, 36] : tensor<72xf32> into tensor<2x36xf32>
+  %y = nn.conv2d %x, %w, %b {padding = array<i64: 1, 1, 1, 1>}
+      : (tensor<2x1x6x6xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<2x4x6x6xf32>
+  %r = nn.relu %y : tensor<2x4x6x6xf32>
+  %p = nn.max_pool2d %r {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+      : (tensor<2x4x6x6xf32>) -> tensor<2x4x3x3xf32>
+  %f = nn.reshape %p : tensor<2x4x3x3xf32> -> tensor<2x36xf32>
+  return %f : tensor<2x36xf32>
+}
+
+// A convolution read by more than its activation keeps its own output; no
+// bias is a null pointer (-1), leaky relu passes its slope.
+// CHECK-LABEL: func.func @conv_two_uses
+func.func @conv_two_uses(%x: tensor<1x2x4x4xf32>, %w: tensor<2x1x3x3xf32>)
+    -> (tensor<1x2x2x2xf32>, tensor<1x2x2x2xf32>) {
+  // CHECK: nn.runtime_call "nncrt_conv2d_forward" ins(%arg0, %arg1 : {{.*}}) {pointers = array<i64: 0, 1, -1, 2>, scalars = [1, 2, 4, 4, 2, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 2, 0 : i32, 0.000000e+00 : f32]}
+  // CHECK: linalg.generic
+  %y = nn.conv2d %x, %w {groups = 2 : i64}
+      : (tensor<1x2x4x4xf32>, tensor<2x1x3x3xf32>) -> tensor<1x2x2x2xf32>
+  %r = nn.relu %y : tensor<1x2x2x2xf32>
+  return %y, %r : tensor<1x2x2x2xf32>, tensor<1x2x2x2xf32>
+}
+
+// CHECK-LABEL: func.func @conv_leaky
+func.func @conv_leaky(%x: tensor<1x1x3x3xf32>, %w: tensor<1x1x3x3xf32>) -> tensor<1x1x1x1xf32> {
+  // CHECK: nn.runtime_call "nncrt_conv2d_forward" {{.*}} scalars = [1, 1, 3, 3, 1, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 2 : i32, 1.000000e-01 : f32]
+  // CHECK-NOT: linalg.generic
+  %y = nn.conv2d %x, %w : (tensor<1x1x3x3xf32>, tensor<1x1x3x3xf32>) -> tensor<1x1x1x1xf32>
+  %r = nn.leaky_relu %y {alpha = 0.1 : f32} : tensor<1x1x1x1xf32>
+  return %r : tensor<1x1x1x1xf32>
+}
+
+// The backward: input and weight gradients as calls, the bias gradient a
+// reduction over n, h, w; pooling gradients read what they need (max: the
+// input; average: nothing, a null pointer).
+// CHECK-LABEL: func.func @backward
+func.func @backward(%x: tensor<1x1x4x4xf32>, %w: tensor<2x1x3x3xf32>,
+                    %dy: tensor<1x2x2x2xf32>, %dp: tensor<1x1x2x2xf32>)
+    -> (tensor<1x1x4x4xf32>, tensor<2x1x3x3xf32>, tensor<2xf32>,
+        tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) {
+  // CHECK: nn.runtime_call "nncrt_conv2d_backward_data" ins(%arg2, %arg1 : {{.*}}) {pointers = array<i64: 0, 1, 2>, scalars = [1, 1, 4, 4, 2, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1]}
+  %dx = nn.conv2d_grad_input %dy, %w : (tensor<1x2x2x2xf32>, tensor<2x1x3x3xf32>) -> tensor<1x1x4x4xf32>
+  // CHECK: nn.runtime_call "nncrt_conv2d_backward_weights" ins(%arg0, %arg2 : {{.*}}) {pointers = array<i64: 0, 1, 2>
+  %dw = nn.conv2d_grad_weight %x, %dy : (tensor<1x1x4x4xf32>, tensor<1x2x2x2xf32>) -> tensor<2x1x3x3xf32>
+  // CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "reduction", "reduction"]
+  %db = nn.channel_sum %dy : (tensor<1x2x2x2xf32>) -> tensor<2xf32>
+  // CHECK: nn.runtime_call "nncrt_pool2d_backward" ins(%arg0, %arg3 : {{.*}}) {pointers = array<i64: 0, 1, 2>, scalars = [0 : i32,
+  %dm = nn.max_pool2d_grad %x, %dp {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+      : (tensor<1x1x4x4xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32>
+  // CHECK: nn.runtime_call "nncrt_pool2d_backward" ins(%arg3 : {{.*}}) {pointers = array<i64: -1, 0, 1>, scalars = [2 : i32,
+  %da = nn.avg_pool2d_grad %dp {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+      : (tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32>
+  return %dx, %dw, %db, %dm, %da : tensor<1x1x4x4xf32>, tensor<2x1x3x3xf32>,
+      tensor<2xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>
+}
