@@ -169,3 +169,21 @@ def set_peer_threads(torch_threads, blas_threads):
     import torch
     torch.set_num_threads(torch_threads)
     threadpoolctl.threadpool_limits(limits=blas_threads, user_api="blas")
+
+
+def convolution_check():
+    """PyTorch's CPU convolutions at their best: oneDNN (mkldnn) available
+    and enabled, or no comparison. Returns a line saying what runs."""
+    import torch
+    if not torch.backends.mkldnn.is_available():
+        sys.exit("peer: this PyTorch has no oneDNN (mkldnn): its CPU "
+                 "convolutions are the slow reference ones; refusing to "
+                 "compare")
+    if not torch.backends.mkldnn.enabled:
+        sys.exit("peer: torch.backends.mkldnn is disabled; refusing to "
+                 "compare")
+    config = torch.__config__.show()
+    line = next((l.strip(" -") for l in config.splitlines()
+                 if "MKL-DNN" in l or "oneDNN" in l), "oneDNN")
+    return "convolutions: torch.backends.mkldnn enabled, %s, %d threads" % (
+        line, torch.get_num_threads())

@@ -175,7 +175,11 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   ctx.printOpOnDiagnostic(false);
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
-  auto module = loadModel(ctx, sourceMgr, *source);
+  // An ONNX model starts from its own initializers (PyTorch's
+  // initialization, when it was exported from PyTorch).
+  WeightSet fileWeights;
+  auto module = loadModel(ctx, sourceMgr, *source,
+                          source->isONNX() ? &fileWeights : nullptr);
   if (!module)
     return ::nnc::reportToolError("nnc-train", module.takeError());
   auto start = std::chrono::steady_clock::now();
@@ -250,6 +254,16 @@ int main(int argc, char **argv) {
     if (llvm::Error e = t.setParameters(*weights, load))
       return fail(llvm::toString(std::move(e)));
     out << "  weights: loaded from " << load << "\n";
+  } else if (!fileWeights.tensors.empty()) {
+    // In argument order, named as in the file: the step's parameters are
+    // the same arguments under their C names.
+    std::vector<NamedTensor> initial = fileWeights.tensors;
+    auto expected = t.getParameters();
+    for (size_t i = 0; i < initial.size() && i < expected.size(); ++i)
+      initial[i].name = expected[i].name;
+    if (llvm::Error e = t.setParameters(initial, source->inputFile))
+      return fail(llvm::toString(std::move(e)));
+    out << "  weights: the model file's initializers\n";
   } else {
     t.initialize(source->mlp.init, source->mlp.initStd, source->mlp.initValue,
                  source->mlp.seed);

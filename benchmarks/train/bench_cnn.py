@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""CNN training throughput on Fashion-MNIST: nnc-train against PyTorch.
+
+The lecture's CNN (examples/fashion-cnn: conv 1->32 3x3 pad 1, ReLU, max
+pool 2, conv 32->64, ReLU, max pool 2, linear 3136->128, ReLU, linear
+128->10), batch 128, SGD with Nesterov momentum 0.9 and lr 0.05, on the
+Debian data set normalized alike, at one and at two threads. Each side
+times its own training steps (gathering the shuffled batch, forward,
+backward, update, counting correct predictions) over --steps steps after
+--warmup untimed ones; rounds alternate nnc and PyTorch and the table
+gives medians over rounds.
+
+The peer runs at its best (benchmarks/common/peer.py): its BLAS kernel
+chosen by measurement and printed, oneDNN (mkldnn) convolutions required
+and printed, and both memory formats tried (NCHW, PyTorch's default, and
+channels_last, where oneDNN's blocked kernels need no reorders): the faster
+is the peer's figure.
+
+  /usr/bin/python3 benchmarks/train/bench_cnn.py --nnc-train build/bin/nnc-train
+"""
+
+import argparse
+import gzip
+import os
+import re
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import peer  # noqa: E402
+
+PEER = peer.ensure_best_peer()
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "examples", "fashion-cnn"))
+from export import CNN  # noqa: E402
+
+
+def idx(path):
+    data = gzip.open(path).read()
+    rank = data[3]
+    dims = struct.unpack(">%dI" % rank, data[4:4 + 4 * rank])
+    return np.frombuffer(data[4 + 4 * rank:], np.uint8).reshape(dims)
+
+
+def run_torch(args, threads, x_tr, y_tr, channels_last):
+    peer.set_peer_threads(threads, threads)
+    torch.manual_seed(0)
+    model = CNN()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9,
+                          nesterov=True, foreach=False)
+    gen = torch.Generator().manual_seed(1)
+    perm = torch.randperm(len(x_tr), generator=gen)
+    b = args.batch
+    t0 = None
+    for s in range(args.warmup + args.steps):
+        if s == args.warmup:
+            t0 = time.perf_counter()
+        i = perm[s * b:(s + 1) * b]
+        xb = x_tr[i].contiguous(memory_format=fmt)
+        yb = y_tr[i]
+        z = model(xb)
+        loss = F.cross_entropy(z, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        (z.argmax(1) == yb).sum().item()
+    return args.steps * b / (time.perf_counter() - t0)
+
+
+def run_nnc(args, threads):
+    # The first --warmup steps are timed by nnc-train too: time two runs
+    # and take the difference, so both sides exclude the same warm-up.
+    def rate(steps):
+        out = subprocess.run(
+            [args.nnc_train, args.model, "--epochs", "1", "--steps",
+             str(steps), "--batch", str(args.batch), "--learning-rate",
+             str(args.lr), "--progress", "never", "--data", args.data,
+             "--test-limit", str(args.batch), "--num-threads", str(threads)],
+            check=True, capture_output=True, text=True).stdout
+        m = re.search(r"epoch +1/1 .*\| +([0-9.]+) s, ([0-9,]+) samples/s",
+                      out)
+        if not m:
+            sys.exit("nnc-train printed no epoch line:\n" + out)
+        return float(m.group(1)), steps * args.batch / float(m.group(1))
+    t_short, _ = rate(args.warmup)
+    t_long, _ = rate(args.warmup + args.steps)
+    return args.steps * args.batch / max(t_long - t_short, 1e-9)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nnc-train", required=True)
+    ap.add_argument("--model",
+                    default=os.path.join(ROOT, "examples", "fashion-cnn",
+                                         "cnn.onnx"))
+    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=0.05)
+    args = ap.parse_args()
+
+    print("PyTorch %s" % torch.__version__)
+    print("  peer: " + PEER)
+    print("  " + peer.convolution_check())
+    x_tr = idx(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
+    y_tr = idx(os.path.join(args.data, "train-labels-idx1-ubyte.gz"))
+    x_tr = x_tr.astype(np.float32) / 255
+    mean, std = x_tr.astype(np.float64).mean(), x_tr.astype(np.float64).std()
+    x_tr = torch.tensor((x_tr - mean) / std).reshape(-1, 1, 28, 28)
+    y_tr = torch.tensor(y_tr).long()
+
+    rows = []
+    for threads in [int(t) for t in args.threads.split(",")]:
+        nnc, nchw, cl = [], [], []
+        for r in range(args.rounds):
+            nnc.append(run_nnc(args, threads))
+            nchw.append(run_torch(args, threads, x_tr, y_tr, False))
+            cl.append(run_torch(args, threads, x_tr, y_tr, True))
+            print("  %d thread(s), round %d: nnc %.0f, pytorch NCHW %.0f, "
+                  "channels_last %.0f samples/s"
+                  % (threads, r + 1, nnc[-1], nchw[-1], cl[-1]))
+        med = lambda v: float(np.median(v))
+        best = max(med(nchw), med(cl))
+        rows.append((threads, med(nnc), med(nchw), med(cl), med(nnc) / best))
+    print("\nFashion-MNIST CNN (examples/fashion-cnn), batch %d, SGD Nesterov "
+          "0.9; samples/s, median of %d rounds of %d steps"
+          % (args.batch, args.rounds, args.steps))
+    print("%-8s %10s %14s %20s %16s" % ("threads", "nnc", "pytorch NCHW",
+                                         "pytorch chan-last", "nnc / best"))
+    for t, n, a, c, ratio in rows:
+        print("%-8d %10.0f %14.0f %20.0f %15.2fx" % (t, n, a, c, ratio))
+
+
+if __name__ == "__main__":
+    main()
