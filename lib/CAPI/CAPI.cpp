@@ -18,6 +18,7 @@
 #include "nnc/Planner/Chain.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <memory>
@@ -304,7 +305,7 @@ nnc_status nnc_model_parameter_info(const nnc_model *m, int index,
              : NNC_ERROR;
   int k = 0;
   for (const BufferInfo &b : m->compiled.entries[entry].inputs)
-    if (b.isParam && k++ == index)
+    if ((b.isParam || b.isRunningStat) && k++ == index)
       describe(b, out);
   return NNC_OK;
 }
@@ -329,12 +330,27 @@ nnc_status nnc_model_train_step(nnc_model *m, const void *const *data,
   // Inputs: data in order, parameters from the model; outputs: the loss,
   // then each parameter updated in place (the header allows the alias).
   SmallVector<const void *> inputs;
+  llvm::StringMap<float *> byName;
   size_t d = 0, p = 0;
-  for (const BufferInfo &b : e.inputs)
-    inputs.push_back(b.isParam ? m->values[p++].data() : data[d++]);
+  for (const BufferInfo &b : e.inputs) {
+    bool weight = b.isParam || b.isRunningStat;
+    if (weight)
+      byName[b.name] = m->values[p].data();
+    inputs.push_back(weight ? m->values[p++].data() : data[d++]);
+  }
+  // Each updated parameter and running statistic (`new_<name>`) over its
+  // input.
   SmallVector<void *> outputs{loss};
-  for (std::vector<float> &v : m->values)
-    outputs.push_back(v.data());
+  for (const BufferInfo &b : llvm::drop_begin(e.outputs)) {
+    float *v = StringRef(b.name).starts_with("new_")
+                   ? byName.lookup(StringRef(b.name).drop_front(4))
+                   : nullptr;
+    if (!v)
+      return fail(m->context, "nnc_model_train_step: cannot place the "
+                              "step's output '" +
+                                  b.name + "'");
+    outputs.push_back(v);
+  }
   return nnc_model_run(m, entry, inputs.data(), outputs.data());
 }
 

@@ -174,6 +174,14 @@ Value GraphBuilder::avgPool2d(Value x, ArrayRef<int64_t> kernel,
       b.getDenseI64ArrayAttr(padding),
       countIncludePad ? b.getUnitAttr() : UnitAttr());
 }
+Value GraphBuilder::batchNorm(Value x, Value weight, Value bias,
+                              Value runningMean, Value runningVar, double eps,
+                              double momentum, bool training) {
+  NNC_REQUIRE(x, weight, bias, runningMean, runningVar);
+  return create<BatchNormOp>(x, weight, bias, runningMean, runningVar,
+                             b.getF64FloatAttr(eps), b.getF64FloatAttr(momentum),
+                             training ? b.getUnitAttr() : UnitAttr());
+}
 Value GraphBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
   NNC_REQUIRE(x);
   auto type = cast<RankedTensorType>(x.getType());

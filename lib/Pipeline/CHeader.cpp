@@ -87,11 +87,13 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
     os << "\n";
     for (const BufferInfo &b : e.inputs) {
       os << " *   in  " << b.name << " " << b.cType << shapeComment(b);
-      if (b.isParam || b.isState || b.sourceName != b.name) {
+      if (b.isParam || b.isState || b.isRunningStat ||
+          b.sourceName != b.name) {
         os << " ("
-           << (b.isParam   ? "parameter"
-               : b.isState ? "optimizer state"
-                           : "input");
+           << (b.isParam         ? "parameter"
+               : b.isState       ? "optimizer state"
+               : b.isRunningStat ? "running statistic"
+                                 : "input");
         // The model file's name, unless it could end the comment.
         if (b.sourceName != b.name && isCommentSafe(b.sourceName))
           os << " \"" << b.sourceName << "\"";

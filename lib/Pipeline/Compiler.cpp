@@ -63,7 +63,7 @@ std::vector<TensorSpec> CompiledModel::parameters() const {
   std::vector<TensorSpec> specs;
   if (const EntryPoint *model = find(EntryRole::Loss))
     for (const BufferInfo &b : model->inputs)
-      if (b.isParam)
+      if (b.isParam || b.isRunningStat)
         specs.push_back({b.sourceName, b.shape});
   return specs;
 }
@@ -108,6 +108,8 @@ static EntryPoint describe(func::FuncOp fn, EntryRole role,
       name = "arg" + std::to_string(i);
     e.inputs.push_back(bufferInfo(arg.getType(), name, isParam,
                                   getArgSourceName(fn, i), isState));
+    e.inputs.back().isRunningStat =
+        fn.getArgAttr(i, NNDialect::getRunningStatAttrName()) != nullptr;
   }
   for (auto [i, type] : llvm::enumerate(fn.getFunctionType().getResults())) {
     std::string name;

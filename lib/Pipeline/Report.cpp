@@ -26,6 +26,8 @@ static llvm::json::Array buffersJSON(ArrayRef<BufferInfo> buffers) {
       o["source_name"] = b.sourceName;
     if (b.isState)
       o["optimizer_state"] = true;
+    if (b.isRunningStat)
+      o["running_stat"] = true;
     a.push_back(std::move(o));
   }
   return a;

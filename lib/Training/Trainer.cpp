@@ -74,7 +74,8 @@ llvm::Error Trainer::bind() {
   // run-time scalar, which must be x [batch, features] and labels [batch].
   std::vector<const BufferInfo *> data;
   for (const BufferInfo &b : step->inputs)
-    if (!b.isParam && !b.isState && b.name != "lr" && b.name != "step")
+    if (!b.isParam && !b.isState && !b.isRunningStat && b.name != "lr" &&
+        b.name != "step")
       data.push_back(&b);
   if (data.size() != 2 || data[0]->shape.size() < 2 ||
       data[0]->cType != "float" || data[1]->shape.size() != 1 ||
@@ -118,7 +119,9 @@ llvm::Error Trainer::bind() {
   llvm::StringMap<void *> byName;
   for (const BufferInfo &b : step->inputs) {
     int64_t n = b.bytes / 4;
-    if (b.isParam) {
+    // Running statistics live with the parameters: loaded, saved and read
+    // by the predict function by name (PyTorch's state_dict holds both).
+    if (b.isParam || b.isRunningStat) {
       paramNames.push_back(b.name);
       paramShapes.push_back(b.shape);
       params.emplace_back(n, 0.0f);
@@ -129,7 +132,7 @@ llvm::Error Trainer::bind() {
   size_t p = 0, s = 0;
   for (const BufferInfo &b : step->inputs) {
     void *ptr;
-    if (b.isParam)
+    if (b.isParam || b.isRunningStat)
       ptr = params[p++].data();
     else if (b.isState)
       ptr = states[s++].data();
@@ -278,7 +281,7 @@ llvm::Expected<EvalResult> Trainer::evaluate(const Dataset &data,
   float l = 0;
   size_t p = 0;
   for (const BufferInfo &b : lossFn->inputs)
-    bufs.push_back(b.isParam                          ? params[p++].data()
+    bufs.push_back(b.isParam || b.isRunningStat       ? params[p++].data()
                    : b.name == lossFn->inputs[0].name ? (void *)xb.data()
                    : labelsAreI64                     ? (void *)wide.data()
                                                       : (void *)lb.data());

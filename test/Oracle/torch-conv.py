@@ -11,14 +11,19 @@
 # average pooling counting and excluding padding, global average pooling
 # (GlobalAveragePool and x.mean((2, 3))), Flatten and Reshape of computed
 # values, a residual block, and a classifier ending in LogSoftmax trained
-# with --loss=nll. Each is also compiled as a dp plan under a budget between
-# the least feasible and the store-all peak: its gradients must equal
-# store-all's bit for bit.
+# with --loss=nll, and batch norms (a ResNet's basic blocks among them):
+# their running statistics after the step (the step's new_<name> results)
+# match PyTorch's after its forward. Each is also compiled as a dp plan
+# under a budget between the least feasible and the store-all peak: its
+# gradients and statistics must equal store-all's bit for bit, and where
+# the plan recomputes a batch norm's stage the statistics are still
+# updated once (PyTorch's checkpoint updates them at every recomputation).
 #
 # CHECK: all {{[0-9]+}} convolutional networks match PyTorch
 # CHECK-NOT: MISMATCH
 
 import argparse
+import copy
 import os
 import sys
 import warnings
@@ -127,6 +132,52 @@ class LogSoftmaxNet(nn.Module):
         return F.log_softmax(self.fc(torch.flatten(x, 1)), dim=1)
 
 
+class BatchNorm(nn.Module):
+    """conv without bias - batch norm - relu, twice, then global average
+    pooling: a batch norm's statistics over N, H, W."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(2, 4, 3, padding=1, bias=False)
+        self.b1 = nn.BatchNorm2d(4)
+        self.c2 = nn.Conv2d(4, 4, 3, stride=2, padding=1, bias=False)
+        self.b2 = nn.BatchNorm2d(4, momentum=0.3, eps=1e-3)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = F.relu(self.b1(self.c1(x)))
+        x = F.relu(self.b2(self.c2(x)))
+        return self.fc(x.mean((2, 3)))
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block: conv-bn-relu-conv-bn, the input added, relu."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.c1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.b1 = nn.BatchNorm2d(c)
+        self.c2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.b2 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        y = F.relu(self.b1(self.c1(x)))
+        return F.relu(x + self.b2(self.c2(y)))
+
+
+class ResNetBN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        self.blocks = nn.Sequential(BasicBlock(4), BasicBlock(4))
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = self.blocks(F.relu(self.bn(self.stem(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 # name, module, input shape, classes, nnc's --loss
 CONFIGS = [
     ("small", Small, (4, 1, 12, 12), 5, "cross-entropy"),
@@ -134,6 +185,8 @@ CONFIGS = [
     ("depthwise", Depthwise, (4, 3, 8, 8), 4, "cross-entropy"),
     ("residual", Residual, (2, 1, 6, 6), 3, "cross-entropy"),
     ("logsoftmax", LogSoftmaxNet, (4, 1, 10, 10), 5, "nll"),
+    ("batchnorm", BatchNorm, (3, 2, 6, 6), 3, "cross-entropy"),
+    ("resnet-bn", ResNetBN, (2, 1, 6, 6), 3, "cross-entropy"),
 ]
 
 
@@ -143,7 +196,9 @@ def rel(a, b):
 
 
 def reference(net, x, labels, loss, dtype):
-    net = net.to(dtype)
+    """The loss, the gradients and the running statistics after the step,
+    computed in `dtype` on a copy (the forward updates the statistics)."""
+    net = copy.deepcopy(net).to(dtype)
     for p in net.parameters():
         p.grad = None
     out = net(x.to(dtype))
@@ -152,8 +207,9 @@ def reference(net, x, labels, loss, dtype):
     l.backward()
     grads = {k: p.grad.detach().numpy().copy()
              for k, p in net.named_parameters()}
-    net.float()
-    return float(l), grads
+    stats = {k: b.detach().numpy().copy() for k, b in net.named_buffers()
+             if k.endswith("running_mean") or k.endswith("running_var")}
+    return float(l), grads, stats
 
 
 def main():
@@ -175,14 +231,18 @@ def main():
         path = os.path.join(args.workdir, name + ".onnx")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # Training mode keeps batch norms as nodes (eval mode folds
+            # them into the convolutions).
             torch.onnx.export(net, x, path, opset_version=13,
-                              input_names=["x"], output_names=["y"])
+                              input_names=["x"], output_names=["y"],
+                              training=torch.onnx.TrainingMode.TRAINING)
         base = [path, "--learning-rate=0", "--loss=" + loss]
         wpath = os.path.join(args.workdir, name + ".nncw")
         store = Compiled(args.nnc_compile, args.workdir, name,
                          base + ["--weights-out", wpath])
         weights = nnc_weights.load(wpath)
-        state = {k: v.numpy() for k, v in net.state_dict().items()}
+        state = {k: v.numpy() for k, v in net.state_dict().items()
+                 if not k.endswith("num_batches_tracked")}
         if set(weights) != set(state) or any(
                 not np.array_equal(weights[k], state[k]) for k in state):
             print("MISMATCH %s: initializers differ from the state_dict "
@@ -194,7 +254,8 @@ def main():
         budget = (lo + hi) // 2
         dp = Compiled(args.nnc_compile, args.workdir, name + "-dp",
                       base + ["--strategy=dp", "--budget=%d" % budget])
-        loss64, grads64 = reference(net, x, labels, loss, torch.float64)
+        loss64, grads64, stats64 = reference(net, x, labels, loss,
+                                             torch.float64)
         results = {}
         for tag, model in (("store-all", store), ("dp", dp)):
             entry = model.entries["grad"]
@@ -202,25 +263,40 @@ def main():
             names = [i.get("source_name", i["name"]) for i in params]
             outs = model.call("grad", [x.numpy(), labels.numpy()] +
                               [weights[n] for n in names])
-            got = dict(zip(names, outs[1:]))
+            # Parameter gradients in order, then new_<running statistic>.
+            got = dict(zip([n for n, i in zip(names, params)
+                            if i.get("parameter")], outs[1:]))
+            byName = {o["name"]: v for o, v in zip(entry["outputs"], outs)}
+            for i, n in zip(params, names):
+                if i.get("running_stat"):
+                    got[n] = byName["new_" + i["name"]]
             errs = [rel(outs[0], loss64)] + [rel(got[k], grads64[k])
                                              for k in grads64]
+            errs += [rel(got[k], stats64[k]) for k in stats64]
             err = max(errs)
             worst = max(worst, err)
             results[tag] = got
             status = "ok" if err <= TOL else "MISMATCH"
             if err > TOL:
                 print("   per tensor: loss %.2e, %s" % (errs[0], ", ".join(
-                    "%s %.2e" % (k, e) for k, e in zip(grads64, errs[1:]))))
+                    "%s %.2e" % (k, e) for k, e in
+                    zip(list(grads64) + list(stats64), errs[1:]))))
             failed |= err > TOL
             print("%-8s %-11s %-9s loss=%.6f params=%d err=%.2e"
                   % (status, name, tag, float(outs[0]), len(got), err))
         if not all(np.array_equal(results["store-all"][k], results["dp"][k])
-                   for k in grads64):
+                   for k in list(grads64) + list(stats64)):
             print("MISMATCH %s: dp gradients differ from store-all" % name)
             failed = True
-        print("   dp budget %d in [%d, %d]: %d forward steps"
-              % (budget, lo, hi, dp.report["checkpoint"]["forward_steps"]))
+        dplan = dp.report["checkpoint"]
+        print("   dp budget %d in [%d, %d]: %d stages, %d forward steps"
+              % (budget, lo, hi, dplan["stages"], dplan["forward_steps"]))
+        # Running statistics must come out once however often the plan
+        # recomputes their stage: a plan that recomputes nothing would not
+        # show it.
+        if stats64 and lo < hi and dplan["recompute_flops"] == 0:
+            print("MISMATCH %s: the dp plan recomputes nothing" % name)
+            failed = True
     if failed:
         print("MISMATCH: worst rel err %.2e" % worst)
         sys.exit(1)

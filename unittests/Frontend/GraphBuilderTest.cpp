@@ -191,7 +191,7 @@ TEST(Vocabularies, ParseWithAMessageListingTheWords) {
   llvm::Expected<Loss> hinge = ::nnc::losses.parse("hinge");
   ASSERT_FALSE(bool(hinge));
   EXPECT_EQ(llvm::toString(hinge.takeError()),
-            "unknown loss 'hinge' (expected mse or cross-entropy)");
+            "unknown loss 'hinge' (expected mse, cross-entropy or nll)");
   // Aliases parse to their word and are not listed.
   EXPECT_EQ(*::nnc::inits.lookup("he"), Init::Kaiming);
   EXPECT_EQ(::nnc::inits.name(Init::Kaiming), "kaiming");

@@ -68,6 +68,10 @@ public:
                   ArrayRef<int64_t> padding);
   Value avgPool2d(Value x, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
                   ArrayRef<int64_t> padding, bool countIncludePad);
+  /// Batch normalization over the channels (dimension 1) of `x`.
+  Value batchNorm(Value x, Value weight, Value bias, Value runningMean,
+                  Value runningVar, double eps, double momentum,
+                  bool training);
   /// The same elements under `shape` (a view: no data moves).
   Value reshape(Value x, ArrayRef<int64_t> shape);
 

@@ -42,6 +42,10 @@ struct BufferInfo {
   /// Optimizer state (`nn.state`): caller-owned and carried from step to
   /// step like a parameter; zero before the first step.
   bool isState = false;
+  /// A batch norm's running statistic (`nn.running_stat`): caller-owned,
+  /// not trained by gradients; a training step returns its update as
+  /// `new_<name>`.
+  bool isRunningStat = false;
 };
 
 /// A compiled function: `void name(inputs..., outputs..., workspace)`, every
@@ -86,8 +90,9 @@ struct CompiledModel {
   /// libraries it calls), for shared libraries and for users of objects.
   std::vector<std::string> linkLibraries;
   const EntryPoint *find(EntryRole role) const;
-  /// The model's parameters in argument order: their source names and
-  /// shapes, what a weights file for it holds.
+  /// The model's parameters and batch norms' running statistics in
+  /// argument order: their source names and shapes, what a weights file for
+  /// it holds (as PyTorch's state_dict holds both).
   std::vector<TensorSpec> parameters() const;
   /// The training step, else the gradient function: what reports headline.
   const EntryPoint *step() const;

@@ -912,13 +912,15 @@ struct ChannelSumPattern : public NNPattern<ChannelSumOp> {
   using NNPattern::NNPattern;
   Value lower(ChannelSumOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
+    unsigned rank = cast<RankedTensorType>(op.getInput().getType()).getRank();
+    SmallVector<IteratorType> iterators(rank, IteratorType::reduction);
+    iterators[1] = IteratorType::parallel;
     return generic(
         b, loc, filled(b, loc, cast<RankedTensorType>(op.getType()), 0.0),
         a.getInput(),
-        {b.getMultiDimIdentityMap(4),
-         AffineMap::get(4, 0, {b.getAffineDimExpr(1)}, b.getContext())},
-        {IteratorType::reduction, IteratorType::parallel,
-         IteratorType::reduction, IteratorType::reduction},
+        {b.getMultiDimIdentityMap(rank),
+         AffineMap::get(rank, 0, {b.getAffineDimExpr(1)}, b.getContext())},
+        iterators,
         [](OpBuilder &nb, Location nloc, ValueRange args) {
           return nb.create<arith::AddFOp>(nloc, args[1], args[0]);
         });
@@ -998,6 +1000,281 @@ struct ReshapePattern : public NNPattern<ReshapeOp> {
   }
 };
 
+
+//===----------------------------------------------------------------------===//
+// Batch normalization: per-channel reductions and maps of [N, C, ...]
+//===----------------------------------------------------------------------===//
+
+/// The per-channel view of [N, C, ...]: (d0, ..., dr-1) -> (d1).
+AffineMap channelMap(OpBuilder &b, unsigned rank) {
+  return AffineMap::get(rank, 0, {b.getAffineDimExpr(1)}, b.getContext());
+}
+
+/// Sums `term` over every dimension but the channels into an f64 [C]: the
+/// statistics accumulate in double, as PyTorch's CPU kernels do.
+Value channelSum64(OpBuilder &b, Location loc, ValueRange inputs,
+                   ArrayRef<AffineMap> inputMaps, unsigned rank,
+                   int64_t channels, BodyFn term) {
+  auto type = RankedTensorType::get({channels}, b.getF64Type());
+  Value zero = b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(0.0));
+  Value init = b.create<linalg::FillOp>(
+                    loc, zero,
+                    b.create<tensor::EmptyOp>(loc, type.getShape(),
+                                              b.getF64Type())
+                        .getResult())
+                   .getResult(0);
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(channelMap(b, rank));
+  SmallVector<IteratorType> iterators(rank, IteratorType::reduction);
+  iterators[1] = IteratorType::parallel;
+  return generic(b, loc, init, inputs, maps, iterators,
+                 [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                   return nb.create<arith::AddFOp>(
+                       nloc, args.back(), term(nb, nloc, args.drop_back()));
+                 });
+}
+
+/// An elementwise map over [C] vectors giving a [C] tensor of `elt`.
+Value channelMapOf(OpBuilder &b, Location loc, ValueRange inputs, Type elt,
+                   int64_t channels, BodyFn body) {
+  Value init = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{channels}, elt);
+  SmallVector<AffineMap> maps(inputs.size() + 1, b.getMultiDimIdentityMap(1));
+  return generic(b, loc, init, inputs, maps, {IteratorType::parallel}, body);
+}
+
+Value f64Const(OpBuilder &b, Location loc, double v) {
+  return b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v));
+}
+
+/// A training-mode batch norm's statistics of `x`: the f64 mean and the
+/// f64 sum of squared deviations per channel.
+struct BatchStats {
+  Value mean64, squares64;
+  int64_t count; // elements per channel
+};
+
+BatchStats batchStats(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  unsigned rank = type.getRank();
+  int64_t channels = type.getDimSize(1);
+  int64_t count = type.getNumElements() / channels;
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  Type f64 = b.getF64Type();
+  Value sum = channelSum64(b, loc, x, {id}, rank, channels,
+                           [&](OpBuilder &nb, Location nloc, ValueRange a) {
+                             return nb.create<arith::ExtFOp>(nloc, f64, a[0]);
+                           });
+  Value mean = channelMapOf(
+      b, loc, sum, f64, channels,
+      [&](OpBuilder &nb, Location nloc, ValueRange a) {
+        return nb.create<arith::DivFOp>(nloc, a[0],
+                                        f64Const(nb, nloc, double(count)));
+      });
+  Value squares = channelSum64(
+      b, loc, ValueRange{x, mean}, {id, channelMap(b, rank)}, rank, channels,
+      [&](OpBuilder &nb, Location nloc, ValueRange a) {
+        Value d = nb.create<arith::SubFOp>(
+            nloc, nb.create<arith::ExtFOp>(nloc, f64, a[0]), a[1]);
+        return nb.create<arith::MulFOp>(nloc, d, d);
+      });
+  return {mean, squares, count};
+}
+
+/// The f32 mean and 1 / sqrt(variance + eps) per channel: from the batch
+/// (biased variance) or from running statistics.
+std::pair<Value, Value> normalizer(OpBuilder &b, Location loc, Value x,
+                                   double eps, Value runningMean = {},
+                                   Value runningVar = {}) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t channels = type.getDimSize(1);
+  Type f32 = b.getF32Type(), f64 = b.getF64Type();
+  if (runningMean) {
+    Value invstd = channelMapOf(
+        b, loc, runningVar, f32, channels,
+        [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+          Value v = nb.create<arith::AddFOp>(
+              nloc, nb.create<arith::ExtFOp>(nloc, f64, a[0]),
+              f64Const(nb, nloc, eps));
+          return nb.create<arith::TruncFOp>(
+              nloc, f32,
+              nb.create<arith::DivFOp>(nloc, f64Const(nb, nloc, 1.0),
+                                       nb.create<math::SqrtOp>(nloc, v)));
+        });
+    return {runningMean, invstd};
+  }
+  BatchStats s = batchStats(b, loc, x);
+  Value mean = channelMapOf(b, loc, s.mean64, f32, channels,
+                            [&](OpBuilder &nb, Location nloc, ValueRange a) {
+                              return nb.create<arith::TruncFOp>(nloc, f32,
+                                                                a[0]);
+                            });
+  Value invstd = channelMapOf(
+      b, loc, s.squares64, f32, channels,
+      [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+        Value var = nb.create<arith::DivFOp>(
+            nloc, a[0], f64Const(nb, nloc, double(s.count)));
+        Value v = nb.create<arith::AddFOp>(nloc, var, f64Const(nb, nloc, eps));
+        return nb.create<arith::TruncFOp>(
+            nloc, f32,
+            nb.create<arith::DivFOp>(nloc, f64Const(nb, nloc, 1.0),
+                                     nb.create<math::SqrtOp>(nloc, v)));
+      });
+  return {mean, invstd};
+}
+
+/// Σ dy and Σ dy · (x - mean) per channel (f64), the backward's sums.
+std::pair<Value, Value> gradSums(OpBuilder &b, Location loc, Value x,
+                                 Value dy, Value mean) {
+  auto type = cast<RankedTensorType>(x.getType());
+  unsigned rank = type.getRank();
+  int64_t channels = type.getDimSize(1);
+  AffineMap id = b.getMultiDimIdentityMap(rank), ch = channelMap(b, rank);
+  Type f64 = b.getF64Type();
+  Value sumDy = channelSum64(b, loc, dy, {id}, rank, channels,
+                             [&](OpBuilder &nb, Location nloc, ValueRange a) {
+                               return nb.create<arith::ExtFOp>(nloc, f64,
+                                                               a[0]);
+                             });
+  Value dot = channelSum64(
+      b, loc, ValueRange{x, dy, mean}, {id, id, ch}, rank, channels,
+      [&](OpBuilder &nb, Location nloc, ValueRange a) {
+        Value d = nb.create<arith::SubFOp>(nloc, a[0], a[2]);
+        return nb.create<arith::MulFOp>(
+            nloc, nb.create<arith::ExtFOp>(nloc, f64, d),
+            nb.create<arith::ExtFOp>(nloc, f64, a[1]));
+      });
+  return {sumDy, dot};
+}
+
+struct BatchNormPattern : public NNPattern<BatchNormOp> {
+  using NNPattern::NNPattern;
+  Value lower(BatchNormOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    unsigned rank = type.getRank();
+    double eps = op.getEps().convertToDouble();
+    auto [mean, invstd] =
+        op.getTraining()
+            ? normalizer(b, loc, a.getInput(), eps)
+            : normalizer(b, loc, a.getInput(), eps, a.getRunningMean(),
+                         a.getRunningVar());
+    AffineMap id = b.getMultiDimIdentityMap(rank), ch = channelMap(b, rank);
+    // (x - mean) · invstd · weight + bias.
+    return generic(
+        b, loc,
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType()),
+        ValueRange{a.getInput(), mean, invstd, a.getWeight(), a.getBias()},
+        {id, ch, ch, ch, ch, id},
+        SmallVector<IteratorType>(rank, IteratorType::parallel),
+        [](OpBuilder &nb, Location nloc, ValueRange v) -> Value {
+          Value n = nb.create<arith::MulFOp>(
+              nloc, nb.create<arith::SubFOp>(nloc, v[0], v[1]), v[2]);
+          return nb.create<arith::AddFOp>(
+              nloc, nb.create<arith::MulFOp>(nloc, n, v[3]), v[4]);
+        });
+  }
+};
+
+struct BatchNormGradPattern : public NNPattern<BatchNormGradOp> {
+  using NNPattern::NNPattern;
+  Value lower(BatchNormGradOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    unsigned rank = type.getRank();
+    int64_t channels = type.getDimSize(1);
+    double count = double(type.getNumElements() / channels);
+    auto [mean, invstd] =
+        normalizer(b, loc, a.getInput(), op.getEps().convertToDouble());
+    auto [sumDy, dot] = gradSums(b, loc, a.getInput(), a.getGrad(), mean);
+    Type f32 = b.getF32Type(), f64 = b.getF64Type();
+    // PyTorch's: k = Σdy(x - mean) · invstd² / M, the mean gradient Σdy / M.
+    Value k = channelMapOf(
+        b, loc, ValueRange{dot, invstd}, f32, channels,
+        [&](OpBuilder &nb, Location nloc, ValueRange v) -> Value {
+          Value s = nb.create<arith::ExtFOp>(nloc, f64, v[1]);
+          Value r = nb.create<arith::MulFOp>(
+              nloc, v[0], nb.create<arith::MulFOp>(nloc, s, s));
+          return nb.create<arith::TruncFOp>(
+              nloc, f32,
+              nb.create<arith::DivFOp>(nloc, r, f64Const(nb, nloc, count)));
+        });
+    Value gradMean = channelMapOf(
+        b, loc, sumDy, f32, channels,
+        [&](OpBuilder &nb, Location nloc, ValueRange v) -> Value {
+          return nb.create<arith::TruncFOp>(
+              nloc, f32,
+              nb.create<arith::DivFOp>(nloc, v[0],
+                                       f64Const(nb, nloc, count)));
+        });
+    AffineMap id = b.getMultiDimIdentityMap(rank), ch = channelMap(b, rank);
+    // (dy - gradMean - (x - mean) · k) · invstd · weight.
+    return generic(
+        b, loc,
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType()),
+        ValueRange{a.getInput(), a.getGrad(), mean, k, gradMean, invstd,
+                   a.getWeight()},
+        {id, id, ch, ch, ch, ch, ch, id},
+        SmallVector<IteratorType>(rank, IteratorType::parallel),
+        [](OpBuilder &nb, Location nloc, ValueRange v) -> Value {
+          Value xm = nb.create<arith::SubFOp>(nloc, v[0], v[2]);
+          Value d = nb.create<arith::SubFOp>(
+              nloc, nb.create<arith::SubFOp>(nloc, v[1], v[4]),
+              nb.create<arith::MulFOp>(nloc, xm, v[3]));
+          return nb.create<arith::MulFOp>(
+              nloc, nb.create<arith::MulFOp>(nloc, d, v[5]), v[6]);
+        });
+  }
+};
+
+struct BatchNormGradWeightPattern : public NNPattern<BatchNormGradWeightOp> {
+  using NNPattern::NNPattern;
+  Value lower(BatchNormGradWeightOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    int64_t channels = cast<RankedTensorType>(op.getType()).getDimSize(0);
+    auto [mean, invstd] =
+        normalizer(b, loc, a.getInput(), op.getEps().convertToDouble());
+    Value dot = gradSums(b, loc, a.getInput(), a.getGrad(), mean).second;
+    Type f32 = b.getF32Type(), f64 = b.getF64Type();
+    // Σ dy · x̂ = Σ dy (x - mean) · invstd.
+    return channelMapOf(
+        b, loc, ValueRange{dot, invstd}, f32, channels,
+        [&](OpBuilder &nb, Location nloc, ValueRange v) -> Value {
+          return nb.create<arith::TruncFOp>(
+              nloc, f32,
+              nb.create<arith::MulFOp>(
+                  nloc, v[0], nb.create<arith::ExtFOp>(nloc, f64, v[1])));
+        });
+  }
+};
+
+struct RunningStatUpdatePattern : public NNPattern<RunningStatUpdateOp> {
+  using NNPattern::NNPattern;
+  Value lower(RunningStatUpdateOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    int64_t channels = cast<RankedTensorType>(op.getType()).getDimSize(0);
+    BatchStats s = batchStats(b, loc, a.getInput());
+    double m = op.getMomentum().convertToDouble();
+    bool variance = op.getVariance();
+    Type f32 = b.getF32Type(), f64 = b.getF64Type();
+    // (1 - m) · stat + m · batch value, the variance unbiased (PyTorch's).
+    return channelMapOf(
+        b, loc, ValueRange{variance ? s.squares64 : s.mean64, a.getStat()},
+        f32, channels,
+        [&](OpBuilder &nb, Location nloc, ValueRange v) -> Value {
+          Value batch =
+              variance ? nb.create<arith::DivFOp>(
+                             nloc, v[0], f64Const(nb, nloc, double(s.count - 1)))
+                       : v[0];
+          Value old = nb.create<arith::ExtFOp>(nloc, f64, v[1]);
+          Value r = nb.create<arith::AddFOp>(
+              nloc,
+              nb.create<arith::MulFOp>(nloc, old, f64Const(nb, nloc, 1 - m)),
+              nb.create<arith::MulFOp>(nloc, batch, f64Const(nb, nloc, m)));
+          return nb.create<arith::TruncFOp>(nloc, f32, r);
+        });
+  }
+};
+
 } // namespace
 
 void mlir::nnc::populateNNToLinalgConversionPatterns(
@@ -1017,7 +1294,9 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            FusedActivationPattern<LeakyReluOp>, Conv2dGradInputPattern,
            Conv2dGradWeightPattern, ChannelSumPattern,
            Pool2dPattern<MaxPool2dOp>, Pool2dPattern<AvgPool2dOp>,
-           MaxPool2dGradPattern, AvgPool2dGradPattern, ReshapePattern>(
+           MaxPool2dGradPattern, AvgPool2dGradPattern, ReshapePattern,
+           BatchNormPattern, BatchNormGradPattern, BatchNormGradWeightPattern,
+           RunningStatUpdatePattern>(
           patterns.getContext());
 }
 

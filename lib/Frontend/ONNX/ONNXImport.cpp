@@ -174,6 +174,7 @@ private:
 
   LogicalResult visitGemm();
   LogicalResult visitConv();
+  LogicalResult visitBatchNormalization();
   LogicalResult visitPad();
   /// The input of a Conv or AveragePool: its tensor, and the padding a Pad
   /// before it adds (zeros otherwise).
@@ -218,6 +219,8 @@ private:
   std::vector<const onnx::ValueInfoProto *> dataInputs;
   std::vector<RankedTensorType> dataTypes;
   std::vector<const onnx::TensorProto *> params;
+  /// Initializers a BatchNormalization reads as its running statistics.
+  llvm::StringSet<> runningStats;
   /// The loss's label or target input when the importer appends the loss.
   std::string appendedName;
   /// Node index -> op type, for the diagnostic prefix.
@@ -317,6 +320,10 @@ LogicalResult Importer::collect() {
     const onnx::NodeProto &n = graph.node(i);
     for (const std::string &in : n.input())
       ++uses[in];
+    if (n.op_type() == "BatchNormalization")
+      for (int k : {3, 4})
+        if (k < n.input_size() && initializers.count(n.input(k)))
+          runningStats.insert(n.input(k));
     std::string label = n.name().empty() ? "#" + std::to_string(i) : n.name();
     nodeOps[StringAttr::get(&ctx, label)] = n.op_type();
   }
@@ -820,6 +827,27 @@ LogicalResult Importer::requireNoAutoPad() {
   return success();
 }
 
+LogicalResult Importer::visitBatchNormalization() {
+  // The model function trains: it normalizes with the batch's statistics
+  // (PyTorch's train mode) whatever mode the graph was exported in, and its
+  // training step returns the running statistics' update; the predict
+  // function normalizes with the running statistics (eval mode).
+  if (failed(requireUnused(1, "running_mean")) ||
+      failed(requireUnused(2, "running_var")))
+    return failure();
+  FailureOr<Value> x = tensor(input(0)), scale = tensor(input(1)),
+                   bias = tensor(input(2)), mean = tensor(input(3)),
+                   var = tensor(input(4));
+  if (failed(x) || failed(scale) || failed(bias) || failed(mean) ||
+      failed(var))
+    return failure();
+  // ONNX's momentum weighs the old statistic, PyTorch's the new value.
+  double momentum = 1.0 - floatAttr("momentum", 0.9);
+  return define(0, g->batchNorm(*x, *scale, *bias, *mean, *var,
+                                floatAttr("epsilon", 1e-5), momentum,
+                                /*training=*/!predict));
+}
+
 LogicalResult Importer::visitPad() {
   // PyTorch exports avg_pool2d's padding (and F.pad before a convolution)
   // as Pad then a node without pads: the zeros are the consumer's padding.
@@ -1071,6 +1099,8 @@ LogicalResult Importer::visit(int index) {
     return visitCrossEntropy(op == "NegativeLogLikelihoodLoss");
   if (op == "Conv")
     return visitConv();
+  if (op == "BatchNormalization")
+    return visitBatchNormalization();
   if (op == "Pad")
     return visitPad();
   if (op == "MaxPool" || op == "AveragePool")
@@ -1116,8 +1146,14 @@ FailureOr<func::FuncOp> Importer::build(ModuleOp module, StringRef name,
   for (const onnx::TensorProto *t : params) {
     SmallVector<int64_t> shape(t->dims().begin(), t->dims().end());
     // The predict function reads the parameters; it does not train them.
-    Value arg = predict ? g->input(shape, {}, cNames[t->name()])
-                        : g->param(shape, cNames[t->name()]);
+    // A batch norm's running statistics are not trained by gradients: the
+    // training step returns their update.
+    bool runningStat = runningStats.contains(t->name());
+    Value arg = predict || runningStat ? g->input(shape, {}, cNames[t->name()])
+                                       : g->param(shape, cNames[t->name()]);
+    if (runningStat && !predict)
+      g->setArgAttr(arg, NNDialect::getRunningStatAttrName(),
+                    UnitAttr::get(&ctx));
     g->setArgAttr(arg, NNDialect::getSourceNameAttrName(),
                   StringAttr::get(&ctx, t->name()));
     tensors[t->name()] = arg;
@@ -1259,7 +1295,8 @@ FailureOr<ImportedModel> Importer::run() {
 
   for (BlockArgument arg : model->getArguments()) {
     unsigned i = arg.getArgNumber();
-    if (!model->getArgAttr(i, NNDialect::getParamAttrName()))
+    if (!model->getArgAttr(i, NNDialect::getParamAttrName()) &&
+        !model->getArgAttr(i, NNDialect::getRunningStatAttrName()))
       continue;
     const onnx::TensorProto *t =
         initializers.lookup(getArgSourceName(*model, i));

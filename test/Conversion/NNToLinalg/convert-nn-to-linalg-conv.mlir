@@ -70,3 +70,18 @@ func.func @backward(%x: tensor<1x1x4x4xf32>, %w: tensor<2x1x3x3xf32>,
   return %dx, %dw, %db, %dm, %da : tensor<1x1x4x4xf32>, tensor<2x1x3x3xf32>,
       tensor<2xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>
 }
+
+// A training-mode batch norm: per-channel sums in f64 over n, h, w (the
+// statistics PyTorch's CPU kernels take in double), then one elementwise
+// pass (x - mean) · invstd · weight + bias.
+// CHECK-LABEL: func.func @batch_norm
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%arg0 : tensor<2x3x4x4xf32>) outs(%{{.+}} : tensor<3xf64>)
+// CHECK: arith.extf %{{.+}} : f32 to f64
+// CHECK: math.sqrt %{{.+}} : f64
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0, %{{.+}}, %{{.+}}, %arg1, %arg2 : tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>)
+func.func @batch_norm(%x: tensor<2x3x4x4xf32>, %g: tensor<3xf32>, %b: tensor<3xf32>,
+                      %rm: tensor<3xf32>, %rv: tensor<3xf32>) -> tensor<2x3x4x4xf32> {
+  %y = nn.batch_norm %x, %g, %b, %rm, %rv {training}
+      : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
+  return %y : tensor<2x3x4x4xf32>
+}

@@ -303,7 +303,8 @@ LogicalResult NNDialect::verifyRegionArgAttribute(Operation *op, unsigned,
     return op->emitError() << "'" << name
                            << "' is only valid on function arguments";
   Type type = fn.getArgumentTypes()[argIndex];
-  if (name == getParamAttrName() || name == getStateAttrName()) {
+  if (name == getParamAttrName() || name == getStateAttrName() ||
+      name == getRunningStatAttrName()) {
     if (!isa<UnitAttr>(attr.getValue()))
       return op->emitError() << "'" << name << "' must be a unit attribute";
     // A parameter (or optimizer state) is a static f32 tensor, or that
@@ -314,7 +315,9 @@ LogicalResult NNDialect::verifyRegionArgAttribute(Operation *op, unsigned,
       return op->emitError()
              << "argument #" << argIndex << " is marked '" << name
              << "' but has type " << type << "; "
-             << (name == getParamAttrName() ? "a parameter" : "optimizer state")
+             << (name == getParamAttrName()   ? "a parameter"
+                 : name == getStateAttrName() ? "optimizer state"
+                                              : "a running statistic")
              << " must be a statically shaped f32 tensor";
     return success();
   }

@@ -840,9 +840,12 @@ LogicalResult ChannelSumOp::inferReturnTypes(MLIRContext *ctx,
                                              Adaptor adaptor,
                                              SmallVectorImpl<Type> &inferred) {
   ShapeChecker c{loc, getOperationName()};
-  auto x = c.shape(adaptor.getInput(), 4, "input");
+  auto x = c.shape(adaptor.getInput(), -1, "input");
   if (failed(x))
     return failure();
+  if (x->size() < 2)
+    return c.fail("expects input [N, C, ...] of rank 2 or more, got " +
+                  shapeStr(*x));
   inferred.push_back(f32Tensor(ctx, {(*x)[1]}));
   return success();
 }
@@ -974,6 +977,169 @@ LogicalResult ReshapeOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
   return success();
 }
 int64_t ReshapeOp::getFlops() { return 0; }
+
+//===----------------------------------------------------------------------===//
+// Batch normalization
+//===----------------------------------------------------------------------===//
+
+/// The channels of a batch norm's `input` [N, C, ...], checked: rank 2 or
+/// more, and more than one element per channel (a variance of one element
+/// is undefined, as PyTorch refuses it in training).
+static FailureOr<int64_t> bnChannels(const ShapeChecker &c, Value input) {
+  auto x = c.shape(input, -1, "input");
+  if (failed(x))
+    return failure();
+  if (x->size() < 2)
+    return c.fail("expects input [N, C, ...] of rank 2 or more, got " +
+                  shapeStr(*x));
+  if (getNumElements(input.getType()) / (*x)[1] < 2)
+    return c.fail("expects more than one value per channel, got input " +
+                  shapeStr(*x));
+  return (*x)[1];
+}
+
+/// A per-channel operand: [C].
+static LogicalResult checkPerChannel(const ShapeChecker &c, Value v,
+                                     int64_t channels, StringRef name) {
+  auto s = c.shape(v, 1, name);
+  if (failed(s))
+    return failure();
+  if ((*s)[0] != channels)
+    return c.fail(Twine(name) + " " + shapeStr(*s) + " does not match the " +
+                  Twine(channels) + " channels");
+  return success();
+}
+
+static std::string formatNumber(double v) {
+  std::string s;
+  llvm::raw_string_ostream(s) << llvm::format("%g", v);
+  return s;
+}
+
+static LogicalResult checkEps(const ShapeChecker &c, double eps) {
+  if (std::isfinite(eps) && eps > 0)
+    return success();
+  return c.fail("eps must be positive and finite, got " + formatNumber(eps));
+}
+
+static LogicalResult checkMomentum(const ShapeChecker &c, double m) {
+  if (m >= 0 && m <= 1)
+    return success();
+  return c.fail("momentum must be in [0, 1], got " + formatNumber(m));
+}
+
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  FailureOr<int64_t> channels = bnChannels(c, adaptor.getInput());
+  if (failed(channels) ||
+      failed(checkEps(c, adaptor.getEps().convertToDouble())) ||
+      failed(checkMomentum(c, adaptor.getMomentum().convertToDouble())))
+    return failure();
+  for (auto [v, name] :
+       {std::pair{adaptor.getWeight(), "weight"},
+        std::pair{adaptor.getBias(), "bias"},
+        std::pair{adaptor.getRunningMean(), "running_mean"},
+        std::pair{adaptor.getRunningVar(), "running_var"}})
+    if (failed(checkPerChannel(c, v, *channels, name)))
+      return failure();
+  inferred.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult BatchNormOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  if (!getTraining())
+    return emitOpError("in inference mode is not differentiable in nnc: a "
+                       "training step normalizes with batch statistics "
+                       "('training')");
+  Location loc = getLoc();
+  Value dy = resultGrads[0];
+  FloatAttr eps = getEpsAttr();
+  operandGrads.push_back(b.create<BatchNormGradOp>(
+      loc, getInput().getType(), getInput(), getWeight(), dy, eps));
+  operandGrads.push_back(
+      b.create<BatchNormGradWeightOp>(loc, getInput(), dy, eps));
+  operandGrads.push_back(b.create<ChannelSumOp>(loc, dy));
+  operandGrads.push_back(Value()); // the running statistics get none
+  operandGrads.push_back(Value());
+  return success();
+}
+
+/// The per-channel temporaries of a batch norm's lowering (NNToLinalg's
+/// normalizer and gradient sums): `f64` vectors of the statistics' sums and
+/// `f32` ones of what the elementwise pass reads, each its own buffer.
+static int64_t channelScratch(Value input, int64_t f64Vectors,
+                              int64_t f32Vectors) {
+  int64_t c = cast<ShapedType>(input.getType()).getDimSize(1);
+  auto aligned = [](int64_t bytes) { return (bytes + 63) / 64 * 64; };
+  return f64Vectors * aligned(8 * c) + f32Vectors * aligned(4 * c);
+}
+
+int64_t BatchNormOp::getScratchBytes() {
+  return getTraining() ? channelScratch(getInput(), 3, 2)
+                       : channelScratch(getInput(), 0, 1);
+}
+int64_t BatchNormGradOp::getScratchBytes() {
+  return channelScratch(getInput(), 5, 4);
+}
+int64_t BatchNormGradWeightOp::getScratchBytes() {
+  return channelScratch(getInput(), 5, 2);
+}
+int64_t RunningStatUpdateOp::getScratchBytes() {
+  return channelScratch(getInput(), 3, 0);
+}
+
+int64_t BatchNormOp::getFlops() {
+  // Statistics (two passes) and the normalization.
+  return (getTraining() ? 6 : 2) * getNumElements(getType());
+}
+
+LogicalResult BatchNormGradOp::verify() {
+  ShapeChecker c{getLoc(), getOperationName()};
+  FailureOr<int64_t> channels = bnChannels(c, getInput());
+  if (failed(channels) || failed(checkEps(c, getEps().convertToDouble())))
+    return failure();
+  return checkPerChannel(c, getWeight(), *channels, "weight");
+}
+int64_t BatchNormGradOp::getFlops() {
+  return 10 * getNumElements(getType());
+}
+
+LogicalResult BatchNormGradWeightOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  FailureOr<int64_t> channels = bnChannels(c, adaptor.getInput());
+  if (failed(channels) ||
+      failed(checkEps(c, adaptor.getEps().convertToDouble())))
+    return failure();
+  if (adaptor.getGrad().getType() != adaptor.getInput().getType())
+    return c.fail("grad must have the input's type");
+  inferred.push_back(f32Tensor(ctx, {*channels}));
+  return success();
+}
+int64_t BatchNormGradWeightOp::getFlops() {
+  return 8 * getNumElements(getInput().getType());
+}
+
+LogicalResult RunningStatUpdateOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  FailureOr<int64_t> channels = bnChannels(c, adaptor.getInput());
+  if (failed(channels) ||
+      failed(checkMomentum(c, adaptor.getMomentum().convertToDouble())) ||
+      failed(checkPerChannel(c, adaptor.getStat(), *channels, "stat")))
+    return failure();
+  inferred.push_back(adaptor.getStat().getType());
+  return success();
+}
+int64_t RunningStatUpdateOp::getFlops() {
+  return (getVariance() ? 4 : 1) * getNumElements(getInput().getType());
+}
 
 //===----------------------------------------------------------------------===//
 // RuntimeCallOp

@@ -128,6 +128,38 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   Value loss = ret.getOperand(0);
   llvm::DenseSet<Value> active = findActiveValues(grad, loss);
 
+  // A training-mode batch norm's running statistics: the updated values are
+  // results of the step, computed by pure ops placed before the batch norm
+  // (in its checkpoint stage). However often a plan recomputes that stage,
+  // the function returns one update.
+  SmallVector<std::pair<Value, std::string>> runningStats;
+  llvm::DenseSet<Value> updatedStats;
+  for (auto bn : llvm::to_vector(body.getOps<BatchNormOp>())) {
+    if (!bn.getTraining())
+      continue;
+    for (auto [stat, variance] : {std::pair{bn.getRunningMean(), false},
+                                  std::pair{bn.getRunningVar(), true}}) {
+      auto arg = dyn_cast<BlockArgument>(stat);
+      if (!arg || !grad.getArgAttr(arg.getArgNumber(),
+                                   NNDialect::getRunningStatAttrName()))
+        continue;
+      if (!updatedStats.insert(arg).second)
+        return bn.emitOpError()
+               << "updates running statistic argument #" << arg.getArgNumber()
+               << ", which another batch norm updates too";
+      b.setInsertionPoint(bn);
+      Value updated = b.create<RunningStatUpdateOp>(
+          bn.getLoc(), bn.getInput(), stat, bn.getMomentumAttr(),
+          variance ? b.getUnitAttr() : UnitAttr());
+      StringRef argName = getArgName(grad, arg.getArgNumber());
+      runningStats.push_back(
+          {updated, "new_" + (argName.empty()
+                                  ? "running_stat" +
+                                        std::to_string(arg.getArgNumber())
+                                  : argName.str())});
+    }
+  }
+
   SmallVector<Operation *> forwardOps;
   for (Operation &op : body.without_terminator())
     forwardOps.push_back(&op);
@@ -272,6 +304,10 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
       stateResultNames.push_back("new_" + names[i] + "_" + s);
   }
   results.append(stateResults);
+  for (auto &[value, statName] : runningStats) {
+    results.push_back(value);
+    stateResultNames.push_back(statName);
+  }
   results.append(normResults);
   resultNames.append(stateResultNames);
   resultNames.append(normNames);

@@ -242,6 +242,19 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
       for (Value param : stageParams)
         if (!fusedParams.contains(param))
           transient += getSizeInBytes(param.getType());
+    // Scratch of the ops: one at a time, so the largest counts.
+    auto scratchOf = [](Operation *op) -> int64_t {
+      auto cost = dyn_cast<CostOpInterface>(op);
+      return cost ? cost.getScratchBytes() : 0;
+    };
+    int64_t backwardScratch = 0, forwardScratch = 0;
+    for (Operation &op : scratch)
+      if (live.contains(&op))
+        backwardScratch = std::max(backwardScratch, scratchOf(&op));
+    for (Operation *op : stage)
+      forwardScratch = std::max(forwardScratch, scratchOf(op));
+    transient += backwardScratch;
+    p.forwardTransientBytes.push_back(forwardScratch);
     p.releasesSaved.push_back(releases);
     p.backwardTransientBytes.push_back(transient);
     p.backwardFlops.push_back(flops);
@@ -285,6 +298,7 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
     stage.backwardNeedsInput = in && p.needs[i].contains(in);
     stage.backwardReleasesSaved = p.releasesSaved[i];
     stage.backwardTransientBytes = p.backwardTransientBytes[i];
+    stage.forwardTransientBytes = p.forwardTransientBytes[i];
     chain.stages.push_back(stage);
   }
   return chain;

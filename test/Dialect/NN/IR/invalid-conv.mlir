@@ -174,3 +174,42 @@ func.func @runtime_call_scalar(%x: memref<4xf32>, %y: memref<4xf32>) {
   nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) {pointers = array<i64: 0, 1>, scalars = ["two"]}
   return
 }
+
+// -----
+
+func.func @bn_channels(%x: tensor<2x3x4x4xf32>, %g: tensor<4xf32>, %s: tensor<3xf32>) -> tensor<2x3x4x4xf32> {
+  // expected-error @+1 {{'nn.batch_norm' op weight [4] does not match the 3 channels}}
+  %y = nn.batch_norm %x, %g, %s, %s, %s {training} : (tensor<2x3x4x4xf32>, tensor<4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
+  return %y : tensor<2x3x4x4xf32>
+}
+
+// -----
+
+func.func @bn_eps(%x: tensor<2x3x4x4xf32>, %s: tensor<3xf32>) -> tensor<2x3x4x4xf32> {
+  // expected-error @+1 {{'nn.batch_norm' op eps must be positive and finite, got 0}}
+  %y = nn.batch_norm %x, %s, %s, %s, %s {eps = 0.0, training} : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
+  return %y : tensor<2x3x4x4xf32>
+}
+
+// -----
+
+func.func @bn_momentum(%x: tensor<2x3x4x4xf32>, %s: tensor<3xf32>) -> tensor<2x3x4x4xf32> {
+  // expected-error @+1 {{'nn.batch_norm' op momentum must be in [0, 1], got 1.5}}
+  %y = nn.batch_norm %x, %s, %s, %s, %s {momentum = 1.5, training} : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
+  return %y : tensor<2x3x4x4xf32>
+}
+
+// -----
+
+func.func @bn_one_value(%x: tensor<1x3xf32>, %s: tensor<3xf32>) -> tensor<1x3xf32> {
+  // expected-error @+1 {{'nn.batch_norm' op expects more than one value per channel, got input [1, 3]}}
+  %y = nn.batch_norm %x, %s, %s, %s, %s {training} : (tensor<1x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<1x3xf32>
+  return %y : tensor<1x3xf32>
+}
+
+// -----
+
+func.func @bn_running_stat_type(%x: tensor<2x3xf32>, %s: tensor<3xi32> {nn.running_stat}) {
+  // expected-error @-1 {{argument #1 is marked 'nn.running_stat' but has type 'tensor<3xi32>'; a running statistic must be a statically shaped f32 tensor}}
+  return
+}

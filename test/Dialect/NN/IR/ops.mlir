@@ -123,3 +123,22 @@ func.func @runtime_call(%x: tensor<1x1x4x4xf32>, %m: memref<1x1x4x4xf32>, %o: me
       {pointers = array<i64: 0, 1>, scalars = [0 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]}
   return %y : tensor<1x1x2x2xf32>
 }
+
+// CHECK-LABEL: func.func @batch_norm
+func.func @batch_norm(%x: tensor<4x3x2x2xf32>, %g: tensor<3xf32>, %b: tensor<3xf32>,
+                      %rm: tensor<3xf32> {nn.running_stat}, %rv: tensor<3xf32> {nn.running_stat})
+    -> (tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>, tensor<3xf32>, tensor<3xf32>) {
+  // CHECK: nn.batch_norm %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {eps = 1.000000e-03 : f64, training} : (tensor<4x3x2x2xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<4x3x2x2xf32>
+  %y = nn.batch_norm %x, %g, %b, %rm, %rv {eps = 1.0e-3, training}
+      : (tensor<4x3x2x2xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<4x3x2x2xf32>
+  // CHECK: nn.batch_norm %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : (
+  %e = nn.batch_norm %x, %g, %b, %rm, %rv
+      : (tensor<4x3x2x2xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<4x3x2x2xf32>
+  // CHECK: nn.batch_norm_grad %{{.+}}, %{{.+}}, %{{.+}} : (tensor<4x3x2x2xf32>, tensor<3xf32>, tensor<4x3x2x2xf32>) -> tensor<4x3x2x2xf32>
+  %dx = nn.batch_norm_grad %x, %g, %y : (tensor<4x3x2x2xf32>, tensor<3xf32>, tensor<4x3x2x2xf32>) -> tensor<4x3x2x2xf32>
+  // CHECK: nn.batch_norm_grad_weight %{{.+}}, %{{.+}} : (tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>) -> tensor<3xf32>
+  %dg = nn.batch_norm_grad_weight %x, %y : (tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>) -> tensor<3xf32>
+  // CHECK: nn.running_stat_update %{{.+}}, %{{.+}} {momentum = 1.000000e-01 : f64, variance} : (tensor<4x3x2x2xf32>, tensor<3xf32>) -> tensor<3xf32>
+  %rv2 = nn.running_stat_update %x, %rv {momentum = 0.1, variance} : (tensor<4x3x2x2xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %y, %e, %dx, %dg, %rv2 : tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>, tensor<3xf32>, tensor<3xf32>
+}

@@ -167,3 +167,28 @@ func.func @cnn(%x: tensor<2x1x4x4xf32>, %labels: tensor<2xi32>,
   %l = nn.cross_entropy %z, %labels : (tensor<2x3xf32>, tensor<2xi32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// A training-mode batch norm: its gradient ops, and its running statistics
+// (arguments marked nn.running_stat, not parameters) updated by pure ops
+// placed before it and returned as new_<name> after the parameters.
+// CHECK-LABEL: func.func @bn_grad(
+// CHECK-SAME: -> (tensor<f32> {nn.name = "loss"}, tensor<3xf32> {nn.name = "grad_gamma"}, tensor<3xf32> {nn.name = "grad_beta"}, tensor<3xf32> {nn.name = "new_rm"}, tensor<3xf32> {nn.name = "new_rv"})
+// CHECK: %[[M:.+]] = nn.running_stat_update %arg0, %arg4 {momentum = 1.000000e-01 : f64}
+// CHECK: %[[V:.+]] = nn.running_stat_update %arg0, %arg5 {momentum = 1.000000e-01 : f64, variance}
+// CHECK: nn.batch_norm %arg0, %arg2, %arg3, %arg4, %arg5 {training}
+// CHECK: nn.batch_norm_grad_weight %arg0, %[[DY:.+]] :
+// CHECK: nn.channel_sum %[[DY]]
+// CHECK-NOT: nn.batch_norm_grad %
+// CHECK: return %{{.+}}, %{{.+}}, %{{.+}}, %[[M]], %[[V]]
+func.func @bn(%x: tensor<4x3xf32>, %labels: tensor<4xi32>,
+              %gamma: tensor<3xf32> {nn.param, nn.name = "gamma"},
+              %beta: tensor<3xf32> {nn.param, nn.name = "beta"},
+              %rm: tensor<3xf32> {nn.running_stat, nn.name = "rm"},
+              %rv: tensor<3xf32> {nn.running_stat, nn.name = "rv"}) -> tensor<f32> {
+  %y = nn.batch_norm %x, %gamma, %beta, %rm, %rv {training}
+      : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<4x3xf32>
+  %l = nn.cross_entropy %y, %labels : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -71,6 +71,12 @@ def NN_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getStateAttrName() {
       return ::llvm::StringLiteral("nn.state");
     }
+    /// Unit attribute marking a batch norm's running statistic (PyTorch's
+    /// running_mean or running_var buffer): caller-owned, not trained by
+    /// gradients, updated by a training step as its result `new_<name>`.
+    static constexpr ::llvm::StringLiteral getRunningStatAttrName() {
+      return ::llvm::StringLiteral("nn.running_stat");
+    }
     /// EntryRoleAttr: what a function computes.
     static constexpr ::llvm::StringLiteral getEntryAttrName() {
       return ::llvm::StringLiteral("nn.entry");

@@ -43,6 +43,13 @@ def NN_CostOpInterface : OpInterface<"CostOpInterface"> {
         Floating-point operations of one execution (a multiply-add counts 2).
       }],
       "int64_t", "getFlops", (ins)>,
+    InterfaceMethod<[{
+        Bytes of the temporaries its lowering holds while it runs (per-channel
+        statistics, say), each rounded up to the arena's 64-byte alignment;
+        they die when the op ends. The checkpoint planner adds the largest of
+        a stage's to the memory of its forward and of its backward.
+      }],
+      "int64_t", "getScratchBytes", (ins), [{}], [{ return 0; }]>,
   ];
 }
 

@@ -327,6 +327,43 @@ def NN_AvgPool2dOp : NN_ForwardOp<"avg_pool2d", [NN_InferType]> {
   let hasVerifier = 1;
 }
 
+def NN_BatchNormOp : NN_ForwardOp<"batch_norm", [NN_InferType,
+    DeclareOpInterfaceMethods<NN_CostOpInterface, ["getScratchBytes"]>]> {
+  let summary = "batch normalization over the channels of [N, C, ...]";
+  let description = [{
+    PyTorch's `batch_norm`: per channel (dimension 1), `(x - μ) / sqrt(σ² +
+    eps) · weight + bias`. With `training`, μ and σ² are the batch's mean and
+    biased variance over every other dimension (the statistics are taken in
+    f64); without, they are `running_mean` and `running_var`.
+
+    In a training step (`nnc-autodiff`), each training-mode batch norm whose
+    running statistics are function arguments marked `nn.running_stat`
+    also yields the updated statistics as step results `new_<name>`
+    (`nn.running_stat_update`, momentum as PyTorch's: `(1 - m) · r + m ·
+    batch value`, the variance unbiased). They are pure values returned
+    once, so a plan that recomputes the stage still updates them exactly
+    once (PyTorch's `checkpoint` updates them at every recomputation).
+
+    ```mlir
+    %y = nn.batch_norm %x, %gamma, %beta, %rm, %rv {training}
+        : (tensor<128x32x28x28xf32>, tensor<32xf32>, tensor<32xf32>,
+           tensor<32xf32>, tensor<32xf32>) -> tensor<128x32x28x28xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$weight,
+                       NN_F32Tensor:$bias, NN_F32Tensor:$running_mean,
+                       NN_F32Tensor:$running_var,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps,
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum,
+                       UnitAttr:$training);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `,` $running_mean `,` $running_var attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def NN_ReshapeOp : NN_ForwardOp<"reshape"> {
   let summary = "the same elements in row-major order under another shape";
   let description = [{
@@ -484,7 +521,7 @@ def NN_Conv2dGradWeightOp : NN_GradOp<"conv2d_grad_weight"> {
 }
 
 def NN_ChannelSumOp : NN_GradOp<"channel_sum", [NN_InferType]> {
-  let summary = "sum of an [N, C, H, W] tensor over all but the channels";
+  let summary = "sum of an [N, C, ...] tensor over all but the channels";
   let description = [{
     The bias gradient of a convolution: `Σ_{n,h,w} grad[n, c, h, w]`, summed
     in row-major order.
@@ -496,6 +533,69 @@ def NN_ChannelSumOp : NN_GradOp<"channel_sum", [NN_InferType]> {
   let arguments = (ins NN_F32Tensor:$input);
   let results = (outs NN_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_BatchNormGradOp : NN_GradOp<"batch_norm_grad",
+    [AllTypesMatch<["input", "grad", "result"]>,
+     DeclareOpInterfaceMethods<NN_CostOpInterface, ["getScratchBytes"]>]> {
+  let summary = "input gradient of a training-mode batch_norm";
+  let description = [{
+    `(dy - Σdy / M - x̂ · Σ(dy · x̂) / M) · weight / sqrt(σ² + eps)` per
+    channel, x̂ the normalized input and M the elements per channel; the
+    batch statistics are taken again from `input` (in f64, as the forward).
+
+    ```mlir
+    %dx = nn.batch_norm_grad %x, %gamma, %dy : (tensor<8x4x5x5xf32>,
+        tensor<4xf32>, tensor<8x4x5x5xf32>) -> tensor<8x4x5x5xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$weight,
+                       NN_F32Tensor:$grad,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $weight `,` $grad attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_BatchNormGradWeightOp : NN_GradOp<"batch_norm_grad_weight",
+    [NN_InferType,
+     DeclareOpInterfaceMethods<NN_CostOpInterface, ["getScratchBytes"]>]> {
+  let summary = "weight gradient of a training-mode batch_norm, Σ dy · x̂";
+  let description = [{
+    Per channel, the sum of the output gradient times the normalized input.
+
+    ```mlir
+    %dg = nn.batch_norm_grad_weight %x, %dy : (tensor<8x4x5x5xf32>,
+        tensor<8x4x5x5xf32>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$grad,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $grad attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_RunningStatUpdateOp : NN_GradOp<"running_stat_update",
+    [NN_InferType,
+     DeclareOpInterfaceMethods<NN_CostOpInterface, ["getScratchBytes"]>]> {
+  let summary = "a batch norm's updated running mean or variance";
+  let description = [{
+    `(1 - momentum) · stat + momentum · m` where `m` is the batch's mean of
+    `input` per channel, or with `variance` its unbiased variance (PyTorch's
+    update). Emitted by `nnc-autodiff` for each training-mode
+    `nn.batch_norm` (see there).
+
+    ```mlir
+    %rv2 = nn.running_stat_update %x, %rv {momentum = 0.1, variance}
+        : (tensor<8x4x5x5xf32>, tensor<4xf32>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$stat,
+                       F64Attr:$momentum, UnitAttr:$variance);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $stat attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

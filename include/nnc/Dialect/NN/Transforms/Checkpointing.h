@@ -38,6 +38,9 @@ struct StagePartition {
   /// Bytes alive only during the stage's backward besides that gradient:
   /// in a training step, the parameter gradients awaiting their SGD update.
   SmallVector<int64_t> backwardTransientBytes;
+  /// Bytes alive only during one of the stage's forward runs: the largest
+  /// scratch of its ops (CostOpInterface::getScratchBytes).
+  SmallVector<int64_t> forwardTransientBytes;
 
   /// The input a^{i} of stage i + 1 (null for the first stage, whose
   /// inputs are function arguments).
