@@ -156,6 +156,14 @@ int main(int argc, char **argv) {
   if (failed(compiled))
     return 1;
 
+  // The header is rendered before anything is written: a name it cannot
+  // hold fails the run with no file left behind.
+  std::string headerText;
+  if (!headerPath.empty()) {
+    llvm::raw_string_ostream os(headerText);
+    if (llvm::Error err = writeCHeader(*compiled, os))
+      return fail(llvm::toString(std::move(err)));
+  }
   if (!weightsIn.empty() || !weightsOut.empty()) {
     // By name and shape, in the model's parameter order.
     auto matched = matchWeights(initial, compiled->parameters());
@@ -185,8 +193,7 @@ int main(int argc, char **argv) {
     llvm::ToolOutputFile out(headerPath, ec, llvm::sys::fs::OF_Text);
     if (ec)
       return fail("cannot open '" + headerPath + "': " + ec.message());
-    if (llvm::Error err = writeCHeader(*compiled, out.os()))
-      return fail(llvm::toString(std::move(err)));
+    out.os() << headerText;
     out.keep();
   }
 

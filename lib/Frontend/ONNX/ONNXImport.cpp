@@ -26,6 +26,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "nnc/Support/CNames.h"
 #include "nnc/Support/Files.h"
 #include "llvm/Support/Path.h"
 
@@ -245,7 +246,19 @@ private:
 //===----------------------------------------------------------------------===//
 
 std::string Importer::uniqueName(StringRef name, StringRef prefix) {
-  std::string base = cIdentifier(name, prefix), s = base;
+  std::string base = cIdentifier(name, prefix);
+  // Names nnc derives from these (new_W, grad_W, grad_norm_W, W_m, W_v,
+  // W_velocity, the step's lr and step) and C or C++ keywords are taken:
+  // such a name gets the prefix in front, or after an optimizer-state
+  // suffix, so every name in the generated header is distinct and compiles.
+  StringRef b = base;
+  if (::nnc::isReservedCName(b) || b == "lr" || b == "step" ||
+      b.starts_with("new_") || b.starts_with("grad_"))
+    base = prefix.str() + "_" + base;
+  b = base;
+  if (b.ends_with("_m") || b.ends_with("_v") || b.ends_with("_velocity"))
+    base += "_" + prefix.str();
+  std::string s = base;
   for (int k = 2; !takenNames.insert(s).second; ++k)
     s = base + "_" + std::to_string(k);
   return s;
@@ -1280,6 +1293,9 @@ FailureOr<ImportedModel> Importer::run() {
   std::string name = options.name;
   if (name.empty())
     name = cIdentifier(llvm::sys::path::stem(file), "m");
+  // A file named int.onnx: the model function must not be a keyword.
+  if (::nnc::isReservedCName(name))
+    name += "_model";
   ImportedModel result;
   result.module = ModuleOp::create(fileLoc);
   FailureOr<func::FuncOp> model = build(*result.module, name, false);
