@@ -138,7 +138,9 @@ int64_t nnc_entry_workspace_bytes(const nnc_model *model, int entry);
 nnc_status nnc_model_run(nnc_model *model, int entry, const void *const *inputs,
                          void *const *outputs);
 
-/* The model's own parameters: those of the model function, in order. */
+/* The model's own parameters: those of the model function, in order (a
+ * batch norm's running statistics among them, as in PyTorch's state_dict;
+ * a training step updates them too). */
 int nnc_model_num_parameters(const nnc_model *model);
 nnc_status nnc_model_parameter_info(const nnc_model *model, int index,
                                     nnc_buffer *buffer);
@@ -148,7 +150,10 @@ float *nnc_model_parameter(nnc_model *model, int index);
 /* One training step on the model's parameters (compiled with a learning
  * rate > 0): `data` are the step's non-parameter inputs in order (x, then
  * labels or targets); the parameters are updated in place, `loss` receives
- * the loss before the update. */
+ * the loss before the update. A loss that is not finite fails the call with
+ * NNC_ERROR (after the update): a cross-entropy label outside
+ * [0, classes) makes it NaN (that row contributes no gradient), and so
+ * does diverging training. */
 nnc_status nnc_model_train_step(nnc_model *model, const void *const *data,
                                 float *loss);
 

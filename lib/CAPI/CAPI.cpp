@@ -21,6 +21,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -351,7 +352,15 @@ nnc_status nnc_model_train_step(nnc_model *m, const void *const *data,
                                   b.name + "'");
     outputs.push_back(v);
   }
-  return nnc_model_run(m, entry, inputs.data(), outputs.data());
+  if (nnc_status status = nnc_model_run(m, entry, inputs.data(),
+                                        outputs.data());
+      status != NNC_OK)
+    return status;
+  if (!std::isfinite(*loss))
+    return fail(m->context,
+                "nnc_model_train_step: the loss is not finite: a label "
+                "outside [0, classes), or diverging training");
+  return NNC_OK;
 }
 
 nnc_status nnc_model_save_weights(const nnc_model *m, const char *path) {

@@ -37,10 +37,10 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
   llvm::StringSet<> functions;
   for (const EntryPoint &e : model.entries) {
     auto bad = [&](StringRef what, StringRef name, StringRef why) {
-      return llvm::createStringError(
-          "cannot write a C header: %s '%s' of '%s' %s",
-          what.str().c_str(), name.str().c_str(), e.name.c_str(),
-          why.str().c_str());
+      std::string of = what == "buffer" ? " of '" + e.name + "'" : "";
+      return llvm::createStringError("cannot write a C header: %s '%s'%s %s",
+                                     what.str().c_str(), name.str().c_str(),
+                                     of.c_str(), why.str().c_str());
     };
     auto check = [&](StringRef what, StringRef name) -> llvm::Error {
       if (!::nnc::isCIdentifier(name))
@@ -80,7 +80,9 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
      << " * (update in place): each update reads an element before it writes\n"
      << " * it. Optimizer state (marked below) is caller-owned, zero before\n"
      << " * the first step; `lr` is the learning rate and `step` the 1-based\n"
-     << " * step count, read at run time.\n"
+     << " * step count, read at run time. A cross-entropy label outside\n"
+     << " * [0, classes) makes the loss NaN (its row adds no gradient):\n"
+     << " * check the loss.\n"
      << " * Every entry point takes, last, a workspace of\n"
      << " * <name>_workspace_size() bytes, 64-byte aligned: the static arena\n"
      << " * holding all intermediate values, so a call makes no heap\n"

@@ -574,6 +574,16 @@ Value oneHot(OpBuilder &b, Location loc, Value label) {
                                    f32Const(b, loc, 0.0));
 }
 
+/// Whether `label` (i32 or i64) is a class index in [0, classes).
+Value isClass(OpBuilder &b, Location loc, Value label, int64_t classes) {
+  Type t = label.getType();
+  Value zero = b.create<arith::ConstantOp>(loc, b.getIntegerAttr(t, 0));
+  Value n = b.create<arith::ConstantOp>(loc, b.getIntegerAttr(t, classes));
+  return b.create<arith::AndIOp>(
+      loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, label, zero),
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, label, n));
+}
+
 struct CrossEntropyPattern : public NNPattern<CrossEntropyOp> {
   using NNPattern::NNPattern;
   Value lower(CrossEntropyOp op, Adaptor a, OpBuilder &b,
@@ -591,14 +601,20 @@ struct CrossEntropyPattern : public NNPattern<CrossEntropyOp> {
               nloc, acc,
               nb.create<arith::MulFOp>(nloc, in[0], oneHot(nb, nloc, in[1])));
         });
-    // loss = mean_b(max_b + log(sum_b) - picked_b).
+    // loss = mean_b(max_b + log(sum_b) - picked_b). A label that is no
+    // class makes its term, and so the loss, NaN: the step reports the bad
+    // batch through its loss rather than return a finite wrong one.
     AffineMap vec = b.getMultiDimIdentityMap(1);
+    int64_t classes = type.getDimSize(1);
     return sumAllScaled(
-        b, loc, ValueRange{max, sum, picked}, {vec, vec, vec}, 1, 1.0 / rows,
-        [](OpBuilder &nb, Location nloc, ValueRange args) {
+        b, loc, ValueRange{max, sum, picked, labels}, {vec, vec, vec, vec}, 1,
+        1.0 / rows, [&](OpBuilder &nb, Location nloc, ValueRange args) {
           Value lse = nb.create<arith::AddFOp>(
               nloc, args[0], nb.create<math::LogOp>(nloc, args[1]));
-          return nb.create<arith::SubFOp>(nloc, lse, args[2]);
+          return nb.create<arith::SelectOp>(
+              nloc, isClass(nb, nloc, args[3], classes),
+              nb.create<arith::SubFOp>(nloc, lse, args[2]),
+              f32Const(nb, nloc, std::numeric_limits<double>::quiet_NaN()));
         });
   }
 };
@@ -616,7 +632,9 @@ struct CrossEntropyGradPattern : public NNPattern<CrossEntropyGradOp> {
     double invRows = 1.0 / type.getDimSize(0);
     Value empty =
         b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
-    // dz = (softmax(z) - onehot(label)) · dloss / batch.
+    // dz = (softmax(z) - onehot(label)) · dloss / batch; a row whose label
+    // is no class (the loss is NaN) contributes nothing.
+    int64_t classes = type.getDimSize(1);
     return generic(
         b, loc, empty, ValueRange{z, max, sum, a.getLabels(), a.getGrad()},
         {id, row, row, row, scalar, id},
@@ -629,7 +647,9 @@ struct CrossEntropyGradPattern : public NNPattern<CrossEntropyGradOp> {
               nb.create<arith::SubFOp>(nloc, p, oneHot(nb, nloc, args[3]));
           Value s = nb.create<arith::MulFOp>(nloc, args[4],
                                              f32Const(nb, nloc, invRows));
-          return nb.create<arith::MulFOp>(nloc, d, s);
+          return nb.create<arith::SelectOp>(
+              nloc, isClass(nb, nloc, args[3], classes),
+              nb.create<arith::MulFOp>(nloc, d, s), f32Const(nb, nloc, 0.0));
         });
   }
 };

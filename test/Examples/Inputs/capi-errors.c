@@ -4,6 +4,7 @@
 
 #include "nnc-c/nnc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 static void report(const char *what, int failed, nnc_context *ctx) {
@@ -51,6 +52,26 @@ int main(int argc, char **argv) {
   nnc_model_save_weights(m, "mine.nncw");
   printf("own weights: %s\n",
          nnc_model_load_weights(m, "mine.nncw") == NNC_OK ? "ok" : "error");
+  /* A label that is no class: the step's loss is NaN, the call fails. */
+  opts.learning_rate = 0.1;
+  nnc_model *ce = nnc_compile_mlp(ctx, "8,4,3", "relu", "cross-entropy", 4,
+                                  &opts);
+  if (!ce)
+    return printf("compile failed: %s\n", nnc_context_error(ctx)), 1;
+  float x[32] = {0};
+  int32_t good[4] = {0, 1, 2, 0}, bad[4] = {0, 1, 3, 0},
+          negative[4] = {-7, 1, 2, 0}, huge[4] = {0, 1000000, 2, 0};
+  const void *batch[2] = {x, good};
+  printf("valid labels: %s\n",
+         nnc_model_train_step(ce, batch, &loss) == NNC_OK ? "ok" : "error");
+  batch[1] = bad;
+  report("label 3 of 3 classes", nnc_model_train_step(ce, batch, &loss) != NNC_OK,
+         ctx);
+  batch[1] = negative;
+  report("label -7", nnc_model_train_step(ce, batch, &loss) != NNC_OK, ctx);
+  batch[1] = huge;
+  report("label 10^6", nnc_model_train_step(ce, batch, &loss) != NNC_OK, ctx);
+  nnc_model_destroy(ce);
   nnc_model_destroy(other);
   nnc_model_destroy(m);
   nnc_context_destroy(ctx);

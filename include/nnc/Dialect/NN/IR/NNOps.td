@@ -403,7 +403,10 @@ def NN_CrossEntropyOp : NN_ForwardOp<"cross_entropy",
   let description = [{
     PyTorch's `cross_entropy(logits, labels)`: `logits` is `[batch, classes]`,
     `labels` holds one integer class index per row (i32 or i64). Labels
-    outside `[0, classes)` contribute no target term (as if masked).
+    outside `[0, classes)` are an error the step reports through its
+    result: the loss is NaN, and such a row contributes no gradient (so a
+    training step's update is that of the valid rows; a caller checks the
+    loss).
 
     ```mlir
     %l = nn.cross_entropy %z, %labels : (tensor<128x10xf32>, tensor<128xi32>) -> tensor<f32>
