@@ -7,10 +7,13 @@
 
 #include "nnc/Frontend/IDX.h"
 
+#include "nnc/Support/Limits.h"
+
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <zlib.h>
@@ -20,6 +23,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 using namespace mlir;
 using namespace mlir::nnc;
@@ -70,11 +74,58 @@ int64_t readFully(gzFile f, void *dst, int64_t size, std::string &error) {
   }
   return done;
 }
+/// How many bytes of the gzip file `path` follow its last gzip member
+/// (concatenated members are one stream, as gzip reads them), or an error.
+/// gzread ignores such bytes; a file with them is damaged or not what it
+/// claims, so the reader refuses it. Inflates into a scratch buffer: the
+/// file was read whole once already, so this costs one more pass.
+llvm::Expected<size_t> bytesAfterGzip(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return llvm::createStringError(buffer.getError(), "cannot read");
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  if (bytes.size() < 2 || uint8_t(bytes[0]) != 0x1f || uint8_t(bytes[1]) != 0x8b)
+    return 0; // not gzipped: the reader saw the whole file
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK)
+    return llvm::createStringError("zlib cannot inflate");
+  auto *in = reinterpret_cast<const Bytef *>(bytes.data());
+  size_t offset = 0;
+  std::vector<Bytef> scratch(1 << 16);
+  int rc = Z_OK;
+  while (offset < bytes.size()) {
+    z.next_in = const_cast<Bytef *>(in + offset);
+    z.avail_in = static_cast<uInt>(
+        std::min<size_t>(bytes.size() - offset, size_t(1) << 30));
+    z.next_out = scratch.data();
+    z.avail_out = scratch.size();
+    uInt before = z.avail_in;
+    rc = inflate(&z, Z_NO_FLUSH);
+    offset += before - z.avail_in;
+    if (rc == Z_STREAM_END) {
+      // Another member may follow; anything else is trailing bytes.
+      if (offset + 1 < bytes.size() && uint8_t(bytes[offset]) == 0x1f &&
+          uint8_t(bytes[offset + 1]) == 0x8b) {
+        inflateReset(&z);
+        continue;
+      }
+      break;
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+      break;
+    if (rc == Z_BUF_ERROR && before == z.avail_in)
+      break; // no progress: a cut stream, which gzread reported already
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END ? bytes.size() - offset : 0;
+}
 } // namespace
 
 llvm::Expected<IDXArray> mlir::nnc::readIDX(llvm::StringRef path,
                                             unsigned maxDims,
-                                            int64_t maxElements) {
+                                            int64_t maxElements,
+                                            int64_t bytesPerElement) {
   if (!llvm::sys::fs::exists(path))
     return fileError(path, "no such file");
   if (llvm::sys::fs::is_directory(path))
@@ -135,6 +186,16 @@ llvm::Expected<IDXArray> mlir::nnc::readIDX(llvm::StringRef path,
     elements = product;
     array.dims.push_back(dim);
   }
+  // Within the element bound but beyond memory (5.5 M images as floats):
+  // refused before allocating, not by an out-of-memory abort.
+  uint64_t need = uint64_t(elements) * uint64_t(std::max<int64_t>(
+                                           bytesPerElement, 1));
+  if (uint64_t can = ::nnc::limits::allocatableBytes(); can && need > can)
+    return fileError(path, llvm::formatv("its {0} elements need {1} bytes "
+                                         "in memory, more than the {2} this "
+                                         "process may allocate",
+                                         elements, need, can)
+                               .str());
   array.data.resize(elements);
   got = readFully(f.get(), array.data.data(), elements, error);
   if (got < 0)
@@ -148,6 +209,12 @@ llvm::Expected<IDXArray> mlir::nnc::readIDX(llvm::StringRef path,
   if (readFully(f.get(), &extra, 1, error) != 0)
     return fileError(path, "has bytes after the " + llvm::Twine(elements) +
                                " the header describes");
+  llvm::Expected<size_t> after = bytesAfterGzip(path);
+  if (!after)
+    return fileError(path, llvm::toString(after.takeError()));
+  if (*after)
+    return fileError(path, "has " + llvm::Twine(*after) +
+                               " bytes after its gzip stream");
   return array;
 }
 
@@ -155,14 +222,15 @@ llvm::Expected<Dataset> mlir::nnc::loadIDXDataset(llvm::StringRef imagesPath,
                                                   llvm::StringRef labelsPath,
                                                   int64_t features,
                                                   int64_t classes) {
-  auto images = readIDX(imagesPath, 3);
+  // Each pixel is held as a byte and then as a float.
+  auto images = readIDX(imagesPath, 3, int64_t(1) << 32, 1 + sizeof(float));
   if (!images)
     return images.takeError();
   if (images->dims.size() != 3)
     return fileError(imagesPath, "an image file has 3 dimensions (count, rows, "
                                  "columns), this one has " +
                                      llvm::Twine(images->dims.size()));
-  auto labels = readIDX(labelsPath, 1);
+  auto labels = readIDX(labelsPath, 1, int64_t(1) << 32, 1 + sizeof(int32_t));
   if (!labels)
     return labels.takeError();
   int64_t count = images->dims[0];

@@ -35,8 +35,13 @@ struct IDXArray {
 /// or type code, more than `maxDims` dimensions, a zero dimension, an
 /// element count over `maxElements`, a truncated body or bytes after it are
 /// errors naming the file and what is wrong.
+/// `bytesPerElement` is what the caller will hold per element in all (the
+/// raw byte included): data that would need more than the process may
+/// allocate (limits::allocatableBytes) is refused before anything is
+/// allocated.
 llvm::Expected<IDXArray> readIDX(llvm::StringRef path, unsigned maxDims = 4,
-                                 int64_t maxElements = int64_t(1) << 32);
+                                 int64_t maxElements = int64_t(1) << 32,
+                                 int64_t bytesPerElement = 1);
 
 /// Images and labels, ready to train on.
 struct Dataset {

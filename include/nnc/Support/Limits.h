@@ -19,6 +19,7 @@
 
 #include <cstdint>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace nnc::limits {
@@ -79,6 +80,19 @@ inline constexpr double kMaxLandscapeRange = 1e6;
 inline uint64_t physicalMemoryBytes() {
   long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
   return pages > 0 && pageSize > 0 ? uint64_t(pages) * uint64_t(pageSize) : 0;
+}
+
+/// What this process may allocate: its address-space and data limits
+/// (ulimit -v, -d) where set, else the physical memory (0 if unknown).
+inline uint64_t allocatableBytes() {
+  uint64_t bytes = physicalMemoryBytes();
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    struct rlimit limit;
+    if (getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+        (bytes == 0 || uint64_t(limit.rlim_cur) < bytes))
+      bytes = uint64_t(limit.rlim_cur);
+  }
+  return bytes;
 }
 
 } // namespace nnc::limits

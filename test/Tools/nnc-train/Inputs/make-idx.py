@@ -65,7 +65,8 @@ def main():
     # Damage to the training images of an otherwise good copy.
     img = lambda d: os.path.join(out, d, "train-images-idx3-ubyte.gz")
     for name in ("truncated", "bad-magic", "corrupt", "trailing", "count",
-                 "zero-dim", "no-labels"):
+                 "zero-dim", "no-labels", "gz-trailing", "huge",
+                 "two-members"):
         shutil.copytree(os.path.join(out, "good"), os.path.join(out, name))
     rng = random.Random(2)
     images, _ = dataset(64, 4, rng)
@@ -76,6 +77,16 @@ def main():
         f.write(b"\x00\x00\x08\x03"[::-1] + blob[4:])
     with gzip.open(img("trailing"), "wb") as f:
         f.write(blob + b"\x01\x02")
+    # Bytes after the gzip member, which gzread would ignore.
+    with open(img("gz-trailing"), "wb") as f:
+        f.write(gzip.compress(blob) + b"not gzip")
+    # Two gzip members are one stream (gzip -c a b): accepted.
+    with open(img("two-members"), "wb") as f:
+        f.write(gzip.compress(blob[:100]) + gzip.compress(blob[100:]))
+    # A header within the element bound (2^32) whose data would need more
+    # memory than the test's ulimit: refused before anything is allocated.
+    with gzip.open(img("huge"), "wb") as f:
+        f.write(idx([200000000, 4, 4], []))
     with gzip.open(img("count"), "wb") as f:
         f.write(idx([60, 4, 4], images[:60 * 16]))
     with gzip.open(img("zero-dim"), "wb") as f:
