@@ -8,6 +8,7 @@ OUT/ir:      every .mlir under test/ and examples/, one file per
 OUT/planner: the chain JSON files of nnc-plan's tests, and the chains the
              compiler builds for a few MLPs (nnc-plan --emit-chain);
 OUT/onnx:    the ONNX models the importer's tests write (valid and broken).
+OUT/files:   IDX data files and nnc weights files (valid and broken).
 Seeds over a target's size cap are skipped: the target would ignore them.
 """
 
@@ -21,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Debian's python3 has onnx and numpy (scripts/setup.sh); another python3
 # first on PATH may not.
 DEBIAN_PYTHON = "/usr/bin/python3"
-CAP = {"ir": 16384, "planner": 16384, "onnx": 65536}
+CAP = {"ir": 16384, "planner": 16384, "onnx": 65536, "files": 65536}
 
 
 def put(out, target, data):
@@ -53,6 +54,24 @@ def main():
                    check=True)
     for f in sorted(onnx_dir.glob("*.onnx")):
         put(out, "onnx", f.read_bytes())
+    # Data and weights files: the IDX files nnc-train's tests write, and
+    # weights files (gzip and raw IDX, damaged ones included).
+    idx_dir = out / "idx-files"
+    subprocess.run([DEBIAN_PYTHON, str(ROOT / "test/Tools/nnc-train/Inputs/"
+                                        "make-idx.py"), str(idx_dir)],
+                   check=True)
+    for f in sorted(idx_dir.rglob("*ubyte*")):
+        put(out, "files", f.read_bytes())
+    weights_dir = out / "weights-files"
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    for name, values in (("w", "1,2,3"), ("fc.weight", "0.5,nan,-2"),
+                         ("b", "inf")):
+        subprocess.run([DEBIAN_PYTHON, str(ROOT / "test/Tools/Inputs/"
+                                            "write_weights.py"),
+                        str(weights_dir / (name + ".nncw")), name, values],
+                       check=True)
+    for f in sorted(weights_dir.glob("*")):
+        put(out, "files", f.read_bytes())
     for t in CAP:
         n = len(os.listdir(out / t)) if (out / t).is_dir() else 0
         print(f"make-corpus: {t}: {n} seeds")

@@ -35,7 +35,7 @@ fi
 ninja -C build-asan -j"${NNC_JOBS:-$(nproc)}" \
   nnc-opt nnc-plan nnc-compile nnc-translate \
   PlannerTests MemoryTests FrontendTests ExecutionEngineTests RuntimeTests \
-  nnc-ir-fuzzer nnc-planner-fuzzer nnc-onnx-fuzzer
+  nnc-ir-fuzzer nnc-planner-fuzzer nnc-onnx-fuzzer nnc-files-fuzzer
 [ "${1:-}" = "--build-only" ] && exit 0
 
 # allow_user_poisoning=0: see scripts/fuzz.sh.
@@ -48,7 +48,7 @@ python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv \
   build-asan/test/Tools/nnc-plan build-asan/test/Tools/nnc-compile-limits.test \
   build-asan/test/Tools/nnc-opt.test build-asan/test/Fuzz
 
-for target in ir planner onnx; do
+for target in ir planner onnx files; do
   echo "sanitize: fuzzing $target for ${NNC_FUZZ_RUNS:-20000} executions"
   log="build-asan/fuzz/$target.log"
   mkdir -p build-asan/fuzz

@@ -44,6 +44,7 @@ tools = [
     "nnc-ir-fuzzer",
     "nnc-planner-fuzzer",
     "nnc-onnx-fuzzer",
+    "nnc-files-fuzzer",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("llvm-nm", unresolved="fatal"),
