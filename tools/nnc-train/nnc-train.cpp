@@ -12,8 +12,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nnc/ExecutionEngine/CostCalibration.h"
 #include "nnc/Frontend/ModelLoader.h"
 #include "nnc/Pipeline/ToolOptions.h"
+#include "nnc/Runtime/CPU/CPURuntime.h"
 #include "nnc/Training/Trainer.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -182,6 +184,19 @@ int main(int argc, char **argv) {
                           source->isONNX() ? &fileWeights : nullptr);
   if (!module)
     return ::nnc::reportToolError("nnc-train", module.takeError());
+  // --num-threads applies to the whole run (the step, the evaluation and
+  // the runtime's primitives), set before anything runs a parallel region:
+  // a team created at the default size would leave a worker spinning beside
+  // a one-thread run. --cost-model=measured then times the code with as
+  // many threads.
+  const CalibrationOptions &calibrationOptions = planOptions.getCalibration();
+  if (calibrationOptions.threads)
+    nncrt_set_num_threads(static_cast<int32_t>(calibrationOptions.threads));
+  llvm::Expected<std::optional<FlopTimes>> calibration =
+      applyCostModel(**module, calibrationOptions.costModel, options,
+                     calibrationOptions.threads);
+  if (!calibration)
+    return fail(llvm::toString(calibration.takeError()));
   auto start = std::chrono::steady_clock::now();
   auto trainer = Trainer::create(std::move(*module), options);
   if (!trainer)
