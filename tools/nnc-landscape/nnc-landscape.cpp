@@ -198,6 +198,17 @@ int main(int argc, char **argv) {
     if (done == total)
       llvm::errs() << "\n";
   };
+  // Along a zero direction every point is the centre: a flat line or plane
+  // that would look like a finding.
+  auto isZero = [](const Direction &d) {
+    return llvm::all_of(d, [](const std::vector<float> &t) {
+      return llvm::all_of(t, [](float v) { return v == 0.0f; });
+    });
+  };
+  const char *allZero =
+      "every weight of the centre is zero, so a filter-normalized direction "
+      "is zero too (start from trained weights, --weights, or another "
+      "--init)";
   if (line) {
     Direction d;
     std::vector<double> alphas;
@@ -209,10 +220,15 @@ int main(int argc, char **argv) {
       if (llvm::Error err = matchWeights(lineTo, *to, center))
         return fail(llvm::toString(std::move(err)));
       d = difference(*to, center);
+      if (isZero(d))
+        return fail("the weights of --line-to '" + lineTo +
+                    "' equal the centre: the line has no direction");
       alphas = linspace(-range / 2, 1 + range / 2, points);
       what = "w + α (w' - w), w' = " + lineTo;
     } else {
       d = filterNormalizedDirection(center, directionSeed);
+      if (isZero(d))
+        return fail(allZero);
       alphas = linspace(-range, range, points);
       what = "w + α d, d Gaussian, filter-normalized";
     }
@@ -262,6 +278,8 @@ int main(int argc, char **argv) {
   if (plane) {
     Direction d1 = filterNormalizedDirection(center, directionSeed);
     Direction d2 = filterNormalizedDirection(center, directionSeed + 1);
+    if (isZero(d1) || isZero(d2))
+      return fail(allZero);
     std::vector<double> ab = linspace(-range, range, grid);
     auto pts = evaluateGrid(
         e, center, d1, d2, ab, ab, *train, trainSamples, *test, testSamples,

@@ -318,8 +318,23 @@ LogicalResult Importer::collect() {
       constants[t.name()] = decodeTensor(t);
   }
   for (const onnx::ValueInfoProto &v : graph.input()) {
-    if (initializers.count(v.name()))
-      continue; // an initializer also listed as an input (older exporters)
+    if (const onnx::TensorProto *t = initializers.lookup(v.name())) {
+      // An initializer also listed as an input (older exporters): the
+      // declared shape, where it gives one, must be the initializer's.
+      const auto &tt = v.type().tensor_type();
+      if (v.type().has_tensor_type() && tt.has_shape()) {
+        bool same = tt.shape().dim_size() == t->dims_size();
+        for (int d = 0; same && d < t->dims_size(); ++d) {
+          const auto &dim = tt.shape().dim(d);
+          same = !dim.has_dim_value() || dim.dim_value() == t->dims(d);
+        }
+        if (!same)
+          return emitError(fileLoc)
+                 << "graph input '" << v.name()
+                 << "' declares a shape that contradicts its initializer's";
+      }
+      continue;
+    }
     FailureOr<RankedTensorType> type = inputType(v);
     if (failed(type))
       return failure();

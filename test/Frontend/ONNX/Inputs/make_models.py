@@ -239,3 +239,12 @@ def log_softmax_output(m):
 
 
 variant("cnn-log-softmax", log_softmax_output, cnn())
+
+
+def input_contradicts_initializer(m):
+    # An initializer listed as a graph input (older exporters) with another
+    # shape than its data.
+    m.graph.input.append(h.make_tensor_value_info("0.bias", TP.FLOAT, [7]))
+
+
+variant("input-vs-initializer", input_contradicts_initializer)
