@@ -31,12 +31,26 @@ struct StripNNAttributesPass
         if (isNNAttr(attr))
           op->removeAttr(attr.getName());
       auto fn = dyn_cast<FunctionOpInterface>(op);
-      if (!fn)
+      if (!fn || !fn.getAllArgAttrs())
         return;
-      for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
-        for (NamedAttribute attr : llvm::to_vector(fn.getArgAttrs(i)))
-          if (isNNAttr(attr))
-            fn.removeArgAttr(i, attr.getName());
+      // All arguments' dictionaries at once: removing attributes argument by
+      // argument rebuilds (and uniques) the whole array each time, quadratic
+      // in the arguments (3.6 GB for 8,000 of them).
+      SmallVector<DictionaryAttr> dicts;
+      fn.getAllArgAttrs(dicts);
+      bool changed = false;
+      for (DictionaryAttr &dict : dicts) {
+        if (!dict || llvm::none_of(dict, isNNAttr))
+          continue;
+        SmallVector<NamedAttribute> kept;
+        for (NamedAttribute attr : dict)
+          if (!isNNAttr(attr))
+            kept.push_back(attr);
+        dict = DictionaryAttr::get(op->getContext(), kept);
+        changed = true;
+      }
+      if (changed)
+        fn.setAllArgAttrs(dicts);
     });
   }
 };

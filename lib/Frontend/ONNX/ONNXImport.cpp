@@ -1216,15 +1216,13 @@ FailureOr<func::FuncOp> Importer::build(ModuleOp module, StringRef name,
   if (failed(built))
     return failure();
 
-  // Initializers only read as constants, and in the predict function the
-  // loss's labels, are not arguments.
+  // What nothing reads is no argument: initializers only read as constants,
+  // the predict function's labels, graph inputs no node reads (an exporter
+  // may list thousands; LLVM's code generation is superlinear in a
+  // function's arguments).
   llvm::BitVector unused(fn.getNumArguments());
   for (BlockArgument arg : fn.getArguments())
-    if (arg.use_empty() &&
-        (fn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName()) ||
-         (predict && lossTargets.contains(arg)) ||
-         (predict &&
-          initializers.count(getArgSourceName(fn, arg.getArgNumber())))))
+    if (arg.use_empty())
       unused.set(arg.getArgNumber());
   fn.eraseArguments(unused);
   return fn;

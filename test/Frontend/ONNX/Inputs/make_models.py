@@ -248,3 +248,13 @@ def input_contradicts_initializer(m):
 
 
 variant("input-vs-initializer", input_contradicts_initializer)
+
+
+def many_unused_inputs(m):
+    # 20,000 graph inputs no node reads: not arguments (compiling them was
+    # quadratic in memory, 1 GB at 4,000).
+    m.graph.input.extend(h.make_tensor_value_info("u%d" % i, TP.FLOAT, [4])
+                         for i in range(20000))
+
+
+variant("many-unused-inputs", many_unused_inputs)
