@@ -905,25 +905,18 @@ template <typename Op> struct FusedActivationPattern : public NNPattern<Op> {
   }
 };
 
-struct Conv2dGradInputPattern : public NNPattern<Conv2dGradInputOp> {
-  using NNPattern::NNPattern;
-  Value lower(Conv2dGradInputOp op, Adaptor a, OpBuilder &b,
-              Location loc) const override {
-    return runtimeCall(b, loc, "nncrt_conv2d_backward_data",
-                       {a.getGrad(), a.getWeight()},
-                       cast<RankedTensorType>(op.getType()), {0, 1, 2},
-                       i64Attrs(b, getGeometry(op).values()));
-  }
-};
-
-struct Conv2dGradWeightPattern : public NNPattern<Conv2dGradWeightOp> {
-  using NNPattern::NNPattern;
-  Value lower(Conv2dGradWeightOp op, Adaptor a, OpBuilder &b,
-              Location loc) const override {
-    return runtimeCall(b, loc, "nncrt_conv2d_backward_weights",
-                       {a.getInput(), a.getGrad()},
-                       cast<RankedTensorType>(op.getType()), {0, 1, 2},
-                       i64Attrs(b, getGeometry(op).values()));
+/// A convolution's input or weight gradient: one call on the op's two
+/// operands, in order, with its geometry.
+template <typename Op> struct Conv2dGradPattern : public NNPattern<Op> {
+  using NNPattern<Op>::NNPattern;
+  using Adaptor = typename Op::Adaptor;
+  Value lower(Op op, Adaptor a, OpBuilder &b, Location loc) const override {
+    constexpr bool input = std::is_same_v<Op, Conv2dGradInputOp>;
+    return runtimeCall(b, loc,
+                       input ? "nncrt_conv2d_backward_data"
+                             : "nncrt_conv2d_backward_weights",
+                       a.getOperands(), cast<RankedTensorType>(op.getType()),
+                       {0, 1, 2}, i64Attrs(b, getGeometry(op).values()));
   }
 };
 
@@ -1311,8 +1304,9 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            MSELossGradPattern, CrossEntropyPattern, CrossEntropyGradPattern,
            MomentumUpdatePattern, AdamUpdatePattern, NormPattern,
            Conv2dPattern, FusedActivationPattern<ReluOp>,
-           FusedActivationPattern<LeakyReluOp>, Conv2dGradInputPattern,
-           Conv2dGradWeightPattern, ChannelSumPattern,
+           FusedActivationPattern<LeakyReluOp>,
+           Conv2dGradPattern<Conv2dGradInputOp>,
+           Conv2dGradPattern<Conv2dGradWeightOp>, ChannelSumPattern,
            Pool2dPattern<MaxPool2dOp>, Pool2dPattern<AvgPool2dOp>,
            MaxPool2dGradPattern, AvgPool2dGradPattern, ReshapePattern,
            BatchNormPattern, BatchNormGradPattern, BatchNormGradWeightPattern,

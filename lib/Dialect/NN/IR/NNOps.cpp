@@ -587,6 +587,24 @@ static int64_t windowOutput(int64_t in, int64_t padLo, int64_t padHi,
   return window > padded ? -1 : (padded - window) / stride + 1;
 }
 
+/// The strides and padding every window op has: two positive strides, and
+/// [top, left, bottom, right] padding, none negative.
+static LogicalResult checkStridesAndPadding(llvm::raw_ostream &os,
+                                            ArrayRef<int64_t> strides,
+                                            ArrayRef<int64_t> padding) {
+  if (strides.size() != 2 || !allIn(strides, 1)) {
+    os << "strides must be two positive values, got " << shapeStr(strides);
+    return failure();
+  }
+  if (padding.size() != 4 || !allIn(padding, 0)) {
+    os << "padding must be four values [top, left, bottom, right], none "
+          "negative, got "
+       << shapeStr(padding);
+    return failure();
+  }
+  return success();
+}
+
 SmallVector<int64_t> Conv2dGeometry::values() const {
   return {n,       c,       h,       w,        k,         kh,
           kw,      oh,      ow,      strideH,  strideW,   padTop,
@@ -602,16 +620,8 @@ FailureOr<Conv2dGeometry> mlir::nnc::getConv2dGeometry(
     ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
     ArrayRef<int64_t> dilations, int64_t groups, std::string &why) {
   llvm::raw_string_ostream os(why);
-  if (strides.size() != 2 || !allIn(strides, 1)) {
-    os << "strides must be two positive values, got " << shapeStr(strides);
+  if (failed(checkStridesAndPadding(os, strides, padding)))
     return failure();
-  }
-  if (padding.size() != 4 || !allIn(padding, 0)) {
-    os << "padding must be four values [top, left, bottom, right], none "
-          "negative, got "
-       << shapeStr(padding);
-    return failure();
-  }
   if (dilations.size() != 2 || !allIn(dilations, 1)) {
     os << "dilations must be two positive values, got " << shapeStr(dilations);
     return failure();
@@ -670,16 +680,8 @@ FailureOr<Pool2dGeometry> mlir::nnc::getPool2dGeometry(
     os << "kernel must be two positive values, got " << shapeStr(kernel);
     return failure();
   }
-  if (strides.size() != 2 || !allIn(strides, 1)) {
-    os << "strides must be two positive values, got " << shapeStr(strides);
+  if (failed(checkStridesAndPadding(os, strides, padding)))
     return failure();
-  }
-  if (padding.size() != 4 || !allIn(padding, 0)) {
-    os << "padding must be four values [top, left, bottom, right], none "
-          "negative, got "
-       << shapeStr(padding);
-    return failure();
-  }
   // PyTorch's rule: a window is never all padding.
   if (padding[0] * 2 > kernel[0] || padding[2] * 2 > kernel[0] ||
       padding[1] * 2 > kernel[1] || padding[3] * 2 > kernel[1]) {
