@@ -1005,6 +1005,13 @@ struct ReshapePattern : public NNPattern<ReshapeOp> {
     auto inType = cast<RankedTensorType>(v.getType());
     if (inType.getShape() == type.getShape())
       return v;
+    // A scalar and its [1, ..., 1] shapes: one reshape, no dimension groups.
+    if (inType.getRank() == 0)
+      return b.create<tensor::ExpandShapeOp>(
+          loc, type, v, ArrayRef<ReassociationIndices>{});
+    if (type.getRank() == 0)
+      return b.create<tensor::CollapseShapeOp>(
+          loc, type, v, ArrayRef<ReassociationIndices>{});
     if (inType.getRank() > 1)
       v = b.create<tensor::CollapseShapeOp>(loc, v, all(inType.getRank()));
     if (type.getRank() > 1)

@@ -85,3 +85,13 @@ func.func @batch_norm(%x: tensor<2x3x4x4xf32>, %g: tensor<3xf32>, %b: tensor<3xf
       : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
   return %y : tensor<2x3x4x4xf32>
 }
+
+// A scalar reshaped to [1, 1] and back: one reshape each.
+// CHECK-LABEL: func.func @scalar_reshape
+// CHECK: %[[E:.+]] = tensor.expand_shape %arg0 [] output_shape [1, 1] : tensor<f32> into tensor<1x1xf32>
+// CHECK: tensor.collapse_shape %[[E]] [] : tensor<1x1xf32> into tensor<f32>
+func.func @scalar_reshape(%x: tensor<f32>) -> tensor<f32> {
+  %y = nn.reshape %x : tensor<f32> -> tensor<1x1xf32>
+  %z = nn.reshape %y : tensor<1x1xf32> -> tensor<f32>
+  return %z : tensor<f32>
+}

@@ -14,6 +14,7 @@
 
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Format.h"
 
 #include <cmath>
@@ -611,8 +612,19 @@ SmallVector<int64_t> Conv2dGeometry::values() const {
           padLeft, padBottom, padRight, dilationH, dilationW, groups};
 }
 
+/// The product of `factors`, saturated at INT64_MAX: a convolution of two
+/// tensors within nnc's size limit can still count more operations than
+/// int64 holds, and the planner then reports the overflow of its sums.
+static int64_t saturatingProduct(std::initializer_list<int64_t> factors) {
+  uint64_t product = 1;
+  bool overflow = false;
+  for (int64_t f : factors)
+    product = llvm::SaturatingMultiply(product, uint64_t(f), &overflow);
+  return product > uint64_t(INT64_MAX) ? INT64_MAX : int64_t(product);
+}
+
 int64_t Conv2dGeometry::macFlops() const {
-  return 2 * n * k * oh * ow * (c / groups) * kh * kw;
+  return saturatingProduct({2, n, k, oh, ow, c / groups, kh, kw});
 }
 
 FailureOr<Conv2dGeometry> mlir::nnc::getConv2dGeometry(
@@ -803,8 +815,9 @@ Conv2dGeometry mlir::nnc::getGeometry(Conv2dGradWeightOp op) {
 }
 
 int64_t Conv2dOp::getFlops() {
-  Conv2dGeometry g = verifiedConv(*this);
-  return g.macFlops() + (getBias() ? getNumElements(getType()) : 0);
+  int64_t flops = verifiedConv(*this).macFlops();
+  int64_t bias = getBias() ? getNumElements(getType()) : 0;
+  return flops > INT64_MAX - bias ? INT64_MAX : flops + bias;
 }
 
 /// The gradient ops state their forward convolution through their result
@@ -919,7 +932,7 @@ Pool2dGeometry mlir::nnc::getGeometry(AvgPool2dGradOp op) {
 }
 
 static int64_t poolFlops(const Pool2dGeometry &g) {
-  return g.n * g.c * g.oh * g.ow * g.kh * g.kw;
+  return saturatingProduct({g.n, g.c, g.oh, g.ow, g.kh, g.kw});
 }
 
 LogicalResult MaxPool2dOp::inferReturnTypes(MLIRContext *,
