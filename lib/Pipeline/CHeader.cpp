@@ -53,7 +53,8 @@ llvm::Error mlir::nnc::writeCHeader(const CompiledModel &model,
     };
     if (llvm::Error err = check("entry point", e.name))
       return err;
-    for (StringRef fn : {StringRef(e.name), StringRef(e.name + "_workspace_size")})
+    std::string sizeFn = e.name + "_workspace_size";
+    for (StringRef fn : {StringRef(e.name), StringRef(sizeFn)})
       if (!functions.insert(fn).second)
         return bad("function", fn, "is declared twice");
     llvm::StringSet<> params{"workspace"};
