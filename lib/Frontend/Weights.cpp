@@ -201,11 +201,16 @@ llvm::Expected<WeightSet> mlir::nnc::parseWeights(StringRef bytes,
       int64_t d;
       if (llvm::Error e = r.read(d, "a dimension of '" + t.name + "'"))
         return std::move(e);
-      if (d < 0)
-        return r.error("tensor '" + t.name + "' has a negative dimension " +
-                       llvm::Twine(d));
+      // No empty tensors (as in models): a 0 after huge dimensions would
+      // otherwise hide their overflowing product.
+      if (d <= 0)
+        return r.error("tensor '" + t.name + "' has dimension " +
+                       llvm::Twine(d) + "; dimensions are positive");
       t.shape.push_back(d);
-      elements = llvm::SaturatingMultiply<uint64_t>(elements, d, &overflow);
+      // SaturatingMultiply reports only its own call's overflow.
+      bool step = false;
+      elements = llvm::SaturatingMultiply<uint64_t>(elements, d, &step);
+      overflow |= step;
     }
     if (overflow || elements > r.remaining() / sizeof(float))
       return r.error("truncated: tensor '" + t.name + "' of shape " +
