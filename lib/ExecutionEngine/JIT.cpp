@@ -39,6 +39,14 @@ static void *cpuRuntimeAddress(RuntimeFunction fn) {
     return reinterpret_cast<void *>(&nncrt_pool2d_forward);
   case RuntimeFunction::Pool2dBackward:
     return reinterpret_cast<void *>(&nncrt_pool2d_backward);
+  case RuntimeFunction::AttentionForward:
+    return reinterpret_cast<void *>(&nncrt_attention_forward);
+  case RuntimeFunction::AttentionBackward:
+    return reinterpret_cast<void *>(&nncrt_attention_backward);
+  case RuntimeFunction::EmbeddingForward:
+    return reinterpret_cast<void *>(&nncrt_embedding_forward);
+  case RuntimeFunction::EmbeddingBackward:
+    return reinterpret_cast<void *>(&nncrt_embedding_backward);
   case RuntimeFunction::CudaLaunch:
   case RuntimeFunction::CudaStepBegin:
   case RuntimeFunction::CudaStepEnd:

@@ -182,6 +182,39 @@ Value GraphBuilder::batchNorm(Value x, Value weight, Value bias,
                              b.getF64FloatAttr(eps), b.getF64FloatAttr(momentum),
                              training ? b.getUnitAttr() : UnitAttr());
 }
+Value GraphBuilder::mul(Value l, Value r) {
+  NNC_REQUIRE(l, r);
+  return create<MulOp>(l, r);
+}
+Value GraphBuilder::scale(Value x, double factor) {
+  NNC_REQUIRE(x);
+  return create<ScaleOp>(x, b.getF64FloatAttr(factor));
+}
+Value GraphBuilder::embedding(Value table, Value indices) {
+  NNC_REQUIRE(table, indices);
+  return create<EmbeddingOp>(table, indices);
+}
+Value GraphBuilder::layerNorm(Value x, Value weight, Value bias, double eps) {
+  NNC_REQUIRE(x, weight, bias);
+  return create<LayerNormOp>(x, weight, bias, b.getF64FloatAttr(eps));
+}
+Value GraphBuilder::attention(Value q, Value k, Value v, Value mask,
+                              double scale, bool causal) {
+  NNC_REQUIRE(q, k, v);
+  return create<AttentionOp>(q, k, v, mask, b.getF64FloatAttr(scale),
+                             causal ? b.getUnitAttr() : UnitAttr());
+}
+Value GraphBuilder::transpose(Value x, ArrayRef<int64_t> permutation) {
+  NNC_REQUIRE(x);
+  return create<TransposeOp>(x, b.getDenseI64ArrayAttr(permutation));
+}
+Value GraphBuilder::slice(Value x, ArrayRef<int64_t> offsets,
+                          ArrayRef<int64_t> sizes, ArrayRef<int64_t> strides) {
+  NNC_REQUIRE(x);
+  return create<SliceOp>(x, b.getDenseI64ArrayAttr(offsets),
+                         b.getDenseI64ArrayAttr(sizes),
+                         b.getDenseI64ArrayAttr(strides));
+}
 Value GraphBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
   NNC_REQUIRE(x);
   auto type = cast<RankedTensorType>(x.getType());

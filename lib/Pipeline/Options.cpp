@@ -38,7 +38,8 @@ void StepOptions::bind(::nnc::OptionsBinder &b) {
   b.opt("eps", eps, cl::desc("Adam's denominator term"));
   b.opt("weight-decay", weightDecay,
         cl::desc("L2 penalty added to every gradient (PyTorch's "
-                 "weight_decay)"));
+                 "weight_decay); with adamw, the decoupled decay "
+                 "w * (1 - lr * weight-decay)"));
   b.opt("grad-norms", gradNorms,
         cl::desc("The compiled step also returns the Euclidean norm of each "
                  "parameter's gradient"));
@@ -84,7 +85,7 @@ llvm::Error StepOptions::validate() const {
       !(momentum > 0))
     return llvm::createStringError("--momentum must be positive and finite for "
                                    "--optimizer=momentum and nesterov");
-  if (optimizer == Optimizer::Adam &&
+  if ((optimizer == Optimizer::Adam || optimizer == Optimizer::AdamW) &&
       !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps >= 0))
     return llvm::createStringError(
         "--beta1 and --beta2 must be in [0, 1) and --eps "

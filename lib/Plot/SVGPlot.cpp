@@ -72,17 +72,18 @@ void header(llvm::raw_ostream &os, int w, int h, const std::string &title) {
 
 /// Axes, ticks and labels; `yTick` formats a y tick (log axes print 10^k).
 void axes(llvm::raw_ostream &os, const Frame &f, const std::string &xLabel,
-          const std::string &yLabel, bool logY) {
+          const std::string &yLabel, bool logY, bool logX = false) {
   os << "<rect x=\"" << num(f.left) << "\" y=\"" << num(f.top) << "\" width=\""
      << num(f.width) << "\" height=\"" << num(f.height)
      << "\" fill=\"none\" stroke=\"black\"/>\n";
-  for (double t : niceTicks(f.x0, f.x1)) {
+  for (double t : logX ? logTicks(f.x0, f.x1) : niceTicks(f.x0, f.x1)) {
     double x = f.px(t);
     os << "<line x1=\"" << num(x) << "\" y1=\"" << num(f.top + f.height)
        << "\" x2=\"" << num(x) << "\" y2=\"" << num(f.top + f.height + 4)
        << "\" stroke=\"black\"/>"
        << "<text x=\"" << num(x) << "\" y=\"" << num(f.top + f.height + 17)
-       << "\" text-anchor=\"middle\">" << num(t) << "</text>\n";
+       << "\" text-anchor=\"middle\">" << (logX ? num(std::pow(10.0, t)) : num(t))
+       << "</text>\n";
   }
   std::vector<double> yTicks =
       logY ? logTicks(f.y0, f.y1) : niceTicks(f.y0, f.y1);
@@ -138,16 +139,18 @@ void pad(double &lo, double &hi) {
 
 void nnc::plot::writeLinePlot(llvm::raw_ostream &os, const LinePlot &plot) {
   auto fy = [&](double y) { return plot.logY ? std::log10(y) : y; };
+  auto fx = [&](double x) { return plot.logX ? std::log10(x) : x; };
   auto usable = [&](double x, double y) {
-    return std::isfinite(x) && std::isfinite(y) && (!plot.logY || y > 0);
+    return std::isfinite(x) && std::isfinite(y) && (!plot.logY || y > 0) &&
+           (!plot.logX || x > 0);
   };
   double inf = std::numeric_limits<double>::infinity();
   double x0 = inf, x1 = -inf, y0 = inf, y1 = -inf;
   for (const Series &s : plot.series)
     for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i)
       if (usable(s.x[i], s.y[i])) {
-        x0 = std::min(x0, s.x[i]);
-        x1 = std::max(x1, s.x[i]);
+        x0 = std::min(x0, fx(s.x[i]));
+        x1 = std::max(x1, fx(s.x[i]));
         y0 = std::min(y0, fy(s.y[i]));
         y1 = std::max(y1, fy(s.y[i]));
       }
@@ -161,7 +164,7 @@ void nnc::plot::writeLinePlot(llvm::raw_ostream &os, const LinePlot &plot) {
   y1 += margin;
   Frame f{x0, x1, y0, y1, 70, 35, plot.width - 90.0, plot.height - 85.0};
   header(os, plot.width, plot.height, plot.title);
-  axes(os, f, plot.xLabel, plot.yLabel, plot.logY);
+  axes(os, f, plot.xLabel, plot.yLabel, plot.logY, plot.logX);
   for (auto [k, s] : llvm::enumerate(plot.series)) {
     const char *color = kColors[k % std::size(kColors)];
     std::string points;
@@ -178,7 +181,7 @@ void nnc::plot::writeLinePlot(llvm::raw_ostream &os, const LinePlot &plot) {
         flush();
         continue;
       }
-      points += num(f.px(s.x[i])) + "," + num(f.py(fy(s.y[i]))) + " ";
+      points += num(f.px(fx(s.x[i]))) + "," + num(f.py(fy(s.y[i]))) + " ";
     }
     flush();
     double ly = f.top + 14 + 16.0 * k;

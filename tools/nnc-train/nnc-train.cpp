@@ -245,7 +245,8 @@ int main(int argc, char **argv) {
   if (stepOptions.optimizer == Optimizer::Momentum ||
       stepOptions.optimizer == Optimizer::Nesterov)
     out << llvm::format(" %g", stepOptions.momentum);
-  if (stepOptions.optimizer == Optimizer::Adam)
+  if (stepOptions.optimizer == Optimizer::Adam ||
+      stepOptions.optimizer == Optimizer::AdamW)
     out << llvm::format(
         " betas (%g, %g) eps %g", stepOptions.beta1, stepOptions.beta2,
         stepOptions.eps);

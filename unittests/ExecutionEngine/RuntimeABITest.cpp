@@ -63,11 +63,15 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
       F::Conv2dBackwardWeights);
   Signature<decltype(nncrt_pool2d_forward)>::expect(F::Pool2dForward);
   Signature<decltype(nncrt_pool2d_backward)>::expect(F::Pool2dBackward);
+  Signature<decltype(nncrt_attention_forward)>::expect(F::AttentionForward);
+  Signature<decltype(nncrt_attention_backward)>::expect(F::AttentionBackward);
+  Signature<decltype(nncrt_embedding_forward)>::expect(F::EmbeddingForward);
+  Signature<decltype(nncrt_embedding_backward)>::expect(F::EmbeddingBackward);
   Signature<decltype(nncrt_cuda_launch)>::expect(F::CudaLaunch);
   Signature<decltype(nncrt_cuda_step_begin)>::expect(F::CudaStepBegin);
   Signature<decltype(nncrt_cuda_step_end)>::expect(F::CudaStepEnd);
   // Every row is checked above, in the enum's order.
-  EXPECT_EQ(getRuntimeFunctions().size(), 12u);
+  EXPECT_EQ(getRuntimeFunctions().size(), 16u);
 }
 
 TEST(RuntimeABI, DeclaresOnceAndRefusesATakenName) {

@@ -74,6 +74,17 @@ public:
                   bool training);
   /// The same elements under `shape` (a view: no data moves).
   Value reshape(Value x, ArrayRef<int64_t> shape);
+  /// Transformer layers: see the ops' documentation (nn.embedding, ...).
+  /// `mask` may be null.
+  Value mul(Value a, Value b);
+  Value scale(Value x, double factor);
+  Value embedding(Value table, Value indices);
+  Value layerNorm(Value x, Value weight, Value bias, double eps);
+  Value attention(Value q, Value k, Value v, Value mask, double scale,
+                  bool causal);
+  Value transpose(Value x, ArrayRef<int64_t> permutation);
+  Value slice(Value x, ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes,
+              ArrayRef<int64_t> strides);
 
   /// Locates the ops built from now on (an importer's current node).
   void setLocation(Location l) { loc = l; }

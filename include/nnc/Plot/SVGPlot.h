@@ -32,6 +32,9 @@ struct LinePlot {
   std::vector<Series> series;
   /// Logarithmic y axis (non-positive values are left out).
   bool logY = false;
+  /// Logarithmic x axis (non-positive values are left out): training
+  /// curves over steps that span decades.
+  bool logX = false;
   int width = 640, height = 400;
 };
 

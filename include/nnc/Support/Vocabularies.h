@@ -41,7 +41,7 @@ inline const Vocabulary<CheckpointStrategy> &vocabularyOf(CheckpointStrategy) {
 }
 
 /// The update a training step applies.
-enum class Optimizer { None, SGD, Momentum, Nesterov, Adam };
+enum class Optimizer { None, SGD, Momentum, Nesterov, Adam, AdamW };
 inline constexpr Word<Optimizer> kOptimizerWords[] = {
     {Optimizer::None, "none",
      "no update: a gradient function (SGD if a learning rate is fixed)"},
@@ -49,6 +49,8 @@ inline constexpr Word<Optimizer> kOptimizerWords[] = {
     {Optimizer::Momentum, "momentum", "SGD with heavy-ball momentum"},
     {Optimizer::Nesterov, "nesterov", "SGD with Nesterov momentum"},
     {Optimizer::Adam, "adam", "Adam with bias correction"},
+    {Optimizer::AdamW, "adamw",
+     "Adam with decoupled weight decay (torch.optim.AdamW)"},
 };
 inline constexpr Vocabulary<Optimizer> optimizers{"optimizer", kOptimizerWords};
 inline const Vocabulary<Optimizer> &vocabularyOf(Optimizer) {

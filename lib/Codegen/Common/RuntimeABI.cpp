@@ -40,6 +40,18 @@ constexpr ABIType kPool2dForwardArgs[] = {T::Ptr, T::Ptr, T::I32,
                                           NNC_POOL_GEOMETRY};
 constexpr ABIType kPool2dBackwardArgs[] = {T::Ptr, T::Ptr, T::Ptr, T::I32,
                                            NNC_POOL_GEOMETRY};
+// Attention: q, k, v, mask, then the results; B, H, Tq, Tk, Dk, Dv, the
+// scale and the causal flag.
+#define NNC_ATTENTION_GEOMETRY                                                 \
+  T::I64, T::I64, T::I64, T::I64, T::I64, T::I64, T::F32, T::I32
+constexpr ABIType kAttentionForwardArgs[] = {
+    T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, NNC_ATTENTION_GEOMETRY};
+constexpr ABIType kAttentionBackwardArgs[] = {
+    T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr,
+    NNC_ATTENTION_GEOMETRY};
+#undef NNC_ATTENTION_GEOMETRY
+constexpr ABIType kEmbeddingArgs[] = {T::Ptr, T::Ptr, T::Ptr, T::I32,
+                                      T::I64, T::I64, T::I64};
 #undef NNC_CONV_GEOMETRY
 #undef NNC_POOL_GEOMETRY
 constexpr ABIType kCudaLaunchArgs[] = {T::Ptr, T::I32, T::Ptr, T::I32, T::I32,
@@ -66,6 +78,14 @@ const RuntimeFunctionInfo kTable[] = {
      kPool2dForwardArgs},
     {F::Pool2dBackward, "nncrt_pool2d_backward", L::CPU, T::Void,
      kPool2dBackwardArgs},
+    {F::AttentionForward, "nncrt_attention_forward", L::CPU, T::Void,
+     kAttentionForwardArgs},
+    {F::AttentionBackward, "nncrt_attention_backward", L::CPU, T::Void,
+     kAttentionBackwardArgs},
+    {F::EmbeddingForward, "nncrt_embedding_forward", L::CPU, T::Void,
+     kEmbeddingArgs},
+    {F::EmbeddingBackward, "nncrt_embedding_backward", L::CPU, T::Void,
+     kEmbeddingArgs},
     {F::CudaLaunch, "nncrt_cuda_launch", L::CUDA, T::Void, kCudaLaunchArgs},
     {F::CudaStepBegin, "nncrt_cuda_step_begin", L::CUDA, T::I32,
      kCudaStepBeginArgs},

@@ -240,6 +240,17 @@ Value ElementwisePattern<AddOp>::body(AddOp, OpBuilder &b, Location loc,
   return b.create<arith::AddFOp>(loc, args[0], args[1]);
 }
 template <>
+Value ElementwisePattern<MulOp>::body(MulOp, OpBuilder &b, Location loc,
+                                      ValueRange args) {
+  return b.create<arith::MulFOp>(loc, args[0], args[1]);
+}
+template <>
+Value ElementwisePattern<ScaleOp>::body(ScaleOp op, OpBuilder &b, Location loc,
+                                        ValueRange args) {
+  return b.create<arith::MulFOp>(
+      loc, args[0], f32Const(b, loc, op.getFactor().convertToDouble()));
+}
+template <>
 Value ElementwisePattern<ReluOp>::body(ReluOp, OpBuilder &b, Location loc,
                                        ValueRange args) {
   Value zero = f32Const(b, loc, 0.0);
@@ -739,11 +750,14 @@ struct AdamUpdatePattern : public MultiResultPattern<AdamUpdateOp> {
            beta2 = op.getBeta2().convertToDouble(),
            eps = op.getEps().convertToDouble();
     APFloat lambda = op.getWeightDecay();
+    // AdamW's shrink factor, when it is not 1.
+    bool shrink = op.getDecoupled() && !lambda.isZero();
     // Once per step, in f64 as PyTorch does in Python floats:
-    // step_size = lr / (1 - β1^t) and sqrt(1 - β2^t), each rounded to f32.
+    // step_size = lr / (1 - β1^t), sqrt(1 - β2^t) and AdamW's shrink
+    // factor 1 - lr·λ, each rounded to f32.
     auto scalar = RankedTensorType::get({}, b.getF32Type());
     SmallVector<Value> coeffs = elementwiseMulti(
-        b, loc, scalar, ValueRange{a.getLr(), a.getStep()}, 2,
+        b, loc, scalar, ValueRange{a.getLr(), a.getStep()}, shrink ? 3 : 2,
         [&](OpBuilder &nb, Location nloc, ValueRange args) {
           auto f64 = nb.getF64Type();
           auto c64 = [&](double v) -> Value {
@@ -756,20 +770,34 @@ struct AdamUpdatePattern : public MultiResultPattern<AdamUpdateOp> {
           Value bc2 = nb.create<arith::SubFOp>(
               nloc, c64(1.0), nb.create<math::PowFOp>(nloc, c64(beta2), t));
           auto f32 = nb.getF32Type();
-          return SmallVector<Value>{
+          SmallVector<Value> c{
               nb.create<arith::TruncFOp>(
                   nloc, f32, nb.create<arith::DivFOp>(nloc, lr, bc1)),
               nb.create<arith::TruncFOp>(nloc, f32,
                                          nb.create<math::SqrtOp>(nloc, bc2))};
+          if (shrink)
+            c.push_back(nb.create<arith::TruncFOp>(
+                nloc, f32,
+                nb.create<arith::SubFOp>(
+                    nloc, c64(1.0),
+                    nb.create<arith::MulFOp>(nloc, lr,
+                                             c64(lambda.convertToDouble())))));
+          return c;
         });
+    SmallVector<Value> inputs{a.getParam(), a.getGrad(), a.getM(), a.getV()};
+    inputs.append(coeffs);
     return elementwiseMulti(
         b, loc, cast<RankedTensorType>(op.getParam().getType()),
-        ValueRange{a.getParam(), a.getGrad(), a.getM(), a.getV(), coeffs[0],
-                   coeffs[1]},
-        3, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        inputs, 3, [&](OpBuilder &nb, Location nloc, ValueRange args) {
           Value w = args[0], m = args[2], v = args[3], stepSize = args[4],
                 bc2Sqrt = args[5];
-          Value d = decayed(nb, nloc, args[1], w, lambda);
+          // AdamW shrinks the weight and leaves the gradient alone (λ = 0
+          // keeps w itself, so the step stays bit-identical to Adam's).
+          Value d = args[1];
+          if (shrink)
+            w = nb.create<arith::MulFOp>(nloc, w, args[6]);
+          else if (!op.getDecoupled())
+            d = decayed(nb, nloc, d, w, lambda);
           auto mul = [&](Value x, Value y) -> Value {
             return nb.create<arith::MulFOp>(nloc, x, y);
           };
@@ -835,17 +863,27 @@ struct NormPattern : public NNPattern<NormOp> {
 /// An nn.runtime_call of `callee` writing one new tensor of `type`: the
 /// callee's pointer arguments are `pointers` (indices into `inputs`, then
 /// the new tensor; -1 for null), its other arguments `scalars`.
+SmallVector<Value> runtimeCallMulti(OpBuilder &b, Location loc,
+                                    StringRef callee, ValueRange inputs,
+                                    TypeRange types,
+                                    ArrayRef<int64_t> pointers,
+                                    ArrayRef<Attribute> scalars) {
+  SmallVector<Value> inits;
+  for (Type t : types) {
+    auto type = cast<RankedTensorType>(t);
+    inits.push_back(
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType()));
+  }
+  return b
+      .create<RuntimeCallOp>(loc, types, b.getStringAttr(callee), inputs,
+                             inits, b.getDenseI64ArrayAttr(pointers),
+                             b.getArrayAttr(scalars))
+      .getResults();
+}
 Value runtimeCall(OpBuilder &b, Location loc, StringRef callee,
                   ValueRange inputs, RankedTensorType type,
                   ArrayRef<int64_t> pointers, ArrayRef<Attribute> scalars) {
-  Value init =
-      b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
-  return b
-      .create<RuntimeCallOp>(loc, TypeRange{type}, b.getStringAttr(callee),
-                             inputs, ValueRange{init},
-                             b.getDenseI64ArrayAttr(pointers),
-                             b.getArrayAttr(scalars))
-      .getResult(0);
+  return runtimeCallMulti(b, loc, callee, inputs, type, pointers, scalars)[0];
 }
 
 SmallVector<Attribute> i64Attrs(OpBuilder &b, ArrayRef<int64_t> values) {
@@ -1020,6 +1058,330 @@ struct ReshapePattern : public NNPattern<ReshapeOp> {
   }
 };
 
+
+//===----------------------------------------------------------------------===//
+// Transformer layers
+//===----------------------------------------------------------------------===//
+
+/// nncrt_embedding_*'s sizes: the index width, N indices, V rows of D.
+SmallVector<Attribute> embeddingScalars(OpBuilder &b, Value indices,
+                                        RankedTensorType table) {
+  auto type = cast<RankedTensorType>(indices.getType());
+  return {b.getI32IntegerAttr(type.getElementTypeBitWidth()),
+          b.getI64IntegerAttr(type.getNumElements()),
+          b.getI64IntegerAttr(table.getDimSize(0)),
+          b.getI64IntegerAttr(table.getDimSize(1))};
+}
+
+struct EmbeddingPattern : public NNPattern<EmbeddingOp> {
+  using NNPattern::NNPattern;
+  Value lower(EmbeddingOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    return runtimeCall(
+        b, loc, "nncrt_embedding_forward", {a.getTable(), a.getIndices()},
+        cast<RankedTensorType>(op.getType()), {0, 1, 2},
+        embeddingScalars(b, op.getIndices(),
+                         cast<RankedTensorType>(op.getTable().getType())));
+  }
+};
+
+struct EmbeddingGradPattern : public NNPattern<EmbeddingGradOp> {
+  using NNPattern::NNPattern;
+  Value lower(EmbeddingGradOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    return runtimeCall(b, loc, "nncrt_embedding_backward",
+                       {a.getIndices(), a.getGrad()}, type, {0, 1, 2},
+                       embeddingScalars(b, op.getIndices(), type));
+  }
+};
+
+template <typename Op>
+SmallVector<Attribute> attentionScalars(OpBuilder &b, Op op) {
+  SmallVector<Attribute> scalars = i64Attrs(b, getGeometry(op).values());
+  scalars.push_back(b.getF32FloatAttr(op.getScale().convertToDouble()));
+  scalars.push_back(b.getI32IntegerAttr(op.getCausal() ? 1 : 0));
+  return scalars;
+}
+
+struct AttentionPattern : public NNPattern<AttentionOp> {
+  using NNPattern::NNPattern;
+  Value lower(AttentionOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    SmallVector<Value> inputs{a.getQuery(), a.getKey(), a.getValue()};
+    SmallVector<int64_t> pointers{0, 1, 2, -1, 3};
+    if (Value mask = a.getMask()) {
+      inputs.push_back(mask);
+      pointers = {0, 1, 2, 3, 4};
+    }
+    return runtimeCall(b, loc, "nncrt_attention_forward", inputs,
+                       cast<RankedTensorType>(op.getType()), pointers,
+                       attentionScalars(b, op));
+  }
+};
+
+struct AttentionGradPattern : public OpConversionPattern<AttentionGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionGradOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Value> inputs{a.getQuery(), a.getKey(), a.getValue(),
+                              a.getOutput(), a.getGrad()};
+    int64_t mask = -1;
+    if (a.getMask()) {
+      mask = inputs.size();
+      inputs.push_back(a.getMask());
+    }
+    int64_t out = inputs.size();
+    rewriter.replaceOp(
+        op, runtimeCallMulti(rewriter, op.getLoc(), "nncrt_attention_backward",
+                             inputs, op.getResultTypes(),
+                             {0, 1, 2, mask, 3, 4, out, out + 1, out + 2},
+                             attentionScalars(rewriter, op)));
+    return success();
+  }
+};
+
+/// [..., D] as [R, D] (R the product of the rest; [1, D] for a vector), and
+/// back: views, no copy.
+Value collapseToRows(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return v;
+  if (rank == 1)
+    return b.create<tensor::ExpandShapeOp>(
+        loc, RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
+        v, ArrayRef<ReassociationIndices>{{0, 1}});
+  ReassociationIndices rows;
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    rows.push_back(d);
+  return b.create<tensor::CollapseShapeOp>(
+      loc, v, ArrayRef<ReassociationIndices>{rows, {rank - 1}});
+}
+Value expandFromRows(OpBuilder &b, Location loc, Value v,
+                     RankedTensorType type) {
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return v;
+  if (rank == 1)
+    return b.create<tensor::CollapseShapeOp>(
+        loc, type, v, ArrayRef<ReassociationIndices>{{0, 1}});
+  ReassociationIndices rows;
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    rows.push_back(d);
+  return b.create<tensor::ExpandShapeOp>(
+      loc, type, v, ArrayRef<ReassociationIndices>{rows, {rank - 1}});
+}
+
+/// The feature map of [R, D]: (r, d) -> (d).
+AffineMap columnMap(OpBuilder &b) {
+  return AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
+}
+
+/// A row-wise map over [R] vectors.
+Value rowMap1(OpBuilder &b, Location loc, ValueRange inputs, BodyFn body) {
+  auto type = cast<RankedTensorType>(inputs[0].getType());
+  return elementwise(b, loc, type, inputs, body);
+}
+
+/// Each row's mean and 1 / sqrt(biased variance + eps) of x [R, D], in f32,
+/// two passes (as the backward recomputes them: the same bits).
+std::pair<Value, Value> layerNormStats(OpBuilder &b, Location loc, Value x,
+                                       double eps) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rows = type.getDimSize(0);
+  double width = type.getDimSize(1);
+  AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b);
+  auto sumOf = [](OpBuilder &nb, Location nloc, ValueRange in,
+                  Value acc) -> Value {
+    return nb.create<arith::AddFOp>(nloc, acc, in[0]);
+  };
+  Value sum = rowReduce(b, loc, x, {id}, rows, 0.0, sumOf);
+  Value mean = rowMap1(b, loc, sum, [&](OpBuilder &nb, Location nloc,
+                                        ValueRange args) -> Value {
+    return nb.create<arith::DivFOp>(nloc, args[0], f32Const(nb, nloc, width));
+  });
+  Value sq = rowReduce(
+      b, loc, ValueRange{x, mean}, {id, row}, rows, 0.0,
+      [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
+        Value d = nb.create<arith::SubFOp>(nloc, in[0], in[1]);
+        return nb.create<arith::AddFOp>(nloc, acc,
+                                        nb.create<arith::MulFOp>(nloc, d, d));
+      });
+  Value rstd = rowMap1(b, loc, sq, [&](OpBuilder &nb, Location nloc,
+                                       ValueRange args) -> Value {
+    Value var =
+        nb.create<arith::DivFOp>(nloc, args[0], f32Const(nb, nloc, width));
+    // 1 / sqrt, each correctly rounded, as PyTorch's kernel computes it.
+    return nb.create<arith::DivFOp>(
+        nloc, f32Const(nb, nloc, 1.0),
+        nb.create<math::SqrtOp>(
+            nloc,
+            nb.create<arith::AddFOp>(nloc, var, f32Const(nb, nloc, eps))));
+  });
+  return {mean, rstd};
+}
+
+/// (x - mean) · rstd, the normalized value.
+Value normalized(OpBuilder &b, Location loc, Value x, Value mean, Value rstd) {
+  return b.create<arith::MulFOp>(loc, b.create<arith::SubFOp>(loc, x, mean),
+                                 rstd);
+}
+
+struct LayerNormPattern : public NNPattern<LayerNormOp> {
+  using NNPattern::NNPattern;
+  Value lower(LayerNormOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value x = collapseToRows(b, loc, a.getInput());
+    auto [mean, rstd] = layerNormStats(b, loc, x, op.getEps().convertToDouble());
+    auto rowsType = cast<RankedTensorType>(x.getType());
+    AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b),
+              col = columnMap(b);
+    Value empty = b.create<tensor::EmptyOp>(loc, rowsType.getShape(),
+                                            rowsType.getElementType());
+    Value y = generic(
+        b, loc, empty, ValueRange{x, mean, rstd, a.getWeight(), a.getBias()},
+        {id, row, row, col, col, id},
+        {IteratorType::parallel, IteratorType::parallel},
+        [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+          Value xhat = normalized(nb, nloc, args[0], args[1], args[2]);
+          return nb.create<arith::AddFOp>(
+              nloc, nb.create<arith::MulFOp>(nloc, xhat, args[3]), args[4]);
+        });
+    return expandFromRows(b, loc, y, type);
+  }
+};
+
+struct LayerNormGradPattern : public NNPattern<LayerNormGradOp> {
+  using NNPattern::NNPattern;
+  Value lower(LayerNormGradOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value x = collapseToRows(b, loc, a.getInput());
+    Value dy = collapseToRows(b, loc, a.getGrad());
+    auto [mean, rstd] = layerNormStats(b, loc, x, op.getEps().convertToDouble());
+    auto rowsType = cast<RankedTensorType>(x.getType());
+    int64_t rows = rowsType.getDimSize(0);
+    double width = rowsType.getDimSize(1);
+    AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b),
+              col = columnMap(b);
+    Value w = a.getWeight();
+    // Σ g and Σ g·x̂ per row, g = dy · weight.
+    Value sumG = rowReduce(
+        b, loc, ValueRange{dy, w}, {id, col}, rows, 0.0,
+        [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
+          return nb.create<arith::AddFOp>(
+              nloc, acc, nb.create<arith::MulFOp>(nloc, in[0], in[1]));
+        });
+    Value sumGX = rowReduce(
+        b, loc, ValueRange{dy, w, x, mean, rstd}, {id, col, id, row, row},
+        rows, 0.0,
+        [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
+          Value g = nb.create<arith::MulFOp>(nloc, in[0], in[1]);
+          Value xhat = normalized(nb, nloc, in[2], in[3], in[4]);
+          return nb.create<arith::AddFOp>(
+              nloc, acc, nb.create<arith::MulFOp>(nloc, g, xhat));
+        });
+    Value empty = b.create<tensor::EmptyOp>(loc, rowsType.getShape(),
+                                            rowsType.getElementType());
+    Value dx = generic(
+        b, loc, empty, ValueRange{dy, w, x, mean, rstd, sumG, sumGX},
+        {id, col, id, row, row, row, row, id},
+        {IteratorType::parallel, IteratorType::parallel},
+        [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+          Value g = nb.create<arith::MulFOp>(nloc, args[0], args[1]);
+          Value xhat = normalized(nb, nloc, args[2], args[3], args[4]);
+          Value inv = f32Const(nb, nloc, width);
+          Value meanG = nb.create<arith::DivFOp>(nloc, args[5], inv);
+          Value meanGX = nb.create<arith::DivFOp>(nloc, args[6], inv);
+          Value t = nb.create<arith::SubFOp>(
+              nloc, nb.create<arith::SubFOp>(nloc, g, meanG),
+              nb.create<arith::MulFOp>(nloc, xhat, meanGX));
+          return nb.create<arith::MulFOp>(nloc, args[4], t);
+        });
+    return expandFromRows(b, loc, dx, type);
+  }
+};
+
+struct LayerNormGradWeightPattern : public NNPattern<LayerNormGradWeightOp> {
+  using NNPattern::NNPattern;
+  Value lower(LayerNormGradWeightOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    Value x = collapseToRows(b, loc, a.getInput());
+    Value dy = collapseToRows(b, loc, a.getGrad());
+    auto [mean, rstd] = layerNormStats(b, loc, x, op.getEps().convertToDouble());
+    AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b),
+              col = columnMap(b);
+    // Rows are the reduction: (r, d) with r the outer loop, so each
+    // feature's sum runs in row order.
+    return generic(
+        b, loc, filled(b, loc, cast<RankedTensorType>(op.getType()), 0.0),
+        ValueRange{dy, x, mean, rstd}, {id, id, row, row, col},
+        {IteratorType::reduction, IteratorType::parallel},
+        [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+          Value xhat = normalized(nb, nloc, args[1], args[2], args[3]);
+          return nb.create<arith::AddFOp>(
+              nloc, args[4], nb.create<arith::MulFOp>(nloc, args[0], xhat));
+        });
+  }
+};
+
+struct TransposePattern : public NNPattern<TransposeOp> {
+  using NNPattern::NNPattern;
+  Value lower(TransposeOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value empty =
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+    return b
+        .create<linalg::TransposeOp>(loc, a.getInput(), empty,
+                                     op.getPermutation())
+        .getResult()[0];
+  }
+};
+
+struct SlicePattern : public NNPattern<SliceOp> {
+  using NNPattern::NNPattern;
+  Value lower(SliceOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    // A copy of the box, not a view: the result is dense row-major like
+    // every nn value (a strided view would reach the runtime's calls).
+    auto type = cast<RankedTensorType>(op.getType());
+    Value box = b.create<tensor::ExtractSliceOp>(
+        loc, type, a.getInput(), ValueRange{}, ValueRange{}, ValueRange{},
+        op.getOffsets(), op.getSizes(), op.getStrides());
+    Value empty =
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+    return b.create<linalg::CopyOp>(loc, box, empty).getResult(0);
+  }
+};
+
+struct SliceGradPattern : public NNPattern<SliceGradOp> {
+  using NNPattern::NNPattern;
+  Value lower(SliceGradOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    // Zeros, then the gradient copied into the box of them by a linalg op:
+    // bufferization then writes the box in place (a plain insert_slice
+    // would become a strided memref.copy, a call of a runtime nnc does not
+    // link).
+    auto type = cast<RankedTensorType>(op.getType());
+    Value zeros = filled(b, loc, type, 0.0);
+    auto box = [&](Value dest) {
+      return b.create<tensor::ExtractSliceOp>(
+          loc, cast<RankedTensorType>(op.getGrad().getType()), dest,
+          ValueRange{}, ValueRange{}, ValueRange{}, op.getOffsets(),
+          op.getSizes(), op.getStrides());
+    };
+    Value copied =
+        b.create<linalg::CopyOp>(loc, a.getGrad(), box(zeros).getResult())
+            .getResult(0);
+    return b.create<tensor::InsertSliceOp>(
+        loc, copied, zeros, ValueRange{}, ValueRange{}, ValueRange{},
+        op.getOffsets(), op.getSizes(), op.getStrides());
+  }
+};
 
 //===----------------------------------------------------------------------===//
 // Batch normalization: per-channel reductions and maps of [N, C, ...]
@@ -1317,8 +1679,11 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            Pool2dPattern<MaxPool2dOp>, Pool2dPattern<AvgPool2dOp>,
            MaxPool2dGradPattern, AvgPool2dGradPattern, ReshapePattern,
            BatchNormPattern, BatchNormGradPattern, BatchNormGradWeightPattern,
-           RunningStatUpdatePattern>(
-          patterns.getContext());
+           RunningStatUpdatePattern, ElementwisePattern<MulOp>,
+           ElementwisePattern<ScaleOp>, EmbeddingPattern, EmbeddingGradPattern,
+           AttentionPattern, AttentionGradPattern, LayerNormPattern,
+           LayerNormGradPattern, LayerNormGradWeightPattern, TransposePattern,
+           SlicePattern, SliceGradPattern>(patterns.getContext());
 }
 
 void mlir::nnc::configureNNToLinalgConversionTarget(ConversionTarget &target) {

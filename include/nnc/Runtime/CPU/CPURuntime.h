@@ -176,6 +176,72 @@ void nncrt_pool2d_backward(const float *x, const float *dy, float *dx,
                            int64_t padTop, int64_t padLeft, int64_t padBottom,
                            int64_t padRight);
 
+/* Attention and embeddings (lib/Runtime/CPU/Attention.cpp). Tensors are
+ * dense row-major f32.
+ *
+ * Attention is out = softmax(scale · q kᵀ + mask) v per batch and head:
+ * q [B, H, Tq, Dk], k [B, H, Tk, Dk], v [B, H, Tk, Dv], out and its
+ * gradient dout [B, H, Tq, Dv]. S_ij = scale · q_i·k_j + mask_ij for query
+ * i and key j, P is S's row softmax and out_i = Σ_j P_ij v_j. `mask` is
+ * null or an additive mask [Tq, Tk], the same for every batch and head,
+ * -inf entries allowed; `causal` non-zero masks key j past query i (j > i,
+ * top left aligned: PyTorch's torch.ones(Tq, Tk).tril()) as well. A row
+ * whose every score is -inf gives a zero row of out and zero gradients
+ * (PyTorch gives NaN): a padded query position then costs no NaN.
+ *
+ * Both run FlashAttention's algorithm: blocks of 64 query rows meet the
+ * keys 64 at a time with a running maximum and sum per row (an online
+ * softmax), so the Tq x Tk scores are never stored; a thread's scratch is
+ * under 64 · (128 + Dk + Dv) floats whatever Tq and Tk. The kernels are
+ * those of the widest ISA the CPU has (AVX-512, AVX2 or SSE2;
+ * NNC_ATTENTION_ISA=generic or avx2 in the environment caps it, for
+ * tests). Threads split the forward over (batch, head, query block) and
+ * the backward over (batch, head) only, and every sum runs in an order
+ * fixed by the indices, so on a given CPU, for the same shape and values,
+ * the result is the same bit for bit whatever the thread count and
+ * wherever the buffers lie, which recomputation under checkpointing relies
+ * on. A size < 1 or a scale that is not finite aborts with a message
+ * naming the call. */
+
+/* out = attention(q, k, v), out written whole. */
+void nncrt_attention_forward(const float *q, const float *k, const float *v,
+                             const float *mask, float *out, int64_t B,
+                             int64_t H, int64_t Tq, int64_t Tk, int64_t Dk,
+                             int64_t Dv, float scale, int32_t causal);
+
+/* dq, dk and dv (shaped as q, k and v; written, not accumulated) from the
+ * forward's arguments, its out and dout. The scores are recomputed: each
+ * query row's log-sum-exp L_i from a first pass over the keys, then per
+ * key block P = e^(S - L), dv_j += Σ_i P_ij dout_i, dP_ij = dout_i·v_j,
+ * dS_ij = P_ij (dP_ij - dout_i·out_i), dq_i += scale Σ_j dS_ij k_j and
+ * dk_j += scale Σ_i dS_ij q_i; dk and dv add up over the query blocks of
+ * their head in order, on one thread. */
+void nncrt_attention_backward(const float *q, const float *k, const float *v,
+                              const float *mask, const float *out,
+                              const float *dout, float *dq, float *dk,
+                              float *dv, int64_t B, int64_t H, int64_t Tq,
+                              int64_t Tk, int64_t Dk, int64_t Dv, float scale,
+                              int32_t causal);
+
+/* out[n, :] = table[indices[n], :]: table [V, D], out [N, D], `indices` N
+ * integers, int32 when indexBits is 32 and int64 when 64. An index outside
+ * [0, V) gives a row of quiet NaN (a loss that reads it is NaN, and the step
+ * reports it), never an access out of bounds. Threads split the rows. A
+ * size < 1 or indexBits other than 32 or 64 aborts with a message naming
+ * the call. */
+void nncrt_embedding_forward(const float *table, const void *indices,
+                             float *out, int32_t indexBits, int64_t N,
+                             int64_t V, int64_t D);
+
+/* dtable [V, D], written whole: dy's row n [N, D] added into row
+ * indices[n], for n = 0, 1, ... in order; an index outside [0, V) adds
+ * nothing. Threads split the columns, each adding its own in the order of
+ * n, so the result is the same bit for bit whatever the thread count. The
+ * same checks as the forward. */
+void nncrt_embedding_backward(const void *indices, const float *dy,
+                              float *dtable, int32_t indexBits, int64_t N,
+                              int64_t V, int64_t D);
+
 #ifdef __cplusplus
 }
 #endif

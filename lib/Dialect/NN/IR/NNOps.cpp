@@ -1319,3 +1319,425 @@ int64_t SGDMatmulOp::getFlops() {
   return 2 * r[0] * r[1] * (getTransposeLhs() ? a[0] : a[1]) +
          2 * getNumElements(getType());
 }
+
+//===----------------------------------------------------------------------===//
+// Transformer layers
+//===----------------------------------------------------------------------===//
+
+static std::string typeStr(Type t) {
+  std::string s;
+  llvm::raw_string_ostream(s) << t;
+  return s;
+}
+
+static int64_t saturatingSum(std::initializer_list<int64_t> terms) {
+  uint64_t sum = 0;
+  bool overflow = false;
+  for (int64_t t : terms)
+    sum = llvm::SaturatingAdd(sum, uint64_t(t), &overflow);
+  return sum > uint64_t(INT64_MAX) ? INT64_MAX : int64_t(sum);
+}
+
+/// Integer indices of a static shape (an embedding's, or labels).
+static FailureOr<ArrayRef<int64_t>> indexShape(const ShapeChecker &c, Value v,
+                                               StringRef name) {
+  auto s = c.shape(v, -1, name);
+  if (failed(s))
+    return failure();
+  Type elt = cast<RankedTensorType>(v.getType()).getElementType();
+  if (!elt.isInteger(32) && !elt.isInteger(64))
+    return c.fail(Twine("expects ") + name + " of i32 or i64, got " +
+                  typeStr(elt));
+  return s;
+}
+
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto table = c.shape(adaptor.getTable(), 2, "table");
+  if (failed(table))
+    return failure();
+  auto indices = indexShape(c, adaptor.getIndices(), "indices");
+  if (failed(indices))
+    return failure();
+  SmallVector<int64_t> shape(*indices);
+  shape.push_back((*table)[1]);
+  inferred.push_back(f32Tensor(ctx, shape));
+  return success();
+}
+
+LogicalResult EmbeddingOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(b.create<EmbeddingGradOp>(
+      getLoc(), getTable().getType(), getIndices(), resultGrads[0]));
+  operandGrads.push_back(Value()); // indices are data
+  return success();
+}
+int64_t EmbeddingOp::getFlops() { return getNumElements(getType()); }
+
+LogicalResult EmbeddingGradOp::verify() {
+  ShapeChecker c{getLoc(), getOperationName()};
+  auto table = c.shape(getResult(), 2, "result");
+  auto indices = indexShape(c, getIndices(), "indices");
+  if (failed(table) || failed(indices))
+    return failure();
+  SmallVector<int64_t> expected(*indices);
+  expected.push_back((*table)[1]);
+  if (shapeOf(getGrad()) != ArrayRef<int64_t>(expected))
+    return c.fail("grad " + shapeStr(shapeOf(getGrad())) + " should be " +
+                  shapeStr(expected) + " (the indices' shape, then the " +
+                  "table's row width)");
+  return success();
+}
+int64_t EmbeddingGradOp::getFlops() {
+  return getNumElements(getGrad().getType());
+}
+
+/// The normalized width D of a layer norm's `input` [..., D], checked with
+/// its per-feature operands.
+static FailureOr<int64_t> layerNormWidth(const ShapeChecker &c, Value input,
+                                         ArrayRef<std::pair<Value, StringRef>>
+                                             perFeature,
+                                         double eps) {
+  auto x = c.shape(input, -1, "input");
+  if (failed(x))
+    return failure();
+  if (x->empty())
+    return c.fail("expects an input of rank 1 or more, got a scalar");
+  int64_t d = x->back();
+  if (failed(checkEps(c, eps)))
+    return failure();
+  for (auto [v, name] : perFeature) {
+    auto s = c.shape(v, 1, name);
+    if (failed(s))
+      return failure();
+    if ((*s)[0] != d)
+      return c.fail(Twine(name) + " " + shapeStr(*s) +
+                    " does not match the normalized dimension " + Twine(d));
+  }
+  return d;
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  if (failed(layerNormWidth(
+          c, adaptor.getInput(),
+          {{adaptor.getWeight(), "weight"}, {adaptor.getBias(), "bias"}},
+          adaptor.getEps().convertToDouble())))
+    return failure();
+  inferred.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+/// Σ over every row of `x` [..., D]: [D].
+static Value sumRows(OpBuilder &b, Location loc, Value x) {
+  ArrayRef<int64_t> shape = shapeOf(x);
+  if (shape.size() == 1)
+    return x;
+  if (shape.size() > 2)
+    x = b.create<ReshapeOp>(
+        loc,
+        f32Tensor(b.getContext(),
+                  {getNumElements(x.getType()) / shape.back(), shape.back()}),
+        x);
+  return b.create<ReduceSumOp>(loc, x, 0);
+}
+
+LogicalResult LayerNormOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value dy = resultGrads[0];
+  operandGrads.push_back(b.create<LayerNormGradOp>(
+      loc, getInput().getType(), getInput(), getWeight(), dy, getEpsAttr()));
+  operandGrads.push_back(
+      b.create<LayerNormGradWeightOp>(loc, getInput(), dy, getEpsAttr()));
+  operandGrads.push_back(sumRows(b, loc, dy));
+  return success();
+}
+int64_t LayerNormOp::getFlops() { return 8 * getNumElements(getType()); }
+
+LogicalResult LayerNormGradOp::verify() {
+  ShapeChecker c{getLoc(), getOperationName()};
+  if (failed(layerNormWidth(c, getInput(), {{getWeight(), "weight"}},
+                            getEps().convertToDouble())))
+    return failure();
+  if (getGrad().getType() != getInput().getType() ||
+      getType() != getInput().getType())
+    return c.fail("grad and result must have the input's type " +
+                  typeStr(getInput().getType()));
+  return success();
+}
+int64_t LayerNormGradOp::getFlops() { return 12 * getNumElements(getType()); }
+
+LogicalResult LayerNormGradWeightOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  FailureOr<int64_t> d = layerNormWidth(c, adaptor.getInput(), {},
+                                        adaptor.getEps().convertToDouble());
+  if (failed(d))
+    return failure();
+  if (adaptor.getGrad().getType() != adaptor.getInput().getType())
+    return c.fail("grad must have the input's type " +
+                  typeStr(adaptor.getInput().getType()));
+  inferred.push_back(f32Tensor(ctx, {*d}));
+  return success();
+}
+int64_t LayerNormGradWeightOp::getFlops() {
+  return 8 * getNumElements(getInput().getType());
+}
+
+FailureOr<AttentionGeometry> mlir::nnc::getAttentionGeometry(
+    ArrayRef<int64_t> q, ArrayRef<int64_t> k, ArrayRef<int64_t> v,
+    std::optional<ArrayRef<int64_t>> mask, std::string &why) {
+  llvm::raw_string_ostream os(why);
+  if (q.size() != 4 || k.size() != 4 || v.size() != 4) {
+    os << "expects query, key and value of rank 4 ([batch, heads, sequence, "
+          "features]), got "
+       << shapeStr(q) << ", " << shapeStr(k) << ", " << shapeStr(v);
+    return failure();
+  }
+  if (q[0] != k[0] || q[0] != v[0] || q[1] != k[1] || q[1] != v[1]) {
+    os << "query " << shapeStr(q) << ", key " << shapeStr(k) << " and value "
+       << shapeStr(v) << " must have the same batch and heads";
+    return failure();
+  }
+  if (q[3] != k[3]) {
+    os << "query " << shapeStr(q) << " and key " << shapeStr(k)
+       << " must have the same features";
+    return failure();
+  }
+  if (k[2] != v[2]) {
+    os << "key " << shapeStr(k) << " and value " << shapeStr(v)
+       << " must have the same sequence length";
+    return failure();
+  }
+  if (mask && *mask != ArrayRef<int64_t>{q[2], k[2]}) {
+    os << "mask " << shapeStr(*mask) << " should be "
+       << shapeStr({q[2], k[2]}) << " ([queries, keys])";
+    return failure();
+  }
+  return AttentionGeometry{q[0], q[1], q[2], k[2], q[3], v[3]};
+}
+
+int64_t AttentionGeometry::forwardFlops() const {
+  return saturatingSum(
+      {saturatingProduct({2, b, h, tq, tk, dk + dv}),
+       saturatingProduct({3, b, h, tq, tk})});
+}
+int64_t AttentionGeometry::backwardFlops() const {
+  return saturatingSum(
+      {saturatingProduct({8, b, h, tq, tk, dk}),
+       saturatingProduct({4, b, h, tq, tk, dv}),
+       saturatingProduct({5, b, h, tq, tk})});
+}
+
+static std::optional<ArrayRef<int64_t>> maybeShape(Value v) {
+  if (!v)
+    return std::nullopt;
+  return shapeOf(v);
+}
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto q = c.shape(adaptor.getQuery(), -1, "query");
+  auto k = c.shape(adaptor.getKey(), -1, "key");
+  auto v = c.shape(adaptor.getValue(), -1, "value");
+  if (failed(q) || failed(k) || failed(v))
+    return failure();
+  std::optional<ArrayRef<int64_t>> mask;
+  if (Value m = adaptor.getMask()) {
+    auto s = c.shape(m, -1, "mask");
+    if (failed(s))
+      return failure();
+    mask = *s;
+  }
+  std::string why;
+  FailureOr<AttentionGeometry> g = getAttentionGeometry(*q, *k, *v, mask, why);
+  if (failed(g))
+    return c.fail(why);
+  double scale = adaptor.getScale().convertToDouble();
+  if (!std::isfinite(scale) ||
+      !std::isfinite(static_cast<float>(scale)))
+    return c.fail("scale must be finite in f32, got " + formatNumber(scale));
+  inferred.push_back(f32Tensor(ctx, {g->b, g->h, g->tq, g->dv}));
+  return success();
+}
+
+AttentionGeometry mlir::nnc::getGeometry(AttentionOp op) {
+  std::string why;
+  return *getAttentionGeometry(shapeOf(op.getQuery()), shapeOf(op.getKey()),
+                               shapeOf(op.getValue()),
+                               maybeShape(op.getMask()), why);
+}
+AttentionGeometry mlir::nnc::getGeometry(AttentionGradOp op) {
+  std::string why;
+  return *getAttentionGeometry(shapeOf(op.getQuery()), shapeOf(op.getKey()),
+                               shapeOf(op.getValue()),
+                               maybeShape(op.getMask()), why);
+}
+
+LogicalResult AttentionOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  auto grad = b.create<AttentionGradOp>(
+      getLoc(), getQuery().getType(), getKey().getType(), getValue().getType(),
+      getQuery(), getKey(), getValue(), getResult(), resultGrads[0], getMask(),
+      getScaleAttr(), getCausalAttr());
+  operandGrads.append({grad.getGradQuery(), grad.getGradKey(),
+                       grad.getGradValue()});
+  if (getMask())
+    operandGrads.push_back(Value()); // an additive mask is data
+  return success();
+}
+int64_t AttentionOp::getFlops() { return getGeometry(*this).forwardFlops(); }
+
+LogicalResult AttentionGradOp::verify() {
+  std::string why;
+  FailureOr<AttentionGeometry> g =
+      getAttentionGeometry(shapeOf(getQuery()), shapeOf(getKey()),
+                           shapeOf(getValue()), maybeShape(getMask()), why);
+  if (failed(g))
+    return emitOpError(why);
+  SmallVector<int64_t> out{g->b, g->h, g->tq, g->dv};
+  if (shapeOf(getOutput()) != ArrayRef<int64_t>(out) ||
+      shapeOf(getGrad()) != ArrayRef<int64_t>(out))
+    return emitOpError("output and grad must be ") << shapeStr(out);
+  if (getGradQuery().getType() != getQuery().getType() ||
+      getGradKey().getType() != getKey().getType() ||
+      getGradValue().getType() != getValue().getType())
+    return emitOpError("results must have the types of query, key and value");
+  if (!std::isfinite(getScale().convertToFloat()))
+    return emitOpError("scale must be finite in f32");
+  return success();
+}
+int64_t AttentionGradOp::getFlops() {
+  return getGeometry(*this).backwardFlops();
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto x = c.shape(adaptor.getInput(), -1, "input");
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> perm = adaptor.getPermutation();
+  SmallVector<bool> seen(x->size(), false);
+  bool valid = perm.size() == x->size();
+  for (int64_t p : perm) {
+    valid = valid && p >= 0 && p < int64_t(x->size()) && !seen[p];
+    if (valid)
+      seen[p] = true;
+  }
+  if (!valid)
+    return c.fail("permutation " + shapeStr(perm) +
+                  " is not a permutation of the " + Twine(x->size()) +
+                  " dimensions of " + shapeStr(*x));
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back((*x)[p]);
+  inferred.push_back(f32Tensor(ctx, shape));
+  return success();
+}
+
+LogicalResult TransposeOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  ArrayRef<int64_t> perm = getPermutation();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = i;
+  operandGrads.push_back(b.create<TransposeOp>(getLoc(), resultGrads[0],
+                                               b.getDenseI64ArrayAttr(inverse)));
+  return success();
+}
+int64_t TransposeOp::getFlops() { return 0; }
+
+/// Whether the box (offsets, sizes, strides) lies in `shape`; the reason
+/// otherwise.
+static LogicalResult checkSliceBox(const ShapeChecker &c,
+                                   ArrayRef<int64_t> shape,
+                                   ArrayRef<int64_t> offsets,
+                                   ArrayRef<int64_t> sizes,
+                                   ArrayRef<int64_t> strides) {
+  if (offsets.size() != shape.size() || sizes.size() != shape.size() ||
+      strides.size() != shape.size())
+    return c.fail("offsets, sizes and strides need " + Twine(shape.size()) +
+                  " values each (the rank of " + shapeStr(shape) + ")");
+  for (size_t d = 0; d < shape.size(); ++d) {
+    int64_t o = offsets[d], n = sizes[d], s = strides[d];
+    // The last element o + (n-1)·s must be < shape[d], without overflow.
+    if (o < 0 || n < 1 || s < 1 || o >= shape[d] ||
+        (n - 1) > (shape[d] - 1 - o) / s)
+      return c.fail("dimension " + Twine(d) + ": " + Twine(n) +
+                    " elements from " + Twine(o) + " every " + Twine(s) +
+                    " do not fit in " + Twine(shape[d]));
+  }
+  return success();
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *ctx,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  ShapeChecker c{loc, getOperationName()};
+  auto x = c.shape(adaptor.getInput(), -1, "input");
+  if (failed(x) ||
+      failed(checkSliceBox(c, *x, adaptor.getOffsets(), adaptor.getSizes(),
+                           adaptor.getStrides())))
+    return failure();
+  inferred.push_back(f32Tensor(ctx, adaptor.getSizes()));
+  return success();
+}
+
+LogicalResult SliceOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(b.create<SliceGradOp>(
+      getLoc(), getInput().getType(), resultGrads[0], getOffsetsAttr(),
+      getSizesAttr(), getStridesAttr()));
+  return success();
+}
+int64_t SliceOp::getFlops() { return 0; }
+
+LogicalResult SliceGradOp::verify() {
+  ShapeChecker c{getLoc(), getOperationName()};
+  if (failed(checkSliceBox(c, shapeOf(getResult()), getOffsets(), getSizes(),
+                           getStrides())))
+    return failure();
+  if (shapeOf(getGrad()) != getSizes())
+    return c.fail("grad " + shapeStr(shapeOf(getGrad())) +
+                  " should be the box's sizes " + shapeStr(getSizes()));
+  return success();
+}
+int64_t SliceGradOp::getFlops() { return 0; }
+
+LogicalResult MulOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Value dy = resultGrads[0];
+  operandGrads.push_back(b.create<MulOp>(getLoc(), dy, getRhs()));
+  operandGrads.push_back(b.create<MulOp>(getLoc(), dy, getLhs()));
+  return success();
+}
+int64_t MulOp::getFlops() { return getNumElements(getType()); }
+
+LogicalResult ScaleOp::verify() {
+  double f = getFactor().convertToDouble();
+  if (std::isfinite(f) && std::isfinite(static_cast<float>(f)))
+    return success();
+  return emitOpError("factor must be finite in f32, got ") << formatNumber(f);
+}
+LogicalResult ScaleOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      b.create<ScaleOp>(getLoc(), resultGrads[0], getFactorAttr()));
+  return success();
+}
+int64_t ScaleOp::getFlops() { return getNumElements(getType()); }

@@ -70,6 +70,9 @@ struct StepConfig {
   bool returnOutput = false;
 
   bool isTrainStep() const { return optimizer != Optimizer::None; }
+  bool isAdam() const {
+    return optimizer == Optimizer::Adam || optimizer == Optimizer::AdamW;
+  }
   ArrayRef<const char *> stateNames() const {
     static const char *velocity[] = {"velocity"};
     static const char *moments[] = {"m", "v"};
@@ -78,6 +81,7 @@ struct StepConfig {
     case Optimizer::Nesterov:
       return velocity;
     case Optimizer::Adam:
+    case Optimizer::AdamW:
       return moments;
     default:
       return {};
@@ -242,7 +246,7 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
   Value lr, step;
   if (train && config.learningRate == 0)
     lr = addArg(scalarType, "lr", false);
-  if (config.optimizer == Optimizer::Adam)
+  if (config.isAdam())
     step = addArg(scalarType, "step", false);
   grad.setFunctionType(
       b.getFunctionType(body.getArgumentTypes(), grad.getResultTypes()));
@@ -288,11 +292,13 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
       stateResults.push_back(op.getNewVelocity());
       break;
     }
-    case Optimizer::Adam: {
+    case Optimizer::Adam:
+    case Optimizer::AdamW: {
       auto op = b.create<AdamUpdateOp>(
           loc, t, t, t, p, g, states[i][0], states[i][1], lr, step,
           b.getF64FloatAttr(config.beta1), b.getF64FloatAttr(config.beta2),
-          b.getF64FloatAttr(config.eps), wd);
+          b.getF64FloatAttr(config.eps), wd,
+          config.optimizer == Optimizer::AdamW ? b.getUnitAttr() : UnitAttr());
       results.push_back(op.getNewParam());
       stateResults.push_back(op.getNewM());
       stateResults.push_back(op.getNewV());
@@ -408,7 +414,7 @@ struct AutodiffPass : public mlir::nnc::impl::AutodiffBase<AutodiffPass> {
       bad() << "momentum must be positive and finite, got " << config.momentum;
       return;
     }
-    if (config.optimizer == Optimizer::Adam &&
+    if (config.isAdam() &&
         !(config.beta1 >= 0 && config.beta1 < 1 && config.beta2 >= 0 &&
           config.beta2 < 1 && config.eps >= 0 && std::isfinite(config.eps))) {
       bad() << "Adam needs beta1 and beta2 in [0, 1) and eps >= 0, got beta1="

@@ -2,6 +2,7 @@
 // RUN: nnc-opt %s --nnc-autodiff="learning-rate=0.5" --split-input-file | FileCheck %s --check-prefix=SGD
 // RUN: nnc-opt %s --nnc-autodiff="optimizer=nesterov momentum=0.8 grad-norms" --split-input-file | FileCheck %s --check-prefix=MOM
 // RUN: nnc-opt %s --nnc-autodiff="optimizer=adam weight-decay=0.01" --split-input-file | FileCheck %s --check-prefix=ADAM
+// RUN: nnc-opt %s --nnc-autodiff="optimizer=adamw weight-decay=1 beta2=0.98" --split-input-file | FileCheck %s --check-prefix=ADAMW
 
 // A two-layer MLP: the backward runs in reverse layer order, bias gradients
 // are batch sums, and the gradient of the input batch is never built.
@@ -190,5 +191,40 @@ func.func @bn(%x: tensor<4x3xf32>, %labels: tensor<4xi32>,
   %y = nn.batch_norm %x, %gamma, %beta, %rm, %rv {training}
       : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<4x3xf32>
   %l = nn.cross_entropy %y, %labels : (tensor<4x3xf32>, tensor<4xi32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// A transformer block: the gradient of every op is its own grad op (an
+// embedding's is a scatter-add, attention's the FlashAttention backward
+// reading q, k, v and the output); the tokens and the mask get none.
+// CHECK-LABEL: func.func @block_grad
+// CHECK-DAG: nn.attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %[[O:.*]], %{{.*}}, %arg6 {causal, scale = 5.000000e-01 : f64}
+// CHECK-DAG: nn.layer_norm_grad %{{.*}}, %arg2, %{{.*}} {eps = 1.000000e-05 : f64}
+// CHECK-DAG: nn.layer_norm_grad_weight
+// CHECK-DAG: nn.slice_grad
+// CHECK-DAG: nn.transpose %{{.*}} {permutation = array<i64: 0, 2, 1, 3>}
+// CHECK-DAG: nn.embedding_grad %arg0, %{{.*}} : (tensor<2x4xi64>, tensor<2x4x8xf32>) -> tensor<11x8xf32>
+// CHECK-DAG: nn.reduce_sum %{{.*}} {dim = 0 : i64} : (tensor<8x8xf32>) -> tensor<8xf32>
+// ADAMW-LABEL: func.func @block_train_step
+// ADAMW-COUNT-4: nn.adam_update {{.*}}decoupled
+func.func @block(%tok: tensor<2x4xi64>, %table: tensor<11x8xf32> {nn.param},
+                 %g: tensor<8xf32> {nn.param}, %b: tensor<8xf32> {nn.param},
+                 %w: tensor<3x8xf32> {nn.param}, %labels: tensor<2xi64>,
+                 %mask: tensor<4x4xf32>) -> tensor<f32> {
+  %e = nn.embedding %table, %tok : (tensor<11x8xf32>, tensor<2x4xi64>) -> tensor<2x4x8xf32>
+  %n = nn.layer_norm %e, %g, %b : (tensor<2x4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x4x8xf32>
+  %h = nn.reshape %n : tensor<2x4x8xf32> -> tensor<2x4x2x4xf32>
+  %q = nn.transpose %h {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x2x4xf32>) -> tensor<2x2x4x4xf32>
+  %o = nn.attention %q, %q, %q, %mask {scale = 0.5 : f64, causal} : (tensor<2x2x4x4xf32>, tensor<2x2x4x4xf32>, tensor<2x2x4x4xf32>, tensor<4x4xf32>) -> tensor<2x2x4x4xf32>
+  %t = nn.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x2x4x4xf32>) -> tensor<2x4x2x4xf32>
+  %m = nn.reshape %t : tensor<2x4x2x4xf32> -> tensor<2x4x8xf32>
+  %p = nn.mul %m, %n : tensor<2x4x8xf32>
+  %s = nn.scale %p {factor = 0.25 : f64} : tensor<2x4x8xf32>
+  %last = nn.slice %s {offsets = array<i64: 0, 3, 0>, sizes = array<i64: 2, 1, 8>, strides = array<i64: 1, 1, 1>} : (tensor<2x4x8xf32>) -> tensor<2x1x8xf32>
+  %r = nn.reshape %last : tensor<2x1x8xf32> -> tensor<2x8xf32>
+  %z = nn.linear %r, %w : (tensor<2x8xf32>, tensor<3x8xf32>) -> tensor<2x3xf32>
+  %l = nn.cross_entropy %z, %labels : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
   return %l : tensor<f32>
 }

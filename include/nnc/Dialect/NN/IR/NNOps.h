@@ -85,6 +85,27 @@ Pool2dGeometry getGeometry(MaxPool2dGradOp op);
 Pool2dGeometry getGeometry(AvgPool2dOp op);
 Pool2dGeometry getGeometry(AvgPool2dGradOp op);
 
+/// An attention's sizes: q [B, H, Tq, Dk], k [B, H, Tk, Dk], v [B, H, Tk,
+/// Dv] (nncrt_attention_*).
+struct AttentionGeometry {
+  int64_t b, h, tq, tk, dk, dv;
+  /// The 6 values in nncrt_attention_*'s order.
+  SmallVector<int64_t> values() const { return {b, h, tq, tk, dk, dv}; }
+  /// FLOPs of the forward (two products); the backward recomputes the
+  /// scores and the log-sum-exp and takes four more products.
+  int64_t forwardFlops() const;
+  int64_t backwardFlops() const;
+};
+
+/// The geometry of an attention of `query`, `key`, `value` and an optional
+/// `mask` [Tq, Tk], or failure with `why` set.
+FailureOr<AttentionGeometry>
+getAttentionGeometry(ArrayRef<int64_t> query, ArrayRef<int64_t> key,
+                     ArrayRef<int64_t> value,
+                     std::optional<ArrayRef<int64_t>> mask, std::string &why);
+AttentionGeometry getGeometry(AttentionOp op);
+AttentionGeometry getGeometry(AttentionGradOp op);
+
 /// Number of elements of a statically shaped type.
 int64_t getNumElements(Type type);
 /// Bytes of a statically shaped type of scalars or vectors of scalars

@@ -381,6 +381,156 @@ def NN_ReshapeOp : NN_ForwardOp<"reshape"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Transformer layers
+//===----------------------------------------------------------------------===//
+
+def NN_EmbeddingOp : NN_ForwardOp<"embedding", [NN_InferType]> {
+  let summary = "rows of a table picked by integer indices (a gather)";
+  let description = [{
+    PyTorch's `embedding(indices, table)`: `table` is `[V, D]`, `indices`
+    any shape of i32 or i64 integers, the result `indices.shape + [D]`.
+    An index outside `[0, V)` is an error the step reports through its
+    result, never a read out of bounds: its row is NaN (so the loss that
+    reads it is NaN), and it adds nothing to the table's gradient.
+
+    ```mlir
+    %e = nn.embedding %table, %tokens
+        : (tensor<99x128xf32>, tensor<512x4xi64>) -> tensor<512x4x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$table, NN_LabelTensor:$indices);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $table `,` $indices attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_LayerNormOp : NN_ForwardOp<"layer_norm", [NN_InferType]> {
+  let summary = "layer normalization over the last dimension";
+  let description = [{
+    PyTorch's `layer_norm(x, [D], weight, bias, eps)`: each row of the last
+    dimension `D` is normalized by its own mean and biased variance, `(x -
+    μ) / sqrt(σ² + eps) · weight + bias`, with `weight` and `bias` of shape
+    `[D]`. The statistics are taken in f32, two passes over the row.
+
+    ```mlir
+    %y = nn.layer_norm %x, %gamma, %beta {eps = 1.0e-5}
+        : (tensor<512x4x128xf32>, tensor<128xf32>, tensor<128xf32>)
+        -> tensor<512x4x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$weight,
+                       NN_F32Tensor:$bias,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_AttentionOp : NN_ForwardOp<"attention", [NN_InferType]> {
+  let summary = "scaled dot-product attention that never stores the scores";
+  let description = [{
+    `softmax(scale · q kᵀ + mask) v` for each batch and head: `q` is `[B, H,
+    Tq, Dk]`, `k` is `[B, H, Tk, Dk]`, `v` is `[B, H, Tk, Dv]`, the result
+    `[B, H, Tq, Dv]`. The optional `mask` is an additive `[Tq, Tk]` f32
+    tensor shared by every batch and head (-inf hides a key); `causal`
+    hides key `j > i` from query `i` (PyTorch's lower-triangular mask). A
+    query that sees no key gets a zero row.
+
+    The forward runs the FlashAttention algorithm: blocks of queries
+    against blocks of keys with an online softmax, so the `Tq × Tk` score
+    matrix is never stored; the backward (`nn.attention_grad`) recomputes
+    the blocks from `q`, `k`, `v` and the output. Its memory is `O(T · D)`,
+    which is what the checkpoint planner counts: recomputation inside one
+    op, the trade the planner makes between ops.
+
+    ```mlir
+    %o = nn.attention %q, %k, %v {scale = 0.17677669529663687, causal}
+        : (tensor<8x4x64x32xf32>, tensor<8x4x64x32xf32>,
+           tensor<8x4x64x32xf32>) -> tensor<8x4x64x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$query, NN_F32Tensor:$key,
+                       NN_F32Tensor:$value, Optional<NN_F32Tensor>:$mask,
+                       F64Attr:$scale, UnitAttr:$causal);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`,` $mask^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_TransposeOp : NN_ForwardOp<"transpose", [NN_InferType]> {
+  let summary = "permutation of the dimensions";
+  let description = [{
+    PyTorch's `permute(permutation)` made contiguous: result dimension `i`
+    is input dimension `permutation[i]`. Splitting heads is a reshape to
+    `[B, T, H, D]` and the transpose `[0, 2, 1, 3]`.
+
+    ```mlir
+    %t = nn.transpose %x {permutation = array<i64: 0, 2, 1, 3>}
+        : (tensor<8x64x4x32xf32>) -> tensor<8x4x64x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_SliceOp : NN_ForwardOp<"slice", [NN_InferType]> {
+  let summary = "a strided box of a tensor (PyTorch's basic indexing)";
+  let description = [{
+    Per dimension, `sizes[d]` elements from `offsets[d]` every `strides[d]`
+    (each at least 1): `x[:, -1]` of a `[B, T, D]` tensor is offsets `[0,
+    T-1, 0]`, sizes `[B, 1, D]` (then `nn.reshape` to `[B, D]`). The box
+    must lie inside the input. Its gradient scatters into zeros
+    (`nn.slice_grad`).
+
+    ```mlir
+    %last = nn.slice %h {offsets = array<i64: 0, 3, 0>,
+                         sizes = array<i64: 512, 1, 128>,
+                         strides = array<i64: 1, 1, 1>}
+        : (tensor<512x4x128xf32>) -> tensor<512x1x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$offsets,
+                       DenseI64ArrayAttr:$sizes, DenseI64ArrayAttr:$strides);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_MulOp : NN_ForwardOp<"mul", [SameOperandsAndResultType]> {
+  let summary = "elementwise product";
+  let description = [{
+    ```mlir
+    %p = nn.mul %a, %b : tensor<512x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$lhs, NN_F32Tensor:$rhs);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def NN_ScaleOp : NN_ForwardOp<"scale", [SameOperandsAndResultType]> {
+  let summary = "elementwise product with a constant, x · factor";
+  let description = [{
+    ```mlir
+    %s = nn.scale %x {factor = 0.125} : tensor<512x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, F64Attr:$factor);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def NN_MSELossOp : NN_ForwardOp<"mse_loss", [NN_InferType, NN_Loss]> {
   let summary = "mean squared error, mean over all elements";
   let description = [{
@@ -641,6 +791,114 @@ def NN_AvgPool2dGradOp : NN_GradOp<"avg_pool2d_grad"> {
   let hasVerifier = 1;
 }
 
+def NN_EmbeddingGradOp : NN_GradOp<"embedding_grad"> {
+  let summary = "gradient of an embedding table: a scatter-add of rows";
+  let description = [{
+    The `[V, D]` table gradient of `nn.embedding`: row `v` is the sum of the
+    incoming gradient's rows whose index is `v`, added in index order (so
+    the result does not depend on threads). Out-of-range indices add
+    nothing.
+
+    ```mlir
+    %dt = nn.embedding_grad %tokens, %de
+        : (tensor<512x4xi64>, tensor<512x4x128xf32>) -> tensor<99x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_LabelTensor:$indices, NN_F32Tensor:$grad);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $indices `,` $grad attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_LayerNormGradOp : NN_GradOp<"layer_norm_grad"> {
+  let summary = "gradient of layer normalization with respect to its input";
+  let description = [{
+    `dx = rstd · (g - mean(g) - x̂ · mean(g · x̂))` per row, with `g = dy ·
+    weight`, `x̂` the normalized input and `rstd = 1 / sqrt(σ² + eps)`
+    recomputed from `input`.
+
+    ```mlir
+    %dx = nn.layer_norm_grad %x, %gamma, %dy {eps = 1.0e-5}
+        : (tensor<512x128xf32>, tensor<128xf32>, tensor<512x128xf32>)
+        -> tensor<512x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$weight,
+                       NN_F32Tensor:$grad, F64Attr:$eps);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $grad attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_LayerNormGradWeightOp : NN_GradOp<"layer_norm_grad_weight",
+                                         [NN_InferType]> {
+  let summary = "gradient of layer normalization's weight, Σ dy · x̂";
+  let description = [{
+    Summed over every row (all but the last dimension), in row order.
+
+    ```mlir
+    %dg = nn.layer_norm_grad_weight %x, %dy {eps = 1.0e-5}
+        : (tensor<512x128xf32>, tensor<512x128xf32>) -> tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$grad, F64Attr:$eps);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $grad attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_AttentionGradOp : NN_GradOp<"attention_grad"> {
+  let summary = "gradients of nn.attention's query, key and value";
+  let description = [{
+    The FlashAttention backward: for each block of keys it recomputes the
+    probabilities from `q`, `k` and each query's log-sum-exp (itself
+    recomputed, one pass over the keys), and accumulates `dq`, `dk` and
+    `dv` with `rowsum(dout · out)`; the score matrix is never stored. The
+    attributes and `mask` are the forward's.
+
+    ```mlir
+    %dq, %dk, %dv = nn.attention_grad %q, %k, %v, %o, %do {scale = 0.25}
+        : (tensor<8x4x64x16xf32>, tensor<8x4x64x16xf32>, tensor<8x4x64x16xf32>,
+           tensor<8x4x64x16xf32>, tensor<8x4x64x16xf32>)
+        -> (tensor<8x4x64x16xf32>, tensor<8x4x64x16xf32>, tensor<8x4x64x16xf32>)
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$query, NN_F32Tensor:$key,
+                       NN_F32Tensor:$value, NN_F32Tensor:$output,
+                       NN_F32Tensor:$grad, Optional<NN_F32Tensor>:$mask,
+                       F64Attr:$scale, UnitAttr:$causal);
+  let results = (outs NN_F32Tensor:$grad_query, NN_F32Tensor:$grad_key,
+                      NN_F32Tensor:$grad_value);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $output `,` $grad (`,` $mask^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_SliceGradOp : NN_GradOp<"slice_grad"> {
+  let summary = "gradient of nn.slice: the box's gradient, zeros elsewhere";
+  let description = [{
+    ```mlir
+    %dh = nn.slice_grad %dlast {offsets = array<i64: 0, 3, 0>,
+                                sizes = array<i64: 512, 1, 128>,
+                                strides = array<i64: 1, 1, 1>}
+        : (tensor<512x1x128xf32>) -> tensor<512x4x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$grad, DenseI64ArrayAttr:$offsets,
+                       DenseI64ArrayAttr:$sizes, DenseI64ArrayAttr:$strides);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$grad attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def NN_MSELossGradOp : NN_GradOp<"mse_loss_grad", [NN_InferType]> {
   let summary = "gradient of mse_loss: 2 (input - target) / N · dloss";
   let description = [{
@@ -768,6 +1026,10 @@ def NN_AdamUpdateOp : NN_OptimizerOp<"adam_update",
     The bias corrections are computed once per op in f64 and rounded to
     f32, as PyTorch computes them in Python floats.
 
+    With `decoupled` it is `torch.optim.AdamW` instead: the weight decay
+    leaves the gradient (`d = g`) and shrinks the weight first, `w ← w · (1
+    - lr·λ)`, before the step above.
+
     ```mlir
     %w2, %m2, %v2 = nn.adam_update %w, %dw, %m, %v, %lr, %t
         {beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8} : tensor<100x784xf32>
@@ -777,7 +1039,8 @@ def NN_AdamUpdateOp : NN_OptimizerOp<"adam_update",
                        NN_F32Tensor:$m, NN_F32Tensor:$v, NN_ScalarOperand:$lr,
                        NN_ScalarOperand:$step, F64Attr:$beta1, F64Attr:$beta2,
                        F64Attr:$eps,
-                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay,
+                       UnitAttr:$decoupled);
   let results = (outs NN_F32Tensor:$new_param, NN_F32Tensor:$new_m,
                       NN_F32Tensor:$new_v);
   let assemblyFormat = [{

@@ -67,7 +67,8 @@ def Autodiff : Pass<"nnc-autodiff", "::mlir::ModuleOp"> {
     Option<"eps", "eps", "double", /*default=*/"1e-8",
            "Adam's denominator term">,
     Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
-           "L2 penalty added to each gradient (PyTorch's weight_decay)">,
+           "L2 penalty added to each gradient (PyTorch's weight_decay); "
+           "with adamw, the decoupled decay w * (1 - lr * weight-decay)">,
     Option<"gradNorms", "grad-norms", "bool", /*default=*/"false",
            "Also return the Euclidean norm of each parameter's gradient">,
     Option<"returnOutput", "return-output", "bool", /*default=*/"false",
