@@ -45,6 +45,7 @@ tools = [
     "nnc-planner-fuzzer",
     "nnc-onnx-fuzzer",
     "nnc-files-fuzzer",
+    "grokking",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("llvm-nm", unresolved="fatal"),

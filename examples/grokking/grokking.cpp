@@ -36,6 +36,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -69,14 +70,27 @@ static cl::opt<double> weightDecay("weight-decay",
                                    cl::init(1.0));
 static cl::opt<uint64_t> seed("seed", cl::desc("Data split and init seed"),
                               cl::init(0));
+static cl::opt<int64_t>
+    timedSteps("timed-steps",
+               cl::desc("Also print the median time of the last N steps"),
+               cl::init(0));
+// The task fixes these; other values only make sense with --emit-mlir (a
+// model of the same architecture for benchmarks).
+static cl::opt<int64_t> seqLen("seq", cl::desc("Sequence length"),
+                               cl::init(4));
+static cl::opt<int64_t> vocab("vocab", cl::desc("Vocabulary size"),
+                              cl::init(99));
+static cl::opt<int64_t> classes("classes", cl::desc("Output classes"),
+                                cl::init(97));
+static cl::opt<int64_t> mlpWidth("mlp", cl::desc("MLP hidden width"),
+                                 cl::init(512));
 static cl::opt<std::string>
     emitMLIR("emit-mlir",
              cl::desc("Write the model (nn dialect) here and stop"),
              cl::init(""));
 
 namespace {
-constexpr int64_t kPrime = 97, kPlus = 97, kEquals = 98, kVocab = 99,
-                  kSeq = 4, kMLP = 512;
+constexpr int64_t kPrime = 97, kPlus = 97, kEquals = 98, kTaskSeq = 4;
 
 struct ParamSpec {
   std::string name;
@@ -89,8 +103,8 @@ struct ParamSpec {
 /// state_dict would name them.
 std::vector<ParamSpec> parameterSpecs() {
   int64_t d = width;
-  std::vector<ParamSpec> specs{{"tok_embed", {kVocab, d}, ParamSpec::Normal},
-                               {"pos_embed", {kSeq, d}, ParamSpec::Normal}};
+  std::vector<ParamSpec> specs{{"tok_embed", {vocab, d}, ParamSpec::Normal},
+                               {"pos_embed", {seqLen, d}, ParamSpec::Normal}};
   auto linear = [&](const std::string &name, int64_t out, int64_t in) {
     specs.push_back({name + "_w", {out, in}, ParamSpec::Uniform, in});
     specs.push_back({name + "_b", {out}, ParamSpec::Uniform, in});
@@ -107,17 +121,17 @@ std::vector<ParamSpec> parameterSpecs() {
     linear(p + "v", d, d);
     linear(p + "o", d, d);
     norm(p + "ln2");
-    linear(p + "fc1", kMLP, d);
-    linear(p + "fc2", d, kMLP);
+    linear(p + "fc1", mlpWidth, d);
+    linear(p + "fc2", d, mlpWidth);
   }
   norm("ln_f");
-  linear("head", kPrime, d);
+  linear("head", classes, d);
   return specs;
 }
 
 /// Builds `@grok` (the loss) or `@grok_predict` (the logits) into `module`.
 LogicalResult buildModel(ModuleOp module, bool predict) {
-  int64_t b = batchSize, d = width, h = numHeads, dh = d / h;
+  int64_t b = batchSize, d = width, h = numHeads, dh = d / h, kSeq = seqLen;
   GraphBuilder g(module, predict ? "grok_predict" : "grok");
   auto i64 = IntegerType::get(module.getContext(), 64);
   Value tokens = g.input({b, kSeq}, i64, "tokens");
@@ -181,7 +195,7 @@ LogicalResult buildModel(ModuleOp module, bool predict) {
 
 /// One example: the tokens of "x + y =" and the answer.
 struct Example {
-  int64_t tokens[kSeq];
+  int64_t tokens[kTaskSeq];
   int64_t label;
 };
 
@@ -198,7 +212,13 @@ void invoke(JITModule &jit, const EntryPoint &entry,
 
 int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "nnc grokking example\n");
-  if (batchSize < 1 || width < 1 || numHeads < 1 || width % numHeads != 0 ||
+  if ((seqLen != 4 || vocab != 99 || classes != 97) && emitMLIR.empty()) {
+    llvm::errs() << "grokking: --seq, --vocab and --classes other than the "
+                    "task's 4, 99 and 97 need --emit-mlir\n";
+    return 1;
+  }
+  if (seqLen < 1 || vocab < 1 || classes < 1 || mlpWidth < 1 ||
+      batchSize < 1 || width < 1 || numHeads < 1 || width % numHeads != 0 ||
       numLayers < 1 || numSteps < 1 || !(learningRate > 0) ||
       !std::isfinite(learningRate) || !(weightDecay >= 0) ||
       !std::isfinite(weightDecay)) {
@@ -296,15 +316,15 @@ int main(int argc, char **argv) {
               "%lld non-embedding parameters (+%lld in embeddings); "
               "compiled in %.1f s, arena %.1f MiB\n",
               (long long)numLayers, (long long)width, (long long)numHeads,
-              (long long)kMLP, (long long)numParams, (long long)embedParams,
+              (long long)mlpWidth.getValue(), (long long)numParams, (long long)embedParams,
               compileSeconds, step->workspaceBytes / 1048576.0);
 
   int64_t batch = batchSize;
-  std::vector<int64_t> tokens(batch * kSeq), positions(batch * kSeq),
+  std::vector<int64_t> tokens(batch * kTaskSeq), positions(batch * kTaskSeq),
       labels(batch);
   for (int64_t i = 0; i < batch; ++i)
-    for (int64_t t = 0; t < kSeq; ++t)
-      positions[i * kSeq + t] = t;
+    for (int64_t t = 0; t < kTaskSeq; ++t)
+      positions[i * kTaskSeq + t] = t;
   float lr = 0, stepCount = 0, loss = 0;
   std::vector<float> logits(batch * kPrime);
   auto fill = [&](const std::vector<Example> &set, size_t begin,
@@ -313,7 +333,7 @@ int main(int argc, char **argv) {
       // Past the end (the last evaluation batch): repeat the first example.
       size_t k = begin + i < set.size() ? begin + i : 0;
       const Example &e = set[order ? (*order)[k] : k];
-      std::copy(e.tokens, e.tokens + kSeq, tokens.begin() + i * kSeq);
+      std::copy(e.tokens, e.tokens + kTaskSeq, tokens.begin() + i * kTaskSeq);
       labels[i] = e.label;
     }
   };
@@ -369,6 +389,7 @@ int main(int argc, char **argv) {
   std::iota(order.begin(), order.end(), 0);
   size_t cursor = order.size();
   double stepSeconds = 0;
+  std::vector<double> stepTimes;
   // Evaluations on a log scale: about 24 per decade.
   int64_t nextEval = 1;
   for (int64_t s = 1; s <= numSteps; ++s) {
@@ -382,9 +403,11 @@ int main(int argc, char **argv) {
     stepCount = static_cast<float>(s);
     auto t0 = std::chrono::steady_clock::now();
     invoke(**jit, *step, stepBuffers);
-    stepSeconds +=
+    double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
             .count();
+    stepSeconds += seconds;
+    stepTimes.push_back(seconds);
     if (!std::isfinite(loss)) {
       llvm::errs() << "grokking: the loss is not finite at step " << s << "\n";
       return 1;
@@ -415,6 +438,16 @@ int main(int argc, char **argv) {
               "%lld; %.1f ms per training step\n",
               (long long)trainAt99, (long long)validAt99,
               1e3 * stepSeconds / numSteps);
+
+  if (timedSteps > 0) {
+    std::vector<double> last(
+        stepTimes.end() - std::min<int64_t>(timedSteps, stepTimes.size()),
+        stepTimes.end());
+    std::nth_element(last.begin(), last.begin() + last.size() / 2,
+                     last.end());
+    std::printf("median step %.2f ms over the last %zu steps\n",
+                1e3 * last[last.size() / 2], last.size());
+  }
 
   ::nnc::plot::LinePlot plot;
   plot.title = "Grokking x + y mod 97 (nnc, AdamW, weight decay " +

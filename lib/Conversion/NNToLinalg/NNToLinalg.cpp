@@ -1185,6 +1185,68 @@ Value rowMap1(OpBuilder &b, Location loc, ValueRange inputs, BodyFn body) {
   return elementwise(b, loc, type, inputs, body);
 }
 
+/// How an operand of rowSum is read: [R, D], a per-row [R] or a per-feature
+/// [D] vector.
+enum class RowOperand { Full, Row, Column };
+
+/// Σ_d term(operands at (r, d)) for each row r of [R, D]. A sum along the
+/// row is a chain of dependent additions that LLVM may not reorder; this
+/// one is split into lanes instead: d = j·L + l, L partial sums per row
+/// accumulated with l innermost (a parallel loop: vector lanes), then the
+/// L partials added in order. The order is fixed by the shapes, so a
+/// recomputation gives the same bits.
+Value rowSum(OpBuilder &b, Location loc, ValueRange operands,
+             ArrayRef<RowOperand> kinds, int64_t rows, int64_t width,
+             function_ref<Value(OpBuilder &, Location, ValueRange)> term) {
+  int64_t lanes = 1;
+  for (int64_t l : {16, 8, 4, 2})
+    if (width % l == 0 && width > l) {
+      lanes = l;
+      break;
+    }
+  MLIRContext *ctx = b.getContext();
+  AffineExpr r = b.getAffineDimExpr(0), j = b.getAffineDimExpr(1),
+             l = b.getAffineDimExpr(2);
+  SmallVector<Value> views;
+  SmallVector<AffineMap> maps;
+  for (auto [v, kind] : llvm::zip(operands, kinds)) {
+    switch (kind) {
+    case RowOperand::Full:
+      views.push_back(b.create<tensor::ExpandShapeOp>(
+          loc, RankedTensorType::get({rows, width / lanes, lanes},
+                                     b.getF32Type()),
+          v, ArrayRef<ReassociationIndices>{{0}, {1, 2}}));
+      maps.push_back(b.getMultiDimIdentityMap(3));
+      break;
+    case RowOperand::Row:
+      views.push_back(v);
+      maps.push_back(AffineMap::get(3, 0, {r}, ctx));
+      break;
+    case RowOperand::Column:
+      views.push_back(b.create<tensor::ExpandShapeOp>(
+          loc, RankedTensorType::get({width / lanes, lanes}, b.getF32Type()),
+          v, ArrayRef<ReassociationIndices>{{0, 1}}));
+      maps.push_back(AffineMap::get(3, 0, {j, l}, ctx));
+      break;
+    }
+  }
+  maps.push_back(AffineMap::get(3, 0, {r, l}, ctx));
+  Value partial = generic(
+      b, loc,
+      filled(b, loc, RankedTensorType::get({rows, lanes}, b.getF32Type()), 0.0),
+      views, maps,
+      {IteratorType::parallel, IteratorType::reduction, IteratorType::parallel},
+      [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+        return nb.create<arith::AddFOp>(nloc, args.back(),
+                                        term(nb, nloc, args.drop_back()));
+      });
+  return rowReduce(
+      b, loc, partial, {b.getMultiDimIdentityMap(2)}, rows, 0.0,
+      [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
+        return nb.create<arith::AddFOp>(nloc, acc, in[0]);
+      });
+}
+
 /// Each row's mean and 1 / sqrt(biased variance + eps) of x [R, D], in f32,
 /// two passes (as the backward recomputes them: the same bits).
 std::pair<Value, Value> layerNormStats(OpBuilder &b, Location loc, Value x,
@@ -1192,23 +1254,20 @@ std::pair<Value, Value> layerNormStats(OpBuilder &b, Location loc, Value x,
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rows = type.getDimSize(0);
   double width = type.getDimSize(1);
-  AffineMap id = b.getMultiDimIdentityMap(2), row = rowMap(b);
-  auto sumOf = [](OpBuilder &nb, Location nloc, ValueRange in,
-                  Value acc) -> Value {
-    return nb.create<arith::AddFOp>(nloc, acc, in[0]);
-  };
-  Value sum = rowReduce(b, loc, x, {id}, rows, 0.0, sumOf);
+  using K = RowOperand;
+  int64_t features = type.getDimSize(1);
+  Value sum = rowSum(b, loc, x, {K::Full}, rows, features,
+                     [](OpBuilder &, Location, ValueRange in) { return in[0]; });
   Value mean = rowMap1(b, loc, sum, [&](OpBuilder &nb, Location nloc,
                                         ValueRange args) -> Value {
     return nb.create<arith::DivFOp>(nloc, args[0], f32Const(nb, nloc, width));
   });
-  Value sq = rowReduce(
-      b, loc, ValueRange{x, mean}, {id, row}, rows, 0.0,
-      [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
-        Value d = nb.create<arith::SubFOp>(nloc, in[0], in[1]);
-        return nb.create<arith::AddFOp>(nloc, acc,
-                                        nb.create<arith::MulFOp>(nloc, d, d));
-      });
+  Value sq = rowSum(b, loc, ValueRange{x, mean}, {K::Full, K::Row}, rows,
+                    features,
+                    [](OpBuilder &nb, Location nloc, ValueRange in) -> Value {
+                      Value d = nb.create<arith::SubFOp>(nloc, in[0], in[1]);
+                      return nb.create<arith::MulFOp>(nloc, d, d);
+                    });
   Value rstd = rowMap1(b, loc, sq, [&](OpBuilder &nb, Location nloc,
                                        ValueRange args) -> Value {
     Value var =
@@ -1269,20 +1328,20 @@ struct LayerNormGradPattern : public NNPattern<LayerNormGradOp> {
               col = columnMap(b);
     Value w = a.getWeight();
     // Σ g and Σ g·x̂ per row, g = dy · weight.
-    Value sumG = rowReduce(
-        b, loc, ValueRange{dy, w}, {id, col}, rows, 0.0,
-        [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
-          return nb.create<arith::AddFOp>(
-              nloc, acc, nb.create<arith::MulFOp>(nloc, in[0], in[1]));
-        });
-    Value sumGX = rowReduce(
-        b, loc, ValueRange{dy, w, x, mean, rstd}, {id, col, id, row, row},
-        rows, 0.0,
-        [](OpBuilder &nb, Location nloc, ValueRange in, Value acc) -> Value {
+    using K = RowOperand;
+    int64_t features = rowsType.getDimSize(1);
+    Value sumG = rowSum(b, loc, ValueRange{dy, w}, {K::Full, K::Column}, rows,
+                        features,
+                        [](OpBuilder &nb, Location nloc, ValueRange in) {
+                          return nb.create<arith::MulFOp>(nloc, in[0], in[1]);
+                        });
+    Value sumGX = rowSum(
+        b, loc, ValueRange{dy, w, x, mean, rstd},
+        {K::Full, K::Column, K::Full, K::Row, K::Row}, rows, features,
+        [](OpBuilder &nb, Location nloc, ValueRange in) -> Value {
           Value g = nb.create<arith::MulFOp>(nloc, in[0], in[1]);
           Value xhat = normalized(nb, nloc, in[2], in[3], in[4]);
-          return nb.create<arith::AddFOp>(
-              nloc, acc, nb.create<arith::MulFOp>(nloc, g, xhat));
+          return nb.create<arith::MulFOp>(nloc, g, xhat);
         });
     Value empty = b.create<tensor::EmptyOp>(loc, rowsType.getShape(),
                                             rowsType.getElementType());
