@@ -377,29 +377,35 @@ Value ElementwisePattern<SGDOp>::body(SGDOp op, OpBuilder &b, Location loc,
 Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init,
                bool transposeLhs, bool transposeRhs, Value scale = {}) {
   MLIRContext *ctx = b.getContext();
+  // A batched product: the leading dimensions are outer parallel loops.
+  unsigned batch = cast<RankedTensorType>(init.getType()).getRank() - 2;
   // Loops nest in the order of the iteration dimensions. When rhs is
   // row-major along n, iterate (m, k, n): the innermost loop then streams
   // rhs and out contiguously with no reduction in it, which LLVM vectorizes
   // without reassociating anything — every out[m, n] still accumulates over
   // k in increasing order, as in the (m, n, k) nest used otherwise.
   bool kMiddle = !transposeRhs;
-  AffineExpr m = getAffineDimExpr(0, ctx),
-             n = getAffineDimExpr(kMiddle ? 2 : 1, ctx),
-             k = getAffineDimExpr(kMiddle ? 1 : 2, ctx);
+  unsigned dims = batch + 3;
+  AffineExpr m = getAffineDimExpr(batch, ctx),
+             n = getAffineDimExpr(batch + (kMiddle ? 2 : 1), ctx),
+             k = getAffineDimExpr(batch + (kMiddle ? 1 : 2), ctx);
   auto map = [&](AffineExpr a, AffineExpr c) {
-    return AffineMap::get(3, 0, {a, c}, ctx);
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d = 0; d < batch; ++d)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+    exprs.append({a, c});
+    return AffineMap::get(dims, 0, exprs, ctx);
   };
   SmallVector<AffineMap> maps{transposeLhs ? map(k, m) : map(m, k),
                               transposeRhs ? map(n, k) : map(k, n)};
   SmallVector<Value> inputs{lhs, rhs};
   if (scale) {
-    maps.push_back(AffineMap::get(3, 0, ctx));
+    maps.push_back(AffineMap::get(dims, 0, ctx));
     inputs.push_back(scale);
   }
   maps.push_back(map(m, n));
-  SmallVector<IteratorType> iterators{
-      IteratorType::parallel, IteratorType::parallel, IteratorType::parallel};
-  iterators[kMiddle ? 1 : 2] = IteratorType::reduction;
+  SmallVector<IteratorType> iterators(dims, IteratorType::parallel);
+  iterators[batch + (kMiddle ? 1 : 2)] = IteratorType::reduction;
   return generic(b, loc, init, inputs, maps, iterators,
                  [&](OpBuilder &nb, Location nloc, ValueRange args) {
                    Value p = nb.create<arith::MulFOp>(nloc, args[0], args[1]);

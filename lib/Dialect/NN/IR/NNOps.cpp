@@ -268,21 +268,35 @@ int64_t LinearOp::getFlops() {
 //===----------------------------------------------------------------------===//
 
 /// The shape of op(lhs) · op(rhs).
+static int64_t saturatingProduct(std::initializer_list<int64_t> factors);
+
+/// The shape of op(lhs) · op(rhs), batched over equal leading dimensions
+/// when the operands have more than two (`batched`: allowed at all).
 static FailureOr<SmallVector<int64_t>>
-matmulShape(const ShapeChecker &c, Value lhs, Value rhs, bool tl, bool tr) {
-  auto a = c.shape(lhs, 2, "lhs");
+matmulShape(const ShapeChecker &c, Value lhs, Value rhs, bool tl, bool tr,
+            bool batched = false) {
+  auto a = c.shape(lhs, batched ? -1 : 2, "lhs");
   if (failed(a))
     return failure();
-  auto bs = c.shape(rhs, 2, "rhs");
+  auto bs = c.shape(rhs, batched ? -1 : 2, "rhs");
   if (failed(bs))
     return failure();
-  int64_t m = tl ? (*a)[1] : (*a)[0], ka = tl ? (*a)[0] : (*a)[1];
-  int64_t kb = tr ? (*bs)[1] : (*bs)[0], n = tr ? (*bs)[0] : (*bs)[1];
+  size_t rank = a->size();
+  if (rank < 2 || bs->size() != rank ||
+      a->drop_back(2) != bs->drop_back(2))
+    return c.fail("expects lhs and rhs of one rank, 2 or more, with the same "
+                  "leading (batch) dimensions, got " +
+                  shapeStr(*a) + " and " + shapeStr(*bs));
+  ArrayRef<int64_t> x = a->take_back(2), y = bs->take_back(2);
+  int64_t m = tl ? x[1] : x[0], ka = tl ? x[0] : x[1];
+  int64_t kb = tr ? y[1] : y[0], n = tr ? y[0] : y[1];
   if (ka != kb)
     return c.fail("contraction dimensions differ: lhs " + shapeStr(*a) +
                   " gives " + Twine(ka) + ", rhs " + shapeStr(*bs) + " gives " +
                   Twine(kb));
-  return SmallVector<int64_t>{m, n};
+  SmallVector<int64_t> shape(a->drop_back(2));
+  shape.append({m, n});
+  return shape;
 }
 
 LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
@@ -292,7 +306,8 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
   ShapeChecker c{loc, getOperationName()};
   auto shape =
       matmulShape(c, adaptor.getLhs(), adaptor.getRhs(),
-                  adaptor.getTransposeLhs(), adaptor.getTransposeRhs());
+                  adaptor.getTransposeLhs(), adaptor.getTransposeRhs(),
+                  /*batched=*/true);
   if (failed(shape))
     return failure();
   inferred.push_back(f32Tensor(ctx, *shape));
@@ -325,8 +340,9 @@ LogicalResult MatmulOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
 }
 
 int64_t MatmulOp::getFlops() {
-  ArrayRef<int64_t> a = shapeOf(getLhs()), r = shapeOf(getResult());
-  return 2 * r[0] * r[1] * (getTransposeLhs() ? a[0] : a[1]);
+  ArrayRef<int64_t> a = shapeOf(getLhs()).take_back(2);
+  int64_t k = getTransposeLhs() ? a[0] : a[1];
+  return saturatingProduct({2, getNumElements(getType()), k});
 }
 
 //===----------------------------------------------------------------------===//

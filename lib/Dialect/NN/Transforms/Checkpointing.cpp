@@ -165,7 +165,8 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
           roots.insert(g.getDefiningOp());
         if (fusedUpdates && isa<BlockArgument>(operand) &&
             forwardUses.lookup(operand) == 1 &&
-            isa<MatmulOp>(g.getDefiningOp()))
+            isa<MatmulOp>(g.getDefiningOp()) &&
+            cast<RankedTensorType>(g.getType()).getRank() == 2)
           fusedParams.insert(operand);
         if (input && operand == input)
           inputGrad = g.getDefiningOp();

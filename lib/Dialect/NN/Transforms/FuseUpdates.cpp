@@ -23,7 +23,9 @@ struct FuseUpdatesPass : public mlir::nnc::impl::FuseUpdatesBase<FuseUpdatesPass
     for (SGDOp sgd : updates) {
       // Weight decay reads the weight into the gradient: not a product.
       auto grad = sgd.getGrad().getDefiningOp<MatmulOp>();
-      if (!grad || !grad->hasOneUse() || !sgd.getWeightDecay().isZero())
+      // (A batched product is no linear layer's weight gradient.)
+      if (!grad || !grad->hasOneUse() || !sgd.getWeightDecay().isZero() ||
+          cast<RankedTensorType>(grad.getType()).getRank() != 2)
         continue;
       // The rate must exist at the matmul (an argument, or a constant that
       // can be made there).

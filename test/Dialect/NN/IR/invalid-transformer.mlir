@@ -174,3 +174,19 @@ func.func @embedding_float_indices(%t: tensor<11x8xf32>, %i: tensor<4xf32>) -> t
   %e = nn.embedding %t, %i : (tensor<11x8xf32>, tensor<4xf32>) -> tensor<4x8xf32>
   return %e : tensor<4x8xf32>
 }
+
+// -----
+
+func.func @batched_matmul_batch(%a: tensor<2x3x4xf32>, %b: tensor<3x4x5xf32>) -> tensor<2x3x5xf32> {
+  // expected-error @+1 {{'nn.matmul' op expects lhs and rhs of one rank, 2 or more, with the same leading (batch) dimensions, got [2, 3, 4] and [3, 4, 5]}}
+  %c = nn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<3x4x5xf32>) -> tensor<2x3x5xf32>
+  return %c : tensor<2x3x5xf32>
+}
+
+// -----
+
+func.func @batched_matmul_rank(%a: tensor<2x3x4xf32>, %b: tensor<4x5xf32>) -> tensor<2x3x5xf32> {
+  // expected-error @+1 {{'nn.matmul' op expects lhs and rhs of one rank, 2 or more, with the same leading (batch) dimensions, got [2, 3, 4] and [4, 5]}}
+  %c = nn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+  return %c : tensor<2x3x5xf32>
+}

@@ -124,6 +124,12 @@ def NN_MatmulOp : NN_ForwardOp<"matmul", [NN_InferType]> {
     `transpose_lhs` / `transpose_rhs` is set. Autodiff uses the transposed
     forms for `dW = dyᵀ · x` without materialising a transpose.
 
+    Operands of rank 3 or more are a batch of products over their equal
+    leading dimensions (PyTorch's `matmul` without broadcasting); the
+    flags transpose the last two dimensions. The CPU target runs a batched
+    product as compiled loops, not the library GEMM (`nn.attention` is
+    the fast form of the batched products attention makes).
+
     ```mlir
     %c = nn.matmul %a, %b {transpose_rhs}
         : (tensor<4x3xf32>, tensor<5x3xf32>) -> tensor<4x5xf32>
