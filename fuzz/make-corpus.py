@@ -49,9 +49,10 @@ def main():
                                capture_output=True).stdout
         put(out, "planner", chain)
     onnx_dir = out / "onnx-models"
-    subprocess.run([DEBIAN_PYTHON, str(ROOT / "test/Frontend/ONNX/Inputs/"
-                                        "make_models.py"), str(onnx_dir)],
-                   check=True)
+    for script in ("make_models.py", "make_transformers.py"):
+        subprocess.run([DEBIAN_PYTHON, str(ROOT / "test/Frontend/ONNX/Inputs"
+                                            / script), str(onnx_dir)],
+                       check=True)
     for f in sorted(onnx_dir.glob("*.onnx")):
         put(out, "onnx", f.read_bytes())
     # Data and weights files: the IDX files nnc-train's tests write, and

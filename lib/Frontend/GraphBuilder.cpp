@@ -215,6 +215,21 @@ Value GraphBuilder::slice(Value x, ArrayRef<int64_t> offsets,
                          b.getDenseI64ArrayAttr(sizes),
                          b.getDenseI64ArrayAttr(strides));
 }
+Value GraphBuilder::broadcast(Value x, ArrayRef<int64_t> shape) {
+  NNC_REQUIRE(x);
+  auto type = cast<RankedTensorType>(x.getType());
+  if (shape.size() < size_t(type.getRank()) ||
+      shape.take_back(type.getRank()) != type.getShape() ||
+      llvm::any_of(shape, [](int64_t d) { return d < 1; })) {
+    failed = true;
+    emitError(loc) << "cannot broadcast " << type << " to ["
+                   << llvm::make_range(shape.begin(), shape.end())
+                   << "]: the shape must end with the input's";
+    return Value();
+  }
+  return b.create<BroadcastOp>(
+      loc, RankedTensorType::get(shape, type.getElementType()), x);
+}
 Value GraphBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
   NNC_REQUIRE(x);
   auto type = cast<RankedTensorType>(x.getType());

@@ -77,6 +77,8 @@ public:
   /// Transformer layers: see the ops' documentation (nn.embedding, ...).
   /// `mask` may be null.
   Value mul(Value a, Value b);
+  /// `x` copied along new leading dimensions: `shape` ends with x's.
+  Value broadcast(Value x, ArrayRef<int64_t> shape);
   Value scale(Value x, double factor);
   Value embedding(Value table, Value indices);
   Value layerNorm(Value x, Value weight, Value bias, double eps);

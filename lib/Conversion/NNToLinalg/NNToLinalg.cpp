@@ -1393,6 +1393,29 @@ struct LayerNormGradWeightPattern : public NNPattern<LayerNormGradWeightOp> {
   }
 };
 
+struct BroadcastPattern : public NNPattern<BroadcastOp> {
+  using NNPattern::NNPattern;
+  Value lower(BroadcastOp op, Adaptor a, OpBuilder &b,
+              Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    int64_t added =
+        rank - cast<RankedTensorType>(op.getInput().getType()).getRank();
+    SmallVector<AffineExpr> kept;
+    for (int64_t d = added; d < rank; ++d)
+      kept.push_back(b.getAffineDimExpr(d));
+    Value empty =
+        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+    return generic(b, loc, empty, a.getInput(),
+                   {AffineMap::get(rank, 0, kept, b.getContext()),
+                    b.getMultiDimIdentityMap(rank)},
+                   SmallVector<IteratorType>(rank, IteratorType::parallel),
+                   [](OpBuilder &, Location, ValueRange args) {
+                     return args[0];
+                   });
+  }
+};
+
 struct TransposePattern : public NNPattern<TransposeOp> {
   using NNPattern::NNPattern;
   Value lower(TransposeOp op, Adaptor a, OpBuilder &b,
@@ -1748,7 +1771,8 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            ElementwisePattern<ScaleOp>, EmbeddingPattern, EmbeddingGradPattern,
            AttentionPattern, AttentionGradPattern, LayerNormPattern,
            LayerNormGradPattern, LayerNormGradWeightPattern, TransposePattern,
-           SlicePattern, SliceGradPattern>(patterns.getContext());
+           SlicePattern, SliceGradPattern, BroadcastPattern>(
+          patterns.getContext());
 }
 
 void mlir::nnc::configureNNToLinalgConversionTarget(ConversionTarget &target) {

@@ -3,14 +3,20 @@
 // Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
 // See LICENSE for license information.
 //
-// Maps what PyTorch's exporter writes for feedforward networks onto nn ops,
-// node by node in graph order. A few ONNX ops are not nn ops on their own
-// but the first steps of a pattern that is one: MatMul by a transposed
-// weight then Add of a bias (nn.linear), Sub then Mul/Pow then ReduceMean
-// (nn.mse_loss), LogSoftmax then NegativeLogLikelihoodLoss
-// (nn.cross_entropy), and GELU's erf form. Such a step leaves a Partial
-// value; the pattern's next node consumes it, and any other use reports
-// the step as unsupported.
+// Maps what PyTorch's exporter writes for feedforward networks and
+// transformers onto nn ops, node by node in graph order. A few ONNX ops are
+// not nn ops on their own but the first steps of a pattern that is one:
+// MatMul by a transposed weight then Add of a bias (nn.linear), Sub then
+// Mul/Pow then ReduceMean (nn.mse_loss), LogSoftmax then
+// NegativeLogLikelihoodLoss (nn.cross_entropy), GELU's erf form, the
+// decomposed layer norm of opsets before 17 (nn.layer_norm), and attention:
+// a batched MatMul q·kᵀ, a constant scale and mask, Softmax, and a MatMul by
+// v (nn.attention, which never stores the scores). Such a step leaves a
+// Partial value; the pattern's next node consumes it. Some partials are
+// values nnc can also compute on their own (a transpose, a scaled tensor, a
+// product by a weight): any other use materializes them; the rest report
+// the step as unsupported. Nodes whose inputs are all constants (shape
+// arithmetic: Shape, Gather, Concat, Unsqueeze, ...) fold into constants.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,17 +27,22 @@
 #include "nnc/Dialect/NN/IR/NNOps.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "nnc/Support/CNames.h"
 #include "nnc/Support/Files.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <numeric>
 
 using namespace mlir;
 using namespace mlir::nnc;
@@ -67,32 +78,58 @@ std::string number(double v) {
 /// The first steps of a pattern that is one nn op (see the file comment).
 struct Partial {
   enum class Kind {
-    Transposed,     // Transpose(w): a weight for MatMul
-    Linear,         // MatMul(x, Transpose(w)) = x·wᵀ, awaiting a bias
+    Transposed,     // Transpose(a, perm): a weight for MatMul, k for
+                    // attention; anything else gets nn.transpose
+    Linear,         // MatMul(x, Transpose(w)) = x·wᵀ, w (b) [out, in],
+                    // awaiting a bias; a is x viewed [N, in]
+    WeightMatMul,   // MatMul(x, w), w (b) 2-D [in, out], awaiting a bias
+                    // (then nn.linear of wᵀ); a is x viewed [N, in]
+    Scaled,         // a · factor (Mul or Div by a constant)
     Difference,     // Sub(a, b): an MSE error
     Square,         // (a - b)²
     LogSoftmax,     // LogSoftmax(z): NLL's input
-    GeluScaled,     // x / √2
-    GeluErf,        // erf(x / √2)
-    GeluErfPlusOne, // 1 + erf(x / √2)
-    GeluUnhalved,   // x · (1 + erf(x / √2))
+    GeluErf,        // erf(a / √2)
+    GeluErfPlusOne, // 1 + erf(a / √2)
+    GeluUnhalved,   // a · (1 + erf(a / √2))
     Padded,         // Pad(x) with zeros around the plane: a Conv's or an
                     // AveragePool's padding, in `pads`
+    // Layer normalization over the last axis of a, as opsets before 17
+    // write it.
+    Mean,           // ReduceMean(a, -1)
+    Centered,       // a - mean(a)
+    CenteredSquare, // (a - mean(a))²
+    Variance,       // mean((a - mean(a))²)
+    VarianceEps,    // variance + eps (factor)
+    StdDev,         // sqrt(variance + eps)
+    Normalized,     // (a - mean) / sqrt(variance + eps)
+    NormalizedScaled, // · weight (b)
+    // Attention: q (a) [..., Tq, Dk] and k (b) [..., Tk, Dk].
+    Scores,         // factor · q·kᵀ + mask
+    Probabilities,  // softmax(Scores)
   } kind;
   Value a, b;
-  /// Padded: [top, left, bottom, right].
+  /// Padded: [top, left, bottom, right]; Transposed: the permutation;
+  /// Linear, WeightMatMul: the result's shape.
   SmallVector<int64_t, 4> pads;
   /// The node that made it, for errors.
   int node;
+  /// Scaled, Scores, Probabilities: the scale; VarianceEps and after: eps.
+  double factor = 1.0;
+  /// Scores, Probabilities: the additive mask [Tq, Tk], row-major (empty:
+  /// none), and the constant it came from, for messages and names.
+  std::vector<double> mask;
+  std::string maskName;
 };
 
 StringRef describe(Partial::Kind kind) {
   switch (kind) {
   case Partial::Kind::Transposed:
-    return "a Transpose, which nnc supports only for the weight of a MatMul";
   case Partial::Kind::Linear:
-    return "a MatMul";
+  case Partial::Kind::WeightMatMul:
+  case Partial::Kind::Scaled:
   case Partial::Kind::Difference:
+  case Partial::Kind::Mean:
+    return "a value nnc computes"; // materialized, never reported
   case Partial::Kind::Square:
     return "part of an MSE loss, which nnc supports only as "
            "ReduceMean((p - t) * (p - t))";
@@ -103,11 +140,58 @@ StringRef describe(Partial::Kind kind) {
   case Partial::Kind::Padded:
     return "a Pad, which nnc supports only with zeros around the plane of "
            "[N, C, H, W] as the input of Conv or AveragePool";
+  case Partial::Kind::Centered:
+  case Partial::Kind::CenteredSquare:
+  case Partial::Kind::Variance:
+  case Partial::Kind::VarianceEps:
+  case Partial::Kind::StdDev:
+  case Partial::Kind::Normalized:
+  case Partial::Kind::NormalizedScaled:
+    return "part of a layer norm, which nnc supports only whole: "
+           "(x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps) * weight + "
+           "bias over the last axis";
+  case Partial::Kind::Scores:
+  case Partial::Kind::Probabilities:
+    return "part of attention, which nnc supports only whole (the scores "
+           "never materialize): MatMul(q, kᵀ), optionally scaled by a "
+           "constant and masked by a constant, Softmax over the last axis, "
+           "MatMul by v";
   default:
     return "part of GELU, which nnc supports only in its erf form "
            "0.5 * x * (1 + erf(x / sqrt(2)))";
   }
 }
+
+int64_t product(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+int64_t rankOf(Value v) { return shapeOf(v).size(); }
+bool isIdentity(ArrayRef<int64_t> perm) {
+  for (auto [i, p] : llvm::enumerate(perm))
+    if (p != int64_t(i))
+      return false;
+  return true;
+}
+std::string dimsStr(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "[";
+  llvm::interleaveComma(shape, os);
+  os << "]";
+  return s;
+}
+
+/// A strided box, nn.slice's attributes.
+struct SliceBox {
+  SmallVector<int64_t> offsets, sizes, strides;
+};
 
 class Importer {
 public:
@@ -147,11 +231,59 @@ private:
     return success();
   }
   LogicalResult definePartial(Partial::Kind kind, Value a, Value b = {}) {
-    partials[node().output(0)] = Partial{kind, a, b, {}, current};
+    newPartial(kind, a, b);
     return success();
   }
+  /// The current node's output `output` as a Partial, to fill in.
+  Partial &newPartial(Partial::Kind kind, Value a, Value b = {},
+                      int output = 0) {
+    Partial &p = partials[node().output(output)];
+    p = Partial{kind, a, b, {}, current, 1.0, {}, {}};
+    return p;
+  }
+  /// The value of a partial nnc can compute on its own (a transpose, a
+  /// scaled tensor, a product by a weight), or null.
+  Value materialize(const Partial &p);
+  /// A constant scale factor: a scalar Constant or folded value (not an
+  /// initializer, which may be a trained parameter).
+  std::optional<double> factor(const std::string &name);
+  /// `name` as a constant for folding, if it is one: a Constant, a non-float
+  /// initializer, a folded value, or with `initializersToo` a float
+  /// initializer.
+  const ConstantValues *foldable(const std::string &name, bool initializersToo);
   LogicalResult alias(const std::string &from, int output = 0);
   LogicalResult reshape(Value v, ArrayRef<int64_t> shape);
+  /// `v` under `shape`: itself, or an nn.reshape of what it views.
+  Value view(Value v, ArrayRef<int64_t> shape) {
+    if (!v || cast<RankedTensorType>(v.getType()).getShape() == shape)
+      return v;
+    if (auto r = v.getDefiningOp<ReshapeOp>())
+      v = r.getInput();
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getShape() == shape)
+      return v;
+    // One view per value and shape (the three projections of one input).
+    Value &cached = views[{v, RankedTensorType::get(shape,
+                                                    type.getElementType())}];
+    if (!cached)
+      cached = g->reshape(v, shape);
+    return cached;
+  }
+  /// `x` [..., K] times the 2-D `w` [K, N] (transposed: `w` is [N, K]),
+  /// as a Linear or WeightMatMul partial over x flattened to 2-D.
+  LogicalResult matmulByMatrix(Value x, Value w, bool transposed);
+  /// The mean of `x` over its axes [first, last).
+  Value meanOver(Value x, int64_t first, int64_t last, bool keepDims);
+  /// x + y where y's shape, without leading ones, is a suffix of x's.
+  Value broadcastAdd(Value x, Value y);
+  /// The Scores partial for MatMul(q, kᵀ).
+  LogicalResult scores(Value q, double scale, const std::string &kTransposed);
+  /// nn.attention of a Probabilities partial and v.
+  LogicalResult attention(const Partial &p, Value v);
+  /// Adds the constant `c`, broadcast to [Tq, Tk], to the Scores `p`'s
+  /// mask.
+  LogicalResult addMask(Partial &p, const ConstantValues &c,
+                        const std::string &name);
   bool isDataArgument(Value v);
   LogicalResult setLoss(Value loss, Value prediction);
 
@@ -188,6 +320,21 @@ private:
                                            ArrayRef<int64_t> dflt);
   LogicalResult requireNoAutoPad();
   LogicalResult visitMatMul();
+  /// Folds a node whose inputs are constants: true if it did.
+  FailureOr<bool> fold();
+  /// Reshape's target shape for an input of shape `in`.
+  FailureOr<SmallVector<int64_t>> reshapeTarget(ArrayRef<int64_t> in,
+                                                const std::string &shape);
+  /// Unsqueeze's or Squeeze's result shape for an input of shape `dims`.
+  FailureOr<SmallVector<int64_t>> squeezedShape(ArrayRef<int64_t> dims);
+  /// Slice's box for an input of shape `shape`.
+  FailureOr<SliceBox> sliceBox(ArrayRef<int64_t> shape);
+  LogicalResult visitGather();
+  LogicalResult visitSlice();
+  LogicalResult visitSplit();
+  LogicalResult visitWhere();
+  LogicalResult visitSqrt();
+  LogicalResult visitLayerNormalization();
   LogicalResult visitTranspose();
   LogicalResult visitAdd();
   LogicalResult visitSub();
@@ -220,6 +367,9 @@ private:
   std::vector<const onnx::ValueInfoProto *> dataInputs;
   std::vector<RankedTensorType> dataTypes;
   std::vector<const onnx::TensorProto *> params;
+  /// Identity outputs of float initializers: parameters of their own.
+  std::vector<std::pair<std::string, const onnx::TensorProto *>> untied;
+  llvm::StringSet<> untiedNames;
   /// Initializers a BatchNormalization reads as its running statistics.
   llvm::StringSet<> runningStats;
   /// The loss's label or target input when the importer appends the loss.
@@ -235,6 +385,7 @@ private:
   int64_t dropoutSeed = 0;
   llvm::StringMap<Value> tensors;
   llvm::StringMap<Partial> partials;
+  llvm::DenseMap<std::pair<Value, Type>, Value> views;
   Value loss, prediction;
   llvm::DenseSet<Value> lossTargets;
 };
@@ -344,6 +495,24 @@ LogicalResult Importer::collect() {
   }
   for (const onnx::TensorProto *t : params)
     cNames[t->name()] = uniqueName(t->name(), "p");
+  // PyTorch's exporter (eval mode) merges parameters of equal values, a
+  // fresh model's LayerNorm weights say, into one initializer that the
+  // others' names read through Identity. PyTorch trains each on its own:
+  // so does nnc, each such name a parameter of its own (the same initial
+  // values, the name PyTorch gives it).
+  for (const onnx::NodeProto &n : graph.node()) {
+    if (n.op_type() != "Identity" || n.input_size() != 1 ||
+        n.output_size() != 1 || n.output(0).empty())
+      continue;
+    const onnx::TensorProto *t = initializers.lookup(n.input(0));
+    if (!t || t->data_type() != onnx::TensorProto::FLOAT ||
+        initializers.count(n.output(0)))
+      continue;
+    initializers[n.output(0)] = t;
+    untied.emplace_back(n.output(0), t);
+    untiedNames.insert(n.output(0));
+    cNames[n.output(0)] = uniqueName(n.output(0), "p");
+  }
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto &n = graph.node(i);
     for (const std::string &in : n.input())
@@ -373,12 +542,20 @@ FailureOr<Value> Importer::tensor(const std::string &name) {
   if (auto it = tensors.find(name); it != tensors.end())
     return it->second;
   if (Partial *p = partial(name)) {
-    if (p->kind == Partial::Kind::Linear) {
-      // x·wᵀ with no bias after all.
-      Value v = g->linear(p->a, p->b);
+    switch (p->kind) {
+    case Partial::Kind::Transposed:
+    case Partial::Kind::Linear:
+    case Partial::Kind::WeightMatMul:
+    case Partial::Kind::Scaled:
+    case Partial::Kind::Difference:
+    case Partial::Kind::Mean: {
+      Value v = materialize(*p);
       if (!v)
         return failure();
       return tensors[name] = v;
+    }
+    default:
+      break;
     }
     const onnx::NodeProto &n = graph.node(p->node);
     return error() << "reads '" << name << "', the output of " << n.op_type()
@@ -387,8 +564,65 @@ FailureOr<Value> Importer::tensor(const std::string &name) {
   }
   if (constants.count(name))
     return error() << "reads the constant '" << name
-                   << "' as a tensor operand, which nnc does not support";
+                   << "' as a tensor operand, which nnc does not support "
+                      "(nnc's models hold no constant tensors; a value "
+                      "computed from initializers alone is such a "
+                      "constant)";
   return error() << "reads '" << name << "', which nnc has no value for";
+}
+
+Value Importer::materialize(const Partial &p) {
+  switch (p.kind) {
+  case Partial::Kind::Transposed:
+    return g->transpose(p.a, p.pads);
+  case Partial::Kind::Scaled:
+    return g->scale(p.a, p.factor);
+  case Partial::Kind::Mean:
+    return meanOver(p.a, rankOf(p.a) - 1, rankOf(p.a), /*keepDims=*/true);
+  case Partial::Kind::Difference: {
+    // a - b (visitSub checked the types).
+    Value negated = g->scale(p.b, -1.0);
+    return negated ? g->add(p.a, negated) : negated;
+  }
+  case Partial::Kind::Linear:
+  case Partial::Kind::WeightMatMul: {
+    // x·wᵀ with no bias after all.
+    Value v = p.kind == Partial::Kind::Linear ? g->linear(p.a, p.b)
+                                              : g->matmul(p.a, p.b);
+    if (!v)
+      return v;
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(v.getType()).getShape();
+    return shape == ArrayRef<int64_t>(p.pads) ? v : view(v, p.pads);
+  }
+  default:
+    return {};
+  }
+}
+
+std::optional<double> Importer::factor(const std::string &name) {
+  if (auto it = initializers.find(name);
+      it != initializers.end() &&
+      it->second->data_type() == onnx::TensorProto::FLOAT)
+    return std::nullopt;
+  return scalar(name);
+}
+
+/// Whether a constant holds the values of its shape (types nnc does not
+/// decode hold none).
+static bool decoded(const ConstantValues &c) {
+  size_t n = c.numElements();
+  return c.isFloat() ? c.floats.size() == n : c.ints.size() == n;
+}
+
+const ConstantValues *Importer::foldable(const std::string &name,
+                                         bool initializersToo) {
+  if (name.empty() || partial(name))
+    return nullptr;
+  if (tensors.count(name) &&
+      !(initializersToo && initializers.count(name)))
+    return nullptr;
+  const ConstantValues *c = constant(name);
+  return c && decoded(*c) ? c : nullptr;
 }
 
 const ConstantValues *Importer::constant(const std::string &name) {
@@ -410,6 +644,10 @@ std::optional<double> Importer::scalar(const std::string &name) {
 
 LogicalResult Importer::alias(const std::string &from, int output) {
   const std::string &to = node().output(output);
+  // An initializer's alias (the exporter's Identity of a deduplicated one)
+  // is that initializer, a parameter or a constant alike.
+  if (const onnx::TensorProto *t = initializers.lookup(from))
+    initializers[to] = t;
   if (auto it = tensors.find(from); it != tensors.end())
     tensors[to] = it->second;
   else if (Partial *p = partial(from))
@@ -441,7 +679,7 @@ LogicalResult Importer::reshape(Value v, ArrayRef<int64_t> shape) {
   // the argument takes the new shape. Anything else is an nn.reshape (a
   // view).
   if (!isDataArgument(v) || !v.use_empty() || uses[input(0)] != 1)
-    return define(0, g->reshape(v, shape));
+    return define(0, view(v, shape));
   if (failed(g->reshapeInput(v, shape)))
     return failure();
   return define(0, v);
@@ -493,6 +731,483 @@ LogicalResult Importer::requireUnused(int output, StringRef what) {
 }
 
 //===----------------------------------------------------------------------===//
+// Constant folding
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Numpy's broadcast of two shapes, if they broadcast.
+std::optional<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
+                                                    ArrayRef<int64_t> b) {
+  size_t r = std::max(a.size(), b.size());
+  SmallVector<int64_t> out(r);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (da != db && da != 1 && db != 1)
+      return std::nullopt;
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+/// The flat index, in a tensor of shape `in` broadcast to `out`, of the
+/// element at flat index `k` of `out`.
+int64_t broadcastIndex(int64_t k, ArrayRef<int64_t> out, ArrayRef<int64_t> in) {
+  int64_t index = 0, stride = 1;
+  for (int64_t i = out.size() - 1, j = in.size() - 1; i >= 0; --i, --j) {
+    int64_t coord = k % out[i];
+    k /= out[i];
+    if (j >= 0) {
+      if (in[j] != 1)
+        index += coord * stride;
+      stride *= in[j];
+    }
+  }
+  return index;
+}
+
+/// Constants nnc folds are shape arithmetic and masks: small.
+constexpr int64_t kMaxFolded = int64_t(1) << 22;
+
+/// Element k of a decoded constant, as a double or an integer.
+double floatAt(const ConstantValues &c, int64_t k) {
+  return c.isFloat() ? c.floats[k] : double(c.ints[k]);
+}
+/// A double as an integer, saturating (NaN is 0): folding never converts
+/// out of range.
+int64_t toInt(double v) {
+  if (std::isnan(v))
+    return 0;
+  if (v >= 9.2e18)
+    return std::numeric_limits<int64_t>::max();
+  if (v <= -9.2e18)
+    return std::numeric_limits<int64_t>::min();
+  return int64_t(v);
+}
+int64_t intAt(const ConstantValues &c, int64_t k) {
+  return c.isFloat() ? toInt(c.floats[k]) : c.ints[k];
+}
+
+/// A copy of `c`'s values picked by `index` (a flat index into c per result
+/// element) under `dims`.
+ConstantValues gather(const ConstantValues &c, ArrayRef<int64_t> dims,
+                      llvm::function_ref<int64_t(int64_t)> index) {
+  ConstantValues out;
+  out.dataType = c.dataType;
+  out.dims.assign(dims.begin(), dims.end());
+  int64_t n = product(dims);
+  for (int64_t k = 0; k < n; ++k) {
+    if (c.isFloat())
+      out.floats.push_back(c.floats[index(k)]);
+    else
+      out.ints.push_back(c.ints[index(k)]);
+  }
+  return out;
+}
+} // namespace
+
+FailureOr<SmallVector<int64_t>>
+Importer::reshapeTarget(ArrayRef<int64_t> in, const std::string &shapeName) {
+  const ConstantValues *c = constant(shapeName);
+  if (!c || c->isFloat() || c->dims.size() != 1 || !decoded(*c))
+    return error() << "takes its shape from '" << shapeName
+                   << "', which is not a constant 1-D integer tensor";
+  bool allowZero = intAttr("allowzero", 0) != 0;
+  SmallVector<int64_t> shape;
+  int64_t known = 1, inferred = -1, total = product(in);
+  for (auto [i, value] : llvm::enumerate(c->ints)) {
+    int64_t d = value;
+    if (d == 0 && !allowZero) {
+      if (i >= in.size())
+        return error() << "copies dimension " << i << " of a rank-"
+                       << in.size() << " input";
+      d = in[i];
+    }
+    if (d == -1) {
+      if (inferred >= 0)
+        return error() << "has two -1 dimensions in its shape";
+      inferred = i;
+    } else if (d <= 0) {
+      return error() << "has dimension " << d
+                     << " in its shape; nnc's tensors have no empty "
+                        "dimensions";
+    } else if (known > total / d) {
+      return error() << "has a shape larger than its input";
+    } else {
+      known *= d;
+    }
+    shape.push_back(d);
+  }
+  if (inferred >= 0) {
+    if (total % known)
+      return error() << "cannot infer its -1 dimension: " << total
+                     << " elements do not divide by " << known;
+    shape[inferred] = total / known;
+  } else if (known != total) {
+    return error() << "cannot reshape [" << llvm::make_range(in.begin(), in.end())
+                   << "] to [" << llvm::make_range(shape.begin(), shape.end())
+                   << "]: the element counts differ";
+  }
+  return shape;
+}
+
+FailureOr<SliceBox> Importer::sliceBox(ArrayRef<int64_t> shape) {
+  // Slice(data, starts, ends, axes, steps), all constant 1-D integers;
+  // ONNX clamps starts and ends into the dimension.
+  auto ints = [&](int i) -> FailureOr<std::vector<int64_t>> {
+    const ConstantValues *c = constant(input(i));
+    if (!c || c->isFloat() || c->dims.size() != 1 || !decoded(*c))
+      return error() << "takes its " << (i == 1   ? "starts"
+                                         : i == 2 ? "ends"
+                                         : i == 3 ? "axes"
+                                                  : "steps")
+                     << " from '" << input(i)
+                     << "', which is not a constant 1-D integer tensor";
+    return c->ints;
+  };
+  auto starts = ints(1), ends = ints(2);
+  if (failed(starts) || failed(ends))
+    return failure();
+  size_t n = starts->size();
+  std::vector<int64_t> axes(n), steps(n, 1);
+  std::iota(axes.begin(), axes.end(), 0);
+  if (!input(3).empty()) {
+    auto a = ints(3);
+    if (failed(a))
+      return failure();
+    axes = *a;
+  }
+  if (!input(4).empty()) {
+    auto st = ints(4);
+    if (failed(st))
+      return failure();
+    steps = *st;
+  }
+  if (ends->size() != n || axes.size() != n || steps.size() != n)
+    return error() << "has starts, ends, axes and steps of different lengths";
+  int64_t rank = shape.size();
+  SliceBox box;
+  box.offsets.assign(rank, 0);
+  box.sizes.assign(shape.begin(), shape.end());
+  box.strides.assign(rank, 1);
+  llvm::SmallDenseSet<int64_t> seen;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t axis = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (axis < 0 || axis >= rank || !seen.insert(axis).second)
+      return error() << "slices axis " << axes[i] << " of a rank-" << rank
+                     << " input (or an axis twice)";
+    int64_t step = steps[i], dim = shape[axis];
+    if (step <= 0)
+      return unsupportedAttr("steps", step)
+             << " (nnc slices forwards: steps >= 1)";
+    int64_t start = (*starts)[i], end = (*ends)[i];
+    if (start < 0)
+      start = std::max<int64_t>(start + dim, 0);
+    if (end < 0)
+      end = std::max<int64_t>(end + dim, 0);
+    start = std::min(start, dim);
+    end = std::min(end, dim);
+    if (end <= start)
+      return error() << "slices no element of axis " << axis
+                     << "; nnc's tensors have no empty dimensions";
+    box.offsets[axis] = start;
+    box.sizes[axis] = (end - start + step - 1) / step;
+    box.strides[axis] = step;
+  }
+  return box;
+}
+
+FailureOr<SmallVector<int64_t>>
+Importer::squeezedShape(ArrayRef<int64_t> dims) {
+  // Opset 13: the axes are an input (Squeeze: optional, every 1).
+  bool unsqueeze = node().op_type() == "Unsqueeze";
+  SmallVector<int64_t> axes;
+  if (!input(1).empty()) {
+    const ConstantValues *c = constant(input(1));
+    if (!c || c->isFloat() || !decoded(*c))
+      return error() << "takes its axes from '" << input(1)
+                     << "', which is not a constant integer tensor";
+    axes.assign(c->ints.begin(), c->ints.end());
+  } else if (unsqueeze) {
+    return error() << "has no axes";
+  }
+  int64_t rank = dims.size();
+  SmallVector<int64_t> out;
+  if (unsqueeze) {
+    int64_t outRank = rank + axes.size();
+    SmallVector<bool> isNew(outRank, false);
+    for (int64_t a : axes) {
+      int64_t axis = a < 0 ? a + outRank : a;
+      if (axis < 0 || axis >= outRank || isNew[axis])
+        return unsupportedAttr("axes", a) << " for a rank-" << rank
+                                          << " input";
+      isNew[axis] = true;
+    }
+    for (int64_t i = 0, j = 0; i < outRank; ++i)
+      out.push_back(isNew[i] ? 1 : dims[j++]);
+    return out;
+  }
+  SmallVector<bool> drop(rank, false);
+  for (int64_t i = 0; axes.empty() && i < rank; ++i)
+    drop[i] = dims[i] == 1;
+  for (int64_t a : axes) {
+    int64_t axis = a < 0 ? a + rank : a;
+    if (axis < 0 || axis >= rank || dims[axis] != 1)
+      return unsupportedAttr("axes", a)
+             << " (not a dimension of size 1 of a rank-" << rank
+             << " input)";
+    drop[axis] = true;
+  }
+  for (int64_t i = 0; i < rank; ++i)
+    if (!drop[i])
+      out.push_back(dims[i]);
+  return out;
+}
+
+FailureOr<bool> Importer::fold() {
+  const onnx::NodeProto &n = node();
+  StringRef op = n.op_type();
+  // Arithmetic also folds float initializers (a mask buffer unsqueezed or
+  // scaled): what it makes is a constant, which no nn op may read as a
+  // tensor (a weight so computed is an error, never silently untrained).
+  static const llvm::StringSet<> arithmetic{
+      "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Neg", "Cast", "Unsqueeze",
+      "Squeeze"};
+  static const llvm::StringSet<> shapeOps{"Shape", "Gather", "Concat",
+                                          "Reshape", "Slice", "Range"};
+  if (!arithmetic.contains(op) && !shapeOps.contains(op))
+    return false;
+  ConstantValues out;
+  if (op == "Shape") {
+    SmallVector<int64_t> shape;
+    if (const ConstantValues *c = foldable(input(0), true)) {
+      shape.assign(c->dims.begin(), c->dims.end());
+    } else {
+      FailureOr<Value> x = tensor(input(0));
+      if (failed(x))
+        return failure();
+      auto type = cast<RankedTensorType>(x->getType());
+      shape.assign(type.getShape().begin(), type.getShape().end());
+    }
+    int64_t rank = shape.size();
+    int64_t start = intAttr("start", 0), end = intAttr("end", rank);
+    start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+    end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+    out.dataType = onnx::TensorProto::INT64;
+    out.ints.assign(shape.begin() + start,
+                    shape.begin() + std::max(start, end));
+    out.dims.push_back(out.ints.size());
+    constants[n.output(0)] = std::move(out);
+    return true;
+  }
+  bool initializersToo = arithmetic.contains(op);
+  SmallVector<const ConstantValues *> in;
+  for (int i = 0; i < n.input_size(); ++i) {
+    if (n.input(i).empty()) {
+      in.push_back(nullptr);
+      continue;
+    }
+    const ConstantValues *c = foldable(n.input(i), initializersToo);
+    if (!c)
+      return false;
+    in.push_back(c);
+  }
+  if (in.empty() || !in[0])
+    return false;
+  const ConstantValues &x = *in[0];
+  int64_t rank = x.dims.size();
+
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
+      op == "Pow") {
+    const ConstantValues &y = *in[1];
+    std::optional<SmallVector<int64_t>> shape =
+        broadcastShapes(x.dims, y.dims);
+    if (!shape)
+      return error() << "broadcasts the constants of shapes ["
+                     << llvm::make_range(x.dims.begin(), x.dims.end())
+                     << "] and ["
+                     << llvm::make_range(y.dims.begin(), y.dims.end()) << "]";
+    int64_t count = product(*shape);
+    if (count > kMaxFolded)
+      return error() << "folds a constant of " << count
+                     << " elements; nnc folds small constants only";
+    out.dataType = x.dataType;
+    out.dims.assign(shape->begin(), shape->end());
+    bool isFloat = x.isFloat();
+    for (int64_t k = 0; k < count; ++k) {
+      int64_t i = broadcastIndex(k, *shape, x.dims);
+      int64_t j = broadcastIndex(k, *shape, y.dims);
+      if (isFloat || op == "Pow") {
+        double a = floatAt(x, i), b = floatAt(y, j);
+        double r = op == "Add"   ? a + b
+                   : op == "Sub" ? a - b
+                   : op == "Mul" ? a * b
+                   : op == "Div" ? a / b
+                                 : std::pow(a, b);
+        if (isFloat)
+          out.floats.push_back(r);
+        else
+          out.ints.push_back(toInt(r));
+        continue;
+      }
+      int64_t a = intAt(x, i), b = intAt(y, j), r = 0;
+      if (op == "Div" && b == 0)
+        return error() << "divides the integer constant by zero";
+      // Integer Div truncates, as ONNX runtimes do.
+      bool overflow = op == "Add"   ? llvm::AddOverflow(a, b, r)
+                      : op == "Sub" ? llvm::SubOverflow(a, b, r)
+                      : op == "Mul" ? llvm::MulOverflow(a, b, r)
+                      : (a == std::numeric_limits<int64_t>::min() && b == -1)
+                          ? true
+                          : (r = a / b, false);
+      if (overflow)
+        return error() << "overflows int64 folding its constants";
+      out.ints.push_back(r);
+    }
+  } else if (op == "Sqrt" || op == "Neg") {
+    out = x;
+    for (double &v : out.floats)
+      v = op == "Sqrt" ? std::sqrt(v) : -v;
+    for (int64_t &v : out.ints) {
+      if (op == "Sqrt")
+        return error() << "takes the square root of an integer constant";
+      v = -v;
+    }
+  } else if (op == "Cast") {
+    int64_t to = intAttr("to", 0);
+    out.dims = x.dims;
+    out.dataType = to;
+    int64_t count = x.numElements();
+    switch (to) {
+    case onnx::TensorProto::FLOAT:
+    case onnx::TensorProto::DOUBLE:
+      for (int64_t k = 0; k < count; ++k)
+        out.floats.push_back(to == onnx::TensorProto::FLOAT
+                                 ? double(float(floatAt(x, k)))
+                                 : floatAt(x, k));
+      break;
+    case onnx::TensorProto::INT64:
+    case onnx::TensorProto::INT32:
+    case onnx::TensorProto::BOOL:
+      for (int64_t k = 0; k < count; ++k) {
+        int64_t v = intAt(x, k);
+        out.ints.push_back(to == onnx::TensorProto::BOOL ? v != 0
+                           : to == onnx::TensorProto::INT32 ? int32_t(v)
+                                                            : v);
+      }
+      break;
+    default:
+      return unsupportedAttr("to", to)
+             << " (nnc folds casts to float, double, int32, int64 and bool)";
+    }
+  } else if (op == "Unsqueeze" || op == "Squeeze") {
+    FailureOr<SmallVector<int64_t>> dims = squeezedShape(x.dims);
+    if (failed(dims))
+      return failure();
+    out = x;
+    out.dims.assign(dims->begin(), dims->end());
+  } else if (op == "Gather") {
+    const ConstantValues &idx = *in[1];
+    if (idx.isFloat())
+      return error() << "gathers by float indices";
+    int64_t axis = intAttr("axis", 0);
+    if (axis < 0)
+      axis += rank;
+    if (axis < 0 || axis >= rank)
+      return unsupportedAttr("axis", intAttr("axis", 0))
+             << " for a rank-" << rank << " input";
+    SmallVector<int64_t> dims(x.dims.begin(), x.dims.begin() + axis);
+    dims.append(idx.dims.begin(), idx.dims.end());
+    dims.append(x.dims.begin() + axis + 1, x.dims.end());
+    int64_t inner = product(ArrayRef<int64_t>(x.dims).drop_front(axis + 1));
+    int64_t d = x.dims[axis], count = idx.numElements();
+    for (int64_t v : idx.ints)
+      if (v < -d || v >= d)
+        return error() << "gathers index " << v << " of a dimension of "
+                       << d;
+    out = gather(x, dims, [&](int64_t k) {
+      int64_t i = k % inner, rest = k / inner;
+      int64_t j = idx.ints[rest % count], outer = rest / count;
+      return (outer * d + (j < 0 ? j + d : j)) * inner + i;
+    });
+  } else if (op == "Concat") {
+    int64_t axis = intAttr("axis", 0);
+    if (axis < 0)
+      axis += rank;
+    if (axis < 0 || axis >= rank)
+      return unsupportedAttr("axis", intAttr("axis", 0))
+             << " for a rank-" << rank << " input";
+    out.dataType = x.dataType;
+    out.dims = x.dims;
+    out.dims[axis] = 0;
+    for (const ConstantValues *c : in) {
+      if (!c || c->dims.size() != x.dims.size() ||
+          c->isFloat() != x.isFloat())
+        return error() << "concatenates constants of different ranks or "
+                          "types";
+      out.dims[axis] += c->dims[axis];
+    }
+    int64_t outer = product(ArrayRef<int64_t>(x.dims).take_front(axis));
+    for (int64_t o = 0; o < outer; ++o)
+      for (const ConstantValues *c : in) {
+        int64_t chunk =
+            product(ArrayRef<int64_t>(c->dims).drop_front(axis));
+        for (int64_t k = o * chunk; k < (o + 1) * chunk; ++k) {
+          if (c->isFloat())
+            out.floats.push_back(c->floats[k]);
+          else
+            out.ints.push_back(c->ints[k]);
+        }
+      }
+  } else if (op == "Reshape") {
+    FailureOr<SmallVector<int64_t>> shape = reshapeTarget(x.dims, input(1));
+    if (failed(shape))
+      return failure();
+    out = x;
+    out.dims.assign(shape->begin(), shape->end());
+  } else if (op == "Slice") {
+    FailureOr<SliceBox> box = sliceBox(x.dims);
+    if (failed(box))
+      return failure();
+    SmallVector<int64_t> strides(rank, 1);
+    for (int64_t i = rank - 2; i >= 0; --i)
+      strides[i] = strides[i + 1] * x.dims[i + 1];
+    out = gather(x, box->sizes, [&](int64_t k) {
+      int64_t index = 0;
+      for (int64_t i = rank - 1; i >= 0; --i) {
+        int64_t coord = k % box->sizes[i];
+        k /= box->sizes[i];
+        index += (box->offsets[i] + coord * box->strides[i]) * strides[i];
+      }
+      return index;
+    });
+  } else if (op == "Range") {
+    if (!in[1] || !in[2] || x.numElements() != 1 ||
+        in[1]->numElements() != 1 || in[2]->numElements() != 1)
+      return error() << "takes a start, limit and delta that are not "
+                        "constant scalars";
+    out.dataType = x.dataType;
+    double start = floatAt(x, 0), limit = floatAt(*in[1], 0),
+           delta = floatAt(*in[2], 0);
+    if (delta == 0)
+      return error() << "has delta 0";
+    double count = std::max(std::ceil((limit - start) / delta), 0.0);
+    if (!(count <= kMaxFolded))
+      return error() << "folds a constant of " << count
+                     << " elements; nnc folds small constants only";
+    for (int64_t k = 0; k < int64_t(count); ++k) {
+      if (x.isFloat())
+        out.floats.push_back(start + k * delta);
+      else
+        out.ints.push_back(toInt(start + k * delta));
+    }
+    out.dims.push_back(int64_t(count));
+  }
+  constants[n.output(0)] = std::move(out);
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
 // Nodes
 //===----------------------------------------------------------------------===//
 
@@ -524,77 +1239,372 @@ LogicalResult Importer::visitGemm() {
   return define(0, g->linear(*a, *b, *c));
 }
 
+
+LogicalResult Importer::matmulByMatrix(Value x, Value w, bool transposed) {
+  ArrayRef<int64_t> xs = shapeOf(x), ws = shapeOf(w);
+  int64_t k = xs.back(), n = transposed ? ws[0] : ws[1];
+  if (k != (transposed ? ws[1] : ws[0]))
+    return error() << "multiplies " << x.getType() << " by " << w.getType()
+                   << (transposed ? " transposed" : "")
+                   << ": the inner dimensions differ";
+  // nn.linear and nn.matmul are 2-D: [..., K] is a view [M, K].
+  Value x2 = x;
+  if (xs.size() != 2) {
+    x2 = view(x, {product(xs) / k, k});
+    if (!x2)
+      return failure();
+  }
+  Partial &p = newPartial(transposed ? Partial::Kind::Linear
+                                     : Partial::Kind::WeightMatMul,
+                          x2, w);
+  p.pads.assign(xs.begin(), xs.end() - 1);
+  p.pads.push_back(n);
+  return success();
+}
+
 LogicalResult Importer::visitMatMul() {
-  // A bias-free Linear exported without constant folding is MatMul(x,
-  // Transpose(W)): nn.linear on the weight as PyTorch stores it.
   Partial *pa = partial(input(0)), *pb = partial(input(1));
-  if (pb && pb->kind == Partial::Kind::Transposed) {
+  // softmax(scale · q·kᵀ + mask) · v: attention.
+  if (pa && pa->kind == Partial::Kind::Probabilities) {
+    FailureOr<Value> v = tensor(input(1));
+    if (failed(v))
+      return failure();
+    return attention(*pa, *v);
+  }
+  // A Linear exported without constant folding: MatMul(x, Transpose(W)),
+  // nn.linear on the weight as PyTorch stores it, [out, in].
+  if (pb && pb->kind == Partial::Kind::Transposed && rankOf(pb->a) == 2) {
     FailureOr<Value> a = tensor(input(0));
     if (failed(a))
       return failure();
-    return definePartial(Partial::Kind::Linear, *a, pb->a);
+    return matmulByMatrix(*a, pb->a, /*transposed=*/true);
   }
-  if (pa && pa->kind == Partial::Kind::Transposed) {
+  if (pa && pa->kind == Partial::Kind::Transposed && rankOf(pa->a) == 2) {
     FailureOr<Value> b = tensor(input(1));
     if (failed(b))
       return failure();
-    return define(0, g->matmul(pa->a, *b, /*transposeA=*/true));
+    if (rankOf(*b) == 2)
+      return define(0, g->matmul(pa->a, *b, /*transposeA=*/true));
   }
+  // q·kᵀ, q possibly scaled, kᵀ possibly a Transpose: attention's scores.
+  Value q;
+  double qScale = 1.0;
+  if (pa && pa->kind == Partial::Kind::Scaled) {
+    q = pa->a;
+    qScale = pa->factor;
+  } else {
+    FailureOr<Value> a = tensor(input(0));
+    if (failed(a))
+      return failure();
+    q = *a;
+  }
+  int64_t bRank;
+  if (pb && pb->kind == Partial::Kind::Transposed) {
+    bRank = pb->pads.size();
+  } else {
+    FailureOr<Value> b = tensor(input(1));
+    if (failed(b))
+      return failure();
+    bRank = rankOf(*b);
+  }
+  if (rankOf(q) >= 3 && bRank >= 3)
+    return scores(q, qScale, input(1));
   FailureOr<Value> a = tensor(input(0)), b = tensor(input(1));
   if (failed(a) || failed(b))
     return failure();
-  return define(0, g->matmul(*a, *b));
+  if (rankOf(*a) >= 1 && bRank == 2)
+    return matmulByMatrix(*a, *b, /*transposed=*/false);
+  return error() << "multiplies " << a->getType() << " by " << b->getType()
+                 << ": nnc maps MatMul of [..., K] by a matrix [K, N], and "
+                    "a batched MatMul only as attention";
+}
+
+LogicalResult Importer::scores(Value q, double scale,
+                               const std::string &kTransposed) {
+  // kᵀ is [..., Dk, Tk]; attention reads k [..., Tk, Dk]. When kᵀ is a
+  // Transpose (PyTorch's k.transpose(-2, -1), or the head split's
+  // permutation), k is that Transpose's input under one permutation, the
+  // identity when the model stored k as it is.
+  Value source;
+  SmallVector<int64_t> perm;
+  if (Partial *pk = partial(kTransposed);
+      pk && pk->kind == Partial::Kind::Transposed) {
+    source = pk->a;
+    perm.assign(pk->pads.begin(), pk->pads.end());
+  } else {
+    FailureOr<Value> kt = tensor(kTransposed);
+    if (failed(kt))
+      return failure();
+    source = *kt;
+    perm.resize(rankOf(source));
+    std::iota(perm.begin(), perm.end(), 0);
+  }
+  int64_t r = perm.size();
+  std::swap(perm[r - 1], perm[r - 2]);
+  SmallVector<int64_t> kShape;
+  for (int64_t p : perm)
+    kShape.push_back(shapeOf(source)[p]);
+  ArrayRef<int64_t> qs = shapeOf(q);
+  if (int64_t(qs.size()) != r || qs.drop_back(2) != ArrayRef(kShape).drop_back(2) ||
+      qs.back() != kShape.back())
+    return error() << "multiplies " << q.getType() << " by "
+                   << dimsStr(kShape) << " transposed: nnc maps a batched "
+                   << "MatMul only as attention's scores q·kᵀ, q [..., Tq, "
+                      "D] and k [..., Tk, D] with the same batch dimensions";
+  Value k = isIdentity(perm) ? source : g->transpose(source, perm);
+  if (!k)
+    return failure();
+  Partial &p = newPartial(Partial::Kind::Scores, q, k);
+  p.factor = scale;
+  return success();
+}
+
+LogicalResult Importer::addMask(Partial &p, const ConstantValues &c,
+                                const std::string &name) {
+  // The mask broadcasts to the scores [..., Tq, Tk]; nn.attention's is one
+  // [Tq, Tk] for every batch and head.
+  ArrayRef<int64_t> qs = shapeOf(p.a), ks = shapeOf(p.b);
+  int64_t r = qs.size(), tq = qs[r - 2], tk = ks[r - 2];
+  ArrayRef<int64_t> dims = c.dims;
+  bool fits = c.isFloat() && int64_t(dims.size()) <= r;
+  for (int64_t i = 0; fits && i < int64_t(dims.size()); ++i) {
+    int64_t d = dims[dims.size() - 1 - i];
+    fits = d == 1 || (i == 0 && d == tk) || (i == 1 && d == tq);
+  }
+  if (!fits)
+    return error() << "adds the constant '" << name << "' of shape "
+                   << dimsStr(dims) << " to attention scores of shape "
+                   << dimsStr(SmallVector<int64_t>{tq, tk})
+                   << " per batch and head: nnc's attention takes one float "
+                      "mask [Tq, Tk] for every batch and head";
+  SmallVector<int64_t> full{tq, tk};
+  if (p.mask.empty())
+    p.mask.assign(tq * tk, 0.0);
+  for (int64_t k = 0; k < tq * tk; ++k)
+    p.mask[k] += c.floats[broadcastIndex(k, full, dims)];
+  p.maskName = name;
+  return success();
+}
+
+LogicalResult Importer::attention(const Partial &p, Value v) {
+  ArrayRef<int64_t> qs = shapeOf(p.a), ks = shapeOf(p.b), vs = shapeOf(v);
+  int64_t r = qs.size(), tq = qs[r - 2], tk = ks[r - 2];
+  if (int64_t(vs.size()) != r || vs.drop_back(2) != qs.drop_back(2) ||
+      vs[r - 2] != tk)
+    return error() << "multiplies attention probabilities of shape "
+                   << dimsStr(qs.drop_back()) << "x" << tk << " by "
+                   << v.getType() << ": v must be [..., " << tk
+                   << ", Dv] with the batch dimensions of q and k";
+  // PyTorch's causal mask (0 on and below the diagonal, -inf above) is
+  // nn.attention's `causal`; a mask of zeros is none. nnc's models hold no
+  // constant tensors, so any other mask is unsupported.
+  bool causal = false;
+  if (!p.mask.empty()) {
+    bool isCausal = true, zeros = true;
+    for (int64_t i = 0; i < tq; ++i)
+      for (int64_t j = 0; j < tk; ++j) {
+        double m = p.mask[i * tk + j];
+        zeros &= m == 0;
+        isCausal &= j > i ? (std::isinf(m) && m < 0) : m == 0;
+      }
+    if (!zeros && !isCausal)
+      return error() << "applies the attention mask '" << p.maskName
+                     << "', which is not PyTorch's causal mask (0 on and "
+                        "below the diagonal, -inf above): nnc maps that mask "
+                        "(nn.attention's causal) and no mask; its models "
+                        "hold no other constant tensors";
+    causal = isCausal && !zeros;
+  }
+  if (!std::isfinite(p.factor) || p.factor <= 0)
+    return error() << "scales attention scores by " << number(p.factor)
+                   << "; nnc's attention takes a positive finite scale";
+  // nn.attention is [B, H, T, D]: other batch dimensions are one [N, 1, T,
+  // D] view.
+  int64_t n = product(qs.drop_back(2));
+  auto to4 = [&](Value x) -> Value {
+    if (r == 4)
+      return x;
+    ArrayRef<int64_t> s = shapeOf(x);
+    return view(x, {n, 1, s[r - 2], s[r - 1]});
+  };
+  Value q = to4(p.a), k = to4(p.b), v4 = to4(v);
+  if (!q || !k || !v4)
+    return failure();
+  Value out = g->attention(q, k, v4, Value(), p.factor, causal);
+  if (!out)
+    return failure();
+  if (r != 4) {
+    SmallVector<int64_t> shape(qs.drop_back());
+    shape.push_back(vs.back());
+    out = view(out, shape);
+  }
+  return define(0, out);
 }
 
 LogicalResult Importer::visitTranspose() {
-  FailureOr<Value> x = tensor(input(0));
-  if (failed(x))
-    return failure();
-  auto type = cast<RankedTensorType>(x->getType());
-  const onnx::AttributeProto *perm = attr("perm");
-  bool swap = type.getRank() == 2 &&
-              (!perm || (perm->ints_size() == 2 && perm->ints(0) == 1 &&
-                         perm->ints(1) == 0));
-  if (!swap) {
-    std::string p;
-    if (perm)
-      for (int i = 0; i < perm->ints_size(); ++i)
-        p += (i ? "," : "") + std::to_string(perm->ints(i));
-    return unsupportedAttr("perm", "[" + p + "]")
-           << " on " << type << " (nnc transposes 2-D weights only)";
+  // A Transpose stays pending: MatMul reads a transposed 2-D weight, and
+  // attention k from kᵀ, without moving data; other readers get
+  // nn.transpose. Transposes of transposes compose.
+  Value source;
+  SmallVector<int64_t> base;
+  if (Partial *p = partial(input(0));
+      p && p->kind == Partial::Kind::Transposed) {
+    source = p->a;
+    base.assign(p->pads.begin(), p->pads.end());
+  } else {
+    FailureOr<Value> x = tensor(input(0));
+    if (failed(x))
+      return failure();
+    source = *x;
+    base.resize(rankOf(source));
+    std::iota(base.begin(), base.end(), 0);
   }
-  return definePartial(Partial::Kind::Transposed, *x);
+  int64_t rank = base.size();
+  SmallVector<int64_t> perm;
+  if (const onnx::AttributeProto *a = attr("perm"))
+    perm.assign(a->ints().begin(), a->ints().end());
+  else
+    for (int64_t i = rank - 1; i >= 0; --i)
+      perm.push_back(i);
+  SmallVector<bool> seen(rank, false);
+  bool valid = int64_t(perm.size()) == rank;
+  for (int64_t p : perm) {
+    valid = valid && p >= 0 && p < rank && !seen[p];
+    if (valid)
+      seen[p] = true;
+  }
+  if (!valid)
+    return unsupportedAttr("perm", dimsStr(perm))
+           << " (not a permutation of " << rank << " dimensions)";
+  SmallVector<int64_t> composed;
+  for (int64_t p : perm)
+    composed.push_back(base[p]);
+  if (isIdentity(composed))
+    return define(0, source);
+  newPartial(Partial::Kind::Transposed, source).pads.assign(composed.begin(),
+                                                            composed.end());
+  return success();
+}
+
+Value Importer::meanOver(Value x, int64_t first, int64_t last,
+                         bool keepDims) {
+  // The mean over axes [first, last) of [outer, n, inner]: average pooling
+  // of the view [outer, 1, n, inner] with an [n, 1] window.
+  ArrayRef<int64_t> shape = shapeOf(x);
+  int64_t outer = product(shape.take_front(first));
+  int64_t n = product(shape.slice(first, last - first));
+  int64_t inner = product(shape.drop_front(last));
+  Value v = view(x, {outer, 1, n, inner});
+  Value pooled = v ? g->avgPool2d(v, {n, 1}, {1, 1}, {0, 0, 0, 0},
+                                  /*countIncludePad=*/true)
+                   : Value();
+  SmallVector<int64_t> result(shape.take_front(first));
+  if (keepDims)
+    result.append(last - first, 1);
+  result.append(shape.begin() + last, shape.end());
+  return view(pooled, result);
+}
+
+Value Importer::broadcastAdd(Value x, Value y) {
+  // y, without its leading ones, is a suffix of x's shape: copied along
+  // x's leading dimensions (nn.broadcast), then added.
+  ArrayRef<int64_t> xs = shapeOf(x);
+  int64_t m = product(shapeOf(y));
+  SmallVector<int64_t> suffix(xs.end() - std::min<size_t>(
+                                  xs.size(), shapeOf(y).size()),
+                              xs.end());
+  while (!suffix.empty() && product(suffix) != m)
+    suffix.erase(suffix.begin());
+  Value yv = view(y, suffix);
+  Value copies = yv ? g->broadcast(yv, xs) : Value();
+  return copies ? g->add(x, copies) : Value();
 }
 
 LogicalResult Importer::visitAdd() {
   Partial *pa = partial(input(0)), *pb = partial(input(1));
   auto isOne = [&](const std::string &name) { return scalar(name) == 1.0; };
   for (auto [p, other] : {std::pair{pa, input(1)}, std::pair{pb, input(0)}}) {
-    if (p && p->kind == Partial::Kind::GeluErf && isOne(other))
+    if (!p)
+      continue;
+    if (p->kind == Partial::Kind::GeluErf && isOne(other))
       return definePartial(Partial::Kind::GeluErfPlusOne, p->a);
-    if (p && p->kind == Partial::Kind::Linear && !partial(other)) {
+    if ((p->kind == Partial::Kind::Linear ||
+         p->kind == Partial::Kind::WeightMatMul) &&
+        !partial(other) && tensors.count(other)) {
       // MatMul then a bias [out]: nn.linear with its bias.
+      Value bias = tensors.lookup(other);
+      int64_t out = p->pads.back();
+      if (shapeOf(bias) == ArrayRef<int64_t>{out}) {
+        Value w = p->kind == Partial::Kind::Linear
+                      ? p->b
+                      : g->transpose(p->b, {1, 0});
+        Value y = w ? g->linear(p->a, w, bias) : Value();
+        if (y && shapeOf(y) != ArrayRef<int64_t>(p->pads))
+          y = view(y, p->pads);
+        return define(0, y);
+      }
+    }
+    if (p->kind == Partial::Kind::Scores && !partial(other)) {
+      // + a constant mask.
+      if (const ConstantValues *c = foldable(other, true)) {
+        Partial masked = *p;
+        masked.node = current;
+        if (failed(addMask(masked, *c, other)))
+          return failure();
+        partials[node().output(0)] = std::move(masked);
+        return success();
+      }
+    }
+    if (p->kind == Partial::Kind::Variance) {
+      if (std::optional<double> eps = scalar(other)) {
+        newPartial(Partial::Kind::VarianceEps, p->a).factor = *eps;
+        return success();
+      }
+    }
+    if (p->kind == Partial::Kind::NormalizedScaled && !partial(other)) {
       FailureOr<Value> bias = tensor(other);
       if (failed(bias))
         return failure();
-      if (cast<RankedTensorType>(bias->getType()).getRank() == 1)
-        return define(0, g->linear(p->a, p->b, *bias));
+      return define(0, g->layerNorm(p->a, p->b, *bias, p->factor));
     }
   }
   FailureOr<Value> a = tensor(input(0)), b = tensor(input(1));
   if (failed(a) || failed(b))
     return failure();
-  if (a->getType() != b->getType())
-    return error() << "broadcasts " << a->getType() << " and " << b->getType()
-                   << "; nnc adds tensors of one type, and a vector only as "
-                      "the bias of a MatMul";
-  return define(0, g->add(*a, *b));
+  if (a->getType() == b->getType())
+    return define(0, g->add(*a, *b));
+  // A [T, D] positional embedding added to [B, T, D]: y's shape, without
+  // its leading ones, a suffix of x's.
+  auto suffix = [](Value x, Value y) {
+    ArrayRef<int64_t> xs = shapeOf(x), ys = shapeOf(y);
+    while (!ys.empty() && ys.front() == 1)
+      ys = ys.drop_front();
+    return shapeOf(y).size() <= xs.size() && ys.size() < xs.size() &&
+           xs.take_back(ys.size()) == ys;
+  };
+  if (suffix(*a, *b))
+    return define(0, broadcastAdd(*a, *b));
+  if (suffix(*b, *a))
+    return define(0, broadcastAdd(*b, *a));
+  return error() << "broadcasts " << a->getType() << " and " << b->getType()
+                 << "; nnc adds tensors of one type, a vector as the bias "
+                    "of a MatMul, and a tensor to each trailing block of "
+                    "another";
 }
 
 LogicalResult Importer::visitSub() {
+  if (Partial *mean = partial(input(1));
+      mean && mean->kind == Partial::Kind::Mean) {
+    auto x = tensors.find(input(0));
+    if (x != tensors.end() && x->second == mean->a)
+      return definePartial(Partial::Kind::Centered, mean->a);
+  }
   FailureOr<Value> a = tensor(input(0)), b = tensor(input(1));
   if (failed(a) || failed(b))
     return failure();
+  if (a->getType() != b->getType())
+    return error() << "subtracts " << b->getType() << " from " << a->getType()
+                   << "; nnc subtracts tensors of one type";
   return definePartial(Partial::Kind::Difference, *a, *b);
 }
 
@@ -602,6 +1612,8 @@ LogicalResult Importer::visitMul() {
   Partial *pa = partial(input(0)), *pb = partial(input(1));
   if (pa && pa->kind == Partial::Kind::Difference && input(0) == input(1))
     return definePartial(Partial::Kind::Square, pa->a, pa->b);
+  if (pa && pa->kind == Partial::Kind::Centered && input(0) == input(1))
+    return definePartial(Partial::Kind::CenteredSquare, pa->a);
   for (auto [p, other] : {std::pair{pa, input(1)}, std::pair{pb, input(0)}}) {
     if (!p)
       continue;
@@ -609,60 +1621,179 @@ LogicalResult Importer::visitMul() {
       auto it = tensors.find(other);
       if (it != tensors.end() && it->second == p->a)
         return definePartial(Partial::Kind::GeluUnhalved, p->a);
+      // (0.5 · x) · (1 + erf(x / √2))
+      Partial *half = partial(other);
+      if (half && half->kind == Partial::Kind::Scaled && half->a == p->a &&
+          half->factor == 0.5)
+        return define(0, g->gelu(p->a));
     }
     if (p->kind == Partial::Kind::GeluUnhalved && scalar(other) == 0.5)
       return define(0, g->gelu(p->a));
+    if (p->kind == Partial::Kind::Normalized && !partial(other)) {
+      FailureOr<Value> w = tensor(other);
+      if (failed(w))
+        return failure();
+      Partial &scaled =
+          newPartial(Partial::Kind::NormalizedScaled, p->a, *w);
+      scaled.factor = p->factor;
+      return success();
+    }
+    if (std::optional<double> c = factor(other)) {
+      if (p->kind == Partial::Kind::Scores) {
+        Partial scaled = *p;
+        scaled.node = current;
+        scaled.factor *= *c;
+        for (double &m : scaled.mask)
+          m *= *c;
+        partials[node().output(0)] = std::move(scaled);
+        return success();
+      }
+      if (p->kind == Partial::Kind::Scaled) {
+        newPartial(Partial::Kind::Scaled, p->a).factor = p->factor * *c;
+        return success();
+      }
+    }
   }
-  return error() << "unsupported use of Mul: nnc maps it only as the square "
-                    "of an MSE loss's error, (p - t) * (p - t), and within "
-                    "GELU's erf form (not its tanh approximation)";
+  for (auto [x, other] : {std::pair{input(0), input(1)},
+                          std::pair{input(1), input(0)}}) {
+    if (std::optional<double> c = factor(other)) {
+      FailureOr<Value> v = tensor(x);
+      if (failed(v))
+        return failure();
+      newPartial(Partial::Kind::Scaled, *v).factor = *c;
+      return success();
+    }
+  }
+  FailureOr<Value> a = tensor(input(0)), b = tensor(input(1));
+  if (failed(a) || failed(b))
+    return failure();
+  if (a->getType() != b->getType())
+    return error() << "multiplies " << a->getType() << " by " << b->getType()
+                   << "; nnc multiplies tensors of one type, a tensor by a "
+                      "constant scalar, and a layer norm's output by its "
+                      "weight";
+  return define(0, g->mul(*a, *b));
 }
 
 LogicalResult Importer::visitPow() {
   Partial *p = partial(input(0));
   if (p && p->kind == Partial::Kind::Difference && scalar(input(1)) == 2.0)
     return definePartial(Partial::Kind::Square, p->a, p->b);
-  return error() << "unsupported use of Pow: nnc maps it only as the square "
-                    "of an MSE loss's error, (p - t) ** 2";
+  if (p && p->kind == Partial::Kind::Centered && scalar(input(1)) == 2.0)
+    return definePartial(Partial::Kind::CenteredSquare, p->a);
+  return error() << "unsupported use of Pow: nnc maps it as the square of "
+                    "an MSE loss's error, (p - t) ** 2, and of a layer "
+                    "norm's centered input";
 }
 
 LogicalResult Importer::visitDiv() {
-  std::optional<double> c = scalar(input(1));
-  if (c && std::abs(*c - std::sqrt(2.0)) < 1e-6) {
-    FailureOr<Value> x = tensor(input(0));
-    if (failed(x))
-      return failure();
-    return definePartial(Partial::Kind::GeluScaled, *x);
+  Partial *pa = partial(input(0)), *pb = partial(input(1));
+  if (pa && pb && pa->kind == Partial::Kind::Centered &&
+      pb->kind == Partial::Kind::StdDev && pa->a == pb->a) {
+    newPartial(Partial::Kind::Normalized, pa->a).factor = pb->factor;
+    return success();
   }
-  return error() << "unsupported use of Div: nnc maps it only within GELU's "
-                    "erf form, x / sqrt(2)";
+  std::optional<double> c = factor(input(1));
+  // GELU's x / √2, the √2 possibly an initializer.
+  if (std::optional<double> s = scalar(input(1));
+      !c && s && std::abs(*s - std::sqrt(2.0)) < 1e-6)
+    c = s;
+  if (!c)
+    return error() << "unsupported use of Div: nnc maps division by a "
+                      "constant scalar, and within a layer norm";
+  if (*c == 0)
+    return error() << "divides by the constant 0";
+  if (pa && pa->kind == Partial::Kind::Scores) {
+    Partial scaled = *pa;
+    scaled.node = current;
+    scaled.factor /= *c;
+    for (double &m : scaled.mask)
+      m /= *c;
+    partials[node().output(0)] = std::move(scaled);
+    return success();
+  }
+  if (pa && pa->kind == Partial::Kind::Scaled) {
+    newPartial(Partial::Kind::Scaled, pa->a).factor = pa->factor / *c;
+    return success();
+  }
+  FailureOr<Value> x = tensor(input(0));
+  if (failed(x))
+    return failure();
+  newPartial(Partial::Kind::Scaled, *x).factor = 1.0 / *c;
+  return success();
 }
 
 LogicalResult Importer::visitErf() {
   Partial *p = partial(input(0));
-  if (p && p->kind == Partial::Kind::GeluScaled)
+  if (p && p->kind == Partial::Kind::Scaled &&
+      std::abs(p->factor - 1.0 / std::sqrt(2.0)) < 1e-6)
     return definePartial(Partial::Kind::GeluErf, p->a);
   return error() << "unsupported use of Erf: nnc maps it only within GELU's "
                     "erf form, erf(x / sqrt(2))";
 }
 
+LogicalResult Importer::visitSqrt() {
+  Partial *p = partial(input(0));
+  if (p && p->kind == Partial::Kind::VarianceEps) {
+    newPartial(Partial::Kind::StdDev, p->a).factor = p->factor;
+    return success();
+  }
+  return error() << "unsupported use of Sqrt: nnc maps it within a layer "
+                    "norm, sqrt(variance + eps), and on constants";
+}
+
 LogicalResult Importer::visitReduceMean() {
   Partial *p = partial(input(0));
+  // Over the last axis, keeping it: a layer norm's mean or variance.
+  auto overLastAxis = [&](int64_t rank) {
+    const onnx::AttributeProto *axes = attr("axes");
+    return intAttr("keepdims", 1) != 0 && axes && axes->ints_size() == 1 &&
+           (axes->ints(0) == -1 || axes->ints(0) == rank - 1);
+  };
+  if (p && p->kind == Partial::Kind::CenteredSquare) {
+    if (!overLastAxis(rankOf(p->a)))
+      return error() << "averages a layer norm's squared deviations over "
+                        "other axes than the last (nnc's layer_norm "
+                        "normalizes the last axis, keepdims=1)";
+    return definePartial(Partial::Kind::Variance, p->a);
+  }
   if (!p || p->kind != Partial::Kind::Square) {
+    auto x = tensors.find(input(0));
+    if (x != tensors.end() && overLastAxis(rankOf(x->second)))
+      return definePartial(Partial::Kind::Mean, x->second);
     // x.mean((2, 3)) on [N, C, H, W]: global average pooling.
     const onnx::AttributeProto *axes = attr("axes");
-    auto x = tensors.find(input(0));
     if (x != tensors.end() && axes && axes->ints_size() == 2 &&
-        cast<RankedTensorType>(x->second.getType()).getRank() == 4) {
+        rankOf(x->second) == 4) {
       llvm::SmallDenseSet<int64_t> seen;
       for (int64_t axis : axes->ints())
         seen.insert(axis < 0 ? axis + 4 : axis);
       if (seen.contains(2) && seen.contains(3))
         return globalAveragePool(x->second, intAttr("keepdims", 1) != 0);
     }
-    return error() << "unsupported use of ReduceMean: nnc maps it as the "
-                      "mean of a squared error (an MSE loss) and as the mean "
-                      "over the spatial axes (2, 3) of [N, C, H, W]";
+    // Any other mean over consecutive axes: average pooling of a view.
+    FailureOr<Value> v = tensor(input(0));
+    if (failed(v))
+      return failure();
+    int64_t rank = rankOf(*v);
+    SmallVector<int64_t> sorted;
+    if (axes)
+      for (int64_t axis : axes->ints())
+        sorted.push_back(axis < 0 ? axis + rank : axis);
+    else
+      for (int64_t i = 0; i < rank; ++i)
+        sorted.push_back(i);
+    llvm::sort(sorted);
+    bool consecutive = !sorted.empty() && sorted.front() >= 0 &&
+                       sorted.back() < rank;
+    for (size_t i = 1; i < sorted.size(); ++i)
+      consecutive &= sorted[i] == sorted[i - 1] + 1;
+    if (!consecutive)
+      return error() << "unsupported use of ReduceMean: nnc maps the mean "
+                        "over consecutive axes, the mean of a squared error "
+                        "(an MSE loss) and a layer norm";
+    return define(0, meanOver(*v, sorted.front(), sorted.back() + 1,
+                              intAttr("keepdims", 1) != 0));
   }
   // opsets 13-17 give the axes as an attribute; the mean must cover every
   // element and give a scalar, as F.mse_loss does.
@@ -710,19 +1841,211 @@ LogicalResult Importer::visitActivation() {
 }
 
 LogicalResult Importer::visitSoftmax(bool log) {
+  Partial *p = partial(input(0));
+  if (p && p->kind == Partial::Kind::Scores && !log) {
+    int64_t rank = rankOf(p->a), axis = intAttr("axis", -1);
+    if (axis != -1 && axis != rank - 1)
+      return unsupportedAttr("axis", axis)
+             << " on attention scores (nnc's attention normalizes over the "
+                "keys, the last axis)";
+    Partial probabilities = *p;
+    probabilities.kind = Partial::Kind::Probabilities;
+    probabilities.node = current;
+    partials[node().output(0)] = std::move(probabilities);
+    return success();
+  }
   FailureOr<Value> x = tensor(input(0));
   if (failed(x))
     return failure();
-  int64_t rank = cast<RankedTensorType>(x->getType()).getRank();
+  ArrayRef<int64_t> shape = shapeOf(*x);
+  int64_t rank = shape.size();
   int64_t axis = intAttr("axis", -1);
-  if (rank != 2 || (axis != -1 && axis != 1))
+  if ((axis != -1 && axis != rank - 1) || rank == 0 || (log && rank != 2))
     return unsupportedAttr("axis", axis)
            << " on a rank-" << rank
-           << " tensor (nnc's softmax runs over the last axis of [batch, "
-              "classes])";
+           << " tensor (nnc's softmax runs over the last axis"
+           << (log ? " of [batch, classes])" : ")");
   if (log)
     return definePartial(Partial::Kind::LogSoftmax, *x);
-  return define(0, g->softmax(*x));
+  if (rank == 2)
+    return define(0, g->softmax(*x));
+  // nn.softmax is 2-D: the other axes are rows of a view.
+  Value rows = view(*x, {product(shape) / shape.back(), shape.back()});
+  Value y = rows ? g->softmax(rows) : Value();
+  return define(0, y ? view(y, shape) : y);
+}
+
+LogicalResult Importer::visitLayerNormalization() {
+  // Opset 17: LayerNormalization(X, Scale, B) over the axes from `axis`.
+  FailureOr<Value> x = tensor(input(0));
+  if (failed(x))
+    return failure();
+  int64_t rank = rankOf(*x), axis = intAttr("axis", -1);
+  if (axis != -1 && axis != rank - 1)
+    return unsupportedAttr("axis", axis)
+           << " on a rank-" << rank
+           << " input (nnc's layer_norm normalizes the last axis)";
+  if (failed(requireUnused(1, "Mean")) ||
+      failed(requireUnused(2, "InvStdDev")))
+    return failure();
+  if (input(2).empty())
+    return error() << "has no bias B; nnc's layer_norm takes one (PyTorch's "
+                      "LayerNorm with elementwise_affine)";
+  FailureOr<Value> w = tensor(input(1)), b = tensor(input(2));
+  if (failed(w) || failed(b))
+    return failure();
+  return define(0, g->layerNorm(*x, *w, *b, floatAttr("epsilon", 1e-5)));
+}
+
+LogicalResult Importer::visitGather() {
+  // Gather(table, tokens): an embedding. Gather(x, constant indices) on
+  // a computed value or a weight: nn.slice (x[:, -1] is Gather of the
+  // scalar -1 on axis 1, which drops the axis).
+  FailureOr<Value> data = tensor(input(0));
+  if (failed(data))
+    return failure();
+  ArrayRef<int64_t> shape = shapeOf(*data);
+  int64_t rank = shape.size(), axis = intAttr("axis", 0);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    return unsupportedAttr("axis", intAttr("axis", 0))
+           << " for a rank-" << rank << " input";
+  const ConstantValues *c = foldable(input(1), false);
+  if (!c) {
+    FailureOr<Value> indices = tensor(input(1));
+    if (failed(indices))
+      return failure();
+    if (axis != 0 || rank != 2)
+      return error() << "gathers " << data->getType() << " on axis " << axis
+                     << " by computed indices; nnc maps that only as an "
+                        "embedding, a table [V, D] gathered on axis 0";
+    return define(0, g->embedding(*data, *indices));
+  }
+  if (c->isFloat() || c->dims.size() > 1 || c->ints.empty())
+    return error() << "gathers by the constant '" << input(1)
+                   << "'; nnc maps a scalar or a 1-D evenly spaced list of "
+                      "indices";
+  int64_t d = shape[axis];
+  SmallVector<int64_t> idx;
+  for (int64_t i : c->ints) {
+    if (i < -d || i >= d)
+      return error() << "gathers index " << i << " of a dimension of " << d;
+    idx.push_back(i < 0 ? i + d : i);
+  }
+  int64_t stride = idx.size() > 1 ? idx[1] - idx[0] : 1;
+  for (size_t i = 1; i < idx.size(); ++i)
+    if (idx[i] - idx[i - 1] != stride || stride < 1)
+      return error() << "gathers by the constant '" << input(1)
+                     << "', whose indices are not evenly increasing; nnc "
+                        "maps a scalar or a 1-D evenly spaced list";
+  SmallVector<int64_t> offsets(rank, 0), sizes(shape), strides(rank, 1);
+  offsets[axis] = idx[0];
+  sizes[axis] = idx.size();
+  strides[axis] = stride;
+  Value y = sizes == shape ? *data : g->slice(*data, offsets, sizes, strides);
+  if (!y || !c->dims.empty())
+    return define(0, y);
+  // A scalar index drops the axis.
+  SmallVector<int64_t> dropped(shape);
+  dropped.erase(dropped.begin() + axis);
+  return define(0, view(y, dropped));
+}
+
+LogicalResult Importer::visitSlice() {
+  FailureOr<Value> x = tensor(input(0));
+  if (failed(x))
+    return failure();
+  FailureOr<SliceBox> box = sliceBox(shapeOf(*x));
+  if (failed(box))
+    return failure();
+  if (ArrayRef<int64_t>(box->sizes) == shapeOf(*x))
+    return define(0, *x);
+  return define(0, g->slice(*x, box->offsets, box->sizes, box->strides));
+}
+
+LogicalResult Importer::visitSplit() {
+  // Split(x, split) on `axis`: one nn.slice per output.
+  FailureOr<Value> x = tensor(input(0));
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> shape = shapeOf(*x);
+  int64_t rank = shape.size(), axis = intAttr("axis", 0);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    return unsupportedAttr("axis", intAttr("axis", 0))
+           << " for a rank-" << rank << " input";
+  int64_t outputs = node().output_size(), d = shape[axis];
+  std::vector<int64_t> sizes;
+  if (!input(1).empty()) {
+    const ConstantValues *c = constant(input(1));
+    if (!c || c->isFloat() || c->dims.size() != 1 || !decoded(*c))
+      return error() << "takes its split from '" << input(1)
+                     << "', which is not a constant 1-D integer tensor";
+    sizes = c->ints;
+  } else {
+    if (d % outputs)
+      return error() << "splits a dimension of " << d << " into " << outputs
+                     << " equal parts";
+    sizes.assign(outputs, d / outputs);
+  }
+  int64_t total = 0;
+  for (int64_t n : sizes) {
+    if (n <= 0)
+      return error() << "has a part of size " << n
+                     << "; nnc's tensors have no empty dimensions";
+    total += n;
+  }
+  if (int64_t(sizes.size()) != outputs || total != d)
+    return error() << "splits a dimension of " << d << " into "
+                   << dimsStr(sizes) << " for " << outputs << " outputs";
+  int64_t offset = 0;
+  for (int64_t i = 0; i < outputs; offset += sizes[i++]) {
+    if (node().output(i).empty() || uses[node().output(i)] == 0)
+      continue;
+    SmallVector<int64_t> offsets(rank, 0), box(shape), strides(rank, 1);
+    offsets[axis] = offset;
+    box[axis] = sizes[i];
+    if (failed(define(i, g->slice(*x, offsets, box, strides))))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult Importer::visitWhere() {
+  // masked_fill(mask, -inf) of attention scores: Where(mask, -inf, scores)
+  // is the additive mask -inf where the mask holds (Where(mask, scores,
+  // -inf) where it does not).
+  const ConstantValues *cond = foldable(input(0), true);
+  for (int s : {1, 2}) {
+    Partial *p = partial(input(s));
+    const ConstantValues *fill = foldable(input(3 - s), true);
+    if (!cond || !p || p->kind != Partial::Kind::Scores || !fill)
+      continue;
+    if (cond->isFloat() || !fill->isFloat() ||
+        !llvm::all_of(fill->floats,
+                      [](double v) { return std::isinf(v) && v < 0; }))
+      return error() << "selects between attention scores and '"
+                     << input(3 - s)
+                     << "': nnc maps Where as a mask only with a constant "
+                        "boolean condition and the fill -inf";
+    ConstantValues additive;
+    additive.dataType = onnx::TensorProto::FLOAT;
+    additive.dims = cond->dims;
+    for (int64_t v : cond->ints)
+      additive.floats.push_back((v != 0) == (s == 2)
+                                    ? -std::numeric_limits<double>::infinity()
+                                    : 0.0);
+    Partial masked = *p;
+    masked.node = current;
+    if (failed(addMask(masked, additive, input(0))))
+      return failure();
+    partials[node().output(0)] = std::move(masked);
+    return success();
+  }
+  return error() << "unsupported use of Where: nnc maps it only as an "
+                    "attention mask, Where(constant condition, -inf, scores)";
 }
 
 LogicalResult Importer::visitCrossEntropy(bool fromLogSoftmax) {
@@ -782,46 +2105,11 @@ LogicalResult Importer::visitReshape() {
   FailureOr<Value> x = tensor(input(0));
   if (failed(x))
     return failure();
-  const ConstantValues *c = constant(input(1));
-  if (!c || c->isFloat() || c->dims.size() != 1)
-    return error() << "takes its shape from '" << input(1)
-                   << "', which is not a constant 1-D integer tensor";
-  ArrayRef<int64_t> in = cast<RankedTensorType>(x->getType()).getShape();
-  bool allowZero = intAttr("allowzero", 0) != 0;
-  SmallVector<int64_t> shape;
-  int64_t known = 1, inferred = -1, total = 1;
-  for (int64_t d : in)
-    total *= d;
-  for (auto [i, value] : llvm::enumerate(c->ints)) {
-    int64_t d = value;
-    if (d == 0 && !allowZero) {
-      if (i >= in.size())
-        return error() << "copies dimension " << i << " of a rank-" << in.size()
-                       << " input";
-      d = in[i];
-    }
-    if (d == -1) {
-      if (inferred >= 0)
-        return error() << "has two -1 dimensions in its shape";
-      inferred = i;
-    } else if (d <= 0) {
-      return error() << "has dimension " << d
-                     << " in its shape; nnc's tensors have no empty "
-                        "dimensions";
-    } else if (known > total / d) {
-      return error() << "has a shape larger than its input";
-    } else {
-      known *= d;
-    }
-    shape.push_back(d);
-  }
-  if (inferred >= 0) {
-    if (total % known)
-      return error() << "cannot infer its -1 dimension: " << total
-                     << " elements do not divide by " << known;
-    shape[inferred] = total / known;
-  }
-  return reshape(*x, shape);
+  FailureOr<SmallVector<int64_t>> shape = reshapeTarget(
+      cast<RankedTensorType>(x->getType()).getShape(), input(1));
+  if (failed(shape))
+    return failure();
+  return reshape(*x, *shape);
 }
 
 //===----------------------------------------------------------------------===//
@@ -904,8 +2192,7 @@ LogicalResult Importer::visitPad() {
       return error() << "pads with '" << input(2)
                      << "', not the constant 0 nnc folds into its consumer";
   }
-  partials[node().output(0)] =
-      Partial{Partial::Kind::Padded, *x, {}, {p[2], p[3], p[6], p[7]}, current};
+  newPartial(Partial::Kind::Padded, *x).pads = {p[2], p[3], p[6], p[7]};
   return success();
 }
 
@@ -1009,7 +2296,7 @@ LogicalResult Importer::globalAveragePool(Value x, bool keepDims) {
                    << " over its plane; nnc pools [N, C, H, W]";
   Value pooled = g->avgPool2d(x, {shape[2], shape[3]}, {1, 1}, {0, 0, 0, 0},
                               /*countIncludePad=*/true);
-  return define(0, keepDims ? pooled : g->reshape(pooled, shape.take_front(2)));
+  return define(0, keepDims ? pooled : view(pooled, shape.take_front(2)));
 }
 
 LogicalResult Importer::visitGlobalAveragePool() {
@@ -1045,12 +2332,16 @@ LogicalResult Importer::visitDropout() {
   if (!(ratio >= 0 && ratio < 1))
     return error() << "has ratio " << ratio
                    << "; nnc's dropout takes a rate in [0, 1)";
-  FailureOr<Value> x = tensor(input(0));
-  if (failed(x))
-    return failure();
   // nnc draws the mask from (seed, index); an explicit ONNX seed picks it,
   // else dropouts are seeded 1, 2, ... in graph order, as buildMLP does.
   ++dropoutSeed;
+  // Rate 0 (a model exported in training mode with dropout=0, between
+  // attention's Softmax and MatMul among others) drops nothing.
+  if (ratio == 0)
+    return alias(input(0));
+  FailureOr<Value> x = tensor(input(0));
+  if (failed(x))
+    return failure();
   int64_t seed = attr("seed") ? intAttr("seed", dropoutSeed) : dropoutSeed;
   return define(0, g->dropout(*x, ratio, seed));
 }
@@ -1099,6 +2390,12 @@ LogicalResult Importer::visit(int index) {
     return error() << "unsupported op '" << n.op_type() << "' of domain '"
                    << n.domain() << "'";
   StringRef op = n.op_type();
+  // Shape arithmetic and constant masks fold.
+  FailureOr<bool> folded = fold();
+  if (failed(folded))
+    return failure();
+  if (*folded)
+    return success();
   if (op == "Gemm")
     return visitGemm();
   if (op == "MatMul")
@@ -1117,6 +2414,38 @@ LogicalResult Importer::visit(int index) {
     return visitDiv();
   if (op == "Erf")
     return visitErf();
+  if (op == "Sqrt")
+    return visitSqrt();
+  if (op == "Gather")
+    return visitGather();
+  if (op == "Slice")
+    return visitSlice();
+  if (op == "Split")
+    return visitSplit();
+  if (op == "Where")
+    return visitWhere();
+  if (op == "LayerNormalization")
+    return visitLayerNormalization();
+  if (op == "Unsqueeze" || op == "Squeeze") {
+    FailureOr<Value> x = tensor(input(0));
+    if (failed(x))
+      return failure();
+    FailureOr<SmallVector<int64_t>> shape = squeezedShape(shapeOf(*x));
+    if (failed(shape))
+      return failure();
+    return reshape(*x, *shape);
+  }
+  if (op == "Cast") {
+    FailureOr<Value> x = tensor(input(0));
+    if (failed(x))
+      return failure();
+    if (intAttr("to", 0) != onnx::TensorProto::FLOAT ||
+        !cast<RankedTensorType>(x->getType()).getElementType().isF32())
+      return unsupportedAttr("to", intAttr("to", 0))
+             << " on " << x->getType()
+             << " (nnc casts only float to float, on computed values)";
+    return define(0, *x);
+  }
   if (op == "ReduceMean")
     return visitReduceMean();
   if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu")
@@ -1140,7 +2469,7 @@ LogicalResult Importer::visit(int index) {
   if (op == "Reshape")
     return visitReshape();
   if (op == "Identity")
-    return alias(input(0));
+    return untiedNames.contains(n.output(0)) ? success() : alias(input(0));
   if (op == "Dropout")
     return visitDropout();
   if (op == "Constant")
@@ -1157,6 +2486,7 @@ FailureOr<func::FuncOp> Importer::build(ModuleOp module, StringRef name,
   predict = forPredict;
   tensors.clear();
   partials.clear();
+  views.clear();
   loss = prediction = Value();
   lossTargets.clear();
   dropoutSeed = 0;
@@ -1171,21 +2501,25 @@ FailureOr<func::FuncOp> Importer::build(ModuleOp module, StringRef name,
                   StringAttr::get(&ctx, v->name()));
     tensors[v->name()] = arg;
   }
-  for (const onnx::TensorProto *t : params) {
+  auto addParam = [&](const std::string &name, const onnx::TensorProto *t) {
     SmallVector<int64_t> shape(t->dims().begin(), t->dims().end());
     // The predict function reads the parameters; it does not train them.
     // A batch norm's running statistics are not trained by gradients: the
     // training step returns their update.
-    bool runningStat = runningStats.contains(t->name());
-    Value arg = predict || runningStat ? g->input(shape, {}, cNames[t->name()])
-                                       : g->param(shape, cNames[t->name()]);
+    bool runningStat = runningStats.contains(name);
+    Value arg = predict || runningStat ? g->input(shape, {}, cNames[name])
+                                       : g->param(shape, cNames[name]);
     if (runningStat && !predict)
       g->setArgAttr(arg, NNDialect::getRunningStatAttrName(),
                     UnitAttr::get(&ctx));
     g->setArgAttr(arg, NNDialect::getSourceNameAttrName(),
-                  StringAttr::get(&ctx, t->name()));
-    tensors[t->name()] = arg;
-  }
+                  StringAttr::get(&ctx, name));
+    tensors[name] = arg;
+  };
+  for (const onnx::TensorProto *t : params)
+    addParam(t->name(), t);
+  for (auto &[name, t] : untied)
+    addParam(name, t);
 
   for (int i = 0; i < graph.node_size(); ++i)
     if (failed(visit(i)))
@@ -1215,6 +2549,12 @@ FailureOr<func::FuncOp> Importer::build(ModuleOp module, StringRef name,
   }
   if (failed(built))
     return failure();
+
+  // Views and materialized partials a later pattern went around.
+  for (Operation &op : llvm::make_early_inc_range(
+           llvm::reverse(fn.getBody().front().getOperations())))
+    if (isOpTriviallyDead(&op))
+      op.erase();
 
   // What nothing reads is no argument: initializers only read as constants,
   // the predict function's labels, graph inputs no node reads (an exporter
@@ -1327,10 +2667,10 @@ FailureOr<ImportedModel> Importer::run() {
     if (!model->getArgAttr(i, NNDialect::getParamAttrName()) &&
         !model->getArgAttr(i, NNDialect::getRunningStatAttrName()))
       continue;
-    const onnx::TensorProto *t =
-        initializers.lookup(getArgSourceName(*model, i));
+    StringRef source = getArgSourceName(*model, i);
+    const onnx::TensorProto *t = initializers.lookup(source);
     NamedTensor w;
-    w.name = t->name();
+    w.name = source.str();
     w.shape.assign(t->dims().begin(), t->dims().end());
     w.data = decodeFloats(*t);
     // A NaN or infinite initial weight makes every loss NaN: refused with

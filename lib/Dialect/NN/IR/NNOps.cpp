@@ -1757,3 +1757,26 @@ LogicalResult ScaleOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
   return success();
 }
 int64_t ScaleOp::getFlops() { return getNumElements(getType()); }
+
+LogicalResult BroadcastOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getResult());
+  if (out.size() < in.size() || out.take_back(in.size()) != in)
+    return emitOpError("result ")
+           << shapeStr(out) << " does not end with the input's shape "
+           << shapeStr(in);
+  return success();
+}
+LogicalResult BroadcastOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  // Σ over the new leading dimensions: [copies, n] summed over its rows.
+  Location loc = getLoc();
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  int64_t n = inType.getNumElements();
+  Value rows = b.create<ReshapeOp>(
+      loc, f32Tensor(b.getContext(), {getNumElements(getType()) / n, n}),
+      resultGrads[0]);
+  Value sum = b.create<ReduceSumOp>(loc, rows, 0);
+  operandGrads.push_back(b.create<ReshapeOp>(loc, inType, sum));
+  return success();
+}
+int64_t BroadcastOp::getFlops() { return 0; }

@@ -190,3 +190,11 @@ func.func @batched_matmul_rank(%a: tensor<2x3x4xf32>, %b: tensor<4x5xf32>) -> te
   %c = nn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
   return %c : tensor<2x3x5xf32>
 }
+
+// -----
+
+func.func @broadcast_suffix(%x: tensor<4x8xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{'nn.broadcast' op result [2, 8, 4] does not end with the input's shape [4, 8]}}
+  %b = nn.broadcast %x : tensor<4x8xf32> -> tensor<2x8x4xf32>
+  return %b : tensor<2x8x4xf32>
+}

@@ -19,8 +19,13 @@ func.func @block(%tok: tensor<2x4xi64>, %table: tensor<11x8xf32> {nn.param},
   %o2 = nn.attention %o, %q, %q, %mask {scale = 0.5 : f64} : (tensor<2x2x4x4xf32>, tensor<2x2x4x4xf32>, tensor<2x2x4x4xf32>, tensor<4x4xf32>) -> tensor<2x2x4x4xf32>
   %t = nn.transpose %o2 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x2x4x4xf32>) -> tensor<2x4x2x4xf32>
   %m = nn.reshape %t : tensor<2x4x2x4xf32> -> tensor<2x4x8xf32>
+  // CHECK: nn.broadcast %{{.*}} : tensor<4x8xf32> -> tensor<2x4x8xf32>
+  %bg = nn.slice %n {offsets = array<i64: 0, 0, 0>, sizes = array<i64: 1, 4, 8>, strides = array<i64: 1, 1, 1>} : (tensor<2x4x8xf32>) -> tensor<1x4x8xf32>
+  %bg2 = nn.reshape %bg : tensor<1x4x8xf32> -> tensor<4x8xf32>
+  %bc = nn.broadcast %bg2 : tensor<4x8xf32> -> tensor<2x4x8xf32>
+  %m2 = nn.add %m, %bc : tensor<2x4x8xf32>
   // CHECK: nn.mul
-  %p = nn.mul %m, %n : tensor<2x4x8xf32>
+  %p = nn.mul %m2, %n : tensor<2x4x8xf32>
   // CHECK: nn.scale %{{.*}} {factor = 2.500000e-01 : f64}
   %s = nn.scale %p {factor = 0.25 : f64} : tensor<2x4x8xf32>
   // CHECK: nn.slice %{{.*}} {offsets = array<i64: 0, 3, 0>, sizes = array<i64: 2, 1, 8>, strides = array<i64: 1, 1, 1>}

@@ -512,6 +512,24 @@ def NN_SliceOp : NN_ForwardOp<"slice", [NN_InferType]> {
   let hasVerifier = 1;
 }
 
+def NN_BroadcastOp : NN_ForwardOp<"broadcast"> {
+  let summary = "copies of a tensor along new leading dimensions";
+  let description = [{
+    The result's shape is the input's with dimensions prepended, and every
+    slice along them is the input (PyTorch's broadcasting of `[T, D]`
+    onto `[B, T, D]`, e.g. a learned position embedding added to a
+    batch). Its gradient sums over the new dimensions.
+
+    ```mlir
+    %p = nn.broadcast %pos : tensor<4x128xf32> -> tensor<512x4x128xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def NN_MulOp : NN_ForwardOp<"mul", [SameOperandsAndResultType]> {
   let summary = "elementwise product";
   let description = [{
