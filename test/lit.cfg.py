@@ -72,6 +72,12 @@ if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.environment["PATH"] = "/usr/local/cuda/bin" + os.pathsep + \
         config.environment.get("PATH", "")
 
+# The CUDA runtime and the fake driver its tests load (unittests/Runtime/
+# CUDA) are built where the toolkit's cuda.h is.
+if os.path.exists(os.path.join(config.nnc_unittests_dir, "fake-cuda",
+                               "libcuda.so.1")):
+    config.available_features.add("cuda-runtime")
+
 # GPU-execution tests need a CUDA driver and a device; nnc's CUDA runtime
 # says whether there are (it opens libcuda.so.1 itself), and why not.
 def _cuda_device():

@@ -5,14 +5,20 @@ against the CPU path, then nnc against PyTorch (CUDA) side by side.
     # here (LLVM, nnc built): compile everything, compute the CPU's answers
     /usr/bin/python3 benchmarks/gpu/check.py --prepare gpu-artifacts
     # on the GPU machine (scripts/gpu-check.sh does this)
-    python3 benchmarks/gpu/check.py --run gpu-artifacts
+    python3 -u benchmarks/gpu/check.py --run gpu-artifacts
+    # the runtime's paths in under a minute, for sanitizers
+    python3 -u benchmarks/gpu/check.py --smoke gpu-artifacts
 
 --prepare writes, per model, the GPU host library (.so with the PTX inside,
 plus .ptx/.cubin beside it), its report, and for the small correctness
 models the inputs and the CPU path's outputs (.npz). --run checks every GPU
 entry point against those outputs (1e-5 relative per tensor), that a step
-allocates no device memory beyond the planned arena (cuMemGetInfo), that
-replays are CUDA graphs and bit-identical, then prints one table:
+allocates no device memory beyond the planned arena (cuMemGetInfo, measured
+after a warm-up call has loaded the module and instantiated the graph, then
+unchanged by further steps), that replays are CUDA graphs and
+bit-identical, and prints that verdict before any benchmark (a timeout
+during the benchmarks still leaves it); then one table, with the
+torch.compile rows last (compiling may be slow, or fail):
 
   * deep MLP, 32 layers of 1024, MSE, SGD, at batch 256 and 4096: nnc's
     step against PyTorch eager and torch.compile (when it works there),
@@ -25,6 +31,10 @@ replays are CUDA graphs and bit-identical, then prints one table:
 PyTorch runs in FP32 (TF32 off: torch.backends.cuda.matmul.allow_tf32 =
 False); warm-up steps are excluded; times are medians of CUDA-event-timed
 steps.
+
+--smoke runs the runtime's paths once each on the first small model, in
+under a minute, printing nnc_cuda_error() after each: graphs off, then on;
+two buffer sets alternating (a graph each); a call from a second thread.
 """
 
 import argparse
@@ -78,7 +88,10 @@ def prepare(args):
             ck = cpu.report["checkpoint"]
             flags = spec + ["--strategy=dp", "--budget=%d" % (
                 (ck["min_budget_bytes"] + ck["store_all_peak_bytes"]) // 2)]
-            cpu = Compiled(comp, os.path.join(args.dir, "cpu"), name, flags)
+            # Its own file: dlopen of the same path would return the
+            # store-all library, called with the dp plan's smaller arena.
+            cpu = Compiled(comp, os.path.join(args.dir, "cpu"), name + "-plan",
+                           flags)
         rng = np.random.default_rng(n)
         params = random_params(rng, widths)
         x, target = random_batch(rng, widths, batch, loss)
@@ -138,38 +151,105 @@ def median_ms(fn, gpu, steps, warmup=3):
     return statistics.median(times)
 
 
+def check_small(d, name):
+    """One small model against the CPU's answers; True if it matches."""
+    from nnc_cuda import GPUEntry, GPULibrary
+    rep = json.load(open(os.path.join(d, name + ".so.json")))
+    gpu = GPULibrary(os.path.join(d, name + ".so"))
+    inputs, expect = load_npz(d, name)
+    step = GPUEntry(gpu, rep, "grad", inputs)
+    # The first call loads the module and instantiates the graph (device
+    # memory the driver keeps); only later steps must allocate nothing.
+    step()
+    got = step.outputs()
+    free = gpu.mem_free()
+    step()
+    again = step.outputs()
+    step()
+    gpu.synchronize()
+    allocated = free - gpu.mem_free()
+    errs = [rel(g, e) for g, e in zip(got, expect)]
+    ok = (max(errs) <= 1e-5 and allocated == 0 and
+          all(np.array_equal(a, b) for a, b in zip(got, again)))
+    print("%-12s arena %9d B  worst rel err %.2e  allocated %d B  graphs %d"
+          "  %s" % (name, step.arena_bytes, max(errs), allocated,
+                    gpu.lib.nnc_cuda_graph_launch_count(),
+                    "ok" if ok else "MISMATCH"))
+    return ok
+
+
+def load_npz(d, name):
+    data = np.load(os.path.join(d, name + ".npz"))
+    count = lambda p: len([k for k in data.files if k.startswith(p)])
+    return ([data["in%d" % i] for i in range(count("in"))],
+            [data["out%d" % i] for i in range(count("out"))])
+
+
+def smoke(args):
+    """Each of the runtime's paths once, printing the error after each."""
+    import threading
+    from nnc_cuda import GPUEntry, GPULibrary
+    d = args.dir
+    name = json.load(open(os.path.join(d, "manifest.json")))["small"][0]
+    rep = json.load(open(os.path.join(d, name + ".so.json")))
+    gpu = GPULibrary(os.path.join(d, name + ".so"))
+    ok, why = gpu.available()
+    print("device: %s" % why)
+    if not ok:
+        return 0
+    inputs, expect = load_npz(d, name)
+    failures = 0
+
+    def report(what, entry):
+        nonlocal failures
+        got = entry.outputs()
+        err = gpu.lib.nnc_cuda_error()
+        worst = max(rel(g, e) for g, e in zip(got, expect))
+        bad = err is not None or worst > 1e-5
+        failures += bad
+        print("%-32s error %-8s worst rel err %.2e  launches %d graphs %d  %s"
+              % (what, err.decode() if err else "none", worst,
+                 gpu.lib.nnc_cuda_launch_count(),
+                 gpu.lib.nnc_cuda_graph_launch_count(),
+                 "MISMATCH" if bad else "ok"))
+
+    one = GPUEntry(gpu, rep, "grad", inputs)
+    two = GPUEntry(gpu, rep, "grad", inputs)
+    gpu.lib.nnc_cuda_use_graphs(0)
+    one()
+    report("graphs off", one)
+    gpu.lib.nnc_cuda_use_graphs(1)
+    one()
+    report("graphs on: captured", one)
+    one()
+    report("graphs on: replayed", one)
+    for i in range(4):
+        entry = (one, two)[i % 2]
+        entry()
+        report("buffer set %d (alternating)" % (i % 2 + 1), entry)
+    thread = threading.Thread(target=two)
+    thread.start()
+    thread.join()
+    report("from a second thread", two)
+    print("smoke: %s" % ("ok" if failures == 0 else "%d FAILED" % failures))
+    return 1 if failures else 0
+
+
 def run(args):
     from nnc_cuda import GPUEntry, GPULibrary
     d = args.dir
     manifest = json.load(open(os.path.join(d, "manifest.json")))
     failures = 0
-    gpu = None
+    gpu = GPULibrary(os.path.join(d, manifest["small"][0] + ".so"))
+    ok, why = gpu.available()
+    if not ok:
+        print("SKIP: no GPU: " + why)
+        return 0
     print("== GPU execution against the CPU path (1e-5 relative)")
     for name in manifest["small"]:
-        rep = json.load(open(os.path.join(d, name + ".so.json")))
-        gpu = GPULibrary(os.path.join(d, name + ".so"))
-        ok, why = gpu.available()
-        if not ok:
-            print("SKIP: no GPU: " + why)
-            return 0
-        data = np.load(os.path.join(d, name + ".npz"))
-        inputs = [data["in%d" % i] for i in range(len(
-            [k for k in data.files if k.startswith("in")]))]
-        expect = [data["out%d" % i] for i in range(len(
-            [k for k in data.files if k.startswith("out")]))]
-        step = GPUEntry(gpu, rep, "grad", inputs)
-        free = gpu.mem_free()
-        step()
-        got = step.outputs()
-        step()
-        again = step.outputs()
-        errs = [rel(g, e) for g, e in zip(got, expect)]
-        ok = (max(errs) <= 1e-5 and gpu.mem_free() == free and
-              all(np.array_equal(a, b) for a, b in zip(got, again)))
-        failures += not ok
-        print("%-12s arena %9d B  worst rel err %.2e  graphs %d  %s" % (
-            name, step.arena_bytes, max(errs),
-            gpu.lib.nnc_cuda_graph_launch_count(), "ok" if ok else "MISMATCH"))
+        failures += not check_small(d, name)
+    print("correctness: %s" % ("all %d ok" % len(manifest["small"])
+                               if failures == 0 else "%d MISMATCH" % failures))
 
     import torch
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -181,6 +261,7 @@ def run(args):
                                              "compile ms", "nnc TF/s",
                                              "vs eager"))
     W, L = DEEP_WIDTH, DEEP_LAYERS
+    later = []  # torch.compile, last: it may be slow or fail
     for entry in manifest["deep"]:
         B = entry["batch"]
         flops = 3 * 2 * B * W * W * L  # forward + two backward matmuls
@@ -203,7 +284,8 @@ def run(args):
         t = torch.randn(B, W, device=dev)
         opt = torch.optim.SGD(model.parameters(), lr=1e-3)
 
-        def torch_step(m=model):
+        # Bound now: torch.compile's rows run after the loop.
+        def torch_step(m=model, opt=opt, x=x, t=t):
             opt.zero_grad(set_to_none=False)
             torch.nn.functional.mse_loss(m(x), t).backward()
             opt.step()
@@ -212,16 +294,10 @@ def run(args):
             def synchronize(self):
                 torch.cuda.synchronize()
         eager_ms = median_ms(torch_step, Sync(), args.steps)
-        comp_ms = float("nan")
-        try:
-            compiled = torch.compile(model)
-            comp_ms = median_ms(lambda: torch_step(compiled), Sync(),
-                                args.steps, warmup=5)
-        except Exception as e:  # torch.compile needs a toolchain it may lack
-            print("  (torch.compile unavailable: %s)" % str(e).split("\n")[0])
-        print("%-34s %10.3f %10.3f %10.3f %8.1f %7.2fx" % (
-            "deep 32x1024 b%d store-all" % B, nnc_ms, eager_ms, comp_ms,
+        print("%-34s %10.3f %10.3f %10s %8.1f %7.2fx" % (
+            "deep 32x1024 b%d store-all" % B, nnc_ms, eager_ms, "(below)",
             flops / nnc_ms / 1e9, eager_ms / nnc_ms))
+        later.append((B, nnc_ms, flops, model, torch_step))
 
         # The matmul alone: x·Wᵀ + b (the one-layer predict function).
         lrep = json.load(open(os.path.join(d, entry["linear"] + ".json")))
@@ -269,6 +345,17 @@ def run(args):
                       "deep b%d dp at half memory" % B, dp_ms, best[2], "-",
                       flops / dp_ms / 1e9, best[2] / dp_ms,
                       dtr["arena_bytes"] / 2**20, best[0], best[1] / 2**20))
+    for B, nnc_ms, flops, model, torch_step in later:
+        comp_ms = float("nan")
+        try:
+            compiled = torch.compile(model)
+            comp_ms = median_ms(lambda: torch_step(compiled), Sync(),
+                                args.steps, warmup=5)
+        except Exception as e:  # torch.compile needs a toolchain it may lack
+            print("  (torch.compile unavailable: %s)" % str(e).split("\n")[0])
+        print("%-34s %10.3f %10s %10.3f %8.1f %7.2fx" % (
+            "deep 32x1024 b%d vs torch.compile" % B, nnc_ms, "-", comp_ms,
+            flops / nnc_ms / 1e9, comp_ms / nnc_ms))
     return 1 if failures else 0
 
 
@@ -276,13 +363,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prepare", dest="prep", action="store_true")
     ap.add_argument("--run", dest="runit", action="store_true")
+    ap.add_argument("--smoke", action="store_true")
     ap.add_argument("dir")
     ap.add_argument("--build", default="build")
     ap.add_argument("--chip", default="sm_90")
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args()
+    # Unbuffered: a run cut short by a timeout still shows its verdicts.
+    sys.stdout.reconfigure(line_buffering=True)
     if args.prep:
         return prepare(args)
+    if args.smoke:
+        return smoke(args)
     return run(args)
 
 

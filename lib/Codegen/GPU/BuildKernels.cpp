@@ -41,6 +41,9 @@ static bool staysOnHost(Operation *op) {
          op->hasTrait<OpTrait::ConstantLike>();
 }
 
+/// CUDA's limits on a grid's dimensions.
+constexpr int64_t kMaxGridX = (int64_t(1) << 31) - 1, kMaxGridYZ = 65535;
+
 namespace {
 struct GPUBuildKernelsPass
     : public mlir::nnc::impl::GPUBuildKernelsBase<GPUBuildKernelsPass> {
@@ -72,6 +75,16 @@ struct GPUBuildKernelsPass
           op.emitOpError("has no GPU kernel: the GPU target runs linalg "
                          "ops on buffers (matmuls, reductions, elementwise "
                          "maps) and memref.copy");
+          return signalPassFailure();
+        }
+        // The driver refuses a launch beyond CUDA's grid limits, at run
+        // time and on the GPU only: refuse it here, at the op.
+        if (launch->grid[0] > kMaxGridX || launch->grid[1] > kMaxGridYZ ||
+            launch->grid[2] > kMaxGridYZ) {
+          op.emitOpError("needs a grid of ")
+              << launch->grid[0] << "×" << launch->grid[1] << "×"
+              << launch->grid[2] << " blocks, beyond CUDA's limits ("
+              << kMaxGridX << "×" << kMaxGridYZ << "×" << kMaxGridYZ << ")";
           return signalPassFailure();
         }
         // Constant globals (the gradient seed, say) are host memory: the

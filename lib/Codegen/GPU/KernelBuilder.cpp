@@ -160,6 +160,9 @@ MemRefType sharedTile(MLIRContext *ctx, int64_t rows, int64_t cols) {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// CUDA's limit on gridDim.y (and z); gridDim.x may reach 2^31 - 1.
+constexpr int64_t kMaxGridY = 65535;
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -319,16 +322,28 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
 }
 
 /// Any shape: 16×16 threads, one output each, 16×16 tiles of both operands
-/// through shared memory with out-of-range elements read as 0.
+/// through shared memory with out-of-range elements read as 0. Row tiles
+/// beyond what gridDim.y can number (kMaxGridY) are strided over by the
+/// blocks of the grid.
 void emitGuardedMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
                        Value A, Value B, Value C, Value As, Value Bs,
                        Value alphaArg) {
   constexpr int64_t T = 16;
   OpBuilder &b = k.b;
   Location loc = k.loc;
+  OpBuilder::InsertionGuard rowsGuard(b);
+  Value rowTile = k.blockId(gpu::Dimension::y);
+  if (ceilDiv(mm.M, T) > kMaxGridY) {
+    // A loop uniform across the block, so its barriers stay uniform.
+    auto rowTiles = b.create<scf::ForOp>(
+        loc, rowTile, k.idx(ceilDiv(mm.M, T)),
+        b.create<gpu::GridDimOp>(loc, gpu::Dimension::y));
+    b.setInsertionPointToStart(rowTiles.getBody());
+    rowTile = rowTiles.getInductionVar();
+  }
   Value tid = k.threadId();
   Value tx = k.rem(tid, T), ty = k.div(tid, T);
-  Value row = k.add(k.mul(k.blockId(gpu::Dimension::y), k.idx(T)), ty);
+  Value row = k.add(k.mul(rowTile, k.idx(T)), ty);
   Value col = k.add(k.mul(k.blockId(gpu::Dimension::x), k.idx(T)), tx);
   Value fzero = k.f32(0.0);
   auto lt = [&](Value a, int64_t n) {
@@ -407,6 +422,8 @@ FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
       continue;
     if (t.BM == 128 && (mm.M / 128) * (mm.N / 128) < 128)
       continue;
+    if (mm.M / t.BM > kMaxGridY)
+      continue; // the guarded kernel strides over row tiles
     tiling = t;
     break;
   }
@@ -440,7 +457,7 @@ FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
   emitGuardedMatmul(k, mm, beta, args[0], args[1], args[2], wg[0], wg[1],
                     mm.alphaScalar ? args[3] : Value());
   k.finish();
-  launch.grid = {ceilDiv(mm.N, 16), ceilDiv(mm.M, 16), 1};
+  launch.grid = {ceilDiv(mm.N, 16), std::min(ceilDiv(mm.M, 16), kMaxGridY), 1};
   launch.block = {256, 1, 1};
   return launch;
 }

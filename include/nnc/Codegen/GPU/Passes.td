@@ -59,11 +59,16 @@ def GPULowerLaunches : Pass<"nnc-gpu-lower-launches", "::mlir::ModuleOp"> {
     becomes a call of `nncrt_cuda_launch(ptx, kernel index, kernel name,
     grid, block, parameters)` (include/nnc/Runtime/CUDA/CUDARuntime.h),
     whose parameters are the buffers' device addresses. The runtime loads
-    the module once, on first use. MLIR's own `gpu-to-llvm` host code
-    loads, JIT-compiles and unloads the module around every launch in LLVM
-    19, so nnc does not use it. Each entry point also gets
-    `<name>_packed(void **args)`, which the runtime calls to capture a step
-    as a CUDA graph.
+    the module, and resolves all its kernels, once, on first use. MLIR's own
+    `gpu-to-llvm` host code loads, JIT-compiles and unloads the module
+    around every launch in LLVM 19, so nnc does not use it. Each function
+    that launches and returns nothing (every entry point after
+    buffer-results-to-out-params) is bracketed by
+    `nncrt_cuda_step_begin(ptx, function index, buffer addresses, count)`
+    and `nncrt_cuda_step_end(ptx, function index)`: when step_begin
+    replayed a CUDA graph captured for these buffers, the function's
+    launches are skipped; otherwise the runtime captures them. No other
+    function is added.
 
     A module pass: it reads the module's gpu.binary and declares the
     runtime's functions in the module.
