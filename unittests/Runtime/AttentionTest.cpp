@@ -8,7 +8,10 @@
 // nncrt_attention_* against a reference that stores the scores, in double
 // precision, whose gradient is itself checked against central differences;
 // nncrt_embedding_* against direct loops. Sequence lengths straddle the
-// kernels' blocks of 64. A call with another thread count, on copies of
+// kernels' blocks of 64, and the short heads' kernels (Tq and Tk up to 16,
+// or up to 64 under causal masking with head sizes of 32 or more) run
+// with thousands of heads, so that two threads split them at an odd
+// place. A call with another thread count, on copies of
 // the arguments elsewhere, must give the same bits (checkpointing
 // recomputes into other arena slots and relies on it), and results are
 // written, not accumulated. The attention kernels are those of the CPU's
@@ -274,7 +277,42 @@ INSTANTIATE_TEST_SUITE_P(
         Attn{1, 1, 70, 70, 1, 3, true, Mask::None},
         // Rows with no visible key.
         Attn{2, 2, 67, 45, 16, 24, false, Mask::MaskedRows},
-        Attn{1, 3, 9, 130, 8, 8, true, Mask::MaskedRows}));
+        Attn{1, 3, 9, 130, 8, 8, true, Mask::MaskedRows},
+        // Short heads under causal masking: in one piece up to 64, keys
+        // off the groups of 4, head sizes off the vectors.
+        Attn{3, 2, 40, 40, 32, 32, true, Mask::Random},
+        Attn{1, 3, 64, 64, 32, 48, true, Mask::MaskedRows},
+        Attn{2, 1, 23, 61, 40, 33, true, Mask::None},
+        Attn{1, 2, 50, 17, 36, 32, true, Mask::Random},
+        // Short heads without: up to 16, the ends of two key groups.
+        Attn{3, 5, 16, 16, 24, 20, false, Mask::Random},
+        Attn{2, 3, 9, 14, 64, 16, false, Mask::MaskedRows}));
+
+/// Tiny heads, the grokking transformer's (Tq = Tk = 4) and around it, in
+/// thousands (67·67: enough for two threads' worth even at Tq = Tk = 1,
+/// and not a multiple of the kernels' batches or of their heads per
+/// thread), with and without causal masking, the masks in turn.
+TEST(AttentionShortTest, ManyTinyHeads) {
+  const Mask masks[] = {Mask::None, Mask::Random, Mask::MaskedRows};
+  int next = 0;
+  for (auto [Tq, Tk] : {std::pair<int64_t, int64_t>{1, 1},
+                        {2, 2},
+                        {3, 3},
+                        {4, 4},
+                        {5, 5},
+                        {1, 5},
+                        {5, 1},
+                        {3, 5},
+                        {5, 3},
+                        {2, 4}})
+    for (bool causal : {false, true}) {
+      Attn a{67, 67, Tq, Tk, 8, 12, causal, masks[next++ % 3]};
+      SCOPED_TRACE(testing::PrintToString(a));
+      runAttentionCase(a);
+      if (HasFatalFailure())
+        return;
+    }
+}
 
 /// The reference's gradient against central differences of Σ out·w in
 /// double, and the runtime's with dout = w against it: a check of the

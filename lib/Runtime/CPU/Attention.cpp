@@ -20,13 +20,24 @@
 // are compiled three times, for SSE2, AVX2 and AVX-512, and the CPU's
 // features choose one on the first call.
 //
+// Short heads (isShort: a few queries and keys, such as a small
+// transformer's) would spend most of their time on the blocks' fixed costs
+// (a transposed query block, scratch rows of 64, the online rescaling), so
+// they run in one piece: a query's scores with 4 keys at a time are dot
+// products whose lanes are summed together in a few shuffles (dot4), the
+// softmax is a plain one over the row, and the products with v, k, q and
+// dout are the block GEMM's tiles on the head's few rows. The heads of a
+// thread's task go a batch at a time, each step over the whole batch, so
+// that the short dependent steps of different heads overlap.
+//
 // Determinism: every sum runs in an order fixed by the indices, never by
 // the thread count or by where the buffers lie. Threads split the forward
 // over (batch, head, query block) and the backward over (batch, head), and
 // never share a sum; a key block's gradients add up over the query blocks
-// of their head in order, on one thread. Without -ffast-math the compiler
-// vectorizes no reduction itself: those here run a query a lane, or (D_i)
-// add their lanes in a fixed order.
+// of their head in order, on one thread. A short head's results do not
+// depend on the batch it is computed in. Without -ffast-math the compiler
+// vectorizes no reduction itself: those here run a query a lane, or (D_i,
+// a short head's dot products) add their lanes in a fixed order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,6 +51,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <utility>
 #include <vector>
 
 // The kernels' helpers must be inlined into the ISA-specific entry points
@@ -48,6 +60,17 @@
 // features: the compilers' warning about that ABI is moot here.
 #define NNC_INLINE inline __attribute__((always_inline))
 #pragma GCC diagnostic ignored "-Wpsabi"
+
+// A loop of a few iterations (a short head's keys, a row's vectors): left
+// as it is, without the unrolled or vectorized copies and their checks
+// that cost more than such a loop.
+#if defined(__clang__)
+#define NNC_SHORT_LOOP _Pragma("clang loop unroll(disable) vectorize(disable)")
+#elif defined(__GNUC__)
+#define NNC_SHORT_LOOP _Pragma("GCC unroll 1")
+#else
+#define NNC_SHORT_LOOP
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #define NNC_X86 1
@@ -149,6 +172,113 @@ template <class V> NNC_INLINE float sumLanes(V v) {
   float s = v[0];
   for (size_t l = 1; l < sizeof(V) / sizeof(float); ++l)
     s += v[l];
+  return s;
+}
+
+/// Lanes added by halves, the upper half onto the lower until one is left:
+/// a fixed order too, in a few vector additions.
+template <int W> NNC_INLINE float sumHalves(typename Vec<W>::Floats v) {
+  if constexpr (W == 4) {
+    return (v[0] + v[2]) + (v[1] + v[3]);
+  } else {
+    typedef typename Vec<W / 2>::Floats Half;
+    Half lo, hi;
+    std::memcpy(&lo, &v, sizeof(Half));
+    std::memcpy(&hi, reinterpret_cast<const char *>(&v) + sizeof(Half),
+                sizeof(Half));
+    return sumHalves<W / 2>(lo + hi);
+  }
+}
+
+typedef Vec<4>::Floats Floats4;
+typedef Vec<4>::Ints Ints4;
+
+/// The sums of four vectors' lanes, each added as sumHalves adds them
+/// (the upper half onto the lower, down to one lane), in a few shuffles:
+/// two vectors with a sum each become one with two half-length sums
+/// (foldPair), twice, then each quarter is halved in place (foldQuarters)
+/// and its first lane taken.
+///
+/// foldPair's lane o: of the sums that a (the first `keys` of the result's
+/// 2·keys) or b hold in blocks of `block` lanes, that of block o / (block
+/// / 2), its lane o mod (block / 2) plus the one block / 2 further.
+constexpr int foldPairIndex(int W, int block, int o, bool upper) {
+  int half = block / 2, keys = W / block, key = o / half, x = o % half;
+  return (key < keys ? 0 : W) + key % keys * block + x + (upper ? half : 0);
+}
+
+template <int W, int Block, size_t... O>
+NNC_INLINE typename Vec<W>::Floats foldPair(typename Vec<W>::Floats a,
+                                            typename Vec<W>::Floats b,
+                                            std::index_sequence<O...>) {
+  return __builtin_shufflevector(a, b, foldPairIndex(W, Block, O, false)...) +
+         __builtin_shufflevector(a, b, foldPairIndex(W, Block, O, true)...);
+}
+
+/// Each block of v (of `block` lanes, its first half the one to keep)
+/// plus itself turned by half a block: its first half lanes then hold
+/// the sums of theirs and the next half's.
+constexpr int foldTurnIndex(int block, int o) {
+  return o / block * block + (o % block + block / 2) % block;
+}
+
+template <int W, int Block, size_t... O>
+NNC_INLINE typename Vec<W>::Floats foldQuarters(typename Vec<W>::Floats v,
+                                                std::index_sequence<O...>) {
+  if constexpr (Block == 1) {
+    return v;
+  } else {
+    v += __builtin_shufflevector(v, v, foldTurnIndex(Block, O)...);
+    return foldQuarters<W, Block / 2>(v, std::index_sequence<O...>());
+  }
+}
+
+template <int W>
+NNC_INLINE Floats4 sumHalves4(typename Vec<W>::Floats a0,
+                              typename Vec<W>::Floats a1,
+                              typename Vec<W>::Floats a2,
+                              typename Vec<W>::Floats a3) {
+  auto lanes = std::make_index_sequence<W>();
+  auto u = foldPair<W, W / 2>(foldPair<W, W>(a0, a1, lanes),
+                              foldPair<W, W>(a2, a3, lanes), lanes);
+  u = foldQuarters<W, W / 4>(u, lanes);
+  return __builtin_shufflevector(u, u, 0, W / 4, W / 2, 3 * W / 4);
+}
+
+/// {a0·b0, a1·b1, a2·b2, a3·b3} over n floats: four dot products in W
+/// lanes while n allows (their sums' lanes added as sumHalves adds them,
+/// the four at once), then the rest with vectors of half as many lanes,
+/// down to 4, then one at a time. Where a0 to a3 are one, so are their
+/// loads.
+template <int W>
+NNC_INLINE Floats4 dot4(const float *a0, const float *a1, const float *a2,
+                        const float *a3, const float *b0, const float *b1,
+                        const float *b2, const float *b3, int64_t n) {
+  typedef typename Vec<W>::Floats V;
+  Floats4 s = splat<Floats4>(0.0f);
+  int64_t c = 0;
+  if (n >= W) {
+    V acc0 = load<V>(a0) * load<V>(b0), acc1 = load<V>(a1) * load<V>(b1),
+      acc2 = load<V>(a2) * load<V>(b2), acc3 = load<V>(a3) * load<V>(b3);
+    NNC_SHORT_LOOP
+    for (c = W; c + W <= n; c += W) {
+      acc0 += load<V>(a0 + c) * load<V>(b0 + c);
+      acc1 += load<V>(a1 + c) * load<V>(b1 + c);
+      acc2 += load<V>(a2 + c) * load<V>(b2 + c);
+      acc3 += load<V>(a3 + c) * load<V>(b3 + c);
+    }
+    s = sumHalves4<W>(acc0, acc1, acc2, acc3);
+  }
+  if constexpr (W > 4) {
+    if (c < n)
+      s += dot4<W / 2>(a0 + c, a1 + c, a2 + c, a3 + c, b0 + c, b1 + c, b2 + c,
+                       b3 + c, n - c);
+  } else {
+    NNC_SHORT_LOOP
+    for (; c < n; ++c)
+      s += Floats4{a0[c], a1[c], a2[c], a3[c]} *
+           Floats4{b0[c], b1[c], b2[c], b3[c]};
+  }
   return s;
 }
 
@@ -286,6 +416,25 @@ constexpr int64_t rowBlock = 64, keyBlock = 64;
 /// the same whatever their number.
 int64_t scoreWidth(int64_t Tq) {
   return std::min(rowBlock, (Tq + 31) / 32 * 32);
+}
+
+/// Whether heads run in one piece each (Kernels::forwardShort,
+/// backwardShort: the scores a dot product each, a plain softmax, no
+/// query or key blocks and their fixed costs, several heads a task): when
+/// Tq and Tk are both 16 or less, or, under causal masking (whose masked
+/// scores the short kernels skip and the blocked ones compute within a
+/// block), 64 or less with Dk and Dv 32 or more. Past these, the blocked
+/// kernels' GEMMs are the faster (measured with AVX-512 and AVX2).
+bool isShort(const AttentionGeometry &g) {
+  int64_t T = std::max(g.Tq, g.Tk);
+  return T <= 16 || (g.causal && T <= rowBlock && std::min(g.Dk, g.Dv) >= 32);
+}
+
+/// Heads a thread takes at least in the short kernels: some 2^17 floats
+/// of products and rows.
+int64_t shortGrain(const AttentionGeometry &g) {
+  int64_t work = (g.Tq * g.Tk + g.Tq + g.Tk) * (g.Dk + g.Dv);
+  return std::max<int64_t>(1, (int64_t(1) << 17) / work);
 }
 
 struct AttentionTask {
@@ -519,37 +668,293 @@ template <int W, void (*Gemm)(const GemmArgs &)> struct Kernels {
       }
     }
   }
+
+  //===--------------------------------------------------------------------===//
+  // Short sequences: a head in one piece
+  //===--------------------------------------------------------------------===//
+
+  /// A short head's scores and their softmax's terms are held a row per
+  /// query, of `stride` = Tk rounded up to 4 floats: the keys go 4 at a
+  /// time, the dot products of a query with them in one dot4.
+  static int64_t headStride(const AttentionGeometry &g) {
+    return (g.Tk + 3) / 4 * 4;
+  }
+
+  /// The short kernels take heads a batch at a time, each step (scores,
+  /// e^x, products) over the whole batch: the steps of different heads
+  /// then overlap, where a head alone is a chain of short dependent steps.
+  /// Its heads' rows lie one after another, some 512 floats in all.
+  static int64_t batchHeads(const AttentionGeometry &g) {
+    return std::max<int64_t>(1, 512 / (g.Tq * headStride(g)));
+  }
+
+  /// Floats of a batch's rows, rounded up to whole vectors.
+  static int64_t batchCells(const AttentionGeometry &g) {
+    return (batchHeads(g) * g.Tq * headStride(g) + W - 1) / W * W;
+  }
+
+  /// The rows [j, j + 4) of X (ld floats apart), those at or past `rows`
+  /// read as the last instead.
+  struct Rows4 {
+    const float *r0, *r1, *r2, *r3;
+  };
+  static NNC_INLINE Rows4 rows4(const float *X, int64_t j, int64_t rows,
+                                int64_t ld) {
+    const float *x0 = X + j * ld;
+    if (j + 4 <= rows)
+      return {x0, x0 + ld, x0 + 2 * ld, x0 + 3 * ld};
+    const float *last = X + (rows - 1) * ld;
+    return {x0, std::min(x0 + ld, last), std::min(x0 + 2 * ld, last),
+            std::min(x0 + 3 * ld, last)};
+  }
+
+  /// Dot products of `a` with the rows [j, j + 4) of X (ld floats apart,
+  /// D long), those at or past Tk read as row Tk - 1 instead.
+  static NNC_INLINE Floats4 dotKeys(const float *a, const float *X, int64_t j,
+                                    int64_t Tk, int64_t ld, int64_t D) {
+    Rows4 x = rows4(X, j, Tk, ld);
+    return dot4<W>(a, a, a, a, x.r0, x.r1, x.r2, x.r3, D);
+  }
+
+  /// The mask's rows at `stride` floats apart (for whole groups of keys),
+  /// in `padded` (Tq·stride floats), or null without a mask.
+  static NNC_INLINE const float *padMask(const AttentionTask &t,
+                                         float *padded) {
+    const AttentionGeometry &g = t.g;
+    if (!t.mask)
+      return nullptr;
+    int64_t stride = headStride(g);
+    for (int64_t i = 0; i < g.Tq; ++i) {
+      std::copy(t.mask + i * g.Tk, t.mask + (i + 1) * g.Tk,
+                padded + i * stride);
+      std::fill(padded + i * stride + g.Tk, padded + (i + 1) * stride, 0.0f);
+    }
+    return padded;
+  }
+
+  /// A short head's products (P v, dS k, dSᵀ q, Pᵀ dout): the block GEMM's
+  /// tiles inlined, 4 rows by 2 vectors, for these few rows.
+  static NNC_INLINE void smallGemm(const GemmArgs &a) { gemm<W, 4, 2>(a); }
+
+  /// The softmax of heads [bh0, bh0 + heads), their rows one after another
+  /// in P (`stride` floats each): P_ij = e^(S_ij - m_i) · (1 / l_i), m_i
+  /// the row's maximum (0 if it is -inf) and l_i the sum of the numerators
+  /// (that of the row's 4-lane groups, lanes added as sumHalves adds them),
+  /// in l; P is 0 where l_i is (a row with no visible key) and NaN for a
+  /// row with a NaN score. S and P: batchCells floats, S set to -inf by
+  /// the caller: the groups of 4 keys a row sees (some of) are written, the
+  /// others stay -inf, and so 0 in P; a group's keys that its row does not
+  /// see (under causal masking or past Tk) are -inf, overwritten, not
+  /// added to: a NaN there does not leak. Each step runs over the batch.
+  static NNC_INLINE void batchSoftmax(const AttentionTask &t, int64_t bh0,
+                                      int64_t heads, const float *mask,
+                                      float *S, float *P, float *l) {
+    // The sizes in locals: the stores below, memcpy's, could otherwise
+    // change t for all the compiler knows.
+    const int64_t Tq = t.g.Tq, Tk = t.g.Tk, Dk = t.g.Dk,
+                  stride = headStride(t.g);
+    const bool causal = t.g.causal;
+    const float *q = t.q + bh0 * Tq * Dk, *K = t.k + bh0 * Tk * Dk;
+    const Floats4 scale = splat<Floats4>(t.g.scale),
+                  minusInf = splat<Floats4>(-inf), zero = splat<Floats4>(0.0f);
+    const Ints4 lane = {0, 1, 2, 3};
+    for (int64_t h = 0; h < heads; ++h, K += Tk * Dk) {
+      float *row = S + h * Tq * stride;
+      for (int64_t i = 0; i < Tq; ++i, q += Dk, row += stride) {
+        int64_t n = causal ? std::min(Tk, i + 1) : Tk;
+        Floats4 m = minusInf, s = minusInf;
+        NNC_SHORT_LOOP
+        for (int64_t j = 0; j < n; j += 4) {
+          s = dotKeys(q, K, j, Tk, Dk, Dk) * scale;
+          if (mask)
+            s += load<Floats4>(mask + i * stride + j);
+          s = select(lane + (int32_t)j < (int32_t)n, s, minusInf);
+          store(row + j, s);
+          m = select(s > m, s, m); // NaNs left out: they reach l
+        }
+        // The row's maximum in every lane (m has no NaN), or 0 if -inf.
+        Floats4 turned = __builtin_shufflevector(m, m, 2, 3, 0, 1);
+        m = select(turned > m, turned, m);
+        turned = __builtin_shufflevector(m, m, 1, 0, 3, 2);
+        m = select(turned > m, turned, m);
+        m = select(m == minusInf, zero, m);
+        if (n <= 4) {
+          store(row, s - m);
+        } else {
+          NNC_SHORT_LOOP
+          for (int64_t j = 0; j < n; j += 4)
+            store(row + j, load<Floats4>(row + j) - m);
+        }
+      }
+    }
+    NNC_SHORT_LOOP
+    for (int64_t c = 0, cells = heads * Tq * stride; c < cells; c += W)
+      store(P + c, expNonPositive<W>(load<V>(S + c)));
+    float *row = P;
+    for (int64_t r = 0, i = 0; r < heads * Tq;
+         ++r, row += stride, i = i + 1 == Tq ? 0 : i + 1) {
+      int64_t n = causal ? std::min(Tk, i + 1) : Tk;
+      Floats4 sum = load<Floats4>(row);
+      NNC_SHORT_LOOP
+      for (int64_t j = 4; j < n; j += 4)
+        sum += load<Floats4>(row + j);
+      float lr = sumHalves<4>(sum);
+      l[r] = lr;
+      Floats4 inverse = splat<Floats4>(lr == 0.0f ? 0.0f : 1.0f / lr);
+      NNC_SHORT_LOOP
+      for (int64_t j = 0; j < n; j += 4)
+        store(row + j, load<Floats4>(row + j) * inverse);
+    }
+  }
+
+  /// The forward over heads [b, e) of the batch·head, a batch at a time:
+  /// out = P v, a row of zeros where l_i is 0.
+  static NNC_INLINE void forwardShort(const AttentionTask &t, int64_t b,
+                                      int64_t e) {
+    const int64_t Tq = t.g.Tq, Tk = t.g.Tk, Dv = t.g.Dv,
+                  stride = headStride(t.g), cells = batchCells(t.g),
+                  batch = batchHeads(t.g), masks = t.mask ? Tq * stride : 0;
+    Scratch scratch({cells, cells, batch * Tq, masks});
+    float *S = scratch.take(cells), *P = scratch.take(cells),
+          *l = scratch.take(batch * Tq);
+    const float *mask = padMask(t, scratch.take(masks));
+    std::fill(S, S + cells, -inf);
+    for (int64_t bh0 = b; bh0 < e; bh0 += batch) {
+      int64_t heads = std::min(batch, e - bh0);
+      batchSoftmax(t, bh0, heads, mask, S, P, l);
+      const float *Vv = t.v + bh0 * Tk * Dv;
+      float *out = t.result + bh0 * Tq * Dv;
+      for (int64_t h = 0; h < heads; ++h, Vv += Tk * Dv, out += Tq * Dv) {
+        smallGemm({Tq, Dv, Tk, P + h * Tq * stride, stride, 1, Vv, Dv, out, Dv,
+                   false});
+        for (int64_t i = 0; i < Tq; ++i)
+          if (l[h * Tq + i] == 0.0f)
+            std::fill(out + i * Dv, out + (i + 1) * Dv, 0.0f);
+      }
+    }
+  }
+
+  /// The backward over heads [b, e) of the batch·head, a batch at a time:
+  /// dS_ij = scale·P_ij·(dout_i·v_j - dout_i·out_i), 0 for a key that
+  /// query i does not see, for the whole batch, then dq = dS k, dk = dSᵀ q
+  /// and dv = Pᵀ dout head by head.
+  static NNC_INLINE void backwardShort(const AttentionTask &t, int64_t b,
+                                       int64_t e) {
+    const int64_t Tq = t.g.Tq, Tk = t.g.Tk, Dk = t.g.Dk, Dv = t.g.Dv,
+                  stride = headStride(t.g), cells = batchCells(t.g),
+                  batch = batchHeads(t.g), masks = t.mask ? Tq * stride : 0;
+    const bool causal = t.g.causal;
+    Scratch scratch({cells, cells, cells, batch * Tq, masks, Tq + 4});
+    float *S = scratch.take(cells), *P = scratch.take(cells),
+          *dS = scratch.take(cells), *l = scratch.take(batch * Tq);
+    const float *mask = padMask(t, scratch.take(masks));
+    float *D = scratch.take(Tq + 4);
+    std::fill(S, S + cells, -inf);
+    std::fill(dS, dS + cells, 0.0f);
+    const Floats4 scale = splat<Floats4>(t.g.scale),
+                  zero = splat<Floats4>(0.0f);
+    const Ints4 lane = {0, 1, 2, 3};
+    for (int64_t bh0 = b; bh0 < e; bh0 += batch) {
+      int64_t heads = std::min(batch, e - bh0);
+      batchSoftmax(t, bh0, heads, mask, S, P, l);
+      const float *Vv = t.v + bh0 * Tk * Dv, *dO = t.dout + bh0 * Tq * Dv,
+                  *O = t.out + bh0 * Tq * Dv;
+      for (int64_t h = 0; h < heads;
+           ++h, Vv += Tk * Dv, dO += Tq * Dv, O += Tq * Dv) {
+        // D_i = dout_i·out_i, 4 rows at a time.
+        for (int64_t i = 0; i < Tq; i += 4) {
+          Rows4 x = rows4(dO, i, Tq, Dv), y = rows4(O, i, Tq, Dv);
+          store(D + i,
+                dot4<W>(x.r0, x.r1, x.r2, x.r3, y.r0, y.r1, y.r2, y.r3, Dv));
+        }
+        for (int64_t i = 0; i < Tq; ++i) {
+          int64_t n = causal ? std::min(Tk, i + 1) : Tk;
+          const float *p = P + (h * Tq + i) * stride, *dOi = dO + i * Dv;
+          float *ds = dS + (h * Tq + i) * stride;
+          Floats4 Di = splat<Floats4>(D[i]);
+          NNC_SHORT_LOOP
+          for (int64_t j = 0; j < n; j += 4) {
+            Floats4 dP = dotKeys(dOi, Vv, j, Tk, Dv, Dv);
+            store(ds + j,
+                  select(lane + (int32_t)j < (int32_t)n,
+                         scale * load<Floats4>(p + j) * (dP - Di), zero));
+          }
+        }
+      }
+      for (int64_t h = 0; h < heads; ++h) {
+        int64_t bh = bh0 + h;
+        const float *dSH = dS + h * Tq * stride, *PH = P + h * Tq * stride;
+        smallGemm({Tq, Dk, Tk, dSH, stride, 1, t.k + bh * Tk * Dk, Dk,
+                   t.dq + bh * Tq * Dk, Dk, false});
+        smallGemm({Tk, Dk, Tq, dSH, 1, stride, t.q + bh * Tq * Dk, Dk,
+                   t.dk + bh * Tk * Dk, Dk, false});
+        smallGemm({Tk, Dv, Tq, PH, 1, stride, t.dout + bh * Tq * Dv, Dv,
+                   t.dv + bh * Tk * Dv, Dv, false});
+      }
+    }
+  }
+};
+
+/// The entry points of one ISA's Kernels, for nncrt_parallel_for.
+template <class Kernels> struct Tasks {
+  static NNC_INLINE void forward(void *ctx, int64_t b, int64_t e) {
+    Kernels::forward(*static_cast<AttentionTask *>(ctx), b, e);
+  }
+  static NNC_INLINE void backward(void *ctx, int64_t b, int64_t e) {
+    Kernels::backward(*static_cast<AttentionTask *>(ctx), b, e);
+  }
+  static NNC_INLINE void forwardShort(void *ctx, int64_t b, int64_t e) {
+    Kernels::forwardShort(*static_cast<AttentionTask *>(ctx), b, e);
+  }
+  static NNC_INLINE void backwardShort(void *ctx, int64_t b, int64_t e) {
+    Kernels::backwardShort(*static_cast<AttentionTask *>(ctx), b, e);
+  }
 };
 
 void gemmGeneric(const GemmArgs &g) { gemm<4, 4, 2>(g); }
-
-void forwardGeneric(void *ctx, int64_t b, int64_t e) {
-  Kernels<4, gemmGeneric>::forward(*static_cast<AttentionTask *>(ctx), b, e);
+typedef Tasks<Kernels<4, gemmGeneric>> GenericTasks;
+void forwardGeneric(void *c, int64_t b, int64_t e) {
+  GenericTasks::forward(c, b, e);
 }
-
-void backwardGeneric(void *ctx, int64_t b, int64_t e) {
-  Kernels<4, gemmGeneric>::backward(*static_cast<AttentionTask *>(ctx), b, e);
+void backwardGeneric(void *c, int64_t b, int64_t e) {
+  GenericTasks::backward(c, b, e);
+}
+void forwardShortGeneric(void *c, int64_t b, int64_t e) {
+  GenericTasks::forwardShort(c, b, e);
+}
+void backwardShortGeneric(void *c, int64_t b, int64_t e) {
+  GenericTasks::backwardShort(c, b, e);
 }
 
 #if NNC_X86
 NNC_TARGET_AVX2 void gemmAvx2(const GemmArgs &g) { gemm<8, 6, 2>(g); }
-
-NNC_TARGET_AVX2 void forwardAvx2(void *ctx, int64_t b, int64_t e) {
-  Kernels<8, gemmAvx2>::forward(*static_cast<AttentionTask *>(ctx), b, e);
+typedef Tasks<Kernels<8, gemmAvx2>> Avx2Tasks;
+NNC_TARGET_AVX2 void forwardAvx2(void *c, int64_t b, int64_t e) {
+  Avx2Tasks::forward(c, b, e);
 }
-
-NNC_TARGET_AVX2 void backwardAvx2(void *ctx, int64_t b, int64_t e) {
-  Kernels<8, gemmAvx2>::backward(*static_cast<AttentionTask *>(ctx), b, e);
+NNC_TARGET_AVX2 void backwardAvx2(void *c, int64_t b, int64_t e) {
+  Avx2Tasks::backward(c, b, e);
+}
+NNC_TARGET_AVX2 void forwardShortAvx2(void *c, int64_t b, int64_t e) {
+  Avx2Tasks::forwardShort(c, b, e);
+}
+NNC_TARGET_AVX2 void backwardShortAvx2(void *c, int64_t b, int64_t e) {
+  Avx2Tasks::backwardShort(c, b, e);
 }
 
 NNC_TARGET_AVX512 void gemmAvx512(const GemmArgs &g) { gemm<16, 8, 2>(g); }
-
-NNC_TARGET_AVX512 void forwardAvx512(void *ctx, int64_t b, int64_t e) {
-  Kernels<16, gemmAvx512>::forward(*static_cast<AttentionTask *>(ctx), b, e);
+typedef Tasks<Kernels<16, gemmAvx512>> Avx512Tasks;
+NNC_TARGET_AVX512 void forwardAvx512(void *c, int64_t b, int64_t e) {
+  Avx512Tasks::forward(c, b, e);
 }
-
-NNC_TARGET_AVX512 void backwardAvx512(void *ctx, int64_t b, int64_t e) {
-  Kernels<16, gemmAvx512>::backward(*static_cast<AttentionTask *>(ctx), b, e);
+NNC_TARGET_AVX512 void backwardAvx512(void *c, int64_t b, int64_t e) {
+  Avx512Tasks::backward(c, b, e);
+}
+NNC_TARGET_AVX512 void forwardShortAvx512(void *c, int64_t b, int64_t e) {
+  Avx512Tasks::forwardShort(c, b, e);
+}
+NNC_TARGET_AVX512 void backwardShortAvx512(void *c, int64_t b, int64_t e) {
+  Avx512Tasks::backwardShort(c, b, e);
 }
 #endif
 
@@ -559,12 +964,13 @@ typedef void (*Task)(void *, int64_t, int64_t);
 /// of the one NNC_ATTENTION_ISA (generic, avx2, avx512) names if the CPU
 /// has it: a test's way to the others.
 struct AttentionKernels {
-  Task forward, backward;
+  Task forward, backward, forwardShort, backwardShort;
 };
 
 AttentionKernels attentionKernels() {
   static const AttentionKernels chosen = [] {
-    AttentionKernels kernels{forwardGeneric, backwardGeneric};
+    AttentionKernels kernels{forwardGeneric, backwardGeneric,
+                             forwardShortGeneric, backwardShortGeneric};
 #if NNC_X86
     const char *env = std::getenv("NNC_ATTENTION_ISA");
     auto capped = [&](const char *isa) {
@@ -574,9 +980,11 @@ AttentionKernels attentionKernels() {
     bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     bool avx512 = avx2 && __builtin_cpu_supports("avx512f");
     if (avx512 && !capped("generic") && !capped("avx2"))
-      kernels = {forwardAvx512, backwardAvx512};
+      kernels = {forwardAvx512, backwardAvx512, forwardShortAvx512,
+                 backwardShortAvx512};
     else if (avx2 && !capped("generic"))
-      kernels = {forwardAvx2, backwardAvx2};
+      kernels = {forwardAvx2, backwardAvx2, forwardShortAvx2,
+                 backwardShortAvx2};
 #endif
     return kernels;
   }();
@@ -648,6 +1056,11 @@ void nncrt_attention_forward(const float *q, const float *k, const float *v,
   check("nncrt_attention_forward", g);
   AttentionTask task{g, q, k, v, mask};
   task.result = out;
+  if (isShort(g)) {
+    nncrt_parallel_for(attentionKernels().forwardShort, &task, 0, B * H,
+                       shortGrain(g));
+    return;
+  }
   task.width = scoreWidth(Tq);
   int64_t blocks = (Tq + rowBlock - 1) / rowBlock;
   nncrt_parallel_for(attentionKernels().forward, &task, 0, B * H * blocks, 1);
@@ -663,6 +1076,11 @@ void nncrt_attention_backward(const float *q, const float *k, const float *v,
   check("nncrt_attention_backward", g);
   AttentionTask task{g, q, k, v, mask, out, dout};
   task.dq = dq, task.dk = dk, task.dv = dv;
+  if (isShort(g)) {
+    nncrt_parallel_for(attentionKernels().backwardShort, &task, 0, B * H,
+                       shortGrain(g));
+    return;
+  }
   task.width = scoreWidth(Tq);
   nncrt_parallel_for(attentionKernels().backward, &task, 0, B * H, 1);
 }

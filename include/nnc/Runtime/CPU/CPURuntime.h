@@ -191,8 +191,11 @@ void nncrt_pool2d_backward(const float *x, const float *dy, float *dx,
  *
  * Both run FlashAttention's algorithm: blocks of 64 query rows meet the
  * keys 64 at a time with a running maximum and sum per row (an online
- * softmax), so the Tq x Tk scores are never stored; a thread's scratch is
- * under 64 · (128 + Dk + Dv) floats whatever Tq and Tk. The kernels are
+ * softmax), so the Tq x Tk scores are never stored. Short heads (Tq and Tk
+ * both 16 or less, or, under causal masking, 64 or less with Dk and Dv 32
+ * or more) run in one piece instead, a plain softmax over their few
+ * scores, several heads to a thread's task. Either way a thread's scratch
+ * is under 64 · (256 + Dk + Dv) floats whatever Tq and Tk. The kernels are
  * those of the widest ISA the CPU has (AVX-512, AVX2 or SSE2;
  * NNC_ATTENTION_ISA=generic or avx2 in the environment caps it, for
  * tests). Threads split the forward over (batch, head, query block) and
