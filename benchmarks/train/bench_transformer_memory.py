@@ -16,10 +16,13 @@ no T x T scores) against PyTorch's attention, which materializes the scores
 (1.13 has no fused CPU attention).
 
 Each configuration runs in its own process, which reports the median step
-time and the growth of its peak resident memory during the timed steps over
-what it held after one warm-up step (ru_maxrss): the same measure for both
-sides. For nnc the arena's exact size is printed too. The peer runs at its
-best (benchmarks/common/peer.py).
+time and the growth of its peak resident memory over all its steps above
+what it held before the first (ru_maxrss; nnc's arena, allocated before,
+counted in): the same measure for both sides. For nnc the arena's exact
+size is printed too. The peer runs at its best (benchmarks/common/peer.py):
+its own and its BLAS's threads are separate pools that oversubscribe the
+cores when both run several, so each PyTorch configuration is timed with
+(PyTorch, BLAS) threads (n, n), (n, 1) and (1, n) and the fastest counts.
 
   /usr/bin/python3 benchmarks/train/bench_transformer_memory.py \\
       --build build
@@ -80,17 +83,34 @@ def child_nnc(args):
     start = (-raw.ctypes.data) % 64
     ws = raw[start:start + entry["arena_bytes"]]
     ws[:] = 1  # touch the arena: it is the step's memory
-    ptrs = [a.ctypes.data_as(ctypes.c_void_p) for a in ins + outs + [ws]]
-    fn = getattr(lib, entry["name"])
-    fn.restype = None
+    bufs = ins + outs + [ws]
+    # ctypes passes at most 1024 arguments and the deep step takes more: a
+    # generated C trampoline spreads an array of pointers over the call.
+    src = os.path.join(os.path.dirname(args.lib), entry["name"] + "_call.c")
+    with open(src, "w") as f:
+        n = len(bufs)
+        f.write("void %s(%s);\nvoid call_entry(void **p) { %s(%s); }\n" % (
+            entry["name"], ", ".join(["void *"] * n), entry["name"],
+            ", ".join("p[%d]" % i for i in range(n))))
+    tramp = src[:-2] + ".so"
+    subprocess.run(["cc", "-O1", "-shared", "-fPIC", "-o", tramp, src,
+                    args.lib, "-Wl,-rpath," + os.path.dirname(args.lib)],
+                   check=True)
+    call = ctypes.CDLL(tramp).call_entry
+    call.restype = None
+    array = (ctypes.c_void_p * len(bufs))(*[a.ctypes.data for a in bufs])
+
+    def fn():
+        call(array)
     lib.nncrt_set_num_threads(args.threads)
-    before = None
+    # The peak over every step, warm-up included, above what the process
+    # held before the first (the arena, allocated and touched before, is
+    # added: it is the step's memory).
+    before = rss_mib()
     times = []
     for s in range(args.warmup + args.steps):
-        if s == args.warmup:
-            before = rss_mib()
         t0 = time.perf_counter()
-        fn(*ptrs)
+        fn()
         if s >= args.warmup:
             times.append(time.perf_counter() - t0)
     # The arena was allocated before the warm-up: count it in.
@@ -105,7 +125,8 @@ def child_torch(args):
     import torch
     import torch.nn.functional as F
     from torch.utils.checkpoint import checkpoint
-    peer.set_peer_threads(args.threads, args.threads)
+    peer.set_peer_threads(args.torch_threads or args.threads,
+                          args.blas_threads or args.threads)
     torch.manual_seed(0)
     if args.what == "attention":
         q, k, v = (torch.randn(1, 8, args.seq, 64, requires_grad=True)
@@ -144,10 +165,8 @@ def child_torch(args):
             loss.backward()
             opt.step()
     times = []
-    before = None
+    before = rss_mib()
     for s in range(args.warmup + args.steps):
-        if s == args.warmup:
-            before = rss_mib()
         t0 = time.perf_counter()
         step()
         if s >= args.warmup:
@@ -163,6 +182,17 @@ def run_child(argv):
     out = subprocess.run([sys.executable, __file__] + argv, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def run_torch_best(argv, threads):
+    """The fastest thread split of a PyTorch configuration."""
+    runs = []
+    for t, b in sorted({(threads, threads), (threads, 1), (1, threads)}):
+        r = run_child(argv + ["--torch-threads=%d" % t,
+                              "--blas-threads=%d" % b])
+        r["split"] = (t, b)
+        runs.append(r)
+    return min(runs, key=lambda r: r["ms"])
 
 
 def compile_nnc(args, mlir, tag, flags):
@@ -200,9 +230,12 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lengths", default="256,1024,4096")
     ap.add_argument("--workdir", default="/tmp/nnc-bench-transformer")
+    ap.add_argument("--parts", default="model,attention")
     ap.add_argument("--child", choices=["nnc", "torch"])
     ap.add_argument("--what", default="model")
     ap.add_argument("--lib")
+    ap.add_argument("--torch-threads", type=int, default=0)
+    ap.add_argument("--blas-threads", type=int, default=0)
     ap.add_argument("--role", default="train_step")
     args = ap.parse_args()
     if args.child == "nnc":
@@ -217,7 +250,13 @@ def main():
     import peer
     print("peer:", peer.ensure_best_peer())
 
-    # Part 1: the deep model.
+    if "model" in args.parts:
+        deep_model(args, common)
+    if "attention" in args.parts:
+        attention_alone(args)
+
+
+def deep_model(args, common):
     mlir = os.path.join(args.workdir, "deep.mlir")
     subprocess.run([os.path.join(args.build, "bin", "grokking"),
                     "--emit-mlir=" + mlir] + deep_config(args), check=True)
@@ -231,18 +270,21 @@ def main():
             "--strategy=dp", "--budget=%d" % budget])
         rows.append(("nnc dp, budget %.0f MiB" % (budget / 2**20),
                      run_child(common + ["--child=nnc", "--lib=" + lib])))
-    rows.append(("PyTorch store-all",
-                 run_child(common + ["--child=torch", "--what=model"])))
-    rows.append(("PyTorch checkpoint per block",
-                 run_child(common + ["--child=torch", "--what=checkpoint"])))
+    rows.append(("PyTorch store-all", run_torch_best(
+        common + ["--child=torch", "--what=model"], args.threads)))
+    rows.append(("PyTorch checkpoint per block", run_torch_best(
+        common + ["--child=torch", "--what=checkpoint"], args.threads)))
     print("\n12 layers, width 512, 8 heads, sequence %d, batch %d, AdamW, "
           "%d threads" % (args.seq, args.batch, args.threads))
     print("%-34s %10s %16s" % ("", "ms/step", "peak growth MiB"))
     for name, r in rows:
-        extra = (" (arena %.0f MiB)" % r["arena_mib"]) if "arena_mib" in r else ""
+        extra = (" (arena %.0f MiB)" % r["arena_mib"]) if "arena_mib" in r \
+            else " (threads %d, BLAS %d)" % r["split"]
         print("%-34s %10.1f %16.0f%s" % (name, r["ms"], r["mib"], extra))
 
-    # Part 2: attention alone.
+
+
+def attention_alone(args):
     print("\nattention, batch 1, 8 heads, 64 features, causal: forward + "
           "backward")
     print("%6s %14s %14s %16s %16s" % ("T", "nnc ms", "PyTorch ms",
@@ -250,11 +292,12 @@ def main():
     for t in [int(x) for x in args.lengths.split(",")]:
         path = os.path.join(args.workdir, "attn%d.mlir" % t)
         attention_mlir(path, t)
-        lib, _ = compile_nnc(args, path, "attn%d" % t, [])
+        lib, _ = compile_nnc(args, path, "attn%d" % t, ["--learning-rate=0"])
         opts = ["--threads=%d" % args.threads, "--steps=%d" % args.steps,
                 "--warmup=%d" % args.warmup, "--seq=%d" % t]
         n = run_child(opts + ["--child=nnc", "--lib=" + lib, "--role=grad"])
-        p = run_child(opts + ["--child=torch", "--what=attention"])
+        p = run_torch_best(opts + ["--child=torch", "--what=attention"],
+                           args.threads)
         print("%6d %14.1f %14.1f %16.1f %16.1f" % (t, n["ms"], p["ms"],
                                                    n["mib"], p["mib"]))
 
