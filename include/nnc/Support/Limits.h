@@ -17,7 +17,10 @@
 #ifndef NNC_SUPPORT_LIMITS_H
 #define NNC_SUPPORT_LIMITS_H
 
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdint>
+#include <optional>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -58,6 +61,44 @@ inline constexpr uint64_t kMaxDPTableBytes = uint64_t(4) << 30;
 /// Nesting depth of a JSON document nnc reads (a chain is 3 deep): the
 /// parser recurses once per level.
 inline constexpr unsigned kMaxJSONDepth = 64;
+
+/// Brackets an MLIR text may nest: MLIR's parser, verifier and printer
+/// recurse once per level (regions from about 4,000 levels, attribute
+/// arrays from about 10,000, overflow an 8 MiB stack and crash); real
+/// models nest a handful.
+inline constexpr unsigned kMaxMLIRNesting = 1000;
+
+/// The offset in `text` of the first bracket nested deeper than
+/// `maxDepth`, if any: (, [, { and < count, outside string literals and
+/// `//` comments (a `>` after `-` is an arrow, not a bracket). Unbalanced
+/// text is the parser's to report; this only bounds its recursion.
+inline std::optional<size_t> findExcessiveNesting(llvm::StringRef text,
+                                                  unsigned maxDepth) {
+  unsigned depth = 0;
+  for (size_t i = 0, e = text.size(); i < e; ++i) {
+    char c = text[i];
+    if (c == '"') { // a string literal, with escapes
+      for (++i; i < e && text[i] != '"'; ++i)
+        if (text[i] == '\\')
+          ++i;
+      continue;
+    }
+    if (c == '/' && i + 1 < e && text[i + 1] == '/') {
+      i = text.find('\n', i);
+      if (i == llvm::StringRef::npos)
+        break;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{' || c == '<') {
+      if (++depth > maxDepth)
+        return i;
+    } else if (c == ')' || c == ']' || c == '}' ||
+               (c == '>' && (i == 0 || text[i - 1] != '-'))) {
+      depth -= depth > 0;
+    }
+  }
+  return std::nullopt;
+}
 
 /// Register tiles of the generated CPU contractions: rows and columns of
 /// a tile, and its vector length. A tile is unrolled into the IR, so its

@@ -89,6 +89,17 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
   auto file = openInputFile(source.inputFile, &error);
   if (!file)
     return llvm::createStringError(error);
+  StringRef text = file->getBuffer();
+  if (std::optional<size_t> at =
+          ::nnc::limits::findExcessiveNesting(text, ::nnc::limits::kMaxMLIRNesting)) {
+    unsigned id = sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    auto [line, col] = sourceMgr.getLineAndColumn(
+        llvm::SMLoc::getFromPointer(text.data() + *at), id);
+    emitError(FileLineColLoc::get(&context, source.inputFile, line, col))
+        << "brackets nest deeper than " << ::nnc::limits::kMaxMLIRNesting
+        << " levels, over nnc's limit (the parser would overflow its stack)";
+    return ::nnc::makeDiagnosedError();
+  }
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module) // the parser reported where
