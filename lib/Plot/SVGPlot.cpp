@@ -165,7 +165,8 @@ void nnc::plot::writeLinePlot(llvm::raw_ostream &os, const LinePlot &plot) {
   Frame f{x0, x1, y0, y1, 70, 35, plot.width - 90.0, plot.height - 85.0};
   header(os, plot.width, plot.height, plot.title);
   axes(os, f, plot.xLabel, plot.yLabel, plot.logY, plot.logX);
-  for (auto [k, s] : llvm::enumerate(plot.series)) {
+  for (auto [k, series] : llvm::enumerate(plot.series)) {
+    const Series &s = series; // a lambda may not capture a binding (C++17)
     const char *color = kColors[k % std::size(kColors)];
     std::string points;
     auto flush = [&]() {

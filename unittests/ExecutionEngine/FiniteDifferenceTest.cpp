@@ -71,7 +71,7 @@ void checkGradients(const Case &c, uint64_t seed = 1) {
           y, g.input({yShape[0]}, IntegerType::get(&context(), 32)));
     else
       loss = g.mseLoss(y, g.input(yShape));
-    g.finish(loss);
+    ASSERT_TRUE(succeeded(g.finish(loss)));
   }
   CompileOptions options;
   options.step.learningRate = 0.0;
