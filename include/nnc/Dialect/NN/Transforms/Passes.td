@@ -145,6 +145,40 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
   ];
 }
 
+def SinkSlices : Pass<"nnc-sink-slices", "::mlir::ModuleOp"> {
+  let summary = "Compute only the rows a slice keeps";
+  let description = [{
+    Moves each `nn.slice` that keeps whole rows (the last dimension) above
+    the row-wise ops producing its input when the slice is all that reads
+    them: elementwise ops, `nn.add`, `nn.mul`, `nn.layer_norm`, `nn.linear`
+    (a slice of its rows is the layer applied to those rows), and the
+    reshapes between `[B, T, D]` and `[B·T, D]` around linear layers (one
+    position of every sequence is every T-th row). Runs on the model
+    function before `nnc-autodiff`, so the backward follows.
+
+    A classifier that reads the last position of a transformer (`x[:, -1]`)
+    then runs its last layer's MLP, output projection and norms on one
+    position per sequence instead of all of them: what the loss never reads
+    is never computed, in the forward or in its backward. Attention stops
+    the motion (its keys need every position).
+
+    Not in the default pipeline yet: on a sunk two-layer transformer the
+    checkpoint planner predicted a dp plan's peak at 71,424 bytes where
+    the arena's max-live bound was 89,984 (docs/Transformers.md), and
+    nnc-compile rightly refused the plan. Until the planner's view of the
+    sliced graph is fixed, run it with nnc-opt.
+
+    ```mlir
+    %n = nn.layer_norm %x, %w, %b : (tensor<8x4x16xf32>, ...) -> tensor<8x4x16xf32>
+    %s = nn.slice %n {offsets = array<i64: 0, 3, 0>, sizes = array<i64: 8, 1, 16>,
+                      strides = array<i64: 1, 1, 1>} : ...
+    // becomes
+    %s = nn.slice %x {...} : (tensor<8x4x16xf32>) -> tensor<8x1x16xf32>
+    %n = nn.layer_norm %s, %w, %b : (tensor<8x1x16xf32>, ...) -> tensor<8x1x16xf32>
+    ```
+  }];
+}
+
 def FuseUpdates : Pass<"nnc-fuse-updates", "::mlir::ModuleOp"> {
   let summary = "Fold each weight's SGD step into the matmul computing its "
                 "gradient";
