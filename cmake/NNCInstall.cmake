@@ -20,6 +20,9 @@ set(NNC_LIBRARIES
 # The run-time libraries compiled code links (nnc-compile finds the archives
 # next to itself, in <prefix>/lib).
 set(NNC_RUNTIMES NNCRuntimeCPUShared)
+if(NNC_HAVE_MPI)
+  list(APPEND NNC_LIBRARIES NNCRuntimeMPI)
+endif()
 if(TARGET NNCRuntimeCUDA)
   list(APPEND NNC_LIBRARIES NNCRuntimeCUDA)
   list(APPEND NNC_RUNTIMES NNCRuntimeCUDAShared)

@@ -9,6 +9,9 @@ OUT/planner: the chain JSON files of nnc-plan's tests, and the chains the
              compiler builds for a few MLPs (nnc-plan --emit-chain);
 OUT/onnx:    the ONNX models the importer's tests write (valid and broken).
 OUT/files:   IDX data files and nnc weights files (valid and broken).
+OUT/capi:    programs of C API calls (fuzz/capi/CAPIFuzzer.cpp's encoding):
+             each opcode on each of the harness's models, a few sequences,
+             and the weights files above loaded through the API.
 Seeds over a target's size cap are skipped: the target would ignore them.
 """
 
@@ -22,7 +25,36 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Debian's python3 has onnx and numpy (scripts/setup.sh); another python3
 # first on PATH may not.
 DEBIAN_PYTHON = "/usr/bin/python3"
-CAP = {"ir": 16384, "planner": 16384, "onnx": 65536, "files": 65536}
+CAP = {"ir": 16384, "planner": 16384, "onnx": 65536, "files": 65536,
+       "capi": 4096}
+
+# The C API harness's opcodes (fuzz/capi/CAPIFuzzer.cpp) and its models
+# (three compiled at start-up, and a NULL model).
+CAPI_OPS = 12
+CAPI_MODELS = 4
+
+
+def capi_seeds(weights_files):
+    """Programs for the C API target: every opcode on every model with a
+    few argument patterns; save-then-load and train-then-save sequences;
+    loads of the given weights files' bytes (path selector 8, then a
+    big-endian u32 length and the bytes)."""
+    seeds = []
+    tails = (bytes(12), bytes(range(1, 13)), bytes([0xff] * 12),
+             bytes([1, 3, 5, 7, 2, 4, 6, 8, 9, 11, 13, 15]))
+    for op in range(CAPI_OPS):
+        for model in range(CAPI_MODELS):
+            for tail in tails:
+                seeds.append(bytes([op, model]) + tail)
+    seeds.append(bytes([5, 0, 2, 0] * 6 + [7, 0, 9, 8, 0, 9]))
+    seeds.append(bytes([3, 0, 1, 2, 0, 0, 0, 7, 7, 5, 0, 2, 0, 7, 0, 9]))
+    seeds.append(bytes([4, 0, 0, 2, 2, 1, 0, 4, 1, 1, 3, 4, 2, 9, 2, 0]))
+    for data in weights_files:
+        for model in range(CAPI_MODELS - 1):
+            n = len(data)
+            seeds.append(bytes([8, model, 8]) + n.to_bytes(4, "big") + data)
+    return seeds
+
 
 
 def put(out, target, data):
@@ -73,6 +105,9 @@ def main():
                        check=True)
     for f in sorted(weights_dir.glob("*")):
         put(out, "files", f.read_bytes())
+    for data in capi_seeds([f.read_bytes()
+                            for f in sorted(weights_dir.glob("*"))]):
+        put(out, "capi", data)
     for t in CAP:
         n = len(os.listdir(out / t)) if (out / t).is_dir() else 0
         print(f"make-corpus: {t}: {n} seeds")

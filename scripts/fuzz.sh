@@ -4,8 +4,8 @@
 #   scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]
 #   scripts/fuzz.sh TARGET --runs=N [libFuzzer options...]
 #
-# TARGET is ir, planner, onnx or files (docs/Fuzzing.md). The target comes from
-# the sanitizer build (build-asan/, made by scripts/sanitize.sh --build-only
+# TARGET is ir, planner, onnx, files or capi (docs/Fuzzing.md). The target
+# comes from the sanitizer build (build-asan/, made by scripts/sanitize.sh --build-only
 # if missing): ASan + UBSan + libFuzzer. Its corpus lives in
 # build-asan/fuzz/corpus/TARGET, seeded from the test inputs the first time
 # and grown by every run; crashes, leaks and slow inputs are written to
@@ -17,7 +17,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 if [ $# -lt 2 ]; then
-  echo "usage: scripts/fuzz.sh ir|planner|onnx|files SECONDS|--runs=N [libFuzzer options]" >&2
+  echo "usage: scripts/fuzz.sh ir|planner|onnx|files|capi SECONDS|--runs=N [libFuzzer options]" >&2
   exit 2
 fi
 target="$1"; shift
@@ -27,7 +27,8 @@ case "$target" in
   planner) dict=fuzz/chain.dict; max_len=16384 ;;
   onnx) dict=""; max_len=65536 ;;
   files) dict=""; max_len=65536 ;;
-  *) echo "fuzz.sh: unknown target '$target' (expected ir, planner, onnx or files)" >&2; exit 2 ;;
+  capi) dict=""; max_len=4096 ;;
+  *) echo "fuzz.sh: unknown target '$target' (expected ir, planner, onnx, files or capi)" >&2; exit 2 ;;
 esac
 case "$limit" in
   --runs=[0-9]*) budget=("-runs=${limit#--runs=}") ;;

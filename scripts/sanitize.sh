@@ -35,7 +35,9 @@ fi
 ninja -C build-asan -j"${NNC_JOBS:-$(nproc)}" \
   nnc-opt nnc-plan nnc-compile nnc-translate \
   PlannerTests MemoryTests FrontendTests ExecutionEngineTests RuntimeTests \
-  nnc-ir-fuzzer nnc-planner-fuzzer nnc-onnx-fuzzer nnc-files-fuzzer
+  CAPITests \
+  nnc-ir-fuzzer nnc-planner-fuzzer nnc-onnx-fuzzer nnc-files-fuzzer \
+  nnc-capi-fuzzer
 [ "${1:-}" = "--build-only" ] && exit 0
 
 # allow_user_poisoning=0: see scripts/fuzz.sh.
@@ -48,7 +50,7 @@ python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv \
   build-asan/test/Tools/nnc-plan build-asan/test/Tools/nnc-compile-limits.test \
   build-asan/test/Tools/nnc-opt.test build-asan/test/Fuzz
 
-for target in ir planner onnx files; do
+for target in ir planner onnx files capi; do
   echo "sanitize: fuzzing $target for ${NNC_FUZZ_RUNS:-20000} executions"
   log="build-asan/fuzz/$target.log"
   mkdir -p build-asan/fuzz

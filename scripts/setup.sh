@@ -19,6 +19,8 @@ PKGS=(
   # The ONNX importer: libonnx and protobuf (the C++ runtime; protoc for
   # ONNXConfig.cmake's find_dependency).
   libonnx-dev libprotobuf-dev protobuf-compiler
+  # Data-parallel training (docs/Distributed.md): Open MPI and mpirun.
+  openmpi-bin libopenmpi-dev
   # Oracles and peers: PyTorch autograd, ONNX; an optimized BLAS for the
   # PyTorch peer (without it Debian's torch runs the reference BLAS).
   python3-torch python3-onnx python3-numpy python3-threadpoolctl

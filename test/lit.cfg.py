@@ -45,6 +45,7 @@ tools = [
     "nnc-planner-fuzzer",
     "nnc-onnx-fuzzer",
     "nnc-files-fuzzer",
+    "nnc-capi-fuzzer",
     "grokking",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
@@ -64,6 +65,25 @@ if os.path.exists("/usr/bin/python3") and \
 if os.path.exists("/usr/bin/python3") and \
         os.system("/usr/bin/python3 -c 'import onnx' 2>/dev/null") == 0:
     config.available_features.add("onnx")
+# Mixed precision (docs/MixedPrecision.md) runs where the CPU multiplies
+# bf16 in hardware: AVX-512 BF16 or AMX (nnc refuses emulated bf16).
+try:
+    with open("/proc/cpuinfo") as f:
+        cpu_flags = set(f.read().split())
+    if {"avx512_bf16", "amx_bf16"} & cpu_flags:
+        config.available_features.add("bf16")
+except OSError:
+    pass
+# Data parallelism (docs/Distributed.md): nnc built with MPI and Open MPI's
+# launcher. %mpirun starts ranks on this machine (as root, more ranks than
+# cores, shared memory between them).
+if getattr(config, "nnc_have_mpi", "") in ("ON", "1", "TRUE") and \
+        shutil.which("mpirun"):
+    config.available_features.add("mpi")
+    config.substitutions.append(
+        ("%mpirun", "mpirun --allow-run-as-root --oversubscribe "
+                    "--mca btl self,vader"))
+
 # Debian's dataset-fashion-mnist: short real-data runs.
 if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
     config.available_features.add("fashion-mnist")

@@ -89,7 +89,9 @@ class NNCStep:
         self.fn(*self.ptrs)
 
 
-def torch_mlp(widths, batch, loss, lr):
+def torch_mlp(widths, batch, loss, lr, autocast=False):
+    """The PyTorch step; with `autocast`, the forward under
+    torch.autocast("cpu", dtype=torch.bfloat16) and the loss in f32."""
     import torch
     torch.manual_seed(0)
     layers = []
@@ -109,7 +111,9 @@ def torch_mlp(widths, batch, loss, lr):
 
     def step():
         opt.zero_grad(set_to_none=False)
-        lossf(model(x), t).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out = model(x)
+        lossf(out.float(), t).backward()
         opt.step()
     return step
 

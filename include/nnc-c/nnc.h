@@ -84,8 +84,14 @@ typedef struct {
   const char *loss;
   /* ONNX: the size of symbolic (dynamic) dimensions; 0: none. */
   int64_t batch;
-  /* The model function's name; NULL: the file's stem (ONNX) or "mlp". */
+  /* The model function's name; NULL or "": the file's stem (ONNX) or
+   * "mlp". */
   const char *name;
+  /* "f32" (NULL) or "bf16": mixed precision, matmul operands and the
+   * activations between them in bf16 with f32 accumulation, master
+   * weights and losses (needs AVX-512 BF16 or AMX; compiling fails
+   * with a message otherwise). Buffers the caller passes stay float. */
+  const char *precision;
 } nnc_options;
 
 void nnc_options_init(nnc_options *options);

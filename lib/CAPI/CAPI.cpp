@@ -16,9 +16,11 @@
 #include "nnc/Pipeline/Compiler.h"
 #include "nnc/Frontend/ModelLoader.h"
 #include "nnc/Planner/Chain.h"
+#include "nnc/Support/Limits.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <cmath>
@@ -104,6 +106,12 @@ llvm::Error applyOptions(const nnc_options *o, CompileOptions &options) {
   }
   if (o->slots)
     options.checkpoint.slots = o->slots;
+  if (o->precision) {
+    auto precision = ::nnc::precisions.parse(o->precision);
+    if (!precision)
+      return precision.takeError();
+    options.step.precision = *precision;
+  }
   return options.validate();
 }
 
@@ -144,13 +152,33 @@ nnc_model *compile(nnc_context *c, ModelSource source, const nnc_options *o) {
   m->compiled = std::move(*compiled);
   m->jit = std::move(*jit);
   m->parameters = m->compiled.parameters();
+  // The model holds its parameters: a .mlir model's shapes (each within
+  // nnc's per-tensor limit) can still sum beyond memory, and a failed
+  // allocation would abort the caller. Check before allocating (sums
+  // saturate: the number of parameters is not bounded).
+  uint64_t bytes = 0;
+  for (const TensorSpec &spec : m->parameters) {
+    uint64_t n = sizeof(float);
+    for (int64_t d : spec.shape)
+      n = llvm::SaturatingMultiply(n, static_cast<uint64_t>(d));
+    bytes = llvm::SaturatingAdd(bytes, n);
+  }
+  if (uint64_t can = ::nnc::limits::allocatableBytes(); can && bytes > can)
+    return fail(c, "the model's parameters need " + llvm::Twine(bytes) +
+                       " bytes, more than this process may allocate (" +
+                       llvm::Twine(can) + " bytes)"),
+           nullptr;
   for (const TensorSpec &spec : m->parameters) {
     int64_t n = 1;
     for (int64_t d : spec.shape)
       n *= d;
-    const NamedTensor *t = initial.find(spec.name);
-    m->values.push_back(
-        t && t->shape == spec.shape ? t->data : std::vector<float>(n, 0.0f));
+    // The initial values move into the model (no second copy).
+    auto it = llvm::find_if(initial.tensors, [&](const NamedTensor &t) {
+      return t.name == spec.name && t.shape == spec.shape;
+    });
+    m->values.push_back(it != initial.tensors.end()
+                            ? std::move(it->data)
+                            : std::vector<float>(n, 0.0f));
   }
   return m.release();
 }
@@ -212,7 +240,9 @@ nnc_model *nnc_compile_mlp(nnc_context *c, const char *widths,
   spec->loss = *lossKind;
   ModelSource source;
   source.mlp = *spec;
-  source.name = o && o->name ? o->name : "mlp";
+  // An empty name is no name, as for nnc_compile_file (it made a model
+  // function named "" and entry points named "_train_step").
+  source.name = o && o->name && *o->name ? o->name : "mlp";
   return compile(c, std::move(source), o);
 }
 

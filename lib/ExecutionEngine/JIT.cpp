@@ -10,6 +10,9 @@
 #include "nnc/Codegen/CPU/TargetMachine.h"
 #include "nnc/Codegen/Common/RuntimeABI.h"
 #include "nnc/Runtime/CPU/CPURuntime.h"
+#ifdef NNC_HAVE_MPI
+#include "nnc/Runtime/MPI/MPIRuntime.h"
+#endif
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -17,14 +20,17 @@
 using namespace mlir;
 using namespace mlir::nnc;
 
-/// The address of a CPU run-time function (linked into this library); null
-/// for another library's.
+/// The address of a CPU run-time function, or of a data-parallel one when
+/// nnc is built with MPI (both linked into this library); null for another
+/// library's.
 static void *cpuRuntimeAddress(RuntimeFunction fn) {
   switch (fn) {
   case RuntimeFunction::Sgemm:
     return reinterpret_cast<void *>(&nncrt_sgemm);
   case RuntimeFunction::SgemmEpilogue:
     return reinterpret_cast<void *>(&nncrt_sgemm_epilogue);
+  case RuntimeFunction::GemmBF16:
+    return reinterpret_cast<void *>(&nncrt_gemm_bf16);
   case RuntimeFunction::ParallelFor:
     return reinterpret_cast<void *>(&nncrt_parallel_for);
   case RuntimeFunction::SetNumThreads:
@@ -51,6 +57,19 @@ static void *cpuRuntimeAddress(RuntimeFunction fn) {
   case RuntimeFunction::CudaStepBegin:
   case RuntimeFunction::CudaStepEnd:
     return nullptr;
+  // The data-parallel library, linked in when nnc was built with MPI.
+  case RuntimeFunction::AllReduceStart:
+#ifdef NNC_HAVE_MPI
+    return reinterpret_cast<void *>(&nncrt_allreduce_start);
+#else
+    return nullptr;
+#endif
+  case RuntimeFunction::AllReduceWait:
+#ifdef NNC_HAVE_MPI
+    return reinterpret_cast<void *>(&nncrt_allreduce_wait);
+#else
+    return nullptr;
+#endif
   }
   llvm_unreachable("unknown run-time function");
 }
@@ -73,10 +92,13 @@ llvm::Expected<std::unique_ptr<JITModule>> JITModule::create(ModuleOp module) {
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
     for (const RuntimeFunctionInfo &info : getRuntimeFunctions()) {
-      if (info.library != RuntimeLibrary::CPU)
+      if (info.library == RuntimeLibrary::CUDA)
         continue;
       void *address = cpuRuntimeAddress(info.id);
-      assert(address && "every CPU run-time function has an address");
+      assert((address || info.library == RuntimeLibrary::MPI) &&
+             "every CPU run-time function has an address");
+      if (!address) // no MPI in this build: the lookup names the symbol
+        continue;
       symbols[interner(info.name)] = {
           llvm::orc::ExecutorAddr::fromPtr(address),
           llvm::JITSymbolFlags::Exported};

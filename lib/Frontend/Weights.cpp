@@ -63,6 +63,15 @@ llvm::Error mlir::nnc::saveWeights(StringRef path,
       return llvm::createStringError("cannot write '%s': tensor name '%s' "
                                      "appears twice",
                                      path.str().c_str(), name.str().c_str());
+  // Opening a FIFO to write blocks until something reads it (forever, for
+  // a caller that passed the wrong path); a socket cannot be opened.
+  llvm::sys::fs::file_status status;
+  if (!llvm::sys::fs::status(path, status) &&
+      (status.type() == llvm::sys::fs::file_type::fifo_file ||
+       status.type() == llvm::sys::fs::file_type::socket_file))
+    return llvm::createStringError("cannot write '%s': it is a FIFO or a "
+                                   "socket, not a file",
+                                   path.str().c_str());
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
@@ -86,9 +95,14 @@ llvm::Error mlir::nnc::saveWeights(StringRef path,
       w.write<float>(data[i][k]);
   }
   os.close();
-  if (os.has_error())
+  if (os.has_error()) {
+    std::string why = os.error().message();
+    // An error left on the stream is a fatal error in its destructor
+    // (report_fatal_error: the caller's process exits).
+    os.clear_error();
     return llvm::createStringError("cannot write '%s': %s", path.str().c_str(),
-                                   os.error().message().c_str());
+                                   why.c_str());
+  }
   return llvm::Error::success();
 }
 

@@ -310,20 +310,35 @@ resolveReuseHints(ArrayRef<BufferInterval> buffers,
 static uint64_t findOffset(const Block &block, ArrayRef<BufferInterval> buffers,
                            ArrayRef<uint64_t> footprints,
                            ArrayRef<Placed> placed) {
+  // The members that share a step with one placed buffer forbid intervals
+  // that all end at its top, so their union is the one of the widest (the
+  // largest footprint): one interval per placed buffer. (One per member and
+  // placed buffer, sorted, made a long in-place chain, one block of
+  // thousands of members, cubic: 8000 ReLUs planned in 8 s.)
   std::vector<std::pair<uint64_t, uint64_t>> forbidden; // [lo, hi)
+  forbidden.reserve(placed.size());
+  bool ascending = true;
   for (const Placed &other : placed) {
+    if (!timesOverlap(block.start, block.end, other.start, other.end))
+      continue;
+    uint64_t widest = 0;
     for (size_t m : block.members) {
-      uint64_t footprint = footprints[m];
-      if (footprint == 0 || !timesOverlap(buffers[m].start, buffers[m].end,
-                                          other.start, other.end))
-        continue;
-      uint64_t lo =
-          other.offset + 1 > footprint ? other.offset + 1 - footprint : 0;
-      forbidden.push_back({lo, other.offset + other.footprint});
+      if (footprints[m] > widest &&
+          timesOverlap(buffers[m].start, buffers[m].end, other.start,
+                       other.end))
+        widest = footprints[m];
+      if (widest == block.footprint) // no member is wider
+        break;
     }
+    if (widest == 0)
+      continue;
+    uint64_t lo = other.offset + 1 > widest ? other.offset + 1 - widest : 0;
+    ascending &= forbidden.empty() || forbidden.back().first <= lo;
+    forbidden.push_back({lo, other.offset + other.footprint});
   }
-  // With one member the intervals already ascend with the placed offsets.
-  if (block.members.size() > 1)
+  // With one member (one footprint) the intervals already ascend with the
+  // placed offsets.
+  if (!ascending)
     llvm::sort(forbidden);
 
   uint64_t best = 0;

@@ -21,6 +21,7 @@
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 using namespace mlir::nnc;
@@ -47,6 +48,14 @@ std::vector<std::string> mlir::nnc::cpuRuntimeLinkArguments() {
 std::vector<std::string> mlir::nnc::cudaRuntimeLinkArguments() {
 #ifdef NNC_RUNTIME_CUDA_ARCHIVE
   return {runtimeArchive(NNC_RUNTIME_CUDA_ARCHIVE), "-ldl", "-lstdc++"};
+#else
+  return {};
+#endif
+}
+
+std::vector<std::string> mlir::nnc::mpiRuntimeLinkArguments() {
+#ifdef NNC_RUNTIME_MPI_ARCHIVE
+  return {runtimeArchive(NNC_RUNTIME_MPI_ARCHIVE), "-lmpi", "-lstdc++"};
 #else
   return {};
 #endif
@@ -214,12 +223,49 @@ ModelStats mlir::nnc::computeModelStats(func::FuncOp gradFn) {
     stats.savedActivationBytes += getSizeInBytes(v.getType());
   stats.plan = gradFn->getAttrOfType<CheckpointPlanAttr>(
       NNDialect::getCheckpointAttrName());
+  // Each bucket's overlap window: what runs between its start and its wait.
+  for (auto start : gradFn.getOps<AllReduceStartOp>()) {
+    AllReduceBucket b;
+    b.bucket = start.getBucket();
+    b.bytes = getSizeInBytes(start.getResult().getType());
+    b.gradients = start.getGrads().size();
+    for (Operation *op = start->getNextNode(); op; op = op->getNextNode()) {
+      if (auto wait = dyn_cast<AllReduceWaitOp>(op);
+          wait && static_cast<int64_t>(wait.getBucket()) == b.bucket)
+        break;
+      if (auto cost = dyn_cast<CostOpInterface>(op))
+        b.windowFlops += cost.getFlops();
+    }
+    stats.allReduceBuckets.push_back(b);
+  }
   return stats;
+}
+
+llvm::Error mlir::nnc::checkBF16Support(const llvm::StringMap<bool> &features) {
+  for (StringRef feature : {"avx512bf16", "amx-bf16"})
+    if (features.lookup(feature))
+      return llvm::Error::success();
+  return llvm::createStringError(
+      "--precision=bf16 needs a CPU that multiplies bf16 in hardware "
+      "(AVX-512 BF16 or AMX); this one has neither, and emulated bf16 runs "
+      "slower than --precision=f32");
 }
 
 static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
                                         const CompileOptions &options,
                                         Target target) {
+  if (options.step.precision == Precision::BF16) {
+    if (target == Target::NVPTX) {
+      module->emitError(
+          "--precision=bf16 is not implemented for the nvptx target yet "
+          "(no tensor-core kernels); compile with --precision=f32");
+      return failure();
+    }
+    if (llvm::Error err = checkBF16Support(llvm::sys::getHostCPUFeatures())) {
+      module->emitError(llvm::toString(std::move(err)));
+      return failure();
+    }
+  }
   // Three stages, with what the driver records in between: the entry points
   // at the graph level, then the arena sizes.
   if (failed(runStage(*module, [&](OpPassManager &pm) {
@@ -287,9 +333,9 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
     libraries.push_back(RuntimeLibrary::CUDA);
   for (RuntimeLibrary library : libraries)
     llvm::append_range(result.linkLibraries,
-                       library == RuntimeLibrary::CPU
-                           ? cpuRuntimeLinkArguments()
-                           : cudaRuntimeLinkArguments());
+                       library == RuntimeLibrary::CPU    ? cpuRuntimeLinkArguments()
+                       : library == RuntimeLibrary::CUDA ? cudaRuntimeLinkArguments()
+                                                         : mpiRuntimeLinkArguments());
   return result;
 }
 

@@ -50,6 +50,17 @@ void StepOptions::bind(::nnc::OptionsBinder &b) {
         cl::desc("Update each weight straight from the matmul computing its "
                  "gradient (plain SGD: no weight-gradient buffer); the plan "
                  "counts what remains"));
+  b.opt("precision", precision,
+        cl::desc("Element type of matmul operands and the activations "
+                 "between them (bf16: f32 accumulation, master weights, "
+                 "optimizer state and losses)"));
+  b.opt("all-reduce", allReduce,
+        cl::desc("Average each gradient over the MPI ranks inside the step "
+                 "(data parallelism; nnc-train sets it under mpirun)"));
+  b.opt("bucket-bytes", bucketBytes,
+        cl::desc("With --all-reduce: gradients are reduced in buckets of at "
+                 "least this many bytes, each started as soon as the "
+                 "backward completes it"));
 }
 
 llvm::Error StepOptions::validate() const {
@@ -105,8 +116,10 @@ Optimizer StepOptions::effectiveOptimizer() const {
 bool StepOptions::fusesUpdates() const {
   // The planner must know exactly when, since it counts one weight-gradient
   // buffer less per layer; the plan records the decision.
-  return fuseUpdates && effectiveOptimizer() == Optimizer::SGD &&
-         weightDecay == 0 && !gradNorms;
+  // An all-reduced gradient must exist before its update.
+  return fuseUpdates && !allReduce &&
+         effectiveOptimizer() == Optimizer::SGD && weightDecay == 0 &&
+         !gradNorms;
 }
 
 AutodiffOptions StepOptions::toAutodiffOptions() const {
@@ -204,6 +217,10 @@ void CompileOptions::bindCodegen(::nnc::OptionsBinder &b) {
 llvm::Error CompileOptions::validate() const {
   if (llvm::Error err = step.validate())
     return err;
+  if (step.precision == Precision::BF16 && cpu.gemm == GemmEngine::Generated)
+    return llvm::createStringError(
+        "--precision=bf16 runs its products on the library GEMM (oneDNN's "
+        "bf16 matmul); --gemm=generated has no bf16 kernels");
   if (llvm::Error err = checkpoint.validate())
     return err;
   return gpu.validate();

@@ -32,7 +32,14 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   // Contract: the frontend handed over a model function.
   pm.addPass(createVerifyModel());
   // Derive @<model>_grad (or @<model>_train_step with an optimizer).
+  // Types on the forward, as autocast does: each gradient then takes its
+  // value's type through the VJPs, the planner prices bf16 activations,
+  // and a recomputation repeats the original's conversions.
+  if (opts.step.precision != Precision::F32)
+    pm.addPass(createMixedPrecision({opts.step.precision}));
   pm.addPass(createAutodiff(opts.step.toAutodiffOptions()));
+  if (opts.step.precision != Precision::F32)
+    pm.addPass(createRecastForBackward());
   // Choose what to keep and what to recompute, then rewrite the function to
   // do exactly that (store-all too: one code path for every strategy, so
   // gradients are bit-identical across them).
@@ -40,6 +47,16 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
       opts.checkpoint.toPlanCheckpointsOptions(opts.step);
   pm.addPass(createPlanCheckpoints(plan));
   pm.addPass(createRematerialize());
+  // The rematerializer derives the backward afresh: convert again there too,
+  // as the plan priced it.
+  if (opts.step.precision != Precision::F32)
+    pm.addPass(createRecastForBackward());
+  // Data parallelism: each bucket of gradients is averaged over the ranks,
+  // started as the backward completes it and waited for before its updates
+  // (fused updates are off then: the gradient must exist to be reduced).
+  if (opts.step.allReduce)
+    pm.addPass(createInsertAllReduce(
+        InsertAllReduceOptions{opts.step.bucketBytes}));
   // A weight's update straight from its gradient's matmul: exactly when the
   // plan counted no gradient buffer for it (the plan records the decision,
   // and nnc-fuse-updates checks it).

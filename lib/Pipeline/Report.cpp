@@ -83,8 +83,25 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
           options.checkpoint.backwardFlopSeconds;
     }
   }
+  // Data parallelism: each bucket and the backward work its all-reduce can
+  // hide behind (null without --all-reduce).
+  llvm::json::Value allReduce = nullptr;
+  if (!s.allReduceBuckets.empty()) {
+    llvm::json::Array buckets;
+    for (const AllReduceBucket &b : s.allReduceBuckets)
+      buckets.push_back(llvm::json::Object{
+          {"bucket", b.bucket},
+          {"bytes", b.bytes},
+          {"gradients", b.gradients},
+          {"overlap_flops", b.windowFlops},
+          {"overlap_fraction_of_backward",
+           s.backwardFlops ? double(b.windowFlops) / s.backwardFlops : 0.0}});
+    allReduce = llvm::json::Object{{"bucket_bytes", options.step.bucketBytes},
+                                   {"buckets", std::move(buckets)}};
+  }
   return llvm::json::Object{
       {"checkpoint", std::move(checkpoint)},
+      {"all_reduce", std::move(allReduce)},
       {"predicted_peak_bytes", plan ? plan.getPeakBytes() : 0},
       {"forward_flops", s.forwardFlops},
       {"backward_flops", s.backwardFlops},
@@ -96,6 +113,7 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
       // What the caller owns beside the arena for a training run.
       {"caller_state_bytes", s.paramBytes + s.optimizerStateBytes},
       {"learning_rate", options.step.learningRate},
+      {"precision", ::nnc::precisions.name(options.step.precision)},
       {"runtime_learning_rate", step && llvm::any_of(step->inputs,
                                                      [](const BufferInfo &b) {
                                                        return b.name == "lr";

@@ -11,6 +11,7 @@
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/Plot/SVGPlot.h"
 #include "nnc/Support/Diagnosed.h"
+#include "nnc/Support/Files.h"
 #include "nnc/Support/Limits.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -18,12 +19,15 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/xxhash.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 using namespace mlir;
 using namespace mlir::nnc;
@@ -35,7 +39,8 @@ static double now() {
 }
 
 llvm::Expected<std::unique_ptr<Trainer>>
-Trainer::create(OwningOpRef<ModuleOp> module, CompileOptions &options) {
+Trainer::create(OwningOpRef<ModuleOp> module, CompileOptions &options,
+                DataParallel dp) {
   if (options.step.optimizer == Optimizer::None ||
       options.step.learningRate != 0)
     return llvm::createStringError(
@@ -44,12 +49,33 @@ Trainer::create(OwningOpRef<ModuleOp> module, CompileOptions &options) {
   // The network's output comes back from the step: training accuracy
   // without a second forward pass.
   options.step.returnOutput = true;
+  // Several ranks: the step averages its gradients over them (one rank may
+  // ask for the all-reduce too, as the benchmark's baseline does).
+  if (dp.size > 1)
+    options.step.allReduce = true;
+  if (options.step.allReduce && !dp.active)
+    return llvm::createStringError(
+        "a step with the gradient all-reduce needs MPI started first "
+        "(initDataParallel; nnc-train under mpirun)");
   std::unique_ptr<Trainer> t(new Trainer());
+  t->dp = dp;
   double t0 = now();
   FailureOr<CompiledModel> compiled = compileForCPU(std::move(module), options);
   if (failed(compiled)) // the diagnostics said why
     return ::nnc::makeDiagnosedError();
   t->compiled = std::move(*compiled);
+  t->precision = options.step.precision;
+  {
+    // The code every rank runs, as text: ranks given other models or
+    // options (a budget, an optimizer, a batch) compile other text.
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    t->compiled.module->print(os);
+    t->stepHash = llvm::xxh3_64bits(text);
+  }
+  if (dp.size > 1)
+    if (llvm::Error e = checkSameStep(t->stepHash))
+      return std::move(e);
   auto jit = JITModule::create(*t->compiled.module);
   if (!jit)
     return jit.takeError();
@@ -318,38 +344,63 @@ llvm::Expected<FitResult> Trainer::fit(const Dataset &train,
     return llvm::createStringError(
         "the training data has " + llvm::Twine(train.features) +
         " features per sample, the model " + llvm::Twine(features));
-  int64_t stepsPerEpoch = train.count / batch;
+  // Data parallelism: each step trains on one global batch of dp.size ×
+  // batch samples of the epoch's order, rank r on its r-th share.
+  const int64_t globalBatch = batch * dp.size;
+  int64_t stepsPerEpoch = train.count / globalBatch;
   if (stepsPerEpoch == 0)
     return llvm::createStringError(
         "the training set (" + llvm::Twine(train.count) +
-        " samples) is smaller than one batch (" + llvm::Twine(batch) + ")");
+        " samples) is smaller than one batch (" + llvm::Twine(globalBatch) +
+        ")");
+  if (options.checkpointEvery < 0)
+    return llvm::createStringError("the checkpoint interval must not be "
+                                   "negative");
+  if (options.checkpointEvery > 0 && options.checkpointPath.empty())
+    return llvm::createStringError("checkpoints need a path to write to");
   FitResult result;
   std::vector<int64_t> order(train.count);
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(options.shuffleSeed);
-  int64_t global = 0;
+  int64_t global = 0, firstEpoch = 0;
+  if (progress.resumed) {
+    if (progress.order.size() != size_t(train.count))
+      return llvm::createStringError(
+          "the training state was saved for " +
+          llvm::Twine(progress.order.size()) +
+          " training samples, this run has " + llvm::Twine(train.count));
+    order = progress.order;
+    std::istringstream(progress.rng) >> rng;
+    global = progress.global;
+    firstEpoch = progress.epoch;
+  }
   auto writeJSON = [&](llvm::json::Object o) {
     if (!metrics)
       return;
     *metrics << llvm::json::Value(std::move(o)) << "\n";
     metrics->flush();
   };
-  for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
+  for (int64_t epoch = firstEpoch; epoch < options.epochs; ++epoch) {
     if (options.maxSteps && global >= options.maxSteps)
       break;
+    // A resumed epoch continues with its saved order and running sums.
+    bool resumedEpoch = progress.resumed && epoch == firstEpoch;
     // Fisher-Yates with our own generator: the order depends only on the
     // seed, not on the standard library's shuffle.
-    for (int64_t i = train.count - 1; i > 0; --i)
-      std::swap(order[i], order[rng() % (i + 1)]);
+    if (!resumedEpoch)
+      for (int64_t i = train.count - 1; i > 0; --i)
+        std::swap(order[i], order[rng() % (i + 1)]);
     double epochStart = now(), lastDraw = 0;
-    double lossSum = 0;
-    int64_t correct = 0, done = 0;
+    double lossSum = resumedEpoch ? progress.lossSum : 0;
+    int64_t correct = resumedEpoch ? progress.correct : 0,
+            done = resumedEpoch ? progress.done : 0, doneHere = 0;
     double lr = options.schedule.at(epoch);
-    for (int64_t s = 0; s < stepsPerEpoch; ++s) {
+    for (int64_t s = resumedEpoch ? progress.stepInEpoch : 0;
+         s < stepsPerEpoch; ++s) {
       if (options.maxSteps && global >= options.maxSteps)
         break;
       for (int64_t i = 0; i < batch; ++i) {
-        int64_t src = order[s * batch + i];
+        int64_t src = order[s * globalBatch + dp.rank * batch + i];
         std::copy_n(&train.images[src * features], features, &x[i * features]);
         labels[i] = train.labels[src];
       }
@@ -361,27 +412,39 @@ llvm::Expected<FitResult> Trainer::fit(const Dataset &train,
         return std::move(e);
       ++global;
       ++done;
-      if (!std::isfinite(loss)) {
+      ++doneHere;
+      int64_t hits = 0;
+      for (int64_t i = 0; i < batch; ++i)
+        hits += scoreRow(&logits[i * classes], classes, labels[i]).second;
+      // The global batch's mean loss and its hits: the same figures on
+      // every rank, so every rank takes the same decisions below.
+      float stepLoss = loss;
+      if (dp.size > 1) {
+        double sums[2] = {loss, static_cast<double>(hits)};
+        sumOverRanks(sums, 2);
+        stepLoss = static_cast<float>(sums[0] / dp.size);
+        hits = static_cast<int64_t>(sums[1]);
+      }
+      if (!std::isfinite(stepLoss)) {
         result.diverged = true;
         if (options.progressBar)
           out << "\n";
         out << llvm::formatv("diverged: the loss is {0} at step {1} (epoch "
                              "{2})\n",
-                             loss, global, epoch + 1);
-        StepRecord rec{global, epoch + 1, lr, loss, gradNorms};
+                             stepLoss, global, epoch + 1);
+        StepRecord rec{global, epoch + 1, lr, stepLoss, gradNorms};
         result.steps.push_back(rec);
         break;
       }
-      lossSum += loss;
-      for (int64_t i = 0; i < batch; ++i)
-        correct += scoreRow(&logits[i * classes], classes, labels[i]).second;
+      lossSum += stepLoss;
+      correct += hits;
       if (options.logEvery && (global == 1 || global % options.logEvery == 0)) {
-        StepRecord rec{global, epoch + 1, lr, loss, gradNorms};
+        StepRecord rec{global, epoch + 1, lr, stepLoss, gradNorms};
         llvm::json::Object o{{"type", "step"},
                              {"step", global},
                              {"epoch", epoch + 1},
                              {"lr", lr},
-                             {"loss", static_cast<double>(loss)}};
+                             {"loss", static_cast<double>(stepLoss)}};
         if (!gradNorms.empty()) {
           llvm::json::Object norms;
           for (auto [k, v] : llvm::enumerate(gradNorms))
@@ -389,7 +452,7 @@ llvm::Expected<FitResult> Trainer::fit(const Dataset &train,
           o["grad_norms"] = std::move(norms);
           if (!options.progressBar) {
             out << llvm::formatv(
-                "  step {0,6}  loss {1:F4}  grad norms:", global, loss);
+                "  step {0,6}  loss {1:F4}  grad norms:", global, stepLoss);
             for (auto [k, v] : llvm::enumerate(gradNorms))
               out << " " << paramNames[k] << " "
                   << llvm::format("%.3g", static_cast<double>(v));
@@ -413,9 +476,24 @@ llvm::Expected<FitResult> Trainer::fit(const Dataset &train,
             "{9,5:F1} s ",
             epoch + 1, options.epochs, std::string(filled, '#'),
             std::string(width - filled, '.'), s + 1, stepsPerEpoch,
-            lossSum / done, 100.0 * correct / (done * batch),
-            humanRate(done * batch / elapsed), eta);
+            lossSum / done, 100.0 * correct / (done * globalBatch),
+            humanRate(doneHere * globalBatch / elapsed), eta);
         out.flush();
+      }
+      if (options.checkpointEvery && global % options.checkpointEvery == 0) {
+        progress.epoch = epoch;
+        progress.stepInEpoch = s + 1;
+        progress.global = global;
+        progress.lossSum = lossSum;
+        progress.correct = correct;
+        progress.done = done;
+        progress.order = order;
+        std::ostringstream text;
+        text << rng;
+        progress.rng = text.str();
+        if (dp.rank == 0)
+          if (llvm::Error e = writeTrainingState(options.checkpointPath))
+            return std::move(e);
       }
     }
     double seconds = now() - epochStart;
@@ -426,10 +504,13 @@ llvm::Expected<FitResult> Trainer::fit(const Dataset &train,
     rec.epoch = epoch + 1;
     rec.lr = lr;
     rec.trainLoss = lossSum / std::max<int64_t>(done - result.diverged, 1);
-    rec.trainAccuracy =
-        static_cast<double>(correct) / std::max<int64_t>(done * batch, 1);
+    rec.trainAccuracy = static_cast<double>(correct) /
+                        std::max<int64_t>(done * globalBatch, 1);
     rec.seconds = seconds;
-    rec.samplesPerSecond = done * batch / seconds;
+    // (A run resumed at an epoch's end trains no step in it.)
+    rec.samplesPerSecond =
+        doneHere * globalBatch / std::max(seconds, 1e-9);
+    result.samples += doneHere * globalBatch;
     if (test && !result.diverged) {
       auto r = evaluate(*test);
       if (!r)
@@ -466,6 +547,7 @@ llvm::Expected<FitResult> Trainer::fit(const Dataset &train,
       break;
   }
   result.totalSteps = global;
+  progress.resumed = false;
   return result;
 }
 
@@ -482,7 +564,11 @@ void Trainer::printSummary(llvm::raw_ostream &os) const {
        << (plan.getBudget() ? bytes(*plan.getBudget()) : std::string("none"))
        << ", " << plan.getStages() << " stages, predicted peak "
        << bytes(plan.getPeakBytes()) << " (store-all "
-       << bytes(plan.getStoreAllPeakBytes()) << ")\n";
+       << bytes(plan.getStoreAllPeakBytes()) << ")"
+       << (precision == Precision::F32
+               ? ""
+               : ", stored in " + ::nnc::precisions.name(precision).str())
+       << "\n";
     // Which stages run forward more than once.
     std::vector<int> runs(plan.getStages() + 1, 0);
     for (const CheckpointAction &a : plan.getSchedule())
@@ -507,6 +593,17 @@ void Trainer::printSummary(llvm::raw_ostream &os) const {
   }
   os << "  arena: " << bytes(step->workspaceBytes) << " (max-live lower bound "
      << bytes(step->maxLiveBytes) << ")\n";
+  if (!s.allReduceBuckets.empty()) {
+    os << llvm::formatv("  data parallel: {0} ranks, global batch {1}; "
+                        "gradients averaged in {2} bucket(s):\n",
+                        dp.size, batch * dp.size, s.allReduceBuckets.size());
+    for (const AllReduceBucket &b : s.allReduceBuckets)
+      os << llvm::formatv(
+          "    bucket {0}: {1} gradient(s), {2}; overlaps {3:F2} MFLOP "
+          "({4:F0}% of the backward)\n",
+          b.bucket, b.gradients, bytes(b.bytes), b.windowFlops / 1e6,
+          s.backwardFlops ? 100.0 * b.windowFlops / s.backwardFlops : 0.0);
+  }
 }
 
 llvm::Error mlir::nnc::writeTrainingCurves(llvm::StringRef prefix,
@@ -546,5 +643,174 @@ llvm::Error mlir::nnc::writeTrainingCurves(llvm::StringRef prefix,
     plot::writeLinePlot(file.os(), *p);
     file.keep();
   }
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Training state
+//===----------------------------------------------------------------------===//
+
+// The file: "NNCT", version 1, then little-endian fields: the step's hash,
+// the number of ranks, epoch, step in the epoch, global step, the epoch's
+// loss sum (f64), correct and done counts, the generator's text (length,
+// bytes), the order (count, i64 each), then every parameter and optimizer
+// state tensor in the step's order (element count, f32 each).
+static constexpr char kStateMagic[4] = {'N', 'N', 'C', 'T'};
+static constexpr uint32_t kStateVersion = 1;
+
+namespace {
+struct StateWriter {
+  std::string bytes;
+  template <typename T> void put(T v) {
+    bytes.append(reinterpret_cast<const char *>(&v), sizeof(T));
+  }
+  template <typename T> void putArray(const std::vector<T> &v) {
+    put<uint64_t>(v.size());
+    bytes.append(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
+  }
+};
+
+struct StateReader {
+  llvm::StringRef data, path;
+  size_t at = 0;
+  llvm::Error error(const llvm::Twine &what) const {
+    return llvm::createStringError("training state '" + path + "' at byte " +
+                                   llvm::Twine(at) + ": " + what);
+  }
+  template <typename T> llvm::Error get(T &v, const char *what) {
+    if (data.size() - at < sizeof(T))
+      return error(llvm::Twine("truncated before the ") + what);
+    std::memcpy(&v, data.data() + at, sizeof(T));
+    at += sizeof(T);
+    return llvm::Error::success();
+  }
+  /// An array whose length must be `expected` (or anything if -1), checked
+  /// against what is left of the file before it is read.
+  template <typename T>
+  llvm::Error getArray(std::vector<T> &v, int64_t expected, const char *what) {
+    uint64_t n = 0;
+    if (llvm::Error e = get(n, what))
+      return e;
+    if (expected >= 0 && n != uint64_t(expected))
+      return error(llvm::Twine(what) + " has " + llvm::Twine(n) +
+                   " elements, this step's has " + llvm::Twine(expected));
+    if (n > (data.size() - at) / sizeof(T))
+      return error(llvm::Twine("truncated inside the ") + what);
+    v.resize(n);
+    std::memcpy(v.data(), data.data() + at, n * sizeof(T));
+    at += n * sizeof(T);
+    return llvm::Error::success();
+  }
+};
+} // namespace
+
+llvm::Error Trainer::writeTrainingState(llvm::StringRef path) const {
+  StateWriter w;
+  w.bytes.append(kStateMagic, 4);
+  w.put(kStateVersion);
+  w.put(stepHash);
+  w.put<int64_t>(dp.size);
+  w.put(progress.epoch);
+  w.put(progress.stepInEpoch);
+  w.put(progress.global);
+  w.put(progress.lossSum);
+  w.put(progress.correct);
+  w.put(progress.done);
+  w.putArray(std::vector<char>(progress.rng.begin(), progress.rng.end()));
+  w.putArray(progress.order);
+  for (const auto *list : {&params, &states})
+    for (const std::vector<float> &t : *list)
+      w.putArray(t);
+  // Written beside the target and renamed over it: a run killed while
+  // writing leaves the previous state whole.
+  std::string temporary = (path + ".tmp").str();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(temporary, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return llvm::createStringError("cannot write '" + temporary +
+                                     "': " + ec.message());
+    os << w.bytes;
+    os.close();
+    if (os.has_error())
+      return llvm::createStringError("cannot write '" + temporary +
+                                     "': " + os.error().message());
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(temporary, path))
+    return llvm::createStringError("cannot rename '" + temporary + "' to '" +
+                                   path + "': " + ec.message());
+  return llvm::Error::success();
+}
+
+llvm::Error Trainer::readTrainingState(llvm::StringRef path) {
+  auto file = ::nnc::readRegularFile(path);
+  if (!file)
+    return file.takeError();
+  StateReader r{(*file)->getBuffer(), path};
+  if (!r.data.starts_with(llvm::StringRef(kStateMagic, 4)))
+    return r.error("not an nnc training state (no 'NNCT' magic)");
+  r.at = 4;
+  uint32_t version = 0;
+  uint64_t hash = 0;
+  int64_t ranks = 0;
+  Progress p;
+  std::vector<char> rngText;
+  if (llvm::Error e = r.get(version, "version"))
+    return e;
+  if (version != kStateVersion)
+    return r.error("version " + llvm::Twine(version) + ", this nnc reads " +
+                   llvm::Twine(kStateVersion));
+  if (llvm::Error e = r.get(hash, "step hash"))
+    return e;
+  if (hash != stepHash)
+    return r.error("it was written by a different compiled step (another "
+                   "model, options or batch)");
+  if (llvm::Error e = r.get(ranks, "number of ranks"))
+    return e;
+  if (ranks != dp.size)
+    return r.error("it was written by a run of " + llvm::Twine(ranks) +
+                   " ranks, this one has " + llvm::Twine(dp.size));
+  for (auto [field, what] : {std::pair{&p.epoch, "epoch"},
+                             {&p.stepInEpoch, "step in the epoch"},
+                             {&p.global, "step"}})
+    if (llvm::Error e = r.get(*field, what))
+      return e;
+  if (llvm::Error e = r.get(p.lossSum, "loss sum"))
+    return e;
+  if (llvm::Error e = r.get(p.correct, "correct count"))
+    return e;
+  if (llvm::Error e = r.get(p.done, "step count"))
+    return e;
+  if (p.epoch < 0 || p.stepInEpoch < 0 || p.global < 0 || p.done < 0 ||
+      p.correct < 0)
+    return r.error("a negative epoch, step or count");
+  if (llvm::Error e = r.getArray(rngText, -1, "generator state"))
+    return e;
+  p.rng.assign(rngText.begin(), rngText.end());
+  if (llvm::Error e = r.getArray(p.order, -1, "shuffled order"))
+    return e;
+  for (int64_t i : p.order)
+    if (i < 0 || i >= int64_t(p.order.size()))
+      return r.error("the shuffled order holds " + llvm::Twine(i) +
+                     ", not a sample index");
+  std::vector<std::vector<float>> newParams(params.size()),
+      newStates(states.size());
+  for (size_t i = 0; i < params.size(); ++i)
+    if (llvm::Error e = r.getArray(newParams[i], params[i].size(),
+                                   "parameter tensor"))
+      return e;
+  for (size_t i = 0; i < states.size(); ++i)
+    if (llvm::Error e = r.getArray(newStates[i], states[i].size(),
+                                   "optimizer state tensor"))
+      return e;
+  if (r.at != r.data.size())
+    return r.error(llvm::Twine(r.data.size() - r.at) + " trailing bytes");
+  // Copied into the existing storage: the step's buffer list points there.
+  for (size_t i = 0; i < params.size(); ++i)
+    std::copy(newParams[i].begin(), newParams[i].end(), params[i].begin());
+  for (size_t i = 0; i < states.size(); ++i)
+    std::copy(newStates[i].begin(), newStates[i].end(), states[i].begin());
+  p.resumed = true;
+  progress = std::move(p);
   return llvm::Error::success();
 }

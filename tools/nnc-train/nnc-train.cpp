@@ -16,6 +16,7 @@
 #include "nnc/Frontend/ModelLoader.h"
 #include "nnc/Pipeline/ToolOptions.h"
 #include "nnc/Runtime/CPU/CPURuntime.h"
+#include "nnc/Training/Distributed.h"
 #include "nnc/Training/Trainer.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -119,6 +120,25 @@ int main(int argc, char **argv) {
   cl::opt<std::string> curves(
       "curves", cl::desc("Write <prefix>-loss.svg and <prefix>-accuracy.svg"),
       cl::init(""), cl::cat(cat));
+  cl::opt<double> rankTimeout(
+      "rank-timeout",
+      cl::desc("Under mpirun: seconds a rank waits for the others in any "
+               "collective before it aborts the job (a rank exited or "
+               "hangs)"),
+      cl::init(60.0), cl::cat(cat));
+  cl::opt<int64_t> checkpointEvery(
+      "checkpoint-every",
+      cl::desc("Write the training state (weights, optimizer state, shuffle, "
+               "epoch and step) to --checkpoint every N steps (0: never)"),
+      cl::init(0), cl::cat(cat));
+  cl::opt<std::string> checkpointPath(
+      "checkpoint", cl::desc("The training state file --checkpoint-every "
+                             "writes (atomically) and --resume reads"),
+      cl::init(""), cl::cat(cat));
+  cl::opt<bool> resume("resume",
+                       cl::desc("Continue from the training state in "
+                                "--checkpoint (same model and options)"),
+                       cl::init(false), cl::cat(cat));
   ::nnc::VocabularyOpt<::nnc::ProgressBar> progress(
       "progress", cl::desc("When to draw a progress bar"),
       cl::init(::nnc::ProgressBar::Auto), cl::cat(cat));
@@ -158,6 +178,12 @@ int main(int argc, char **argv) {
     return fail("--epochs, --steps and the limits must not be negative");
   if (evalOnly && load.empty())
     return fail("--eval needs --load");
+  if (checkpointEvery < 0)
+    return fail("--checkpoint-every must not be negative");
+  if ((checkpointEvery > 0 || resume) && checkpointPath.empty())
+    return fail("--checkpoint-every and --resume need --checkpoint=FILE");
+  if (!(rankTimeout > 0))
+    return fail("--rank-timeout must be a positive number of seconds");
 
   llvm::Expected<ModelSource> source = modelOptions.getSource();
   if (!source)
@@ -189,6 +215,24 @@ int main(int argc, char **argv) {
   // a team created at the default size would leave a worker spinning beside
   // a one-thread run. --cost-model=measured then times the code with as
   // many threads.
+  // Data parallelism: started by mpirun with several ranks (or asked for
+  // with --all-reduce), every rank compiles the same step and trains on its
+  // share of each global batch; rank 0 prints and writes files.
+  DataParallel dp;
+  struct FinalizeMPI {
+    bool on = false;
+    ~FinalizeMPI() {
+      if (on)
+        finalizeDataParallel();
+    }
+  } finalize;
+  if (launchedRanks() > 1 || options.step.allReduce) {
+    auto started = initDataParallel(rankTimeout);
+    if (!started)
+      return fail(llvm::toString(started.takeError()));
+    dp = *started;
+    finalize.on = true;
+  }
   const CalibrationOptions &calibrationOptions = planOptions.getCalibration();
   if (calibrationOptions.threads)
     nncrt_set_num_threads(static_cast<int32_t>(calibrationOptions.threads));
@@ -198,7 +242,7 @@ int main(int argc, char **argv) {
   if (!calibration)
     return fail(llvm::toString(calibration.takeError()));
   auto start = std::chrono::steady_clock::now();
-  auto trainer = Trainer::create(std::move(*module), options);
+  auto trainer = Trainer::create(std::move(*module), options, dp);
   if (!trainer)
     return ::nnc::reportToolError("nnc-train", trainer.takeError());
   Trainer &t = **trainer;
@@ -227,7 +271,7 @@ int main(int argc, char **argv) {
     test->labels.resize(testLimit);
   }
 
-  llvm::raw_ostream &out = llvm::outs();
+  llvm::raw_ostream &out = dp.rank == 0 ? llvm::outs() : llvm::nulls();
   const EntryPoint &step = t.getStep();
   out << "nnc-train: "
       << (source->isMLP()
@@ -298,8 +342,14 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  if (resume) {
+    if (llvm::Error e = t.readTrainingState(checkpointPath))
+      return fail(llvm::toString(std::move(e)));
+    out << "  resumed from " << checkpointPath << "\n";
+  }
+
   std::unique_ptr<llvm::ToolOutputFile> metrics;
-  if (!metricsOut.empty()) {
+  if (!metricsOut.empty() && dp.rank == 0) {
     std::error_code ec;
     metrics = std::make_unique<llvm::ToolOutputFile>(metricsOut, ec,
                                                      llvm::sys::fs::OF_Text);
@@ -312,6 +362,8 @@ int main(int argc, char **argv) {
   trainOptions.shuffleSeed = shuffleSeed;
   trainOptions.schedule = lr;
   trainOptions.logEvery = log;
+  trainOptions.checkpointEvery = checkpointEvery;
+  trainOptions.checkpointPath = checkpointPath;
   trainOptions.progressBar =
       progress == ::nnc::ProgressBar::Always ||
       (progress == ::nnc::ProgressBar::Auto &&
@@ -322,18 +374,18 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(result.takeError()));
   if (metrics)
     metrics->keep();
-  if (!curves.empty())
+  if (!curves.empty() && dp.rank == 0)
     if (llvm::Error e = writeTrainingCurves(curves, result->epochs,
                                             "nnc-train " + step.name))
       return fail(llvm::toString(std::move(e)));
-  if (!save.empty())
+  if (!save.empty() && dp.rank == 0)
     if (llvm::Error e = writeWeights(save, t.getParameters()))
       return fail(llvm::toString(std::move(e)));
 
   double total =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  int64_t samples = result->totalSteps * t.getBatch();
+  int64_t samples = result->samples;
   out << llvm::formatv(
       "done: {0} steps ({1} epochs) in {2:F1} s of training "
       "({3:N} samples/s), {4:F1} s in all",
@@ -350,6 +402,26 @@ int main(int argc, char **argv) {
   out << "\n";
   if (!save.empty())
     out << "  weights saved to " << save << "\n";
+  if (dp.active) {
+    // How much of the all-reduce the backward hid: the time the steps spent
+    // blocked in its waits, against what the buckets cost when nothing
+    // hides them (a blocking all-reduce of each, timed now).
+    AllReduceStats stats = getAllReduceStats();
+    double exposed = 0, blocking = 0;
+    if (result->totalSteps > 0 && stats.waits > 0) {
+      int64_t steps = stats.waits / std::max<size_t>(
+                                        t.getCompiled().stats.allReduceBuckets.size(), 1);
+      exposed = (stats.waitSeconds + stats.startSeconds) / std::max<int64_t>(steps, 1);
+      for (const AllReduceBucket &b : t.getCompiled().stats.allReduceBuckets)
+        blocking += timeAllReduce(b.bytes, 20);
+    }
+    out << llvm::formatv("  all-reduce: {0} ranks, {1:F1} us per step spent "
+                         "in its calls, {2:F1} us per step if blocking; "
+                         "hidden {3:F0}%\n",
+                         dp.size, 1e6 * exposed, 1e6 * blocking,
+                         blocking > 0 ? 100 * std::max(0.0, 1 - exposed / blocking)
+                                      : 0.0);
+  }
   // A diverged run is a result (the gradient demo shows one), but not a
   // successful training: scripts can tell.
   return result->diverged ? 3 : 0;

@@ -6,8 +6,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Codegen/Common/RuntimeABI.h"
+#include "nnc/Pipeline/Compiler.h"
 #include "nnc/Runtime/CPU/CPURuntime.h"
 #include "nnc/Runtime/CUDA/CUDARuntime.h"
+#ifdef NNC_HAVE_MPI
+#include "nnc/Runtime/MPI/MPIRuntime.h"
+#endif
 
 #include "mlir/IR/MLIRContext.h"
 
@@ -54,6 +58,7 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
   using F = RuntimeFunction;
   Signature<decltype(nncrt_sgemm)>::expect(F::Sgemm);
   Signature<decltype(nncrt_sgemm_epilogue)>::expect(F::SgemmEpilogue);
+  Signature<decltype(nncrt_gemm_bf16)>::expect(F::GemmBF16);
   Signature<decltype(nncrt_parallel_for)>::expect(F::ParallelFor);
   Signature<decltype(nncrt_set_num_threads)>::expect(F::SetNumThreads);
   Signature<decltype(nncrt_conv2d_forward)>::expect(F::Conv2dForward);
@@ -70,8 +75,14 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
   Signature<decltype(nncrt_cuda_launch)>::expect(F::CudaLaunch);
   Signature<decltype(nncrt_cuda_step_begin)>::expect(F::CudaStepBegin);
   Signature<decltype(nncrt_cuda_step_end)>::expect(F::CudaStepEnd);
+#ifdef NNC_HAVE_MPI
+  Signature<decltype(nncrt_allreduce_start)>::expect(F::AllReduceStart);
+  Signature<decltype(nncrt_allreduce_wait)>::expect(F::AllReduceWait);
+#endif
+  EXPECT_EQ(getRuntimeFunctionInfo(F::AllReduceStart).library,
+            RuntimeLibrary::MPI);
   // Every row is checked above, in the enum's order.
-  EXPECT_EQ(getRuntimeFunctions().size(), 16u);
+  EXPECT_EQ(getRuntimeFunctions().size(), 19u);
 }
 
 TEST(RuntimeABI, DeclaresOnceAndRefusesATakenName) {
@@ -95,3 +106,19 @@ TEST(RuntimeABI, DeclaresOnceAndRefusesATakenName) {
 }
 
 } // namespace
+
+// --precision=bf16 is refused where bf16 would be emulated.
+TEST(MixedPrecision, NeedsHardwareBF16) {
+  llvm::StringMap<bool> features;
+  features["avx512f"] = true;
+  features["avx512bf16"] = false;
+  llvm::Error none = mlir::nnc::checkBF16Support(features);
+  ASSERT_TRUE(static_cast<bool>(none));
+  EXPECT_NE(llvm::toString(std::move(none)).find("AVX-512 BF16 or AMX"),
+            std::string::npos);
+  features["avx512bf16"] = true;
+  EXPECT_FALSE(static_cast<bool>(mlir::nnc::checkBF16Support(features)));
+  llvm::StringMap<bool> amx;
+  amx["amx-bf16"] = true;
+  EXPECT_FALSE(static_cast<bool>(mlir::nnc::checkBF16Support(amx)));
+}

@@ -21,6 +21,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
 
 #include <optional>
 #include <string>
@@ -62,6 +64,17 @@ struct EntryPoint {
 };
 
 /// Graph-level figures of the gradient (or training-step) function.
+/// One bucket of a data-parallel step's gradient all-reduce
+/// (nnc-insert-allreduce), in the order the step starts them.
+struct AllReduceBucket {
+  int64_t bucket = 0;
+  int64_t bytes = 0;
+  int64_t gradients = 0;
+  /// FLOPs the step computes between the bucket's start and its wait: the
+  /// work its communication can hide behind (the predicted overlap).
+  int64_t windowFlops = 0;
+};
+
 struct ModelStats {
   int64_t forwardFlops = 0;
   int64_t backwardFlops = 0;
@@ -75,6 +88,8 @@ struct ModelStats {
   int64_t savedActivationBytes = 0;
   /// The checkpoint plan nnc-plan-checkpoints attached (null if none).
   CheckpointPlanAttr plan;
+  /// The gradient all-reduce's buckets (empty unless --all-reduce).
+  std::vector<AllReduceBucket> allReduceBuckets;
 };
 
 struct CompiledModel {
@@ -97,6 +112,13 @@ struct CompiledModel {
   /// The training step, else the gradient function: what reports headline.
   const EntryPoint *step() const;
 };
+
+/// Whether a CPU with `features` (LLVM's names, as
+/// llvm::sys::getHostCPUFeatures gives them) multiplies bf16 in hardware:
+/// AVX-512 BF16 or AMX. Without, oneDNN would emulate it at a fraction of
+/// the f32 speed, so compileForCPU refuses --precision=bf16 with this
+/// error rather than compile silently slow code.
+llvm::Error checkBF16Support(const llvm::StringMap<bool> &features);
 
 /// Runs the CPU pipeline on `module` (consumed). Errors are reported through
 /// the context's diagnostic handler. Buffers are named after the `nn.name`
@@ -125,6 +147,9 @@ std::vector<std::string> cpuRuntimeLinkArguments();
 /// The same for host code of the NVPTX target: the CUDA runtime's archive
 /// and libdl (the driver is opened at run time).
 std::vector<std::string> cudaRuntimeLinkArguments();
+
+/// The same for the data-parallel library (empty without MPI).
+std::vector<std::string> mpiRuntimeLinkArguments();
 
 /// Registers MLIR's context, pass-manager, timing and printing command-line
 /// options (`--mlir-print-ir-after-all`, `--mlir-timing`,

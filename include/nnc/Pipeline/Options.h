@@ -55,6 +55,13 @@ struct StepOptions {
   bool returnOutput = false;
   /// Fold plain SGD updates into their weight-gradient matmuls.
   bool fuseUpdates = true;
+  /// What the contractions read and the activations between them are
+  /// stored in (nnc-mixed-precision).
+  Precision precision = Precision::F32;
+  /// Data parallelism (docs/Distributed.md): average every gradient over
+  /// the MPI ranks in the step, in buckets of at least this many bytes.
+  bool allReduce = false;
+  uint64_t bucketBytes = 1 << 20;
 
   void bind(::nnc::OptionsBinder &binder);
   llvm::Error validate() const;

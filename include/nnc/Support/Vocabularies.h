@@ -161,6 +161,22 @@ inline const Vocabulary<NVPTXChip> &vocabularyOf(NVPTXChip) {
   return nvptxChips;
 }
 
+/// The element type a training step's contractions read and its saved
+/// activations are stored in (master weights, optimizer state, losses and
+/// reductions stay f32).
+enum class Precision { F32, BF16 };
+inline constexpr Word<Precision> kPrecisionWords[] = {
+    {Precision::F32, "f32", "everything in f32"},
+    {Precision::BF16, "bf16",
+     "mixed precision: matmul operands and the activations they read in "
+     "bf16, f32 accumulation, f32 master weights and optimizer state"},
+};
+inline constexpr Vocabulary<Precision> precisions{"precision",
+                                                  kPrecisionWords};
+inline const Vocabulary<Precision> &vocabularyOf(Precision) {
+  return precisions;
+}
+
 /// Who computes the CPU target's contractions.
 enum class GemmEngine { Library, Generated };
 inline constexpr Word<GemmEngine> kGemmWords[] = {
@@ -224,6 +240,7 @@ using ::nnc::Init;
 using ::nnc::Loss;
 using ::nnc::NVPTXChip;
 using ::nnc::Optimizer;
+using ::nnc::Precision;
 using ::nnc::Target;
 } // namespace mlir::nnc
 

@@ -20,6 +20,7 @@
 #include "nnc/Frontend/IDX.h"
 #include "nnc/Frontend/Weights.h"
 #include "nnc/Pipeline/Compiler.h"
+#include "nnc/Training/Distributed.h"
 #include "nnc/Training/Schedule.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -42,6 +43,10 @@ struct TrainOptions {
   int64_t logEvery = 0;
   /// Redraw a progress bar in place (a terminal) instead of plain lines.
   bool progressBar = false;
+  /// Write the training state (writeTrainingState) to `checkpointPath`
+  /// every this many steps (0: never). Rank 0 writes it.
+  int64_t checkpointEvery = 0;
+  std::string checkpointPath;
 };
 
 struct EvalResult {
@@ -72,6 +77,9 @@ struct FitResult {
   /// The loss became NaN or infinite; training stopped there.
   bool diverged = false;
   int64_t totalSteps = 0;
+  /// Samples this call trained on, over all ranks (a resumed run counts
+  /// only its own steps).
+  int64_t samples = 0;
   double trainSeconds = 0;
 };
 
@@ -85,8 +93,15 @@ public:
   /// the step is also made to return the network's output (for training
   /// accuracy). Compile errors go to the context's diagnostic handler and
   /// come back as a ::nnc::DiagnosedError.
+  ///
+  /// With `dp.size` > 1 (initDataParallel) the step averages its gradients
+  /// over the ranks (`options.step.allReduce` is set), and the ranks must
+  /// have compiled the same step: an error on every rank otherwise. fit
+  /// then trains rank r on its share of each global batch of size ×
+  /// batch samples.
   static llvm::Expected<std::unique_ptr<Trainer>>
-  create(OwningOpRef<ModuleOp> module, CompileOptions &options);
+  create(OwningOpRef<ModuleOp> module, CompileOptions &options,
+         DataParallel dp = {});
 
   const CompiledModel &getCompiled() const { return compiled; }
   const EntryPoint &getStep() const { return *step; }
@@ -94,6 +109,20 @@ public:
   int64_t getFeatures() const { return features; }
   int64_t getClasses() const { return classes; }
   double getCompileSeconds() const { return compileSeconds; }
+  const DataParallel &getDataParallel() const { return dp; }
+  /// A hash of the compiled code and the batch: equal on ranks (and runs)
+  /// that compiled the same step.
+  uint64_t getStepHash() const { return stepHash; }
+
+  /// Writes the whole training state after `global` steps: parameters,
+  /// optimizer state, the shuffle's order and generator, epoch and step,
+  /// the epoch's running sums. Atomically: a temporary file renamed over
+  /// `path`, so a killed run leaves the previous state or the new one.
+  llvm::Error writeTrainingState(llvm::StringRef path) const;
+  /// Reads a state writeTrainingState wrote for the same step (hash) and
+  /// number of ranks; the next fit continues from it and ends with the
+  /// weights an uninterrupted run would have.
+  llvm::Error readTrainingState(llvm::StringRef path);
 
   /// Parameters in order, under their names, with their current values.
   std::vector<NamedTensor> getParameters() const;
@@ -130,11 +159,29 @@ private:
   llvm::Error runStep(float lr, int64_t stepNumber);
 
   CompiledModel compiled;
+  /// What the step's products read (the summary says so).
+  Precision precision = Precision::F32;
   std::unique_ptr<JITModule> jit;
   const EntryPoint *step = nullptr, *predict = nullptr, *lossFn = nullptr;
   int64_t batch = 0, features = 0, classes = 0;
   double compileSeconds = 0;
   bool adam = false;
+  DataParallel dp;
+  uint64_t stepHash = 0;
+
+  /// Where fit is, kept so a checkpoint can record it and a resumed fit
+  /// continue from it.
+  struct Progress {
+    int64_t epoch = 0, stepInEpoch = 0, global = 0;
+    /// The epoch's running sums (over all ranks).
+    double lossSum = 0;
+    int64_t correct = 0, done = 0;
+    /// The shuffled order of the current epoch and the generator after
+    /// drawing it (std::mt19937_64's text form).
+    std::vector<int64_t> order;
+    std::string rng;
+    bool resumed = false;
+  } progress;
 
   std::vector<std::string> paramNames;
   std::vector<std::vector<int64_t>> paramShapes;

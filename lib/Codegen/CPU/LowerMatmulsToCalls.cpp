@@ -25,6 +25,8 @@ using namespace mlir;
 
 // include/nnc/Runtime/CPU/CPURuntime.h's NNCRT_ACTIVATION_*.
 enum class Activation : int32_t { None = 0, Relu = 1, LeakyRelu = 2 };
+// Its NNCRT_TYPE_F32: nncrt_gemm_bf16 writing an f32 C.
+constexpr int32_t kTypeF32 = 0;
 
 /// The row stride of a 2-D memref with unit-stride rows and no offset, or
 /// none (a view the runtime cannot take as a plain pointer).
@@ -112,7 +114,7 @@ struct LowerMatmulsToCallsPass
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, mlir::nnc::MatmulOperands>> matches;
     module.walk([&](linalg::LinalgOp op) {
-      if (auto mm = mlir::nnc::matchMatmul(op);
+      if (auto mm = mlir::nnc::matchMatmul(op, /*allowBF16=*/true);
           mm && leadingDimension(mm->lhs) && leadingDimension(mm->rhs) &&
           leadingDimension(mm->out))
         matches.push_back({op, *mm});
@@ -163,6 +165,31 @@ struct LowerMatmulsToCallsPass
         Value s = b.create<memref::LoadOp>(loc, mm.alphaScalar);
         alpha = mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alpha);
       }
+      auto [kind, slope] =
+          activation.value_or(std::pair(Activation::None, 0.0f));
+      // bf16 operands onto an f32 result (a mixed-precision weight gradient
+      // or its fused update; convert-nn-to-linalg calls nncrt_gemm_bf16
+      // itself for bf16 results).
+      if (mm.bf16) {
+        FailureOr<func::FuncOp> gemm = mlir::nnc::declareRuntimeFunction(
+            module, mlir::nnc::RuntimeFunction::GemmBF16);
+        if (failed(gemm))
+          return signalPassFailure();
+        Value biasPointer = bias ? pointer(bias)
+                                 : b.create<LLVM::ZeroOp>(loc, ptr).getResult();
+        b.create<func::CallOp>(
+            loc, *gemm,
+            ValueRange{i32c(mm.lhsTransposed), i32c(mm.rhsTransposed),
+                       i64c(mm.M), i64c(mm.N), i64c(mm.K), alpha,
+                       pointer(mm.lhs), i64c(*leadingDimension(mm.lhs)),
+                       pointer(mm.rhs), i64c(*leadingDimension(mm.rhs)),
+                       f32c(beta), pointer(mm.out),
+                       i64c(*leadingDimension(mm.out)), i32c(kTypeF32),
+                       biasPointer, i32c(static_cast<int32_t>(kind)),
+                       f32c(slope)});
+        op->erase();
+        continue;
+      }
       // The runtime's declarations (nnc/Codegen/Common/RuntimeABI.h), added
       // once when first needed.
       FailureOr<func::FuncOp> callee = mlir::nnc::declareRuntimeFunction(
@@ -183,8 +210,6 @@ struct LowerMatmulsToCallsPass
       } else {
         Value biasPointer = bias ? pointer(bias)
                                  : b.create<LLVM::ZeroOp>(loc, ptr).getResult();
-        auto [kind, slope] =
-            activation.value_or(std::pair(Activation::None, 0.0f));
         b.create<func::CallOp>(
             loc, *callee,
             ValueRange{i32c(mm.lhsTransposed), i32c(mm.rhsTransposed),

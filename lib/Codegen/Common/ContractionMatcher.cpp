@@ -16,10 +16,21 @@
 using namespace mlir;
 using namespace mlir::nnc;
 
-static bool contiguousF32Matrix(Value v) {
+static bool contiguousMatrix(Value v, bool bf16) {
   auto type = dyn_cast<MemRefType>(v.getType());
   return type && type.hasStaticShape() && type.getRank() == 2 &&
-         type.getElementType().isF32() && isLastMemrefDimUnitStride(type);
+         (bf16 ? type.getElementType().isBF16()
+               : type.getElementType().isF32()) &&
+         isLastMemrefDimUnitStride(type);
+}
+
+/// `v`, or what it widens from bf16 (a mixed-precision contraction reads
+/// its bf16 operands through arith.extf).
+static Value widenedFrom(Value v) {
+  if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+    if (ext.getIn().getType().isBF16())
+      return ext.getIn();
+  return v;
 }
 
 /// True if `map` is (d_x, d_y) for loop dimensions x, y.
@@ -56,8 +67,10 @@ static std::optional<double> matchMulAddBody(linalg::LinalgOp op) {
     return std::nullopt;
   auto isProduct = [&](Value v) {
     auto mul = v.getDefiningOp<arith::MulFOp>();
-    return mul && ((mul.getLhs() == a && mul.getRhs() == b) ||
-                   (mul.getLhs() == b && mul.getRhs() == a));
+    if (!mul)
+      return false;
+    Value l = widenedFrom(mul.getLhs()), r = widenedFrom(mul.getRhs());
+    return (l == a && r == b) || (l == b && r == a);
   };
   if (isProduct(term))
     return 1.0;
@@ -82,13 +95,17 @@ static bool f32Scalar(Value v) {
   return type && type.getRank() == 0 && type.getElementType().isF32();
 }
 
-std::optional<MatmulOperands> mlir::nnc::matchMatmul(linalg::LinalgOp op) {
+std::optional<MatmulOperands> mlir::nnc::matchMatmul(linalg::LinalgOp op,
+                                                    bool allowBF16) {
   unsigned inputs = op.getNumDpsInputs();
   if (!op.hasPureBufferSemantics() || (inputs != 2 && inputs != 3) ||
-      op.getNumDpsInits() != 1 || op->getNumRegions() != 1 ||
-      !contiguousF32Matrix(op.getDpsInputs()[0]) ||
-      !contiguousF32Matrix(op.getDpsInputs()[1]) ||
-      !contiguousF32Matrix(op.getDpsInits()[0]) ||
+      op.getNumDpsInits() != 1 || op->getNumRegions() != 1)
+    return std::nullopt;
+  bool bf16 = allowBF16 && contiguousMatrix(op.getDpsInputs()[0], true) &&
+              contiguousMatrix(op.getDpsInputs()[1], true);
+  if (!contiguousMatrix(op.getDpsInputs()[0], bf16) ||
+      !contiguousMatrix(op.getDpsInputs()[1], bf16) ||
+      !contiguousMatrix(op.getDpsInits()[0], false) ||
       (inputs == 3 && !f32Scalar(op.getDpsInputs()[2])))
     return std::nullopt;
   std::optional<double> alpha = matchMulAddBody(op);
@@ -104,6 +121,7 @@ std::optional<MatmulOperands> mlir::nnc::matchMatmul(linalg::LinalgOp op) {
     return std::nullopt;
   unsigned m = dims->m[0], n = dims->n[0], k = dims->k[0];
   MatmulOperands r;
+  r.bf16 = bf16;
   if (std::isnan(*alpha))
     r.alphaScalar = op.getDpsInputs()[2];
   else

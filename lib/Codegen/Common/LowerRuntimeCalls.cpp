@@ -94,11 +94,15 @@ struct LowerRuntimeCallsPass
                            << "', which is not a run-time function";
         return signalPassFailure();
       }
-      if (info->library != libraryOf(target)) {
+      // The CPU's host code also calls the data-parallel library.
+      bool hostLibrary = info->library == RuntimeLibrary::MPI &&
+                         libraryOf(target) == RuntimeLibrary::CPU;
+      if (info->library != libraryOf(target) && !hostLibrary) {
         call.emitOpError() << "calls '" << info->name << "', a primitive of "
                            << "the "
-                           << (info->library == RuntimeLibrary::CPU ? "CPU"
-                                                                    : "CUDA")
+                           << (info->library == RuntimeLibrary::CPU    ? "CPU"
+                               : info->library == RuntimeLibrary::CUDA ? "CUDA"
+                                                                       : "MPI")
                            << " run-time library: the "
                            << ::nnc::targets.name(target)
                            << " target has no lowering for it yet";

@@ -31,6 +31,10 @@ void mlir::nnc::addTextualPipeline(OpPassManager &pm, StringRef pipeline) {
 
 void mlir::nnc::buildHostToLLVMPipeline(OpPassManager &pm) {
   addTextualPipeline(pm, "lower-affine");
+  // bf16 storage (a mixed-precision step's): widening and rounding as
+  // integer operations (round to nearest even), which LLVM vectorizes,
+  // rather than calls of compiler-rt's __truncsfbf2 the JIT cannot resolve.
+  addTextualPipeline(pm, "func.func(arith-expand{include-bf16=true})");
   addTextualPipeline(pm, "convert-scf-to-cf");
   // fma, exp and log become LLVM intrinsics; what has none (tanh) then
   // calls libm. In this order: the other way round, fma became a call of

@@ -22,6 +22,9 @@ constexpr ABIType kSgemmArgs[] = {T::I32, T::I32, T::I64, T::I64, T::I64,
 constexpr ABIType kSgemmEpilogueArgs[] = {
     T::I32, T::I32, T::I64, T::I64, T::I64, T::Ptr, T::I64, T::Ptr,
     T::I64, T::F32, T::Ptr, T::I64, T::Ptr, T::I32, T::F32};
+constexpr ABIType kGemmBF16Args[] = {
+    T::I32, T::I32, T::I64, T::I64, T::I64, T::F32, T::Ptr, T::I64, T::Ptr,
+    T::I64, T::F32, T::Ptr, T::I64, T::I32, T::Ptr, T::I32, T::F32};
 constexpr ABIType kParallelForArgs[] = {T::Ptr, T::Ptr, T::I64, T::I64, T::I64};
 constexpr ABIType kSetNumThreadsArgs[] = {T::I32};
 // Convolutions and pooling: their pointers, then the geometry (18 and 14
@@ -58,6 +61,8 @@ constexpr ABIType kCudaLaunchArgs[] = {T::Ptr, T::I32, T::Ptr, T::I32, T::I32,
                                        T::I32, T::I32, T::I32, T::I32, T::Ptr};
 constexpr ABIType kCudaStepBeginArgs[] = {T::Ptr, T::I32, T::Ptr, T::I32};
 constexpr ABIType kCudaStepEndArgs[] = {T::Ptr, T::I32};
+// include/nnc/Runtime/MPI/MPIRuntime.h: the bucket, its length, its number.
+constexpr ABIType kAllReduceArgs[] = {T::Ptr, T::I64, T::I64};
 
 using F = RuntimeFunction;
 using L = RuntimeLibrary;
@@ -65,6 +70,7 @@ const RuntimeFunctionInfo kTable[] = {
     {F::Sgemm, "nncrt_sgemm", L::CPU, T::Void, kSgemmArgs},
     {F::SgemmEpilogue, "nncrt_sgemm_epilogue", L::CPU, T::Void,
      kSgemmEpilogueArgs},
+    {F::GemmBF16, "nncrt_gemm_bf16", L::CPU, T::Void, kGemmBF16Args},
     {F::ParallelFor, "nncrt_parallel_for", L::CPU, T::Void, kParallelForArgs},
     {F::SetNumThreads, "nncrt_set_num_threads", L::CPU, T::I32,
      kSetNumThreadsArgs},
@@ -90,6 +96,10 @@ const RuntimeFunctionInfo kTable[] = {
     {F::CudaStepBegin, "nncrt_cuda_step_begin", L::CUDA, T::I32,
      kCudaStepBeginArgs},
     {F::CudaStepEnd, "nncrt_cuda_step_end", L::CUDA, T::Void, kCudaStepEndArgs},
+    {F::AllReduceStart, "nncrt_allreduce_start", L::MPI, T::Void,
+     kAllReduceArgs},
+    {F::AllReduceWait, "nncrt_allreduce_wait", L::MPI, T::Void,
+     kAllReduceArgs},
 };
 } // namespace
 

@@ -46,15 +46,82 @@ Value filled(OpBuilder &b, Location loc, RankedTensorType type, double value) {
 
 /// A linalg.generic with one result; `body` receives the block arguments
 /// (inputs, then the output) and returns the value to yield.
+///
+/// bf16 is a storage type (a mixed-precision step's): inputs stored in bf16
+/// reach `body` widened to f32, and a bf16 output gets the f32 result
+/// rounded to nearest even, so every body computes in f32.
 Value generic(OpBuilder &b, Location loc, Value init, ValueRange inputs,
               ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
               BodyFn body) {
+  Type outElement = getElementTypeOrSelf(init.getType());
   auto op = b.create<linalg::GenericOp>(
       loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iterators,
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        nb.create<linalg::YieldOp>(nloc, body(nb, nloc, args));
+        SmallVector<Value> wide(args);
+        for (Value &arg : MutableArrayRef<Value>(wide).drop_back())
+          if (arg.getType().isBF16())
+            arg = nb.create<arith::ExtFOp>(nloc, nb.getF32Type(), arg);
+        Value result = body(nb, nloc, wide);
+        if (outElement.isBF16() && result.getType().isF32())
+          result = nb.create<arith::TruncFOp>(nloc, outElement, result);
+        nb.create<linalg::YieldOp>(nloc, result);
       });
   return op.getResult(0);
+}
+
+Value runtimeCall(OpBuilder &b, Location loc, StringRef callee,
+                  ValueRange inputs, RankedTensorType type,
+                  ArrayRef<int64_t> pointers, ArrayRef<Attribute> scalars);
+
+/// The activation the single user of `producer` applies, which the
+/// producer's library primitive then applies as a post-op: a convolution,
+/// or a bf16-output product (nncrt_gemm_bf16), as an f32 linear layer's
+/// GEMM does through LowerMatmulsToCalls. The pre-activation tensor is
+/// never written; the backward reads only the activation's output.
+Operation *fusedActivation(Operation *producer) {
+  if (!producer->hasOneUse())
+    return nullptr;
+  Operation *user = *producer->getUsers().begin();
+  return isa<ReluOp, LeakyReluOp>(user) ? user : nullptr;
+}
+
+/// A product with a bf16 result as one call of the runtime's
+/// mixed-precision GEMM, which accumulates in f32 and rounds in its
+/// epilogue (after the bias and the fused activation of `fuseFrom`'s user,
+/// if any): no f32 accumulator exists for the memory plan to hold.
+Value bf16Product(OpBuilder &b, Location loc, Operation *fuseFrom, Value lhs,
+                  Value rhs, bool transposeLhs, bool transposeRhs, Value bias,
+                  RankedTensorType type) {
+  ArrayRef<int64_t> l = cast<RankedTensorType>(lhs.getType()).getShape();
+  ArrayRef<int64_t> r = cast<RankedTensorType>(rhs.getType()).getShape();
+  int32_t activation = NNCRT_ACTIVATION_NONE;
+  float slope = 0.0f;
+  Operation *act = fusedActivation(fuseFrom);
+  if (auto leaky = dyn_cast_or_null<LeakyReluOp>(act)) {
+    activation = NNCRT_ACTIVATION_LEAKY_RELU;
+    slope = leaky.getAlpha().convertToFloat();
+  } else if (act) {
+    activation = NNCRT_ACTIVATION_RELU;
+  }
+  // The non-pointer arguments of nncrt_gemm_bf16, in its order.
+  SmallVector<Attribute> scalars{
+      b.getI32IntegerAttr(transposeLhs), b.getI32IntegerAttr(transposeRhs),
+      b.getI64IntegerAttr(type.getDimSize(0)),
+      b.getI64IntegerAttr(type.getDimSize(1)),
+      b.getI64IntegerAttr(transposeLhs ? l[0] : l[1]), b.getF32FloatAttr(1.0),
+      b.getI64IntegerAttr(l[1]), b.getI64IntegerAttr(r[1]),
+      b.getF32FloatAttr(0.0), b.getI64IntegerAttr(type.getDimSize(1)),
+      b.getI32IntegerAttr(NNCRT_TYPE_BF16), b.getI32IntegerAttr(activation),
+      b.getF32FloatAttr(slope)};
+  // A, B, C, bias: operand indices (inputs, then the output).
+  SmallVector<Value> inputs{lhs, rhs};
+  SmallVector<int64_t> pointers{0, 1, 2, -1};
+  if (bias) {
+    inputs.push_back(bias);
+    pointers = {0, 1, 3, 2};
+  }
+  return runtimeCall(b, loc, "nncrt_gemm_bf16", inputs, type, pointers,
+                     scalars);
 }
 
 /// Elementwise map over tensors of the same shape as `type`; rank-0
@@ -251,6 +318,11 @@ Value ElementwisePattern<ScaleOp>::body(ScaleOp op, OpBuilder &b, Location loc,
       loc, args[0], f32Const(b, loc, op.getFactor().convertToDouble()));
 }
 template <>
+Value ElementwisePattern<CastOp>::body(CastOp, OpBuilder &, Location,
+                                       ValueRange args) {
+  return args[0];
+}
+template <>
 Value ElementwisePattern<ReluOp>::body(ReluOp, OpBuilder &b, Location loc,
                                        ValueRange args) {
   Value zero = f32Const(b, loc, 0.0);
@@ -420,6 +492,9 @@ struct LinearPattern : public NNPattern<LinearOp> {
   Value lower(LinearOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
     auto type = cast<RankedTensorType>(op.getType());
+    if (type.getElementType().isBF16())
+      return bf16Product(b, loc, op, a.getInput(), a.getWeight(), false, true,
+                         a.getBias(), type);
     Value init;
     if (Value bias = a.getBias()) {
       // Start the accumulation from the broadcast bias.
@@ -443,8 +518,12 @@ struct MatmulPattern : public NNPattern<MatmulOp> {
   using NNPattern::NNPattern;
   Value lower(MatmulOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
-    return contract(b, loc, a.getLhs(), a.getRhs(),
-                    filled(b, loc, cast<RankedTensorType>(op.getType()), 0.0),
+    auto type = cast<RankedTensorType>(op.getType());
+    if (type.getElementType().isBF16() && type.getRank() == 2)
+      return bf16Product(b, loc, op, a.getLhs(), a.getRhs(),
+                         op.getTransposeLhs(), op.getTransposeRhs(), Value(),
+                         type);
+    return contract(b, loc, a.getLhs(), a.getRhs(), filled(b, loc, type, 0.0),
                     op.getTransposeLhs(), op.getTransposeRhs());
   }
 };
@@ -897,17 +976,6 @@ SmallVector<Attribute> i64Attrs(OpBuilder &b, ArrayRef<int64_t> values) {
       values, [&](int64_t v) -> Attribute { return b.getI64IntegerAttr(v); });
 }
 
-/// The activation a conv2d's single user applies, which the convolution
-/// primitive then applies as a post-op (as a linear layer's GEMM does):
-/// the pre-activation tensor is never written. Its backward reads only the
-/// activation's output.
-Operation *fusedActivation(Conv2dOp conv) {
-  if (!conv->hasOneUse())
-    return nullptr;
-  Operation *user = *conv->getUsers().begin();
-  return isa<ReluOp, LeakyReluOp>(user) ? user : nullptr;
-}
-
 struct Conv2dPattern : public NNPattern<Conv2dOp> {
   using NNPattern::NNPattern;
   Value lower(Conv2dOp op, Adaptor a, OpBuilder &b,
@@ -936,14 +1004,20 @@ struct Conv2dPattern : public NNPattern<Conv2dOp> {
   }
 };
 
-/// An activation the convolution before it applied already.
+/// An activation the library call before it applied already: a
+/// convolution's, or a bf16 product's.
 template <typename Op> struct FusedActivationPattern : public NNPattern<Op> {
   FusedActivationPattern(MLIRContext *ctx)
       : NNPattern<Op>(ctx, /*benefit=*/2) {}
   using Adaptor = typename Op::Adaptor;
   Value lower(Op op, Adaptor a, OpBuilder &, Location) const override {
-    auto conv = op.getInput().template getDefiningOp<Conv2dOp>();
-    if (!conv || fusedActivation(conv) != op)
+    Operation *producer = op.getInput().getDefiningOp();
+    bool fuses =
+        isa_and_nonnull<Conv2dOp>(producer) ||
+        (isa_and_nonnull<LinearOp, MatmulOp>(producer) &&
+         cast<RankedTensorType>(op.getType()).getElementType().isBF16() &&
+         cast<RankedTensorType>(op.getType()).getRank() == 2);
+    if (!fuses || fusedActivation(producer) != op)
       return {};
     return a.getInput();
   }
@@ -1756,7 +1830,8 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            ElementwisePattern<DropoutOp>, ElementwisePattern<ReluGradOp>,
            ElementwisePattern<SigmoidGradOp>, ElementwisePattern<TanhGradOp>,
            ElementwisePattern<LeakyReluGradOp>, ElementwisePattern<GeluGradOp>,
-           ElementwisePattern<SGDOp>, LinearPattern, MatmulPattern,
+           ElementwisePattern<SGDOp>, ElementwisePattern<CastOp>,
+           LinearPattern, MatmulPattern,
            SGDMatmulPattern, ReduceSumPattern, SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
            MSELossGradPattern, CrossEntropyPattern, CrossEntropyGradPattern,
            MomentumUpdatePattern, AdamUpdatePattern, NormPattern,
@@ -1773,6 +1848,7 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            LayerNormGradPattern, LayerNormGradWeightPattern, TransposePattern,
            SlicePattern, SliceGradPattern, BroadcastPattern>(
           patterns.getContext());
+  populateNNAllReduceToRuntimePatterns(patterns);
 }
 
 void mlir::nnc::configureNNToLinalgConversionTarget(ConversionTarget &target) {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 // oneDNN's CPU engine is built on OpenMP here (Debian's libdnnl: libgomp);
@@ -43,6 +44,17 @@ extern "C" void GOMP_parallel(void (*fn)(void *), void *data,
 }
 
 namespace {
+/// Whether `name` is one of the ", "-separated names in `list`.
+bool isListed(const std::string &list, const char *name) {
+  size_t n = std::strlen(name);
+  for (size_t at = list.find(name); at != std::string::npos;
+       at = list.find(name, at + 1))
+    if ((at == 0 || list[at - 1] == ' ') &&
+        (at + n == list.size() || list[at + n] == ','))
+      return true;
+  return false;
+}
+
 /// Everything a matmul primitive is specialised for. The thread count is
 /// part of it: oneDNN blocks the problem for the threads it was created
 /// with, and running it with others is slower or, for some kernels, wrong.
@@ -53,6 +65,11 @@ struct MatmulKey {
   int32_t activation;
   float slope;
   int threads;
+  /// dnnl_data_type_t of A and B, and of C (f32 everywhere but in
+  /// nncrt_gemm_bf16).
+  int32_t abType, cType;
+  /// alpha is read at each call (nncrt_gemm_bf16's output scale).
+  bool runtimeScale;
   bool operator==(const MatmulKey &o) const {
     return std::memcmp(this, &o, sizeof(*this)) == 0;
   }
@@ -66,7 +83,9 @@ struct MatmulKeyHash {
     for (int64_t v : {(int64_t)k.transA, (int64_t)k.transB, k.M, k.N, k.K,
                       k.lda, k.ldb, k.ldc, (int64_t)k.accumulate,
                       (int64_t)k.bias, (int64_t)k.activation,
-                      (int64_t)slopeBits, (int64_t)k.threads})
+                      (int64_t)slopeBits, (int64_t)k.threads,
+                      (int64_t)k.abType, (int64_t)k.cType,
+                      (int64_t)k.runtimeScale})
       h = h * 0x9E3779B97F4A7C15ull + std::hash<int64_t>()(v);
     return h;
   }
@@ -78,10 +97,10 @@ struct MatmulKeyHash {
 struct Matmul {
   dnnl_primitive_t primitive = nullptr;
   dnnl_memory_t src = nullptr, weights = nullptr, bias = nullptr,
-                dst = nullptr, scratch = nullptr;
+                dst = nullptr, scratch = nullptr, scale = nullptr;
   void *scratchBuffer = nullptr;
   ~Matmul() {
-    for (dnnl_memory_t m : {src, weights, bias, dst, scratch})
+    for (dnnl_memory_t m : {src, weights, bias, dst, scratch, scale})
       if (m)
         dnnl_memory_destroy(m);
     if (primitive)
@@ -114,6 +133,9 @@ public:
   }
 
   dnnl_stream_t getStream() const { return stream; }
+  /// The implementations oneDNN chose for the bf16 primitives made here,
+  /// each named once ("brg:avx512_core_amx, gemm:jit").
+  std::string bf16Impls;
 
 private:
   std::unique_ptr<Matmul> create(const MatmulKey &k) {
@@ -139,11 +161,13 @@ private:
     dnnl_dims_t cStrides = {k.ldc, 1};
     // The bias is one row, broadcast over C's rows.
     dnnl_dims_t biasDims = {1, k.N}, biasStrides = {k.N, 1};
-    if (dnnl_memory_desc_init_by_strides(&a, 2, aDims, dnnl_f32, aStrides) ||
-        dnnl_memory_desc_init_by_strides(&b, 2, bDims, dnnl_f32, bStrides) ||
+    auto abType = static_cast<dnnl_data_type_t>(k.abType);
+    auto cType = static_cast<dnnl_data_type_t>(k.cType);
+    if (dnnl_memory_desc_init_by_strides(&a, 2, aDims, abType, aStrides) ||
+        dnnl_memory_desc_init_by_strides(&b, 2, bDims, abType, bStrides) ||
         dnnl_memory_desc_init_by_strides(&bias, 2, biasDims, dnnl_f32,
                                          biasStrides) ||
-        dnnl_memory_desc_init_by_strides(&c, 2, cDims, dnnl_f32, cStrides))
+        dnnl_memory_desc_init_by_strides(&c, 2, cDims, cType, cStrides))
       return nullptr;
     dnnl_matmul_desc_t desc;
     if (dnnl_matmul_desc_init(&desc, &a, &b, k.bias ? &bias : nullptr, &c))
@@ -153,6 +177,12 @@ private:
       return nullptr;
     bool ok = dnnl_primitive_attr_set_scratchpad_mode(
                   attr, dnnl_scratchpad_mode_user) == dnnl_success;
+    // alpha as an output scale given at each call: applied to the
+    // accumulator before the sum post-op and the activation.
+    const float runtimeScale = DNNL_RUNTIME_F32_VAL;
+    if (ok && k.runtimeScale)
+      ok = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &runtimeScale) ==
+           dnnl_success;
     // beta = 1 (C += A·B) as a sum post-op, then the activation: relu with
     // a negative slope is x > 0 ? x : slope·x, the leaky relu nnc computes.
     if (ok && (k.accumulate || k.activation != NNCRT_ACTIVATION_NONE)) {
@@ -177,6 +207,14 @@ private:
     dnnl_primitive_attr_destroy(attr);
     if (!ok)
       return nullptr;
+    if (k.abType != dnnl_f32) {
+      const char *impl = nullptr;
+      if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) ==
+              dnnl_success &&
+          impl &&
+          !isListed(bf16Impls, impl))
+        bf16Impls += (bf16Impls.empty() ? "" : ", ") + std::string(impl);
+    }
     auto m = std::make_unique<Matmul>();
     const dnnl_memory_desc_t *scratchDesc =
         dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -191,6 +229,14 @@ private:
              dnnl_success &&
          (!k.bias || dnnl_memory_create(&m->bias, &bias, engine,
                                         DNNL_MEMORY_NONE) == dnnl_success);
+    if (ok && k.runtimeScale) {
+      dnnl_memory_desc_t scaleDesc;
+      dnnl_dims_t one = {1};
+      ok = dnnl_memory_desc_init_by_tag(&scaleDesc, 1, one, dnnl_f32,
+                                        dnnl_a) == dnnl_success &&
+           dnnl_memory_create(&m->scale, &scaleDesc, engine,
+                              DNNL_MEMORY_NONE) == dnnl_success;
+    }
     if (ok && scratchBytes) {
       m->scratchBuffer = std::aligned_alloc(64, (scratchBytes + 63) / 64 * 64);
       ok = m->scratchBuffer &&
@@ -248,6 +294,39 @@ struct GemmCall {
          status);
 }
 
+/// Runs the cached primitive `mm` on these buffers (`scale`: its run-time
+/// output scale, where it has one) and waits for it.
+dnnl_status_t execute(const Matmul &mm, const void *A, const void *B, void *C,
+                      const float *bias, float *scale) {
+  dnnl_status_t status =
+      dnnl_memory_set_data_handle(mm.src, const_cast<void *>(A));
+  if (status == dnnl_success)
+    status = dnnl_memory_set_data_handle(mm.weights, const_cast<void *>(B));
+  if (status == dnnl_success && mm.bias)
+    status = dnnl_memory_set_data_handle(
+        mm.bias, const_cast<void *>(static_cast<const void *>(bias)));
+  if (status == dnnl_success)
+    status = dnnl_memory_set_data_handle(mm.dst, C);
+  if (status == dnnl_success && mm.scale)
+    status = dnnl_memory_set_data_handle(mm.scale, scale);
+  dnnl_exec_arg_t args[6] = {{DNNL_ARG_SRC, mm.src},
+                             {DNNL_ARG_WEIGHTS, mm.weights},
+                             {DNNL_ARG_DST, mm.dst}};
+  int nargs = 3;
+  if (mm.scale)
+    args[nargs++] = {DNNL_ARG_ATTR_OUTPUT_SCALES, mm.scale};
+  if (mm.bias)
+    args[nargs++] = {DNNL_ARG_BIAS, mm.bias};
+  if (mm.scratch)
+    args[nargs++] = {DNNL_ARG_SCRATCHPAD, mm.scratch};
+  if (status == dnnl_success)
+    status = dnnl_primitive_execute(mm.primitive, matmulCache.getStream(),
+                                    nargs, args);
+  if (status == dnnl_success)
+    status = dnnl_stream_wait(matmulCache.getStream());
+  return status;
+}
+
 /// The matmul primitive for `g`, or false if there is none (not its case,
 /// or oneDNN could not create one): the caller then takes dnnl_sgemm.
 bool runPrimitive(const GemmCall &g) {
@@ -264,29 +343,11 @@ bool runPrimitive(const GemmCall &g) {
   key.activation = g.activation;
   key.slope = g.activation == NNCRT_ACTIVATION_LEAKY_RELU ? g.slope : 0.0f;
   key.threads = omp_get_max_threads();
+  key.abType = key.cType = dnnl_f32;
   Matmul *mm = matmulCache.lookup(key);
   if (!mm)
     return false;
-  dnnl_status_t status = dnnl_memory_set_data_handle(mm->src, (void *)g.A);
-  if (status == dnnl_success)
-    status = dnnl_memory_set_data_handle(mm->weights, (void *)g.B);
-  if (status == dnnl_success && mm->bias)
-    status = dnnl_memory_set_data_handle(mm->bias, (void *)g.bias);
-  if (status == dnnl_success)
-    status = dnnl_memory_set_data_handle(mm->dst, g.C);
-  dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mm->src},
-                             {DNNL_ARG_WEIGHTS, mm->weights},
-                             {DNNL_ARG_DST, mm->dst}};
-  int nargs = 3;
-  if (mm->bias)
-    args[nargs++] = {DNNL_ARG_BIAS, mm->bias};
-  if (mm->scratch)
-    args[nargs++] = {DNNL_ARG_SCRATCHPAD, mm->scratch};
-  if (status == dnnl_success)
-    status = dnnl_primitive_execute(mm->primitive, matmulCache.getStream(),
-                                    nargs, args);
-  if (status == dnnl_success)
-    status = dnnl_stream_wait(matmulCache.getStream());
+  dnnl_status_t status = execute(*mm, g.A, g.B, g.C, g.bias, nullptr);
   if (status != dnnl_success)
     fail("matmul", g, status);
   return true;
@@ -350,6 +411,59 @@ void nncrt_sgemm_epilogue(int32_t transA, int32_t transB, int64_t M,
   }
   run({transA, transB, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, bias,
        activation, slope});
+}
+
+void nncrt_gemm_bf16(int32_t transA, int32_t transB, int64_t M, int64_t N,
+                     int64_t K, float alpha, const void *A, int64_t lda,
+                     const void *B, int64_t ldb, float beta, void *C,
+                     int64_t ldc, int32_t cType, const float *bias,
+                     int32_t activation, float slope) {
+  const char *problem = nullptr;
+  if (activation != NNCRT_ACTIVATION_NONE &&
+      activation != NNCRT_ACTIVATION_RELU &&
+      activation != NNCRT_ACTIVATION_LEAKY_RELU)
+    problem = "unknown activation";
+  else if (cType != NNCRT_TYPE_F32 && cType != NNCRT_TYPE_BF16)
+    problem = "unknown C type";
+  else if (beta != 0.0f && (beta != 1.0f || cType != NNCRT_TYPE_F32))
+    problem = "beta must be 0, or 1 with an f32 C";
+  MatmulKey key;
+  std::memset(&key, 0, sizeof(key)); // padding too: keys compare as bytes
+  key.transA = transA != 0;
+  key.transB = transB != 0;
+  key.M = M, key.N = N, key.K = K;
+  key.lda = lda, key.ldb = ldb, key.ldc = ldc;
+  key.accumulate = beta != 0.0f;
+  key.bias = bias != nullptr;
+  key.activation = activation;
+  key.slope = activation == NNCRT_ACTIVATION_LEAKY_RELU ? slope : 0.0f;
+  key.threads = omp_get_max_threads();
+  key.abType = dnnl_bf16;
+  key.cType = cType == NNCRT_TYPE_BF16 ? dnnl_bf16 : dnnl_f32;
+  key.runtimeScale = true;
+  Matmul *mm = problem ? nullptr : matmulCache.lookup(key);
+  if (!mm) {
+    // No fallback: a CPU without a bf16 matmul would run it emulated, many
+    // times slower than the f32 step; the tools refuse bf16 there first.
+    std::fprintf(stderr,
+                 "nnc runtime: error: nncrt_gemm_bf16(%c%c, M=%lld N=%lld "
+                 "K=%lld, lda=%lld ldb=%lld ldc=%lld): %s\n",
+                 transA ? 'T' : 'N', transB ? 'T' : 'N', (long long)M,
+                 (long long)N, (long long)K, (long long)lda, (long long)ldb,
+                 (long long)ldc,
+                 problem ? problem
+                         : "oneDNN has no bf16 matmul for these operands on "
+                           "this CPU");
+    std::abort();
+  }
+  float scale = alpha;
+  dnnl_status_t status = execute(*mm, A, B, C, bias, &scale);
+  if (status != dnnl_success)
+    fail("gemm_bf16", transA, transB, M, N, K, lda, ldb, ldc, status);
+}
+
+const char *nncrt_gemm_bf16_impl(void) {
+  return matmulCache.bf16Impls.c_str();
 }
 
 namespace {

@@ -37,6 +37,8 @@ struct MatmulOperands {
   /// rhs is stored [N, K] (the Wᵀ of a forward x·Wᵀ).
   bool rhsTransposed = false;
   int64_t M = 0, N = 0, K = 0;
+  /// lhs and rhs are bf16, widened to f32 in the body (out is f32).
+  bool bf16 = false;
 };
 
 /// Matches a linalg op on buffers that is a single 2-D multiply-accumulate
@@ -44,8 +46,11 @@ struct MatmulOperands {
 /// batch; body `out + a * b`, or `out + (a * b) * c` with c a constant or a
 /// rank-0 third input)
 /// writing out[m, n] in that order, with operands as above. Anything else
-/// (batched, mixed types, strided rows) is not matched.
-std::optional<MatmulOperands> matchMatmul(linalg::LinalgOp op);
+/// (batched, mixed types, strided rows) is not matched, except, with
+/// `allowBF16`, bf16 lhs and rhs the body widens (arith.extf) onto an f32
+/// out: a mixed-precision step's contractions.
+std::optional<MatmulOperands> matchMatmul(linalg::LinalgOp op,
+                                          bool allowBF16 = false);
 
 /// True if `op` (just before a contraction) fills `out` with +0.0 on
 /// buffers: the contraction can then overwrite `out` (beta = 0) instead of

@@ -31,12 +31,13 @@
 namespace mlir::nnc {
 
 /// The run-time libraries compiled code may link.
-enum class RuntimeLibrary { CPU, CUDA };
+enum class RuntimeLibrary { CPU, CUDA, MPI };
 
 /// Every function of the run-time ABI (rows of the table, in order).
 enum class RuntimeFunction {
   Sgemm,
   SgemmEpilogue,
+  GemmBF16,
   ParallelFor,
   SetNumThreads,
   Conv2dForward,
@@ -51,6 +52,8 @@ enum class RuntimeFunction {
   CudaLaunch,
   CudaStepBegin,
   CudaStepEnd,
+  AllReduceStart,
+  AllReduceWait,
 };
 
 /// The C types the ABI uses; pointers are opaque.

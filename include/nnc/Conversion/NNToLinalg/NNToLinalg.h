@@ -29,6 +29,10 @@ namespace nnc {
 /// linalg op that writes the result.
 void populateNNToLinalgConversionPatterns(RewritePatternSet &patterns);
 
+/// nn.all_reduce_start/wait as calls of the MPI run-time library
+/// (nncrt_allreduce_start/wait) on a packed bucket; part of the above.
+void populateNNAllReduceToRuntimePatterns(RewritePatternSet &patterns);
+
 /// Marks the nn dialect illegal and what the patterns produce (arith,
 /// linalg, math, tensor) legal; other ops are left alone.
 void configureNNToLinalgConversionTarget(ConversionTarget &target);

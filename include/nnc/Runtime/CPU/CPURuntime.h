@@ -60,6 +60,34 @@ void nncrt_sgemm_epilogue(int32_t transA, int32_t transB, int64_t M,
                           int64_t ldc, const float *bias, int32_t activation,
                           float slope);
 
+/* The element types nncrt_gemm_bf16 writes C in. */
+enum {
+  NNCRT_TYPE_F32 = 0,
+  NNCRT_TYPE_BF16 = 1,
+};
+
+/* C = act(alpha * op(A) * op(B) + beta * C + bias) with A and B in bf16
+ * (uint16_t bit patterns), f32 accumulation, and C in f32 or bf16
+ * (cType, one of NNCRT_TYPE_*; bf16 is rounded to nearest even once, after
+ * the epilogue): the contractions of a mixed-precision step. beta is 0 or
+ * 1 (an f32 C only); bias (N floats, f32) may be null; activation as for
+ * nncrt_sgemm_epilogue. One oneDNN matmul primitive per shape and thread
+ * count, created on first use and cached with its scratchpad; alpha is a
+ * run-time scale, so a learning-rate schedule reuses it. oneDNN runs it
+ * on AMX or AVX-512 BF16 where the CPU has them (nncrt_gemm_bf16_isa says
+ * which). The same bit-for-bit guarantee as nncrt_sgemm. Aborts with a
+ * message on an inconsistent call or a CPU with no bf16 matmul. */
+void nncrt_gemm_bf16(int32_t transA, int32_t transB, int64_t M, int64_t N,
+                     int64_t K, float alpha, const void *A, int64_t lda,
+                     const void *B, int64_t ldb, float beta, void *C,
+                     int64_t ldc, int32_t cType, const float *bias,
+                     int32_t activation, float slope);
+
+/* The implementations oneDNN chose for the nncrt_gemm_bf16 primitives this
+ * thread created, each once, comma-separated (e.g. "brg:avx512_core_amx,
+ * gemm:jit"), or "" before any: the ISA the bf16 step runs on. */
+const char *nncrt_gemm_bf16_impl(void);
+
 /* Runs task(ctx, b, e) over [lo, hi) split into contiguous pieces of at
  * least `grain` (>= 1) indices, one per thread of the runtime's OpenMP team
  * (the threads the GEMM uses), or task(ctx, lo, hi) on the calling thread

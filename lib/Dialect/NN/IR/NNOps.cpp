@@ -13,6 +13,7 @@
 #include "nnc/Support/Limits.h"
 
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Support/DebugStringHelper.h"
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Format.h"
@@ -200,6 +201,19 @@ struct ShapeChecker {
 RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, Float32Type::get(ctx));
 }
+
+/// The element type two contraction operands share (f32, or bf16 in a
+/// mixed-precision step), or a located error.
+FailureOr<Type> sharedElementType(const ShapeChecker &c, Value a, Value b,
+                                  StringRef aName, StringRef bName) {
+  Type ea = cast<ShapedType>(a.getType()).getElementType();
+  Type eb = cast<ShapedType>(b.getType()).getElementType();
+  if (ea != eb)
+    return c.fail(Twine("expects ") + aName + " and " + bName +
+                  " of one element type, got " + debugString(ea) + " and " +
+                  debugString(eb));
+  return ea;
+}
 } // namespace
 
 template <typename OpT> LogicalResult mlir::nnc::verifyInferredType(OpT op) {
@@ -210,9 +224,20 @@ template <typename OpT> LogicalResult mlir::nnc::verifyInferredType(OpT op) {
   Type declared = op->getResult(0).getType();
   if (inferred[0] == declared)
     return success();
-  auto shape = [](Type t) { return shapeStr(cast<ShapedType>(t).getShape()); };
-  return op.emitOpError() << "result shape " << shape(declared) << " should be "
-                          << shape(inferred[0]);
+  auto shapedDeclared = cast<ShapedType>(declared);
+  auto shapedInferred = cast<ShapedType>(inferred[0]);
+  if (shapedDeclared.getShape() != shapedInferred.getShape())
+    return op.emitOpError()
+           << "result shape " << shapeStr(shapedDeclared.getShape())
+           << " should be " << shapeStr(shapedInferred.getShape());
+  // A bf16 computation may keep its result in f32 (a weight gradient that
+  // accumulates in f32 and feeds an f32 update); nothing else may differ.
+  if (shapedInferred.getElementType().isBF16() &&
+      shapedDeclared.getElementType().isF32())
+    return success();
+  return op.emitOpError() << "result element type "
+                          << shapedDeclared.getElementType() << " should be "
+                          << shapedInferred.getElementType();
 }
 
 //===----------------------------------------------------------------------===//
@@ -241,18 +266,37 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *ctx,
       return c.fail("bias " + shapeStr(*bias) +
                     " does not match weight outputs " + Twine((*w)[0]));
   }
-  inferred.push_back(f32Tensor(ctx, {(*x)[0], (*w)[0]}));
+  FailureOr<Type> element = sharedElementType(
+      c, adaptor.getInput(), adaptor.getWeight(), "input", "weight");
+  if (failed(element))
+    return failure();
+  inferred.push_back(RankedTensorType::get({(*x)[0], (*w)[0]}, *element));
   return success();
+}
+
+/// `dy` in the element type of the operands of the product it is the
+/// gradient of: a bf16 product may keep its result in f32
+/// (nnc-mixed-precision), and its input gradients are then bf16 products
+/// too.
+static Value asOperandType(OpBuilder &b, Location loc, Value dy,
+                           Value operand) {
+  Type element = cast<ShapedType>(operand.getType()).getElementType();
+  auto type = cast<RankedTensorType>(dy.getType());
+  if (type.getElementType() == element)
+    return dy;
+  return b.create<CastOp>(loc, type.clone(element), dy);
 }
 
 LogicalResult LinearOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   Location loc = getLoc();
   Value dy = resultGrads[0];
+  Value dyOperand = asOperandType(b, loc, dy, getInput());
   // dx = dy · W, dW = dyᵀ · x, db = Σ_batch dy.
   operandGrads.push_back(
-      b.create<MatmulOp>(loc, dy, getWeight(), false, false));
-  operandGrads.push_back(b.create<MatmulOp>(loc, dy, getInput(), true, false));
+      b.create<MatmulOp>(loc, dyOperand, getWeight(), false, false));
+  operandGrads.push_back(
+      b.create<MatmulOp>(loc, dyOperand, getInput(), true, false));
   if (Value bias = getBias())
     operandGrads.push_back(b.create<ReduceSumOp>(loc, dy, 0));
   return success();
@@ -310,14 +354,23 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
                   /*batched=*/true);
   if (failed(shape))
     return failure();
-  inferred.push_back(f32Tensor(ctx, *shape));
+  FailureOr<Type> element =
+      sharedElementType(c, adaptor.getLhs(), adaptor.getRhs(), "lhs", "rhs");
+  if (failed(element))
+    return failure();
+  // Batched products run as compiled loops, in f32 only.
+  if (shape->size() > 2 && !element->isF32())
+    return c.fail("expects f32 operands for a batched product, got " +
+                  debugString(*element));
+  inferred.push_back(RankedTensorType::get(*shape, *element));
   return success();
 }
 
 LogicalResult MatmulOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   Location loc = getLoc();
-  Value dc = resultGrads[0], lhs = getLhs(), rhs = getRhs();
+  Value lhs = getLhs(), rhs = getRhs();
+  Value dc = asOperandType(b, loc, resultGrads[0], lhs);
   bool tl = getTransposeLhs(), tr = getTransposeRhs();
   // C = op(A)·op(B): d op(A) = dC·op(B)ᵀ and d op(B) = op(A)ᵀ·dC, then undo
   // the transpose of the operand itself; each case is one matmul.
@@ -438,6 +491,35 @@ LogicalResult DropoutOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
   return success();
 }
 int64_t DropoutOp::getFlops() { return 2 * getNumElements(getType()); }
+
+LogicalResult CastOp::verify() {
+  if (getInput().getType().getShape() != getType().getShape())
+    return emitOpError() << "result shape " << shapeStr(getType().getShape())
+                         << " should be the input's "
+                         << shapeStr(getInput().getType().getShape());
+  return success();
+}
+LogicalResult CastOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  Value dy = resultGrads[0];
+  Type inputType = getInput().getType();
+  // The gradient of a weight's bf16 copy is a product accumulated in f32:
+  // keep it in f32 rather than round it and widen it back (so a weight
+  // gradient loses nothing to bf16, and its SGD update can fuse).
+  if (auto mm = dy.getDefiningOp<MatmulOp>();
+      mm && dy.use_empty() && mm.getType().getRank() == 2 &&
+      cast<ShapedType>(inputType).getElementType().isF32()) {
+    dy.setType(inputType);
+    operandGrads.push_back(dy);
+    return success();
+  }
+  operandGrads.push_back(
+      dy.getType() == inputType
+          ? dy
+          : b.create<CastOp>(getLoc(), inputType, dy).getResult());
+  return success();
+}
+int64_t CastOp::getFlops() { return getNumElements(getType()); }
 
 //===----------------------------------------------------------------------===//
 // Losses
@@ -560,7 +642,10 @@ LogicalResult MSELossGradOp::inferReturnTypes(MLIRContext *ctx,
                   shapeStr(*target) + " must have the same shape");
   if (failed(c.shape(adaptor.getGrad(), 0, "grad")))
     return failure();
-  inferred.push_back(f32Tensor(ctx, *in));
+  // The gradient has the prediction's type (bf16 in a mixed-precision
+  // step), computed in f32.
+  inferred.push_back(RankedTensorType::get(
+      *in, cast<ShapedType>(adaptor.getInput().getType()).getElementType()));
   return success();
 }
 int64_t MSELossGradOp::getFlops() {
@@ -1326,6 +1411,9 @@ LogicalResult SGDMatmulOp::inferReturnTypes(MLIRContext *,
   if (ArrayRef<int64_t>(*product) != *param)
     return c.fail("product " + shapeStr(*product) +
                   " does not match the parameter " + shapeStr(*param));
+  if (failed(sharedElementType(c, adaptor.getLhs(), adaptor.getRhs(), "lhs",
+                               "rhs")))
+    return failure();
   inferred.push_back(adaptor.getParam().getType());
   return success();
 }

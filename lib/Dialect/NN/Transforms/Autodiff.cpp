@@ -323,7 +323,19 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
       return model.emitError("return-output needs the model to return the "
                              "result of a loss op (nn.cross_entropy, "
                              "nn.mse_loss)");
-    results.push_back(lossOp->getOperand(0));
+    // The caller reads f32: a mixed-precision model's bf16 logits are
+    // widened (exactly).
+    Value output = lossOp->getOperand(0);
+    auto type = cast<RankedTensorType>(output.getType());
+    if (!type.getElementType().isF32()) {
+      // In the forward, beside the logits: a forward value the
+      // rematerializer places like any other.
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointAfterValue(output);
+      output = b.create<CastOp>(output.getLoc(), type.clone(b.getF32Type()),
+                                output);
+    }
+    results.push_back(output);
     resultNames.push_back("output");
   }
   b.create<func::ReturnOp>(ret.getLoc(), results);

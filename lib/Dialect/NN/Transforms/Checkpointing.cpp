@@ -194,16 +194,26 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
       return next.has_value();
     };
     int64_t flops = 0;
-    llvm::DenseSet<Value> needs;
+    llvm::DenseSet<Value> needs, recast;
     for (Operation &op : scratch) {
       if (!live.contains(&op))
         continue;
       if (!addFlops(flops, &op))
         return fn.emitError() << "the backward FLOPs of stage " << index + 1
                               << " overflow a 64-bit count";
-      for (Value v : op.getOperands())
-        if (forwardValues.contains(v))
-          needs.insert(v);
+      for (Value v : op.getOperands()) {
+        if (!forwardValues.contains(v))
+          continue;
+        // A bf16 copy of a weight or of the batch is made again where the
+        // backward reads it (nnc-recast-for-backward): backward scratch,
+        // not a saved value.
+        if (auto c = v.getDefiningOp<CastOp>();
+            c && isa<BlockArgument>(c.getInput())) {
+          recast.insert(v);
+          continue;
+        }
+        needs.insert(v);
+      }
     }
     // Saved values released early: from the op creating the input's
     // gradient on, no VJP op reads a value of this stage, and the gradients
@@ -255,6 +265,8 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
     for (Operation *op : stage)
       forwardScratch = std::max(forwardScratch, scratchOf(op));
     transient += backwardScratch;
+    for (Value v : recast)
+      transient += getSizeInBytes(v.getType());
     p.forwardTransientBytes.push_back(forwardScratch);
     p.releasesSaved.push_back(releases);
     p.backwardTransientBytes.push_back(transient);

@@ -33,7 +33,7 @@ func.func @linear_rank(%x: tensor<4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3xf32
 // -----
 
 func.func @dynamic_shape(%x: tensor<?x4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3xf32> {
-  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float values}}
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or bfloat16 type values}}
   %y = nn.linear %x, %w : (tensor<?x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
   return %y : tensor<8x3xf32>
 }
@@ -41,7 +41,7 @@ func.func @dynamic_shape(%x: tensor<?x4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3
 // -----
 
 func.func @not_f32(%x: tensor<8x4xf16>) -> tensor<8x4xf16> {
-  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float values}}
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or bfloat16 type values}}
   %y = nn.relu %x : tensor<8x4xf16>
   return %y : tensor<8x4xf16>
 }
@@ -268,4 +268,56 @@ func.func @norm_not_scalar(%g: tensor<3xf32>) -> tensor<1xf32> {
   // expected-error @+1 {{'nn.norm' op result #0 must be 0D tensor of 32-bit float values}}
   %n = "nn.norm"(%g) : (tensor<3xf32>) -> tensor<1xf32>
   return %n : tensor<1xf32>
+}
+
+// -----
+
+// Mixed precision: a product's operands share one element type.
+func.func @linear_mixed_elements(%x: tensor<8x4xbf16>, %w: tensor<3x4xf32>) -> tensor<8x3xbf16> {
+  // expected-error @+1 {{'nn.linear' op expects input and weight of one element type, got bf16 and f32}}
+  %y = nn.linear %x, %w : (tensor<8x4xbf16>, tensor<3x4xf32>) -> tensor<8x3xbf16>
+  return %y : tensor<8x3xbf16>
+}
+
+// -----
+
+// A bf16 product may keep an f32 result, never an f32 product a bf16 one.
+func.func @matmul_narrowed_result(%a: tensor<8x4xf32>, %b: tensor<4x3xf32>) -> tensor<8x3xbf16> {
+  // expected-error @+1 {{'nn.matmul' op result element type 'bf16' should be 'f32'}}
+  %c = nn.matmul %a, %b : (tensor<8x4xf32>, tensor<4x3xf32>) -> tensor<8x3xbf16>
+  return %c : tensor<8x3xbf16>
+}
+
+// -----
+
+func.func @cast_shape(%x: tensor<8x4xf32>) -> tensor<4x8xbf16> {
+  // expected-error @+1 {{'nn.cast' op result shape [4, 8] should be the input's [8, 4]}}
+  %y = nn.cast %x : tensor<8x4xf32> to tensor<4x8xbf16>
+  return %y : tensor<4x8xbf16>
+}
+
+// -----
+
+func.func @cast_f16(%x: tensor<8x4xf32>) -> tensor<8x4xf16> {
+  // expected-error @+1 {{'nn.cast' op result #0 must be statically shaped tensor of 32-bit float or bfloat16 type values}}
+  %y = nn.cast %x : tensor<8x4xf32> to tensor<8x4xf16>
+  return %y : tensor<8x4xf16>
+}
+
+// -----
+
+// Only the contractions and what lies between them are bf16: a convolution
+// reads f32.
+func.func @conv_bf16(%x: tensor<1x1x4x4xbf16>, %w: tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{'nn.conv2d' op operand #0 must be statically shaped tensor of 32-bit float values}}
+  %y = nn.conv2d %x, %w : (tensor<1x1x4x4xbf16>, tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}
+
+// -----
+
+func.func @batched_bf16(%a: tensor<2x8x4xbf16>, %b: tensor<2x4x3xbf16>) -> tensor<2x8x3xbf16> {
+  // expected-error @+1 {{'nn.matmul' op expects f32 operands for a batched product, got bf16}}
+  %c = nn.matmul %a, %b : (tensor<2x8x4xbf16>, tensor<2x4x3xbf16>) -> tensor<2x8x3xbf16>
+  return %c : tensor<2x8x3xbf16>
 }

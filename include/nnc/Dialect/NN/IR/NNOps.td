@@ -18,6 +18,10 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def NN_F32Tensor : StaticShapeTensorOf<[F32]>;
+// What a mixed-precision step may store in bf16: the operands of the
+// contractions and the activations and gradients between them
+// (nnc-mixed-precision assigns the types; docs/MixedPrecision.md).
+def NN_FloatTensor : StaticShapeTensorOf<[F32, BF16]>;
 def NN_Scalar : 0DTensorOf<[F32]>;
 // A run-time scalar operand (learning rate, step count): buildable, so an
 // assembly format need not spell its type. (Only for operands: a buildable
@@ -108,9 +112,9 @@ def NN_LinearOp : NN_ForwardOp<"linear", [NN_InferType]> {
         -> tensor<128x100xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$weight,
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$weight,
                        Optional<NN_F32Tensor>:$bias);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
@@ -135,9 +139,9 @@ def NN_MatmulOp : NN_ForwardOp<"matmul", [NN_InferType]> {
         : (tensor<4x3xf32>, tensor<5x3xf32>) -> tensor<4x5xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$lhs, NN_F32Tensor:$rhs,
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs,
                        UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
   }];
@@ -151,8 +155,8 @@ def NN_AddOp : NN_ForwardOp<"add", [SameOperandsAndResultType]> {
     %s = nn.add %a, %b : tensor<128x100xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$lhs, NN_F32Tensor:$rhs);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
@@ -167,8 +171,8 @@ class NN_ActivationOp<string mnemonic, string formula>
     %y = nn.}] # mnemonic # [{ %x : tensor<128x100xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
@@ -188,8 +192,8 @@ def NN_LeakyReluOp : NN_ForwardOp<"leaky_relu", [SameOperandsAndResultType,
     %y = nn.leaky_relu %x {alpha = 0.01 : f32} : tensor<128x100xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, F32Attr:$alpha);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$input, F32Attr:$alpha);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
@@ -205,8 +209,8 @@ def NN_GeluOp : NN_ForwardOp<"gelu", [SameOperandsAndResultType]> {
     %y = nn.gelu %x : tensor<128x100xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
@@ -240,8 +244,8 @@ def NN_DropoutOp : NN_ForwardOp<"dropout", [SameOperandsAndResultType]> {
     %d = nn.dropout %h {rate = 0.5 : f32, seed = 7 : i64} : tensor<128x100xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, F32Attr:$rate, I64Attr:$seed);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$input, F32Attr:$rate, I64Attr:$seed);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
@@ -537,8 +541,8 @@ def NN_MulOp : NN_ForwardOp<"mul", [SameOperandsAndResultType]> {
     %p = nn.mul %a, %b : tensor<512x128xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$lhs, NN_F32Tensor:$rhs);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
@@ -549,9 +553,28 @@ def NN_ScaleOp : NN_ForwardOp<"scale", [SameOperandsAndResultType]> {
     %s = nn.scale %x {factor = 0.125} : tensor<512x128xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, F64Attr:$factor);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$input, F64Attr:$factor);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def NN_CastOp : NN_ForwardOp<"cast"> {
+  let summary = "element type conversion between f32 and bf16";
+  let description = [{
+    Converts each element to the result's element type: f32 → bf16 rounds
+    to nearest even (NaN stays NaN), bf16 → f32 is exact. What
+    `nnc-mixed-precision` inserts where a bf16 value meets an op that
+    reads f32 (or an f32 value meets a contraction reading bf16); its
+    gradient is the cast back.
+
+    ```mlir
+    %h = nn.cast %x : tensor<128x784xf32> to tensor<128x784xbf16>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
   let hasVerifier = 1;
 }
 
@@ -565,7 +588,7 @@ def NN_MSELossOp : NN_ForwardOp<"mse_loss", [NN_InferType, NN_Loss]> {
     %l = nn.mse_loss %y, %t : (tensor<128x10xf32>, tensor<128x10xf32>) -> tensor<f32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$target);
+  let arguments = (ins NN_FloatTensor:$input, NN_F32Tensor:$target);
   let results = (outs NN_Scalar:$result);
   let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -586,7 +609,7 @@ def NN_CrossEntropyOp : NN_ForwardOp<"cross_entropy",
     %l = nn.cross_entropy %z, %labels : (tensor<128x10xf32>, tensor<128xi32>) -> tensor<f32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$logits, NN_LabelTensor:$labels);
+  let arguments = (ins NN_FloatTensor:$logits, NN_LabelTensor:$labels);
   let results = (outs NN_Scalar:$result);
   let assemblyFormat = "$logits `,` $labels attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -607,8 +630,8 @@ class NN_ActivationGradOp<string mnemonic, string savedName, string formula>
     %dx = nn.}] # mnemonic # [{ %saved, %dy : tensor<128x100xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$saved, NN_F32Tensor:$grad);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$saved, NN_FloatTensor:$grad);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$saved `,` $grad attr-dict `:` type($result)";
 }
 
@@ -636,8 +659,8 @@ def NN_LeakyReluGradOp : NN_GradOp<"leaky_relu_grad",
     %dx = nn.leaky_relu_grad %y, %dy {alpha = 0.01 : f32} : tensor<128x100xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$saved, NN_F32Tensor:$grad, F32Attr:$alpha);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$saved, NN_FloatTensor:$grad, F32Attr:$alpha);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$saved `,` $grad attr-dict `:` type($result)";
 }
 
@@ -651,7 +674,7 @@ def NN_ReduceSumOp : NN_GradOp<"reduce_sum", [NN_InferType]> {
     %db = nn.reduce_sum %dy {dim = 0 : i64} : (tensor<128x100xf32>) -> tensor<100xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, I64Attr:$dim);
+  let arguments = (ins NN_FloatTensor:$input, I64Attr:$dim);
   let results = (outs NN_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -931,9 +954,9 @@ def NN_MSELossGradOp : NN_GradOp<"mse_loss_grad", [NN_InferType]> {
         : (tensor<128x10xf32>, tensor<128x10xf32>, tensor<f32>) -> tensor<128x10xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$target,
+  let arguments = (ins NN_FloatTensor:$input, NN_F32Tensor:$target,
                        NN_Scalar:$grad);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input `,` $target `,` $grad attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
@@ -947,9 +970,9 @@ def NN_CrossEntropyGradOp : NN_GradOp<"cross_entropy_grad",
         : (tensor<128x10xf32>, tensor<128xi32>, tensor<f32>) -> tensor<128x10xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$logits, NN_LabelTensor:$labels,
+  let arguments = (ins NN_FloatTensor:$logits, NN_LabelTensor:$labels,
                        NN_Scalar:$grad);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$logits `,` $labels `,` $grad attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
@@ -1112,8 +1135,8 @@ def NN_SGDMatmulOp : NN_GradOp<"sgd_matmul", [NN_InferType]> {
            tensor<f32>) -> tensor<100x784xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$lhs,
-                       NN_F32Tensor:$rhs, NN_ScalarOperand:$lr,
+  let arguments = (ins NN_F32Tensor:$param, NN_FloatTensor:$lhs,
+                       NN_FloatTensor:$rhs, NN_ScalarOperand:$lr,
                        UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
   let results = (outs NN_F32Tensor:$result);
   let assemblyFormat = [{
@@ -1169,5 +1192,7 @@ def NN_RuntimeCallOp : NN_Op<"runtime_call", [AttrSizedOperandSegments,
   }];
   let hasVerifier = 1;
 }
+
+include "nnc/Dialect/NN/IR/NNDistributedOps.td"
 
 #endif // NNC_DIALECT_NN_IR_NNOPS_TD

@@ -145,6 +145,80 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
   ];
 }
 
+def MixedPrecision : Pass<"nnc-mixed-precision", "::mlir::ModuleOp"> {
+  let summary = "Assign bf16 to contraction operands and the activations "
+                "and gradients between them";
+  let description = [{
+    Runs on the model function before `nnc-autodiff`, as PyTorch's
+    autocast types the forward: the backward then follows, each gradient
+    taking its value's type through the VJPs (the gradient of a weight's
+    bf16 copy stays the f32 product it accumulates). The checkpoint planner
+    and the arena see the stored types, and a recomputation repeats the
+    original's conversions. With `precision=bf16`, in program order:
+
+    - a contraction (`nn.linear`, 2-D `nn.matmul`, `nn.sgd_matmul`) reads
+      bf16: an f32 operand gets an `nn.cast` (one per value, so a weight is
+      converted once per step). Its result is bf16 (the library GEMM
+      converts in its epilogue, accumulation stays f32) when every user
+      reads bf16, f32 otherwise (a weight gradient feeding its update);
+      a bias stays f32;
+    - an elementwise op whose tensor operands are all bf16 computes in f32
+      and stores bf16; with mixed operands the bf16 ones are widened
+      (exactly) and it stays f32;
+    - `nn.mse_loss`, `nn.cross_entropy` and `nn.reduce_sum` read bf16 and
+      compute and return f32 (a loss gradient, when the pass meets one,
+      has its prediction's type);
+    - every other op reads f32: a bf16 operand gets an `nn.cast` to f32.
+
+    Parameters, optimizer state, the loss and every returned value stay
+    f32. `precision=f32` changes nothing.
+
+    ```mlir
+    %h = nn.linear %x, %w, %b : (tensor<8x16xf32>, tensor<32x16xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+    // becomes
+    %xb = nn.cast %x : tensor<8x16xf32> to tensor<8x16xbf16>
+    %wb = nn.cast %w : tensor<32x16xf32> to tensor<32x16xbf16>
+    %h = nn.linear %xb, %wb, %b : (tensor<8x16xbf16>, tensor<32x16xbf16>, tensor<32xf32>) -> tensor<8x32xbf16>
+    ```
+  }];
+  let options = [
+    Option<"precision", "precision", "::mlir::nnc::Precision",
+           /*default=*/"::mlir::nnc::Precision::F32",
+           "The element type contractions read",
+           [{::nnc::precisions.clValues()}]>,
+  ];
+  let dependentDialects = ["::mlir::nnc::NNDialect"];
+}
+
+def RecastForBackward : Pass<"nnc-recast-for-backward", "::mlir::ModuleOp"> {
+  let summary = "Convert a weight or input again where the backward reads it";
+  let description = [{
+    After `nnc-autodiff` on a mixed-precision step: an `nn.cast` of a
+    function argument (a weight's bf16 copy, the batch's) that the backward
+    reads too is cloned just before its first backward use, which then
+    reads the clone. The forward copy dies with the forward layer instead
+    of living through the whole step as a saved value: converting a
+    weight again costs one pass over it, far less than the product that
+    reads it, while keeping every copy would hold half of all the weights
+    (for an MLP whose weights outweigh its activations, more than the f32
+    step's peak). Both copies round the same f32 values, so the step's
+    results do not change.
+
+    ```mlir
+    %wb = nn.cast %w : tensor<32x16xf32> to tensor<32x16xbf16>
+    %h = nn.linear %xb, %wb : ...
+    %seed = arith.constant {nn.grad_seed} ...
+    %dx = nn.matmul %dy, %wb : ...
+    // becomes
+    %wb = nn.cast %w : ...
+    %h = nn.linear %xb, %wb : ...
+    %seed = arith.constant {nn.grad_seed} ...
+    %wb2 = nn.cast %w : tensor<32x16xf32> to tensor<32x16xbf16>
+    %dx = nn.matmul %dy, %wb2 : ...
+    ```
+  }];
+}
+
 def SinkSlices : Pass<"nnc-sink-slices", "::mlir::ModuleOp"> {
   let summary = "Compute only the rows a slice keeps";
   let description = [{
@@ -193,6 +267,33 @@ def FuseUpdates : Pass<"nnc-fuse-updates", "::mlir::ModuleOp"> {
     nnc-rematerialize (which puts each update right after the backward
     completing its gradient).
   }];
+}
+
+def InsertAllReduce : Pass<"nnc-insert-allreduce", "::mlir::ModuleOp"> {
+  let summary = "Average each gradient over the data-parallel ranks, in "
+                "buckets overlapping the backward";
+  let description = [{
+    Runs on training steps (`#nn.entry<train_step>`) after
+    `nnc-rematerialize` and before `nnc-fuse-updates` (a fused update has no
+    gradient to reduce: the pass refuses one). The parameters' gradients
+    are grouped into buckets in the order the backward completes them; a
+    bucket closes when it holds at least `bucket-bytes` bytes (the last may
+    hold less). Each bucket's `nn.all_reduce_start` is placed right after
+    the op completing its last gradient, so its communication overlaps the
+    rest of the backward; the ops reading the gradients (optimizer updates,
+    norms) move after the backward, in their order, and each bucket's
+    `nn.all_reduce_wait` comes right before the first of them that reads
+    one of its gradients. The updates then read the mean gradient over the
+    ranks: every rank applies the same update to the same weights.
+
+    All gradients are live until their bucket's wait, a memory cost the
+    checkpoint plan does not count (docs/Distributed.md).
+  }];
+  let options = [
+    Option<"bucketBytes", "bucket-bytes", "uint64_t", /*default=*/"1048576",
+           "A bucket closes once its gradients hold at least this many bytes "
+           "(0: one bucket per gradient)">,
+  ];
 }
 
 def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {
