@@ -26,6 +26,14 @@ static bool joinsPreviousStage(Operation *op) {
          op->hasTrait<NNTrait::Loss>();
 }
 
+/// A bf16 copy of a weight or of the batch (nnc-mixed-precision) belongs to
+/// the stage that reads it: a stage of its own would make the copy a stage
+/// output the plan holds, where nnc-recast-for-backward makes it again.
+static bool joinsNextStage(Operation *op) {
+  auto cast = dyn_cast<CastOp>(op);
+  return cast && isa<BlockArgument>(cast.getInput());
+}
+
 /// Constants are not stage work: they are materialized once and shared.
 static bool isConstant(Operation *op) {
   return op->hasTrait<OpTrait::ConstantLike>();
@@ -81,7 +89,8 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
     p.stages.back().push_back(forward[i]);
     bool last = i + 1 == n;
     bool cut = suffixMin[i + 1] >= i;
-    if (last || (cut && !joinsPreviousStage(forward[i + 1]))) {
+    if (last || (cut && !joinsPreviousStage(forward[i + 1]) &&
+                 !joinsNextStage(forward[i]))) {
       p.outputs.push_back(forward[i]->getResult(0));
       if (!last)
         p.stages.emplace_back();

@@ -68,8 +68,14 @@ struct InsertAllReducePass
 
     // Buckets in the order the backward completes the gradients.
     SmallVector<Value> order(grads.begin(), grads.end());
-    llvm::stable_sort(order, [](Value a, Value b) {
-      return a.getDefiningOp()->isBeforeInBlock(b.getDefiningOp());
+    // A total order (results of one op by number), so the buckets do not
+    // depend on the set's iteration order.
+    llvm::sort(order, [](Value a, Value b) {
+      Operation *x = a.getDefiningOp(), *y = b.getDefiningOp();
+      if (x != y)
+        return x->isBeforeInBlock(y);
+      return cast<OpResult>(a).getResultNumber() <
+             cast<OpResult>(b).getResultNumber();
     });
     SmallVector<SmallVector<Value>> buckets(1);
     uint64_t bytes = 0;
@@ -84,7 +90,9 @@ struct InsertAllReducePass
     }
 
     OpBuilder b(fn.getContext());
-    for (auto [number, bucket] : llvm::enumerate(buckets)) {
+    for (auto numbered : llvm::enumerate(buckets)) {
+      int64_t number = numbered.index();
+      SmallVector<Value> &bucket = numbered.value();
       int64_t elements = 0;
       for (Value g : bucket)
         elements += cast<RankedTensorType>(g.getType()).getNumElements();
