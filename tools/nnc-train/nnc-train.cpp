@@ -92,6 +92,12 @@ int main(int argc, char **argv) {
   cl::opt<double> warmupStart("lr-warmup-start",
                               cl::desc("Warm-up's starting factor"),
                               cl::init(0.1), cl::cat(cat));
+  cl::opt<int64_t> baseBatch(
+      "lr-base-batch",
+      cl::desc("Linear scaling (Goyal et al.): the rate is --learning-rate "
+               "times the global batch (ranks x --batch) over this batch "
+               "(0: no scaling); combine with --lr-warmup"),
+      cl::init(0), cl::cat(cat));
   cl::opt<bool> perStep("lr-per-step",
                         cl::desc("Schedule periods are steps, not epochs"),
                         cl::init(false), cl::cat(cat));
@@ -160,6 +166,8 @@ int main(int argc, char **argv) {
     return fail("--lr-t-max must not be negative (0: the number of epochs)");
   if (printSchedule < 0)
     return fail("--print-lr-schedule must not be negative");
+  if (baseBatch < 0)
+    return fail("--lr-base-batch must not be negative (0: no scaling)");
   if (logEvery < -1)
     return fail("--log-every must not be negative (0: no step records)");
   lr.tMax =
@@ -246,6 +254,14 @@ int main(int argc, char **argv) {
   if (!trainer)
     return ::nnc::reportToolError("nnc-train", trainer.takeError());
   Trainer &t = **trainer;
+  // The linear scaling rule: k times the batch, k times the rate (the
+  // warm-up then starts from a fraction of the scaled rate).
+  int64_t globalBatch = t.getBatch() * dp.size;
+  if (baseBatch > 0) {
+    lr.base *= static_cast<double>(globalBatch) / baseBatch;
+    if (llvm::Error e = lr.validate())
+      return fail(llvm::toString(std::move(e)));
+  }
 
   // Data before anything long runs: a bad directory fails fast.
   auto train =
@@ -297,7 +313,12 @@ int main(int argc, char **argv) {
   if (stepOptions.weightDecay > 0)
     out << llvm::format(", weight decay %g",
                         stepOptions.weightDecay);
-  out << llvm::format("; lr %g ", lr.base) << ::nnc::schedules.name(lr.kind)
+  out << llvm::format("; lr %g ", lr.base)
+      << (baseBatch > 0 ? llvm::formatv("(scaled by global batch {0} / {1}) ",
+                                        globalBatch, baseBatch)
+                              .str()
+                        : std::string())
+      << ::nnc::schedules.name(lr.kind)
       << (lr.warmup ? llvm::formatv(" after {0} warm-up", lr.warmup).str()
                     : std::string())
       << " per " << (lr.perStep ? "step" : "epoch") << "\n";
