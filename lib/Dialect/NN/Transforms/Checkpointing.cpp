@@ -26,11 +26,8 @@ static bool joinsPreviousStage(Operation *op) {
          op->hasTrait<NNTrait::Loss>();
 }
 
-/// A bf16 copy of a weight or of the batch (nnc-mixed-precision) belongs to
-/// the stage that reads it: a stage of its own would make the copy a stage
-/// output the plan holds, where nnc-recast-for-backward makes it again.
-static bool joinsNextStage(Operation *op) {
-  auto cast = dyn_cast<CastOp>(op);
+bool mlir::nnc::isArgumentCopy(Operation *op) {
+  auto cast = dyn_cast_or_null<CastOp>(op);
   return cast && isa<BlockArgument>(cast.getInput());
 }
 
@@ -89,8 +86,10 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
     p.stages.back().push_back(forward[i]);
     bool last = i + 1 == n;
     bool cut = suffixMin[i + 1] >= i;
+    // An argument's copy belongs to the stage that reads it: a stage of
+    // its own would make it a stage output the plan holds.
     if (last || (cut && !joinsPreviousStage(forward[i + 1]) &&
-                 !joinsNextStage(forward[i]))) {
+                 !isArgumentCopy(forward[i]))) {
       p.outputs.push_back(forward[i]->getResult(0));
       if (!last)
         p.stages.emplace_back();
@@ -216,8 +215,7 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
         // A bf16 copy of a weight or of the batch is made again where the
         // backward reads it (nnc-recast-for-backward): backward scratch,
         // not a saved value.
-        if (auto c = v.getDefiningOp<CastOp>();
-            c && isa<BlockArgument>(c.getInput())) {
+        if (isArgumentCopy(v.getDefiningOp())) {
           recast.insert(v);
           continue;
         }

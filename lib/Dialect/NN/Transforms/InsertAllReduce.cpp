@@ -85,8 +85,7 @@ struct InsertAllReducePass
         bytes = 0;
       }
       buckets.back().push_back(g);
-      auto type = cast<RankedTensorType>(g.getType());
-      bytes += uint64_t(type.getNumElements()) * 4;
+      bytes += uint64_t(getSizeInBytes(g.getType()));
     }
 
     OpBuilder b(fn.getContext());

@@ -15,6 +15,8 @@
 
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 
+#include "nnc/Dialect/NN/Transforms/Checkpointing.h"
+
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::nnc {
@@ -186,7 +188,7 @@ struct RecastForBackwardPass
         return;
       SmallVector<CastOp> casts;
       for (CastOp c : fn.getOps<CastOp>())
-        if (isa<BlockArgument>(c.getInput()) && !backward.contains(c))
+        if (isArgumentCopy(c) && !backward.contains(c))
           casts.push_back(c);
       for (CastOp c : casts) {
         SmallVector<OpOperand *> late;

@@ -59,6 +59,11 @@ FailureOr<StagePartition> partitionIntoStages(func::FuncOp gradFn,
 ::nnc::planner::Chain buildChain(func::FuncOp gradFn,
                                  const StagePartition &partition);
 
+/// Whether `op` converts a function argument (a weight's or the batch's
+/// bf16 copy, from nnc-mixed-precision): nnc-recast-for-backward makes it
+/// again where the backward reads it, so the plan never keeps it.
+bool isArgumentCopy(Operation *op);
+
 /// A planner schedule in the IR's vocabulary, and back.
 SmallVector<CheckpointAction>
 toCheckpointActions(const ::nnc::planner::Schedule &schedule);
