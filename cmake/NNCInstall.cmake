@@ -16,6 +16,7 @@ set(NNC_LIBRARIES
   NNCDialect NNCDialectTransforms NNCTransforms NNCConversion
   NNCCodegenCommon NNCCodegenCPU NNCCodegenGPU NNCPlanner NNCMemoryPlanner
   NNCFrontend NNCFrontendONNX NNCFrontendLoader NNCPipeline NNCExecutionEngine NNCCAPI
+  NNCTraining NNCPlot
   NNCRuntimeCPU)
 # The run-time libraries compiled code links (nnc-compile finds the archives
 # next to itself, in <prefix>/lib).
@@ -26,6 +27,10 @@ endif()
 if(TARGET NNCRuntimeCUDA)
   list(APPEND NNC_LIBRARIES NNCRuntimeCUDA)
   list(APPEND NNC_RUNTIMES NNCRuntimeCUDAShared)
+endif()
+# The GPU target's all-reduce (nnc-compile --target=nvptx --all-reduce).
+if(TARGET NNCRuntimeNCCL)
+  list(APPEND NNC_LIBRARIES NNCRuntimeNCCL)
 endif()
 set(NNC_TOOLS nnc-opt nnc-compile nnc-plan nnc-translate)
 

@@ -25,6 +25,8 @@ PKGS=(
   # PyTorch peer (without it Debian's torch runs the reference BLAS).
   python3-torch python3-onnx python3-numpy python3-threadpoolctl
   libopenblas0-pthread
+  # The benchmarks' figures (benchmarks/train/large_batch.py).
+  python3-matplotlib
   # The main job's data: Fashion-MNIST as gzipped IDX files under
   # /usr/share/datasets/fashion-mnist.
   dataset-fashion-mnist

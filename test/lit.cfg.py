@@ -98,6 +98,12 @@ if os.path.exists(os.path.join(config.nnc_unittests_dir, "fake-cuda",
                                "libcuda.so.1")):
     config.available_features.add("cuda-runtime")
 
+# The NCCL runtime (lib/Runtime/NCCL: cuda.h, nccl.h and MPI) and the fake
+# NCCL its tests load (unittests/Runtime/NCCL).
+if os.path.exists(os.path.join(config.nnc_unittests_dir, "fake-nccl",
+                               "libnccl.so.2")):
+    config.available_features.add("nccl-runtime")
+
 # GPU-execution tests need a CUDA driver and a device; nnc's CUDA runtime
 # says whether there are (it opens libcuda.so.1 itself), and why not.
 def _cuda_device():

@@ -16,23 +16,46 @@
 //
 // libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, in its constructor,
 // which runs before any constructor or main of the program: setting them in
-// main is too late. The executable's .preinit_array runs before every shared
-// library's constructor, so the default is set there. A value the user set
-// (either variable) is kept. The thread count is not touched: results must
-// not depend on the machine's load.
+// main is too late. Setting them earlier does not work either: the
+// executable's .preinit_array runs first, but libc's own initialization
+// then resets `environ` to the process's original environment, so a
+// setenv there is lost (a gdb break at main showed the variable unset and
+// the ResNet example's two-thread step 6x slower beside busy processes).
+// So the program starts itself again: when neither variable is set, the
+// .preinit_array hook (before any library has started a thread) calls
+// execve on /proc/self/exe with the same arguments and the environment
+// plus OMP_WAIT_POLICY=passive, and the new image's libgomp reads it. The
+// cost is one exec (milliseconds); if the exec fails the program runs on
+// with libgomp's default. A value the user set (either variable) is kept.
+// The thread count is not touched: results must not depend on the
+// machine's load.
 //
 // Linked into the tools that run compiled training steps (tools/
-// CMakeLists.txt); .preinit_array exists only in executables, never in a
-// shared library such as libnnc.so (a C API caller sets the variables).
+// CMakeLists.txt) and the unit test that checks it; .preinit_array exists
+// only in executables, never in a shared library such as libnnc.so (a C
+// API caller sets the variables).
 //
 //===----------------------------------------------------------------------===//
 
-#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
 
 namespace {
-void setPassiveWait(int, char **, char **) {
-  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT"))
-    setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
+/// Runs before libc is initialized: only the arguments and system calls.
+void setPassiveWait(int, char **argv, char **envp) {
+  size_t n = 0;
+  for (; envp[n]; ++n)
+    if (!std::strncmp(envp[n], "OMP_WAIT_POLICY=", 16) ||
+        !std::strncmp(envp[n], "GOMP_SPINCOUNT=", 15))
+      return;
+  // The environment plus one entry, on this stack frame (execve copies it).
+  char passive[] = "OMP_WAIT_POLICY=passive";
+  char *env[n + 2];
+  for (size_t i = 0; i < n; ++i)
+    env[i] = envp[i];
+  env[n] = passive;
+  env[n + 1] = nullptr;
+  execve("/proc/self/exe", argv, env);
 }
 } // namespace
 

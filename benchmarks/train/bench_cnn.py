@@ -16,6 +16,11 @@ and printed, and both memory formats tried (NCHW, PyTorch's default, and
 channels_last, where oneDNN's blocked kernels need no reorders): the faster
 is the peer's figure.
 
+--precision=bf16 times nnc-train --precision=bf16 against the same PyTorch
+steps under torch.autocast("cpu", dtype=torch.bfloat16) (its forward and
+loss in the autocast region, as PyTorch's recipe has it); --precision=both
+(the default) times both precisions in each round.
+
   /usr/bin/python3 benchmarks/train/bench_cnn.py --nnc-train build/bin/nnc-train
 """
 
@@ -51,7 +56,7 @@ def idx(path):
     return np.frombuffer(data[4 + 4 * rank:], np.uint8).reshape(dims)
 
 
-def run_torch(args, threads, x_tr, y_tr, channels_last):
+def run_torch(args, threads, x_tr, y_tr, channels_last, bf16):
     peer.set_peer_threads(threads, threads)
     torch.manual_seed(0)
     model = CNN()
@@ -69,8 +74,9 @@ def run_torch(args, threads, x_tr, y_tr, channels_last):
         i = perm[s * b:(s + 1) * b]
         xb = x_tr[i].contiguous(memory_format=fmt)
         yb = y_tr[i]
-        z = model(xb)
-        loss = F.cross_entropy(z, yb)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            z = model(xb)
+            loss = F.cross_entropy(z, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -78,7 +84,7 @@ def run_torch(args, threads, x_tr, y_tr, channels_last):
     return args.steps * b / (time.perf_counter() - t0)
 
 
-def run_nnc(args, threads):
+def run_nnc(args, threads, bf16):
     # The first --warmup steps are timed by nnc-train too: time two runs
     # and take the difference, so both sides exclude the same warm-up.
     def rate(steps):
@@ -86,7 +92,8 @@ def run_nnc(args, threads):
             [args.nnc_train, args.model, "--epochs", "1", "--steps",
              str(steps), "--batch", str(args.batch), "--learning-rate",
              str(args.lr), "--progress", "never", "--data", args.data,
-             "--test-limit", str(args.batch), "--num-threads", str(threads)],
+             "--test-limit", str(args.batch), "--num-threads", str(threads),
+             "--precision", "bf16" if bf16 else "f32"],
             check=True, capture_output=True, text=True).stdout
         m = re.search(r"epoch +1/1 .*\| +([0-9.]+) s, ([0-9,]+) samples/s",
                       out)
@@ -111,7 +118,11 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--precision", choices=["f32", "bf16", "both"],
+                    default="both")
     args = ap.parse_args()
+    precisions = {"f32": [False], "bf16": [True],
+                  "both": [False, True]}[args.precision]
 
     print("PyTorch %s" % torch.__version__)
     print("  peer: " + PEER)
@@ -124,25 +135,42 @@ def main():
     y_tr = torch.tensor(y_tr).long()
 
     rows = []
+    med = lambda v: float(np.median(v))
     for threads in [int(t) for t in args.threads.split(",")]:
-        nnc, nchw, cl = [], [], []
+        for bf16 in precisions:
+            nnc, nchw, cl = [], [], []
+            rows.append((threads, bf16, nnc, nchw, cl))
         for r in range(args.rounds):
-            nnc.append(run_nnc(args, threads))
-            nchw.append(run_torch(args, threads, x_tr, y_tr, False))
-            cl.append(run_torch(args, threads, x_tr, y_tr, True))
-            print("  %d thread(s), round %d: nnc %.0f, pytorch NCHW %.0f, "
-                  "channels_last %.0f samples/s"
-                  % (threads, r + 1, nnc[-1], nchw[-1], cl[-1]))
-        med = lambda v: float(np.median(v))
-        best = max(med(nchw), med(cl))
-        rows.append((threads, med(nnc), med(nchw), med(cl), med(nnc) / best))
+            for t, bf16, nnc, nchw, cl in rows:
+                if t != threads:
+                    continue
+                nnc.append(run_nnc(args, threads, bf16))
+                nchw.append(run_torch(args, threads, x_tr, y_tr, False, bf16))
+                cl.append(run_torch(args, threads, x_tr, y_tr, True, bf16))
+                print("  %d thread(s), %s, round %d: nnc %.0f, pytorch NCHW "
+                      "%.0f, channels_last %.0f samples/s"
+                      % (threads, "bf16" if bf16 else "f32", r + 1, nnc[-1],
+                         nchw[-1], cl[-1]), flush=True)
     print("\nFashion-MNIST CNN (examples/fashion-cnn), batch %d, SGD Nesterov "
-          "0.9; samples/s, median of %d rounds of %d steps"
+          "0.9; samples/s, median of %d rounds of %d steps; bf16: nnc "
+          "--precision=bf16, PyTorch autocast bf16"
           % (args.batch, args.rounds, args.steps))
-    print("%-8s %10s %14s %20s %16s" % ("threads", "nnc", "pytorch NCHW",
-                                         "pytorch chan-last", "nnc / best"))
-    for t, n, a, c, ratio in rows:
-        print("%-8d %10.0f %14.0f %20.0f %15.2fx" % (t, n, a, c, ratio))
+    print("%-8s %-9s %10s %14s %20s %16s" % (
+        "threads", "precision", "nnc", "pytorch NCHW", "pytorch chan-last",
+        "nnc / best"))
+    f32rate = {}
+    for t, bf16, nnc, nchw, cl in rows:
+        best = max(med(nchw), med(cl))
+        print("%-8d %-9s %10.0f %14.0f %20.0f %15.2fx" % (
+            t, "bf16" if bf16 else "f32", med(nnc), med(nchw), med(cl),
+            med(nnc) / best))
+        if not bf16:
+            f32rate[t] = (med(nnc), best)
+    for t, bf16, nnc, nchw, cl in rows:
+        if bf16 and t in f32rate:
+            print("%d thread(s): bf16 / f32 step rate: nnc %.2fx, "
+                  "PyTorch %.2fx" % (t, med(nnc) / f32rate[t][0],
+                                    max(med(nchw), med(cl)) / f32rate[t][1]))
 
 
 if __name__ == "__main__":

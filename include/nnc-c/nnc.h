@@ -92,6 +92,10 @@ typedef struct {
    * weights and losses (needs AVX-512 BF16 or AMX; compiling fails
    * with a message otherwise). Buffers the caller passes stay float. */
   const char *precision;
+  /* Nonzero: data parallelism. The step averages every gradient over the
+   * MPI ranks before its update (buckets of 1 MiB, started as the
+   * backward completes them); call nnc_data_parallel_init first. */
+  int data_parallel;
 } nnc_options;
 
 void nnc_options_init(nnc_options *options);
@@ -168,6 +172,21 @@ nnc_status nnc_model_train_step(nnc_model *model, const void *const *data,
  * shape and changes nothing on error. */
 nnc_status nnc_model_save_weights(const nnc_model *model, const char *path);
 nnc_status nnc_model_load_weights(nnc_model *model, const char *path);
+
+/* Data parallelism over MPI (docs/Distributed.md), for a program started
+ * by mpirun: starts MPI (if the program has not) and says this process's
+ * rank and the number of ranks. Every rank must then compile the same
+ * model with the same options and data_parallel set (compiling fails on
+ * every rank otherwise: the ranks compare a hash of the compiled step),
+ * and give each step its own shard of the global batch; the ranks' steps
+ * then update identical weights. A rank that waits longer than
+ * timeout_seconds (> 0) in any collective for the others aborts the job
+ * with a message (a rank exited or hangs). Fails with a message when nnc
+ * was built without MPI. */
+nnc_status nnc_data_parallel_init(nnc_context *context, double timeout_seconds,
+                                  int *rank, int *size);
+/* Ends MPI (once, after the last step of any data-parallel model). */
+void nnc_data_parallel_finalize(void);
 
 /* The checkpoint plan's figures (those of --report=json). */
 typedef struct {

@@ -14,6 +14,7 @@
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/ExecutionEngine/JIT.h"
 #include "nnc/Pipeline/Compiler.h"
+#include "nnc/Training/Distributed.h"
 #include "nnc/Frontend/ModelLoader.h"
 #include "nnc/Planner/Chain.h"
 #include "nnc/Support/Limits.h"
@@ -85,6 +86,9 @@ void describe(const BufferInfo &b, nnc_buffer *out) {
   out->is_parameter = b.isParam;
 }
 
+/// MPI is process-wide: nnc_data_parallel_init started it in this process.
+bool dataParallelStarted = false;
+
 /// The pipeline options `o` asks for, validated.
 /// The library's options from the C struct's, validated as the tools'.
 llvm::Error applyOptions(const nnc_options *o, CompileOptions &options) {
@@ -111,6 +115,13 @@ llvm::Error applyOptions(const nnc_options *o, CompileOptions &options) {
     if (!precision)
       return precision.takeError();
     options.step.precision = *precision;
+  }
+  if (o->data_parallel) {
+    if (!dataParallelStarted)
+      return llvm::createStringError(
+          "data_parallel needs MPI started first: call "
+          "nnc_data_parallel_init (in a program run by mpirun)");
+    options.step.allReduce = true;
   }
   return options.validate();
 }
@@ -143,6 +154,11 @@ nnc_model *compile(nnc_context *c, ModelSource source, const nnc_options *o) {
       compileForCPU(std::move(*module), options);
   if (failed(compiled))
     return failWith(llvm::createStringError("compilation failed"));
+  // Every rank must run the same step, or the all-reduce would pair
+  // unrelated buffers: an error on every rank, as nnc-train's.
+  if (options.step.allReduce)
+    if (llvm::Error err = checkSameStep(hashStep(*compiled->module)))
+      return failWith(std::move(err));
   auto jit = JITModule::create(*compiled->module);
   if (!jit)
     return failWith(jit.takeError());
@@ -193,6 +209,27 @@ void nnc_options_init(nnc_options *o) {
     return;
   *o = nnc_options{};
   o->learning_rate = 0.0;
+}
+
+nnc_status nnc_data_parallel_init(nnc_context *c, double timeoutSeconds,
+                                  int *rank, int *size) {
+  if (!c)
+    return NNC_ERROR;
+  if (!rank || !size)
+    return fail(c, "nnc_data_parallel_init: rank and size must not be null");
+  auto dp = initDataParallel(timeoutSeconds);
+  if (!dp)
+    return fail(c, dp.takeError());
+  dataParallelStarted = true;
+  *rank = dp->rank;
+  *size = dp->size;
+  return NNC_OK;
+}
+
+void nnc_data_parallel_finalize(void) {
+  if (dataParallelStarted)
+    finalizeDataParallel();
+  dataParallelStarted = false;
 }
 
 nnc_context *nnc_context_create(void) { return new nnc_context(); }

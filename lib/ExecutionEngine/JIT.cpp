@@ -45,6 +45,16 @@ static void *cpuRuntimeAddress(RuntimeFunction fn) {
     return reinterpret_cast<void *>(&nncrt_pool2d_forward);
   case RuntimeFunction::Pool2dBackward:
     return reinterpret_cast<void *>(&nncrt_pool2d_backward);
+  case RuntimeFunction::Conv2dForwardBF16:
+    return reinterpret_cast<void *>(&nncrt_conv2d_forward_bf16);
+  case RuntimeFunction::Conv2dBackwardDataBF16:
+    return reinterpret_cast<void *>(&nncrt_conv2d_backward_data_bf16);
+  case RuntimeFunction::Conv2dBackwardWeightsBF16:
+    return reinterpret_cast<void *>(&nncrt_conv2d_backward_weights_bf16);
+  case RuntimeFunction::Pool2dForwardBF16:
+    return reinterpret_cast<void *>(&nncrt_pool2d_forward_bf16);
+  case RuntimeFunction::Pool2dBackwardBF16:
+    return reinterpret_cast<void *>(&nncrt_pool2d_backward_bf16);
   case RuntimeFunction::AttentionForward:
     return reinterpret_cast<void *>(&nncrt_attention_forward);
   case RuntimeFunction::AttentionBackward:
@@ -56,6 +66,8 @@ static void *cpuRuntimeAddress(RuntimeFunction fn) {
   case RuntimeFunction::CudaLaunch:
   case RuntimeFunction::CudaStepBegin:
   case RuntimeFunction::CudaStepEnd:
+  case RuntimeFunction::NCCLAllReduceStart:
+  case RuntimeFunction::NCCLAllReduceWait:
     return nullptr;
   // The data-parallel library, linked in when nnc was built with MPI.
   case RuntimeFunction::AllReduceStart:
@@ -92,7 +104,8 @@ llvm::Expected<std::unique_ptr<JITModule>> JITModule::create(ModuleOp module) {
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
     for (const RuntimeFunctionInfo &info : getRuntimeFunctions()) {
-      if (info.library == RuntimeLibrary::CUDA)
+      if (info.library == RuntimeLibrary::CUDA ||
+          info.library == RuntimeLibrary::NCCL)
         continue;
       void *address = cpuRuntimeAddress(info.id);
       assert((address || info.library == RuntimeLibrary::MPI) &&

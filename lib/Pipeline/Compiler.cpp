@@ -61,6 +61,16 @@ std::vector<std::string> mlir::nnc::mpiRuntimeLinkArguments() {
 #endif
 }
 
+std::vector<std::string> mlir::nnc::ncclRuntimeLinkArguments() {
+#if defined(NNC_RUNTIME_NCCL_ARCHIVE) && defined(NNC_RUNTIME_MPI_ARCHIVE)
+  return {runtimeArchive(NNC_RUNTIME_NCCL_ARCHIVE),
+          runtimeArchive(NNC_RUNTIME_MPI_ARCHIVE), "-lmpi", "-ldl",
+          "-lstdc++"};
+#else
+  return {};
+#endif
+}
+
 const EntryPoint *CompiledModel::find(EntryRole role) const {
   for (const EntryPoint &e : entries)
     if (e.role == role)
@@ -331,10 +341,21 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
   if (target == Target::NVPTX &&
       !llvm::is_contained(libraries, RuntimeLibrary::CUDA))
     libraries.push_back(RuntimeLibrary::CUDA);
+  // (The GPU target's all-reduce has no library to link in a build
+  // without nccl.h or MPI: a located error, not a library that cannot load.)
+  if (llvm::is_contained(libraries, RuntimeLibrary::NCCL) &&
+      ncclRuntimeLinkArguments().empty()) {
+    result.module->emitError(
+        "the nvptx target's all-reduce needs nnc's NCCL runtime, which this "
+        "build of nnc lacks (it needs the CUDA toolkit's cuda.h and nccl.h, "
+        "and MPI)");
+    return failure();
+  }
   for (RuntimeLibrary library : libraries)
     llvm::append_range(result.linkLibraries,
                        library == RuntimeLibrary::CPU    ? cpuRuntimeLinkArguments()
                        : library == RuntimeLibrary::CUDA ? cudaRuntimeLinkArguments()
+                       : library == RuntimeLibrary::NCCL ? ncclRuntimeLinkArguments()
                                                          : mpiRuntimeLinkArguments());
   return result;
 }

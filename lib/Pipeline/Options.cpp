@@ -32,10 +32,13 @@ void StepOptions::bind(::nnc::OptionsBinder &b) {
                  "compiles a gradient function"));
   b.opt("optimizer", optimizer, cl::desc("The training step's update"));
   b.opt("momentum", momentum,
-        cl::desc("Momentum of --optimizer=momentum and nesterov"));
-  b.opt("beta1", beta1, cl::desc("Adam's first-moment decay"));
-  b.opt("beta2", beta2, cl::desc("Adam's second-moment decay"));
-  b.opt("eps", eps, cl::desc("Adam's denominator term"));
+        cl::desc("Momentum of --optimizer=momentum, nesterov and lars"));
+  b.opt("beta1", beta1, cl::desc("First-moment decay of adam and lamb"));
+  b.opt("beta2", beta2, cl::desc("Second-moment decay of adam and lamb"));
+  b.opt("eps", eps, cl::desc("Denominator term of adam and lamb"));
+  b.opt("trust-coefficient", trustCoefficient,
+        cl::desc("LARS's trust coefficient: a layer's rate is lr x this x "
+                 "|w| / (|g| + weight-decay x |w|)"));
   b.opt("weight-decay", weightDecay,
         cl::desc("L2 penalty added to every gradient (PyTorch's "
                  "weight_decay); with adamw, the decoupled decay "
@@ -64,6 +67,9 @@ void StepOptions::bind(::nnc::OptionsBinder &b) {
 }
 
 llvm::Error StepOptions::validate() const {
+  if (microBatches == 0)
+    return llvm::createStringError("the number of micro-batches must be at "
+                                   "least 1");
   // Every number is checked, used or not: a NaN given for an option of
   // another optimizer is still a mistake worth reporting.
   for (auto [name, v] :
@@ -72,7 +78,8 @@ llvm::Error StepOptions::validate() const {
         {"beta1", beta1},
         {"beta2", beta2},
         {"eps", eps},
-        {"weight-decay", weightDecay}})
+        {"weight-decay", weightDecay},
+        {"trust-coefficient", trustCoefficient}})
     if (!std::isfinite(v))
       return llvm::createStringError(llvm::Twine("--") + name +
                                      " must be a finite number, got " +
@@ -92,11 +99,16 @@ llvm::Error StepOptions::validate() const {
   if (weightDecay < 0)
     return llvm::createStringError(
         "--weight-decay must be finite and not negative");
-  if ((optimizer == Optimizer::Momentum || optimizer == Optimizer::Nesterov) &&
+  if ((optimizer == Optimizer::Momentum || optimizer == Optimizer::Nesterov ||
+       optimizer == Optimizer::LARS) &&
       !(momentum > 0))
     return llvm::createStringError("--momentum must be positive and finite for "
-                                   "--optimizer=momentum and nesterov");
-  if ((optimizer == Optimizer::Adam || optimizer == Optimizer::AdamW) &&
+                                   "--optimizer=momentum, nesterov and lars");
+  if (optimizer == Optimizer::LARS && !(trustCoefficient > 0))
+    return llvm::createStringError(
+        "--trust-coefficient must be positive for --optimizer=lars");
+  if ((optimizer == Optimizer::Adam || optimizer == Optimizer::AdamW ||
+       optimizer == Optimizer::LAMB) &&
       !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps >= 0))
     return llvm::createStringError(
         "--beta1 and --beta2 must be in [0, 1) and --eps "
@@ -117,7 +129,8 @@ bool StepOptions::fusesUpdates() const {
   // The planner must know exactly when, since it counts one weight-gradient
   // buffer less per layer; the plan records the decision.
   // An all-reduced gradient must exist before its update.
-  return fuseUpdates && !allReduce &&
+  // So must an accumulated one.
+  return fuseUpdates && !allReduce && microBatches == 1 &&
          effectiveOptimizer() == Optimizer::SGD && weightDecay == 0 &&
          !gradNorms;
 }
@@ -131,6 +144,7 @@ AutodiffOptions StepOptions::toAutodiffOptions() const {
   ad.beta2 = beta2;
   ad.eps = eps;
   ad.weightDecay = weightDecay;
+  ad.trustCoefficient = trustCoefficient;
   ad.gradNorms = gradNorms;
   ad.returnOutput = returnOutput;
   return ad;
@@ -190,6 +204,9 @@ CheckpointOptions::toPlanCheckpointsOptions(const StepOptions &step) const {
   plan.forwardFlopSeconds = forwardFlopSeconds;
   plan.backwardFlopSeconds = backwardFlopSeconds;
   plan.fusedUpdates = step.fusesUpdates();
+  plan.microBatches = step.microBatches;
+  plan.allReduce = step.allReduce;
+  plan.bucketBytes = step.bucketBytes;
   return plan;
 }
 

@@ -51,6 +51,12 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   // as the plan priced it.
   if (opts.step.precision != Precision::F32)
     pm.addPass(createRecastForBackward());
+  // Micro-batches: the planned forward and backward once per micro-batch,
+  // gradients summed in the arena, the updates once (docs/MicroBatches.md).
+  // Before the all-reduce: the ranks average the accumulated gradient.
+  if (opts.step.microBatches > 1)
+    pm.addPass(createAccumulateGradients(
+        AccumulateGradientsOptions{opts.step.microBatches}));
   // Data parallelism: each bucket of gradients is averaged over the ranks,
   // started as the backward completes it and waited for before its updates
   // (fused updates are off then: the gradient must exist to be reduced).

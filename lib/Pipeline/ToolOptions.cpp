@@ -44,7 +44,7 @@ llvm::Expected<CompileOptions> CompileCLOptions::get() const {
     if (step.optimizer == Optimizer::None)
       return llvm::createStringError(
           "--optimizer=none computes no update; choose sgd, momentum, "
-          "nesterov or adam to train");
+          "nesterov, adam, adamw, lars or lamb to train");
   }
   // Compile mode: an optimizer without an explicit rate reads it at run
   // time; Train mode always does.

@@ -11,7 +11,9 @@
 #include "nnc/Runtime/MPI/MPIRuntime.h"
 #endif
 
+#include "mlir/IR/Operation.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/xxhash.h"
 #include "llvm/Support/Format.h"
 
 #include <cstdlib>
@@ -19,6 +21,13 @@
 #include <vector>
 
 using namespace mlir::nnc;
+
+uint64_t mlir::nnc::hashStep(Operation *compiledModule) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  compiledModule->print(os);
+  return llvm::xxh3_64bits(text);
+}
 
 bool mlir::nnc::haveMPI() {
 #ifdef NNC_HAVE_MPI

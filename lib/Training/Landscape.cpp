@@ -7,6 +7,7 @@
 
 #include "nnc/Training/Landscape.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -32,32 +33,51 @@ LossEvaluator::create(OwningOpRef<ModuleOp> module) {
   if (!e->lossFn)
     return llvm::createStringError("the model has no loss function");
   const EntryPoint &l = *e->lossFn;
+  // Running statistics are read like parameters (the inference function
+  // normalizes with them) and come from the same weights file.
+  auto isWeight = [](const BufferInfo &b) {
+    return b.isParam || b.isRunningStat;
+  };
   std::vector<const BufferInfo *> data;
   for (const BufferInfo &b : l.inputs)
-    if (!b.isParam)
+    if (!isWeight(b))
       data.push_back(&b);
-  if (data.size() != 2 || data[0]->shape.size() != 2 ||
-      data[0]->cType != "float" || data[1]->cType != "int32_t" ||
-      data[1]->shape.size() != 1)
+  if (data.size() != 2 || data[0]->shape.size() < 2 ||
+      data[0]->cType != "float" || data[1]->shape.size() != 1 ||
+      (data[1]->cType != "int32_t" && data[1]->cType != "int64_t") ||
+      data[1]->shape[0] != data[0]->shape[0] || l.outputs.empty() ||
+      !l.outputs[0].shape.empty())
     return llvm::createStringError(
         "the landscape needs a classifier: inputs x float[batch, "
-        "features] and labels int32[batch], then the parameters");
+        "features...] and labels int32 or int64[batch], then the "
+        "parameters, and the loss first among the results");
   e->batch = data[0]->shape[0];
-  e->features = data[0]->shape[1];
+  // Row-major: a sample's dimensions are its features in order.
+  e->features = 1;
+  for (int64_t d : llvm::ArrayRef<int64_t>(data[0]->shape).drop_front())
+    e->features *= d;
+  e->labelsAreI64 = data[1]->cType == "int64_t";
   e->x.resize(e->batch * e->features);
   e->labels.resize(e->batch);
+  e->wideLabels.resize(e->labelsAreI64 ? e->batch : 0);
   for (const BufferInfo &b : l.inputs)
-    if (b.isParam) {
+    if (isWeight(b)) {
       e->names.push_back(b.name);
       e->shapes.push_back(b.shape);
       e->params.emplace_back(b.bytes / 4, 0.0f);
     }
   size_t p = 0;
   for (const BufferInfo &b : l.inputs)
-    e->lossBuffers.push_back(b.isParam       ? (void *)e->params[p++].data()
-                             : &b == data[0] ? (void *)e->x.data()
-                                             : (void *)e->labels.data());
+    e->lossBuffers.push_back(
+        isWeight(b)       ? (void *)e->params[p++].data()
+        : &b == data[0]   ? (void *)e->x.data()
+        : e->labelsAreI64 ? (void *)e->wideLabels.data()
+                          : (void *)e->labels.data());
   e->lossBuffers.push_back(&e->loss);
+  for (const BufferInfo &b : llvm::ArrayRef(l.outputs).drop_front()) {
+    e->extraOutputs.emplace_back((b.bytes + 3) / 4, 0.0f);
+    e->lossBuffers.push_back(e->extraOutputs.back().data());
+  }
   if (e->predict) {
     const BufferInfo &o = e->predict->outputs[0];
     e->classes = o.shape.size() == 2 ? o.shape[1] : 0;
@@ -124,6 +144,8 @@ llvm::Expected<EvalResult> LossEvaluator::evaluate(const Dataset &data,
   for (int64_t k = 0; k < batches; ++k) {
     std::copy_n(&data.images[k * batch * features], batch * features, x.data());
     std::copy_n(&data.labels[k * batch], batch, labels.data());
+    if (labelsAreI64)
+      std::copy(labels.begin(), labels.end(), wideLabels.begin());
     if (llvm::Error e = jit->invokeWithWorkspace(lossFn->name, lossBuffers,
                                                  lossFn->workspaceBytes))
       return std::move(e);
@@ -153,16 +175,27 @@ mlir::nnc::filterNormalizedDirection(llvm::ArrayRef<NamedTensor> weights,
   std::normal_distribution<double> normal(0.0, 1.0);
   Direction d;
   for (const NamedTensor &w : weights) {
-    std::vector<float> v(w.data.size());
-    double dn = 0, wn = 0;
-    for (size_t i = 0; i < v.size(); ++i) {
-      v[i] = static_cast<float>(normal(rng));
-      dn += double(v[i]) * v[i];
-      wn += double(w.data[i]) * w.data[i];
-    }
-    double scale = dn > 0 ? std::sqrt(wn / dn) : 0.0;
+    std::vector<float> v(w.data.size(), 0.0f);
+    // Every tensor draws its numbers, so a tensor's direction does not
+    // depend on which tensors before it are left out.
     for (float &x : v)
-      x = static_cast<float>(x * scale);
+      x = static_cast<float>(normal(rng));
+    if (w.shape.size() < 2 || v.empty()) {
+      std::fill(v.begin(), v.end(), 0.0f);
+      d.push_back(std::move(v));
+      continue;
+    }
+    size_t filters = w.shape[0], size = v.size() / filters;
+    for (size_t f = 0; f < filters; ++f) {
+      double dn = 0, wn = 0;
+      for (size_t i = f * size; i < (f + 1) * size; ++i) {
+        dn += double(v[i]) * v[i];
+        wn += double(w.data[i]) * w.data[i];
+      }
+      double scale = dn > 0 ? std::sqrt(wn / dn) : 0.0;
+      for (size_t i = f * size; i < (f + 1) * size; ++i)
+        v[i] = static_cast<float>(v[i] * scale);
+    }
     d.push_back(std::move(v));
   }
   return d;

@@ -65,14 +65,7 @@ Trainer::create(OwningOpRef<ModuleOp> module, CompileOptions &options,
     return ::nnc::makeDiagnosedError();
   t->compiled = std::move(*compiled);
   t->precision = options.step.precision;
-  {
-    // The code every rank runs, as text: ranks given other models or
-    // options (a budget, an optimizer, a batch) compile other text.
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    t->compiled.module->print(os);
-    t->stepHash = llvm::xxh3_64bits(text);
-  }
+  t->stepHash = hashStep(*t->compiled.module);
   if (dp.size > 1)
     if (llvm::Error e = checkSameStep(t->stepHash))
       return std::move(e);

@@ -13,6 +13,10 @@
 # CHECK: tanh-xent-dropout: {{[0-9]+}} plans bitwise identical to store-all
 # CHECK: relu-mse: {{[0-9]+}} plans bitwise identical to store-all
 # CHECK: adam-step: {{[0-9]+}} plans bitwise identical to store-all
+# CHECK: lars-step: 1, 2 and 3 threads bitwise identical
+# CHECK: lars-step: {{[0-9]+}} plans bitwise identical to store-all
+# CHECK: lamb-step: 1, 2 and 3 threads bitwise identical
+# CHECK: lamb-step: {{[0-9]+}} plans bitwise identical to store-all
 # CHECK: relu-mse-parallel: 1, 2 and 3 threads bitwise identical
 # CHECK: relu-mse-parallel: {{[0-9]+}} plans bitwise identical to store-all
 # CHECK: relu-mse-parallel: {{[1-9][0-9]*}} parallel kernel calls
@@ -34,10 +38,11 @@ from nnc_ctypes import Compiled, random_batch, random_params  # noqa: E402
 
 
 def check(args, tag, widths, act, loss, batch, dropout, adam=False,
-          threads=False, flags=(), arena_slack=1.05):
-    step = ["--optimizer=adam", "--grad-norms"] if adam else \
+          threads=False, flags=(), arena_slack=1.05, optimizer=None):
+    optimizer = optimizer or ("adam" if adam else None)
+    step = ["--optimizer=" + optimizer, "--grad-norms"] if optimizer else \
         ["--learning-rate=0"]
-    role = "train_step" if adam else "grad"
+    role = "train_step" if optimizer else "grad"
     base = ["--mlp", ",".join(map(str, widths)), "--activation", act,
             "--loss", loss, "--batch", str(batch), "--dropout",
             str(dropout)] + step + list(flags)
@@ -50,7 +55,7 @@ def check(args, tag, widths, act, loss, batch, dropout, adam=False,
     # little above the exact minimum (the error message names both).
     # A training step's arena holds a few dozen bytes of loss scratch the
     # chain does not model, over a budget of exactly the store-all peak.
-    for f in (0.0, 0.25, 0.5, 0.75) + (() if adam else (1.0,)):
+    for f in (0.0, 0.25, 0.5, 0.75) + (() if optimizer else (1.0,)):
         budget = int(lo + f * (hi - lo))
         plans.append(["--strategy=dp", "--budget=%d" % max(budget, lo * 1.1)])
         if f >= 0.75:  # Chen's greedy segmentation reaches no lower
@@ -60,10 +65,13 @@ def check(args, tag, widths, act, loss, batch, dropout, adam=False,
     x, target = random_batch(rng, widths, batch, loss)
     params = random_params(rng, widths)
     extra = []
-    if adam:  # moments (m, v per parameter), lr, step 3
+    if optimizer in ("adam", "lamb"):  # m, v per parameter, lr, step 3
         extra = [rng.standard_normal(p.shape).astype(np.float32) ** 2 * 1e-3
                  for p in params for _ in range(2)] + \
             [np.float32(1e-3), np.float32(3)]
+    elif optimizer == "lars":  # a velocity per parameter, lr
+        extra = [rng.standard_normal(p.shape).astype(np.float32) * 1e-2
+                 for p in params] + [np.float32(0.5)]
     expected = ref.call(role, [x, target] + params + extra)
 
     peaks, recompute = set(), set()
@@ -119,6 +127,12 @@ def main():
     check(args, "relu-mse", [16] + [24] * 5 + [8], "relu", "mse", 8, 0.0)
     check(args, "adam-step", [16] + [24] * 5 + [8], "relu", "cross-entropy",
           8, 0.0, adam=True)
+    # The trust ratios' norms are whole-tensor f64 sums in one order at
+    # every thread count and in every plan.
+    check(args, "lars-step", [16] + [24] * 5 + [8], "relu", "cross-entropy",
+          8, 0.0, optimizer="lars", threads=True)
+    check(args, "lamb-step", [16] + [24] * 5 + [8], "relu", "cross-entropy",
+          8, 0.0, optimizer="lamb", threads=True)
     # 128 x 512 points per elementwise op: large enough to be split over
     # threads (its LLVM IR calls nncrt_parallel_for, checked below).
     check(args, "relu-mse-parallel", [64, 512, 512, 512, 16], "relu", "mse",

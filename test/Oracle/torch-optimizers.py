@@ -11,6 +11,11 @@
 # step count. The step's gradient norms (--grad-norms, computed inside the
 # step) must equal ||g|| of those gradients.
 #
+# PyTorch has no LARS or LAMB: the references below are written from the
+# papers (You et al. 2017, Algorithm 1, with PyTorch's momentum form; You et
+# al. 2019, Algorithm 2 with bias correction), in torch's f32 arithmetic, as
+# torch.optim.Optimizer subclasses so that the same harness checks them.
+#
 # CHECK: sgd matches torch.optim.SGD over 5 steps
 # CHECK: sgd+wd matches torch.optim.SGD over 5 steps
 # CHECK: momentum matches torch.optim.SGD over 5 steps
@@ -18,9 +23,14 @@
 # CHECK: nesterov+wd matches torch.optim.SGD over 5 steps
 # CHECK: adam matches torch.optim.Adam over 5 steps
 # CHECK: adam+wd matches torch.optim.Adam over 5 steps
+# CHECK: lars matches torch.optim.LARS over 5 steps
+# CHECK: lars+wd matches torch.optim.LARS over 5 steps
+# CHECK: lamb matches torch.optim.LAMB over 5 steps
+# CHECK: lamb+wd matches torch.optim.LAMB over 5 steps
 # CHECK: gradient norms match torch.linalg.vector_norm
 
 import argparse
+import math
 import os
 import sys
 
@@ -41,6 +51,77 @@ def rel(a, b):
         max(np.linalg.norm(b), 1e-30)
 
 
+def norm64(x):
+    return torch.linalg.vector_norm(x.double()).item()
+
+
+def trust_rate(lr, w_norm, u_norm, scale, wd):
+    """The layer's rate lr x trust, trust rounded to f32 once and the
+    product taken in f32; trust is 1 when either norm is zero."""
+    trust = scale * w_norm / (u_norm + wd * w_norm) \
+        if w_norm > 0 and u_norm > 0 else 1.0
+    return torch.tensor(lr, dtype=torch.float32) * \
+        torch.tensor(trust, dtype=torch.float32)
+
+
+class LARS(torch.optim.Optimizer):
+    """trust = eta |w| / (|g| + wd |w|); d = trust (g + wd w);
+    v = mu v + d; w -= lr v (the paper's lr moved out of the velocity, as
+    PyTorch's SGD keeps it; nnc scales the rate by trust instead of d,
+    the same step up to rounding)."""
+
+    def __init__(self, params, lr, momentum, eta, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, eta=eta,
+                                      weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            wd = group["weight_decay"]
+            for p in group["params"]:
+                g = p.grad
+                rate = trust_rate(group["lr"], norm64(p), norm64(g),
+                                  group["eta"], wd)
+                d = g + torch.tensor(wd, dtype=torch.float32) * p if wd else g
+                st = self.state[p]
+                buf = st.setdefault("momentum_buffer", torch.zeros_like(p))
+                buf.mul_(group["momentum"]).add_(d)
+                p.sub_(rate * buf)
+
+
+class LAMB(torch.optim.Optimizer):
+    """m, v as Adam (no decay in them); r = m^ / (sqrt(v^) + eps) + wd w;
+    trust = |w| / |r|; w -= lr trust r."""
+
+    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8,
+                 weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
+                                      weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        f32 = torch.float32
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            wd = group["weight_decay"]
+            for p in group["params"]:
+                g = p.grad
+                st = self.state[p]
+                m = st.setdefault("exp_avg", torch.zeros_like(p))
+                v = st.setdefault("exp_avg_sq", torch.zeros_like(p))
+                st["step"] = st.get("step", 0) + 1
+                t = st["step"]
+                m.mul_(b1).add_(torch.tensor(1 - b1, dtype=f32) * g)
+                v.mul_(b2).add_(torch.tensor(1 - b2, dtype=f32) * g * g)
+                bc1 = torch.tensor(1 - b1 ** t, dtype=f32)
+                bc2_sqrt = torch.tensor(math.sqrt(1 - b2 ** t), dtype=f32)
+                r = (m / bc1) / (v.sqrt() / bc2_sqrt + group["eps"])
+                if wd:
+                    r = r + torch.tensor(wd, dtype=f32) * p
+                p.sub_(trust_rate(group["lr"], norm64(p), norm64(r), 1.0, 0.0)
+                       * r)
+
+
 def run(args, name, optimizer, torch_opt, flags, state_names):
     spec = ["--mlp", ",".join(map(str, WIDTHS)), "--activation", "tanh",
             "--loss", "cross-entropy", "--batch", str(BATCH)]
@@ -51,7 +132,8 @@ def run(args, name, optimizer, torch_opt, flags, state_names):
                        spec + ["--learning-rate=0"])
     entry = step_fn.entries["train_step"]
     in_names = [b["name"] for b in entry["inputs"]]
-    assert in_names[-1] == ("step" if optimizer == "adam" else "lr"), in_names
+    counts_steps = optimizer in ("adam", "lamb")
+    assert in_names[-1] == ("step" if counts_steps else "lr"), in_names
     assert not step_fn.report["learning_rate"]
     assert step_fn.report["runtime_learning_rate"]
 
@@ -76,7 +158,7 @@ def run(args, name, optimizer, torch_opt, flags, state_names):
         out = grad_fn.call("grad", [x, labels] + params)
         grads = out[1:]
         scalars = [np.float32(lr)] + ([np.float32(k + 1)]
-                                      if optimizer == "adam" else [])
+                                      if counts_steps else [])
         step_fn.call("train_step", [x, labels] + params + states + scalars,
                      [loss] + params + states + norms)
         for p, g in zip(ref, grads):
@@ -134,6 +216,18 @@ def main():
         ("adam+wd", "adam",
          lambda p: Adam(p, lr=1, betas=(0.8, 0.99), eps=1e-6,
                         weight_decay=0.02, foreach=False),
+         ["--beta1=0.8", "--beta2=0.99", "--eps=1e-6", "--weight-decay=0.02"],
+         ["m", "v"]),
+        ("lars", "lars", lambda p: LARS(p, lr=1, momentum=0.9, eta=0.02),
+         ["--momentum=0.9", "--trust-coefficient=0.02"], ["velocity"]),
+        ("lars+wd", "lars",
+         lambda p: LARS(p, lr=1, momentum=0.8, eta=0.01, weight_decay=1e-3),
+         ["--momentum=0.8", "--trust-coefficient=0.01", "--weight-decay=1e-3"],
+         ["velocity"]),
+        ("lamb", "lamb", lambda p: LAMB(p, lr=1), [], ["m", "v"]),
+        ("lamb+wd", "lamb",
+         lambda p: LAMB(p, lr=1, betas=(0.8, 0.99), eps=1e-6,
+                        weight_decay=0.02),
          ["--beta1=0.8", "--beta2=0.99", "--eps=1e-6", "--weight-decay=0.02"],
          ["m", "v"]),
     ]

@@ -14,6 +14,8 @@
 ///   nnc-plan chain.json --frontier=frontier.svg
 ///   nnc-plan --uniform-chain=30 --slots=4       (4 Revolve checkpoint slots)
 ///   nnc-plan --mlp 784,100,10 --emit-chain       (the chain, as JSON)
+///   nnc-plan --mlp 784,100,10 --global-batch=1024 --budget=8MiB
+///                                    (micro-batch size and schedule together)
 ///
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +31,7 @@
 #include "nnc/Planner/Simulator.h"
 #include "nnc/Planner/Strategies.h"
 #include "nnc/Support/Limits.h"
+#include "nnc/Training/MicroBatches.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include "llvm/Support/CheckedArithmetic.h"
@@ -81,6 +84,26 @@ static cl::opt<unsigned long long>
     uniformBytes("uniform-bytes",
                  cl::desc("Size of every value of --uniform-chain"),
                  cl::init(1), cl::cat(category));
+
+static cl::opt<int64_t> globalBatch(
+    "global-batch",
+    cl::desc("Choose the micro-batch size and the checkpoint schedule "
+             "together for this global batch within --budget: plan every "
+             "divisor of it as the micro-batch (gradients accumulated in the "
+             "arena), print the frontier and the pair of least predicted "
+             "step time (an MLP, or an ONNX model with a symbolic batch)"),
+    cl::value_desc("B"), cl::init(0), cl::cat(category));
+static cl::opt<int64_t> minMicroBatch(
+    "min-micro-batch",
+    cl::desc("With --global-batch: plan only micro-batches of at least this "
+             "many samples (with --cost-model=measured each candidate is "
+             "compiled and timed)"),
+    cl::value_desc("N"), cl::init(1), cl::cat(category));
+static cl::opt<std::string> microBatchSvg(
+    "micro-batch-svg",
+    cl::desc("With --global-batch: draw the predicted global step over the "
+             "micro-batch size as SVG"),
+    cl::value_desc("file"), cl::cat(category));
 
 /// Costs are usually integral (stage counts); print them without noise.
 static int fail(const Twine &msg) {
@@ -175,6 +198,53 @@ static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
   return chain;
 }
 
+/// Written whole or not at all (a temporary file renamed into place).
+static bool writeFile(StringRef path,
+                      llvm::function_ref<void(raw_ostream &)> render) {
+  if (Error err = writeToOutput(path, [&](raw_ostream &os) {
+        render(os);
+        return Error::success();
+      })) {
+    fail("cannot write " + toString(std::move(err)));
+    return false;
+  }
+  return true;
+}
+
+/// --global-batch: the micro-batch size and the schedule together
+/// (docs/MicroBatches.md).
+static int planGlobalBatch(const mlir::nnc::ModelSource &source,
+                           const mlir::nnc::CompileOptions &options) {
+  if (!globalBatch.getNumOccurrences())
+    return fail("--micro-batch-svg needs --global-batch");
+  if (globalBatch <= 0)
+    return fail("--global-batch must be positive");
+  if (!options.checkpoint.budget)
+    return fail("--global-batch needs --budget: the memory the micro-batch "
+                "size and the schedule must fit together");
+  if (isChainFile(source.inputFile) || uniformChain || emitChain ||
+      frontierFile.getNumOccurrences() || !svgFile.empty())
+    return fail("--global-batch plans a model (--mlp, or an ONNX file with a "
+                "symbolic batch); it does not combine with a chain, "
+                "--uniform-chain, --emit-chain, --frontier or --svg");
+  const mlir::nnc::CalibrationOptions &costs = planOptions.getCalibration();
+  auto plan = mlir::nnc::planMicroBatches(source, options, costs.costModel,
+                                          costs.threads, globalBatch,
+                                          *options.checkpoint.budget,
+                                          minMicroBatch);
+  if (!plan)
+    return nnc::reportToolError("nnc-plan", plan.takeError());
+  if (emitJSON)
+    outs() << formatv("{0:2}", mlir::nnc::toJSON(*plan)) << "\n";
+  else
+    mlir::nnc::printMicroBatchPlan(*plan, outs());
+  if (!microBatchSvg.empty() && !writeFile(microBatchSvg, [&](raw_ostream &os) {
+        mlir::nnc::renderMicroBatchSVG(*plan, os);
+      }))
+    return 1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   mlir::nnc::registerCompilerCLOptions();
@@ -188,6 +258,8 @@ int main(int argc, char **argv) {
   Expected<mlir::nnc::CompileOptions> options = planOptions.get();
   if (!options)
     return fail(toString(options.takeError()));
+  if (globalBatch.getNumOccurrences() || !microBatchSvg.empty())
+    return planGlobalBatch(*source, *options);
   Expected<Chain> chainOr = loadChain(*source, *options);
   if (!chainOr)
     return nnc::reportToolError("nnc-plan", chainOr.takeError());
@@ -249,17 +321,6 @@ int main(int argc, char **argv) {
   else
     printPlanReport(report, outs());
 
-  // Written whole or not at all (a temporary file renamed into place).
-  auto writeFile = [&](StringRef path, auto &&render) -> bool {
-    if (Error err = writeToOutput(path, [&](raw_ostream &os) {
-          render(os);
-          return Error::success();
-        })) {
-      fail("cannot write " + toString(std::move(err)));
-      return false;
-    }
-    return true;
-  };
   if (!svgFile.empty() && !writeFile(svgFile, [&](raw_ostream &os) {
         renderScheduleSVG(chain, schedule, os);
       }))

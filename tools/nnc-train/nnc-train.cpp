@@ -17,6 +17,7 @@
 #include "nnc/Pipeline/ToolOptions.h"
 #include "nnc/Runtime/CPU/CPURuntime.h"
 #include "nnc/Training/Distributed.h"
+#include "nnc/Training/MicroBatches.h"
 #include "nnc/Training/Trainer.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -145,6 +146,15 @@ int main(int argc, char **argv) {
                        cl::desc("Continue from the training state in "
                                 "--checkpoint (same model and options)"),
                        cl::init(false), cl::cat(cat));
+  cl::opt<int64_t> microBatch(
+      "micro-batch",
+      cl::desc("Gradient accumulation: each step runs --batch / N "
+               "micro-batches of N samples through the planned forward and "
+               "backward, sums their gradients in the arena and updates "
+               "once; --batch is the global batch and must be a multiple of "
+               "N, and --budget covers the accumulators (docs/"
+               "MicroBatches.md)"),
+      cl::value_desc("N"), cl::init(0), cl::cat(cat));
   ::nnc::VocabularyOpt<::nnc::ProgressBar> progress(
       "progress", cl::desc("When to draw a progress bar"),
       cl::init(::nnc::ProgressBar::Auto), cl::cat(cat));
@@ -200,6 +210,9 @@ int main(int argc, char **argv) {
   if (!compileOptions)
     return fail(llvm::toString(compileOptions.takeError()));
   CompileOptions &options = *compileOptions;
+  if (microBatch.getNumOccurrences())
+    if (llvm::Error e = useMicroBatches(*source, options, microBatch))
+      return fail("--micro-batch: " + llvm::toString(std::move(e)));
   const StepOptions &stepOptions = options.step;
   int64_t log = logEvery >= 0            ? static_cast<int64_t>(logEvery)
                 : stepOptions.gradNorms ? 100
@@ -218,6 +231,9 @@ int main(int argc, char **argv) {
                           source->isONNX() ? &fileWeights : nullptr);
   if (!module)
     return ::nnc::reportToolError("nnc-train", module.takeError());
+  if (options.step.microBatches > 1)
+    if (llvm::Error e = checkModelBatch(**module, microBatch))
+      return fail("--micro-batch: " + llvm::toString(std::move(e)));
   // --num-threads applies to the whole run (the step, the evaluation and
   // the runtime's primitives), set before anything runs a parallel region:
   // a team created at the default size would leave a worker spinning beside
@@ -245,8 +261,8 @@ int main(int argc, char **argv) {
   if (calibrationOptions.threads)
     nncrt_set_num_threads(static_cast<int32_t>(calibrationOptions.threads));
   llvm::Expected<std::optional<FlopTimes>> calibration =
-      applyCostModel(**module, calibrationOptions.costModel, options,
-                     calibrationOptions.threads);
+      applyMicroStepCostModel(**module, calibrationOptions.costModel, options,
+                              calibrationOptions.threads);
   if (!calibration)
     return fail(llvm::toString(calibration.takeError()));
   auto start = std::chrono::steady_clock::now();
@@ -301,12 +317,20 @@ int main(int argc, char **argv) {
       << ", batch " << t.getBatch() << ", compiled '" << step.name << "' in "
       << llvm::formatv("{0:F2}", t.getCompileSeconds()) << " s\n";
   t.printSummary(out);
+  if (options.step.microBatches > 1)
+    out << llvm::formatv("  micro-batches: {0} x {1} samples per step, "
+                         "gradients summed in the arena before one update\n",
+                         options.step.microBatches, int64_t(microBatch));
   out << "  optimizer: " << ::nnc::optimizers.name(stepOptions.optimizer);
   if (stepOptions.optimizer == Optimizer::Momentum ||
-      stepOptions.optimizer == Optimizer::Nesterov)
+      stepOptions.optimizer == Optimizer::Nesterov ||
+      stepOptions.optimizer == Optimizer::LARS)
     out << llvm::format(" %g", stepOptions.momentum);
+  if (stepOptions.optimizer == Optimizer::LARS)
+    out << llvm::format(" trust coefficient %g", stepOptions.trustCoefficient);
   if (stepOptions.optimizer == Optimizer::Adam ||
-      stepOptions.optimizer == Optimizer::AdamW)
+      stepOptions.optimizer == Optimizer::AdamW ||
+      stepOptions.optimizer == Optimizer::LAMB)
     out << llvm::format(
         " betas (%g, %g) eps %g", stepOptions.beta1, stepOptions.beta2,
         stepOptions.eps);

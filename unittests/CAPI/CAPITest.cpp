@@ -130,4 +130,23 @@ TEST(CAPITest, PrecisionIsChecked) {
   nnc_context_destroy(ctx);
 }
 
+// Data parallelism needs MPI started by nnc_data_parallel_init first: a
+// step whose all-reduce has no communicator would fail at run time.
+TEST(CAPITest, DataParallelNeedsInit) {
+  nnc_context *ctx = nnc_context_create();
+  nnc_options opts;
+  nnc_options_init(&opts);
+  opts.learning_rate = 0.1;
+  opts.data_parallel = 1;
+  EXPECT_EQ(nnc_compile_mlp(ctx, "3,2", "relu", "mse", 2, &opts), nullptr);
+  EXPECT_NE(std::string(nnc_context_error(ctx))
+                .find("call nnc_data_parallel_init"),
+            std::string::npos)
+      << nnc_context_error(ctx);
+  int rank = 0, size = 0;
+  EXPECT_EQ(nnc_data_parallel_init(ctx, 60.0, nullptr, &size), NNC_ERROR);
+  EXPECT_EQ(nnc_data_parallel_init(ctx, 60.0, &rank, nullptr), NNC_ERROR);
+  nnc_context_destroy(ctx);
+}
+
 } // namespace

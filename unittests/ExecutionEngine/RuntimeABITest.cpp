@@ -9,6 +9,7 @@
 #include "nnc/Pipeline/Compiler.h"
 #include "nnc/Runtime/CPU/CPURuntime.h"
 #include "nnc/Runtime/CUDA/CUDARuntime.h"
+#include "nnc/Runtime/NCCL/NCCLRuntime.h"
 #ifdef NNC_HAVE_MPI
 #include "nnc/Runtime/MPI/MPIRuntime.h"
 #endif
@@ -68,6 +69,14 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
       F::Conv2dBackwardWeights);
   Signature<decltype(nncrt_pool2d_forward)>::expect(F::Pool2dForward);
   Signature<decltype(nncrt_pool2d_backward)>::expect(F::Pool2dBackward);
+  Signature<decltype(nncrt_conv2d_forward_bf16)>::expect(F::Conv2dForwardBF16);
+  Signature<decltype(nncrt_conv2d_backward_data_bf16)>::expect(
+      F::Conv2dBackwardDataBF16);
+  Signature<decltype(nncrt_conv2d_backward_weights_bf16)>::expect(
+      F::Conv2dBackwardWeightsBF16);
+  Signature<decltype(nncrt_pool2d_forward_bf16)>::expect(F::Pool2dForwardBF16);
+  Signature<decltype(nncrt_pool2d_backward_bf16)>::expect(
+      F::Pool2dBackwardBF16);
   Signature<decltype(nncrt_attention_forward)>::expect(F::AttentionForward);
   Signature<decltype(nncrt_attention_backward)>::expect(F::AttentionBackward);
   Signature<decltype(nncrt_embedding_forward)>::expect(F::EmbeddingForward);
@@ -81,8 +90,15 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
 #endif
   EXPECT_EQ(getRuntimeFunctionInfo(F::AllReduceStart).library,
             RuntimeLibrary::MPI);
+  // The header is plain C: its declarations are checked whether or not the
+  // NCCL runtime is built.
+  Signature<decltype(nncrt_nccl_allreduce_start)>::expect(
+      F::NCCLAllReduceStart);
+  Signature<decltype(nncrt_nccl_allreduce_wait)>::expect(F::NCCLAllReduceWait);
+  EXPECT_EQ(getRuntimeFunctionInfo(F::NCCLAllReduceStart).library,
+            RuntimeLibrary::NCCL);
   // Every row is checked above, in the enum's order.
-  EXPECT_EQ(getRuntimeFunctions().size(), 19u);
+  EXPECT_EQ(getRuntimeFunctions().size(), 26u);
 }
 
 TEST(RuntimeABI, DeclaresOnceAndRefusesATakenName) {

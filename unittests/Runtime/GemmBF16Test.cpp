@@ -18,6 +18,8 @@
 
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
+#include "BF16.h"
+
 #include "gtest/gtest.h"
 
 #include <cmath>
@@ -30,28 +32,9 @@
 
 namespace {
 
-uint16_t toBF16(float f) { // round to nearest even, as the compiler does
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fff + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
-}
-
-float fromBF16(uint16_t h) {
-  uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-bool cpuHasBF16() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string word;
-  while (cpuinfo >> word)
-    if (word == "avx512_bf16" || word == "amx_bf16")
-      return true;
-  return false;
-}
+using nnc::test::cpuHasBF16;
+using nnc::test::fromBF16;
+using nnc::test::toBF16;
 
 struct Case {
   bool transA, transB;

@@ -151,6 +151,11 @@ std::vector<std::string> cudaRuntimeLinkArguments();
 /// The same for the data-parallel library (empty without MPI).
 std::vector<std::string> mpiRuntimeLinkArguments();
 
+/// The same for the NVPTX target's all-reduce: the NCCL runtime's archive,
+/// then the MPI one's it sets its communicator up with (empty when nnc was
+/// built without nccl.h or MPI).
+std::vector<std::string> ncclRuntimeLinkArguments();
+
 /// Registers MLIR's context, pass-manager, timing and printing command-line
 /// options (`--mlir-print-ir-after-all`, `--mlir-timing`,
 /// `--mlir-pass-pipeline-crash-reproducer`, ...) before a tool parses its

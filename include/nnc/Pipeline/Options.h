@@ -51,6 +51,8 @@ struct StepOptions {
   double momentum = 0.9;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weightDecay = 0.0;
+  /// LARS's trust coefficient η.
+  double trustCoefficient = 0.001;
   bool gradNorms = false;
   bool returnOutput = false;
   /// Fold plain SGD updates into their weight-gradient matmuls.
@@ -62,6 +64,11 @@ struct StepOptions {
   /// the MPI ranks in the step, in buckets of at least this many bytes.
   bool allReduce = false;
   uint64_t bucketBytes = 1 << 20;
+  /// Gradient accumulation (docs/MicroBatches.md): the model is built at
+  /// the micro-batch size and the step runs this many micro-batches,
+  /// summing their gradients before one update (nnc-accumulate-gradients).
+  /// Set by the tools (nnc-train --micro-batch), not bound as an option.
+  unsigned microBatches = 1;
 
   void bind(::nnc::OptionsBinder &binder);
   llvm::Error validate() const;

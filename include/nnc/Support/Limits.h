@@ -42,6 +42,11 @@ inline constexpr int64_t kMaxModelOps = int64_t(1) << 16;
 /// stages take about 0.5 GB and 15 s on one core.
 inline constexpr unsigned kMaxStages = 4096;
 
+/// Micro-batches of one step (nnc-accumulate-gradients): the step holds
+/// one copy of the planned forward and backward per micro-batch, so its
+/// code and compile time grow with the count.
+inline constexpr unsigned kMaxMicroBatches = 256;
+
 /// Any byte figure of one stage of a chain (64 TiB): a sum over
 /// kMaxStages stages of several of them stays below 2^62.
 inline constexpr int64_t kMaxStageBytes = int64_t(1) << 46;

@@ -41,7 +41,7 @@ inline const Vocabulary<CheckpointStrategy> &vocabularyOf(CheckpointStrategy) {
 }
 
 /// The update a training step applies.
-enum class Optimizer { None, SGD, Momentum, Nesterov, Adam, AdamW };
+enum class Optimizer { None, SGD, Momentum, Nesterov, Adam, AdamW, LARS, LAMB };
 inline constexpr Word<Optimizer> kOptimizerWords[] = {
     {Optimizer::None, "none",
      "no update: a gradient function (SGD if a learning rate is fixed)"},
@@ -51,6 +51,10 @@ inline constexpr Word<Optimizer> kOptimizerWords[] = {
     {Optimizer::Adam, "adam", "Adam with bias correction"},
     {Optimizer::AdamW, "adamw",
      "Adam with decoupled weight decay (torch.optim.AdamW)"},
+    {Optimizer::LARS, "lars",
+     "momentum SGD with layer-wise trust ratios (LARS, You et al. 2017)"},
+    {Optimizer::LAMB, "lamb",
+     "Adam with layer-wise trust ratios (LAMB, You et al. 2019)"},
 };
 inline constexpr Vocabulary<Optimizer> optimizers{"optimizer", kOptimizerWords};
 inline const Vocabulary<Optimizer> &vocabularyOf(Optimizer) {

@@ -19,6 +19,10 @@
 
 #include <cstdint>
 
+namespace mlir {
+class Operation;
+} // namespace mlir
+
 namespace mlir::nnc {
 
 /// Whether nnc was built with MPI.
@@ -38,6 +42,10 @@ struct DataParallel {
 
 /// Starts MPI (once) and sets the deadline of every wait on other ranks.
 llvm::Expected<DataParallel> initDataParallel(double timeoutSeconds);
+
+/// A hash of the code a rank runs: the compiled module as text, so ranks
+/// given other models or options (a budget, an optimizer, a batch) differ.
+uint64_t hashStep(Operation *compiledModule);
 
 /// Exchanges `hash` (the compiled step's) between the ranks: an error on
 /// every rank, naming the first that differs from rank 0, unless all agree.

@@ -39,7 +39,8 @@ public:
   int64_t getBatch() const { return batch; }
   int64_t getFeatures() const { return features; }
   int64_t getClasses() const { return classes; }
-  /// Parameter names and shapes (values are the current ones).
+  /// Parameter names and shapes (values are the current ones), batch-norm
+  /// running statistics included: a weights file holds both.
   std::vector<NamedTensor> getParameters() const;
   llvm::Error setParameters(llvm::ArrayRef<NamedTensor> tensors,
                             llvm::StringRef source);
@@ -61,16 +62,25 @@ private:
   std::vector<std::vector<float>> params;
   std::vector<float> x, out;
   std::vector<int32_t> labels;
+  /// The model's labels are int64 (a PyTorch export): copied from labels.
+  std::vector<int64_t> wideLabels;
+  bool labelsAreI64 = false;
   float loss = 0;
+  /// The loss function's other results (a batch norm's updated running
+  /// statistics), written and ignored: the landscape moves no state.
+  std::vector<std::vector<float>> extraOutputs;
   std::vector<void *> lossBuffers, predictBuffers;
 };
 
 /// A direction in weight space: one tensor per parameter.
 using Direction = std::vector<std::vector<float>>;
 
-/// A Gaussian direction with each tensor rescaled to the norm of the
-/// corresponding tensor of `weights` (a tensor of norm 0, such as a bias
-/// at its zero initialization, gets a zero direction).
+/// A Gaussian direction, filter-normalized as Li et al. (2018): each filter
+/// (a slice along dimension 0 of a tensor of rank 2 or more: a linear
+/// layer's output unit, a convolution's output channel) is rescaled to the
+/// norm of the same filter of `weights`. Tensors of rank 0 or 1 (biases,
+/// batch-norm scales and shifts) get a zero direction, as Li et al.'s
+/// default ("ignore biasbn"); so does a filter of norm 0.
 Direction filterNormalizedDirection(llvm::ArrayRef<NamedTensor> weights,
                                     uint64_t seed);
 

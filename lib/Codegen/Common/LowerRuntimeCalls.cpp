@@ -94,14 +94,18 @@ struct LowerRuntimeCallsPass
                            << "', which is not a run-time function";
         return signalPassFailure();
       }
-      // The CPU's host code also calls the data-parallel library.
-      bool hostLibrary = info->library == RuntimeLibrary::MPI &&
-                         libraryOf(target) == RuntimeLibrary::CPU;
+      // The CPU's host code also calls the data-parallel library, the
+      // GPU's its NCCL counterpart (nnc-gpu-lower-all-reduce).
+      bool hostLibrary = (info->library == RuntimeLibrary::MPI &&
+                          libraryOf(target) == RuntimeLibrary::CPU) ||
+                         (info->library == RuntimeLibrary::NCCL &&
+                          libraryOf(target) == RuntimeLibrary::CUDA);
       if (info->library != libraryOf(target) && !hostLibrary) {
         call.emitOpError() << "calls '" << info->name << "', a primitive of "
                            << "the "
                            << (info->library == RuntimeLibrary::CPU    ? "CPU"
                                : info->library == RuntimeLibrary::CUDA ? "CUDA"
+                               : info->library == RuntimeLibrary::NCCL ? "NCCL"
                                                                        : "MPI")
                            << " run-time library: the "
                            << ::nnc::targets.name(target)

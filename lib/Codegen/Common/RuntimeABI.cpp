@@ -39,6 +39,11 @@ constexpr ABIType kConv2dForwardArgs[] = {
     T::Ptr, T::Ptr, T::Ptr, T::Ptr, NNC_CONV_GEOMETRY, T::I32, T::F32};
 constexpr ABIType kConv2dBackwardArgs[] = {T::Ptr, T::Ptr, T::Ptr,
                                            NNC_CONV_GEOMETRY};
+// The bf16 convolutions add their result's type (NNCRT_TYPE_*).
+constexpr ABIType kConv2dForwardBF16Args[] = {
+    T::Ptr, T::Ptr, T::Ptr, T::Ptr, NNC_CONV_GEOMETRY, T::I32, T::F32, T::I32};
+constexpr ABIType kConv2dBackwardBF16Args[] = {T::Ptr, T::Ptr, T::Ptr,
+                                               NNC_CONV_GEOMETRY, T::I32};
 constexpr ABIType kPool2dForwardArgs[] = {T::Ptr, T::Ptr, T::I32,
                                           NNC_POOL_GEOMETRY};
 constexpr ABIType kPool2dBackwardArgs[] = {T::Ptr, T::Ptr, T::Ptr, T::I32,
@@ -61,7 +66,8 @@ constexpr ABIType kCudaLaunchArgs[] = {T::Ptr, T::I32, T::Ptr, T::I32, T::I32,
                                        T::I32, T::I32, T::I32, T::I32, T::Ptr};
 constexpr ABIType kCudaStepBeginArgs[] = {T::Ptr, T::I32, T::Ptr, T::I32};
 constexpr ABIType kCudaStepEndArgs[] = {T::Ptr, T::I32};
-// include/nnc/Runtime/MPI/MPIRuntime.h: the bucket, its length, its number.
+// include/nnc/Runtime/MPI/MPIRuntime.h and NCCL/NCCLRuntime.h: the bucket,
+// its length, its number.
 constexpr ABIType kAllReduceArgs[] = {T::Ptr, T::I64, T::I64};
 
 using F = RuntimeFunction;
@@ -84,6 +90,16 @@ const RuntimeFunctionInfo kTable[] = {
      kPool2dForwardArgs},
     {F::Pool2dBackward, "nncrt_pool2d_backward", L::CPU, T::Void,
      kPool2dBackwardArgs},
+    {F::Conv2dForwardBF16, "nncrt_conv2d_forward_bf16", L::CPU, T::Void,
+     kConv2dForwardBF16Args},
+    {F::Conv2dBackwardDataBF16, "nncrt_conv2d_backward_data_bf16", L::CPU,
+     T::Void, kConv2dBackwardBF16Args},
+    {F::Conv2dBackwardWeightsBF16, "nncrt_conv2d_backward_weights_bf16",
+     L::CPU, T::Void, kConv2dBackwardBF16Args},
+    {F::Pool2dForwardBF16, "nncrt_pool2d_forward_bf16", L::CPU, T::Void,
+     kPool2dForwardArgs},
+    {F::Pool2dBackwardBF16, "nncrt_pool2d_backward_bf16", L::CPU, T::Void,
+     kPool2dBackwardArgs},
     {F::AttentionForward, "nncrt_attention_forward", L::CPU, T::Void,
      kAttentionForwardArgs},
     {F::AttentionBackward, "nncrt_attention_backward", L::CPU, T::Void,
@@ -99,6 +115,10 @@ const RuntimeFunctionInfo kTable[] = {
     {F::AllReduceStart, "nncrt_allreduce_start", L::MPI, T::Void,
      kAllReduceArgs},
     {F::AllReduceWait, "nncrt_allreduce_wait", L::MPI, T::Void,
+     kAllReduceArgs},
+    {F::NCCLAllReduceStart, "nncrt_nccl_allreduce_start", L::NCCL, T::Void,
+     kAllReduceArgs},
+    {F::NCCLAllReduceWait, "nncrt_nccl_allreduce_wait", L::NCCL, T::Void,
      kAllReduceArgs},
 };
 } // namespace

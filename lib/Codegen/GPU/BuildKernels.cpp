@@ -34,10 +34,16 @@ static bool absorbedByNextMatmul(Operation *op) {
 }
 
 /// Ops a host function keeps: they only compute addresses and sizes, or
-/// call another host function.
+/// call another host function or the runtime (the all-reduce, with the
+/// address arithmetic of its arguments). Views of a buffer (an all-reduce
+/// bucket's gradients: subviews, casts, reshapes) are addresses the
+/// launches take.
 static bool staysOnHost(Operation *op) {
-  return isa<memref::ViewOp, func::ReturnOp, func::CallOp, memref::GetGlobalOp>(
-             op) ||
+  return isa<memref::ViewOp, func::ReturnOp, func::CallOp, memref::GetGlobalOp,
+             memref::SubViewOp, memref::CastOp, memref::CollapseShapeOp,
+             memref::ExpandShapeOp, memref::ExtractAlignedPointerAsIndexOp,
+             arith::AddIOp, arith::IndexCastOp, LLVM::IntToPtrOp,
+             LLVM::ZeroOp>(op) ||
          op->hasTrait<OpTrait::ConstantLike>();
 }
 

@@ -604,7 +604,10 @@ FailureOr<Launch> gpu_codegen::buildReductionKernel(OpBuilder &mb,
     return failure();
   Value termValue = combiner->getOperand(0) == outArg ? combiner->getOperand(1)
                                                       : combiner->getOperand(0);
-  if (!outArg.getType().isF32())
+  // f32, or f64 for the sums of squares nn.norm and the trust ratios of
+  // LARS and LAMB accumulate in.
+  Type accType = outArg.getType();
+  if (!accType.isF32() && !accType.isF64())
     return failure();
 
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -630,7 +633,7 @@ FailureOr<Launch> gpu_codegen::buildReductionKernel(OpBuilder &mb,
   Launch launch;
   launch.operands = distinct(op->getOperands());
   auto sharedType =
-      MemRefType::get({32}, Float32Type::get(ctx), MemRefLayoutAttrInterface{},
+      MemRefType::get({32}, accType, MemRefLayoutAttrInterface{},
                       IntegerAttr::get(IntegerType::get(ctx, 64), 3));
   launch.kernel =
       createKernel(mb, name, op.getLoc(), launch.operands, {sharedType}, block);
@@ -645,7 +648,8 @@ FailureOr<Launch> gpu_codegen::buildReductionKernel(OpBuilder &mb,
   Value partials = launch.kernel.getWorkgroupAttributions()[0];
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  Value identity = k.f32(*identityOf(combiner));
+  Value identity = b.create<arith::ConstantOp>(
+      loc, b.getFloatAttr(accType, *identityOf(combiner)));
   auto combine = [&](Value acc, Value v) {
     IRMapping m = captured;
     m.map(outArg, acc);
@@ -694,12 +698,34 @@ FailureOr<Launch> gpu_codegen::buildReductionKernel(OpBuilder &mb,
     b.create<scf::YieldOp>(loc, combine(loop.getRegionIterArgs()[0], term));
   }
   // Within each warp, a butterfly; then warp 0 folds the warps' partials.
+  // NVVM's shuffle moves 32 bits: an f64 goes as its two halves.
+  auto shuffle = [&](Value v, int64_t off) -> Value {
+    auto shfl = [&](Value x) -> Value {
+      return b
+          .create<gpu::ShuffleOp>(loc, x, k.i32(off), k.i32(32),
+                                  gpu::ShuffleMode::XOR)
+          .getShuffleResult();
+    };
+    if (accType.isF32())
+      return shfl(v);
+    auto i32 = b.getI32Type(), i64 = b.getI64Type();
+    Value bits = b.create<arith::BitcastOp>(loc, i64, v);
+    Value lo = shfl(b.create<arith::TruncIOp>(loc, i32, bits));
+    Value hi = shfl(b.create<arith::TruncIOp>(
+        loc, i32,
+        b.create<arith::ShRUIOp>(
+            loc, bits,
+            b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(32)))));
+    Value joined = b.create<arith::OrIOp>(
+        loc, b.create<arith::ExtUIOp>(loc, i64, lo),
+        b.create<arith::ShLIOp>(
+            loc, b.create<arith::ExtUIOp>(loc, i64, hi),
+            b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(32))));
+    return b.create<arith::BitcastOp>(loc, accType, joined);
+  };
   auto warpReduce = [&](Value v) {
-    for (int64_t off = 16; off >= 1; off /= 2) {
-      auto s = b.create<gpu::ShuffleOp>(loc, v, k.i32(off), k.i32(32),
-                                        gpu::ShuffleMode::XOR);
-      v = combine(v, s.getShuffleResult());
-    }
+    for (int64_t off = 16; off >= 1; off /= 2)
+      v = combine(v, shuffle(v, off));
     return v;
   };
   Value mine = warpReduce(loop.getResult(0));

@@ -46,8 +46,12 @@ std::string GPUCodegenOptions::getToolkitPath() const {
 void mlir::nnc::buildGPUCodegenPipeline(OpPassManager &pm,
                                         const GPUCodegenOptions &opts) {
   pm.addPass(createStripNNAttributes());
-  // Library primitives the GPU runtime has (none yet: a convolution is an
-  // error here, located, rather than a host call on device memory).
+  // The gradient all-reduce of a data-parallel step: NCCL's, on the
+  // runtime's stream (the MPI runtime's reads host memory).
+  pm.addPass(createGPULowerAllReduce());
+  // Library primitives the GPU runtimes have (the NCCL all-reduce only: a
+  // convolution is an error here, located, rather than a host call on
+  // device memory).
   LowerRuntimeCallsOptions calls;
   calls.target = Target::NVPTX;
   pm.addPass(createLowerRuntimeCalls(calls));

@@ -799,30 +799,35 @@ struct MultiResultPattern : public OpConversionPattern<Op> {
                                    Location loc) const = 0;
 };
 
+/// PyTorch's SGD momentum step on one element, in its order: d = g + λw;
+/// v' = μv + d; w' = w - rate·(nesterov ? d + μv' : v'). Returns {w', v'}.
+/// LARS takes it with the layer's trust-scaled rate.
+SmallVector<Value> momentumStep(OpBuilder &b, Location loc, Value w, Value g,
+                                Value v, Value rate, double mu, bool nesterov,
+                                const APFloat &lambda) {
+  Value d = decayed(b, loc, g, w, lambda);
+  Value m = f32Const(b, loc, mu);
+  Value v2 =
+      b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, m, v), d);
+  Value step = nesterov ? b.create<arith::AddFOp>(
+                              loc, d, b.create<arith::MulFOp>(loc, m, v2))
+                        : v2;
+  Value w2 = b.create<arith::SubFOp>(loc, w,
+                                     b.create<arith::MulFOp>(loc, rate, step));
+  return {w2, v2};
+}
+
 struct MomentumUpdatePattern : public MultiResultPattern<MomentumUpdateOp> {
   using MultiResultPattern::MultiResultPattern;
   SmallVector<Value> lower(MomentumUpdateOp op, Adaptor a, OpBuilder &b,
                            Location loc) const override {
-    double mu = op.getMomentum().convertToDouble();
-    bool nesterov = op.getNesterov();
-    APFloat lambda = op.getWeightDecay();
-    // PyTorch's order: d = g + λw; v' = μv + d; w' = w - lr·(v' or d + μv').
     return elementwiseMulti(
         b, loc, cast<RankedTensorType>(op.getParam().getType()),
         ValueRange{a.getParam(), a.getGrad(), a.getVelocity(), a.getLr()}, 2,
         [&](OpBuilder &nb, Location nloc, ValueRange args) {
-          Value w = args[0], v = args[2], lr = args[3];
-          Value d = decayed(nb, nloc, args[1], w, lambda);
-          Value m = f32Const(nb, nloc, mu);
-          Value v2 = nb.create<arith::AddFOp>(
-              nloc, nb.create<arith::MulFOp>(nloc, m, v), d);
-          Value step = nesterov
-                           ? nb.create<arith::AddFOp>(
-                                 nloc, d, nb.create<arith::MulFOp>(nloc, m, v2))
-                           : v2;
-          Value w2 = nb.create<arith::SubFOp>(
-              nloc, w, nb.create<arith::MulFOp>(nloc, lr, step));
-          return SmallVector<Value>{w2, v2};
+          return momentumStep(nb, nloc, args[0], args[1], args[2], args[3],
+                              op.getMomentum().convertToDouble(),
+                              op.getNesterov(), op.getWeightDecay());
         });
   }
 };
@@ -906,31 +911,186 @@ struct AdamUpdatePattern : public MultiResultPattern<AdamUpdateOp> {
   }
 };
 
+/// Σ t² over every element of `type`'s shape, where `term` computes t (in
+/// f32) from the elements of `inputs` (rank-0 inputs are broadcast): an f64
+/// accumulator, all dimensions reduced with the loops nested in dimension
+/// order, so the sum runs in row-major element order and is deterministic.
+/// Returns a rank-0 f64 tensor.
+Value sumOfSquares(OpBuilder &b, Location loc, RankedTensorType type,
+                   ValueRange inputs, BodyFn term) {
+  unsigned rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  auto f64 = b.getF64Type();
+  Value empty = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{}, f64);
+  Value zero =
+      b.create<linalg::FillOp>(loc,
+                               ValueRange{b.create<arith::ConstantOp>(
+                                   loc, b.getF64FloatAttr(0.0))},
+                               ValueRange{empty})
+          .getResult(0);
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(cast<RankedTensorType>(in.getType()).getRank() == 0
+                       ? AffineMap::get(rank, 0, ctx)
+                       : b.getMultiDimIdentityMap(rank));
+  maps.push_back(AffineMap::get(rank, 0, ctx));
+  return generic(b, loc, zero, inputs, maps,
+                 SmallVector<IteratorType>(rank, IteratorType::reduction),
+                 [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                   Value t = term(nb, nloc, args.drop_back());
+                   Value x = nb.create<arith::ExtFOp>(nloc, f64, t);
+                   return nb.create<arith::AddFOp>(
+                       nloc, args.back(), nb.create<arith::MulFOp>(nloc, x, x));
+                 });
+}
+
+/// A layer-wise trust ratio as LARS and LAMB define it, from two f64 sums
+/// of squares: `scale`·‖w‖ / (‖u‖ + λ·‖w‖), or 1 when either norm is 0
+/// (a zero-initialized bias, a parameter the loss does not reach). Computed
+/// in f64, rounded to f32 once, then multiplied by the run-time `lr` in f32:
+/// the result is the step's rate for this parameter, a rank-0 f32 tensor.
+Value trustRate(OpBuilder &b, Location loc, Value wSquares, Value uSquares,
+                Value lr, double scale, double lambda) {
+  auto scalar = RankedTensorType::get({}, b.getF32Type());
+  return elementwise(
+      b, loc, scalar, ValueRange{wSquares, uSquares, lr},
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        auto c64 = [&](double v) -> Value {
+          return nb.create<arith::ConstantOp>(nloc, nb.getF64FloatAttr(v));
+        };
+        Value wn = nb.create<math::SqrtOp>(nloc, args[0]);
+        Value un = nb.create<math::SqrtOp>(nloc, args[1]);
+        Value ratio = nb.create<arith::DivFOp>(
+            nloc, nb.create<arith::MulFOp>(nloc, c64(scale), wn),
+            nb.create<arith::AddFOp>(
+                nloc, un, nb.create<arith::MulFOp>(nloc, c64(lambda), wn)));
+        auto positive = [&](Value x) -> Value {
+          return nb.create<arith::CmpFOp>(nloc, arith::CmpFPredicate::OGT, x,
+                                          c64(0.0));
+        };
+        Value trust = nb.create<arith::SelectOp>(
+            nloc,
+            nb.create<arith::AndIOp>(nloc, positive(wn), positive(un)), ratio,
+            c64(1.0));
+        Value trust32 =
+            nb.create<arith::TruncFOp>(nloc, nb.getF32Type(), trust);
+        return nb.create<arith::MulFOp>(nloc, args[2], trust32);
+      });
+}
+
+struct LarsUpdatePattern : public MultiResultPattern<LarsUpdateOp> {
+  using MultiResultPattern::MultiResultPattern;
+  SmallVector<Value> lower(LarsUpdateOp op, Adaptor a, OpBuilder &b,
+                           Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getParam().getType());
+    APFloat lambda = op.getWeightDecay();
+    auto first = [](OpBuilder &, Location, ValueRange args) {
+      return args[0];
+    };
+    Value rate = trustRate(
+        b, loc, sumOfSquares(b, loc, type, a.getParam(), first),
+        sumOfSquares(b, loc, type, a.getGrad(), first), a.getLr(),
+        op.getTrustCoefficient().convertToDouble(), lambda.convertToDouble());
+    // The heavy-ball step at rate lr·trust. Scaling the rate instead of d
+    // is the same step up to rounding and keeps the velocity in the
+    // gradient's units, as momentum_update's.
+    return elementwiseMulti(
+        b, loc, type,
+        ValueRange{a.getParam(), a.getGrad(), a.getVelocity(), rate}, 2,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          return momentumStep(nb, nloc, args[0], args[1], args[2], args[3],
+                              op.getMomentum().convertToDouble(),
+                              /*nesterov=*/false, lambda);
+        });
+  }
+};
+
+struct LambUpdatePattern : public MultiResultPattern<LambUpdateOp> {
+  using MultiResultPattern::MultiResultPattern;
+  SmallVector<Value> lower(LambUpdateOp op, Adaptor a, OpBuilder &b,
+                           Location loc) const override {
+    auto type = cast<RankedTensorType>(op.getParam().getType());
+    double beta1 = op.getBeta1().convertToDouble(),
+           beta2 = op.getBeta2().convertToDouble(),
+           eps = op.getEps().convertToDouble();
+    APFloat lambda = op.getWeightDecay();
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    // The bias corrections 1 - β1^t and sqrt(1 - β2^t), in f64 rounded to
+    // f32 once per step, as adam_update's.
+    SmallVector<Value> bc = elementwiseMulti(
+        b, loc, scalar, ValueRange{a.getStep()}, 2,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          auto c64 = [&](double v) -> Value {
+            return nb.create<arith::ConstantOp>(nloc, nb.getF64FloatAttr(v));
+          };
+          Value t = nb.create<arith::ExtFOp>(nloc, nb.getF64Type(), args[0]);
+          auto oneMinusPow = [&](double beta) -> Value {
+            return nb.create<arith::SubFOp>(
+                nloc, c64(1.0), nb.create<math::PowFOp>(nloc, c64(beta), t));
+          };
+          auto f32 = nb.getF32Type();
+          return SmallVector<Value>{
+              nb.create<arith::TruncFOp>(nloc, f32, oneMinusPow(beta1)),
+              nb.create<arith::TruncFOp>(
+                  nloc, f32, nb.create<math::SqrtOp>(nloc, oneMinusPow(beta2)))};
+        });
+    SmallVector<Value> moments = elementwiseMulti(
+        b, loc, type, ValueRange{a.getGrad(), a.getM(), a.getV()}, 2,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value g = args[0];
+          auto mul = [&](Value x, Value y) -> Value {
+            return nb.create<arith::MulFOp>(nloc, x, y);
+          };
+          Value m2 = nb.create<arith::AddFOp>(
+              nloc, mul(f32Const(nb, nloc, beta1), args[1]),
+              mul(f32Const(nb, nloc, 1.0 - beta1), g));
+          Value v2 = nb.create<arith::AddFOp>(
+              nloc, mul(f32Const(nb, nloc, beta2), args[2]),
+              mul(mul(f32Const(nb, nloc, 1.0 - beta2), g), g));
+          return SmallVector<Value>{m2, v2};
+        });
+    // r = (m'/bc1) / (sqrt(v')/sqrt(bc2) + ε) + λw, from (w, m', v', bc1,
+    // sqrt(bc2)): built twice with the same operations, for ‖r‖ and for the
+    // update, so no buffer holds it.
+    SmallVector<Value> rInputs{a.getParam(), moments[0], moments[1], bc[0],
+                               bc[1]};
+    auto direction = [&](OpBuilder &nb, Location nloc,
+                         ValueRange args) -> Value {
+      Value mHat = nb.create<arith::DivFOp>(nloc, args[1], args[3]);
+      Value denom = nb.create<arith::AddFOp>(
+          nloc,
+          nb.create<arith::DivFOp>(
+              nloc, nb.create<math::SqrtOp>(nloc, args[2]), args[4]),
+          f32Const(nb, nloc, eps));
+      return decayed(nb, nloc, nb.create<arith::DivFOp>(nloc, mHat, denom),
+                     args[0], lambda);
+    };
+    Value rate = trustRate(
+        b, loc,
+        sumOfSquares(b, loc, type, a.getParam(),
+                     [](OpBuilder &, Location, ValueRange args) {
+                       return args[0];
+                     }),
+        sumOfSquares(b, loc, type, rInputs, direction), a.getLr(), 1.0, 0.0);
+    rInputs.push_back(rate);
+    Value w2 = elementwise(
+        b, loc, type, rInputs,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+          return nb.create<arith::SubFOp>(
+              nloc, args[0],
+              nb.create<arith::MulFOp>(nloc, args[5],
+                                       direction(nb, nloc, args)));
+        });
+    return {w2, moments[0], moments[1]};
+  }
+};
+
 struct NormPattern : public NNPattern<NormOp> {
   using NNPattern::NNPattern;
   Value lower(NormOp op, Adaptor a, OpBuilder &b, Location loc) const override {
-    auto inType = cast<RankedTensorType>(op.getInput().getType());
-    unsigned rank = inType.getRank();
-    MLIRContext *ctx = b.getContext();
-    auto f64 = b.getF64Type();
-    // Σ x² in f64, all dimensions reduced: the loops nest in dimension
-    // order, so the sum runs in row-major element order.
-    Value empty = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{}, f64);
-    Value zero =
-        b.create<linalg::FillOp>(loc,
-                                 ValueRange{b.create<arith::ConstantOp>(
-                                     loc, b.getF64FloatAttr(0.0))},
-                                 ValueRange{empty})
-            .getResult(0);
-    Value sum =
-        generic(b, loc, zero, a.getInput(),
-                {b.getMultiDimIdentityMap(rank), AffineMap::get(rank, 0, ctx)},
-                SmallVector<IteratorType>(rank, IteratorType::reduction),
-                [&](OpBuilder &nb, Location nloc, ValueRange args) {
-                  Value x = nb.create<arith::ExtFOp>(nloc, f64, args[0]);
-                  return nb.create<arith::AddFOp>(
-                      nloc, args[1], nb.create<arith::MulFOp>(nloc, x, x));
-                });
+    Value sum = sumOfSquares(
+        b, loc, cast<RankedTensorType>(op.getInput().getType()), a.getInput(),
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; });
     auto scalar = RankedTensorType::get({}, b.getF32Type());
     return elementwise(
         b, loc, scalar, sum, [](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -976,10 +1136,23 @@ SmallVector<Attribute> i64Attrs(OpBuilder &b, ArrayRef<int64_t> values) {
       values, [&](int64_t v) -> Attribute { return b.getI64IntegerAttr(v); });
 }
 
+bool isBF16(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType().isBF16();
+}
+
+/// The NNCRT_TYPE_* of `v`'s elements: a bf16 call's result type argument.
+Attribute runtimeType(OpBuilder &b, Value v) {
+  return b.getI32IntegerAttr(isBF16(v) ? NNCRT_TYPE_BF16 : NNCRT_TYPE_F32);
+}
+
+/// A convolution is one call of the runtime's, on bf16 operands (with f32
+/// accumulation, the result rounded once in the primitive's epilogue) in a
+/// mixed-precision step.
 struct Conv2dPattern : public NNPattern<Conv2dOp> {
   using NNPattern::NNPattern;
   Value lower(Conv2dOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
+    bool bf16 = isBF16(op.getInput());
     SmallVector<Attribute> scalars = i64Attrs(b, getGeometry(op).values());
     int32_t activation = NNCRT_ACTIVATION_NONE;
     float slope = 0.0f;
@@ -992,15 +1165,17 @@ struct Conv2dPattern : public NNPattern<Conv2dOp> {
     }
     scalars.push_back(b.getI32IntegerAttr(activation));
     scalars.push_back(b.getF32FloatAttr(slope));
+    if (bf16)
+      scalars.push_back(runtimeType(b, op.getResult()));
     SmallVector<Value> inputs{a.getInput(), a.getWeight()};
     SmallVector<int64_t> pointers{0, 1, -1, 2};
     if (Value bias = a.getBias()) {
       inputs.push_back(bias);
       pointers = {0, 1, 2, 3};
     }
-    return runtimeCall(b, loc, "nncrt_conv2d_forward", inputs,
-                       cast<RankedTensorType>(op.getType()), pointers,
-                       scalars);
+    return runtimeCall(
+        b, loc, bf16 ? "nncrt_conv2d_forward_bf16" : "nncrt_conv2d_forward",
+        inputs, cast<RankedTensorType>(op.getType()), pointers, scalars);
   }
 };
 
@@ -1030,11 +1205,21 @@ template <typename Op> struct Conv2dGradPattern : public NNPattern<Op> {
   using Adaptor = typename Op::Adaptor;
   Value lower(Op op, Adaptor a, OpBuilder &b, Location loc) const override {
     constexpr bool input = std::is_same_v<Op, Conv2dGradInputOp>;
+    SmallVector<Attribute> scalars = i64Attrs(b, getGeometry(op).values());
+    // bf16 operands (the result f32 or bf16: the verifier's rule).
+    if (isBF16(op->getOperand(0))) {
+      scalars.push_back(runtimeType(b, op.getResult()));
+      return runtimeCall(b, loc,
+                         input ? "nncrt_conv2d_backward_data_bf16"
+                               : "nncrt_conv2d_backward_weights_bf16",
+                         a.getOperands(), cast<RankedTensorType>(op.getType()),
+                         {0, 1, 2}, scalars);
+    }
     return runtimeCall(b, loc,
                        input ? "nncrt_conv2d_backward_data"
                              : "nncrt_conv2d_backward_weights",
                        a.getOperands(), cast<RankedTensorType>(op.getType()),
-                       {0, 1, 2}, i64Attrs(b, getGeometry(op).values()));
+                       {0, 1, 2}, scalars);
   }
 };
 
@@ -1078,9 +1263,12 @@ template <typename Op> struct Pool2dPattern : public NNPattern<Op> {
   using NNPattern<Op>::NNPattern;
   using Adaptor = typename Op::Adaptor;
   Value lower(Op op, Adaptor a, OpBuilder &b, Location loc) const override {
-    return runtimeCall(b, loc, "nncrt_pool2d_forward", a.getInput(),
-                       cast<RankedTensorType>(op.getType()), {0, 1},
-                       poolScalars(b, op));
+    // A bf16 pooling (the same type in and out) has its own entry point.
+    return runtimeCall(b, loc,
+                       isBF16(op.getInput()) ? "nncrt_pool2d_forward_bf16"
+                                             : "nncrt_pool2d_forward",
+                       a.getInput(), cast<RankedTensorType>(op.getType()),
+                       {0, 1}, poolScalars(b, op));
   }
 };
 
@@ -1088,7 +1276,9 @@ struct MaxPool2dGradPattern : public NNPattern<MaxPool2dGradOp> {
   using NNPattern::NNPattern;
   Value lower(MaxPool2dGradOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
-    return runtimeCall(b, loc, "nncrt_pool2d_backward",
+    return runtimeCall(b, loc,
+                       isBF16(op.getGrad()) ? "nncrt_pool2d_backward_bf16"
+                                            : "nncrt_pool2d_backward",
                        {a.getInput(), a.getGrad()},
                        cast<RankedTensorType>(op.getType()), {0, 1, 2},
                        poolScalars(b, op));
@@ -1100,9 +1290,11 @@ struct AvgPool2dGradPattern : public NNPattern<AvgPool2dGradOp> {
   Value lower(AvgPool2dGradOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
     // Average pooling's backward does not read the forward input.
-    return runtimeCall(b, loc, "nncrt_pool2d_backward", a.getGrad(),
-                       cast<RankedTensorType>(op.getType()), {-1, 0, 1},
-                       poolScalars(b, op));
+    return runtimeCall(b, loc,
+                       isBF16(op.getGrad()) ? "nncrt_pool2d_backward_bf16"
+                                            : "nncrt_pool2d_backward",
+                       a.getGrad(), cast<RankedTensorType>(op.getType()),
+                       {-1, 0, 1}, poolScalars(b, op));
   }
 };
 
@@ -1834,7 +2026,8 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            LinearPattern, MatmulPattern,
            SGDMatmulPattern, ReduceSumPattern, SoftmaxPattern, SoftmaxGradPattern, MSELossPattern,
            MSELossGradPattern, CrossEntropyPattern, CrossEntropyGradPattern,
-           MomentumUpdatePattern, AdamUpdatePattern, NormPattern,
+           MomentumUpdatePattern, AdamUpdatePattern, LarsUpdatePattern,
+           LambUpdatePattern, NormPattern,
            Conv2dPattern, FusedActivationPattern<ReluOp>,
            FusedActivationPattern<LeakyReluOp>,
            Conv2dGradPattern<Conv2dGradInputOp>,

@@ -24,8 +24,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <type_traits>
 #include <limits>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -87,6 +89,24 @@ int64_t outputSize(int64_t in, int64_t padBefore, int64_t padAfter,
                    int64_t window, int64_t dilation, int64_t stride) {
   int64_t span = in + padBefore + padAfter - dilation * (window - 1) - 1;
   return span < 0 ? -1 : span / stride + 1;
+}
+
+/// bf16 as the runtime's buffers hold it (uint16_t bit patterns): widening
+/// is exact, narrowing rounds to nearest even (a NaN stays a quiet NaN), as
+/// the compiled kernels' conversions do.
+inline float widenBF16(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+inline uint16_t narrowBF16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  // Both candidates, then a select: the loops calling this vectorize.
+  uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+  uint32_t quiet = (bits >> 16) | 0x40u;
+  return uint16_t((bits & 0x7fffffffu) > 0x7f800000u ? quiet : rounded);
 }
 
 void check(const char *function, const ConvGeometry &g) {
@@ -419,7 +439,28 @@ struct ConvOptions {
   bool bias;
   int32_t activation;
   float slope;
+  /// The type of the operands it reads (x, w, dy: f32, or bf16 in a
+  /// mixed-precision step) and of the tensor it writes (y, dx or dw).
+  dnnl_data_type_t in = dnnl_f32, out = dnnl_f32;
 };
+
+/// The type of each convolution tensor for `o`: every operand `in`, the
+/// one it writes `out`.
+void tensorTypes(const ConvOptions &o, dnnl_data_type_t &src,
+                 dnnl_data_type_t &weights, dnnl_data_type_t &dst) {
+  src = weights = dst = o.in;
+  switch (o.op) {
+  case Op::ConvForward:
+    dst = o.out;
+    break;
+  case Op::ConvBackwardData:
+    src = o.out;
+    break;
+  default:
+    weights = o.out;
+    break;
+  }
+}
 
 /// Which of the activation tensors oneDNN may lay out as it likes
 /// (dnnl_format_tag_any; the weights always may: they are small, and the
@@ -444,6 +485,26 @@ enum : unsigned { AnySrc = 1, AnyDst = 2 };
 /// NCHW rather than being padded from 1 channel to a block of 16.
 constexpr unsigned layoutCandidates[] = {0, AnyDst, AnySrc, AnySrc | AnyDst};
 
+/// The implementations oneDNN chose for this thread's bf16 convolutions,
+/// each once (nncrt_conv2d_bf16_impl).
+thread_local std::string bf16ConvImpls;
+
+void recordImpl(std::string &list, const_dnnl_primitive_desc_t pd) {
+  const char *impl = nullptr;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) !=
+          dnnl_success ||
+      !impl)
+    return;
+  std::string name(impl);
+  for (size_t at = 0; at < list.size();) {
+    size_t end = std::min(list.find(", ", at), list.size());
+    if (list.compare(at, end - at, name) == 0)
+      return;
+    at = end + 2;
+  }
+  list += (list.empty() ? "" : ", ") + name;
+}
+
 bool isDirectKernel(const_dnnl_primitive_desc_t pd) {
   const char *impl = nullptr;
   if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) !=
@@ -461,7 +522,8 @@ struct ConvDescs {
   dnnl_dims_t strides, dilates, padL, padR;
 };
 
-dnnl_status_t initDescs(const ConvGeometry &g, unsigned mask, ConvDescs &d) {
+dnnl_status_t initDescs(const ConvGeometry &g, const ConvOptions &o,
+                        unsigned mask, ConvDescs &d) {
   dnnl_dims_t src = {g.N, g.C, g.H, g.W}, dst = {g.N, g.K, g.OH, g.OW},
               bias = {g.K};
   // OIHW with groups is [groups, K/groups, C/groups, KH, KW], the same
@@ -474,21 +536,23 @@ dnnl_status_t initDescs(const ConvGeometry &g, unsigned mask, ConvDescs &d) {
   }
   int wDims = grouped ? 5 : 4;
   dnnl_format_tag_t wTag = grouped ? dnnl_goihw : dnnl_oihw;
+  dnnl_data_type_t srcT, wT, dstT;
+  tensorTypes(o, srcT, wT, dstT);
   dnnl_status_t status;
   if ((status =
-           dnnl_memory_desc_init_by_tag(&d.src, 4, src, dnnl_f32, dnnl_nchw)) ||
-      (status = dnnl_memory_desc_init_by_tag(&d.weights, wDims, weights,
-                                             dnnl_f32, wTag)) ||
+           dnnl_memory_desc_init_by_tag(&d.src, 4, src, srcT, dnnl_nchw)) ||
+      (status = dnnl_memory_desc_init_by_tag(&d.weights, wDims, weights, wT,
+                                             wTag)) ||
       (status =
-           dnnl_memory_desc_init_by_tag(&d.dst, 4, dst, dnnl_f32, dnnl_nchw)) ||
+           dnnl_memory_desc_init_by_tag(&d.dst, 4, dst, dstT, dnnl_nchw)) ||
       (status =
            dnnl_memory_desc_init_by_tag(&d.bias, 1, bias, dnnl_f32, dnnl_x)) ||
-      (status = dnnl_memory_desc_init_by_tag(&d.srcAny, 4, src, dnnl_f32,
+      (status = dnnl_memory_desc_init_by_tag(&d.srcAny, 4, src, srcT,
                                              mask & AnySrc ? dnnl_format_tag_any
                                                            : dnnl_nchw)) ||
-      (status = dnnl_memory_desc_init_by_tag(&d.weightsAny, wDims, weights,
-                                             dnnl_f32, dnnl_format_tag_any)) ||
-      (status = dnnl_memory_desc_init_by_tag(&d.dstAny, 4, dst, dnnl_f32,
+      (status = dnnl_memory_desc_init_by_tag(&d.weightsAny, wDims, weights, wT,
+                                             dnnl_format_tag_any)) ||
+      (status = dnnl_memory_desc_init_by_tag(&d.dstAny, 4, dst, dstT,
                                              mask & AnyDst ? dnnl_format_tag_any
                                                            : dnnl_nchw)))
     return status;
@@ -505,14 +569,21 @@ dnnl_status_t initDescs(const ConvGeometry &g, unsigned mask, ConvDescs &d) {
 dnnl_status_t createConvPd(dnnl_engine_t engine, const ConvGeometry &g,
                            const ConvOptions &o, unsigned mask, ConvDescs &d,
                            dnnl_primitive_desc_t &pd) {
-  dnnl_status_t status = initDescs(g, mask, d);
+  dnnl_status_t status = initDescs(g, o, mask, d);
   if (status != dnnl_success)
     return status;
+  // A backward's hint is the forward it differentiates, which reads and
+  // writes the operands' type (a bf16 one writing f32 gradients is hinted
+  // by the all-bf16 forward).
+  dnnl_memory_desc_t hintSrc = d.srcAny, hintWeights = d.weightsAny,
+                     hintDst = d.dstAny;
+  if (o.op != Op::ConvForward)
+    hintSrc.data_type = hintWeights.data_type = hintDst.data_type = o.in;
   dnnl_convolution_desc_t forward, desc;
   status = dnnl_dilated_convolution_forward_desc_init(
-      &forward, dnnl_forward_training, dnnl_convolution_direct, &d.srcAny,
-      &d.weightsAny, o.op == Op::ConvForward && o.bias ? &d.bias : nullptr,
-      &d.dstAny, d.strides, d.dilates, d.padL, d.padR);
+      &forward, dnnl_forward_training, dnnl_convolution_direct, &hintSrc,
+      &hintWeights, o.op == Op::ConvForward && o.bias ? &d.bias : nullptr,
+      &hintDst, d.strides, d.dilates, d.padL, d.padR);
   if (status != dnnl_success)
     return status;
   // A backward primitive is created with its forward's as a hint.
@@ -620,6 +691,8 @@ dnnl_status_t createConv(dnnl_engine_t engine, const ConvGeometry &g,
                   d.weights, true};
     break;
   }
+  if (o.in == dnnl_bf16)
+    recordImpl(bf16ConvImpls, pd);
   status = build(engine, pd, specs, n, result);
   dnnl_primitive_desc_destroy(pd);
   return status;
@@ -652,7 +725,7 @@ Key convKey(const ConvGeometry &g, const ConvOptions &o) {
               (int64_t)o.activation,
               (int64_t)slopeBits,
               (int64_t)omp_get_max_threads(),
-              0}};
+              (int64_t)o.in << 16 | (int64_t)o.out}};
 }
 
 /// Runs a convolution on the caller's buffers, in createConv's operand
@@ -680,7 +753,7 @@ void runConv(const char *function, const ConvGeometry &g, const ConvOptions &o,
 /// Average pooling on the caller's NCHW buffers: oneDNN's kernels take NCHW
 /// as it is (and a forward refuses to choose its input's layout).
 dnnl_status_t createAvgPool(dnnl_engine_t engine, const PoolGeometry &g,
-                            int32_t kind, bool backward,
+                            int32_t kind, bool backward, dnnl_data_type_t type,
                             std::unique_ptr<Primitive> &result) {
   dnnl_alg_kind_t alg = kind == NNCRT_POOL_AVG_INCLUDE_PAD
                             ? dnnl_pooling_avg_include_padding
@@ -691,10 +764,9 @@ dnnl_status_t createAvgPool(dnnl_engine_t engine, const PoolGeometry &g,
               dilation = {0, 0}, padL = {g.padTop, g.padLeft},
               padR = {g.padBottom, g.padRight};
   dnnl_status_t status;
-  if ((status = dnnl_memory_desc_init_by_tag(&src, 4, srcDims, dnnl_f32,
-                                             dnnl_nchw)) ||
-      (status =
-           dnnl_memory_desc_init_by_tag(&dst, 4, dstDims, dnnl_f32, dnnl_nchw)))
+  if ((status =
+           dnnl_memory_desc_init_by_tag(&src, 4, srcDims, type, dnnl_nchw)) ||
+      (status = dnnl_memory_desc_init_by_tag(&dst, 4, dstDims, type, dnnl_nchw)))
     return status;
   dnnl_pooling_v2_desc_t forward, desc;
   status = dnnl_pooling_v2_forward_desc_init(
@@ -740,16 +812,17 @@ dnnl_status_t createAvgPool(dnnl_engine_t engine, const PoolGeometry &g,
 
 /// y = avgpool(x) (forward) or dx from dy (backward).
 void runAvgPool(const char *function, const PoolGeometry &g, int32_t kind,
-                bool backward, const float *in, float *out) {
+                bool backward, dnnl_data_type_t type, const void *in,
+                void *out) {
   Op op = backward ? Op::AvgPoolBackward : Op::AvgPoolForward;
   Key key{{(int64_t)op, g.N, g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.strideH,
            g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight,
-           (int64_t)kind, (int64_t)omp_get_max_threads()}};
+           (int64_t)kind, (int64_t)omp_get_max_threads(), (int64_t)type}};
   Primitive *p = nullptr;
   dnnl_status_t status = primitiveCache.lookup(
       key,
       [&](dnnl_engine_t engine, std::unique_ptr<Primitive> &result) {
-        return createAvgPool(engine, g, kind, backward, result);
+        return createAvgPool(engine, g, kind, backward, type, result);
       },
       p);
   if (status != dnnl_success)
@@ -780,6 +853,39 @@ inline void windowBounds(int64_t o, int64_t stride, int64_t pad, int64_t window,
 /// they keep each column's running maximum in a lane of a vector register.
 constexpr int64_t poolLanes = 8;
 
+/// bf16 to f32 for a row, poolLanes at a time in vector registers (the
+/// compilers' generic vector extension: the scalar loop stays scalar).
+typedef uint16_t Halves
+    __attribute__((vector_size(poolLanes * sizeof(uint16_t))));
+typedef uint32_t Words __attribute__((vector_size(poolLanes * sizeof(uint32_t))));
+inline void widenRow(const uint16_t *in, float *out, int64_t n) {
+  int64_t i = 0;
+  for (; i + poolLanes <= n; i += poolLanes) {
+    Halves h;
+    std::memcpy(&h, in + i, sizeof(h));
+    Words w = __builtin_convertvector(h, Words) << 16;
+    std::memcpy(out + i, &w, sizeof(w));
+  }
+  for (; i < n; ++i)
+    out[i] = widenBF16(in[i]);
+}
+
+/// f32 to bf16 (narrowBF16) for a row, poolLanes at a time.
+inline void narrowRow(const float *in, uint16_t *out, int64_t n) {
+  int64_t i = 0;
+  for (; i + poolLanes <= n; i += poolLanes) {
+    Words bits;
+    std::memcpy(&bits, in + i, sizeof(bits));
+    Words rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+    Words quiet = (bits >> 16) | 0x40u;
+    Words nan = (Words)((bits & 0x7fffffffu) > 0x7f800000u);
+    Halves h = __builtin_convertvector((quiet & nan) | (rounded & ~nan), Halves);
+    std::memcpy(out + i, &h, sizeof(h));
+  }
+  for (; i < n; ++i)
+    out[i] = narrowBF16(in[i]);
+}
+
 /// A thread's copy of the plane being pooled, kept between calls so that a
 /// step allocates nothing after its first: its rows with -inf in place of
 /// the left and right padding, and beyond them room for the columns the
@@ -801,18 +907,27 @@ struct PaddedPlane {
                 -std::numeric_limits<float>::infinity());
   }
 
-  void load(const PoolGeometry &g, const float *x) {
+  /// Copies plane x in, f32 or bf16 (widened exactly).
+  template <typename T> void load(const PoolGeometry &g, const T *x) {
+    auto copy = [](const T *b, const T *e, float *to) {
+      if constexpr (std::is_same_v<T, float>)
+        std::copy(b, e, to);
+      else
+        widenRow(b, to, e - b);
+    };
     if (stride == g.W) {
-      std::copy(x, x + g.H * g.W, data.data());
+      copy(x, x + g.H * g.W, data.data());
       return;
     }
     for (int64_t h = 0; h < g.H; ++h)
-      std::copy(x + h * g.W, x + (h + 1) * g.W,
-                data.data() + h * stride + g.padLeft);
+      copy(x + h * g.W, x + (h + 1) * g.W,
+           data.data() + h * stride + g.padLeft);
   }
 };
 
 thread_local PaddedPlane paddedPlane;
+/// A thread's f32 sums of a bf16 plane's gradient, rounded once at the end.
+thread_local std::vector<float> planeGradient;
 
 /// poolLanes floats, and as many indices, in vectors of the compilers'
 /// generic vector extension (GCC, Clang): SSE or NEON registers, whichever
@@ -878,15 +993,17 @@ void windowArgmax(const PoolGeometry &g, const PaddedPlane &plane, int64_t oh,
   }
 }
 
-struct MaxPoolTask {
+/// A max pooling on buffers of T (float, or uint16_t for bf16).
+template <typename T> struct MaxPoolTask {
   const PoolGeometry &g;
-  const float *x, *dy;
-  float *out; // y, or dx
+  const T *x, *dy;
+  T *out; // y, or dx
 };
 
-/// The forward over planes [b, e) of the N·C.
-void maxPoolForward(void *ctx, int64_t b, int64_t e) {
-  const MaxPoolTask &t = *static_cast<const MaxPoolTask *>(ctx);
+/// The forward over planes [b, e) of the N·C. A bf16 maximum is one of
+/// the plane's values, so narrowing it back is exact.
+template <typename T> void maxPoolForward(void *ctx, int64_t b, int64_t e) {
+  const MaxPoolTask<T> &t = *static_cast<const MaxPoolTask<T> *>(ctx);
   const PoolGeometry &g = t.g;
   PaddedPlane &plane = paddedPlane;
   plane.prepare(g);
@@ -897,8 +1014,15 @@ void maxPoolForward(void *ctx, int64_t b, int64_t e) {
     for (int64_t oh = 0; oh < g.OH; ++oh)
       for (int64_t ow0 = 0; ow0 < g.OW; ow0 += poolLanes) {
         windowArgmax<false>(g, plane, oh, ow0, maxval, index);
-        std::copy(maxval, maxval + std::min(poolLanes, g.OW - ow0),
-                  t.out + (p * g.OH + oh) * g.OW + ow0);
+        T *y = t.out + (p * g.OH + oh) * g.OW + ow0;
+        for (int64_t l = 0, n = std::min(poolLanes, g.OW - ow0); l < n; ++l)
+          if constexpr (std::is_same_v<T, float>)
+            y[l] = maxval[l];
+          else { // a bf16 value (or -inf): its upper half, exactly
+            uint32_t bits;
+            std::memcpy(&bits, &maxval[l], sizeof(bits));
+            y[l] = uint16_t(bits >> 16);
+          }
       }
   }
 }
@@ -906,24 +1030,51 @@ void maxPoolForward(void *ctx, int64_t b, int64_t e) {
 /// The backward over planes [b, e): each plane is one thread's, and its
 /// windows add up in row-major order (PyTorch's), so the result does not
 /// depend on the thread count either.
-void maxPoolBackward(void *ctx, int64_t b, int64_t e) {
-  const MaxPoolTask &t = *static_cast<const MaxPoolTask *>(ctx);
+template <typename T> void maxPoolBackward(void *ctx, int64_t b, int64_t e) {
+  const MaxPoolTask<T> &t = *static_cast<const MaxPoolTask<T> *>(ctx);
   const PoolGeometry &g = t.g;
   PaddedPlane &plane = paddedPlane;
   plane.prepare(g);
+  constexpr bool f32 = std::is_same_v<T, float>;
+  // bf16 windows that do not overlap give each element of dx one term at
+  // most: 0 + dy, exact in bf16, so dx is written directly (the same bits
+  // as the f32 sum rounded: -0 becomes +0, a NaN quiet).
+  bool direct = !f32 && g.strideH >= g.KH && g.strideW >= g.KW;
+  if (!f32 && !direct)
+    planeGradient.resize(g.H * g.W);
   float maxval[poolLanes];
   uint32_t index[poolLanes];
   for (int64_t p = b; p < e; ++p) {
     plane.load(g, t.x + p * g.H * g.W);
-    float *dx = t.out + p * g.H * g.W;
-    std::fill(dx, dx + g.H * g.W, 0.0f);
+    T *out = t.out + p * g.H * g.W;
+    float *dx = nullptr;
+    if constexpr (f32)
+      dx = out;
+    else if (!direct)
+      dx = planeGradient.data();
+    if (direct)
+      std::fill(out, out + g.H * g.W, T(0));
+    else
+      std::fill(dx, dx + g.H * g.W, 0.0f);
     for (int64_t oh = 0; oh < g.OH; ++oh)
       for (int64_t ow0 = 0; ow0 < g.OW; ow0 += poolLanes) {
         windowArgmax<true>(g, plane, oh, ow0, maxval, index);
-        const float *dy = t.dy + (p * g.OH + oh) * g.OW + ow0;
+        const T *dy = t.dy + (p * g.OH + oh) * g.OW + ow0;
         for (int64_t l = 0, n = std::min(poolLanes, g.OW - ow0); l < n; ++l)
-          dx[index[l]] += dy[l];
+          if constexpr (f32) {
+            dx[index[l]] += dy[l];
+          } else if (direct) {
+            uint16_t h = dy[l];
+            out[index[l]] = h == 0x8000u                  ? uint16_t(0)
+                            : (h & 0x7fffu) > 0x7f80u ? uint16_t(h | 0x40u)
+                                                      : h;
+          } else {
+            dx[index[l]] += widenBF16(dy[l]);
+          }
       }
+    if constexpr (!f32)
+      if (!direct)
+        narrowRow(dx, out, g.H * g.W);
   }
 }
 
@@ -938,18 +1089,11 @@ int64_t planeGrain(const PoolGeometry &g) {
 // Entry points
 //===----------------------------------------------------------------------===//
 
-void nncrt_conv2d_forward(const float *x, const float *w, const float *bias,
-                          float *y, int64_t N, int64_t C, int64_t H, int64_t W,
-                          int64_t K, int64_t KH, int64_t KW, int64_t OH,
-                          int64_t OW, int64_t strideH, int64_t strideW,
-                          int64_t padTop, int64_t padLeft, int64_t padBottom,
-                          int64_t padRight, int64_t dilationH,
-                          int64_t dilationW, int64_t groups, int32_t activation,
-                          float slope) {
-  const char *function = "nncrt_conv2d_forward";
-  ConvGeometry g{N,       C,         H,        W,         K,         KH,
-                 KW,      OH,        OW,       strideH,   strideW,   padTop,
-                 padLeft, padBottom, padRight, dilationH, dilationW, groups};
+namespace {
+/// The checks and the call common to the f32 and bf16 entry points.
+void convForward(const char *function, const ConvGeometry &g, const void *x,
+                 const void *w, const float *bias, void *y, int32_t activation,
+                 float slope, dnnl_data_type_t in, dnnl_data_type_t out) {
   check(function, g);
   if (activation != NNCRT_ACTIVATION_NONE &&
       activation != NNCRT_ACTIVATION_RELU &&
@@ -960,75 +1104,148 @@ void nncrt_conv2d_forward(const float *x, const float *w, const float *bias,
     fail(function, g, reason);
   }
   const void *data[4] = {x, w, y, bias};
-  runConv(function, g, {Op::ConvForward, bias != nullptr, activation, slope},
+  runConv(function, g,
+          {Op::ConvForward, bias != nullptr, activation, slope, in, out},
           data);
 }
 
-void nncrt_conv2d_backward_data(const float *dy, const float *w, float *dx,
-                                int64_t N, int64_t C, int64_t H, int64_t W,
-                                int64_t K, int64_t KH, int64_t KW, int64_t OH,
-                                int64_t OW, int64_t strideH, int64_t strideW,
-                                int64_t padTop, int64_t padLeft,
-                                int64_t padBottom, int64_t padRight,
-                                int64_t dilationH, int64_t dilationW,
-                                int64_t groups) {
-  const char *function = "nncrt_conv2d_backward_data";
-  ConvGeometry g{N,       C,         H,        W,         K,         KH,
-                 KW,      OH,        OW,       strideH,   strideW,   padTop,
-                 padLeft, padBottom, padRight, dilationH, dilationW, groups};
+void convBackward(const char *function, const ConvGeometry &g, Op op,
+                  const void *a, const void *b, void *out,
+                  dnnl_data_type_t inType, dnnl_data_type_t outType) {
   check(function, g);
-  const void *data[3] = {dy, w, dx};
+  const void *data[3] = {a, b, out};
   runConv(function, g,
-          {Op::ConvBackwardData, false, NNCRT_ACTIVATION_NONE, 0.0f}, data);
+          {op, false, NNCRT_ACTIVATION_NONE, 0.0f, inType, outType}, data);
+}
+
+/// The oneDNN type of a bf16 call's result type argument.
+dnnl_data_type_t resultType(const char *function, const ConvGeometry &g,
+                            int32_t type) {
+  if (type != NNCRT_TYPE_F32 && type != NNCRT_TYPE_BF16) {
+    char reason[48];
+    std::snprintf(reason, sizeof(reason), "unknown result type %d", (int)type);
+    fail(function, g, reason);
+  }
+  return type == NNCRT_TYPE_BF16 ? dnnl_bf16 : dnnl_f32;
+}
+
+template <typename T>
+void poolForward(const char *function, const PoolGeometry &g, int32_t kind,
+                 const T *x, T *y) {
+  check(function, g, kind);
+  if (kind != NNCRT_POOL_MAX)
+    return runAvgPool(function, g, kind, /*backward=*/false,
+                      std::is_same_v<T, float> ? dnnl_f32 : dnnl_bf16, x, y);
+  MaxPoolTask<T> task{g, x, nullptr, y};
+  nncrt_parallel_for(maxPoolForward<T>, &task, 0, g.N * g.C, planeGrain(g));
+}
+
+template <typename T>
+void poolBackward(const char *function, const PoolGeometry &g, int32_t kind,
+                  const T *x, const T *dy, T *dx) {
+  check(function, g, kind);
+  if (kind != NNCRT_POOL_MAX)
+    return runAvgPool(function, g, kind, /*backward=*/true,
+                      std::is_same_v<T, float> ? dnnl_f32 : dnnl_bf16, dy,
+                      dx);
+  if (!x)
+    fail(function, g, kind, "max pooling's backward needs the input x");
+  MaxPoolTask<T> task{g, x, dy, dx};
+  nncrt_parallel_for(maxPoolBackward<T>, &task, 0, g.N * g.C, planeGrain(g));
+}
+} // namespace
+
+#define NNC_CONV_GEOMETRY_PARAMS                                               \
+  int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH,           \
+      int64_t KW, int64_t OH, int64_t OW, int64_t strideH, int64_t strideW,    \
+      int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,    \
+      int64_t dilationH, int64_t dilationW, int64_t groups
+#define NNC_CONV_GEOMETRY                                                      \
+  ConvGeometry {                                                               \
+    N, C, H, W, K, KH, KW, OH, OW, strideH, strideW, padTop, padLeft,          \
+        padBottom, padRight, dilationH, dilationW, groups                      \
+  }
+#define NNC_POOL_GEOMETRY_PARAMS                                               \
+  int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW,          \
+      int64_t KH, int64_t KW, int64_t strideH, int64_t strideW,                \
+      int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight
+#define NNC_POOL_GEOMETRY                                                      \
+  PoolGeometry {                                                               \
+    N, C, H, W, OH, OW, KH, KW, strideH, strideW, padTop, padLeft, padBottom,  \
+        padRight                                                               \
+  }
+
+void nncrt_conv2d_forward(const float *x, const float *w, const float *bias,
+                          float *y, NNC_CONV_GEOMETRY_PARAMS,
+                          int32_t activation, float slope) {
+  convForward("nncrt_conv2d_forward", NNC_CONV_GEOMETRY, x, w, bias, y,
+              activation, slope, dnnl_f32, dnnl_f32);
+}
+
+void nncrt_conv2d_backward_data(const float *dy, const float *w, float *dx,
+                                NNC_CONV_GEOMETRY_PARAMS) {
+  convBackward("nncrt_conv2d_backward_data", NNC_CONV_GEOMETRY,
+               Op::ConvBackwardData, dy, w, dx, dnnl_f32, dnnl_f32);
 }
 
 void nncrt_conv2d_backward_weights(const float *x, const float *dy, float *dw,
-                                   int64_t N, int64_t C, int64_t H, int64_t W,
-                                   int64_t K, int64_t KH, int64_t KW,
-                                   int64_t OH, int64_t OW, int64_t strideH,
-                                   int64_t strideW, int64_t padTop,
-                                   int64_t padLeft, int64_t padBottom,
-                                   int64_t padRight, int64_t dilationH,
-                                   int64_t dilationW, int64_t groups) {
-  const char *function = "nncrt_conv2d_backward_weights";
-  ConvGeometry g{N,       C,         H,        W,         K,         KH,
-                 KW,      OH,        OW,       strideH,   strideW,   padTop,
-                 padLeft, padBottom, padRight, dilationH, dilationW, groups};
-  check(function, g);
-  const void *data[3] = {x, dy, dw};
-  runConv(function, g,
-          {Op::ConvBackwardWeights, false, NNCRT_ACTIVATION_NONE, 0.0f}, data);
+                                   NNC_CONV_GEOMETRY_PARAMS) {
+  convBackward("nncrt_conv2d_backward_weights", NNC_CONV_GEOMETRY,
+               Op::ConvBackwardWeights, x, dy, dw, dnnl_f32, dnnl_f32);
 }
 
-void nncrt_pool2d_forward(const float *x, float *y, int32_t kind, int64_t N,
-                          int64_t C, int64_t H, int64_t W, int64_t OH,
-                          int64_t OW, int64_t KH, int64_t KW, int64_t strideH,
-                          int64_t strideW, int64_t padTop, int64_t padLeft,
-                          int64_t padBottom, int64_t padRight) {
-  const char *function = "nncrt_pool2d_forward";
-  PoolGeometry g{N,  C,       H,       W,      OH,      OW,        KH,
-                 KW, strideH, strideW, padTop, padLeft, padBottom, padRight};
-  check(function, g, kind);
-  if (kind != NNCRT_POOL_MAX)
-    return runAvgPool(function, g, kind, /*backward=*/false, x, y);
-  MaxPoolTask task{g, x, nullptr, y};
-  nncrt_parallel_for(maxPoolForward, &task, 0, N * C, planeGrain(g));
+void nncrt_conv2d_forward_bf16(const void *x, const void *w, const float *bias,
+                               void *y, NNC_CONV_GEOMETRY_PARAMS,
+                               int32_t activation, float slope, int32_t yType) {
+  const char *function = "nncrt_conv2d_forward_bf16";
+  ConvGeometry g = NNC_CONV_GEOMETRY;
+  convForward(function, g, x, w, bias, y, activation, slope, dnnl_bf16,
+              resultType(function, g, yType));
+}
+
+void nncrt_conv2d_backward_data_bf16(const void *dy, const void *w, void *dx,
+                                     NNC_CONV_GEOMETRY_PARAMS, int32_t dxType) {
+  const char *function = "nncrt_conv2d_backward_data_bf16";
+  ConvGeometry g = NNC_CONV_GEOMETRY;
+  convBackward(function, g, Op::ConvBackwardData, dy, w, dx, dnnl_bf16,
+               resultType(function, g, dxType));
+}
+
+void nncrt_conv2d_backward_weights_bf16(const void *x, const void *dy,
+                                        void *dw, NNC_CONV_GEOMETRY_PARAMS,
+                                        int32_t dwType) {
+  const char *function = "nncrt_conv2d_backward_weights_bf16";
+  ConvGeometry g = NNC_CONV_GEOMETRY;
+  convBackward(function, g, Op::ConvBackwardWeights, x, dy, dw, dnnl_bf16,
+               resultType(function, g, dwType));
+}
+
+const char *nncrt_conv2d_bf16_impl(void) { return bf16ConvImpls.c_str(); }
+
+void nncrt_pool2d_forward(const float *x, float *y, int32_t kind,
+                          NNC_POOL_GEOMETRY_PARAMS) {
+  poolForward("nncrt_pool2d_forward", NNC_POOL_GEOMETRY, kind, x, y);
 }
 
 void nncrt_pool2d_backward(const float *x, const float *dy, float *dx,
-                           int32_t kind, int64_t N, int64_t C, int64_t H,
-                           int64_t W, int64_t OH, int64_t OW, int64_t KH,
-                           int64_t KW, int64_t strideH, int64_t strideW,
-                           int64_t padTop, int64_t padLeft, int64_t padBottom,
-                           int64_t padRight) {
-  const char *function = "nncrt_pool2d_backward";
-  PoolGeometry g{N,  C,       H,       W,      OH,      OW,        KH,
-                 KW, strideH, strideW, padTop, padLeft, padBottom, padRight};
-  check(function, g, kind);
-  if (kind != NNCRT_POOL_MAX)
-    return runAvgPool(function, g, kind, /*backward=*/true, dy, dx);
-  if (!x)
-    fail(function, g, kind, "max pooling's backward needs the input x");
-  MaxPoolTask task{g, x, dy, dx};
-  nncrt_parallel_for(maxPoolBackward, &task, 0, N * C, planeGrain(g));
+                           int32_t kind, NNC_POOL_GEOMETRY_PARAMS) {
+  poolBackward("nncrt_pool2d_backward", NNC_POOL_GEOMETRY, kind, x, dy, dx);
 }
+
+void nncrt_pool2d_forward_bf16(const void *x, void *y, int32_t kind,
+                               NNC_POOL_GEOMETRY_PARAMS) {
+  poolForward("nncrt_pool2d_forward_bf16", NNC_POOL_GEOMETRY, kind,
+              static_cast<const uint16_t *>(x), static_cast<uint16_t *>(y));
+}
+
+void nncrt_pool2d_backward_bf16(const void *x, const void *dy, void *dx,
+                                int32_t kind, NNC_POOL_GEOMETRY_PARAMS) {
+  poolBackward("nncrt_pool2d_backward_bf16", NNC_POOL_GEOMETRY, kind,
+               static_cast<const uint16_t *>(x),
+               static_cast<const uint16_t *>(dy), static_cast<uint16_t *>(dx));
+}
+
+#undef NNC_CONV_GEOMETRY_PARAMS
+#undef NNC_CONV_GEOMETRY
+#undef NNC_POOL_GEOMETRY_PARAMS
+#undef NNC_POOL_GEOMETRY

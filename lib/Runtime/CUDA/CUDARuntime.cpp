@@ -13,9 +13,13 @@
 // Every copy and memset runs on the runtime's one stream (the legacy stream
 // does not wait for a CU_STREAM_NON_BLOCKING one), and every entry makes the
 // primary context current on the calling thread (the host program may have
-// switched it, or may call from another thread).
+// switched it, or may call from another thread). Other run-time libraries
+// linked beside this one (lib/Runtime/NCCL) put their work on the same
+// stream through StreamOps.h, so a captured step contains it.
 //
 //===----------------------------------------------------------------------===//
+
+#include "StreamOps.h"
 
 #include <cuda.h>
 #include <dlfcn.h>
@@ -86,11 +90,12 @@ struct Module {
 };
 
 /// A launch seen while capturing, kept to run it plainly if the capture
-/// fails.
+/// fails; or another library's work on the stream (`op` set).
 struct RecordedLaunch {
-  CUfunction function;
-  unsigned grid[3], block[3];
+  CUfunction function = nullptr;
+  unsigned grid[3] = {}, block[3] = {};
   std::vector<std::vector<char>> params;
+  nnc::cuda_runtime::StreamOp op;
 };
 
 struct Graph {
@@ -154,8 +159,13 @@ struct Runtime {
   NNC_CUDA_FUNCTIONS(NNC_MEMBER)
 #undef NNC_MEMBER
   void *library = nullptr;
+  bool driverLoaded = false, driverUsable = false;
+  std::string driverError; // why the driver is not usable
+  std::string setUpError;  // why the device is not
   bool initialized = false, usable = false;
   std::string error;
+  int deviceCount = 0;
+  int ordinal = 0; // the device nnc_cuda_set_device chose (0 by default)
   CUdevice device = 0;
   CUcontext context = nullptr;
   CUstream stream = nullptr;
@@ -188,12 +198,26 @@ struct Runtime {
     return false;
   }
 
-  /// Loads the driver and sets up device 0 once; false (with error set)
+  /// Loads the driver and counts the devices once; false (with error set)
   /// where that is impossible.
-  bool init() {
-    if (initialized)
-      return usable;
-    initialized = true;
+  bool loadDriver() {
+    if (!driverLoaded) {
+      driverLoaded = true;
+      std::string before = error;
+      error.clear();
+      driverUsable = openDriver();
+      driverError = error;
+      if (!before.empty())
+        error = before;
+    }
+    // Every call that needs the driver says why there is none.
+    if (!driverUsable)
+      fail(driverError);
+    return driverUsable;
+  }
+
+  /// Opens the driver and counts the devices; false with the error set.
+  bool openDriver() {
     // NNC_CUDA_DRIVER names another driver library (the tests' fake one).
     const char *path = std::getenv("NNC_CUDA_DRIVER");
     if (!path || !*path)
@@ -213,15 +237,43 @@ struct Runtime {
   }
     NNC_CUDA_FUNCTIONS(NNC_LOAD)
 #undef NNC_LOAD
-    int count = 0;
-    if (!check(p_cuInit(0), "cuInit") ||
-        !check(p_cuDeviceGetCount(&count), "cuDeviceGetCount"))
+    return check(p_cuInit(0), "cuInit") &&
+           check(p_cuDeviceGetCount(&deviceCount), "cuDeviceGetCount");
+  }
+
+  /// Loads the driver and sets up the chosen device once; false (with
+  /// error set) where that is impossible.
+  bool init() {
+    if (!initialized) {
+      initialized = true;
+      std::string before = error;
+      error.clear();
+      usable = setUp();
+      setUpError = error;
+      if (!before.empty())
+        error = before;
+    }
+    // Every call after a failed set-up says why (after a clear too).
+    if (!usable)
+      fail(setUpError);
+    return usable;
+  }
+
+  /// The driver, the chosen device, its context and the stream; false
+  /// with the error set.
+  bool setUp() {
+    if (!loadDriver())
       return false;
-    if (count == 0) {
+    if (deviceCount == 0) {
       fail("no CUDA device");
       return false;
     }
-    if (!check(p_cuDeviceGet(&device, 0), "cuDeviceGet") ||
+    if (ordinal >= deviceCount) {
+      fail("no CUDA device " + std::to_string(ordinal) + " (the machine has " +
+           std::to_string(deviceCount) + ")");
+      return false;
+    }
+    if (!check(p_cuDeviceGet(&device, ordinal), "cuDeviceGet") ||
         !check(p_cuDevicePrimaryCtxRetain(&context, device),
                "cuDevicePrimaryCtxRetain") ||
         !check(p_cuCtxSetCurrent(context), "cuCtxSetCurrent") ||
@@ -229,7 +281,6 @@ struct Runtime {
                "cuStreamCreate"))
       return false;
     p_cuDeviceGetName(deviceName, sizeof(deviceName), device);
-    usable = true;
     return true;
   }
 
@@ -311,6 +362,13 @@ struct Runtime {
   void fallBack(StepGraphs &step) {
     step.captureFailed = true;
     for (RecordedLaunch &l : recorded) {
+      if (l.op) {
+        if (std::string why = l.op(stream); !why.empty()) {
+          fail(why);
+          break;
+        }
+        continue;
+      }
       std::vector<void *> params;
       for (std::vector<char> &p : l.params)
         params.push_back(p.data());
@@ -347,6 +405,37 @@ bool checkAlignment(Runtime &r, int32_t fn, const uint64_t *args,
 } // namespace
 
 int nnc_cuda_available(void) { return rt().init() ? 1 : 0; }
+
+int nnc_cuda_device_count(void) {
+  Runtime &r = rt();
+  return r.loadDriver() ? r.deviceCount : -1;
+}
+
+int nnc_cuda_set_device(int ordinal) {
+  Runtime &r = rt();
+  // The context, the stream and every loaded module belong to one device:
+  // the choice comes before them.
+  if (r.initialized) {
+    if (!r.init())
+      return -1; // it says why
+    if (ordinal == r.ordinal)
+      return 0;
+    r.fail("nnc_cuda_set_device(" + std::to_string(ordinal) +
+           ") after the CUDA runtime started on device " +
+           std::to_string(r.ordinal) +
+           ": choose the device before any other nnc_cuda_* call");
+    return -1;
+  }
+  if (!r.loadDriver())
+    return -1;
+  if (ordinal < 0 || ordinal >= r.deviceCount) {
+    r.fail("no CUDA device " + std::to_string(ordinal) + " (the machine has " +
+           std::to_string(r.deviceCount) + ")");
+    return -1;
+  }
+  r.ordinal = ordinal;
+  return 0;
+}
 
 const char *nnc_cuda_error(void) {
   return rt().error.empty() ? nullptr : rt().error.c_str();
@@ -454,7 +543,7 @@ void nncrt_cuda_launch(const char *ptx, int32_t index, const char *name,
     return;
   }
   RecordedLaunch l{k->function, {grid[0], grid[1], grid[2]},
-                   {block[0], block[1], block[2]}, {}};
+                   {block[0], block[1], block[2]}, {}, {}};
   for (size_t i = 0; i < k->paramBytes.size(); ++i) {
     const char *p = static_cast<const char *>(params[i]);
     l.params.emplace_back(p, p + k->paramBytes[i]);
@@ -527,4 +616,38 @@ void nncrt_cuda_step_end(const char *ptx, int32_t fn) {
   step.graphs.push_front(Graph{std::move(r.capturedArgs), exec});
   // Capturing recorded the launches without running them: run them now.
   r.launchGraph(exec);
+}
+
+// ---- For the other run-time libraries linked beside this one (StreamOps.h)
+
+bool nnc::cuda_runtime::enter() { return rt().enter(); }
+
+void nnc::cuda_runtime::fail(const std::string &message) { rt().fail(message); }
+
+bool nnc::cuda_runtime::failed() { return !rt().error.empty(); }
+
+bool nnc::cuda_runtime::preload(const char *ptx) {
+  Runtime &r = rt();
+  return r.enter() && r.load(ptx);
+}
+
+bool nnc::cuda_runtime::enqueue(const StreamOp &op) {
+  Runtime &r = rt();
+  // Inside a capture step_begin made the context current on this thread.
+  if (!(r.capturing ? r.init() : r.enter()) || !r.error.empty())
+    return false; // sticky, as launches
+  if (!r.capturing) {
+    std::string why = op(r.stream);
+    if (!why.empty())
+      r.fail(why);
+    return why.empty();
+  }
+  // Captured with the launches around it, and kept in their order to run
+  // plainly if the capture fails (step_end then reruns it, as a launch).
+  RecordedLaunch l;
+  l.op = op;
+  r.recorded.push_back(std::move(l));
+  if (!op(r.stream).empty())
+    r.captureBroken = true;
+  return true;
 }

@@ -95,3 +95,37 @@ func.func @scalar_reshape(%x: tensor<f32>) -> tensor<f32> {
   %z = nn.reshape %y : tensor<1x1xf32> -> tensor<f32>
   return %z : tensor<f32>
 }
+
+// Mixed precision: a convolution on bf16 operands calls the bf16 entry
+// point, which takes its result's type last (1: bf16, 0: f32); its gradients
+// likewise (the weight gradient f32 here); bf16 pooling has entry points of
+// its own; the bias gradient widens the bf16 gradient as it sums in f32.
+// CHECK-LABEL: func.func @conv_bf16
+func.func @conv_bf16(%x: tensor<2x1x6x6xbf16>, %w: tensor<4x1x3x3xbf16>,
+                     %b: tensor<4xf32>, %dy: tensor<2x4x3x3xbf16>)
+    -> (tensor<2x4x3x3xbf16>, tensor<2x4x6x6xbf16>, tensor<4x1x3x3xf32>,
+        tensor<4xf32>, tensor<2x1x6x6xbf16>) {
+  // CHECK: %[[Y:.+]] = nn.runtime_call "nncrt_conv2d_forward_bf16" ins(%arg0, %arg1, %arg2 : tensor<2x1x6x6xbf16>, tensor<4x1x3x3xbf16>, tensor<4xf32>) outs(%{{.+}} : tensor<2x4x6x6xbf16>)
+  // CHECK-SAME: scalars = [2, 1, 6, 6, 4, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 : i32, 0.000000e+00 : f32, 1 : i32]
+  // CHECK: nn.runtime_call "nncrt_pool2d_forward_bf16" ins(%[[Y]] : tensor<2x4x6x6xbf16>)
+  // CHECK: nn.runtime_call "nncrt_pool2d_backward_bf16" ins(%[[Y]], %arg3 : tensor<2x4x6x6xbf16>, tensor<2x4x3x3xbf16>)
+  // CHECK: nn.runtime_call "nncrt_conv2d_backward_weights_bf16" ins(%arg0, %{{.+}} : tensor<2x1x6x6xbf16>, tensor<2x4x6x6xbf16>) outs(%{{.+}} : tensor<4x1x3x3xf32>)
+  // CHECK-SAME: scalars = [2, 1, 6, 6, 4, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 : i32]
+  // CHECK: linalg.generic
+  // CHECK: arith.extf %{{.+}} : bf16 to f32
+  // CHECK: nn.runtime_call "nncrt_conv2d_backward_data_bf16" ins(%{{.+}}, %arg1 : tensor<2x4x6x6xbf16>, tensor<4x1x3x3xbf16>) outs(%{{.+}} : tensor<2x1x6x6xbf16>)
+  // CHECK-SAME: 1 : i32]
+  %y = nn.conv2d %x, %w, %b {padding = array<i64: 1, 1, 1, 1>}
+      : (tensor<2x1x6x6xbf16>, tensor<4x1x3x3xbf16>, tensor<4xf32>) -> tensor<2x4x6x6xbf16>
+  %r = nn.relu %y : tensor<2x4x6x6xbf16>
+  %p = nn.max_pool2d %r {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+      : (tensor<2x4x6x6xbf16>) -> tensor<2x4x3x3xbf16>
+  %dp = nn.max_pool2d_grad %r, %dy {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+      : (tensor<2x4x6x6xbf16>, tensor<2x4x3x3xbf16>) -> tensor<2x4x6x6xbf16>
+  %dw = nn.conv2d_grad_weight %x, %dp {padding = array<i64: 1, 1, 1, 1>}
+      : (tensor<2x1x6x6xbf16>, tensor<2x4x6x6xbf16>) -> tensor<4x1x3x3xf32>
+  %db = nn.channel_sum %dp : (tensor<2x4x6x6xbf16>) -> tensor<4xf32>
+  %dx = nn.conv2d_grad_input %dp, %w {padding = array<i64: 1, 1, 1, 1>}
+      : (tensor<2x4x6x6xbf16>, tensor<4x1x3x3xbf16>) -> tensor<2x1x6x6xbf16>
+  return %p, %dp, %dw, %db, %dx : tensor<2x4x3x3xbf16>, tensor<2x4x6x6xbf16>, tensor<4x1x3x3xf32>, tensor<4xf32>, tensor<2x1x6x6xbf16>
+}

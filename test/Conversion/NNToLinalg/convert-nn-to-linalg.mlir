@@ -162,6 +162,38 @@ func.func @adam(%w: tensor<8x3xf32>, %g: tensor<8x3xf32>, %m: tensor<8x3xf32>, %
   return %r : tensor<8x3xf32>
 }
 
+// LARS: two f64 sums of squares (‖w‖², ‖g‖²), the layer's rate lr·trust
+// from them (trust in f64, 1 when a norm is 0), then one elementwise generic
+// with two outputs (w', v').
+// CHECK-LABEL: func.func @lars
+// CHECK: %[[W2:.+]] = linalg.generic {{.+}} iterator_types = ["reduction", "reduction"]} ins(%arg0 : tensor<8x3xf32>) outs(%{{.+}} : tensor<f64>)
+// CHECK: %[[G2:.+]] = linalg.generic {{.+}} iterator_types = ["reduction", "reduction"]} ins(%arg1 : tensor<8x3xf32>) outs(%{{.+}} : tensor<f64>)
+// CHECK: %[[RATE:.+]] = linalg.generic {{.+}} iterator_types = []} ins(%[[W2]], %[[G2]], %arg3 : tensor<f64>, tensor<f64>, tensor<f32>)
+// CHECK: arith.constant 1.000000e-03 : f64
+// CHECK: arith.select %{{.+}}, %{{.+}}, %{{.+}} : f64
+// CHECK: arith.truncf %{{.+}} : f64 to f32
+// CHECK: %{{.+}}:2 = linalg.generic {{.+}} ins(%arg0, %arg1, %arg2, %[[RATE]] :
+func.func @lars(%w: tensor<8x3xf32>, %g: tensor<8x3xf32>, %v: tensor<8x3xf32>, %lr: tensor<f32>) -> (tensor<8x3xf32>, tensor<8x3xf32>) {
+  %r, %rv = nn.lars_update %w, %g, %v, %lr {momentum = 0.9, trust_coefficient = 0.001, weight_decay = 5.0e-4} : tensor<8x3xf32>
+  return %r, %rv : tensor<8x3xf32>, tensor<8x3xf32>
+}
+
+// LAMB: the bias corrections, the moments (two outputs), ‖w‖² and ‖r‖²
+// with r computed from the new moments inside the reduction, the rate, and
+// w' from r computed again: no buffer holds r.
+// CHECK-LABEL: func.func @lamb
+// CHECK: %[[BC:.+]]:2 = linalg.generic {{.+}} iterator_types = []} ins(%arg5 : tensor<f32>)
+// CHECK: %[[MV:.+]]:2 = linalg.generic {{.+}} ins(%arg1, %arg2, %arg3 :
+// CHECK: %[[W2:.+]] = linalg.generic {{.+}} ins(%arg0 : tensor<8x3xf32>) outs(%{{.+}} : tensor<f64>)
+// CHECK: %[[R2:.+]] = linalg.generic {{.+}} ins(%arg0, %[[MV]]#0, %[[MV]]#1, %[[BC]]#0, %[[BC]]#1 : {{.+}}) outs(%{{.+}} : tensor<f64>)
+// CHECK: %[[RATE:.+]] = linalg.generic {{.+}} ins(%[[W2]], %[[R2]], %arg4 :
+// CHECK: %[[NEW:.+]] = linalg.generic {{.+}} ins(%arg0, %[[MV]]#0, %[[MV]]#1, %[[BC]]#0, %[[BC]]#1, %[[RATE]] :
+// CHECK: return %[[NEW]], %[[MV]]#0, %[[MV]]#1
+func.func @lamb(%w: tensor<8x3xf32>, %g: tensor<8x3xf32>, %m: tensor<8x3xf32>, %v: tensor<8x3xf32>, %lr: tensor<f32>, %t: tensor<f32>) -> (tensor<8x3xf32>, tensor<8x3xf32>, tensor<8x3xf32>) {
+  %r, %rm, %rv = nn.lamb_update %w, %g, %m, %v, %lr, %t {beta1 = 0.9, beta2 = 0.999, eps = 1.0e-6, weight_decay = 0.01} : tensor<8x3xf32>
+  return %r, %rm, %rv : tensor<8x3xf32>, tensor<8x3xf32>, tensor<8x3xf32>
+}
+
 // The norm sums squares in an f64 accumulator over all dimensions (loops in
 // row-major order), then takes the root in f64.
 // CHECK-LABEL: func.func @norm

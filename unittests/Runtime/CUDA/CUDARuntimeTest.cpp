@@ -105,6 +105,20 @@ protected:
 
 TEST_F(CUDARuntimeTest, UsesTheFakeDriver) {
   EXPECT_STREQ(nnc_cuda_device_name(), "Fake GPU");
+  EXPECT_EQ(nnc_cuda_device_count(), 1);
+}
+
+// The device (a data-parallel rank's) is chosen before the runtime starts:
+// the context, the stream and the modules belong to it.
+TEST_F(CUDARuntimeTest, ChoosesTheDeviceBeforeStarting) {
+  EXPECT_EQ(nnc_cuda_set_device(0), 0) << nnc_cuda_error();
+  EXPECT_EQ(nnc_cuda_set_device(1), -1);
+  ASSERT_NE(nnc_cuda_error(), nullptr);
+  EXPECT_STREQ(nnc_cuda_error(),
+               "nnc_cuda_set_device(1) after the CUDA runtime started on "
+               "device 0: choose the device before any other nnc_cuda_* "
+               "call");
+  nnc_cuda_clear_error();
 }
 
 // Defect 1: the legacy stream does not wait for the runtime's non-blocking

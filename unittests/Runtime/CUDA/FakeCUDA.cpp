@@ -57,7 +57,7 @@ CUresult enter(const char *api, bool needsContext, CUstream stream = nullptr,
                const std::string &kernel = "", uint64_t firstParam = 0) {
   std::lock_guard<std::mutex> lock(mutex);
   calls.push_back({api, kernel, stream, current, std::this_thread::get_id(),
-                   capturingStreams > 0, firstParam});
+                   capturingStreams > 0, firstParam, {}});
   auto it = failures.find(api);
   if (it != failures.end() && it->second.second > 0) {
     --it->second.second;
@@ -71,8 +71,12 @@ CUresult enter(const char *api, bool needsContext, CUstream stream = nullptr,
 void run(const fakecuda::Call &launch) {
   fakecuda::Call ran = launch;
   ran.api = "exec";
-  std::lock_guard<std::mutex> lock(mutex);
-  calls.push_back(ran);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    calls.push_back(ran);
+  }
+  if (launch.work)
+    launch.work();
 }
 } // namespace
 
@@ -91,6 +95,19 @@ void failNext(const std::string &api, CUresult result, int times) {
   failures[api] = {result, times};
 }
 CUcontext primaryContext() { return &primary; }
+CUcontext currentContext() { return current; }
+CUresult enqueue(const std::string &api, CUstream stream, uint64_t firstParam,
+                 std::function<void()> work) {
+  if (CUresult r = ::enter(api.c_str(), true, stream, "", firstParam))
+    return r;
+  Call node{api, "", stream, current, std::this_thread::get_id(), false,
+            firstParam, std::move(work)};
+  if (stream && stream->capturing)
+    stream->captured.push_back(node);
+  else
+    run(node);
+  return CUDA_SUCCESS;
+}
 } // namespace fakecuda
 
 extern "C" {
@@ -159,7 +176,19 @@ CUresult cuLaunchKernel(CUfunction f, unsigned, unsigned, unsigned, unsigned,
   if (CUresult r = enter("cuLaunchKernel", true, stream, f->name, first))
     return r;
   fakecuda::Call launch{"cuLaunchKernel", f->name, stream, current,
-                        std::this_thread::get_id(), false, first};
+                        std::this_thread::get_id(), false, first, {}};
+  // The NCCL runtime's kernel (lib/Runtime/NCCL/Scale.ptx): buf[i] *= s.
+  if (f->name == "nnc_scale_f32") {
+    uint64_t n = 0;
+    float s = 0;
+    std::memcpy(&n, params[1], sizeof(n));
+    std::memcpy(&s, params[2], sizeof(s));
+    float *buf = reinterpret_cast<float *>(first);
+    launch.work = [buf, n, s] {
+      for (uint64_t i = 0; i < n; ++i)
+        buf[i] *= s;
+    };
+  }
   if (stream && stream->capturing)
     stream->captured.push_back(launch);
   else

@@ -19,6 +19,7 @@
 #include <cuda.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +35,10 @@ struct Call {
   std::thread::id thread;
   bool duringCapture = false;  // some stream was capturing
   uint64_t firstParam = 0;     // a launch's first argument (an address)
+  /// What running it does to the fake device's memory (host memory), for
+  /// the work the fake can do: the NCCL runtime's nnc_scale_f32 kernel and
+  /// the fake NCCL's all-reduce. Empty for every other kernel.
+  std::function<void()> work;
 };
 
 /// The calls since the last reset, in order.
@@ -43,6 +48,12 @@ void reset();
 void failNext(const std::string &api, CUresult result, int times = 1);
 /// The context every call must find current (device 0's primary one).
 CUcontext primaryContext();
+/// The context current on the calling thread.
+CUcontext currentContext();
+/// Work of another library (the fake NCCL) on `stream`, as a launch: logged
+/// as `api`, captured as a graph node while the stream captures, else run.
+CUresult enqueue(const std::string &api, CUstream stream, uint64_t firstParam,
+                 std::function<void()> work);
 
 } // namespace fakecuda
 

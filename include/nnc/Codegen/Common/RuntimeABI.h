@@ -31,7 +31,9 @@
 namespace mlir::nnc {
 
 /// The run-time libraries compiled code may link.
-enum class RuntimeLibrary { CPU, CUDA, MPI };
+/// (NCCL: the GPU target's all-reduce, which links the CUDA runtime and
+/// sets its communicator up over MPI.)
+enum class RuntimeLibrary { CPU, CUDA, MPI, NCCL };
 
 /// Every function of the run-time ABI (rows of the table, in order).
 enum class RuntimeFunction {
@@ -45,6 +47,11 @@ enum class RuntimeFunction {
   Conv2dBackwardWeights,
   Pool2dForward,
   Pool2dBackward,
+  Conv2dForwardBF16,
+  Conv2dBackwardDataBF16,
+  Conv2dBackwardWeightsBF16,
+  Pool2dForwardBF16,
+  Pool2dBackwardBF16,
   AttentionForward,
   AttentionBackward,
   EmbeddingForward,
@@ -54,6 +61,8 @@ enum class RuntimeFunction {
   CudaStepEnd,
   AllReduceStart,
   AllReduceWait,
+  NCCLAllReduceStart,
+  NCCLAllReduceWait,
 };
 
 /// The C types the ABI uses; pointers are opaque.

@@ -14,6 +14,35 @@
 
 include "mlir/Pass/PassBase.td"
 
+def GPULowerAllReduce : Pass<"nnc-gpu-lower-all-reduce", "::mlir::ModuleOp"> {
+  let summary = "Make the gradient all-reduce NCCL's, on the step's stream";
+  let description = [{
+    Runs on buffers, before `nnc-lower-runtime-calls`. The data-parallel
+    step's `nn.all_reduce_start`/`wait` reach the target as run-time calls
+    of the MPI library (`nncrt_allreduce_start`/`wait`, see
+    convert-nn-to-linalg), which work on host memory; on the GPU target the
+    bucket is device memory, so each becomes the call of the NCCL runtime
+    with the same operands (the bucket, its length, its number):
+    `nncrt_nccl_allreduce_start` enqueues `ncclAllReduce` (sum, in place)
+    on the CUDA runtime's stream, `nncrt_nccl_allreduce_wait` the division
+    by the number of ranks (include/nnc/Runtime/NCCL/NCCLRuntime.h). Both
+    run between the step's kernel launches, so a step captured as a CUDA
+    graph contains its all-reduces. The packing copies and the gradients'
+    views of the bucket stay as they are (kernels and host views).
+
+    ```mlir
+    nn.runtime_call "nncrt_allreduce_start" outs(%b : memref<1010xf32>)
+        {pointers = array<i64: 0>, scalars = [1010, 0]}
+    // becomes
+    nn.runtime_call "nncrt_nccl_allreduce_start" outs(%b : memref<1010xf32>)
+        {pointers = array<i64: 0>, scalars = [1010, 0]}
+    ```
+
+    A call still on tensors is an error: the bucket must be a buffer the
+    arena holds.
+  }];
+}
+
 def GPUBuildKernels : Pass<"nnc-gpu-build-kernels", "::mlir::ModuleOp"> {
   let summary = "Turn every linalg op on buffers into a kernel and a launch";
   let description = [{

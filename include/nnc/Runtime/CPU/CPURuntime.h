@@ -165,6 +165,41 @@ void nncrt_conv2d_backward_weights(const float *x, const float *dy, float *dw,
                                    int64_t padRight, int64_t dilationH,
                                    int64_t dilationW, int64_t groups);
 
+/* The mixed-precision convolutions (--precision=bf16): the same geometry
+ * and guarantees as above, with x, w and dy in bf16 (uint16_t bit
+ * patterns), f32 accumulation, and the result (y, dx or dw) in f32 or bf16
+ * as its type says (NNCRT_TYPE_*; bf16 rounded to nearest even once, after
+ * the bias and the activation). The bias stays f32. A weight gradient in
+ * f32 is what keeps the f32 master weights' update exact. oneDNN's bf16
+ * convolution primitives run them (AVX-512 BF16 or AMX); a CPU without
+ * either gets a message and an abort, never emulated code. */
+void nncrt_conv2d_forward_bf16(const void *x, const void *w, const float *bias,
+                               void *y, int64_t N, int64_t C, int64_t H,
+                               int64_t W, int64_t K, int64_t KH, int64_t KW,
+                               int64_t OH, int64_t OW, int64_t strideH,
+                               int64_t strideW, int64_t padTop, int64_t padLeft,
+                               int64_t padBottom, int64_t padRight,
+                               int64_t dilationH, int64_t dilationW,
+                               int64_t groups, int32_t activation, float slope,
+                               int32_t yType);
+void nncrt_conv2d_backward_data_bf16(
+    const void *dy, const void *w, void *dx, int64_t N, int64_t C, int64_t H,
+    int64_t W, int64_t K, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+    int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
+    int64_t padBottom, int64_t padRight, int64_t dilationH, int64_t dilationW,
+    int64_t groups, int32_t dxType);
+void nncrt_conv2d_backward_weights_bf16(
+    const void *x, const void *dy, void *dw, int64_t N, int64_t C, int64_t H,
+    int64_t W, int64_t K, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+    int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
+    int64_t padBottom, int64_t padRight, int64_t dilationH, int64_t dilationW,
+    int64_t groups, int32_t dwType);
+
+/* The implementations oneDNN chose for the bf16 convolutions this thread
+ * created, each once, comma-separated (e.g. "jit:avx512_core_bf16"), or ""
+ * before any. */
+const char *nncrt_conv2d_bf16_impl(void);
+
 /* The pooling kinds, with PyTorch's semantics. */
 enum {
   NNCRT_POOL_MAX = 0, /* the padding never wins (as -inf) */
@@ -203,6 +238,23 @@ void nncrt_pool2d_backward(const float *x, const float *dy, float *dx,
                            int64_t KW, int64_t strideH, int64_t strideW,
                            int64_t padTop, int64_t padLeft, int64_t padBottom,
                            int64_t padRight);
+
+/* Pooling on bf16 activations (uint16_t bit patterns), the same kinds and
+ * geometry as above. Max pooling is exact in bf16 (it picks an element);
+ * its backward adds the window gradients in f32 and rounds dx once.
+ * Average pooling runs oneDNN's bf16 pooling (f32 inside, rounded once). */
+void nncrt_pool2d_forward_bf16(const void *x, void *y, int32_t kind, int64_t N,
+                               int64_t C, int64_t H, int64_t W, int64_t OH,
+                               int64_t OW, int64_t KH, int64_t KW,
+                               int64_t strideH, int64_t strideW, int64_t padTop,
+                               int64_t padLeft, int64_t padBottom,
+                               int64_t padRight);
+void nncrt_pool2d_backward_bf16(const void *x, const void *dy, void *dx,
+                                int32_t kind, int64_t N, int64_t C, int64_t H,
+                                int64_t W, int64_t OH, int64_t OW, int64_t KH,
+                                int64_t KW, int64_t strideH, int64_t strideW,
+                                int64_t padTop, int64_t padLeft,
+                                int64_t padBottom, int64_t padRight);
 
 /* Attention and embeddings (lib/Runtime/CPU/Attention.cpp). Tensors are
  * dense row-major f32.

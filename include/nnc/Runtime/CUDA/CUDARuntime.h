@@ -17,9 +17,11 @@
  * nnc_cuda_* ones to get device memory for parameters, data and the arena,
  * move data, run steps and wait for them.
  *
- * One context and one stream. The runtime uses device 0's primary context
- * (the one the CUDA runtime API and PyTorch use) and makes it current on
- * the calling thread at every entry, so any thread may call, and the host
+ * One context and one stream. The runtime uses the primary context (the one
+ * the CUDA runtime API and PyTorch use) of device 0, or of the device
+ * nnc_cuda_set_device chose (a data-parallel rank takes the GPU of its
+ * local rank: NCCL/NCCLRuntime.h), and makes it current on the calling
+ * thread at every entry, so any thread may call, and the host
  * program may switch contexts between calls. Not thread-safe: one thread
  * at a time. Every copy, memset and kernel runs on the runtime's one
  * stream, in call order.
@@ -62,6 +64,15 @@ extern "C" {
  * says why ("no CUDA driver: libcuda.so.1: cannot open shared object file",
  * "no CUDA device", ...). */
 int nnc_cuda_available(void);
+
+/* The number of CUDA devices, or -1 without a driver (nnc_cuda_error() says
+ * why). Creates no context. */
+int nnc_cuda_device_count(void);
+/* Runs the runtime on device `ordinal` instead of device 0. Only before any
+ * other call but nnc_cuda_device_count (the context, the stream and the
+ * loaded modules belong to one device); 0, or -1 with nnc_cuda_error() set
+ * (no such device, or too late). */
+int nnc_cuda_set_device(int ordinal);
 
 /* The first error since the last nnc_cuda_clear_error(), or NULL. Errors are
  * sticky: once one happened, kernel launches are skipped (their results

@@ -232,7 +232,10 @@ template <typename OpT> LogicalResult mlir::nnc::verifyInferredType(OpT op) {
            << " should be " << shapeStr(shapedInferred.getShape());
   // A bf16 computation may keep its result in f32 (a weight gradient that
   // accumulates in f32 and feeds an f32 update); nothing else may differ.
-  if (shapedInferred.getElementType().isBF16() &&
+  // A pooling has no accumulator to keep: it stores its input's type.
+  constexpr bool pooling =
+      std::is_same_v<OpT, MaxPool2dOp> || std::is_same_v<OpT, AvgPool2dOp>;
+  if (!pooling && shapedInferred.getElementType().isBF16() &&
       shapedDeclared.getElementType().isF32())
     return success();
   return op.emitOpError() << "result element type "
@@ -506,8 +509,12 @@ LogicalResult CastOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
   // The gradient of a weight's bf16 copy is a product accumulated in f32:
   // keep it in f32 rather than round it and widen it back (so a weight
   // gradient loses nothing to bf16, and its SGD update can fuse).
-  if (auto mm = dy.getDefiningOp<MatmulOp>();
-      mm && dy.use_empty() && mm.getType().getRank() == 2 &&
+  Operation *product = dy.getDefiningOp();
+  bool isProduct =
+      isa_and_nonnull<Conv2dGradWeightOp>(product) ||
+      (isa_and_nonnull<MatmulOp>(product) &&
+       cast<MatmulOp>(product).getType().getRank() == 2);
+  if (isProduct && dy.use_empty() &&
       cast<ShapedType>(inputType).getElementType().isF32()) {
     dy.setType(inputType);
     operandGrads.push_back(dy);
@@ -866,8 +873,15 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *ctx,
       return c.fail("bias " + shapeStr(*bias) + " does not match the " +
                     Twine(g->k) + " output channels");
   }
+  // A convolution is a contraction: bf16 operands (both or neither) give a
+  // bf16 result, which may be kept in f32 (verifyInferredType).
+  FailureOr<Type> element = sharedElementType(
+      c, adaptor.getInput(), adaptor.getWeight(), "input", "weight");
+  if (failed(element))
+    return failure();
   SmallVector<int64_t> shape;
-  inferred.push_back(f32Tensor(ctx, convOutputShape(*g, shape)));
+  inferred.push_back(
+      RankedTensorType::get(convOutputShape(*g, shape), *element));
   return success();
 }
 
@@ -878,12 +892,15 @@ LogicalResult Conv2dOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
   auto strides = getStridesAttr(), padding = getPaddingAttr(),
        dilations = getDilationsAttr();
   auto groups = getGroupsAttr();
+  // As for a linear layer: the products of a bf16 convolution whose result
+  // was kept in f32 read the gradient narrowed; the bias sums it as it is.
+  Value dyOperand = asOperandType(b, loc, dy, getInput());
   operandGrads.push_back(b.create<Conv2dGradInputOp>(
-      loc, getInput().getType(), dy, getWeight(), strides, padding, dilations,
-      groups));
+      loc, getInput().getType(), dyOperand, getWeight(), strides, padding,
+      dilations, groups));
   operandGrads.push_back(b.create<Conv2dGradWeightOp>(
-      loc, getWeight().getType(), getInput(), dy, strides, padding, dilations,
-      groups));
+      loc, getWeight().getType(), getInput(), dyOperand, strides, padding,
+      dilations, groups));
   if (getBias())
     operandGrads.push_back(b.create<ChannelSumOp>(loc, dy));
   return success();
@@ -929,6 +946,20 @@ static LogicalResult verifyConvGrad(OpT op, Value x, Value w) {
   FailureOr<Conv2dGeometry> g = convGeometry(c, op, x, w);
   if (failed(g))
     return failure();
+  // Its two operands are a product's (one element type); the result has
+  // theirs, or f32 for bf16 operands (accumulated in f32 and kept: a
+  // weight gradient feeding an f32 update).
+  Value a = op->getOperand(0), b = op->getOperand(1);
+  FailureOr<Type> element = sharedElementType(
+      c, a, b, std::is_same_v<OpT, Conv2dGradInputOp> ? "grad" : "input",
+      std::is_same_v<OpT, Conv2dGradInputOp> ? "weight" : "grad");
+  if (failed(element))
+    return failure();
+  Type result = op.getType().getElementType();
+  if (result != *element && !(element->isBF16() && result.isF32()))
+    return op.emitOpError() << "result element type " << result
+                            << " should be " << *element
+                            << (element->isBF16() ? " or 'f32'" : "");
   SmallVector<int64_t> shape;
   ArrayRef<int64_t> expected = convOutputShape(*g, shape);
   if (shapeOf(op.getGrad()) != expected)
@@ -992,8 +1023,10 @@ static LogicalResult inferPool(std::optional<Location> loc,
   FailureOr<Pool2dGeometry> g = poolGeometry(c, adaptor, adaptor.getInput());
   if (failed(g))
     return failure();
-  inferred.push_back(
-      f32Tensor(adaptor.getInput().getContext(), {g->n, g->c, g->oh, g->ow}));
+  // A pooling keeps its input's type: bf16 in a mixed-precision step.
+  inferred.push_back(RankedTensorType::get(
+      {g->n, g->c, g->oh, g->ow},
+      cast<ShapedType>(adaptor.getInput().getType()).getElementType()));
   return success();
 }
 
@@ -1008,6 +1041,11 @@ template <typename OpT> static LogicalResult verifyPoolGrad(OpT op) {
     return op.emitOpError() << "grad " << shapeStr(shapeOf(op.getGrad()))
                             << " is not the output " << shapeStr(expected)
                             << " of the pooling it differentiates";
+  Type gradElement = op.getGrad().getType().getElementType();
+  if (gradElement != op.getType().getElementType())
+    return op.emitOpError() << "grad element type " << gradElement
+                            << " should be the result's, "
+                            << op.getType().getElementType();
   return success();
 }
 
@@ -1078,6 +1116,10 @@ LogicalResult AvgPool2dGradOp::verify() { return verifyPoolGrad(*this); }
 int64_t AvgPool2dGradOp::getFlops() { return poolFlops(getGeometry(*this)); }
 
 LogicalResult ReshapeOp::verify() {
+  if (getInput().getType().getElementType() != getType().getElementType())
+    return emitOpError("result element type ")
+           << getType().getElementType() << " should be the input's, "
+           << getInput().getType().getElementType();
   if (getNumElements(getInput().getType()) != getNumElements(getType()))
     return emitOpError("cannot reshape ")
            << shapeStr(shapeOf(getInput())) << " ("
@@ -1381,16 +1423,43 @@ int64_t MomentumUpdateOp::getFlops() {
   return (getNesterov() ? 6 : 4) * getNumElements(getParam().getType());
 }
 
-LogicalResult AdamUpdateOp::verify() {
+/// Adam's and LAMB's hyper-parameters.
+template <typename Op> static LogicalResult checkAdamHypers(Op op) {
   return failure(
-      failed(checkHyper(*this, "beta1", getBeta1().convertToDouble(), true)) ||
-      failed(checkHyper(*this, "beta2", getBeta2().convertToDouble(), true)) ||
-      failed(checkHyper(*this, "eps", getEps().convertToDouble())) ||
-      failed(checkHyper(*this, "weight_decay",
-                        getWeightDecay().convertToDouble())));
+      failed(checkHyper(op, "beta1", op.getBeta1().convertToDouble(), true)) ||
+      failed(checkHyper(op, "beta2", op.getBeta2().convertToDouble(), true)) ||
+      failed(checkHyper(op, "eps", op.getEps().convertToDouble())) ||
+      failed(checkHyper(op, "weight_decay",
+                        op.getWeightDecay().convertToDouble())));
 }
+
+LogicalResult AdamUpdateOp::verify() { return checkAdamHypers(*this); }
 int64_t AdamUpdateOp::getFlops() {
   return 12 * getNumElements(getParam().getType());
+}
+
+LogicalResult LarsUpdateOp::verify() {
+  if (failed(checkHyper(*this, "momentum", getMomentum().convertToDouble())) ||
+      failed(checkHyper(*this, "weight_decay",
+                        getWeightDecay().convertToDouble())))
+    return failure();
+  double eta = getTrustCoefficient().convertToDouble();
+  if (std::isfinite(eta) && eta > 0)
+    return success();
+  std::string value;
+  llvm::raw_string_ostream(value) << llvm::format("%g", eta);
+  return emitOpError() << "trust_coefficient must be positive and finite, got "
+                       << value;
+}
+int64_t LarsUpdateOp::getFlops() {
+  // Two sums of squares, then the momentum step.
+  return 10 * getNumElements(getParam().getType());
+}
+
+LogicalResult LambUpdateOp::verify() { return checkAdamHypers(*this); }
+int64_t LambUpdateOp::getFlops() {
+  // The moments, r twice (for its norm and the update), two sums of squares.
+  return 24 * getNumElements(getParam().getType());
 }
 
 int64_t NormOp::getFlops() { return 2 * getNumElements(getInput().getType()); }

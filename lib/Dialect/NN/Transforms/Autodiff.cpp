@@ -66,12 +66,19 @@ struct StepConfig {
   double learningRate = 0;
   double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weightDecay = 0;
+  double trustCoefficient = 0.001;
   bool gradNorms = false;
   bool returnOutput = false;
 
   bool isTrainStep() const { return optimizer != Optimizer::None; }
+  /// Adam's moments, bias correction and step count (LAMB's too).
   bool isAdam() const {
-    return optimizer == Optimizer::Adam || optimizer == Optimizer::AdamW;
+    return optimizer == Optimizer::Adam || optimizer == Optimizer::AdamW ||
+           optimizer == Optimizer::LAMB;
+  }
+  bool hasMomentum() const {
+    return optimizer == Optimizer::Momentum ||
+           optimizer == Optimizer::Nesterov || optimizer == Optimizer::LARS;
   }
   ArrayRef<const char *> stateNames() const {
     static const char *velocity[] = {"velocity"};
@@ -79,9 +86,11 @@ struct StepConfig {
     switch (optimizer) {
     case Optimizer::Momentum:
     case Optimizer::Nesterov:
+    case Optimizer::LARS:
       return velocity;
     case Optimizer::Adam:
     case Optimizer::AdamW:
+    case Optimizer::LAMB:
       return moments;
     default:
       return {};
@@ -304,6 +313,24 @@ static FailureOr<func::FuncOp> differentiate(func::FuncOp model,
       stateResults.push_back(op.getNewV());
       break;
     }
+    case Optimizer::LARS: {
+      auto op = b.create<LarsUpdateOp>(
+          loc, t, t, p, g, states[i][0], lr, b.getF64FloatAttr(config.momentum),
+          b.getF64FloatAttr(config.trustCoefficient), wd);
+      results.push_back(op.getNewParam());
+      stateResults.push_back(op.getNewVelocity());
+      break;
+    }
+    case Optimizer::LAMB: {
+      auto op = b.create<LambUpdateOp>(
+          loc, t, t, t, p, g, states[i][0], states[i][1], lr, step,
+          b.getF64FloatAttr(config.beta1), b.getF64FloatAttr(config.beta2),
+          b.getF64FloatAttr(config.eps), wd);
+      results.push_back(op.getNewParam());
+      stateResults.push_back(op.getNewM());
+      stateResults.push_back(op.getNewV());
+      break;
+    }
     }
     resultNames.push_back((train ? "new_" : "grad_") + names[i]);
     for (const char *s : stateNames)
@@ -390,6 +417,7 @@ struct AutodiffPass : public mlir::nnc::impl::AutodiffBase<AutodiffPass> {
     config.beta2 = beta2;
     config.eps = eps;
     config.weightDecay = weightDecay;
+    config.trustCoefficient = trustCoefficient;
     config.gradNorms = gradNorms;
     config.returnOutput = returnOutput;
     // Before optimizers were options, a learning rate alone meant SGD.
@@ -420,10 +448,16 @@ struct AutodiffPass : public mlir::nnc::impl::AutodiffBase<AutodiffPass> {
       bad() << "weight-decay needs an optimizer";
       return;
     }
-    if ((config.optimizer == Optimizer::Momentum ||
-         config.optimizer == Optimizer::Nesterov) &&
+    if (config.hasMomentum() &&
         !(config.momentum > 0 && std::isfinite(config.momentum))) {
       bad() << "momentum must be positive and finite, got " << config.momentum;
+      return;
+    }
+    if (config.optimizer == Optimizer::LARS &&
+        !(config.trustCoefficient > 0 &&
+          std::isfinite(config.trustCoefficient))) {
+      bad() << "trust-coefficient must be positive and finite, got "
+            << config.trustCoefficient;
       return;
     }
     if (config.isAdam() &&

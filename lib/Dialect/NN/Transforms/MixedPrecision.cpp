@@ -8,8 +8,9 @@
 // of a typed op, so it rounds exactly where the original did (gradients stay
 // bitwise identical across checkpoint strategies). Each decision depends on
 // the op's kind and its operands' types, as PyTorch's autocast does: the
-// contractions read bf16, elementwise ops keep the type they are given, and
-// everything else reads f32.
+// contractions (products and convolutions) read bf16, elementwise ops,
+// poolings and reshapes keep the type they are given, and everything else
+// (normalizations among them: their statistics stay f32) reads f32.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,7 +33,8 @@ namespace {
 
 /// How an op reads bf16 operands.
 enum class Reads {
-  /// Computes in bf16 × bf16 → f32 (the library GEMM): operands narrowed.
+  /// Computes in bf16 × bf16 → f32 (the library GEMM or convolution):
+  /// operands narrowed.
   Contraction,
   /// Computes in f32 per element, stores in its operands' type.
   Elementwise,
@@ -45,7 +47,8 @@ enum class Reads {
 
 Reads readsOf(Operation *op) {
   return TypeSwitch<Operation *, Reads>(op)
-      .Case<LinearOp, SGDMatmulOp>([](auto) { return Reads::Contraction; })
+      .Case<LinearOp, SGDMatmulOp, Conv2dOp>(
+          [](auto) { return Reads::Contraction; })
       .Case<MatmulOp>([](MatmulOp mm) {
         // Batched products run as compiled loops in f32.
         return mm.getType().getRank() == 2 ? Reads::Contraction : Reads::F32;
@@ -53,6 +56,12 @@ Reads readsOf(Operation *op) {
       .Case<AddOp, MulOp, ScaleOp, ReluOp, SigmoidOp, TanhOp, LeakyReluOp,
             GeluOp, DropoutOp, ReluGradOp, SigmoidGradOp, TanhGradOp,
             GeluGradOp, LeakyReluGradOp>([](auto) { return Reads::Elementwise; })
+      // Exact in bf16 (max pooling picks an element, a reshape moves none),
+      // or, for average pooling, autocast's choice: it runs in its input's
+      // type. Keeping them bf16 saves a widening before and a narrowing
+      // after each one between two convolutions.
+      .Case<MaxPool2dOp, AvgPool2dOp, ReshapeOp>(
+          [](auto) { return Reads::Elementwise; })
       .Case<CastOp, MSELossOp, MSELossGradOp, CrossEntropyOp, CrossEntropyGradOp,
             ReduceSumOp>([](auto) { return Reads::Widening; })
       .Default([](Operation *) { return Reads::F32; });
@@ -106,8 +115,9 @@ struct MixedPrecisionPass
     for (Operation *op : ops) {
       switch (readsOf(op)) {
       case Reads::Contraction: {
-        // Operands 0 and 1 of linear and matmul, 1 and 2 of sgd_matmul
-        // (its parameter and learning rate stay f32).
+        // Operands 0 and 1 of linear, matmul and conv2d (a bias stays
+        // f32), 1 and 2 of sgd_matmul (its parameter and learning rate stay
+        // f32).
         unsigned first = isa<SGDMatmulOp>(op) ? 1 : 0;
         for (unsigned i = first; i < first + 2; ++i)
           if (Value v = op->getOperand(i); isFloatTensor(v, /*bf16=*/false))

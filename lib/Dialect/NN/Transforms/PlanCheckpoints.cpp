@@ -60,6 +60,32 @@ struct PlanCheckpointsPass
     }
   }
 
+  /// What the budget holds besides the chain.
+  std::string reservedWhat() const {
+    std::string what;
+    if (microBatches > 1)
+      what = "the " + std::to_string(unsigned(microBatches)) +
+             " micro-batches' gradient accumulators and input copy";
+    if (allReduce)
+      what += std::string(what.empty() ? "" : " and ") +
+              "the all-reduce's gradient buckets";
+    return what;
+  }
+
+  /// Every parameter's gradient, held in the buckets to the end of the
+  /// backward, plus the largest bucket packed beside its gradients (at
+  /// most the bucket size and one gradient over it, at most all of them).
+  int64_t allReduceReservedBytes(func::FuncOp fn) const {
+    int64_t total = 0, largest = 0;
+    for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
+      if (fn.getArgAttr(i, NNDialect::getParamAttrName())) {
+        int64_t bytes = getSizeInBytes(fn.getArgument(i).getType());
+        total += bytes;
+        largest = std::max(largest, bytes);
+      }
+    return total + std::min<int64_t>(total, int64_t(bucketBytes) + largest);
+  }
+
   LogicalResult plan(func::FuncOp fn, std::optional<uint64_t> budgetBytes) {
     FailureOr<StagePartition> partition = partitionIntoStages(fn, fusedUpdates);
     if (failed(partition))
@@ -78,11 +104,35 @@ struct PlanCheckpointsPass
     if (printChain)
       llvm::errs() << llvm::formatv("{0:2}", planner::toJSON(chain)) << "\n";
     StringRef strategyName = ::nnc::checkpointStrategies.name(strategy);
-    auto schedule = planner::planSchedule(chain, strategy, budgetBytes, slots);
+    // Micro-batches (nnc-accumulate-gradients): the accumulators and the
+    // micro-batch's input copy share the budget with the chain, and the
+    // plan's figures are the arena's, so they include them.
+    // The all-reduce (nnc-insert-allreduce, after this pass) holds every
+    // gradient in its bucket until the updates after the backward, and
+    // packs a bucket while its gradients still exist.
+    const int64_t reserved =
+        (microBatches > 1 ? microBatchReservedBytes(fn) : 0) +
+        (allReduce ? allReduceReservedBytes(fn) : 0);
+    std::optional<uint64_t> chainBudget = budgetBytes;
+    if (budgetBytes && reserved) {
+      if (*budgetBytes <= uint64_t(reserved))
+        return fn.emitError()
+               << "checkpoint planning of '" << fn.getSymName()
+               << "' failed: budget " << *budgetBytes
+               << " bytes leaves nothing for the activations: "
+               << reservedWhat() << " take " << reserved << " bytes";
+      chainBudget = *budgetBytes - uint64_t(reserved);
+    }
+    auto schedule = planner::planSchedule(chain, strategy, chainBudget, slots);
     if (!schedule)
       return fn.emitError()
              << "checkpoint planning of '" << fn.getSymName()
-             << "' failed: " << llvm::toString(schedule.takeError());
+             << "' failed: " << llvm::toString(schedule.takeError())
+             << (reserved ? llvm::formatv(" (the activations' share of the "
+                                          "budget, after {0} bytes of {1})",
+                                          reserved, reservedWhat())
+                                .str()
+                          : std::string());
     planner::SimulationResult sim = planner::simulate(chain, *schedule);
     if (!sim.valid)
       return fn.emitError() << "internal error: the '" << strategyName
@@ -105,9 +155,11 @@ struct PlanCheckpointsPass
                 CheckpointPlanAttr::get(
                     fn.getContext(), strategy, budgetAttr, chain.length(),
                     actions, measured ? CostUnit::Second : CostUnit::Flop,
-                    sim.peakBytes, sim.computeCost, sim.recomputeCost,
-                    sim.forwardSteps, base.peakBytes, base.computeCost,
-                    planner::minimumFeasibleBudget(chain), flops.computeCost,
+                    sim.peakBytes + reserved, sim.computeCost,
+                    sim.recomputeCost, sim.forwardSteps,
+                    base.peakBytes + reserved, base.computeCost,
+                    planner::minimumFeasibleBudget(chain) + reserved,
+                    flops.computeCost,
                     flops.recomputeCost, baseFlops.computeCost,
                     fusedUpdates));
     return success();

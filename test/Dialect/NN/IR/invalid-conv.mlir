@@ -213,3 +213,63 @@ func.func @bn_running_stat_type(%x: tensor<2x3xf32>, %s: tensor<3xi32> {nn.runni
   // expected-error @-1 {{argument #1 is marked 'nn.running_stat' but has type 'tensor<3xi32>'; a running statistic must be a statically shaped f32 tensor}}
   return
 }
+
+// -----
+
+// Mixed precision: a convolution's operands share one element type.
+func.func @conv_mixed_operands(%x: tensor<1x1x4x4xbf16>, %w: tensor<2x1x3x3xf32>) -> tensor<1x2x2x2xf32> {
+  // expected-error @+1 {{'nn.conv2d' op expects input and weight of one element type, got bf16 and f32}}
+  %y = nn.conv2d %x, %w : (tensor<1x1x4x4xbf16>, tensor<2x1x3x3xf32>) -> tensor<1x2x2x2xf32>
+  return %y : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+// An f32 convolution cannot produce bf16 (only bf16 operands may keep an
+// f32 result).
+func.func @conv_f32_to_bf16(%x: tensor<1x1x4x4xf32>, %w: tensor<2x1x3x3xf32>) -> tensor<1x2x2x2xbf16> {
+  // expected-error @+1 {{'nn.conv2d' op result element type 'bf16' should be 'f32'}}
+  %y = nn.conv2d %x, %w : (tensor<1x1x4x4xf32>, tensor<2x1x3x3xf32>) -> tensor<1x2x2x2xbf16>
+  return %y : tensor<1x2x2x2xbf16>
+}
+
+// -----
+
+func.func @conv_grad_weight_mixed(%x: tensor<1x1x4x4xbf16>, %dy: tensor<1x2x2x2xf32>) -> tensor<2x1x3x3xf32> {
+  // expected-error @+1 {{'nn.conv2d_grad_weight' op expects input and grad of one element type, got bf16 and f32}}
+  %dw = nn.conv2d_grad_weight %x, %dy : (tensor<1x1x4x4xbf16>, tensor<1x2x2x2xf32>) -> tensor<2x1x3x3xf32>
+  return %dw : tensor<2x1x3x3xf32>
+}
+
+// -----
+
+func.func @conv_grad_input_f32_to_bf16(%dy: tensor<1x2x2x2xf32>, %w: tensor<2x1x3x3xf32>) -> tensor<1x1x4x4xbf16> {
+  // expected-error @+1 {{'nn.conv2d_grad_input' op result element type 'bf16' should be 'f32'}}
+  %dx = nn.conv2d_grad_input %dy, %w : (tensor<1x2x2x2xf32>, tensor<2x1x3x3xf32>) -> tensor<1x1x4x4xbf16>
+  return %dx : tensor<1x1x4x4xbf16>
+}
+
+// -----
+
+// A pooling keeps its input's element type.
+func.func @max_pool_changes_type(%x: tensor<1x1x4x4xbf16>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{'nn.max_pool2d' op result element type 'f32' should be 'bf16'}}
+  %y = nn.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x1x4x4xbf16>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}
+
+// -----
+
+func.func @max_pool_grad_mixed(%x: tensor<1x1x4x4xbf16>, %dy: tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xbf16> {
+  // expected-error @+1 {{'nn.max_pool2d_grad' op grad element type 'f32' should be the result's, 'bf16'}}
+  %dx = nn.max_pool2d_grad %x, %dy {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x1x4x4xbf16>, tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xbf16>
+  return %dx : tensor<1x1x4x4xbf16>
+}
+
+// -----
+
+func.func @reshape_changes_type(%x: tensor<1x4x2x2xbf16>) -> tensor<1x16xf32> {
+  // expected-error @+1 {{'nn.reshape' op result element type 'f32' should be the input's, 'bf16'}}
+  %y = nn.reshape %x : tensor<1x4x2x2xbf16> -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
+}

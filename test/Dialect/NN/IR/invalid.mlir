@@ -256,6 +256,22 @@ func.func @adam_beta(%w: tensor<3xf32>, %g: tensor<3xf32>, %m: tensor<3xf32>, %v
 
 // -----
 
+func.func @lars_trust(%w: tensor<3xf32>, %g: tensor<3xf32>, %v: tensor<3xf32>, %lr: tensor<f32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'nn.lars_update' op trust_coefficient must be positive and finite, got 0}}
+  %r, %rv = nn.lars_update %w, %g, %v, %lr {momentum = 0.9, trust_coefficient = 0.0} : tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @lamb_beta(%w: tensor<3xf32>, %g: tensor<3xf32>, %m: tensor<3xf32>, %v: tensor<3xf32>, %lr: tensor<f32>, %t: tensor<f32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'nn.lamb_update' op beta1 must be in [0, 1), got 1.5}}
+  %r, %rm, %rv = nn.lamb_update %w, %g, %m, %v, %lr, %t {beta1 = 1.5, beta2 = 0.999, eps = 1.0e-6} : tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+
+// -----
+
 func.func @adam_eps(%w: tensor<3xf32>, %g: tensor<3xf32>, %m: tensor<3xf32>, %v: tensor<3xf32>, %lr: tensor<f32>, %t: tensor<f32>) -> tensor<3xf32> {
   // expected-error @+1 {{'nn.adam_update' op eps must be finite and not negative, got -1e-09}}
   %r, %rm, %rv = nn.adam_update %w, %g, %m, %v, %lr, %t {beta1 = 0.9, beta2 = 0.999, eps = -1.0e-9} : tensor<3xf32>
@@ -306,12 +322,12 @@ func.func @cast_f16(%x: tensor<8x4xf32>) -> tensor<8x4xf16> {
 
 // -----
 
-// Only the contractions and what lies between them are bf16: a convolution
-// reads f32.
-func.func @conv_bf16(%x: tensor<1x1x4x4xbf16>, %w: tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32> {
-  // expected-error @+1 {{'nn.conv2d' op operand #0 must be statically shaped tensor of 32-bit float values}}
-  %y = nn.conv2d %x, %w : (tensor<1x1x4x4xbf16>, tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32>
-  return %y : tensor<1x1x2x2xf32>
+// Only the contractions (products and convolutions) and what lies between
+// them are bf16: a batch norm reads f32 (its statistics stay f32).
+func.func @batch_norm_bf16(%x: tensor<2x3x4x4xbf16>, %g: tensor<3xf32>, %b: tensor<3xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) -> tensor<2x3x4x4xf32> {
+  // expected-error @+1 {{'nn.batch_norm' op operand #0 must be statically shaped tensor of 32-bit float values}}
+  %y = nn.batch_norm %x, %g, %b, %rm, %rv {training} : (tensor<2x3x4x4xbf16>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
+  return %y : tensor<2x3x4x4xf32>
 }
 
 // -----

@@ -3,12 +3,16 @@
 // RUN: not nnc-opt %S/../../../Tools/Inputs/small.mlir --nnc-autodiff="optimizer=adam beta1=1" 2>&1 | FileCheck %s --check-prefix=BETA
 // RUN: not nnc-opt %S/../../../Tools/Inputs/small.mlir --nnc-autodiff="optimizer=momentum momentum=0" 2>&1 | FileCheck %s --check-prefix=MOM
 // RUN: not nnc-opt %S/../../../Tools/Inputs/small.mlir --nnc-autodiff="learning-rate=-1" 2>&1 | FileCheck %s --check-prefix=LR
+// RUN: not nnc-opt %S/../../../Tools/Inputs/small.mlir --nnc-autodiff="optimizer=lars trust-coefficient=-0.5" 2>&1 | FileCheck %s --check-prefix=TRUST
+// RUN: not nnc-opt %S/../../../Tools/Inputs/small.mlir --nnc-autodiff="optimizer=lamb beta2=1" 2>&1 | FileCheck %s --check-prefix=LAMB
 
 // Options that describe no valid step name the option.
 // WD: error: nnc-autodiff: weight-decay needs an optimizer
 // BETA: error: nnc-autodiff: Adam needs beta1 and beta2 in [0, 1) and eps >= 0, got beta1=1
 // MOM: error: nnc-autodiff: momentum must be positive and finite, got 0
 // LR: error: nnc-autodiff: learning-rate must be finite and not negative, got -1
+// TRUST: error: nnc-autodiff: trust-coefficient must be positive and finite, got -5.000000e-01
+// LAMB: error: nnc-autodiff: Adam needs beta1 and beta2 in [0, 1) and eps >= 0, got beta1=9.000000e-01 beta2=1.000000e+00
 
 // expected-error @+1 {{no model function to differentiate: no function argument is marked 'nn.param'}}
 module {

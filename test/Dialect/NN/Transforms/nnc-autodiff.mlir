@@ -3,6 +3,8 @@
 // RUN: nnc-opt %s --nnc-autodiff="optimizer=nesterov momentum=0.8 grad-norms" --split-input-file | FileCheck %s --check-prefix=MOM
 // RUN: nnc-opt %s --nnc-autodiff="optimizer=adam weight-decay=0.01" --split-input-file | FileCheck %s --check-prefix=ADAM
 // RUN: nnc-opt %s --nnc-autodiff="optimizer=adamw weight-decay=1 beta2=0.98" --split-input-file | FileCheck %s --check-prefix=ADAMW
+// RUN: nnc-opt %s --nnc-autodiff="optimizer=lars trust-coefficient=0.02 weight-decay=0.001" --split-input-file | FileCheck %s --check-prefix=LARS
+// RUN: nnc-opt %s --nnc-autodiff="optimizer=lamb eps=1e-6" --split-input-file | FileCheck %s --check-prefix=LAMB
 
 // A two-layer MLP: the backward runs in reverse layer order, bias gradients
 // are batch sums, and the gradient of the input batch is never built.
@@ -57,6 +59,18 @@
 // ADAM: nn.adam_update %arg2, %{{.+}}, %arg6, %arg7, %arg14, %arg15 {beta1 = 9.000000e-01 : f64, beta2 = 0.99899999999999999 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<5x3xf32>
 // ADAM-COUNT-3: nn.adam_update
 // ADAM-NOT: nn.norm
+// LARS has a velocity per parameter, like momentum; LAMB has Adam's moments
+// and step count.
+// LARS-LABEL: func.func @mlp_train_step(
+// LARS-SAME: %arg6: tensor<5x3xf32> {nn.name = "param0_velocity", nn.state}
+// LARS-SAME: %arg10: tensor<f32> {nn.name = "lr"})
+// LARS: nn.lars_update %arg2, %{{.+}}, %arg6, %arg10 {momentum = 9.000000e-01 : f64, trust_coefficient = 2.000000e-02 : f64, weight_decay = 1.000000e-03 : f64} : tensor<5x3xf32>
+// LARS-COUNT-3: nn.lars_update
+// LAMB-LABEL: func.func @mlp_train_step(
+// LAMB-SAME: %arg6: tensor<5x3xf32> {nn.name = "param0_m", nn.state}, %arg7: tensor<5x3xf32> {nn.name = "param0_v", nn.state},
+// LAMB-SAME: %arg14: tensor<f32> {nn.name = "lr"}, %arg15: tensor<f32> {nn.name = "step"})
+// LAMB: nn.lamb_update %arg2, %{{.+}}, %arg6, %arg7, %arg14, %arg15 {beta1 = 9.000000e-01 : f64, beta2 = 0.99899999999999999 : f64, eps = 9.9999999999999995E-7 : f64} : tensor<5x3xf32>
+// LAMB-COUNT-3: nn.lamb_update
 func.func @mlp(%x: tensor<4x3xf32>, %labels: tensor<4xi32>,
                %w1: tensor<5x3xf32> {nn.param}, %b1: tensor<5xf32> {nn.param},
                %w2: tensor<2x5xf32> {nn.param}, %b2: tensor<2xf32> {nn.param}) -> tensor<f32> {

@@ -67,3 +67,69 @@ func.func @boundaries(%x: tensor<4x8xf32>, %w: tensor<8x8xf32> {nn.param}, %g: t
   %l = nn.mse_loss %s, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// A CNN: a convolution is a contraction (its input and weight cast to bf16,
+// its bias f32), and its result is bf16 when every user reads bf16; max
+// pooling and the reshape keep the type they are given, so the activations
+// stay bf16 from the first convolution to the linear layer.
+// CHECK-LABEL: func.func @cnn
+// CHECK-NEXT: %[[X:.+]] = nn.cast %arg0 : tensor<2x1x6x6xf32> to tensor<2x1x6x6xbf16>
+// CHECK-NEXT: %[[W1:.+]] = nn.cast %arg2 : tensor<4x1x3x3xf32> to tensor<4x1x3x3xbf16>
+// CHECK-NEXT: %[[C:.+]] = nn.conv2d %[[X]], %[[W1]], %arg3 {{.+}} : (tensor<2x1x6x6xbf16>, tensor<4x1x3x3xbf16>, tensor<4xf32>) -> tensor<2x4x6x6xbf16>
+// CHECK-NEXT: %[[R:.+]] = nn.relu %[[C]] : tensor<2x4x6x6xbf16>
+// CHECK-NEXT: %[[P:.+]] = nn.max_pool2d %[[R]] {{.+}} : (tensor<2x4x6x6xbf16>) -> tensor<2x4x3x3xbf16>
+// CHECK-NEXT: %[[W2:.+]] = nn.cast %arg4 : tensor<4x4x3x3xf32> to tensor<4x4x3x3xbf16>
+// CHECK-NEXT: %[[C2:.+]] = nn.conv2d %[[P]], %[[W2]] {{.+}} : (tensor<2x4x3x3xbf16>, tensor<4x4x3x3xbf16>) -> tensor<2x4x2x2xbf16>
+// CHECK-NEXT: %[[R2:.+]] = nn.relu %[[C2]] : tensor<2x4x2x2xbf16>
+// CHECK-NEXT: %[[F:.+]] = nn.reshape %[[R2]] : tensor<2x4x2x2xbf16> -> tensor<2x16xbf16>
+// CHECK-NEXT: %[[W3:.+]] = nn.cast %arg5 : tensor<3x16xf32> to tensor<3x16xbf16>
+// CHECK-NEXT: nn.linear %[[F]], %[[W3]] : (tensor<2x16xbf16>, tensor<3x16xbf16>) -> tensor<2x3xbf16>
+// F32-LABEL: func.func @cnn
+// F32-NOT: bf16
+//
+// The step: the gradients follow their values' types; each convolution's
+// weight gradient is the f32 result of bf16 operands (the gradient of the
+// weight's bf16 copy, not rounded), its bias gradient an f32 sum of the
+// bf16 output gradient.
+// STEP-LABEL: func.func @cnn_train_step
+// STEP: nn.reshape %{{.+}} : tensor<2x16xbf16> -> tensor<2x4x2x2xbf16>
+// STEP: nn.relu_grad %{{.+}} : tensor<2x4x2x2xbf16>
+// STEP: nn.conv2d_grad_input %{{.+}} : (tensor<2x4x2x2xbf16>, tensor<4x4x3x3xbf16>) -> tensor<2x4x3x3xbf16>
+// STEP: nn.conv2d_grad_weight %{{.+}} : (tensor<2x4x3x3xbf16>, tensor<2x4x2x2xbf16>) -> tensor<4x4x3x3xf32>
+// STEP: nn.max_pool2d_grad %{{.+}} : (tensor<2x4x6x6xbf16>, tensor<2x4x3x3xbf16>) -> tensor<2x4x6x6xbf16>
+// STEP: nn.relu_grad %{{.+}} : tensor<2x4x6x6xbf16>
+// STEP: nn.conv2d_grad_weight %{{.+}} : (tensor<2x1x6x6xbf16>, tensor<2x4x6x6xbf16>) -> tensor<4x1x3x3xf32>
+// STEP: nn.channel_sum %{{.+}} : (tensor<2x4x6x6xbf16>) -> tensor<4xf32>
+// STEP-NOT: nn.conv2d_grad_input
+func.func @cnn(%x: tensor<2x1x6x6xf32>, %t: tensor<2xi64>, %w1: tensor<4x1x3x3xf32> {nn.param}, %b1: tensor<4xf32> {nn.param}, %w2: tensor<4x4x3x3xf32> {nn.param}, %w3: tensor<3x16xf32> {nn.param}) -> tensor<f32> {
+  %c = nn.conv2d %x, %w1, %b1 {padding = array<i64: 1, 1, 1, 1>} : (tensor<2x1x6x6xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<2x4x6x6xf32>
+  %r = nn.relu %c : tensor<2x4x6x6xf32>
+  %p = nn.max_pool2d %r {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<2x4x6x6xf32>) -> tensor<2x4x3x3xf32>
+  %c2 = nn.conv2d %p, %w2 {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>} : (tensor<2x4x3x3xf32>, tensor<4x4x3x3xf32>) -> tensor<2x4x2x2xf32>
+  %r2 = nn.relu %c2 : tensor<2x4x2x2xf32>
+  %f = nn.reshape %r2 : tensor<2x4x2x2xf32> -> tensor<2x16xf32>
+  %y = nn.linear %f, %w3 : (tensor<2x16xf32>, tensor<3x16xf32>) -> tensor<2x3xf32>
+  %l = nn.cross_entropy %y, %t : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// Batch norm reads f32 (its statistics stay f32): the convolution before it
+// keeps its f32 accumulator, and in the step its gradient is narrowed for
+// the two bf16 gradient convolutions.
+// CHECK-LABEL: func.func @conv_bn
+// CHECK: %[[C:.+]] = nn.conv2d %{{.+}} : (tensor<2x3x4x4xbf16>, tensor<4x3x3x3xbf16>) -> tensor<2x4x2x2xf32>
+// CHECK-NEXT: nn.batch_norm %[[C]], {{.+}} : (tensor<2x4x2x2xf32>,
+// STEP-LABEL: func.func @conv_bn_train_step
+// STEP: nn.batch_norm_grad
+// STEP: %[[DY:.+]] = nn.cast %{{.+}} : tensor<2x4x2x2xf32> to tensor<2x4x2x2xbf16>
+// STEP: nn.conv2d_grad_weight %{{.+}}, %[[DY]] {{.+}} -> tensor<4x3x3x3xf32>
+func.func @conv_bn(%x: tensor<2x3x4x4xf32>, %t: tensor<2x4x2x2xf32>, %w: tensor<4x3x3x3xf32> {nn.param}, %g: tensor<4xf32> {nn.param}, %b: tensor<4xf32> {nn.param}, %rm: tensor<4xf32> {nn.running_stat}, %rv: tensor<4xf32> {nn.running_stat}) -> tensor<f32> {
+  %c = nn.conv2d %x, %w : (tensor<2x3x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x2x2xf32>
+  %n = nn.batch_norm %c, %g, %b, %rm, %rv {training} : (tensor<2x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4x2x2xf32>
+  %l = nn.mse_loss %n, %t : (tensor<2x4x2x2xf32>, tensor<2x4x2x2xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

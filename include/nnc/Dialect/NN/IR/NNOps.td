@@ -281,10 +281,10 @@ def NN_Conv2dOp : NN_ForwardOp<"conv2d", [NN_InferType]> {
         -> tensor<128x32x28x28xf32>
     ```
   }];
-  let arguments = !con((ins NN_F32Tensor:$input, NN_F32Tensor:$weight,
+  let arguments = !con((ins NN_FloatTensor:$input, NN_FloatTensor:$weight,
                             Optional<NN_F32Tensor>:$bias),
                        NN_ConvGeometry.attrs);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
@@ -305,10 +305,10 @@ def NN_MaxPool2dOp : NN_ForwardOp<"max_pool2d", [NN_InferType]> {
         : (tensor<128x32x28x28xf32>) -> tensor<128x32x14x14xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$kernel,
+  let arguments = (ins NN_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
                        DenseI64ArrayAttr:$strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
@@ -328,11 +328,11 @@ def NN_AvgPool2dOp : NN_ForwardOp<"avg_pool2d", [NN_InferType]> {
         : (tensor<128x64x7x7xf32>) -> tensor<128x64x1x1xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$kernel,
+  let arguments = (ins NN_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
                        DenseI64ArrayAttr:$strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding,
                        UnitAttr:$count_include_pad);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
@@ -385,8 +385,8 @@ def NN_ReshapeOp : NN_ForwardOp<"reshape"> {
     %f = nn.reshape %x : tensor<128x64x7x7xf32> -> tensor<128x3136xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input);
-  let results = (outs NN_F32Tensor:$result);
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -694,9 +694,9 @@ def NN_Conv2dGradInputOp : NN_GradOp<"conv2d_grad_input"> {
         : (tensor<128x64x14x14xf32>, tensor<64x32x3x3xf32>) -> tensor<128x32x14x14xf32>
     ```
   }];
-  let arguments = !con((ins NN_F32Tensor:$grad, NN_F32Tensor:$weight),
+  let arguments = !con((ins NN_FloatTensor:$grad, NN_FloatTensor:$weight),
                        NN_ConvGeometry.attrs);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$grad `,` $weight attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
@@ -713,9 +713,9 @@ def NN_Conv2dGradWeightOp : NN_GradOp<"conv2d_grad_weight"> {
         : (tensor<128x32x14x14xf32>, tensor<128x64x14x14xf32>) -> tensor<64x32x3x3xf32>
     ```
   }];
-  let arguments = !con((ins NN_F32Tensor:$input, NN_F32Tensor:$grad),
+  let arguments = !con((ins NN_FloatTensor:$input, NN_FloatTensor:$grad),
                        NN_ConvGeometry.attrs);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input `,` $grad attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
@@ -730,7 +730,7 @@ def NN_ChannelSumOp : NN_GradOp<"channel_sum", [NN_InferType]> {
     %db = nn.channel_sum %dy : (tensor<128x64x14x14xf32>) -> tensor<64xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input);
+  let arguments = (ins NN_FloatTensor:$input);
   let results = (outs NN_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -810,10 +810,10 @@ def NN_MaxPool2dGradOp : NN_GradOp<"max_pool2d_grad"> {
         : (tensor<128x32x28x28xf32>, tensor<128x32x14x14xf32>) -> tensor<128x32x28x28xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$grad,
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$grad,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$input `,` $grad attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
@@ -829,11 +829,11 @@ def NN_AvgPool2dGradOp : NN_GradOp<"avg_pool2d_grad"> {
         : (tensor<128x64x1x1xf32>) -> tensor<128x64x7x7xf32>
     ```
   }];
-  let arguments = (ins NN_F32Tensor:$grad, DenseI64ArrayAttr:$kernel,
+  let arguments = (ins NN_FloatTensor:$grad, DenseI64ArrayAttr:$kernel,
                        DenseI64ArrayAttr:$strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding,
                        UnitAttr:$count_include_pad);
-  let results = (outs NN_F32Tensor:$result);
+  let results = (outs NN_FloatTensor:$result);
   let assemblyFormat = "$grad attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
@@ -1088,6 +1088,89 @@ def NN_AdamUpdateOp : NN_OptimizerOp<"adam_update",
                        F64Attr:$eps,
                        DefaultValuedAttr<F64Attr, "0.0">:$weight_decay,
                        UnitAttr:$decoupled);
+  let results = (outs NN_F32Tensor:$new_param, NN_F32Tensor:$new_m,
+                      NN_F32Tensor:$new_v);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $m `,` $v `,` $lr `,` $step attr-dict `:`
+    type($new_param)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_LarsUpdateOp : NN_OptimizerOp<"lars_update",
+    [AllTypesMatch<["param", "grad", "velocity", "new_param",
+                    "new_velocity"]>]> {
+  let summary = "SGD with momentum and a layer-wise trust ratio (LARS)";
+  let description = [{
+    Layer-wise Adaptive Rate Scaling (You, Gitman and Ginsburg, "Large
+    Batch Training of Convolutional Networks", 2017), one step on one
+    parameter tensor (a "layer"), with PyTorch's momentum form around it
+    (NVIDIA apex's LARC in scaling mode followed by `torch.optim.SGD`):
+
+    ```
+    trust = η·‖w‖ / (‖g‖ + λ·‖w‖)     (1 when ‖w‖ or ‖g‖ is 0)
+    d  = trust · (g + λ·w)
+    v' = μ·v + d
+    w' = w - lr · v'
+    ```
+
+    The paper folds `lr` into `v`; with a constant rate the two forms are
+    the same step, and this one keeps a learning-rate schedule's change out
+    of the velocity, as PyTorch's SGD does. The norms are sums of squares in
+    f64 in row-major order (as `nn.norm`), and `trust` is computed in f64
+    and rounded to f32 once: the step is deterministic.
+
+    ```mlir
+    %w2, %v2 = nn.lars_update %w, %dw, %v, %lr
+        {momentum = 0.9, trust_coefficient = 1.0e-3, weight_decay = 5.0e-4}
+        : tensor<100x784xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$grad,
+                       NN_F32Tensor:$velocity, NN_ScalarOperand:$lr,
+                       F64Attr:$momentum, F64Attr:$trust_coefficient,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+  let results = (outs NN_F32Tensor:$new_param, NN_F32Tensor:$new_velocity);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $velocity `,` $lr attr-dict `:` type($new_param)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_LambUpdateOp : NN_OptimizerOp<"lamb_update",
+    [AllTypesMatch<["param", "grad", "m", "v", "new_param", "new_m",
+                    "new_v"]>]> {
+  let summary = "Adam direction with a layer-wise trust ratio (LAMB)";
+  let description = [{
+    Layer-wise Adaptive Moments for Batch training (You et al., "Large
+    Batch Optimization for Deep Learning: Training BERT in 76 minutes",
+    2019, Algorithm 2 with bias correction and φ the identity), one step on
+    one parameter tensor:
+
+    ```
+    m' = β1·m + (1 - β1)·g
+    v' = β2·v + (1 - β2)·g²
+    r  = (m' / (1 - β1^t)) / (sqrt(v' / (1 - β2^t)) + ε) + λ·w
+    trust = ‖w‖ / ‖r‖                 (1 when ‖w‖ or ‖r‖ is 0)
+    w' = w - lr · trust · r
+    ```
+
+    The weight decay is decoupled (part of `r`, not of the moments), as in
+    the paper. `r` is not stored: the lowering computes it twice, for its
+    norm and for the update, with the same operations. Norms are f64 sums
+    of squares in row-major order and `trust` is rounded to f32 once.
+
+    ```mlir
+    %w2, %m2, %v2 = nn.lamb_update %w, %dw, %m, %v, %lr, %t
+        {beta1 = 0.9, beta2 = 0.999, eps = 1.0e-6, weight_decay = 0.01}
+        : tensor<100x784xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$grad,
+                       NN_F32Tensor:$m, NN_F32Tensor:$v, NN_ScalarOperand:$lr,
+                       NN_ScalarOperand:$step, F64Attr:$beta1, F64Attr:$beta2,
+                       F64Attr:$eps,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
   let results = (outs NN_F32Tensor:$new_param, NN_F32Tensor:$new_m,
                       NN_F32Tensor:$new_v);
   let assemblyFormat = [{

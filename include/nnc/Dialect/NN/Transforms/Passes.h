@@ -37,6 +37,15 @@ void eraseDeadOps(Block &block);
 /// result, at least one nn.param); emits a located error otherwise.
 LogicalResult verifyModelFunction(func::FuncOp func);
 
+/// What nnc-accumulate-gradients holds in the arena beside the chain of one
+/// micro-batch, for `fn` (a model function or a step derived from one, at
+/// the micro-batch size): one accumulator per parameter gradient and the
+/// copy of a micro-batch's rows of every data input (the arguments that are
+/// neither parameters, optimizer state nor scalars). nnc-plan-checkpoints
+/// plans the chain within the budget less this; nnc-plan prices candidates
+/// with it.
+int64_t microBatchReservedBytes(func::FuncOp fn);
+
 } // namespace mlir::nnc
 
 #endif // NNC_DIALECT_NN_TRANSFORMS_PASSES_H

@@ -59,13 +59,17 @@ def Autodiff : Pass<"nnc-autodiff", "::mlir::ModuleOp"> {
            "The update of a training step",
            [{::nnc::optimizers.clValues()}]>,
     Option<"momentum", "momentum", "double", /*default=*/"0.9",
-           "Momentum of momentum and nesterov">,
+           "Momentum of momentum, nesterov and lars">,
     Option<"beta1", "beta1", "double", /*default=*/"0.9",
-           "Adam's first-moment decay">,
+           "First-moment decay of adam and lamb">,
     Option<"beta2", "beta2", "double", /*default=*/"0.999",
-           "Adam's second-moment decay">,
+           "Second-moment decay of adam and lamb">,
     Option<"eps", "eps", "double", /*default=*/"1e-8",
-           "Adam's denominator term">,
+           "Denominator term of adam and lamb">,
+    Option<"trustCoefficient", "trust-coefficient", "double",
+           /*default=*/"0.001",
+           "LARS's trust coefficient η (a layer's rate is "
+           "lr · η · |w| / (|g| + weight-decay · |w|))">,
     Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
            "L2 penalty added to each gradient (PyTorch's weight_decay); "
            "with adamw, the decoupled decay w * (1 - lr * weight-decay)">,
@@ -142,6 +146,19 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
     Option<"backwardFlopSeconds", "backward-flop-seconds", "double",
            /*default=*/"0.0",
            "Measured seconds per backward FLOP (0: costs are FLOPs)">,
+    Option<"microBatches", "micro-batches", "unsigned", /*default=*/"1",
+           "nnc-accumulate-gradients will run the step over this many "
+           "micro-batches: the chain is planned within the budget less the "
+           "gradient accumulators and the micro-batch's input copy, and the "
+           "plan's budget and peaks include them">,
+    Option<"allReduce", "all-reduce", "bool", /*default=*/"false",
+           "nnc-insert-allreduce will run: every gradient is held in its "
+           "bucket from the backward that completes it to the updates after "
+           "the backward, and a bucket is packed beside its gradients; the "
+           "chain is planned within the budget less that, and the plan's "
+           "peaks include it">,
+    Option<"bucketBytes", "bucket-bytes", "uint64_t", /*default=*/"1 << 20",
+           "With all-reduce: the buckets' size, as nnc-insert-allreduce's">,
   ];
 }
 
@@ -156,15 +173,17 @@ def MixedPrecision : Pass<"nnc-mixed-precision", "::mlir::ModuleOp"> {
     and the arena see the stored types, and a recomputation repeats the
     original's conversions. With `precision=bf16`, in program order:
 
-    - a contraction (`nn.linear`, 2-D `nn.matmul`, `nn.sgd_matmul`) reads
-      bf16: an f32 operand gets an `nn.cast` (one per value, so a weight is
-      converted once per step). Its result is bf16 (the library GEMM
-      converts in its epilogue, accumulation stays f32) when every user
-      reads bf16, f32 otherwise (a weight gradient feeding its update);
-      a bias stays f32;
+    - a contraction (`nn.linear`, 2-D `nn.matmul`, `nn.sgd_matmul`,
+      `nn.conv2d`) reads bf16: an f32 operand gets an `nn.cast` (one per
+      value, so a weight is converted once per step). Its result is bf16
+      (the library GEMM or convolution converts in its epilogue,
+      accumulation stays f32) when every user reads bf16, f32 otherwise (a
+      weight gradient feeding its update, a convolution feeding batch
+      norm); a bias stays f32;
     - an elementwise op whose tensor operands are all bf16 computes in f32
       and stores bf16; with mixed operands the bf16 ones are widened
-      (exactly) and it stays f32;
+      (exactly) and it stays f32. Max and average pooling and `nn.reshape`
+      keep their operand's type the same way;
     - `nn.mse_loss`, `nn.cross_entropy` and `nn.reduce_sum` read bf16 and
       compute and return f32 (a loss gradient, when the pass meets one,
       has its prediction's type);
@@ -312,6 +331,44 @@ def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {
     gradients is held.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::nnc::NNDialect"];
+}
+
+def AccumulateGradients : Pass<"nnc-accumulate-gradients",
+                                "::mlir::ModuleOp"> {
+  let summary = "Run a training step over micro-batches, accumulating their "
+                "gradients before one update";
+  let description = [{
+    Runs on training steps (`#nn.entry<train_step>`) after
+    `nnc-rematerialize` and before `nnc-insert-allreduce` and
+    `nnc-fuse-updates`. The step was derived and planned for a micro-batch
+    of M samples; afterwards it takes `micro-batches` × M samples (its data
+    inputs grow along dimension 0) and runs the planned forward and
+    backward once per micro-batch of them, in order, on a copy of that
+    micro-batch's rows. Each parameter's gradient is summed over the
+    micro-batches in that order as soon as the backward completes it (the
+    first micro-batch's gradient is the accumulator, each later one is
+    added into it and dies), and the ops that read the complete gradients
+    (optimizer updates, norms) run once, after the last micro-batch. The
+    gradient seed is 1/`micro-batches`, so the accumulated gradient is the
+    mean over all samples, as one step over them computes it; the returned
+    loss is the mean of the micro-batches' losses and the returned output
+    their rows in order.
+
+    The accumulators and the micro-batch's input copy live in the arena
+    beside what the checkpoint plan holds: nnc-plan-checkpoints with the
+    same `micro-batches` plans the chain within the budget less those
+    bytes (`microBatchReservedBytes`). Steps with dropout (its mask hashes
+    the element index, which would repeat in every micro-batch) or batch
+    norm running statistics (they would be updated once per micro-batch)
+    are refused.
+  }];
+  let options = [
+    Option<"microBatches", "micro-batches", "unsigned", /*default=*/"1",
+           "Micro-batches per step (1: the pass does nothing)">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
                            "::mlir::nnc::NNDialect"];
 }
 
