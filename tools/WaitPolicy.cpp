@@ -16,19 +16,19 @@
 //
 // libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, in its constructor,
 // which runs before any constructor or main of the program: setting them in
-// main is too late. Setting them earlier does not work either: the
-// executable's .preinit_array runs first, but libc's own initialization
-// then resets `environ` to the process's original environment, so a
-// setenv there is lost (a gdb break at main showed the variable unset and
-// the ResNet example's two-thread step 6x slower beside busy processes).
-// So the program starts itself again: when neither variable is set, the
-// .preinit_array hook (before any library has started a thread) calls
-// execve on /proc/self/exe with the same arguments and the environment
-// plus OMP_WAIT_POLICY=passive, and the new image's libgomp reads it. The
-// cost is one exec (milliseconds); if the exec fails the program runs on
-// with libgomp's default. A value the user set (either variable) is kept.
-// The thread count is not touched: results must not depend on the
-// machine's load.
+// main is too late. Setting them from the executable's .preinit_array (which
+// runs first) with setenv was not enough either: OMP_DISPLAY_ENV then
+// reported PASSIVE, yet perf showed a two-thread ResNet-8 step spending 32 %
+// of its cycles in libgomp's spin loop beside a busy build, against none
+// with the variable in the real environment, and main saw it unset (libc
+// points `environ` back at the original block before main). So the program
+// starts itself again: when neither variable is set, the .preinit_array
+// hook (before any library has started a thread) calls execve on
+// /proc/self/exe with the same arguments and the environment plus
+// OMP_WAIT_POLICY=passive. The cost is one exec (milliseconds); if the exec
+// fails the program runs on with libgomp's default. A value the user set
+// (either variable) is kept. The thread count is not touched: results must
+// not depend on the machine's load.
 //
 // Linked into the tools that run compiled training steps (tools/
 // CMakeLists.txt) and the unit test that checks it; .preinit_array exists
