@@ -99,16 +99,14 @@ llvm::Error StepOptions::validate() const {
   if (weightDecay < 0)
     return llvm::createStringError(
         "--weight-decay must be finite and not negative");
-  if ((optimizer == Optimizer::Momentum || optimizer == Optimizer::Nesterov ||
-       optimizer == Optimizer::LARS) &&
+  if (::nnc::hasVelocity(optimizer) &&
       !(momentum > 0))
     return llvm::createStringError("--momentum must be positive and finite for "
                                    "--optimizer=momentum, nesterov and lars");
   if (optimizer == Optimizer::LARS && !(trustCoefficient > 0))
     return llvm::createStringError(
         "--trust-coefficient must be positive for --optimizer=lars");
-  if ((optimizer == Optimizer::Adam || optimizer == Optimizer::AdamW ||
-       optimizer == Optimizer::LAMB) &&
+  if (::nnc::hasAdamMoments(optimizer) &&
       !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps >= 0))
     return llvm::createStringError(
         "--beta1 and --beta2 must be in [0, 1) and --eps "

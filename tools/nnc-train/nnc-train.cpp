@@ -322,15 +322,11 @@ int main(int argc, char **argv) {
                          "gradients summed in the arena before one update\n",
                          options.step.microBatches, int64_t(microBatch));
   out << "  optimizer: " << ::nnc::optimizers.name(stepOptions.optimizer);
-  if (stepOptions.optimizer == Optimizer::Momentum ||
-      stepOptions.optimizer == Optimizer::Nesterov ||
-      stepOptions.optimizer == Optimizer::LARS)
+  if (::nnc::hasVelocity(stepOptions.optimizer))
     out << llvm::format(" %g", stepOptions.momentum);
   if (stepOptions.optimizer == Optimizer::LARS)
     out << llvm::format(" trust coefficient %g", stepOptions.trustCoefficient);
-  if (stepOptions.optimizer == Optimizer::Adam ||
-      stepOptions.optimizer == Optimizer::AdamW ||
-      stepOptions.optimizer == Optimizer::LAMB)
+  if (::nnc::hasAdamMoments(stepOptions.optimizer))
     out << llvm::format(
         " betas (%g, %g) eps %g", stepOptions.beta1, stepOptions.beta2,
         stepOptions.eps);

@@ -60,6 +60,15 @@ inline constexpr Vocabulary<Optimizer> optimizers{"optimizer", kOptimizerWords};
 inline const Vocabulary<Optimizer> &vocabularyOf(Optimizer) {
   return optimizers;
 }
+/// The optimizers with a velocity per parameter (and a --momentum).
+constexpr bool hasVelocity(Optimizer o) {
+  return o == Optimizer::Momentum || o == Optimizer::Nesterov ||
+         o == Optimizer::LARS;
+}
+/// The optimizers with Adam's two moments, betas, eps and step count.
+constexpr bool hasAdamMoments(Optimizer o) {
+  return o == Optimizer::Adam || o == Optimizer::AdamW || o == Optimizer::LAMB;
+}
 
 /// An MLP's loss, or the loss appended to an ONNX inference graph.
 enum class Loss { MSE, CrossEntropy, NLL };

@@ -73,28 +73,19 @@ struct StepConfig {
   bool isTrainStep() const { return optimizer != Optimizer::None; }
   /// Adam's moments, bias correction and step count (LAMB's too).
   bool isAdam() const {
-    return optimizer == Optimizer::Adam || optimizer == Optimizer::AdamW ||
-           optimizer == Optimizer::LAMB;
+    return ::nnc::hasAdamMoments(optimizer);
   }
   bool hasMomentum() const {
-    return optimizer == Optimizer::Momentum ||
-           optimizer == Optimizer::Nesterov || optimizer == Optimizer::LARS;
+    return ::nnc::hasVelocity(optimizer);
   }
   ArrayRef<const char *> stateNames() const {
     static const char *velocity[] = {"velocity"};
     static const char *moments[] = {"m", "v"};
-    switch (optimizer) {
-    case Optimizer::Momentum:
-    case Optimizer::Nesterov:
-    case Optimizer::LARS:
+    if (hasMomentum())
       return velocity;
-    case Optimizer::Adam:
-    case Optimizer::AdamW:
-    case Optimizer::LAMB:
+    if (isAdam())
       return moments;
-    default:
-      return {};
-    }
+    return {};
   }
 };
 } // namespace
