@@ -48,6 +48,11 @@ tools = [
     "nnc-capi-fuzzer",
     "grokking",
     ToolSubst("mlir-cpu-runner", unresolved="fatal"),
+    # emulate-kernels.test lowers GPU kernels to host code with upstream's
+    # tools.
+    ToolSubst("mlir-opt", unresolved="fatal"),
+    ToolSubst("mlir-translate", unresolved="fatal"),
+    ToolSubst("llc", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("llvm-nm", unresolved="fatal"),
 ]

@@ -340,7 +340,7 @@ def median_child(argv, quick):
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
-def measured_steps(plans, layers, width, batch, quick):
+def measured_steps(plans, quick):
     """The step times predictions are held to: for each (name, lib, report,
     predicted) plan, the median over three fresh processes of each one's
     median step, with steps enough for about half a second. The processes
@@ -353,12 +353,79 @@ def measured_steps(plans, layers, width, batch, quick):
             steps = 3 if quick else max(5, min(50, int(0.5 / predicted)))
             times[lib].append(deep_mlp_child(
                 ["--mode", "nnc", "--lib", lib, "--report", report,
-                 "--layers", str(layers), "--width", str(width),
-                 "--batch", str(batch), "--steps", str(steps)])["time"])
+                 "--steps", str(steps)])["time"])
     return [statistics.median(times[p[1]]) for p in plans]
 
 
-def checkpoint_rows(args, tmp, out, predictions):
+def calibrated(cal):
+    """The flags that plan with a --cost-model=measured report's
+    calibration: each stage's first forward and recomputation, the
+    backward's rate (and the forward's mean rate, which they replace)."""
+    def seconds(xs):
+        return ",".join("%r" % x for x in xs)
+    return ["--forward-flop-seconds=%r" % cal["forward_flop_seconds"],
+            "--backward-flop-seconds=%r" % cal["backward_flop_seconds"],
+            "--stage-forward-seconds=" + seconds(cal["stage_forward_seconds"]),
+            "--stage-recompute-seconds=" +
+            seconds(cal["stage_recompute_seconds"])]
+
+
+def prediction_rows(args, tmp, name, model, extra_plans, predictions):
+    """Calibrates `model` (nnc-compile flags) once, plans it store-all,
+    sqrt, dp at two budgets and `extra_plans`, and adds each plan's
+    predicted and measured step to `predictions`."""
+    comp = os.path.join(args.build, "bin", "nnc-compile")
+    lib = os.path.join(tmp, "cal%d.so" % len(predictions))
+    r = subprocess.run([comp, "-o", lib, "--report=json",
+                        "--cost-model=measured", "--num-threads=1"] + model,
+                       check=True, capture_output=True, text=True)
+    rep = json.loads(r.stdout)
+    rt = calibrated(rep["calibration"])
+    lo = rep["checkpoint"]["min_budget_bytes"]
+    hi = rep["checkpoint"]["store_all_peak_bytes"]
+    plans = []
+    for plan in [["--strategy=store-all"], ["--strategy=sqrt"],
+                 ["--strategy=dp", "--budget=%d" % ((lo + hi) // 2)],
+                 ["--strategy=dp", "--budget=%d" % int(lo * 1.2)]] + \
+            extra_plans:
+        lib2 = lib + "%d.so" % len(plans)
+        r2 = subprocess.run([comp, "-o", lib2, "--report=json"] + model + rt +
+                            plan, capture_output=True, text=True)
+        if r2.returncode:
+            # A budget the plan meets but the arena does not (the error
+            # says by how much): a finding to print, not a crash.
+            print("  %s %s: not compiled: %s" % (
+                name, " ".join(plan), r2.stderr.strip().splitlines()[-1]),
+                file=sys.stderr)
+            continue
+        rep2 = json.loads(r2.stdout)
+        rpath = lib2 + ".json"
+        json.dump(rep2, open(rpath, "w"))
+        plans.append((" ".join(plan), lib2, rpath,
+                      rep2["checkpoint"]["predicted_step_seconds"]))
+    for plan, t in zip(plans, measured_steps(plans, args.quick)):
+        predictions.append(("%s %s" % (name, plan[0]), plan[3], t))
+        print("  %s %s: predicted %.4f s, measured %.4f s" % (
+            name, plan[0], plan[3], t), file=sys.stderr)
+
+
+def cnn_prediction_rows(args, tmp, predictions):
+    """The cost model on convolutional networks: the Fashion-MNIST CNN of
+    examples/fashion-cnn and a ResNet-8 of examples/resnet-landscape (three
+    stages of one basic block, batch norms, skips), exported here."""
+    root = os.path.join(HERE, "..", "..")
+    resnet = os.path.join(tmp, "resnet8.onnx")
+    subprocess.run([sys.executable, os.path.join(
+        root, "examples", "resnet-landscape", "export.py"), resnet,
+        "--blocks", "1", "--batch", "64"], check=True, capture_output=True)
+    for name, onnx in (("fashion CNN b128", os.path.join(
+                           root, "examples", "fashion-cnn", "cnn.onnx")),
+                       ("ResNet-8 b64", resnet)):
+        prediction_rows(args, tmp, name, [onnx],
+                        [["--strategy=recompute-all"]], predictions)
+
+
+def checkpoint_rows(args, tmp, out):
     L, W, B = (16, 512, 128) if args.quick else (32, 1024, 256)
     steps = "3" if args.quick else "5"
     shape = ["--layers", str(L), "--width", str(W), "--batch", str(B),
@@ -388,8 +455,7 @@ def checkpoint_rows(args, tmp, out, predictions):
     base = nnc("storeall", ["--strategy=store-all", "--cost-model=measured",
                             "--num-threads=1"])
     cal = base["report"]["calibration"]
-    rates = ["--forward-flop-seconds=%r" % cal["forward_flop_seconds"],
-             "--backward-flop-seconds=%r" % cal["backward_flop_seconds"]]
+    rates = calibrated(cal)
     lo = base["report"]["checkpoint"]["min_budget_bytes"]
     # Two budgets: PyTorch's memory itself (absolute), and the same share of
     # nnc's own store-all memory as checkpoint_sequential keeps of PyTorch's
@@ -416,40 +482,17 @@ def checkpoint_rows(args, tmp, out, predictions):
         print("  dp %s (%.1f MiB): nnc %+.1f%% vs ckpt_seq(%d) %+.1f%%" % (
             label, budget / 2**20, 100 * out[-1]["nnc_overhead"], seg,
             100 * out[-1]["peer_overhead"]), file=sys.stderr)
-    # More plans, widths and batches for the cost model.
-    configs = [(L, W, B)] if args.quick else [(32, 1024, 256), (32, 512, 128),
+
+
+def mlp_prediction_rows(args, tmp, predictions):
+    """The cost model on deep MLPs: three widths and batches."""
+    configs = [(16, 512, 128)] if args.quick else [(32, 1024, 256), (32, 512, 128),
                                               (16, 1024, 64)]
     for (l, w, b) in configs:
-        sp = ["--mlp", ",".join([str(w)] * (l + 1)), "--activation", "relu",
-              "--loss", "mse", "--batch", str(b), "--learning-rate", "0.001"]
-        sh = ["--layers", str(l), "--width", str(w), "--batch", str(b),
-              "--steps", steps]
-        lib = os.path.join(tmp, "cal%d_%d_%d.so" % (l, w, b))
-        r = subprocess.run([comp, "-o", lib, "--report=json",
-                            "--cost-model=measured", "--num-threads=1"] + sp,
-                           check=True, capture_output=True, text=True)
-        rep = json.loads(r.stdout)
-        c = rep["calibration"]
-        rt = ["--forward-flop-seconds=%r" % c["forward_flop_seconds"],
-              "--backward-flop-seconds=%r" % c["backward_flop_seconds"]]
-        lo2 = rep["checkpoint"]["min_budget_bytes"]
-        hi2 = rep["checkpoint"]["store_all_peak_bytes"]
-        plans = []
-        for plan in (["--strategy=store-all"], ["--strategy=sqrt"],
-                     ["--strategy=dp", "--budget=%d" % ((lo2 + hi2) // 2)],
-                     ["--strategy=dp", "--budget=%d" % int(lo2 * 1.2)]):
-            lib2 = lib + "%d.so" % (len(predictions) + len(plans))
-            r2 = subprocess.run([comp, "-o", lib2, "--report=json"] + sp + rt +
-                                plan, check=True, capture_output=True, text=True)
-            rep2 = json.loads(r2.stdout)
-            rpath = lib2 + ".json"
-            json.dump(rep2, open(rpath, "w"))
-            plans.append((" ".join(plan), lib2, rpath,
-                          rep2["checkpoint"]["predicted_step_seconds"]))
-        for name, t in zip((p[0] for p in plans),
-                           measured_steps(plans, l, w, b, args.quick)):
-            pred = [p[3] for p in plans if p[0] == name][0]
-            predictions.append(("%dx%d b%d %s" % (l, w, b, name), pred, t))
+        prediction_rows(args, tmp, "%dx%d b%d" % (l, w, b), [
+            "--mlp", ",".join([str(w)] * (l + 1)), "--activation", "relu",
+            "--loss", "mse", "--batch", str(b), "--learning-rate", "0.001"],
+            [], predictions)
 
 
 def main():
@@ -458,6 +501,10 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="smaller workloads and fewer steps (a smoke run)")
     ap.add_argument("--json", help="also write the rows here")
+    ap.add_argument("--only", choices=["steps", "checkpoints", "cost-model"],
+                    help="one part of the table: the training steps, "
+                         "checkpointing against PyTorch, or the cost "
+                         "model's predicted and measured steps")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--case", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--lib", help=argparse.SUPPRESS)
@@ -476,9 +523,15 @@ def main():
     print("peer: PyTorch %s, BLAS %s" % (torch.__version__, blas))
     tmp = tempfile.mkdtemp(prefix="nnc-cpu-bench-")
     rows, predictions = [], []
-    step_rows(args, tmp, rows)
-    checkpoint_rows(args, tmp, rows, predictions)
-    matmul_rows(args, rows)
+    if args.only in (None, "steps"):
+        step_rows(args, tmp, rows)
+    if args.only in (None, "checkpoints"):
+        checkpoint_rows(args, tmp, rows)
+    if args.only in (None, "cost-model"):
+        mlp_prediction_rows(args, tmp, predictions)
+        cnn_prediction_rows(args, tmp, predictions)
+    if args.only is None:
+        matmul_rows(args, rows)
 
     print()
     print("%-42s %3s %11s %11s %8s  %s" % ("work", "thr", "nnc", "pytorch",

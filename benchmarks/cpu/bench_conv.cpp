@@ -13,10 +13,13 @@
 /// layout of convLayouts or poolLayouts is tried (format_any, where oneDNN
 /// picks its blocked layouts, and plain ones), the data is already in the
 /// chosen layouts (no reorders timed) and the fastest is kept. Prints
-/// milliseconds per call (medians of N calls; the two sides alternate in
-/// blocks of 10 so machine noise hits both), the layout and implementation
+/// milliseconds per call (medians of N calls; the sides alternate in
+/// blocks of 10 so machine noise hits all), the layout and implementation
 /// oneDNN picked and direct / nnc: 0.90 or more is the target
-/// (docs/Performance.md).
+/// (docs/Performance.md). A third side, "nnc blk", calls the layout-aware
+/// entry points (nncrt_*_layout) with the operands nnc-block-conv-layouts
+/// keeps in nChw16c in the compiled CNN step (the row's `layouts`), its
+/// result checked against the plain call's bit for bit.
 ///
 ///   bench-conv [--threads=1,2] [--reps=N] [--verbose]
 ///
@@ -97,39 +100,62 @@ struct Row {
   // Poolings: N C H W, 2x2, stride 2.
   int64_t N, C, H, W, K;
   int32_t pool; // NNCRT_POOL_*
+  /// The pointers in nChw16c in the CNN's compiled step (its layouts
+  /// argument; the average poolings: everything).
+  int32_t layouts;
   bool isConv() const { return kind <= Kind::ConvBackwardWeights; }
   int64_t OH() const { return isConv() ? H : H / 2; }
   int64_t OW() const { return isConv() ? W : W / 2; }
 };
 
 const Row rows[] = {
-    {"convA fwd+bias+relu", Kind::ConvForward, 128, 1, 28, 28, 32, 0},
-    {"convA bwd weights", Kind::ConvBackwardWeights, 128, 1, 28, 28, 32, 0},
-    {"convB fwd+bias+relu", Kind::ConvForward, 128, 32, 14, 14, 64, 0},
-    {"convB bwd data", Kind::ConvBackwardData, 128, 32, 14, 14, 64, 0},
-    {"convB bwd weights", Kind::ConvBackwardWeights, 128, 32, 14, 14, 64, 0},
+    {"convA fwd+bias+relu", Kind::ConvForward, 128, 1, 28, 28, 32, 0, 8},
+    {"convA bwd weights", Kind::ConvBackwardWeights, 128, 1, 28, 28, 32, 0, 2},
+    {"convB fwd+bias+relu", Kind::ConvForward, 128, 32, 14, 14, 64, 0, 9},
+    {"convB bwd data", Kind::ConvBackwardData, 128, 32, 14, 14, 64, 0, 5},
+    {"convB bwd weights", Kind::ConvBackwardWeights, 128, 32, 14, 14, 64, 0, 3},
     {"maxpool 32x28x28 fwd", Kind::PoolForward, 128, 32, 28, 28, 0,
-     NNCRT_POOL_MAX},
+     NNCRT_POOL_MAX, 3},
     {"maxpool 32x28x28 bwd", Kind::PoolBackward, 128, 32, 28, 28, 0,
-     NNCRT_POOL_MAX},
+     NNCRT_POOL_MAX, 7},
     {"maxpool 64x14x14 fwd", Kind::PoolForward, 128, 64, 14, 14, 0,
-     NNCRT_POOL_MAX},
+     NNCRT_POOL_MAX, 1},
     {"maxpool 64x14x14 bwd", Kind::PoolBackward, 128, 64, 14, 14, 0,
-     NNCRT_POOL_MAX},
+     NNCRT_POOL_MAX, 5},
     {"avgpool 32x28x28 fwd", Kind::PoolForward, 128, 32, 28, 28, 0,
-     NNCRT_POOL_AVG_INCLUDE_PAD},
+     NNCRT_POOL_AVG_INCLUDE_PAD, 3},
     {"avgpool 32x28x28 bwd", Kind::PoolBackward, 128, 32, 28, 28, 0,
-     NNCRT_POOL_AVG_INCLUDE_PAD},
+     NNCRT_POOL_AVG_INCLUDE_PAD, 7},
     {"avgpool 64x14x14 fwd", Kind::PoolForward, 128, 64, 14, 14, 0,
-     NNCRT_POOL_AVG_INCLUDE_PAD},
+     NNCRT_POOL_AVG_INCLUDE_PAD, 3},
     {"avgpool 64x14x14 bwd", Kind::PoolBackward, 128, 64, 14, 14, 0,
-     NNCRT_POOL_AVG_INCLUDE_PAD},
+     NNCRT_POOL_AVG_INCLUDE_PAD, 7},
 };
+
+/// [N, C, P] between NCHW and nChw16c.
+std::vector<float> reorder16(const std::vector<float> &v, int64_t N, int64_t C,
+                             int64_t P, bool toBlocked) {
+  std::vector<float> out(v.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t p = 0; p < P; ++p) {
+        int64_t plain = (n * C + c) * P + p;
+        int64_t blocked = ((n * (C / 16) + c / 16) * P + p) * 16 + c % 16;
+        if (toBlocked)
+          out[blocked] = v[plain];
+        else
+          out[plain] = v[blocked];
+      }
+  return out;
+}
 
 /// A row's buffers in PyTorch's layouts, shared by both sides: the inputs
 /// random, the outputs written by each side in turn.
 struct Tensors {
   std::vector<float> x, w, bias, dy, out;
+  /// The same in the layouts of row.layouts, for the "nnc blk" side.
+  std::vector<float> bx, bdy, bout;
+  bool outBlocked = false;
 
   explicit Tensors(const Row &r) {
     int64_t ch = r.isConv() ? r.K : r.C;
@@ -151,6 +177,41 @@ struct Tensors {
       out.resize(x.size());
       break;
     }
+    // Which pointer is x, dy and the result, by kind.
+    int xBit = -1, dyBit = -1, outBit = -1;
+    switch (r.kind) {
+    case Kind::ConvForward:
+      xBit = 0, outBit = 3;
+      break;
+    case Kind::ConvBackwardData:
+      dyBit = 0, outBit = 2;
+      break;
+    case Kind::ConvBackwardWeights:
+      xBit = 0, dyBit = 1;
+      break;
+    case Kind::PoolForward:
+      xBit = 0, outBit = 1;
+      break;
+    case Kind::PoolBackward:
+      xBit = 0, dyBit = 1, outBit = 2;
+      break;
+    }
+    auto has = [&](int bit) { return bit >= 0 && r.layouts >> bit & 1; };
+    bx = has(xBit) ? reorder16(x, r.N, r.C, r.H * r.W, true) : x;
+    bdy = has(dyBit) ? reorder16(dy, r.N, ch, r.OH() * r.OW(), true) : dy;
+    bout.resize(out.size());
+    outBlocked = has(outBit);
+  }
+
+  /// bout in NCHW.
+  std::vector<float> blockedResult(const Row &r) const {
+    if (!outBlocked)
+      return bout;
+    bool input =
+        r.kind == Kind::ConvBackwardData || r.kind == Kind::PoolBackward;
+    int64_t ch = input ? r.C : r.isConv() ? r.K : r.C;
+    int64_t P = input ? r.H * r.W : r.OH() * r.OW();
+    return reorder16(bout, r.N, ch, P, false);
   }
 };
 
@@ -177,6 +238,34 @@ void runNNC(const Row &r, Tensors &t) {
     return nncrt_pool2d_backward(t.x.data(), t.dy.data(), t.out.data(), r.pool,
                                  r.N, r.C, r.H, r.W, r.OH(), r.OW(), 2, 2, 2,
                                  2, 0, 0, 0, 0);
+  }
+}
+
+/// The layout-aware call nnc's compiled CNN step makes for the row.
+void runNNCBlocked(const Row &r, Tensors &t) {
+  const int32_t f32 = NNCRT_TYPE_F32;
+  switch (r.kind) {
+  case Kind::ConvForward:
+    return nncrt_conv2d_forward_layout(
+        t.bx.data(), t.w.data(), t.bias.data(), t.bout.data(), r.N, r.C, r.H,
+        r.W, r.K, 3, 3, r.OH(), r.OW(), 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        NNCRT_ACTIVATION_RELU, 0.0f, f32, f32, r.layouts);
+  case Kind::ConvBackwardData:
+    return nncrt_conv2d_backward_data_layout(
+        t.bdy.data(), t.w.data(), t.bout.data(), r.N, r.C, r.H, r.W, r.K, 3, 3,
+        r.OH(), r.OW(), 1, 1, 1, 1, 1, 1, 1, 1, 1, f32, f32, r.layouts);
+  case Kind::ConvBackwardWeights:
+    return nncrt_conv2d_backward_weights_layout(
+        t.bx.data(), t.bdy.data(), t.bout.data(), r.N, r.C, r.H, r.W, r.K, 3, 3,
+        r.OH(), r.OW(), 1, 1, 1, 1, 1, 1, 1, 1, 1, f32, f32, r.layouts);
+  case Kind::PoolForward:
+    return nncrt_pool2d_forward_layout(t.bx.data(), t.bout.data(), r.pool, r.N,
+                                       r.C, r.H, r.W, r.OH(), r.OW(), 2, 2, 2,
+                                       2, 0, 0, 0, 0, f32, r.layouts);
+  case Kind::PoolBackward:
+    return nncrt_pool2d_backward_layout(
+        t.bx.data(), t.bdy.data(), t.bout.data(), r.pool, r.N, r.C, r.H, r.W,
+        r.OH(), r.OW(), 2, 2, 2, 2, 0, 0, 0, 0, f32, r.layouts);
   }
 }
 
@@ -538,9 +627,10 @@ Candidate makePool(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
 struct Result {
   const Row *row;
   int threads;
-  double nncMs, directMs;
+  double nncMs, directMs, blockedMs;
   std::string layout, impl;
   double maxError; // against the largest magnitude of nnc's result
+  bool blockedSameBits; // nnc blk's result equals nnc's, bit for bit
 };
 
 /// The largest difference between the two results, relative to nnc's
@@ -607,13 +697,16 @@ Result measure(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
   // creates the runtime's cached primitive.
   for (int i = 0; i < 5; ++i) {
     runNNC(r, t);
+    runNNCBlocked(r, t);
     direct.run(stream);
   }
   const int block = 10;
-  std::vector<double> nncMs, directMs;
+  std::vector<double> nncMs, directMs, blockedMs;
   auto nncBlock = [&] {
     for (int i = 0; i < block; ++i)
       nncMs.push_back(millisOf([&] { runNNC(r, t); }));
+    for (int i = 0; i < block; ++i)
+      blockedMs.push_back(millisOf([&] { runNNCBlocked(r, t); }));
   };
   auto directBlock = [&] {
     for (int i = 0; i < block; ++i)
@@ -628,13 +721,17 @@ Result measure(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
       nncBlock();
     }
   }
+  std::vector<float> blocked = t.blockedResult(r);
   Result res{&r,
              threads,
              median(nncMs),
              median(directMs),
+             median(blockedMs),
              bestName + " " + direct.layout,
              direct.impl,
-             relativeError(t.out, direct.read(engine, stream))};
+             relativeError(t.out, direct.read(engine, stream)),
+             std::memcmp(blocked.data(), t.out.data(),
+                         t.out.size() * sizeof(float)) == 0};
   return res;
 }
 
@@ -688,14 +785,22 @@ int main(int argc, char **argv) {
       results.push_back(measure(engine, stream, r, threads, reps, verbose));
   }
 
-  std::printf("\n%-22s %3s %9s %9s %7s  %-24s %s\n", "row", "thr", "nnc",
-              "oneDNN", "ratio", "oneDNN layout", "oneDNN implementation");
+  std::printf("\n%-22s %3s %9s %9s %9s %7s %7s  %-24s %s\n", "row", "thr",
+              "nnc", "nnc blk", "oneDNN", "ratio", "r. blk", "oneDNN layout",
+              "oneDNN implementation");
   bool wrong = false;
   for (const Result &res : results) {
     double ratio = res.directMs / res.nncMs;
-    std::printf("%-22s %3d %9.3f %9.3f %6.2f%s  %-24s %s\n", res.row->name,
-                res.threads, res.nncMs, res.directMs, ratio,
-                ratio < 0.90 ? "*" : " ", res.layout.c_str(), res.impl.c_str());
+    double blockedRatio = res.directMs / res.blockedMs;
+    std::printf("%-22s %3d %9.3f %9.3f %9.3f %6.2f%s %6.2f%s  %-24s %s\n",
+                res.row->name, res.threads, res.nncMs, res.blockedMs,
+                res.directMs, ratio, ratio < 0.90 ? "*" : " ", blockedRatio,
+                blockedRatio < 0.90 ? "*" : " ", res.layout.c_str(),
+                res.impl.c_str());
+    if (!res.blockedSameBits) {
+      std::printf("  ^ nnc blk's result differs from nnc's\n");
+      wrong = true;
+    }
     if (verbose)
       std::printf("  largest difference: %.3g of the largest magnitude\n",
                   res.maxError);
@@ -705,9 +810,10 @@ int main(int argc, char **argv) {
       wrong = true;
     }
   }
-  std::printf("(* under 0.90; layout: what the direct primitive's "
-              "activations were offered, then the layouts it chose, inputs > "
-              "output)\n");
+  std::printf("(* under 0.90; nnc blk: the layout-aware call with the CNN "
+              "step's nChw16c operands; r. blk: oneDNN / nnc blk; layout: "
+              "what the direct primitive's activations were offered, then the "
+              "layouts it chose, inputs > output)\n");
   dnnl_stream_destroy(stream);
   dnnl_engine_destroy(engine);
   return wrong ? 1 : 0;

@@ -52,17 +52,21 @@ def run_nnc(args):
         lib.nncrt_set_num_threads(args.threads)
     fn = getattr(lib, entry["name"])
     fn.restype = None
-    ctypes_of = {"float": np.float32, "int32_t": np.int32}
+    ctypes_of = {"float": np.float32, "int32_t": np.int32,
+                 "int64_t": np.int64}
     rng = np.random.default_rng(0)
     bufs = []
     for b in entry["inputs"]:
         a = rng.standard_normal(b["shape"]).astype(ctypes_of[b["type"]]) * 0.05
         bufs.append(a)
     outs = [np.zeros(b["shape"], ctypes_of[b["type"]]) for b in entry["outputs"]]
-    # In-place training: the updated parameters overwrite the inputs.
-    params = [i for i, b in enumerate(entry["inputs"]) if b["name"][0] in "Wb"]
-    for k, i in enumerate(params):
-        outs[k + 1] = bufs[i]
+    # In-place training: each updated `new_X` overwrites the input `X`, as
+    # nnc-train and the cost calibration run the step.
+    by_name = {b["name"]: i for i, b in enumerate(entry["inputs"])}
+    for k, b in enumerate(entry["outputs"]):
+        i = by_name.get(b["name"][4:]) if b["name"].startswith("new_") else None
+        if i is not None and bufs[i].shape == outs[k].shape:
+            outs[k] = bufs[i]
     ptrs = [a.ctypes.data_as(ctypes.c_void_p) for a in bufs + outs]
 
     def workspace():

@@ -26,7 +26,22 @@ torch.compile rows last (compiling may be slow, or fail):
   * the layer's matmul alone (x·Wᵀ + b) at those shapes: nnc's kernel
     against cuBLAS through PyTorch;
   * the deep MLP under a dp plan at half of store-all's activation memory:
-    step time and device memory against PyTorch's checkpoint_sequential.
+    step time and device memory against PyTorch's checkpoint_sequential;
+  * the Fashion-MNIST CNN's training step (examples/fashion-cnn, batch
+    128): nnc's implicit-GEMM convolutions and pooling kernels against
+    PyTorch eager (cuDNN, TF32 off).
+
+Mixed precision (MIXED): bf16 gradient functions on tensor cores against
+the CPU's bf16 step (loss within 1e-2, each gradient's cosine at least
+0.999), fp16 against f32 (0.99), each under two plans that must agree bit
+for bit, and an fp16 Adam step with dynamic loss scaling that must skip at
+scale 2^127 (everything returned unchanged, the scale halved) and step at
+2^10.
+
+The correctness models include convolutional networks (CNNS): the
+Fashion-MNIST CNN (store-all and dp), and test/Codegen/GPU/Inputs'
+convnet (strides, dilation, groups, depthwise, pooling kinds, batch norm)
+and ResNet blocks, each's gradient function against the CPU path.
 
 PyTorch runs in FP32 (TF32 off: torch.backends.cuda.matmul.allow_tf32 =
 False); warm-up steps are excluded; times are medians of CUDA-event-timed
@@ -61,6 +76,19 @@ SMALL = [
      0.25, "dp"),
     ("mse256", [256] * 5, "relu", "mse", 128, 0.0, "dp"),
 ]
+ROOT = os.path.join(HERE, "..", "..")
+CNNS = [
+    # name, model, plan
+    ("cnn-fashion", os.path.join(ROOT, "examples", "fashion-cnn", "cnn.onnx"),
+     "store-all"),
+    ("cnn-fashiondp", os.path.join(ROOT, "examples", "fashion-cnn",
+                                   "cnn.onnx"), "dp"),
+    ("convnet", os.path.join(ROOT, "test", "Codegen", "GPU", "Inputs",
+                             "convnet.mlir"), "store-all"),
+    ("resnet-block", os.path.join(ROOT, "test", "Codegen", "GPU", "Inputs",
+                                  "resnet-block.mlir"), "dp"),
+]
+CNN_TRAIN = "cnn-fashion-train.so"
 DEEP_LAYERS, DEEP_WIDTH = 32, 1024
 BATCHES = (256, 4096)
 
@@ -103,6 +131,28 @@ def prepare(args):
                  **{"in%d" % i: a for i, a in enumerate(inputs)},
                  **{"out%d" % i: a for i, a in enumerate(expect)})
         manifest["small"].append(name)
+    for n, (name, model, plan) in enumerate(CNNS):
+        spec = [model, "--learning-rate", "0"]
+        cpu = Compiled(comp, os.path.join(args.dir, "cpu"), name, spec)
+        flags = spec
+        if plan == "dp":
+            ck = cpu.report["checkpoint"]
+            flags = spec + ["--strategy=dp", "--budget=%d" % (
+                (ck["min_budget_bytes"] + ck["store_all_peak_bytes"]) // 2)]
+        rng = np.random.default_rng(100 + n)
+        inputs = cnn_inputs(rng, cpu.entries["grad"]["inputs"])
+        expect = cpu.call("grad", inputs)
+        compile_model(comp, os.path.join(args.dir, name + ".so"),
+                      flags + ["--target=nvptx", "--chip=" + args.chip])
+        np.savez(os.path.join(args.dir, name + ".npz"),
+                 **{"in%d" % i: a for i, a in enumerate(inputs)},
+                 **{"out%d" % i: a for i, a in enumerate(expect)})
+        manifest["small"].append(name)
+    # The CNN's training step, for the throughput row.
+    compile_model(comp, os.path.join(args.dir, CNN_TRAIN),
+                  [CNNS[0][1], "--learning-rate", "0.01", "--target=nvptx",
+                   "--chip=" + args.chip])
+    manifest["cnn_train"] = CNN_TRAIN
     for batch in BATCHES:
         spec = ["--mlp", ",".join([str(DEEP_WIDTH)] * (DEEP_LAYERS + 1)),
                 "--activation", "relu", "--loss", "mse", "--batch", str(batch),
@@ -125,12 +175,30 @@ def prepare(args):
                        "--target=nvptx", "--chip=" + args.chip])
         entry["linear"] = "linear%d.so" % batch
         manifest["deep"].append(entry)
+    manifest["mixed"] = prepare_mixed(args, comp)
     json.dump(manifest, open(os.path.join(args.dir, "manifest.json"), "w"),
               indent=1)
     total = sum(os.path.getsize(os.path.join(args.dir, f))
                 for f in os.listdir(args.dir)
                 if os.path.isfile(os.path.join(args.dir, f)))
     print("prepared %s: %.1f MiB" % (args.dir, total / 2**20))
+
+
+def cnn_inputs(rng, specs):
+    """Labels (< 10) for integer inputs; biases, batch-norm parameters and
+    running statistics in [0.5, 1.5]; data and weights N(0, 1/fan-in)."""
+    from nnc_ctypes import CTYPES
+    out = []
+    for s in specs:
+        t = CTYPES[s["type"]]
+        if np.issubdtype(t, np.integer):
+            out.append(rng.integers(0, 10, s["shape"]).astype(t))
+        elif len(s["shape"]) == 1:
+            out.append(rng.uniform(0.5, 1.5, s["shape"]).astype(t))
+        else:
+            out.append((rng.standard_normal(s["shape"]) /
+                        np.sqrt(np.prod(s["shape"][1:]))).astype(t))
+    return out
 
 
 def rel(a, b):
@@ -248,6 +316,7 @@ def run(args):
     print("== GPU execution against the CPU path (1e-5 relative)")
     for name in manifest["small"]:
         failures += not check_small(d, name)
+    failures += check_mixed(d, manifest.get("mixed", []))
     print("correctness: %s" % ("all %d ok" % len(manifest["small"])
                                if failures == 0 else "%d MISMATCH" % failures))
 
@@ -345,6 +414,8 @@ def run(args):
                       "deep b%d dp at half memory" % B, dp_ms, best[2], "-",
                       flops / dp_ms / 1e9, best[2] / dp_ms,
                       dtr["arena_bytes"] / 2**20, best[0], best[1] / 2**20))
+    if "cnn_train" in manifest:
+        cnn_row(d, manifest["cnn_train"], args.steps, dev, Sync)
     for B, nnc_ms, flops, model, torch_step in later:
         comp_ms = float("nan")
         try:
@@ -357,6 +428,150 @@ def run(args):
             "deep 32x1024 b%d vs torch.compile" % B, nnc_ms, "-", comp_ms,
             flops / nnc_ms / 1e9, comp_ms / nnc_ms))
     return 1 if failures else 0
+
+
+def cnn_row(d, lib_name, steps, dev, Sync):
+    """The Fashion-MNIST CNN's SGD step: nnc against PyTorch eager."""
+    import torch
+    from nnc_cuda import GPUEntry, GPULibrary
+    nn = torch.nn
+    rep = json.load(open(os.path.join(d, lib_name + ".json")))
+    lib = GPULibrary(os.path.join(d, lib_name))
+    tr = [e for e in rep["entry_points"] if e["role"] == "train_step"][0]
+    inputs = cnn_inputs(np.random.default_rng(0), tr["inputs"])
+    step = GPUEntry(lib, rep, "train_step", inputs)
+    nnc_ms = median_ms(step, lib, steps)
+    batch = tr["inputs"][0]["shape"][0]
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
+        nn.Linear(128, 10)).to(dev)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.randn(batch, 1, 28, 28, device=dev)
+    labels = torch.randint(0, 10, (batch,), device=dev)
+
+    def torch_step():
+        opt.zero_grad(set_to_none=False)
+        nn.functional.cross_entropy(model(x), labels).backward()
+        opt.step()
+    eager_ms = median_ms(torch_step, Sync(), steps)
+    print("%-34s %10.3f %10.3f %10s %8s %7.2fx" % (
+        "fashion CNN b%d train step" % batch, nnc_ms, eager_ms, "-", "-",
+        eager_ms / nnc_ms))
+
+
+# Mixed precision on tensor cores (mma.sync): name, precision, reference
+# (the CPU's bf16 step, or f32 for fp16, which the CPU refuses), plans whose
+# gradients must be bitwise identical on the GPU.
+MIXED = [
+    ("bf16-mlp784", [784, 100, 10], "bf16", "bf16"),
+    ("bf16-mlp256", [256, 256, 256, 64], "bf16", "bf16"),
+    ("fp16-mlp784", [784, 100, 10], "fp16", "f32"),
+]
+MIXED_PLANS = ["store-all", "recompute-all"]
+
+
+def prepare_mixed(args, comp):
+    """Gradient functions in bf16/fp16 for the GPU (one per plan), the CPU's
+    answers, and an fp16 Adam step with dynamic loss scaling."""
+    from nnc_ctypes import Compiled, random_batch, random_params
+    names = []
+    for n, (name, widths, precision, ref) in enumerate(MIXED):
+        spec = ["--mlp", ",".join(map(str, widths)), "--loss",
+                "cross-entropy", "--batch", "128", "--learning-rate", "0"]
+        cpu = Compiled(comp, os.path.join(args.dir, "cpu"), name,
+                       spec + ["--precision=" + ref])
+        rng = np.random.default_rng(200 + n)
+        params = random_params(rng, widths)
+        x, target = random_batch(rng, widths, 128, "cross-entropy")
+        inputs = [x, target] + params
+        expect = cpu.call("grad", inputs)
+        for plan in MIXED_PLANS:
+            compile_model(comp, os.path.join(args.dir, "%s-%s.so" % (name,
+                                                                     plan)),
+                          spec + ["--precision=" + precision,
+                                  "--strategy=" + plan, "--target=nvptx",
+                                  "--chip=" + args.chip])
+        np.savez(os.path.join(args.dir, name + ".npz"),
+                 **{"in%d" % i: a for i, a in enumerate(inputs)},
+                 **{"out%d" % i: a for i, a in enumerate(expect)})
+        names.append(name)
+    compile_model(comp, os.path.join(args.dir, "fp16-adam-ls.so"),
+                  ["--mlp", "784,100,10", "--batch", "128",
+                   "--precision=fp16", "--optimizer=adam",
+                   "--loss-scaling=dynamic", "--target=nvptx",
+                   "--chip=" + args.chip])
+    return names
+
+
+def cosine(a, b):
+    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-300))
+
+
+def check_mixed(d, names):
+    """The number of failures: each model's plans against the CPU (loss
+    within 1e-2, every gradient's cosine at least 0.999 for bf16, 0.99 for
+    fp16 against f32), the plans bitwise equal, then a loss-scaled fp16
+    step skipped at scale 2^127 and taken at 2^10."""
+    from nnc_cuda import GPUEntry, GPULibrary
+    if not names:
+        return 0
+    print("== mixed precision on tensor cores against the CPU")
+    failures = 0
+    for name in names:
+        inputs, expect = load_npz(d, name)
+        first = None
+        for plan in MIXED_PLANS:
+            lib = "%s-%s.so" % (name, plan)
+            rep = json.load(open(os.path.join(d, lib + ".json")))
+            step = GPUEntry(GPULibrary(os.path.join(d, lib)), rep, "grad",
+                            inputs)
+            step()
+            got = step.outputs()
+            lerr = abs(float(got[0]) - float(expect[0])) / abs(float(expect[0]))
+            cos = min(cosine(g, e) for g, e in zip(got[1:], expect[1:]))
+            same = first is None or all(a.tobytes() == b.tobytes()
+                                        for a, b in zip(first, got))
+            first = first or got
+            ok = lerr <= 1e-2 and same and \
+                cos >= (0.99 if name.startswith("fp16") else 0.999)
+            failures += not ok
+            print("%-14s %-14s loss rel err %.2e  min cosine %.6f  %s%s" % (
+                name, plan, lerr, cos, "bitwise = store-all  " if
+                plan != MIXED_PLANS[0] and same else "",
+                "ok" if ok else "MISMATCH"))
+    lib = os.path.join(d, "fp16-adam-ls.so")
+    rep = json.load(open(lib + ".json"))
+    entry = [e for e in rep["entry_points"] if e["role"] == "train_step"][0]
+    rng = np.random.default_rng(9)
+    params = [np.asarray(rng.standard_normal(b["shape"]) * 0.05, np.float32)
+              for b in entry["inputs"] if b["name"][0] in "Wb" and
+              "_" not in b["name"]]
+    moments = [np.zeros_like(p) for p in params for _ in range(2)]
+    x = rng.standard_normal((128, 784)).astype(np.float32)
+    labels = rng.integers(0, 10, 128).astype(np.int32)
+    gpu = GPULibrary(lib)
+    for scale, skip in ((2.0 ** 127, True), (2.0 ** 10, False)):
+        step = GPUEntry(gpu, rep, "train_step",
+                        [x, labels] + params + moments +
+                        [np.float32(1e-3), np.float32(1), np.float32(scale),
+                         np.float32(5)])
+        step()
+        out = step.outputs()
+        state = out[1:1 + len(params) + len(moments)]
+        unchanged = all(a.tobytes() == b.tobytes()
+                        for a, b in zip(state, params + moments))
+        ok = (unchanged and float(out[-2]) == scale / 2 and out[-1] == 0) \
+            if skip else (not unchanged and float(out[-2]) == scale and
+                          out[-1] == 6)
+        failures += not ok
+        print("fp16 Adam, loss scale %-8g %-9s new scale %g, good steps %g"
+              "  %s" % (scale, "skipped" if unchanged else "stepped",
+                        float(out[-2]), float(out[-1]),
+                        "ok" if ok else "MISMATCH"))
+    return failures
 
 
 def main():

@@ -16,6 +16,11 @@ and printed, and both memory formats tried (NCHW, PyTorch's default, and
 channels_last, where oneDNN's blocked kernels need no reorders): the faster
 is the peer's figure.
 
+--conv-layout=plain|blocked|both (both by default) times nnc-train with its
+activations NCHW between the convolutions (each call reorders to oneDNN's
+nChw16c and back) and with them kept in nChw16c (nnc-block-conv-layouts),
+in each round, from one build: the before/after of that pass.
+
 --precision=bf16 times nnc-train --precision=bf16 against the same PyTorch
 steps under torch.autocast("cpu", dtype=torch.bfloat16) (its forward and
 loss in the autocast region, as PyTorch's recipe has it); --precision=both
@@ -84,7 +89,7 @@ def run_torch(args, threads, x_tr, y_tr, channels_last, bf16):
     return args.steps * b / (time.perf_counter() - t0)
 
 
-def run_nnc(args, threads, bf16):
+def run_nnc(args, threads, bf16, layout):
     # The first --warmup steps are timed by nnc-train too: time two runs
     # and take the difference, so both sides exclude the same warm-up.
     def rate(steps):
@@ -93,7 +98,8 @@ def run_nnc(args, threads, bf16):
              str(steps), "--batch", str(args.batch), "--learning-rate",
              str(args.lr), "--progress", "never", "--data", args.data,
              "--test-limit", str(args.batch), "--num-threads", str(threads),
-             "--precision", "bf16" if bf16 else "f32"],
+             "--precision", "bf16" if bf16 else "f32",
+             "--conv-layout", layout],
             check=True, capture_output=True, text=True).stdout
         m = re.search(r"epoch +1/1 .*\| +([0-9.]+) s, ([0-9,]+) samples/s",
                       out)
@@ -120,7 +126,11 @@ def main():
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--precision", choices=["f32", "bf16", "both"],
                     default="both")
+    ap.add_argument("--conv-layout", choices=["plain", "blocked", "both"],
+                    default="both")
     args = ap.parse_args()
+    layouts = (["plain", "blocked"] if args.conv_layout == "both"
+               else [args.conv_layout])
     precisions = {"f32": [False], "bf16": [True],
                   "both": [False, True]}[args.precision]
 
@@ -138,38 +148,52 @@ def main():
     med = lambda v: float(np.median(v))
     for threads in [int(t) for t in args.threads.split(",")]:
         for bf16 in precisions:
-            nnc, nchw, cl = [], [], []
+            nnc, nchw, cl = {l: [] for l in layouts}, [], []
             rows.append((threads, bf16, nnc, nchw, cl))
         for r in range(args.rounds):
             for t, bf16, nnc, nchw, cl in rows:
                 if t != threads:
                     continue
-                nnc.append(run_nnc(args, threads, bf16))
+                # Alternate the layouts' order between rounds: the machine
+                # is shared, and a slow spell should not favour one.
+                for l in layouts if r % 2 == 0 else layouts[::-1]:
+                    nnc[l].append(run_nnc(args, threads, bf16, l))
                 nchw.append(run_torch(args, threads, x_tr, y_tr, False, bf16))
                 cl.append(run_torch(args, threads, x_tr, y_tr, True, bf16))
-                print("  %d thread(s), %s, round %d: nnc %.0f, pytorch NCHW "
+                print("  %d thread(s), %s, round %d: %s, pytorch NCHW "
                       "%.0f, channels_last %.0f samples/s"
-                      % (threads, "bf16" if bf16 else "f32", r + 1, nnc[-1],
+                      % (threads, "bf16" if bf16 else "f32", r + 1,
+                         ", ".join("nnc %s %.0f" % (l, nnc[l][-1])
+                                   for l in layouts),
                          nchw[-1], cl[-1]), flush=True)
     print("\nFashion-MNIST CNN (examples/fashion-cnn), batch %d, SGD Nesterov "
           "0.9; samples/s, median of %d rounds of %d steps; bf16: nnc "
           "--precision=bf16, PyTorch autocast bf16"
           % (args.batch, args.rounds, args.steps))
-    print("%-8s %-9s %10s %14s %20s %16s" % (
-        "threads", "precision", "nnc", "pytorch NCHW", "pytorch chan-last",
-        "nnc / best"))
+    print("%-8s %-9s %s%14s %20s %s" % (
+        "threads", "precision",
+        "".join("%13s" % ("nnc " + l) for l in layouts), "pytorch NCHW",
+        "pytorch chan-last",
+        "".join("%16s" % ("%s / best" % l) for l in layouts)
+        + (" %15s" % "blocked / plain" if len(layouts) == 2 else "")))
     f32rate = {}
+    # nnc's figure: the last layout asked for (blocked, with both).
+    final = layouts[-1]
     for t, bf16, nnc, nchw, cl in rows:
         best = max(med(nchw), med(cl))
-        print("%-8d %-9s %10.0f %14.0f %20.0f %15.2fx" % (
-            t, "bf16" if bf16 else "f32", med(nnc), med(nchw), med(cl),
-            med(nnc) / best))
+        print("%-8d %-9s %s%14.0f %20.0f %s" % (
+            t, "bf16" if bf16 else "f32",
+            "".join("%13.0f" % med(nnc[l]) for l in layouts), med(nchw),
+            med(cl),
+            "".join("%15.2fx" % (med(nnc[l]) / best) for l in layouts)
+            + (" %14.2fx" % (med(nnc["blocked"]) / med(nnc["plain"]))
+               if len(layouts) == 2 else "")))
         if not bf16:
-            f32rate[t] = (med(nnc), best)
+            f32rate[t] = (med(nnc[final]), best)
     for t, bf16, nnc, nchw, cl in rows:
         if bf16 and t in f32rate:
-            print("%d thread(s): bf16 / f32 step rate: nnc %.2fx, "
-                  "PyTorch %.2fx" % (t, med(nnc) / f32rate[t][0],
+            print("%d thread(s): bf16 / f32 step rate (nnc %s): nnc %.2fx, "
+                  "PyTorch %.2fx" % (t, final, med(nnc[final]) / f32rate[t][0],
                                     max(med(nchw), med(cl)) / f32rate[t][1]))
 
 

@@ -90,7 +90,9 @@ typedef struct {
   /* "f32" (NULL) or "bf16": mixed precision, matmul operands and the
    * activations between them in bf16 with f32 accumulation, master
    * weights and losses (needs AVX-512 BF16 or AMX; compiling fails
-   * with a message otherwise). Buffers the caller passes stay float. */
+   * with a message otherwise). Buffers the caller passes stay float.
+   * "fp16" (the nvptx target's, which this API does not compile for) is
+   * refused with a message. */
   const char *precision;
   /* Nonzero: data parallelism. The step averages every gradient over the
    * MPI ranks before its update (buckets of 1 MiB, started as the

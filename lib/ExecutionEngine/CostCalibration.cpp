@@ -53,72 +53,144 @@ struct Buffers {
 };
 } // namespace
 
-/// One entry point's buffers and its timed calls.
-struct TimedEntry {
-  const EntryPoint *entry;
-  Buffers buffers;
-  std::vector<double> times;
+/// The median of `v` (not empty; reordered).
+static double median(std::vector<double> &v) {
+  auto mid = v.begin() + v.size() / 2;
+  std::nth_element(v.begin(), mid, v.end());
+  if (v.size() % 2)
+    return *mid;
+  return (*mid + *std::max_element(v.begin(), mid)) / 2;
+}
 
-  llvm::Error call(JITModule &jit, bool record) {
-    auto t0 = std::chrono::steady_clock::now();
-    if (llvm::Error e = jit.invokeWithWorkspace(entry->name, buffers.pointers,
-                                                entry->workspaceBytes))
-      return e;
-    auto t1 = std::chrono::steady_clock::now();
-    if (record)
-      times.push_back(std::chrono::duration<double>(t1 - t0).count());
-    return llvm::Error::success();
-  }
-
-  /// The fastest call: machine noise only ever adds time, and on these VMs
-  /// it comes in bursts of seconds that moved the median of a whole
-  /// calibration by 10-15 % (benchmarks/cpu, 32 x 1024), where the fastest
-  /// call stayed within a few percent of a quiet run's median.
-  double best() const { return *std::min_element(times.begin(), times.end()); }
-};
-
-/// The forward and the step, timed alternately (one
-/// forward, one step, ...) after one warm-up call of each: at least `runs`
-/// pairs, and as many more as fit in 0.5 s (at most 1000). Alternating puts
-/// both in the same moments of machine noise, which drifts over seconds on
-/// these VMs; the rates come from their difference. (Three samples of
-/// each, one after the other, mispredicted a 0.1 s step by 10-18 % in
-/// benchmarks/cpu.) Returns the number of pairs timed.
-static llvm::Expected<unsigned> timeAlternately(JITModule &jit,
-                                                TimedEntry &forward,
-                                                TimedEntry &step,
-                                                unsigned runs) {
+/// The step's buffers: seeded random inputs, and each `new_X` written over
+/// `X` as training runs the step in place (nnc-train, the benchmarks;
+/// separate output buffers made the measured step about 5 % slower).
+static Buffers stepBuffers(const EntryPoint &step) {
   std::mt19937 rng(0);
-  for (TimedEntry *t : {&forward, &step}) {
-    llvm::StringMap<std::pair<void *, int64_t>> inputs;
-    for (const BufferInfo &b : t->entry->inputs) {
-      t->buffers.add(b, rng);
-      inputs[b.name] = {t->buffers.pointers.back(), b.bytes};
-    }
-    for (const BufferInfo &b : t->entry->outputs) {
-      // A training step runs in place (nnc-train, the benchmarks): each
-      // `new_X` is written over `X`. Separate output buffers made the
-      // measured step about 5 % slower than the step as it is used.
-      auto in = StringRef(b.name).starts_with("new_")
-                    ? inputs.find(StringRef(b.name).drop_front(4))
-                    : inputs.end();
-      if (in != inputs.end() && in->second.second == b.bytes)
-        t->buffers.pointers.push_back(in->second.first);
-      else
-        t->buffers.add(b, rng);
-    }
+  Buffers buffers;
+  llvm::StringMap<std::pair<void *, int64_t>> inputs;
+  for (const BufferInfo &b : step.inputs) {
+    buffers.add(b, rng);
+    inputs[b.name] = {buffers.pointers.back(), b.bytes};
   }
+  for (const BufferInfo &b : step.outputs) {
+    auto in = StringRef(b.name).starts_with("new_")
+                  ? inputs.find(StringRef(b.name).drop_front(4))
+                  : inputs.end();
+    if (in != inputs.end() && in->second.second == b.bytes)
+      buffers.pointers.push_back(in->second.first);
+    else
+      buffers.add(b, rng);
+  }
+  return buffers;
+}
+
+namespace {
+/// The intervals of a profiled step (nnc-profile-stages), over its calls:
+/// each stage's first forward (one sample a call), each run of its
+/// recomputations (any number a call), the backward and updates (one
+/// sample a call, summed over their intervals) and the whole call.
+struct StepProfile {
+  std::vector<std::vector<double>> forward, recompute;
+  std::vector<double> rest, step;
+};
+} // namespace
+
+/// Calls the profiled step after one warm-up call: at least `runs` times,
+/// and as many more as fit in 0.5 s (at most 1000). Each call's marks must
+/// be ids in [-n, n + 1] ending with n + 1 (n stages), each stage's first
+/// forward once; anything else means the step is not the one the marks
+/// describe.
+static llvm::Expected<StepProfile> profileStep(JITModule &jit,
+                                               const EntryPoint &step,
+                                               size_t stages, unsigned runs) {
+  Buffers buffers = stepBuffers(step);
+  const int64_t n = int64_t(stages);
+  // Recompute-all runs stage i's forward again for each later backward.
+  const int64_t capacity = 2 * (n + 2) * (n + 2);
+  std::vector<int64_t> ids(capacity), nanos(capacity);
+  StepProfile profile;
+  profile.forward.resize(stages);
+  profile.recompute.resize(stages);
   double total = 0;
   for (unsigned r = 0; r <= runs || (total < 0.5 && r <= 1000); ++r) {
-    // The first call of each faults in code and workspace pages.
-    for (TimedEntry *t : {&forward, &step}) {
-      if (llvm::Error e = t->call(jit, /*record=*/r > 0))
-        return std::move(e);
-      if (r > 0)
-        total += t->times.back();
+    nncrt_profile_open(ids.data(), nanos.data(), capacity);
+    auto t0 = std::chrono::steady_clock::now();
+    llvm::Error e = jit.invokeWithWorkspace(step.name, buffers.pointers,
+                                            step.workspaceBytes);
+    auto t1 = std::chrono::steady_clock::now();
+    int64_t count = nncrt_profile_close();
+    if (e)
+      return std::move(e);
+    auto bad = [&](const llvm::Twine &why) {
+      return llvm::createStringError("the profiled step's marks " + why);
+    };
+    if (count < 2 || count > capacity || ids[count - 1] != n + 1)
+      return bad(llvm::formatv("are {0}, not a profile of {1} stages ending "
+                               "with mark {2}",
+                               count, n, n + 1));
+    std::vector<double> forward(stages, -1.0);
+    std::vector<std::pair<size_t, double>> recompute;
+    double rest = 0;
+    for (int64_t k = 0; k + 1 < count; ++k) {
+      int64_t id = ids[k];
+      double seconds = double(nanos[k + 1] - nanos[k]) * 1e-9;
+      if (id < -n || id > n)
+        return bad(llvm::formatv("name stage {0} of {1}", id, n));
+      if (id == 0) {
+        rest += seconds;
+      } else if (id < 0) {
+        recompute.push_back({size_t(-id - 1), seconds});
+      } else {
+        if (forward[id - 1] >= 0)
+          return bad(llvm::formatv("run stage {0}'s first forward twice", id));
+        forward[id - 1] = seconds;
+      }
     }
+    if (llvm::is_contained(forward, -1.0))
+      return bad("miss a stage's first forward");
+    // The first call faults in code and workspace pages.
+    if (r == 0)
+      continue;
+    for (size_t i = 0; i < stages; ++i)
+      profile.forward[i].push_back(forward[i]);
+    for (auto [stage, seconds] : recompute)
+      profile.recompute[stage].push_back(seconds);
+    profile.rest.push_back(rest);
+    profile.step.push_back(std::chrono::duration<double>(t1 - t0).count());
+    total += profile.step.back();
   }
-  return static_cast<unsigned>(step.times.size());
+  return profile;
+}
+
+/// Compiles `model` planned with `strategy`, its stages profiled, and
+/// profiles its step with `threads` threads.
+static llvm::Expected<StepProfile>
+profileModel(ModuleOp model, const CompileOptions &options,
+             CheckpointStrategy strategy, size_t stages, unsigned runs,
+             unsigned threads) {
+  CompileOptions profiled;
+  profiled.step = options.step;
+  profiled.cpu = options.cpu;
+  profiled.checkpoint.strategy = strategy;
+  profiled.profileStages = true;
+  FailureOr<CompiledModel> compiled =
+      compileForCPU(OwningOpRef<ModuleOp>(model.clone()), profiled);
+  if (failed(compiled))
+    return llvm::createStringError(
+        "compiling the model " +
+        ::nnc::checkpointStrategies.name(strategy).str() + " failed");
+  const EntryPoint *step = compiled->step();
+  if (!step)
+    return llvm::createStringError("the compiled model has no step function");
+  auto jit = JITModule::create(*compiled->module);
+  if (!jit)
+    return jit.takeError();
+  // Time with the threads the code will run with; restore the default.
+  int32_t previous = nncrt_set_num_threads(static_cast<int32_t>(threads));
+  auto restore = llvm::make_scope_exit(
+      [&] { nncrt_set_num_threads(threads ? previous : 0); });
+  return profileStep(**jit, *step, stages, runs);
 }
 
 llvm::Expected<FlopTimes>
@@ -144,40 +216,38 @@ mlir::nnc::measureFlopTimes(ModuleOp model, const CompileOptions &options,
     times.backwardFlops += st.backwardCost;
   }
 
-  // The same step and code, planned store-all.
-  CompileOptions storeAll;
-  storeAll.step = options.step;
-  storeAll.cpu = options.cpu;
-  FailureOr<CompiledModel> compiled =
-      compileForCPU(OwningOpRef<ModuleOp>(model.clone()), storeAll);
-  if (failed(compiled))
-    return error("compiling the model store-all failed");
-  const EntryPoint *forward = compiled->find(EntryRole::Loss);
-  const EntryPoint *step = compiled->step();
-  if (!forward || !step)
-    return error("the compiled model has no loss or step function");
-  auto jit = JITModule::create(*compiled->module);
-  if (!jit)
-    return jit.takeError();
-  // Time with the threads the code will run with; restore the default.
-  int32_t previous = nncrt_set_num_threads(static_cast<int32_t>(threads));
-  auto restore = llvm::make_scope_exit(
-      [&] { nncrt_set_num_threads(threads ? previous : 0); });
-  TimedEntry timedForward{forward, {}, {}}, timedStep{step, {}, {}};
-  llvm::Expected<unsigned> pairs =
-      timeAlternately(**jit, timedForward, timedStep, times.runs);
-  if (!pairs)
-    return pairs.takeError();
-  times.runs = *pairs;
-  times.forwardSeconds = timedForward.best();
-  times.stepSeconds = timedStep.best();
-  if (!(times.stepSeconds > times.forwardSeconds))
-    return error(llvm::formatv("the step ({0:e3} s) was not slower than the "
-                               "forward ({1:e3} s); measurement too noisy",
-                               times.stepSeconds, times.forwardSeconds));
+  // The same step and code, planned store-all: each stage's first forward
+  // and the backward. Then recompute-all: what running a stage's forward
+  // again costs. The two differ (a ResNet-8's recompute-all step ran 40 %
+  // faster than its first forwards predicted): a first forward in
+  // store-all keeps what the backward reads in buffers of its own, a
+  // recomputation runs within the backward on buffers it has just used.
+  const size_t stages = chain->stages.size();
+  llvm::Expected<StepProfile> storeAll =
+      profileModel(model, options, CheckpointStrategy::StoreAll, stages,
+                   times.runs, threads);
+  if (!storeAll)
+    return error(llvm::toString(storeAll.takeError()));
+  llvm::Expected<StepProfile> recompute =
+      profileModel(model, options, CheckpointStrategy::RecomputeAll, stages,
+                   times.runs, threads);
+  if (!recompute)
+    return error(llvm::toString(recompute.takeError()));
+  times.runs = storeAll->step.size();
+  for (size_t i = 0; i < stages; ++i) {
+    times.stageForwardSeconds.push_back(median(storeAll->forward[i]));
+    times.forwardSeconds += times.stageForwardSeconds.back();
+    // A stage no plan recomputes (the loss) costs its first forward.
+    std::vector<double> &again = recompute->recompute[i];
+    times.stageRecomputeSeconds.push_back(
+        again.empty() ? times.stageForwardSeconds.back() : median(again));
+  }
+  times.stepSeconds = median(storeAll->step);
+  double backward = median(storeAll->rest);
+  if (!(backward > 0))
+    return error("the backward took no measurable time");
   times.forwardFlopSeconds = times.forwardSeconds / times.forwardFlops;
-  times.backwardFlopSeconds =
-      (times.stepSeconds - times.forwardSeconds) / times.backwardFlops;
+  times.backwardFlopSeconds = backward / times.backwardFlops;
   return times;
 }
 
@@ -188,6 +258,10 @@ llvm::json::Value mlir::nnc::toJSON(const FlopTimes &t) {
                             {"backward_flops", t.backwardFlops},
                             {"forward_flop_seconds", t.forwardFlopSeconds},
                             {"backward_flop_seconds", t.backwardFlopSeconds},
+                            {"stage_forward_seconds",
+                             llvm::json::Array(t.stageForwardSeconds)},
+                            {"stage_recompute_seconds",
+                             llvm::json::Array(t.stageRecomputeSeconds)},
                             {"runs", static_cast<int64_t>(t.runs)}};
 }
 
@@ -202,5 +276,7 @@ mlir::nnc::applyCostModel(ModuleOp model, CostModel kind,
     return times.takeError();
   options.checkpoint.forwardFlopSeconds = times->forwardFlopSeconds;
   options.checkpoint.backwardFlopSeconds = times->backwardFlopSeconds;
+  options.checkpoint.stageForwardSeconds = times->stageForwardSeconds;
+  options.checkpoint.stageRecomputeSeconds = times->stageRecomputeSeconds;
   return std::optional<FlopTimes>(*times);
 }

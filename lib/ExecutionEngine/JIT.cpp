@@ -35,6 +35,8 @@ static void *cpuRuntimeAddress(RuntimeFunction fn) {
     return reinterpret_cast<void *>(&nncrt_parallel_for);
   case RuntimeFunction::SetNumThreads:
     return reinterpret_cast<void *>(&nncrt_set_num_threads);
+  case RuntimeFunction::ProfileMark:
+    return reinterpret_cast<void *>(&nncrt_profile_mark);
   case RuntimeFunction::Conv2dForward:
     return reinterpret_cast<void *>(&nncrt_conv2d_forward);
   case RuntimeFunction::Conv2dBackwardData:
@@ -55,6 +57,16 @@ static void *cpuRuntimeAddress(RuntimeFunction fn) {
     return reinterpret_cast<void *>(&nncrt_pool2d_forward_bf16);
   case RuntimeFunction::Pool2dBackwardBF16:
     return reinterpret_cast<void *>(&nncrt_pool2d_backward_bf16);
+  case RuntimeFunction::Conv2dForwardLayout:
+    return reinterpret_cast<void *>(&nncrt_conv2d_forward_layout);
+  case RuntimeFunction::Conv2dBackwardDataLayout:
+    return reinterpret_cast<void *>(&nncrt_conv2d_backward_data_layout);
+  case RuntimeFunction::Conv2dBackwardWeightsLayout:
+    return reinterpret_cast<void *>(&nncrt_conv2d_backward_weights_layout);
+  case RuntimeFunction::Pool2dForwardLayout:
+    return reinterpret_cast<void *>(&nncrt_pool2d_forward_layout);
+  case RuntimeFunction::Pool2dBackwardLayout:
+    return reinterpret_cast<void *>(&nncrt_pool2d_backward_layout);
   case RuntimeFunction::AttentionForward:
     return reinterpret_cast<void *>(&nncrt_attention_forward);
   case RuntimeFunction::AttentionBackward:

@@ -264,13 +264,26 @@ llvm::Error mlir::nnc::checkBF16Support(const llvm::StringMap<bool> &features) {
 static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
                                         const CompileOptions &options,
                                         Target target) {
-  if (options.step.precision == Precision::BF16) {
-    if (target == Target::NVPTX) {
-      module->emitError(
-          "--precision=bf16 is not implemented for the nvptx target yet "
-          "(no tensor-core kernels); compile with --precision=f32");
+  if (options.step.precision != Precision::F32 && target == Target::NVPTX) {
+    // The products run on tensor cores through mma.sync with bf16/f16
+    // multiplicands and f32 accumulators, which PTX has from sm_80 on.
+    if (options.gpu.chip < NVPTXChip::SM80) {
+      module->emitError()
+          << "--precision=" << ::nnc::precisions.name(options.step.precision)
+          << " on the nvptx target needs tensor cores with bf16 and f16 "
+             "inputs (mma.sync m16n8k16, sm_80 or newer); --chip="
+          << ::nnc::nvptxChips.name(options.gpu.chip) << " has none";
       return failure();
     }
+  } else if (options.step.precision == Precision::F16) {
+    // oneDNN 2.6 has no f16 matmul or convolution kernels for x86 CPUs
+    // (its f16 paths are for GPUs and AVX512-FP16 parts it emulates
+    // elsewhere), and nnc's own loops have no f16 kernels either.
+    module->emitError("--precision=fp16 is implemented for the nvptx "
+                      "target only (tensor cores): on the CPU, oneDNN has "
+                      "no fast f16 GEMM; use --precision=bf16 there");
+    return failure();
+  } else if (options.step.precision == Precision::BF16) {
     if (llvm::Error err = checkBF16Support(llvm::sys::getHostCPUFeatures())) {
       module->emitError(llvm::toString(std::move(err)));
       return failure();
@@ -308,7 +321,7 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
   }
 
   if (failed(runStage(*module, [&](OpPassManager &pm) {
-        buildNNBufferizePipeline(pm, options);
+        buildNNBufferizePipeline(pm, options, target);
       })))
     return failure();
   for (EntryPoint &e : result.entries) {

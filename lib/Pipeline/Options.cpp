@@ -8,6 +8,7 @@
 #include "nnc/Pipeline/Options.h"
 
 #include "nnc/Dialect/NN/Transforms/Passes.h"
+#include "nnc/Planner/Chain.h"
 #include "nnc/Support/Limits.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -57,6 +58,19 @@ void StepOptions::bind(::nnc::OptionsBinder &b) {
         cl::desc("Element type of matmul operands and the activations "
                  "between them (bf16: f32 accumulation, master weights, "
                  "optimizer state and losses)"));
+  b.opt("loss-scaling", lossScaling,
+        cl::desc("Scale the loss (dynamic: the step takes and returns "
+                 "'loss_scale' and 'good_steps'; a step with an inf or NaN "
+                 "gradient changes no parameter or optimizer state)"));
+  b.opt("loss-scale-growth", lossScaleGrowth,
+        cl::desc("With --loss-scaling=dynamic: the scale's factor after "
+                 "--loss-scale-interval finite steps in a row (> 1)"));
+  b.opt("loss-scale-backoff", lossScaleBackoff,
+        cl::desc("With --loss-scaling=dynamic: the scale's factor after a "
+                 "step with an inf or NaN gradient (in (0, 1))"));
+  b.opt("loss-scale-interval", lossScaleInterval,
+        cl::desc("With --loss-scaling=dynamic: finite steps in a row before "
+                 "the scale grows"));
   b.opt("all-reduce", allReduce,
         cl::desc("Average each gradient over the MPI ranks inside the step "
                  "(data parallelism; nnc-train sets it under mpirun)"));
@@ -112,6 +126,25 @@ llvm::Error StepOptions::validate() const {
         "--beta1 and --beta2 must be in [0, 1) and --eps "
         "finite and not negative");
   bool trainStep = optimizer != Optimizer::None || learningRate > 0;
+  // Checked whether or not loss scaling is on, like the numbers above.
+  if (!(std::isfinite(lossScaleGrowth) && lossScaleGrowth > 1 &&
+        std::isfinite(static_cast<float>(lossScaleGrowth))))
+    return llvm::createStringError(
+        "--loss-scale-growth must be a finite number greater than 1, got " +
+        std::to_string(lossScaleGrowth));
+  if (!(lossScaleBackoff > 0 && lossScaleBackoff < 1))
+    return llvm::createStringError(
+        "--loss-scale-backoff must be in (0, 1), got " +
+        std::to_string(lossScaleBackoff));
+  if (lossScaleInterval < 1 || lossScaleInterval > (int64_t(1) << 24))
+    return llvm::createStringError(
+        "--loss-scale-interval must be in [1, 16777216] (the count of "
+        "finite steps is an f32), got " +
+        std::to_string(lossScaleInterval));
+  if (lossScaling != LossScaling::None && !trainStep)
+    return llvm::createStringError(
+        "--loss-scaling=dynamic needs a training step (--learning-rate > 0 "
+        "or --optimizer): it skips updates");
   if (weightDecay != 0 && !trainStep)
     return llvm::createStringError("--weight-decay needs a training step "
                                    "(--learning-rate > 0 or --optimizer)");
@@ -128,7 +161,9 @@ bool StepOptions::fusesUpdates() const {
   // buffer less per layer; the plan records the decision.
   // An all-reduced gradient must exist before its update.
   // So must an accumulated one.
+  // So must a loss-scaled one (checked before any update).
   return fuseUpdates && !allReduce && microBatches == 1 &&
+         lossScaling == LossScaling::None &&
          effectiveOptimizer() == Optimizer::SGD && weightDecay == 0 &&
          !gradNorms;
 }
@@ -164,6 +199,13 @@ void CheckpointOptions::bind(::nnc::OptionsBinder &b) {
                  "--backward-flop-seconds): costs become seconds"));
   b.opt("backward-flop-seconds", backwardFlopSeconds,
         cl::desc("Seconds per backward FLOP"));
+  b.list("stage-forward-seconds", stageForwardSeconds,
+         cl::desc("Seconds of each stage's first forward, comma-separated, "
+                  "e.g. an earlier --cost-model=measured report's "
+                  "stage_forward_seconds (with the rates above)"));
+  b.list("stage-recompute-seconds", stageRecomputeSeconds,
+         cl::desc("Seconds of each stage's forward when it is recomputed "
+                  "(the report's stage_recompute_seconds)"));
 }
 
 llvm::Error CheckpointOptions::validate() const {
@@ -184,12 +226,38 @@ llvm::Error CheckpointOptions::validate() const {
     return llvm::createStringError(
         "--forward-flop-seconds and --backward-flop-seconds "
         "must be at most 1 (seconds per FLOP)");
+  for (auto [name, list] :
+       {std::pair<const char *, const std::vector<double> *>{
+            "stage-forward-seconds", &stageForwardSeconds},
+        {"stage-recompute-seconds", &stageRecomputeSeconds}})
+    for (double s : *list)
+      if (!(s > 0 && s <= 1e6 && std::isfinite(s)))
+        return llvm::createStringError(llvm::Twine("--") + name +
+                                       " must be positive finite seconds (at "
+                                       "most 1e6), got " +
+                                       std::to_string(s));
+  if (stageForwardSeconds.size() != stageRecomputeSeconds.size() ||
+      (!stageForwardSeconds.empty() && bwd == 0))
+    return llvm::createStringError(
+        "--stage-forward-seconds and --stage-recompute-seconds go together, "
+        "one time per stage each, with --forward-flop-seconds and "
+        "--backward-flop-seconds (a --cost-model=measured report's "
+        "calibration gives all four)");
   if (slots == 0)
     return llvm::createStringError("--slots must be positive");
   if (slots > ::nnc::limits::kMaxSlots)
     return llvm::createStringError("--slots=" + std::to_string(slots) +
                                    " is over nnc's limit of " +
                                    std::to_string(::nnc::limits::kMaxSlots));
+  return llvm::Error::success();
+}
+
+llvm::Error CheckpointOptions::priceChain(::nnc::planner::Chain &chain) const {
+  if (!stageForwardSeconds.empty())
+    return ::nnc::planner::setMeasuredCosts(
+        chain, stageForwardSeconds, stageRecomputeSeconds, backwardFlopSeconds);
+  if (forwardFlopSeconds > 0)
+    ::nnc::planner::scaleCosts(chain, forwardFlopSeconds, backwardFlopSeconds);
   return llvm::Error::success();
 }
 
@@ -201,6 +269,8 @@ CheckpointOptions::toPlanCheckpointsOptions(const StepOptions &step) const {
   plan.slots = slots;
   plan.forwardFlopSeconds = forwardFlopSeconds;
   plan.backwardFlopSeconds = backwardFlopSeconds;
+  plan.stageForwardSeconds = stageForwardSeconds;
+  plan.stageRecomputeSeconds = stageRecomputeSeconds;
   plan.fusedUpdates = step.fusesUpdates();
   plan.microBatches = step.microBatches;
   plan.allReduce = step.allReduce;
@@ -255,12 +325,16 @@ void CalibrationOptions::bind(::nnc::OptionsBinder &b) {
 
 llvm::Error
 CalibrationOptions::validate(const CheckpointOptions &checkpoint) const {
-  if (costModel == CostModel::Measured && (checkpoint.forwardFlopSeconds != 0 ||
-                                           checkpoint.backwardFlopSeconds != 0))
+  if (costModel == CostModel::Measured &&
+      (checkpoint.forwardFlopSeconds != 0 ||
+       checkpoint.backwardFlopSeconds != 0 ||
+       !checkpoint.stageForwardSeconds.empty() ||
+       !checkpoint.stageRecomputeSeconds.empty()))
     return llvm::createStringError(
-        "--cost-model=measured measures the times per FLOP; "
+        "--cost-model=measured measures the stage times and times per FLOP; "
         "do not also give --forward-flop-seconds/"
-        "--backward-flop-seconds");
+        "--backward-flop-seconds/--stage-forward-seconds/"
+        "--stage-recompute-seconds");
   if (threads > ::nnc::limits::kMaxThreads)
     return llvm::createStringError("--num-threads=" + std::to_string(threads) +
                                    " is over nnc's limit of " +

@@ -47,6 +47,9 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
       opts.checkpoint.toPlanCheckpointsOptions(opts.step);
   pm.addPass(createPlanCheckpoints(plan));
   pm.addPass(createRematerialize());
+  // The cost calibration's step times each stage's forward in place.
+  if (opts.profileStages)
+    pm.addPass(createProfileStages());
   // The rematerializer derives the backward afresh: convert again there too,
   // as the plan priced it.
   if (opts.step.precision != Precision::F32)
@@ -63,6 +66,13 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   if (opts.step.allReduce)
     pm.addPass(createInsertAllReduce(
         InsertAllReduceOptions{opts.step.bucketBytes}));
+  // Dynamic loss scaling: on the complete (accumulated, averaged)
+  // gradients, which it unscales and checks before any update (fused
+  // updates are off then too).
+  if (opts.step.lossScaling == LossScaling::Dynamic)
+    pm.addPass(createLossScaling(LossScalingOptions{
+        opts.step.lossScaleGrowth, opts.step.lossScaleBackoff,
+        opts.step.lossScaleInterval}));
   // A weight's update straight from its gradient's matmul: exactly when the
   // plan counted no gradient buffer for it (the plan records the decision,
   // and nnc-fuse-updates checks it).
@@ -71,10 +81,16 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
 }
 
 void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
-                                         const CompileOptions &opts) {
+                                         const CompileOptions &opts,
+                                         Target target) {
   // nn → linalg.generic on tensors, then prove nothing of nn is left.
   pm.addPass(createConvertNNToLinalg());
   pm.addPass(createVerifyNoNN());
+  // oneDNN's blocked layout between the CPU's convolution calls, decided
+  // on tensors where a value's readers are its uses. Not on the GPU: one
+  // plan, two targets, and the GPU's convolution kernels read NCHW.
+  if (target == Target::CPU && opts.cpu.convLayout == ConvLayout::Blocked)
+    pm.addNestedPass<func::FuncOp>(createBlockConvLayouts());
   // Tensors → buffers across function boundaries, identity layouts so every
   // argument is a dense row-major array.
   addTextualPipeline(pm,
@@ -98,14 +114,14 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
 void mlir::nnc::buildCPUPipeline(OpPassManager &pm,
                                  const CompileOptions &opts) {
   buildNNGraphPipeline(pm, opts);
-  buildNNBufferizePipeline(pm, opts);
+  buildNNBufferizePipeline(pm, opts, Target::CPU);
   buildCPUCodegenPipeline(pm, opts.cpu);
 }
 
 void mlir::nnc::buildGPUPipeline(OpPassManager &pm,
                                  const CompileOptions &opts) {
   buildNNGraphPipeline(pm, opts);
-  buildNNBufferizePipeline(pm, opts);
+  buildNNBufferizePipeline(pm, opts, Target::NVPTX);
   buildGPUCodegenPipeline(pm, opts.gpu);
 }
 

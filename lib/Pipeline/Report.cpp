@@ -81,6 +81,12 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
           options.checkpoint.forwardFlopSeconds;
       checkpoint["backward_flop_seconds"] =
           options.checkpoint.backwardFlopSeconds;
+      if (!options.checkpoint.stageForwardSeconds.empty()) {
+        checkpoint["stage_forward_seconds"] = llvm::json::Array(
+            options.checkpoint.stageForwardSeconds);
+        checkpoint["stage_recompute_seconds"] = llvm::json::Array(
+            options.checkpoint.stageRecomputeSeconds);
+      }
     }
   }
   // Data parallelism: each bucket and the backward work its all-reduce can

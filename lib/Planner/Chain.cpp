@@ -28,6 +28,29 @@ void nnc::planner::scaleCosts(Chain &chain, double forward, double backward) {
   }
 }
 
+Error nnc::planner::setMeasuredCosts(Chain &chain,
+                                     llvm::ArrayRef<double> firstForward,
+                                     llvm::ArrayRef<double> recompute,
+                                     double backward) {
+  if (firstForward.size() != chain.stages.size() ||
+      recompute.size() != chain.stages.size())
+    return createStringError(inconvertibleErrorCode(),
+                             "%zu first-forward and %zu recomputation times "
+                             "for a chain of %zu stages: the calibration "
+                             "measured another model or stage partition",
+                             firstForward.size(), recompute.size(),
+                             chain.stages.size());
+  for (auto [stage, first, again] :
+       llvm::zip(chain.stages, firstForward, recompute)) {
+    stage.forwardCost = again;
+    // A first forward cheaper than its recomputation would make the
+    // backward's share negative: the backward keeps at least its own.
+    stage.backwardCost =
+        stage.backwardCost * backward + std::max(first - again, 0.0);
+  }
+  return Error::success();
+}
+
 double Chain::baseCost() const {
   double sum = 0;
   for (const Stage &s : stages)

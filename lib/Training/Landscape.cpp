@@ -7,6 +7,7 @@
 
 #include "nnc/Training/Landscape.h"
 
+#include "nnc/Training/Classifier.h"
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -38,25 +39,15 @@ LossEvaluator::create(OwningOpRef<ModuleOp> module) {
   auto isWeight = [](const BufferInfo &b) {
     return b.isParam || b.isRunningStat;
   };
-  std::vector<const BufferInfo *> data;
-  for (const BufferInfo &b : l.inputs)
-    if (!isWeight(b))
-      data.push_back(&b);
-  if (data.size() != 2 || data[0]->shape.size() < 2 ||
-      data[0]->cType != "float" || data[1]->shape.size() != 1 ||
-      (data[1]->cType != "int32_t" && data[1]->cType != "int64_t") ||
-      data[1]->shape[0] != data[0]->shape[0] || l.outputs.empty() ||
-      !l.outputs[0].shape.empty())
+  std::optional<ClassifierInputs> data = findClassifierInputs(l);
+  if (!data || l.outputs.empty() || !l.outputs[0].shape.empty())
     return llvm::createStringError(
         "the landscape needs a classifier: inputs x float[batch, "
         "features...] and labels int32 or int64[batch], then the "
         "parameters, and the loss first among the results");
-  e->batch = data[0]->shape[0];
-  // Row-major: a sample's dimensions are its features in order.
-  e->features = 1;
-  for (int64_t d : llvm::ArrayRef<int64_t>(data[0]->shape).drop_front())
-    e->features *= d;
-  e->labelsAreI64 = data[1]->cType == "int64_t";
+  e->batch = data->batch;
+  e->features = data->features;
+  e->labelsAreI64 = data->labelsAreI64;
   e->x.resize(e->batch * e->features);
   e->labels.resize(e->batch);
   e->wideLabels.resize(e->labelsAreI64 ? e->batch : 0);
@@ -70,7 +61,7 @@ LossEvaluator::create(OwningOpRef<ModuleOp> module) {
   for (const BufferInfo &b : l.inputs)
     e->lossBuffers.push_back(
         isWeight(b)       ? (void *)e->params[p++].data()
-        : &b == data[0]   ? (void *)e->x.data()
+        : &b == data->x   ? (void *)e->x.data()
         : e->labelsAreI64 ? (void *)e->wideLabels.data()
                           : (void *)e->labels.data());
   e->lossBuffers.push_back(&e->loss);

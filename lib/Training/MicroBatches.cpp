@@ -118,6 +118,10 @@ mlir::nnc::applyMicroStepCostModel(ModuleOp model, CostModel kind,
   options.checkpoint.forwardFlopSeconds = micro.checkpoint.forwardFlopSeconds;
   options.checkpoint.backwardFlopSeconds =
       micro.checkpoint.backwardFlopSeconds;
+  options.checkpoint.stageForwardSeconds =
+      micro.checkpoint.stageForwardSeconds;
+  options.checkpoint.stageRecomputeSeconds =
+      micro.checkpoint.stageRecomputeSeconds;
   return calibration;
 }
 
@@ -157,8 +161,8 @@ planCandidate(const ModelSource &base, const CompileOptions &baseOptions,
   if (failed(chain))
     return ::nnc::makeDiagnosedError();
   const CheckpointOptions &cp = options.checkpoint;
-  if (cp.forwardFlopSeconds > 0)
-    planner::scaleCosts(*chain, cp.forwardFlopSeconds, cp.backwardFlopSeconds);
+  if (llvm::Error e = cp.priceChain(*chain))
+    return std::move(e);
   if (llvm::Error e = chain->validate())
     return std::move(e);
   c.stages = chain->length();

@@ -7,6 +7,7 @@
 
 #include "nnc/Training/Trainer.h"
 
+#include "nnc/Training/Classifier.h"
 #include "nnc/Dialect/NN/IR/NNOps.h"
 #include "nnc/Dialect/NN/Transforms/Passes.h"
 #include "nnc/Plot/SVGPlot.h"
@@ -89,27 +90,15 @@ llvm::Error Trainer::bind() {
   lossFn = compiled.find(EntryRole::Loss);
   if (!step)
     return llvm::createStringError("no training step was compiled");
-  // Data inputs: everything that is not a parameter, optimizer state or a
-  // run-time scalar, which must be x [batch, features] and labels [batch].
-  std::vector<const BufferInfo *> data;
-  for (const BufferInfo &b : step->inputs)
-    if (!b.isParam && !b.isState && !b.isRunningStat && b.name != "lr" &&
-        b.name != "step")
-      data.push_back(&b);
-  if (data.size() != 2 || data[0]->shape.size() < 2 ||
-      data[0]->cType != "float" || data[1]->shape.size() != 1 ||
-      (data[1]->cType != "int32_t" && data[1]->cType != "int64_t") ||
-      data[1]->shape[0] != data[0]->shape[0])
+  std::optional<ClassifierInputs> data = findClassifierInputs(*step);
+  if (!data)
     return llvm::createStringError(
         "the trainer trains classifiers: the model's inputs must be "
         "x float[batch, features...] and labels int32 or int64[batch] (then "
         "the parameters); a cross-entropy MLP is one");
-  batch = data[0]->shape[0];
-  // Row-major: a sample's dimensions are its features in order.
-  features = 1;
-  for (int64_t d : ArrayRef<int64_t>(data[0]->shape).drop_front())
-    features *= d;
-  labelsAreI64 = data[1]->cType == "int64_t";
+  batch = data->batch;
+  features = data->features;
+  labelsAreI64 = data->labelsAreI64;
   const BufferInfo *output = nullptr;
   for (const BufferInfo &b : step->outputs)
     if (b.name == "output")
@@ -159,7 +148,7 @@ llvm::Error Trainer::bind() {
       ptr = &lrValue;
     else if (b.name == "step")
       ptr = &stepValue, adam = true;
-    else if (&b == data[0])
+    else if (&b == data->x)
       ptr = x.data();
     else
       ptr = labelsAreI64 ? (void *)wideLabels.data() : (void *)labels.data();

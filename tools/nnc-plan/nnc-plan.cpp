@@ -132,9 +132,8 @@ static Expected<Chain> loadModelChain(const mlir::nnc::ModelSource &source,
   auto chain = mlir::nnc::buildChainForModel(**module, options);
   if (mlir::failed(chain)) // the diagnostics said why
     return nnc::makeDiagnosedError();
-  const mlir::nnc::CheckpointOptions &cp = options.checkpoint;
-  if (cp.forwardFlopSeconds > 0)
-    scaleCosts(*chain, cp.forwardFlopSeconds, cp.backwardFlopSeconds);
+  if (Error e = options.checkpoint.priceChain(*chain))
+    return std::move(e);
   return *chain;
 }
 
@@ -188,9 +187,8 @@ static Expected<Chain> loadChain(const mlir::nnc::ModelSource &source,
   }();
   if (!chain)
     return chain.takeError();
-  if (options.checkpoint.forwardFlopSeconds > 0)
-    scaleCosts(*chain, options.checkpoint.forwardFlopSeconds,
-               options.checkpoint.backwardFlopSeconds);
+  if (Error e = options.checkpoint.priceChain(*chain))
+    return std::move(e);
   // Every chain, however it was made, is checked before anything plans or
   // simulates it.
   if (Error e = chain->validate())

@@ -74,6 +74,11 @@ int main(int argc, char **argv) {
   ::nnc::VocabularyOpt<::nnc::ScheduleKind> schedule(
       "lr-schedule", cl::desc("Learning-rate schedule"),
       cl::init(::nnc::ScheduleKind::Cosine), cl::cat(cat));
+  // Of the code generation options, the one the CNN benchmarks compare.
+  ::nnc::VocabularyOpt<::nnc::ConvLayout> convLayout(
+      "conv-layout",
+      cl::desc("Activation layout between convolutions and poolings"),
+      cl::init(defaults.cpu.convLayout), cl::cat(cat));
   cl::opt<double> gamma("lr-gamma",
                         cl::desc("Decay factor of step and "
                                  "exponential"),
@@ -210,10 +215,17 @@ int main(int argc, char **argv) {
   if (!compileOptions)
     return fail(llvm::toString(compileOptions.takeError()));
   CompileOptions &options = *compileOptions;
+  options.cpu.convLayout = convLayout;
   if (microBatch.getNumOccurrences())
     if (llvm::Error e = useMicroBatches(*source, options, microBatch))
       return fail("--micro-batch: " + llvm::toString(std::move(e)));
   const StepOptions &stepOptions = options.step;
+  // The trainer does not own a loss-scale state yet (the step would read
+  // the scale from a buffer it does not bind).
+  if (stepOptions.lossScaling != LossScaling::None)
+    return fail("--loss-scaling is for compiled steps (nnc-compile, "
+                "nnc-opt's pipelines): nnc-train does not keep a loss scale "
+                "yet");
   int64_t log = logEvery >= 0            ? static_cast<int64_t>(logEvery)
                 : stepOptions.gradNorms ? 100
                                          : 0;

@@ -123,6 +123,12 @@ TEST(CAPITest, PrecisionIsChecked) {
   EXPECT_NE(std::string(nnc_context_error(ctx)).find("bf16"),
             std::string::npos)
       << nnc_context_error(ctx);
+  // fp16 is a word of the vocabulary, for the nvptx target only.
+  opts.precision = "fp16";
+  EXPECT_EQ(nnc_compile_mlp(ctx, "3,2", "relu", "mse", 1, &opts), nullptr);
+  EXPECT_NE(std::string(nnc_context_error(ctx)).find("nvptx target only"),
+            std::string::npos)
+      << nnc_context_error(ctx);
   opts.precision = "f32";
   nnc_model *m = nnc_compile_mlp(ctx, "3,2", "relu", "mse", 1, &opts);
   ASSERT_NE(m, nullptr) << nnc_context_error(ctx);

@@ -62,6 +62,7 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
   Signature<decltype(nncrt_gemm_bf16)>::expect(F::GemmBF16);
   Signature<decltype(nncrt_parallel_for)>::expect(F::ParallelFor);
   Signature<decltype(nncrt_set_num_threads)>::expect(F::SetNumThreads);
+  Signature<decltype(nncrt_profile_mark)>::expect(F::ProfileMark);
   Signature<decltype(nncrt_conv2d_forward)>::expect(F::Conv2dForward);
   Signature<decltype(nncrt_conv2d_backward_data)>::expect(
       F::Conv2dBackwardData);
@@ -77,6 +78,16 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
   Signature<decltype(nncrt_pool2d_forward_bf16)>::expect(F::Pool2dForwardBF16);
   Signature<decltype(nncrt_pool2d_backward_bf16)>::expect(
       F::Pool2dBackwardBF16);
+  Signature<decltype(nncrt_conv2d_forward_layout)>::expect(
+      F::Conv2dForwardLayout);
+  Signature<decltype(nncrt_conv2d_backward_data_layout)>::expect(
+      F::Conv2dBackwardDataLayout);
+  Signature<decltype(nncrt_conv2d_backward_weights_layout)>::expect(
+      F::Conv2dBackwardWeightsLayout);
+  Signature<decltype(nncrt_pool2d_forward_layout)>::expect(
+      F::Pool2dForwardLayout);
+  Signature<decltype(nncrt_pool2d_backward_layout)>::expect(
+      F::Pool2dBackwardLayout);
   Signature<decltype(nncrt_attention_forward)>::expect(F::AttentionForward);
   Signature<decltype(nncrt_attention_backward)>::expect(F::AttentionBackward);
   Signature<decltype(nncrt_embedding_forward)>::expect(F::EmbeddingForward);
@@ -98,7 +109,7 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
   EXPECT_EQ(getRuntimeFunctionInfo(F::NCCLAllReduceStart).library,
             RuntimeLibrary::NCCL);
   // Every row is checked above, in the enum's order.
-  EXPECT_EQ(getRuntimeFunctions().size(), 26u);
+  EXPECT_EQ(getRuntimeFunctions().size(), 32u);
 }
 
 TEST(RuntimeABI, DeclaresOnceAndRefusesATakenName) {

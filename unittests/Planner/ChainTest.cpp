@@ -277,3 +277,25 @@ TEST(ChainTest, FormatByteSize) {
 }
 
 } // namespace
+
+// Measured stage times: a schedule's cost is the store-all step plus each
+// recomputation at its own time, whichever forward kind runs first.
+TEST(ChainTest, MeasuredCostsPriceRecomputationsAtTheirOwnTime) {
+  Chain c = makeUniformChain(3, 8);
+  for (Stage &s : c.stages)
+    s.backwardCost = 100; // FLOPs
+  const double first[] = {1, 2, 3}, again[] = {0.5, 1.5, 2};
+  ASSERT_FALSE(errorToBool(setMeasuredCosts(c, first, again, 0.01)));
+  // Store-all: each first forward and each backward (1 s) once.
+  EXPECT_DOUBLE_EQ(simulate(c, storeAll(c)).computeCost, 6.0 + 3.0);
+  // Recompute-all recomputes stage 1 twice and stage 2 once.
+  EXPECT_DOUBLE_EQ(simulate(c, recomputeAll(c)).computeCost,
+                   9.0 + 2 * 0.5 + 1.5);
+  // One time per stage, or an error that says how many.
+  Chain d = makeUniformChain(3, 8);
+  llvm::Error e = setMeasuredCosts(d, llvm::ArrayRef(first).take_front(2),
+                                   llvm::ArrayRef(again).take_front(2), 0.01);
+  ASSERT_TRUE(bool(e));
+  EXPECT_NE(llvm::toString(std::move(e)).find("for a chain of 3 stages"),
+            std::string::npos);
+}

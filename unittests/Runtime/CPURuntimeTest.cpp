@@ -214,4 +214,31 @@ TEST(ParallelForTest, CoversTheRangeOnceInPiecesOfAtLeastTheGrain) {
           EXPECT_GE(e - b, grain);
     }
 }
+
+TEST(ProfileTest, RecordsMarksInOrderOnlyWhileOpen) {
+  nncrt_profile_mark(7); // no profile open: nothing happens
+  int64_t ids[3] = {-9, -9, -9}, nanos[3] = {0, 0, 0};
+  nncrt_profile_open(ids, nanos, 3);
+  nncrt_profile_mark(1);
+  nncrt_profile_mark(-2);
+  EXPECT_EQ(nncrt_profile_close(), 2);
+  EXPECT_EQ(ids[0], 1);
+  EXPECT_EQ(ids[1], -2);
+  EXPECT_EQ(ids[2], -9);
+  EXPECT_GT(nanos[0], 0);
+  EXPECT_GE(nanos[1], nanos[0]); // a steady clock
+  nncrt_profile_mark(5); // closed again
+  EXPECT_EQ(ids[2], -9);
+}
+
+TEST(ProfileTest, CountsMarksPastTheCapacityWithoutWritingThem) {
+  int64_t ids[3] = {-9, -9, -9}, nanos[3] = {0, 0, 0};
+  nncrt_profile_open(ids, nanos, 2);
+  for (int64_t id = 1; id <= 4; ++id)
+    nncrt_profile_mark(id);
+  EXPECT_EQ(nncrt_profile_close(), 4);
+  EXPECT_EQ(ids[1], 2);
+  EXPECT_EQ(ids[2], -9);
+  EXPECT_EQ(nanos[2], 0);
+}
 } // namespace

@@ -6,14 +6,17 @@
 //===----------------------------------------------------------------------===//
 ///
 /// \file
-/// The checkpoint planner prices stages in FLOPs by default. Compiled
-/// forward and backward code do not run at the same speed per FLOP (the
-/// forward's x·Wᵀ runs as register dot products, the backward's
-/// contractions stream their output), so FLOPs mispredict what a
-/// recomputation costs in time. measureFlopTimes() compiles the model
-/// store-all, runs it on this machine and returns the two rates that
-/// nnc-plan-checkpoints' `forward-flop-seconds` and `backward-flop-seconds`
-/// take; plans then optimise, and reports quote, a predicted step time.
+/// The checkpoint planner prices stages in FLOPs by default. Compiled code
+/// does not run at one speed per FLOP: a convolution, a pooling, a loss
+/// and a matmul each have their own, and the forward's x·Wᵀ runs as
+/// register dot products where the backward's contractions stream their
+/// output. So FLOPs mispredict what a recomputation costs in time.
+/// measureFlopTimes() compiles the model store-all with each stage's
+/// forward marked (nnc-profile-stages), runs it on this machine and
+/// returns each stage's forward time and the backward's time per FLOP,
+/// which nnc-plan-checkpoints' `stage-forward-seconds` and
+/// `backward-flop-seconds` take; plans then optimise, and reports quote, a
+/// predicted step time.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -26,31 +29,38 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
+#include <vector>
+
 namespace mlir::nnc {
 
 struct FlopTimes {
+  /// The forward's mean rate (reported; the plan reads the stage times)
+  /// and the backward's.
   double forwardFlopSeconds = 0, backwardFlopSeconds = 0;
-  /// Fastest calls of the model function (forward and loss) and of the
-  /// store-all step function (gradient or training step).
+  /// Medians over the timed calls of the step: its forward (the stages'
+  /// sum) and the whole step.
   double forwardSeconds = 0, stepSeconds = 0;
+  /// Medians of each stage's first forward (store-all) and of a run of its
+  /// recomputation (recompute-all), in stage order.
+  std::vector<double> stageForwardSeconds, stageRecomputeSeconds;
   /// The planner chain's totals the rates divide by.
   double forwardFlops = 0, backwardFlops = 0;
-  /// Timed calls of the step function (each after one of the forward).
+  /// Timed calls of the step function.
   unsigned runs = 0;
 };
 
 /// Compiles `model` (a module with one model function; not modified) with
-/// `options`' autodiff and learning rate but store-all, JIT-compiles it and
-/// times the model function and the step function on seeded random inputs:
-/// one warm-up call each, then the fastest of at least `runs` calls of each,
-/// alternating between the two (more while they take under 0.5 s in all,
-/// for small models). The forward time
-/// over the chain's forward FLOPs and the rest of the step over its
-/// backward FLOPs are the rates. Fails if compilation fails (diagnostics go
-/// to the context's handler) or if the step is not slower than the forward
-/// (a measurement too noisy to use). `threads` (0: the runtime's default)
-/// is how many threads the GEMM runs with while timing: the count the
-/// compiled code will run with, or the rates describe another machine.
+/// `options`' step but store-all and its stages profiled, JIT-compiles it
+/// and calls the step on seeded random inputs: one warm-up call, then at
+/// least `runs` calls and more while they take under 0.5 s in all (at most
+/// 1000). Each stage's forward time, the backward's (the rest of the step)
+/// and the step's are the medians over the calls: the statistic a user's
+/// step time is (benchmarks time steps so too). The backward's time over
+/// the chain's backward FLOPs is its rate. Fails if compilation fails
+/// (diagnostics go to the context's handler) or the profile is not the
+/// one the marks describe. `threads` (0: the runtime's default) is how
+/// many threads the step runs with while timing: the count the compiled
+/// code will run with, or the times describe another machine.
 llvm::Expected<FlopTimes> measureFlopTimes(ModuleOp model,
                                            const CompileOptions &options,
                                            unsigned runs = 5,
@@ -60,7 +70,8 @@ llvm::Expected<FlopTimes> measureFlopTimes(ModuleOp model,
 llvm::json::Value toJSON(const FlopTimes &times);
 
 /// Prices `options`' checkpoint plan as `kind` says: for Measured, runs
-/// measureFlopTimes() on `model` and sets the two rates in `options`,
+/// measureFlopTimes() on `model` and sets the stage times and rates in
+/// `options`,
 /// returning the calibration; for Flops, leaves `options` as it is.
 llvm::Expected<std::optional<FlopTimes>>
 applyCostModel(ModuleOp model, CostModel kind, CompileOptions &options,

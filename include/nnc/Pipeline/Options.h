@@ -35,6 +35,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+namespace nnc::planner {
+struct Chain;
+} // namespace nnc::planner
 
 namespace mlir::nnc {
 
@@ -60,6 +65,14 @@ struct StepOptions {
   /// What the contractions read and the activations between them are
   /// stored in (nnc-mixed-precision).
   Precision precision = Precision::F32;
+  /// Dynamic loss scaling (nnc-loss-scaling): the step takes and returns
+  /// the scale and the count of finite steps, and skips its updates when a
+  /// gradient is not finite. Any precision (f32 and bf16 test it on the
+  /// CPU).
+  LossScaling lossScaling = LossScaling::None;
+  /// GradScaler's growth_factor, backoff_factor and growth_interval.
+  double lossScaleGrowth = 2.0, lossScaleBackoff = 0.5;
+  int64_t lossScaleInterval = 2000;
   /// Data parallelism (docs/Distributed.md): average every gradient over
   /// the MPI ranks in the step, in buckets of at least this many bytes.
   bool allReduce = false;
@@ -88,11 +101,18 @@ struct CheckpointOptions {
   unsigned slots = 500;
   /// Measured seconds per forward/backward FLOP; 0: costs are FLOPs.
   double forwardFlopSeconds = 0.0, backwardFlopSeconds = 0.0;
+  /// Measured seconds of each stage's first forward and of a recomputation
+  /// of it (with backwardFlopSeconds): what --cost-model=measured profiles;
+  /// they replace forwardFlopSeconds.
+  std::vector<double> stageForwardSeconds, stageRecomputeSeconds;
 
   void bind(::nnc::OptionsBinder &binder);
   llvm::Error validate() const;
   PlanCheckpointsOptions
   toPlanCheckpointsOptions(const StepOptions &step) const;
+  /// Makes `chain`'s FLOP costs the measured seconds these options give
+  /// (per-stage forward times, else rates); none given: FLOPs stay.
+  llvm::Error priceChain(::nnc::planner::Chain &chain) const;
 };
 
 /// Everything the pipelines, compileForCPU and compileForGPU read.
@@ -106,6 +126,9 @@ struct CompileOptions {
   GPUCodegenOptions gpu;
   /// Draw the step's arena over time into this SVG file.
   std::string memorySvg;
+  /// Mark each stage's forward in the step's profile (nnc-profile-stages):
+  /// what the cost calibration compiles, not a user's option.
+  bool profileStages = false;
 
   /// Binds every concern (what nnc-opt's pipelines offer).
   void bind(::nnc::OptionsBinder &binder);

@@ -25,7 +25,10 @@ namespace nnc {
 void buildNNGraphPipeline(OpPassManager &pm, const CompileOptions &opts);
 
 /// nn → linalg on tensors → buffers with caller-owned results.
-void buildNNBufferizePipeline(OpPassManager &pm, const CompileOptions &opts);
+/// On the CPU, the activations between convolutions are laid out for
+/// oneDNN first (opts.cpu.convLayout); the NVPTX target keeps NCHW.
+void buildNNBufferizePipeline(OpPassManager &pm, const CompileOptions &opts,
+                              Target target);
 
 /// The whole CPU pipeline: graph stage, bufferization, then the CPU
 /// target's code generation (buildCPUCodegenPipeline,

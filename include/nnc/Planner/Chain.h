@@ -22,6 +22,7 @@
 #ifndef NNC_PLANNER_CHAIN_H
 #define NNC_PLANNER_CHAIN_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
@@ -106,6 +107,18 @@ struct Chain {
 /// are FLOPs: seconds per forward and per backward FLOP, which makes costs
 /// predicted seconds).
 void scaleCosts(Chain &chain, double forward, double backward);
+
+/// Measured costs, in seconds: stage i + 1's first forward took
+/// \p firstForward[i] in the compiled step and a recomputation of it
+/// \p recompute[i]; its backward costs its FLOPs times \p backward seconds
+/// per FLOP. Every schedule runs each stage's first forward and backward
+/// exactly once, so the stage's forward cost becomes its recomputation's
+/// time and its backward cost takes the difference: a schedule's cost is
+/// then exactly its predicted time. An error if a list is not one time
+/// per stage.
+llvm::Error setMeasuredCosts(Chain &chain, llvm::ArrayRef<double> firstForward,
+                             llvm::ArrayRef<double> recompute,
+                             double backward);
 
 /// A chain of \p length identical stages: forward and backward cost 1, and
 /// every size (input, outputs, saved data) equal to \p bytes. This is the

@@ -82,6 +82,29 @@ public:
     owned.push_back(std::move(o));
   }
 
+  /// Declares a comma-separated list option `name` for `field`.
+  template <typename T, typename... Mods>
+  void list(llvm::StringRef name, std::vector<T> &field, Mods &&...mods) {
+    if (category) {
+      auto o = std::make_unique<llvm::cl::list<T, std::vector<T>>>(
+          name, llvm::cl::location(field), llvm::cl::CommaSeparated,
+          llvm::cl::cat(*category), std::forward<Mods>(mods)...);
+      byName[name] = o.get();
+      owned.push_back(std::move(o));
+      return;
+    }
+    using Option = mlir::detail::PassOptions::ListOption<T>;
+    auto o = std::make_unique<Option>(*passOptions, name,
+                                      std::forward<Mods>(mods)...);
+    if (!field.empty())
+      *o = llvm::ArrayRef<T>(field);
+    byName[name] = o.get();
+    commits.push_back([o = o.get(), &field] {
+      field.assign(o->begin(), o->end());
+    });
+    owned.push_back(std::move(o));
+  }
+
   /// Whether option `name` was given (not just defaulted).
   bool wasGiven(llvm::StringRef name) const {
     llvm::cl::Option *o = byName.lookup(name);

@@ -177,17 +177,36 @@ inline const Vocabulary<NVPTXChip> &vocabularyOf(NVPTXChip) {
 /// The element type a training step's contractions read and its saved
 /// activations are stored in (master weights, optimizer state, losses and
 /// reductions stay f32).
-enum class Precision { F32, BF16 };
+enum class Precision { F32, BF16, F16 };
 inline constexpr Word<Precision> kPrecisionWords[] = {
     {Precision::F32, "f32", "everything in f32"},
     {Precision::BF16, "bf16",
      "mixed precision: matmul operands and the activations they read in "
      "bf16, f32 accumulation, f32 master weights and optimizer state"},
+    {Precision::F16, "fp16",
+     "as bf16 with f16 (nvptx target only; pair it with "
+     "--loss-scaling=dynamic: f16's range is narrow)"},
 };
 inline constexpr Vocabulary<Precision> precisions{"precision",
                                                   kPrecisionWords};
 inline const Vocabulary<Precision> &vocabularyOf(Precision) {
   return precisions;
+}
+
+/// Whether a training step scales its loss (docs/MixedPrecision.md,
+/// "Dynamic loss scaling").
+enum class LossScaling { None, Dynamic };
+inline constexpr Word<LossScaling> kLossScalingWords[] = {
+    {LossScaling::None, "none", "the backward starts from 1"},
+    {LossScaling::Dynamic, "dynamic",
+     "PyTorch's GradScaler: the backward starts from a scale the caller "
+     "owns; a step with an inf or NaN gradient updates nothing and halves "
+     "it, 2000 finite steps double it"},
+};
+inline constexpr Vocabulary<LossScaling> lossScalings{"loss scaling",
+                                                      kLossScalingWords};
+inline const Vocabulary<LossScaling> &vocabularyOf(LossScaling) {
+  return lossScalings;
 }
 
 /// Who computes the CPU target's contractions.
@@ -201,6 +220,22 @@ inline constexpr Word<GemmEngine> kGemmWords[] = {
 inline constexpr Vocabulary<GemmEngine> gemmEngines{"GEMM engine", kGemmWords};
 inline const Vocabulary<GemmEngine> &vocabularyOf(GemmEngine) {
   return gemmEngines;
+}
+
+/// The layout of the activations convolutions and poolings hand each other
+/// on the CPU (nnc-block-conv-layouts).
+enum class ConvLayout { Plain, Blocked };
+inline constexpr Word<ConvLayout> kConvLayoutWords[] = {
+    {ConvLayout::Plain, "plain",
+     "NCHW everywhere; each call reorders to the layout its kernel reads"},
+    {ConvLayout::Blocked, "blocked",
+     "oneDNN's nChw16c between layers that all read it (chosen at compile "
+     "time), NCHW at the boundaries"},
+};
+inline constexpr Vocabulary<ConvLayout> convLayouts{"convolution layout",
+                                                    kConvLayoutWords};
+inline const Vocabulary<ConvLayout> &vocabularyOf(ConvLayout) {
+  return convLayouts;
 }
 
 /// How checkpoint costs are priced.
@@ -248,11 +283,13 @@ namespace mlir::nnc {
 using ::nnc::Activation;
 using ::nnc::CheckpointStrategy;
 using ::nnc::CostModel;
+using ::nnc::ConvLayout;
 using ::nnc::GemmEngine;
 using ::nnc::Init;
 using ::nnc::Loss;
 using ::nnc::NVPTXChip;
 using ::nnc::Optimizer;
+using ::nnc::LossScaling;
 using ::nnc::Precision;
 using ::nnc::Target;
 } // namespace mlir::nnc

@@ -16,6 +16,8 @@ using namespace mlir::nnc;
 
 void CPUCodegenOptions::bind(::nnc::OptionsBinder &b) {
   b.opt("gemm", gemm, llvm::cl::desc("How the CPU target runs contractions"));
+  b.opt("conv-layout", convLayout,
+        llvm::cl::desc("Activation layout between convolutions and poolings"));
 }
 
 void mlir::nnc::buildCPUCodegenPipeline(OpPassManager &pm,

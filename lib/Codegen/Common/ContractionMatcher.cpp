@@ -16,19 +16,20 @@
 using namespace mlir;
 using namespace mlir::nnc;
 
-static bool contiguousMatrix(Value v, bool bf16) {
+/// `half`: bf16 or f16 (the GPU's fp16 steps; the CPU refuses them).
+static bool contiguousMatrix(Value v, bool half) {
   auto type = dyn_cast<MemRefType>(v.getType());
   return type && type.hasStaticShape() && type.getRank() == 2 &&
-         (bf16 ? type.getElementType().isBF16()
+         (half ? isa<BFloat16Type, Float16Type>(type.getElementType())
                : type.getElementType().isF32()) &&
          isLastMemrefDimUnitStride(type);
 }
 
-/// `v`, or what it widens from bf16 (a mixed-precision contraction reads
-/// its bf16 operands through arith.extf).
+/// `v`, or what it widens from bf16 or f16 (a mixed-precision contraction
+/// reads its 16-bit operands through arith.extf).
 static Value widenedFrom(Value v) {
   if (auto ext = v.getDefiningOp<arith::ExtFOp>())
-    if (ext.getIn().getType().isBF16())
+    if (isa<BFloat16Type, Float16Type>(ext.getIn().getType()))
       return ext.getIn();
   return v;
 }
@@ -102,7 +103,9 @@ std::optional<MatmulOperands> mlir::nnc::matchMatmul(linalg::LinalgOp op,
       op.getNumDpsInits() != 1 || op->getNumRegions() != 1)
     return std::nullopt;
   bool bf16 = allowBF16 && contiguousMatrix(op.getDpsInputs()[0], true) &&
-              contiguousMatrix(op.getDpsInputs()[1], true);
+              contiguousMatrix(op.getDpsInputs()[1], true) &&
+              getElementTypeOrSelf(op.getDpsInputs()[0].getType()) ==
+                  getElementTypeOrSelf(op.getDpsInputs()[1].getType());
   if (!contiguousMatrix(op.getDpsInputs()[0], bf16) ||
       !contiguousMatrix(op.getDpsInputs()[1], bf16) ||
       !contiguousMatrix(op.getDpsInits()[0], false) ||

@@ -120,6 +120,32 @@ struct LowerRuntimeCallsPass
       b.create<func::CallOp>(call.getLoc(), *callee, *args);
       call.erase();
     }
+    if (failed(lowerProfileMarks(module)))
+      return signalPassFailure();
+  }
+
+  /// Each nn.profile_mark becomes the CPU runtime's call; the profile is
+  /// the CPU runtime's, so another target refuses it.
+  LogicalResult lowerProfileMarks(ModuleOp module) {
+    SmallVector<ProfileMarkOp> marks;
+    module.walk([&](ProfileMarkOp mark) { marks.push_back(mark); });
+    if (marks.empty())
+      return success();
+    if (libraryOf(target) != RuntimeLibrary::CPU)
+      return marks.front().emitOpError()
+             << "profiles the step on the CPU runtime: the "
+             << ::nnc::targets.name(target) << " target has no profile";
+    FailureOr<func::FuncOp> callee =
+        declareRuntimeFunction(module, RuntimeFunction::ProfileMark);
+    if (failed(callee))
+      return failure();
+    for (ProfileMarkOp mark : marks) {
+      OpBuilder b(mark);
+      Value id = b.create<arith::ConstantOp>(mark.getLoc(), mark.getIdAttr());
+      b.create<func::CallOp>(mark.getLoc(), *callee, id);
+      mark.erase();
+    }
+    return success();
   }
 };
 } // namespace

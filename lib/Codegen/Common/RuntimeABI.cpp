@@ -27,6 +27,7 @@ constexpr ABIType kGemmBF16Args[] = {
     T::I64, T::F32, T::Ptr, T::I64, T::I32, T::Ptr, T::I32, T::F32};
 constexpr ABIType kParallelForArgs[] = {T::Ptr, T::Ptr, T::I64, T::I64, T::I64};
 constexpr ABIType kSetNumThreadsArgs[] = {T::I32};
+constexpr ABIType kProfileMarkArgs[] = {T::I64};
 // Convolutions and pooling: their pointers, then the geometry (18 and 14
 // values: see CPURuntime.h), then the flags.
 #define NNC_CONV_GEOMETRY                                                      \
@@ -48,6 +49,17 @@ constexpr ABIType kPool2dForwardArgs[] = {T::Ptr, T::Ptr, T::I32,
                                           NNC_POOL_GEOMETRY};
 constexpr ABIType kPool2dBackwardArgs[] = {T::Ptr, T::Ptr, T::Ptr, T::I32,
                                            NNC_POOL_GEOMETRY};
+// The layout-aware calls: operand and result types (NNCRT_TYPE_*), then
+// which pointers are nChw16c (NNCRT_LAYOUT_*, a bit per pointer).
+constexpr ABIType kConv2dForwardLayoutArgs[] = {
+    T::Ptr, T::Ptr, T::Ptr, T::Ptr, NNC_CONV_GEOMETRY,
+    T::I32, T::F32, T::I32, T::I32, T::I32};
+constexpr ABIType kConv2dBackwardLayoutArgs[] = {
+    T::Ptr, T::Ptr, T::Ptr, NNC_CONV_GEOMETRY, T::I32, T::I32, T::I32};
+constexpr ABIType kPool2dForwardLayoutArgs[] = {
+    T::Ptr, T::Ptr, T::I32, NNC_POOL_GEOMETRY, T::I32, T::I32};
+constexpr ABIType kPool2dBackwardLayoutArgs[] = {
+    T::Ptr, T::Ptr, T::Ptr, T::I32, NNC_POOL_GEOMETRY, T::I32, T::I32};
 // Attention: q, k, v, mask, then the results; B, H, Tq, Tk, Dk, Dv, the
 // scale and the causal flag.
 #define NNC_ATTENTION_GEOMETRY                                                 \
@@ -80,12 +92,13 @@ const RuntimeFunctionInfo kTable[] = {
     {F::ParallelFor, "nncrt_parallel_for", L::CPU, T::Void, kParallelForArgs},
     {F::SetNumThreads, "nncrt_set_num_threads", L::CPU, T::I32,
      kSetNumThreadsArgs},
+    {F::ProfileMark, "nncrt_profile_mark", L::CPU, T::Void, kProfileMarkArgs},
     {F::Conv2dForward, "nncrt_conv2d_forward", L::CPU, T::Void,
      kConv2dForwardArgs},
     {F::Conv2dBackwardData, "nncrt_conv2d_backward_data", L::CPU, T::Void,
      kConv2dBackwardArgs},
-    {F::Conv2dBackwardWeights, "nncrt_conv2d_backward_weights", L::CPU,
-     T::Void, kConv2dBackwardArgs},
+    {F::Conv2dBackwardWeights, "nncrt_conv2d_backward_weights", L::CPU, T::Void,
+     kConv2dBackwardArgs},
     {F::Pool2dForward, "nncrt_pool2d_forward", L::CPU, T::Void,
      kPool2dForwardArgs},
     {F::Pool2dBackward, "nncrt_pool2d_backward", L::CPU, T::Void,
@@ -94,12 +107,22 @@ const RuntimeFunctionInfo kTable[] = {
      kConv2dForwardBF16Args},
     {F::Conv2dBackwardDataBF16, "nncrt_conv2d_backward_data_bf16", L::CPU,
      T::Void, kConv2dBackwardBF16Args},
-    {F::Conv2dBackwardWeightsBF16, "nncrt_conv2d_backward_weights_bf16",
-     L::CPU, T::Void, kConv2dBackwardBF16Args},
+    {F::Conv2dBackwardWeightsBF16, "nncrt_conv2d_backward_weights_bf16", L::CPU,
+     T::Void, kConv2dBackwardBF16Args},
     {F::Pool2dForwardBF16, "nncrt_pool2d_forward_bf16", L::CPU, T::Void,
      kPool2dForwardArgs},
     {F::Pool2dBackwardBF16, "nncrt_pool2d_backward_bf16", L::CPU, T::Void,
      kPool2dBackwardArgs},
+    {F::Conv2dForwardLayout, "nncrt_conv2d_forward_layout", L::CPU, T::Void,
+     kConv2dForwardLayoutArgs},
+    {F::Conv2dBackwardDataLayout, "nncrt_conv2d_backward_data_layout", L::CPU,
+     T::Void, kConv2dBackwardLayoutArgs},
+    {F::Conv2dBackwardWeightsLayout, "nncrt_conv2d_backward_weights_layout",
+     L::CPU, T::Void, kConv2dBackwardLayoutArgs},
+    {F::Pool2dForwardLayout, "nncrt_pool2d_forward_layout", L::CPU, T::Void,
+     kPool2dForwardLayoutArgs},
+    {F::Pool2dBackwardLayout, "nncrt_pool2d_backward_layout", L::CPU, T::Void,
+     kPool2dBackwardLayoutArgs},
     {F::AttentionForward, "nncrt_attention_forward", L::CPU, T::Void,
      kAttentionForwardArgs},
     {F::AttentionBackward, "nncrt_attention_backward", L::CPU, T::Void,
@@ -114,8 +137,7 @@ const RuntimeFunctionInfo kTable[] = {
     {F::CudaStepEnd, "nncrt_cuda_step_end", L::CUDA, T::Void, kCudaStepEndArgs},
     {F::AllReduceStart, "nncrt_allreduce_start", L::MPI, T::Void,
      kAllReduceArgs},
-    {F::AllReduceWait, "nncrt_allreduce_wait", L::MPI, T::Void,
-     kAllReduceArgs},
+    {F::AllReduceWait, "nncrt_allreduce_wait", L::MPI, T::Void, kAllReduceArgs},
     {F::NCCLAllReduceStart, "nncrt_nccl_allreduce_start", L::NCCL, T::Void,
      kAllReduceArgs},
     {F::NCCLAllReduceWait, "nncrt_nccl_allreduce_wait", L::NCCL, T::Void,

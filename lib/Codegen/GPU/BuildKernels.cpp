@@ -9,7 +9,10 @@
 
 #include "nnc/Codegen/Common/KernelSet.h"
 
+#include "ConvolutionKernels.h"
 #include "KernelBuilder.h"
+
+#include "nnc/Dialect/NN/IR/NNOps.h"
 
 #include "mlir/IR/Matchers.h"
 
@@ -22,6 +25,8 @@ using namespace mlir;
 using namespace mlir::nnc;
 
 static constexpr StringLiteral kKernelModule = "nnc_kernels";
+/// The CPU's mixed-precision GEMM call, a tensor-core kernel here.
+static constexpr StringLiteral kGemmBF16 = "nncrt_gemm_bf16";
 
 /// True if `op` is a zero fill the matmul after it absorbs (beta = 0):
 /// it stays until that matmul's kernel is built, which erases it.
@@ -29,7 +34,7 @@ static bool absorbedByNextMatmul(Operation *op) {
   auto next = dyn_cast_or_null<linalg::LinalgOp>(op->getNextNode());
   if (!next || !next.hasPureBufferSemantics())
     return false;
-  std::optional<MatmulOperands> mm = matchMatmul(next);
+  std::optional<MatmulOperands> mm = matchMatmul(next, /*allowBF16=*/true);
   return mm && isZeroFillOf(op, mm->out);
 }
 
@@ -44,7 +49,12 @@ static bool staysOnHost(Operation *op) {
              memref::ExpandShapeOp, memref::ExtractAlignedPointerAsIndexOp,
              arith::AddIOp, arith::IndexCastOp, LLVM::IntToPtrOp,
              LLVM::ZeroOp>(op) ||
-         op->hasTrait<OpTrait::ConstantLike>();
+         op->hasTrait<OpTrait::ConstantLike>() ||
+         // Run-time calls without a kernel here (the NCCL all-reduce), for
+         // nnc-lower-runtime-calls after this pass.
+         (isa<RuntimeCallOp>(op) &&
+          cast<RuntimeCallOp>(op).getCallee() != kGemmBF16 &&
+          !gpu_codegen::hasLibraryKernel(cast<RuntimeCallOp>(op)));
 }
 
 /// CUDA's limits on a grid's dimensions.
@@ -77,6 +87,10 @@ struct GPUBuildKernelsPass
         if (staysOnHost(&op) || absorbedByNextMatmul(&op))
           continue;
         FailureOr<gpu_codegen::Launch> launch = build(mb, &op, count);
+        // A library call's builder says itself why it has no kernel.
+        if (failed(launch) && isa<RuntimeCallOp>(op) &&
+            gpu_codegen::hasLibraryKernel(cast<RuntimeCallOp>(op)))
+          return signalPassFailure();
         if (failed(launch)) {
           op.emitOpError("has no GPU kernel: the GPU target runs linalg "
                          "ops on buffers (matmuls, reductions, elementwise "
@@ -162,10 +176,18 @@ struct GPUBuildKernelsPass
       lcopy.erase();
       return launch;
     }
+    // The CPU runtime's convolutions and pooling, on the same buffers.
+    if (auto call = dyn_cast<RuntimeCallOp>(op);
+        call && gpu_codegen::hasLibraryKernel(call))
+      return gpu_codegen::buildLibraryKernel(
+          mb, named(call.getCallee().contains("conv") ? "conv" : "pool"),
+          call);
+    if (isa<RuntimeCallOp>(op))
+      return gpu_codegen::buildGemmCallKernel(mb, named("matmul"), op);
     auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
     if (!linalgOp || !linalgOp.hasPureBufferSemantics())
       return failure();
-    if (auto mm = matchMatmul(linalgOp)) {
+    if (auto mm = matchMatmul(linalgOp, /*allowBF16=*/true)) {
       double beta = 1.0;
       if (Operation *prev = op->getPrevNode(); isZeroFillOf(prev, mm->out)) {
         prev->erase();

@@ -15,8 +15,14 @@
 
 #include "KernelBuilder.h"
 
+#include "nnc/Codegen/GPU/MmaFragments.h"
+#include "nnc/Dialect/NN/IR/NNOps.h"
+#include "nnc/Runtime/CPU/CPURuntime.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -124,24 +130,6 @@ struct KernelScope {
   }
 };
 
-/// A kernel taking `operands` (their distinct values, in order of first
-/// appearance) with `shared` workgroup buffers of 16-byte alignment.
-gpu::GPUFuncOp createKernel(OpBuilder &mb, StringRef name, Location loc,
-                            ArrayRef<Value> operands, ArrayRef<Type> shared,
-                            int64_t blockSize) {
-  SmallVector<Type> types;
-  for (Value v : operands)
-    types.push_back(v.getType());
-  auto fn = mb.create<gpu::GPUFuncOp>(loc, name, mb.getFunctionType(types, {}),
-                                      shared);
-  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), mb.getUnitAttr());
-  fn.setKnownBlockSizeAttr(
-      mb.getDenseI32ArrayAttr({static_cast<int32_t>(blockSize), 1, 1}));
-  for (unsigned i = 0; i < shared.size(); ++i)
-    fn.setWorkgroupAttributionAttr(i, "llvm.align", mb.getI64IntegerAttr(16));
-  return fn;
-}
-
 /// The distinct buffers among `values`, in order: the kernel's arguments
 /// (scalars, constants all, are copied into the kernel).
 SmallVector<Value> distinct(ValueRange values) {
@@ -150,12 +138,6 @@ SmallVector<Value> distinct(ValueRange values) {
     if (isa<MemRefType>(v.getType()))
       set.insert(v);
   return SmallVector<Value>(set.begin(), set.end());
-}
-
-MemRefType sharedTile(MLIRContext *ctx, int64_t rows, int64_t cols) {
-  return MemRefType::get({rows, cols}, Float32Type::get(ctx),
-                         MemRefLayoutAttrInterface{},
-                         IntegerAttr::get(IntegerType::get(ctx, 64), 3));
 }
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -408,6 +390,10 @@ void emitGuardedMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
 FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
                                                  const MatmulOperands &mm,
                                                  double beta, Location loc) {
+  // Mixed precision: bf16 (or f16) operands go to the tensor cores.
+  if (mm.bf16)
+    return buildTensorCoreMatmulKernel(mb, name, mm, beta, MatmulEpilogue(),
+                                       loc);
   MLIRContext *ctx = mb.getContext();
   SmallVector<Value> operands = distinct(ValueRange{mm.lhs, mm.rhs, mm.out});
   if (operands.size() != 3)
@@ -460,6 +446,363 @@ FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
   launch.grid = {ceilDiv(mm.N, 16), std::min(ceilDiv(mm.M, 16), kMaxGridY), 1};
   launch.block = {256, 1, 1};
   return launch;
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor-core matmuls (bf16, f16)
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// An index value of a kernel under construction with the integer
+/// operators mma::fragmentCoord uses, so the builder evaluates the same
+/// function the unit test checks against the PTX ISA.
+struct IndexExpr {
+  KernelScope *k;
+  Value v;
+  friend IndexExpr operator/(IndexExpr a, int64_t c) {
+    return {a.k, a.k->div(a.v, c)};
+  }
+  friend IndexExpr operator%(IndexExpr a, int64_t c) {
+    return {a.k, a.k->rem(a.v, c)};
+  }
+  friend IndexExpr operator*(IndexExpr a, int64_t c) {
+    return {a.k, a.k->mul(a.v, a.k->idx(c))};
+  }
+  friend IndexExpr operator+(IndexExpr a, int64_t c) {
+    return c == 0 ? a : IndexExpr{a.k, a.k->add(a.v, a.k->idx(c))};
+  }
+};
+
+/// Block tile 64×64 of 4 warps in 2×2, each 32×32: 2 × 4 mma tiles of
+/// 16×8. k tiles of 32 (two mma k-steps). Shared tiles are stored [m][k]
+/// and [n][k], k contiguous, so each 32-bit fragment register is one
+/// shared load; rows are padded by 8 elements (80 bytes: the 8 rows a
+/// fragment load touches fall in distinct banks, and rows stay 16-byte
+/// aligned for the 128-bit stores that fill them).
+constexpr int64_t kTcBM = 64, kTcBN = 64, kTcBK = 32, kTcPad = 8,
+                  kTcThreads = 128, kTcWarpM = 32, kTcWarpN = 32;
+constexpr int64_t kTcMTiles = kTcWarpM / mma::kM, kTcNTiles = kTcWarpN / mma::kN;
+
+/// D = A·B + C on one 16×8×16 tile, f32 accumulators. f16 is
+/// nvvm.mma.sync. For bf16, MLIR 19's nvvm.mma.sync verifier wants f16x2
+/// multiplicands while the intrinsic it becomes takes i32 (the PTX
+/// encoding), so no bf16 nvvm.mma.sync can be both verified and translated
+/// (llvm/llvm-project#122664, fixed in LLVM 20): bf16 calls that intrinsic,
+/// llvm.nvvm.mma.m16n8k16.row.col.bf16, directly, with i32 registers.
+Value emitMma(OpBuilder &b, Location loc, Type resultType, bool isBF16,
+              ValueRange a, ValueRange bRegs, ValueRange c) {
+  if (isBF16) {
+    SmallVector<Value> args(a);
+    llvm::append_range(args, bRegs);
+    llvm::append_range(args, c);
+    return b
+        .create<LLVM::CallIntrinsicOp>(
+            loc, resultType,
+            b.getStringAttr("llvm.nvvm.mma.m16n8k16.row.col.bf16"), args)
+        .getResult(0);
+  }
+  return b.create<NVVM::MmaOp>(
+      loc, resultType, a, bRegs, c,
+      ArrayRef<int64_t>{mma::kM, mma::kN, mma::kK}, std::nullopt,
+      std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16, NVVM::MMATypes::f16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+}
+
+void emitTensorCoreMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
+                          const MatmulEpilogue &epi, bool guarded, Value A,
+                          Value B, Value C, Value bias, Value As, Value Bs,
+                          Value alphaArg) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  MLIRContext *ctx = b.getContext();
+  Type elem = cast<MemRefType>(A.getType()).getElementType();
+  Type outElem = cast<MemRefType>(C.getType()).getElementType();
+  auto f32 = b.getF32Type();
+  const bool isBF16 = elem.isBF16();
+  if (!guarded)
+    for (Value v : {A, B})
+      b.create<memref::AssumeAlignmentOp>(loc, v, 16);
+
+  Value tid = k.threadId();
+  Value bm = k.mul(k.blockId(gpu::Dimension::y), k.idx(kTcBM));
+  Value bn = k.mul(k.blockId(gpu::Dimension::x), k.idx(kTcBN));
+  Value warp = k.div(tid, 32), lane = k.rem(tid, 32);
+  Value wm = k.mul(k.div(warp, 2), k.idx(kTcWarpM));
+  Value wn = k.mul(k.rem(warp, 2), k.idx(kTcWarpN));
+  Value zeroElem =
+      k.entry.create<arith::ConstantOp>(loc, b.getFloatAttr(elem, 0.0));
+  auto lt = [&](Value a, int64_t n) {
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, a, k.idx(n));
+  };
+
+  // One k tile of op(X) into dst[outer][k]: outer is m for A, n for B.
+  // `kContiguous`: X is stored [outer][K], else [K][outer] (transposed on
+  // the way in, element by element).
+  auto stage = [&](Value src, bool kContiguous, Value base, int64_t outer,
+                   Value dst, Value k0) {
+    if (guarded) {
+      // Thread t takes elements t, t + 128, ... of the tile in [o][k]
+      // order; out-of-range ones are 0 (they add exact zeros).
+      for (int64_t l = 0; l < kTcBM * kTcBK / kTcThreads; ++l) {
+        Value c = l ? k.add(tid, k.idx(l * kTcThreads)) : tid;
+        Value o = k.div(c, kTcBK), kk = k.rem(c, kTcBK);
+        Value go = k.add(base, o), gk = k.add(k0, kk);
+        Value ok = b.create<arith::AndIOp>(loc, lt(go, outer), lt(gk, mm.K));
+        auto ifOp = b.create<scf::IfOp>(
+            loc, ok,
+            [&](OpBuilder &nb, Location l) {
+              Value v = nb.create<memref::LoadOp>(
+                  l, src, kContiguous ? ValueRange{go, gk} : ValueRange{gk, go});
+              nb.create<scf::YieldOp>(l, v);
+            },
+            [&](OpBuilder &nb, Location l) {
+              nb.create<scf::YieldOp>(l, zeroElem);
+            });
+        b.create<memref::StoreOp>(loc, ifOp.getResult(0), dst,
+                                  ValueRange{o, kk});
+      }
+      return;
+    }
+    // 128-bit loads of 8 elements; two a thread.
+    auto v8 = VectorType::get({8}, elem);
+    for (int64_t l = 0; l < kTcBM * kTcBK / (8 * kTcThreads); ++l) {
+      Value c = l ? k.add(tid, k.idx(l * kTcThreads)) : tid;
+      if (kContiguous) {
+        Value o = k.div(c, kTcBK / 8), kc = k.mul(k.rem(c, kTcBK / 8), k.idx(8));
+        Value x = b.create<vector::LoadOp>(
+            loc, v8, src, ValueRange{k.add(base, o), k.add(k0, kc)});
+        b.create<vector::StoreOp>(loc, x, dst, ValueRange{o, kc});
+      } else {
+        Value kr = k.div(c, kTcBM / 8), oc = k.mul(k.rem(c, kTcBM / 8), k.idx(8));
+        Value x = b.create<vector::LoadOp>(
+            loc, v8, src, ValueRange{k.add(k0, kr), k.add(base, oc)});
+        for (int64_t e = 0; e < 8; ++e)
+          b.create<memref::StoreOp>(loc,
+                                    b.create<vector::ExtractOp>(loc, x, e), dst,
+                                    ValueRange{k.add(oc, k.idx(e)), kr});
+      }
+    }
+  };
+
+  // The lane's fragment coordinates (PTX ISA layouts, MmaFragments.h), in
+  // its warp's tile.
+  IndexExpr laneE{&k, lane};
+  SmallVector<mma::Coord<IndexExpr>> aCoord, bCoord, cCoord;
+  for (int64_t r = 0; r < 4; ++r)
+    aCoord.push_back(mma::fragmentCoord(mma::Fragment::A, laneE, 2 * r));
+  for (int64_t r = 0; r < 2; ++r)
+    bCoord.push_back(mma::fragmentCoord(mma::Fragment::B, laneE, 2 * r));
+  for (int64_t i = 0; i < 4; ++i)
+    cCoord.push_back(mma::fragmentCoord(mma::Fragment::C, laneE, i));
+
+  Value fzero = k.f32(0.0);
+  SmallVector<Value> init(kTcMTiles * kTcNTiles * 4, fzero);
+  auto loop = b.create<scf::ForOp>(loc, k.idx(0),
+                                   k.idx(ceilDiv(mm.K, kTcBK) * kTcBK),
+                                   k.idx(kTcBK), init);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k0 = loop.getInductionVar();
+    stage(A, !mm.lhsTransposed, bm, mm.M, As, k0);
+    stage(B, mm.rhsTransposed, bn, mm.N, Bs, k0);
+    b.create<gpu::BarrierOp>(loc);
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    auto v2 = VectorType::get({2}, elem);
+    auto v1i32 = VectorType::get({1}, b.getI32Type());
+    // A register: two elements adjacent along k, one 32-bit shared load;
+    // bf16 goes to mma.sync as i32, f16 as vector<2xf16>.
+    auto reg = [&](Value tile, Value row, Value col) -> Value {
+      Value x = b.create<vector::LoadOp>(loc, v2, tile, ValueRange{row, col});
+      if (!isBF16)
+        return x;
+      return b.create<vector::ExtractOp>(
+          loc, b.create<vector::BitCastOp>(loc, v1i32, x), 0);
+    };
+    auto resultType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+    for (int64_t ks = 0; ks < kTcBK; ks += mma::kK) {
+      SmallVector<SmallVector<Value>> aRegs(kTcMTiles), bRegs(kTcNTiles);
+      for (int64_t mt = 0; mt < kTcMTiles; ++mt)
+        for (const auto &c : aCoord)
+          aRegs[mt].push_back(
+              reg(As, k.add(wm, (c.row + mt * mma::kM).v), (c.col + ks).v));
+      for (int64_t nt = 0; nt < kTcNTiles; ++nt)
+        for (const auto &c : bCoord)
+          bRegs[nt].push_back(
+              reg(Bs, k.add(wn, (c.col + nt * mma::kN).v), (c.row + ks).v));
+      for (int64_t mt = 0; mt < kTcMTiles; ++mt)
+        for (int64_t nt = 0; nt < kTcNTiles; ++nt) {
+          MutableArrayRef<Value> c =
+              MutableArrayRef<Value>(acc).slice((mt * kTcNTiles + nt) * 4, 4);
+          Value d = emitMma(b, loc, resultType, isBF16, aRegs[mt], bRegs[nt],
+                            SmallVector<Value>(c));
+          for (int64_t i = 0; i < 4; ++i)
+            c[i] = b.create<LLVM::ExtractValueOp>(loc, d, i);
+        }
+    }
+    b.create<gpu::BarrierOp>(loc);
+    b.create<scf::YieldOp>(loc, acc);
+  }
+
+  // Epilogue, element by element of the C fragments.
+  Value alphaValue = k.f32(mm.alpha);
+  if (alphaArg) {
+    Value s = b.create<memref::LoadOp>(loc, alphaArg);
+    alphaValue =
+        mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alphaValue);
+  }
+  Value slope = k.f32(epi.slope);
+  for (int64_t mt = 0; mt < kTcMTiles; ++mt)
+    for (int64_t nt = 0; nt < kTcNTiles; ++nt)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value row = k.add(k.add(bm, wm), (cCoord[i].row + mt * mma::kM).v);
+        Value col = k.add(k.add(bn, wn), (cCoord[i].col + nt * mma::kN).v);
+        OpBuilder::InsertionGuard g(b);
+        if (guarded) {
+          Value inside =
+              b.create<arith::AndIOp>(loc, lt(row, mm.M), lt(col, mm.N));
+          auto ifOp = b.create<scf::IfOp>(loc, inside, /*withElse=*/false);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        }
+        Value x = loop.getResult((mt * kTcNTiles + nt) * 4 + i);
+        if (mm.alpha != 1.0 || alphaArg)
+          x = b.create<arith::MulFOp>(loc, x, alphaValue);
+        if (beta != 0.0) {
+          Value old = b.create<memref::LoadOp>(loc, C, ValueRange{row, col});
+          x = b.create<math::FmaOp>(loc, old, k.f32(beta), x);
+        }
+        if (bias)
+          x = b.create<arith::AddFOp>(
+              loc, x, b.create<memref::LoadOp>(loc, bias, ValueRange{col}));
+        if (epi.activation != MatmulEpilogue::Activation::None) {
+          // x > 0 ? x : 0 (or slope·x), as the CPU runtime's post-op.
+          Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT,
+                                              x, fzero);
+          Value neg = epi.activation == MatmulEpilogue::Activation::Relu
+                          ? fzero
+                          : b.create<arith::MulFOp>(loc, x, slope).getResult();
+          x = b.create<arith::SelectOp>(loc, pos, x, neg);
+        }
+        if (outElem != f32)
+          x = b.create<arith::TruncFOp>(loc, outElem, x);
+        b.create<memref::StoreOp>(loc, x, C, ValueRange{row, col});
+      }
+}
+} // namespace
+
+FailureOr<Launch> gpu_codegen::buildTensorCoreMatmulKernel(
+    OpBuilder &mb, StringRef name, const MatmulOperands &mm, double beta,
+    const MatmulEpilogue &epilogue, Location loc) {
+  MLIRContext *ctx = mb.getContext();
+  Type elem = cast<MemRefType>(mm.lhs.getType()).getElementType();
+  Type outElem = cast<MemRefType>(mm.out.getType()).getElementType();
+  if (!(elem.isBF16() || elem.isF16()) ||
+      cast<MemRefType>(mm.rhs.getType()).getElementType() != elem ||
+      !(outElem.isF32() || outElem == elem) ||
+      (beta != 0.0 && !outElem.isF32()))
+    return failure();
+  SmallVector<Value> operands = distinct(ValueRange{mm.lhs, mm.rhs, mm.out});
+  if (operands.size() != 3)
+    return failure();
+  if (epilogue.bias)
+    operands.push_back(epilogue.bias);
+  if (mm.alphaScalar)
+    operands.push_back(mm.alphaScalar);
+  bool guarded = mm.M % kTcBM || mm.N % kTcBN || mm.K % kTcBK;
+  auto tile = [&](int64_t rows) {
+    return MemRefType::get({rows, kTcBK + kTcPad}, elem,
+                           MemRefLayoutAttrInterface{},
+                           IntegerAttr::get(IntegerType::get(ctx, 64), 3));
+  };
+  Launch launch;
+  launch.operands = operands;
+  launch.kernel = createKernel(mb, name, loc, operands,
+                               {tile(kTcBM), tile(kTcBN)}, kTcThreads);
+  KernelScope k(launch.kernel, loc);
+  auto args = launch.kernel.getArguments();
+  auto wg = launch.kernel.getWorkgroupAttributions();
+  unsigned next = 3;
+  Value bias = epilogue.bias ? args[next++] : Value();
+  Value alphaArg = mm.alphaScalar ? args[next++] : Value();
+  emitTensorCoreMatmul(k, mm, beta, epilogue, guarded, args[0], args[1],
+                       args[2], bias, wg[0], wg[1], alphaArg);
+  k.finish();
+  launch.grid = {ceilDiv(mm.N, kTcBN), ceilDiv(mm.M, kTcBM), 1};
+  launch.block = {kTcThreads, 1, 1};
+  return launch;
+}
+
+FailureOr<Launch> gpu_codegen::buildGemmCallKernel(OpBuilder &mb,
+                                                   StringRef name,
+                                                   Operation *op) {
+  auto call = dyn_cast<RuntimeCallOp>(op);
+  if (!call || call.getCallee() != "nncrt_gemm_bf16" ||
+      call.getNumResults() != 0)
+    return failure();
+  // nncrt_gemm_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta,
+  //                 C, ldc, cType, bias, activation, slope).
+  SmallVector<Value> buffers(call.getInputs());
+  llvm::append_range(buffers, call.getOutputs());
+  ArrayRef<int64_t> ptrs = call.getPointers();
+  ArrayAttr scalars = call.getScalars();
+  if (ptrs.size() != 4 || scalars.size() != 13)
+    return failure();
+  auto intAt = [&](unsigned i) {
+    return cast<IntegerAttr>(scalars[i]).getValue().getSExtValue();
+  };
+  auto floatAt = [&](unsigned i) {
+    return cast<FloatAttr>(scalars[i]).getValueAsDouble();
+  };
+  auto buffer = [&](int64_t p) {
+    return p >= 0 && p < int64_t(buffers.size()) ? buffers[p] : Value();
+  };
+  MatmulOperands mm;
+  mm.lhs = buffer(ptrs[0]);
+  mm.rhs = buffer(ptrs[1]);
+  mm.out = buffer(ptrs[2]);
+  mm.lhsTransposed = intAt(0);
+  mm.rhsTransposed = intAt(1);
+  mm.M = intAt(2), mm.N = intAt(3), mm.K = intAt(4);
+  mm.alpha = floatAt(5);
+  mm.bf16 = true;
+  double beta = floatAt(8);
+  MatmulEpilogue epi;
+  epi.bias = buffer(ptrs[3]);
+  switch (intAt(11)) {
+  case NNCRT_ACTIVATION_NONE:
+    break;
+  case NNCRT_ACTIVATION_RELU:
+    epi.activation = MatmulEpilogue::Activation::Relu;
+    break;
+  case NNCRT_ACTIVATION_LEAKY_RELU:
+    epi.activation = MatmulEpilogue::Activation::LeakyRelu;
+    epi.slope = floatAt(12);
+    break;
+  default:
+    return failure();
+  }
+  // Dense row-major operands of exactly the call's shape.
+  auto dense = [](Value v, int64_t rows, int64_t cols, int64_t ld) {
+    auto t = v ? dyn_cast<MemRefType>(v.getType()) : MemRefType();
+    return t && t.getRank() == 2 && t.getLayout().isIdentity() &&
+           t.getDimSize(0) == rows && t.getDimSize(1) == cols && ld == cols;
+  };
+  if (!mm.lhs || !mm.rhs || !mm.out ||
+      !dense(mm.lhs, mm.lhsTransposed ? mm.K : mm.M,
+             mm.lhsTransposed ? mm.M : mm.K, intAt(6)) ||
+      !dense(mm.rhs, mm.rhsTransposed ? mm.N : mm.K,
+             mm.rhsTransposed ? mm.K : mm.N, intAt(7)) ||
+      !dense(mm.out, mm.M, mm.N, intAt(9)))
+    return failure();
+  if (epi.bias) {
+    auto t = dyn_cast<MemRefType>(epi.bias.getType());
+    if (!t || t.getRank() != 1 || t.getDimSize(0) != mm.N ||
+        !t.getElementType().isF32())
+      return failure();
+  }
+  return buildTensorCoreMatmulKernel(mb, name, mm, beta, epi, call.getLoc());
 }
 
 //===----------------------------------------------------------------------===//
@@ -774,4 +1117,28 @@ FailureOr<Launch> gpu_codegen::buildReductionKernel(OpBuilder &mb,
   launch.grid = {np, 1, 1};
   launch.block = {block, 1, 1};
   return launch;
+}
+
+gpu::GPUFuncOp gpu_codegen::createKernel(OpBuilder &mb, StringRef name,
+                                         Location loc, ArrayRef<Value> operands,
+                                         ArrayRef<Type> shared,
+                                         int64_t blockSize) {
+  SmallVector<Type> types;
+  for (Value v : operands)
+    types.push_back(v.getType());
+  auto fn = mb.create<gpu::GPUFuncOp>(loc, name, mb.getFunctionType(types, {}),
+                                      shared);
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), mb.getUnitAttr());
+  fn.setKnownBlockSizeAttr(
+      mb.getDenseI32ArrayAttr({static_cast<int32_t>(blockSize), 1, 1}));
+  for (unsigned i = 0; i < shared.size(); ++i)
+    fn.setWorkgroupAttributionAttr(i, "llvm.align", mb.getI64IntegerAttr(16));
+  return fn;
+}
+
+MemRefType gpu_codegen::sharedTile(MLIRContext *ctx, int64_t rows,
+                                   int64_t cols) {
+  return MemRefType::get({rows, cols}, Float32Type::get(ctx),
+                         MemRefLayoutAttrInterface{},
+                         IntegerAttr::get(IntegerType::get(ctx, 64), 3));
 }

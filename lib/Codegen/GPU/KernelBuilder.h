@@ -35,6 +35,15 @@ struct Launch {
   SmallVector<Value> operands;
 };
 
+/// A kernel taking `operands` with `shared` workgroup buffers (16-byte
+/// aligned) and `blockSize` threads a block: what every builder starts from.
+gpu::GPUFuncOp createKernel(OpBuilder &moduleBuilder, StringRef name,
+                            Location loc, ArrayRef<Value> operands,
+                            ArrayRef<Type> shared, int64_t blockSize);
+
+/// A rows × cols f32 tile in workgroup (shared) memory.
+MemRefType sharedTile(MLIRContext *ctx, int64_t rows, int64_t cols);
+
 /// out = beta·out + alpha·op(lhs)·op(rhs). Shapes that are multiples of the
 /// block tile get the register-tiled kernel (128×128 or 64×64 block tiles,
 /// 8×8 or 4×4 outputs a thread, k tiles through shared memory, 128-bit
@@ -42,6 +51,38 @@ struct Launch {
 FailureOr<Launch> buildMatmulKernel(OpBuilder &moduleBuilder, StringRef name,
                                     const MatmulOperands &mm, double beta,
                                     Location loc);
+
+/// What a tensor-core matmul applies to each f32 accumulator before it
+/// stores it in `out`'s element type (rounded once, to nearest even):
+/// alpha·acc (+ beta·out) (+ bias[n]), then the activation.
+struct MatmulEpilogue {
+  enum class Activation { None, Relu, LeakyRelu };
+  /// A rank-1 f32 buffer of N, or null.
+  Value bias;
+  Activation activation = Activation::None;
+  float slope = 0.0f;
+};
+
+/// The same contraction with bf16 or f16 lhs and rhs on tensor cores:
+/// `mma.sync.m16n8k16` with f32 accumulators, 64×64 block tiles of four
+/// warps (32×32 each), k tiles of 32 through shared memory. Shapes off the
+/// tile get the same kernel with bounds checks (zeros read outside, stores
+/// guarded). Each output's k-sum runs in one fixed order (k tiles, then
+/// the two k16 steps of each, one mma each), so a kernel gives identical
+/// bits for identical inputs. Needs sm_80 or newer.
+FailureOr<Launch> buildTensorCoreMatmulKernel(OpBuilder &moduleBuilder,
+                                              StringRef name,
+                                              const MatmulOperands &mm,
+                                              double beta,
+                                              const MatmulEpilogue &epilogue,
+                                              Location loc);
+
+/// An `nn.runtime_call` of `nncrt_gemm_bf16` on buffers (a product with a
+/// bf16 result, its bias and ReLU/leaky ReLU fused, as oneDNN computes it
+/// on the CPU) as a tensor-core kernel on the same buffers; failure for any
+/// other op.
+FailureOr<Launch> buildGemmCallKernel(OpBuilder &moduleBuilder, StringRef name,
+                                      Operation *call);
 
 /// A linalg op on buffers whose loops are all parallel (linalg.generic,
 /// fill, copy): one thread per point of the iteration space.

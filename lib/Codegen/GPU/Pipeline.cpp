@@ -49,15 +49,17 @@ void mlir::nnc::buildGPUCodegenPipeline(OpPassManager &pm,
   // The gradient all-reduce of a data-parallel step: NCCL's, on the
   // runtime's stream (the MPI runtime's reads host memory).
   pm.addPass(createGPULowerAllReduce());
+  // Every linalg op of a step: a kernel of one gpu.module and a launch on
+  // the same buffers, so the arena is the CPU target's. Run-time calls the
+  // GPU computes itself (the bf16 GEMM: tensor cores; the f32 convolutions
+  // and pooling: implicit GEMMs and gathers) become kernels too.
+  pm.addPass(createGPUBuildKernels());
   // Library primitives the GPU runtimes have (the NCCL all-reduce only: a
-  // convolution is an error here, located, rather than a host call on
-  // device memory).
+  // CPU primitive left, a bf16 convolution, is an error here, located,
+  // rather than a host call on device memory).
   LowerRuntimeCallsOptions calls;
   calls.target = Target::NVPTX;
   pm.addPass(createLowerRuntimeCalls(calls));
-  // Every linalg op of a step: a kernel of one gpu.module and a launch on
-  // the same buffers, so the arena is the CPU target's.
-  pm.addPass(createGPUBuildKernels());
   // Inside the kernels: scf, vector, memref and affine to LLVM first
   // (convert-gpu-to-nvvm lowers only gpu ops), bare pointers for 128-bit
   // loads and one parameter per buffer; math ops with libdevice functions

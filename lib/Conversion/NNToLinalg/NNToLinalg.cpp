@@ -59,10 +59,11 @@ Value generic(OpBuilder &b, Location loc, Value init, ValueRange inputs,
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
         SmallVector<Value> wide(args);
         for (Value &arg : MutableArrayRef<Value>(wide).drop_back())
-          if (arg.getType().isBF16())
+          if (isa<BFloat16Type, Float16Type>(arg.getType()))
             arg = nb.create<arith::ExtFOp>(nloc, nb.getF32Type(), arg);
         Value result = body(nb, nloc, wide);
-        if (outElement.isBF16() && result.getType().isF32())
+        if (isa<BFloat16Type, Float16Type>(outElement) &&
+            result.getType().isF32())
           result = nb.create<arith::TruncFOp>(nloc, outElement, result);
         nb.create<linalg::YieldOp>(nloc, result);
       });
@@ -492,7 +493,9 @@ struct LinearPattern : public NNPattern<LinearOp> {
   Value lower(LinearOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    if (type.getElementType().isBF16())
+    // (An f16 product, precision=fp16, is the same call: only the GPU
+    // target, which builds its kernel from the call, accepts fp16.)
+    if (isa<BFloat16Type, Float16Type>(type.getElementType()))
       return bf16Product(b, loc, op, a.getInput(), a.getWeight(), false, true,
                          a.getBias(), type);
     Value init;
@@ -519,7 +522,8 @@ struct MatmulPattern : public NNPattern<MatmulOp> {
   Value lower(MatmulOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    if (type.getElementType().isBF16() && type.getRank() == 2)
+    if (isa<BFloat16Type, Float16Type>(type.getElementType()) &&
+        type.getRank() == 2)
       return bf16Product(b, loc, op, a.getLhs(), a.getRhs(),
                          op.getTransposeLhs(), op.getTransposeRhs(), Value(),
                          type);
@@ -2042,12 +2046,15 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
            SlicePattern, SliceGradPattern, BroadcastPattern>(
           patterns.getContext());
   populateNNAllReduceToRuntimePatterns(patterns);
+  populateNNLossScalingToLinalgPatterns(patterns);
 }
 
 void mlir::nnc::configureNNToLinalgConversionTarget(ConversionTarget &target) {
   target.addIllegalDialect<NNDialect>();
   // What library primitives compute stays a call until the target lowers it.
   target.addLegalOp<RuntimeCallOp>();
+  // A profile mark is a call from the start; the target lowers it.
+  target.addLegalOp<ProfileMarkOp>();
   target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                          math::MathDialect, tensor::TensorDialect>();
   target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

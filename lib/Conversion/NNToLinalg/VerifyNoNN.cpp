@@ -22,8 +22,8 @@ struct VerifyNoNNPass : public mlir::nnc::impl::VerifyNoNNBase<VerifyNoNNPass> {
       // Unregistered ops have no dialect.
       if (!isa_and_nonnull<mlir::nnc::NNDialect>(op->getDialect()))
         return WalkResult::advance();
-      // The lowered form of library primitives: the target calls them.
-      if (isa<mlir::nnc::RuntimeCallOp>(op))
+      // Library primitives and profile marks: the target calls them.
+      if (isa<mlir::nnc::RuntimeCallOp, mlir::nnc::ProfileMarkOp>(op))
         return WalkResult::advance();
       op->emitOpError("survived lowering: convert-nn-to-linalg must run first");
       return WalkResult::interrupt();

@@ -10,6 +10,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -497,6 +498,37 @@ void nncrt_parallel_for(void (*task)(void *, int64_t, int64_t), void *ctx,
   }
   ParallelFor p{task, ctx, lo, hi};
   GOMP_parallel(runPiece, &p, static_cast<unsigned>(pieces), 0);
+}
+
+namespace {
+/// The open profile: the caller's arrays, and how many marks arrived.
+struct Profile {
+  int64_t *ids = nullptr, *nanoseconds = nullptr;
+  int64_t capacity = 0, count = 0;
+};
+Profile profile;
+} // namespace
+
+void nncrt_profile_mark(int64_t id) {
+  if (!profile.ids)
+    return;
+  if (profile.count < profile.capacity) {
+    auto now = std::chrono::steady_clock::now().time_since_epoch();
+    profile.ids[profile.count] = id;
+    profile.nanoseconds[profile.count] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  }
+  ++profile.count;
+}
+
+void nncrt_profile_open(int64_t *ids, int64_t *nanoseconds, int64_t capacity) {
+  profile = Profile{ids, nanoseconds, capacity, 0};
+}
+
+int64_t nncrt_profile_close(void) {
+  int64_t count = profile.count;
+  profile = Profile{};
+  return count;
 }
 
 int32_t nncrt_set_num_threads(int32_t threads) {

@@ -171,7 +171,7 @@ enum class Op : int64_t {
 /// (oneDNN blocks the problem, and splits its reductions, for the threads
 /// it was created with).
 struct Key {
-  std::array<int64_t, 24> v;
+  std::array<int64_t, 25> v;
   bool operator==(const Key &o) const { return v == o.v; }
 };
 
@@ -442,7 +442,13 @@ struct ConvOptions {
   /// The type of the operands it reads (x, w, dy: f32, or bf16 in a
   /// mixed-precision step) and of the tensor it writes (y, dx or dw).
   dnnl_data_type_t in = dnnl_f32, out = dnnl_f32;
+  /// Which activations the caller holds in nChw16c (BlockedSrc: x or dx,
+  /// BlockedDst: y or dy); the others are NCHW.
+  unsigned blocked = 0;
 };
+
+/// (A max pooling's backward reads x and writes dx: BlockedDx is dx.)
+enum : unsigned { BlockedSrc = 1, BlockedDst = 2, BlockedDx = 4 };
 
 /// The type of each convolution tensor for `o`: every operand `in`, the
 /// one it writes `out`.
@@ -536,25 +542,31 @@ dnnl_status_t initDescs(const ConvGeometry &g, const ConvOptions &o,
   }
   int wDims = grouped ? 5 : 4;
   dnnl_format_tag_t wTag = grouped ? dnnl_goihw : dnnl_oihw;
+  // A blocked activation is offered as it is: that layout is the caller's
+  // (and the one oneDNN's direct kernels read), so the call reorders nothing.
+  dnnl_format_tag_t srcTag = o.blocked & BlockedSrc ? dnnl_nChw16c : dnnl_nchw,
+                    dstTag = o.blocked & BlockedDst ? dnnl_nChw16c : dnnl_nchw;
+  if (o.blocked & BlockedSrc)
+    mask &= ~AnySrc;
+  if (o.blocked & BlockedDst)
+    mask &= ~AnyDst;
   dnnl_data_type_t srcT, wT, dstT;
   tensorTypes(o, srcT, wT, dstT);
   dnnl_status_t status;
-  if ((status =
-           dnnl_memory_desc_init_by_tag(&d.src, 4, src, srcT, dnnl_nchw)) ||
+  if ((status = dnnl_memory_desc_init_by_tag(&d.src, 4, src, srcT, srcTag)) ||
       (status = dnnl_memory_desc_init_by_tag(&d.weights, wDims, weights, wT,
                                              wTag)) ||
-      (status =
-           dnnl_memory_desc_init_by_tag(&d.dst, 4, dst, dstT, dnnl_nchw)) ||
+      (status = dnnl_memory_desc_init_by_tag(&d.dst, 4, dst, dstT, dstTag)) ||
       (status =
            dnnl_memory_desc_init_by_tag(&d.bias, 1, bias, dnnl_f32, dnnl_x)) ||
       (status = dnnl_memory_desc_init_by_tag(&d.srcAny, 4, src, srcT,
                                              mask & AnySrc ? dnnl_format_tag_any
-                                                           : dnnl_nchw)) ||
+                                                           : srcTag)) ||
       (status = dnnl_memory_desc_init_by_tag(&d.weightsAny, wDims, weights, wT,
                                              dnnl_format_tag_any)) ||
       (status = dnnl_memory_desc_init_by_tag(&d.dstAny, 4, dst, dstT,
                                              mask & AnyDst ? dnnl_format_tag_any
-                                                           : dnnl_nchw)))
+                                                           : dstTag)))
     return status;
   // oneDNN counts dilation from 0 (dense), PyTorch from 1.
   d.strides[0] = g.strideH, d.strides[1] = g.strideW;
@@ -638,7 +650,13 @@ dnnl_status_t createConv(dnnl_engine_t engine, const ConvGeometry &g,
   dnnl_status_t status = dnnl_unimplemented;
   ConvDescs d, fallbackDescs;
   dnnl_primitive_desc_t pd = nullptr, fallback = nullptr;
+  // A blocked operand's layout is fixed: the masks that would free it repeat
+  // an earlier candidate.
+  unsigned fixed = (o.blocked & BlockedSrc ? AnySrc : 0) |
+                   (o.blocked & BlockedDst ? AnyDst : 0);
   for (unsigned mask : layoutCandidates) {
+    if (mask & fixed)
+      continue;
     dnnl_primitive_desc_t candidate = nullptr;
     ConvDescs candidateDescs;
     dnnl_status_t candidateStatus =
@@ -725,7 +743,8 @@ Key convKey(const ConvGeometry &g, const ConvOptions &o) {
               (int64_t)o.activation,
               (int64_t)slopeBits,
               (int64_t)omp_get_max_threads(),
-              (int64_t)o.in << 16 | (int64_t)o.out}};
+              (int64_t)o.in << 16 | (int64_t)o.out,
+              (int64_t)o.blocked}};
 }
 
 /// Runs a convolution on the caller's buffers, in createConv's operand
@@ -750,10 +769,13 @@ void runConv(const char *function, const ConvGeometry &g, const ConvOptions &o,
 // Pooling
 //===----------------------------------------------------------------------===//
 
-/// Average pooling on the caller's NCHW buffers: oneDNN's kernels take NCHW
-/// as it is (and a forward refuses to choose its input's layout).
+/// Average pooling on the caller's buffers, NCHW or nChw16c as `blocked`
+/// says for x (or dx: BlockedSrc) and y (or dy: BlockedDst): oneDNN's
+/// kernels take either as it is (and a forward refuses to choose its
+/// input's layout); on NCHW they are 3 to 5 times slower.
 dnnl_status_t createAvgPool(dnnl_engine_t engine, const PoolGeometry &g,
                             int32_t kind, bool backward, dnnl_data_type_t type,
+                            unsigned blocked,
                             std::unique_ptr<Primitive> &result) {
   dnnl_alg_kind_t alg = kind == NNCRT_POOL_AVG_INCLUDE_PAD
                             ? dnnl_pooling_avg_include_padding
@@ -764,9 +786,12 @@ dnnl_status_t createAvgPool(dnnl_engine_t engine, const PoolGeometry &g,
               dilation = {0, 0}, padL = {g.padTop, g.padLeft},
               padR = {g.padBottom, g.padRight};
   dnnl_status_t status;
-  if ((status =
-           dnnl_memory_desc_init_by_tag(&src, 4, srcDims, type, dnnl_nchw)) ||
-      (status = dnnl_memory_desc_init_by_tag(&dst, 4, dstDims, type, dnnl_nchw)))
+  if ((status = dnnl_memory_desc_init_by_tag(
+           &src, 4, srcDims, type,
+           blocked & BlockedSrc ? dnnl_nChw16c : dnnl_nchw)) ||
+      (status = dnnl_memory_desc_init_by_tag(&dst, 4, dstDims, type,
+                                             blocked & BlockedDst ? dnnl_nChw16c
+                                                                  : dnnl_nchw)))
     return status;
   dnnl_pooling_v2_desc_t forward, desc;
   status = dnnl_pooling_v2_forward_desc_init(
@@ -812,17 +837,18 @@ dnnl_status_t createAvgPool(dnnl_engine_t engine, const PoolGeometry &g,
 
 /// y = avgpool(x) (forward) or dx from dy (backward).
 void runAvgPool(const char *function, const PoolGeometry &g, int32_t kind,
-                bool backward, dnnl_data_type_t type, const void *in,
-                void *out) {
+                bool backward, dnnl_data_type_t type, const void *in, void *out,
+                unsigned blocked = 0) {
   Op op = backward ? Op::AvgPoolBackward : Op::AvgPoolForward;
   Key key{{(int64_t)op, g.N, g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.strideH,
            g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight,
-           (int64_t)kind, (int64_t)omp_get_max_threads(), (int64_t)type}};
+           (int64_t)kind, (int64_t)omp_get_max_threads(), (int64_t)type,
+           (int64_t)blocked}};
   Primitive *p = nullptr;
   dnnl_status_t status = primitiveCache.lookup(
       key,
       [&](dnnl_engine_t engine, std::unique_ptr<Primitive> &result) {
-        return createAvgPool(engine, g, kind, backward, type, result);
+        return createAvgPool(engine, g, kind, backward, type, blocked, result);
       },
       p);
   if (status != dnnl_success)
@@ -1083,6 +1109,238 @@ template <typename T> void maxPoolBackward(void *ctx, int64_t b, int64_t e) {
 int64_t planeGrain(const PoolGeometry &g) {
   return std::max<int64_t>(1, (int64_t(1) << 15) / (g.H * g.W));
 }
+
+// Max pooling with an operand in nChw16c. The unit of work is 16 channels
+// of one image, whichever the layouts: unit u's elements start at u·16·P
+// (P the plane's positions) in NCHW and in nChw16c alike, and lie at
+// lane·P + position in the one, position·16 + lane in the other. The 16
+// channels advance together in the lanes of a vector, each through its
+// window in row-major order with PyTorch's rule, so every channel picks the
+// element the plain loops pick, and its gradients add up in the same order.
+
+constexpr int64_t blockLanes = 16;
+typedef float BlockFloats
+    __attribute__((vector_size(blockLanes * sizeof(float))));
+typedef uint32_t BlockIndices
+    __attribute__((vector_size(blockLanes * sizeof(uint32_t))));
+
+/// Element (lane l, position s) of a unit, in nChw16c or NCHW (P
+/// positions a plane).
+template <bool Blocked>
+inline int64_t unitOffset(int64_t l, int64_t s, int64_t P) {
+  return Blocked ? s * blockLanes + l : l * P + s;
+}
+
+template <typename T> inline float widen(T v) {
+  if constexpr (std::is_same_v<T, float>)
+    return v;
+  else
+    return widenBF16(v);
+}
+
+typedef uint16_t BlockHalves
+    __attribute__((vector_size(blockLanes * sizeof(uint16_t))));
+
+/// The 16 lanes at position s of a unit, widened to f32: one vector load
+/// where they are contiguous (nChw16c).
+template <bool Blocked, typename T>
+inline BlockFloats loadLanes(const T *unit, int64_t s, int64_t P) {
+  BlockFloats v;
+  if constexpr (Blocked && std::is_same_v<T, float>) {
+    std::memcpy(&v, unit + s * blockLanes, sizeof(v));
+  } else if constexpr (Blocked) {
+    BlockHalves h;
+    std::memcpy(&h, unit + s * blockLanes, sizeof(h));
+    BlockIndices w = __builtin_convertvector(h, BlockIndices) << 16;
+    std::memcpy(&v, &w, sizeof(v));
+  } else {
+    for (int64_t l = 0; l < blockLanes; ++l)
+      v[l] = widen(unit[l * P + s]);
+  }
+  return v;
+}
+
+/// Stores 16 lanes at position s of a unit: f32 values, or bf16 ones
+/// (exact: their upper halves).
+template <bool Blocked, typename T>
+inline void storeLanes(T *unit, int64_t s, int64_t P, BlockFloats v) {
+  if constexpr (std::is_same_v<T, float>) {
+    if constexpr (Blocked)
+      std::memcpy(unit + s * blockLanes, &v, sizeof(v));
+    else
+      for (int64_t l = 0; l < blockLanes; ++l)
+        unit[l * P + s] = v[l];
+  } else {
+    BlockHalves h = __builtin_convertvector((BlockIndices)v >> 16, BlockHalves);
+    if constexpr (Blocked)
+      std::memcpy(unit + s * blockLanes, &h, sizeof(h));
+    else
+      for (int64_t l = 0; l < blockLanes; ++l)
+        unit[l * P + s] = h[l];
+  }
+}
+
+/// A max pooling on buffers of T with `blocked` (BlockedSrc: x, BlockedDst:
+/// y or dy, BlockedDx: dx) saying which are nChw16c.
+template <typename T> struct BlockedMaxPoolTask {
+  const PoolGeometry &g;
+  const T *x, *dy;
+  T *out; // y, or dx
+  unsigned blocked;
+};
+
+/// Window (oh, ow)'s maxima for the 16 lanes of a unit of x and, WithIndex,
+/// their positions in the plane.
+template <bool XBlocked, bool WithIndex, typename T>
+inline void unitArgmax(const PoolGeometry &g, const T *x, int64_t oh,
+                       int64_t ow, BlockFloats &m, BlockIndices &at) {
+  const int64_t P = g.H * g.W;
+  int64_t h0, h1, w0, w1;
+  windowBounds(oh, g.strideH, g.padTop, g.KH, g.H, h0, h1);
+  windowBounds(ow, g.strideW, g.padLeft, g.KW, g.W, w0, w1);
+  for (int64_t l = 0; l < blockLanes; ++l)
+    m[l] = -std::numeric_limits<float>::infinity();
+  if (WithIndex)
+    at = BlockIndices{} + uint32_t(h0 * g.W + w0);
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w) {
+      int64_t s = h * g.W + w;
+      BlockFloats v = loadLanes<XBlocked>(x, s, P);
+      BlockIndices take = (BlockIndices)((v > m) | (v != v));
+      m = (BlockFloats)(((BlockIndices)v & take) | ((BlockIndices)m & ~take));
+      if (WithIndex)
+        at = ((BlockIndices{} + uint32_t(s)) & take) | (at & ~take);
+    }
+}
+
+template <typename T, bool XBlocked, bool YBlocked>
+void blockedMaxPoolForward(void *ctx, int64_t b, int64_t e) {
+  const auto &t = *static_cast<const BlockedMaxPoolTask<T> *>(ctx);
+  const PoolGeometry &g = t.g;
+  const int64_t OP = g.OH * g.OW;
+  BlockFloats m;
+  BlockIndices at;
+  for (int64_t u = b; u < e; ++u) {
+    const T *x = t.x + u * blockLanes * g.H * g.W;
+    T *y = t.out + u * blockLanes * OP;
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        unitArgmax<XBlocked, false>(g, x, oh, ow, m, at);
+        // A bf16 maximum (or -inf) is a bf16 value: stored exactly.
+        storeLanes<YBlocked>(y, oh * g.OW + ow, OP, m);
+      }
+  }
+}
+
+/// A thread's f32 gradient of one unit, [position][lane].
+thread_local std::vector<float> unitGradient;
+
+/// The backward: each unit's windows add up in row-major order into f32
+/// (PyTorch's order, and the plain loops'), rounded once for bf16 (which
+/// gives the plain loops' bits where they write dy directly too: 0 + dy is
+/// dy, with -0 made +0 and a NaN quiet). An f32 dx in nChw16c is its own
+/// accumulator.
+template <typename T, bool XBlocked, bool DyBlocked, bool DxBlocked>
+void blockedMaxPoolBackward(void *ctx, int64_t b, int64_t e) {
+  const auto &t = *static_cast<const BlockedMaxPoolTask<T> *>(ctx);
+  const PoolGeometry &g = t.g;
+  const int64_t P = g.H * g.W, OP = g.OH * g.OW;
+  constexpr bool inPlace = std::is_same_v<T, float> && DxBlocked;
+  // Windows that tile the plane exactly (the usual 2x2, stride 2) give
+  // each element of dx one term: dx is written window by window, 0 + dy
+  // at the maximum and 0 elsewhere, the same values as the sums (and
+  // roundings) below, in one pass.
+  bool tiles = g.strideH == g.KH && g.strideW == g.KW && g.OH * g.KH == g.H &&
+               g.OW * g.KW == g.W && !g.padTop && !g.padLeft && !g.padBottom &&
+               !g.padRight;
+  BlockFloats m;
+  BlockIndices at;
+  if (tiles) {
+    for (int64_t u = b; u < e; ++u) {
+      const T *x = t.x + u * blockLanes * P;
+      const T *dy = t.dy + u * blockLanes * OP;
+      T *out = t.out + u * blockLanes * P;
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          unitArgmax<XBlocked, true>(g, x, oh, ow, m, at);
+          BlockFloats d = 0.0f + loadLanes<DyBlocked>(dy, oh * g.OW + ow, OP);
+          for (int64_t h = oh * g.KH; h < (oh + 1) * g.KH; ++h)
+            for (int64_t w = ow * g.KW; w < (ow + 1) * g.KW; ++w) {
+              int64_t s = h * g.W + w;
+              BlockIndices hit = at == uint32_t(s);
+              BlockFloats v = (BlockFloats)((BlockIndices)d & hit);
+              if constexpr (std::is_same_v<T, float>) {
+                storeLanes<DxBlocked>(out, s, P, v);
+              } else {
+                for (int64_t l = 0; l < blockLanes; ++l)
+                  out[unitOffset<DxBlocked>(l, s, P)] = narrowBF16(v[l]);
+              }
+            }
+        }
+    }
+    return;
+  }
+  if (!inPlace)
+    unitGradient.resize(P * blockLanes);
+  for (int64_t u = b; u < e; ++u) {
+    const T *x = t.x + u * blockLanes * P;
+    const T *dy = t.dy + u * blockLanes * OP;
+    T *out = t.out + u * blockLanes * P;
+    float *dx;
+    if constexpr (inPlace)
+      dx = out;
+    else
+      dx = unitGradient.data();
+    std::fill(dx, dx + P * blockLanes, 0.0f);
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        unitArgmax<XBlocked, true>(g, x, oh, ow, m, at);
+        BlockFloats d = loadLanes<DyBlocked>(dy, oh * g.OW + ow, OP);
+        for (int64_t l = 0; l < blockLanes; ++l)
+          dx[at[l] * blockLanes + l] += d[l];
+      }
+    if constexpr (!inPlace)
+      for (int64_t s = 0; s < P; ++s)
+        for (int64_t l = 0; l < blockLanes; ++l) {
+          float v = dx[s * blockLanes + l];
+          if constexpr (std::is_same_v<T, float>)
+            out[unitOffset<DxBlocked>(l, s, P)] = v;
+          else
+            out[unitOffset<DxBlocked>(l, s, P)] = narrowBF16(v);
+        }
+  }
+}
+
+/// Units per thread at least, as planeGrain.
+int64_t unitGrain(const PoolGeometry &g) {
+  return std::max<int64_t>(1, (int64_t(1) << 15) / (blockLanes * g.H * g.W));
+}
+
+/// The kernel for `blocked`'s layouts (all 8 combinations of a backward's).
+template <typename T, bool X, bool Y>
+void (*backwardKernel(unsigned blocked))(void *, int64_t, int64_t) {
+  return blocked & BlockedDx ? blockedMaxPoolBackward<T, X, Y, true>
+                             : blockedMaxPoolBackward<T, X, Y, false>;
+}
+template <typename T, bool X>
+void (*poolKernel(unsigned blocked, bool backward))(void *, int64_t, int64_t) {
+  if (backward)
+    return blocked & BlockedDst ? backwardKernel<T, X, true>(blocked)
+                                : backwardKernel<T, X, false>(blocked);
+  return blocked & BlockedDst ? blockedMaxPoolForward<T, X, true>
+                              : blockedMaxPoolForward<T, X, false>;
+}
+
+template <typename T>
+void blockedMaxPool(const PoolGeometry &g, const T *x, const T *dy, T *out,
+                    unsigned blocked) {
+  BlockedMaxPoolTask<T> task{g, x, dy, out, blocked};
+  bool backward = dy != nullptr;
+  void (*fn)(void *, int64_t, int64_t) =
+      blocked & BlockedSrc ? poolKernel<T, true>(blocked, backward)
+                           : poolKernel<T, false>(blocked, backward);
+  nncrt_parallel_for(fn, &task, 0, g.N * g.C / blockLanes, unitGrain(g));
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -1093,7 +1351,8 @@ namespace {
 /// The checks and the call common to the f32 and bf16 entry points.
 void convForward(const char *function, const ConvGeometry &g, const void *x,
                  const void *w, const float *bias, void *y, int32_t activation,
-                 float slope, dnnl_data_type_t in, dnnl_data_type_t out) {
+                 float slope, dnnl_data_type_t in, dnnl_data_type_t out,
+                 unsigned blocked = 0) {
   check(function, g);
   if (activation != NNCRT_ACTIVATION_NONE &&
       activation != NNCRT_ACTIVATION_RELU &&
@@ -1104,18 +1363,21 @@ void convForward(const char *function, const ConvGeometry &g, const void *x,
     fail(function, g, reason);
   }
   const void *data[4] = {x, w, y, bias};
-  runConv(function, g,
-          {Op::ConvForward, bias != nullptr, activation, slope, in, out},
-          data);
+  runConv(
+      function, g,
+      {Op::ConvForward, bias != nullptr, activation, slope, in, out, blocked},
+      data);
 }
 
 void convBackward(const char *function, const ConvGeometry &g, Op op,
                   const void *a, const void *b, void *out,
-                  dnnl_data_type_t inType, dnnl_data_type_t outType) {
+                  dnnl_data_type_t inType, dnnl_data_type_t outType,
+                  unsigned blocked = 0) {
   check(function, g);
   const void *data[3] = {a, b, out};
   runConv(function, g,
-          {op, false, NNCRT_ACTIVATION_NONE, 0.0f, inType, outType}, data);
+          {op, false, NNCRT_ACTIVATION_NONE, 0.0f, inType, outType, blocked},
+          data);
 }
 
 /// The oneDNN type of a bf16 call's result type argument.
@@ -1129,27 +1391,69 @@ dnnl_data_type_t resultType(const char *function, const ConvGeometry &g,
   return type == NNCRT_TYPE_BF16 ? dnnl_bf16 : dnnl_f32;
 }
 
+/// The operand types of a layout-aware convolution: `in` for what it reads,
+/// `out` for what it writes (the _bf16 calls' rule; f32 operands write f32).
+void convTypes(const char *function, const ConvGeometry &g, int32_t inType,
+               int32_t outType, dnnl_data_type_t &in, dnnl_data_type_t &out) {
+  in = resultType(function, g, inType);
+  out = resultType(function, g, outType);
+  if (in == dnnl_f32 && out != dnnl_f32)
+    fail(function, g, "f32 operands take an f32 result");
+}
+
+/// The BlockedSrc / BlockedDst of a convolution's `layouts`, whose bits
+/// srcBit and dstBit are its activations' pointers.
+unsigned convLayouts(const char *function, const ConvGeometry &g,
+                     int32_t layouts, int srcBit, int dstBit) {
+  if (layouts & ~((1 << srcBit) | (1 << dstBit)))
+    fail(function, g, "layouts marks a pointer that is not an activation");
+  unsigned blocked = (layouts >> srcBit & 1 ? BlockedSrc : 0) |
+                     (layouts >> dstBit & 1 ? BlockedDst : 0);
+  if ((blocked & BlockedSrc && g.C % blockLanes) ||
+      (blocked & BlockedDst && g.K % blockLanes))
+    fail(function, g, "an nChw16c operand needs channels divisible by 16");
+  return blocked;
+}
+
+/// A pooling's `layouts`: bit i the i-th pointer (x, y; or x, dy, dx).
+unsigned poolLayouts(const char *function, const PoolGeometry &g, int32_t kind,
+                     int32_t layouts, int pointers) {
+  if (layouts & ~((1 << pointers) - 1))
+    fail(function, g, kind, "layouts marks a pointer the call does not take");
+  if (layouts && g.C % blockLanes)
+    fail(function, g, kind,
+         "an nChw16c operand needs channels divisible by 16");
+  return unsigned(layouts);
+}
+
 template <typename T>
 void poolForward(const char *function, const PoolGeometry &g, int32_t kind,
-                 const T *x, T *y) {
+                 const T *x, T *y, unsigned blocked = 0) {
   check(function, g, kind);
   if (kind != NNCRT_POOL_MAX)
     return runAvgPool(function, g, kind, /*backward=*/false,
-                      std::is_same_v<T, float> ? dnnl_f32 : dnnl_bf16, x, y);
+                      std::is_same_v<T, float> ? dnnl_f32 : dnnl_bf16, x, y,
+                      blocked);
+  if (blocked)
+    return blockedMaxPool<T>(g, x, nullptr, y, blocked);
   MaxPoolTask<T> task{g, x, nullptr, y};
   nncrt_parallel_for(maxPoolForward<T>, &task, 0, g.N * g.C, planeGrain(g));
 }
 
+/// `blocked`: BlockedSrc x, BlockedDst dy, BlockedDx dx.
 template <typename T>
 void poolBackward(const char *function, const PoolGeometry &g, int32_t kind,
-                  const T *x, const T *dy, T *dx) {
+                  const T *x, const T *dy, T *dx, unsigned blocked = 0) {
   check(function, g, kind);
   if (kind != NNCRT_POOL_MAX)
     return runAvgPool(function, g, kind, /*backward=*/true,
-                      std::is_same_v<T, float> ? dnnl_f32 : dnnl_bf16, dy,
-                      dx);
+                      std::is_same_v<T, float> ? dnnl_f32 : dnnl_bf16, dy, dx,
+                      (blocked & BlockedDx ? BlockedSrc : 0) |
+                          (blocked & BlockedDst));
   if (!x)
     fail(function, g, kind, "max pooling's backward needs the input x");
+  if (blocked)
+    return blockedMaxPool<T>(g, x, dy, dx, blocked);
   MaxPoolTask<T> task{g, x, dy, dx};
   nncrt_parallel_for(maxPoolBackward<T>, &task, 0, g.N * g.C, planeGrain(g));
 }
@@ -1243,6 +1547,78 @@ void nncrt_pool2d_backward_bf16(const void *x, const void *dy, void *dx,
   poolBackward("nncrt_pool2d_backward_bf16", NNC_POOL_GEOMETRY, kind,
                static_cast<const uint16_t *>(x),
                static_cast<const uint16_t *>(dy), static_cast<uint16_t *>(dx));
+}
+
+void nncrt_conv2d_forward_layout(const void *x, const void *w,
+                                 const float *bias, void *y,
+                                 NNC_CONV_GEOMETRY_PARAMS, int32_t activation,
+                                 float slope, int32_t xType, int32_t yType,
+                                 int32_t layouts) {
+  const char *function = "nncrt_conv2d_forward_layout";
+  ConvGeometry g = NNC_CONV_GEOMETRY;
+  dnnl_data_type_t in, out;
+  convTypes(function, g, xType, yType, in, out);
+  convForward(function, g, x, w, bias, y, activation, slope, in, out,
+              convLayouts(function, g, layouts, /*x*/ 0, /*y*/ 3));
+}
+
+void nncrt_conv2d_backward_data_layout(const void *dy, const void *w, void *dx,
+                                       NNC_CONV_GEOMETRY_PARAMS, int32_t dyType,
+                                       int32_t dxType, int32_t layouts) {
+  const char *function = "nncrt_conv2d_backward_data_layout";
+  ConvGeometry g = NNC_CONV_GEOMETRY;
+  dnnl_data_type_t in, out;
+  convTypes(function, g, dyType, dxType, in, out);
+  convBackward(function, g, Op::ConvBackwardData, dy, w, dx, in, out,
+               convLayouts(function, g, layouts, /*dx*/ 2, /*dy*/ 0));
+}
+
+void nncrt_conv2d_backward_weights_layout(const void *x, const void *dy,
+                                          void *dw, NNC_CONV_GEOMETRY_PARAMS,
+                                          int32_t xType, int32_t dwType,
+                                          int32_t layouts) {
+  const char *function = "nncrt_conv2d_backward_weights_layout";
+  ConvGeometry g = NNC_CONV_GEOMETRY;
+  dnnl_data_type_t in, out;
+  convTypes(function, g, xType, dwType, in, out);
+  convBackward(function, g, Op::ConvBackwardWeights, x, dy, dw, in, out,
+               convLayouts(function, g, layouts, /*x*/ 0, /*dy*/ 1));
+}
+
+void nncrt_pool2d_forward_layout(const void *x, void *y, int32_t kind,
+                                 NNC_POOL_GEOMETRY_PARAMS, int32_t type,
+                                 int32_t layouts) {
+  const char *function = "nncrt_pool2d_forward_layout";
+  PoolGeometry g = NNC_POOL_GEOMETRY;
+  // Bits x, y are BlockedSrc, BlockedDst.
+  unsigned blocked = poolLayouts(function, g, kind, layouts, 2);
+  if (type == NNCRT_TYPE_F32)
+    poolForward(function, g, kind, static_cast<const float *>(x),
+                static_cast<float *>(y), blocked);
+  else if (type == NNCRT_TYPE_BF16)
+    poolForward(function, g, kind, static_cast<const uint16_t *>(x),
+                static_cast<uint16_t *>(y), blocked);
+  else
+    fail(function, g, kind, "unknown type");
+}
+
+void nncrt_pool2d_backward_layout(const void *x, const void *dy, void *dx,
+                                  int32_t kind, NNC_POOL_GEOMETRY_PARAMS,
+                                  int32_t type, int32_t layouts) {
+  const char *function = "nncrt_pool2d_backward_layout";
+  PoolGeometry g = NNC_POOL_GEOMETRY;
+  // Bits x, dy, dx are BlockedSrc, BlockedDst, BlockedDx.
+  unsigned blocked = poolLayouts(function, g, kind, layouts, 3);
+  if (type == NNCRT_TYPE_F32)
+    poolBackward(function, g, kind, static_cast<const float *>(x),
+                 static_cast<const float *>(dy), static_cast<float *>(dx),
+                 blocked);
+  else if (type == NNCRT_TYPE_BF16)
+    poolBackward(function, g, kind, static_cast<const uint16_t *>(x),
+                 static_cast<const uint16_t *>(dy), static_cast<uint16_t *>(dx),
+                 blocked);
+  else
+    fail(function, g, kind, "unknown type");
 }
 
 #undef NNC_CONV_GEOMETRY_PARAMS

@@ -221,6 +221,47 @@ def LowerParallelCalls : Pass<"nnc-lower-parallel-calls",
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def BlockConvLayouts : Pass<"nnc-block-conv-layouts", "::mlir::func::FuncOp"> {
+  let summary = "Keep the activations between convolutions and poolings in "
+                "oneDNN's blocked layout nChw16c";
+  let description = [{
+    On tensors, after convert-nn-to-linalg: chooses which [N, C, H, W]
+    activations the runtime calls hand each other in nChw16c (memory
+    [N, C/16, H, W, 16]) instead of NCHW, so that no call reorders its
+    operands in and out of the layout oneDNN's direct kernels read.
+
+    A value is blocked when C is a multiple of 16 (the same bytes as NCHW:
+    the arena planner's sizes do not change), it is written by an op that
+    can write it blocked, and every op that reads it can read it blocked:
+
+    - `nn.runtime_call`s of the convolutions (forward, backward data and
+      weights, groups 1) and poolings (max; average without overlapping
+      windows, whose backward oneDNN sums in another order on nChw16c) at
+      their activation operands, f32 or bf16;
+    - elementwise `linalg.generic`s (identity maps, all parallel, no
+      `linalg.index`; scalars broadcast) whose 4-D operands and result are
+      all blocked: the ReLU backward's mask, a dtype cast;
+    - a per-channel sum (a bias's gradient), rewritten over the 5-D view
+      [N, C/16, H, W, 16]: each channel still adds n, h, w in order, so its
+      bits do not change.
+
+    The rest is decided by a fixpoint (a value loses the layout when one of
+    its readers or its elementwise partners cannot take it); the network's
+    input, a flatten, batch norm, a residual add of a value read elsewhere
+    stay NCHW, and the calls at the boundary read or write NCHW on that
+    side (oneDNN reorders there, inside the call, as before). A call with
+    a blocked operand becomes its `_layout` entry point, whose last scalar
+    says which pointers are nChw16c (NNCRT_LAYOUT_*, CPURuntime.h), with
+    its element types before it; the rest of the pipeline sees an ordinary
+    call. Tensor types stay logical NCHW.
+
+    The CPU pipeline runs it unless `conv-layout=plain`; the NVPTX
+    pipeline never does (its convolution kernels read NCHW).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SkipSelfCopies : Pass<"nnc-skip-self-copies", "::mlir::ModuleOp"> {
   let summary = "Skip a kernel's copy between two function arguments when "
                 "the caller passes one buffer as both";

@@ -18,6 +18,7 @@ namespace mlir::nnc {
 /// The CPU target's code generation options.
 struct CPUCodegenOptions {
   GemmEngine gemm = GemmEngine::Library;
+  ConvLayout convLayout = ConvLayout::Blocked;
 
   void bind(::nnc::OptionsBinder &binder);
 };

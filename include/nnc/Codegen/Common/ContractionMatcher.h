@@ -37,7 +37,8 @@ struct MatmulOperands {
   /// rhs is stored [N, K] (the Wᵀ of a forward x·Wᵀ).
   bool rhsTransposed = false;
   int64_t M = 0, N = 0, K = 0;
-  /// lhs and rhs are bf16, widened to f32 in the body (out is f32).
+  /// lhs and rhs are bf16 (or both f16: a GPU fp16 step), widened to f32
+  /// in the body (out is f32).
   bool bf16 = false;
 };
 

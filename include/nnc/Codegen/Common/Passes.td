@@ -33,10 +33,11 @@ def LowerRuntimeCalls : Pass<"nnc-lower-runtime-calls", "::mlir::ModuleOp"> {
     the addresses of the operands `pointers` names (null for -1), the other
     arguments its `scalars`. A callee that is not in the table, a scalar of
     another type than the ABI's, a wrong count, or a callee of another
-    run-time library than the target's (`target`) is a located error: the
-    CPU's library primitives (oneDNN's convolutions and pooling) have no
-    GPU lowering yet, and the GPU pipeline says so rather than emit host
-    calls on device memory.
+    run-time library than the target's (`target`) is a located error
+    rather than host calls on device memory: on the GPU target,
+    `nnc-gpu-build-kernels` runs first and makes the CPU primitives it
+    can (the f32 convolutions and pooling) kernels, and what is left (the
+    bf16 convolutions) is refused here.
 
     A module pass: it declares the callees in the module.
   }];

@@ -62,6 +62,12 @@ def GPUBuildKernels : Pass<"nnc-gpu-build-kernels", "::mlir::ModuleOp"> {
       elements, then warp shuffles and shared memory, a fixed tree.
     - Everything else (elementwise maps, fills, copies) one thread an
       element.
+    - The CPU runtime's f32 convolution and pooling calls
+      (`nn.runtime_call` on buffers): convolutions forward and backward as
+      implicit GEMMs on the tiled matmul's structure, the im2col gather in
+      guarded loads; pooling as gathers with PyTorch's max-pool tie rule.
+      Their geometry comes from the call's scalars; a mismatch with the
+      buffers, or a grid beyond CUDA's limits, is a located error.
 
     Identical ops share one kernel (a recomputation launches the kernel of
     the first forward), so results are bit-identical across checkpoint
@@ -77,7 +83,10 @@ def GPUBuildKernels : Pass<"nnc-gpu-build-kernels", "::mlir::ModuleOp"> {
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::vector::VectorDialect"];
+                           "::mlir::vector::VectorDialect",
+                           // The tensor-core matmuls' nvvm.mma.sync.
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
 }
 
 def GPULowerLaunches : Pass<"nnc-gpu-lower-launches", "::mlir::ModuleOp"> {

@@ -33,6 +33,11 @@ void populateNNToLinalgConversionPatterns(RewritePatternSet &patterns);
 /// (nncrt_allreduce_start/wait) on a packed bucket; part of the above.
 void populateNNAllReduceToRuntimePatterns(RewritePatternSet &patterns);
 
+/// Dynamic loss scaling's ops (nn.unscale, nn.all_finite, nn.select,
+/// nn.loss_scale_update) as linalg maps and one reduction; part of the
+/// above.
+void populateNNLossScalingToLinalgPatterns(RewritePatternSet &patterns);
+
 /// Marks the nn dialect illegal and what the patterns produce (arith,
 /// linalg, math, tensor) legal; other ops are left alone.
 void configureNNToLinalgConversionTarget(ConversionTarget &target);

@@ -103,6 +103,17 @@ void nncrt_parallel_for(void (*task)(void *ctx, int64_t b, int64_t e),
  * previous setting. */
 int32_t nncrt_set_num_threads(int32_t threads);
 
+/* The step's profile (nn.profile_mark, what --cost-model=measured reads):
+ * nncrt_profile_mark records the steady clock in nanoseconds under `id`
+ * while a profile is open, and does nothing otherwise.
+ * nncrt_profile_open starts one in the caller's arrays of `capacity`
+ * entries; nncrt_profile_close ends it and returns how many marks it
+ * holds (marks past the capacity are dropped and counted: the result is
+ * then larger than `capacity`). One profile at a time, per process. */
+void nncrt_profile_mark(int64_t id);
+void nncrt_profile_open(int64_t *ids, int64_t *nanoseconds, int64_t capacity);
+int64_t nncrt_profile_close(void);
+
 /* Convolution and pooling (lib/Runtime/CPU/Convolution.cpp). Tensors are
  * dense row-major f32 in PyTorch's layouts: activations NCHW, weights OIHW,
  * that is [K, C/groups, KH, KW].
@@ -255,6 +266,57 @@ void nncrt_pool2d_backward_bf16(const void *x, const void *dy, void *dx,
                                 int64_t KW, int64_t strideH, int64_t strideW,
                                 int64_t padTop, int64_t padLeft,
                                 int64_t padBottom, int64_t padRight);
+
+/* The same convolutions and poolings with activations in oneDNN's blocked
+ * layout nChw16c, chosen per operand at compile time (nnc-block-conv-layouts)
+ * so that consecutive layers hand each other blocked buffers and no call
+ * reorders. `layouts` has bit i set when the i-th pointer argument is an
+ * [N, C, H, W] tensor stored as [N, C/16, H, W, 16] (the same bytes as
+ * NCHW: C must be a multiple of 16); weights and biases stay OIHW and [K].
+ * Each call takes its element types (NNCRT_TYPE_*): f32 throughout, or
+ * bf16 operands with an f32 or bf16 result as the _bf16 calls above. For
+ * the same values, geometry and threads, the result's elements equal the
+ * plain call's bit for bit (only their order in memory differs), but for
+ * an average pooling's backward with overlapping windows, which oneDNN
+ * sums in another order on nChw16c; max pooling keeps PyTorch's
+ * first-maximum rule (NaN wins). */
+enum {
+  NNCRT_LAYOUT_NCHW = 0,
+  NNCRT_LAYOUT_NCHW16C = 1, /* per bit of `layouts` */
+};
+void nncrt_conv2d_forward_layout(
+    const void *x, const void *w, const float *bias, void *y, int64_t N,
+    int64_t C, int64_t H, int64_t W, int64_t K, int64_t KH, int64_t KW,
+    int64_t OH, int64_t OW, int64_t strideH, int64_t strideW, int64_t padTop,
+    int64_t padLeft, int64_t padBottom, int64_t padRight, int64_t dilationH,
+    int64_t dilationW, int64_t groups, int32_t activation, float slope,
+    int32_t xType, int32_t yType, int32_t layouts);
+void nncrt_conv2d_backward_data_layout(
+    const void *dy, const void *w, void *dx, int64_t N, int64_t C, int64_t H,
+    int64_t W, int64_t K, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+    int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
+    int64_t padBottom, int64_t padRight, int64_t dilationH, int64_t dilationW,
+    int64_t groups, int32_t dyType, int32_t dxType, int32_t layouts);
+void nncrt_conv2d_backward_weights_layout(
+    const void *x, const void *dy, void *dw, int64_t N, int64_t C, int64_t H,
+    int64_t W, int64_t K, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+    int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
+    int64_t padBottom, int64_t padRight, int64_t dilationH, int64_t dilationW,
+    int64_t groups, int32_t xType, int32_t dwType, int32_t layouts);
+void nncrt_pool2d_forward_layout(const void *x, void *y, int32_t kind,
+                                 int64_t N, int64_t C, int64_t H, int64_t W,
+                                 int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                                 int64_t strideH, int64_t strideW,
+                                 int64_t padTop, int64_t padLeft,
+                                 int64_t padBottom, int64_t padRight,
+                                 int32_t type, int32_t layouts);
+void nncrt_pool2d_backward_layout(const void *x, const void *dy, void *dx,
+                                  int32_t kind, int64_t N, int64_t C, int64_t H,
+                                  int64_t W, int64_t OH, int64_t OW, int64_t KH,
+                                  int64_t KW, int64_t strideH, int64_t strideW,
+                                  int64_t padTop, int64_t padLeft,
+                                  int64_t padBottom, int64_t padRight,
+                                  int32_t type, int32_t layouts);
 
 /* Attention and embeddings (lib/Runtime/CPU/Attention.cpp). Tensors are
  * dense row-major f32.

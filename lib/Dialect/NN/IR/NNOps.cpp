@@ -235,7 +235,8 @@ template <typename OpT> LogicalResult mlir::nnc::verifyInferredType(OpT op) {
   // A pooling has no accumulator to keep: it stores its input's type.
   constexpr bool pooling =
       std::is_same_v<OpT, MaxPool2dOp> || std::is_same_v<OpT, AvgPool2dOp>;
-  if (!pooling && shapedInferred.getElementType().isBF16() &&
+  if (!pooling &&
+      isa<BFloat16Type, Float16Type>(shapedInferred.getElementType()) &&
       shapedDeclared.getElementType().isF32())
     return success();
   return op.emitOpError() << "result element type "

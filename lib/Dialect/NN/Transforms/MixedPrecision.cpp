@@ -67,10 +67,11 @@ Reads readsOf(Operation *op) {
       .Default([](Operation *) { return Reads::F32; });
 }
 
+/// `bf16`: a tensor of the step's 16-bit type (bf16 or f16: one per step).
 bool isFloatTensor(Value v, bool bf16) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
   return type && type.getRank() > 0 &&
-         (bf16 ? type.getElementType().isBF16()
+         (bf16 ? isa<BFloat16Type, Float16Type>(type.getElementType())
                : type.getElementType().isF32());
 }
 
@@ -105,7 +106,10 @@ struct MixedPrecisionPass
 
   void assign(func::FuncOp fn) {
     MLIRContext *ctx = fn.getContext();
-    Type bf16 = BFloat16Type::get(ctx), f32 = Float32Type::get(ctx);
+    // The 16-bit type: bf16, or f16 with precision=fp16 (named bf16 below).
+    Type bf16 = precision == Precision::F16 ? Type(Float16Type::get(ctx))
+                                            : Type(BFloat16Type::get(ctx));
+    Type f32 = Float32Type::get(ctx);
     casts.clear();
     // The graph is one block; the casts made here are not revisited.
     SmallVector<Operation *> ops;

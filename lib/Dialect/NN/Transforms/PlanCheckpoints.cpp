@@ -44,6 +44,17 @@ struct PlanCheckpointsPass
              "(FLOPs)";
       return signalPassFailure();
     }
+    for (const std::vector<double> *list :
+         {&stageForwardSeconds, &stageRecomputeSeconds})
+      for (double s : *list)
+        if (!(s > 0 && std::isfinite(s)) || backwardFlopSeconds == 0) {
+          getOperation().emitError()
+              << "nnc-plan-checkpoints: stage-forward-seconds and "
+                 "stage-recompute-seconds must be positive and finite, with "
+                 "backward-flop-seconds; got "
+              << s << " (backward-flop-seconds " << backwardFlopSeconds << ")";
+          return signalPassFailure();
+        }
     bool any = false;
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
       if (!fn->hasAttr(NNDialect::getGradOfAttrName()) ||
@@ -97,10 +108,18 @@ struct PlanCheckpointsPass
     // Measured costs: each stage's FLOPs at the measured time per FLOP of
     // its direction. Forward and backward code run at different speeds per
     // FLOP, so FLOPs alone mispredict what recomputation costs.
-    const bool measured = forwardFlopSeconds > 0;
+    // Better still, each stage's own measured forward (stage-forward-seconds).
+    const bool measured = forwardFlopSeconds > 0 || !stageForwardSeconds.empty();
     planner::Chain chain = flopChain;
-    if (measured)
+    if (!stageForwardSeconds.empty()) {
+      if (llvm::Error err = planner::setMeasuredCosts(
+              chain, stageForwardSeconds, stageRecomputeSeconds,
+              backwardFlopSeconds))
+        return fn.emitError()
+               << "checkpoint planning: " << llvm::toString(std::move(err));
+    } else if (measured) {
       planner::scaleCosts(chain, forwardFlopSeconds, backwardFlopSeconds);
+    }
     if (printChain)
       llvm::errs() << llvm::formatv("{0:2}", planner::toJSON(chain)) << "\n";
     StringRef strategyName = ::nnc::checkpointStrategies.name(strategy);

@@ -33,17 +33,17 @@ func.func @linear_rank(%x: tensor<4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3xf32
 // -----
 
 func.func @dynamic_shape(%x: tensor<?x4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3xf32> {
-  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or bfloat16 type values}}
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or bfloat16 type or 16-bit float values}}
   %y = nn.linear %x, %w : (tensor<?x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
   return %y : tensor<8x3xf32>
 }
 
 // -----
 
-func.func @not_f32(%x: tensor<8x4xf16>) -> tensor<8x4xf16> {
-  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or bfloat16 type values}}
-  %y = nn.relu %x : tensor<8x4xf16>
-  return %y : tensor<8x4xf16>
+func.func @not_f32(%x: tensor<8x4xf64>) -> tensor<8x4xf64> {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or bfloat16 type or 16-bit float values}}
+  %y = nn.relu %x : tensor<8x4xf64>
+  return %y : tensor<8x4xf64>
 }
 
 // -----
@@ -314,10 +314,10 @@ func.func @cast_shape(%x: tensor<8x4xf32>) -> tensor<4x8xbf16> {
 
 // -----
 
-func.func @cast_f16(%x: tensor<8x4xf32>) -> tensor<8x4xf16> {
-  // expected-error @+1 {{'nn.cast' op result #0 must be statically shaped tensor of 32-bit float or bfloat16 type values}}
-  %y = nn.cast %x : tensor<8x4xf32> to tensor<8x4xf16>
-  return %y : tensor<8x4xf16>
+func.func @cast_f64(%x: tensor<8x4xf32>) -> tensor<8x4xf64> {
+  // expected-error @+1 {{'nn.cast' op result #0 must be statically shaped tensor of 32-bit float or bfloat16 type or 16-bit float values}}
+  %y = nn.cast %x : tensor<8x4xf32> to tensor<8x4xf64>
+  return %y : tensor<8x4xf64>
 }
 
 // -----

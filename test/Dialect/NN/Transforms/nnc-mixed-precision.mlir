@@ -1,6 +1,7 @@
 // RUN: nnc-opt %s --split-input-file --nnc-mixed-precision=precision=bf16 | FileCheck %s
 // RUN: nnc-opt %s --split-input-file --nnc-mixed-precision=precision=f32 | FileCheck %s --check-prefix=F32
 // RUN: nnc-opt %s --split-input-file --nnc-mixed-precision=precision=bf16 --nnc-autodiff="learning-rate=0.1" --nnc-fuse-updates | FileCheck %s --check-prefix=STEP
+// RUN: nnc-opt %s --split-input-file --nnc-mixed-precision=precision=fp16 | FileCheck %s --check-prefix=FP16
 
 // An MLP: each linear layer reads bf16 (its input and weight cast once, just
 // before the layer, so the copy lives in the layer's stage), the bias stays
@@ -13,6 +14,13 @@
 // CHECK-NEXT: %[[W2:.+]] = nn.cast %arg4 : tensor<4x32xf32> to tensor<4x32xbf16>
 // CHECK-NEXT: %[[Y:.+]] = nn.linear %[[R]], %[[W2]], %arg5 : (tensor<8x32xbf16>, tensor<4x32xbf16>, tensor<4xf32>) -> tensor<8x4xbf16>
 // CHECK-NEXT: nn.mse_loss %[[Y]], %arg1 : (tensor<8x4xbf16>, tensor<8x4xf32>) -> tensor<f32>
+// fp16: the same typing with f16.
+// FP16-LABEL: func.func @mlp
+// FP16-NEXT: nn.cast %arg0 : tensor<8x16xf32> to tensor<8x16xf16>
+// FP16-NEXT: nn.cast %arg2 : tensor<32x16xf32> to tensor<32x16xf16>
+// FP16-NEXT: nn.linear {{.+}} -> tensor<8x32xf16>
+// FP16-NEXT: nn.relu {{.+}} : tensor<8x32xf16>
+// FP16-NOT: bf16
 // F32-LABEL: func.func @mlp
 // F32-NOT: nn.cast
 // F32-NOT: bf16

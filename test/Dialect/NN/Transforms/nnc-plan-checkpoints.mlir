@@ -8,6 +8,10 @@
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2" 2>&1 | FileCheck %s --check-prefix=ONERATE
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=-1 backward-flop-seconds=1" 2>&1 | FileCheck %s --check-prefix=NEGRATE
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=nan backward-flop-seconds=1" 2>&1 | FileCheck %s --check-prefix=NANRATE
+// RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=store-all forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,2,3,4 stage-recompute-seconds=0.5,1,1.5,4" | FileCheck %s --check-prefix=STAGES-ALL
+// RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=recompute-all forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,2,3,4 stage-recompute-seconds=0.5,1,1.5,4" | FileCheck %s --check-prefix=STAGES-RECOMPUTE
+// RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,2,3 stage-recompute-seconds=1,2,3" 2>&1 | FileCheck %s --check-prefix=STAGECOUNT
+// RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,nan,3,4 stage-recompute-seconds=1,2,3,4" 2>&1 | FileCheck %s --check-prefix=STAGENAN
 
 // Four layers of 8x16 floats (512 bytes per activation). A layer — linear,
 // then its activation — is one stage; the loss joins the last stage.
@@ -41,6 +45,19 @@
 // ONERATE: error: nnc-plan-checkpoints: forward-flop-seconds (2.000000e+00) and backward-flop-seconds (0.000000e+00) must both be positive and finite (measured costs) or both 0 (FLOPs)
 // NEGRATE: error: nnc-plan-checkpoints: forward-flop-seconds (-1.000000e+00)
 // NANRATE: error: nnc-plan-checkpoints: forward-flop-seconds (nan) and backward-flop-seconds (1.000000e+00) must both be positive and finite
+
+// Measured stage times: the first forwards take 1+2+3+4 s and the
+// backward 29,440 FLOPs at 1 ms each, so store-all predicts 39.44 s.
+// Recompute-all runs stage 1 again three times (0.5 s each), stage 2 twice
+// (1 s) and stage 3 once (1.5 s): 5 s more, priced at the recomputations'
+// times, not the first forwards' (nor the FLOPs' share).
+// STAGES-ALL: cost_unit = second
+// STAGES-ALL-SAME: compute_cost = 3.944000e+01, recompute_cost = 0.000000e+00
+// STAGES-RECOMPUTE: cost_unit = second
+// STAGES-RECOMPUTE-SAME: compute_cost = 4.444000e+01, recompute_cost = 5.000000e+00
+// STAGES-RECOMPUTE-SAME: store_all_cost = 3.944000e+01
+// STAGECOUNT: error: checkpoint planning: 3 first-forward and 3 recomputation times for a chain of 4 stages
+// STAGENAN: error: nnc-plan-checkpoints: stage-forward-seconds and stage-recompute-seconds must be positive and finite
 
 // TOOSMALL: error: checkpoint planning of 'net_grad' failed: budget 100 B (100 bytes) is below the minimum feasible 1.51 KiB (1544 bytes)
 // UNKNOWN: for the --strategy option: Cannot find option named 'magic'!

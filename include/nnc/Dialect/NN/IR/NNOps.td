@@ -18,10 +18,10 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def NN_F32Tensor : StaticShapeTensorOf<[F32]>;
-// What a mixed-precision step may store in bf16: the operands of the
-// contractions and the activations and gradients between them
+// What a mixed-precision step may store in bf16 (or f16): the operands of
+// the contractions and the activations and gradients between them
 // (nnc-mixed-precision assigns the types; docs/MixedPrecision.md).
-def NN_FloatTensor : StaticShapeTensorOf<[F32, BF16]>;
+def NN_FloatTensor : StaticShapeTensorOf<[F32, BF16, F16]>;
 def NN_Scalar : 0DTensorOf<[F32]>;
 // A run-time scalar operand (learning rate, step count): buildable, so an
 // assembly format need not spell its type. (Only for operands: a buildable
@@ -1232,6 +1232,28 @@ def NN_SGDMatmulOp : NN_GradOp<"sgd_matmul", [NN_InferType]> {
 // Lowering ops
 //===----------------------------------------------------------------------===//
 
+def NN_ProfileMarkOp : NN_Op<"profile_mark",
+    // It reads the clock: it must neither be removed nor moved.
+    [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "record the time at a point of the step";
+  let description = [{
+    Records the current time under `id` in the CPU runtime's profile
+    (`nncrt_profile_mark`). `nnc-profile-stages` puts one wherever the step
+    moves from one kind of work to another (a stage's first forward, a
+    recomputation of a stage, the rest), so the cost calibration
+    (`--cost-model=measured`) reads each stage's forward time, its
+    recomputation's and the backward's in the step's own code. It has no
+    operands and survives `convert-nn-to-linalg`; `nnc-lower-runtime-calls`
+    makes it the call.
+
+    ```mlir
+    nn.profile_mark {id = 1 : i64}
+    ```
+  }];
+  let arguments = (ins I64Attr:$id);
+  let assemblyFormat = "attr-dict";
+}
+
 def NN_RuntimeCallOp : NN_Op<"runtime_call", [AttrSizedOperandSegments,
     DestinationStyleOpInterface,
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
@@ -1277,5 +1299,6 @@ def NN_RuntimeCallOp : NN_Op<"runtime_call", [AttrSizedOperandSegments,
 }
 
 include "nnc/Dialect/NN/IR/NNDistributedOps.td"
+include "nnc/Dialect/NN/IR/NNLossScalingOps.td"
 
 #endif // NNC_DIALECT_NN_IR_NNOPS_TD

@@ -119,10 +119,20 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
     feasible minimum is an error that states the minimum.
 
     Costs are FLOPs unless `forward-flop-seconds` and `backward-flop-seconds`
-    give measured times per FLOP of the compiled forward and backward code
-    (`nnc-compile --cost-model=measured` measures them): stage costs are then
-    predicted seconds, and the plan's cost and overhead are a predicted step
-    time. FLOP figures are recorded either way.
+    give measured times per FLOP of the compiled forward and backward code:
+    stage costs are then predicted seconds, and the plan's cost and overhead
+    are a predicted step time. `stage-forward-seconds` and
+    `stage-recompute-seconds` (with `backward-flop-seconds`) give each
+    stage's first forward and each recomputation of it their own measured
+    times instead, which is what `nnc-compile --cost-model=measured`
+    measures (`nnc-profile-stages`): a convolution, a pooling and a loss
+    run at very different speeds per FLOP, and a recomputation, run
+    inside the backward on buffers it has just used, can cost less than
+    the first forward. Every plan runs each stage's first forward and
+    backward once, so the chain prices a forward at its recomputation's
+    time and adds the first forward's difference to the stage's backward:
+    every plan's cost is then its predicted step time. FLOP figures are
+    recorded either way.
   }];
   let options = [
     Option<"strategy", "strategy", "::mlir::nnc::CheckpointStrategy",
@@ -146,6 +156,12 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
     Option<"backwardFlopSeconds", "backward-flop-seconds", "double",
            /*default=*/"0.0",
            "Measured seconds per backward FLOP (0: costs are FLOPs)">,
+    ListOption<"stageForwardSeconds", "stage-forward-seconds", "double",
+               "Measured seconds of each stage's first forward, in stage "
+               "order (with stage-recompute-seconds and "
+               "backward-flop-seconds; replaces forward-flop-seconds)">,
+    ListOption<"stageRecomputeSeconds", "stage-recompute-seconds", "double",
+               "Measured seconds of each stage's forward when recomputed">,
     Option<"microBatches", "micro-batches", "unsigned", /*default=*/"1",
            "nnc-accumulate-gradients will run the step over this many "
            "micro-batches: the chain is planned within the budget less the "
@@ -190,7 +206,8 @@ def MixedPrecision : Pass<"nnc-mixed-precision", "::mlir::ModuleOp"> {
     - every other op reads f32: a bf16 operand gets an `nn.cast` to f32.
 
     Parameters, optimizer state, the loss and every returned value stay
-    f32. `precision=f32` changes nothing.
+    f32. `precision=fp16` does the same with f16 for bf16 (a GPU step's:
+    the CPU target refuses it). `precision=f32` changes nothing.
 
     ```mlir
     %h = nn.linear %x, %w, %b : (tensor<8x16xf32>, tensor<32x16xf32>, tensor<32xf32>) -> tensor<8x32xf32>
@@ -313,6 +330,72 @@ def InsertAllReduce : Pass<"nnc-insert-allreduce", "::mlir::ModuleOp"> {
            "A bucket closes once its gradients hold at least this many bytes "
            "(0: one bucket per gradient)">,
   ];
+}
+
+def LossScaling : Pass<"nnc-loss-scaling", "::mlir::ModuleOp"> {
+  let summary = "Dynamic loss scaling: scaled backward, unscaled and "
+                "checked gradients, skipped steps (PyTorch's GradScaler)";
+  let description = [{
+    Runs on training steps (`#nn.entry<train_step>`) after
+    `nnc-rematerialize`, `nnc-accumulate-gradients` and
+    `nnc-insert-allreduce`, before `nnc-fuse-updates` (a fused update has no
+    gradient to check: the step must not fuse them). The step gets two more
+    arguments, the state the caller owns and feeds back like optimizer
+    state: `loss_scale` (PyTorch starts it at 65536) and `good_steps`
+    (finite steps since the scale last changed, 0 at first), both
+    `tensor<f32>`; and two more results, `new_loss_scale` and
+    `new_good_steps`, last.
+
+    - The backward is seeded with the scale instead of 1 (the gradient
+      seed times `loss_scale`), so every gradient is the scaled loss's.
+    - Each parameter's gradient is unscaled (`nn.unscale`) before its
+      update (and its norm, with grad-norms).
+    - One `nn.all_finite` over all unscaled gradients; every updated
+      parameter and optimizer state returned is `nn.select`ed between the
+      update and the value passed in, so a step with an inf or NaN anywhere
+      changes nothing but the scale. The loss and running statistics are
+      returned as computed (PyTorch updates batch norm's running statistics
+      in the forward, skipped step or not).
+    - `nn.loss_scale_update` moves the scale: times `backoff-factor` after
+      a non-finite step, times `growth-factor` after `growth-interval`
+      consecutive finite ones.
+
+    The updates of all parameters wait for the check of all gradients, so
+    the gradients and the updated values are all live at the end of the
+    step: a memory cost the checkpoint plan does not count.
+  }];
+  let options = [
+    Option<"growthFactor", "growth-factor", "double", /*default=*/"2.0",
+           "The scale is multiplied by this after growth-interval finite "
+           "steps in a row (> 1)">,
+    Option<"backoffFactor", "backoff-factor", "double", /*default=*/"0.5",
+           "The scale is multiplied by this after a step with an inf or NaN "
+           "gradient (in (0, 1))">,
+    Option<"growthInterval", "growth-interval", "int64_t",
+           /*default=*/"2000",
+           "Consecutive finite steps before the scale grows">,
+  ];
+}
+
+def ProfileStages : Pass<"nnc-profile-stages", "::mlir::ModuleOp"> {
+  let summary = "Mark each stage's forward and recomputations in the step's "
+                "profile";
+  let description = [{
+    For the cost calibration (`--cost-model=measured`): in each function
+    that carries a checkpoint plan, puts an `nn.profile_mark` wherever the
+    step moves from one kind of work to another, so that each interval
+    between two marks is one kind: `id = i` starts stage i's first forward
+    (ops marked `nn.stage = i`), `id = -i` a recomputation of stage i
+    (`nn.recomputed` too), `id = 0` anything else (the backward, the
+    updates); `id = n + 1` (n stages) goes before the return and ends the
+    last interval. Constants never start one. The calibration profiles a
+    store-all step (each stage's first forward, and the rest) and a
+    recompute-all step (each recomputation), in the compiled step itself
+    rather than estimated from FLOPs. Runs after `nnc-rematerialize`, on the IR it leaves; the
+    marks become calls of the CPU runtime (`nnc-lower-runtime-calls`). Only
+    the calibration compiles a profiled step.
+  }];
+  let dependentDialects = ["::mlir::nnc::NNDialect"];
 }
 
 def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {

@@ -1,0 +1,56 @@
+"""Makes the gpu.funcs of nnc-gpu-build-kernels' output host functions, for
+emulate-kernels.test: blockIdx and threadIdx become arguments (bx, by, bz,
+tid, after the buffers; the launches' grids go to the header argv[2]
+names), workgroup buffers become arguments (after the
+kernel's), gpu.barrier a call of emu_barrier() and gpu.shuffle xor one of
+emu_shuffle_xor(value, offset), which the test's driver implements with
+one std::thread per GPU thread. A kernel using another gpu op is an error.
+"""
+import re
+import sys
+
+src = open(sys.argv[1]).read()
+# The launches' grids, for the driver: emulate-grids.h beside the output
+# (argv[2]), GRID_<kernel> as "x, y, z".
+consts = dict(re.findall(r"(%\w+) = arith\.constant (\d+) : index", src))
+with open(sys.argv[2], "w") as h:
+    for name, x, y, z in re.findall(
+            r"gpu\.launch_func\s+@nnc_kernels::@(\w+) blocks in "
+            r"\((%\w+), (%\w+), (%\w+)\)", src):
+        h.write("#define GRID_%s %s, %s, %s\n" % (
+            name, consts[x], consts[y], consts[z]))
+body = src[src.index("gpu.module @nnc_kernels"):]
+funcs = []
+pattern = (r"gpu\.func @(\w+)\((.*?)\)( workgroup\((.*?)\))? kernel "
+           r"attributes \{[^}]*\} \{\n(.*?)\n    \}\n")
+for m in re.finditer(pattern, body, re.S):
+    name, args, _, wg, text = m.groups()
+    shared = ["%s: memref<%s>" % a.groups() for a in
+              re.finditer(r"(%\w+) : memref<([^,>]+), 3> \{[^}]*\}", wg or "")]
+    sig = ", ".join([args] + shared + ["%emu_bx: index", "%emu_by: index",
+                                       "%emu_bz: index", "%emu_tid: index"])
+    renames, lines = {}, []
+    for line in text.split("\n"):
+        ids = re.match(r"\s*(%\w+) = gpu\.(block_id|thread_id)\s+(\w)", line)
+        if ids:
+            v, kind, d = ids.groups()
+            renames[v] = "%emu_tid" if kind == "thread_id" else "%emu_b" + d
+            continue
+        line = re.sub(r"(%\w+), %\w+ = gpu\.shuffle\s+xor (%\w+), (%\w+), "
+                      r"%\w+ : f32",
+                      r"\1 = func.call @emu_shuffle_xor(\2, \3) : "
+                      r"(f32, i32) -> f32", line)
+        line = line.replace("gpu.barrier",
+                            "func.call @emu_barrier() : () -> ()")
+        line = line.replace("gpu.return", "return")
+        lines.append(re.sub(r"memref<([0-9x]+xf32), 3>", r"memref<\1>", line))
+    text = "\n".join(lines)
+    for v, r in renames.items():
+        text = re.sub(re.escape(v) + r"\b", r, text)
+    if "gpu." in text:
+        sys.exit("error: %s uses %s" % (name, sorted(set(
+            re.findall(r"gpu\.\w+", text)))))
+    funcs.append("func.func @%s(%s) {\n%s\n}" % (name, sig, text))
+print("module {\nfunc.func private @emu_barrier()\n"
+      "func.func private @emu_shuffle_xor(f32, i32) -> f32\n" +
+      "\n".join(funcs) + "\n}")
