@@ -57,9 +57,6 @@ static bool staysOnHost(Operation *op) {
           !gpu_codegen::hasLibraryKernel(cast<RuntimeCallOp>(op)));
 }
 
-/// CUDA's limits on a grid's dimensions.
-constexpr int64_t kMaxGridX = (int64_t(1) << 31) - 1, kMaxGridYZ = 65535;
-
 namespace {
 struct GPUBuildKernelsPass
     : public mlir::nnc::impl::GPUBuildKernelsBase<GPUBuildKernelsPass> {
@@ -99,6 +96,7 @@ struct GPUBuildKernelsPass
         }
         // The driver refuses a launch beyond CUDA's grid limits, at run
         // time and on the GPU only: refuse it here, at the op.
+        using gpu_codegen::kMaxGridX, gpu_codegen::kMaxGridYZ;
         if (launch->grid[0] > kMaxGridX || launch->grid[1] > kMaxGridYZ ||
             launch->grid[2] > kMaxGridYZ) {
           op.emitOpError("needs a grid of ")

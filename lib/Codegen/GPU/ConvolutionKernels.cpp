@@ -45,79 +45,6 @@ using ::nnc::gpu_conv::PoolIndexing;
 
 namespace {
 
-/// Index arithmetic that emits IR: ConvolutionIndexing.h's `Ops`. Index
-/// and f32 constants are made once at the kernel's entry, so every use is
-/// dominated.
-struct Emitter {
-  using Int = Value;
-  using Bool = Value;
-  OpBuilder b, entry;
-  Location loc;
-  llvm::DenseMap<int64_t, Value> indices;
-
-  Emitter(gpu::GPUFuncOp fn, Location loc)
-      : b(fn.getContext()), entry(fn.getContext()), loc(loc) {
-    b.setInsertionPointToEnd(&fn.getBody().front());
-    indices[0] = b.create<arith::ConstantIndexOp>(loc, 0);
-    entry.setInsertionPoint(indices[0].getDefiningOp());
-  }
-  Value c(int64_t v) {
-    Value &slot = indices[v];
-    if (!slot)
-      slot = entry.create<arith::ConstantIndexOp>(loc, v);
-    return slot;
-  }
-  Value f32(double v) {
-    return entry.create<arith::ConstantOp>(loc, entry.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
-  Value sub(Value x, Value y) { return b.create<arith::SubIOp>(loc, x, y); }
-  Value mul(Value x, Value y) { return b.create<arith::MulIOp>(loc, x, y); }
-  // Unsigned: the maps divide values >= 0 only (ConvolutionIndexing.h).
-  Value divc(Value x, int64_t v) {
-    return v == 1 ? x : b.create<arith::DivUIOp>(loc, x, c(v)).getResult();
-  }
-  Value remc(Value x, int64_t v) {
-    return v == 1 ? c(0) : b.create<arith::RemUIOp>(loc, x, c(v)).getResult();
-  }
-  Value max(Value x, Value y) { return b.create<arith::MaxSIOp>(loc, x, y); }
-  Value min(Value x, Value y) { return b.create<arith::MinSIOp>(loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return b.create<arith::CmpIOp>(loc, p, x, y);
-  }
-  Value lt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
-  Value ge(Value x, Value y) { return cmp(arith::CmpIPredicate::sge, x, y); }
-  Value eqc(Value x, int64_t v) {
-    return cmp(arith::CmpIPredicate::eq, x, c(v));
-  }
-  Value both(Value x, Value y) { return b.create<arith::AndIOp>(loc, x, y); }
-
-  Value threadId() { return b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x); }
-  Value blockId(gpu::Dimension d) { return b.create<gpu::BlockIdOp>(loc, d); }
-  /// mem[at] when `valid`, else 0 (the load never runs out of bounds).
-  Value loadIf(Value valid, Value mem, ValueRange at) {
-    Value zero = f32(0.0);
-    auto ifOp = b.create<scf::IfOp>(
-        loc, valid,
-        [&](OpBuilder &nb, Location l) {
-          nb.create<scf::YieldOp>(
-              l, nb.create<memref::LoadOp>(l, mem, at).getResult());
-        },
-        [&](OpBuilder &nb, Location l) { nb.create<scf::YieldOp>(l, zero); });
-    return ifOp.getResult(0);
-  }
-  /// Runs `body` at the start of an scf.if on `cond`.
-  template <typename Fn> void ifThen(Value cond, Fn body) {
-    auto ifOp = b.create<scf::IfOp>(loc, cond, /*withElse=*/false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    body();
-  }
-  void finish() { b.create<gpu::ReturnOp>(loc); }
-};
-
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 /// The call's scalars [from, from + count) as integers, or a located
 /// error naming the first that is not one.
 FailureOr<SmallVector<int64_t>> integers(RuntimeCallOp call, size_t from,
@@ -202,7 +129,7 @@ struct Operand {
 /// acc)` for each element inside [M, N). Tiles of A (BM×BK) and B (BK×BN)
 /// go through shared memory k-major; each thread keeps TM rows of TN
 /// accumulators and adds the k tile's products in order of k.
-void emitImplicitGemm(Emitter &e, Tiling t, int64_t M, int64_t N, int64_t K,
+void emitImplicitGemm(KernelScope &e, Tiling t, int64_t M, int64_t N, int64_t K,
                       const Operand &A, const Operand &B, Value As, Value Bs,
                       const std::function<void(Value, Value, Value)> &store) {
   OpBuilder &b = e.b;
@@ -212,9 +139,9 @@ void emitImplicitGemm(Emitter &e, Tiling t, int64_t M, int64_t N, int64_t K,
   auto vn = VectorType::get({t.TN}, f32);
   const int64_t NT = t.threads(), TX = t.BN / t.TN;
   Value tid = e.threadId();
-  Value tx = e.remc(tid, TX), ty = e.divc(tid, TX);
-  Value bm = e.mul(e.blockId(gpu::Dimension::x), e.c(t.BM));
-  Value bn = e.mul(e.blockId(gpu::Dimension::y), e.c(t.BN));
+  Value tx = e.rem(tid, TX), ty = e.div(tid, TX);
+  Value bm = e.mul(e.blockId(gpu::Dimension::x), e.idx(t.BM));
+  Value bn = e.mul(e.blockId(gpu::Dimension::y), e.idx(t.BN));
   Value zero =
       e.entry.create<arith::ConstantOp>(loc, DenseElementsAttr::get(vn, 0.0f));
 
@@ -226,12 +153,12 @@ void emitImplicitGemm(Emitter &e, Tiling t, int64_t M, int64_t N, int64_t K,
   auto plan = [&](const Operand &op, int64_t BX, Value base) {
     SmallVector<Item> items;
     for (int64_t l = 0; l < ceilDiv(BX * t.BK, NT); ++l) {
-      Value i = l ? e.add(tid, e.c(l * NT)) : tid;
+      Value i = l ? e.add(tid, e.idx(l * NT)) : tid;
       Item it;
       if (op.spread == Spread::AlongMN)
-        it = {e.add(base, e.remc(i, BX)), e.divc(i, BX), {}};
+        it = {e.add(base, e.rem(i, BX)), e.div(i, BX), {}};
       else
-        it = {e.add(base, e.divc(i, t.BK)), e.remc(i, t.BK), {}};
+        it = {e.add(base, e.div(i, t.BK)), e.rem(i, t.BK), {}};
       it.hoisted = op.hoist(it.mn);
       items.push_back(it);
     }
@@ -239,8 +166,9 @@ void emitImplicitGemm(Emitter &e, Tiling t, int64_t M, int64_t N, int64_t K,
   };
   SmallVector<Item> aItems = plan(A, t.BM, bm), bItems = plan(B, t.BN, bn);
 
-  auto loop = b.create<scf::ForOp>(loc, e.c(0), e.c(ceilDiv(K, t.BK) * t.BK),
-                                   e.c(t.BK), SmallVector<Value>(t.TM, zero));
+  auto loop =
+      b.create<scf::ForOp>(loc, e.idx(0), e.idx(ceilDiv(K, t.BK) * t.BK),
+                           e.idx(t.BK), SmallVector<Value>(t.TM, zero));
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -250,7 +178,7 @@ void emitImplicitGemm(Emitter &e, Tiling t, int64_t M, int64_t N, int64_t K,
       for (auto [l, it] : llvm::enumerate(items)) {
         auto one = [&, it = it] {
           Value k = e.add(k0, it.kk);
-          Value inside = e.both(e.lt(it.mn, e.c(size)), e.lt(k, e.c(K)));
+          Value inside = e.both(e.lt(it.mn, e.idx(size)), e.lt(k, e.idx(K)));
           // The gather's coordinates are computed inside the guard, where
           // mn and k are in range.
           auto ifOp = b.create<scf::IfOp>(
@@ -273,7 +201,7 @@ void emitImplicitGemm(Emitter &e, Tiling t, int64_t M, int64_t N, int64_t K,
         };
         // A tile smaller than the block: the last threads load nothing.
         if (int64_t(l + 1) * NT > BX * t.BK)
-          e.ifThen(e.lt(e.add(tid, e.c(l * NT)), e.c(BX * t.BK)), one);
+          e.ifThen(e.lt(e.add(tid, e.idx(l * NT)), e.idx(BX * t.BK)), one);
         else
           one();
       }
@@ -282,12 +210,12 @@ void emitImplicitGemm(Emitter &e, Tiling t, int64_t M, int64_t N, int64_t K,
     stage(B, bItems, t.BN, N, Bs, bn);
     b.create<gpu::BarrierOp>(loc);
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    Value rowOff = e.mul(ty, e.c(t.TM)), colOff = e.mul(tx, e.c(t.TN));
+    Value rowOff = e.mul(ty, e.idx(t.TM)), colOff = e.mul(tx, e.idx(t.TN));
     for (int64_t kk = 0; kk < t.BK; ++kk) {
       Value av =
-          b.create<vector::LoadOp>(loc, vm, As, ValueRange{e.c(kk), rowOff});
+          b.create<vector::LoadOp>(loc, vm, As, ValueRange{e.idx(kk), rowOff});
       Value bv =
-          b.create<vector::LoadOp>(loc, vn, Bs, ValueRange{e.c(kk), colOff});
+          b.create<vector::LoadOp>(loc, vn, Bs, ValueRange{e.idx(kk), colOff});
       for (int64_t i = 0; i < t.TM; ++i) {
         Value s = b.create<vector::ExtractOp>(loc, av, i);
         Value bc = b.create<vector::BroadcastOp>(loc, vn, s);
@@ -298,31 +226,31 @@ void emitImplicitGemm(Emitter &e, Tiling t, int64_t M, int64_t N, int64_t K,
     b.create<scf::YieldOp>(loc, acc);
   }
   for (int64_t i = 0; i < t.TM; ++i) {
-    Value m = e.add(bm, e.add(e.mul(ty, e.c(t.TM)), e.c(i)));
+    Value m = e.add(bm, e.add(e.mul(ty, e.idx(t.TM)), e.idx(i)));
     for (int64_t j = 0; j < t.TN; ++j) {
-      Value n = e.add(bn, e.add(e.mul(tx, e.c(t.TN)), e.c(j)));
-      e.ifThen(e.both(e.lt(m, e.c(M)), e.lt(n, e.c(N))), [&] {
+      Value n = e.add(bn, e.add(e.mul(tx, e.idx(t.TN)), e.idx(j)));
+      e.ifThen(e.both(e.lt(m, e.idx(M)), e.lt(n, e.idx(N))), [&] {
         store(m, n, b.create<vector::ExtractOp>(loc, loop.getResult(i), j));
       });
     }
   }
 }
 
-constexpr int64_t kReduceBlock = 256, kFewBlocks = 264, kMaxGridYZ = 65535;
+constexpr int64_t kReduceBlock = 256, kFewBlocks = 264;
 
 /// C[m][n] = Σ_k A(m, k)·B(k, n) for m = blockIdx.y, n = blockIdx.x:
 /// thread t adds k = t, t + 256, ... in order (FMA), then a butterfly
 /// within each warp (gpu.shuffle xor) and warp 0 over the warps' partials
 /// in shared memory: a fixed tree, the same bits at every run.
-void emitDotPerBlock(Emitter &e, int64_t K, const Operand &A, const Operand &B,
-                     Value partials,
+void emitDotPerBlock(KernelScope &e, int64_t K, const Operand &A,
+                     const Operand &B, Value partials,
                      const std::function<void(Value, Value, Value)> &store) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   Value tid = e.threadId();
   Value n = e.blockId(gpu::Dimension::x), m = e.blockId(gpu::Dimension::y);
   Operand::Hoisted ah = A.hoist(m), bh = B.hoist(n);
-  auto loop = b.create<scf::ForOp>(loc, tid, e.c(K), e.c(kReduceBlock),
+  auto loop = b.create<scf::ForOp>(loc, tid, e.idx(K), e.idx(kReduceBlock),
                                    ValueRange{e.f32(0.0)});
   {
     OpBuilder::InsertionGuard g(b);
@@ -351,14 +279,14 @@ void emitDotPerBlock(Emitter &e, int64_t K, const Operand &A, const Operand &B,
     return v;
   };
   Value mine = butterfly(loop.getResult(0));
-  Value lane = e.remc(tid, 32), warp = e.divc(tid, 32);
+  Value lane = e.rem(tid, 32), warp = e.div(tid, 32);
   e.ifThen(e.eqc(lane, 0), [&] {
-    b.create<memref::StoreOp>(loc, mine, partials, ValueRange{e.c(0), warp});
+    b.create<memref::StoreOp>(loc, mine, partials, ValueRange{e.idx(0), warp});
   });
   b.create<gpu::BarrierOp>(loc);
   e.ifThen(e.eqc(warp, 0), [&] {
-    Value has = e.lt(lane, e.c(kReduceBlock / 32));
-    Value v = e.loadIf(has, partials, ValueRange{e.c(0), lane});
+    Value has = e.lt(lane, e.idx(kReduceBlock / 32));
+    Value v = e.loadIf(has, partials, ValueRange{e.idx(0), lane});
     Value total = butterfly(v);
     e.ifThen(e.eqc(lane, 0), [&] { store(m, n, total); });
   });
@@ -471,7 +399,7 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
     shared = {sharedTile(ctx, 1, kReduceBlock / 32)};
   launch.kernel = createKernel(mb, name, call.getLoc(), launch.operands, shared,
                                perElement ? kReduceBlock : t.threads());
-  Emitter e(launch.kernel, call.getLoc());
+  KernelScope e(launch.kernel, call.getLoc());
   auto arg = [&](Value v) -> Value {
     if (!v)
       return Value();
@@ -481,7 +409,7 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
   Value X = arg(x), Wt = arg(w), Bias = arg(bias), Y = arg(y), DY = arg(dy),
         DX = arg(dx), DW = arg(dw);
   auto wg = launch.kernel.getWorkgroupAttributions();
-  ConvIndexing<Emitter> ix{e, g};
+  ConvIndexing<KernelScope> ix{e, g};
   Value group = e.blockId(gpu::Dimension::z);
   OpBuilder &b = e.b;
   Location loc = e.loc;
@@ -580,9 +508,9 @@ constexpr int64_t kPoolBlock = 256;
 /// An f32 scf.for over [0, n) carrying `init`; `body(i, carried)` gives the
 /// new values.
 SmallVector<Value>
-forRange(Emitter &e, int64_t n, ValueRange init,
+forRange(KernelScope &e, int64_t n, ValueRange init,
          const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
-  auto loop = e.b.create<scf::ForOp>(e.loc, e.c(0), e.c(n), e.c(1), init);
+  auto loop = e.b.create<scf::ForOp>(e.loc, e.idx(0), e.idx(n), e.idx(1), init);
   OpBuilder::InsertionGuard g(e.b);
   e.b.setInsertionPointToStart(loop.getBody());
   e.b.create<scf::YieldOp>(
@@ -591,7 +519,7 @@ forRange(Emitter &e, int64_t n, ValueRange init,
 }
 
 /// `then` if `cond`, else `otherwise`, as values.
-SmallVector<Value> select(Emitter &e, Value cond, ValueRange then,
+SmallVector<Value> select(KernelScope &e, Value cond, ValueRange then,
                           ValueRange otherwise) {
   SmallVector<Value> out;
   for (auto [t, o] : llvm::zip(then, otherwise))
@@ -603,13 +531,15 @@ SmallVector<Value> select(Emitter &e, Value cond, ValueRange then,
 /// the first in-bounds element, replaced in row-major order by a greater
 /// one or a NaN (`if (val > maxval || isnan(val))`, PyTorch's CPU rule).
 /// Returns its value, row and column.
-std::array<Value, 3> windowArgmax(Emitter &e, PoolIndexing<Emitter> &ix,
+std::array<Value, 3> windowArgmax(KernelScope &e, PoolIndexing<KernelScope> &ix,
                                   const PoolGeometry &g, Value X, Value bc[2],
                                   Value oh, Value ow) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
-  Value h0 = e.max(e.sub(e.mul(oh, e.c(g.strideH)), e.c(g.padTop)), e.c(0));
-  Value w0 = e.max(e.sub(e.mul(ow, e.c(g.strideW)), e.c(g.padLeft)), e.c(0));
+  Value h0 =
+      e.max(e.sub(e.mul(oh, e.idx(g.strideH)), e.idx(g.padTop)), e.idx(0));
+  Value w0 =
+      e.max(e.sub(e.mul(ow, e.idx(g.strideW)), e.idx(g.padLeft)), e.idx(0));
   Value ninf = e.f32(-std::numeric_limits<double>::infinity());
   SmallVector<Value> r =
       forRange(e, g.KH, ValueRange{ninf, h0, w0}, [&](Value kh, ValueRange c) {
@@ -697,7 +627,7 @@ FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
   launch.operands.assign(operandSet.begin(), operandSet.end());
   launch.kernel =
       createKernel(mb, name, call.getLoc(), launch.operands, {}, kPoolBlock);
-  Emitter e(launch.kernel, call.getLoc());
+  KernelScope e(launch.kernel, call.getLoc());
   auto arg = [&](Value v) -> Value {
     if (!v || !operandSet.contains(v))
       return Value();
@@ -707,17 +637,17 @@ FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
   Value X = arg(x), Y = arg(y), DY = arg(dy), DX = arg(dx);
   OpBuilder &b = e.b;
   Location loc = e.loc;
-  PoolIndexing<Emitter> ix{e, g};
+  PoolIndexing<KernelScope> ix{e, g};
   // One thread per output (forward) or per input element (backward).
   int64_t rows = backward ? g.H : g.OH, cols = backward ? g.W : g.OW;
   int64_t total = g.N * g.C * rows * cols;
-  Value i =
-      e.add(e.mul(e.blockId(gpu::Dimension::x), e.c(kPoolBlock)), e.threadId());
-  e.ifThen(e.lt(i, e.c(total)), [&] {
+  Value i = e.add(e.mul(e.blockId(gpu::Dimension::x), e.idx(kPoolBlock)),
+                  e.threadId());
+  e.ifThen(e.lt(i, e.idx(total)), [&] {
     // (b, channel) of the plane, then the row and column in it.
-    Value bc[2] = {e.divc(i, g.C * rows * cols),
-                   e.remc(e.divc(i, rows * cols), g.C)};
-    Value r = e.remc(e.divc(i, cols), rows), c = e.remc(i, cols);
+    Value bc[2] = {e.div(i, g.C * rows * cols),
+                   e.rem(e.div(i, rows * cols), g.C)};
+    Value r = e.rem(e.div(i, cols), rows), c = e.rem(i, cols);
     Value zero = e.f32(0.0);
     double fullWindow = double(g.KH * g.KW);
     auto divisor = [&](Value oh, Value ow) -> Value {
@@ -752,9 +682,9 @@ FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
     // row-major order of (oh, ow) — kh and kw descending — each adding its
     // gradient when it picked this element (max) or its share (average).
     Value sum = forRange(e, g.KH, zero, [&](Value i, ValueRange s) {
-      Value kh = e.sub(e.c(g.KH - 1), i);
+      Value kh = e.sub(e.idx(g.KH - 1), i);
       return forRange(e, g.KW, s, [&](Value j, ValueRange s) {
-        Value kw = e.sub(e.c(g.KW - 1), j);
+        Value kw = e.sub(e.idx(g.KW - 1), j);
         std::pair<Value, Value> wr = ix.windowRow(r, kh),
                                 wc = ix.windowCol(c, kw);
         Value oh = wr.second, ow = wc.second;

@@ -39,97 +39,6 @@ using namespace mlir::nnc::gpu_codegen;
 
 namespace {
 
-/// A kernel under construction: the gpu.func, a builder inside it, and
-/// index/f32 constants made once at its entry.
-struct KernelScope {
-  gpu::GPUFuncOp fn;
-  OpBuilder b;
-  OpBuilder entry;
-  Location loc;
-  llvm::DenseMap<int64_t, Value> indices;
-  llvm::DenseMap<int64_t, Value> i32s;
-
-  KernelScope(gpu::GPUFuncOp fn, Location loc)
-      : fn(fn), b(fn.getContext()), entry(fn.getContext()), loc(loc) {
-    Block &body = fn.getBody().front();
-    // Constants go before the first one, so they precede all code.
-    b.setInsertionPointToEnd(&body);
-    indices[0] = b.create<arith::ConstantIndexOp>(loc, 0);
-    entry.setInsertionPoint(indices[0].getDefiningOp());
-  }
-  Value idx(int64_t v) {
-    Value &slot = indices[v];
-    if (!slot)
-      slot = entry.create<arith::ConstantIndexOp>(loc, v);
-    return slot;
-  }
-  Value i32(int64_t v) {
-    Value &slot = i32s[v];
-    if (!slot)
-      slot = entry.create<arith::ConstantOp>(loc, entry.getI32IntegerAttr(v));
-    return slot;
-  }
-  Value f32(double v) {
-    return entry.create<arith::ConstantOp>(loc, entry.getF32FloatAttr(v));
-  }
-  Value add(Value a, Value c) { return b.create<arith::AddIOp>(loc, a, c); }
-  Value mul(Value a, Value c) { return b.create<arith::MulIOp>(loc, a, c); }
-  Value div(Value a, int64_t c) {
-    return b.create<arith::DivUIOp>(loc, a, idx(c));
-  }
-  Value rem(Value a, int64_t c) {
-    return b.create<arith::RemUIOp>(loc, a, idx(c));
-  }
-  Value threadId() { return b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x); }
-  Value blockId(gpu::Dimension d) { return b.create<gpu::BlockIdOp>(loc, d); }
-
-  /// Row-major coordinates of `linear` in a box of `sizes`.
-  SmallVector<Value> delinearize(Value linear, ArrayRef<int64_t> sizes) {
-    SmallVector<Value> ivs(sizes.size());
-    for (int64_t d = sizes.size() - 1; d >= 0; --d) {
-      if (d == 0) {
-        ivs[d] = linear;
-        break;
-      }
-      ivs[d] = rem(linear, sizes[d]);
-      linear = div(linear, sizes[d]);
-    }
-    return ivs;
-  }
-  /// The operand indices `map` gives at loop coordinates `ivs`.
-  SmallVector<Value> apply(AffineMap map, ValueRange ivs) {
-    SmallVector<Value> out;
-    for (AffineExpr e : map.getResults()) {
-      if (auto dim = dyn_cast<AffineDimExpr>(e)) {
-        out.push_back(ivs[dim.getPosition()]);
-        continue;
-      }
-      if (auto c = dyn_cast<AffineConstantExpr>(e)) {
-        out.push_back(idx(c.getValue()));
-        continue;
-      }
-      out.push_back(b.create<affine::AffineApplyOp>(
-          loc, AffineMap::get(map.getNumDims(), 0, e), ivs));
-    }
-    return out;
-  }
-  void finish() { b.create<gpu::ReturnOp>(loc); }
-
-  /// Maps the values the body of `op` captures from the host function:
-  /// constants are copied to the kernel's entry; anything else cannot be.
-  LogicalResult mapCaptured(linalg::LinalgOp op, IRMapping &map) {
-    llvm::SetVector<Value> captured;
-    getUsedValuesDefinedAbove(op->getRegion(0), captured);
-    for (Value v : captured) {
-      Operation *def = v.getDefiningOp();
-      if (!def || !def->hasTrait<OpTrait::ConstantLike>())
-        return failure();
-      map.map(v, entry.clone(*def)->getResult(0));
-    }
-    return success();
-  }
-};
-
 /// The distinct buffers among `values`, in order: the kernel's arguments
 /// (scalars, constants all, are copied into the kernel).
 SmallVector<Value> distinct(ValueRange values) {
@@ -140,12 +49,108 @@ SmallVector<Value> distinct(ValueRange values) {
   return SmallVector<Value>(set.begin(), set.end());
 }
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-/// CUDA's limit on gridDim.y (and z); gridDim.x may reach 2^31 - 1.
-constexpr int64_t kMaxGridY = 65535;
-
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// KernelScope
+//===----------------------------------------------------------------------===//
+
+KernelScope::KernelScope(gpu::GPUFuncOp fn, Location loc)
+    : fn(fn), b(fn.getContext()), entry(fn.getContext()), loc(loc) {
+  Block &body = fn.getBody().front();
+  // Constants go before the first one, so they precede all code.
+  b.setInsertionPointToEnd(&body);
+  indices[0] = b.create<arith::ConstantIndexOp>(loc, 0);
+  entry.setInsertionPoint(indices[0].getDefiningOp());
+}
+
+Value KernelScope::idx(int64_t v) {
+  Value &slot = indices[v];
+  if (!slot)
+    slot = entry.create<arith::ConstantIndexOp>(loc, v);
+  return slot;
+}
+
+Value KernelScope::i32(int64_t v) {
+  Value &slot = i32s[v];
+  if (!slot)
+    slot = entry.create<arith::ConstantOp>(loc, entry.getI32IntegerAttr(v));
+  return slot;
+}
+
+Value KernelScope::f32(double v) {
+  return entry.create<arith::ConstantOp>(loc, entry.getF32FloatAttr(v));
+}
+
+Value KernelScope::div(Value a, int64_t c) {
+  return c == 1 ? a : b.create<arith::DivUIOp>(loc, a, idx(c)).getResult();
+}
+
+Value KernelScope::rem(Value a, int64_t c) {
+  return c == 1 ? idx(0)
+                : b.create<arith::RemUIOp>(loc, a, idx(c)).getResult();
+}
+
+Value KernelScope::cmp(arith::CmpIPredicate p, Value x, Value y) {
+  return b.create<arith::CmpIOp>(loc, p, x, y);
+}
+
+SmallVector<Value> KernelScope::delinearize(Value linear,
+                                            ArrayRef<int64_t> sizes) {
+  SmallVector<Value> ivs(sizes.size());
+  for (int64_t d = sizes.size() - 1; d >= 0; --d) {
+    if (d == 0) {
+      ivs[d] = linear;
+      break;
+    }
+    ivs[d] = rem(linear, sizes[d]);
+    linear = div(linear, sizes[d]);
+  }
+  return ivs;
+}
+
+SmallVector<Value> KernelScope::apply(AffineMap map, ValueRange ivs) {
+  SmallVector<Value> out;
+  for (AffineExpr e : map.getResults()) {
+    if (auto dim = dyn_cast<AffineDimExpr>(e)) {
+      out.push_back(ivs[dim.getPosition()]);
+      continue;
+    }
+    if (auto c = dyn_cast<AffineConstantExpr>(e)) {
+      out.push_back(idx(c.getValue()));
+      continue;
+    }
+    out.push_back(b.create<affine::AffineApplyOp>(
+        loc, AffineMap::get(map.getNumDims(), 0, e), ivs));
+  }
+  return out;
+}
+
+Value KernelScope::loadIf(Value valid, Value mem, ValueRange at) {
+  Value zero = f32(0.0);
+  auto ifOp = b.create<scf::IfOp>(
+      loc, valid,
+      [&](OpBuilder &nb, Location l) {
+        nb.create<scf::YieldOp>(
+            l, nb.create<memref::LoadOp>(l, mem, at).getResult());
+      },
+      [&](OpBuilder &nb, Location l) { nb.create<scf::YieldOp>(l, zero); });
+  return ifOp.getResult(0);
+}
+
+void KernelScope::finish() { b.create<gpu::ReturnOp>(loc); }
+
+LogicalResult KernelScope::mapCaptured(linalg::LinalgOp op, IRMapping &map) {
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegion(0), captured);
+  for (Value v : captured) {
+    Operation *def = v.getDefiningOp();
+    if (!def || !def->hasTrait<OpTrait::ConstantLike>())
+      return failure();
+    map.map(v, entry.clone(*def)->getResult(0));
+  }
+  return success();
+}
 
 //===----------------------------------------------------------------------===//
 // Matmuls
@@ -305,7 +310,7 @@ void emitTiledMatmul(KernelScope &k, const MatmulOperands &mm, Tiling t,
 
 /// Any shape: 16×16 threads, one output each, 16×16 tiles of both operands
 /// through shared memory with out-of-range elements read as 0. Row tiles
-/// beyond what gridDim.y can number (kMaxGridY) are strided over by the
+/// beyond what gridDim.y can number (kMaxGridYZ) are strided over by the
 /// blocks of the grid.
 void emitGuardedMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
                        Value A, Value B, Value C, Value As, Value Bs,
@@ -315,7 +320,7 @@ void emitGuardedMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
   Location loc = k.loc;
   OpBuilder::InsertionGuard rowsGuard(b);
   Value rowTile = k.blockId(gpu::Dimension::y);
-  if (ceilDiv(mm.M, T) > kMaxGridY) {
+  if (ceilDiv(mm.M, T) > kMaxGridYZ) {
     // A loop uniform across the block, so its barriers stay uniform.
     auto rowTiles = b.create<scf::ForOp>(
         loc, rowTile, k.idx(ceilDiv(mm.M, T)),
@@ -408,7 +413,7 @@ FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
       continue;
     if (t.BM == 128 && (mm.M / 128) * (mm.N / 128) < 128)
       continue;
-    if (mm.M / t.BM > kMaxGridY)
+    if (mm.M / t.BM > kMaxGridYZ)
       continue; // the guarded kernel strides over row tiles
     tiling = t;
     break;
@@ -443,7 +448,7 @@ FailureOr<Launch> gpu_codegen::buildMatmulKernel(OpBuilder &mb, StringRef name,
   emitGuardedMatmul(k, mm, beta, args[0], args[1], args[2], wg[0], wg[1],
                     mm.alphaScalar ? args[3] : Value());
   k.finish();
-  launch.grid = {ceilDiv(mm.N, 16), std::min(ceilDiv(mm.M, 16), kMaxGridY), 1};
+  launch.grid = {ceilDiv(mm.N, 16), std::min(ceilDiv(mm.M, 16), kMaxGridYZ), 1};
   launch.block = {256, 1, 1};
   return launch;
 }

@@ -19,8 +19,11 @@
 
 #include "nnc/Codegen/Common/ContractionMatcher.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
 
 #include <array>
 #include <optional>
@@ -34,6 +37,68 @@ struct Launch {
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   SmallVector<Value> operands;
 };
+
+/// A kernel under construction: its gpu.func, a builder at the end of its
+/// body and index/i32 constants made once at its entry (so every use is
+/// dominated). It is also ConvolutionIndexing.h's `Ops`: index arithmetic
+/// that emits IR.
+struct KernelScope {
+  using Int = Value;
+  using Bool = Value;
+
+  gpu::GPUFuncOp fn;
+  OpBuilder b;
+  OpBuilder entry;
+  Location loc;
+  llvm::DenseMap<int64_t, Value> indices;
+  llvm::DenseMap<int64_t, Value> i32s;
+
+  KernelScope(gpu::GPUFuncOp fn, Location loc);
+
+  Value idx(int64_t v);
+  Value i32(int64_t v);
+  Value f32(double v);
+  Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<arith::SubIOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<arith::MulIOp>(loc, x, y); }
+  /// Unsigned: callers divide values >= 0 only.
+  Value div(Value x, int64_t c);
+  Value rem(Value x, int64_t c);
+  Value max(Value x, Value y) { return b.create<arith::MaxSIOp>(loc, x, y); }
+  Value min(Value x, Value y) { return b.create<arith::MinSIOp>(loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y);
+  Value lt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
+  Value ge(Value x, Value y) { return cmp(arith::CmpIPredicate::sge, x, y); }
+  Value eqc(Value x, int64_t c) {
+    return cmp(arith::CmpIPredicate::eq, x, idx(c));
+  }
+  Value both(Value x, Value y) { return b.create<arith::AndIOp>(loc, x, y); }
+  Value threadId() { return b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x); }
+  Value blockId(gpu::Dimension d) { return b.create<gpu::BlockIdOp>(loc, d); }
+
+  /// Row-major coordinates of `linear` in a box of `sizes`.
+  SmallVector<Value> delinearize(Value linear, ArrayRef<int64_t> sizes);
+  /// The operand indices `map` gives at loop coordinates `ivs`.
+  SmallVector<Value> apply(AffineMap map, ValueRange ivs);
+  /// mem[at] (f32) when `valid`, else 0 (the load never runs out of bounds).
+  Value loadIf(Value valid, Value mem, ValueRange at);
+  /// Runs `body` at the start of an scf.if on `cond`.
+  template <typename Fn> void ifThen(Value cond, Fn body) {
+    auto ifOp = b.create<scf::IfOp>(loc, cond, /*withElse=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    body();
+  }
+  void finish();
+  /// Maps the values the body of `op` captures from the host function:
+  /// constants are copied to the kernel's entry; anything else cannot be.
+  LogicalResult mapCaptured(linalg::LinalgOp op, IRMapping &map);
+};
+
+inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// CUDA's limits on a launch's gridDim.x and on gridDim.y and z.
+constexpr int64_t kMaxGridX = (int64_t(1) << 31) - 1, kMaxGridYZ = 65535;
 
 /// A kernel taking `operands` with `shared` workgroup buffers (16-byte
 /// aligned) and `blockSize` threads a block: what every builder starts from.

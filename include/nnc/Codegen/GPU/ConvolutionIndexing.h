@@ -29,8 +29,8 @@
 /// element of C is one sum in the order of k, so no atomics are needed and
 /// the result does not depend on timing.
 ///
-/// `Ops` provides `Int` and `Bool`, `c(int64_t)`, `add`, `sub`, `mul`,
-/// `divc(Int, int64_t)`, `remc(Int, int64_t)` (only on values >= 0),
+/// `Ops` provides `Int` and `Bool`, `idx(int64_t)`, `add`, `sub`, `mul`,
+/// `div(Int, int64_t)`, `rem(Int, int64_t)` (only on values >= 0),
 /// `lt`, `ge` (signed) and `both` (and). A coordinate whose `valid` is
 /// false may be anything: it must not be read.
 ///
@@ -95,20 +95,20 @@ template <typename Ops> struct ConvIndexing {
 
   /// (b, y, x) of a pixel index over N·Y·X.
   std::array<Int, 3> pixel(Int m, int64_t Y, int64_t X) {
-    Int t = o.divc(m, X);
-    return {o.divc(t, Y), o.remc(t, Y), o.remc(m, X)};
+    Int t = o.div(m, X);
+    return {o.div(t, Y), o.rem(t, Y), o.rem(m, X)};
   }
   /// (ch, kh, kw) of a reduction index over channels·KH·KW.
   std::array<Int, 3> tap(Int k) {
-    Int t = o.divc(k, g.KW);
-    return {o.divc(t, g.KH), o.remc(t, g.KH), o.remc(k, g.KW)};
+    Int t = o.div(k, g.KW);
+    return {o.div(t, g.KH), o.rem(t, g.KH), o.rem(k, g.KW)};
   }
   Bool inRange(Int v, int64_t size) {
-    return o.both(o.ge(v, o.c(0)), o.lt(v, o.c(size)));
+    return o.both(o.ge(v, o.idx(0)), o.lt(v, o.idx(size)));
   }
   /// group · per + i
   Int channel(Int group, int64_t per, Int i) {
-    return o.add(o.mul(group, o.c(per)), i);
+    return o.add(o.mul(group, o.idx(per)), i);
   }
 
   /// x at output pixel (b, oh, ow) of the forward and reduction index k
@@ -116,10 +116,10 @@ template <typename Ops> struct ConvIndexing {
   /// B(k, n) with their roles of k and n swapped.
   Coord<Int, Bool> input(Int group, const std::array<Int, 3> &out, Int k) {
     auto [c, kh, kw] = tap(k);
-    Int h = o.add(o.sub(o.mul(out[1], o.c(g.strideH)), o.c(g.padTop)),
-                  o.mul(kh, o.c(g.dilationH)));
-    Int w = o.add(o.sub(o.mul(out[2], o.c(g.strideW)), o.c(g.padLeft)),
-                  o.mul(kw, o.c(g.dilationW)));
+    Int h = o.add(o.sub(o.mul(out[1], o.idx(g.strideH)), o.idx(g.padTop)),
+                  o.mul(kh, o.idx(g.dilationH)));
+    Int w = o.add(o.sub(o.mul(out[2], o.idx(g.strideW)), o.idx(g.padLeft)),
+                  o.mul(kw, o.idx(g.dilationW)));
     return {o.both(inRange(h, g.H), inRange(w, g.W)),
             {out[0], channel(group, g.channelsPerGroup(), c), h, w}};
   }
@@ -138,18 +138,20 @@ template <typename Ops> struct ConvIndexing {
   /// (oc, kh, kw).
   Coord<Int, Bool> gradOutput(Int group, const std::array<Int, 3> &in, Int k) {
     auto [oc, kh, kw] = tap(k);
-    Int th = o.sub(o.add(in[1], o.c(g.padTop)), o.mul(kh, o.c(g.dilationH)));
-    Int tw = o.sub(o.add(in[2], o.c(g.padLeft)), o.mul(kw, o.c(g.dilationW)));
-    // Exact division only; th < 0 is refused first (remc takes v >= 0).
-    Bool okH = o.both(o.ge(th, o.c(0)),
-                      o.both(o.eqc(o.remc(th, g.strideH), 0),
-                             o.lt(o.divc(th, g.strideH), o.c(g.OH))));
-    Bool okW = o.both(o.ge(tw, o.c(0)),
-                      o.both(o.eqc(o.remc(tw, g.strideW), 0),
-                             o.lt(o.divc(tw, g.strideW), o.c(g.OW))));
+    Int th =
+        o.sub(o.add(in[1], o.idx(g.padTop)), o.mul(kh, o.idx(g.dilationH)));
+    Int tw =
+        o.sub(o.add(in[2], o.idx(g.padLeft)), o.mul(kw, o.idx(g.dilationW)));
+    // Exact division only; th < 0 is refused first (rem takes v >= 0).
+    Bool okH = o.both(o.ge(th, o.idx(0)),
+                      o.both(o.eqc(o.rem(th, g.strideH), 0),
+                             o.lt(o.div(th, g.strideH), o.idx(g.OH))));
+    Bool okW = o.both(o.ge(tw, o.idx(0)),
+                      o.both(o.eqc(o.rem(tw, g.strideW), 0),
+                             o.lt(o.div(tw, g.strideW), o.idx(g.OW))));
     return {o.both(okH, okW),
             {in[0], channel(group, g.filtersPerGroup(), oc),
-             o.divc(th, g.strideH), o.divc(tw, g.strideW)}};
+             o.div(th, g.strideH), o.div(tw, g.strideW)}};
   }
   /// w for the backward data's B(k, n = c): k over (oc, kh, kw).
   std::array<Int, 4> backwardDataWeight(Int group, Int c, Int k) {
@@ -197,40 +199,40 @@ template <typename Ops> struct PoolIndexing {
 
   /// Input row of tap kh of window oh, and whether it is inside.
   std::pair<Bool, Int> row(Int oh, Int kh) {
-    Int h = o.add(o.sub(o.mul(oh, o.c(g.strideH)), o.c(g.padTop)), kh);
-    return {o.both(o.ge(h, o.c(0)), o.lt(h, o.c(g.H))), h};
+    Int h = o.add(o.sub(o.mul(oh, o.idx(g.strideH)), o.idx(g.padTop)), kh);
+    return {o.both(o.ge(h, o.idx(0)), o.lt(h, o.idx(g.H))), h};
   }
   std::pair<Bool, Int> col(Int ow, Int kw) {
-    Int w = o.add(o.sub(o.mul(ow, o.c(g.strideW)), o.c(g.padLeft)), kw);
-    return {o.both(o.ge(w, o.c(0)), o.lt(w, o.c(g.W))), w};
+    Int w = o.add(o.sub(o.mul(ow, o.idx(g.strideW)), o.idx(g.padLeft)), kw);
+    return {o.both(o.ge(w, o.idx(0)), o.lt(w, o.idx(g.W))), w};
   }
   /// The window oh whose tap kh is input row h, if any.
   std::pair<Bool, Int> windowRow(Int h, Int kh) {
-    Int t = o.sub(o.add(h, o.c(g.padTop)), kh);
-    return {
-        o.both(o.ge(t, o.c(0)), o.both(o.eqc(o.remc(t, g.strideH), 0),
-                                       o.lt(o.divc(t, g.strideH), o.c(g.OH)))),
-        o.divc(t, g.strideH)};
+    Int t = o.sub(o.add(h, o.idx(g.padTop)), kh);
+    return {o.both(o.ge(t, o.idx(0)),
+                   o.both(o.eqc(o.rem(t, g.strideH), 0),
+                          o.lt(o.div(t, g.strideH), o.idx(g.OH)))),
+            o.div(t, g.strideH)};
   }
   std::pair<Bool, Int> windowCol(Int w, Int kw) {
-    Int t = o.sub(o.add(w, o.c(g.padLeft)), kw);
-    return {
-        o.both(o.ge(t, o.c(0)), o.both(o.eqc(o.remc(t, g.strideW), 0),
-                                       o.lt(o.divc(t, g.strideW), o.c(g.OW)))),
-        o.divc(t, g.strideW)};
+    Int t = o.sub(o.add(w, o.idx(g.padLeft)), kw);
+    return {o.both(o.ge(t, o.idx(0)),
+                   o.both(o.eqc(o.rem(t, g.strideW), 0),
+                          o.lt(o.div(t, g.strideW), o.idx(g.OW)))),
+            o.div(t, g.strideW)};
   }
   /// Elements of window (oh, ow) inside the input: the divisor of an
   /// average that excludes the padding.
   Int count(Int oh, Int ow) {
     auto extent = [&](Int start, int64_t window, int64_t in) {
-      Int b = o.max(start, o.c(0));
-      Int e = o.min(o.add(start, o.c(window)), o.c(in));
+      Int b = o.max(start, o.idx(0));
+      Int e = o.min(o.add(start, o.idx(window)), o.idx(in));
       return o.sub(e, b);
     };
     Int rows =
-        extent(o.sub(o.mul(oh, o.c(g.strideH)), o.c(g.padTop)), g.KH, g.H);
+        extent(o.sub(o.mul(oh, o.idx(g.strideH)), o.idx(g.padTop)), g.KH, g.H);
     Int cols =
-        extent(o.sub(o.mul(ow, o.c(g.strideW)), o.c(g.padLeft)), g.KW, g.W);
+        extent(o.sub(o.mul(ow, o.idx(g.strideW)), o.idx(g.padLeft)), g.KW, g.W);
     return o.mul(rows, cols);
   }
 };
@@ -239,12 +241,12 @@ template <typename Ops> struct PoolIndexing {
 struct IntOps {
   using Int = int64_t;
   using Bool = bool;
-  Int c(int64_t v) { return v; }
+  Int idx(int64_t v) { return v; }
   Int add(Int a, Int b) { return a + b; }
   Int sub(Int a, Int b) { return a - b; }
   Int mul(Int a, Int b) { return a * b; }
-  Int divc(Int a, int64_t b) { return a / b; }
-  Int remc(Int a, int64_t b) { return a % b; }
+  Int div(Int a, int64_t b) { return a / b; }
+  Int rem(Int a, int64_t b) { return a % b; }
   Int max(Int a, Int b) { return a > b ? a : b; }
   Int min(Int a, Int b) { return a < b ? a : b; }
   Bool lt(Int a, Int b) { return a < b; }
