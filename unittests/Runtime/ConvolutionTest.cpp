@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <ostream>
 #include <random>
@@ -447,6 +448,60 @@ TEST(MaxPoolTest, NaNPropagates) {
 //===----------------------------------------------------------------------===//
 // Inconsistent calls
 //===----------------------------------------------------------------------===//
+
+/// This process's resident bytes (/proc/self/statm's second field):
+/// what the runtime's buffers cost once they are written, under any
+/// allocator (the sanitizer's included).
+int64_t residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * 4096;
+}
+
+// A thread's primitives run one after another, so their blocked-layout
+// buffers and scratchpads share one workspace: the runtime holds what the
+// largest call needs, not the sum over every geometry it has seen. Four
+// geometries, largest first (so the workspace never grows and no freed
+// buffer lingers), each in plain NCHW, which oneDNN runs in nChw16c
+// through buffers of the blocked layout: with a workspace per primitive
+// the resident memory would grow by about 2.5x the first call's buffers.
+// Each result must also survive the others' use of the workspace: the
+// first geometry's output is the same bits when it runs again.
+TEST(ConvolutionWorkspaceTest, PrimitivesShareOneWorkspace) {
+  const int64_t N = 32, C = 32, K = 32;
+  const int64_t sizes[] = {56, 48, 40, 32};
+  std::vector<std::vector<float>> xs, ws, ys;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (int64_t h : sizes) {
+    xs.emplace_back(N * C * h * h);
+    ws.emplace_back(K * C * 9);
+    ys.emplace_back(N * K * h * h, 0.0f);
+    for (float &v : xs.back())
+      v = dist(rng);
+    for (float &v : ws.back())
+      v = dist(rng);
+  }
+  auto run = [&](size_t i) {
+    int64_t h = sizes[i];
+    nncrt_conv2d_forward(xs[i].data(), ws[i].data(), nullptr, ys[i].data(), N,
+                         C, h, h, K, 3, 3, h, h, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                         NNCRT_ACTIVATION_NONE, 0.0f);
+  };
+  int64_t before = residentBytes();
+  for (size_t i = 0; i < std::size(sizes); ++i)
+    run(i);
+  int64_t grown = residentBytes() - before;
+  int64_t firstCall = int64_t(xs[0].size() + ys[0].size()) * 4;
+  EXPECT_LT(grown, firstCall * 3 / 2)
+      << "the runtime's primitives kept " << grown << " bytes for calls of "
+      << firstCall << " bytes at most";
+  std::vector<float> first = ys[0];
+  std::fill(ys[0].begin(), ys[0].end(), 0.0f);
+  run(0);
+  EXPECT_EQ(std::memcmp(first.data(), ys[0].data(), first.size() * 4), 0);
+}
 
 TEST(ConvolutionDeathTest, InconsistentGeometryAborts) {
   float buffer[4096] = {};

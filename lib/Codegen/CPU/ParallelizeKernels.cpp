@@ -66,6 +66,8 @@ struct ParallelizeKernelsPass
                        "grain-elements must be positive");
       return signalPassFailure();
     }
+    if (failed(mlir::nnc::checkReductionLanes(module, reductionLanes)))
+      return signalPassFailure();
     IRRewriter rewriter(&getContext());
     for (auto kernel :
          llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
@@ -100,15 +102,24 @@ struct ParallelizeKernelsPass
       unsigned n = kernel.getNumArguments();
       kernel.insertArguments({n, n}, {index, index}, {{}, {}}, {loc, loc});
       rewriter.setInsertionPoint(op);
-      FailureOr<linalg::LinalgLoops> loops =
-          linalg::linalgOpToLoops(rewriter, op);
-      // One scf.for per loop dimension, outermost first.
-      if (failed(loops) || loops->size() != ranges.size() ||
+      // One scf.for per loop dimension, outermost first; an f64 sum keeps
+      // its trailing reduction loops vectorised inside (never the split
+      // dimension, which is parallel).
+      FailureOr<SmallVector<Operation *>> loops =
+          mlir::nnc::lowerLaneReductionToLoops(rewriter, op, reductionLanes);
+      if (failed(loops)) {
+        FailureOr<linalg::LinalgLoops> plain =
+            linalg::linalgOpToLoops(rewriter, op);
+        if (succeeded(plain) && plain->size() == ranges.size()) {
+          loops = SmallVector<Operation *>(plain->begin(), plain->end());
+          rewriter.eraseOp(op);
+        }
+      }
+      if (failed(loops) || *dim >= loops->size() ||
           !isa<scf::ForOp>((*loops)[*dim])) {
-        op.emitError("nnc-parallelize-kernels: could not lower to loops");
+        kernel.emitError("nnc-parallelize-kernels: could not lower to loops");
         return signalPassFailure();
       }
-      rewriter.eraseOp(op);
       auto split = cast<scf::ForOp>((*loops)[*dim]);
       split.setLowerBound(kernel.getArgument(n));
       split.setUpperBound(kernel.getArgument(n + 1));

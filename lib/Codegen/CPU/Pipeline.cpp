@@ -44,6 +44,9 @@ void mlir::nnc::buildCPUCodegenPipeline(OpPassManager &pm,
   // Large elementwise and row-wise kernels run over row ranges, split over
   // the runtime's threads at run time.
   pm.addPass(createParallelizeKernels());
+  // The f64 sums it did not split (batch norm's statistics) as vector
+  // partial sums, not one running sum in memory.
+  pm.addNestedPass<func::FuncOp>(createLowerLaneReductions());
   addTextualPipeline(pm, "func.func(convert-linalg-to-loops)");
   buildHostToLLVMPipeline(pm);
   pm.addPass(createLowerParallelCalls());

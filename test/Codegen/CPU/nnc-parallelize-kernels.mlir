@@ -118,3 +118,36 @@ func.func private @taken(%out: memref<256x512xf32>) {
 }
 
 // BADOPT: error: nnc-parallelize-kernels: min-elements and grain-elements must be positive
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#c = affine_map<(d0, d1, d2, d3) -> (d1)>
+
+// Batch norm's f64 sum over n, h, w splits its channels (d1) over threads
+// and keeps h, w as one vectorised flat range inside (the rewrite of
+// nnc-lower-lane-reductions): n stays the outer loop, in its order.
+// CHECK-LABEL: func.func private @bn_mean
+// CHECK-SAME: %[[MLO:[^:]+]]: index, %[[MHI:[^:]+]]: index)
+// CHECK-SAME: nnc.parallel_grain = 16 : i64
+// CHECK: memref.collapse_shape
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c4
+// CHECK: scf.for %{{.+}} = %[[MLO]] to %[[MHI]] step
+// CHECK: scf.for {{.+}} iter_args({{.+}}) -> (vector<8xf64>)
+// CHECK: vector.reduction <add>
+// CHECK-NOT: linalg.generic
+func.func @bn(%x: memref<4x64x16x16xf32>, %m: memref<64xf64>) {
+  call @bn_mean(%x, %m) : (memref<4x64x16x16xf32>, memref<64xf64>) -> ()
+  return
+}
+func.func private @bn_mean(%x: memref<4x64x16x16xf32>, %m: memref<64xf64>) {
+  linalg.generic {indexing_maps = [#x, #c],
+                  iterator_types = ["reduction", "parallel", "reduction", "reduction"]}
+      ins(%x : memref<4x64x16x16xf32>) outs(%m : memref<64xf64>) {
+  ^bb0(%a: f32, %acc: f64):
+    %e = arith.extf %a : f32 to f64
+    %s = arith.addf %acc, %e : f64
+    linalg.yield %s : f64
+  }
+  return
+}

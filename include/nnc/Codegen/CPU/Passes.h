@@ -38,6 +38,23 @@ void populateLowerDotContractionsPatterns(RewritePatternSet &patterns,
 void populateLowerTiledContractionsPatterns(RewritePatternSet &patterns,
                                             unsigned rows, unsigned lanes);
 
+/// nnc-lower-lane-reductions' rewrite: f64 sums over trailing reduction
+/// loops that are contiguous in memory as lanes-wide vector partial sums.
+void populateLowerLaneReductionsPatterns(RewritePatternSet &patterns,
+                                         unsigned lanes);
+
+/// The same rewrite of one op, for a pass that lowers it to loops itself
+/// (nnc-parallelize-kernels): its loops that stay scalar, outermost first,
+/// which are all its loops but the trailing reduction loops; failure,
+/// with nothing changed, if `op` is not such a sum.
+FailureOr<SmallVector<Operation *>>
+lowerLaneReductionToLoops(RewriterBase &rewriter, Operation *op,
+                          unsigned lanes);
+
+/// Success if `lanes` is a valid vector length for a lane reduction, else
+/// an error at `anchor`.
+LogicalResult checkReductionLanes(Operation *anchor, unsigned lanes);
+
 } // namespace mlir::nnc
 
 #endif // NNC_CODEGEN_CPU_PASSES_H

@@ -109,6 +109,45 @@ def LowerTiledContractions : Pass<"nnc-lower-tiled-contractions",
                            "::mlir::vector::VectorDialect"];
 }
 
+def LowerLaneReductions : Pass<"nnc-lower-lane-reductions",
+                                "::mlir::func::FuncOp"> {
+  let summary = "Lower f64 sums over contiguous memory to vector partial "
+                "sums";
+  let description = [{
+    A `linalg.generic` on buffers that sums an elementwise term of its
+    inputs into an f64 output (`out[p] += term(ins)`, one `arith.addf`),
+    whose trailing loops are reductions over dimensions that every input
+    reading them holds contiguously and in order (batch norm's statistics
+    and their gradients: `mean[c] += x[n, c, h, w]` sums over `h, w`), is
+    lowered to scalar loops over its other dimensions and, at each of their
+    points, one loop over the flat trailing range that adds `lanes`
+    consecutive terms into `lanes` f64 partial sums (`iter_args`). The
+    partial sums are then added in lane order, the `range mod lanes` last
+    terms one by one, and the total to `out[p]` once.
+
+    Why: linalg's own loops add one term at a time into `out[p]` in memory,
+    a chain of dependent f64 additions through a load and a store, which
+    made batch norm's sums half of a ResNet-20 training step.
+
+    The order of the additions changes (a sum of partial sums instead of
+    one running sum) but is fixed by the code and the shapes alone, so a
+    recomputation still reproduces the first forward bit for bit. f32 sums
+    are left alone: `nnc-block-conv-layouts` promises the plain layout's
+    bits for a bias gradient it rewrites, which is its scalar order.
+
+    A function pass over `populateLowerLaneReductionsPatterns`
+    (include/nnc/Codegen/CPU/Passes.h); `nnc-parallelize-kernels` uses the
+    same rewrite for the kernels it splits over threads.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "unsigned", /*default=*/"8",
+           "Partial sums (the vector length, in f64 elements)">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def LowerMatmulsToCalls : Pass<"nnc-lower-matmuls-to-calls",
                                 "::mlir::ModuleOp"> {
   let summary = "Run 2-D matmuls on buffers as calls to the CPU runtime's "
@@ -189,10 +228,14 @@ def ParallelizeKernels : Pass<"nnc-parallelize-kernels", "::mlir::ModuleOp"> {
            "Smallest iteration space (points) that is split">,
     Option<"grainElements", "grain-elements", "int64_t", /*default=*/"16384",
            "Fewest points of the iteration space per thread">,
+    Option<"reductionLanes", "reduction-lanes", "unsigned", /*default=*/"8",
+           "Partial sums of an f64 sum it lowers (nnc-lower-lane-reductions' "
+           "lanes)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def LowerParallelCalls : Pass<"nnc-lower-parallel-calls",

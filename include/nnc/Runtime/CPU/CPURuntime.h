@@ -131,9 +131,10 @@ int64_t nncrt_profile_close(void);
  *
  * Convolutions and average pooling run oneDNN primitives created on the
  * first call of their geometry, options and thread count and kept per
- * thread with their scratchpads and the buffers of the blocked layouts
- * they run in (the arguments are reordered into them and the results out
- * of them within the call); max pooling is the runtime's own loops, for
+ * thread; the buffers of the blocked layouts they run in (the arguments
+ * are reordered into them and the results out of them within the call)
+ * and their scratchpads lie in one workspace per thread, as large as the
+ * largest call needs; max pooling is the runtime's own loops, for
  * PyTorch's choice among equal maxima. For the same geometry, values and
  * thread count the result is the same bit for bit wherever the buffers
  * lie, which recomputation under checkpointing relies on. An inconsistent
