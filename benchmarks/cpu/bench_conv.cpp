@@ -19,7 +19,11 @@
 /// (docs/Performance.md). A third side, "nnc blk", calls the layout-aware
 /// entry points (nncrt_*_layout) with the operands nnc-block-conv-layouts
 /// keeps in nChw16c in the compiled CNN step (the row's `layouts`), its
-/// result checked against the plain call's bit for bit.
+/// result checked against the plain call's bit for bit. The "fwd+bwd"
+/// rows time a max pooling's forward and backward together: oneDNN's
+/// backward reads a workspace its forward_training wrote (the "fwd" rows
+/// time that forward too), nnc's reads x again, so the pair is the fair
+/// comparison of the layer.
 ///
 ///   bench-conv [--threads=1,2] [--reps=N] [--verbose]
 ///
@@ -91,6 +95,10 @@ enum class Kind {
   ConvBackwardWeights,
   PoolForward,
   PoolBackward,
+  /// A max pooling's forward then its backward, as a training step runs
+  /// them: oneDNN's forward_training writes the workspace its backward
+  /// reads, nnc's backward reads x again.
+  PoolStep,
 };
 
 struct Row {
@@ -101,7 +109,8 @@ struct Row {
   int64_t N, C, H, W, K;
   int32_t pool; // NNCRT_POOL_*
   /// The pointers in nChw16c in the CNN's compiled step (its layouts
-  /// argument; the average poolings: everything).
+  /// argument; the average poolings: everything; a step: its backward's,
+  /// whose x and dy are the forward's x and y).
   int32_t layouts;
   bool isConv() const { return kind <= Kind::ConvBackwardWeights; }
   int64_t OH() const { return isConv() ? H : H / 2; }
@@ -121,6 +130,10 @@ const Row rows[] = {
     {"maxpool 64x14x14 fwd", Kind::PoolForward, 128, 64, 14, 14, 0,
      NNCRT_POOL_MAX, 1},
     {"maxpool 64x14x14 bwd", Kind::PoolBackward, 128, 64, 14, 14, 0,
+     NNCRT_POOL_MAX, 5},
+    {"maxpool 32x28 fwd+bwd", Kind::PoolStep, 128, 32, 28, 28, 0,
+     NNCRT_POOL_MAX, 7},
+    {"maxpool 64x14 fwd+bwd", Kind::PoolStep, 128, 64, 14, 14, 0,
      NNCRT_POOL_MAX, 5},
     {"avgpool 32x28x28 fwd", Kind::PoolForward, 128, 32, 28, 28, 0,
      NNCRT_POOL_AVG_INCLUDE_PAD, 3},
@@ -155,6 +168,8 @@ struct Tensors {
   std::vector<float> x, w, bias, dy, out;
   /// The same in the layouts of row.layouts, for the "nnc blk" side.
   std::vector<float> bx, bdy, bout;
+  /// A step's y, for each side.
+  std::vector<float> y, by;
   bool outBlocked = false;
 
   explicit Tensors(const Row &r) {
@@ -193,6 +208,7 @@ struct Tensors {
       xBit = 0, outBit = 1;
       break;
     case Kind::PoolBackward:
+    case Kind::PoolStep:
       xBit = 0, dyBit = 1, outBit = 2;
       break;
     }
@@ -201,14 +217,16 @@ struct Tensors {
     bdy = has(dyBit) ? reorder16(dy, r.N, ch, r.OH() * r.OW(), true) : dy;
     bout.resize(out.size());
     outBlocked = has(outBit);
+    if (r.kind == Kind::PoolStep)
+      y.resize(dy.size()), by.resize(dy.size());
   }
 
   /// bout in NCHW.
   std::vector<float> blockedResult(const Row &r) const {
     if (!outBlocked)
       return bout;
-    bool input =
-        r.kind == Kind::ConvBackwardData || r.kind == Kind::PoolBackward;
+    bool input = r.kind == Kind::ConvBackwardData ||
+                 r.kind == Kind::PoolBackward || r.kind == Kind::PoolStep;
     int64_t ch = input ? r.C : r.isConv() ? r.K : r.C;
     int64_t P = input ? r.H * r.W : r.OH() * r.OW();
     return reorder16(bout, r.N, ch, P, false);
@@ -238,6 +256,12 @@ void runNNC(const Row &r, Tensors &t) {
     return nncrt_pool2d_backward(t.x.data(), t.dy.data(), t.out.data(), r.pool,
                                  r.N, r.C, r.H, r.W, r.OH(), r.OW(), 2, 2, 2,
                                  2, 0, 0, 0, 0);
+  case Kind::PoolStep:
+    nncrt_pool2d_forward(t.x.data(), t.y.data(), r.pool, r.N, r.C, r.H, r.W,
+                         r.OH(), r.OW(), 2, 2, 2, 2, 0, 0, 0, 0);
+    return nncrt_pool2d_backward(t.x.data(), t.dy.data(), t.out.data(), r.pool,
+                                 r.N, r.C, r.H, r.W, r.OH(), r.OW(), 2, 2, 2, 2,
+                                 0, 0, 0, 0);
   }
 }
 
@@ -263,6 +287,14 @@ void runNNCBlocked(const Row &r, Tensors &t) {
                                        r.C, r.H, r.W, r.OH(), r.OW(), 2, 2, 2,
                                        2, 0, 0, 0, 0, f32, r.layouts);
   case Kind::PoolBackward:
+    return nncrt_pool2d_backward_layout(
+        t.bx.data(), t.bdy.data(), t.bout.data(), r.pool, r.N, r.C, r.H, r.W,
+        r.OH(), r.OW(), 2, 2, 2, 2, 0, 0, 0, 0, f32, r.layouts);
+  case Kind::PoolStep:
+    // The forward's x and y are the backward's x and dy: bits 0 and 1.
+    nncrt_pool2d_forward_layout(t.bx.data(), t.by.data(), r.pool, r.N, r.C, r.H,
+                                r.W, r.OH(), r.OW(), 2, 2, 2, 2, 0, 0, 0, 0,
+                                f32, r.layouts & 3);
     return nncrt_pool2d_backward_layout(
         t.bx.data(), t.bdy.data(), t.bout.data(), r.pool, r.N, r.C, r.H, r.W,
         r.OH(), r.OW(), 2, 2, 2, 2, 0, 0, 0, 0, f32, r.layouts);
@@ -447,9 +479,17 @@ dnnl_primitive_attr_t makeAttr(bool relu) {
 }
 
 /// A candidate for a row: the primitive timed and, for a pooling backward,
-/// the forward whose workspace it reads (run once before it).
+/// the forward whose workspace it reads (run once before it, and before
+/// each call of a step).
 struct Candidate {
   std::unique_ptr<Direct> timed, forward;
+  bool step = false;
+
+  void run(dnnl_stream_t stream) {
+    if (step)
+      forward->run(stream);
+    timed->run(stream);
+  }
 };
 
 /// The row's convolution with its activations offered in `layout`, or an
@@ -582,7 +622,7 @@ Candidate makePool(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
       dnnl_primitive_desc_query_md(fwdPd, dnnl_query_dst_md, 0);
   dnnl_memory_desc_t dstChosen = *chosenDst;
   dnnl_primitive_desc_t hint = nullptr;
-  if (r.kind == Kind::PoolBackward)
+  if (r.kind != Kind::PoolForward)
     ok(dnnl_primitive_desc_create(&hint, &fwdDesc, nullptr, engine, nullptr),
        "creating the forward hint");
   std::vector<dnnl_exec_arg_t> shared;
@@ -617,6 +657,7 @@ Candidate makePool(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
       {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dstPlain, t.dy.data()},
        {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, srcPlain, nullptr}},
       shared);
+  c.step = r.kind == Kind::PoolStep;
   return c;
 }
 
@@ -664,7 +705,7 @@ Result measure(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
     }
     std::vector<double> ms;
     for (int i = 0; i < 13; ++i) {
-      double m = millisOf([&] { c.timed->run(stream); });
+      double m = millisOf([&] { c.run(stream); });
       if (i >= 3)
         ms.push_back(m);
     }
@@ -689,7 +730,7 @@ Result measure(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
     std::fprintf(stderr, "bench-conv: no oneDNN primitive for %s\n", r.name);
     std::exit(1);
   }
-  Direct &direct = *best.timed;
+  Candidate &direct = best;
 
   // Both sides alternate in blocks of calls, each first in every other
   // round, so that machine noise hits both while each runs in its steady
@@ -727,9 +768,9 @@ Result measure(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
              median(nncMs),
              median(directMs),
              median(blockedMs),
-             bestName + " " + direct.layout,
-             direct.impl,
-             relativeError(t.out, direct.read(engine, stream)),
+             bestName + " " + direct.timed->layout,
+             direct.timed->impl,
+             relativeError(t.out, direct.timed->read(engine, stream)),
              std::memcmp(blocked.data(), t.out.data(),
                          t.out.size() * sizeof(float)) == 0};
   return res;

@@ -7,8 +7,9 @@
 //
 // The runtime's 2-D convolutions and poolings on NCHW / OIHW buffers.
 // Convolutions and average pooling run oneDNN primitives, cached per thread
-// like the GEMM's matmul primitives (CPURuntime.cpp); max pooling is plain
-// loops, for PyTorch's choice of the element a window's gradient goes to.
+// like the GEMM's matmul primitives (CPURuntime.cpp); max pooling is the
+// runtime's own kernels (portable, and AVX-512 ones chosen at run time),
+// for PyTorch's choice of the element a window's gradient goes to.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <type_traits>
 #include <limits>
 #include <memory>
@@ -1248,6 +1252,13 @@ void blockedMaxPoolForward(void *ctx, int64_t b, int64_t e) {
   }
 }
 
+/// Whether the windows tile the plane exactly: each element of x is in one.
+bool windowsTile(const PoolGeometry &g) {
+  return g.strideH == g.KH && g.strideW == g.KW && g.OH * g.KH == g.H &&
+         g.OW * g.KW == g.W && !g.padTop && !g.padLeft && !g.padBottom &&
+         !g.padRight;
+}
+
 /// A thread's f32 gradient of one unit, [position][lane].
 thread_local std::vector<float> unitGradient;
 
@@ -1266,9 +1277,7 @@ void blockedMaxPoolBackward(void *ctx, int64_t b, int64_t e) {
   // each element of dx one term: dx is written window by window, 0 + dy
   // at the maximum and 0 elsewhere, the same values as the sums (and
   // roundings) below, in one pass.
-  bool tiles = g.strideH == g.KH && g.strideW == g.KW && g.OH * g.KH == g.H &&
-               g.OW * g.KW == g.W && !g.padTop && !g.padLeft && !g.padBottom &&
-               !g.padRight;
+  bool tiles = windowsTile(g);
   BlockFloats m;
   BlockIndices at;
   if (tiles) {
@@ -1347,6 +1356,560 @@ void (*poolKernel(unsigned blocked, bool backward))(void *, int64_t, int64_t) {
                               : blockedMaxPoolForward<T, X, false>;
 }
 
+//===----------------------------------------------------------------------===//
+// Max pooling with AVX-512
+//===----------------------------------------------------------------------===//
+
+// The same kernels for CPUs with AVX-512 (chosen at run time: the library
+// is built for baseline x86-64): the 16 lanes of a unit are one zmm, and
+// PyTorch's rule `v > m || isnan(v)` is two mask compares OR'd, so each
+// lane picks the element the plain loops pick and its gradients add up in
+// the same order. An operand in NCHW goes through a thread's [P][16] copy
+// of its unit (16x16 transposes), so that one kernel serves every layout.
+// NNC_MAXPOOL_ISA=generic selects the portable kernels above (tests).
+
+#if defined(__x86_64__)
+#define NNC_POOL_AVX512 1
+#define NNC_TARGET_POOL                                                        \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define NNC_POOL_INLINE NNC_TARGET_POOL inline __attribute__((always_inline))
+
+/// The first n of 16 lanes.
+NNC_POOL_INLINE __mmask16 firstLanes(int64_t n) {
+  return __mmask16(0xffffu >> (blockLanes - n));
+}
+
+/// 16 values widened to f32 (bf16 is the upper half of an f32).
+NNC_POOL_INLINE __m512 widen16(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+template <typename T> NNC_POOL_INLINE __m512 load16(const T *p) {
+  if constexpr (std::is_same_v<T, float>)
+    return _mm512_loadu_ps(p);
+  else
+    return widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+}
+/// The first n lanes from p, zeros in the others.
+template <typename T> NNC_POOL_INLINE __m512 load16(const T *p, __mmask16 n) {
+  if constexpr (std::is_same_v<T, float>)
+    return _mm512_maskz_loadu_ps(n, p);
+  else
+    return widen16(_mm256_maskz_loadu_epi16(n, p));
+}
+
+/// f32 lanes as bf16: their upper halves (Round false: exact for a bf16
+/// value, as the forward's maxima) or narrowBF16's rounding.
+template <bool Round> NNC_POOL_INLINE __m256i narrow16(__m512 v) {
+  __m512i bits = _mm512_castps_si512(v);
+  __m512i upper = _mm512_srli_epi32(bits, 16);
+  if constexpr (Round) {
+    __m512i lsb = _mm512_and_si512(upper, _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_srli_epi32(
+        _mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7fff)),
+                         lsb),
+        16);
+    __m512i quiet = _mm512_or_si512(upper, _mm512_set1_epi32(0x40));
+    upper = _mm512_mask_mov_epi32(
+        rounded, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), quiet);
+  }
+  return _mm512_cvtepi32_epi16(upper);
+}
+template <bool Round, typename T> NNC_POOL_INLINE void store16(T *p, __m512 v) {
+  if constexpr (std::is_same_v<T, float>)
+    _mm512_storeu_ps(p, v);
+  else
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(p), narrow16<Round>(v));
+}
+template <bool Round, typename T>
+NNC_POOL_INLINE void store16(T *p, __mmask16 n, __m512 v) {
+  if constexpr (std::is_same_v<T, float>)
+    _mm512_mask_storeu_ps(p, n, v);
+  else
+    _mm256_mask_storeu_epi16(p, n, narrow16<Round>(v));
+}
+
+/// r[i][j] becomes r[j][i].
+NNC_POOL_INLINE void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+}
+
+/// An NCHW unit (16 planes of P) as [P][16] f32.
+template <typename T>
+NNC_TARGET_POOL void unitToBlocked(const T *unit, int64_t P, float *out) {
+  __m512 r[16];
+  for (int64_t s0 = 0; s0 < P; s0 += blockLanes) {
+    int64_t n = std::min(blockLanes, P - s0);
+    for (int64_t l = 0; l < blockLanes; ++l)
+      r[l] = load16(unit + l * P + s0, firstLanes(n));
+    transpose16(r);
+    for (int64_t j = 0; j < n; ++j)
+      _mm512_storeu_ps(out + (s0 + j) * blockLanes, r[j]);
+  }
+}
+
+/// [P][16] f32 as an NCHW unit, bf16 narrowed as store16<Round>.
+template <bool Round, typename T>
+NNC_TARGET_POOL void unitToPlain(const float *in, int64_t P, T *unit) {
+  __m512 r[16];
+  for (int64_t s0 = 0; s0 < P; s0 += blockLanes) {
+    int64_t n = std::min(blockLanes, P - s0);
+    for (int64_t j = 0; j < blockLanes; ++j)
+      r[j] = j < n ? _mm512_loadu_ps(in + (s0 + j) * blockLanes)
+                   : _mm512_setzero_ps();
+    transpose16(r);
+    for (int64_t l = 0; l < blockLanes; ++l)
+      store16<Round>(unit + l * P + s0, firstLanes(n), r[l]);
+  }
+}
+
+/// PyTorch's rule for a running maximum m and the next element v.
+NNC_POOL_INLINE __mmask16 takes(__m512 v, __m512 m) {
+  return _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) |
+         _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+}
+
+/// The maximum of a 2x2 window's elements v0 ... v3 in row-major order.
+NNC_POOL_INLINE __m512 max2x2(__m512 v0, __m512 v1, __m512 v2, __m512 v3) {
+  // vmaxps(v, m) is `v > m ? v : m`: the rule but for a NaN v (rare:
+  // those windows take the rule's two compares). The first element needs
+  // no test: -inf < v0, or v0 is -inf.
+  __m512 m = _mm512_max_ps(v3, _mm512_max_ps(v2, _mm512_max_ps(v1, v0)));
+  if (_mm512_cmp_ps_mask(v1, v2, _CMP_UNORD_Q) |
+      _mm512_cmp_ps_mask(v3, v3, _CMP_UNORD_Q)) {
+    m = v0;
+    for (__m512 v : {v1, v2, v3})
+      m = _mm512_mask_mov_ps(m, takes(v, m), v);
+  }
+  return m;
+}
+
+/// Which of a 2x2 window's elements v0 ... v3 is its maximum, lane by
+/// lane: the last the rule takes, or the first if it takes none.
+NNC_POOL_INLINE void argmax2x2(__m512 v0, __m512 v1, __m512 v2, __m512 v3,
+                               __mmask16 at[4]) {
+  __m512 m = v0;
+  __mmask16 t1 = takes(v1, m);
+  m = _mm512_mask_mov_ps(m, t1, v1);
+  __mmask16 t2 = takes(v2, m);
+  m = _mm512_mask_mov_ps(m, t2, v2);
+  __mmask16 t3 = takes(v3, m);
+  at[0] = ~(t1 | t2 | t3);
+  at[1] = t1 & ~(t2 | t3);
+  at[2] = t2 & ~t3;
+  at[3] = t3;
+}
+
+/// Whether the windows are 2x2 with stride 2 and no padding (the CNNs'),
+/// which the kernels unroll.
+bool isPool2x2(const PoolGeometry &g) {
+  return g.KH == 2 && g.KW == 2 && g.strideH == 2 && g.strideW == 2 &&
+         !g.padTop && !g.padLeft && !g.padBottom && !g.padRight;
+}
+
+/// Window (oh, ow)'s maxima in a [P][16] unit of x and, WithIndex, their
+/// positions (as unitArgmax).
+template <bool WithIndex, typename TX>
+NNC_POOL_INLINE void windowMax(const PoolGeometry &g, const TX *x, int64_t oh,
+                               int64_t ow, __m512 &m, __m512i &at) {
+  int64_t h0, h1, w0, w1;
+  windowBounds(oh, g.strideH, g.padTop, g.KH, g.H, h0, h1);
+  windowBounds(ow, g.strideW, g.padLeft, g.KW, g.W, w0, w1);
+  m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  if (WithIndex)
+    at = _mm512_set1_epi32(int32_t(h0 * g.W + w0));
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w) {
+      int64_t s = h * g.W + w;
+      __m512 v = load16(x + s * blockLanes);
+      __mmask16 take = takes(v, m);
+      m = _mm512_mask_mov_ps(m, take, v);
+      if (WithIndex)
+        at = _mm512_mask_mov_epi32(at, take, _mm512_set1_epi32(int32_t(s)));
+    }
+}
+
+/// The forward of one unit of 2x2 windows, x and y in [P][16], in two
+/// sweeps of each row of windows so that x goes in address order (as
+/// tiles2x2BackwardUnit): vmaxps(v, m) is `v > m ? v : m`, the rule but
+/// for a NaN v; a sweep that meets one is done again with the rule's two
+/// compares. (The first element needs no test: -inf < v0, or it is -inf.)
+template <typename TX, typename TY>
+NNC_TARGET_POOL void forward2x2Unit(const PoolGeometry &g, const TX *x, TY *y) {
+  constexpr int64_t chunk = 32; // windows a sweep
+  __m512 top[chunk];
+  const int64_t row = g.W * blockLanes;
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    const TX *x0 = x + 2 * oh * row, *x1 = x0 + row;
+    TY *out = y + oh * g.OW * blockLanes;
+    for (int64_t ow0 = 0; ow0 < g.OW; ow0 += chunk) {
+      int64_t n = std::min(chunk, g.OW - ow0);
+      int64_t at0 = 2 * ow0 * blockLanes;
+      __mmask16 nan = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const TX *p = x0 + at0 + 2 * i * blockLanes;
+        __m512 v1 = load16(p + blockLanes);
+        top[i] = _mm512_max_ps(v1, load16(p));
+        nan |= _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        const TX *p = x1 + at0 + 2 * i * blockLanes;
+        __m512 v2 = load16(p), v3 = load16(p + blockLanes);
+        nan |= _mm512_cmp_ps_mask(v2, v3, _CMP_UNORD_Q);
+        // A bf16 maximum (or -inf) is a bf16 value: stored exactly.
+        store16<false>(out + (ow0 + i) * blockLanes,
+                       _mm512_max_ps(v3, _mm512_max_ps(v2, top[i])));
+      }
+      if (!nan)
+        continue;
+      for (int64_t i = 0; i < n; ++i) {
+        const TX *p = x0 + at0 + 2 * i * blockLanes, *q = p + row;
+        __m512 m = load16(p);
+        for (__m512 v :
+             {load16(p + blockLanes), load16(q), load16(q + blockLanes)})
+          m = _mm512_mask_mov_ps(m, takes(v, m), v);
+        store16<false>(out + (ow0 + i) * blockLanes, m);
+      }
+    }
+  }
+}
+
+/// The forward of one unit, x and y in [P][16].
+template <bool Pool2x2, typename TX, typename TY>
+NNC_TARGET_POOL void forwardUnit(const PoolGeometry &g, const TX *x, TY *y) {
+  if constexpr (Pool2x2)
+    return forward2x2Unit(g, x, y);
+  for (int64_t oh = 0; oh < g.OH; ++oh)
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      __m512 m;
+      __m512i at;
+      windowMax<false>(g, x, oh, ow, m, at);
+      // A bf16 maximum (or -inf) is a bf16 value: stored exactly.
+      store16<false>(y + (oh * g.OW + ow) * blockLanes, m);
+    }
+}
+
+/// The backward of one unit whose windows tile the plane: dx is written
+/// once, 0 + dy where the window's maximum is and +0 elsewhere (the sums
+/// and roundings of the general case, as blockedMaxPoolBackward).
+template <typename TX, typename TD, typename TO>
+NNC_TARGET_POOL void tilesBackwardUnit(const PoolGeometry &g, const TX *x,
+                                       const TD *dy, TO *dx) {
+  for (int64_t oh = 0; oh < g.OH; ++oh)
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      __m512 d = _mm512_add_ps(_mm512_setzero_ps(),
+                               load16(dy + (oh * g.OW + ow) * blockLanes));
+      __m512 m;
+      __m512i at;
+      windowMax<true>(g, x, oh, ow, m, at);
+      for (int64_t h = oh * g.KH; h < (oh + 1) * g.KH; ++h)
+        for (int64_t w = ow * g.KW; w < (ow + 1) * g.KW; ++w) {
+          int64_t s = h * g.W + w;
+          __mmask16 hit =
+              _mm512_cmpeq_epi32_mask(at, _mm512_set1_epi32(int32_t(s)));
+          store16<true>(dx + s * blockLanes, _mm512_maskz_mov_ps(hit, d));
+        }
+    }
+}
+
+/// tilesBackwardUnit for 2x2 tiles, in two sweeps of each row of windows
+/// so that x and dx go in address order, as in NCHW (measured faster than
+/// a window at a time, whose two rows are streams 2W positions apart): the
+/// windows' top rows (the rule's first compare), then their bottom rows,
+/// which finish the argmax and write the top rows' gradients; the bottom
+/// rows' wait in registers or L1 and go out last.
+template <typename TX, typename TD, typename TO>
+NNC_TARGET_POOL void tiles2x2BackwardUnit(const PoolGeometry &g, const TX *x,
+                                          const TD *dy, TO *dx) {
+  constexpr int64_t chunk = 32; // windows a sweep
+  __m512 top[chunk], bottom[2 * chunk];
+  __mmask16 took[chunk];
+  const int64_t row = g.W * blockLanes;
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    const TX *x0 = x + 2 * oh * row, *x1 = x0 + row;
+    TO *dx0 = dx + 2 * oh * row, *dx1 = dx0 + row;
+    const TD *d = dy + oh * g.OW * blockLanes;
+    for (int64_t ow0 = 0; ow0 < g.OW; ow0 += chunk) {
+      int64_t n = std::min(chunk, g.OW - ow0);
+      int64_t at0 = 2 * ow0 * blockLanes;
+      for (int64_t i = 0; i < n; ++i) {
+        const TX *p = x0 + at0 + 2 * i * blockLanes;
+        __m512 v0 = load16(p), v1 = load16(p + blockLanes);
+        took[i] = takes(v1, v0);
+        top[i] = _mm512_mask_mov_ps(v0, took[i], v1);
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        const TX *p = x1 + at0 + 2 * i * blockLanes;
+        __m512 v2 = load16(p), v3 = load16(p + blockLanes);
+        __mmask16 t1 = took[i], t2 = takes(v2, top[i]);
+        __mmask16 t3 = takes(v3, _mm512_mask_mov_ps(top[i], t2, v2));
+        __m512 grad = _mm512_add_ps(_mm512_setzero_ps(),
+                                    load16(d + (ow0 + i) * blockLanes));
+        TO *q = dx0 + at0 + 2 * i * blockLanes;
+        store16<true>(q, _mm512_maskz_mov_ps(~(t1 | t2 | t3), grad));
+        store16<true>(q + blockLanes,
+                      _mm512_maskz_mov_ps(t1 & ~(t2 | t3), grad));
+        bottom[2 * i] = _mm512_maskz_mov_ps(t2 & ~t3, grad);
+        bottom[2 * i + 1] = _mm512_maskz_mov_ps(t3, grad);
+      }
+      for (int64_t j = 0; j < 2 * n; ++j)
+        store16<true>(dx1 + at0 + j * blockLanes, bottom[j]);
+    }
+  }
+}
+
+/// The backward of one unit in general: windows in row-major order, each
+/// adding its dy to the f32 sum at its maximum, into a zeroed [P][16] acc.
+template <typename TX, typename TD>
+NNC_TARGET_POOL void sumsBackwardUnit(const PoolGeometry &g, const TX *x,
+                                      const TD *dy, float *acc) {
+  std::fill(acc, acc + g.H * g.W * blockLanes, 0.0f);
+  for (int64_t oh = 0; oh < g.OH; ++oh)
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      __m512 m;
+      __m512i at;
+      windowMax<true>(g, x, oh, ow, m, at);
+      __m512 d = load16(dy + (oh * g.OW + ow) * blockLanes);
+      int64_t h0, h1, w0, w1;
+      windowBounds(oh, g.strideH, g.padTop, g.KH, g.H, h0, h1);
+      windowBounds(ow, g.strideW, g.padLeft, g.KW, g.W, w0, w1);
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w) {
+          int64_t s = h * g.W + w;
+          __mmask16 hit =
+              _mm512_cmpeq_epi32_mask(at, _mm512_set1_epi32(int32_t(s)));
+          float *a = acc + s * blockLanes;
+          _mm512_storeu_ps(a, _mm512_mask_add_ps(_mm512_loadu_ps(a), hit,
+                                                 _mm512_loadu_ps(a), d));
+        }
+    }
+}
+
+/// A thread's [P][16] copies of NCHW operands and f32 sums: x, dy, out.
+thread_local std::vector<float> unitStage[3];
+
+/// Unit u of an operand: itself where it is blocked, else its [P][16] f32
+/// copy in `stage`.
+template <bool Blocked, typename T>
+NNC_POOL_INLINE const std::conditional_t<Blocked, T, float> *
+stagedUnit(const T *tensor, int64_t u, int64_t P, std::vector<float> &stage) {
+  const T *unit = tensor + u * blockLanes * P;
+  if constexpr (Blocked) {
+    return unit;
+  } else {
+    stage.resize(P * blockLanes);
+    unitToBlocked(unit, P, stage.data());
+    return stage.data();
+  }
+}
+
+template <typename T, bool XBlocked, bool YBlocked, bool Pool2x2>
+NNC_TARGET_POOL void avx512MaxPoolForward(void *ctx, int64_t b, int64_t e) {
+  const auto &t = *static_cast<const BlockedMaxPoolTask<T> *>(ctx);
+  const PoolGeometry &g = t.g;
+  const int64_t P = g.H * g.W, OP = g.OH * g.OW;
+  std::vector<float> &ys = unitStage[2];
+  if (!YBlocked)
+    ys.resize(OP * blockLanes);
+  for (int64_t u = b; u < e; ++u) {
+    auto x = stagedUnit<XBlocked>(t.x, u, P, unitStage[0]);
+    T *y = t.out + u * blockLanes * OP;
+    if constexpr (YBlocked) {
+      forwardUnit<Pool2x2>(g, x, y);
+    } else {
+      forwardUnit<Pool2x2>(g, x, ys.data());
+      unitToPlain</*Round=*/false>(ys.data(), OP, y);
+    }
+  }
+}
+
+/// How a backward's windows lie: 2x2 tiles, other tiles, or in general.
+enum class Windows { Tiles2x2, Tiles, General };
+
+template <typename T, bool XBlocked, bool DyBlocked, bool DxBlocked,
+          Windows Kind>
+NNC_TARGET_POOL void avx512MaxPoolBackward(void *ctx, int64_t b, int64_t e) {
+  const auto &t = *static_cast<const BlockedMaxPoolTask<T> *>(ctx);
+  const PoolGeometry &g = t.g;
+  const int64_t P = g.H * g.W, OP = g.OH * g.OW;
+  // Where dx is written or summed in [P][16] f32 before it goes out.
+  constexpr bool direct =
+      DxBlocked && (Kind != Windows::General || std::is_same_v<T, float>);
+  std::vector<float> &outs = unitStage[2];
+  if (!direct)
+    outs.resize(P * blockLanes);
+  for (int64_t u = b; u < e; ++u) {
+    auto x = stagedUnit<XBlocked>(t.x, u, P, unitStage[0]);
+    auto dy = stagedUnit<DyBlocked>(t.dy, u, OP, unitStage[1]);
+    T *dx = t.out + u * blockLanes * P;
+    auto *acc = [&] {
+      if constexpr (direct)
+        return dx;
+      else
+        return outs.data();
+    }();
+    if constexpr (Kind == Windows::General)
+      sumsBackwardUnit(g, x, dy, acc);
+    else if constexpr (Kind == Windows::Tiles2x2)
+      tiles2x2BackwardUnit(g, x, dy, acc);
+    else
+      tilesBackwardUnit(g, x, dy, acc);
+    if constexpr (!direct && DxBlocked) {
+      for (int64_t s = 0; s < P; ++s)
+        store16<true>(dx + s * blockLanes,
+                      _mm512_loadu_ps(outs.data() + s * blockLanes));
+    } else if constexpr (!direct) {
+      unitToPlain</*Round=*/true>(outs.data(), P, dx);
+    }
+  }
+}
+
+typedef void (*PoolTask)(void *, int64_t, int64_t);
+
+template <typename T, bool X, bool Dy, bool Dx>
+PoolTask avx512BackwardKernel(const PoolGeometry &g) {
+  bool tiles = windowsTile(g);
+  if (tiles && isPool2x2(g))
+    return avx512MaxPoolBackward<T, X, Dy, Dx, Windows::Tiles2x2>;
+  if (tiles)
+    return avx512MaxPoolBackward<T, X, Dy, Dx, Windows::Tiles>;
+  return avx512MaxPoolBackward<T, X, Dy, Dx, Windows::General>;
+}
+template <typename T, bool X, bool Dy>
+PoolTask avx512BackwardKernel(const PoolGeometry &g, unsigned blocked) {
+  return blocked & BlockedDx ? avx512BackwardKernel<T, X, Dy, true>(g)
+                             : avx512BackwardKernel<T, X, Dy, false>(g);
+}
+template <typename T, bool X, bool Y>
+PoolTask avx512ForwardKernel(const PoolGeometry &g) {
+  return isPool2x2(g) ? avx512MaxPoolForward<T, X, Y, true>
+                      : avx512MaxPoolForward<T, X, Y, false>;
+}
+template <typename T, bool X>
+PoolTask avx512PoolKernel(const PoolGeometry &g, unsigned blocked,
+                          bool backward) {
+  if (backward)
+    return blocked & BlockedDst ? avx512BackwardKernel<T, X, true>(g, blocked)
+                                : avx512BackwardKernel<T, X, false>(g, blocked);
+  return blocked & BlockedDst ? avx512ForwardKernel<T, X, true>(g)
+                              : avx512ForwardKernel<T, X, false>(g);
+}
+
+// The plain (NCHW) 2x2 max pooling: 16 windows of a row at once, their
+// elements split from 32 columns into even and odd ones (and the
+// gradients' interleaved back), with the rule as above.
+
+/// The 2n columns of row r from column 2 * ow0 (n <= 16 windows), as the
+/// windows' left and right elements.
+template <typename T>
+NNC_POOL_INLINE void splitColumns(const T *r, int64_t ow0, int64_t n,
+                                  __m512 &left, __m512 &right) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                         22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  __m512 a = load16(r + 2 * ow0, firstLanes(std::min<int64_t>(2 * n, 16)));
+  __m512 b = load16(r + 2 * ow0 + blockLanes,
+                    firstLanes(std::max<int64_t>(2 * n - 16, 0)));
+  left = _mm512_permutex2var_ps(a, even, b);
+  right = _mm512_permutex2var_ps(a, odd, b);
+}
+
+/// Stores left, right interleaved as 2n columns of row r from 2 * ow0.
+template <typename T>
+NNC_POOL_INLINE void joinColumns(T *r, int64_t ow0, int64_t n, __m512 left,
+                                 __m512 right) {
+  const __m512i low =
+      _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
+  store16<true>(r + 2 * ow0, firstLanes(std::min<int64_t>(2 * n, 16)),
+                _mm512_permutex2var_ps(left, low, right));
+  store16<true>(r + 2 * ow0 + blockLanes,
+                firstLanes(std::max<int64_t>(2 * n - 16, 0)),
+                _mm512_permutex2var_ps(left, high, right));
+}
+
+template <typename T>
+NNC_TARGET_POOL void avx512PlainForward2x2(void *ctx, int64_t b, int64_t e) {
+  const MaxPoolTask<T> &t = *static_cast<const MaxPoolTask<T> *>(ctx);
+  const PoolGeometry g = t.g;
+  for (int64_t p = b; p < e; ++p)
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const T *r0 = t.x + (p * g.H + 2 * oh) * g.W, *r1 = r0 + g.W;
+      T *y = t.out + (p * g.OH + oh) * g.OW;
+      for (int64_t ow0 = 0; ow0 < g.OW; ow0 += blockLanes) {
+        int64_t n = std::min(blockLanes, g.OW - ow0);
+        __m512 v0, v1, v2, v3;
+        splitColumns(r0, ow0, n, v0, v1);
+        splitColumns(r1, ow0, n, v2, v3);
+        store16<false>(y + ow0, firstLanes(n), max2x2(v0, v1, v2, v3));
+      }
+    }
+}
+
+/// The backward of 2x2 tiles: dx written once, as tilesBackwardUnit.
+template <typename T>
+NNC_TARGET_POOL void avx512PlainBackward2x2(void *ctx, int64_t b, int64_t e) {
+  const MaxPoolTask<T> &t = *static_cast<const MaxPoolTask<T> *>(ctx);
+  const PoolGeometry g = t.g;
+  for (int64_t p = b; p < e; ++p)
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      int64_t top = (p * g.H + 2 * oh) * g.W;
+      const T *r0 = t.x + top, *r1 = r0 + g.W;
+      const T *dy = t.dy + (p * g.OH + oh) * g.OW;
+      for (int64_t ow0 = 0; ow0 < g.OW; ow0 += blockLanes) {
+        int64_t n = std::min(blockLanes, g.OW - ow0);
+        __m512 v0, v1, v2, v3;
+        splitColumns(r0, ow0, n, v0, v1);
+        splitColumns(r1, ow0, n, v2, v3);
+        __mmask16 at[4];
+        argmax2x2(v0, v1, v2, v3, at);
+        __m512 d =
+            _mm512_add_ps(_mm512_setzero_ps(), load16(dy + ow0, firstLanes(n)));
+        joinColumns(t.out + top, ow0, n, _mm512_maskz_mov_ps(at[0], d),
+                    _mm512_maskz_mov_ps(at[1], d));
+        joinColumns(t.out + top + g.W, ow0, n, _mm512_maskz_mov_ps(at[2], d),
+                    _mm512_maskz_mov_ps(at[3], d));
+      }
+    }
+}
+
+/// Whether the AVX-512 kernels run: the CPU has them and
+/// NNC_MAXPOOL_ISA=generic does not ask for the portable ones (read at
+/// every call, so that a test can compare both).
+bool useAvx512MaxPool() {
+  static const bool supported = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq");
+  }();
+  const char *isa = std::getenv("NNC_MAXPOOL_ISA");
+  return supported && !(isa && std::strcmp(isa, "generic") == 0);
+}
+#else
+#define NNC_POOL_AVX512 0
+#endif
+
 template <typename T>
 void blockedMaxPool(const PoolGeometry &g, const T *x, const T *dy, T *out,
                     unsigned blocked) {
@@ -1355,6 +1918,12 @@ void blockedMaxPool(const PoolGeometry &g, const T *x, const T *dy, T *out,
   void (*fn)(void *, int64_t, int64_t) =
       blocked & BlockedSrc ? poolKernel<T, true>(blocked, backward)
                            : poolKernel<T, false>(blocked, backward);
+#if NNC_POOL_AVX512
+  if (useAvx512MaxPool())
+    fn = blocked & BlockedSrc
+             ? avx512PoolKernel<T, true>(g, blocked, backward)
+             : avx512PoolKernel<T, false>(g, blocked, backward);
+#endif
   nncrt_parallel_for(fn, &task, 0, g.N * g.C / blockLanes, unitGrain(g));
 }
 } // namespace
@@ -1453,7 +2022,12 @@ void poolForward(const char *function, const PoolGeometry &g, int32_t kind,
   if (blocked)
     return blockedMaxPool<T>(g, x, nullptr, y, blocked);
   MaxPoolTask<T> task{g, x, nullptr, y};
-  nncrt_parallel_for(maxPoolForward<T>, &task, 0, g.N * g.C, planeGrain(g));
+  void (*fn)(void *, int64_t, int64_t) = maxPoolForward<T>;
+#if NNC_POOL_AVX512
+  if (isPool2x2(g) && useAvx512MaxPool())
+    fn = avx512PlainForward2x2<T>;
+#endif
+  nncrt_parallel_for(fn, &task, 0, g.N * g.C, planeGrain(g));
 }
 
 /// `blocked`: BlockedSrc x, BlockedDst dy, BlockedDx dx.
@@ -1471,7 +2045,12 @@ void poolBackward(const char *function, const PoolGeometry &g, int32_t kind,
   if (blocked)
     return blockedMaxPool<T>(g, x, dy, dx, blocked);
   MaxPoolTask<T> task{g, x, dy, dx};
-  nncrt_parallel_for(maxPoolBackward<T>, &task, 0, g.N * g.C, planeGrain(g));
+  void (*fn)(void *, int64_t, int64_t) = maxPoolBackward<T>;
+#if NNC_POOL_AVX512
+  if (isPool2x2(g) && windowsTile(g) && useAvx512MaxPool())
+    fn = avx512PlainBackward2x2<T>;
+#endif
+  nncrt_parallel_for(fn, &task, 0, g.N * g.C, planeGrain(g));
 }
 } // namespace
 

@@ -1,0 +1,284 @@
+//===- MaxPoolTest.cpp - max pooling's kernels against PyTorch's rule -----===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// nncrt_pool2d_{forward,backward}_layout with kind max, for every choice of
+// nChw16c operands, f32 and bf16, 1 and 2 threads, with the runtime's
+// AVX-512 kernels (where the CPU has them) and its portable ones
+// (NNC_MAXPOOL_ISA=generic), against loops here that spell out PyTorch's
+// CPU rule: the first maximum in row-major window order wins, a NaN wins
+// (`v > m || isnan(v)`), padding is never picked, and each window's dy
+// adds into dx in row-major window order in f32, rounded once for bf16.
+// The bits must match: inputs hold ties, NaNs of several payloads and
+// signs, -0 and +0, -inf and +inf, and subnormals.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Runtime/CPU/CPURuntime.h"
+
+#include "gtest/gtest.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+constexpr int64_t kBlock = 16;
+
+struct Geometry {
+  const char *name;
+  int64_t C, H, W, KH, KW, strideH, strideW, padTop, padLeft, padBottom,
+      padRight;
+  int64_t OH() const { return (H + padTop + padBottom - KH) / strideH + 1; }
+  int64_t OW() const { return (W + padLeft + padRight - KW) / strideW + 1; }
+  /// Images enough for 16-channel units at least twice the runtime's grain
+  /// (2^15 input elements a thread), so that two threads split them.
+  int64_t N() const {
+    int64_t units = 2 * std::max<int64_t>(1, (1 << 15) / (kBlock * H * W));
+    return std::max<int64_t>(1, (units * kBlock + C - 1) / C);
+  }
+};
+
+std::ostream &operator<<(std::ostream &os, const Geometry &g) {
+  return os << g.name;
+}
+
+#define ARGS(g, N)                                                             \
+  N, g.C, g.H, g.W, g.OH(), g.OW(), g.KH, g.KW, g.strideH, g.strideW,          \
+      g.padTop, g.padLeft, g.padBottom, g.padRight
+
+float bitsToFloat(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+uint32_t floatToBits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return bits;
+}
+
+/// Inputs whose windows tie and hold special values, all of them exact in
+/// bf16 (so that the f32 and bf16 runs see the same values); NaNs only
+/// `withNaN` (the kernels take another way where a row holds one).
+std::vector<float> specialFloats(size_t n, std::mt19937 &rng, bool withNaN) {
+  const float specials[] = {
+      0.0f,
+      -0.0f,
+      -std::numeric_limits<float>::infinity(),
+      std::numeric_limits<float>::infinity(),
+      bitsToFloat(0x7fc00000u), // quiet NaN
+      bitsToFloat(0xffc10000u), // negative quiet NaN, another payload
+      bitsToFloat(0x7f810000u), // signalling NaN
+      bitsToFloat(0x00010000u), // a subnormal
+      bitsToFloat(0x80010000u),
+  };
+  std::uniform_int_distribution<int> d(0, 99);
+  std::vector<float> v(n);
+  for (float &x : v) {
+    int r = d(rng);
+    if (r < 9 && !std::isnan(specials[r]))
+      x = specials[r];
+    else if (r < 9)
+      x = withNaN ? specials[r] : -0.0f;
+    else if (r < 40)
+      x = 0.0f; // as after a ReLU
+    else
+      x = float(r % 7) - 3.0f; // ties
+  }
+  return v;
+}
+
+/// dy: random values exact in bf16 whose sums are not, and some -0s and
+/// NaNs (0 + -0 is +0, a NaN comes out quiet).
+std::vector<float> gradients(size_t n, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> d(0, 99);
+  std::vector<float> v(n);
+  for (float &x : v) {
+    int r = d(rng);
+    x = r == 0   ? -0.0f
+        : r == 1 ? bitsToFloat(0x7f810000u)
+                 : bitsToFloat(floatToBits(u(rng)) & 0xffff0000u);
+  }
+  return v;
+}
+
+uint16_t roundToBF16(float f) {
+  uint32_t bits = floatToBits(f);
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return uint16_t((bits >> 16) | 0x40u);
+  return uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+/// PyTorch's max pooling on NCHW planes, in the plainest loops: y holds the
+/// maxima's bits, dx the f32 sums.
+void reference(const Geometry &g, int64_t N, const std::vector<float> &x,
+               const std::vector<float> &dy, std::vector<float> &y,
+               std::vector<float> &dx) {
+  const int64_t OH = g.OH(), OW = g.OW();
+  y.assign(N * g.C * OH * OW, 0.0f);
+  dx.assign(x.size(), 0.0f);
+  for (int64_t p = 0; p < N * g.C; ++p)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        float m = -std::numeric_limits<float>::infinity();
+        int64_t at = -1;
+        for (int64_t kh = 0; kh < g.KH; ++kh)
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            int64_t h = oh * g.strideH - g.padTop + kh,
+                    w = ow * g.strideW - g.padLeft + kw;
+            if (h < 0 || h >= g.H || w < 0 || w >= g.W)
+              continue;
+            int64_t s = (p * g.H + h) * g.W + w;
+            if (at < 0)
+              at = s;
+            if (x[s] > m || std::isnan(x[s])) {
+              m = x[s];
+              at = s;
+            }
+          }
+        int64_t o = (p * OH + oh) * OW + ow;
+        y[o] = m;
+        dx[at] += dy[o];
+      }
+}
+
+/// [N, C, P] in NCHW to [N, C/16, P, 16], or back.
+template <typename T>
+std::vector<T> reorder(const std::vector<T> &v, int64_t N, int64_t C, int64_t P,
+                       bool toBlocked) {
+  std::vector<T> out(v.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t p = 0; p < P; ++p) {
+        int64_t plain = (n * C + c) * P + p;
+        int64_t blocked =
+            ((n * (C / kBlock) + c / kBlock) * P + p) * kBlock + c % kBlock;
+        if (toBlocked)
+          out[blocked] = v[plain];
+        else
+          out[plain] = v[blocked];
+      }
+  return out;
+}
+
+template <typename T> std::vector<T> convert(const std::vector<float> &v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return v;
+  } else {
+    std::vector<uint16_t> out;
+    for (float f : v)
+      out.push_back(uint16_t(floatToBits(f) >> 16)); // exact
+    return out;
+  }
+}
+
+template <typename T>
+void expectSameBits(const std::vector<T> &want, const std::vector<T> &got,
+                    const char *what, const char *isa, int32_t layouts,
+                    int threads) {
+  ASSERT_EQ(want.size(), got.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_EQ(std::memcmp(&want[i], &got[i], sizeof(T)), 0)
+        << what << " differs from PyTorch's rule at " << i << " (kernels "
+        << isa << ", layouts " << layouts << ", " << threads << " threads)";
+}
+
+/// Selects the runtime's kernels for the calls in its scope.
+class Kernels {
+public:
+  explicit Kernels(const char *isa) {
+    if (isa)
+      setenv("NNC_MAXPOOL_ISA", isa, 1);
+  }
+  ~Kernels() { unsetenv("NNC_MAXPOOL_ISA"); }
+};
+
+class MaxPoolTest : public ::testing::TestWithParam<Geometry> {
+protected:
+  template <typename T> void run(bool withNaN) {
+    const Geometry g = GetParam();
+    const int64_t N = g.N(), P = g.H * g.W, OP = g.OH() * g.OW();
+    std::mt19937 rng(17);
+    std::vector<float> x = specialFloats(N * g.C * P, rng, withNaN),
+                       dy = gradients(N * g.C * OP, rng);
+    std::vector<float> y, sums;
+    reference(g, N, x, dy, y, sums);
+    std::vector<T> wantY = convert<T>(y), wantDx;
+    if constexpr (std::is_same_v<T, float>)
+      wantDx = sums;
+    else
+      for (float f : sums)
+        wantDx.push_back(roundToBF16(f));
+    const std::vector<T> tx = convert<T>(x), tdy = convert<T>(dy);
+    const int32_t type =
+        std::is_same_v<T, float> ? NNCRT_TYPE_F32 : NNCRT_TYPE_BF16;
+    for (const char *isa : {"generic", "widest"})
+      for (int threads : {1, 2}) {
+        Kernels kernels(isa[0] == 'g' ? isa : nullptr);
+        int32_t previous = nncrt_set_num_threads(threads);
+        for (int32_t layouts = 0; layouts < 8; ++layouts) {
+          bool bx = layouts & 1, bdy = layouts & 2, bdx = layouts & 4;
+          std::vector<T> lx = bx ? reorder(tx, N, g.C, P, true) : tx;
+          std::vector<T> ldy = bdy ? reorder(tdy, N, g.C, OP, true) : tdy;
+          // Garbage where the kernels write: they must not add to it.
+          std::vector<T> ly(wantY.size(), T(7)), ldx(wantDx.size(), T(7));
+          // The forward's y is blocked where the backward's dy is.
+          int32_t fwd = bx | bdy << 1;
+          nncrt_pool2d_forward_layout(lx.data(), ly.data(), NNCRT_POOL_MAX,
+                                      ARGS(g, N), type, fwd);
+          nncrt_pool2d_backward_layout(lx.data(), ldy.data(), ldx.data(),
+                                       NNCRT_POOL_MAX, ARGS(g, N), type,
+                                       layouts);
+          if (bdy)
+            ly = reorder(ly, N, g.C, OP, false);
+          if (bdx)
+            ldx = reorder(ldx, N, g.C, P, false);
+          expectSameBits(wantY, ly, "y", isa, fwd, threads);
+          expectSameBits(wantDx, ldx, "dx", isa, layouts, threads);
+        }
+        nncrt_set_num_threads(previous);
+      }
+  }
+};
+
+TEST_P(MaxPoolTest, F32FollowsPyTorchsRule) { run<float>(true); }
+TEST_P(MaxPoolTest, BF16FollowsPyTorchsRule) { run<uint16_t>(true); }
+TEST_P(MaxPoolTest, F32WithoutNaNsFollowsPyTorchsRule) { run<float>(false); }
+TEST_P(MaxPoolTest, BF16WithoutNaNsFollowsPyTorchsRule) {
+  run<uint16_t>(false);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Windows, MaxPoolTest,
+    ::testing::Values(
+        // The CNN's 2x2 tiles, and 2x2 windows that leave a row and a
+        // column out.
+        Geometry{"Tiles2x2", 32, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0},
+        Geometry{"Odd2x2", 48, 9, 11, 2, 2, 2, 2, 0, 0, 0, 0},
+        // Rows of more than 16 windows (the NCHW kernels take 16 at once).
+        Geometry{"Wide2x2", 16, 4, 42, 2, 2, 2, 2, 0, 0, 0, 0},
+        // Other tiles, one of them not square.
+        Geometry{"Tiles3x3", 16, 9, 12, 3, 3, 3, 3, 0, 0, 0, 0},
+        Geometry{"Tiles2x3", 32, 6, 9, 2, 3, 2, 3, 0, 0, 0, 0},
+        // Overlapping windows, with padding on some sides.
+        Geometry{"Overlap3x3Stride2", 48, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1},
+        Geometry{"Overlap3x3Stride1", 32, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1},
+        Geometry{"Overlap3x2Padded", 16, 8, 7, 3, 2, 2, 1, 1, 0, 2, 1},
+        // One position a plane, and planes of more than 16.
+        Geometry{"Window1x1", 16, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},
+        Geometry{"Global5x5", 32, 5, 5, 5, 5, 1, 1, 0, 0, 0, 0}),
+    [](const ::testing::TestParamInfo<Geometry> &info) {
+      return std::string(info.param.name);
+    });
+} // namespace
