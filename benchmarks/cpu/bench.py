@@ -359,15 +359,23 @@ def measured_steps(plans, quick):
 
 def calibrated(cal):
     """The flags that plan with a --cost-model=measured report's
-    calibration: each stage's first forward and recomputation, the
-    backward's rate (and the forward's mean rate, which they replace)."""
+    calibration: each stage's first forward and recomputation, each
+    stage's backward cold and hot, the rate of the backward's rest (and
+    the forward's mean rate, which they replace)."""
     def seconds(xs):
         return ",".join("%r" % x for x in xs)
-    return ["--forward-flop-seconds=%r" % cal["forward_flop_seconds"],
-            "--backward-flop-seconds=%r" % cal["backward_flop_seconds"],
-            "--stage-forward-seconds=" + seconds(cal["stage_forward_seconds"]),
-            "--stage-recompute-seconds=" +
-            seconds(cal["stage_recompute_seconds"])]
+    flags = ["--forward-flop-seconds=%r" % cal["forward_flop_seconds"],
+             "--backward-flop-seconds=%r" % cal["backward_flop_seconds"],
+             "--stage-forward-seconds=" +
+             seconds(cal["stage_forward_seconds"]),
+             "--stage-recompute-seconds=" +
+             seconds(cal["stage_recompute_seconds"])]
+    if cal.get("stage_cold_backward_seconds"):
+        flags += ["--stage-cold-backward-seconds=" +
+                  seconds(cal["stage_cold_backward_seconds"]),
+                  "--stage-hot-backward-seconds=" +
+                  seconds(cal["stage_hot_backward_seconds"])]
+    return flags
 
 
 def prediction_rows(args, tmp, name, model, extra_plans, predictions):
@@ -505,6 +513,10 @@ def main():
                     help="one part of the table: the training steps, "
                          "checkpointing against PyTorch, or the cost "
                          "model's predicted and measured steps")
+    ap.add_argument("--networks", choices=["all", "mlp", "cnn"],
+                    default="all",
+                    help="which networks the cost-model part runs (each "
+                         "part takes a few minutes)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--case", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--lib", help=argparse.SUPPRESS)
@@ -528,8 +540,10 @@ def main():
     if args.only in (None, "checkpoints"):
         checkpoint_rows(args, tmp, rows)
     if args.only in (None, "cost-model"):
-        mlp_prediction_rows(args, tmp, predictions)
-        cnn_prediction_rows(args, tmp, predictions)
+        if args.networks in ("all", "mlp"):
+            mlp_prediction_rows(args, tmp, predictions)
+        if args.networks in ("all", "cnn"):
+            cnn_prediction_rows(args, tmp, predictions)
     if args.only is None:
         matmul_rows(args, rows)
 

@@ -88,87 +88,95 @@ static Buffers stepBuffers(const EntryPoint &step) {
 namespace {
 /// The intervals of a profiled step (nnc-profile-stages), over its calls:
 /// each stage's first forward (one sample a call), each run of its
-/// recomputations (any number a call), the backward and updates (one
-/// sample a call, summed over their intervals) and the whole call.
+/// recomputations (any number a call), each stage's backward action (one
+/// sample a call, summed over its intervals), the rest (one sample a call,
+/// summed) and the whole call.
 struct StepProfile {
-  std::vector<std::vector<double>> forward, recompute;
+  std::vector<std::vector<double>> forward, recompute, backward;
   std::vector<double> rest, step;
+  /// Whether the marks named each stage's backward (tag-backward).
+  bool hasBackward = false;
+};
+
+/// One compiled, profiled step: its code, buffers and samples.
+struct ProfiledStep {
+  CompiledModel compiled;
+  std::unique_ptr<JITModule> jit;
+  const EntryPoint *step = nullptr;
+  Buffers buffers;
+  std::vector<int64_t> ids, nanos;
+  StepProfile profile;
 };
 } // namespace
 
-/// Calls the profiled step after one warm-up call: at least `runs` times,
-/// and as many more as fit in 0.5 s (at most 1000). Each call's marks must
-/// be ids in [-n, n + 1] ending with n + 1 (n stages), each stage's first
-/// forward once; anything else means the step is not the one the marks
-/// describe.
-static llvm::Expected<StepProfile> profileStep(JITModule &jit,
-                                               const EntryPoint &step,
-                                               size_t stages, unsigned runs) {
-  Buffers buffers = stepBuffers(step);
+/// Calls `p`'s step once and, unless `warmUp`, records its intervals. The
+/// marks must be ids in [-n, 2n + 1] ending with n + 1 (n stages), each
+/// stage's first forward once; anything else means the step is not the one
+/// the marks describe.
+static llvm::Error callProfiled(ProfiledStep &p, size_t stages, bool warmUp) {
   const int64_t n = int64_t(stages);
-  // Recompute-all runs stage i's forward again for each later backward.
-  const int64_t capacity = 2 * (n + 2) * (n + 2);
-  std::vector<int64_t> ids(capacity), nanos(capacity);
-  StepProfile profile;
-  profile.forward.resize(stages);
-  profile.recompute.resize(stages);
-  double total = 0;
-  for (unsigned r = 0; r <= runs || (total < 0.5 && r <= 1000); ++r) {
-    nncrt_profile_open(ids.data(), nanos.data(), capacity);
-    auto t0 = std::chrono::steady_clock::now();
-    llvm::Error e = jit.invokeWithWorkspace(step.name, buffers.pointers,
-                                            step.workspaceBytes);
-    auto t1 = std::chrono::steady_clock::now();
-    int64_t count = nncrt_profile_close();
-    if (e)
-      return std::move(e);
-    auto bad = [&](const llvm::Twine &why) {
-      return llvm::createStringError("the profiled step's marks " + why);
-    };
-    if (count < 2 || count > capacity || ids[count - 1] != n + 1)
-      return bad(llvm::formatv("are {0}, not a profile of {1} stages ending "
-                               "with mark {2}",
-                               count, n, n + 1));
-    std::vector<double> forward(stages, -1.0);
-    std::vector<std::pair<size_t, double>> recompute;
-    double rest = 0;
-    for (int64_t k = 0; k + 1 < count; ++k) {
-      int64_t id = ids[k];
-      double seconds = double(nanos[k + 1] - nanos[k]) * 1e-9;
-      if (id < -n || id > n)
-        return bad(llvm::formatv("name stage {0} of {1}", id, n));
-      if (id == 0) {
-        rest += seconds;
-      } else if (id < 0) {
-        recompute.push_back({size_t(-id - 1), seconds});
-      } else {
-        if (forward[id - 1] >= 0)
-          return bad(llvm::formatv("run stage {0}'s first forward twice", id));
-        forward[id - 1] = seconds;
-      }
+  const int64_t capacity = int64_t(p.ids.size());
+  nncrt_profile_open(p.ids.data(), p.nanos.data(), capacity);
+  auto t0 = std::chrono::steady_clock::now();
+  llvm::Error e = p.jit->invokeWithWorkspace(
+      p.step->name, p.buffers.pointers, p.step->workspaceBytes);
+  auto t1 = std::chrono::steady_clock::now();
+  int64_t count = nncrt_profile_close();
+  if (e)
+    return e;
+  auto bad = [&](const llvm::Twine &why) {
+    return llvm::createStringError("the profiled step's marks " + why);
+  };
+  const std::vector<int64_t> &ids = p.ids;
+  if (count < 2 || count > capacity || ids[count - 1] != n + 1)
+    return bad(llvm::formatv("are {0}, not a profile of {1} stages ending "
+                             "with mark {2}",
+                             count, n, n + 1));
+  std::vector<double> forward(stages, -1.0), backward(stages, 0.0);
+  std::vector<std::pair<size_t, double>> recompute;
+  double rest = 0;
+  bool anyBackward = false;
+  for (int64_t k = 0; k + 1 < count; ++k) {
+    int64_t id = ids[k];
+    double seconds = double(p.nanos[k + 1] - p.nanos[k]) * 1e-9;
+    if (id < -n || id > 2 * n + 1 || id == n + 1)
+      return bad(llvm::formatv("name stage {0} of {1}", id, n));
+    if (id == 0) {
+      rest += seconds;
+    } else if (id < 0) {
+      recompute.push_back({size_t(-id - 1), seconds});
+    } else if (id > n) {
+      backward[id - n - 2] += seconds;
+      anyBackward = true;
+    } else {
+      if (forward[id - 1] >= 0)
+        return bad(llvm::formatv("run stage {0}'s first forward twice", id));
+      forward[id - 1] = seconds;
     }
-    if (llvm::is_contained(forward, -1.0))
-      return bad("miss a stage's first forward");
-    // The first call faults in code and workspace pages.
-    if (r == 0)
-      continue;
-    for (size_t i = 0; i < stages; ++i)
-      profile.forward[i].push_back(forward[i]);
-    for (auto [stage, seconds] : recompute)
-      profile.recompute[stage].push_back(seconds);
-    profile.rest.push_back(rest);
-    profile.step.push_back(std::chrono::duration<double>(t1 - t0).count());
-    total += profile.step.back();
   }
-  return profile;
+  if (llvm::is_contained(forward, -1.0))
+    return bad("miss a stage's first forward");
+  // The first call faults in code and workspace pages.
+  if (warmUp)
+    return llvm::Error::success();
+  StepProfile &profile = p.profile;
+  profile.hasBackward = anyBackward;
+  for (size_t i = 0; i < stages; ++i) {
+    profile.forward[i].push_back(forward[i]);
+    profile.backward[i].push_back(backward[i]);
+  }
+  for (auto [stage, seconds] : recompute)
+    profile.recompute[stage].push_back(seconds);
+  profile.rest.push_back(rest);
+  profile.step.push_back(std::chrono::duration<double>(t1 - t0).count());
+  return llvm::Error::success();
 }
 
 /// Compiles `model` planned with `strategy`, its stages profiled, and
-/// profiles its step with `threads` threads.
-static llvm::Expected<StepProfile>
-profileModel(ModuleOp model, const CompileOptions &options,
-             CheckpointStrategy strategy, size_t stages, unsigned runs,
-             unsigned threads) {
+/// JIT-compiles its step.
+static llvm::Expected<std::unique_ptr<ProfiledStep>>
+compileProfiled(ModuleOp model, const CompileOptions &options,
+                CheckpointStrategy strategy, size_t stages) {
   CompileOptions profiled;
   profiled.step = options.step;
   profiled.cpu = options.cpu;
@@ -180,17 +188,57 @@ profileModel(ModuleOp model, const CompileOptions &options,
     return llvm::createStringError(
         "compiling the model " +
         ::nnc::checkpointStrategies.name(strategy).str() + " failed");
-  const EntryPoint *step = compiled->step();
-  if (!step)
+  auto p = std::make_unique<ProfiledStep>();
+  p->compiled = std::move(*compiled);
+  p->step = p->compiled.step();
+  if (!p->step)
     return llvm::createStringError("the compiled model has no step function");
-  auto jit = JITModule::create(*compiled->module);
+  auto jit = JITModule::create(*p->compiled.module);
   if (!jit)
     return jit.takeError();
-  // Time with the threads the code will run with; restore the default.
+  p->jit = std::move(*jit);
+  p->buffers = stepBuffers(*p->step);
+  // Recompute-all runs stage i's forward again for each later backward,
+  // each between two backward intervals.
+  const size_t capacity = 4 * (stages + 2) * (stages + 2);
+  p->ids.resize(capacity);
+  p->nanos.resize(capacity);
+  p->profile.forward.resize(stages);
+  p->profile.recompute.resize(stages);
+  p->profile.backward.resize(stages);
+  return p;
+}
+
+/// Profiles the store-all and the recompute-all step with `threads`
+/// threads, alternating one call of each, so that a burst of noise on the
+/// machine falls on both alike rather than on one step's whole timing:
+/// one warm-up call each, then at least `runs` calls each and more while
+/// both have run under kMinSeconds in all (at most 1000 each).
+static llvm::Error profileAlternating(ProfiledStep &storeAll,
+                                      ProfiledStep &recompute, size_t stages,
+                                      unsigned runs, unsigned threads) {
+  // Twice the 0.5 s a step was timed for alone: medians over 0.5 s moved
+  // store-all predictions by up to 16 % between compilations.
+  constexpr double kMinSeconds = 1.0;
   int32_t previous = nncrt_set_num_threads(static_cast<int32_t>(threads));
   auto restore = llvm::make_scope_exit(
       [&] { nncrt_set_num_threads(threads ? previous : 0); });
-  return profileStep(**jit, *step, stages, runs);
+  auto total = [](const ProfiledStep &p) {
+    double sum = 0;
+    for (double t : p.profile.step)
+      sum += t;
+    return sum;
+  };
+  for (unsigned r = 0;
+       r <= runs || (total(storeAll) + total(recompute) < 2 * kMinSeconds &&
+                     r <= 1000);
+       ++r) {
+    if (llvm::Error e = callProfiled(storeAll, stages, r == 0))
+      return e;
+    if (llvm::Error e = callProfiled(recompute, stages, r == 0))
+      return e;
+  }
+  return llvm::Error::success();
 }
 
 llvm::Expected<FlopTimes>
@@ -223,37 +271,53 @@ mlir::nnc::measureFlopTimes(ModuleOp model, const CompileOptions &options,
   // store-all keeps what the backward reads in buffers of its own, a
   // recomputation runs within the backward on buffers it has just used.
   const size_t stages = chain->stages.size();
-  llvm::Expected<StepProfile> storeAll =
-      profileModel(model, options, CheckpointStrategy::StoreAll, stages,
-                   times.runs, threads);
+  auto storeAll = compileProfiled(model, options, CheckpointStrategy::StoreAll,
+                                  stages);
   if (!storeAll)
     return error(llvm::toString(storeAll.takeError()));
-  llvm::Expected<StepProfile> recompute =
-      profileModel(model, options, CheckpointStrategy::RecomputeAll, stages,
-                   times.runs, threads);
+  auto recompute = compileProfiled(model, options,
+                                   CheckpointStrategy::RecomputeAll, stages);
   if (!recompute)
     return error(llvm::toString(recompute.takeError()));
-  times.runs = storeAll->step.size();
+  if (llvm::Error e = profileAlternating(**storeAll, **recompute, stages,
+                                         times.runs, threads))
+    return error(llvm::toString(std::move(e)));
+  StepProfile &all = (*storeAll)->profile, &again = (*recompute)->profile;
+  times.runs = all.step.size();
   for (size_t i = 0; i < stages; ++i) {
-    times.stageForwardSeconds.push_back(median(storeAll->forward[i]));
+    times.stageForwardSeconds.push_back(median(all.forward[i]));
     times.forwardSeconds += times.stageForwardSeconds.back();
     // A stage no plan recomputes (the loss) costs its first forward.
-    std::vector<double> &again = recompute->recompute[i];
+    std::vector<double> &runs = again.recompute[i];
     times.stageRecomputeSeconds.push_back(
-        again.empty() ? times.stageForwardSeconds.back() : median(again));
+        runs.empty() ? times.stageForwardSeconds.back() : median(runs));
   }
-  times.stepSeconds = median(storeAll->step);
-  double backward = median(storeAll->rest);
+  // Each stage's backward, cold in store-all (but the last stage's, which
+  // follows its forward there too) and hot in recompute-all.
+  double backward = median(all.rest);
+  if (all.hasBackward && again.hasBackward)
+    for (size_t i = 0; i < stages; ++i) {
+      times.stageColdBackwardSeconds.push_back(median(all.backward[i]));
+      times.stageHotBackwardSeconds.push_back(median(again.backward[i]));
+      backward += times.stageColdBackwardSeconds.back();
+    }
   if (!(backward > 0))
     return error("the backward took no measurable time");
+  times.stepSeconds = median(all.step);
+  times.recomputeStepSeconds = median(again.step);
   times.forwardFlopSeconds = times.forwardSeconds / times.forwardFlops;
-  times.backwardFlopSeconds = backward / times.backwardFlops;
+  // With per-stage backwards the rate prices only the unmarked rest, which
+  // the chain spreads over the stages by their FLOPs.
+  times.backwardFlopSeconds = median(all.rest) / times.backwardFlops;
+  times.backwardSeconds = backward;
   return times;
 }
 
 llvm::json::Value mlir::nnc::toJSON(const FlopTimes &t) {
   return llvm::json::Object{{"forward_seconds", t.forwardSeconds},
                             {"step_seconds", t.stepSeconds},
+                            {"recompute_all_step_seconds",
+                             t.recomputeStepSeconds},
                             {"forward_flops", t.forwardFlops},
                             {"backward_flops", t.backwardFlops},
                             {"forward_flop_seconds", t.forwardFlopSeconds},
@@ -262,6 +326,11 @@ llvm::json::Value mlir::nnc::toJSON(const FlopTimes &t) {
                              llvm::json::Array(t.stageForwardSeconds)},
                             {"stage_recompute_seconds",
                              llvm::json::Array(t.stageRecomputeSeconds)},
+                            {"stage_cold_backward_seconds",
+                             llvm::json::Array(t.stageColdBackwardSeconds)},
+                            {"stage_hot_backward_seconds",
+                             llvm::json::Array(t.stageHotBackwardSeconds)},
+                            {"backward_seconds", t.backwardSeconds},
                             {"runs", static_cast<int64_t>(t.runs)}};
 }
 
@@ -278,5 +347,8 @@ mlir::nnc::applyCostModel(ModuleOp model, CostModel kind,
   options.checkpoint.backwardFlopSeconds = times->backwardFlopSeconds;
   options.checkpoint.stageForwardSeconds = times->stageForwardSeconds;
   options.checkpoint.stageRecomputeSeconds = times->stageRecomputeSeconds;
+  options.checkpoint.stageColdBackwardSeconds =
+      times->stageColdBackwardSeconds;
+  options.checkpoint.stageHotBackwardSeconds = times->stageHotBackwardSeconds;
   return std::optional<FlopTimes>(*times);
 }

@@ -194,7 +194,8 @@ mlir::nnc::buildChainForModel(ModuleOp module,
     if (!fn->hasAttr(NNDialect::getGradOfAttrName()))
       continue;
     FailureOr<StagePartition> partition =
-        partitionIntoStages(fn, options.step.fusesUpdates());
+        partitionIntoStages(fn, options.step.fusesUpdates(),
+                            options.step.lossScaling == LossScaling::Dynamic);
     if (failed(partition))
       return failure();
     return buildChain(fn, *partition);

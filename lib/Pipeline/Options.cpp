@@ -206,6 +206,13 @@ void CheckpointOptions::bind(::nnc::OptionsBinder &b) {
   b.list("stage-recompute-seconds", stageRecomputeSeconds,
          cl::desc("Seconds of each stage's forward when it is recomputed "
                   "(the report's stage_recompute_seconds)"));
+  b.list("stage-cold-backward-seconds", stageColdBackwardSeconds,
+         cl::desc("Seconds of each stage's backward on stored values (the "
+                  "report's stage_cold_backward_seconds; with "
+                  "--stage-hot-backward-seconds)"));
+  b.list("stage-hot-backward-seconds", stageHotBackwardSeconds,
+         cl::desc("Seconds of each stage's backward right after its stage's "
+                  "forward (the report's stage_hot_backward_seconds)"));
 }
 
 llvm::Error CheckpointOptions::validate() const {
@@ -217,10 +224,15 @@ llvm::Error CheckpointOptions::validate() const {
       return llvm::createStringError(llvm::Twine("--") + name +
                                      " must be a finite number, got " +
                                      std::to_string(v));
-  if (fwd < 0 || bwd < 0 || (fwd > 0) != (bwd > 0))
+  // With each stage's backward timed, the backward rate prices only what
+  // no stage's backward action ran, which can be nothing.
+  const bool stageBackwards = !stageColdBackwardSeconds.empty();
+  if (fwd < 0 || bwd < 0 ||
+      ((fwd > 0) != (bwd > 0) && !(fwd > 0 && stageBackwards)))
     return llvm::createStringError(
         "--forward-flop-seconds and --backward-flop-seconds "
-        "must both be positive, or both absent");
+        "must both be positive, or both absent (--backward-flop-seconds "
+        "may be 0 with --stage-cold-backward-seconds)");
   // No machine takes a second per FLOP; larger is a unit mistake.
   if (fwd > 1 || bwd > 1)
     return llvm::createStringError(
@@ -237,12 +249,29 @@ llvm::Error CheckpointOptions::validate() const {
                                        "most 1e6), got " +
                                        std::to_string(s));
   if (stageForwardSeconds.size() != stageRecomputeSeconds.size() ||
-      (!stageForwardSeconds.empty() && bwd == 0))
+      (!stageForwardSeconds.empty() && bwd == 0 && !stageBackwards))
     return llvm::createStringError(
         "--stage-forward-seconds and --stage-recompute-seconds go together, "
         "one time per stage each, with --forward-flop-seconds and "
         "--backward-flop-seconds (a --cost-model=measured report's "
         "calibration gives all four)");
+  for (auto [name, list] :
+       {std::pair<const char *, const std::vector<double> *>{
+            "stage-cold-backward-seconds", &stageColdBackwardSeconds},
+        {"stage-hot-backward-seconds", &stageHotBackwardSeconds}})
+    for (double s : *list)
+      if (!(s >= 0 && s <= 1e6 && std::isfinite(s)))
+        return llvm::createStringError(llvm::Twine("--") + name +
+                                       " must be finite seconds in [0, 1e6], "
+                                       "got " +
+                                       std::to_string(s));
+  if (stageColdBackwardSeconds.size() != stageHotBackwardSeconds.size() ||
+      (!stageColdBackwardSeconds.empty() &&
+       stageColdBackwardSeconds.size() != stageForwardSeconds.size()))
+    return llvm::createStringError(
+        "--stage-cold-backward-seconds and --stage-hot-backward-seconds go "
+        "together, one time per stage each, with --stage-forward-seconds "
+        "(a --cost-model=measured report's calibration gives them all)");
   if (slots == 0)
     return llvm::createStringError("--slots must be positive");
   if (slots > ::nnc::limits::kMaxSlots)
@@ -255,7 +284,8 @@ llvm::Error CheckpointOptions::validate() const {
 llvm::Error CheckpointOptions::priceChain(::nnc::planner::Chain &chain) const {
   if (!stageForwardSeconds.empty())
     return ::nnc::planner::setMeasuredCosts(
-        chain, stageForwardSeconds, stageRecomputeSeconds, backwardFlopSeconds);
+        chain, stageForwardSeconds, stageRecomputeSeconds, backwardFlopSeconds,
+        stageColdBackwardSeconds, stageHotBackwardSeconds);
   if (forwardFlopSeconds > 0)
     ::nnc::planner::scaleCosts(chain, forwardFlopSeconds, backwardFlopSeconds);
   return llvm::Error::success();
@@ -271,10 +301,13 @@ CheckpointOptions::toPlanCheckpointsOptions(const StepOptions &step) const {
   plan.backwardFlopSeconds = backwardFlopSeconds;
   plan.stageForwardSeconds = stageForwardSeconds;
   plan.stageRecomputeSeconds = stageRecomputeSeconds;
+  plan.stageColdBackwardSeconds = stageColdBackwardSeconds;
+  plan.stageHotBackwardSeconds = stageHotBackwardSeconds;
   plan.fusedUpdates = step.fusesUpdates();
   plan.microBatches = step.microBatches;
   plan.allReduce = step.allReduce;
   plan.bucketBytes = step.bucketBytes;
+  plan.lossScaling = step.lossScaling == LossScaling::Dynamic;
   return plan;
 }
 
@@ -329,12 +362,15 @@ CalibrationOptions::validate(const CheckpointOptions &checkpoint) const {
       (checkpoint.forwardFlopSeconds != 0 ||
        checkpoint.backwardFlopSeconds != 0 ||
        !checkpoint.stageForwardSeconds.empty() ||
-       !checkpoint.stageRecomputeSeconds.empty()))
+       !checkpoint.stageRecomputeSeconds.empty() ||
+       !checkpoint.stageColdBackwardSeconds.empty() ||
+       !checkpoint.stageHotBackwardSeconds.empty()))
     return llvm::createStringError(
         "--cost-model=measured measures the stage times and times per FLOP; "
         "do not also give --forward-flop-seconds/"
         "--backward-flop-seconds/--stage-forward-seconds/"
-        "--stage-recompute-seconds");
+        "--stage-recompute-seconds/--stage-cold-backward-seconds/"
+        "--stage-hot-backward-seconds");
   if (threads > ::nnc::limits::kMaxThreads)
     return llvm::createStringError("--num-threads=" + std::to_string(threads) +
                                    " is over nnc's limit of " +

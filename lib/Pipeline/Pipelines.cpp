@@ -46,8 +46,9 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   PlanCheckpointsOptions plan =
       opts.checkpoint.toPlanCheckpointsOptions(opts.step);
   pm.addPass(createPlanCheckpoints(plan));
-  pm.addPass(createRematerialize());
-  // The cost calibration's step times each stage's forward in place.
+  // The cost calibration's step times each stage's forward and backward in
+  // place: the rematerializer tags what each backward action emits.
+  pm.addPass(createRematerialize(RematerializeOptions{opts.profileStages}));
   if (opts.profileStages)
     pm.addPass(createProfileStages());
   // The rematerializer derives the backward afresh: convert again there too,

@@ -87,6 +87,12 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
         checkpoint["stage_recompute_seconds"] = llvm::json::Array(
             options.checkpoint.stageRecomputeSeconds);
       }
+      if (!options.checkpoint.stageColdBackwardSeconds.empty()) {
+        checkpoint["stage_cold_backward_seconds"] = llvm::json::Array(
+            options.checkpoint.stageColdBackwardSeconds);
+        checkpoint["stage_hot_backward_seconds"] = llvm::json::Array(
+            options.checkpoint.stageHotBackwardSeconds);
+      }
     }
   }
   // Data parallelism: each bucket and the backward work its all-reduce can

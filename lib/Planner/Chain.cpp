@@ -25,28 +25,44 @@ void nnc::planner::scaleCosts(Chain &chain, double forward, double backward) {
   for (Stage &st : chain.stages) {
     st.forwardCost *= forward;
     st.backwardCost *= backward;
+    if (st.hotBackwardCost)
+      *st.hotBackwardCost *= backward;
   }
 }
 
 Error nnc::planner::setMeasuredCosts(Chain &chain,
                                      llvm::ArrayRef<double> firstForward,
                                      llvm::ArrayRef<double> recompute,
-                                     double backward) {
-  if (firstForward.size() != chain.stages.size() ||
-      recompute.size() != chain.stages.size())
+                                     double backward,
+                                     llvm::ArrayRef<double> coldBackward,
+                                     llvm::ArrayRef<double> hotBackward) {
+  const size_t n = chain.stages.size();
+  if (firstForward.size() != n || recompute.size() != n)
     return createStringError(inconvertibleErrorCode(),
                              "%zu first-forward and %zu recomputation times "
                              "for a chain of %zu stages: the calibration "
                              "measured another model or stage partition",
-                             firstForward.size(), recompute.size(),
-                             chain.stages.size());
-  for (auto [stage, first, again] :
-       llvm::zip(chain.stages, firstForward, recompute)) {
+                             firstForward.size(), recompute.size(), n);
+  const bool perStage = !coldBackward.empty() || !hotBackward.empty();
+  if (perStage && (coldBackward.size() != n || hotBackward.size() != n))
+    return createStringError(inconvertibleErrorCode(),
+                             "%zu cold and %zu hot backward times for a "
+                             "chain of %zu stages: the calibration measured "
+                             "another model or stage partition",
+                             coldBackward.size(), hotBackward.size(), n);
+  for (auto [i, stage] : llvm::enumerate(chain.stages)) {
+    const double first = firstForward[i], again = recompute[i];
     stage.forwardCost = again;
     // A first forward cheaper than its recomputation would make the
     // backward's share negative: the backward keeps at least its own.
-    stage.backwardCost =
-        stage.backwardCost * backward + std::max(first - again, 0.0);
+    const double extra = std::max(first - again, 0.0);
+    const double rest = stage.backwardCost * backward + extra;
+    stage.backwardCost = rest + (perStage ? coldBackward[i] : 0.0);
+    // A hot backward measured slower than the cold one is noise (the two
+    // run the same code, hot on values in cache): priced as cold.
+    if (perStage)
+      stage.hotBackwardCost =
+          rest + std::min(hotBackward[i], coldBackward[i]);
   }
   return Error::success();
 }
@@ -55,7 +71,25 @@ double Chain::baseCost() const {
   double sum = 0;
   for (const Stage &s : stages)
     sum += s.forwardCost + s.backwardCost;
+  if (stages.empty() || !stages.back().hotBackwardCost)
+    return sum;
+  // Store-all's B(L) follows F_all(L): the only backward it runs hot.
+  // Summed in store-all's order, as the simulator sums it, so that its
+  // recomputation cost is exactly 0.
+  sum = 0;
+  for (const Stage &s : stages)
+    sum += s.forwardCost;
+  sum += *stages.back().hotBackwardCost;
+  for (auto it = std::next(stages.rbegin()); it != stages.rend(); ++it)
+    sum += it->backwardCost;
   return sum;
+}
+
+int64_t Chain::gradientBytes(unsigned i) const {
+  int64_t bytes = activationBytes(i);
+  for (unsigned k = i + 1; k <= length(); ++k)
+    bytes += stage(k).backwardResidueBytes;
+  return bytes;
 }
 
 Error Chain::validate() const {
@@ -89,11 +123,21 @@ Error Chain::validate() const {
       return createStringError(where +
                                "backward_cost must be in [0, 1e30], got " +
                                formatv("{0:e2}", s.backwardCost).str());
+    // A hot backward dearer than a cold one would pay a schedule to move a
+    // forward away from its backward, which Rotor's recurrence never does.
+    if (s.hotBackwardCost &&
+        (!(*s.hotBackwardCost >= 0) || !(*s.hotBackwardCost <= s.backwardCost)))
+      return createStringError(
+          where + "hot_backward_cost must be in [0, backward_cost], got " +
+          formatv("{0:e2}", *s.hotBackwardCost).str() + " (backward_cost " +
+          formatv("{0:e2}", s.backwardCost).str() + ")");
     for (auto [field, bytes] :
          {std::pair<StringRef, int64_t>{"output_bytes", s.outputBytes},
           {"saved_bytes", s.savedBytes},
           {"forward_transient_bytes", s.forwardTransientBytes},
-          {"backward_transient_bytes", s.backwardTransientBytes}})
+          {"forward_all_transient_bytes", s.forwardTransientOf(true)},
+          {"backward_transient_bytes", s.backwardTransientBytes},
+          {"backward_residue_bytes", s.backwardResidueBytes}})
       if (bytes > limits::kMaxStageBytes)
         return tooLarge(where, field, bytes);
     if (s.outputBytes <= 0)
@@ -110,6 +154,14 @@ Error Chain::validate() const {
       return createStringError(where +
                                "forward_transient_bytes must be >= 0, got " +
                                Twine(s.forwardTransientBytes));
+    if (s.forwardTransientOf(true) < 0)
+      return createStringError(
+          where + "forward_all_transient_bytes must be >= 0, got " +
+          Twine(s.forwardTransientOf(true)));
+    if (s.backwardResidueBytes < 0)
+      return createStringError(where +
+                               "backward_residue_bytes must be >= 0, got " +
+                               Twine(s.backwardResidueBytes));
     if (s.savedBytes < s.outputBytes)
       return createStringError(where + "saved_bytes (" + Twine(s.savedBytes) +
                                ") is smaller than output_bytes (" +
@@ -152,7 +204,8 @@ bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
                      {"forward_cost", "backward_cost", "output_bytes",
                       "saved_bytes", "backward_needs_input",
                       "backward_releases_saved", "backward_transient_bytes",
-                      "forward_transient_bytes"}))
+                      "forward_transient_bytes", "hot_backward_cost",
+                      "forward_all_transient_bytes", "backward_residue_bytes"}))
     return false;
   if (!O || !O.map("forward_cost", S.forwardCost) ||
       !O.map("backward_cost", S.backwardCost) ||
@@ -161,8 +214,16 @@ bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
       !O.mapOptional("backward_needs_input", S.backwardNeedsInput) ||
       !O.mapOptional("backward_releases_saved", S.backwardReleasesSaved) ||
       !O.mapOptional("backward_transient_bytes", S.backwardTransientBytes) ||
-      !O.mapOptional("forward_transient_bytes", S.forwardTransientBytes))
+      !O.mapOptional("forward_transient_bytes", S.forwardTransientBytes) ||
+      !O.mapOptional("hot_backward_cost", S.hotBackwardCost) ||
+      !O.mapOptional("forward_all_transient_bytes",
+                     S.forwardAllTransientBytes) ||
+      !O.mapOptional("backward_residue_bytes", S.backwardResidueBytes))
     return false;
+  if (S.hotBackwardCost && !(*S.hotBackwardCost >= 0)) {
+    P.field("hot_backward_cost").report("must be >= 0");
+    return false;
+  }
   // Range checks here rather than in validate() so the message carries the
   // JSON path of the offending field.
   if (S.forwardCost < 0) {
@@ -187,6 +248,14 @@ bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
   }
   if (S.forwardTransientBytes < 0) {
     P.field("forward_transient_bytes").report("must be >= 0");
+    return false;
+  }
+  if (S.forwardTransientOf(true) < 0) {
+    P.field("forward_all_transient_bytes").report("must be >= 0");
+    return false;
+  }
+  if (S.backwardResidueBytes < 0) {
+    P.field("backward_residue_bytes").report("must be >= 0");
     return false;
   }
   if (S.savedBytes < S.outputBytes) {
@@ -236,6 +305,12 @@ json::Value nnc::planner::toJSON(const Stage &S) {
     o["backward_transient_bytes"] = S.backwardTransientBytes;
   if (S.forwardTransientBytes != 0)
     o["forward_transient_bytes"] = S.forwardTransientBytes;
+  if (S.hotBackwardCost)
+    o["hot_backward_cost"] = *S.hotBackwardCost;
+  if (S.forwardAllTransientBytes)
+    o["forward_all_transient_bytes"] = *S.forwardAllTransientBytes;
+  if (S.backwardResidueBytes != 0)
+    o["backward_residue_bytes"] = S.backwardResidueBytes;
   return o;
 }
 

@@ -35,16 +35,17 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
   const float target = at(o, s, t, m);
   unsigned choice = 0; // 0: chain, else the leaf's j
   bool found = false;
-  const int64_t chainLo = std::max(base + X[t] + S[s] + TF[s], kept + BK[s]);
+  const int64_t chainLo = std::max(base + G[t] + S[s] + TFA[s], kept + BK[s]);
   const float fs = F[s] - F[s - 1];
   if (m >= chainLo)
-    found = (s == t ? fs : fs + at(Owner::Pin, s + 1, t, m - S[s] - kept)) <=
+    found = (s == t ? fs + hotGain[s]
+                    : fs + at(Owner::Pin, s + 1, t, m - S[s] - kept)) <=
             target;
   int64_t sweepPeak = 0;
   for (unsigned j = s + 1; j <= t && !found; ++j) {
     const unsigned k = j - 1;
     sweepPeak = std::max(sweepPeak, X[k] + (k > s ? X[k - 1] : 0) + TF[k]);
-    const int64_t lo = base + X[t] + sweepPeak;
+    const int64_t lo = base + G[t] + sweepPeak;
     if (lo > int64_t(m))
       break;
     const float sweep = F[j - 1] - F[s - 1];
@@ -108,6 +109,8 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
     // gcd(g, 0) = g: absent transients do not constrain the unit.
     g = std::gcd(g, std::gcd(uint64_t(st.forwardTransientBytes),
                              uint64_t(st.backwardTransientBytes)));
+    g = std::gcd(g, std::gcd(uint64_t(st.forwardTransientOf(true)),
+                             uint64_t(st.backwardResidueBytes)));
   }
   impl->exact = maxBudgetBytes / g <= slots;
   if (impl->exact)
@@ -122,12 +125,20 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
   impl->X.resize(L + 1);
   impl->S.assign(L + 1, 0);
   impl->TF.assign(L + 1, 0);
+  impl->TFA.assign(L + 1, 0);
   impl->BK.assign(L + 1, 0);
   impl->F.assign(L + 1, 0);
   impl->needsInput.assign(L + 1, 0);
+  impl->hotGain.assign(L + 1, 0);
   for (unsigned i = 0; i <= L; ++i)
     impl->X[i] = units(chain.activationBytes(i));
-  double prefix = 0;
+  // delta^i with the residues of the backwards before it, each rounded up.
+  impl->G.assign(L + 1, 0);
+  impl->G[L] = impl->X[L];
+  for (unsigned i = L; i >= 1; --i)
+    impl->G[i - 1] = impl->G[i] - impl->X[i] + impl->X[i - 1] +
+                     units(chain.stage(i).backwardResidueBytes);
+  double prefix = 0, gains = 0;
   bool integral = true;
   for (unsigned i = 1; i <= L; ++i) {
     const Stage &st = chain.stage(i);
@@ -137,13 +148,18 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
     // released abar^i is left out of BK rather than subtracted, which keeps
     // that true.
     impl->TF[i] = units(st.forwardTransientBytes);
-    impl->BK[i] = (st.backwardReleasesSaved ? 0 : impl->S[i]) + impl->X[i] +
+    impl->TFA[i] = units(st.forwardTransientOf(true));
+    impl->BK[i] = (st.backwardReleasesSaved ? 0 : impl->S[i]) + impl->G[i] +
                   impl->X[i - 1] + units(st.backwardTransientBytes);
     impl->needsInput[i] = chain.stage(i).backwardNeedsInput;
     prefix += chain.stage(i).forwardCost;
     impl->F[i] = static_cast<float>(prefix);
     impl->backwardSum += chain.stage(i).backwardCost;
-    integral &= chain.stage(i).forwardCost == std::floor(st.forwardCost);
+    const double gain = st.backwardCostOf(true) - st.backwardCost;
+    impl->hotGain[i] = static_cast<float>(gain);
+    gains += std::fabs(gain);
+    integral &= chain.stage(i).forwardCost == std::floor(st.forwardCost) &&
+                gain == std::floor(gain);
   }
   // The block bound of the leaf scans regroups float sums (LeafBounds). Every
   // finite entry of [s, t] runs each stage of it at most t - s + 1 times
@@ -152,10 +168,14 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
   // 2 (L + 3) F[L], exact in float below 2^24. Otherwise a margin of 32
   // roundings covers the regrouping (at most 14: 3 in a leaf's sum, 2 in
   // the terms, 2 in the bound, each relative to the best so far plus
-  // F[L]).
-  if (!integral || 2.0 * (L + 3) * prefix >= 0x1p24) {
+  // F[L]). Hot backwards add their gains, each at most once to an entry: a
+  // value moves by at most their sum, and one below 0 (a gain larger than
+  // the forward before it) is at least minus that sum, which the scale
+  // would shrink rather than widen, so the slack covers it three times.
+  if (!integral || 2.0 * (L + 3) * (prefix + gains) >= 0x1p24) {
     impl->boundScale = 1 + 32 * 0x1p-24f;
-    impl->boundSlack = 32 * 0x1p-24f * impl->F[L];
+    impl->boundSlack =
+        32 * 0x1p-24f * (impl->F[L] + 3 * static_cast<float>(gains));
   }
   if (Error e = impl->fill())
     return std::move(e);

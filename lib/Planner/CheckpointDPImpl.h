@@ -187,21 +187,26 @@ struct CheckpointDP::Impl {
   uint64_t unit = 1;            // bytes per unit
   bool exact = false;           // unit divides every size
   std::vector<int64_t> X;       // |a^i| in units, i in [0, L]
-  std::vector<float> Xf;        // X as floats, for vector compares
+  std::vector<float> Xf;        // G as floats, for vector compares
   std::vector<int64_t> S;       // |abar^i| in units, i in [1, L]
   std::vector<int64_t> TF;      // forward transient of stage i, in units
+  std::vector<int64_t> TFA;     // the same for F_all(i), in units
   std::vector<float> F;         // prefix sums of forward costs, F[0] = 0
   std::vector<float> twoF;      // twoF[j] = 2 F[j-1] (LeafBounds), j >= 1
   std::vector<char> needsInput; // B(i) reads a^{i-1}, i in [1, L]
+  /// The running gradient delta^i with the residues held beside it
+  /// (Chain::gradientBytes), in units, i in [0, L]: every check on the
+  /// memory of a segment ending at t counts G[t], never X[t].
+  std::vector<int64_t> G;
   /// Memory during B(i) beyond what the enclosing problem and a kept input
-  /// hold, in units: (abar^i unless released) + delta^i + delta^{i-1} +
+  /// hold, in units: (abar^i unless released) + G[i] + delta^{i-1} +
   /// backward transient.
   std::vector<int64_t> BK;
   /// reach[s * (M + 1) + r]: the largest j in [s, L] such that every forward
   /// of the leaf sweep from a^{s-1} to a^{j-1} fits in r units (s: none).
   std::vector<uint32_t> reach;
   /// sweepToEnd[s]: the room a sweep from a^{s-1} to a^{L-1} takes, so that
-  /// reach(s, r) = L for every r >= it; maxX: the largest |a^i|, i >= 1.
+  /// reach(s, r) = L for every r >= it; maxX: the largest G[i], i >= 1.
   std::vector<int64_t> sweepToEnd;
   int64_t maxX = 0;
   int64_t maxCin = 0; // the largest cin(s), s >= 2
@@ -223,7 +228,11 @@ struct CheckpointDP::Impl {
   /// Every backward from stage 2 on reads its input: Own is Pin shifted by
   /// cin and not stored; `own` is one slice, the current pass's.
   bool ownFromPin = false;
+  /// Every backward at its cold cost; the tables add hotGain[s] (hot minus
+  /// cold, 0 unless the stage has a hot cost) where B(s) directly follows
+  /// F_all(s): the chain branch of a one-stage segment, nowhere else.
   double backwardSum = 0;
+  std::vector<float> hotGain; // i in [1, L]
   /// The margin by which a block's bound must clear the best so far
   /// (LeafBounds): skip if bound - boundSlack >= best * boundScale. 1 and 0
   /// when every value the fill meets is an integer below 2^24.

@@ -151,16 +151,16 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
                                   pinSlot(s + 1, s + 1) - (s + 1)
                             : nullptr; // next[t] = Pin(s+1, t, afterFall)
     const bool backFits = m >= kept + BK[s];
-    // F_all(s) fits iff X[t] <= m - fallAt.
-    const int64_t fallAt = base + S[s] + TF[s];
+    // F_all(s) fits iff G[t] <= m - fallAt.
+    const int64_t fallAt = base + S[s] + TFA[s];
     // Starting the scans from the entries one budget below (an upper bound:
     // tables only fall as m grows) was measured to scan 10 % fewer blocks,
     // and reading that slice cost more than it saved.
     // Up to vectorFrom one by one, then in vectors (chainBranches).
     for (unsigned t = s; t < vectorFrom; ++t) {
       float v = kInf;
-      if (backFits && m - fallAt >= X[t])
-        v = s == t ? fs : next ? fs + next[t] : kInf;
+      if (backFits && m - fallAt >= G[t])
+        v = s == t ? fs + hotGain[s] : next ? fs + next[t] : kInf;
       w.best[size_t(t - s0) * R + l] = v;
     }
     nextOf[l] = next ? next : w.infRow.data();
@@ -173,7 +173,7 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
     limited = true;
     const uint32_t *reachRow = reach.data() + size_t(s) * (M + 1);
     for (unsigned t = s; t <= L; ++t) {
-      const int64_t room = m - base - X[t];
+      const int64_t room = m - base - G[t];
       w.lim[size_t(t - s0) * R + l] =
           room < 0 ? float(s) : float(std::min(t, reachRow[room]));
     }
@@ -431,7 +431,7 @@ llvm::Error CheckpointDP::Impl::fill() {
   // reach: the sweep's peak grows with j, so walk it once per s.
   reach.assign(size_t(L + 1) * (M + 1), 0);
   sweepToEnd.assign(L + 1, 0);
-  maxX = *std::max_element(X.begin() + 1, X.end());
+  maxX = *std::max_element(G.begin() + 1, G.end());
   for (unsigned s = 1; s <= L; ++s) {
     for (unsigned k = s; k < L; ++k)
       sweepToEnd[s] =
@@ -457,7 +457,7 @@ llvm::Error CheckpointDP::Impl::fill() {
   // why everything an entry reads is done by then).
   LaneBuffers w;
   w.infRow.assign(L + 1, kInf);
-  Xf.assign(X.begin(), X.end());
+  Xf.assign(G.begin(), G.end());
   twoF.assign(L + 1, 0);
   for (unsigned j = 1; j <= L; ++j)
     twoF[j] = 2 * F[j - 1];

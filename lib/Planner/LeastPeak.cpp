@@ -35,13 +35,19 @@ struct LeastPeak {
   explicit LeastPeak(const Chain &c) : chain(c), L(c.length()) {
     // Sizes in arrays, read in the inner loop (the Chain accessors check
     // their index on every call).
-    std::vector<int64_t> x(L + 1), sv(L + 1), tf(L + 1), backAdds(L + 1);
+    // g: the running gradient with the residues beside it.
+    std::vector<int64_t> x(L + 1), g(L + 1), sv(L + 1), tf(L + 1), tfa(L + 1),
+        backAdds(L + 1);
     for (unsigned i = 0; i <= L; ++i)
       x[i] = chain.activationBytes(i);
+    g[L] = x[L];
+    for (unsigned i = L; i >= 1; --i)
+      g[i - 1] = g[i] - x[i] + x[i - 1] + chain.stage(i).backwardResidueBytes;
     for (unsigned i = 1; i <= L; ++i) {
       const Stage &st = chain.stage(i);
       sv[i] = chain.savedBytes(i);
       tf[i] = st.forwardTransientBytes;
+      tfa[i] = st.forwardTransientOf(true);
       // What B(i) adds to the memory before it: delta^{i-1}, its transient,
       // and abar^i only if it is still held while delta^{i-1} is created.
       backAdds[i] = x[i - 1] + st.backwardTransientBytes -
@@ -80,8 +86,8 @@ struct LeastPeak {
         // B(s) starts from abar^s and delta^s; the memory before it is below
         // the peak of what came before (F_all(s), or B(s+1) creating
         // delta^s).
-        int64_t back = sv[s] + x[s] + backAdds[s];
-        int64_t fall = x[t] + sv[s] + tf[s];
+        int64_t back = sv[s] + g[s] + backAdds[s];
+        int64_t fall = g[t] + sv[s] + tfa[s];
         int64_t pin = std::max({fall, back, rest});
         int64_t own = std::max({cin + fall, keep + back, keep + rest});
         unsigned pinChoice = 0, ownChoice = 0;
@@ -101,7 +107,7 @@ struct LeastPeak {
           // over the block.
           if (j % kBlock == 0 && j + kBlock - 1 <= t) {
             const unsigned b = j / kBlock;
-            const int64_t reach = x[t] + sweep;
+            const int64_t reach = g[t] + sweep;
             if (std::max({reach, least[b], leastP[b]}) >= pin &&
                 std::max({cin + reach, cin + least[b], leastO[b]}) >= own) {
               // On to j + kBlock, whose sweep passes this block's stages
@@ -112,9 +118,9 @@ struct LeastPeak {
             }
           }
           // leftP[j - 2] = mp(s, j - 1), leftO likewise.
-          int64_t p = std::max({x[t] + sweep, right[j], leftP[j - 2]});
+          int64_t p = std::max({g[t] + sweep, right[j], leftP[j - 2]});
           int64_t o =
-              std::max({cin + x[t] + sweep, cin + right[j], leftO[j - 2]});
+              std::max({cin + g[t] + sweep, cin + right[j], leftO[j - 2]});
           if (p < pin) {
             pin = p;
             pinChoice = j;

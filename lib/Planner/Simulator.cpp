@@ -85,7 +85,8 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
     }
     lastForward = i;
     // Intermediates of the stage's forward live only during the action.
-    const int64_t transient = chain->stage(i).forwardTransientBytes;
+    const int64_t transient =
+        chain->stage(i).forwardTransientOf(A.kind == Action::ForwardAll);
     if (A.kind == Action::ForwardAll) {
       int64_t during = curBytes + chain->savedBytes(i) + transient;
       saved[i] = true;
@@ -125,8 +126,9 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
                      st.backwardTransientBytes -
                      (st.backwardReleasesSaved ? chain->savedBytes(i) : 0);
     saved[i] = false;
+    // Its residue (e.g. loss scaling's gradients) stays to the end.
     curBytes += chain->activationBytes(i - 1) - chain->savedBytes(i) -
-                chain->activationBytes(i);
+                chain->activationBytes(i) + st.backwardResidueBytes;
     gradIdx = i - 1;
     lastForward = 0;
     // Whatever activation survives a backward is a checkpoint from now on.
@@ -188,6 +190,7 @@ SimulationResult nnc::planner::simulate(const Chain &chain, const Schedule &S) {
   SimulationResult r;
   MemoryState state(chain);
   r.peakBytes = state.bytes();
+  const Action *lastCompute = nullptr;
   for (size_t step = 0; step < S.size(); ++step) {
     const Action &A = S[step];
     Expected<int64_t> during = state.apply(A);
@@ -207,8 +210,14 @@ SimulationResult nnc::planner::simulate(const Chain &chain, const Schedule &S) {
       ++r.forwardSteps;
       r.computeCost += chain.stage(A.stage).forwardCost;
     } else if (A.kind == Action::Backward) {
-      r.computeCost += chain.stage(A.stage).backwardCost;
+      // Hot right after its F_all: the last computing action before it (a
+      // discard computes nothing).
+      r.computeCost += chain.stage(A.stage).backwardCostOf(
+          lastCompute && lastCompute->kind == Action::ForwardAll &&
+          lastCompute->stage == A.stage);
     }
+    if (A.kind != Action::Discard)
+      lastCompute = &A;
   }
   r.finalBytes = state.bytes();
   r.persistent = state.isPersistent();

@@ -122,6 +122,10 @@ mlir::nnc::applyMicroStepCostModel(ModuleOp model, CostModel kind,
       micro.checkpoint.stageForwardSeconds;
   options.checkpoint.stageRecomputeSeconds =
       micro.checkpoint.stageRecomputeSeconds;
+  options.checkpoint.stageColdBackwardSeconds =
+      micro.checkpoint.stageColdBackwardSeconds;
+  options.checkpoint.stageHotBackwardSeconds =
+      micro.checkpoint.stageHotBackwardSeconds;
   return calibration;
 }
 

@@ -9,7 +9,11 @@
 #include "nnc/Planner/Simulator.h"
 #include "nnc/Planner/Strategies.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include "gtest/gtest.h"
+
+#include <cmath>
 
 using namespace nnc::planner;
 
@@ -297,5 +301,59 @@ TEST(ChainTest, MeasuredCostsPriceRecomputationsAtTheirOwnTime) {
                                    llvm::ArrayRef(again).take_front(2), 0.01);
   ASSERT_TRUE(bool(e));
   EXPECT_NE(llvm::toString(std::move(e)).find("for a chain of 3 stages"),
+            std::string::npos);
+}
+
+// Measured backward times per stage: cold where B(i) reads values stored
+// long before, hot right after F_all(i). Store-all runs only B(L) hot,
+// recompute-all every backward; the first forwards' extra goes to both.
+TEST(ChainTest, MeasuredCostsPriceHotAndColdBackwards) {
+  Chain c = makeUniformChain(3, 8);
+  for (Stage &s : c.stages)
+    s.backwardCost = 100; // FLOPs
+  const double first[] = {1, 2, 3}, again[] = {0.5, 1.5, 2};
+  const double cold[] = {4, 5, 6}, hot[] = {3, 4, 5.5};
+  ASSERT_FALSE(
+      errorToBool(setMeasuredCosts(c, first, again, 0.001, cold, hot)));
+  // 0.1 s of unmarked backward work (FLOPs x rate) and the first forward's
+  // extra on both prices.
+  EXPECT_DOUBLE_EQ(c.stage(1).backwardCost, 0.1 + 0.5 + 4);
+  EXPECT_DOUBLE_EQ(*c.stage(1).hotBackwardCost, 0.1 + 0.5 + 3);
+  // Store-all: the first forwards (6), B 3 hot, B 2 and B 1 cold.
+  EXPECT_DOUBLE_EQ(simulate(c, storeAll(c)).computeCost,
+                   6 + 5.5 + 5 + 4 + 3 * 0.1);
+  EXPECT_DOUBLE_EQ(simulate(c, storeAll(c)).computeCost, c.baseCost());
+  // Recompute-all: every backward hot, stage 1 recomputed twice, 2 once.
+  EXPECT_DOUBLE_EQ(simulate(c, recomputeAll(c)).computeCost,
+                   6 + 2 * 0.5 + 1.5 + 5.5 + 4 + 3 + 3 * 0.1);
+  // Both lists or neither, one time per stage each.
+  Chain d = makeUniformChain(3, 8);
+  llvm::Error e = setMeasuredCosts(d, first, again, 0.01, cold,
+                                   llvm::ArrayRef(hot).take_front(2));
+  ASSERT_TRUE(bool(e));
+  EXPECT_NE(llvm::toString(std::move(e))
+                .find("3 cold and 2 hot backward times for a chain of 3"),
+            std::string::npos);
+  // The JSON keeps the hot price, and only when set.
+  llvm::Expected<Chain> back =
+      parseChainJSON(llvm::formatv("{0}", toJSON(c)).str());
+  ASSERT_TRUE(static_cast<bool>(back));
+  EXPECT_EQ(back->stage(2).hotBackwardCost, c.stage(2).hotBackwardCost);
+  EXPECT_EQ(llvm::formatv("{0}", toJSON(makeUniformChain(1))).str().find(
+                "hot_backward_cost"),
+            std::string::npos);
+  // A negative hot price is refused where it is read.
+  llvm::Expected<Chain> bad = parseChainJSON(
+      R"({"input_bytes": 1, "stages": [{"forward_cost": 1,
+          "backward_cost": 1, "output_bytes": 1, "saved_bytes": 1,
+          "hot_backward_cost": -1}]})");
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("hot_backward_cost"),
+            std::string::npos);
+  Chain nan = makeUniformChain(2);
+  nan.stages[0].hotBackwardCost = std::nan("");
+  llvm::Error invalid = nan.validate();
+  ASSERT_TRUE(bool(invalid));
+  EXPECT_NE(llvm::toString(std::move(invalid)).find("hot_backward_cost"),
             std::string::npos);
 }

@@ -469,7 +469,9 @@ TEST(StrategiesTest, DPMatchesRevolveOnUniformChains) {
 /// Least compute cost of any valid schedule within \p budget, by Dijkstra
 /// over memory states, stepping with the simulator's own MemoryState. Every
 /// action is tried in every state, so this covers all schedules (restricted
-/// to persistent ones when asked). +inf if none fits.
+/// to persistent ones when asked). +inf if none fits. A backward costs its
+/// hot price when the last action before it other than a discard was its
+/// stage's F_all, so a state also records which F_all (if any) that was.
 double exhaustiveOptimum(const Chain &c, int64_t budget, bool persistentOnly) {
   const unsigned L = c.length();
   std::vector<Action> vocabulary;
@@ -484,17 +486,22 @@ double exhaustiveOptimum(const Chain &c, int64_t budget, bool persistentOnly) {
   MemoryState start(c);
   if (start.bytes() > budget)
     return INFINITY;
-  std::map<std::string, double> dist{{start.key(), 0.0}};
+  // A state: the memory, and the stage whose F_all was the last computing
+  // action (0 if none or another action).
+  using State = std::pair<MemoryState, unsigned>;
+  const std::string startKey = start.key() + "/0";
+  std::map<std::string, double> dist{{startKey, 0.0}};
   using Item = std::pair<double, std::string>;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> queue;
-  std::map<std::string, MemoryState> states{{start.key(), start}};
-  queue.push({0.0, start.key()});
+  std::map<std::string, State> states{{startKey, {start, 0u}}};
+  queue.push({0.0, startKey});
   while (!queue.empty()) {
     auto [d, key] = queue.top();
     queue.pop();
     if (d > dist[key])
       continue;
-    const MemoryState &here = states.at(key);
+    const MemoryState &here = states.at(key).first;
+    const unsigned afterFall = states.at(key).second;
     if (here.done())
       return d;
     for (const Action &a : vocabulary) {
@@ -507,18 +514,23 @@ double exhaustiveOptimum(const Chain &c, int64_t budget, bool persistentOnly) {
       if (*during > budget)
         continue;
       double cost =
-          d + (a.isForward()                ? c.stage(a.stage).forwardCost
-               : a.kind == Action::Backward ? c.stage(a.stage).backwardCost
-                                            : 0.0);
+          d + (a.isForward() ? c.stage(a.stage).forwardCost
+               : a.kind == Action::Backward
+                   ? c.stage(a.stage).backwardCostOf(afterFall == a.stage)
+                   : 0.0);
+      const unsigned nextFall = a.kind == Action::ForwardAll ? a.stage
+                                : a.kind == Action::Discard  ? afterFall
+                                                             : 0;
       std::string k = next.key();
       // The part after ':' (the last forward since the last backward) only
       // matters for persistence.
       if (!persistentOnly)
         k.erase(k.find(':'));
+      k += "/" + std::to_string(nextFall);
       auto it = dist.find(k);
       if (it == dist.end() || cost < it->second) {
         dist[k] = cost;
-        states.insert_or_assign(k, next);
+        states.insert_or_assign(k, State{next, nextFall});
         queue.push({cost, k});
       }
     }
@@ -732,6 +744,100 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithReleaseAndTransients) {
             << "\n";
 }
 
+// Hot backwards (B(i) right after F_all(i)) priced apart from cold ones, as
+// the measured cost model does: the DP still reaches the persistent optimum
+// of the exhaustive search, which prices each backward by the action before
+// it, and its schedules simulate at the cost it claims. Some gains are
+// larger than the stage's forward. (A hot backward dearer than the cold one
+// is refused by Chain::validate: a schedule would then gain by moving
+// F_all(1) before B(2), out of the recurrence's reach.)
+TEST(StrategiesTest, DPEqualsExhaustiveSearchWithHotBackwards) {
+  std::mt19937 rng(20251207);
+  std::uniform_int_distribution<int> coin(0, 3);
+  unsigned compared = 0, changed = 0;
+  for (NeedsInput needs : {NeedsInput::None, NeedsInput::Mixed}) {
+    for (int trial = 0; trial < 40; ++trial) {
+      Chain c = randomChain(rng, 1 + trial % 5, needs);
+      if (trial % 2)
+        addReleaseAndTransients(rng, c);
+      Chain plain = c;
+      for (Stage &st : c.stages)
+        if (coin(rng))
+          st.hotBackwardCost = std::uniform_int_distribution<int>(
+              0, int(st.backwardCost))(rng);
+      const int64_t least = minimumFeasibleBudget(c);
+      const int64_t top = mustSimulate(c, storeAll(c)).peakBytes;
+      llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(c, top + 2);
+      llvm::Expected<CheckpointDP> plainSolver =
+          CheckpointDP::solve(plain, top + 2);
+      ASSERT_TRUE(solver && plainSolver);
+      for (int64_t budget = least; budget <= top + 2; ++budget) {
+        double brute = exhaustiveOptimum(c, budget, true);
+        double claimed = solver->optimalCost(budget);
+        ASSERT_EQ(claimed, brute)
+            << "trial " << trial << " budget " << budget << "\n"
+            << llvm::formatv("{0}", toJSON(c)).str();
+        llvm::Expected<Schedule> s = solver->schedule(budget);
+        ASSERT_TRUE(static_cast<bool>(s));
+        SimulationResult r = mustSimulate(c, *s);
+        EXPECT_LE(r.peakBytes, budget);
+        EXPECT_EQ(r.computeCost, claimed) << toString(*s);
+        EXPECT_TRUE(r.persistent) << toString(*s);
+        changed += claimed != plainSolver->optimalCost(budget);
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 400u);
+  // The hot prices matter: they change the optimum at many budgets.
+  EXPECT_GT(changed, compared / 4);
+}
+
+// Hot backwards on long chains, where the fill runs in vectors with its
+// pruning bounds: every schedule simulates at the cost the table claims, a
+// hot price equal to the cold one changes no plan, and store-all runs B(L)
+// (only) hot.
+TEST(StrategiesTest, HotBackwardsOnLongChains) {
+  std::mt19937 rng(7122025);
+  std::uniform_real_distribution<double> gain(0, 1.5);
+  for (unsigned L : {17u, 40u, 90u}) {
+    Chain c = randomChain(rng, L, NeedsInput::Mixed);
+    Chain same = c, hot = c;
+    for (Stage &st : same.stages)
+      st.hotBackwardCost = st.backwardCost;
+    for (Stage &st : hot.stages)
+      st.hotBackwardCost =
+          std::max(0.0, st.backwardCost - gain(rng) * st.forwardCost);
+    const int64_t top = mustSimulate(c, storeAll(c)).peakBytes;
+    const int64_t least = minimumFeasibleBudget(c);
+    EXPECT_EQ(mustSimulate(same, storeAll(same)).computeCost,
+              same.baseCost());
+    EXPECT_DOUBLE_EQ(mustSimulate(hot, storeAll(hot)).computeCost,
+                     hot.baseCost());
+    EXPECT_DOUBLE_EQ(hot.baseCost() - c.baseCost(),
+                     *hot.stages.back().hotBackwardCost -
+                         hot.stages.back().backwardCost);
+    for (int64_t budget = least; budget < top;
+         budget += std::max<int64_t>(1, (top - least) / 7)) {
+      llvm::Expected<Schedule> a = dp(c, budget), b = dp(same, budget),
+                               h = dp(hot, budget);
+      ASSERT_TRUE(a && b && h);
+      EXPECT_EQ(toString(*a), toString(*b)) << "L " << L << " budget "
+                                            << budget;
+      llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(hot, budget);
+      ASSERT_TRUE(static_cast<bool>(solver));
+      SimulationResult r = mustSimulate(hot, *h);
+      EXPECT_LE(r.peakBytes, budget);
+      // Float tables: the claim is the simulated cost to float precision.
+      EXPECT_NEAR(r.computeCost, solver->optimalCost(budget),
+                  1e-5 * r.computeCost);
+      // No cheaper than the cold-priced plan, re-priced hot, can be.
+      EXPECT_LE(r.computeCost,
+                mustSimulate(hot, *a).computeCost * (1 + 1e-5));
+    }
+  }
+}
+
 // A release lowers the least budget exactly by what B no longer holds, and a
 // transient raises it when it lands on the binding action.
 TEST(StrategiesTest, ReleaseAndTransientsMoveTheMinimumBudget) {
@@ -911,8 +1017,13 @@ PlainTable plainPinTable(const Chain &c, uint64_t unit, unsigned M) {
         for (int64_t m = 0; m <= M; ++m) {
           float best = inf;
           const float fs = F[s] - F[s - 1];
+          // B(s) right after F_all(s) is hot: its gain over the cold price
+          // (the DP adds every backward at its cold price afterwards).
+          const float gain =
+              float(st.backwardCostOf(true) - st.backwardCost);
           if (m >= chainLo)
-            best = s == t ? fs : fs + at(0, s + 1, t)[m - saved - keep];
+            best = s == t ? fs + gain
+                          : fs + at(0, s + 1, t)[m - saved - keep];
           int64_t peak = 0;
           for (unsigned j = s + 1; j <= t; ++j) {
             const unsigned k = j - 1;
@@ -1067,6 +1178,21 @@ TEST(StrategiesTest, LaneFillEqualsPlainRecurrence) {
     }
     check(c, "wide costs, trial " + std::to_string(trial));
   }
+
+  // Hot backwards (measured costs): the one-stage chain branch gains, by up
+  // to more than the stage's forward, so some entries are negative; integer
+  // gains, then real ones.
+  for (int trial = 0; trial < 4; ++trial) {
+    Chain c = randomChain(rng, lengths[trial * 2 + 1], kinds[trial % 3]);
+    if (trial % 2)
+      addReleaseAndTransients(rng, c);
+    for (Stage &st : c.stages) {
+      st.backwardCost += 6;
+      st.hotBackwardCost = trial < 2 ? double(sevenths(rng))
+                                     : st.backwardCost * sevenths(rng) / 7;
+    }
+    check(c, "hot backwards, trial " + std::to_string(trial));
+  }
   EXPECT_GT(compared, 500u);
 }
 
@@ -1167,6 +1293,102 @@ TEST(StrategiesTest, CoarseDiscretisationWithReleaseAndTransients) {
     st.forwardTransientBytes = i % 4 == 0 ? 0 : size(rng);
   }
   checkCoarseDiscretisation(c);
+}
+
+// A residue (what B(i) leaves alive to the end of the step, e.g. loss
+// scaling's gradients) is held by every later action, and F_all may have a
+// transient of its own. Hand-computed on two stages.
+TEST(StrategiesTest, ResiduesStayAndForwardAllHasItsOwnTransient) {
+  Chain c;
+  c.inputBytes = 1;
+  c.stages = {Stage{1, 1, 4, 4}, Stage{1, 1, 4, 8}};
+  c.stages[0].backwardResidueBytes = 2;
+  c.stages[1].backwardResidueBytes = 3;
+  c.stages[1].forwardTransientBytes = 6;
+  c.stages[1].forwardAllTransientBytes = 1;
+  ASSERT_FALSE(static_cast<bool>(c.validate()));
+  EXPECT_EQ(c.gradientBytes(2), 4);
+  EXPECT_EQ(c.gradientBytes(1), 4 + 3);
+  EXPECT_EQ(c.gradientBytes(0), 1 + 3 + 2);
+  // Store-all: F_all 2 holds delta^2, abar^1, abar^2 and its own transient
+  // (4 + 4 + 8 + 1); B 2 adds delta^1 (20); B 1 starts from abar^1, delta^1
+  // and B 2's residue (11) and ends with delta^0 and both residues.
+  SimulationResult r = mustSimulate(c, storeAll(c));
+  EXPECT_EQ(r.stepBytes, (std::vector<int64_t>{8, 17, 20, 12}));
+  EXPECT_EQ(r.peakBytes, 20);
+  EXPECT_EQ(r.finalBytes, 1 + 3 + 2);
+  // F_n 2 keeps only a^2, and needs the room of forward_transient_bytes.
+  MemoryState m(c);
+  EXPECT_EQ(llvm::cantFail(m.apply(Action::fck(1))), 8);
+  EXPECT_EQ(llvm::cantFail(m.apply(Action::fn(2))), 4 + 4 + 4 + 6);
+  // The JSON keeps both fields, and only when set.
+  llvm::Expected<Chain> back =
+      parseChainJSON(llvm::formatv("{0}", toJSON(c)).str());
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->stages[1].forwardAllTransientBytes, 1);
+  EXPECT_EQ(back->stages[0].backwardResidueBytes, 2);
+  EXPECT_FALSE(back->stages[0].forwardAllTransientBytes.has_value());
+  c.stages[1].backwardResidueBytes = -1;
+  EXPECT_TRUE(static_cast<bool>(c.validate()));
+  llvm::consumeError(c.validate());
+}
+
+// The DP (and minimumFeasibleBudget) charge F_all's own transient exactly
+// as the simulator does: on random chains with it, and with releases,
+// transients and every kind of backward_needs_input, the DP reaches the
+// exhaustive search's persistent optimum at every budget. With residues
+// too, its plans still fit their budgets at the cost it claims, and are
+// optimal but where a residue makes it pay to run F_all(i) before B(i+1)
+// (a schedule outside Rotor's recurrence): counted, never cheaper.
+TEST(StrategiesTest, DPEqualsExhaustiveSearchWithResidues) {
+  std::mt19937 rng(20251207);
+  std::uniform_int_distribution<int64_t> small(0, 3);
+  unsigned compared = 0, changed = 0, exact = 0;
+  for (NeedsInput needs :
+       {NeedsInput::None, NeedsInput::Mixed, NeedsInput::All}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      Chain c = randomChain(rng, 1 + trial % 5, needs);
+      addReleaseAndTransients(rng, c);
+      Chain plain = c;
+      const bool residues = trial % 2;
+      for (Stage &st : c.stages) {
+        if (residues)
+          st.backwardResidueBytes = small(rng);
+        if (small(rng) < 2)
+          st.forwardAllTransientBytes = small(rng);
+      }
+      const int64_t least = minimumFeasibleBudget(c);
+      const int64_t top = mustSimulate(c, storeAll(c)).peakBytes;
+      EXPECT_EQ(mustSimulate(c, leastPeakSchedule(c)).peakBytes, least);
+      if (!residues)
+        EXPECT_TRUE(std::isinf(exhaustiveOptimum(c, least - 1, true)));
+      llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(c, top + 2);
+      ASSERT_TRUE(static_cast<bool>(solver));
+      ASSERT_TRUE(solver->isExact());
+      for (int64_t budget = least; budget <= top + 2; ++budget) {
+        double brute = exhaustiveOptimum(c, budget, true);
+        double claimed = solver->optimalCost(budget);
+        if (!residues)
+          ASSERT_EQ(claimed, brute)
+              << "budget " << budget << "\n"
+              << llvm::formatv("{0}", toJSON(c)).str();
+        EXPECT_GE(claimed, brute);
+        exact += claimed == brute;
+        llvm::Expected<Schedule> s = solver->schedule(budget);
+        ASSERT_TRUE(static_cast<bool>(s));
+        SimulationResult r = mustSimulate(c, *s);
+        EXPECT_LE(r.peakBytes, budget);
+        EXPECT_EQ(r.computeCost, claimed);
+        changed += exhaustiveOptimum(plain, budget, true) != brute;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 300u);
+  EXPECT_GT(changed, 0u);
+  std::cout << "[ info ] with residues and F_all transients: DP == "
+               "persistent optimum at "
+            << exact << " of " << compared << " (chain, budget) pairs\n";
 }
 
 } // namespace

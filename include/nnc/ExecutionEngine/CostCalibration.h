@@ -11,12 +11,14 @@
 /// and a matmul each have their own, and the forward's x·Wᵀ runs as
 /// register dot products where the backward's contractions stream their
 /// output. So FLOPs mispredict what a recomputation costs in time.
-/// measureFlopTimes() compiles the model store-all with each stage's
-/// forward marked (nnc-profile-stages), runs it on this machine and
-/// returns each stage's forward time and the backward's time per FLOP,
-/// which nnc-plan-checkpoints' `stage-forward-seconds` and
-/// `backward-flop-seconds` take; plans then optimise, and reports quote, a
-/// predicted step time.
+/// measureFlopTimes() compiles the model store-all and recompute-all with
+/// each stage's forward, recomputation and backward marked
+/// (nnc-profile-stages), runs both on this machine and returns each
+/// stage's forward, recomputation and backward (cold and hot) times, which
+/// nnc-plan-checkpoints' `stage-forward-seconds`,
+/// `stage-recompute-seconds`, `stage-cold-backward-seconds` and
+/// `stage-hot-backward-seconds` take; plans then optimise, and reports
+/// quote, a predicted step time.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -35,14 +37,25 @@ namespace mlir::nnc {
 
 struct FlopTimes {
   /// The forward's mean rate (reported; the plan reads the stage times)
-  /// and the backward's.
+  /// and the backward's: of the backward's work outside any stage's
+  /// backward action (0 if there is none) when the stages' backwards were
+  /// timed, else of the whole backward.
   double forwardFlopSeconds = 0, backwardFlopSeconds = 0;
   /// Medians over the timed calls of the step: its forward (the stages'
-  /// sum) and the whole step.
-  double forwardSeconds = 0, stepSeconds = 0;
+  /// sum), its backward (store-all's: the stages' cold backwards and the
+  /// rest) and the whole step.
+  double forwardSeconds = 0, backwardSeconds = 0, stepSeconds = 0;
+  /// The recompute-all step's median: what the calibration predicts for
+  /// recompute-all should match it.
+  double recomputeStepSeconds = 0;
   /// Medians of each stage's first forward (store-all) and of a run of its
   /// recomputation (recompute-all), in stage order.
   std::vector<double> stageForwardSeconds, stageRecomputeSeconds;
+  /// Medians of each stage's backward action (its updates included) in the
+  /// store-all step (cold: on values stored long before, but for the last
+  /// stage's) and in the recompute-all step (hot: right after the stage's
+  /// recomputation), in stage order.
+  std::vector<double> stageColdBackwardSeconds, stageHotBackwardSeconds;
   /// The planner chain's totals the rates divide by.
   double forwardFlops = 0, backwardFlops = 0;
   /// Timed calls of the step function.
@@ -50,13 +63,15 @@ struct FlopTimes {
 };
 
 /// Compiles `model` (a module with one model function; not modified) with
-/// `options`' step but store-all and its stages profiled, JIT-compiles it
-/// and calls the step on seeded random inputs: one warm-up call, then at
-/// least `runs` calls and more while they take under 0.5 s in all (at most
-/// 1000). Each stage's forward time, the backward's (the rest of the step)
-/// and the step's are the medians over the calls: the statistic a user's
-/// step time is (benchmarks time steps so too). The backward's time over
-/// the chain's backward FLOPs is its rate. Fails if compilation fails
+/// `options`' step but store-all and its stages profiled, and again
+/// recompute-all, JIT-compiles both and calls their steps on seeded random
+/// inputs, alternately (a burst of noise then falls on both alike): one
+/// warm-up call each, then at least `runs` calls each and more while they
+/// take under 2 s in all (at most 1000 each). Each stage's forward,
+/// recomputation and backward (cold and hot) times, the rest's and the
+/// step's are the medians over the calls: the statistic a user's step time
+/// is (benchmarks time steps so too). The rest's time over the chain's
+/// backward FLOPs is the backward rate. Fails if compilation fails
 /// (diagnostics go to the context's handler) or the profile is not the
 /// one the marks describe. `threads` (0: the runtime's default) is how
 /// many threads the step runs with while timing: the count the compiled

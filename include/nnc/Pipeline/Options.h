@@ -105,6 +105,10 @@ struct CheckpointOptions {
   /// of it (with backwardFlopSeconds): what --cost-model=measured profiles;
   /// they replace forwardFlopSeconds.
   std::vector<double> stageForwardSeconds, stageRecomputeSeconds;
+  /// Measured seconds of each stage's backward, cold (on stored values) and
+  /// hot (right after its F_all); both or neither, with the lists above.
+  /// backwardFlopSeconds then prices only the backward's unmarked rest.
+  std::vector<double> stageColdBackwardSeconds, stageHotBackwardSeconds;
 
   void bind(::nnc::OptionsBinder &binder);
   llvm::Error validate() const;

@@ -27,6 +27,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,37 @@ struct Stage {
   /// on top of its input and the value it creates: intermediates of the
   /// stage that its forward does not keep. >= 0.
   int64_t forwardTransientBytes = 0;
+  /// u_b when B(i) runs *hot*: right after F_all(i) (discards between
+  /// them aside), on the saved values its forward has just written and the
+  /// cache still holds; backwardCost is then the cold price, of a B(i)
+  /// reading values stored long before (the measured cost model times
+  /// both). Unset, both are backwardCost and every plan is what it was.
+  /// >= 0.
+  std::optional<double> hotBackwardCost = std::nullopt;
+
+  /// The backward's cost, hot (right after F_all(i)) or cold.
+  double backwardCostOf(bool hot) const {
+    return hot ? hotBackwardCost.value_or(backwardCost) : backwardCost;
+  }
+  /// Bytes alive only *during* F_all(i) when they differ from
+  /// forwardTransientBytes (unset: the same). A forward that keeps abar^i
+  /// needs room for fewer of its intermediates than one that keeps only
+  /// a^i: a residual block's F_n holds a convolution's input beside its
+  /// output, its F_all keeps that input anyway (in abar^i). >= 0.
+  std::optional<int64_t> forwardAllTransientBytes = std::nullopt;
+  /// Bytes B(i) leaves alive until the end of the step, beside
+  /// delta^{i-1}: with dynamic loss scaling, the stage's parameter
+  /// gradients (held for the one all-finite check before any update takes
+  /// effect) and its updates' results. Every action after B(i) holds them
+  /// (see Chain::gradientBytes); during B(i), backwardTransientBytes counts
+  /// them as they are created. >= 0.
+  int64_t backwardResidueBytes = 0;
+
+  /// The transient of a forward that keeps abar^i (F_all) or only a^i.
+  int64_t forwardTransientOf(bool all) const {
+    return all ? forwardAllTransientBytes.value_or(forwardTransientBytes)
+               : forwardTransientBytes;
+  }
 };
 
 /// A chain a^0 -> stage 1 -> a^1 -> ... -> stage L -> a^L.
@@ -91,9 +123,13 @@ struct Chain {
   }
   /// |abar^i| for i in [1, L].
   int64_t savedBytes(unsigned i) const { return stages[i - 1].savedBytes; }
+  /// What is held with the running gradient delta^i, i in [0, L]: its
+  /// |delta^i| and the residues of B(L), ..., B(i + 1), which have run.
+  int64_t gradientBytes(unsigned i) const;
 
-  /// Sum of u_f + u_b over all stages: the cost of a schedule that computes
-  /// every forward exactly once. Recomputation cost is measured against it.
+  /// Sum of u_f + u_b over all stages, B(L) hot: the cost of a schedule that
+  /// computes every forward exactly once (store-all). Recomputation cost is
+  /// measured against it.
   double baseCost() const;
 
   /// Checks the invariants every strategy relies on. Returns a message naming
@@ -111,14 +147,19 @@ void scaleCosts(Chain &chain, double forward, double backward);
 /// Measured costs, in seconds: stage i + 1's first forward took
 /// \p firstForward[i] in the compiled step and a recomputation of it
 /// \p recompute[i]; its backward costs its FLOPs times \p backward seconds
-/// per FLOP. Every schedule runs each stage's first forward and backward
-/// exactly once, so the stage's forward cost becomes its recomputation's
-/// time and its backward cost takes the difference: a schedule's cost is
-/// then exactly its predicted time. An error if a list is not one time
-/// per stage.
+/// per FLOP, plus, when given, its own measured time: \p coldBackward[i]
+/// (store-all's, reading stored values) as backwardCost and
+/// \p hotBackward[i] (recompute-all's, right after its recomputation) as
+/// hotBackwardCost. Every schedule runs each stage's first forward and
+/// backward exactly once, so the stage's forward cost becomes its
+/// recomputation's time and both backward costs take the difference: a
+/// schedule's cost is then exactly its predicted time. An error if a list
+/// is not one time per stage (the backward lists may both be empty).
 llvm::Error setMeasuredCosts(Chain &chain, llvm::ArrayRef<double> firstForward,
                              llvm::ArrayRef<double> recompute,
-                             double backward);
+                             double backward,
+                             llvm::ArrayRef<double> coldBackward = {},
+                             llvm::ArrayRef<double> hotBackward = {});
 
 /// A chain of \p length identical stages: forward and backward cost 1, and
 /// every size (input, outputs, saved data) equal to \p bytes. This is the
@@ -132,10 +173,11 @@ Chain makeUniformChain(unsigned length, int64_t bytes = 1);
 /// Chain JSON: {"input_bytes": N, "stages": [{"forward_cost": F,
 /// "backward_cost": B, "output_bytes": X, "saved_bytes": S,
 /// "backward_needs_input": true, "backward_releases_saved": true,
-/// "backward_transient_bytes": T, "forward_transient_bytes": U}, ...]}.
-/// The last four are optional (defaults false, false, 0, 0) and only
-/// written when they differ from the default, so chains of the default
-/// model keep their JSON.
+/// "backward_transient_bytes": T, "forward_transient_bytes": U,
+/// "hot_backward_cost": H}, ...]}.
+/// The last five are optional (defaults false, false, 0, 0, backward_cost)
+/// and only written when they differ from the default, so chains of the
+/// default model keep their JSON.
 /// Errors are reported through \p P, so they carry their location
 /// (e.g. "expected integer at chain.stages[2].output_bytes").
 bool fromJSON(const llvm::json::Value &V, Stage &S, llvm::json::Path P);

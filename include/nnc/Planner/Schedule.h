@@ -29,10 +29,13 @@
 /// Exactly, with T_f(i) = forwardTransientBytes, T_b(i) =
 /// backwardTransientBytes and r(i) = backwardReleasesSaved of stage i:
 ///   during F_ck(i), F_n(i):  before + |a^i|    + T_f(i)
-///   during F_all(i):         before + |abar^i| + T_f(i)
+///   during F_all(i):         before + |abar^i| + (forwardAllTransientBytes
+///                                   if set, else T_f(i))
 ///   during B(i):             before + |delta^{i-1}| + T_b(i)
 ///                                   - (r(i) ? |abar^i| : 0)
 ///   during Discard(v):       before - |v|
+/// B(i) leaves its backwardResidueBytes behind to the end (after B(i):
+/// before + |delta^{i-1}| - |abar^i| - |delta^i| + residue).
 /// The memory *after* an action does not depend on the transients or r(i)
 /// (a transient is gone when its action ends, and abar^i is freed by B(i)
 /// either way), so neither changes which schedules are valid or persistent.

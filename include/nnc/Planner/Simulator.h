@@ -86,7 +86,8 @@ struct SimulationResult {
   int64_t peakBytes = 0;
   /// Memory held once the schedule ends (delta^0 plus anything not freed).
   int64_t finalBytes = 0;
-  /// Sum of the costs of all actions.
+  /// Sum of the costs of all actions; B(i) at its hot cost when the last
+  /// action before it other than a discard is F_all(i).
   double computeCost = 0;
   /// Number of forward actions (F_ck, F_n, F_all).
   unsigned forwardSteps = 0;

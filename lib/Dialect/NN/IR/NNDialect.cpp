@@ -276,7 +276,7 @@ LogicalResult NNDialect::verifyOperationAttribute(Operation *op,
   if (name == getEpilogueAttrName())
     return isa<EpilogueAttr>(value) ? success()
                                     : expected("an #nn.epilogue<...>");
-  if (name == getStageAttrName()) {
+  if (name == getStageAttrName() || name == getBackwardStageAttrName()) {
     auto stage = dyn_cast<IntegerAttr>(value);
     if (!stage || !stage.getType().isInteger(64) || stage.getInt() < 1)
       return expected("a positive i64 stage number");

@@ -36,8 +36,100 @@ static bool isConstant(Operation *op) {
   return op->hasTrait<OpTrait::ConstantLike>();
 }
 
+/// Whether `op` lowers to one elementwise linalg.generic, whose result the
+/// memory planner may place over an operand that dies there.
+static bool isElementwise(Operation *op) {
+  return op->hasTrait<OpTrait::SameOperandsAndResultType>() &&
+         !isa<SoftmaxOp, SoftmaxGradOp>(op);
+}
+
+namespace {
+/// What a straight run of ops holds, buffer by buffer, as nnc-plan-memory
+/// will see it once bufferized: a buffer lives from the op creating it to
+/// its last reader (inclusive), an elementwise result takes over the
+/// storage of an operand that dies at that op, and a reshape is a view.
+/// Only the values it is told about (`initial`) or that the ops create are
+/// counted: the others (parameters, the stage's input) are someone else's.
+struct SequenceLiveness {
+  /// Values alive before the first op, with their bytes.
+  llvm::SmallVector<std::pair<Value, int64_t>> initial;
+  /// Values that stay alive to the end of the run (never freed).
+  llvm::DenseSet<Value> kept;
+  /// Results that take no arena storage (a gradient written straight to
+  /// the caller's buffer, or never materialized).
+  llvm::DenseSet<Value> unstored;
+
+  /// The most bytes of counted values alive at any one op, with that op's
+  /// scratch (CostOpInterface::getScratchBytes).
+  int64_t peak(ArrayRef<Operation *> ops) const;
+};
+} // namespace
+
+int64_t SequenceLiveness::peak(ArrayRef<Operation *> ops) const {
+  // Views share their source's buffer: last uses are per buffer.
+  llvm::DenseMap<Value, Value> bufferOf;
+  auto buffer = [&](Value v) { return bufferOf.lookup(v) ? bufferOf[v] : v; };
+  llvm::DenseMap<Value, size_t> lastUse;
+  for (auto [i, op] : llvm::enumerate(ops)) {
+    for (Value v : op->getOperands())
+      lastUse[buffer(v)] = i;
+    if (isa<ReshapeOp>(op))
+      bufferOf[op->getResult(0)] = buffer(op->getOperand(0));
+  }
+  llvm::DenseMap<Value, int64_t> bytes;
+  int64_t live = 0;
+  for (auto [v, size] : initial)
+    if (kept.contains(v) || lastUse.count(v)) {
+      bytes[v] = size;
+      live += size;
+    }
+  // The state before the first op is the caller's to bound.
+  int64_t peak = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Operation *op = ops[i];
+    if (isa<ReshapeOp>(op))
+      continue;
+    auto dies = [&](Value b) {
+      auto it = lastUse.find(b);
+      return bytes.count(b) && !kept.contains(b) && it != lastUse.end() &&
+             it->second == i;
+    };
+    llvm::SmallPtrSet<Value, 2> reused;
+    for (Value r : op->getResults()) {
+      if (unstored.contains(r))
+        continue;
+      int64_t size = getSizeInBytes(r.getType());
+      Value over;
+      if (isElementwise(op))
+        for (Value v : op->getOperands())
+          if (Value b = buffer(v);
+              dies(b) && bytes[b] == size && !reused.contains(b)) {
+            over = b;
+            break;
+          }
+      bytes[r] = size;
+      if (over)
+        reused.insert(over);
+      else
+        live += size;
+    }
+    auto cost = dyn_cast<CostOpInterface>(op);
+    peak = std::max(peak, live + (cost ? cost.getScratchBytes() : 0));
+    // Operands read for the last time, then results nothing reads.
+    llvm::SmallPtrSet<Value, 4> freed;
+    for (Value v : op->getOperands())
+      if (Value b = buffer(v); dies(b) && freed.insert(b).second)
+        live -= reused.contains(b) ? 0 : bytes[b];
+    for (Value r : op->getResults())
+      if (bytes.count(r) && !kept.contains(r) && !lastUse.count(r))
+        live -= bytes[r];
+  }
+  return peak;
+}
+
 FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
-                                                         bool fusedUpdates) {
+                                                         bool fusedUpdates,
+                                                         bool lossScaling) {
   // This may run on any IR (the pass alone): the sizes and FLOPs formed
   // below come only from shapes within nnc's limits. The derived step has
   // a few times the model's ops.
@@ -125,14 +217,12 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
     for (Value v : op->getOperands())
       if (matters(v) && isa<BlockArgument>(v))
         ++forwardUses[v];
-  llvm::DenseSet<Value> fusedParams;
   OpBuilder b(fn.getContext());
   for (auto [index, stage] : llvm::enumerate(p.stages)) {
     Block scratch;
     b.setInsertionPointToEnd(&scratch);
     llvm::SetVector<Operation *> roots;
-    Value input = p.inputOf(index);
-    Operation *inputGrad = nullptr;
+    Value output = p.outputs[index];
     llvm::DenseSet<Value> stageParams;
     for (Operation *op : stage)
       for (Value v : op->getOperands())
@@ -140,6 +230,14 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
             arg &&
             fn.getArgAttr(arg.getArgNumber(), NNDialect::getParamAttrName()))
           stageParams.insert(v);
+    // delta^i's placeholder, and the gradients the backward hands on: those
+    // of its input (summed and passed to the stage before) and, in a
+    // training step, of its parameters (held until their updates, which
+    // follow the stage's backward) unless an update is fused; a gradient
+    // function writes parameter gradients to the caller's buffers.
+    Value outputGrad;
+    llvm::DenseSet<Value> heldGrads, unstoredGrads;
+    int64_t paramGradBytes = 0, inputGradBytes = 0;
     // The stage's VJPs chained as the backward runs them: gradients of the
     // stage's own values flow from op to op; the stage's output gets a
     // placeholder (its gradient comes from the next stage).
@@ -152,10 +250,13 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
       SmallVector<Value> resultGrads, operandGrads;
       for (Value r : op->getResults()) {
         Value g = stageGrads.lookup(r);
-        resultGrads.push_back(
-            g ? g
-              : b.create<arith::ConstantOp>(op->getLoc(),
-                                            b.getZeroAttr(r.getType())));
+        if (!g) {
+          g = b.create<arith::ConstantOp>(op->getLoc(),
+                                          b.getZeroAttr(r.getType()));
+          if (r == output)
+            outputGrad = g;
+        }
+        resultGrads.push_back(g);
       }
       if (failed(diff.buildGradient(b, resultGrads, operandGrads)))
         return failure();
@@ -171,13 +272,19 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
         }
         if (g.getDefiningOp())
           roots.insert(g.getDefiningOp());
-        if (fusedUpdates && isa<BlockArgument>(operand) &&
-            forwardUses.lookup(operand) == 1 &&
-            isa<MatmulOp>(g.getDefiningOp()) &&
-            cast<RankedTensorType>(g.getType()).getRank() == 2)
-          fusedParams.insert(operand);
-        if (input && operand == input)
-          inputGrad = g.getDefiningOp();
+        if (!isa<BlockArgument>(operand)) {
+          heldGrads.insert(g); // the input's
+          inputGradBytes = getSizeInBytes(g.getType());
+        } else if (!trainStep) {
+          unstoredGrads.insert(g);
+        } else if (fusedUpdates && forwardUses.lookup(operand) == 1 &&
+                   isa<MatmulOp>(g.getDefiningOp()) &&
+                   cast<RankedTensorType>(g.getType()).getRank() == 2) {
+          unstoredGrads.insert(g);
+        } else {
+          heldGrads.insert(g);
+          paramGradBytes += getSizeInBytes(g.getType());
+        }
       }
     }
     // Live scratch ops: those the kept gradients depend on.
@@ -222,61 +329,60 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
         needs.insert(v);
       }
     }
-    // Saved values released early: from the op creating the input's
-    // gradient on, no VJP op reads a value of this stage, and the gradients
-    // still alive then fit in delta^i's storage (an activation's VJP runs in
-    // place on it; a loss's VJP creates a logits-sized gradient instead).
-    // The first stage has no input gradient: its first parameter gradient
-    // is then the first new buffer of its backward.
-    if (!inputGrad)
-      for (Operation &op : scratch)
-        if (roots.contains(&op)) {
-          inputGrad = &op;
-          break;
-        }
-    bool releases = inputGrad && inputGrad->getBlock() == &scratch;
-    bool after = false;
-    llvm::DenseSet<Value> carried;
-    for (Operation &op : scratch) {
-      after |= &op == inputGrad;
-      if (!after || !live.contains(&op))
-        continue;
-      for (Value v : op.getOperands()) {
-        Operation *def = v.getDefiningOp();
-        if (def && own.contains(def))
-          releases = false;
-        if (def && def->getBlock() == &scratch && !isConstant(def) &&
-            def->isBeforeInBlock(inputGrad))
-          carried.insert(v);
-      }
-    }
-    int64_t carriedBytes = 0;
-    for (Value v : carried)
-      carriedBytes += getSizeInBytes(v.getType());
-    if (carriedBytes > getSizeInBytes(p.outputs[index].getType()))
-      releases = false;
-    int64_t transient = 0;
-    if (trainStep)
-      for (Value param : stageParams)
-        if (!fusedParams.contains(param))
-          transient += getSizeInBytes(param.getType());
-    // Scratch of the ops: one at a time, so the largest counts.
-    auto scratchOf = [](Operation *op) -> int64_t {
-      auto cost = dyn_cast<CostOpInterface>(op);
-      return cost ? cost.getScratchBytes() : 0;
-    };
-    int64_t backwardScratch = 0, forwardScratch = 0;
-    for (Operation &op : scratch)
-      if (live.contains(&op))
-        backwardScratch = std::max(backwardScratch, scratchOf(&op));
+    // What the stage holds at its fullest, op by op as nnc-plan-memory
+    // will lay it out: the chain's transients are measured against it.
+    // abar^i: the stage's values its backward reads, and its output.
+    SmallVector<std::pair<Value, int64_t>> saved;
+    llvm::DenseSet<Value> savedSet;
     for (Operation *op : stage)
-      forwardScratch = std::max(forwardScratch, scratchOf(op));
-    transient += backwardScratch;
+      for (Value v : op->getResults())
+        if (v == output || needs.contains(v)) {
+          saved.push_back({v, getSizeInBytes(v.getType())});
+          savedSet.insert(v);
+        }
+    // A forward that keeps abar^i (F_all), and one that keeps only a^i
+    // (F_ck, F_n): its other values die at their last reader.
+    SequenceLiveness forward;
+    forward.kept = savedSet;
+    p.forwardAllPeakBytes.push_back(forward.peak(stage));
+    forward.kept = {output};
+    p.forwardPeakBytes.push_back(forward.peak(stage));
+    // The backward: abar^i and delta^i die at their last readers, a
+    // gradient between VJPs lives from the op creating it to its last
+    // reader (conv and batch-norm VJPs hold the gradient they read beside
+    // the one they create), and the gradients it hands on are held to its
+    // end. A bf16 copy it makes again is counted for its whole length.
+    SequenceLiveness backward;
+    backward.initial = saved;
+    if (outputGrad)
+      backward.initial.push_back(
+          {outputGrad, getSizeInBytes(outputGrad.getType())});
+    backward.kept = std::move(heldGrads);
+    backward.unstored = std::move(unstoredGrads);
+    SmallVector<Operation *> vjps;
+    for (Operation &op : scratch)
+      if (live.contains(&op) && !isConstant(&op))
+        vjps.push_back(&op);
+    int64_t recastBytes = 0;
     for (Value v : recast)
-      transient += getSizeInBytes(v.getType());
-    p.forwardTransientBytes.push_back(forwardScratch);
-    p.releasesSaved.push_back(releases);
-    p.backwardTransientBytes.push_back(transient);
+      recastBytes += getSizeInBytes(v.getType());
+    int64_t backwardPeak = backward.peak(vjps) + recastBytes;
+    // With loss scaling, the updates after the VJPs (delta^{i-1} summed by
+    // then) write new parameters and state beside the gradients, and both
+    // stay until the all-finite check that picks them or the old ones.
+    int64_t residue = 0;
+    if (lossScaling && trainStep) {
+      int64_t updateBytes = 0;
+      for (Operation &op : body)
+        if (auto update = dyn_cast<OptimizerOpInterface>(op);
+            update && stageParams.contains(update.getUpdatedParam()))
+          for (Value r : op.getResults())
+            updateBytes += getSizeInBytes(r.getType());
+      residue = paramGradBytes + updateBytes;
+      backwardPeak = std::max(backwardPeak, inputGradBytes + residue);
+    }
+    p.backwardPeakBytes.push_back(backwardPeak);
+    p.residueBytes.push_back(residue);
     p.backwardFlops.push_back(flops);
     p.needs.push_back(std::move(needs));
     int64_t fwd = 0;
@@ -316,9 +422,24 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
         stage.savedBytes += getSizeInBytes(v.getType());
     Value in = p.inputOf(i);
     stage.backwardNeedsInput = in && p.needs[i].contains(in);
-    stage.backwardReleasesSaved = p.releasesSaved[i];
-    stage.backwardTransientBytes = p.backwardTransientBytes[i];
-    stage.forwardTransientBytes = p.forwardTransientBytes[i];
+    // The chain's transients are what the stage's measured peaks hold
+    // beyond what the planner already counts: during B(i), delta^i,
+    // delta^{i-1} and, unless released, abar^i; during a forward, abar^i
+    // (F_all) or a^i (F_ck, F_n). A backward that never holds all of
+    // abar^i beside both gradients releases it.
+    const int64_t gradients = stage.outputBytes + chain.activationBytes(i);
+    const int64_t backward = p.backwardPeakBytes[i];
+    stage.backwardReleasesSaved = backward < stage.savedBytes + gradients;
+    stage.backwardTransientBytes = std::max<int64_t>(
+        0, backward - gradients -
+               (stage.backwardReleasesSaved ? 0 : stage.savedBytes));
+    stage.forwardTransientBytes =
+        std::max<int64_t>(0, p.forwardPeakBytes[i] - stage.outputBytes);
+    if (int64_t all =
+            std::max<int64_t>(0, p.forwardAllPeakBytes[i] - stage.savedBytes);
+        all != stage.forwardTransientBytes)
+      stage.forwardAllTransientBytes = all;
+    stage.backwardResidueBytes = p.residueBytes[i];
     chain.stages.push_back(stage);
   }
   return chain;

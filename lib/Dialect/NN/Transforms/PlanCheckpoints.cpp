@@ -35,7 +35,9 @@ struct PlanCheckpointsPass
     // the chain is validated (docs/Limits.md).
     if (!(forwardFlopSeconds >= 0 && std::isfinite(forwardFlopSeconds)) ||
         !(backwardFlopSeconds >= 0 && std::isfinite(backwardFlopSeconds)) ||
-        (forwardFlopSeconds > 0) != (backwardFlopSeconds > 0)) {
+        ((forwardFlopSeconds > 0) != (backwardFlopSeconds > 0) &&
+         // Each stage's backward timed: the rate prices only the rest.
+         !(backwardFlopSeconds == 0 && !stageColdBackwardSeconds.empty()))) {
       getOperation().emitError()
           << "nnc-plan-checkpoints: forward-flop-seconds ("
           << forwardFlopSeconds << ") and backward-flop-seconds ("
@@ -47,12 +49,25 @@ struct PlanCheckpointsPass
     for (const std::vector<double> *list :
          {&stageForwardSeconds, &stageRecomputeSeconds})
       for (double s : *list)
-        if (!(s > 0 && std::isfinite(s)) || backwardFlopSeconds == 0) {
+        if (!(s > 0 && std::isfinite(s)) ||
+            (backwardFlopSeconds == 0 && stageColdBackwardSeconds.empty())) {
           getOperation().emitError()
               << "nnc-plan-checkpoints: stage-forward-seconds and "
                  "stage-recompute-seconds must be positive and finite, with "
                  "backward-flop-seconds; got "
               << s << " (backward-flop-seconds " << backwardFlopSeconds << ")";
+          return signalPassFailure();
+        }
+    // A stage's backward can take no measurable time; never less.
+    for (const std::vector<double> *list :
+         {&stageColdBackwardSeconds, &stageHotBackwardSeconds})
+      for (double s : *list)
+        if (!(s >= 0 && std::isfinite(s)) || stageForwardSeconds.empty()) {
+          getOperation().emitError()
+              << "nnc-plan-checkpoints: stage-cold-backward-seconds and "
+                 "stage-hot-backward-seconds must be finite and >= 0, with "
+                 "stage-forward-seconds; got "
+              << s;
           return signalPassFailure();
         }
     bool any = false;
@@ -98,7 +113,8 @@ struct PlanCheckpointsPass
   }
 
   LogicalResult plan(func::FuncOp fn, std::optional<uint64_t> budgetBytes) {
-    FailureOr<StagePartition> partition = partitionIntoStages(fn, fusedUpdates);
+    FailureOr<StagePartition> partition =
+        partitionIntoStages(fn, fusedUpdates, lossScaling);
     if (failed(partition))
       return failure();
     const planner::Chain flopChain = buildChain(fn, *partition);
@@ -114,7 +130,8 @@ struct PlanCheckpointsPass
     if (!stageForwardSeconds.empty()) {
       if (llvm::Error err = planner::setMeasuredCosts(
               chain, stageForwardSeconds, stageRecomputeSeconds,
-              backwardFlopSeconds))
+              backwardFlopSeconds, stageColdBackwardSeconds,
+              stageHotBackwardSeconds))
         return fn.emitError()
                << "checkpoint planning: " << llvm::toString(std::move(err));
     } else if (measured) {

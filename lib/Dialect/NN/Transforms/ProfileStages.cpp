@@ -1,4 +1,4 @@
-//===- ProfileStages.cpp - profile marks around each stage's forward ------===//
+//===- ProfileStages.cpp - profile marks around each stage's work ---------===//
 //
 // Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
 // See LICENSE for license information.
@@ -31,24 +31,38 @@ struct ProfileStagesPass
 
   LogicalResult markStages(func::FuncOp fn, int64_t stages) {
     // A mark wherever the step moves from one kind of work to another:
-    // a stage's first forward (id i), a recomputation of stage i (-i),
-    // anything else (0: the backward, updates). Constants compute nothing
-    // and never start an interval.
+    // a stage's first forward (id i), a recomputation of stage i (-i), the
+    // backward action of stage i (n + 1 + i, where nnc-rematerialize tagged
+    // it), anything else (0: untagged backward, updates). Constants compute
+    // nothing and never start an interval.
     OpBuilder b(fn.getContext());
     std::optional<int64_t> current;
     Block &body = fn.getBody().front();
+    auto inStages = [&](Operation &op, int64_t id) -> LogicalResult {
+      if (id >= 1 && id <= stages)
+        return success();
+      return op.emitOpError() << "is in stage " << id << " of a plan of "
+                              << stages << " stages";
+    };
     for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
+      auto backward =
+          op.getAttrOfType<IntegerAttr>(NNDialect::getBackwardStageAttrName());
+      // The tag is for this pass only: later passes see the usual IR.
+      op.removeAttr(NNDialect::getBackwardStageAttrName());
       if (op.hasTrait<OpTrait::ConstantLike>())
         continue;
       int64_t id = 0;
       if (auto stage =
               op.getAttrOfType<IntegerAttr>(NNDialect::getStageAttrName())) {
         id = stage.getInt();
-        if (id < 1 || id > stages)
-          return op.emitOpError() << "is in stage " << id << " of a plan of "
-                                  << stages << " stages";
+        if (failed(inStages(op, id)))
+          return failure();
         if (op.hasAttr(NNDialect::getRecomputedAttrName()))
           id = -id;
+      } else if (backward) {
+        if (failed(inStages(op, backward.getInt())))
+          return failure();
+        id = stages + 1 + backward.getInt();
       }
       if (current == id)
         continue;

@@ -32,7 +32,7 @@ int64_t stageOf(Operation *op) {
   return attr ? attr.getInt() : 0;
 }
 
-LogicalResult rematerialize(func::FuncOp fn) {
+LogicalResult rematerialize(func::FuncOp fn, bool tagBackward) {
   auto plan =
       fn->getAttrOfType<CheckpointPlanAttr>(NNDialect::getCheckpointAttrName());
   if (!plan)
@@ -224,6 +224,7 @@ LogicalResult rematerialize(func::FuncOp fn) {
 
     // Backward of stage i: each op's vector-Jacobian product, on the values
     // of the stage's last F_all.
+    Operation *beforeBackward = body->empty() ? nullptr : &body->back();
     for (Operation *op : llvm::reverse(stages[i])) {
       Value result = op->getResult(0);
       Value g = grads.lookup(result);
@@ -267,6 +268,13 @@ LogicalResult rematerialize(func::FuncOp fn) {
       Value g = grads.lookup(p);
       completeGradient(p, g ? g : zerosLike(p));
     }
+    if (tagBackward)
+      for (Operation &op : llvm::make_range(
+               beforeBackward ? std::next(beforeBackward->getIterator())
+                              : body->begin(),
+               body->end()))
+        op.setAttr(NNDialect::getBackwardStageAttrName(),
+                   b.getI64IntegerAttr(i + 1));
   }
   if (!newLoss)
     return fn.emitError("checkpoint schedule never computes the loss");
@@ -307,10 +315,12 @@ LogicalResult rematerialize(func::FuncOp fn) {
 
 struct RematerializePass
     : public mlir::nnc::impl::RematerializeBase<RematerializePass> {
+  using RematerializeBase::RematerializeBase;
+
   void runOnOperation() override {
     for (auto fn : getOperation().getOps<func::FuncOp>())
       if (fn->hasAttr(NNDialect::getCheckpointAttrName()) &&
-          failed(rematerialize(fn)))
+          failed(rematerialize(fn, tagBackward)))
         return signalPassFailure();
   }
 };

@@ -12,6 +12,11 @@
 // RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=recompute-all forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,2,3,4 stage-recompute-seconds=0.5,1,1.5,4" | FileCheck %s --check-prefix=STAGES-RECOMPUTE
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,2,3 stage-recompute-seconds=1,2,3" 2>&1 | FileCheck %s --check-prefix=STAGECOUNT
 // RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,nan,3,4 stage-recompute-seconds=1,2,3,4" 2>&1 | FileCheck %s --check-prefix=STAGENAN
+// RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=store-all forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,2,3,4 stage-recompute-seconds=0.5,1,1.5,4 stage-cold-backward-seconds=2,2,2,2 stage-hot-backward-seconds=1,1,1,1" | FileCheck %s --check-prefix=HOT-ALL
+// RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=recompute-all forward-flop-seconds=2 backward-flop-seconds=0 stage-forward-seconds=1,2,3,4 stage-recompute-seconds=0.5,1,1.5,4 stage-cold-backward-seconds=2,2,2,2 stage-hot-backward-seconds=1,1,1,1" | FileCheck %s --check-prefix=HOT-RECOMPUTE
+// RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,2,3,4 stage-recompute-seconds=1,2,3,4 stage-cold-backward-seconds=1,2,3,4 stage-hot-backward-seconds=1,2,3" 2>&1 | FileCheck %s --check-prefix=HOTCOUNT
+// RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-forward-seconds=1,2,3,4 stage-recompute-seconds=1,2,3,4 stage-cold-backward-seconds=1,nan,3,4 stage-hot-backward-seconds=1,2,3,4" 2>&1 | FileCheck %s --check-prefix=HOTBAD
+// RUN: not nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="forward-flop-seconds=2 backward-flop-seconds=1e-3 stage-cold-backward-seconds=1,2,3,4 stage-hot-backward-seconds=1,-2,3,4" 2>&1 | FileCheck %s --check-prefix=HOTBAD
 
 // Four layers of 8x16 floats (512 bytes per activation). A layer — linear,
 // then its activation — is one stage; the loss joins the last stage.
@@ -59,7 +64,21 @@
 // STAGECOUNT: error: checkpoint planning: 3 first-forward and 3 recomputation times for a chain of 4 stages
 // STAGENAN: error: nnc-plan-checkpoints: stage-forward-seconds and stage-recompute-seconds must be positive and finite
 
-// TOOSMALL: error: checkpoint planning of 'net_grad' failed: budget 100 B (100 bytes) is below the minimum feasible 1.51 KiB (1544 bytes)
+// Each stage's backward measured, cold (2 s, on stored values) and hot (1 s,
+// right after its F_all), beside the 29.44 s of backward FLOPs: store-all
+// runs B 4 hot and the others cold (39.44 + 3 x 2 + 1 s); recompute-all
+// runs every backward hot, here with no FLOP share (5 s of recomputation,
+// 10 s of first forwards and 4 x 1 s). Lists of another length, a NaN or a
+// negative time, or backwards without the forwards are errors.
+// HOT-ALL: cost_unit = second
+// HOT-ALL-SAME: compute_cost = 4.644000e+01, recompute_cost = 0.000000e+00
+// HOT-RECOMPUTE: cost_unit = second
+// HOT-RECOMPUTE-SAME: compute_cost = 1.900000e+01, recompute_cost = 2.000000e+00
+// HOT-RECOMPUTE-SAME: store_all_cost = 1.700000e+01
+// HOTCOUNT: error: checkpoint planning: 4 cold and 3 hot backward times for a chain of 4 stages
+// HOTBAD: error: nnc-plan-checkpoints: stage-cold-backward-seconds and stage-hot-backward-seconds must be finite and >= 0, with stage-forward-seconds
+
+// TOOSMALL: error: checkpoint planning of 'net_grad' failed: budget 100 B (100 bytes) is below the minimum feasible 1.50 KiB (1540 bytes)
 // UNKNOWN: for the --strategy option: Cannot find option named 'magic'!
 // BADBUDGET: for the --budget option: invalid byte size 'lots': expected a number
 

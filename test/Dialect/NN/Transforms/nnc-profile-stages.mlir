@@ -1,6 +1,9 @@
 // RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=store-all" --nnc-rematerialize --nnc-profile-stages | FileCheck %s
 // RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=recompute-all" --nnc-rematerialize --nnc-profile-stages | FileCheck %s --check-prefix=RECOMPUTE
 // RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=store-all" --nnc-rematerialize --nnc-profile-stages --convert-nn-to-linalg --nnc-verify-no-nn --nnc-lower-runtime-calls | FileCheck %s --check-prefix=CALLS
+// RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=store-all" --nnc-rematerialize="tag-backward" --nnc-profile-stages | FileCheck %s --check-prefix=COLD
+// RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=recompute-all" --nnc-rematerialize="tag-backward" --nnc-profile-stages | FileCheck %s --check-prefix=HOT
+// RUN: nnc-opt %s --nnc-autodiff --nnc-plan-checkpoints="strategy=store-all" --nnc-rematerialize="tag-backward" | FileCheck %s --check-prefix=TAGS
 
 // Four stages (linear+relu three times, then linear+loss). Store-all: a
 // mark starts each stage's first forward (ids 1-4), 0 the backward, and 5
@@ -43,6 +46,55 @@
 // RECOMPUTE-NOT:  nn.profile_mark {id = -
 // RECOMPUTE:      nn.profile_mark {id = 5 : i64}
 // RECOMPUTE-NEXT: return
+
+// With the rematerializer's tags each stage's backward action is an
+// interval of its own, id n + 1 + i (6 to 9 here): store-all runs them one
+// after the other (cold, but B 4 right after its forward), and the tags are
+// gone afterwards.
+
+// COLD-LABEL: func.func @net_grad(
+// COLD:      nn.profile_mark {id = 4 : i64}
+// COLD-NEXT: nn.linear {{.+}} {nn.stage = 4 : i64}
+// COLD-NEXT: nn.mse_loss {{.+}} {nn.stage = 4 : i64}
+// COLD-NEXT: nn.profile_mark {id = 9 : i64}
+// COLD-NEXT: nn.mse_loss_grad
+// COLD-NOT:  nn.backward_stage
+// COLD:      nn.profile_mark {id = 8 : i64}
+// COLD-NEXT: nn.relu_grad
+// COLD:      nn.profile_mark {id = 7 : i64}
+// COLD-NEXT: nn.relu_grad
+// COLD:      nn.profile_mark {id = 6 : i64}
+// COLD-NEXT: nn.relu_grad
+// COLD-NOT:  nn.profile_mark
+// COLD:      nn.profile_mark {id = 5 : i64}
+// COLD-NEXT: return
+
+// Recompute-all: every backward action follows its stage's recomputation
+// (hot); no interval is left to id 0.
+
+// HOT-LABEL: func.func @net_grad(
+// HOT:      nn.profile_mark {id = 9 : i64}
+// HOT:      nn.profile_mark {id = -3 : i64}
+// HOT-NEXT: nn.linear {{.+}} {nn.recomputed, nn.stage = 3 : i64}
+// HOT-NEXT: nn.relu {{.+}} {nn.recomputed, nn.stage = 3 : i64}
+// HOT-NEXT: nn.profile_mark {id = 8 : i64}
+// HOT-NEXT: nn.relu_grad
+// HOT:      nn.profile_mark {id = -2 : i64}
+// HOT-NEXT: nn.linear
+// HOT-NEXT: nn.relu
+// HOT-NEXT: nn.profile_mark {id = 7 : i64}
+// HOT:      nn.profile_mark {id = -1 : i64}
+// HOT-NEXT: nn.linear
+// HOT-NEXT: nn.relu
+// HOT-NEXT: nn.profile_mark {id = 6 : i64}
+// HOT-NOT:  nn.profile_mark {id = 0 : i64}
+// HOT:      nn.profile_mark {id = 5 : i64}
+
+// TAGS-LABEL: func.func @net_grad(
+// TAGS:      nn.mse_loss_grad {{.+}} {nn.backward_stage = 4 : i64}
+// TAGS:      nn.relu_grad {{.+}} {nn.backward_stage = 3 : i64}
+// TAGS:      nn.relu_grad {{.+}} {nn.backward_stage = 2 : i64}
+// TAGS:      nn.relu_grad {{.+}} {nn.backward_stage = 1 : i64}
 
 // The marks survive the lowering to linalg and become runtime calls.
 

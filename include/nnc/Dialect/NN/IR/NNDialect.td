@@ -94,6 +94,12 @@ def NN_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getStageAttrName() {
       return ::llvm::StringLiteral("nn.stage");
     }
+    /// The stage whose backward action emitted an op (1-based), from
+    /// nnc-rematerialize's `tag-backward`, for nnc-profile-stages, which
+    /// removes it.
+    static constexpr ::llvm::StringLiteral getBackwardStageAttrName() {
+      return ::llvm::StringLiteral("nn.backward_stage");
+    }
     /// EpilogueAttr of the linalg op an activation lowers to.
     static constexpr ::llvm::StringLiteral getEpilogueAttrName() {
       return ::llvm::StringLiteral("nn.epilogue");

@@ -32,15 +32,18 @@ struct StagePartition {
   SmallVector<llvm::DenseSet<Value>> needs;
   /// FLOPs of each stage's forward and backward.
   SmallVector<int64_t> forwardFlops, backwardFlops;
-  /// Whether the stage's own saved values are dead before its backward
-  /// creates the gradient of its input (the activation's VJP runs first).
-  SmallVector<bool> releasesSaved;
-  /// Bytes alive only during the stage's backward besides that gradient:
-  /// in a training step, the parameter gradients awaiting their SGD update.
-  SmallVector<int64_t> backwardTransientBytes;
-  /// Bytes alive only during one of the stage's forward runs: the largest
-  /// scratch of its ops (CostOpInterface::getScratchBytes).
-  SmallVector<int64_t> forwardTransientBytes;
+  /// The most bytes of the stage's own alive at any op of its backward:
+  /// its saved values and delta^i until their last readers, the gradients
+  /// between its VJPs, the ones it hands on (delta^{i-1}'s parts; in a
+  /// training step, the parameter gradients awaiting their updates) and op
+  /// scratch. Its input and the parameters are not the stage's own.
+  SmallVector<int64_t> backwardPeakBytes;
+  /// Likewise for a forward of the stage that keeps its saved values
+  /// (F_all) and for one that keeps only its output (F_ck, F_n).
+  SmallVector<int64_t> forwardAllPeakBytes, forwardPeakBytes;
+  /// Bytes the stage's backward leaves alive to the end of the step (with
+  /// loss scaling: its parameter gradients and their updates' results).
+  SmallVector<int64_t> residueBytes;
 
   /// The input a^{i} of stage i + 1 (null for the first stage, whose
   /// inputs are function arguments).
@@ -51,9 +54,12 @@ struct StagePartition {
 /// gradient seed) into stages and analyses each one; see
 /// nnc-plan-checkpoints' description for the rule. `fusedUpdates` says
 /// nnc-fuse-updates will run: a weight updated straight from its gradient's
-/// matmul then holds no gradient buffer in the backward.
+/// matmul then holds no gradient buffer in the backward. `lossScaling` says
+/// nnc-loss-scaling will run: every parameter gradient and its update's
+/// results then stay alive until the step's one all-finite check.
 FailureOr<StagePartition> partitionIntoStages(func::FuncOp gradFn,
-                                              bool fusedUpdates);
+                                              bool fusedUpdates,
+                                              bool lossScaling = false);
 
 /// The planner's problem for `partition`: costs are FLOPs, sizes bytes.
 ::nnc::planner::Chain buildChain(func::FuncOp gradFn,

@@ -131,8 +131,14 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
     the first forward. Every plan runs each stage's first forward and
     backward once, so the chain prices a forward at its recomputation's
     time and adds the first forward's difference to the stage's backward:
-    every plan's cost is then its predicted step time. FLOP figures are
-    recorded either way.
+    every plan's cost is then its predicted step time.
+    `stage-cold-backward-seconds` and `stage-hot-backward-seconds` (both or
+    neither, one time per stage) add each stage's measured backward on top
+    of `backward-flop-seconds` (which then prices only the unmarked rest):
+    cold where it reads values stored long before (store-all's), hot where
+    it directly follows its stage's `F_all` (recompute-all's), as the
+    dynamic program and the simulator price `B(i)` after `F_all(i)`. FLOP
+    figures are recorded either way.
   }];
   let options = [
     Option<"strategy", "strategy", "::mlir::nnc::CheckpointStrategy",
@@ -162,6 +168,14 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
                "backward-flop-seconds; replaces forward-flop-seconds)">,
     ListOption<"stageRecomputeSeconds", "stage-recompute-seconds", "double",
                "Measured seconds of each stage's forward when recomputed">,
+    ListOption<"stageColdBackwardSeconds", "stage-cold-backward-seconds",
+               "double",
+               "Measured seconds of each stage's backward on stored values "
+               "(with stage-hot-backward-seconds and stage-forward-seconds)">,
+    ListOption<"stageHotBackwardSeconds", "stage-hot-backward-seconds",
+               "double",
+               "Measured seconds of each stage's backward right after its "
+               "F_all">,
     Option<"microBatches", "micro-batches", "unsigned", /*default=*/"1",
            "nnc-accumulate-gradients will run the step over this many "
            "micro-batches: the chain is planned within the budget less the "
@@ -175,6 +189,10 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
            "peaks include it">,
     Option<"bucketBytes", "bucket-bytes", "uint64_t", /*default=*/"1 << 20",
            "With all-reduce: the buckets' size, as nnc-insert-allreduce's">,
+    Option<"lossScaling", "loss-scaling", "bool", /*default=*/"false",
+           "nnc-loss-scaling will run: every parameter gradient and its "
+           "update's results stay alive from the stage's backward to the "
+           "step's one all-finite check, and the chain counts them">,
   ];
 }
 
@@ -386,14 +404,18 @@ def ProfileStages : Pass<"nnc-profile-stages", "::mlir::ModuleOp"> {
     step moves from one kind of work to another, so that each interval
     between two marks is one kind: `id = i` starts stage i's first forward
     (ops marked `nn.stage = i`), `id = -i` a recomputation of stage i
-    (`nn.recomputed` too), `id = 0` anything else (the backward, the
-    updates); `id = n + 1` (n stages) goes before the return and ends the
-    last interval. Constants never start one. The calibration profiles a
-    store-all step (each stage's first forward, and the rest) and a
-    recompute-all step (each recomputation), in the compiled step itself
-    rather than estimated from FLOPs. Runs after `nnc-rematerialize`, on the IR it leaves; the
-    marks become calls of the CPU runtime (`nnc-lower-runtime-calls`). Only
-    the calibration compiles a profiled step.
+    (`nn.recomputed` too), `id = n + 1 + i` (n stages) stage i's backward
+    action with the updates it completes (ops that `nnc-rematerialize
+    tag-backward` marked `nn.backward_stage = i`; the tag is removed),
+    `id = 0` anything else; `id = n + 1` goes before the return and ends
+    the last interval. Constants never start one. The calibration profiles
+    a store-all step (each stage's first forward, and its backward on
+    stored values: cold) and a recompute-all step (each recomputation, and
+    each backward right after its stage's: hot), in the compiled step
+    itself rather than estimated from FLOPs. Runs right after
+    `nnc-rematerialize`, on the IR it leaves; the marks become calls of the
+    CPU runtime (`nnc-lower-runtime-calls`). Only the calibration compiles a
+    profiled step.
   }];
   let dependentDialects = ["::mlir::nnc::NNDialect"];
 }
@@ -413,6 +435,11 @@ def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {
     are re-emitted as soon as that gradient is complete, so no full set of
     gradients is held.
   }];
+  let options = [
+    Option<"tagBackward", "tag-backward", "bool", /*default=*/"false",
+           "Mark the ops of each backward action (its updates included) "
+           "with nn.backward_stage, for nnc-profile-stages">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::nnc::NNDialect"];
 }
