@@ -168,6 +168,83 @@ TEST(ArenaPlanner, WorkspaceHoleUnderActivations) {
   EXPECT_EQ(verifyMessage(buffers, best), "");
 }
 
+TEST(ArenaPlanner, PeakStackLongestLifeAtTheBottom) {
+  // The Fashion CNN's store-all training step (examples/fashion-cnn) as
+  // nnc-plan-memory hands it over; sizes are multiples of u = 1605632 bytes
+  // but for a few small buffers. Max-live, 19u, is reached at step 79, where
+  // 0 (8u, to 108 through 27), 2 (4u, to 92 through 22), 21 (4u, steps
+  // 79-81), 1 (2u, to 85) and 18 (1u) must stack without a hole. Largest
+  // first puts 21 under 1, so the run 21 frees at step 82 is cut by 1 and
+  // 23 (2u, steps 83-97) no longer fits beside 0 and 26 (8u, steps 97-99):
+  // 20u. Longest life first leaves 21 and 18 at the top of the stack, and
+  // everything packs into 19u.
+  std::vector<BufferInterval> buffers = {
+      buf(0, 12845056, 2, 99), buf(1, 3211264, 4, 85), buf(2, 6422528, 6, 81),
+      buf(3, 1605632, 8, 70), buf(4, 65536, 12, 15),
+      reuse(buf(5, 65536, 15, 62), 4), buf(6, 5120, 17, 45),
+      buf(7, 512, 21, 34), buf(8, 512, 25, 34), buf(9, 512, 29, 34),
+      buf(10, 4, 33, 35), buf(11, 512, 38, 45), buf(12, 512, 42, 45),
+      reuse(buf(13, 5120, 45, 58), 6), buf(14, 65536, 48, 62),
+      buf(15, 4, 53, 54), buf(16, 40, 57, 60),
+      reuse(buf(17, 65536, 62, 74), 5),
+      buf(18, 1605632, 65, 79), buf(19, 4, 69, 70), buf(20, 512, 73, 75),
+      buf(21, 6422528, 79, 81), reuse(buf(22, 6422528, 81, 92), 2),
+      buf(23, 3211264, 83, 97), buf(24, 73728, 85, 94), buf(25, 256, 88, 95),
+      buf(26, 12845056, 97, 99), reuse(buf(27, 12845056, 99, 108), 0),
+      buf(28, 1152, 101, 110), buf(29, 128, 104, 111)};
+  const uint64_t maxLive = 30507008;
+
+  PlannerOptions peakFirst = PlannerOptions::greedyBySize();
+  peakFirst.orders = {PlacementOrder::PeakFirst};
+  EXPECT_GT(plan(buffers, peakFirst).arenaBytes, maxLive);
+  PlannerOptions byLifetime = PlannerOptions::greedyBySize();
+  byLifetime.orders = {PlacementOrder::PeakFirstThenLifetime};
+  ArenaPlan stacked = plan(buffers, byLifetime);
+  EXPECT_EQ(stacked.maxLiveBytes, maxLive);
+  EXPECT_EQ(stacked.arenaBytes, maxLive);
+  EXPECT_EQ(verifyMessage(buffers, stacked, byLifetime), "");
+
+  // Without the order, neither the other orders nor the local search find
+  // the packing (this is the case that motivated it).
+  PlannerOptions withoutIt;
+  llvm::erase(withoutIt.orders, PlacementOrder::PeakFirstThenLifetime);
+  EXPECT_GT(plan(buffers, withoutIt).arenaBytes, maxLive);
+  ArenaPlan best = plan(buffers);
+  EXPECT_EQ(best.arenaBytes, maxLive);
+  EXPECT_EQ(best.order, PlacementOrder::PeakFirstThenLifetime);
+  EXPECT_EQ(best.numReusesHonoured(), 5u);
+  EXPECT_EQ(verifyMessage(buffers, best), "");
+}
+
+TEST(ArenaPlanner, GuidedSearchCrossesPlateau) {
+  // A synthetic CNN training step (makeTrainingWorkload) in units of u
+  // bytes: max-live is 103u. The orders leave 104u, and so does the plain
+  // search: the moves that keep the arena at 104u are all alike to it. The
+  // guided one keeps only those that do not let more bytes x steps stick
+  // out above the bound, and reaches it.
+  const uint64_t u = 1081920;
+  std::vector<BufferInterval> buffers = {
+      buf(0, 16 * u, 0, 24),  buf(1, 16 * u, 1, 24),  buf(2, 8 * u, 2, 22),
+      buf(3, 8 * u, 3, 21),   buf(4, 8 * u, 4, 20),   buf(5, 8 * u, 5, 19),
+      buf(6, 8 * u, 6, 18),   buf(7, 8 * u, 7, 18),   buf(8, 8 * u, 8, 16),
+      buf(9, 8 * u, 8, 8),    buf(10, 4 * u, 9, 15),  buf(11, 4 * u, 10, 14),
+      buf(12, 2 * u, 11, 13), buf(13, 3 * u, 11, 11), buf(14, 2 * u, 12, 13),
+      buf(15, 2 * u, 13, 14), buf(16, 1 * u, 14, 14), buf(17, 4 * u, 14, 15),
+      buf(18, 4 * u, 15, 16), buf(19, 8 * u, 16, 17), buf(20, 8 * u, 17, 18),
+      reuse(buf(21, 8 * u, 18, 19), 20),              buf(22, 12 * u, 19, 19),
+      buf(23, 8 * u, 19, 20), buf(24, 8 * u, 20, 21), buf(25, 8 * u, 21, 22),
+      buf(26, 8 * u, 22, 23), buf(27, 16 * u, 23, 24),
+      reuse(buf(28, 16 * u, 24, 25), 27)};
+  PlannerOptions plain;
+  plain.guidedSearch = false;
+  ArenaPlan wandering = plan(buffers, plain);
+  ArenaPlan guided = plan(buffers);
+  EXPECT_EQ(guided.maxLiveBytes, 103 * u);
+  EXPECT_EQ(wandering.arenaBytes, 104 * u);
+  EXPECT_EQ(guided.arenaBytes, 103 * u);
+  EXPECT_EQ(verifyMessage(buffers, guided), "");
+}
+
 TEST(ArenaPlanner, DeterministicUnderInputOrder) {
   std::mt19937 rng(7);
   std::vector<BufferInterval> buffers =
@@ -480,7 +557,7 @@ TEST(ArenaPlannerProperty, TrainingWorkloadsNearLowerBound) {
   std::mt19937 rng(1234);
   double worst = 1.0, worstGreedy = 1.0;
   std::string worstCase;
-  unsigned honoured = 0, greedyAbove = 0;
+  unsigned honoured = 0, greedyAbove = 0, atBound = 0, aboveOnePercent = 0;
   for (NetworkShape shape : {NetworkShape::MLP, NetworkShape::CNN}) {
     for (int trial = 0; trial < 300; ++trial) {
       unsigned layers = std::uniform_int_distribution<unsigned>(1, 70)(rng);
@@ -495,6 +572,8 @@ TEST(ArenaPlannerProperty, TrainingWorkloadsNearLowerBound) {
       honoured += p.numReusesHonoured();
       double ratio = double(p.arenaBytes) / p.maxLiveBytes;
       EXPECT_LE(ratio, 1.05);
+      atBound += p.arenaBytes == p.maxLiveBytes;
+      aboveOnePercent += ratio > 1.01;
       if (ratio > worst) {
         worst = ratio;
         worstCase = name;
@@ -508,9 +587,17 @@ TEST(ArenaPlannerProperty, TrainingWorkloadsNearLowerBound) {
     }
   }
   EXPECT_GT(honoured, 0u);
+  // Most of these pack at the bound. 583 do and 5 stay above 1 %; before the
+  // peak stack order (PeakFirstThenLifetime) and the search's overhang
+  // tie-break, 576 and 8, with the worst at 1.049.
+  EXPECT_GE(atBound, 580u);
+  EXPECT_LE(aboveOnePercent, 6u);
+  EXPECT_LE(worst, 1.025);
   std::cout << "[ training ] worst arena/max-live over 600 workloads: " << worst
-            << " (" << worstCase << "); greedy by size alone: " << worstGreedy
-            << ", above 1.05 on " << greedyAbove << "\n";
+            << " (" << worstCase << "), at max-live on " << atBound
+            << ", above 1.01 on " << aboveOnePercent
+            << "; greedy by size alone: " << worstGreedy << ", above 1.05 on "
+            << greedyAbove << "\n";
 }
 
 } // namespace

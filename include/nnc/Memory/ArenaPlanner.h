@@ -39,8 +39,9 @@
 /// followed by a short seeded local search on the order (see
 /// `PlannerOptions`). Greedy by size is always among the candidates, so the
 /// result is never worse than it. A pass is O(n^2) in the number of buffers;
-/// the default of 7 orders plus at most 64 search passes plans a 2400-buffer
-/// training step in about 0.1 s.
+/// the default of 8 orders plus at most 2 x 64 search passes (the second 64
+/// only while the arena is above the bound) plans a 2400-buffer training
+/// step in about 0.1 s.
 ///
 /// Bytes are bytes (DESIGN.md §3): `ArenaPlan::arenaBytes` is exactly the
 /// allocation the runtime makes, and `ArenaPlan::maxLiveBytes` is the lower
@@ -103,6 +104,12 @@ enum class PlacementOrder {
   /// size's weak spot, a large short-lived workspace placed at offset 0 that
   /// splits the long-lived activations above it.
   PeakFirst,
+  /// As PeakFirst, but the peak's buffers go longest life first: the stack
+  /// at the peak then has the long-lived buffers at its bottom and the ones
+  /// that die (or were born) close to the peak at its top, so the bytes they
+  /// leave before and after it form one run at the top that later buffers can
+  /// take whole, instead of holes between survivors.
+  PeakFirstThenLifetime,
   /// Longest life first (XLA's temporal order), then largest.
   LifetimeThenSize,
   /// Largest footprint x life first, then largest.
@@ -127,13 +134,17 @@ struct PlannerOptions {
   /// single order is best everywhere, so by default all of them are tried.
   std::vector<PlacementOrder> orders = {
       PlacementOrder::SizeThenStart,   PlacementOrder::SizeThenLifetime,
-      PlacementOrder::PeakFirst,       PlacementOrder::LifetimeThenSize,
-      PlacementOrder::AreaThenSize,    PlacementOrder::StartThenSize,
-      PlacementOrder::ConflictThenSize};
+      PlacementOrder::PeakFirst,       PlacementOrder::PeakFirstThenLifetime,
+      PlacementOrder::LifetimeThenSize, PlacementOrder::AreaThenSize,
+      PlacementOrder::StartThenSize,   PlacementOrder::ConflictThenSize};
   /// Passes of local search on the winning order (see ArenaPlanner.cpp);
   /// each is one more greedy pass, fewer are run for very large problems and
   /// none once the arena meets the lower bound. 0 disables the search.
   unsigned improvementPasses = 64;
+  /// Whether a search that ends above the lower bound is followed by as many
+  /// passes of a second one that also weighs how far blocks stick out above
+  /// the bound (see ArenaPlanner.cpp). Off: the plain search alone.
+  bool guidedSearch = true;
 
   /// Plain greedy by size, best fit: one pass, no search. The textbook
   /// algorithm, for comparisons and for tests that pin exact offsets.
