@@ -19,6 +19,8 @@
 
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
+#include "BlockedLayout.h"
+
 #include "gtest/gtest.h"
 
 #include <algorithm>
@@ -32,7 +34,8 @@
 #include <vector>
 
 namespace {
-constexpr int64_t kBlock = 16;
+using nnc::test::kBlock;
+using nnc::test::reorder;
 
 struct Geometry {
   const char *name;
@@ -151,25 +154,6 @@ void reference(const Geometry &g, int64_t N, const std::vector<float> &x,
         y[o] = m;
         dx[at] += dy[o];
       }
-}
-
-/// [N, C, P] in NCHW to [N, C/16, P, 16], or back.
-template <typename T>
-std::vector<T> reorder(const std::vector<T> &v, int64_t N, int64_t C, int64_t P,
-                       bool toBlocked) {
-  std::vector<T> out(v.size());
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t p = 0; p < P; ++p) {
-        int64_t plain = (n * C + c) * P + p;
-        int64_t blocked =
-            ((n * (C / kBlock) + c / kBlock) * P + p) * kBlock + c % kBlock;
-        if (toBlocked)
-          out[blocked] = v[plain];
-        else
-          out[plain] = v[blocked];
-      }
-  return out;
 }
 
 template <typename T> std::vector<T> convert(const std::vector<float> &v) {
