@@ -21,6 +21,7 @@
 
 #include "FuzzerUtils.h"
 
+#include "nnc/Frontend/ModelLoader.h"
 #include "nnc/Pipeline/Compiler.h"
 #include "nnc/Pipeline/Pipelines.h"
 
@@ -29,6 +30,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/xxhash.h"
 
 using namespace mlir;
@@ -95,7 +97,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ctx.allowUnregisteredDialects();
   mlir::nnc::fuzz::ErrorCounter errors(ctx);
 
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);
+  // Parsed as the tools parse a model file (loadModel).
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(text, "input"),
+                               llvm::SMLoc());
+  OwningOpRef<ModuleOp> module =
+      mlir::nnc::parseModelSource(sourceMgr, ctx);
   mlir::nnc::fuzz::checkOutcome(!module, errors, "parsing");
   if (!module)
     return 0;

@@ -7,14 +7,52 @@
 
 #include "nnc/Pipeline/Pipelines.h"
 
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/ToolUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "nnc/Support/Limits.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+
+/// Whether MLIR's parser, on some chunk of `input`, reports an error and
+/// still returns its operations. MLIR 19 does that where a dialect type's
+/// or attribute's sub-parse hits a lexer error the lexer has already
+/// reported and then skips (`!llvm.ptr@`: the `@` vanishes), and
+/// MlirOptMain would then go on and exit 0. The chunk is parsed once more
+/// here, silently; the driver prints the error itself.
+static bool parserSwallowedAnError(const llvm::MemoryBuffer &input,
+                                   mlir::DialectRegistry &registry,
+                                   const mlir::MlirOptMainConfig &config) {
+  bool swallowed = false;
+  auto check = [&](std::unique_ptr<llvm::MemoryBuffer> chunk,
+                   llvm::raw_ostream &) {
+    mlir::MLIRContext context(registry,
+                              mlir::MLIRContext::Threading::DISABLED);
+    context.allowUnregisteredDialects(config.shouldAllowUnregisteredDialects());
+    bool reported = false;
+    mlir::ScopedDiagnosticHandler quiet(&context, [&](mlir::Diagnostic &d) {
+      reported |= d.getSeverity() == mlir::DiagnosticSeverity::Error;
+      return mlir::success();
+    });
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(std::move(chunk), llvm::SMLoc());
+    mlir::Block block;
+    swallowed |= mlir::succeeded(mlir::parseSourceFile(
+                     sourceMgr, &block, mlir::ParserConfig(&context))) &&
+                 reported;
+    return mlir::success();
+  };
+  (void)mlir::splitAndProcessBuffer(
+      llvm::MemoryBuffer::getMemBuffer(input.getBuffer(),
+                                       input.getBufferIdentifier()),
+      check, llvm::nulls(), config.inputSplitMarker());
+  return swallowed;
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -53,6 +91,8 @@ int main(int argc, char **argv) {
             "stack)");
     return 1;
   }
+  bool swallowed = !config.shouldVerifyDiagnostics() &&
+                   parserSwallowedAnError(*input, registry, config);
   std::unique_ptr<llvm::ToolOutputFile> output =
       mlir::openOutputFile(outputFile, &error);
   if (!output) {
@@ -60,7 +100,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (mlir::failed(mlir::MlirOptMain(output->os(), std::move(input), registry,
-                                     config)))
+                                     config)) ||
+      swallowed)
     return 1;
   output->keep();
   return 0;

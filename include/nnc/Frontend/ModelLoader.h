@@ -63,6 +63,15 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
           const ModelSource &source, WeightSet *initialWeights = nullptr);
 
+/// Parses the `.mlir` text in `sourceMgr`'s main buffer into a module.
+/// Null when the parser reported any error, even where MLIR's parser went
+/// on to build a module: a few of its optional-syntax paths report a failed
+/// sub-parse and then continue as if the syntax were absent (the class of
+/// llvm-project#67525), and a model with a dropped part would compile to
+/// silently wrong code. Errors reach the context's handlers as usual.
+OwningOpRef<ModuleOp> parseModelSource(llvm::SourceMgr &sourceMgr,
+                                       MLIRContext &context);
+
 /// Model selection: the positional model file or `--mlp` and its shape
 /// (`--activation`, `--loss`, `--batch`, `--dropout`, `--init`,
 /// `--init-std`, `--init-value`, `--seed`, `--name`). For an ONNX file,

@@ -101,10 +101,25 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
     return ::nnc::makeDiagnosedError();
   }
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseModelSource(sourceMgr, context);
   if (!module) // the parser reported where
     return ::nnc::makeDiagnosedError();
   return std::move(module);
+}
+
+OwningOpRef<ModuleOp> mlir::nnc::parseModelSource(llvm::SourceMgr &sourceMgr,
+                                                  MLIRContext &context) {
+  bool reportedError = false;
+  // Observes only: returning failure passes each diagnostic on to the
+  // handlers below this one.
+  ScopedDiagnosticHandler observer(&context, [&](Diagnostic &d) {
+    reportedError |= d.getSeverity() == DiagnosticSeverity::Error;
+    return failure();
+  });
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (reportedError)
+    return nullptr;
+  return module;
 }
 
 ModelCLOptions::ModelCLOptions(cl::OptionCategory &cat)
