@@ -9,7 +9,8 @@
 // f32 or bf16. Against a double-precision reference of the same bf16
 // inputs: an f32 C within f32 accumulation error, a bf16 C within half a
 // bf16 ulp of the rounded reference (plus that error); the run-time alpha
-// (a fused update's -lr) and beta = 1 (its accumulation onto the weight);
+// (a fused update's -lr) and beta = 1 (its accumulation onto the weight,
+// the product taken alone and added scaled), and alpha with beta = 0;
 // and the same bits on a repeated call into another buffer. Skipped, with
 // the reason printed, where the CPU has no bf16 matmul (nnc refuses
 // --precision=bf16 there).
@@ -125,6 +126,13 @@ INSTANTIATE_TEST_SUITE_P(
              NNCRT_ACTIVATION_NONE},
         // w - lr·δᵀ·x onto f32 (a fused SGD update).
         Case{true, false, 24, 40, 64, -0.05f, 1.0f, false, false,
+             NNCRT_ACTIVATION_NONE},
+        // A larger update: the product buffer grows, rows split over
+        // threads.
+        Case{true, false, 130, 260, 64, -0.05f, 1.0f, false, false,
+             NNCRT_ACTIVATION_NONE},
+        // alpha without beta: oneDNN's run-time output scale.
+        Case{true, false, 24, 40, 64, -0.05f, 0.0f, false, false,
              NNCRT_ACTIVATION_NONE},
         // δᵀ·x into f32 (a weight gradient).
         Case{true, false, 7, 5, 300, 1.0f, 0.0f, false, false,

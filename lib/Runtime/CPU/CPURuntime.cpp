@@ -414,6 +414,59 @@ void nncrt_sgemm_epilogue(int32_t transA, int32_t transB, int64_t M,
        activation, slope});
 }
 
+namespace {
+/// This thread's buffer for nncrt_gemm_bf16's products, grown to the
+/// largest (an M×N f32 product; 4 MiB for a 1024×1024 layer): like the
+/// primitives' scratchpads, held by the runtime, not the arena.
+float *productBuffer(int64_t elements) {
+  struct Buffer {
+    std::unique_ptr<float[], void (*)(void *)> data{nullptr, std::free};
+    int64_t capacity = 0;
+  };
+  thread_local Buffer buffer;
+  if (elements > buffer.capacity) {
+    size_t bytes = (static_cast<size_t>(elements) * sizeof(float) + 63) / 64 * 64;
+    buffer.data.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
+    if (!buffer.data) {
+      std::fprintf(stderr,
+                   "nnc runtime: error: out of memory for a %lld-element "
+                   "bf16 product\n",
+                   (long long)elements);
+      std::abort();
+    }
+    buffer.capacity = elements;
+  }
+  return buffer.data.get();
+}
+
+struct ScaledProduct {
+  float *C;
+  int64_t ldc;
+  const float *product;
+  int64_t N;
+  float alpha;
+};
+
+void addScaledRows(void *data, int64_t lo, int64_t hi) {
+  const auto &p = *static_cast<const ScaledProduct *>(data);
+  for (int64_t i = lo; i < hi; ++i) {
+    float *row = p.C + i * p.ldc;
+    const float *product = p.product + i * p.N;
+    for (int64_t j = 0; j < p.N; ++j)
+      row[j] += p.alpha * product[j];
+  }
+}
+
+/// C += alpha·product, over the threads (rows split, so bits do not
+/// depend on the thread count).
+void addScaledProduct(float *C, int64_t ldc, const float *product, int64_t M,
+                      int64_t N, float alpha) {
+  ScaledProduct p{C, ldc, product, N, alpha};
+  nncrt_parallel_for(addScaledRows, &p, 0, M,
+                     std::max<int64_t>(1, 16384 / std::max<int64_t>(N, 1)));
+}
+} // namespace
+
 void nncrt_gemm_bf16(int32_t transA, int32_t transB, int64_t M, int64_t N,
                      int64_t K, float alpha, const void *A, int64_t lda,
                      const void *B, int64_t ldb, float beta, void *C,
@@ -441,7 +494,20 @@ void nncrt_gemm_bf16(int32_t transA, int32_t transB, int64_t M, int64_t N,
   key.threads = omp_get_max_threads();
   key.abType = dnnl_bf16;
   key.cType = cType == NNCRT_TYPE_BF16 ? dnnl_bf16 : dnnl_f32;
-  key.runtimeScale = true;
+  // oneDNN 2.6 takes a run-time output scale only on its gemm:jit matmul,
+  // never on the brgemm kernels (AMX, AVX-512 BF16): on an AMX CPU the
+  // fused update's C += alpha·Aᵀ·B ran 12× slower that way
+  // (docs/Performance.md). So alpha = 1 has no scale, and that update
+  // (f32 C, no bias or activation) takes the product alone into a
+  // per-thread f32 buffer, added to C scaled here.
+  bool viaProduct = alpha != 1.0f && beta == 1.0f &&
+                    cType == NNCRT_TYPE_F32 && !bias &&
+                    activation == NNCRT_ACTIVATION_NONE;
+  key.runtimeScale = alpha != 1.0f && !viaProduct;
+  if (viaProduct) {
+    key.accumulate = false;
+    key.ldc = N;
+  }
   Matmul *mm = problem ? nullptr : matmulCache.lookup(key);
   if (!mm) {
     // No fallback: a CPU without a bf16 matmul would run it emulated, many
@@ -456,6 +522,14 @@ void nncrt_gemm_bf16(int32_t transA, int32_t transB, int64_t M, int64_t N,
                          : "oneDNN has no bf16 matmul for these operands on "
                            "this CPU");
     std::abort();
+  }
+  if (viaProduct) {
+    float *product = productBuffer(M * N);
+    dnnl_status_t status = execute(*mm, A, B, product, nullptr, nullptr);
+    if (status != dnnl_success)
+      fail("gemm_bf16", transA, transB, M, N, K, lda, ldb, ldc, status);
+    addScaledProduct(static_cast<float *>(C), ldc, product, M, N, alpha);
+    return;
   }
   float scale = alpha;
   dnnl_status_t status = execute(*mm, A, B, C, bias, &scale);
