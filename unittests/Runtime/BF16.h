@@ -43,6 +43,16 @@ inline bool cpuHasBF16() {
   return false;
 }
 
+/// AMX, as /proc/cpuinfo lists it.
+inline bool cpuHasAMX() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string word;
+  while (cpuinfo >> word)
+    if (word == "amx_bf16")
+      return true;
+  return false;
+}
+
 } // namespace nnc::test
 
 #endif // NNC_UNITTESTS_RUNTIME_BF16_H

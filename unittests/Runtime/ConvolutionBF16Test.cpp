@@ -186,6 +186,9 @@ TEST_P(ConvBF16, MatchesReferenceAndRepeatsBitwise) {
   // (emulated) ones.
   std::string impls = nncrt_conv2d_bf16_impl();
   EXPECT_EQ(impls.find("ref"), std::string::npos) << impls;
+  // On AMX, on AMX (channels-last inside, see Convolution.cpp).
+  if (nnc::test::cpuHasAMX())
+    EXPECT_NE(impls.find("amx"), std::string::npos) << impls;
   std::printf("bf16 convolution kernels: %s\n", impls.c_str());
 }
 

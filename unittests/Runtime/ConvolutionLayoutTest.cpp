@@ -15,6 +15,7 @@
 
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
+#include "BF16.h"
 #include "BlockedLayout.h"
 
 #include "gtest/gtest.h"
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -72,6 +74,71 @@ struct Conv {
 
 class ConvLayoutTest : public ::testing::TestWithParam<Conv> {};
 
+uint16_t toBF16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return uint16_t(bits >> 16); // the test's values are exact in bf16
+}
+
+template <typename T> int32_t typeOf() {
+  return std::is_same_v<T, float> ? NNCRT_TYPE_F32 : NNCRT_TYPE_BF16;
+}
+
+/// T's values of uniform floats (bf16: truncated, so exact).
+template <typename T> std::vector<T> randomValues(size_t n, std::mt19937 &rng) {
+  std::vector<float> f = randomFloats(n, rng);
+  if constexpr (std::is_same_v<T, float>)
+    return f;
+  std::vector<T> v;
+  for (float x : f)
+    v.push_back(toBF16(x));
+  return v;
+}
+
+/// Every choice of blocked activations against the plain call (layouts 0)
+/// of the same entry points: y and dx in T, dw in f32.
+template <typename T> void runConv(const Conv &c) {
+  std::mt19937 rng(7);
+  const int64_t P = c.H * c.W, OP = c.OH() * c.OW();
+  const int32_t t = typeOf<T>();
+  std::vector<T> x = randomValues<T>(c.N * c.C * P, rng),
+                 w = randomValues<T>(c.K * c.C * c.KH * c.KW, rng),
+                 dy = randomValues<T>(c.N * c.K * OP, rng);
+  std::vector<float> b = randomFloats(c.K, rng);
+  std::vector<T> y(c.N * c.K * OP), dx(x.size());
+  std::vector<float> dw(w.size());
+  nncrt_conv2d_forward_layout(x.data(), w.data(), b.data(), y.data(),
+                              GEOMETRY(c), NNCRT_ACTIVATION_RELU, 0.0f, t, t,
+                              0);
+  nncrt_conv2d_backward_data_layout(dy.data(), w.data(), dx.data(),
+                                    GEOMETRY(c), t, t, 0);
+  nncrt_conv2d_backward_weights_layout(x.data(), dy.data(), dw.data(),
+                                       GEOMETRY(c), t, NNCRT_TYPE_F32, 0);
+  bool srcOk = c.C % kBlock == 0, dstOk = c.K % kBlock == 0;
+  for (int src = 0; src <= int(srcOk); ++src)
+    for (int dst = 0; dst <= int(dstOk); ++dst) {
+      if (!src && !dst)
+        continue;
+      std::vector<T> bx = maybeBlocked(x, src, c.N, c.C, P),
+                     bdy = maybeBlocked(dy, dst, c.N, c.K, OP);
+      std::vector<T> by(y.size(), T(7)), bdx(dx.size(), T(7));
+      std::vector<float> bdw(dw.size(), NAN);
+      int32_t fwd = src | dst << 3, data = dst | src << 2,
+              weights = src | dst << 1;
+      nncrt_conv2d_forward_layout(bx.data(), w.data(), b.data(), by.data(),
+                                  GEOMETRY(c), NNCRT_ACTIVATION_RELU, 0.0f, t,
+                                  t, fwd);
+      nncrt_conv2d_backward_data_layout(bdy.data(), w.data(), bdx.data(),
+                                        GEOMETRY(c), t, t, data);
+      nncrt_conv2d_backward_weights_layout(bx.data(), bdy.data(), bdw.data(),
+                                           GEOMETRY(c), t, NNCRT_TYPE_F32,
+                                           weights);
+      expectSameBits(y, by, dst, c.N, c.K, OP, "y", fwd);
+      expectSameBits(dx, bdx, src, c.N, c.C, P, "dx", data);
+      expectSameBits(dw, bdw, false, 0, 0, 0, "dw", weights);
+    }
+}
+
 TEST_P(ConvLayoutTest, EqualsThePlainCallBitwise) {
   const Conv c = GetParam();
   std::mt19937 rng(7);
@@ -80,33 +147,25 @@ TEST_P(ConvLayoutTest, EqualsThePlainCallBitwise) {
                      w = randomFloats(c.K * c.C * c.KH * c.KW, rng),
                      b = randomFloats(c.K, rng),
                      dy = randomFloats(c.N * c.K * OP, rng);
-  std::vector<float> y(c.N * c.K * OP), dx(x.size()), dw(w.size());
+  // The f32 layout entry points' plain call is the plain entry points'.
+  std::vector<float> y(c.N * c.K * OP), yLayout(y.size());
   nncrt_conv2d_forward(x.data(), w.data(), b.data(), y.data(), GEOMETRY(c),
                        NNCRT_ACTIVATION_RELU, 0.0f);
-  nncrt_conv2d_backward_data(dy.data(), w.data(), dx.data(), GEOMETRY(c));
-  nncrt_conv2d_backward_weights(x.data(), dy.data(), dw.data(), GEOMETRY(c));
-  bool srcOk = c.C % kBlock == 0, dstOk = c.K % kBlock == 0;
-  for (int src = 0; src <= int(srcOk); ++src)
-    for (int dst = 0; dst <= int(dstOk); ++dst) {
-      std::vector<float> bx = maybeBlocked(x, src, c.N, c.C, P),
-                         bdy = maybeBlocked(dy, dst, c.N, c.K, OP);
-      std::vector<float> by(y.size(), NAN), bdx(dx.size(), NAN),
-          bdw(dw.size(), NAN);
-      int32_t fwd = src | dst << 3, data = dst | src << 2,
-              weights = src | dst << 1;
-      nncrt_conv2d_forward_layout(bx.data(), w.data(), b.data(), by.data(),
-                                  GEOMETRY(c), NNCRT_ACTIVATION_RELU, 0.0f,
-                                  NNCRT_TYPE_F32, NNCRT_TYPE_F32, fwd);
-      nncrt_conv2d_backward_data_layout(bdy.data(), w.data(), bdx.data(),
-                                        GEOMETRY(c), NNCRT_TYPE_F32,
-                                        NNCRT_TYPE_F32, data);
-      nncrt_conv2d_backward_weights_layout(bx.data(), bdy.data(), bdw.data(),
-                                           GEOMETRY(c), NNCRT_TYPE_F32,
-                                           NNCRT_TYPE_F32, weights);
-      expectSameBits(y, by, dst, c.N, c.K, OP, "y", fwd);
-      expectSameBits(dx, bdx, src, c.N, c.C, P, "dx", data);
-      expectSameBits(dw, bdw, false, 0, 0, 0, "dw", weights);
-    }
+  nncrt_conv2d_forward_layout(x.data(), w.data(), b.data(), yLayout.data(),
+                              GEOMETRY(c), NNCRT_ACTIVATION_RELU, 0.0f,
+                              NNCRT_TYPE_F32, NNCRT_TYPE_F32, 0);
+  expectSameBits(y, yLayout, false, 0, 0, 0, "y", 0);
+  runConv<float>(c);
+}
+
+// On an AMX CPU a bf16 convolution runs channels-last whatever layout its
+// caller holds (the runtime reorders around it), so the caller's layout
+// changes no bit. Elsewhere oneDNN may pick a different kernel for a
+// plain and a blocked caller, with other rounding: not asserted there.
+TEST_P(ConvLayoutTest, BF16OnAMXEqualsThePlainCallBitwise) {
+  if (!nnc::test::cpuHasAMX())
+    GTEST_SKIP() << "this CPU has no AMX";
+  runConv<uint16_t>(GetParam());
 }
 
 // The Fashion-MNIST CNN's two layers (batch 8), a strided one, and one of
@@ -141,16 +200,6 @@ std::vector<float> tiedFloats(size_t n, std::mt19937 &rng) {
     x = r == 0 ? std::numeric_limits<float>::quiet_NaN() : r < 5 ? 0.0f : r - 5;
   }
   return v;
-}
-
-uint16_t toBF16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  return uint16_t(bits >> 16); // the test's values are exact in bf16
-}
-
-template <typename T> int32_t typeOf() {
-  return std::is_same_v<T, float> ? NNCRT_TYPE_F32 : NNCRT_TYPE_BF16;
 }
 
 template <typename T>
