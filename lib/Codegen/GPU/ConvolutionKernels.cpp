@@ -19,6 +19,14 @@
 // thread's sum in a fixed order, so results are the same bits at every
 // run and under every checkpoint plan.
 //
+// The mixed-precision calls (nncrt_conv2d_*_bf16, nncrt_pool2d_*_bf16) get
+// the same kernels on bf16 buffers: a convolution's implicit GEMM gathers
+// its bf16 operands through the same operands into the tensor-core
+// kernels' shared tiles and runs their mma.sync main loop
+// (emitTensorCoreProduct, f32 accumulators); pooling widens to f32. Each
+// result is rounded once to its buffer's type (nearest even), after the
+// bias and the activation, as the CPU runtime's calls do.
+//
 //===----------------------------------------------------------------------===//
 
 #include "ConvolutionKernels.h"
@@ -67,19 +75,38 @@ Value pointerOperand(RuntimeCallOp call, unsigned arg) {
   return index < 0 ? Value() : call->getOperand(index);
 }
 
-/// The memref's static NCHW (or OIHW) shape, or a located error.
+/// The memref's static NCHW (or OIHW) shape and element type, or a located
+/// error.
 LogicalResult checkShape(RuntimeCallOp call, Value v, StringRef what,
-                         ArrayRef<int64_t> expected) {
+                         ArrayRef<int64_t> expected, Type elem) {
   auto type = dyn_cast<MemRefType>(v.getType());
-  if (!type || !type.getElementType().isF32() ||
+  if (!type || type.getElementType() != elem ||
       !type.getLayout().isIdentity() || type.getShape() != expected) {
+    std::string elemName;
+    llvm::raw_string_ostream(elemName) << elem;
     InFlightDiagnostic d = call.emitOpError()
-                           << "needs its " << what
-                           << " as a dense row-major f32 buffer of shape [";
+                           << "needs its " << what << " as a dense row-major "
+                           << elemName << " buffer of shape [";
     llvm::interleave(expected, d, "x");
     return d << "] for its GPU kernel, got " << v.getType();
   }
   return success();
+}
+
+/// `v` as f32: a bf16 (or f16) value widened, exactly.
+Value widen(KernelScope &e, Value v) {
+  if (v.getType().isF32())
+    return v;
+  return e.b.create<arith::ExtFOp>(e.loc, e.b.getF32Type(), v);
+}
+
+/// Stores the f32 `v` at mem[at], rounded once (to nearest even) where mem
+/// holds bf16.
+void storeRounded(KernelScope &e, Value v, Value mem, ValueRange at) {
+  Type elem = cast<MemRefType>(mem.getType()).getElementType();
+  if (elem != v.getType())
+    v = e.b.create<arith::TruncFOp>(e.loc, elem, v);
+  e.b.create<memref::StoreOp>(e.loc, v, mem, at);
 }
 
 //===----------------------------------------------------------------------===//
@@ -125,6 +152,77 @@ struct Operand {
   std::function<Hoisted(Value mn)> hoist = [](Value) { return Hoisted(); };
 };
 
+/// A thread's loads of one operand's block tile: fixed (mn, kk) offsets
+/// within the tile, and what the operand's hoist computed from mn.
+struct StageItem {
+  Value mn, kk;
+  Operand::Hoisted hoisted;
+};
+
+/// The loads of a BX×BK tile of `op` spread over `threads` threads (the
+/// element i = tid + l·threads of the tile, along mn or k as the operand
+/// says), `base` the block's first row (or column).
+SmallVector<StageItem> planStage(KernelScope &e, const Operand &op, int64_t BX,
+                                 int64_t BK, int64_t threads, Value base) {
+  Value tid = e.threadId();
+  SmallVector<StageItem> items;
+  for (int64_t l = 0; l < ceilDiv(BX * BK, threads); ++l) {
+    Value i = l ? e.add(tid, e.idx(l * threads)) : tid;
+    StageItem it;
+    if (op.spread == Spread::AlongMN)
+      it = {e.add(base, e.rem(i, BX)), e.div(i, BX), {}};
+    else
+      it = {e.add(base, e.div(i, BK)), e.rem(i, BK), {}};
+    it.hoisted = op.hoist(it.mn);
+    items.push_back(it);
+  }
+  return items;
+}
+
+/// Stages the k tile at k0 of `op` (rows [0, size) of the product, k below
+/// K) into `tile`, at [kk][mn - base] (`kMajor`, the FMA kernel's tiles) or
+/// [mn - base][kk] (the tensor-core kernels'): the gather's value where it
+/// is valid, else a zero of the buffer's type, which adds exact zeros.
+void emitStage(KernelScope &e, const Operand &op, ArrayRef<StageItem> items,
+               int64_t BX, int64_t BK, int64_t threads, int64_t size, int64_t K,
+               Value tile, Value base, Value k0, bool kMajor) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Type elem = cast<MemRefType>(op.mem.getType()).getElementType();
+  Value zero =
+      e.entry.create<arith::ConstantOp>(loc, e.entry.getZeroAttr(elem));
+  Value tid = e.threadId();
+  for (auto [l, it] : llvm::enumerate(items)) {
+    auto one = [&, it = it] {
+      Value k = e.add(k0, it.kk);
+      Value inside = e.both(e.lt(it.mn, e.idx(size)), e.lt(k, e.idx(K)));
+      // The gather's coordinates are computed inside the guard, where
+      // mn and k are in range.
+      auto ifOp = b.create<scf::IfOp>(
+          loc, inside,
+          [&](OpBuilder &nb, Location l) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            auto [valid, at] = op.at(it.mn, it.hoisted, k);
+            Value v = valid
+                          ? e.loadIf(valid, op.mem, at)
+                          : b.create<memref::LoadOp>(l, op.mem, at).getResult();
+            b.create<scf::YieldOp>(l, v);
+          },
+          [&](OpBuilder &nb, Location l) { nb.create<scf::YieldOp>(l, zero); });
+      Value row = e.sub(it.mn, base);
+      b.create<memref::StoreOp>(loc, ifOp.getResult(0), tile,
+                                kMajor ? ValueRange{it.kk, row}
+                                       : ValueRange{row, it.kk});
+    };
+    // A tile smaller than the block: the last threads load nothing.
+    if (int64_t(l + 1) * threads > BX * BK)
+      e.ifThen(e.lt(e.add(tid, e.idx(l * threads)), e.idx(BX * BK)), one);
+    else
+      one();
+  }
+}
+
 /// C[m][n] = Σ_k A(m, k)·B(k, n) for group blockIdx.z, then `store(m, n,
 /// acc)` for each element inside [M, N). Tiles of A (BM×BK) and B (BK×BN)
 /// go through shared memory k-major; each thread keeps TM rows of TN
@@ -144,27 +242,8 @@ void emitImplicitGemm(KernelScope &e, Tiling t, int64_t M, int64_t N, int64_t K,
   Value bn = e.mul(e.blockId(gpu::Dimension::y), e.idx(t.BN));
   Value zero =
       e.entry.create<arith::ConstantOp>(loc, DenseElementsAttr::get(vn, 0.0f));
-
-  // A thread's loads of one tile: fixed (mn, kk) offsets within the tile.
-  struct Item {
-    Value mn, kk;
-    Operand::Hoisted hoisted;
-  };
-  auto plan = [&](const Operand &op, int64_t BX, Value base) {
-    SmallVector<Item> items;
-    for (int64_t l = 0; l < ceilDiv(BX * t.BK, NT); ++l) {
-      Value i = l ? e.add(tid, e.idx(l * NT)) : tid;
-      Item it;
-      if (op.spread == Spread::AlongMN)
-        it = {e.add(base, e.rem(i, BX)), e.div(i, BX), {}};
-      else
-        it = {e.add(base, e.div(i, t.BK)), e.rem(i, t.BK), {}};
-      it.hoisted = op.hoist(it.mn);
-      items.push_back(it);
-    }
-    return items;
-  };
-  SmallVector<Item> aItems = plan(A, t.BM, bm), bItems = plan(B, t.BN, bn);
+  SmallVector<StageItem> aItems = planStage(e, A, t.BM, t.BK, NT, bm),
+                         bItems = planStage(e, B, t.BN, t.BK, NT, bn);
 
   auto loop =
       b.create<scf::ForOp>(loc, e.idx(0), e.idx(ceilDiv(K, t.BK) * t.BK),
@@ -173,41 +252,8 @@ void emitImplicitGemm(KernelScope &e, Tiling t, int64_t M, int64_t N, int64_t K,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value k0 = loop.getInductionVar();
-    auto stage = [&](const Operand &op, ArrayRef<Item> items, int64_t BX,
-                     int64_t size, Value tile, Value base) {
-      for (auto [l, it] : llvm::enumerate(items)) {
-        auto one = [&, it = it] {
-          Value k = e.add(k0, it.kk);
-          Value inside = e.both(e.lt(it.mn, e.idx(size)), e.lt(k, e.idx(K)));
-          // The gather's coordinates are computed inside the guard, where
-          // mn and k are in range.
-          auto ifOp = b.create<scf::IfOp>(
-              loc, inside,
-              [&](OpBuilder &nb, Location l) {
-                OpBuilder::InsertionGuard g(b);
-                b.setInsertionPoint(nb.getInsertionBlock(),
-                                    nb.getInsertionPoint());
-                auto [valid, at] = op.at(it.mn, it.hoisted, k);
-                Value v =
-                    valid ? e.loadIf(valid, op.mem, at)
-                          : b.create<memref::LoadOp>(l, op.mem, at).getResult();
-                b.create<scf::YieldOp>(l, v);
-              },
-              [&](OpBuilder &nb, Location l) {
-                nb.create<scf::YieldOp>(l, e.f32(0.0));
-              });
-          b.create<memref::StoreOp>(loc, ifOp.getResult(0), tile,
-                                    ValueRange{it.kk, e.sub(it.mn, base)});
-        };
-        // A tile smaller than the block: the last threads load nothing.
-        if (int64_t(l + 1) * NT > BX * t.BK)
-          e.ifThen(e.lt(e.add(tid, e.idx(l * NT)), e.idx(BX * t.BK)), one);
-        else
-          one();
-      }
-    };
-    stage(A, aItems, t.BM, M, As, bm);
-    stage(B, bItems, t.BN, N, Bs, bn);
+    emitStage(e, A, aItems, t.BM, t.BK, NT, M, K, As, bm, k0, /*kMajor=*/true);
+    emitStage(e, B, bItems, t.BN, t.BK, NT, N, K, Bs, bn, k0, /*kMajor=*/true);
     b.create<gpu::BarrierOp>(loc);
     SmallVector<Value> acc(loop.getRegionIterArgs());
     Value rowOff = e.mul(ty, e.idx(t.TM)), colOff = e.mul(tx, e.idx(t.TN));
@@ -236,6 +282,34 @@ void emitImplicitGemm(KernelScope &e, Tiling t, int64_t M, int64_t N, int64_t K,
   }
 }
 
+/// The same product on tensor cores for bf16 operands: the tensor-core
+/// kernels' main loop (KernelBuilder.h, emitTensorCoreProduct: 64×64 block
+/// tiles of four warps, mma.sync m16n8k16, f32 accumulators, one fixed
+/// order of k) with each k tile gathered through the operands above into
+/// its [mn][k] tiles, then `store(m, n, acc)` inside [M, N).
+void emitTensorCoreImplicitGemm(
+    KernelScope &e, int64_t M, int64_t N, int64_t K, const Operand &A,
+    const Operand &B, Value As, Value Bs,
+    const std::function<void(Value, Value, Value)> &store) {
+  Value bm = e.mul(e.blockId(gpu::Dimension::x), e.idx(kTcBM));
+  Value bn = e.mul(e.blockId(gpu::Dimension::y), e.idx(kTcBN));
+  SmallVector<StageItem> aItems = planStage(e, A, kTcBM, kTcBK, kTcThreads, bm),
+                         bItems = planStage(e, B, kTcBN, kTcBK, kTcThreads, bn);
+  Type elem = cast<MemRefType>(A.mem.getType()).getElementType();
+  emitTensorCoreProduct(
+      e, elem, K, bm, bn, As, Bs,
+      [&](Value k0) {
+        emitStage(e, A, aItems, kTcBM, kTcBK, kTcThreads, M, K, As, bm, k0,
+                  /*kMajor=*/false);
+        emitStage(e, B, bItems, kTcBN, kTcBK, kTcThreads, N, K, Bs, bn, k0,
+                  /*kMajor=*/false);
+      },
+      [&](Value m, Value n, Value acc) {
+        e.ifThen(e.both(e.lt(m, e.idx(M)), e.lt(n, e.idx(N))),
+                 [&] { store(m, n, acc); });
+      });
+}
+
 constexpr int64_t kReduceBlock = 256, kFewBlocks = 264;
 
 /// C[m][n] = Σ_k A(m, k)·B(k, n) for m = blockIdx.y, n = blockIdx.x:
@@ -258,8 +332,9 @@ void emitDotPerBlock(KernelScope &e, int64_t K, const Operand &A,
     Value k = loop.getInductionVar();
     auto read = [&](const Operand &op, Value mn, const Operand::Hoisted &h) {
       auto [valid, at] = op.at(mn, h, k);
-      return valid ? e.loadIf(valid, op.mem, at)
-                   : b.create<memref::LoadOp>(loc, op.mem, at).getResult();
+      return widen(
+          e, valid ? e.loadIf(valid, op.mem, at)
+                   : b.create<memref::LoadOp>(loc, op.mem, at).getResult());
     };
     Value av = read(A, m, ah), bv = read(B, n, bh);
     b.create<scf::YieldOp>(
@@ -295,11 +370,15 @@ void emitDotPerBlock(KernelScope &e, int64_t K, const Operand &A,
 /// The three convolution kernels.
 enum class ConvKind { Forward, BackwardData, BackwardWeights };
 
+/// The kernel of a convolution call: f32 throughout, or (`bf16`, the
+/// _bf16 calls) bf16 x, w and dy with the result's type the call's last
+/// scalar (NNCRT_TYPE_*) and the bias f32.
 FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
-                                   RuntimeCallOp call, ConvKind kind) {
+                                   RuntimeCallOp call, ConvKind kind,
+                                   bool bf16) {
   ArrayAttr scalars = call.getScalars();
   bool forward = kind == ConvKind::Forward;
-  size_t expected = forward ? 20 : 18;
+  size_t expected = (forward ? 20 : 18) + (bf16 ? 1 : 0);
   if (scalars.size() != expected ||
       call.getPointers().size() != (forward ? 4 : 3))
     return call.emitOpError()
@@ -327,6 +406,19 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
         activation != NNCRT_ACTIVATION_LEAKY_RELU)
       return call.emitOpError() << "has an unknown activation " << activation;
   }
+  MLIRContext *ctx = mb.getContext();
+  Type f32 = Float32Type::get(ctx);
+  Type operandType = bf16 ? BFloat16Type::get(ctx) : f32, resultType = f32;
+  if (bf16) {
+    FailureOr<SmallVector<int64_t>> type =
+        integers(call, scalars.size() - 1, 1);
+    if (failed(type))
+      return failure();
+    if ((*type)[0] != NNCRT_TYPE_F32 && (*type)[0] != NNCRT_TYPE_BF16)
+      return call.emitOpError() << "has an unknown result type " << (*type)[0];
+    if ((*type)[0] == NNCRT_TYPE_BF16)
+      resultType = operandType;
+  }
   SmallVector<int64_t> xShape{g.N, g.C, g.H, g.W},
       wShape{g.K, g.channelsPerGroup(), g.KH, g.KW},
       yShape{g.N, g.K, g.OH, g.OW};
@@ -350,15 +442,17 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
     Value v;
     StringRef what;
     ArrayRef<int64_t> shape;
+    Type elem;
   };
   SmallVector<int64_t> biasShape{g.K};
-  for (Expect ex :
-       {Expect{x, "input", xShape}, Expect{w, "weight", wShape},
-        Expect{bias, "bias", biasShape}, Expect{y, "output", yShape},
-        Expect{dy, "output gradient", yShape},
-        Expect{dx, "input gradient", xShape},
-        Expect{dw, "weight gradient", wShape}})
-    if (ex.v && failed(checkShape(call, ex.v, ex.what, ex.shape)))
+  for (Expect ex : {Expect{x, "input", xShape, operandType},
+                    Expect{w, "weight", wShape, operandType},
+                    Expect{bias, "bias", biasShape, f32},
+                    Expect{y, "output", yShape, resultType},
+                    Expect{dy, "output gradient", yShape, operandType},
+                    Expect{dx, "input gradient", xShape, resultType},
+                    Expect{dw, "weight gradient", wShape, resultType}})
+    if (ex.v && failed(checkShape(call, ex.v, ex.what, ex.shape, ex.elem)))
       return failure();
   if (!(forward                          ? x && w && y
         : kind == ConvKind::BackwardData ? dy && w && dx
@@ -375,30 +469,37 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
                    : kind == ConvKind::BackwardData ? g.backwardDataMNK()
                                                     : g.backwardWeightsMNK();
   Tiling t = chooseTiling(N);
-  MLIRContext *ctx = mb.getContext();
   llvm::SetVector<Value> operandSet;
   for (Value o : {x, dy, w, bias, y, dx, dw})
     if (o)
       operandSet.insert(o);
   Launch launch;
   launch.operands.assign(operandSet.begin(), operandSet.end());
+  // The GEMM's block tile: the FMA kernel's, or the tensor cores' 64×64.
+  int64_t BM = bf16 ? kTcBM : t.BM, BN = bf16 ? kTcBN : t.BN;
   // A weight gradient with few filters and taps (M·N) over a long k
   // (N·OH·OW) would leave the GEMM's grid a few blocks on a machine of
   // 100+ SMs, each looping over all of k: it gets a block per element
-  // instead, its threads striding over k, then a fixed tree.
+  // instead, its threads striding over k, then a fixed tree (bf16 widened
+  // to f32: the Fashion CNN's first layer, 32 × 9 outputs over 100 352
+  // pixels, would be one tensor-core block).
   bool perElement =
       kind == ConvKind::BackwardWeights && K >= 1024 && M <= kMaxGridYZ &&
-      ceilDiv(M, t.BM) * ceilDiv(N, t.BN) * g.groups < kFewBlocks &&
-      M * N * g.groups > ceilDiv(M, t.BM) * ceilDiv(N, t.BN) * g.groups;
-  // Shared tiles, k-major, padded by 4 floats against bank conflicts of
-  // the scalar stores (rows stay 16-byte aligned for the vector reads); or
-  // the warps' partial sums.
+      ceilDiv(M, BM) * ceilDiv(N, BN) * g.groups < kFewBlocks &&
+      M * N * g.groups > ceilDiv(M, BM) * ceilDiv(N, BN) * g.groups;
+  // Shared tiles: k-major f32, padded by 4 floats against bank conflicts of
+  // the scalar stores (rows stay 16-byte aligned for the vector reads); the
+  // tensor cores' [mn][k] bf16 tiles; or the warps' partial sums.
   SmallVector<Type> shared{sharedTile(ctx, t.BK, t.BM + 4),
                            sharedTile(ctx, t.BK, t.BN + 4)};
+  if (bf16)
+    shared = {tensorCoreTile(ctx, operandType, kTcBM),
+              tensorCoreTile(ctx, operandType, kTcBN)};
   if (perElement)
     shared = {sharedTile(ctx, 1, kReduceBlock / 32)};
-  launch.kernel = createKernel(mb, name, call.getLoc(), launch.operands, shared,
-                               perElement ? kReduceBlock : t.threads());
+  int64_t threads = perElement ? kReduceBlock : bf16 ? kTcThreads : t.threads();
+  launch.kernel =
+      createKernel(mb, name, call.getLoc(), launch.operands, shared, threads);
   KernelScope e(launch.kernel, call.getLoc());
   auto arg = [&](Value v) -> Value {
     if (!v)
@@ -450,7 +551,7 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
                 : b.create<arith::MulFOp>(loc, e.f32(slope), acc).getResult();
         acc = b.create<arith::SelectOp>(loc, pos, acc, neg);
       }
-      b.create<memref::StoreOp>(loc, acc, Y, at);
+      storeRounded(e, acc, Y, at);
     };
     break;
   case ConvKind::BackwardData:
@@ -465,8 +566,8 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
          },
          Wt, Spread::AlongMN};
     store = [&](Value m, Value n, Value acc) {
-      b.create<memref::StoreOp>(
-          loc, acc, DX, vec(ix.gradInput(group, ix.pixel(m, g.H, g.W), n)));
+      storeRounded(e, acc, DX,
+                   vec(ix.gradInput(group, ix.pixel(m, g.H, g.W), n)));
     };
     break;
   case ConvKind::BackwardWeights:
@@ -481,7 +582,7 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
          },
          X, Spread::AlongK};
     store = [&](Value m, Value n, Value acc) {
-      b.create<memref::StoreOp>(loc, acc, DW, vec(ix.gradWeight(group, m, n)));
+      storeRounded(e, acc, DW, vec(ix.gradWeight(group, m, n)));
     };
     break;
   }
@@ -492,10 +593,13 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
     launch.block = {kReduceBlock, 1, 1};
     return launch;
   }
-  emitImplicitGemm(e, t, M, N, K, A, B, wg[0], wg[1], store);
+  if (bf16)
+    emitTensorCoreImplicitGemm(e, M, N, K, A, B, wg[0], wg[1], store);
+  else
+    emitImplicitGemm(e, t, M, N, K, A, B, wg[0], wg[1], store);
   e.finish();
-  launch.grid = {ceilDiv(M, t.BM), ceilDiv(N, t.BN), g.groups};
-  launch.block = {t.threads(), 1, 1};
+  launch.grid = {ceilDiv(M, BM), ceilDiv(N, BN), g.groups};
+  launch.block = {threads, 1, 1};
   return launch;
 }
 
@@ -554,8 +658,8 @@ std::array<Value, 3> windowArgmax(KernelScope &e, PoolIndexing<KernelScope> &ix,
                 OpBuilder::InsertionGuard gd(b);
                 b.setInsertionPoint(nb.getInsertionBlock(),
                                     nb.getInsertionPoint());
-                Value v = b.create<memref::LoadOp>(
-                    l, X, ValueRange{bc[0], bc[1], h, w});
+                Value v = widen(e, b.create<memref::LoadOp>(
+                                       l, X, ValueRange{bc[0], bc[1], h, w}));
                 Value greater = b.create<arith::CmpFOp>(
                     l, arith::CmpFPredicate::OGT, v, c[0]);
                 Value nan =
@@ -573,8 +677,11 @@ std::array<Value, 3> windowArgmax(KernelScope &e, PoolIndexing<KernelScope> &ix,
   return {r[0], r[1], r[2]};
 }
 
+/// The kernel of a pooling call on f32 buffers, or (`bf16`, the _bf16
+/// calls) bf16 ones: values widened to f32 (exactly), sums and means in
+/// f32, each result rounded once.
 FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
-                               RuntimeCallOp call, bool backward) {
+                               RuntimeCallOp call, bool backward, bool bf16) {
   ArrayAttr scalars = call.getScalars();
   if (scalars.size() != 15 || call.getPointers().size() != (backward ? 3u : 2u))
     return call.emitOpError()
@@ -604,12 +711,16 @@ FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
   if (!backward ? !y : !dy || !dx)
     return call.emitOpError("has a null pointer where its GPU kernel needs "
                             "a buffer");
-  if (x && (max || !backward) && failed(checkShape(call, x, "input", xShape)))
+  Type elem = bf16 ? Type(BFloat16Type::get(mb.getContext()))
+                   : Type(Float32Type::get(mb.getContext()));
+  if (x && (max || !backward) &&
+      failed(checkShape(call, x, "input", xShape, elem)))
     return failure();
-  if (!backward && failed(checkShape(call, y, "output", yShape)))
+  if (!backward && failed(checkShape(call, y, "output", yShape, elem)))
     return failure();
-  if (backward && (failed(checkShape(call, dy, "output gradient", yShape)) ||
-                   failed(checkShape(call, dx, "input gradient", xShape))))
+  if (backward &&
+      (failed(checkShape(call, dy, "output gradient", yShape, elem)) ||
+       failed(checkShape(call, dx, "input gradient", xShape, elem))))
     return failure();
   Value out = backward ? dx : y;
   for (Value in : call.getInputs())
@@ -667,15 +778,15 @@ FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
           return forRange(e, g.KW, s, [&](Value kw, ValueRange s) {
             auto [okH, h] = ix.row(r, kh);
             auto [okW, w] = ix.col(c, kw);
-            Value v =
-                e.loadIf(e.both(okH, okW), X, ValueRange{bc[0], bc[1], h, w});
+            Value v = widen(e, e.loadIf(e.both(okH, okW), X,
+                                        ValueRange{bc[0], bc[1], h, w}));
             return SmallVector<Value>{
                 b.create<arith::AddFOp>(loc, s[0], v).getResult()};
           });
         })[0];
         result = b.create<arith::DivFOp>(loc, sum, divisor(r, c));
       }
-      b.create<memref::StoreOp>(loc, result, Y, ValueRange{bc[0], bc[1], r, c});
+      storeRounded(e, result, Y, ValueRange{bc[0], bc[1], r, c});
       return;
     }
     // The backward gathers: the windows that hold input (r, c), in
@@ -694,8 +805,8 @@ FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
               OpBuilder::InsertionGuard gd(b);
               b.setInsertionPoint(nb.getInsertionBlock(),
                                   nb.getInsertionPoint());
-              Value d = b.create<memref::LoadOp>(
-                  l, DY, ValueRange{bc[0], bc[1], oh, ow});
+              Value d = widen(e, b.create<memref::LoadOp>(
+                                     l, DY, ValueRange{bc[0], bc[1], oh, ow}));
               if (max) {
                 std::array<Value, 3> pick =
                     windowArgmax(e, ix, g, X, bc, oh, ow);
@@ -718,7 +829,7 @@ FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
         return SmallVector<Value>{ifOp.getResult(0)};
       });
     })[0];
-    b.create<memref::StoreOp>(loc, sum, DX, ValueRange{bc[0], bc[1], r, c});
+    storeRounded(e, sum, DX, ValueRange{bc[0], bc[1], r, c});
   });
   e.finish();
   launch.grid = {ceilDiv(total, kPoolBlock), 1, 1};
@@ -728,34 +839,63 @@ FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
 
 } // namespace
 
+namespace {
+/// The calls with a kernel here, and what each builds.
+enum class LibraryKernel { Conv, Pool };
+struct LibraryCallee {
+  StringLiteral name;
+  LibraryKernel kernel;
+  ConvKind conv; // Conv only.
+  bool backward; // Pool only.
+  bool bf16;
+};
+constexpr LibraryCallee kLibraryCallees[] = {
+    {"nncrt_conv2d_forward", LibraryKernel::Conv, ConvKind::Forward, false,
+     false},
+    {"nncrt_conv2d_backward_data", LibraryKernel::Conv, ConvKind::BackwardData,
+     false, false},
+    {"nncrt_conv2d_backward_weights", LibraryKernel::Conv,
+     ConvKind::BackwardWeights, false, false},
+    {"nncrt_pool2d_forward", LibraryKernel::Pool, {}, false, false},
+    {"nncrt_pool2d_backward", LibraryKernel::Pool, {}, true, false},
+    {"nncrt_conv2d_forward_bf16", LibraryKernel::Conv, ConvKind::Forward, false,
+     true},
+    {"nncrt_conv2d_backward_data_bf16", LibraryKernel::Conv,
+     ConvKind::BackwardData, false, true},
+    {"nncrt_conv2d_backward_weights_bf16", LibraryKernel::Conv,
+     ConvKind::BackwardWeights, false, true},
+    {"nncrt_pool2d_forward_bf16", LibraryKernel::Pool, {}, false, true},
+    {"nncrt_pool2d_backward_bf16", LibraryKernel::Pool, {}, true, true},
+};
+
+const LibraryCallee *lookupCallee(StringRef name) {
+  for (const LibraryCallee &c : kLibraryCallees)
+    if (c.name == name)
+      return &c;
+  return nullptr;
+}
+} // namespace
+
 bool gpu_codegen::hasLibraryKernel(RuntimeCallOp call) {
-  return llvm::is_contained(getLibraryKernelCallees(), call.getCallee());
+  return lookupCallee(call.getCallee()) != nullptr;
 }
 
 ArrayRef<StringLiteral> gpu_codegen::getLibraryKernelCallees() {
-  static constexpr StringLiteral callees[] = {
-      "nncrt_conv2d_forward", "nncrt_conv2d_backward_data",
-      "nncrt_conv2d_backward_weights", "nncrt_pool2d_forward",
-      "nncrt_pool2d_backward"};
-  return callees;
+  static const SmallVector<StringLiteral> names = llvm::map_to_vector(
+      kLibraryCallees, [](const LibraryCallee &c) { return c.name; });
+  return names;
 }
 
 FailureOr<Launch> gpu_codegen::buildLibraryKernel(OpBuilder &mb, StringRef name,
                                                   RuntimeCallOp call) {
-  StringRef callee = call.getCallee();
   if (call.getNumResults() != 0)
     return call.emitOpError("must be bufferized before its GPU kernel is "
                             "built");
-  if (callee == "nncrt_conv2d_forward")
-    return buildConvolution(mb, name, call, ConvKind::Forward);
-  if (callee == "nncrt_conv2d_backward_data")
-    return buildConvolution(mb, name, call, ConvKind::BackwardData);
-  if (callee == "nncrt_conv2d_backward_weights")
-    return buildConvolution(mb, name, call, ConvKind::BackwardWeights);
-  if (callee == "nncrt_pool2d_forward")
-    return buildPooling(mb, name, call, /*backward=*/false);
-  if (callee == "nncrt_pool2d_backward")
-    return buildPooling(mb, name, call, /*backward=*/true);
-  return call.emitOpError()
-         << "calls '" << callee << "', which has no GPU kernel";
+  const LibraryCallee *callee = lookupCallee(call.getCallee());
+  if (!callee)
+    return call.emitOpError()
+           << "calls '" << call.getCallee() << "', which has no GPU kernel";
+  if (callee->kernel == LibraryKernel::Conv)
+    return buildConvolution(mb, name, call, callee->conv, callee->bf16);
+  return buildPooling(mb, name, call, callee->backward, callee->bf16);
 }

@@ -25,8 +25,8 @@
 
 namespace mlir::nnc::gpu_codegen {
 
-/// The callees whose calls get a kernel here (the f32 convolutions and
-/// pooling of CPURuntime.h).
+/// The callees whose calls get a kernel here (the convolutions and pooling
+/// of CPURuntime.h, f32 and bf16: the bf16 convolutions on tensor cores).
 ArrayRef<StringLiteral> getLibraryKernelCallees();
 
 /// Whether `call` is one of them.

@@ -127,7 +127,11 @@ SmallVector<Value> KernelScope::apply(AffineMap map, ValueRange ivs) {
 }
 
 Value KernelScope::loadIf(Value valid, Value mem, ValueRange at) {
-  Value zero = f32(0.0);
+  Type elem = cast<MemRefType>(mem.getType()).getElementType();
+  Value zero =
+      elem.isF32()
+          ? f32(0.0)
+          : entry.create<arith::ConstantOp>(loc, entry.getZeroAttr(elem));
   auto ifOp = b.create<scf::IfOp>(
       loc, valid,
       [&](OpBuilder &nb, Location l) {
@@ -484,8 +488,7 @@ struct IndexExpr {
 /// shared load; rows are padded by 8 elements (80 bytes: the 8 rows a
 /// fragment load touches fall in distinct banks, and rows stay 16-byte
 /// aligned for the 128-bit stores that fill them).
-constexpr int64_t kTcBM = 64, kTcBN = 64, kTcBK = 32, kTcPad = 8,
-                  kTcThreads = 128, kTcWarpM = 32, kTcWarpN = 32;
+constexpr int64_t kTcPad = 8, kTcWarpM = 32, kTcWarpN = 32;
 constexpr int64_t kTcMTiles = kTcWarpM / mma::kM, kTcNTiles = kTcWarpN / mma::kN;
 
 /// D = A·B + C on one 16×8×16 tile, f32 accumulators. f16 is
@@ -521,11 +524,9 @@ void emitTensorCoreMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
                           Value alphaArg) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  MLIRContext *ctx = b.getContext();
   Type elem = cast<MemRefType>(A.getType()).getElementType();
   Type outElem = cast<MemRefType>(C.getType()).getElementType();
   auto f32 = b.getF32Type();
-  const bool isBF16 = elem.isBF16();
   if (!guarded)
     for (Value v : {A, B})
       b.create<memref::AssumeAlignmentOp>(loc, v, 16);
@@ -533,9 +534,6 @@ void emitTensorCoreMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
   Value tid = k.threadId();
   Value bm = k.mul(k.blockId(gpu::Dimension::y), k.idx(kTcBM));
   Value bn = k.mul(k.blockId(gpu::Dimension::x), k.idx(kTcBN));
-  Value warp = k.div(tid, 32), lane = k.rem(tid, 32);
-  Value wm = k.mul(k.div(warp, 2), k.idx(kTcWarpM));
-  Value wn = k.mul(k.rem(warp, 2), k.idx(kTcWarpN));
   Value zeroElem =
       k.entry.create<arith::ConstantOp>(loc, b.getFloatAttr(elem, 0.0));
   auto lt = [&](Value a, int64_t n) {
@@ -591,6 +589,74 @@ void emitTensorCoreMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
     }
   };
 
+  // Epilogue, element by element of the C fragments.
+  Value alphaValue = k.f32(mm.alpha);
+  if (alphaArg) {
+    Value s = b.create<memref::LoadOp>(loc, alphaArg);
+    alphaValue =
+        mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alphaValue);
+  }
+  Value fzero = k.f32(0.0), slope = k.f32(epi.slope);
+  auto epilogue = [&](Value row, Value col, Value x) {
+    OpBuilder::InsertionGuard g(b);
+    if (guarded) {
+      Value inside = b.create<arith::AndIOp>(loc, lt(row, mm.M), lt(col, mm.N));
+      auto ifOp = b.create<scf::IfOp>(loc, inside, /*withElse=*/false);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    }
+    if (mm.alpha != 1.0 || alphaArg)
+      x = b.create<arith::MulFOp>(loc, x, alphaValue);
+    if (beta != 0.0) {
+      Value old = b.create<memref::LoadOp>(loc, C, ValueRange{row, col});
+      x = b.create<math::FmaOp>(loc, old, k.f32(beta), x);
+    }
+    if (bias)
+      x = b.create<arith::AddFOp>(
+          loc, x, b.create<memref::LoadOp>(loc, bias, ValueRange{col}));
+    if (epi.activation != MatmulEpilogue::Activation::None) {
+      // x > 0 ? x : 0 (or slope·x), as the CPU runtime's post-op.
+      Value pos =
+          b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, fzero);
+      Value neg = epi.activation == MatmulEpilogue::Activation::Relu
+                      ? fzero
+                      : b.create<arith::MulFOp>(loc, x, slope).getResult();
+      x = b.create<arith::SelectOp>(loc, pos, x, neg);
+    }
+    if (outElem != f32)
+      x = b.create<arith::TruncFOp>(loc, outElem, x);
+    b.create<memref::StoreOp>(loc, x, C, ValueRange{row, col});
+  };
+  emitTensorCoreProduct(
+      k, elem, mm.K, bm, bn, As, Bs,
+      [&](Value k0) {
+        stage(A, !mm.lhsTransposed, bm, mm.M, As, k0);
+        stage(B, mm.rhsTransposed, bn, mm.N, Bs, k0);
+      },
+      epilogue);
+}
+} // namespace
+
+MemRefType gpu_codegen::tensorCoreTile(MLIRContext *ctx, Type elem,
+                                       int64_t rows) {
+  return MemRefType::get({rows, kTcBK + kTcPad}, elem,
+                         MemRefLayoutAttrInterface{},
+                         IntegerAttr::get(IntegerType::get(ctx, 64), 3));
+}
+
+void gpu_codegen::emitTensorCoreProduct(
+    KernelScope &k, Type elem, int64_t K, Value bm, Value bn, Value As,
+    Value Bs, function_ref<void(Value)> stage,
+    function_ref<void(Value, Value, Value)> store) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  MLIRContext *ctx = b.getContext();
+  auto f32 = b.getF32Type();
+  const bool isBF16 = elem.isBF16();
+  Value tid = k.threadId();
+  Value warp = k.div(tid, 32), lane = k.rem(tid, 32);
+  Value wm = k.mul(k.div(warp, 2), k.idx(kTcWarpM));
+  Value wn = k.mul(k.rem(warp, 2), k.idx(kTcWarpN));
+
   // The lane's fragment coordinates (PTX ISA layouts, MmaFragments.h), in
   // its warp's tile.
   IndexExpr laneE{&k, lane};
@@ -602,17 +668,14 @@ void emitTensorCoreMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
   for (int64_t i = 0; i < 4; ++i)
     cCoord.push_back(mma::fragmentCoord(mma::Fragment::C, laneE, i));
 
-  Value fzero = k.f32(0.0);
-  SmallVector<Value> init(kTcMTiles * kTcNTiles * 4, fzero);
-  auto loop = b.create<scf::ForOp>(loc, k.idx(0),
-                                   k.idx(ceilDiv(mm.K, kTcBK) * kTcBK),
-                                   k.idx(kTcBK), init);
+  SmallVector<Value> init(kTcMTiles * kTcNTiles * 4, k.f32(0.0));
+  auto loop = b.create<scf::ForOp>(
+      loc, k.idx(0), k.idx(ceilDiv(K, kTcBK) * kTcBK), k.idx(kTcBK), init);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(loop.getBody());
     Value k0 = loop.getInductionVar();
-    stage(A, !mm.lhsTransposed, bm, mm.M, As, k0);
-    stage(B, mm.rhsTransposed, bn, mm.N, Bs, k0);
+    stage(k0);
     b.create<gpu::BarrierOp>(loc);
     SmallVector<Value> acc(loop.getRegionIterArgs());
     auto v2 = VectorType::get({2}, elem);
@@ -651,51 +714,14 @@ void emitTensorCoreMatmul(KernelScope &k, const MatmulOperands &mm, double beta,
     b.create<scf::YieldOp>(loc, acc);
   }
 
-  // Epilogue, element by element of the C fragments.
-  Value alphaValue = k.f32(mm.alpha);
-  if (alphaArg) {
-    Value s = b.create<memref::LoadOp>(loc, alphaArg);
-    alphaValue =
-        mm.alpha == 1.0 ? s : b.create<arith::MulFOp>(loc, s, alphaValue);
-  }
-  Value slope = k.f32(epi.slope);
+  // Each accumulator at its row and column of the product.
   for (int64_t mt = 0; mt < kTcMTiles; ++mt)
     for (int64_t nt = 0; nt < kTcNTiles; ++nt)
-      for (int64_t i = 0; i < 4; ++i) {
-        Value row = k.add(k.add(bm, wm), (cCoord[i].row + mt * mma::kM).v);
-        Value col = k.add(k.add(bn, wn), (cCoord[i].col + nt * mma::kN).v);
-        OpBuilder::InsertionGuard g(b);
-        if (guarded) {
-          Value inside =
-              b.create<arith::AndIOp>(loc, lt(row, mm.M), lt(col, mm.N));
-          auto ifOp = b.create<scf::IfOp>(loc, inside, /*withElse=*/false);
-          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-        }
-        Value x = loop.getResult((mt * kTcNTiles + nt) * 4 + i);
-        if (mm.alpha != 1.0 || alphaArg)
-          x = b.create<arith::MulFOp>(loc, x, alphaValue);
-        if (beta != 0.0) {
-          Value old = b.create<memref::LoadOp>(loc, C, ValueRange{row, col});
-          x = b.create<math::FmaOp>(loc, old, k.f32(beta), x);
-        }
-        if (bias)
-          x = b.create<arith::AddFOp>(
-              loc, x, b.create<memref::LoadOp>(loc, bias, ValueRange{col}));
-        if (epi.activation != MatmulEpilogue::Activation::None) {
-          // x > 0 ? x : 0 (or slope·x), as the CPU runtime's post-op.
-          Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT,
-                                              x, fzero);
-          Value neg = epi.activation == MatmulEpilogue::Activation::Relu
-                          ? fzero
-                          : b.create<arith::MulFOp>(loc, x, slope).getResult();
-          x = b.create<arith::SelectOp>(loc, pos, x, neg);
-        }
-        if (outElem != f32)
-          x = b.create<arith::TruncFOp>(loc, outElem, x);
-        b.create<memref::StoreOp>(loc, x, C, ValueRange{row, col});
-      }
+      for (int64_t i = 0; i < 4; ++i)
+        store(k.add(k.add(bm, wm), (cCoord[i].row + mt * mma::kM).v),
+              k.add(k.add(bn, wn), (cCoord[i].col + nt * mma::kN).v),
+              loop.getResult((mt * kTcNTiles + nt) * 4 + i));
 }
-} // namespace
 
 FailureOr<Launch> gpu_codegen::buildTensorCoreMatmulKernel(
     OpBuilder &mb, StringRef name, const MatmulOperands &mm, double beta,
@@ -716,15 +742,12 @@ FailureOr<Launch> gpu_codegen::buildTensorCoreMatmulKernel(
   if (mm.alphaScalar)
     operands.push_back(mm.alphaScalar);
   bool guarded = mm.M % kTcBM || mm.N % kTcBN || mm.K % kTcBK;
-  auto tile = [&](int64_t rows) {
-    return MemRefType::get({rows, kTcBK + kTcPad}, elem,
-                           MemRefLayoutAttrInterface{},
-                           IntegerAttr::get(IntegerType::get(ctx, 64), 3));
-  };
   Launch launch;
   launch.operands = operands;
-  launch.kernel = createKernel(mb, name, loc, operands,
-                               {tile(kTcBM), tile(kTcBN)}, kTcThreads);
+  launch.kernel = createKernel(
+      mb, name, loc, operands,
+      {tensorCoreTile(ctx, elem, kTcBM), tensorCoreTile(ctx, elem, kTcBN)},
+      kTcThreads);
   KernelScope k(launch.kernel, loc);
   auto args = launch.kernel.getArguments();
   auto wg = launch.kernel.getWorkgroupAttributions();

@@ -80,7 +80,8 @@ struct KernelScope {
   SmallVector<Value> delinearize(Value linear, ArrayRef<int64_t> sizes);
   /// The operand indices `map` gives at loop coordinates `ivs`.
   SmallVector<Value> apply(AffineMap map, ValueRange ivs);
-  /// mem[at] (f32) when `valid`, else 0 (the load never runs out of bounds).
+  /// mem[at] when `valid`, else 0 of its element type (the load never runs
+  /// out of bounds).
   Value loadIf(Value valid, Value mem, ValueRange at);
   /// Runs `body` at the start of an scf.if on `cond`.
   template <typename Fn> void ifThen(Value cond, Fn body) {
@@ -141,6 +142,29 @@ FailureOr<Launch> buildTensorCoreMatmulKernel(OpBuilder &moduleBuilder,
                                               double beta,
                                               const MatmulEpilogue &epilogue,
                                               Location loc);
+
+/// The tensor-core kernels' block tile: 64×64 outputs of four warps
+/// (32×32 each), k tiles of 32, 128 threads.
+constexpr int64_t kTcBM = 64, kTcBN = 64, kTcBK = 32, kTcThreads = 128;
+
+/// A workgroup tile of `rows` × kTcBK elements of `elem` (bf16 or f16), k
+/// contiguous, rows padded against bank conflicts: what the stage of
+/// emitTensorCoreProduct fills.
+MemRefType tensorCoreTile(MLIRContext *ctx, Type elem, int64_t rows);
+
+/// The main loop of the tensor-core kernels, for builders that gather their
+/// own operands (the matmuls above, the bf16 convolutions' implicit GEMMs):
+/// for each k tile k0 = 0, kTcBK, ... below K rounded up, `stage(k0)`
+/// fills `As` [kTcBM][k] and `Bs` [kTcBN][k] (tensorCoreTile) with the
+/// block's rows of A and columns of B at k0 + [0, kTcBK), zeros outside the
+/// product; then each warp's mma.sync on them between barriers, in one
+/// fixed order. Last `store(row, col, acc)` for each of the thread's f32
+/// accumulators, at its row and column of the product (bm + [0, kTcBM),
+/// bn + [0, kTcBN): the caller guards the edges).
+void emitTensorCoreProduct(
+    KernelScope &k, Type elem, int64_t K, Value bm, Value bn, Value As,
+    Value Bs, function_ref<void(Value k0)> stage,
+    function_ref<void(Value row, Value col, Value acc)> store);
 
 /// An `nn.runtime_call` of `nncrt_gemm_bf16` on buffers (a product with a
 /// bf16 result, its bias and ReLU/leaky ReLU fused, as oneDNN computes it

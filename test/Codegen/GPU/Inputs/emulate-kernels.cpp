@@ -13,8 +13,21 @@
 // the same data: max pooling bit for bit (ties and NaNs), the rest within
 // 1e-5 relative (oneDNN sums in another order).
 //
+// The bf16 kernels run as many threads a block as their launch says (128
+// for the tensor-core convolutions); emu_mma_bf16 is mma.sync m16n8k16
+// with bf16 multiplicands and f32 accumulators, a warp-wide operation: each
+// lane publishes its fragment registers, every lane rebuilds the 16×16 A
+// and 16×8 B tiles through MmaFragments.h's layout (unit-tested against
+// the PTX ISA's tables) and adds its four elements of A·B to its C in f32.
+// bf16 results are compared within 2^-7 relative (one bf16 rounding: the
+// f32 sums, which differ from oneDNN's in order by ~1e-7, can round to
+// the neighbouring bf16 value, at most 2^-7 of the value away); f32 results
+// (bf16 products are exact in f32) within 1e-5 as above; bf16 max pooling
+// bit for bit.
+//
 //===----------------------------------------------------------------------===//
 #include "emulate-grids.h"
+#include "nnc/Codegen/GPU/MmaFragments.h"
 #include "nnc/Runtime/CPU/CPURuntime.h"
 #include <barrier>
 #include <cmath>
@@ -34,6 +47,7 @@ struct Shared {
 struct Warp {
   std::barrier<> bar{32};
   float slot[32];
+  uint32_t a[32][4], b[32][2];
 };
 thread_local std::barrier<> *current;
 thread_local Warp *warp;
@@ -46,6 +60,67 @@ extern "C" float emu_shuffle_xor(float v, int32_t offset) {
   warp->bar.arrive_and_wait();
   return r;
 }
+float fromBF16(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+/// Rounded to nearest even (NaN stays a NaN).
+uint16_t toBF16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if (std::isnan(f))
+    return uint16_t((u >> 16) | 0x40);
+  return uint16_t((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+/// llc keeps bf16 values in f32 registers on this CPU and narrows them
+/// through this libgcc (13+) or compiler-rt function, which not every
+/// toolchain has; it narrows only values that came from bf16 (exact): the
+/// kernels' own roundings are arith.truncf, expanded by arith-expand. The
+/// bf16 result goes back in the low half of xmm0 (LLVM's x86-64 ABI for
+/// bf16): a float whose bits are the bf16's carries it there.
+extern "C" float __truncsfbf2(float f) {
+  uint32_t u = toBF16(f);
+  float r;
+  std::memcpy(&r, &u, 4);
+  return r;
+}
+thread_local float mmaD[4];
+extern "C" void emu_mma_bf16(uint32_t a0, uint32_t a1, uint32_t a2,
+                             uint32_t a3, uint32_t b0, uint32_t b1, float c0,
+                             float c1, float c2, float c3) {
+  using namespace mlir::nnc::mma;
+  uint32_t *a = warp->a[lane], *b = warp->b[lane];
+  a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, b[0] = b0, b[1] = b1;
+  warp->bar.arrive_and_wait();
+  // Element e of a fragment is the (e % 2)-th half of register e / 2.
+  auto half = [](uint32_t r, i64 e) { return fromBF16(uint16_t(r >> (16 * (e % 2)))); };
+  float A[kM][kK], B[kK][kN];
+  for (i64 l = 0; l < 32; ++l) {
+    for (i64 e = 0; e < elementsPerLane(Fragment::A); ++e) {
+      auto c = fragmentCoord<i64>(Fragment::A, l, e);
+      A[c.row][c.col] = half(warp->a[l][e / 2], e);
+    }
+    for (i64 e = 0; e < elementsPerLane(Fragment::B); ++e) {
+      auto c = fragmentCoord<i64>(Fragment::B, l, e);
+      B[c.row][c.col] = half(warp->b[l][e / 2], e);
+    }
+  }
+  float cs[4] = {c0, c1, c2, c3};
+  for (i64 i = 0; i < 4; ++i) {
+    auto c = fragmentCoord<i64>(Fragment::C, i64(lane), i);
+    float sum = cs[i];
+    for (i64 k = 0; k < kK; ++k)
+      sum += A[c.row][k] * B[k][c.col];
+    mmaD[i] = sum;
+  }
+  warp->bar.arrive_and_wait();
+}
+extern "C" float emu_mma_d0() { return mmaD[0]; }
+extern "C" float emu_mma_d1() { return mmaD[1]; }
+extern "C" float emu_mma_d2() { return mmaD[2]; }
+extern "C" float emu_mma_d3() { return mmaD[3]; }
 #define K2(name) extern "C" void name(float *, float *, i64, i64, i64, i64);
 #define K3(name)                                                               \
   extern "C" void name(float *, float *, float *, i64, i64, i64, i64);
@@ -59,16 +134,30 @@ C4(conv_0)
 C3(conv_1) C3(conv_2) K2(pool_3) K3(pool_4) K2(pool_5) K2(pool_6) C3(conv_7)
     C3(conv_8) C3(conv_9) extern "C" void conv_10(float *, float *, float *,
                                                   float *, i64, i64, i64, i64);
+// The bf16 kernels: buffers of any type, then the block and thread ids.
+using Ptr = void *;
+extern "C" {
+void conv_11(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, i64, i64, i64, i64);
+void conv_12(Ptr, Ptr, Ptr, Ptr, Ptr, i64, i64, i64, i64);
+void conv_13(Ptr, Ptr, Ptr, Ptr, Ptr, i64, i64, i64, i64);
+void conv_14(Ptr, Ptr, Ptr, Ptr, Ptr, i64, i64, i64, i64);
+void conv_15(Ptr, Ptr, Ptr, Ptr, i64, i64, i64, i64);
+void pool_16(Ptr, Ptr, i64, i64, i64, i64);
+void pool_17(Ptr, Ptr, Ptr, i64, i64, i64, i64);
+void pool_18(Ptr, Ptr, i64, i64, i64, i64);
+void pool_19(Ptr, Ptr, i64, i64, i64, i64);
+}
 
-template <class F> void grid(i64 gx, i64 gy, i64 gz, F body) {
+template <class F>
+void grid(i64 gx, i64 gy, i64 gz, F body, i64 threads = 256) {
   for (i64 z = 0; z < gz; ++z)
     for (i64 y = 0; y < gy; ++y)
       for (i64 x = 0; x < gx; ++x) {
-        std::barrier<> bar(256);
+        std::barrier<> bar(threads);
         auto shared = std::make_unique<Shared>();
         auto warps = std::make_unique<Warp[]>(8);
         std::vector<std::thread> ts;
-        for (i64 t = 0; t < 256; ++t)
+        for (i64 t = 0; t < threads; ++t)
           ts.emplace_back([&, t] {
             current = &bar, warp = &warps[t / 32], lane = int(t % 32);
             body(*shared, x, y, z, t);
@@ -87,7 +176,7 @@ std::vector<float> rnd(size_t n, std::mt19937 &r, bool ints = false) {
 }
 int failures = 0;
 void cmp(const char *what, const std::vector<float> &got,
-         const std::vector<float> &ref, bool exact) {
+         const std::vector<float> &ref, bool exact, double tolerance = 1e-5) {
   double num = 0, den = 0;
   size_t diff = 0;
   for (size_t i = 0; i < got.size(); ++i) {
@@ -100,13 +189,152 @@ void cmp(const char *what, const std::vector<float> &got,
     }
   }
   double rel = std::sqrt(num / std::max(den, 1e-30));
-  bool ok = exact ? diff == 0 : rel <= 1e-5;
+  bool ok = exact ? diff == 0 : rel <= tolerance;
   failures += !ok;
   std::printf("%-34s %zu elements, %zu differ in bits, rel err %.2e  %s\n",
               what, got.size(), diff, rel, ok ? "ok" : "MISMATCH");
 }
-int main() {
+/// Random values rounded to bf16: the bits, and their f32 values.
+struct BF16Data {
+  std::vector<uint16_t> bits;
+  std::vector<float> values;
+  explicit BF16Data(std::vector<float> v) : values(std::move(v)) {
+    for (float &x : values) {
+      bits.push_back(toBF16(x));
+      x = fromBF16(bits.back());
+    }
+  }
+  explicit BF16Data(size_t n) : bits(n), values(n) {}
+  std::vector<float> &widened() {
+    for (size_t i = 0; i < bits.size(); ++i)
+      values[i] = fromBF16(bits[i]);
+    return values;
+  }
+};
+void cmp(const char *what, BF16Data &got, BF16Data &ref, bool exact) {
+  cmp(what, got.widened(), ref.widened(), exact, /*tolerance=*/0x1p-7);
+}
+
+/// The bf16 calls (emulate-kernels.mlir's @bf16) against the CPU runtime's
+/// bf16 calls on the same bf16 data.
+void bf16Kernels(std::mt19937 &r) {
+  auto run = [](i64 gx, i64 gy, i64 gz, i64 threads, auto kernel) {
+    grid(
+        gx, gy, gz,
+        [&](Shared &s, i64 bx, i64 by, i64 bz, i64 t) {
+          kernel(s.a, s.b, bx, by, bz, t);
+        },
+        threads);
+  };
+#define RUN(name, ...)                                                         \
+  run(GRID_##name, BLOCK_##name,                                               \
+      [&](Ptr sa, Ptr sb, i64 bx, i64 by, i64 bz, i64 t) {                     \
+        (void)sb;                                                              \
+        name(__VA_ARGS__, bx, by, bz, t);                                      \
+      })
+  { // geometry 1: groups 2, stride 2x3, padding (1,0,2,1), bias, leaky relu
+    i64 g[18] = {3, 4, 9, 8, 6, 3, 2, 5, 3, 2, 3, 1, 0, 2, 1, 1, 1, 2};
+    BF16Data x(rnd(3 * 4 * 9 * 8, r)), w(rnd(6 * 2 * 3 * 2, r));
+    auto b = rnd(6, r);
+    BF16Data y(3 * 6 * 5 * 3), yr(y.bits.size());
+    RUN(conv_11, x.bits.data(), w.bits.data(), b.data(), y.bits.data(), sa,
+        sb);
+    nncrt_conv2d_forward_bf16(x.bits.data(), w.bits.data(), b.data(),
+                              yr.bits.data(), g[0], g[1], g[2], g[3], g[4],
+                              g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12],
+                              g[13], g[14], g[15], g[16], g[17],
+                              NNCRT_ACTIVATION_LEAKY_RELU, 0.1f,
+                              NNCRT_TYPE_BF16);
+    cmp("bf16 conv forward (groups, leaky)", y, yr, false);
+  }
+  { // geometry 2: 40 -> 36 channels, stride 2, padding 1, relu
+    i64 g[18] = {5, 40, 7, 7, 36, 3, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1};
+    BF16Data x(rnd(5 * 40 * 49, r)), w(rnd(36 * 40 * 9, r));
+    BF16Data y(5 * 36 * 16), yr(y.bits.size()), dx(x.bits.size()),
+        dxr(x.bits.size());
+    std::vector<float> dw(w.bits.size()), dwr(w.bits.size());
+    RUN(conv_12, x.bits.data(), w.bits.data(), y.bits.data(), sa, sb);
+    nncrt_conv2d_forward_bf16(x.bits.data(), w.bits.data(), nullptr,
+                              yr.bits.data(), g[0], g[1], g[2], g[3], g[4],
+                              g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12],
+                              g[13], g[14], g[15], g[16], g[17],
+                              NNCRT_ACTIVATION_RELU, 0.0f, NNCRT_TYPE_BF16);
+    cmp("bf16 conv forward (tensor cores)", y, yr, false);
+    // The gradients take the reference's y as dy.
+    RUN(conv_13, yr.bits.data(), w.bits.data(), dx.bits.data(), sa, sb);
+    nncrt_conv2d_backward_data_bf16(
+        yr.bits.data(), w.bits.data(), dxr.bits.data(), g[0], g[1], g[2], g[3],
+        g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
+        g[15], g[16], g[17], NNCRT_TYPE_BF16);
+    cmp("bf16 conv backward data", dx, dxr, false);
+    RUN(conv_14, x.bits.data(), yr.bits.data(), dw.data(), sa, sb);
+    nncrt_conv2d_backward_weights_bf16(
+        x.bits.data(), yr.bits.data(), dwr.data(), g[0], g[1], g[2], g[3],
+        g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
+        g[15], g[16], g[17], NNCRT_TYPE_F32);
+    cmp("bf16 conv backward weights (f32)", dw, dwr, false);
+  }
+  { // a weight gradient over 16·16·16 pixels: a block per element of dw
+    i64 g[18] = {16, 2, 16, 16, 4, 3, 3, 16, 16, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    BF16Data x(rnd(16 * 2 * 256, r)), dy(rnd(16 * 4 * 256, r));
+    std::vector<float> dw(4 * 2 * 9), dwr(dw.size());
+    RUN(conv_15, x.bits.data(), dy.bits.data(), dw.data(), sa);
+    nncrt_conv2d_backward_weights_bf16(
+        x.bits.data(), dy.bits.data(), dwr.data(), g[0], g[1], g[2], g[3],
+        g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
+        g[15], g[16], g[17], NNCRT_TYPE_F32);
+    cmp("bf16 conv backward weights (per element)", dw, dwr, false);
+  }
+  { // pooling on ties (values 0..2) and NaNs, as the f32 kernels
+    auto v = rnd(3 * 6 * 5 * 3, r, true);
+    v[4] = v[7] = v[20] = NAN;
+    BF16Data x(v);
+    i64 P1[14] = {3, 6, 5, 3, 2, 1, 3, 3, 2, 2, 0, 0, 0, 0};
+    BF16Data p(3 * 6 * 2), pr(p.bits.size()), dp(x.bits.size()),
+        dpr(x.bits.size());
+    RUN(pool_16, x.bits.data(), p.bits.data());
+    nncrt_pool2d_forward_bf16(x.bits.data(), pr.bits.data(), NNCRT_POOL_MAX,
+                              P1[0], P1[1], P1[2], P1[3], P1[4], P1[5], P1[6],
+                              P1[7], P1[8], P1[9], P1[10], P1[11], P1[12],
+                              P1[13]);
+    cmp("bf16 max pool forward (ties, NaN)", p, pr, true);
+    // The forward's output (NaNs included) as the gradient.
+    RUN(pool_17, x.bits.data(), p.bits.data(), dp.bits.data());
+    nncrt_pool2d_backward_bf16(x.bits.data(), p.bits.data(), dpr.bits.data(),
+                               NNCRT_POOL_MAX, P1[0], P1[1], P1[2], P1[3],
+                               P1[4], P1[5], P1[6], P1[7], P1[8], P1[9],
+                               P1[10], P1[11], P1[12], P1[13]);
+    cmp("bf16 max pool backward (overlapping)", dp, dpr, true);
+    i64 P2[14] = {3, 6, 5, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1};
+    BF16Data xa(rnd(x.bits.size(), r));
+    BF16Data q(3 * 6 * 3 * 2), qr(q.bits.size()), dq(x.bits.size()),
+        dqr(x.bits.size());
+    RUN(pool_18, xa.bits.data(), q.bits.data());
+    nncrt_pool2d_forward_bf16(xa.bits.data(), qr.bits.data(),
+                              NNCRT_POOL_AVG_EXCLUDE_PAD, P2[0], P2[1], P2[2],
+                              P2[3], P2[4], P2[5], P2[6], P2[7], P2[8], P2[9],
+                              P2[10], P2[11], P2[12], P2[13]);
+    cmp("bf16 avg pool forward (exclude pad)", q, qr, false);
+    RUN(pool_19, qr.bits.data(), dq.bits.data());
+    nncrt_pool2d_backward_bf16(nullptr, qr.bits.data(), dqr.bits.data(),
+                               NNCRT_POOL_AVG_EXCLUDE_PAD, P2[0], P2[1], P2[2],
+                               P2[3], P2[4], P2[5], P2[6], P2[7], P2[8], P2[9],
+                               P2[10], P2[11], P2[12], P2[13]);
+    cmp("bf16 avg pool backward (exclude pad)", dq, dqr, false);
+  }
+#undef RUN
+}
+
+// `emulate` runs the f32 kernels; `emulate bf16` the bf16 ones, whose
+// references need a CPU with bf16 (the runtime refuses emulated bf16).
+int main(int argc, char **argv) {
   std::mt19937 r(7);
+  if (argc > 1 && std::strcmp(argv[1], "bf16") == 0) {
+    bf16Kernels(r);
+    std::printf("%s\n", failures ? "FAILED"
+                                  : "all bf16 kernels match the CPU runtime");
+    return failures != 0;
+  }
   { // geometry 1: groups 2, stride 2x3, padding (1,0,2,1), bias, leaky relu
     i64 g[18] = {3, 4, 9, 8, 6, 3, 2, 5, 3, 2, 3, 1, 0, 2, 1, 1, 1, 2};
     auto x = rnd(3 * 4 * 9 * 8, r), w = rnd(6 * 2 * 3 * 2, r), b = rnd(6, r),

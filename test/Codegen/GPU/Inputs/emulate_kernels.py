@@ -4,21 +4,26 @@ tid, after the buffers; the launches' grids go to the header argv[2]
 names), workgroup buffers become arguments (after the
 kernel's), gpu.barrier a call of emu_barrier() and gpu.shuffle xor one of
 emu_shuffle_xor(value, offset), which the test's driver implements with
-one std::thread per GPU thread. A kernel using another gpu op is an error.
+one std::thread per GPU thread. A bf16 tensor-core mma (the
+llvm.nvvm.mma.m16n8k16.row.col.bf16 intrinsic the kernels call) becomes a
+call of emu_mma_bf16(a0..a3, b0, b1, c0..c3), a warp-wide operation of the
+driver, and its four results calls of emu_mma_d0..3(). A kernel using
+another gpu op is an error.
 """
 import re
 import sys
 
 src = open(sys.argv[1]).read()
 # The launches' grids, for the driver: emulate-grids.h beside the output
-# (argv[2]), GRID_<kernel> as "x, y, z".
+# (argv[2]), GRID_<kernel> as "x, y, z" and BLOCK_<kernel> its threads.
 consts = dict(re.findall(r"(%\w+) = arith\.constant (\d+) : index", src))
 with open(sys.argv[2], "w") as h:
-    for name, x, y, z in re.findall(
+    for name, x, y, z, t in re.findall(
             r"gpu\.launch_func\s+@nnc_kernels::@(\w+) blocks in "
-            r"\((%\w+), (%\w+), (%\w+)\)", src):
+            r"\((%\w+), (%\w+), (%\w+)\) threads in \((%\w+),", src):
         h.write("#define GRID_%s %s, %s, %s\n" % (
             name, consts[x], consts[y], consts[z]))
+        h.write("#define BLOCK_%s %s\n" % (name, consts[t]))
 body = src[src.index("gpu.module @nnc_kernels"):]
 funcs = []
 pattern = (r"gpu\.func @(\w+)\((.*?)\)( workgroup\((.*?)\))? kernel "
@@ -40,10 +45,29 @@ for m in re.finditer(pattern, body, re.S):
                       r"%\w+ : f32",
                       r"\1 = func.call @emu_shuffle_xor(\2, \3) : "
                       r"(f32, i32) -> f32", line)
+        mma = re.match(r"(\s*)%(\w+) = llvm\.call_intrinsic "
+                       r"\"llvm\.nvvm\.mma\.m16n8k16\.row\.col\.bf16\""
+                       r"\((.*)\) : \((.*)\) -> (.*)$", line)
+        if mma:
+            ind, r, operands, types, struct = mma.groups()
+            lines.append("%sfunc.call @emu_mma_bf16(%s) : (%s) -> ()" % (
+                ind, operands, types))
+            lines.append("%s%%emu%s_s = llvm.mlir.undef : %s" % (
+                ind, r, struct))
+            for i in range(4):
+                lines.append("%s%%emu%s_d%d = func.call @emu_mma_d%d() : "
+                             "() -> f32" % (ind, r, i, i))
+                lines.append("%s%s = llvm.insertvalue %%emu%s_d%d, "
+                             "%%emu%s_%s[%d] : %s" % (
+                                 ind, "%" + r if i == 3 else
+                                 "%%emu%s_%d" % (r, i), r, i, r,
+                                 "s" if i == 0 else str(i - 1), i, struct))
+            continue
         line = line.replace("gpu.barrier",
                             "func.call @emu_barrier() : () -> ()")
         line = line.replace("gpu.return", "return")
-        lines.append(re.sub(r"memref<([0-9x]+xf32), 3>", r"memref<\1>", line))
+        lines.append(re.sub(r"memref<([0-9x]+x(?:f32|bf16)), 3>",
+                            r"memref<\1>", line))
     text = "\n".join(lines)
     for v, r in renames.items():
         text = re.sub(re.escape(v) + r"\b", r, text)
@@ -52,5 +76,9 @@ for m in re.finditer(pattern, body, re.S):
             re.findall(r"gpu\.\w+", text)))))
     funcs.append("func.func @%s(%s) {\n%s\n}" % (name, sig, text))
 print("module {\nfunc.func private @emu_barrier()\n"
-      "func.func private @emu_shuffle_xor(f32, i32) -> f32\n" +
+      "func.func private @emu_shuffle_xor(f32, i32) -> f32\n"
+      "func.func private @emu_mma_bf16(i32, i32, i32, i32, i32, i32, f32, "
+      "f32, f32, f32)\n" +
+      "".join("func.func private @emu_mma_d%d() -> f32\n" % i
+              for i in range(4)) +
       "\n".join(funcs) + "\n}")
