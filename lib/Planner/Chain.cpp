@@ -167,6 +167,11 @@ Error Chain::validate() const {
                                ") is smaller than output_bytes (" +
                                Twine(s.outputBytes) +
                                "); saved data includes the output");
+    // A backward that reads only its gradient reads no input either.
+    if (s.backwardReadsGradientOnly && s.backwardNeedsInput)
+      return createStringError(where + "backward_reads_gradient_only and "
+                                       "backward_needs_input contradict "
+                                       "each other");
   }
   return Error::success();
 }
@@ -205,7 +210,8 @@ bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
                       "saved_bytes", "backward_needs_input",
                       "backward_releases_saved", "backward_transient_bytes",
                       "forward_transient_bytes", "hot_backward_cost",
-                      "forward_all_transient_bytes", "backward_residue_bytes"}))
+                      "forward_all_transient_bytes", "backward_residue_bytes",
+                      "backward_reads_gradient_only"}))
     return false;
   if (!O || !O.map("forward_cost", S.forwardCost) ||
       !O.map("backward_cost", S.backwardCost) ||
@@ -218,7 +224,9 @@ bool nnc::planner::fromJSON(const json::Value &V, Stage &S, json::Path P) {
       !O.mapOptional("hot_backward_cost", S.hotBackwardCost) ||
       !O.mapOptional("forward_all_transient_bytes",
                      S.forwardAllTransientBytes) ||
-      !O.mapOptional("backward_residue_bytes", S.backwardResidueBytes))
+      !O.mapOptional("backward_residue_bytes", S.backwardResidueBytes) ||
+      !O.mapOptional("backward_reads_gradient_only",
+                     S.backwardReadsGradientOnly))
     return false;
   if (S.hotBackwardCost && !(*S.hotBackwardCost >= 0)) {
     P.field("hot_backward_cost").report("must be >= 0");
@@ -311,6 +319,8 @@ json::Value nnc::planner::toJSON(const Stage &S) {
     o["forward_all_transient_bytes"] = *S.forwardAllTransientBytes;
   if (S.backwardResidueBytes != 0)
     o["backward_residue_bytes"] = S.backwardResidueBytes;
+  if (S.backwardReadsGradientOnly)
+    o["backward_reads_gradient_only"] = true;
   return o;
 }
 

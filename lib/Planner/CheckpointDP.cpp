@@ -41,6 +41,13 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
     found = (s == t ? fs + hotGain[s]
                     : fs + at(Owner::Pin, s + 1, t, m - S[s] - kept)) <=
             target;
+  // The back branch: B(t) first, then [s, t-1] as it was.
+  constexpr unsigned kBack = ~0u;
+  if (!found && gradOnly[t] && m >= base + BKG[t] &&
+      (s == t ? 0.f : at(o, s, t - 1, m)) <= target) {
+    choice = kBack;
+    found = true;
+  }
   int64_t sweepPeak = 0;
   for (unsigned j = s + 1; j <= t && !found; ++j) {
     const unsigned k = j - 1;
@@ -68,6 +75,14 @@ void CheckpointDP::Impl::reconstruct(Owner o, unsigned s, unsigned t,
       reconstruct(Owner::Pin, s + 1, t, m - S[s] - kept, out);
     out.push_back(Action::backward(s));
     if (keepInput)
+      out.push_back(Action::discard(ValueKind::Activation, s - 1));
+    return;
+  }
+  if (choice == kBack) {
+    out.push_back(Action::backward(t));
+    if (s < t)
+      reconstruct(o, s, t - 1, m, out);
+    else if (o == Owner::Own) // B(s) was the last reader of a^{s-1}
       out.push_back(Action::discard(ValueKind::Activation, s - 1));
     return;
   }
@@ -129,6 +144,8 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
   impl->BK.assign(L + 1, 0);
   impl->F.assign(L + 1, 0);
   impl->needsInput.assign(L + 1, 0);
+  impl->gradOnly.assign(L + 1, 0);
+  impl->BKG.assign(L + 1, 0);
   impl->hotGain.assign(L + 1, 0);
   for (unsigned i = 0; i <= L; ++i)
     impl->X[i] = units(chain.activationBytes(i));
@@ -152,6 +169,8 @@ Expected<CheckpointDP> CheckpointDP::solve(const Chain &chain,
     impl->BK[i] = (st.backwardReleasesSaved ? 0 : impl->S[i]) + impl->G[i] +
                   impl->X[i - 1] + units(st.backwardTransientBytes);
     impl->needsInput[i] = chain.stage(i).backwardNeedsInput;
+    impl->gradOnly[i] = st.backwardReadsGradientOnly;
+    impl->BKG[i] = impl->G[i] + impl->X[i - 1] + units(st.backwardTransientBytes);
     prefix += chain.stage(i).forwardCost;
     impl->F[i] = static_cast<float>(prefix);
     impl->backwardSum += chain.stage(i).backwardCost;

@@ -69,6 +69,19 @@ namespace planner {
 //          creates delta^s, both already bounded.
 //          A pinned a^{s-1} is available throughout, so Pin needs no change.
 //
+//  back (B(t) reads only delta^t, backwardReadsGradientOnly): B(t) first,
+//          with nothing of stage t in memory, then the rest [s, t-1] as the
+//          segment was (the empty segment costs 0):
+//            Pin|Own(s, t, m) = Pin|Own(s, t-1, m)
+//          feasible if  [cin] + |delta^t| (with residues) + |delta^{t-1}|
+//                       + T_b(t) <= m.
+//          This is what saves a flatten's or a global pooling's backward the
+//          sweep to its stage. An owned a^{s-1} stays until B(s) (a
+//          checkpoint is kept until its stage's abar exists or its backward
+//          has run), so Own keeps cin throughout. B(t) is cold (backwardSum).
+//          It reads only the row's own shorter segment at the same m, which
+//          fillGroup has final when it finishes column t.
+//
 //  leaf j (s < j <= t): sweep F_ck(s), F_n(s+1), ..., F_n(j-1) keeping
 //          a^{s-1} and leaving a^{j-1} as a new checkpoint; reverse [j, t]
 //          owning a^{j-1}; then reverse [s, j-1] from a^{s-1}:
@@ -194,6 +207,11 @@ struct CheckpointDP::Impl {
   std::vector<float> F;         // prefix sums of forward costs, F[0] = 0
   std::vector<float> twoF;      // twoF[j] = 2 F[j-1] (LeafBounds), j >= 1
   std::vector<char> needsInput; // B(i) reads a^{i-1}, i in [1, L]
+  /// B(i) reads only delta^i (the back branch), i in [1, L].
+  std::vector<char> gradOnly;
+  /// Memory during such a B(i) with no abar^i, in units: G[i] + delta^{i-1}
+  /// + backward transient.
+  std::vector<int64_t> BKG;
   /// The running gradient delta^i with the residues held beside it
   /// (Chain::gradientBytes), in units, i in [0, L]: every check on the
   /// memory of a segment ending at t counts G[t], never X[t].

@@ -129,6 +129,7 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
   // above it (nearly every pass) lim is t, implied by j <= t0.
   bool limited = false;
   Lanes start[2], before[2]; // s and F[s-1] by lane; +inf for unused lanes
+  Lanes backRoom[2]; // m - base by lane (the back branch); -inf if unused
   const float *nextOf[R];
   float fsOf[R], roomOf[R];
   for (unsigned l = 0; l < R; ++l) {
@@ -140,10 +141,12 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
     nextOf[l] = w.infRow.data();
     fsOf[l] = 0;
     roomOf[l] = -kInf;
+    backRoom[l / 8][l % 8] = -kInf;
     if (!used)
       continue;
     const int64_t m = g.m[l];
     const int64_t base = isOwn ? cin(s) : 0, kept = keep(g.kind, s);
+    backRoom[l / 8][l % 8] = float(m - base);
     const float fs = F[s] - F[s - 1];
     const int64_t afterFall = m - S[s] - kept;
     const float *next = s < L && afterFall >= 0
@@ -223,6 +226,24 @@ void CheckpointDP::Impl::fillGroup(const LaneGroup &g, const float *right0,
           Lanes v = g[h] + right[c][j];
           if (lim)
             v = float(j) <= bound[h] ? v : inf;
+          a[h] = v < a[h] ? v : a[h];
+        }
+      }
+      // The back branch (B(t) reads only delta^t): the row's segment one
+      // shorter, final by now (column t - 1 of this tile or the last);
+      // the empty segment [s, s - 1] costs 0.
+      if (gradOnly[t]) {
+        const float need = float(BKG[t]);
+        const float *shorter =
+            t > s0 ? w.best.data() + size_t(t - 1 - s0) * R : nullptr;
+        const Lanes zero = {};
+        for (unsigned h = 0; h < 2; ++h) {
+          Lanes v = inf;
+          if (shorter)
+            std::memcpy(&v, shorter + 8 * h, sizeof(v));
+          v = start[h] == float(t) ? zero : v;
+          v = start[h] <= float(t) ? v : inf;
+          v = need <= backRoom[h] ? v : inf;
           a[h] = v < a[h] ? v : a[h];
         }
       }

@@ -19,14 +19,16 @@ using namespace nnc::planner;
 
 // The same decomposition as the DP below, with (max, min) instead of
 // (+, min) and exact bytes: the least peak of any persistent schedule. Each
-// entry remembers its choice (0: the chain branch, j: leaf j) so that the
-// least-peak schedule itself can be rebuilt.
+// entry remembers its choice (0: the chain branch, kBack: the back branch,
+// j: leaf j) so that the least-peak schedule itself can be rebuilt.
 namespace {
 struct LeastPeak {
   const Chain &chain;
   unsigned L;
   std::vector<int64_t> mp, mo;  // least peak, a^{s-1} pinned / owned
   std::vector<unsigned> cp, co; // the choice that reaches it
+
+  static constexpr unsigned kBack = ~0u;
 
   static size_t idx(unsigned s, unsigned t) {
     return size_t(t) * (t - 1) / 2 + (s - 1);
@@ -37,7 +39,7 @@ struct LeastPeak {
     // their index on every call).
     // g: the running gradient with the residues beside it.
     std::vector<int64_t> x(L + 1), g(L + 1), sv(L + 1), tf(L + 1), tfa(L + 1),
-        backAdds(L + 1);
+        backAdds(L + 1), gradOnlyBack(L + 1);
     for (unsigned i = 0; i <= L; ++i)
       x[i] = chain.activationBytes(i);
     g[L] = x[L];
@@ -52,6 +54,8 @@ struct LeastPeak {
       // and abar^i only if it is still held while delta^{i-1} is created.
       backAdds[i] = x[i - 1] + st.backwardTransientBytes -
                     (st.backwardReleasesSaved ? sv[i] : 0);
+      // B(i) with nothing of stage i held (backwardReadsGradientOnly).
+      gradOnlyBack[i] = g[i] + x[i - 1] + st.backwardTransientBytes;
     }
     const size_t n = size_t(L) * (L + 1) / 2;
     mp.resize(n);
@@ -91,6 +95,22 @@ struct LeastPeak {
         int64_t pin = std::max({fall, back, rest});
         int64_t own = std::max({cin + fall, keep + back, keep + rest});
         unsigned pinChoice = 0, ownChoice = 0;
+        // The back branch: B(t) first, then [s, t-1] (an owned input stays
+        // until B(s)).
+        if (chain.stage(t).backwardReadsGradientOnly) {
+          const int64_t p =
+              std::max(gradOnlyBack[t], s < t ? mp[idx(s, t - 1)] : 0);
+          const int64_t o = std::max(cin + gradOnlyBack[t],
+                                     s < t ? mo[idx(s, t - 1)] : 0);
+          if (p < pin) {
+            pin = p;
+            pinChoice = kBack;
+          }
+          if (o < own) {
+            own = o;
+            ownChoice = kBack;
+          }
+        }
         int64_t sweep = 0;
         const int64_t *right = mo.data() + idx(1, t) - 1; // right[j] = mo(j, t)
         const int64_t *leftP = mpRow.data() + size_t(s) * (L + 1) + 1;
@@ -157,6 +177,14 @@ struct LeastPeak {
   void schedule(bool owned, unsigned s, unsigned t, Schedule &out) const {
     owned = owned && s > 1;
     const unsigned j = (owned ? co : cp)[idx(s, t)];
+    if (j == kBack) {
+      out.push_back(Action::backward(t));
+      if (s < t)
+        schedule(owned, s, t - 1, out);
+      else if (owned)
+        out.push_back(Action::discard(ValueKind::Activation, s - 1));
+      return;
+    }
     if (j == 0) {
       const bool keepInput = owned && chain.stage(s).backwardNeedsInput;
       out.push_back(Action::fall(s));

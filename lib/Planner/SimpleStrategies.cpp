@@ -34,6 +34,12 @@ Schedule nnc::planner::storeAll(const Chain &chain) {
 Schedule nnc::planner::recomputeAll(const Chain &chain) {
   Schedule s;
   for (unsigned i = chain.length(); i >= 1; --i) {
+    // A backward that reads only its gradient needs no sweep: the compiled
+    // step would drop it as dead code, so the plan must not price it.
+    if (chain.stage(i).backwardReadsGradientOnly) {
+      s.push_back(Action::backward(i));
+      continue;
+    }
     // Sweep a^0 -> a^{i-1}; only the sweep's current value stays alive.
     for (unsigned k = 1; k < i; ++k)
       s.push_back(k == 1 ? Action::fck(1) : Action::fn(k));
@@ -55,7 +61,10 @@ Schedule nnc::planner::recomputeAll(const Chain &chain) {
 /// b_g + 1 .. b_{g+1}. Forward: sweep to a^{b_{n-1}}, keeping every segment
 /// input. Backward, last segment first: F_all the segment (its input is
 /// dropped as soon as abar of its first stage holds what follows, or after
-/// the first stage's backward if that reads it), then B it.
+/// the first stage's backward if that reads it), then B it. The segment's
+/// F_all stop at its last stage whose backward reads more than its
+/// gradient: the stages after it need no forward (a segment of such stages
+/// none, and its input goes after its backwards).
 static Schedule segmentSchedule(const Chain &chain,
                                 const std::vector<unsigned> &bounds) {
   Schedule s;
@@ -68,8 +77,12 @@ static Schedule segmentSchedule(const Chain &chain,
   for (size_t g = n; g-- > 0;) {
     const unsigned first = bounds[g] + 1;
     const bool ownsInput = bounds[g] > 0;
-    const bool keepInput = chain.stage(first).backwardNeedsInput;
-    for (unsigned i = first; i <= bounds[g + 1]; ++i) {
+    unsigned last = bounds[g + 1];
+    while (last >= first && chain.stage(last).backwardReadsGradientOnly)
+      --last;
+    const bool keepInput =
+        last < first || chain.stage(first).backwardNeedsInput;
+    for (unsigned i = first; i <= last; ++i) {
       s.push_back(Action::fall(i));
       if (i == first && ownsInput && !keepInput)
         s.push_back(Action::discard(ValueKind::Activation, bounds[g]));

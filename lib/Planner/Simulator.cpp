@@ -113,21 +113,24 @@ Expected<int64_t> MemoryState::apply(const Action &A, bool requirePersistent) {
           "needs delta" + Twine(i) + ", but the running gradient is " +
           (gradIdx == 0 ? std::string("delta0 (backward finished)")
                         : "delta" + std::to_string(gradIdx)));
-    if (!saved[i])
+    // A backward that reads only delta^i needs no F_all(i) before it.
+    const Stage &st = chain->stage(i);
+    if (!saved[i] && !st.backwardReadsGradientOnly)
       return llvm::createStringError(savName(i) + " is not in memory");
     if (chain->stage(i).backwardNeedsInput && !isAvailable(i - 1))
       return llvm::createStringError(
           "stage " + Twine(i) + " reads its input " + actName(i - 1) +
           " (backward_needs_input), which is not in memory");
     // delta^{i-1} is created next to the transient (e.g. dW_i); a stage that
-    // releases its saved data does so before delta^{i-1} exists.
-    const Stage &st = chain->stage(i);
+    // releases its saved data does so before delta^{i-1} exists. abar^i is
+    // absent only where the backward reads nothing of it.
+    const int64_t held = saved[i] ? chain->savedBytes(i) : 0;
     int64_t during = curBytes + chain->activationBytes(i - 1) +
                      st.backwardTransientBytes -
-                     (st.backwardReleasesSaved ? chain->savedBytes(i) : 0);
+                     (st.backwardReleasesSaved ? held : 0);
     saved[i] = false;
     // Its residue (e.g. loss scaling's gradients) stays to the end.
-    curBytes += chain->activationBytes(i - 1) - chain->savedBytes(i) -
+    curBytes += chain->activationBytes(i - 1) - held -
                 chain->activationBytes(i) + st.backwardResidueBytes;
     gradIdx = i - 1;
     lastForward = 0;

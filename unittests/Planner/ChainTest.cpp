@@ -92,6 +92,37 @@ TEST(ChainTest, BackwardNeedsInputJSON) {
             "b.json: expected boolean at chain.stages[0].backward_needs_input");
 }
 
+TEST(ChainTest, BackwardReadsGradientOnlyJSON) {
+  llvm::Expected<Chain> c = parseChainJSON(R"({"input_bytes": 4, "stages": [
+      {"forward_cost": 1, "backward_cost": 1, "output_bytes": 4,
+       "saved_bytes": 4, "backward_reads_gradient_only": true},
+      {"forward_cost": 1, "backward_cost": 1, "output_bytes": 4,
+       "saved_bytes": 4}]})");
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_TRUE(c->stage(1).backwardReadsGradientOnly);
+  EXPECT_FALSE(c->stage(2).backwardReadsGradientOnly);
+  // Written only when set.
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << toJSON(*c);
+  EXPECT_EQ(text, R"({"input_bytes":4,"stages":[{"backward_cost":1,)"
+                  R"("backward_reads_gradient_only":true,"forward_cost":1,)"
+                  R"("output_bytes":4,"saved_bytes":4},{"backward_cost":1,)"
+                  R"("forward_cost":1,"output_bytes":4,"saved_bytes":4}]})");
+  llvm::Expected<Chain> back = parseChainJSON(text);
+  ASSERT_TRUE(static_cast<bool>(back));
+  EXPECT_TRUE(back->stage(1).backwardReadsGradientOnly);
+  EXPECT_FALSE(back->stage(2).backwardReadsGradientOnly);
+  // A backward reading only its gradient reads no input.
+  Chain both = *c;
+  both.stages[0].backwardNeedsInput = true;
+  llvm::Error e = both.validate();
+  ASSERT_TRUE(static_cast<bool>(e));
+  EXPECT_EQ(llvm::toString(std::move(e)),
+            "stage 1: backward_reads_gradient_only and backward_needs_input "
+            "contradict each other");
+}
+
 TEST(ChainTest, BackwardReleaseAndTransientsJSON) {
   // All three optional, written only when they differ from the default.
   llvm::Expected<Chain> c = parseChainJSON(R"({"input_bytes": 4, "stages": [

@@ -42,6 +42,44 @@ TEST(SimulatorTest, StoreAllByHand) {
   EXPECT_TRUE(r.persistent);
 }
 
+// Stage 2 as a flatten: B 2 reads only delta2, so it runs without abar2
+// (and without a2 or a1); with abar2 held it frees it as before.
+TEST(SimulatorTest, BackwardReadingOnlyItsGradientByHand) {
+  Chain c = handChain();
+  c.stages[1].backwardReadsGradientOnly = true;
+  c.stages[1].backwardReleasesSaved = true; // releases only what is held
+  Schedule s{Action::fck(1),
+             Action::fn(2),
+             Action::fall(3),
+             Action::discard(ValueKind::Activation, 2),
+             Action::backward(3),
+             Action::backward(2),
+             Action::fall(1),
+             Action::backward(1)};
+  SimulationResult r = simulate(c, s);
+  ASSERT_TRUE(r.valid) << r.error;
+  // F_ck 1: 6+8; F_n 2: 14+4, frees a1 (10); F_all 3: 16; Discard a2: 12;
+  // B 3: 12+4, leaves delta2 (4); B 2: 4+8 (nothing of stage 2 held),
+  // leaves delta1 (8); F_all 1: 8+12; B 1: 20+4.
+  EXPECT_EQ(r.stepBytes,
+            (std::vector<int64_t>{14, 18, 16, 12, 16, 12, 20, 24}));
+  EXPECT_EQ(r.finalBytes, 4);
+  EXPECT_EQ(r.computeCost, 13);
+  EXPECT_TRUE(r.persistent);
+  // Without the flag B 2 needs abar2.
+  Chain plain = handChain();
+  SimulationResult bad = simulate(plain, s);
+  EXPECT_FALSE(bad.valid);
+  EXPECT_EQ(bad.error, "step 6 (B 2): abar2 is not in memory");
+  // Store-all: B 2 frees abar2 (released before delta1: 34 - 10 + 8).
+  Schedule all{Action::fall(1),     Action::fall(2),     Action::fall(3),
+               Action::backward(3), Action::backward(2), Action::backward(1)};
+  SimulationResult held = simulate(c, all);
+  ASSERT_TRUE(held.valid) << held.error;
+  EXPECT_EQ(held.stepBytes, (std::vector<int64_t>{18, 28, 34, 38, 24, 24}));
+  EXPECT_EQ(held.finalBytes, 4);
+}
+
 TEST(SimulatorTest, BackwardReleasesSavedByHand) {
   Chain c = handChain();
   for (Stage &st : c.stages)

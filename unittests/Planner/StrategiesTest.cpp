@@ -37,6 +37,9 @@ Chain randomChain(std::mt19937 &rng, unsigned L, NeedsInput needs);
 /// Draws backwardReleasesSaved (a coin) and the two transients (often 0)
 /// for every stage of \p c.
 void addReleaseAndTransients(std::mt19937 &rng, Chain &c);
+/// Sets backwardReadsGradientOnly on about a third of the stages whose
+/// backward does not read its input (flattens, global poolings).
+void addGradientOnly(std::mt19937 &rng, Chain &c);
 
 SimulationResult mustSimulate(const Chain &c, const Schedule &s) {
   SimulationResult r = simulate(c, s);
@@ -270,6 +273,13 @@ static std::vector<std::vector<int64_t>> plainLeastPeaks(const Chain &c) {
         own = std::min(
             own, std::max({cin + x(t) + sweep, cin + mo[j][t], mo[s][j - 1]}));
       }
+      // B(t) first when it reads only delta^t, then [s, t-1].
+      if (c.stage(t).backwardReadsGradientOnly) {
+        const int64_t b =
+            x(t) + x(t - 1) + c.stage(t).backwardTransientBytes;
+        pin = std::min(pin, std::max(b, s < t ? mp[s][t - 1] : 0));
+        own = std::min(own, std::max(cin + b, s < t ? mo[s][t - 1] : 0));
+      }
       mp[s][t] = pin;
       mo[s][t] = s == 1 ? pin : own;
     }
@@ -280,16 +290,20 @@ static std::vector<std::vector<int64_t>> plainLeastPeaks(const Chain &c) {
 // segment's least peak, asked of the segment as a chain of its own, is the
 // plain recursion's; and the least-peak schedule reaches it.
 TEST(StrategiesTest, MinimumFeasibleBudgetEqualsPlainRecursion) {
-  std::mt19937 rng(79);
+  std::mt19937 rng(79), flags(80);
   const unsigned lengths[] = {33, 48, 64, 90, 71, 40};
   unsigned compared = 0;
-  for (int trial = 0; trial < 12; ++trial) {
+  for (int trial = 0; trial < 16; ++trial) {
     Chain c = randomChain(rng, lengths[trial % 6],
                           trial % 3 == 0   ? NeedsInput::None
                           : trial % 3 == 1 ? NeedsInput::All
                                            : NeedsInput::Mixed);
     if (trial % 2)
       addReleaseAndTransients(rng, c);
+    // Backwards that need no forward (their own rng: the other chains stay
+    // those the seed always gave).
+    if (trial >= 12)
+      addGradientOnly(flags, c);
     if (trial % 4 >= 2) { // sizes of many magnitudes: fewer ties
       std::uniform_int_distribution<int64_t> scale(1, 60);
       c.inputBytes *= scale(rng);
@@ -573,6 +587,12 @@ void addReleaseAndTransients(std::mt19937 &rng, Chain &c) {
   }
 }
 
+void addGradientOnly(std::mt19937 &rng, Chain &c) {
+  std::uniform_int_distribution<int> third(0, 2);
+  for (Stage &s : c.stages)
+    s.backwardReadsGradientOnly = !s.backwardNeedsInput && third(rng) == 0;
+}
+
 TEST(StrategiesTest, DPEqualsExhaustiveSearch) {
   std::mt19937 rng(20240601);
   unsigned compared = 0, nonPersistentWins = 0;
@@ -791,6 +811,116 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithHotBackwards) {
   EXPECT_GT(compared, 400u);
   // The hot prices matter: they change the optimum at many budgets.
   EXPECT_GT(changed, compared / 4);
+}
+
+// Backwards that read only their gradient (backward_reads_gradient_only:
+// a flatten's, a global pooling's) need no F_all before them. The DP's back
+// branch (B(t) first, then [s, t-1]) and minimumFeasibleBudget reach the
+// persistent optimum of the exhaustive search, which steps with the
+// simulator's rule; mixed with inputs read, releases, transients and hot
+// prices. The simple strategies no longer sweep to such a stage, so they
+// cost less than with the flag cleared, and stay persistent.
+TEST(StrategiesTest, DPEqualsExhaustiveSearchWithGradientOnlyBackwards) {
+  std::mt19937 rng(20261207);
+  std::uniform_int_distribution<int> coin(0, 1);
+  unsigned compared = 0, changed = 0, chains = 0, flagged = 0;
+  for (NeedsInput needs : {NeedsInput::None, NeedsInput::Mixed}) {
+    for (int trial = 0; trial < 40; ++trial, ++chains) {
+      Chain c = randomChain(rng, 1 + trial % 5, needs);
+      if (trial % 2)
+        addReleaseAndTransients(rng, c);
+      if (trial % 4 >= 2)
+        for (Stage &st : c.stages)
+          st.hotBackwardCost = std::uniform_int_distribution<int>(
+              0, int(st.backwardCost))(rng);
+      Chain plain = c;
+      addGradientOnly(rng, c);
+      for (const Stage &st : c.stages)
+        flagged += st.backwardReadsGradientOnly;
+      const int64_t least = minimumFeasibleBudget(c);
+      const int64_t top = mustSimulate(c, storeAll(c)).peakBytes;
+      llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(c, top + 2);
+      llvm::Expected<CheckpointDP> plainSolver =
+          CheckpointDP::solve(plain, top + 2);
+      ASSERT_TRUE(solver && plainSolver);
+      EXPECT_LE(least, minimumFeasibleBudget(plain));
+      EXPECT_FALSE(std::isinf(exhaustiveOptimum(c, least, true)))
+          << "trial " << trial << "\n"
+          << llvm::formatv("{0}", toJSON(c)).str();
+      EXPECT_TRUE(std::isinf(exhaustiveOptimum(c, least - 1, true)))
+          << "trial " << trial;
+      EXPECT_EQ(mustSimulate(c, leastPeakSchedule(c)).peakBytes, least);
+      for (int64_t budget = least; budget <= top + 2; ++budget) {
+        double brute = exhaustiveOptimum(c, budget, true);
+        double claimed = solver->optimalCost(budget);
+        ASSERT_EQ(claimed, brute)
+            << "trial " << trial << " budget " << budget << "\n"
+            << llvm::formatv("{0}", toJSON(c)).str();
+        llvm::Expected<Schedule> s = solver->schedule(budget);
+        ASSERT_TRUE(static_cast<bool>(s));
+        SimulationResult r = mustSimulate(c, *s);
+        EXPECT_LE(r.peakBytes, budget);
+        EXPECT_EQ(r.computeCost, claimed) << toString(*s);
+        EXPECT_TRUE(r.persistent) << toString(*s);
+        // Needing less can only help.
+        EXPECT_LE(claimed, plainSolver->optimalCost(budget));
+        changed += claimed != plainSolver->optimalCost(budget);
+        ++compared;
+      }
+      for (const Schedule &other :
+           {storeAll(c), recomputeAll(c), sqrtSegments(c)}) {
+        SimulationResult r = mustSimulate(c, other);
+        EXPECT_TRUE(r.persistent) << toString(other);
+        EXPECT_GE(r.peakBytes, least);
+      }
+      // recompute-all runs no forward for a flagged backward.
+      EXPECT_LE(mustSimulate(c, recomputeAll(c)).forwardSteps,
+                mustSimulate(plain, recomputeAll(plain)).forwardSteps);
+      llvm::Expected<Schedule> chen = chenGreedy(c, top);
+      ASSERT_TRUE(static_cast<bool>(chen));
+      EXPECT_LE(mustSimulate(c, *chen).peakBytes, top);
+    }
+  }
+  EXPECT_GT(compared, 400u);
+  EXPECT_GT(flagged, 50u);
+  EXPECT_GT(changed, compared / 10);
+  std::cout << "[ info ] with backward_reads_gradient_only: DP == persistent "
+               "optimum at "
+            << compared << " (chain, budget) pairs on " << chains
+            << " chains; the flag changed the optimal cost at " << changed
+            << "\n";
+}
+
+// The recompute-all and segment schedules of a chain whose middle stage is
+// a flatten: no sweep for its backward, and a segment of flattens alone
+// runs no forward (its input checkpoint goes after its backward).
+TEST(StrategiesTest, SimpleStrategiesSkipGradientOnlyBackwards) {
+  Chain c = makeUniformChain(4);
+  c.stages[2].backwardReadsGradientOnly = true;
+  EXPECT_EQ(toString(recomputeAll(c)),
+            "F_ck 1, F_n 2, F_n 3, F_all 4, Discard a3, B 4, B 3, "
+            "F_ck 1, F_all 2, Discard a1, B 2, F_all 1, B 1");
+  SimulationResult r = mustSimulate(c, recomputeAll(c));
+  EXPECT_EQ(r.forwardSteps, 7u); // 10 without the flag
+  EXPECT_EQ(mustSimulate(makeUniformChain(4), recomputeAll(makeUniformChain(4)))
+                .forwardSteps,
+            10u);
+  // One stage a segment: the flatten's runs no forward.
+  EXPECT_EQ(toString(sqrtSegments(c, 4)),
+            "F_ck 1, F_ck 2, F_ck 3, F_all 4, Discard a3, B 4, B 3, "
+            "Discard a2, F_all 2, Discard a1, B 2, F_all 1, B 1");
+  r = mustSimulate(c, sqrtSegments(c, 4));
+  EXPECT_TRUE(r.persistent);
+  EXPECT_EQ(r.forwardSteps, 6u);
+  // Segments {1, 2}, {3, 4} with stage 2 flagged too: the first segment's
+  // forwards stop at stage 1.
+  c.stages[1].backwardReadsGradientOnly = true;
+  EXPECT_EQ(toString(sqrtSegments(c, 2)),
+            "F_ck 1, F_n 2, F_all 3, Discard a2, F_all 4, B 4, B 3, "
+            "F_all 1, B 2, B 1");
+  r = mustSimulate(c, sqrtSegments(c, 2));
+  EXPECT_TRUE(r.persistent);
+  EXPECT_EQ(r.forwardSteps, 5u);
 }
 
 // Hot backwards on long chains, where the fill runs in vectors with its
@@ -1035,6 +1165,13 @@ PlainTable plainPinTable(const Chain &c, uint64_t unit, unsigned M) {
             best = std::min(best,
                             sweep + at(o, s, j - 1)[m] + at(1, j, t)[m - base]);
           }
+          // back: B(t) reads only delta^t, so it runs first (cold), then
+          // [s, t-1]; the empty segment costs 0.
+          const Stage &last = c.stage(t);
+          if (last.backwardReadsGradientOnly &&
+              m >= base + x(t) + x(t - 1) +
+                       units(last.backwardTransientBytes))
+            best = std::min(best, s == t ? 0.f : at(o, s, t - 1)[m]);
           at(o, s, t)[m] = best;
         }
       }
@@ -1052,14 +1189,16 @@ PlainTable plainPinTable(const Chain &c, uint64_t unit, unsigned M) {
 // leaf scans (L up to 48), the optimal cost at every budget equals the plain
 // recurrence's, bit for bit.
 TEST(StrategiesTest, DPEqualsPlainRecurrence) {
-  std::mt19937 rng(31337);
+  std::mt19937 rng(31337), flags(31338);
   const NeedsInput kinds[] = {NeedsInput::None, NeedsInput::Mixed,
                               NeedsInput::All};
   unsigned compared = 0;
-  for (int trial = 0; trial < 36; ++trial) {
+  for (int trial = 0; trial < 48; ++trial) {
     Chain c = randomChain(rng, 20 + trial % 29, kinds[trial % 3]);
     if (trial % 2)
       addReleaseAndTransients(rng, c);
+    if (trial >= 36)
+      addGradientOnly(flags, c);
     const SimulationResult all = mustSimulate(c, storeAll(c));
     llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(c, all.peakBytes);
     ASSERT_TRUE(static_cast<bool>(solver));
@@ -1192,6 +1331,22 @@ TEST(StrategiesTest, LaneFillEqualsPlainRecurrence) {
                                      : st.backwardCost * sevenths(rng) / 7;
     }
     check(c, "hot backwards, trial " + std::to_string(trial));
+  }
+
+  // Backwards that read only their gradient: the back branch reads the
+  // row's segment one shorter, from this tile's columns or the last's.
+  std::mt19937 flags(4243);
+  for (int trial = 0; trial < 8; ++trial) {
+    Chain c = randomChain(flags, lengths[trial], kinds[trial % 3]);
+    if (trial % 2)
+      addReleaseAndTransients(flags, c);
+    if (trial % 4 >= 2)
+      for (Stage &st : c.stages) {
+        st.backwardCost += 6;
+        st.hotBackwardCost = double(sevenths(flags));
+      }
+    addGradientOnly(flags, c);
+    check(c, "gradient-only backwards, trial " + std::to_string(trial));
   }
   EXPECT_GT(compared, 500u);
 }

@@ -57,6 +57,14 @@ struct Stage {
   /// abar^i and delta^i, and a checkpointed a^{i-1} can be dropped as soon as
   /// abar^i exists.
   bool backwardNeedsInput = false;
+  /// Whether B(i) reads nothing its forward computed, neither abar^i nor
+  /// a^{i-1}: only delta^i and static shapes (a flatten's or a reshape's
+  /// view, a global average pooling's broadcast). B(i) is then valid
+  /// without abar^i in memory, so no schedule has to recompute the stage
+  /// (or sweep to it) for its backward: the compiled step would drop that
+  /// sweep as dead code. F_all(i) is still allowed (it passes a^i on); B(i)
+  /// frees abar^i if it is held. Excludes backwardNeedsInput.
+  bool backwardReadsGradientOnly = false;
   /// Whether B(i) releases abar^i before it creates delta^{i-1}. The
   /// compiled backward of a layer runs the activation's VJP first (in place
   /// on delta^i), after which the stage's saved values are dead; only then
@@ -174,8 +182,9 @@ Chain makeUniformChain(unsigned length, int64_t bytes = 1);
 /// "backward_cost": B, "output_bytes": X, "saved_bytes": S,
 /// "backward_needs_input": true, "backward_releases_saved": true,
 /// "backward_transient_bytes": T, "forward_transient_bytes": U,
-/// "hot_backward_cost": H}, ...]}.
-/// The last five are optional (defaults false, false, 0, 0, backward_cost)
+/// "hot_backward_cost": H, "backward_reads_gradient_only": true}, ...]}.
+/// The last six are optional (defaults false, false, 0, 0, backward_cost,
+/// false)
 /// and only written when they differ from the default, so chains of the
 /// default model keep their JSON.
 /// Errors are reported through \p P, so they carry their location

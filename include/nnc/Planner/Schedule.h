@@ -57,7 +57,10 @@
 ///              abar^i and delta^i (never a^{i-1}: whoever stored it frees
 ///              it). Backward actions therefore run in the order B(L), ...,
 ///              B(1). Reading a^{i-1} costs no memory: it is counted where it
-///              is stored.
+///              is stored. If stage i has backwardReadsGradientOnly, B(i)
+///              needs only delta^i: abar^i may be absent (no F_all(i) before
+///              it), and is freed if present; r(i) then releases only what
+///              is held.
 ///   Discard(v) frees v (a^i with i >= 1, or abar^i). a^0 and the running
 ///              gradient cannot be discarded.
 /// A forward action may not create a value that is already in memory.

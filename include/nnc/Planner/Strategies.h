@@ -12,10 +12,12 @@
 ///   storeAll      vanilla backprop: F_all every stage, then B(L)..B(1).
 ///   recomputeAll  keep only a^0; before each B(i) recompute a^{i-1} from a^0.
 ///                 L(L+1)/2 forward steps, the least memory of the simple
-///                 strategies.
+///                 strategies; no sweep before a B(i) that reads only its
+///                 gradient (Stage::backwardReadsGradientOnly).
 ///   sqrtSegments  Chen et al. 2016: ceil(sqrt(L)) equal segments, segment
 ///                 inputs checkpointed, each segment recomputed with F_all
-///                 before its backward.
+///                 before its backward, up to its last stage whose backward
+///                 reads more than its gradient.
 ///   chenGreedy    Chen et al.'s budgeted variant: greedy segmentation under a
 ///                 threshold, threshold grid-searched for the cheapest plan
 ///                 whose simulated peak fits the budget.

@@ -422,6 +422,10 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
         stage.savedBytes += getSizeInBytes(v.getType());
     Value in = p.inputOf(i);
     stage.backwardNeedsInput = in && p.needs[i].contains(in);
+    // Nothing of the forward read (the VJPs that reach a kept gradient
+    // read only delta^i and parameters): a flatten's or a global pooling's
+    // backward, which needs no recomputation of the stage.
+    stage.backwardReadsGradientOnly = p.needs[i].empty();
     // The chain's transients are what the stage's measured peaks hold
     // beyond what the planner already counts: during B(i), delta^i,
     // delta^{i-1} and, unless released, abar^i; during a forward, abar^i

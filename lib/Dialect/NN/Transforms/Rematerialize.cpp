@@ -230,7 +230,14 @@ LogicalResult rematerialize(func::FuncOp fn, bool tagBackward) {
       Value g = grads.lookup(result);
       if (!g)
         continue;
+      // Without an F_all i the plan says the backward reads nothing of the
+      // forward (backward_reads_gradient_only: a flatten's, a global
+      // pooling's): its VJP is built on the latest materialization, and
+      // checked below to read none of the forward's values.
       Value kept = saved[i].lookupOrNull(result);
+      const bool unsaved = !kept;
+      if (unsaved)
+        kept = current.lookupOrNull(result);
       if (!kept)
         return fn.emitError() << "checkpoint schedule runs B " << i + 1
                               << " without a preceding F_all " << i + 1;
@@ -251,6 +258,40 @@ LogicalResult rematerialize(func::FuncOp fn, bool tagBackward) {
           if (orig && stageOf(orig.getDefiningOp()) != i + 1)
             operand.set(current.lookup(orig));
         }
+      if (unsaved) {
+        // The VJP ops that the gradients handed on depend on must read no
+        // forward value; the others (e.g. a gradient nobody takes) are
+        // erased, so that they keep no recomputed value alive.
+        llvm::SetVector<Operation *> emittedOps;
+        for (Operation &nop : llvm::make_range(
+                 mark ? std::next(mark->getIterator()) : body->begin(),
+                 body->end()))
+          emittedOps.insert(&nop);
+        llvm::DenseSet<Operation *> needed;
+        SmallVector<Operation *> worklist;
+        for (auto [operand, og] : llvm::zip(op->getOperands(), operandGrads))
+          if (og && isActive(operand) && og.getDefiningOp())
+            worklist.push_back(og.getDefiningOp());
+        while (!worklist.empty()) {
+          Operation *nop = worklist.pop_back_val();
+          if (!emittedOps.contains(nop) || !needed.insert(nop).second)
+            continue;
+          for (Value v : nop->getOperands()) {
+            // A bf16 copy of an argument is made again where it is read
+            // (nnc-recast-for-backward), not a saved value.
+            if (origOf.count(v) && !isArgumentCopy(v.getDefiningOp()))
+              return fn.emitError()
+                     << "checkpoint schedule runs B " << i + 1
+                     << " without a preceding F_all " << i + 1
+                     << ", and its backward reads the stage's forward values";
+            if (Operation *def = v.getDefiningOp())
+              worklist.push_back(def);
+          }
+        }
+        for (Operation *nop : llvm::reverse(emittedOps))
+          if (!needed.contains(nop) && nop->use_empty())
+            nop->erase();
+      }
       for (auto [operand, og] : llvm::zip(op->getOperands(), operandGrads)) {
         if (!og || !isActive(operand))
           continue;
