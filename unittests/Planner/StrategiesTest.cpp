@@ -18,8 +18,8 @@
 #include <random>
 
 using namespace nnc::planner;
-using nnc::CheckpointStrategy;
 using nnc::checkpointStrategies;
+using nnc::CheckpointStrategy;
 
 namespace {
 
@@ -209,9 +209,12 @@ TEST(StrategiesTest, PlanScheduleDispatches) {
     EXPECT_TRUE(static_cast<bool>(s)) << checkpointStrategies.name(name).str();
     return s ? toString(*s) : llvm::toString(s.takeError());
   };
-  EXPECT_EQ(plan(CheckpointStrategy::StoreAll, std::nullopt), toString(storeAll(c)));
-  EXPECT_EQ(plan(CheckpointStrategy::RecomputeAll, std::nullopt), toString(recomputeAll(c)));
-  EXPECT_EQ(plan(CheckpointStrategy::Sqrt, std::nullopt), toString(sqrtSegments(c)));
+  EXPECT_EQ(plan(CheckpointStrategy::StoreAll, std::nullopt),
+            toString(storeAll(c)));
+  EXPECT_EQ(plan(CheckpointStrategy::RecomputeAll, std::nullopt),
+            toString(recomputeAll(c)));
+  EXPECT_EQ(plan(CheckpointStrategy::Sqrt, std::nullopt),
+            toString(sqrtSegments(c)));
   EXPECT_EQ(plan(CheckpointStrategy::Chen, 30), toString(*chenGreedy(c, 30)));
   EXPECT_EQ(plan(CheckpointStrategy::DP, 24), toString(*dp(c, 24)));
   // A fixed strategy under a budget it fits.
@@ -224,7 +227,8 @@ TEST(StrategiesTest, PlanScheduleDispatches) {
   ASSERT_TRUE(static_cast<bool>(coarse));
   EXPECT_NE(errorOf(coarse->schedule(24)).find("use more slots"),
             std::string::npos);
-  EXPECT_EQ(plan(CheckpointStrategy::DP, 24), toString(*planSchedule(c, CheckpointStrategy::DP, 24, 1)));
+  EXPECT_EQ(plan(CheckpointStrategy::DP, 24),
+            toString(*planSchedule(c, CheckpointStrategy::DP, 24, 1)));
 }
 
 // The least-peak schedule is valid and its simulated peak is the minimum
@@ -275,8 +279,7 @@ static std::vector<std::vector<int64_t>> plainLeastPeaks(const Chain &c) {
       }
       // B(t) first when it reads only delta^t, then [s, t-1].
       if (c.stage(t).backwardReadsGradientOnly) {
-        const int64_t b =
-            x(t) + x(t - 1) + c.stage(t).backwardTransientBytes;
+        const int64_t b = x(t) + x(t - 1) + c.stage(t).backwardTransientBytes;
         pin = std::min(pin, std::max(b, s < t ? mp[s][t - 1] : 0));
         own = std::min(own, std::max(cin + b, s < t ? mo[s][t - 1] : 0));
       }
@@ -393,7 +396,8 @@ TEST(StrategiesTest, PlanScheduleErrors) {
             "(24 bytes)");
   EXPECT_EQ(errorOf(planSchedule(c, CheckpointStrategy::StoreAll, 30)),
             "store-all needs 38 bytes, over the budget of 30 bytes");
-  EXPECT_EQ(errorOf(planSchedule(Chain(), CheckpointStrategy::DP, 30)), "chain has no stages");
+  EXPECT_EQ(errorOf(planSchedule(Chain(), CheckpointStrategy::DP, 30)),
+            "chain has no stages");
 
   // A one-stage chain: F_all 1 holds delta1 + abar1 = 2 MiB, B 1 adds
   // delta0: 2.5 MiB.
@@ -403,7 +407,8 @@ TEST(StrategiesTest, PlanScheduleErrors) {
   EXPECT_EQ(errorOf(planSchedule(mib, CheckpointStrategy::DP, 1 << 20)),
             "budget 1 MiB (1048576 bytes) is below the minimum feasible "
             "2560 KiB (2621440 bytes)");
-  EXPECT_TRUE(static_cast<bool>(planSchedule(mib, CheckpointStrategy::DP, 2621440)));
+  EXPECT_TRUE(
+      static_cast<bool>(planSchedule(mib, CheckpointStrategy::DP, 2621440)));
 }
 
 TEST(StrategiesTest, PlanScheduleHonoursBackwardNeedsInput) {
@@ -424,7 +429,8 @@ TEST(StrategiesTest, PlanScheduleHonoursBackwardNeedsInput) {
       EXPECT_GE(r.peakBytes, least);
     }
     // And the DP at the least budget.
-    llvm::Expected<Schedule> tight = planSchedule(c, CheckpointStrategy::DP, least);
+    llvm::Expected<Schedule> tight =
+        planSchedule(c, CheckpointStrategy::DP, least);
     ASSERT_TRUE(static_cast<bool>(tight)) << llvm::toString(tight.takeError());
     EXPECT_EQ(mustSimulate(c, *tight).peakBytes, least);
   }
@@ -552,6 +558,29 @@ double exhaustiveOptimum(const Chain &c, int64_t budget, bool persistentOnly) {
   return INFINITY;
 }
 
+/// At each budget in [least, top]: the DP's cost equals the exhaustive
+/// search's persistent optimum, and its schedule replays within the budget
+/// at that cost, persistently; then `each(budget, cost)`, the test's own
+/// checks.
+void expectOptimalFrom(const Chain &c, const CheckpointDP &solver,
+                       int64_t least, int64_t top, int trial,
+                       llvm::function_ref<void(int64_t, double)> each) {
+  for (int64_t budget = least; budget <= top; ++budget) {
+    double brute = exhaustiveOptimum(c, budget, true);
+    double claimed = solver.optimalCost(budget);
+    ASSERT_EQ(claimed, brute)
+        << "trial " << trial << " budget " << budget << "\n"
+        << llvm::formatv("{0}", toJSON(c)).str();
+    llvm::Expected<Schedule> s = solver.schedule(budget);
+    ASSERT_TRUE(static_cast<bool>(s));
+    SimulationResult r = mustSimulate(c, *s);
+    EXPECT_LE(r.peakBytes, budget);
+    EXPECT_EQ(r.computeCost, claimed) << toString(*s);
+    EXPECT_TRUE(r.persistent) << toString(*s);
+    each(budget, claimed);
+  }
+}
+
 Chain randomChain(std::mt19937 &rng, unsigned L) {
   return randomChain(rng, L, NeedsInput::None);
 }
@@ -608,22 +637,14 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearch) {
     // Below the minimum, neither finds anything.
     EXPECT_TRUE(std::isinf(exhaustiveOptimum(c, least - 1, true)));
     EXPECT_TRUE(std::isinf(solver->optimalCost(least - 1)));
-    for (int64_t budget = least; budget <= top + 2; ++budget) {
-      double brute = exhaustiveOptimum(c, budget, true);
-      double claimed = solver->optimalCost(budget);
-      ASSERT_EQ(claimed, brute) << "trial " << trial << " budget " << budget;
-      llvm::Expected<Schedule> s = solver->schedule(budget);
-      ASSERT_TRUE(static_cast<bool>(s));
-      SimulationResult r = mustSimulate(c, *s);
-      EXPECT_LE(r.peakBytes, budget);
-      EXPECT_EQ(r.computeCost, claimed);
-      EXPECT_TRUE(r.persistent);
-      // Without the persistence restriction the optimum can only be lower.
-      double free = exhaustiveOptimum(c, budget, false);
-      EXPECT_LE(free, claimed);
-      nonPersistentWins += free < claimed;
-      ++compared;
-    }
+    ASSERT_NO_FATAL_FAILURE(expectOptimalFrom(
+        c, *solver, least, top + 2, trial, [&](int64_t budget, double claimed) {
+          // Without the persistence restriction the optimum can only be lower.
+          double free = exhaustiveOptimum(c, budget, false);
+          EXPECT_LE(free, claimed);
+          nonPersistentWins += free < claimed;
+          ++compared;
+        }));
   }
   EXPECT_GT(compared, 300u);
   // Recorded for docs/Planner.md: how often dropping a checkpoint early and
@@ -656,21 +677,14 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWhenBackwardReadsInput) {
       EXPECT_GE(least, minimumFeasibleBudget(plain));
       EXPECT_TRUE(std::isinf(exhaustiveOptimum(c, least - 1, true)));
       EXPECT_TRUE(std::isinf(solver->optimalCost(least - 1)));
-      for (int64_t budget = least; budget <= top + 2; ++budget) {
-        double brute = exhaustiveOptimum(c, budget, true);
-        double claimed = solver->optimalCost(budget);
-        ASSERT_EQ(claimed, brute) << "trial " << trial << " budget " << budget;
-        llvm::Expected<Schedule> s = solver->schedule(budget);
-        ASSERT_TRUE(static_cast<bool>(s));
-        SimulationResult r = mustSimulate(c, *s);
-        EXPECT_LE(r.peakBytes, budget);
-        EXPECT_EQ(r.computeCost, claimed);
-        EXPECT_TRUE(r.persistent) << toString(*s);
-        // Reading the input can only make things harder.
-        EXPECT_GE(claimed, plainSolver->optimalCost(budget));
-        changed += claimed != plainSolver->optimalCost(budget);
-        ++compared;
-      }
+      ASSERT_NO_FATAL_FAILURE(expectOptimalFrom(
+          c, *solver, least, top + 2, trial,
+          [&](int64_t budget, double claimed) {
+            // Reading the input can only make things harder.
+            EXPECT_GE(claimed, plainSolver->optimalCost(budget));
+            changed += claimed != plainSolver->optimalCost(budget);
+            ++compared;
+          }));
       // Every other strategy honours the rule too.
       for (const Schedule &other :
            {storeAll(c), recomputeAll(c), sqrtSegments(c)}) {
@@ -724,21 +738,12 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithReleaseAndTransients) {
           << "trial " << trial;
       EXPECT_TRUE(std::isinf(solver->optimalCost(least - 1)));
       EXPECT_EQ(solver->frontier().front().budgetBytes, uint64_t(least));
-      for (int64_t budget = least; budget <= top + 2; ++budget) {
-        double brute = exhaustiveOptimum(c, budget, true);
-        double claimed = solver->optimalCost(budget);
-        ASSERT_EQ(claimed, brute)
-            << "trial " << trial << " budget " << budget << "\n"
-            << llvm::formatv("{0}", toJSON(c)).str();
-        llvm::Expected<Schedule> s = solver->schedule(budget);
-        ASSERT_TRUE(static_cast<bool>(s));
-        SimulationResult r = mustSimulate(c, *s);
-        EXPECT_LE(r.peakBytes, budget);
-        EXPECT_EQ(r.computeCost, claimed);
-        EXPECT_TRUE(r.persistent) << toString(*s);
-        changed += claimed != plainSolver->optimalCost(budget);
-        ++compared;
-      }
+      ASSERT_NO_FATAL_FAILURE(expectOptimalFrom(
+          c, *solver, least, top + 2, trial,
+          [&](int64_t budget, double claimed) {
+            changed += claimed != plainSolver->optimalCost(budget);
+            ++compared;
+          }));
       // The fields change peaks, never validity or persistence.
       for (const Schedule &other :
            {storeAll(c), recomputeAll(c), sqrtSegments(c)}) {
@@ -749,7 +754,8 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithReleaseAndTransients) {
       llvm::Expected<Schedule> chen = chenGreedy(c, top);
       ASSERT_TRUE(static_cast<bool>(chen));
       EXPECT_LE(mustSimulate(c, *chen).peakBytes, top);
-      llvm::Expected<Schedule> tight = planSchedule(c, CheckpointStrategy::DP, least);
+      llvm::Expected<Schedule> tight =
+          planSchedule(c, CheckpointStrategy::DP, least);
       ASSERT_TRUE(static_cast<bool>(tight))
           << llvm::toString(tight.takeError());
       EXPECT_EQ(mustSimulate(c, *tight).peakBytes, least);
@@ -783,29 +789,20 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithHotBackwards) {
       Chain plain = c;
       for (Stage &st : c.stages)
         if (coin(rng))
-          st.hotBackwardCost = std::uniform_int_distribution<int>(
-              0, int(st.backwardCost))(rng);
+          st.hotBackwardCost =
+              std::uniform_int_distribution<int>(0, int(st.backwardCost))(rng);
       const int64_t least = minimumFeasibleBudget(c);
       const int64_t top = mustSimulate(c, storeAll(c)).peakBytes;
       llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(c, top + 2);
       llvm::Expected<CheckpointDP> plainSolver =
           CheckpointDP::solve(plain, top + 2);
       ASSERT_TRUE(solver && plainSolver);
-      for (int64_t budget = least; budget <= top + 2; ++budget) {
-        double brute = exhaustiveOptimum(c, budget, true);
-        double claimed = solver->optimalCost(budget);
-        ASSERT_EQ(claimed, brute)
-            << "trial " << trial << " budget " << budget << "\n"
-            << llvm::formatv("{0}", toJSON(c)).str();
-        llvm::Expected<Schedule> s = solver->schedule(budget);
-        ASSERT_TRUE(static_cast<bool>(s));
-        SimulationResult r = mustSimulate(c, *s);
-        EXPECT_LE(r.peakBytes, budget);
-        EXPECT_EQ(r.computeCost, claimed) << toString(*s);
-        EXPECT_TRUE(r.persistent) << toString(*s);
-        changed += claimed != plainSolver->optimalCost(budget);
-        ++compared;
-      }
+      ASSERT_NO_FATAL_FAILURE(expectOptimalFrom(
+          c, *solver, least, top + 2, trial,
+          [&](int64_t budget, double claimed) {
+            changed += claimed != plainSolver->optimalCost(budget);
+            ++compared;
+          }));
     }
   }
   EXPECT_GT(compared, 400u);
@@ -831,8 +828,8 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithGradientOnlyBackwards) {
         addReleaseAndTransients(rng, c);
       if (trial % 4 >= 2)
         for (Stage &st : c.stages)
-          st.hotBackwardCost = std::uniform_int_distribution<int>(
-              0, int(st.backwardCost))(rng);
+          st.hotBackwardCost =
+              std::uniform_int_distribution<int>(0, int(st.backwardCost))(rng);
       Chain plain = c;
       addGradientOnly(rng, c);
       for (const Stage &st : c.stages)
@@ -850,23 +847,14 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithGradientOnlyBackwards) {
       EXPECT_TRUE(std::isinf(exhaustiveOptimum(c, least - 1, true)))
           << "trial " << trial;
       EXPECT_EQ(mustSimulate(c, leastPeakSchedule(c)).peakBytes, least);
-      for (int64_t budget = least; budget <= top + 2; ++budget) {
-        double brute = exhaustiveOptimum(c, budget, true);
-        double claimed = solver->optimalCost(budget);
-        ASSERT_EQ(claimed, brute)
-            << "trial " << trial << " budget " << budget << "\n"
-            << llvm::formatv("{0}", toJSON(c)).str();
-        llvm::Expected<Schedule> s = solver->schedule(budget);
-        ASSERT_TRUE(static_cast<bool>(s));
-        SimulationResult r = mustSimulate(c, *s);
-        EXPECT_LE(r.peakBytes, budget);
-        EXPECT_EQ(r.computeCost, claimed) << toString(*s);
-        EXPECT_TRUE(r.persistent) << toString(*s);
-        // Needing less can only help.
-        EXPECT_LE(claimed, plainSolver->optimalCost(budget));
-        changed += claimed != plainSolver->optimalCost(budget);
-        ++compared;
-      }
+      ASSERT_NO_FATAL_FAILURE(expectOptimalFrom(
+          c, *solver, least, top + 2, trial,
+          [&](int64_t budget, double claimed) {
+            // Needing less can only help.
+            EXPECT_LE(claimed, plainSolver->optimalCost(budget));
+            changed += claimed != plainSolver->optimalCost(budget);
+            ++compared;
+          }));
       for (const Schedule &other :
            {storeAll(c), recomputeAll(c), sqrtSegments(c)}) {
         SimulationResult r = mustSimulate(c, other);
@@ -940,8 +928,7 @@ TEST(StrategiesTest, HotBackwardsOnLongChains) {
           std::max(0.0, st.backwardCost - gain(rng) * st.forwardCost);
     const int64_t top = mustSimulate(c, storeAll(c)).peakBytes;
     const int64_t least = minimumFeasibleBudget(c);
-    EXPECT_EQ(mustSimulate(same, storeAll(same)).computeCost,
-              same.baseCost());
+    EXPECT_EQ(mustSimulate(same, storeAll(same)).computeCost, same.baseCost());
     EXPECT_DOUBLE_EQ(mustSimulate(hot, storeAll(hot)).computeCost,
                      hot.baseCost());
     EXPECT_DOUBLE_EQ(hot.baseCost() - c.baseCost(),
@@ -952,8 +939,8 @@ TEST(StrategiesTest, HotBackwardsOnLongChains) {
       llvm::Expected<Schedule> a = dp(c, budget), b = dp(same, budget),
                                h = dp(hot, budget);
       ASSERT_TRUE(a && b && h);
-      EXPECT_EQ(toString(*a), toString(*b)) << "L " << L << " budget "
-                                            << budget;
+      EXPECT_EQ(toString(*a), toString(*b))
+          << "L " << L << " budget " << budget;
       llvm::Expected<CheckpointDP> solver = CheckpointDP::solve(hot, budget);
       ASSERT_TRUE(static_cast<bool>(solver));
       SimulationResult r = mustSimulate(hot, *h);
@@ -962,8 +949,7 @@ TEST(StrategiesTest, HotBackwardsOnLongChains) {
       EXPECT_NEAR(r.computeCost, solver->optimalCost(budget),
                   1e-5 * r.computeCost);
       // No cheaper than the cold-priced plan, re-priced hot, can be.
-      EXPECT_LE(r.computeCost,
-                mustSimulate(hot, *a).computeCost * (1 + 1e-5));
+      EXPECT_LE(r.computeCost, mustSimulate(hot, *a).computeCost * (1 + 1e-5));
     }
   }
 }
@@ -1149,11 +1135,9 @@ PlainTable plainPinTable(const Chain &c, uint64_t unit, unsigned M) {
           const float fs = F[s] - F[s - 1];
           // B(s) right after F_all(s) is hot: its gain over the cold price
           // (the DP adds every backward at its cold price afterwards).
-          const float gain =
-              float(st.backwardCostOf(true) - st.backwardCost);
+          const float gain = float(st.backwardCostOf(true) - st.backwardCost);
           if (m >= chainLo)
-            best = s == t ? fs + gain
-                          : fs + at(0, s + 1, t)[m - saved - keep];
+            best = s == t ? fs + gain : fs + at(0, s + 1, t)[m - saved - keep];
           int64_t peak = 0;
           for (unsigned j = s + 1; j <= t; ++j) {
             const unsigned k = j - 1;
@@ -1169,8 +1153,7 @@ PlainTable plainPinTable(const Chain &c, uint64_t unit, unsigned M) {
           // [s, t-1]; the empty segment costs 0.
           const Stage &last = c.stage(t);
           if (last.backwardReadsGradientOnly &&
-              m >= base + x(t) + x(t - 1) +
-                       units(last.backwardTransientBytes))
+              m >= base + x(t) + x(t - 1) + units(last.backwardTransientBytes))
             best = std::min(best, s == t ? 0.f : at(o, s, t - 1)[m]);
           at(o, s, t)[m] = best;
         }
@@ -1524,9 +1507,8 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithResidues) {
         double brute = exhaustiveOptimum(c, budget, true);
         double claimed = solver->optimalCost(budget);
         if (!residues)
-          ASSERT_EQ(claimed, brute)
-              << "budget " << budget << "\n"
-              << llvm::formatv("{0}", toJSON(c)).str();
+          ASSERT_EQ(claimed, brute) << "budget " << budget << "\n"
+                                    << llvm::formatv("{0}", toJSON(c)).str();
         EXPECT_GE(claimed, brute);
         exact += claimed == brute;
         llvm::Expected<Schedule> s = solver->schedule(budget);
