@@ -106,8 +106,9 @@ def run_nnc(args, threads, bf16, layout):
                  str(threads), "--precision", "bf16" if bf16 else "f32",
                  "--conv-layout", layout, "--metrics-out", metrics],
                 check=True, capture_output=True, text=True)
-            epochs = [r for r in map(json.loads, open(metrics))
-                      if r.get("type") == "epoch"]
+            with open(metrics) as f:
+                epochs = [r for r in map(json.loads, f)
+                          if r.get("type") == "epoch"]
         if not epochs:
             sys.exit("nnc-train wrote no epoch record to --metrics-out")
         seconds = epochs[-1]["seconds"]

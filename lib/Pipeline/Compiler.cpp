@@ -279,9 +279,11 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
     // The GPU's half-precision convolutions are bf16 ones (tensor cores
     // through the bf16 calls); f16 convolutions have no kernel yet.
     if (options.step.precision == Precision::F16) {
-      WalkResult conv = module->walk([](Conv2dOp op) {
-        op.emitError("--precision=fp16 has no GPU convolution kernels yet; "
-                     "use --precision=bf16 for a convolutional network");
+      WalkResult conv = module->walk([](Operation *op) {
+        if (!isa<Conv2dOp, Conv2dGradInputOp, Conv2dGradWeightOp>(op))
+          return WalkResult::advance();
+        op->emitError("--precision=fp16 has no GPU convolution kernels yet; "
+                      "use --precision=bf16 for a convolutional network");
         return WalkResult::interrupt();
       });
       if (conv.wasInterrupted())

@@ -23,14 +23,17 @@
 /// still returns its operations. MLIR 19 does that where a dialect type's
 /// or attribute's sub-parse hits a lexer error the lexer has already
 /// reported and then skips (`!llvm.ptr@`: the `@` vanishes), and
-/// MlirOptMain would then go on and exit 0. The chunk is parsed once more
-/// here, silently; the driver prints the error itself.
+/// MlirOptMain would then go on and exit 0. Each chunk is parsed here
+/// first, silently and without verification (MlirOptMain's verifier
+/// reports its own errors); the driver then prints the error itself.
 static bool parserSwallowedAnError(const llvm::MemoryBuffer &input,
-                                   mlir::DialectRegistry &registry,
+                                   const mlir::DialectRegistry &registry,
                                    const mlir::MlirOptMainConfig &config) {
   bool swallowed = false;
   auto check = [&](std::unique_ptr<llvm::MemoryBuffer> chunk,
                    llvm::raw_ostream &) {
+    if (swallowed)
+      return mlir::success();
     mlir::MLIRContext context(registry,
                               mlir::MLIRContext::Threading::DISABLED);
     context.allowUnregisteredDialects(config.shouldAllowUnregisteredDialects());
@@ -42,9 +45,10 @@ static bool parserSwallowedAnError(const llvm::MemoryBuffer &input,
     llvm::SourceMgr sourceMgr;
     sourceMgr.AddNewSourceBuffer(std::move(chunk), llvm::SMLoc());
     mlir::Block block;
-    swallowed |= mlir::succeeded(mlir::parseSourceFile(
-                     sourceMgr, &block, mlir::ParserConfig(&context))) &&
-                 reported;
+    swallowed = mlir::succeeded(mlir::parseSourceFile(
+                    sourceMgr, &block,
+                    mlir::ParserConfig(&context, /*verifyAfterParse=*/false))) &&
+                reported;
     return mlir::success();
   };
   (void)mlir::splitAndProcessBuffer(

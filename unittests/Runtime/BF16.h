@@ -11,6 +11,8 @@
 #ifndef NNC_UNITTESTS_RUNTIME_BF16_H
 #define NNC_UNITTESTS_RUNTIME_BF16_H
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -43,14 +45,11 @@ inline bool cpuHasBF16() {
   return false;
 }
 
-/// AMX, as /proc/cpuinfo lists it.
-inline bool cpuHasAMX() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string word;
-  while (cpuinfo >> word)
-    if (word == "amx_bf16")
-      return true;
-  return false;
+/// Whether oneDNN may run AMX here, asked as the runtime asks it (the CPU
+/// has it, the OS grants it, ONEDNN_MAX_CPU_ISA allows it).
+inline bool oneDNNMayRunAMX() {
+  return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_amx) ==
+         dnnl_cpu_isa_avx512_core_amx;
 }
 
 } // namespace nnc::test

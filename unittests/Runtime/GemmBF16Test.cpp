@@ -43,6 +43,8 @@ struct Case {
   float alpha, beta;
   bool bias, bf16Out;
   int32_t activation;
+  /// Columns of C beyond N (ldc = N + cPad), which no call may touch.
+  int64_t cPad = 0;
 };
 
 class GemmBF16 : public testing::TestWithParam<Case> {};
@@ -63,7 +65,8 @@ TEST_P(GemmBF16, MatchesReference) {
   std::vector<float> bias(c.N);
   for (float &v : bias)
     v = normal(rng);
-  std::vector<float> C0(c.M * c.N);
+  const int64_t ldc = c.N + c.cPad;
+  std::vector<float> C0(c.M * ldc);
   for (float &v : C0)
     v = normal(rng);
   int64_t lda = c.transA ? c.M : c.K, ldb = c.transB ? c.K : c.N;
@@ -76,11 +79,11 @@ TEST_P(GemmBF16, MatchesReference) {
 
   auto run = [&](std::vector<float> &f32Out, std::vector<uint16_t> &bf16Out) {
     f32Out = C0;
-    bf16Out.assign(c.M * c.N, 0);
+    bf16Out.assign(c.M * ldc, 0);
     void *out = c.bf16Out ? static_cast<void *>(bf16Out.data())
                           : static_cast<void *>(f32Out.data());
     nncrt_gemm_bf16(c.transA, c.transB, c.M, c.N, c.K, c.alpha, A.data(), lda,
-                    B.data(), ldb, c.beta, out, c.N,
+                    B.data(), ldb, c.beta, out, ldc,
                     c.bf16Out ? NNCRT_TYPE_BF16 : NNCRT_TYPE_F32,
                     c.bias ? bias.data() : nullptr, c.activation, 0.0f);
   };
@@ -99,19 +102,26 @@ TEST_P(GemmBF16, MatchesReference) {
         mag += std::fabs(static_cast<double>(a(i, k)) * b(k, j));
       }
       double ref = c.alpha * acc + (c.bias ? bias[j] : 0.0) +
-                   c.beta * C0[i * c.N + j];
+                   c.beta * C0[i * ldc + j];
       if (c.activation == NNCRT_ACTIVATION_RELU)
         ref = std::max(ref, 0.0);
       // f32 accumulation of K products.
       double tol = 1e-6 * c.K * (std::fabs(c.alpha) * mag + 1) + 1e-6;
       if (c.bf16Out) {
-        double got = fromBF16(bf16Out[i * c.N + j]);
+        double got = fromBF16(bf16Out[i * ldc + j]);
         ASSERT_NEAR(got, ref, std::fabs(ref) / 256 + tol)
             << "at (" << i << ", " << j << ")";
       } else {
-        ASSERT_NEAR(f32Out[i * c.N + j], ref, tol)
+        ASSERT_NEAR(f32Out[i * ldc + j], ref, tol)
             << "at (" << i << ", " << j << ")";
       }
+    }
+  // The columns past N are C's neighbours: untouched.
+  for (int64_t i = 0; i < c.M; ++i)
+    for (int64_t j = c.N; j < ldc; ++j) {
+      ASSERT_EQ(f32Out[i * ldc + j], C0[i * ldc + j]) << "at (" << i << ", "
+                                                      << j << ")";
+      ASSERT_EQ(bf16Out[i * ldc + j], 0) << "at (" << i << ", " << j << ")";
     }
 }
 
@@ -131,6 +141,11 @@ INSTANTIATE_TEST_SUITE_P(
         // threads.
         Case{true, false, 130, 260, 64, -0.05f, 1.0f, false, false,
              NNCRT_ACTIVATION_NONE},
+        // The same into C of a wider matrix (ldc > N).
+        Case{true, false, 24, 40, 64, -0.05f, 1.0f, false, false,
+             NNCRT_ACTIVATION_NONE, 9},
+        Case{false, true, 16, 24, 32, 1.0f, 0.0f, true, true,
+             NNCRT_ACTIVATION_RELU, 5},
         // alpha without beta: oneDNN's run-time output scale.
         Case{true, false, 24, 40, 64, -0.05f, 0.0f, false, false,
              NNCRT_ACTIVATION_NONE},

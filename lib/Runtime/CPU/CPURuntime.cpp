@@ -425,6 +425,7 @@ float *productBuffer(int64_t elements) {
   };
   thread_local Buffer buffer;
   if (elements > buffer.capacity) {
+    buffer.data.reset(); // not both at once
     size_t bytes = (static_cast<size_t>(elements) * sizeof(float) + 63) / 64 * 64;
     buffer.data.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
     if (!buffer.data) {
@@ -497,7 +498,7 @@ void nncrt_gemm_bf16(int32_t transA, int32_t transB, int64_t M, int64_t N,
   // oneDNN 2.6 takes a run-time output scale only on its gemm:jit matmul,
   // never on the brgemm kernels (AMX, AVX-512 BF16): on an AMX CPU the
   // fused update's C += alpha·Aᵀ·B ran 12× slower that way
-  // (docs/Performance.md). So alpha = 1 has no scale, and that update
+  // (docs/MixedPrecision.md). So alpha = 1 has no scale, and that update
   // (f32 C, no bias or activation) takes the product alone into a
   // per-thread f32 buffer, added to C scaled here.
   bool viaProduct = alpha != 1.0f && beta == 1.0f &&

@@ -493,7 +493,7 @@ void tensorTypes(const ConvOptions &o, dnnl_data_type_t &src,
 /// direct kernels want them blocked): AnySrc the input side (x or dx),
 /// AnyDst the output side (y or dy).
 /// Nhwc offers both activations channels-last whatever the caller holds
-/// (see amxCandidate).
+/// (see createConv).
 enum : unsigned { AnySrc = 1, AnyDst = 2, Nhwc = 4 };
 
 /// The layouts a convolution is created with, tried in order: the first
@@ -542,7 +542,7 @@ bool isAMXKernel(const_dnnl_primitive_desc_t pd) {
 
 /// Whether oneDNN may run AMX here (the CPU has it and DNNL_MAX_CPU_ISA
 /// does not rule it out).
-bool cpuHasAMX() {
+bool oneDNNMayRunAMX() {
   static const bool amx = [] {
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     return (isa & dnnl_cpu_isa_avx512_core_amx) ==
@@ -582,8 +582,9 @@ dnnl_status_t initDescs(const ConvGeometry &g, const ConvOptions &o,
   }
   int wDims = grouped ? 5 : 4;
   dnnl_format_tag_t wTag = grouped ? dnnl_goihw : dnnl_oihw;
-  // A blocked activation is offered as it is: that layout is the caller's
-  // (and the one oneDNN's direct kernels read), so the call reorders nothing.
+  // A blocked activation is offered as it is (except under Nhwc): that
+  // layout is the caller's (and the one oneDNN's AVX-512 direct kernels
+  // read), so the call reorders nothing.
   dnnl_format_tag_t srcTag = o.blocked & BlockedSrc ? dnnl_nChw16c : dnnl_nchw,
                     dstTag = o.blocked & BlockedDst ? dnnl_nChw16c : dnnl_nchw;
   if (o.blocked & BlockedSrc)
@@ -705,7 +706,7 @@ dnnl_status_t createConv(dnnl_engine_t engine, const ConvGeometry &g,
   // 0.50 / 0.53 / 2.6 ms channels-last: far more than the reorders from
   // and to the caller's layout cost. So a bf16 convolution is first
   // offered channels-last, taken if oneDNN runs it on AMX.
-  if (o.in == dnnl_bf16 && cpuHasAMX()) {
+  if (o.in == dnnl_bf16 && oneDNNMayRunAMX()) {
     dnnl_primitive_desc_t candidate = nullptr;
     ConvDescs candidateDescs;
     if (createConvPd(engine, g, o, Nhwc, candidateDescs, candidate) ==
