@@ -44,7 +44,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
-from nnc_ctypes import Compiled, random_batch, random_params  # noqa: E402
+from nnc_ctypes import (Compiled, make_inputs, random_batch,  # noqa: E402
+                        random_params)
 
 
 def check(args, tag, widths, act, loss, batch, dropout, adam=False,
@@ -125,24 +126,6 @@ def check(args, tag, widths, act, loss, batch, dropout, adam=False,
         ref.lib.nncrt_set_num_threads(0)
         print("%s: 1, 2 and 3 threads bitwise identical" % tag)
     print("%s: %d plans bitwise identical to store-all" % (tag, len(plans)))
-
-
-def make_inputs(rng, specs):
-    """Labels below 10; 1-D floats (biases, batch-norm parameters and
-    running statistics) in [0.5, 1.5]; data and weights N(0, 1/fan-in)."""
-    types = {"float": np.float32, "int32_t": np.int32, "int64_t": np.int64}
-    out = []
-    for s in specs:
-        t = types[s["type"]]
-        if np.issubdtype(t, np.integer):
-            out.append(rng.integers(0, 10, s["shape"]).astype(t))
-        elif len(s["shape"]) == 1:
-            out.append(rng.uniform(0.5, 1.5, s["shape"]).astype(t))
-        else:
-            fan_in = int(np.prod(s["shape"][1:]))
-            out.append((rng.standard_normal(s["shape"]) /
-                        np.sqrt(fan_in)).astype(t))
-    return out
 
 
 def check_onnx(args, tag, path):

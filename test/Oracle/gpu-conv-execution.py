@@ -29,7 +29,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "Inputs"))
-from nnc_ctypes import CTYPES, Compiled  # noqa: E402
+from nnc_ctypes import Compiled, make_inputs  # noqa: E402
 from nnc_cuda import GPUEntry, GPULibrary  # noqa: E402
 
 TOL = 1e-5
@@ -46,25 +46,6 @@ MODELS = [
 def rel(a, b):
     return float(np.linalg.norm((a - b).ravel().astype(np.float64)) /
                  max(np.linalg.norm(b.ravel().astype(np.float64)), 1e-30))
-
-
-def make_inputs(rng, specs):
-    """Integer inputs are class labels (< 10); 1-D float inputs (biases,
-    batch-norm scales and shifts, running statistics) lie in [0.5, 1.5],
-    so a running variance is positive; the rest (data and weights) are
-    N(0, 1/fan-in), so the logits stay moderate."""
-    out = []
-    for s in specs:
-        t = CTYPES[s["type"]]
-        if np.issubdtype(t, np.integer):
-            out.append(rng.integers(0, 10, s["shape"]).astype(t))
-        elif len(s["shape"]) == 1:
-            out.append(rng.uniform(0.5, 1.5, s["shape"]).astype(t))
-        else:
-            fan_in = int(np.prod(s["shape"][1:]))
-            out.append((rng.standard_normal(s["shape"]) /
-                        np.sqrt(fan_in)).astype(t))
-    return out
 
 
 def main():

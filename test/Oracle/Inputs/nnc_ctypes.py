@@ -50,6 +50,26 @@ class Compiled:
         return outputs
 
 
+def make_inputs(rng, specs):
+    """Random values for an entry point's inputs (the report's specs):
+    integer inputs are class labels (< 10); 1-D float inputs (biases,
+    batch-norm scales and shifts, running statistics) lie in [0.5, 1.5],
+    so a running variance is positive; the rest (data and weights) are
+    N(0, 1/fan-in), so the logits stay moderate."""
+    out = []
+    for s in specs:
+        t = CTYPES[s["type"]]
+        if np.issubdtype(t, np.integer):
+            out.append(rng.integers(0, 10, s["shape"]).astype(t))
+        elif len(s["shape"]) == 1:
+            out.append(rng.uniform(0.5, 1.5, s["shape"]).astype(t))
+        else:
+            fan_in = int(np.prod(s["shape"][1:]))
+            out.append((rng.standard_normal(s["shape"]) /
+                        np.sqrt(fan_in)).astype(t))
+    return out
+
+
 def random_params(rng, widths, gain=1.0):
     """W [out, in] ~ N(0, gain/in) and b ~ N(0, 0.01) per layer, in order."""
     params = []
