@@ -810,6 +810,25 @@ TEST(StrategiesTest, DPEqualsExhaustiveSearchWithHotBackwards) {
   EXPECT_GT(changed, compared / 4);
 }
 
+// A backward that reads only its gradient and binds the least peak: a
+// global pooling from a large input (a^1, 100 bytes) to a 1-byte output
+// with a large transient. B(2) holds delta^2 while it creates delta^1 and
+// its transient, more than anything else needs, so minimumFeasibleBudget
+// must count all three (random chains rarely make that term the binding
+// one).
+TEST(StrategiesTest, GradientOnlyBackwardBindsTheLeastPeak) {
+  Chain c;
+  c.inputBytes = 1;
+  c.stages = {{1, 1, 100, 100}, {1, 1, 1, 1}};
+  c.stages[1].backwardReadsGradientOnly = true;
+  c.stages[1].backwardTransientBytes = 500;
+  const int64_t least = minimumFeasibleBudget(c);
+  EXPECT_GE(least, 1 + 100 + 500);
+  EXPECT_FALSE(std::isinf(exhaustiveOptimum(c, least, true)));
+  EXPECT_TRUE(std::isinf(exhaustiveOptimum(c, least - 1, true)));
+  EXPECT_EQ(mustSimulate(c, leastPeakSchedule(c)).peakBytes, least);
+}
+
 // Backwards that read only their gradient (backward_reads_gradient_only:
 // a flatten's, a global pooling's) need no F_all before them. The DP's back
 // branch (B(t) first, then [s, t-1]) and minimumFeasibleBudget reach the
