@@ -95,6 +95,18 @@ int main(int argc, char **argv) {
             "stack)");
     return 1;
   }
+  if (std::optional<size_t> at =
+          ::nnc::limits::findNonStringIteratorType(text)) {
+    llvm::SourceMgr sourceMgr;
+    unsigned id = sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+    sourceMgr.PrintMessage(
+        llvm::SMLoc::getFromPointer(
+            sourceMgr.getMemoryBuffer(id)->getBufferStart() + *at),
+        llvm::SourceMgr::DK_Error,
+        "linalg.generic's iterator_types must be strings (\"parallel\" or "
+        "\"reduction\"): MLIR's parser would read this one as a string");
+    return 1;
+  }
   bool swallowed = !config.shouldVerifyDiagnostics() &&
                    parserSwallowedAnError(*input, registry, config);
   std::unique_ptr<llvm::ToolOutputFile> output =

@@ -17,6 +17,7 @@
 #ifndef NNC_SUPPORT_LIMITS_H
 #define NNC_SUPPORT_LIMITS_H
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
@@ -100,6 +101,75 @@ inline std::optional<size_t> findExcessiveNesting(llvm::StringRef text,
     } else if (c == ')' || c == ']' || c == '}' ||
                (c == '>' && (i == 0 || text[i - 1] != '-'))) {
       depth -= depth > 0;
+    }
+  }
+  return std::nullopt;
+}
+
+/// The offset in `text` of an element of a custom-form `linalg.generic`'s
+/// `iterator_types` that is not a string literal, if any. MLIR 19's
+/// GenericOp::parse reads every element as a StringAttr without checking
+/// (getAsValueRange<StringAttr>), so an integer there is read as a string
+/// of garbage length: undefined behaviour (the IR fuzzer saw a
+/// 0xbebebebe...-byte allocation). Only the custom form (the op name
+/// unquoted, its attribute dictionary next) parses that way; the generic
+/// form's properties are checked by type. A match on a `//` comment line is
+/// skipped; a list that is not strings and commas is the parser's to
+/// report.
+inline std::optional<size_t> findNonStringIteratorType(llvm::StringRef text) {
+  static constexpr llvm::StringLiteral kOp = "linalg.generic";
+  static constexpr llvm::StringLiteral kKey = "iterator_types";
+  const size_t e = text.size();
+  auto skipSpace = [&](size_t i) {
+    while (i < e && llvm::isSpace(text[i]))
+      ++i;
+    return i;
+  };
+  auto skipString = [&](size_t i) { // i at the opening quote
+    for (++i; i < e && text[i] != '"'; ++i)
+      if (text[i] == '\\')
+        ++i;
+    return i + 1;
+  };
+  for (size_t at = text.find(kOp); at != llvm::StringRef::npos;
+       at = text.find(kOp, at + 1)) {
+    if (at > 0 && (text[at - 1] == '"' || llvm::isAlnum(text[at - 1]) ||
+                   text[at - 1] == '_' || text[at - 1] == '.'))
+      continue;
+    size_t lineStart = text.rfind('\n', at);
+    lineStart = lineStart == llvm::StringRef::npos ? 0 : lineStart + 1;
+    if (text.slice(lineStart, at).contains("//"))
+      continue;
+    size_t i = skipSpace(at + kOp.size());
+    if (i >= e || text[i] != '{')
+      continue;
+    // The dictionary, to its matching brace.
+    size_t end = i + 1;
+    for (unsigned depth = 1; end < e && depth;) {
+      if (text[end] == '"') {
+        end = skipString(end);
+        continue;
+      }
+      depth += text[end] == '{';
+      depth -= text[end] == '}';
+      ++end;
+    }
+    size_t key = text.slice(i, end).find(kKey);
+    if (key == llvm::StringRef::npos)
+      continue;
+    size_t j = skipSpace(i + key + kKey.size());
+    if (j >= end || text[j] != '=')
+      continue;
+    j = skipSpace(j + 1);
+    if (j >= end || text[j] != '[')
+      continue;
+    for (j = skipSpace(j + 1); j < end && text[j] != ']';) {
+      if (text[j] != '"')
+        return j;
+      j = skipSpace(skipString(j));
+      if (j >= end || text[j] != ',')
+        break;
+      j = skipSpace(j + 1);
     }
   }
   return std::nullopt;

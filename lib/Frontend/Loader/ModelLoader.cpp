@@ -109,6 +109,18 @@ mlir::nnc::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
 
 OwningOpRef<ModuleOp> mlir::nnc::parseModelSource(llvm::SourceMgr &sourceMgr,
                                                   MLIRContext &context) {
+  const llvm::MemoryBuffer &buffer =
+      *sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+  if (std::optional<size_t> at =
+          ::nnc::limits::findNonStringIteratorType(buffer.getBuffer())) {
+    auto [line, col] = sourceMgr.getLineAndColumn(
+        llvm::SMLoc::getFromPointer(buffer.getBufferStart() + *at));
+    emitError(FileLineColLoc::get(&context, buffer.getBufferIdentifier(),
+                                  line, col))
+        << "linalg.generic's iterator_types must be strings (\"parallel\" or "
+           "\"reduction\"): MLIR's parser would read this one as a string";
+    return nullptr;
+  }
   bool reportedError = false;
   // Observes only: returning failure passes each diagnostic on to the
   // handlers below this one.
