@@ -186,19 +186,10 @@ def prepare(args):
 
 def cnn_inputs(rng, specs):
     """Labels (< 10) for integer inputs; biases, batch-norm parameters and
-    running statistics in [0.5, 1.5]; data and weights N(0, 1/fan-in)."""
-    from nnc_ctypes import CTYPES
-    out = []
-    for s in specs:
-        t = CTYPES[s["type"]]
-        if np.issubdtype(t, np.integer):
-            out.append(rng.integers(0, 10, s["shape"]).astype(t))
-        elif len(s["shape"]) == 1:
-            out.append(rng.uniform(0.5, 1.5, s["shape"]).astype(t))
-        else:
-            out.append((rng.standard_normal(s["shape"]) /
-                        np.sqrt(np.prod(s["shape"][1:]))).astype(t))
-    return out
+    running statistics in [0.5, 1.5]; data and weights N(0, 1/fan-in): the
+    oracles' draw (test/Oracle/Inputs/nnc_ctypes.py)."""
+    from nnc_ctypes import make_inputs
+    return make_inputs(rng, specs)
 
 
 def rel(a, b):
