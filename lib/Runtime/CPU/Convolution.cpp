@@ -517,11 +517,18 @@ constexpr unsigned layoutCandidates[] = {0, AnyDst, AnySrc, AnySrc | AnyDst};
 /// each once (nncrt_conv2d_bf16_impl).
 thread_local std::string bf16ConvImpls;
 
-void recordImpl(std::string &list, const_dnnl_primitive_desc_t pd) {
+/// The name of the implementation oneDNN chose for `pd`, or null.
+const char *implName(const_dnnl_primitive_desc_t pd) {
   const char *impl = nullptr;
-  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) !=
-          dnnl_success ||
-      !impl)
+  return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) ==
+                 dnnl_success
+             ? impl
+             : nullptr;
+}
+
+void recordImpl(std::string &list, const_dnnl_primitive_desc_t pd) {
+  const char *impl = implName(pd);
+  if (!impl)
     return;
   std::string name(impl);
   for (size_t at = 0; at < list.size();) {
@@ -534,10 +541,8 @@ void recordImpl(std::string &list, const_dnnl_primitive_desc_t pd) {
 }
 
 bool isAMXKernel(const_dnnl_primitive_desc_t pd) {
-  const char *impl = nullptr;
-  return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) ==
-             dnnl_success &&
-         impl && std::strstr(impl, "amx");
+  const char *impl = implName(pd);
+  return impl && std::strstr(impl, "amx");
 }
 
 /// Whether oneDNN may run AMX here (the CPU has it and DNNL_MAX_CPU_ISA
@@ -552,12 +557,8 @@ bool oneDNNMayRunAMX() {
 }
 
 bool isDirectKernel(const_dnnl_primitive_desc_t pd) {
-  const char *impl = nullptr;
-  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) !=
-          dnnl_success ||
-      !impl)
-    return false;
-  return !std::strstr(impl, "gemm") && !std::strstr(impl, "ref");
+  const char *impl = implName(pd);
+  return impl && !std::strstr(impl, "gemm") && !std::strstr(impl, "ref");
 }
 
 /// The convolution descriptors' tensors: plain (the caller's) and as
