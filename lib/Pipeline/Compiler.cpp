@@ -276,19 +276,6 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
           << ::nnc::nvptxChips.name(options.gpu.chip) << " has none";
       return failure();
     }
-    // The GPU's half-precision convolutions are bf16 ones (tensor cores
-    // through the bf16 calls); f16 convolutions have no kernel yet.
-    if (options.step.precision == Precision::F16) {
-      WalkResult conv = module->walk([](Operation *op) {
-        if (!isa<Conv2dOp, Conv2dGradInputOp, Conv2dGradWeightOp>(op))
-          return WalkResult::advance();
-        op->emitError("--precision=fp16 has no GPU convolution kernels yet; "
-                      "use --precision=bf16 for a convolutional network");
-        return WalkResult::interrupt();
-      });
-      if (conv.wasInterrupted())
-        return failure();
-    }
   } else if (options.step.precision == Precision::F16) {
     // oneDNN 2.6 has no f16 matmul or convolution kernels for x86 CPUs
     // (its f16 paths are for GPUs and AVX512-FP16 parts it emulates

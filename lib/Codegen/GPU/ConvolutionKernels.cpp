@@ -20,12 +20,13 @@
 // run and under every checkpoint plan.
 //
 // The mixed-precision calls (nncrt_conv2d_*_bf16, nncrt_pool2d_*_bf16) get
-// the same kernels on bf16 buffers: a convolution's implicit GEMM gathers
-// its bf16 operands through the same operands into the tensor-core
-// kernels' shared tiles and runs their mma.sync main loop
-// (emitTensorCoreProduct, f32 accumulators); pooling widens to f32. Each
-// result is rounded once to its buffer's type (nearest even), after the
-// bias and the activation, as the CPU runtime's calls do.
+// the same kernels on bf16 buffers, or on f16 ones (--precision=fp16 makes
+// the same calls): a convolution's implicit GEMM gathers its 16-bit
+// operands through the same operands into the tensor-core kernels' shared
+// tiles and runs their mma.sync main loop (emitTensorCoreProduct, f32
+// accumulators); pooling widens to f32. Each result is rounded once to its
+// buffer's type (nearest even), after the bias and the activation, as the
+// CPU runtime's calls do.
 //
 //===----------------------------------------------------------------------===//
 
@@ -100,8 +101,18 @@ Value widen(KernelScope &e, Value v) {
   return e.b.create<arith::ExtFOp>(e.loc, e.b.getF32Type(), v);
 }
 
+/// The 16-bit type of a _bf16 call, read off its buffer `v`: bf16, or f16
+/// (--precision=fp16 on the GPU makes the same calls, as nncrt_gemm_bf16
+/// serves both). bf16 for anything else, which checkShape then refuses.
+Type halfType(MLIRContext *ctx, Value v) {
+  auto type = v ? dyn_cast<MemRefType>(v.getType()) : MemRefType();
+  if (type && type.getElementType().isF16())
+    return Float16Type::get(ctx);
+  return BFloat16Type::get(ctx);
+}
+
 /// Stores the f32 `v` at mem[at], rounded once (to nearest even) where mem
-/// holds bf16.
+/// holds bf16 or f16.
 void storeRounded(KernelScope &e, Value v, Value mem, ValueRange at) {
   Type elem = cast<MemRefType>(mem.getType()).getElementType();
   if (elem != v.getType())
@@ -408,7 +419,9 @@ FailureOr<Launch> buildConvolution(OpBuilder &mb, StringRef name,
   }
   MLIRContext *ctx = mb.getContext();
   Type f32 = Float32Type::get(ctx);
-  Type operandType = bf16 ? BFloat16Type::get(ctx) : f32, resultType = f32;
+  // Pointer 0 is a 16-bit operand of all three calls (x, dy, x).
+  Type operandType = bf16 ? halfType(ctx, pointerOperand(call, 0)) : f32,
+       resultType = f32;
   if (bf16) {
     FailureOr<SmallVector<int64_t>> type =
         integers(call, scalars.size() - 1, 1);
@@ -711,7 +724,8 @@ FailureOr<Launch> buildPooling(OpBuilder &mb, StringRef name,
   if (!backward ? !y : !dy || !dx)
     return call.emitOpError("has a null pointer where its GPU kernel needs "
                             "a buffer");
-  Type elem = bf16 ? Type(BFloat16Type::get(mb.getContext()))
+  // The output (gradient) is a 16-bit buffer of both calls.
+  Type elem = bf16 ? halfType(mb.getContext(), backward ? dy : y)
                    : Type(Float32Type::get(mb.getContext()));
   if (x && (max || !backward) &&
       failed(checkShape(call, x, "input", xShape, elem)))

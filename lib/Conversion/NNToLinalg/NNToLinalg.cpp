@@ -1140,13 +1140,19 @@ SmallVector<Attribute> i64Attrs(OpBuilder &b, ArrayRef<int64_t> values) {
       values, [&](int64_t v) -> Attribute { return b.getI64IntegerAttr(v); });
 }
 
-bool isBF16(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType().isBF16();
+/// A mixed-precision step's 16-bit type: bf16, or f16 (--precision=fp16,
+/// the GPU's). The _bf16 calls take either, as nncrt_gemm_bf16 does: their
+/// buffers' element type says which, and the CPU refuses f16 before any
+/// call is made.
+bool isHalf(Value v) {
+  return isa<BFloat16Type, Float16Type>(
+      cast<ShapedType>(v.getType()).getElementType());
 }
 
-/// The NNCRT_TYPE_* of `v`'s elements: a bf16 call's result type argument.
+/// The NNCRT_TYPE_* of `v`'s elements: a 16-bit call's result type argument
+/// (NNCRT_TYPE_BF16: the operands' 16-bit type).
 Attribute runtimeType(OpBuilder &b, Value v) {
-  return b.getI32IntegerAttr(isBF16(v) ? NNCRT_TYPE_BF16 : NNCRT_TYPE_F32);
+  return b.getI32IntegerAttr(isHalf(v) ? NNCRT_TYPE_BF16 : NNCRT_TYPE_F32);
 }
 
 /// A convolution is one call of the runtime's, on bf16 operands (with f32
@@ -1156,7 +1162,7 @@ struct Conv2dPattern : public NNPattern<Conv2dOp> {
   using NNPattern::NNPattern;
   Value lower(Conv2dOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
-    bool bf16 = isBF16(op.getInput());
+    bool bf16 = isHalf(op.getInput());
     SmallVector<Attribute> scalars = i64Attrs(b, getGeometry(op).values());
     int32_t activation = NNCRT_ACTIVATION_NONE;
     float slope = 0.0f;
@@ -1194,7 +1200,7 @@ template <typename Op> struct FusedActivationPattern : public NNPattern<Op> {
     bool fuses =
         isa_and_nonnull<Conv2dOp>(producer) ||
         (isa_and_nonnull<LinearOp, MatmulOp>(producer) &&
-         cast<RankedTensorType>(op.getType()).getElementType().isBF16() &&
+         isHalf(op.getResult()) &&
          cast<RankedTensorType>(op.getType()).getRank() == 2);
     if (!fuses || fusedActivation(producer) != op)
       return {};
@@ -1211,7 +1217,7 @@ template <typename Op> struct Conv2dGradPattern : public NNPattern<Op> {
     constexpr bool input = std::is_same_v<Op, Conv2dGradInputOp>;
     SmallVector<Attribute> scalars = i64Attrs(b, getGeometry(op).values());
     // bf16 operands (the result f32 or bf16: the verifier's rule).
-    if (isBF16(op->getOperand(0))) {
+    if (isHalf(op->getOperand(0))) {
       scalars.push_back(runtimeType(b, op.getResult()));
       return runtimeCall(b, loc,
                          input ? "nncrt_conv2d_backward_data_bf16"
@@ -1269,7 +1275,7 @@ template <typename Op> struct Pool2dPattern : public NNPattern<Op> {
   Value lower(Op op, Adaptor a, OpBuilder &b, Location loc) const override {
     // A bf16 pooling (the same type in and out) has its own entry point.
     return runtimeCall(b, loc,
-                       isBF16(op.getInput()) ? "nncrt_pool2d_forward_bf16"
+                       isHalf(op.getInput()) ? "nncrt_pool2d_forward_bf16"
                                              : "nncrt_pool2d_forward",
                        a.getInput(), cast<RankedTensorType>(op.getType()),
                        {0, 1}, poolScalars(b, op));
@@ -1281,7 +1287,7 @@ struct MaxPool2dGradPattern : public NNPattern<MaxPool2dGradOp> {
   Value lower(MaxPool2dGradOp op, Adaptor a, OpBuilder &b,
               Location loc) const override {
     return runtimeCall(b, loc,
-                       isBF16(op.getGrad()) ? "nncrt_pool2d_backward_bf16"
+                       isHalf(op.getGrad()) ? "nncrt_pool2d_backward_bf16"
                                             : "nncrt_pool2d_backward",
                        {a.getInput(), a.getGrad()},
                        cast<RankedTensorType>(op.getType()), {0, 1, 2},
@@ -1295,7 +1301,7 @@ struct AvgPool2dGradPattern : public NNPattern<AvgPool2dGradOp> {
               Location loc) const override {
     // Average pooling's backward does not read the forward input.
     return runtimeCall(b, loc,
-                       isBF16(op.getGrad()) ? "nncrt_pool2d_backward_bf16"
+                       isHalf(op.getGrad()) ? "nncrt_pool2d_backward_bf16"
                                             : "nncrt_pool2d_backward",
                        a.getGrad(), cast<RankedTensorType>(op.getType()),
                        {-1, 0, 1}, poolScalars(b, op));

@@ -53,3 +53,13 @@ func.func @pool_f32_output(%x: memref<1x1x4x4xbf16>, %y: memref<1x1x2x2xf32>) {
   nn.runtime_call "nncrt_pool2d_forward_bf16" ins(%x : memref<1x1x4x4xbf16>) outs(%y : memref<1x1x2x2xf32>) {pointers = array<i64: 0, 1>, scalars = [0 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]}
   return
 }
+
+// -----
+
+// The two 16-bit types do not mix in one call: the kernel's type is its
+// first operand's (f16 here, --precision=fp16's), and the weight is bf16.
+func.func @mixed(%x: memref<4x8x10x10xf16>, %w: memref<40x8x3x3xbf16>, %b: memref<40xf32>, %y: memref<4x40x10x10xf16>) {
+  // expected-error @+1 {{'nn.runtime_call' op needs its weight as a dense row-major f16 buffer of shape [40x8x3x3] for its GPU kernel, got 'memref<40x8x3x3xbf16>'}}
+  nn.runtime_call "nncrt_conv2d_forward_bf16" ins(%x, %w, %b : memref<4x8x10x10xf16>, memref<40x8x3x3xbf16>, memref<40xf32>) outs(%y : memref<4x40x10x10xf16>) {pointers = array<i64: 0, 1, 2, 3>, scalars = [4, 8, 10, 10, 40, 3, 3, 10, 10, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 : i32, 0.000000e+00 : f32, 1 : i32]}
+  return
+}

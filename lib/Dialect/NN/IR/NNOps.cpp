@@ -948,7 +948,7 @@ static LogicalResult verifyConvGrad(OpT op, Value x, Value w) {
   if (failed(g))
     return failure();
   // Its two operands are a product's (one element type); the result has
-  // theirs, or f32 for bf16 operands (accumulated in f32 and kept: a
+  // theirs, or f32 for 16-bit operands (accumulated in f32 and kept: a
   // weight gradient feeding an f32 update).
   Value a = op->getOperand(0), b = op->getOperand(1);
   FailureOr<Type> element = sharedElementType(
@@ -957,10 +957,11 @@ static LogicalResult verifyConvGrad(OpT op, Value x, Value w) {
   if (failed(element))
     return failure();
   Type result = op.getType().getElementType();
-  if (result != *element && !(element->isBF16() && result.isF32()))
+  bool half = isa<BFloat16Type, Float16Type>(*element);
+  if (result != *element && !(half && result.isF32()))
     return op.emitOpError() << "result element type " << result
                             << " should be " << *element
-                            << (element->isBF16() ? " or 'f32'" : "");
+                            << (half ? " or 'f32'" : "");
   SmallVector<int64_t> shape;
   ArrayRef<int64_t> expected = convOutputShape(*g, shape);
   if (shapeOf(op.getGrad()) != expected)

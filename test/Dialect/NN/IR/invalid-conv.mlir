@@ -251,6 +251,16 @@ func.func @conv_grad_input_f32_to_bf16(%dy: tensor<1x2x2x2xf32>, %w: tensor<2x1x
 
 // -----
 
+// f16 operands (--precision=fp16) give an f16 result, or an f32 one (a
+// weight gradient accumulated in f32), never the other 16-bit type.
+func.func @conv_grad_weight_f16_to_bf16(%x: tensor<1x1x4x4xf16>, %dy: tensor<1x2x2x2xf16>) -> tensor<2x1x3x3xbf16> {
+  // expected-error @+1 {{'nn.conv2d_grad_weight' op result element type 'bf16' should be 'f16' or 'f32'}}
+  %dw = nn.conv2d_grad_weight %x, %dy : (tensor<1x1x4x4xf16>, tensor<1x2x2x2xf16>) -> tensor<2x1x3x3xbf16>
+  return %dw : tensor<2x1x3x3xbf16>
+}
+
+// -----
+
 // A pooling keeps its input's element type.
 func.func @max_pool_changes_type(%x: tensor<1x1x4x4xbf16>) -> tensor<1x1x2x2xf32> {
   // expected-error @+1 {{'nn.max_pool2d' op result element type 'f32' should be 'bf16'}}

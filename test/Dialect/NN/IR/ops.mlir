@@ -142,3 +142,18 @@ func.func @batch_norm(%x: tensor<4x3x2x2xf32>, %g: tensor<3xf32>, %b: tensor<3xf
   %rv2 = nn.running_stat_update %x, %rv {momentum = 0.1, variance} : (tensor<4x3x2x2xf32>, tensor<3xf32>) -> tensor<3xf32>
   return %y, %e, %dx, %dg, %rv2 : tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>, tensor<3xf32>, tensor<3xf32>
 }
+
+// A 16-bit convolution's weight gradient may stay f32 (accumulated in f32
+// for an f32 update): bf16 and f16 (--precision=fp16) alike.
+// CHECK-LABEL: func.func @half_weight_gradients
+func.func @half_weight_gradients(%x: tensor<1x1x4x4xf16>, %dy: tensor<1x2x2x2xf16>,
+                                 %xb: tensor<1x1x4x4xbf16>, %dyb: tensor<1x2x2x2xbf16>)
+    -> (tensor<2x1x3x3xf32>, tensor<2x1x3x3xf16>, tensor<2x1x3x3xf32>) {
+  // CHECK: nn.conv2d_grad_weight %{{.+}}, %{{.+}} : (tensor<1x1x4x4xf16>, tensor<1x2x2x2xf16>) -> tensor<2x1x3x3xf32>
+  %a = nn.conv2d_grad_weight %x, %dy : (tensor<1x1x4x4xf16>, tensor<1x2x2x2xf16>) -> tensor<2x1x3x3xf32>
+  // CHECK: nn.conv2d_grad_weight %{{.+}}, %{{.+}} : (tensor<1x1x4x4xf16>, tensor<1x2x2x2xf16>) -> tensor<2x1x3x3xf16>
+  %b = nn.conv2d_grad_weight %x, %dy : (tensor<1x1x4x4xf16>, tensor<1x2x2x2xf16>) -> tensor<2x1x3x3xf16>
+  // CHECK: nn.conv2d_grad_weight %{{.+}}, %{{.+}} : (tensor<1x1x4x4xbf16>, tensor<1x2x2x2xbf16>) -> tensor<2x1x3x3xf32>
+  %c = nn.conv2d_grad_weight %xb, %dyb : (tensor<1x1x4x4xbf16>, tensor<1x2x2x2xbf16>) -> tensor<2x1x3x3xf32>
+  return %a, %b, %c : tensor<2x1x3x3xf32>, tensor<2x1x3x3xf16>, tensor<2x1x3x3xf32>
+}
