@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -27,7 +28,13 @@ using namespace mlir;
 using namespace mlir::nnc;
 
 namespace {
-/// Caller-owned buffers of one entry point, 64-byte aligned like the arena.
+/// Caller-owned buffers of one entry point, allocated as callers allocate
+/// them: numpy's arrays, nnc-train's and the C API's std::vectors are plain
+/// malloc'd memory. Where the buffers lie matters to the step's time: on the
+/// 2-core Xeon VM the 16 x 1024 b64 step ran 4-6 % slower on
+/// aligned_alloc(64) buffers (used before) than on malloc'd or numpy ones
+/// in the same process, and the calibration predicted it that much slower.
+/// The compiled code assumes 64-byte alignment only within its arena.
 struct Buffers {
   struct FreeDeleter {
     void operator()(void *p) const { std::free(p); }
@@ -35,9 +42,12 @@ struct Buffers {
   std::vector<std::unique_ptr<void, FreeDeleter>> owned;
   std::vector<void *> pointers;
 
-  void add(const BufferInfo &info, std::mt19937 &rng) {
-    size_t bytes = (std::max<int64_t>(info.bytes, 1) + 63) / 64 * 64;
-    void *p = std::aligned_alloc(64, bytes);
+  /// False if there is no memory for it.
+  bool add(const BufferInfo &info, std::mt19937 &rng) {
+    size_t bytes = std::max<int64_t>(info.bytes, 1);
+    void *p = std::malloc(bytes);
+    if (!p)
+      return false;
     std::memset(p, 0, bytes);
     // Small floats, as trained weights and normalised data are; integer
     // buffers (labels) stay 0, a valid class.
@@ -49,6 +59,7 @@ struct Buffers {
     }
     owned.emplace_back(p);
     pointers.push_back(p);
+    return true;
   }
 };
 } // namespace
@@ -65,12 +76,18 @@ static double median(std::vector<double> &v) {
 /// The step's buffers: seeded random inputs, and each `new_X` written over
 /// `X` as training runs the step in place (nnc-train, the benchmarks;
 /// separate output buffers made the measured step about 5 % slower).
-static Buffers stepBuffers(const EntryPoint &step) {
+static llvm::Expected<Buffers> stepBuffers(const EntryPoint &step) {
   std::mt19937 rng(0);
   Buffers buffers;
+  auto noMemory = [](const BufferInfo &b) {
+    return llvm::createStringError("no memory for the step's buffer '" +
+                                   b.name + "' (" + std::to_string(b.bytes) +
+                                   " bytes)");
+  };
   llvm::StringMap<std::pair<void *, int64_t>> inputs;
   for (const BufferInfo &b : step.inputs) {
-    buffers.add(b, rng);
+    if (!buffers.add(b, rng))
+      return noMemory(b);
     inputs[b.name] = {buffers.pointers.back(), b.bytes};
   }
   for (const BufferInfo &b : step.outputs) {
@@ -79,10 +96,10 @@ static Buffers stepBuffers(const EntryPoint &step) {
                   : inputs.end();
     if (in != inputs.end() && in->second.second == b.bytes)
       buffers.pointers.push_back(in->second.first);
-    else
-      buffers.add(b, rng);
+    else if (!buffers.add(b, rng))
+      return noMemory(b);
   }
-  return buffers;
+  return std::move(buffers);
 }
 
 namespace {
@@ -109,11 +126,12 @@ struct ProfiledStep {
 };
 } // namespace
 
-/// Calls `p`'s step once and, unless `warmUp`, records its intervals. The
-/// marks must be ids in [-n, 2n + 1] ending with n + 1 (n stages), each
-/// stage's first forward once; anything else means the step is not the one
-/// the marks describe.
-static llvm::Error callProfiled(ProfiledStep &p, size_t stages, bool warmUp) {
+/// Calls `p`'s step once, sets `seconds` to the call's time and, if
+/// `record`, records its intervals. The marks must be ids in [-n, 2n + 1]
+/// ending with n + 1 (n stages), each stage's first forward once; anything
+/// else means the step is not the one the marks describe.
+static llvm::Error callProfiled(ProfiledStep &p, size_t stages, bool record,
+                                double &seconds) {
   const int64_t n = int64_t(stages);
   const int64_t capacity = int64_t(p.ids.size());
   nncrt_profile_open(p.ids.data(), p.nanos.data(), capacity);
@@ -124,6 +142,7 @@ static llvm::Error callProfiled(ProfiledStep &p, size_t stages, bool warmUp) {
   int64_t count = nncrt_profile_close();
   if (e)
     return e;
+  seconds = std::chrono::duration<double>(t1 - t0).count();
   auto bad = [&](const llvm::Twine &why) {
     return llvm::createStringError("the profiled step's marks " + why);
   };
@@ -156,8 +175,7 @@ static llvm::Error callProfiled(ProfiledStep &p, size_t stages, bool warmUp) {
   }
   if (llvm::is_contained(forward, -1.0))
     return bad("miss a stage's first forward");
-  // The first call faults in code and workspace pages.
-  if (warmUp)
+  if (!record)
     return llvm::Error::success();
   StepProfile &profile = p.profile;
   profile.hasBackward = anyBackward;
@@ -168,7 +186,7 @@ static llvm::Error callProfiled(ProfiledStep &p, size_t stages, bool warmUp) {
   for (auto [stage, seconds] : recompute)
     profile.recompute[stage].push_back(seconds);
   profile.rest.push_back(rest);
-  profile.step.push_back(std::chrono::duration<double>(t1 - t0).count());
+  profile.step.push_back(seconds);
   return llvm::Error::success();
 }
 
@@ -197,7 +215,10 @@ compileProfiled(ModuleOp model, const CompileOptions &options,
   if (!jit)
     return jit.takeError();
   p->jit = std::move(*jit);
-  p->buffers = stepBuffers(*p->step);
+  auto buffers = stepBuffers(*p->step);
+  if (!buffers)
+    return buffers.takeError();
+  p->buffers = std::move(*buffers);
   // Recompute-all runs stage i's forward again for each later backward,
   // each between two backward intervals.
   const size_t capacity = 4 * (stages + 2) * (stages + 2);
@@ -209,17 +230,39 @@ compileProfiled(ModuleOp model, const CompileOptions &options,
   return p;
 }
 
+unsigned mlir::nnc::calibrationBlockCalls(double callSeconds) {
+  if (!(callSeconds > 0))
+    return kCalibrationMaxBlockCalls;
+  return static_cast<unsigned>(
+      std::clamp(std::floor(kCalibrationBlockSeconds / callSeconds), 1.0,
+                 double(kCalibrationMaxBlockCalls)));
+}
+
 /// Profiles the store-all and the recompute-all step with `threads`
-/// threads, alternating one call of each, so that a burst of noise on the
-/// machine falls on both alike rather than on one step's whole timing:
-/// one warm-up call each, then at least `runs` calls each and more while
-/// both have run under kMinSeconds in all (at most 1000 each).
-static llvm::Error profileAlternating(ProfiledStep &storeAll,
-                                      ProfiledStep &recompute, size_t stages,
-                                      unsigned runs, unsigned threads) {
+/// threads in alternating blocks, so that a burst of noise on the machine
+/// (they last seconds here) falls on both alike rather than on one step's
+/// whole timing. A block calls one step back to back, as training and the
+/// timed processes do: its first call, which follows the other step's
+/// block (or faults in code and workspace pages), is not recorded, then
+/// calibrationBlockCalls() recorded calls. Timed call by call in strict
+/// alternation instead, each call found the caches full of the other
+/// step's buffers: on the 2-core Xeon VM the store-all step took 17-23 %
+/// longer (the Fashion CNN) and 4-14 % longer (16 x 1024 b64) than the same
+/// step called back to back in the same process, and every plan's
+/// prediction inherited it. The first call of a block is the slow one; the
+/// next already runs at the back-to-back time. Blocks go on until each step
+/// has at least `runs` recorded calls and the recorded calls of both took
+/// 2 * kMinSeconds (at most kMaxCalls each). A step longer than a block
+/// then runs twice per block, once unrecorded: the 32 x 1024 b256 MLP's
+/// 0.3 s and 1.7 s steps run 10 times each where strict alternation ran
+/// them 6 times, about 8 s more of compile time.
+static llvm::Error profileInBlocks(ProfiledStep &storeAll,
+                                   ProfiledStep &recompute, size_t stages,
+                                   unsigned runs, unsigned threads) {
   // Twice the 0.5 s a step was timed for alone: medians over 0.5 s moved
   // store-all predictions by up to 16 % between compilations.
   constexpr double kMinSeconds = 1.0;
+  constexpr size_t kMaxCalls = 1000;
   int32_t previous = nncrt_set_num_threads(static_cast<int32_t>(threads));
   auto restore = llvm::make_scope_exit(
       [&] { nncrt_set_num_threads(threads ? previous : 0); });
@@ -229,13 +272,32 @@ static llvm::Error profileAlternating(ProfiledStep &storeAll,
       sum += t;
     return sum;
   };
-  for (unsigned r = 0;
-       r <= runs || (total(storeAll) + total(recompute) < 2 * kMinSeconds &&
-                     r <= 1000);
-       ++r) {
-    if (llvm::Error e = callProfiled(storeAll, stages, r == 0))
+  auto block = [&](ProfiledStep &p) -> llvm::Error {
+    double seconds = 0;
+    if (llvm::Error e = callProfiled(p, stages, /*record=*/false, seconds))
       return e;
-    if (llvm::Error e = callProfiled(recompute, stages, r == 0))
+    // Sized by the last recorded call: the unrecorded one ran in another
+    // memory state (or faulted pages in).
+    const std::vector<double> &recorded = p.profile.step;
+    size_t calls = std::min<size_t>(
+        calibrationBlockCalls(recorded.empty() ? seconds : recorded.back()),
+        kMaxCalls - recorded.size());
+    for (size_t k = 0; k < calls; ++k)
+      if (llvm::Error e = callProfiled(p, stages, /*record=*/true, seconds))
+        return e;
+    return llvm::Error::success();
+  };
+  auto more = [&] {
+    size_t a = storeAll.profile.step.size(), b = recompute.profile.step.size();
+    if (a >= kMaxCalls || b >= kMaxCalls)
+      return false;
+    return a < runs || b < runs ||
+           total(storeAll) + total(recompute) < 2 * kMinSeconds;
+  };
+  while (more()) {
+    if (llvm::Error e = block(storeAll))
+      return e;
+    if (llvm::Error e = block(recompute))
       return e;
   }
   return llvm::Error::success();
@@ -279,8 +341,8 @@ mlir::nnc::measureFlopTimes(ModuleOp model, const CompileOptions &options,
                                    CheckpointStrategy::RecomputeAll, stages);
   if (!recompute)
     return error(llvm::toString(recompute.takeError()));
-  if (llvm::Error e = profileAlternating(**storeAll, **recompute, stages,
-                                         times.runs, threads))
+  if (llvm::Error e =
+          profileInBlocks(**storeAll, **recompute, stages, times.runs, threads))
     return error(llvm::toString(std::move(e)));
   StepProfile &all = (*storeAll)->profile, &again = (*recompute)->profile;
   times.runs = all.step.size();

@@ -58,24 +58,41 @@ struct FlopTimes {
   std::vector<double> stageColdBackwardSeconds, stageHotBackwardSeconds;
   /// The planner chain's totals the rates divide by.
   double forwardFlops = 0, backwardFlops = 0;
-  /// Timed calls of the step function.
+  /// Recorded calls of the store-all step.
   unsigned runs = 0;
 };
+
+/// How long one block of the calibration calls a step back to back (short
+/// beside the bursts of noise, seconds long, that alternating the two steps
+/// spreads over both), and the most calls a block records (a step of
+/// microseconds).
+constexpr double kCalibrationBlockSeconds = 0.1;
+constexpr unsigned kCalibrationMaxBlockCalls = 100;
+
+/// How many recorded calls a block of the calibration makes of a step
+/// whose last call took `callSeconds`: as many as fit in
+/// kCalibrationBlockSeconds, at least 1 and at most
+/// kCalibrationMaxBlockCalls (also for a time that is not positive). The
+/// block's first call, before these, is not recorded.
+unsigned calibrationBlockCalls(double callSeconds);
 
 /// Compiles `model` (a module with one model function; not modified) with
 /// `options`' step but store-all and its stages profiled, and again
 /// recompute-all, JIT-compiles both and calls their steps on seeded random
-/// inputs, alternately (a burst of noise then falls on both alike): one
-/// warm-up call each, then at least `runs` calls each and more while they
-/// take under 2 s in all (at most 1000 each). Each stage's forward,
-/// recomputation and backward (cold and hot) times, the rest's and the
-/// step's are the medians over the calls: the statistic a user's step time
-/// is (benchmarks time steps so too). The rest's time over the chain's
-/// backward FLOPs is the backward rate. Fails if compilation fails
-/// (diagnostics go to the context's handler) or the profile is not the
-/// one the marks describe. `threads` (0: the runtime's default) is how
-/// many threads the step runs with while timing: the count the compiled
-/// code will run with, or the times describe another machine.
+/// inputs in alternating blocks (a burst of noise then falls on both
+/// alike), each block calling one step back to back as training does: its
+/// first call unrecorded (it follows the other step), then
+/// calibrationBlockCalls() recorded ones; at least `runs` recorded calls
+/// each and more while they take under 2 s in all (at most 1000 each).
+/// The caller-owned buffers are malloc'd, as numpy's and nnc-train's are.
+/// Each stage's forward, recomputation and backward (cold and hot) times,
+/// the rest's and the step's are the medians over the recorded calls: the
+/// statistic a user's step time is (benchmarks time steps so too). The
+/// rest's time over the chain's backward FLOPs is the backward rate. Fails
+/// if compilation fails (diagnostics go to the context's handler) or the
+/// profile is not the one the marks describe. `threads` (0: the runtime's
+/// default) is how many threads the step runs with while timing: the count
+/// the compiled code will run with, or the times describe another machine.
 llvm::Expected<FlopTimes> measureFlopTimes(ModuleOp model,
                                            const CompileOptions &options,
                                            unsigned runs = 5,
