@@ -47,3 +47,24 @@ func.func @bf16(%x: memref<3x4x9x8xbf16>, %w: memref<6x2x3x2xbf16>, %b: memref<6
   nn.runtime_call "nncrt_pool2d_backward_bf16" ins(%q : memref<3x6x3x2xbf16>) outs(%dq : memref<3x6x5x3xbf16>) {pointers = array<i64: -1, 0, 1>, scalars = [2 : i32, 3, 6, 5, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1]}
   return
 }
+
+// The same calls on f16 buffers (--precision=fp16 on the GPU makes the
+// _bf16 calls on f16 operands; the type scalar NNCRT_TYPE_BF16 means "the
+// operands' 16-bit type"): the convolutions on tensor cores through
+// nvvm.mma.sync with vector<2xf16> multiplicands (emulated by the driver),
+// f16 max and average pooling.
+func.func @f16(%x: memref<3x4x9x8xf16>, %w: memref<6x2x3x2xf16>, %b: memref<6xf32>, %y: memref<3x6x5x3xf16>,
+                %x2: memref<5x40x7x7xf16>, %w2: memref<36x40x3x3xf16>, %y2: memref<5x36x4x4xf16>, %dx2: memref<5x40x7x7xf16>, %dw2: memref<36x40x3x3xf32>,
+                %x3: memref<16x2x16x16xf16>, %dy3: memref<16x4x16x16xf16>, %dw3: memref<4x2x3x3xf32>,
+                %px: memref<3x6x5x3xf16>, %p: memref<3x6x2x1xf16>, %dp: memref<3x6x5x3xf16>, %q: memref<3x6x3x2xf16>, %dq: memref<3x6x5x3xf16>) {
+  nn.runtime_call "nncrt_conv2d_forward_bf16" ins(%x, %w, %b : memref<3x4x9x8xf16>, memref<6x2x3x2xf16>, memref<6xf32>) outs(%y : memref<3x6x5x3xf16>) {pointers = array<i64: 0, 1, 2, 3>, scalars = [3, 4, 9, 8, 6, 3, 2, 5, 3, 2, 3, 1, 0, 2, 1, 1, 1, 2, 2 : i32, 1.000000e-01 : f32, 1 : i32]}
+  nn.runtime_call "nncrt_conv2d_forward_bf16" ins(%x2, %w2 : memref<5x40x7x7xf16>, memref<36x40x3x3xf16>) outs(%y2 : memref<5x36x4x4xf16>) {pointers = array<i64: 0, 1, -1, 2>, scalars = [5, 40, 7, 7, 36, 3, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1 : i32, 0.000000e+00 : f32, 1 : i32]}
+  nn.runtime_call "nncrt_conv2d_backward_data_bf16" ins(%y2, %w2 : memref<5x36x4x4xf16>, memref<36x40x3x3xf16>) outs(%dx2 : memref<5x40x7x7xf16>) {pointers = array<i64: 0, 1, 2>, scalars = [5, 40, 7, 7, 36, 3, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1 : i32]}
+  nn.runtime_call "nncrt_conv2d_backward_weights_bf16" ins(%x2, %y2 : memref<5x40x7x7xf16>, memref<5x36x4x4xf16>) outs(%dw2 : memref<36x40x3x3xf32>) {pointers = array<i64: 0, 1, 2>, scalars = [5, 40, 7, 7, 36, 3, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0 : i32]}
+  nn.runtime_call "nncrt_conv2d_backward_weights_bf16" ins(%x3, %dy3 : memref<16x2x16x16xf16>, memref<16x4x16x16xf16>) outs(%dw3 : memref<4x2x3x3xf32>) {pointers = array<i64: 0, 1, 2>, scalars = [16, 2, 16, 16, 4, 3, 3, 16, 16, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 : i32]}
+  nn.runtime_call "nncrt_pool2d_forward_bf16" ins(%px : memref<3x6x5x3xf16>) outs(%p : memref<3x6x2x1xf16>) {pointers = array<i64: 0, 1>, scalars = [0 : i32, 3, 6, 5, 3, 2, 1, 3, 3, 2, 2, 0, 0, 0, 0]}
+  nn.runtime_call "nncrt_pool2d_backward_bf16" ins(%px, %p : memref<3x6x5x3xf16>, memref<3x6x2x1xf16>) outs(%dp : memref<3x6x5x3xf16>) {pointers = array<i64: 0, 1, 2>, scalars = [0 : i32, 3, 6, 5, 3, 2, 1, 3, 3, 2, 2, 0, 0, 0, 0]}
+  nn.runtime_call "nncrt_pool2d_forward_bf16" ins(%px : memref<3x6x5x3xf16>) outs(%q : memref<3x6x3x2xf16>) {pointers = array<i64: 0, 1>, scalars = [2 : i32, 3, 6, 5, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1]}
+  nn.runtime_call "nncrt_pool2d_backward_bf16" ins(%q : memref<3x6x3x2xf16>) outs(%dq : memref<3x6x5x3xf16>) {pointers = array<i64: -1, 0, 1>, scalars = [2 : i32, 3, 6, 5, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1]}
+  return
+}
