@@ -23,7 +23,10 @@
 /// rows time a max pooling's forward and backward together: oneDNN's
 /// backward reads a workspace its forward_training wrote (the "fwd" rows
 /// time that forward too), nnc's reads x again, so the pair is the fair
-/// comparison of the layer.
+/// comparison of the layer. The "idx" rows are the index form a compiled
+/// step runs (nnc-max-pool-indices): nnc's forward writes one-byte window
+/// positions that its backward reads instead of x
+/// (nncrt_maxpool2d_*_indices*), against the same oneDNN primitives.
 ///
 ///   bench-conv [--threads=1,2] [--reps=N] [--verbose]
 ///
@@ -99,6 +102,10 @@ enum class Kind {
   /// them: oneDNN's forward_training writes the workspace its backward
   /// reads, nnc's backward reads x again.
   PoolStep,
+  /// The index form: the backward from the positions its forward wrote
+  /// (the forward run once before timing), and the pair.
+  PoolIndexBackward,
+  PoolIndexStep,
 };
 
 struct Row {
@@ -113,6 +120,9 @@ struct Row {
   /// whose x and dy are the forward's x and y).
   int32_t layouts;
   bool isConv() const { return kind <= Kind::ConvBackwardWeights; }
+  bool isIndexed() const {
+    return kind == Kind::PoolIndexBackward || kind == Kind::PoolIndexStep;
+  }
   int64_t OH() const { return isConv() ? H : H / 2; }
   int64_t OW() const { return isConv() ? W : W / 2; }
 };
@@ -134,6 +144,14 @@ const Row rows[] = {
     {"maxpool 32x28 fwd+bwd", Kind::PoolStep, 128, 32, 28, 28, 0,
      NNCRT_POOL_MAX, 7},
     {"maxpool 64x14 fwd+bwd", Kind::PoolStep, 128, 64, 14, 14, 0,
+     NNCRT_POOL_MAX, 5},
+    {"maxpool 32x28 idx bwd", Kind::PoolIndexBackward, 128, 32, 28, 28, 0,
+     NNCRT_POOL_MAX, 7},
+    {"maxpool 64x14 idx bwd", Kind::PoolIndexBackward, 128, 64, 14, 14, 0,
+     NNCRT_POOL_MAX, 5},
+    {"maxpool 32x28 idx f+b", Kind::PoolIndexStep, 128, 32, 28, 28, 0,
+     NNCRT_POOL_MAX, 7},
+    {"maxpool 64x14 idx f+b", Kind::PoolIndexStep, 128, 64, 14, 14, 0,
      NNCRT_POOL_MAX, 5},
     {"avgpool 32x28x28 fwd", Kind::PoolForward, 128, 32, 28, 28, 0,
      NNCRT_POOL_AVG_INCLUDE_PAD, 3},
@@ -170,6 +188,8 @@ struct Tensors {
   std::vector<float> bx, bdy, bout;
   /// A step's y, for each side.
   std::vector<float> y, by;
+  /// The index form's positions, for each side.
+  std::vector<uint8_t> at, bat;
   bool outBlocked = false;
 
   explicit Tensors(const Row &r) {
@@ -209,6 +229,8 @@ struct Tensors {
       break;
     case Kind::PoolBackward:
     case Kind::PoolStep:
+    case Kind::PoolIndexBackward:
+    case Kind::PoolIndexStep:
       xBit = 0, dyBit = 1, outBit = 2;
       break;
     }
@@ -217,8 +239,19 @@ struct Tensors {
     bdy = has(dyBit) ? reorder16(dy, r.N, ch, r.OH() * r.OW(), true) : dy;
     bout.resize(out.size());
     outBlocked = has(outBit);
-    if (r.kind == Kind::PoolStep)
+    if (r.kind == Kind::PoolStep || r.isIndexed())
       y.resize(dy.size()), by.resize(dy.size());
+    if (r.isIndexed())
+      at.resize(dy.size()), bat.resize(dy.size());
+    // The positions a timed index-form backward reads.
+    if (r.kind == Kind::PoolIndexBackward) {
+      nncrt_maxpool2d_forward_indices(x.data(), y.data(), at.data(), r.N, r.C,
+                                      r.H, r.W, r.OH(), r.OW(), 2, 2, 2, 2, 0,
+                                      0, 0, 0);
+      nncrt_maxpool2d_forward_indices_layout(
+          bx.data(), by.data(), bat.data(), r.N, r.C, r.H, r.W, r.OH(), r.OW(),
+          2, 2, 2, 2, 0, 0, 0, 0, NNCRT_TYPE_F32, (r.layouts & 3) | 4);
+    }
   }
 
   /// bout in NCHW.
@@ -226,7 +259,8 @@ struct Tensors {
     if (!outBlocked)
       return bout;
     bool input = r.kind == Kind::ConvBackwardData ||
-                 r.kind == Kind::PoolBackward || r.kind == Kind::PoolStep;
+                 r.kind == Kind::PoolBackward || r.kind == Kind::PoolStep ||
+                 r.isIndexed();
     int64_t ch = input ? r.C : r.isConv() ? r.K : r.C;
     int64_t P = input ? r.H * r.W : r.OH() * r.OW();
     return reorder16(bout, r.N, ch, P, false);
@@ -262,6 +296,15 @@ void runNNC(const Row &r, Tensors &t) {
     return nncrt_pool2d_backward(t.x.data(), t.dy.data(), t.out.data(), r.pool,
                                  r.N, r.C, r.H, r.W, r.OH(), r.OW(), 2, 2, 2, 2,
                                  0, 0, 0, 0);
+  case Kind::PoolIndexStep:
+    nncrt_maxpool2d_forward_indices(t.x.data(), t.y.data(), t.at.data(), r.N,
+                                    r.C, r.H, r.W, r.OH(), r.OW(), 2, 2, 2, 2,
+                                    0, 0, 0, 0);
+    [[fallthrough]];
+  case Kind::PoolIndexBackward:
+    return nncrt_maxpool2d_backward_indices(
+        t.at.data(), t.dy.data(), t.out.data(), r.N, r.C, r.H, r.W, r.OH(),
+        r.OW(), 2, 2, 2, 2, 0, 0, 0, 0);
   }
 }
 
@@ -298,6 +341,17 @@ void runNNCBlocked(const Row &r, Tensors &t) {
     return nncrt_pool2d_backward_layout(
         t.bx.data(), t.bdy.data(), t.bout.data(), r.pool, r.N, r.C, r.H, r.W,
         r.OH(), r.OW(), 2, 2, 2, 2, 0, 0, 0, 0, f32, r.layouts);
+  case Kind::PoolIndexStep:
+    // x, y and the positions (bits 0, 1, 2); the backward's positions, dy
+    // and dx (bits 0, 1, 2): the step blocks the positions with the rest.
+    nncrt_maxpool2d_forward_indices_layout(
+        t.bx.data(), t.by.data(), t.bat.data(), r.N, r.C, r.H, r.W, r.OH(),
+        r.OW(), 2, 2, 2, 2, 0, 0, 0, 0, f32, (r.layouts & 3) | 4);
+    [[fallthrough]];
+  case Kind::PoolIndexBackward:
+    return nncrt_maxpool2d_backward_indices_layout(
+        t.bat.data(), t.bdy.data(), t.bout.data(), r.N, r.C, r.H, r.W, r.OH(),
+        r.OW(), 2, 2, 2, 2, 0, 0, 0, 0, f32, (r.layouts & 6) | 1);
   }
 }
 
@@ -657,7 +711,7 @@ Candidate makePool(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
       {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dstPlain, t.dy.data()},
        {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, srcPlain, nullptr}},
       shared);
-  c.step = r.kind == Kind::PoolStep;
+  c.step = r.kind == Kind::PoolStep || r.kind == Kind::PoolIndexStep;
   return c;
 }
 

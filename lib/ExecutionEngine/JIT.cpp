@@ -67,6 +67,18 @@ static void *cpuRuntimeAddress(RuntimeFunction fn) {
     return reinterpret_cast<void *>(&nncrt_pool2d_forward_layout);
   case RuntimeFunction::Pool2dBackwardLayout:
     return reinterpret_cast<void *>(&nncrt_pool2d_backward_layout);
+  case RuntimeFunction::MaxPool2dForwardIndices:
+    return reinterpret_cast<void *>(&nncrt_maxpool2d_forward_indices);
+  case RuntimeFunction::MaxPool2dBackwardIndices:
+    return reinterpret_cast<void *>(&nncrt_maxpool2d_backward_indices);
+  case RuntimeFunction::MaxPool2dForwardIndicesBF16:
+    return reinterpret_cast<void *>(&nncrt_maxpool2d_forward_indices_bf16);
+  case RuntimeFunction::MaxPool2dBackwardIndicesBF16:
+    return reinterpret_cast<void *>(&nncrt_maxpool2d_backward_indices_bf16);
+  case RuntimeFunction::MaxPool2dForwardIndicesLayout:
+    return reinterpret_cast<void *>(&nncrt_maxpool2d_forward_indices_layout);
+  case RuntimeFunction::MaxPool2dBackwardIndicesLayout:
+    return reinterpret_cast<void *>(&nncrt_maxpool2d_backward_indices_layout);
   case RuntimeFunction::AttentionForward:
     return reinterpret_cast<void *>(&nncrt_attention_forward);
   case RuntimeFunction::AttentionBackward:

@@ -188,6 +188,8 @@ mlir::nnc::buildChainForModel(ModuleOp module,
   if (failed(runStage(module, [&](OpPassManager &pm) {
         pm.addPass(createVerifyModel());
         pm.addPass(createAutodiff(options.step.toAutodiffOptions()));
+        // The CPU step's form, as compile() plans it.
+        pm.addPass(createMaxPoolIndices());
       })))
     return failure();
   for (auto fn : module.getOps<func::FuncOp>()) {
@@ -293,7 +295,7 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
   // Three stages, with what the driver records in between: the entry points
   // at the graph level, then the arena sizes.
   if (failed(runStage(*module, [&](OpPassManager &pm) {
-        buildNNGraphPipeline(pm, options);
+        buildNNGraphPipeline(pm, options, target);
       })))
     return failure();
 

@@ -26,7 +26,8 @@ using namespace mlir;
 using namespace mlir::nnc;
 
 void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
-                                     const CompileOptions &opts) {
+                                     const CompileOptions &opts,
+                                     Target target) {
   if (!opts.autodiff)
     return;
   // Contract: the frontend handed over a model function.
@@ -40,6 +41,11 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   pm.addPass(createAutodiff(opts.step.toAutodiffOptions()));
   if (opts.step.precision != Precision::F32)
     pm.addPass(createRecastForBackward());
+  // Max pooling's backward from one-byte window positions the forward
+  // saves: before the plan, so that it prices them rather than the
+  // pooling's input. The GPU's kernels recompute the positions instead.
+  if (target == Target::CPU)
+    pm.addPass(createMaxPoolIndices());
   // Choose what to keep and what to recompute, then rewrite the function to
   // do exactly that (store-all too: one code path for every strategy, so
   // gradients are bit-identical across them).
@@ -114,14 +120,14 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
 
 void mlir::nnc::buildCPUPipeline(OpPassManager &pm,
                                  const CompileOptions &opts) {
-  buildNNGraphPipeline(pm, opts);
+  buildNNGraphPipeline(pm, opts, Target::CPU);
   buildNNBufferizePipeline(pm, opts, Target::CPU);
   buildCPUCodegenPipeline(pm, opts.cpu);
 }
 
 void mlir::nnc::buildGPUPipeline(OpPassManager &pm,
                                  const CompileOptions &opts) {
-  buildNNGraphPipeline(pm, opts);
+  buildNNGraphPipeline(pm, opts, Target::NVPTX);
   buildNNBufferizePipeline(pm, opts, Target::NVPTX);
   buildGPUCodegenPipeline(pm, opts.gpu);
 }

@@ -88,6 +88,18 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
       F::Pool2dForwardLayout);
   Signature<decltype(nncrt_pool2d_backward_layout)>::expect(
       F::Pool2dBackwardLayout);
+  Signature<decltype(nncrt_maxpool2d_forward_indices)>::expect(
+      F::MaxPool2dForwardIndices);
+  Signature<decltype(nncrt_maxpool2d_backward_indices)>::expect(
+      F::MaxPool2dBackwardIndices);
+  Signature<decltype(nncrt_maxpool2d_forward_indices_bf16)>::expect(
+      F::MaxPool2dForwardIndicesBF16);
+  Signature<decltype(nncrt_maxpool2d_backward_indices_bf16)>::expect(
+      F::MaxPool2dBackwardIndicesBF16);
+  Signature<decltype(nncrt_maxpool2d_forward_indices_layout)>::expect(
+      F::MaxPool2dForwardIndicesLayout);
+  Signature<decltype(nncrt_maxpool2d_backward_indices_layout)>::expect(
+      F::MaxPool2dBackwardIndicesLayout);
   Signature<decltype(nncrt_attention_forward)>::expect(F::AttentionForward);
   Signature<decltype(nncrt_attention_backward)>::expect(F::AttentionBackward);
   Signature<decltype(nncrt_embedding_forward)>::expect(F::EmbeddingForward);
@@ -109,7 +121,7 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
   EXPECT_EQ(getRuntimeFunctionInfo(F::NCCLAllReduceStart).library,
             RuntimeLibrary::NCCL);
   // Every row is checked above, in the enum's order.
-  EXPECT_EQ(getRuntimeFunctions().size(), 32u);
+  EXPECT_EQ(getRuntimeFunctions().size(), 38u);
 }
 
 TEST(RuntimeABI, DeclaresOnceAndRefusesATakenName) {

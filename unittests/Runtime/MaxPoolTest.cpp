@@ -265,4 +265,191 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<Geometry> &info) {
       return std::string(info.param.name);
     });
+
+//===----------------------------------------------------------------------===//
+// The index form (nncrt_maxpool2d_{forward,backward}_indices*)
+//===----------------------------------------------------------------------===//
+
+/// Where PyTorch's rule picks in each window: the position kh * KW + kw in
+/// the padded window, NCHW order.
+std::vector<uint8_t> referencePositions(const Geometry &g, int64_t N,
+                                        const std::vector<float> &x) {
+  const int64_t OH = g.OH(), OW = g.OW();
+  std::vector<uint8_t> at(N * g.C * OH * OW);
+  for (int64_t p = 0; p < N * g.C; ++p)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        float m = -std::numeric_limits<float>::infinity();
+        int64_t k = -1;
+        for (int64_t kh = 0; kh < g.KH; ++kh)
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            int64_t h = oh * g.strideH - g.padTop + kh,
+                    w = ow * g.strideW - g.padLeft + kw;
+            if (h < 0 || h >= g.H || w < 0 || w >= g.W)
+              continue;
+            float v = x[(p * g.H + h) * g.W + w];
+            if (k < 0)
+              k = kh * g.KW + kw;
+            if (v > m || std::isnan(v)) {
+              m = v;
+              k = kh * g.KW + kw;
+            }
+          }
+        at[(p * OH + oh) * OW + ow] = uint8_t(k);
+      }
+  return at;
+}
+
+/// The index form against the recomputing form (nncrt_pool2d_*_layout, on
+/// the same operands) and PyTorch's rule: y and dx the same bits, for
+/// every layout of x, y, dy, dx and the positions, both kernel sets, 1 and
+/// 2 threads; and the positions themselves.
+class MaxPoolIndicesTest : public ::testing::TestWithParam<Geometry> {
+protected:
+  template <typename T> void run(bool withNaN) {
+    const Geometry g = GetParam();
+    const int64_t N = g.N(), P = g.H * g.W, OP = g.OH() * g.OW();
+    const bool units = g.C % kBlock == 0;
+    std::mt19937 rng(29);
+    std::vector<float> x = specialFloats(N * g.C * P, rng, withNaN),
+                       dy = gradients(N * g.C * OP, rng);
+    std::vector<float> y, sums;
+    reference(g, N, x, dy, y, sums);
+    std::vector<T> wantY = convert<T>(y), wantDx;
+    if constexpr (std::is_same_v<T, float>)
+      wantDx = sums;
+    else
+      for (float f : sums)
+        wantDx.push_back(roundToBF16(f));
+    std::vector<uint8_t> wantAt = referencePositions(g, N, x);
+    const std::vector<T> tx = convert<T>(x), tdy = convert<T>(dy);
+    const int32_t type =
+        std::is_same_v<T, float> ? NNCRT_TYPE_F32 : NNCRT_TYPE_BF16;
+    for (const char *isa : {"generic", "widest"})
+      for (int threads : {1, 2}) {
+        Kernels kernels(isa[0] == 'g' ? isa : nullptr);
+        int32_t previous = nncrt_set_num_threads(threads);
+        // Blocked operands need whole units of 16 channels; bit 3 is the
+        // positions'.
+        for (int32_t layouts = 0; layouts < (units ? 16 : 1); ++layouts) {
+          bool bx = layouts & 1, bdy = layouts & 2, bdx = layouts & 4,
+               bat = layouts & 8;
+          std::vector<T> lx = bx ? reorder(tx, N, g.C, P, true) : tx;
+          std::vector<T> ldy = bdy ? reorder(tdy, N, g.C, OP, true) : tdy;
+          // Garbage where the kernels write: they must not add to it.
+          std::vector<T> ly(wantY.size(), T(7)), ldx(wantDx.size(), T(7));
+          std::vector<uint8_t> at(wantAt.size(), 0xee);
+          int32_t fwd = bx | bdy << 1 | bat << 2, bwd = bat | (layouts & 6);
+          nncrt_maxpool2d_forward_indices_layout(
+              lx.data(), ly.data(), at.data(), ARGS(g, N), type, fwd);
+          nncrt_maxpool2d_backward_indices_layout(
+              at.data(), ldy.data(), ldx.data(), ARGS(g, N), type, bwd);
+          // The recomputing form on the same operands.
+          std::vector<T> rdx(wantDx.size(), T(9));
+          nncrt_pool2d_backward_layout(lx.data(), ldy.data(), rdx.data(),
+                                       NNCRT_POOL_MAX, ARGS(g, N), type,
+                                       layouts & 7);
+          expectSameBits(rdx, ldx, "dx (vs. the recomputing backward)", isa,
+                         layouts, threads);
+          if (bdy)
+            ly = reorder(ly, N, g.C, OP, false);
+          if (bdx)
+            ldx = reorder(ldx, N, g.C, P, false);
+          if (bat)
+            at = reorder(at, N, g.C, OP, false);
+          expectSameBits(wantY, ly, "y", isa, fwd, threads);
+          expectSameBits(wantDx, ldx, "dx", isa, layouts, threads);
+          expectSameBits(wantAt, at, "positions", isa, fwd, threads);
+        }
+        nncrt_set_num_threads(previous);
+      }
+  }
+};
+
+TEST_P(MaxPoolIndicesTest, F32MatchesRecomputingForm) { run<float>(true); }
+TEST_P(MaxPoolIndicesTest, BF16MatchesRecomputingForm) { run<uint16_t>(true); }
+TEST_P(MaxPoolIndicesTest, F32WithoutNaNsMatchesRecomputingForm) {
+  run<float>(false);
+}
+TEST_P(MaxPoolIndicesTest, BF16WithoutNaNsMatchesRecomputingForm) {
+  run<uint16_t>(false);
+}
+
+/// The plain entry points are the _layout ones with every operand NCHW.
+TEST(MaxPoolIndices, PlainEntryPointsMatchLayoutOnes) {
+  const Geometry g{"Overlap3x3Stride2", 48, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1};
+  const int64_t N = 2, P = g.H * g.W, OP = g.OH() * g.OW();
+  std::mt19937 rng(5);
+  std::vector<float> x = specialFloats(N * g.C * P, rng, true),
+                     dy = gradients(N * g.C * OP, rng);
+  std::vector<float> y1(N * g.C * OP), y2(y1.size()), dx1(x.size()),
+      dx2(x.size());
+  std::vector<uint8_t> a1(y1.size()), a2(y1.size());
+  nncrt_maxpool2d_forward_indices(x.data(), y1.data(), a1.data(), ARGS(g, N));
+  nncrt_maxpool2d_forward_indices_layout(x.data(), y2.data(), a2.data(),
+                                         ARGS(g, N), NNCRT_TYPE_F32, 0);
+  nncrt_maxpool2d_backward_indices(a1.data(), dy.data(), dx1.data(),
+                                   ARGS(g, N));
+  nncrt_maxpool2d_backward_indices_layout(a2.data(), dy.data(), dx2.data(),
+                                          ARGS(g, N), NNCRT_TYPE_F32, 0);
+  expectSameBits(y1, y2, "y", "widest", 0, 1);
+  expectSameBits(a1, a2, "positions", "widest", 0, 1);
+  expectSameBits(dx1, dx2, "dx", "widest", 0, 1);
+  std::vector<uint16_t> bx = convert<uint16_t>(x), bdy = convert<uint16_t>(dy);
+  std::vector<uint16_t> by1(y1.size()), by2(y1.size()), bdx1(x.size()),
+      bdx2(x.size());
+  nncrt_maxpool2d_forward_indices_bf16(bx.data(), by1.data(), a1.data(),
+                                       ARGS(g, N));
+  nncrt_maxpool2d_forward_indices_layout(bx.data(), by2.data(), a2.data(),
+                                         ARGS(g, N), NNCRT_TYPE_BF16, 0);
+  nncrt_maxpool2d_backward_indices_bf16(a1.data(), bdy.data(), bdx1.data(),
+                                        ARGS(g, N));
+  nncrt_maxpool2d_backward_indices_layout(a2.data(), bdy.data(), bdx2.data(),
+                                          ARGS(g, N), NNCRT_TYPE_BF16, 0);
+  expectSameBits(by1, by2, "bf16 y", "widest", 0, 1);
+  expectSameBits(a1, a2, "bf16 positions", "widest", 0, 1);
+  expectSameBits(bdx1, bdx2, "bf16 dx", "widest", 0, 1);
+}
+
+/// A window over 256 elements, or a layouts bit past the call's pointers,
+/// is refused with the call's name.
+TEST(MaxPoolIndicesDeathTest, RefusesWhatItCannotIndex) {
+  std::vector<float> x(17 * 17), y(1), dx(17 * 17);
+  std::vector<uint8_t> at(16 * 4);
+  EXPECT_DEATH(nncrt_maxpool2d_forward_indices(x.data(), y.data(), at.data(), 1,
+                                               1, 17, 17, 1, 1, 17, 17, 1, 1, 0,
+                                               0, 0, 0),
+               "nncrt_maxpool2d_forward_indices.*at most 256 elements");
+  std::vector<float> bx(16 * 4 * 4), by(16 * 2 * 2);
+  EXPECT_DEATH(nncrt_maxpool2d_forward_indices_layout(
+                   bx.data(), by.data(), at.data(), 1, 16, 4, 4, 2, 2, 2, 2, 2,
+                   2, 0, 0, 0, 0, NNCRT_TYPE_F32, 0b1000),
+               "nncrt_maxpool2d_forward_indices_layout.*does not take");
+  std::vector<float> cx(3 * 4 * 4), cy(3 * 2 * 2);
+  EXPECT_DEATH(nncrt_maxpool2d_backward_indices_layout(
+                   at.data(), cy.data(), cx.data(), 1, 3, 4, 4, 2, 2, 2, 2, 2,
+                   2, 0, 0, 0, 0, NNCRT_TYPE_F32, 0b001),
+               "nncrt_maxpool2d_backward_indices_layout.*divisible by 16");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Windows, MaxPoolIndicesTest,
+    ::testing::Values(
+        Geometry{"Tiles2x2", 32, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0},
+        Geometry{"Odd2x2", 48, 9, 11, 2, 2, 2, 2, 0, 0, 0, 0},
+        Geometry{"Tiles3x3", 16, 9, 12, 3, 3, 3, 3, 0, 0, 0, 0},
+        Geometry{"Tiles2x3", 32, 6, 9, 2, 3, 2, 3, 0, 0, 0, 0},
+        // Overlapping windows (their sums' order), strides, padding.
+        Geometry{"Overlap3x3Stride2", 48, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1},
+        Geometry{"Overlap3x3Stride1", 32, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1},
+        Geometry{"Overlap3x2Padded", 16, 8, 7, 3, 2, 2, 1, 1, 0, 2, 1},
+        Geometry{"Window1x1", 16, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},
+        // The largest window: positions up to 255.
+        Geometry{"Window16x16", 16, 18, 17, 16, 16, 1, 1, 0, 0, 0, 0},
+        // Channels not a multiple of 16: NCHW positions, plane loops.
+        Geometry{"Planes3Overlap", 3, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1},
+        Geometry{"Planes5Tiles2x2", 5, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0}),
+    [](const ::testing::TestParamInfo<Geometry> &info) {
+      return std::string(info.param.name);
+    });
 } // namespace

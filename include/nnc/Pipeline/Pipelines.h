@@ -21,8 +21,11 @@ namespace mlir {
 class DialectRegistry;
 namespace nnc {
 
-/// Graph-level stage: verify the model, differentiate it.
-void buildNNGraphPipeline(OpPassManager &pm, const CompileOptions &opts);
+/// Graph-level stage: verify the model, differentiate it, plan its
+/// checkpoints. On the CPU, max pooling's backward reads positions the
+/// forward saves (nnc-max-pool-indices); the NVPTX target recomputes them.
+void buildNNGraphPipeline(OpPassManager &pm, const CompileOptions &opts,
+                          Target target);
 
 /// nn → linalg on tensors → buffers with caller-owned results.
 /// On the CPU, the activations between convolutions are laid out for

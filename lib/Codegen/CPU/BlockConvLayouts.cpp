@@ -36,7 +36,10 @@ namespace {
 /// nChw16c's channel block.
 constexpr int64_t kBlock = 16;
 
-enum class CallKind { ConvForward, ConvBackward, Pool };
+/// MaxPoolIndices: the index form of max pooling (geometry only, no kind),
+/// whose one-byte positions take the layout like an activation: written by
+/// the forward call, read by the backward calls, [N, C, OH, OW].
+enum class CallKind { ConvForward, ConvBackward, Pool, MaxPoolIndices };
 
 /// A runtime function whose activations may be nChw16c.
 struct LayoutCallee {
@@ -69,6 +72,19 @@ constexpr LayoutCallee kLayoutCallees[] = {
      true, 0b11},
     {"nncrt_pool2d_backward_bf16", "nncrt_pool2d_backward_layout",
      CallKind::Pool, true, 0b111},
+    // x, y, positions; positions, dy, dx.
+    {"nncrt_maxpool2d_forward_indices",
+     "nncrt_maxpool2d_forward_indices_layout", CallKind::MaxPoolIndices, false,
+     0b111},
+    {"nncrt_maxpool2d_backward_indices",
+     "nncrt_maxpool2d_backward_indices_layout", CallKind::MaxPoolIndices, false,
+     0b111},
+    {"nncrt_maxpool2d_forward_indices_bf16",
+     "nncrt_maxpool2d_forward_indices_layout", CallKind::MaxPoolIndices, true,
+     0b111},
+    {"nncrt_maxpool2d_backward_indices_bf16",
+     "nncrt_maxpool2d_backward_indices_layout", CallKind::MaxPoolIndices, true,
+     0b111},
 };
 
 const LayoutCallee *lookupLayoutCallee(RuntimeCallOp call) {
@@ -86,6 +102,8 @@ int64_t scalarInt(RuntimeCallOp call, unsigned i) {
 /// (a grouped convolution's channel groups need not fall on blocks), and
 /// for an average pooling windows that do not overlap.
 bool geometryAllows(RuntimeCallOp call, const LayoutCallee &c) {
+  if (c.kind == CallKind::MaxPoolIndices)
+    return true;
   if (c.kind != CallKind::Pool)
     return scalarInt(call, 17) == 1; // groups
   // kind, N, C, H, W, OH, OW, KH, KW, strideH, strideW, ...
@@ -336,7 +354,7 @@ void BlockConvLayoutsPass::runOnOperation() {
                                    call.getScalars().end());
     Attribute f32 = b.getI32IntegerAttr(NNCRT_TYPE_F32),
               bf16 = b.getI32IntegerAttr(NNCRT_TYPE_BF16);
-    if (c.kind == CallKind::Pool) {
+    if (c.kind == CallKind::Pool || c.kind == CallKind::MaxPoolIndices) {
       scalars.push_back(c.bf16 ? bf16 : f32);
     } else if (c.bf16) { // bf16 operands before the result's type
       scalars.insert(scalars.end() - 1, bf16);

@@ -60,6 +60,12 @@ constexpr ABIType kPool2dForwardLayoutArgs[] = {
     T::Ptr, T::Ptr, T::I32, NNC_POOL_GEOMETRY, T::I32, T::I32};
 constexpr ABIType kPool2dBackwardLayoutArgs[] = {
     T::Ptr, T::Ptr, T::Ptr, T::I32, NNC_POOL_GEOMETRY, T::I32, T::I32};
+// Max pooling's index form: x, y, positions or positions, dy, dx, then the
+// geometry (no kind: max only); the _layout calls add the type and layouts.
+constexpr ABIType kMaxPool2dIndicesArgs[] = {T::Ptr, T::Ptr, T::Ptr,
+                                             NNC_POOL_GEOMETRY};
+constexpr ABIType kMaxPool2dIndicesLayoutArgs[] = {
+    T::Ptr, T::Ptr, T::Ptr, NNC_POOL_GEOMETRY, T::I32, T::I32};
 // Attention: q, k, v, mask, then the results; B, H, Tq, Tk, Dk, Dv, the
 // scale and the causal flag.
 #define NNC_ATTENTION_GEOMETRY                                                 \
@@ -123,6 +129,19 @@ const RuntimeFunctionInfo kTable[] = {
      kPool2dForwardLayoutArgs},
     {F::Pool2dBackwardLayout, "nncrt_pool2d_backward_layout", L::CPU, T::Void,
      kPool2dBackwardLayoutArgs},
+    {F::MaxPool2dForwardIndices, "nncrt_maxpool2d_forward_indices", L::CPU,
+     T::Void, kMaxPool2dIndicesArgs},
+    {F::MaxPool2dBackwardIndices, "nncrt_maxpool2d_backward_indices", L::CPU,
+     T::Void, kMaxPool2dIndicesArgs},
+    {F::MaxPool2dForwardIndicesBF16, "nncrt_maxpool2d_forward_indices_bf16",
+     L::CPU, T::Void, kMaxPool2dIndicesArgs},
+    {F::MaxPool2dBackwardIndicesBF16, "nncrt_maxpool2d_backward_indices_bf16",
+     L::CPU, T::Void, kMaxPool2dIndicesArgs},
+    {F::MaxPool2dForwardIndicesLayout, "nncrt_maxpool2d_forward_indices_layout",
+     L::CPU, T::Void, kMaxPool2dIndicesLayoutArgs},
+    {F::MaxPool2dBackwardIndicesLayout,
+     "nncrt_maxpool2d_backward_indices_layout", L::CPU, T::Void,
+     kMaxPool2dIndicesLayoutArgs},
     {F::AttentionForward, "nncrt_attention_forward", L::CPU, T::Void,
      kAttentionForwardArgs},
     {F::AttentionBackward, "nncrt_attention_backward", L::CPU, T::Void,

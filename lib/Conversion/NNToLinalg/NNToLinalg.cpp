@@ -2053,6 +2053,7 @@ void mlir::nnc::populateNNToLinalgConversionPatterns(
           patterns.getContext());
   populateNNAllReduceToRuntimePatterns(patterns);
   populateNNLossScalingToLinalgPatterns(patterns);
+  populateNNMaxPoolIndicesToRuntimePatterns(patterns);
 }
 
 void mlir::nnc::configureNNToLinalgConversionTarget(ConversionTarget &target) {

@@ -2268,3 +2268,6 @@ void nncrt_pool2d_backward_layout(const void *x, const void *dy, void *dx,
 #undef NNC_CONV_GEOMETRY
 #undef NNC_POOL_GEOMETRY_PARAMS
 #undef NNC_POOL_GEOMETRY
+
+// Max pooling's index form: its kernels share this file's helpers.
+#include "MaxPoolIndices.inc"

@@ -4,17 +4,21 @@
 // keeps the plain calls.
 // RUN: nnc-compile %nnc_src_root/examples/fashion-cnn/cnn.onnx --emit=mlir -o - | grep -o "llvm.call @nncrt_[a-z0-9_]*" | sort -u | FileCheck %s --check-prefix=CNN
 // RUN: nnc-compile %nnc_src_root/examples/fashion-cnn/cnn.onnx --conv-layout=plain --emit=mlir -o - | grep -o "llvm.call @nncrt_[a-z0-9_]*" | sort -u | FileCheck %s --check-prefix=PLAIN
+// The step's max poolings take the index form (nnc-max-pool-indices);
+// the model function's, for evaluation, the plain one.
 // CNN: @nncrt_conv2d_backward_data_layout
 // CNN-NEXT: @nncrt_conv2d_backward_weights_layout
 // CNN-NEXT: @nncrt_conv2d_forward_layout
+// CNN-NEXT: @nncrt_maxpool2d_backward_indices_layout
+// CNN-NEXT: @nncrt_maxpool2d_forward_indices_layout
 // CNN-NEXT: @nncrt_parallel_for
-// CNN-NEXT: @nncrt_pool2d_backward_layout
 // CNN-NEXT: @nncrt_pool2d_forward_layout
 // PLAIN: @nncrt_conv2d_backward_data{{$}}
 // PLAIN-NEXT: @nncrt_conv2d_backward_weights{{$}}
 // PLAIN-NEXT: @nncrt_conv2d_forward{{$}}
+// PLAIN-NEXT: @nncrt_maxpool2d_backward_indices{{$}}
+// PLAIN-NEXT: @nncrt_maxpool2d_forward_indices{{$}}
 // PLAIN-NEXT: @nncrt_parallel_for
-// PLAIN-NEXT: @nncrt_pool2d_backward{{$}}
 // PLAIN-NEXT: @nncrt_pool2d_forward{{$}}
 
 // The Fashion-MNIST CNN's forward (batch 2): the input (1 channel) and the
@@ -97,6 +101,41 @@ func.func @backward(%p1: tensor<2x16x4x4xf32>, %w2: tensor<32x16x3x3xf32>, %dp2:
     linalg.yield %s : f32
   } -> tensor<32xf32>
   return %dx, %dw, %db : tensor<2x16x4x4xf32>, tensor<32x16x3x3xf32>, tensor<32xf32>
+}
+
+// -----
+
+// Max pooling's index form: x and y (bits 0, 1) and dy and dx (bits 1, 2)
+// follow the convolutions' layouts, and the positions (forward bit 2,
+// backward bit 0), which only these calls read, are blocked with them.
+// CHECK-LABEL: func.func @indices
+// CHECK: nn.runtime_call "nncrt_conv2d_forward_layout"
+// CHECK-SAME: 0 : i32, 0 : i32, 8 : i32]
+// CHECK: nn.runtime_call "nncrt_maxpool2d_forward_indices_layout"
+// CHECK-SAME: scalars = [2, 16, 8, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 0 : i32, 7 : i32]
+// CHECK: nn.runtime_call "nncrt_conv2d_forward_layout"
+// CHECK-SAME: 0 : i32, 0 : i32, 1 : i32]
+// CHECK: nn.runtime_call "nncrt_conv2d_backward_data_layout"
+// CHECK-SAME: 0 : i32, 0 : i32, 4 : i32]
+// CHECK: nn.runtime_call "nncrt_maxpool2d_backward_indices_layout"
+// CHECK-SAME: scalars = [2, 16, 8, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 0 : i32, 7 : i32]
+// CHECK: nn.runtime_call "nncrt_conv2d_backward_weights_layout"
+// CHECK-SAME: 0 : i32, 0 : i32, 2 : i32]
+func.func @indices(%x: tensor<2x1x8x8xf32>, %w1: tensor<16x1x3x3xf32>, %w2: tensor<16x16x3x3xf32>, %dy2: tensor<2x16x4x4xf32>) -> (tensor<2x16x4x4xf32>, tensor<16x1x3x3xf32>) {
+  %e1 = tensor.empty() : tensor<2x16x8x8xf32>
+  %y1 = nn.runtime_call "nncrt_conv2d_forward" ins(%x, %w1 : tensor<2x1x8x8xf32>, tensor<16x1x3x3xf32>) outs(%e1 : tensor<2x16x8x8xf32>) {pointers = array<i64: 0, 1, -1, 2>, scalars = [2, 1, 8, 8, 16, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 : i32, 0.0 : f32]} -> tensor<2x16x8x8xf32>
+  %e2 = tensor.empty() : tensor<2x16x4x4xf32>
+  %e3 = tensor.empty() : tensor<2x16x4x4xi8>
+  %p:2 = nn.runtime_call "nncrt_maxpool2d_forward_indices" ins(%y1 : tensor<2x16x8x8xf32>) outs(%e2, %e3 : tensor<2x16x4x4xf32>, tensor<2x16x4x4xi8>) {pointers = array<i64: 0, 1, 2>, scalars = [2, 16, 8, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0]} -> tensor<2x16x4x4xf32>, tensor<2x16x4x4xi8>
+  %e4 = tensor.empty() : tensor<2x16x4x4xf32>
+  %y2 = nn.runtime_call "nncrt_conv2d_forward" ins(%p#0, %w2 : tensor<2x16x4x4xf32>, tensor<16x16x3x3xf32>) outs(%e4 : tensor<2x16x4x4xf32>) {pointers = array<i64: 0, 1, -1, 2>, scalars = [2, 16, 4, 4, 16, 3, 3, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 : i32, 0.0 : f32]} -> tensor<2x16x4x4xf32>
+  %e5 = tensor.empty() : tensor<2x16x4x4xf32>
+  %dp = nn.runtime_call "nncrt_conv2d_backward_data" ins(%dy2, %w2 : tensor<2x16x4x4xf32>, tensor<16x16x3x3xf32>) outs(%e5 : tensor<2x16x4x4xf32>) {pointers = array<i64: 0, 1, 2>, scalars = [2, 16, 4, 4, 16, 3, 3, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1]} -> tensor<2x16x4x4xf32>
+  %e6 = tensor.empty() : tensor<2x16x8x8xf32>
+  %dr = nn.runtime_call "nncrt_maxpool2d_backward_indices" ins(%p#1, %dp : tensor<2x16x4x4xi8>, tensor<2x16x4x4xf32>) outs(%e6 : tensor<2x16x8x8xf32>) {pointers = array<i64: 0, 1, 2>, scalars = [2, 16, 8, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0]} -> tensor<2x16x8x8xf32>
+  %e7 = tensor.empty() : tensor<16x1x3x3xf32>
+  %dw = nn.runtime_call "nncrt_conv2d_backward_weights" ins(%x, %dr : tensor<2x1x8x8xf32>, tensor<2x16x8x8xf32>) outs(%e7 : tensor<16x1x3x3xf32>) {pointers = array<i64: 0, 1, 2>, scalars = [2, 1, 8, 8, 16, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1]} -> tensor<16x1x3x3xf32>
+  return %y2, %dw : tensor<2x16x4x4xf32>, tensor<16x1x3x3xf32>
 }
 
 // -----

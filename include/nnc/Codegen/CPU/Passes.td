@@ -280,7 +280,9 @@ def BlockConvLayouts : Pass<"nnc-block-conv-layouts", "::mlir::func::FuncOp"> {
     - `nn.runtime_call`s of the convolutions (forward, backward data and
       weights, groups 1) and poolings (max; average without overlapping
       windows, whose backward oneDNN sums in another order on nChw16c) at
-      their activation operands, f32 or bf16;
+      their activation operands, f32 or bf16, and max pooling's index form
+      (`nncrt_maxpool2d_*_indices`) at its activations and its one-byte
+      window positions;
     - elementwise `linalg.generic`s (identity maps, all parallel, no
       `linalg.index`; scalars broadcast) whose 4-D operands and result are
       all blocked: the ReLU backward's mask, a dtype cast;

@@ -38,6 +38,12 @@ void populateNNAllReduceToRuntimePatterns(RewritePatternSet &patterns);
 /// above.
 void populateNNLossScalingToLinalgPatterns(RewritePatternSet &patterns);
 
+/// The index form of max pooling (nnc-max-pool-indices) as CPU runtime
+/// calls: nn.max_pool2d_indices with the nn.max_pool2d_indexed reading its
+/// positions as one nncrt_maxpool2d_forward_indices, the gradient as
+/// nncrt_maxpool2d_backward_indices; part of the above.
+void populateNNMaxPoolIndicesToRuntimePatterns(RewritePatternSet &patterns);
+
 /// Marks the nn dialect illegal and what the patterns produce (arith,
 /// linalg, math, tensor) legal; other ops are left alone.
 void configureNNToLinalgConversionTarget(ConversionTarget &target);

@@ -319,6 +319,52 @@ void nncrt_pool2d_backward_layout(const void *x, const void *dy, void *dx,
                                   int64_t padBottom, int64_t padRight,
                                   int32_t type, int32_t layouts);
 
+/* Max pooling's index form (lib/Runtime/CPU/MaxPoolIndices.inc), what a
+ * CPU training step runs (nnc-max-pool-indices): the forward writes y, as
+ * nncrt_pool2d_forward, and per output element the position kh * KW + kw
+ * of the element it picked in its (padded) window, one byte (windows of at
+ * most 256 elements); the backward writes dx from those positions and dy
+ * alone, the same bits as nncrt_pool2d_backward from x. The positions
+ * are [N, C, OH, OW] bytes, a workspace only these calls read. The _bf16
+ * calls take bf16 x, y, dy, dx; the _layout calls take the element type
+ * (NNCRT_TYPE_*) and `layouts`, a bit per pointer (x, y, positions; or
+ * positions, dy, dx) in nChw16c, positions included (16 channels'
+ * positions then one 16-byte vector). */
+void nncrt_maxpool2d_forward_indices(const float *x, float *y, uint8_t *indices,
+                                     int64_t N, int64_t C, int64_t H, int64_t W,
+                                     int64_t OH, int64_t OW, int64_t KH,
+                                     int64_t KW, int64_t strideH,
+                                     int64_t strideW, int64_t padTop,
+                                     int64_t padLeft, int64_t padBottom,
+                                     int64_t padRight);
+void nncrt_maxpool2d_backward_indices(const uint8_t *indices, const float *dy,
+                                      float *dx, int64_t N, int64_t C,
+                                      int64_t H, int64_t W, int64_t OH,
+                                      int64_t OW, int64_t KH, int64_t KW,
+                                      int64_t strideH, int64_t strideW,
+                                      int64_t padTop, int64_t padLeft,
+                                      int64_t padBottom, int64_t padRight);
+void nncrt_maxpool2d_forward_indices_bf16(
+    const void *x, void *y, uint8_t *indices, int64_t N, int64_t C, int64_t H,
+    int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t strideH,
+    int64_t strideW, int64_t padTop, int64_t padLeft, int64_t padBottom,
+    int64_t padRight);
+void nncrt_maxpool2d_backward_indices_bf16(
+    const uint8_t *indices, const void *dy, void *dx, int64_t N, int64_t C,
+    int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+    int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
+    int64_t padBottom, int64_t padRight);
+void nncrt_maxpool2d_forward_indices_layout(
+    const void *x, void *y, uint8_t *indices, int64_t N, int64_t C, int64_t H,
+    int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t strideH,
+    int64_t strideW, int64_t padTop, int64_t padLeft, int64_t padBottom,
+    int64_t padRight, int32_t type, int32_t layouts);
+void nncrt_maxpool2d_backward_indices_layout(
+    const uint8_t *indices, const void *dy, void *dx, int64_t N, int64_t C,
+    int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+    int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
+    int64_t padBottom, int64_t padRight, int32_t type, int32_t layouts);
+
 /* Attention and embeddings (lib/Runtime/CPU/Attention.cpp). Tensors are
  * dense row-major f32.
  *

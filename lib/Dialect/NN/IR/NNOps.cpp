@@ -158,7 +158,7 @@ StringRef mlir::nnc::getArgSourceName(func::FuncOp fn, unsigned index) {
   return getArgName(fn, index);
 }
 
-static std::string shapeStr(ArrayRef<int64_t> shape) {
+std::string mlir::nnc::formatShape(ArrayRef<int64_t> shape) {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "[";
@@ -193,7 +193,7 @@ struct ShapeChecker {
                   " to be a statically shaped tensor");
     if (rank >= 0 && type.getRank() != rank)
       return fail(Twine("expects ") + name + " of rank " + Twine(rank) +
-                  ", got " + shapeStr(type.getShape()));
+                  ", got " + formatShape(type.getShape()));
     return type.getShape();
   }
 };
@@ -228,8 +228,8 @@ template <typename OpT> LogicalResult mlir::nnc::verifyInferredType(OpT op) {
   auto shapedInferred = cast<ShapedType>(inferred[0]);
   if (shapedDeclared.getShape() != shapedInferred.getShape())
     return op.emitOpError()
-           << "result shape " << shapeStr(shapedDeclared.getShape())
-           << " should be " << shapeStr(shapedInferred.getShape());
+           << "result shape " << formatShape(shapedDeclared.getShape())
+           << " should be " << formatShape(shapedInferred.getShape());
   // A bf16 computation may keep its result in f32 (a weight gradient that
   // accumulates in f32 and feeds an f32 update); nothing else may differ.
   // A pooling has no accumulator to keep: it stores its input's type.
@@ -261,13 +261,13 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *ctx,
     return failure();
   if ((*x)[1] != (*w)[1])
     return c.fail("input features " + Twine((*x)[1]) + " do not match weight " +
-                  shapeStr(*w) + " (weight is [out, in])");
+                  formatShape(*w) + " (weight is [out, in])");
   if (Value b = adaptor.getBias()) {
     auto bias = c.shape(b, 1, "bias");
     if (failed(bias))
       return failure();
     if ((*bias)[0] != (*w)[0])
-      return c.fail("bias " + shapeStr(*bias) +
+      return c.fail("bias " + formatShape(*bias) +
                     " does not match weight outputs " + Twine((*w)[0]));
   }
   FailureOr<Type> element = sharedElementType(
@@ -334,13 +334,13 @@ matmulShape(const ShapeChecker &c, Value lhs, Value rhs, bool tl, bool tr,
       a->drop_back(2) != bs->drop_back(2))
     return c.fail("expects lhs and rhs of one rank, 2 or more, with the same "
                   "leading (batch) dimensions, got " +
-                  shapeStr(*a) + " and " + shapeStr(*bs));
+                  formatShape(*a) + " and " + formatShape(*bs));
   ArrayRef<int64_t> x = a->take_back(2), y = bs->take_back(2);
   int64_t m = tl ? x[1] : x[0], ka = tl ? x[0] : x[1];
   int64_t kb = tr ? y[1] : y[0], n = tr ? y[0] : y[1];
   if (ka != kb)
-    return c.fail("contraction dimensions differ: lhs " + shapeStr(*a) +
-                  " gives " + Twine(ka) + ", rhs " + shapeStr(*bs) + " gives " +
+    return c.fail("contraction dimensions differ: lhs " + formatShape(*a) +
+                  " gives " + Twine(ka) + ", rhs " + formatShape(*bs) + " gives " +
                   Twine(kb));
   SmallVector<int64_t> shape(a->drop_back(2));
   shape.append({m, n});
@@ -498,9 +498,9 @@ int64_t DropoutOp::getFlops() { return 2 * getNumElements(getType()); }
 
 LogicalResult CastOp::verify() {
   if (getInput().getType().getShape() != getType().getShape())
-    return emitOpError() << "result shape " << shapeStr(getType().getShape())
+    return emitOpError() << "result shape " << formatShape(getType().getShape())
                          << " should be the input's "
-                         << shapeStr(getInput().getType().getShape());
+                         << formatShape(getInput().getType().getShape());
   return success();
 }
 LogicalResult CastOp::buildGradient(OpBuilder &b, ValueRange resultGrads,
@@ -545,8 +545,8 @@ LogicalResult MSELossOp::inferReturnTypes(MLIRContext *ctx,
   if (failed(target))
     return failure();
   if (*in != *target)
-    return c.fail("input " + shapeStr(*in) + " and target " +
-                  shapeStr(*target) + " must have the same shape");
+    return c.fail("input " + formatShape(*in) + " and target " +
+                  formatShape(*target) + " must have the same shape");
   inferred.push_back(f32Tensor(ctx, {}));
   return success();
 }
@@ -572,8 +572,8 @@ static LogicalResult checkLogitsAndLabels(const ShapeChecker &c, Value logits,
   if (failed(l))
     return failure();
   if ((*z)[0] != (*l)[0])
-    return c.fail("batch of logits " + shapeStr(*z) + " and labels " +
-                  shapeStr(*l) + " differ");
+    return c.fail("batch of logits " + formatShape(*z) + " and labels " +
+                  formatShape(*l) + " differ");
   return success();
 }
 
@@ -626,7 +626,7 @@ LogicalResult ReduceSumOp::inferReturnTypes(MLIRContext *ctx,
   int64_t dim = adaptor.getDim();
   if (dim < 0 || dim >= static_cast<int64_t>(in->size()))
     return c.fail("dim " + Twine(dim) + " out of range for input " +
-                  shapeStr(*in));
+                  formatShape(*in));
   SmallVector<int64_t> shape(*in);
   shape.erase(shape.begin() + dim);
   inferred.push_back(f32Tensor(ctx, shape));
@@ -646,8 +646,8 @@ LogicalResult MSELossGradOp::inferReturnTypes(MLIRContext *ctx,
   if (failed(target))
     return failure();
   if (*in != *target)
-    return c.fail("input " + shapeStr(*in) + " and target " +
-                  shapeStr(*target) + " must have the same shape");
+    return c.fail("input " + formatShape(*in) + " and target " +
+                  formatShape(*target) + " must have the same shape");
   if (failed(c.shape(adaptor.getGrad(), 0, "grad")))
     return failure();
   // The gradient has the prediction's type (bf16 in a mixed-precision
@@ -703,13 +703,13 @@ static LogicalResult checkStridesAndPadding(llvm::raw_ostream &os,
                                             ArrayRef<int64_t> strides,
                                             ArrayRef<int64_t> padding) {
   if (strides.size() != 2 || !allIn(strides, 1)) {
-    os << "strides must be two positive values, got " << shapeStr(strides);
+    os << "strides must be two positive values, got " << formatShape(strides);
     return failure();
   }
   if (padding.size() != 4 || !allIn(padding, 0)) {
     os << "padding must be four values [top, left, bottom, right], none "
           "negative, got "
-       << shapeStr(padding);
+       << formatShape(padding);
     return failure();
   }
   return success();
@@ -744,7 +744,7 @@ FailureOr<Conv2dGeometry> mlir::nnc::getConv2dGeometry(
   if (failed(checkStridesAndPadding(os, strides, padding)))
     return failure();
   if (dilations.size() != 2 || !allIn(dilations, 1)) {
-    os << "dilations must be two positive values, got " << shapeStr(dilations);
+    os << "dilations must be two positive values, got " << formatShape(dilations);
     return failure();
   }
   if (groups < 1 || groups > kMaxWindowAttr) {
@@ -754,7 +754,7 @@ FailureOr<Conv2dGeometry> mlir::nnc::getConv2dGeometry(
   if (input.size() != 4 || weight.size() != 4) {
     os << "expects a 4-D input [N, C, H, W] and a 4-D weight [K, C/groups, "
           "KH, KW], got "
-       << shapeStr(input) << " and " << shapeStr(weight);
+       << formatShape(input) << " and " << formatShape(weight);
     return failure();
   }
   Conv2dGeometry g;
@@ -771,8 +771,8 @@ FailureOr<Conv2dGeometry> mlir::nnc::getConv2dGeometry(
     return failure();
   }
   if (weight[1] * groups != g.c) {
-    os << "weight " << shapeStr(weight) << " does not match input "
-       << shapeStr(input) << ": expected " << g.c / groups
+    os << "weight " << formatShape(weight) << " does not match input "
+       << formatShape(input) << ": expected " << g.c / groups
        << " input channels per group (weight is [K, C/groups, KH, KW])";
     return failure();
   }
@@ -798,7 +798,7 @@ FailureOr<Pool2dGeometry> mlir::nnc::getPool2dGeometry(
     ArrayRef<int64_t> strides, ArrayRef<int64_t> padding, std::string &why) {
   llvm::raw_string_ostream os(why);
   if (kernel.size() != 2 || !allIn(kernel, 1)) {
-    os << "kernel must be two positive values, got " << shapeStr(kernel);
+    os << "kernel must be two positive values, got " << formatShape(kernel);
     return failure();
   }
   if (failed(checkStridesAndPadding(os, strides, padding)))
@@ -806,12 +806,12 @@ FailureOr<Pool2dGeometry> mlir::nnc::getPool2dGeometry(
   // PyTorch's rule: a window is never all padding.
   if (padding[0] * 2 > kernel[0] || padding[2] * 2 > kernel[0] ||
       padding[1] * 2 > kernel[1] || padding[3] * 2 > kernel[1]) {
-    os << "padding " << shapeStr(padding)
-       << " must be at most half the kernel " << shapeStr(kernel);
+    os << "padding " << formatShape(padding)
+       << " must be at most half the kernel " << formatShape(kernel);
     return failure();
   }
   if (input.size() != 4) {
-    os << "expects a 4-D input [N, C, H, W], got " << shapeStr(input);
+    os << "expects a 4-D input [N, C, H, W], got " << formatShape(input);
     return failure();
   }
   Pool2dGeometry g;
@@ -823,7 +823,7 @@ FailureOr<Pool2dGeometry> mlir::nnc::getPool2dGeometry(
   g.oh = windowOutput(g.h, g.padTop, g.padBottom, g.kh, g.strideH);
   g.ow = windowOutput(g.w, g.padLeft, g.padRight, g.kw, g.strideW);
   if (g.oh < 1 || g.ow < 1) {
-    os << "kernel " << shapeStr(kernel) << " is larger than the padded input "
+    os << "kernel " << formatShape(kernel) << " is larger than the padded input "
        << g.h + g.padTop + g.padBottom << "x" << g.w + g.padLeft + g.padRight;
     return failure();
   }
@@ -871,7 +871,7 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *ctx,
     if (failed(bias))
       return failure();
     if ((*bias)[0] != g->k)
-      return c.fail("bias " + shapeStr(*bias) + " does not match the " +
+      return c.fail("bias " + formatShape(*bias) + " does not match the " +
                     Twine(g->k) + " output channels");
   }
   // A convolution is a contraction: bf16 operands (both or neither) give a
@@ -966,8 +966,8 @@ static LogicalResult verifyConvGrad(OpT op, Value x, Value w) {
   ArrayRef<int64_t> expected = convOutputShape(*g, shape);
   if (shapeOf(op.getGrad()) != expected)
     return op.emitOpError()
-           << "grad " << shapeStr(shapeOf(op.getGrad()))
-           << " is not the output " << shapeStr(expected)
+           << "grad " << formatShape(shapeOf(op.getGrad()))
+           << " is not the output " << formatShape(expected)
            << " of the convolution it differentiates";
   return success();
 }
@@ -994,7 +994,7 @@ LogicalResult ChannelSumOp::inferReturnTypes(MLIRContext *ctx,
     return failure();
   if (x->size() < 2)
     return c.fail("expects input [N, C, ...] of rank 2 or more, got " +
-                  shapeStr(*x));
+                  formatShape(*x));
   inferred.push_back(f32Tensor(ctx, {(*x)[1]}));
   return success();
 }
@@ -1040,8 +1040,8 @@ template <typename OpT> static LogicalResult verifyPoolGrad(OpT op) {
     return failure();
   SmallVector<int64_t> expected{g->n, g->c, g->oh, g->ow};
   if (shapeOf(op.getGrad()) != ArrayRef<int64_t>(expected))
-    return op.emitOpError() << "grad " << shapeStr(shapeOf(op.getGrad()))
-                            << " is not the output " << shapeStr(expected)
+    return op.emitOpError() << "grad " << formatShape(shapeOf(op.getGrad()))
+                            << " is not the output " << formatShape(expected)
                             << " of the pooling it differentiates";
   Type gradElement = op.getGrad().getType().getElementType();
   if (gradElement != op.getType().getElementType())
@@ -1124,9 +1124,9 @@ LogicalResult ReshapeOp::verify() {
            << getInput().getType().getElementType();
   if (getNumElements(getInput().getType()) != getNumElements(getType()))
     return emitOpError("cannot reshape ")
-           << shapeStr(shapeOf(getInput())) << " ("
+           << formatShape(shapeOf(getInput())) << " ("
            << getNumElements(getInput().getType()) << " elements) to "
-           << shapeStr(shapeOf(getResult())) << " ("
+           << formatShape(shapeOf(getResult())) << " ("
            << getNumElements(getType()) << " elements)";
   return success();
 }
@@ -1151,10 +1151,10 @@ static FailureOr<int64_t> bnChannels(const ShapeChecker &c, Value input) {
     return failure();
   if (x->size() < 2)
     return c.fail("expects input [N, C, ...] of rank 2 or more, got " +
-                  shapeStr(*x));
+                  formatShape(*x));
   if (getNumElements(input.getType()) / (*x)[1] < 2)
     return c.fail("expects more than one value per channel, got input " +
-                  shapeStr(*x));
+                  formatShape(*x));
   return (*x)[1];
 }
 
@@ -1165,7 +1165,7 @@ static LogicalResult checkPerChannel(const ShapeChecker &c, Value v,
   if (failed(s))
     return failure();
   if ((*s)[0] != channels)
-    return c.fail(Twine(name) + " " + shapeStr(*s) + " does not match the " +
+    return c.fail(Twine(name) + " " + formatShape(*s) + " does not match the " +
                   Twine(channels) + " channels");
   return success();
 }
@@ -1480,8 +1480,8 @@ LogicalResult SGDMatmulOp::inferReturnTypes(MLIRContext *,
   if (failed(param))
     return failure();
   if (ArrayRef<int64_t>(*product) != *param)
-    return c.fail("product " + shapeStr(*product) +
-                  " does not match the parameter " + shapeStr(*param));
+    return c.fail("product " + formatShape(*product) +
+                  " does not match the parameter " + formatShape(*param));
   if (failed(sharedElementType(c, adaptor.getLhs(), adaptor.getRhs(), "lhs",
                                "rhs")))
     return failure();
@@ -1561,8 +1561,8 @@ LogicalResult EmbeddingGradOp::verify() {
   SmallVector<int64_t> expected(*indices);
   expected.push_back((*table)[1]);
   if (shapeOf(getGrad()) != ArrayRef<int64_t>(expected))
-    return c.fail("grad " + shapeStr(shapeOf(getGrad())) + " should be " +
-                  shapeStr(expected) + " (the indices' shape, then the " +
+    return c.fail("grad " + formatShape(shapeOf(getGrad())) + " should be " +
+                  formatShape(expected) + " (the indices' shape, then the " +
                   "table's row width)");
   return success();
 }
@@ -1589,7 +1589,7 @@ static FailureOr<int64_t> layerNormWidth(const ShapeChecker &c, Value input,
     if (failed(s))
       return failure();
     if ((*s)[0] != d)
-      return c.fail(Twine(name) + " " + shapeStr(*s) +
+      return c.fail(Twine(name) + " " + formatShape(*s) +
                     " does not match the normalized dimension " + Twine(d));
   }
   return d;
@@ -1674,27 +1674,27 @@ FailureOr<AttentionGeometry> mlir::nnc::getAttentionGeometry(
   if (q.size() != 4 || k.size() != 4 || v.size() != 4) {
     os << "expects query, key and value of rank 4 ([batch, heads, sequence, "
           "features]), got "
-       << shapeStr(q) << ", " << shapeStr(k) << ", " << shapeStr(v);
+       << formatShape(q) << ", " << formatShape(k) << ", " << formatShape(v);
     return failure();
   }
   if (q[0] != k[0] || q[0] != v[0] || q[1] != k[1] || q[1] != v[1]) {
-    os << "query " << shapeStr(q) << ", key " << shapeStr(k) << " and value "
-       << shapeStr(v) << " must have the same batch and heads";
+    os << "query " << formatShape(q) << ", key " << formatShape(k) << " and value "
+       << formatShape(v) << " must have the same batch and heads";
     return failure();
   }
   if (q[3] != k[3]) {
-    os << "query " << shapeStr(q) << " and key " << shapeStr(k)
+    os << "query " << formatShape(q) << " and key " << formatShape(k)
        << " must have the same features";
     return failure();
   }
   if (k[2] != v[2]) {
-    os << "key " << shapeStr(k) << " and value " << shapeStr(v)
+    os << "key " << formatShape(k) << " and value " << formatShape(v)
        << " must have the same sequence length";
     return failure();
   }
   if (mask && *mask != ArrayRef<int64_t>{q[2], k[2]}) {
-    os << "mask " << shapeStr(*mask) << " should be "
-       << shapeStr({q[2], k[2]}) << " ([queries, keys])";
+    os << "mask " << formatShape(*mask) << " should be "
+       << formatShape({q[2], k[2]}) << " ([queries, keys])";
     return failure();
   }
   return AttentionGeometry{q[0], q[1], q[2], k[2], q[3], v[3]};
@@ -1784,7 +1784,7 @@ LogicalResult AttentionGradOp::verify() {
   SmallVector<int64_t> out{g->b, g->h, g->tq, g->dv};
   if (shapeOf(getOutput()) != ArrayRef<int64_t>(out) ||
       shapeOf(getGrad()) != ArrayRef<int64_t>(out))
-    return emitOpError("output and grad must be ") << shapeStr(out);
+    return emitOpError("output and grad must be ") << formatShape(out);
   if (getGradQuery().getType() != getQuery().getType() ||
       getGradKey().getType() != getKey().getType() ||
       getGradValue().getType() != getValue().getType())
@@ -1814,9 +1814,9 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *ctx,
       seen[p] = true;
   }
   if (!valid)
-    return c.fail("permutation " + shapeStr(perm) +
+    return c.fail("permutation " + formatShape(perm) +
                   " is not a permutation of the " + Twine(x->size()) +
-                  " dimensions of " + shapeStr(*x));
+                  " dimensions of " + formatShape(*x));
   SmallVector<int64_t> shape;
   for (int64_t p : perm)
     shape.push_back((*x)[p]);
@@ -1846,7 +1846,7 @@ static LogicalResult checkSliceBox(const ShapeChecker &c,
   if (offsets.size() != shape.size() || sizes.size() != shape.size() ||
       strides.size() != shape.size())
     return c.fail("offsets, sizes and strides need " + Twine(shape.size()) +
-                  " values each (the rank of " + shapeStr(shape) + ")");
+                  " values each (the rank of " + formatShape(shape) + ")");
   for (size_t d = 0; d < shape.size(); ++d) {
     int64_t o = offsets[d], n = sizes[d], s = strides[d];
     // The last element o + (n-1)·s must be < shape[d], without overflow.
@@ -1888,8 +1888,8 @@ LogicalResult SliceGradOp::verify() {
                            getStrides())))
     return failure();
   if (shapeOf(getGrad()) != getSizes())
-    return c.fail("grad " + shapeStr(shapeOf(getGrad())) +
-                  " should be the box's sizes " + shapeStr(getSizes()));
+    return c.fail("grad " + formatShape(shapeOf(getGrad())) +
+                  " should be the box's sizes " + formatShape(getSizes()));
   return success();
 }
 int64_t SliceGradOp::getFlops() { return 0; }
@@ -1921,8 +1921,8 @@ LogicalResult BroadcastOp::verify() {
   ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getResult());
   if (out.size() < in.size() || out.take_back(in.size()) != in)
     return emitOpError("result ")
-           << shapeStr(out) << " does not end with the input's shape "
-           << shapeStr(in);
+           << formatShape(out) << " does not end with the input's shape "
+           << formatShape(in);
   return success();
 }
 LogicalResult BroadcastOp::buildGradient(OpBuilder &b, ValueRange resultGrads,

@@ -84,6 +84,13 @@ Pool2dGeometry getGeometry(MaxPool2dOp op);
 Pool2dGeometry getGeometry(MaxPool2dGradOp op);
 Pool2dGeometry getGeometry(AvgPool2dOp op);
 Pool2dGeometry getGeometry(AvgPool2dGradOp op);
+Pool2dGeometry getGeometry(MaxPool2dIndicesOp op);
+Pool2dGeometry getGeometry(MaxPool2dIndexedOp op);
+Pool2dGeometry getGeometry(MaxPool2dIndexedGradOp op);
+
+/// The most elements a window of the index form of max pooling may have:
+/// its positions are one byte (nn.max_pool2d_indices).
+constexpr int64_t kMaxPoolIndexWindow = 256;
 
 /// An attention's sizes: q [B, H, Tq, Dk], k [B, H, Tk, Dk], v [B, H, Tk,
 /// Dv] (nncrt_attention_*).
@@ -133,6 +140,9 @@ bool isModelFunction(func::FuncOp fn);
 /// The role of `fn`: its `nn.entry` attribute, else `loss` for a model
 /// function, else none.
 std::optional<EntryRole> getEntryRole(func::FuncOp fn);
+
+/// `shape` as diagnostics print it: "[2, 3, 4]".
+std::string formatShape(ArrayRef<int64_t> shape);
 
 /// The `nn.name` of argument `index` of `fn`, or "" if it has none.
 StringRef getArgName(func::FuncOp fn, unsigned index);

@@ -1300,5 +1300,6 @@ def NN_RuntimeCallOp : NN_Op<"runtime_call", [AttrSizedOperandSegments,
 
 include "nnc/Dialect/NN/IR/NNDistributedOps.td"
 include "nnc/Dialect/NN/IR/NNLossScalingOps.td"
+include "nnc/Dialect/NN/IR/NNMaxPoolIndexOps.td"
 
 #endif // NNC_DIALECT_NN_IR_NNOPS_TD

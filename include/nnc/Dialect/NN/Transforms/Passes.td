@@ -273,6 +273,44 @@ def RecastForBackward : Pass<"nnc-recast-for-backward", "::mlir::ModuleOp"> {
   }];
 }
 
+def MaxPoolIndices : Pass<"nnc-max-pool-indices", "::mlir::ModuleOp"> {
+  let summary = "Save each max pooling's window positions for its backward";
+  let description = [{
+    In the functions `nnc-autodiff` derived (those with an `nn.grad_seed`),
+    each forward `nn.max_pool2d` whose window has at most `max-window`
+    elements becomes `nn.max_pool2d_indices` (one byte per output: where
+    its window's first maximum is) and `nn.max_pool2d_indexed` reading
+    them, and each `nn.max_pool2d_grad` of the same input and geometry
+    becomes `nn.max_pool2d_indexed_grad`, which reads the positions and dy
+    instead of the input and dy: a quarter of a byte per input element
+    instead of four for 2x2 windows (oneDNN's workspace, in nnc's plan).
+    The gradients are the same bits.
+
+    Runs before `nnc-plan-checkpoints`: the planner then prices the saved
+    positions, not the pooling's input, as what the backward reads (the
+    input stays where another backward reads it, a ReLU's mask), and a
+    recomputed stage writes the same positions again (the forward op
+    derives them, and the rematerializer derives the backward from it).
+    The CPU pipeline runs it; the NVPTX pipeline keeps the recomputing
+    form (its kernels have no index form).
+
+    ```mlir
+    %y = nn.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} ...
+    %dx = nn.max_pool2d_grad %x, %dy {...} ...
+    // becomes
+    %i = nn.max_pool2d_indices %x {...} : (...) -> tensor<...xi8>
+    %y = nn.max_pool2d_indexed %x, %i {...} ...
+    %dx = nn.max_pool2d_indexed_grad %i, %dy {...} ...
+    ```
+  }];
+  let options = [
+    Option<"maxWindow", "max-window", "unsigned", /*default=*/"256",
+           "Largest window (KH * KW elements) given the index form; larger "
+           "ones keep recomputing from the input (at most 256: positions "
+           "are one byte)">,
+  ];
+}
+
 def SinkSlices : Pass<"nnc-sink-slices", "::mlir::ModuleOp"> {
   let summary = "Compute only the rows a slice keeps";
   let description = [{
