@@ -12,6 +12,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Conversion/NNToLinalg/NNToLinalg.h"
+
+#include "RuntimeCalls.h"
 #include "nnc/Dialect/NN/IR/NNOps.h"
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
@@ -23,33 +25,22 @@ using namespace mlir::nnc;
 
 namespace {
 
-bool isBF16(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType().isBF16();
-}
-
 /// A call of `callee` on `inputs` writing new tensors of `types`: its
 /// pointers are the inputs then the outputs, in order, and its other
-/// arguments the pooling's 14 geometry values.
+/// arguments `kind` (if any) then the pooling's 14 geometry values.
 SmallVector<Value> geometryCall(OpBuilder &b, Location loc, StringRef callee,
                                 ValueRange inputs, TypeRange types,
-                                const Pool2dGeometry &g) {
-  SmallVector<Value> inits;
-  for (Type t : types) {
-    auto type = cast<RankedTensorType>(t);
-    inits.push_back(
-        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType()));
-  }
+                                const Pool2dGeometry &g,
+                                std::optional<int32_t> kind = std::nullopt) {
   SmallVector<int64_t> pointers;
   for (int64_t i = 0, e = inputs.size() + types.size(); i < e; ++i)
     pointers.push_back(i);
   SmallVector<Attribute> scalars;
+  if (kind)
+    scalars.push_back(b.getI32IntegerAttr(*kind));
   for (int64_t v : g.values())
     scalars.push_back(b.getI64IntegerAttr(v));
-  return b
-      .create<RuntimeCallOp>(loc, types, b.getStringAttr(callee), inputs, inits,
-                             b.getDenseI64ArrayAttr(pointers),
-                             b.getArrayAttr(scalars))
-      .getResults();
+  return runtimeCallMulti(b, loc, callee, inputs, types, pointers, scalars);
 }
 
 /// Keeps the graph-level annotations (nn.stage, nn.recomputed) on the call
@@ -79,7 +70,7 @@ struct MaxPool2dIndicesPattern
       }
     auto valueType = cast<RankedTensorType>(op.getResult().getType())
                          .clone(op.getInput().getType().getElementType());
-    bool bf16 = isBF16(op.getInput());
+    bool bf16 = isHalf(op.getInput());
     SmallVector<Value> results = geometryCall(
         rewriter, op.getLoc(),
         bf16 ? "nncrt_maxpool2d_forward_indices_bf16"
@@ -106,23 +97,14 @@ struct MaxPool2dIndexedPattern
   LogicalResult
   matchAndRewrite(MaxPool2dIndexedOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Pool2dGeometry g = getGeometry(op);
-    Location loc = op.getLoc();
-    auto type = op.getResult().getType();
-    Value init = rewriter.create<tensor::EmptyOp>(loc, type.getShape(),
-                                                  type.getElementType());
-    SmallVector<Attribute> scalars{rewriter.getI32IntegerAttr(NNCRT_POOL_MAX)};
-    for (int64_t v : g.values())
-      scalars.push_back(rewriter.getI64IntegerAttr(v));
-    auto call = rewriter.create<RuntimeCallOp>(
-        loc, TypeRange{type},
-        rewriter.getStringAttr(isBF16(op.getInput())
-                                   ? "nncrt_pool2d_forward_bf16"
-                                   : "nncrt_pool2d_forward"),
-        ValueRange{adaptor.getInput()}, ValueRange{init},
-        rewriter.getDenseI64ArrayAttr({0, 1}), rewriter.getArrayAttr(scalars));
-    carryAttrs(op, call);
-    rewriter.replaceOp(op, call.getResults());
+    SmallVector<Value> results = geometryCall(
+        rewriter, op.getLoc(),
+        isHalf(op.getInput()) ? "nncrt_pool2d_forward_bf16"
+                              : "nncrt_pool2d_forward",
+        adaptor.getInput(), op.getResult().getType(), getGeometry(op),
+        NNCRT_POOL_MAX);
+    carryAttrs(op, results[0].getDefiningOp());
+    rewriter.replaceOp(op, results);
     return success();
   }
 };
@@ -135,7 +117,7 @@ struct MaxPool2dIndexedGradPattern
                   ConversionPatternRewriter &rewriter) const override {
     SmallVector<Value> results = geometryCall(
         rewriter, op.getLoc(),
-        isBF16(op.getGrad()) ? "nncrt_maxpool2d_backward_indices_bf16"
+        isHalf(op.getGrad()) ? "nncrt_maxpool2d_backward_indices_bf16"
                              : "nncrt_maxpool2d_backward_indices",
         ValueRange{adaptor.getIndices(), adaptor.getGrad()},
         TypeRange{op.getResult().getType()}, getGeometry(op));

@@ -10,6 +10,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "nnc/Conversion/NNToLinalg/NNToLinalg.h"
+
+#include "RuntimeCalls.h"
+
 #include "nnc/Conversion/Passes.h"
 #include "nnc/Dialect/NN/IR/NNOps.h"
 #include "nnc/Runtime/CPU/CPURuntime.h"
@@ -1109,10 +1112,9 @@ struct NormPattern : public NNPattern<NormOp> {
 // Convolutional layers: calls of the runtime's library primitives
 //===----------------------------------------------------------------------===//
 
-/// An nn.runtime_call of `callee` writing one new tensor of `type`: the
-/// callee's pointer arguments are `pointers` (indices into `inputs`, then
-/// the new tensor; -1 for null), its other arguments `scalars`.
-SmallVector<Value> runtimeCallMulti(OpBuilder &b, Location loc,
+} // namespace
+
+SmallVector<Value> mlir::nnc::runtimeCallMulti(OpBuilder &b, Location loc,
                                     StringRef callee, ValueRange inputs,
                                     TypeRange types,
                                     ArrayRef<int64_t> pointers,
@@ -1129,6 +1131,14 @@ SmallVector<Value> runtimeCallMulti(OpBuilder &b, Location loc,
                              b.getArrayAttr(scalars))
       .getResults();
 }
+
+bool mlir::nnc::isHalf(Value v) {
+  return isa<BFloat16Type, Float16Type>(
+      cast<ShapedType>(v.getType()).getElementType());
+}
+
+namespace {
+
 Value runtimeCall(OpBuilder &b, Location loc, StringRef callee,
                   ValueRange inputs, RankedTensorType type,
                   ArrayRef<int64_t> pointers, ArrayRef<Attribute> scalars) {
@@ -1138,15 +1148,6 @@ Value runtimeCall(OpBuilder &b, Location loc, StringRef callee,
 SmallVector<Attribute> i64Attrs(OpBuilder &b, ArrayRef<int64_t> values) {
   return llvm::map_to_vector(
       values, [&](int64_t v) -> Attribute { return b.getI64IntegerAttr(v); });
-}
-
-/// A mixed-precision step's 16-bit type: bf16, or f16 (--precision=fp16,
-/// the GPU's). The _bf16 calls take either, as nncrt_gemm_bf16 does: their
-/// buffers' element type says which, and the CPU refuses f16 before any
-/// call is made.
-bool isHalf(Value v) {
-  return isa<BFloat16Type, Float16Type>(
-      cast<ShapedType>(v.getType()).getElementType());
 }
 
 /// The NNCRT_TYPE_* of `v`'s elements: a 16-bit call's result type argument
