@@ -56,6 +56,7 @@ static const char *const kPasses[] = {
     "nnc-outline-kernels",
     "func.func(nnc-lower-dot-contractions)",
     "func.func(nnc-lower-tiled-contractions)",
+    "func.func(nnc-plan-runtime-workspaces)",
     "nnc-lower-matmuls-to-calls",
     "nnc-skip-self-copies",
     "nnc-parallelize-kernels",

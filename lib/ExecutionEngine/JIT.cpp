@@ -37,6 +37,8 @@ static void *cpuRuntimeAddress(RuntimeFunction fn) {
     return reinterpret_cast<void *>(&nncrt_set_num_threads);
   case RuntimeFunction::ProfileMark:
     return reinterpret_cast<void *>(&nncrt_profile_mark);
+  case RuntimeFunction::UseWorkspace:
+    return reinterpret_cast<void *>(&nncrt_use_workspace);
   case RuntimeFunction::Conv2dForward:
     return reinterpret_cast<void *>(&nncrt_conv2d_forward);
   case RuntimeFunction::Conv2dBackwardData:

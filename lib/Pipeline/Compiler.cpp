@@ -335,6 +335,9 @@ static FailureOr<CompiledModel> compile(OwningOpRef<ModuleOp> module,
     if (auto bytes = fn->getAttrOfType<IntegerAttr>(
             NNDialect::getMaxLiveBytesAttrName()))
       e.maxLiveBytes = bytes.getInt();
+    if (auto bytes = fn->getAttrOfType<IntegerAttr>(
+            NNDialect::getRuntimeWorkspaceBytesAttrName()))
+      e.runtimeWorkspaceBytes = bytes.getInt();
   }
 
   if (failed(runStage(*module, [&](OpPassManager &pm) {

@@ -98,6 +98,10 @@ void mlir::nnc::buildNNBufferizePipeline(OpPassManager &pm,
   // plan, two targets, and the GPU's convolution kernels read NCHW.
   if (target == Target::CPU && opts.cpu.convLayout == ConvLayout::Blocked)
     pm.addNestedPass<func::FuncOp>(createBlockConvLayouts());
+  // The oneDNN calls' scratch memory as buffers of the plan, once their
+  // layouts (what they reorder) are known.
+  if (target == Target::CPU)
+    pm.addNestedPass<func::FuncOp>(createPlanRuntimeWorkspaces());
   // Tensors → buffers across function boundaries, identity layouts so every
   // argument is a dense row-major array.
   addTextualPipeline(pm,

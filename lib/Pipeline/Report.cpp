@@ -44,7 +44,9 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
                                          {"inputs", buffersJSON(e.inputs)},
                                          {"outputs", buffersJSON(e.outputs)},
                                          {"arena_bytes", e.workspaceBytes},
-                                         {"max_live_bytes", e.maxLiveBytes}});
+                                         {"max_live_bytes", e.maxLiveBytes},
+                                         {"runtime_workspace_bytes",
+                                          e.runtimeWorkspaceBytes}});
   // The headline figures are those of the training (or gradient) step.
   const EntryPoint *step = model.step();
   llvm::json::Object checkpoint;
@@ -134,5 +136,6 @@ llvm::json::Value mlir::nnc::reportJSON(const CompiledModel &model,
       {"grad_norms", options.step.gradNorms},
       {"arena_bytes", step ? step->workspaceBytes : 0},
       {"max_live_bytes", step ? step->maxLiveBytes : 0},
+      {"runtime_workspace_bytes", step ? step->runtimeWorkspaceBytes : 0},
       {"entry_points", std::move(entries)}};
 }

@@ -575,6 +575,10 @@ void Trainer::printSummary(llvm::raw_ostream &os) const {
   }
   os << "  arena: " << bytes(step->workspaceBytes) << " (max-live lower bound "
      << bytes(step->maxLiveBytes) << ")\n";
+  // oneDNN's scratch that found no room in the arena.
+  if (step->runtimeWorkspaceBytes)
+    os << "  runtime workspace beside the arena: "
+       << bytes(step->runtimeWorkspaceBytes) << "\n";
   if (!s.allReduceBuckets.empty()) {
     os << llvm::formatv("  data parallel: {0} ranks, global batch {1}; "
                         "gradients averaged in {2} bucket(s):\n",

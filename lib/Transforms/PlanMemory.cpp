@@ -20,6 +20,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <numeric>
+
 namespace mlir::nnc {
 #define GEN_PASS_DEF_PLANMEMORY
 #include "nnc/Transforms/Passes.h.inc"
@@ -77,6 +79,18 @@ static bool isInPlaceable(linalg::GenericOp generic, Value input,
   return inMap == generic.getMatchingIndexingMap(out) && inMap.isPermutation();
 }
 
+/// The call `alloc` is the workspace of (nn.runtime_call's `workspace`),
+/// if that is its only use.
+static RuntimeCallOp getWorkspaceCall(memref::AllocOp alloc) {
+  if (!alloc->hasOneUse())
+    return {};
+  OpOperand &use = *alloc->use_begin();
+  auto call = dyn_cast<RuntimeCallOp>(use.getOwner());
+  if (!call || call.getWorkspace() != int64_t(use.getOperandNumber()))
+    return {};
+  return call;
+}
+
 namespace {
 struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
   using PlanMemoryBase::PlanMemoryBase;
@@ -87,6 +101,83 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
     for (func::FuncOp fn : calleesFirst(module))
       if (!fn.isExternal() && failed(planFunction(module, fn, workspaceOf)))
         return signalPassFailure();
+  }
+
+  /// Adds to `buffers` and `plan` the runtime calls' workspaces that fit
+  /// without growing the arena, largest first; the other calls lose theirs
+  /// and run in the runtime's own. The arena is what the checkpoint plan
+  /// predicted and the budget bounds: scratch the planner did not price
+  /// goes where no tensor lives, or stays outside.
+  LogicalResult placeWorkspaces(
+      func::FuncOp fn, std::vector<::nnc::memory::BufferInterval> &buffers,
+      SmallVector<memref::AllocOp> &allocs,
+      ArrayRef<::nnc::memory::BufferInterval> workspaces,
+      ArrayRef<memref::AllocOp> workspaceAllocs,
+      const ::nnc::memory::PlannerOptions &options,
+      ::nnc::memory::ArenaPlan &plan, int64_t &leftBytes) {
+    SmallVector<size_t> order(workspaces.size());
+    std::iota(order.begin(), order.end(), 0);
+    llvm::sort(order, [&](size_t a, size_t b) {
+      return std::make_pair(-int64_t(workspaces[a].size), a) <
+             std::make_pair(-int64_t(workspaces[b].size), b);
+    });
+    uint64_t limit = plan.arenaBytes;
+    // A trial plan of `buffers` with `extra` appended; it replaces `plan`
+    // when the arena stays within the limit.
+    auto tryWith = [&](ArrayRef<size_t> extra) -> FailureOr<bool> {
+      std::vector<::nnc::memory::BufferInterval> trial = buffers;
+      for (size_t w : extra) {
+        trial.push_back(workspaces[w]);
+        trial.back().id = trial.size() - 1;
+      }
+      auto planned = ::nnc::memory::planArena(trial, options);
+      if (!planned)
+        return fn.emitError() << "arena planning failed: "
+                              << llvm::toString(planned.takeError());
+      if (planned->arenaBytes > limit)
+        return false;
+      plan = std::move(*planned);
+      return true;
+    };
+    // All at once first: usually they fit among the dead tensors.
+    SmallVector<size_t> kept;
+    FailureOr<bool> all = tryWith(order);
+    if (failed(all))
+      return failure();
+    if (*all) {
+      kept = order;
+    } else {
+      for (size_t w : order) {
+        kept.push_back(w);
+        FailureOr<bool> fits = tryWith(kept);
+        if (failed(fits))
+          return failure();
+        if (!*fits)
+          kept.pop_back();
+      }
+    }
+    llvm::SmallDenseSet<size_t> keptSet(kept.begin(), kept.end());
+    for (size_t w : kept) {
+      buffers.push_back(workspaces[w]);
+      buffers.back().id = buffers.size() - 1;
+      allocs.push_back(workspaceAllocs[w]);
+    }
+    for (auto [w, constAlloc] : llvm::enumerate(workspaceAllocs)) {
+      memref::AllocOp alloc = constAlloc;
+      if (keptSet.contains(w)) {
+        ++numWorkspacesPlaced;
+        continue;
+      }
+      RuntimeCallOp call = getWorkspaceCall(alloc);
+      call.getOutputsMutable().erase(*call.getWorkspace() -
+                                     call.getInputs().size());
+      call.removeWorkspaceAttr();
+      alloc.erase();
+      ++numWorkspacesLeft;
+      workspaceBytesLeft += workspaces[w].size;
+      leftBytes = std::max<int64_t>(leftBytes, workspaces[w].size);
+    }
+    return success();
   }
 
   LogicalResult
@@ -127,8 +218,8 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
     for (auto [i, op] : llvm::enumerate(body))
       index[&op] = i;
 
-    SmallVector<memref::AllocOp> allocs;
-    std::vector<::nnc::memory::BufferInterval> buffers;
+    SmallVector<memref::AllocOp> allocs, workspaceAllocs;
+    std::vector<::nnc::memory::BufferInterval> buffers, workspaces;
     llvm::DenseMap<Value, int64_t> bufferId;
     for (auto alloc : body.getOps<memref::AllocOp>()) {
       MemRefType type = alloc.getType();
@@ -181,6 +272,11 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
         interval.recomputed =
             writer->hasAttr(NNDialect::getRecomputedAttrName());
       }
+      if (getWorkspaceCall(alloc)) {
+        workspaces.push_back(interval);
+        workspaceAllocs.push_back(alloc);
+        continue;
+      }
       bufferId[alloc.getResult()] = interval.id;
       buffers.push_back(interval);
       allocs.push_back(alloc);
@@ -212,6 +308,11 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
     if (!plan)
       return fn.emitError()
              << "arena planning failed: " << llvm::toString(plan.takeError());
+    int64_t leftWorkspaceBytes = 0;
+    if (failed(placeWorkspaces(fn, buffers, allocs, workspaces,
+                               workspaceAllocs, options, *plan,
+                               leftWorkspaceBytes)))
+      return failure();
     if (llvm::Error err = ::nnc::memory::verifyPlan(buffers, *plan, options))
       return fn.emitError()
              << "arena plan is invalid: " << llvm::toString(std::move(err));
@@ -284,6 +385,9 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
                 b.getI64IntegerAttr(arenaBytes));
     fn->setAttr(NNDialect::getMaxLiveBytesAttrName(),
                 b.getI64IntegerAttr(static_cast<int64_t>(plan->maxLiveBytes)));
+    if (leftWorkspaceBytes)
+      fn->setAttr(NNDialect::getRuntimeWorkspaceBytesAttrName(),
+                  b.getI64IntegerAttr(leftWorkspaceBytes));
     return success();
   }
 };

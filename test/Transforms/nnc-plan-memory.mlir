@@ -97,3 +97,42 @@ func.func @main() {
   return
 }
 
+
+// -----
+
+// Runtime calls' workspaces (nnc-plan-runtime-workspaces) go where no
+// tensor lives, never growing the arena the checkpoint plan predicted:
+// beside %a alone the first call's 1 KiB fits (the arena is 2 KiB, %a and
+// %b at once); the second call's, beside both, does not, so that call
+// loses it (the runtime uses its own) and the function records its size.
+// CHECK-LABEL: func.func @workspaces(
+// CHECK-SAME: nn.arena_bytes = 2048 : i64
+// CHECK-SAME: nn.runtime_workspace_bytes = 512 : i64
+// CHECK-NOT: memref.alloc
+// CHECK: %[[WSX:.+]] = memref.view {{.+}} to memref<1024xi8>
+// CHECK: nn.runtime_call "nncrt_pool2d_forward" ins(%{{.+}}) outs(%{{.+}}, %[[WSX]] : memref<256xf32>, memref<1024xi8>) {{.+}}workspace = 2 : i64
+// CHECK: nn.runtime_call "nncrt_pool2d_forward" ins(%{{.+}}) outs(%{{.+}} : memref<256xf32>) {pointers
+// CHECK-NOT: workspace
+// CHECK: return
+#id = affine_map<(d0) -> (d0)>
+func.func @workspaces(%in: memref<256xf32>, %out: memref<256xf32>, %out2: memref<256xf32>) {
+  %a = memref.alloc() : memref<256xf32>
+  %wsx = memref.alloc() : memref<1024xi8>
+  nn.runtime_call "nncrt_pool2d_forward" ins(%in : memref<256xf32>) outs(%a, %wsx : memref<256xf32>, memref<1024xi8>) {pointers = array<i64: 0, 1>, scalars = [], workspace = 2}
+  %b = memref.alloc() : memref<256xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%a : memref<256xf32>) outs(%b : memref<256xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %n = arith.negf %x : f32
+    linalg.yield %n : f32
+  }
+  %wsy = memref.alloc() : memref<512xi8>
+  nn.runtime_call "nncrt_pool2d_forward" ins(%a : memref<256xf32>) outs(%out, %wsy : memref<256xf32>, memref<512xi8>) {pointers = array<i64: 0, 1>, scalars = [], workspace = 2}
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%b : memref<256xf32>) outs(%out2 : memref<256xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %n = arith.negf %x : f32
+    linalg.yield %n : f32
+  }
+  return
+}

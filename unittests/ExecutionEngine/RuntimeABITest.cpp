@@ -63,6 +63,7 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
   Signature<decltype(nncrt_parallel_for)>::expect(F::ParallelFor);
   Signature<decltype(nncrt_set_num_threads)>::expect(F::SetNumThreads);
   Signature<decltype(nncrt_profile_mark)>::expect(F::ProfileMark);
+  Signature<decltype(nncrt_use_workspace)>::expect(F::UseWorkspace);
   Signature<decltype(nncrt_conv2d_forward)>::expect(F::Conv2dForward);
   Signature<decltype(nncrt_conv2d_backward_data)>::expect(
       F::Conv2dBackwardData);
@@ -121,7 +122,7 @@ TEST(RuntimeABI, TableMatchesTheRuntimeHeaders) {
   EXPECT_EQ(getRuntimeFunctionInfo(F::NCCLAllReduceStart).library,
             RuntimeLibrary::NCCL);
   // Every row is checked above, in the enum's order.
-  EXPECT_EQ(getRuntimeFunctions().size(), 38u);
+  EXPECT_EQ(getRuntimeFunctions().size(), 39u);
 }
 
 TEST(RuntimeABI, DeclaresOnceAndRefusesATakenName) {

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -501,6 +502,108 @@ TEST(ConvolutionWorkspaceTest, PrimitivesShareOneWorkspace) {
   std::fill(ys[0].begin(), ys[0].end(), 0.0f);
   run(0);
   EXPECT_EQ(std::memcmp(first.data(), ys[0].data(), first.size() * 4), 0);
+}
+
+// Workspace planning (nnc-plan-runtime-workspaces): the compiler asks what
+// a call needs, without running it, and the step hands the call a buffer of
+// its arena. 32-channel NCHW operands, which oneDNN reorders into nChw16c
+// buffers of the workspace.
+namespace planned {
+constexpr int64_t N = 4, C = 32, H = 12, K = 32;
+/// nncrt_conv2d_forward's scalars (geometry, activation, slope's bits) at
+/// output height `oh`.
+std::vector<int64_t> forwardScalars(int64_t oh) {
+  return {N, C, H, H, K, 3, 3, oh, H, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+          NNCRT_ACTIVATION_RELU, 0};
+}
+constexpr uint64_t nullBias = 1u << 2; // x, w, bias, y
+} // namespace planned
+
+TEST(PlannedWorkspaceTest, QueryCreatesButRunsNothing) {
+  using namespace planned;
+  std::vector<int64_t> s = forwardScalars(H);
+  int64_t bytes =
+      nncrt_workspace_bytes("nncrt_conv2d_forward", s.data(), s.size(), nullBias);
+  EXPECT_GT(bytes, 0) << "NCHW operands are reordered in the workspace";
+  EXPECT_EQ(bytes % 64, 0);
+  // Invalid arguments are an answer, not an abort of the compiler asking.
+  std::vector<int64_t> wrong = forwardScalars(H + 1);
+  EXPECT_EQ(nncrt_workspace_bytes("nncrt_conv2d_forward", wrong.data(),
+                                  wrong.size(), nullBias),
+            -1);
+  EXPECT_EQ(nncrt_workspace_bytes("nncrt_conv2d_forward", s.data(),
+                                  s.size() - 1, nullBias),
+            -1);
+  std::vector<int64_t> badActivation = s;
+  badActivation[18] = 9;
+  EXPECT_EQ(nncrt_workspace_bytes("nncrt_conv2d_forward", badActivation.data(),
+                                  badActivation.size(), nullBias),
+            -1);
+  EXPECT_EQ(nncrt_workspace_bytes("nncrt_sgemm", s.data(), s.size(), 0), -2);
+  // Max pooling is the runtime's own loops: nothing to plan, nothing run
+  // (its pointers are placeholders).
+  std::vector<int64_t> pool = {NNCRT_POOL_MAX, N, C, H, H, H / 2, H / 2,
+                               2, 2, 2, 2, 0, 0, 0, 0};
+  EXPECT_EQ(nncrt_workspace_bytes("nncrt_pool2d_forward", pool.data(),
+                                  pool.size(), 0),
+            0);
+}
+
+TEST(PlannedWorkspaceTest, CallsRunInTheCallersWorkspaceOnce) {
+  using namespace planned;
+  std::mt19937 rng(11);
+  std::vector<float> x = randomVector(N * C * H * H, rng);
+  std::vector<float> w = randomVector(K * C * 9, rng);
+  std::vector<float> bias = randomVector(K, rng);
+  std::vector<int64_t> s = forwardScalars(H);
+  int64_t bytes = nncrt_workspace_bytes("nncrt_conv2d_forward", s.data(),
+                                        s.size(), 0);
+  ASSERT_GT(bytes, 0);
+  auto run = [&](std::vector<float> &y) {
+    nncrt_conv2d_forward(x.data(), w.data(), bias.data(), y.data(), N, C, H, H,
+                         K, 3, 3, H, H, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                         NNCRT_ACTIVATION_RELU, 0.0f);
+  };
+  std::vector<float> own(N * K * H * H, -7.0f);
+  run(own);
+
+  // The caller's workspace, filled with a pattern the call overwrites.
+  const unsigned char pattern = 0xA5;
+  std::vector<unsigned char> storage(bytes + 64);
+  unsigned char *ws = reinterpret_cast<unsigned char *>(
+      (reinterpret_cast<uintptr_t>(storage.data()) + 63) / 64 * 64);
+  auto untouched = [&] {
+    return std::all_of(ws, ws + bytes,
+                       [&](unsigned char c) { return c == pattern; });
+  };
+  std::fill(ws, ws + bytes, pattern);
+  std::vector<float> y(N * K * H * H, -7.0f);
+  nncrt_use_workspace(ws, bytes);
+  run(y);
+  EXPECT_FALSE(untouched()) << "the call did not run in the planned workspace";
+  expectSameBits(own.data(), y.data(), y.size(), "y in a planned workspace");
+
+  // Only the next call: a second one runs in the runtime's own again.
+  std::fill(ws, ws + bytes, pattern);
+  std::fill(y.begin(), y.end(), -7.0f);
+  run(y);
+  EXPECT_TRUE(untouched());
+  expectSameBits(own.data(), y.data(), y.size(), "y after the planned call");
+
+  // Any convolution or pooling call takes it, even one that needs none.
+  std::vector<float> pooled(N * C * (H / 2) * (H / 2));
+  nncrt_use_workspace(ws, bytes);
+  nncrt_pool2d_forward(x.data(), pooled.data(), NNCRT_POOL_MAX, N, C, H, H,
+                       H / 2, H / 2, 2, 2, 2, 2, 0, 0, 0, 0);
+  run(y);
+  EXPECT_TRUE(untouched());
+
+  // Too small: the runtime's own, with the same bits.
+  std::fill(y.begin(), y.end(), -7.0f);
+  nncrt_use_workspace(ws, bytes - 64);
+  run(y);
+  EXPECT_TRUE(untouched());
+  expectSameBits(own.data(), y.data(), y.size(), "y with a small workspace");
 }
 
 TEST(ConvolutionDeathTest, InconsistentGeometryAborts) {

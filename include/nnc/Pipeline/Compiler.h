@@ -61,6 +61,9 @@ struct EntryPoint {
   int64_t workspaceBytes = 0;
   /// The most bytes live at any one point: the arena's lower bound.
   int64_t maxLiveBytes = 0;
+  /// The CPU runtime's own workspace beside the arena: the largest of the
+  /// oneDNN calls' workspaces that did not fit in it (nnc-plan-memory).
+  int64_t runtimeWorkspaceBytes = 0;
 };
 
 /// Graph-level figures of the gradient (or training-step) function.

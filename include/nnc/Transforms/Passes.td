@@ -33,7 +33,22 @@ def PlanMemory : Pass<"nnc-plan-memory", "::mlir::ModuleOp"> {
 
     Each planned function records `nn.arena_bytes` and `nn.max_live_bytes`
     (the lower bound: the most bytes live at any one op).
+
+    A runtime call's `workspace` (nnc-plan-runtime-workspaces) is scratch
+    the checkpoint planner did not price: the pass places the workspaces
+    that fit without growing the arena (largest first), so the arena stays
+    what the plan predicted and its budget allows, and takes the others
+    off their calls, which then use the runtime's own. The function then
+    records the largest of those in `nn.runtime_workspace_bytes`.
   }];
+  let statistics = [
+    Statistic<"numWorkspacesPlaced", "workspaces-placed",
+              "Runtime calls' workspaces placed in the arena">,
+    Statistic<"numWorkspacesLeft", "workspaces-left",
+              "Runtime calls' workspaces left to the runtime">,
+    Statistic<"workspaceBytesLeft", "workspace-bytes-left",
+              "Bytes of the workspaces left to the runtime">,
+  ];
   let options = [
     Option<"alignment", "alignment", "int64_t", /*default=*/"64",
            "Byte alignment of every buffer in the arena">,

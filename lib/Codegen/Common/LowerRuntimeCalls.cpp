@@ -113,6 +113,9 @@ struct LowerRuntimeCallsPass
         return signalPassFailure();
       }
       b.setInsertionPoint(call);
+      if (std::optional<int64_t> workspace = call.getWorkspace())
+        if (failed(handWorkspace(b, module, call, *workspace)))
+          return signalPassFailure();
       FailureOr<SmallVector<Value>> args = buildArguments(b, call, *info);
       FailureOr<func::FuncOp> callee = declareRuntimeFunction(module, info->id);
       if (failed(args) || failed(callee))
@@ -122,6 +125,30 @@ struct LowerRuntimeCallsPass
     }
     if (failed(lowerProfileMarks(module)))
       return signalPassFailure();
+  }
+
+  /// nncrt_use_workspace(buffer, its bytes) before `call`: the CPU
+  /// runtime's, so another target refuses a call with a workspace.
+  LogicalResult handWorkspace(OpBuilder &b, ModuleOp module, RuntimeCallOp call,
+                              int64_t workspace) {
+    if (libraryOf(target) != RuntimeLibrary::CPU)
+      return call.emitOpError()
+             << "hands the CPU runtime a workspace: the "
+             << ::nnc::targets.name(target) << " target has none";
+    FailureOr<func::FuncOp> callee =
+        declareRuntimeFunction(module, RuntimeFunction::UseWorkspace);
+    if (failed(callee))
+      return failure();
+    Location loc = call.getLoc();
+    Value buffer = call->getOperand(workspace);
+    Value address = b.create<LLVM::IntToPtrOp>(
+        loc, LLVM::LLVMPointerType::get(b.getContext()),
+        createBufferAddress(b, loc, buffer));
+    Value bytes = b.create<arith::ConstantOp>(
+        loc, b.getI64IntegerAttr(
+                 cast<MemRefType>(buffer.getType()).getNumElements()));
+    b.create<func::CallOp>(loc, *callee, ValueRange{address, bytes});
+    return success();
   }
 
   /// Each nn.profile_mark becomes the CPU runtime's call; the profile is

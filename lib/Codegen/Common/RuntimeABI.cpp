@@ -28,6 +28,7 @@ constexpr ABIType kGemmBF16Args[] = {
 constexpr ABIType kParallelForArgs[] = {T::Ptr, T::Ptr, T::I64, T::I64, T::I64};
 constexpr ABIType kSetNumThreadsArgs[] = {T::I32};
 constexpr ABIType kProfileMarkArgs[] = {T::I64};
+constexpr ABIType kUseWorkspaceArgs[] = {T::Ptr, T::I64};
 // Convolutions and pooling: their pointers, then the geometry (18 and 14
 // values: see CPURuntime.h), then the flags.
 #define NNC_CONV_GEOMETRY                                                      \
@@ -99,6 +100,8 @@ const RuntimeFunctionInfo kTable[] = {
     {F::SetNumThreads, "nncrt_set_num_threads", L::CPU, T::I32,
      kSetNumThreadsArgs},
     {F::ProfileMark, "nncrt_profile_mark", L::CPU, T::Void, kProfileMarkArgs},
+    {F::UseWorkspace, "nncrt_use_workspace", L::CPU, T::Void,
+     kUseWorkspaceArgs},
     {F::Conv2dForward, "nncrt_conv2d_forward", L::CPU, T::Void,
      kConv2dForwardArgs},
     {F::Conv2dBackwardData, "nncrt_conv2d_backward_data", L::CPU, T::Void,

@@ -6,10 +6,12 @@
 //===----------------------------------------------------------------------===//
 //
 // The runtime's 2-D convolutions and poolings on NCHW / OIHW buffers.
-// Convolutions and average pooling run oneDNN primitives, cached per thread
-// like the GEMM's matmul primitives (CPURuntime.cpp); max pooling is the
-// runtime's own kernels (portable, and AVX-512 ones chosen at run time),
-// for PyTorch's choice of the element a window's gradient goes to.
+// Convolutions run oneDNN primitives, cached per thread like the GEMM's
+// matmul primitives (CPURuntime.cpp), in a workspace the caller's arena may
+// provide (nncrt_use_workspace); max pooling is the runtime's own kernels
+// (portable, and AVX-512 ones chosen at run time), for PyTorch's choice of
+// the element a window's gradient goes to, and so is average pooling where
+// windows do not overlap (AvgPool.inc), oneDNN's primitive elsewhere.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,11 +30,13 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+#include <tuple>
 #include <type_traits>
 #include <limits>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 // oneDNN's CPU engine is built on OpenMP here (Debian's libdnnl: libgomp);
@@ -56,8 +60,29 @@ struct PoolGeometry {
       padBottom, padRight;
 };
 
+/// A workspace-size query (nncrt_workspace_bytes) running on this thread:
+/// the entry points create their primitives and note the largest
+/// workspace, but run nothing, and a failure throws QueryFailed to the
+/// query rather than aborting the compiler that asked.
+struct WorkspaceQuery {
+  size_t bytes = 0;
+};
+struct QueryFailed {};
+thread_local WorkspaceQuery *workspaceQuery = nullptr;
+
+/// A caller's workspace (nncrt_use_workspace): `planned` until the next
+/// convolution or pooling call takes it (its geometry check), `current`
+/// during that call.
+struct PlannedWorkspace {
+  char *data = nullptr;
+  size_t bytes = 0;
+};
+thread_local PlannedWorkspace plannedWorkspace, currentWorkspace;
+
 [[noreturn]] void fail(const char *function, const ConvGeometry &g,
                        const char *reason) {
+  if (workspaceQuery)
+    throw QueryFailed();
   std::fprintf(stderr,
                "nnc runtime: error: %s(N=%lld C=%lld H=%lld W=%lld, K=%lld "
                "KH=%lld KW=%lld, OH=%lld OW=%lld, stride %lldx%lld, padding "
@@ -75,6 +100,8 @@ struct PoolGeometry {
 
 [[noreturn]] void fail(const char *function, const PoolGeometry &g,
                        int32_t kind, const char *reason) {
+  if (workspaceQuery)
+    throw QueryFailed();
   std::fprintf(stderr,
                "nnc runtime: error: %s(kind %d, N=%lld C=%lld H=%lld W=%lld, "
                "OH=%lld OW=%lld, window %lldx%lld, stride %lldx%lld, "
@@ -114,6 +141,7 @@ inline uint16_t narrowBF16(float f) {
 }
 
 void check(const char *function, const ConvGeometry &g) {
+  currentWorkspace = std::exchange(plannedWorkspace, {});
   for (int64_t v : {g.N, g.C, g.H, g.W, g.K, g.KH, g.KW, g.OH, g.OW, g.strideH,
                     g.strideW, g.dilationH, g.dilationW, g.groups})
     if (v < 1)
@@ -133,6 +161,7 @@ void check(const char *function, const ConvGeometry &g) {
 }
 
 void check(const char *function, const PoolGeometry &g, int32_t kind) {
+  currentWorkspace = std::exchange(plannedWorkspace, {});
   if (kind != NNCRT_POOL_MAX && kind != NNCRT_POOL_AVG_INCLUDE_PAD &&
       kind != NNCRT_POOL_AVG_EXCLUDE_PAD)
     fail(function, g, kind, "unknown pooling kind");
@@ -364,8 +393,9 @@ dnnl_status_t build(dnnl_engine_t engine, const_dnnl_primitive_desc_t pd,
 
 /// Primitives by key, per thread (a thread's steps never wait for
 /// another's), with the thread's engine, stream and workspace: the one
-/// buffer every primitive of the thread runs in, grown when a new
-/// primitive needs more (only between calls, so no buffer is in use).
+/// buffer every primitive of the thread runs in when its caller planned
+/// none (nncrt_use_workspace), grown when a call needs more (only between
+/// calls, so no buffer is in use).
 class PrimitiveCache {
 public:
   ~PrimitiveCache() {
@@ -404,21 +434,28 @@ public:
     dnnl_status_t status = create(engine, created);
     if (status != dnnl_success)
       return status;
-    if (created->workspaceBytes > workspaceBytes) {
-      void *grown = std::aligned_alloc(64, created->workspaceBytes);
-      if (!grown)
-        return dnnl_out_of_memory;
-      std::free(workspace);
-      workspace = static_cast<char *>(grown);
-      workspaceBytes = created->workspaceBytes;
-    }
     result = created.get();
     map.emplace(key, std::move(created));
     return dnnl_success;
   }
 
-  /// Runs `p`, one of this cache's primitives, on the caller's `data`.
+  /// Runs `p`, one of this cache's primitives, on the caller's `data`, in
+  /// the call's planned workspace if it is large enough, else in the
+  /// thread's own.
   dnnl_status_t run(Primitive &p, const void *const *data) {
+    PlannedWorkspace planned = std::exchange(currentWorkspace, {});
+    if (planned.data && planned.bytes >= p.workspaceBytes)
+      return p.run(stream, planned.data, data);
+    if (p.workspaceBytes > workspaceBytes) {
+      // Aligned as the arena's buffers (and oneDNN's own allocations).
+      size_t bytes = roundUp64(p.workspaceBytes);
+      void *grown = std::aligned_alloc(64, bytes);
+      if (!grown)
+        return dnnl_out_of_memory;
+      std::free(workspace);
+      workspace = static_cast<char *>(grown);
+      workspaceBytes = bytes;
+    }
     return p.run(stream, workspace, data);
   }
 
@@ -828,6 +865,10 @@ void runConv(const char *function, const ConvGeometry &g, const ConvOptions &o,
       p);
   if (status != dnnl_success)
     failStatus(function, g, "creating the convolution", status);
+  if (workspaceQuery) {
+    workspaceQuery->bytes = std::max(workspaceQuery->bytes, p->workspaceBytes);
+    return;
+  }
   status = primitiveCache.run(*p, data);
   if (status != dnnl_success)
     failStatus(function, g, "the convolution", status);
@@ -840,7 +881,8 @@ void runConv(const char *function, const ConvGeometry &g, const ConvOptions &o,
 /// Average pooling on the caller's buffers, NCHW or nChw16c as `blocked`
 /// says for x (or dx: BlockedSrc) and y (or dy: BlockedDst): oneDNN's
 /// kernels take either as it is (and a forward refuses to choose its
-/// input's layout); on NCHW they are 3 to 5 times slower.
+/// input's layout); on NCHW they are 3 to 5 times slower, which is why
+/// the runtime's own kernels (AvgPool.inc) take the cases they win.
 dnnl_status_t createAvgPool(dnnl_engine_t engine, const PoolGeometry &g,
                             int32_t kind, bool backward, dnnl_data_type_t type,
                             unsigned blocked,
@@ -921,6 +963,10 @@ void runAvgPool(const char *function, const PoolGeometry &g, int32_t kind,
       p);
   if (status != dnnl_success)
     failStatus(function, g, kind, "creating the pooling", status);
+  if (workspaceQuery) {
+    workspaceQuery->bytes = std::max(workspaceQuery->bytes, p->workspaceBytes);
+    return;
+  }
   const void *data[2] = {in, out};
   status = primitiveCache.run(*p, data);
   if (status != dnnl_success)
@@ -1976,6 +2022,9 @@ void blockedMaxPool(const PoolGeometry &g, const T *x, const T *dy, T *out,
 }
 } // namespace
 
+// Average pooling's own kernels: they share the max pooling's helpers.
+#include "AvgPool.inc"
+
 //===----------------------------------------------------------------------===//
 // Entry points
 //===----------------------------------------------------------------------===//
@@ -2063,6 +2112,13 @@ template <typename T>
 void poolForward(const char *function, const PoolGeometry &g, int32_t kind,
                  const T *x, T *y, unsigned blocked = 0) {
   check(function, g, kind);
+  // A workspace query runs no kernel: only oneDNN's need a workspace.
+  if (workspaceQuery && kind == NNCRT_POOL_MAX)
+    return;
+  if (kind != NNCRT_POOL_MAX &&
+      ownAvgPool(g, kind, /*backward=*/false, x, y, blocked,
+                 /*dryRun=*/workspaceQuery != nullptr))
+    return;
   if (kind != NNCRT_POOL_MAX)
     return runAvgPool(function, g, kind, /*backward=*/false,
                       std::is_same_v<T, float> ? dnnl_f32 : dnnl_bf16, x, y,
@@ -2083,6 +2139,12 @@ template <typename T>
 void poolBackward(const char *function, const PoolGeometry &g, int32_t kind,
                   const T *x, const T *dy, T *dx, unsigned blocked = 0) {
   check(function, g, kind);
+  if (workspaceQuery && kind == NNCRT_POOL_MAX)
+    return;
+  if (kind != NNCRT_POOL_MAX &&
+      ownAvgPool(g, kind, /*backward=*/true, dy, dx, blocked,
+                 /*dryRun=*/workspaceQuery != nullptr))
+    return;
   if (kind != NNCRT_POOL_MAX)
     return runAvgPool(function, g, kind, /*backward=*/true,
                       std::is_same_v<T, float> ? dnnl_f32 : dnnl_bf16, dy, dx,
@@ -2271,3 +2333,113 @@ void nncrt_pool2d_backward_layout(const void *x, const void *dy, void *dx,
 
 // Max pooling's index form: its kernels share this file's helpers.
 #include "MaxPoolIndices.inc"
+
+//===----------------------------------------------------------------------===//
+// Workspace planning
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The arguments of a queried call: non-null pointers where the caller's
+/// will be (a primitive depends on whether a bias is there), never read.
+class QueryArguments {
+public:
+  QueryArguments(const int64_t *scalars, int64_t numScalars,
+                 uint64_t nullPointers)
+      : scalars(scalars), numScalars(numScalars), nullPointers(nullPointers) {}
+
+  template <typename T> T next() {
+    if constexpr (std::is_pointer_v<T>) {
+      bool null = nextPointer < 64 && (nullPointers >> nextPointer & 1);
+      ++nextPointer;
+      return null ? nullptr : reinterpret_cast<T>(&placeholder);
+    } else {
+      if (nextScalar >= numScalars)
+        throw QueryFailed();
+      int64_t v = scalars[nextScalar++];
+      if constexpr (std::is_same_v<T, float>) {
+        uint32_t bits = uint32_t(v);
+        float f;
+        std::memcpy(&f, &bits, sizeof(f));
+        return f;
+      } else {
+        if (v < std::numeric_limits<T>::min() ||
+            v > std::numeric_limits<T>::max())
+          throw QueryFailed();
+        return T(v);
+      }
+    }
+  }
+
+  /// Calls `fn` with the arguments in order (a braced list evaluates its
+  /// elements left to right; a call's arguments have no order).
+  template <typename... Args> void call(void (*fn)(Args...)) {
+    std::tuple<Args...> args{next<Args>()...};
+    if (nextScalar != numScalars)
+      throw QueryFailed();
+    std::apply(fn, args);
+  }
+
+private:
+  alignas(64) static inline char placeholder[64];
+  const int64_t *scalars;
+  int64_t numScalars;
+  uint64_t nullPointers;
+  int64_t nextScalar = 0;
+  int nextPointer = 0;
+};
+
+/// The entry points that may run a oneDNN primitive.
+#define NNC_WORKSPACE_CALL(name)                                               \
+  {#name, [](QueryArguments &a) { a.call(&name); }}
+const struct {
+  const char *name;
+  void (*call)(QueryArguments &);
+} workspaceCalls[] = {
+    NNC_WORKSPACE_CALL(nncrt_conv2d_forward),
+    NNC_WORKSPACE_CALL(nncrt_conv2d_backward_data),
+    NNC_WORKSPACE_CALL(nncrt_conv2d_backward_weights),
+    NNC_WORKSPACE_CALL(nncrt_conv2d_forward_bf16),
+    NNC_WORKSPACE_CALL(nncrt_conv2d_backward_data_bf16),
+    NNC_WORKSPACE_CALL(nncrt_conv2d_backward_weights_bf16),
+    NNC_WORKSPACE_CALL(nncrt_conv2d_forward_layout),
+    NNC_WORKSPACE_CALL(nncrt_conv2d_backward_data_layout),
+    NNC_WORKSPACE_CALL(nncrt_conv2d_backward_weights_layout),
+    NNC_WORKSPACE_CALL(nncrt_pool2d_forward),
+    NNC_WORKSPACE_CALL(nncrt_pool2d_backward),
+    NNC_WORKSPACE_CALL(nncrt_pool2d_forward_bf16),
+    NNC_WORKSPACE_CALL(nncrt_pool2d_backward_bf16),
+    NNC_WORKSPACE_CALL(nncrt_pool2d_forward_layout),
+    NNC_WORKSPACE_CALL(nncrt_pool2d_backward_layout),
+};
+#undef NNC_WORKSPACE_CALL
+} // namespace
+
+int64_t nncrt_workspace_bytes(const char *callee, const int64_t *scalars,
+                              int64_t numScalars, uint64_t nullPointers) {
+  if (!callee || numScalars < 0 || (numScalars && !scalars))
+    return -1;
+  for (const auto &entry : workspaceCalls) {
+    if (std::strcmp(entry.name, callee))
+      continue;
+    WorkspaceQuery query;
+    WorkspaceQuery *outer = std::exchange(workspaceQuery, &query);
+    PlannedWorkspace planned = plannedWorkspace;
+    bool ok = true;
+    try {
+      QueryArguments args(scalars, numScalars, nullPointers);
+      entry.call(args);
+    } catch (const QueryFailed &) {
+      ok = false;
+    }
+    workspaceQuery = outer;
+    plannedWorkspace = planned; // the query was not the next call
+    currentWorkspace = {};
+    return ok ? int64_t(query.bytes) : -1;
+  }
+  return -2;
+}
+
+void nncrt_use_workspace(void *workspace, int64_t bytes) {
+  plannedWorkspace = {static_cast<char *>(workspace),
+                      workspace && bytes > 0 ? size_t(bytes) : 0};
+}

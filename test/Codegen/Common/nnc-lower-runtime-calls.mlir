@@ -55,3 +55,21 @@ func.func @tensors(%x: tensor<1x1x4x4xf32>, %e: tensor<1x1x2x2xf32>) -> tensor<1
       {pointers = array<i64: 0, 1>, scalars = [0 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]} -> tensor<1x1x2x2xf32>
   return %y : tensor<1x1x2x2xf32>
 }
+
+// -----
+
+// A call's workspace (nnc-plan-runtime-workspaces) is handed to the CPU
+// runtime just before the call: its address and its bytes. (The GPU target
+// refuses the CPU runtime's calls, workspace or not.)
+// CHECK-LABEL: func.func @workspace
+// CHECK: %[[BASE:.+]] = memref.extract_aligned_pointer_as_index %arg2
+// CHECK: %[[PTR:.+]] = llvm.inttoptr %{{.+}} : i64 to !llvm.ptr
+// CHECK: %[[BYTES:.+]] = arith.constant 4096 : i64
+// CHECK: call @nncrt_use_workspace(%[[PTR]], %[[BYTES]])
+// CHECK: call @nncrt_pool2d_forward(
+// GPU: error: 'nn.runtime_call' op calls 'nncrt_pool2d_forward', a primitive of the CPU run-time library
+func.func @workspace(%x: memref<1x1x4x4xf32>, %y: memref<1x1x2x2xf32>, %ws: memref<4096xi8>) {
+  nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<1x1x4x4xf32>) outs(%y, %ws : memref<1x1x2x2xf32>, memref<4096xi8>)
+      {pointers = array<i64: 0, 1>, scalars = [1 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0], workspace = 2}
+  return
+}

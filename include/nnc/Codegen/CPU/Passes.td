@@ -307,6 +307,42 @@ def BlockConvLayouts : Pass<"nnc-block-conv-layouts", "::mlir::func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def PlanRuntimeWorkspaces : Pass<"nnc-plan-runtime-workspaces",
+                                 "::mlir::func::FuncOp"> {
+  let summary = "Give each oneDNN call a workspace buffer the arena planner "
+                "places";
+  let description = [{
+    On tensors, after nnc-block-conv-layouts: asks the CPU runtime
+    (`nncrt_workspace_bytes`) how much scratch memory each `nn.runtime_call`
+    needs at its arguments (the copies of operands a oneDNN primitive
+    reorders into its blocked layouts, and the primitive's scratchpad), and
+    gives each call that needs some a `tensor<B x i8>` output marked as its
+    `workspace`. Bufferization makes it a buffer written by the call and
+    read by nothing, so the arena planner gives it the call's lifetime
+    alone and packs it into memory no live tensor holds; the CPU lowering
+    hands it to the runtime just before the call.
+
+    Without it the runtime keeps one workspace per thread beside the arena,
+    as large as the largest call needs (12.9 MB for a ResNet-20 at batch
+    128), which the memory plan and its report do not see.
+
+    The sizes are those of the compiling machine and the runtime's thread
+    count at compile time, as oneDNN chooses its kernels and splits its
+    reductions for both. A call whose primitive needs more where the step
+    runs uses the runtime's own workspace instead, with the same results.
+    The query creates the primitives the step's first call would, so it
+    costs compile time, not step time. A call the runtime cannot create
+    here keeps no workspace, with a warning; it reports the failure when it
+    runs.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numWorkspaces", "workspaces", "Calls given a workspace">,
+    Statistic<"workspaceBytes", "workspace-bytes",
+              "Bytes of the workspaces, summed over the calls">,
+  ];
+}
+
 def SkipSelfCopies : Pass<"nnc-skip-self-copies", "::mlir::ModuleOp"> {
   let summary = "Skip a kernel's copy between two function arguments when "
                 "the caller passes one buffer as both";

@@ -43,6 +43,7 @@ enum class RuntimeFunction {
   ParallelFor,
   SetNumThreads,
   ProfileMark,
+  UseWorkspace,
   Conv2dForward,
   Conv2dBackwardData,
   Conv2dBackwardWeights,

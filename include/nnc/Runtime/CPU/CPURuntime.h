@@ -129,13 +129,15 @@ int64_t nncrt_profile_close(void);
  * with OH = (H + padTop + padBottom - dilationH*(KH-1) - 1) / strideH + 1
  * (rounded down, the numerator >= 0) and the same for OW.
  *
- * Convolutions and average pooling run oneDNN primitives created on the
- * first call of their geometry, options and thread count and kept per
- * thread; the buffers of the blocked layouts they run in (the arguments
- * are reordered into them and the results out of them within the call)
- * and their scratchpads lie in one workspace per thread, as large as the
- * largest call needs; max pooling is the runtime's own loops, for
- * PyTorch's choice among equal maxima. For the same geometry, values and
+ * Convolutions (and average pooling with overlapping windows) run oneDNN
+ * primitives created on the first call of their geometry, options and
+ * thread count and kept per thread; the buffers of the blocked layouts
+ * they run in (the arguments are reordered into them and the results out
+ * of them within the call) and their scratchpads lie in the workspace the
+ * caller planned (nncrt_use_workspace, below), else in one workspace per
+ * thread, as large as the largest such call needs; max pooling, and
+ * average pooling without overlapping windows, are the runtime's own
+ * loops, for PyTorch's choice among equal maxima and its arithmetic. For the same geometry, values and
  * thread count the result is the same bit for bit wherever the buffers
  * lie, which recomputation under checkpointing relies on. An inconsistent
  * geometry (a size or stride < 1, a negative padding, OH or OW not the
@@ -318,6 +320,30 @@ void nncrt_pool2d_backward_layout(const void *x, const void *dy, void *dx,
                                   int64_t padTop, int64_t padLeft,
                                   int64_t padBottom, int64_t padRight,
                                   int32_t type, int32_t layouts);
+
+/* The workspace of the calls above that run oneDNN primitives (the blocked
+ * copies of operands they reorder, the primitive's scratchpad), planned in
+ * the caller's arena (nnc-plan-runtime-workspaces):
+ *
+ * nncrt_workspace_bytes answers, when nnc compiles a step, how many bytes
+ * the call of `callee` with these arguments needs: its scalar arguments in
+ * order (i32 and i64 values; an f32 as its bit pattern), and a bit per
+ * pointer argument, set where the pointer is null. It creates and caches
+ * the call's primitive but computes nothing and touches no buffer. It
+ * returns the bytes (0: the call needs none, e.g. a max pooling), -1 when
+ * the arguments are invalid or oneDNN cannot create the primitive here (the
+ * call fails with its message when it runs), -2 for a callee that takes no
+ * workspace.
+ *
+ * nncrt_use_workspace hands the next convolution or pooling call of this
+ * thread `bytes` at `workspace` (64-byte aligned); any later call runs in
+ * the runtime's own workspace again. A call whose primitive needs more
+ * (another thread count or CPU than the one nnc compiled on) uses the
+ * runtime's own, grown as needed; its results are the same bits either
+ * way. */
+int64_t nncrt_workspace_bytes(const char *callee, const int64_t *scalars,
+                              int64_t numScalars, uint64_t nullPointers);
+void nncrt_use_workspace(void *workspace, int64_t bytes);
 
 /* Max pooling's index form (lib/Runtime/CPU/MaxPoolIndices.inc), what a
  * CPU training step runs (nnc-max-pool-indices): the forward writes y, as

@@ -285,7 +285,8 @@ LogicalResult NNDialect::verifyOperationAttribute(Operation *op,
   if (name == getGradSeedAttrName() || name == getRecomputedAttrName() ||
       name == getArenaAttrName())
     return isa<UnitAttr>(value) ? success() : expected("a unit attribute");
-  if (name == getArenaBytesAttrName() || name == getMaxLiveBytesAttrName()) {
+  if (name == getArenaBytesAttrName() || name == getMaxLiveBytesAttrName() ||
+      name == getRuntimeWorkspaceBytesAttrName()) {
     auto bytes = dyn_cast<IntegerAttr>(value);
     if (!bytes || !bytes.getType().isInteger(64) || bytes.getInt() < 0)
       return expected("a non-negative i64 byte count");

@@ -1324,6 +1324,20 @@ LogicalResult RuntimeCallOp::verify() {
   for (Attribute a : getScalars())
     if (!isa<IntegerAttr, FloatAttr>(a))
       return emitOpError("scalar ") << a << " is not an integer or a float";
+  if (std::optional<int64_t> workspace = getWorkspace()) {
+    int64_t first = getInputs().size();
+    if (*workspace < first || *workspace >= operands)
+      return emitOpError("workspace ") << *workspace << " is not an output";
+    if (llvm::is_contained(getPointers(), *workspace))
+      return emitOpError("workspace ")
+             << *workspace << " is also a pointer argument";
+    auto type = cast<ShapedType>(getOperand(*workspace).getType());
+    if (type.getRank() != 1 || !type.hasStaticShape() ||
+        !type.getElementType().isInteger(8))
+      return emitOpError("workspace must be a 1-D i8 tensor or buffer of "
+                         "static size, got ")
+             << type;
+  }
   return success();
 }
 
@@ -1381,7 +1395,8 @@ RuntimeCallOp::bufferize(RewriterBase &rewriter,
     return failure();
   rewriter.setInsertionPoint(*this);
   rewriter.create<RuntimeCallOp>(getLoc(), TypeRange(), getCalleeAttr(), *ins,
-                                 *outs, getPointersAttr(), getScalarsAttr());
+                                 *outs, getPointersAttr(), getScalarsAttr(),
+                                 getWorkspaceAttr());
   bufferization::replaceOpWithBufferizedValues(rewriter, *this, *outs);
   return success();
 }

@@ -283,3 +283,27 @@ func.func @reshape_changes_type(%x: tensor<1x4x2x2xbf16>) -> tensor<1x16xf32> {
   %y = nn.reshape %x : tensor<1x4x2x2xbf16> -> tensor<1x16xf32>
   return %y : tensor<1x16xf32>
 }
+
+// -----
+
+func.func @runtime_call_workspace_input(%x: memref<4xi8>, %y: memref<4xf32>) {
+  // expected-error @+1 {{'nn.runtime_call' op workspace 0 is not an output}}
+  nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<4xi8>) outs(%y : memref<4xf32>) {pointers = array<i64: 1>, scalars = [], workspace = 0}
+  return
+}
+
+// -----
+
+func.func @runtime_call_workspace_pointer(%x: memref<4xf32>, %y: memref<4xi8>) {
+  // expected-error @+1 {{'nn.runtime_call' op workspace 1 is also a pointer argument}}
+  nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<4xf32>) outs(%y : memref<4xi8>) {pointers = array<i64: 0, 1>, scalars = [], workspace = 1}
+  return
+}
+
+// -----
+
+func.func @runtime_call_workspace_type(%x: memref<4xf32>, %y: memref<4xf32>, %w: memref<2x4xi8>) {
+  // expected-error @+1 {{'nn.runtime_call' op workspace must be a 1-D i8 tensor or buffer of static size, got 'memref<2x4xi8>'}}
+  nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<4xf32>) outs(%y, %w : memref<4xf32>, memref<2x4xi8>) {pointers = array<i64: 0, 1>, scalars = [], workspace = 2}
+  return
+}

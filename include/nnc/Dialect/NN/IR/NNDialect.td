@@ -46,6 +46,7 @@ def NN_Dialect : Dialect {
     | `nn.recomputed` (unit) | op | `nnc-rematerialize` | the op recomputes a value (not its first computation) |
     | `nn.arena` (unit) | argument or `memref.alloc` | `nnc-plan-memory` | the function's arena |
     | `nn.arena_bytes`, `nn.max_live_bytes` (i64 ≥ 0) | function | `nnc-plan-memory` | the arena's size and its lower bound |
+    | `nn.runtime_workspace_bytes` (i64 ≥ 0) | function | `nnc-plan-memory` | the largest runtime-call workspace that did not fit in the arena: what the CPU runtime allocates beside it |
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
   let useDefaultAttributePrinterParser = 1;
@@ -123,6 +124,9 @@ def NN_Dialect : Dialect {
     }
     static constexpr ::llvm::StringLiteral getMaxLiveBytesAttrName() {
       return ::llvm::StringLiteral("nn.max_live_bytes");
+    }
+    static constexpr ::llvm::StringLiteral getRuntimeWorkspaceBytesAttrName() {
+      return ::llvm::StringLiteral("nn.runtime_workspace_bytes");
     }
 
   private:

@@ -1273,6 +1273,13 @@ def NN_RuntimeCallOp : NN_Op<"runtime_call", [AttrSizedOperandSegments,
     `outputs`; -1 is a null pointer), each other argument the next of
     `scalars`, which must have its exact type. `outputs` are written whole.
 
+    `workspace`, when present, is the index of an output that no pointer
+    names: a 1-D i8 buffer the call may use as scratch memory. The CPU
+    target hands it to the runtime (`nncrt_use_workspace`) just before the
+    call; nnc-plan-runtime-workspaces adds it where a oneDNN primitive
+    needs one, so that the arena planner places it like any other buffer,
+    live for the call alone.
+
     ```mlir
     %y = nn.runtime_call "nncrt_pool2d_forward" ins(%x : tensor<1x1x4x4xf32>)
         outs(%e : tensor<1x1x2x2xf32>)
@@ -1283,8 +1290,19 @@ def NN_RuntimeCallOp : NN_Op<"runtime_call", [AttrSizedOperandSegments,
   }];
   let arguments = (ins StrAttr:$callee, Variadic<AnyShaped>:$inputs,
                        Variadic<AnyShaped>:$outputs,
-                       DenseI64ArrayAttr:$pointers, ArrayAttr:$scalars);
+                       DenseI64ArrayAttr:$pointers, ArrayAttr:$scalars,
+                       OptionalAttr<I64Attr>:$workspace);
   let results = (outs Variadic<AnyRankedTensor>:$results);
+  let builders = [
+    // A call without a workspace (what the lowerings create).
+    OpBuilder<(ins "::mlir::TypeRange":$results, "::mlir::StringAttr":$callee,
+                   "::mlir::ValueRange":$inputs, "::mlir::ValueRange":$outputs,
+                   "::mlir::DenseI64ArrayAttr":$pointers,
+                   "::mlir::ArrayAttr":$scalars), [{
+      build($_builder, $_state, results, callee, inputs, outputs, pointers,
+            scalars, /*workspace=*/nullptr);
+    }]>
+  ];
   let assemblyFormat = [{
     $callee (`ins` `(` $inputs^ `:` type($inputs) `)`)?
     `outs` `(` $outputs `:` type($outputs) `)` attr-dict

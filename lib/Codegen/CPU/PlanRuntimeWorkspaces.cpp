@@ -1,0 +1,127 @@
+//===- PlanRuntimeWorkspaces.cpp - oneDNN workspaces in the arena ---------===//
+//
+// Part of nnc, under the Apache License v2.0 with LLVM Exceptions.
+// See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nnc/Codegen/CPU/Passes.h"
+
+#include "nnc/Codegen/Common/RuntimeABI.h"
+#include "nnc/Dialect/NN/IR/NNOps.h"
+#include "nnc/Runtime/CPU/CPURuntime.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::nnc {
+#define GEN_PASS_DEF_PLANRUNTIMEWORKSPACES
+#include "nnc/Codegen/CPU/Passes.h.inc"
+} // namespace mlir::nnc
+
+using namespace mlir;
+using namespace mlir::nnc;
+
+namespace {
+/// A call's arguments as nncrt_workspace_bytes takes them: the scalars in
+/// order (an f32 as its bits), a bit per null pointer.
+struct QueryArguments {
+  SmallVector<int64_t> scalars;
+  uint64_t nullPointers = 0;
+};
+} // namespace
+
+/// `call`'s arguments for the query, or nothing when they do not match the
+/// callee's ABI row (nnc-lower-runtime-calls reports that) or have more
+/// pointers than the mask holds.
+static std::optional<QueryArguments>
+getQueryArguments(RuntimeCallOp call, const RuntimeFunctionInfo &info) {
+  QueryArguments q;
+  ArrayRef<int64_t> pointers = call.getPointers();
+  ArrayRef<Attribute> scalars = call.getScalars().getValue();
+  size_t nextPointer = 0, nextScalar = 0;
+  for (ABIType t : info.args) {
+    if (t == ABIType::Ptr) {
+      if (nextPointer == pointers.size() || nextPointer == 64)
+        return std::nullopt;
+      if (pointers[nextPointer] < 0)
+        q.nullPointers |= uint64_t(1) << nextPointer;
+      ++nextPointer;
+      continue;
+    }
+    if (nextScalar == scalars.size())
+      return std::nullopt;
+    Attribute a = scalars[nextScalar++];
+    if (auto i = dyn_cast<IntegerAttr>(a); i && t != ABIType::F32) {
+      q.scalars.push_back(i.getValue().getSExtValue());
+    } else if (auto f = dyn_cast<FloatAttr>(a);
+               f && t == ABIType::F32 && f.getType().isF32()) {
+      q.scalars.push_back(f.getValue().bitcastToAPInt().getZExtValue());
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (nextPointer != pointers.size() || nextScalar != scalars.size())
+    return std::nullopt;
+  return q;
+}
+
+namespace {
+struct PlanRuntimeWorkspacesPass
+    : public mlir::nnc::impl::PlanRuntimeWorkspacesBase<
+          PlanRuntimeWorkspacesPass> {
+  void runOnOperation() override {
+    SmallVector<RuntimeCallOp> calls;
+    getOperation().walk([&](RuntimeCallOp call) {
+      // On tensors, once: a call on buffers is past bufferization.
+      if (!call.getWorkspace() && call.getNumResults() == call.getOutputs().size() &&
+          call.getNumResults() > 0)
+        calls.push_back(call);
+    });
+    for (RuntimeCallOp call : calls) {
+      const RuntimeFunctionInfo *info = lookupRuntimeFunction(call.getCallee());
+      if (!info || info->library != RuntimeLibrary::CPU)
+        continue;
+      std::optional<QueryArguments> args = getQueryArguments(call, *info);
+      if (!args)
+        continue;
+      std::string callee = info->name.str();
+      int64_t bytes =
+          nncrt_workspace_bytes(callee.c_str(), args->scalars.data(),
+                                args->scalars.size(), args->nullPointers);
+      if (bytes == -1) {
+        call.emitWarning() << "the CPU runtime cannot create '" << callee
+                           << "' with these arguments here: it keeps no "
+                              "workspace in the arena";
+        continue;
+      }
+      if (bytes <= 0) // none needed, or not a call that takes one
+        continue;
+      addWorkspace(call, bytes);
+      ++numWorkspaces;
+      workspaceBytes += bytes;
+    }
+  }
+
+  /// Rebuilds `call` with a `bytes`-byte i8 output as its workspace.
+  static void addWorkspace(RuntimeCallOp call, int64_t bytes) {
+    OpBuilder b(call);
+    Location loc = call.getLoc();
+    Value workspace = b.create<tensor::EmptyOp>(
+        loc, ArrayRef<int64_t>{bytes}, b.getIntegerType(8));
+    SmallVector<Value> outputs(call.getOutputs());
+    outputs.push_back(workspace);
+    SmallVector<Type> results(call.getResultTypes());
+    results.push_back(workspace.getType());
+    auto planned = b.create<RuntimeCallOp>(
+        loc, results, call.getCalleeAttr(), call.getInputs(), outputs,
+        call.getPointersAttr(), call.getScalarsAttr(),
+        b.getI64IntegerAttr(call.getNumOperands()));
+    // Attributes other passes left on the call (a profile label) stay.
+    for (NamedAttribute a : call->getDiscardableAttrs())
+      planned->setAttr(a.getName(), a.getValue());
+    call.replaceAllUsesWith(
+        planned.getResults().take_front(call.getNumResults()));
+    call.erase();
+  }
+};
+} // namespace
