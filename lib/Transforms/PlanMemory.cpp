@@ -115,6 +115,8 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
       ArrayRef<memref::AllocOp> workspaceAllocs,
       const ::nnc::memory::PlannerOptions &options,
       ::nnc::memory::ArenaPlan &plan, int64_t &leftBytes) {
+    if (workspaces.empty())
+      return success();
     SmallVector<size_t> order(workspaces.size());
     std::iota(order.begin(), order.end(), 0);
     llvm::sort(order, [&](size_t a, size_t b) {
@@ -273,6 +275,8 @@ struct PlanMemoryPass : public mlir::nnc::impl::PlanMemoryBase<PlanMemoryPass> {
             writer->hasAttr(NNDialect::getRecomputedAttrName());
       }
       if (getWorkspaceCall(alloc)) {
+        // oneDNN's buffers in it want 64 bytes whatever the option says.
+        interval.alignment = std::max<int64_t>(alignment, 64);
         workspaces.push_back(interval);
         workspaceAllocs.push_back(alloc);
         continue;

@@ -21,94 +21,39 @@
 
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
-#include "BlockedLayout.h"
+#include "PoolTestSupport.h"
 
 #include "gtest/gtest.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
-using nnc::test::kBlock;
-using nnc::test::reorder;
+using namespace nnc::test;
 
-struct Geometry {
-  const char *name;
-  int64_t C, H, W, KH, KW, strideH, strideW, padTop, padLeft, padBottom,
-      padRight;
-  int64_t OH() const { return (H + padTop + padBottom - KH) / strideH + 1; }
-  int64_t OW() const { return (W + padLeft + padRight - KW) / strideW + 1; }
-  /// Images enough for 16-channel units at least twice the runtime's grain
-  /// (2^15 input elements a thread), so that two threads split them.
-  int64_t N() const {
-    int64_t units = 2 * std::max<int64_t>(1, (1 << 15) / (kBlock * H * W));
-    return std::max<int64_t>(1, (units * kBlock + C - 1) / C);
-  }
-  /// Whether the runtime runs its own kernels (AvgPool.inc's ownAvgPool):
-  /// windows that share no element, but for forwards on whole blocks of
-  /// 16 channels, where only 2x2 windows (stride 2, no padding) are its
-  /// own on NCHW and f32 (bf16 on nChw16c: all of them).
-  bool ownKernels() const {
-    return !((OH() > 1 && strideH < KH) || (OW() > 1 && strideW < KW));
-  }
-  bool ownPlainForward() const {
-    bool pool2x2 = KH == 2 && KW == 2 && strideH == 2 && strideW == 2 &&
-                   !padTop && !padLeft && !padBottom && !padRight;
-    return ownKernels() && (C % kBlock || pool2x2);
-  }
-};
-
-#define ARGS(g, N)                                                             \
-  N, g.C, g.H, g.W, g.OH(), g.OW(), g.KH, g.KW, g.strideH, g.strideW,          \
-      g.padTop, g.padLeft, g.padBottom, g.padRight
-
-float bitsToFloat(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
+/// Whether the runtime runs its own kernels (AvgPool.inc's ownAvgPool):
+/// windows that share no element, but for forwards on whole blocks of
+/// 16 channels, where only 2x2 windows (stride 2, no padding) are its
+/// own on NCHW and f32 (bf16 on nChw16c: all of them).
+bool ownKernels(const Geometry &g) {
+  return !((g.OH() > 1 && g.strideH < g.KH) ||
+           (g.OW() > 1 && g.strideW < g.KW));
 }
-uint32_t floatToBits(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  return bits;
+bool ownPlainForward(const Geometry &g) {
+  bool pool2x2 = g.KH == 2 && g.KW == 2 && g.strideH == 2 && g.strideW == 2 &&
+                 !g.padTop && !g.padLeft && !g.padBottom && !g.padRight;
+  return ownKernels(g) && (g.C % kBlock || pool2x2);
 }
 
 /// Values exact in bf16 (so that the f32 and bf16 runs see the same ones)
 /// whose sums are not; some exact zeros of both signs.
 std::vector<float> randomValues(size_t n, std::mt19937 &rng) {
-  std::uniform_real_distribution<float> u(-4.0f, 4.0f);
-  std::uniform_int_distribution<int> d(0, 99);
-  std::vector<float> v(n);
-  for (float &x : v) {
-    int r = d(rng);
-    x = r == 0   ? -0.0f
-        : r == 1 ? 0.0f
-                 : bitsToFloat(floatToBits(u(rng)) & 0xffff0000u);
-  }
-  return v;
-}
-
-template <typename T> std::vector<T> convert(const std::vector<float> &v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else {
-    std::vector<uint16_t> out;
-    for (float f : v)
-      out.push_back(uint16_t(floatToBits(f) >> 16)); // exact
-    return out;
-  }
-}
-template <typename T> float toFloat(T v) {
-  if constexpr (std::is_same_v<T, float>)
-    return v;
-  else
-    return bitsToFloat(uint32_t(v) << 16);
+  return bf16ExactValues(n, rng, 4.0f, 0.0f);
 }
 
 /// A value of the reference and how far a correct result may be from it.
@@ -148,35 +93,27 @@ void reference(const Geometry &g, int32_t kind, int64_t N,
                const std::vector<float> &x, const std::vector<float> &dy,
                std::vector<Expected> &y, std::vector<Expected> &dx,
                bool bf16Sums = false) {
-  const int64_t OH = g.OH(), OW = g.OW();
-  y.assign(N * g.C * OH * OW, {0, 0});
+  y.assign(N * g.C * g.OH() * g.OW(), {0, 0});
   std::vector<double> sum(x.size(), 0.0), magnitude(x.size(), 0.0);
   std::vector<int64_t> terms(x.size(), 0);
-  for (int64_t p = 0; p < N * g.C; ++p)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        int64_t o = (p * OH + oh) * OW + ow;
+  forEachWindow(
+      g, N,
+      [&](int64_t o, int64_t oh, int64_t ow,
+          const std::vector<WindowElement> &elements) {
         double d = double(divisor(g, kind, oh, ow));
         double s = 0, m = 0;
-        int64_t n = 0;
-        for (int64_t kh = 0; kh < g.KH; ++kh)
-          for (int64_t kw = 0; kw < g.KW; ++kw) {
-            int64_t h = oh * g.strideH - g.padTop + kh,
-                    w = ow * g.strideW - g.padLeft + kw;
-            if (h < 0 || h >= g.H || w < 0 || w >= g.W)
-              continue;
-            int64_t i = (p * g.H + h) * g.W + w;
-            s += x[i];
-            m += std::fabs(x[i]);
-            ++n;
-            // The backward's term: dy / divisor, rounded to f32 first.
-            double q = double(float(dy[o] / float(d)));
-            sum[i] += q;
-            magnitude[i] += std::fabs(q);
-            ++terms[i];
-          }
-        y[o] = {s / d, tolerance<T>(s / d, m, n, d)};
-      }
+        for (const WindowElement &e : elements) {
+          int64_t i = e.index;
+          s += x[i];
+          m += std::fabs(x[i]);
+          // The backward's term: dy / divisor, rounded to f32 first.
+          double q = double(float(dy[o] / float(d)));
+          sum[i] += q;
+          magnitude[i] += std::fabs(q);
+          ++terms[i];
+        }
+        y[o] = {s / d, tolerance<T>(s / d, m, int64_t(elements.size()), d)};
+      });
   dx.resize(x.size());
   for (size_t i = 0; i < x.size(); ++i)
     dx[i] = {
@@ -194,64 +131,6 @@ void expectNear(const std::vector<Expected> &want, const std::vector<T> &got,
     ASSERT_LE(std::fabs(v - want[i].value), want[i].tolerance)
         << what << " at " << i << ": " << v << ", PyTorch's " << want[i].value;
   }
-}
-
-template <typename T>
-void expectSameBits(const std::vector<T> &want, const std::vector<T> &got,
-                    const std::string &what) {
-  ASSERT_EQ(want.size(), got.size());
-  for (size_t i = 0; i < want.size(); ++i)
-    ASSERT_EQ(std::memcmp(&want[i], &got[i], sizeof(T)), 0)
-        << what << " differs at " << i << ": " << toFloat(got[i]) << " vs "
-        << toFloat(want[i]);
-}
-
-/// Sets an environment variable for the calls in its scope.
-class Setting {
-public:
-  Setting(const char *name, const char *value) : name(name) {
-    if (value)
-      setenv(name, value, 1);
-  }
-  ~Setting() { unsetenv(name); }
-
-private:
-  const char *name;
-};
-
-/// y and dx of one forward and backward through the _layout entry points
-/// on NCHW operands reordered as `layouts` says (backward's bits: x, dy,
-/// dx; the forward's x, y follow x, dy), back in NCHW; written over
-/// garbage, which they must not add to. `offset` moves every buffer by
-/// that many elements.
-template <typename T>
-void runLayouts(const Geometry &g, int32_t kind, int64_t N,
-                const std::vector<T> &x, const std::vector<T> &dy,
-                int32_t layouts, size_t offset, std::vector<T> &y,
-                std::vector<T> &dx) {
-  const int64_t P = g.H * g.W, OP = g.OH() * g.OW();
-  const int32_t type =
-      std::is_same_v<T, float> ? NNCRT_TYPE_F32 : NNCRT_TYPE_BF16;
-  bool bx = layouts & 1, bdy = layouts & 2, bdx = layouts & 4;
-  auto placed = [&](const std::vector<T> &v, bool blocked, int64_t positions) {
-    std::vector<T> out(offset, T(3));
-    std::vector<T> l = blocked ? reorder(v, N, g.C, positions, true) : v;
-    out.insert(out.end(), l.begin(), l.end());
-    return out;
-  };
-  std::vector<T> lx = placed(x, bx, P), ldy = placed(dy, bdy, OP);
-  std::vector<T> ly(offset + N * g.C * OP, T(7)), ldx(offset + x.size(), T(7));
-  nncrt_pool2d_forward_layout(lx.data() + offset, ly.data() + offset, kind,
-                              ARGS(g, N), type, int32_t(bx | bdy << 1));
-  nncrt_pool2d_backward_layout(lx.data() + offset, ldy.data() + offset,
-                               ldx.data() + offset, kind, ARGS(g, N), type,
-                               layouts);
-  y.assign(ly.begin() + offset, ly.end());
-  dx.assign(ldx.begin() + offset, ldx.end());
-  if (bdy)
-    y = reorder(y, N, g.C, OP, false);
-  if (bdx)
-    dx = reorder(dx, N, g.C, P, false);
 }
 
 class AvgPoolTest
@@ -284,16 +163,16 @@ protected:
     // windows are oneDNN's; their gather form (NNC_AVGPOOL=own) too.
     const bool units = g.C % kBlock == 0;
     for (const char *mode : {"default", "own"}) {
-      if (mode[0] == 'o' && g.ownKernels())
+      if (mode[0] == 'o' && ownKernels(g))
         break;
       Setting side("NNC_AVGPOOL", mode[0] == 'o' ? mode : nullptr);
-      const bool own = mode[0] == 'o' || g.ownKernels();
-      const bool ownY = mode[0] == 'o' || g.ownPlainForward();
+      const bool own = mode[0] == 'o' || ownKernels(g);
+      const bool ownY = mode[0] == 'o' || ownPlainForward(g);
       std::vector<std::vector<T>> firstY(8), firstDx(8);
       for (const char *isa : {"widest", "generic"})
         for (int threads : {1, 2}) {
-          Setting kernels("NNC_MAXPOOL_ISA", isa[0] == 'g' ? isa : nullptr);
-          int32_t previous = nncrt_set_num_threads(threads);
+          Kernels kernels(isa);
+          Threads running(threads);
           for (int32_t layouts = 0; layouts < (units ? 8 : 1); ++layouts)
             for (size_t offset : {size_t(0), size_t(1)}) {
               std::vector<T> y, dx;
@@ -319,7 +198,6 @@ protected:
               if (HasFatalFailure())
                 break;
             }
-          nncrt_set_num_threads(previous);
           if (HasFatalFailure())
             return;
         }
@@ -330,12 +208,13 @@ protected:
     runLayouts(g, kind, N, tx, tdy, 0, 0, firstY, firstDx);
     std::vector<T> y(firstY.size()), dx(firstDx.size());
     if constexpr (std::is_same_v<T, float>) {
-      nncrt_pool2d_forward(tx.data(), y.data(), kind, ARGS(g, N));
-      nncrt_pool2d_backward(tx.data(), tdy.data(), dx.data(), kind, ARGS(g, N));
+      nncrt_pool2d_forward(tx.data(), y.data(), kind, POOL_ARGS(g, N));
+      nncrt_pool2d_backward(tx.data(), tdy.data(), dx.data(), kind,
+                            POOL_ARGS(g, N));
     } else {
-      nncrt_pool2d_forward_bf16(tx.data(), y.data(), kind, ARGS(g, N));
+      nncrt_pool2d_forward_bf16(tx.data(), y.data(), kind, POOL_ARGS(g, N));
       nncrt_pool2d_backward_bf16(tx.data(), tdy.data(), dx.data(), kind,
-                                 ARGS(g, N));
+                                 POOL_ARGS(g, N));
     }
     expectSameBits(firstY, y, "y (plain entry point)");
     expectSameBits(firstDx, dx, "dx (plain entry point)");
@@ -359,9 +238,9 @@ TEST(AvgPool, RoundsOnceAndSumsFromPositiveZero) {
   const std::vector<uint16_t> bx = convert<uint16_t>(x);
   for (int32_t kind : {NNCRT_POOL_AVG_INCLUDE_PAD, NNCRT_POOL_AVG_EXCLUDE_PAD})
     for (const char *isa : {"widest", "generic"}) {
-      Setting kernels("NNC_MAXPOOL_ISA", isa[0] == 'g' ? isa : nullptr);
+      Kernels kernels(isa);
       std::vector<uint16_t> by(16, 7);
-      nncrt_pool2d_forward_bf16(bx.data(), by.data(), kind, ARGS(g, 1));
+      nncrt_pool2d_forward_bf16(bx.data(), by.data(), kind, POOL_ARGS(g, 1));
       EXPECT_EQ(by[0], 0x3e80u) << isa;
       EXPECT_EQ(by[1], 0x3e82u) << isa;
       for (int64_t c = 2; c < 16; ++c)
@@ -369,7 +248,8 @@ TEST(AvgPool, RoundsOnceAndSumsFromPositiveZero) {
       std::vector<float> y(16, 7.0f), dx(16 * 4, 7.0f);
       nncrt_pool2d_forward(x.data() + 8, y.data(), kind, 1, 14, 2, 2, 1, 1, 2,
                            2, 2, 2, 0, 0, 0, 0);
-      nncrt_pool2d_backward(nullptr, dy.data(), dx.data(), kind, ARGS(g, 1));
+      nncrt_pool2d_backward(nullptr, dy.data(), dx.data(), kind,
+                            POOL_ARGS(g, 1));
       for (int64_t c = 0; c < 14; ++c)
         EXPECT_EQ(floatToBits(y[c]), 0u) << isa << ", channel " << c;
       for (float v : dx)
@@ -383,16 +263,10 @@ constexpr int32_t In = NNCRT_POOL_AVG_INCLUDE_PAD,
 INSTANTIATE_TEST_SUITE_P(
     Windows, AvgPoolTest,
     ::testing::Combine(
-        ::testing::Values(
-            // The CNN's 2x2 tiles, and 2x2 windows that leave out a row
-            // and a column (their dx: +0).
-            Geometry{"Tiles2x2", 32, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0},
-            Geometry{"Odd2x2", 48, 9, 11, 2, 2, 2, 2, 0, 0, 0, 0},
-            // Rows of more than 16 windows (the NCHW kernels take 16).
-            Geometry{"Wide2x2", 16, 4, 42, 2, 2, 2, 2, 0, 0, 0, 0},
-            // Other tiles (a divisor not a power of two), not square.
-            Geometry{"Tiles3x3", 16, 9, 12, 3, 3, 3, 3, 0, 0, 0, 0},
-            Geometry{"Tiles2x3", 32, 6, 9, 2, 3, 2, 3, 0, 0, 0, 0},
+        // The shared tiles: those 2x2 windows that leave out a row and a
+        // column leave their dx +0; 3x3 tiles divide by 9, not a power of
+        // two.
+        ::testing::ValuesIn(tilesAnd({
             // Padding: the kinds' divisors differ at the edges.
             Geometry{"Padded2x2", 16, 7, 7, 2, 2, 2, 2, 1, 1, 1, 1},
             Geometry{"Padded3x3Asymmetric", 32, 10, 11, 3, 3, 3, 3, 1, 2, 1, 0},
@@ -408,7 +282,8 @@ INSTANTIATE_TEST_SUITE_P(
             Geometry{"Planes3Global", 3, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0},
             // Overlapping windows: oneDNN's, against the reference.
             Geometry{"Overlap3x3Stride2", 48, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1},
-            Geometry{"Planes3Overlap", 3, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1}),
+            Geometry{"Planes3Overlap", 3, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1},
+        })),
         ::testing::Values(In, Ex)),
     [](const ::testing::TestParamInfo<std::tuple<Geometry, int32_t>> &info) {
       return std::string(std::get<0>(info.param).name) +

@@ -19,56 +19,19 @@
 
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
-#include "BlockedLayout.h"
+#include "PoolTestSupport.h"
 
 #include "gtest/gtest.h"
 
-#include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
 
 namespace {
-using nnc::test::kBlock;
-using nnc::test::reorder;
-
-struct Geometry {
-  const char *name;
-  int64_t C, H, W, KH, KW, strideH, strideW, padTop, padLeft, padBottom,
-      padRight;
-  int64_t OH() const { return (H + padTop + padBottom - KH) / strideH + 1; }
-  int64_t OW() const { return (W + padLeft + padRight - KW) / strideW + 1; }
-  /// Images enough for 16-channel units at least twice the runtime's grain
-  /// (2^15 input elements a thread), so that two threads split them.
-  int64_t N() const {
-    int64_t units = 2 * std::max<int64_t>(1, (1 << 15) / (kBlock * H * W));
-    return std::max<int64_t>(1, (units * kBlock + C - 1) / C);
-  }
-};
-
-std::ostream &operator<<(std::ostream &os, const Geometry &g) {
-  return os << g.name;
-}
-
-#define ARGS(g, N)                                                             \
-  N, g.C, g.H, g.W, g.OH(), g.OW(), g.KH, g.KW, g.strideH, g.strideW,          \
-      g.padTop, g.padLeft, g.padBottom, g.padRight
-
-float bitsToFloat(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-uint32_t floatToBits(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  return bits;
-}
+using namespace nnc::test;
 
 /// Inputs whose windows tie and hold special values, all of them exact in
 /// bf16 (so that the f32 and bf16 runs see the same values); NaNs only
@@ -104,16 +67,7 @@ std::vector<float> specialFloats(size_t n, std::mt19937 &rng, bool withNaN) {
 /// dy: random values exact in bf16 whose sums are not, and some -0s and
 /// NaNs (0 + -0 is +0, a NaN comes out quiet).
 std::vector<float> gradients(size_t n, std::mt19937 &rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::uniform_int_distribution<int> d(0, 99);
-  std::vector<float> v(n);
-  for (float &x : v) {
-    int r = d(rng);
-    x = r == 0   ? -0.0f
-        : r == 1 ? bitsToFloat(0x7f810000u)
-                 : bitsToFloat(floatToBits(u(rng)) & 0xffff0000u);
-  }
-  return v;
+  return bf16ExactValues(n, rng, 1.0f, bitsToFloat(0x7f810000u));
 }
 
 uint16_t roundToBF16(float f) {
@@ -123,70 +77,48 @@ uint16_t roundToBF16(float f) {
   return uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
 }
 
+/// PyTorch's pick in a window: the first maximum in row-major window
+/// order, a NaN winning; `m` the maximum.
+WindowElement firstMax(const std::vector<float> &x,
+                       const std::vector<WindowElement> &elements, float &m) {
+  m = -std::numeric_limits<float>::infinity();
+  WindowElement at = elements.front();
+  for (const WindowElement &e : elements)
+    if (x[e.index] > m || std::isnan(x[e.index])) {
+      m = x[e.index];
+      at = e;
+    }
+  return at;
+}
+
 /// PyTorch's max pooling on NCHW planes, in the plainest loops: y holds the
 /// maxima's bits, dx the f32 sums.
 void reference(const Geometry &g, int64_t N, const std::vector<float> &x,
                const std::vector<float> &dy, std::vector<float> &y,
                std::vector<float> &dx) {
-  const int64_t OH = g.OH(), OW = g.OW();
-  y.assign(N * g.C * OH * OW, 0.0f);
+  y.assign(N * g.C * g.OH() * g.OW(), 0.0f);
   dx.assign(x.size(), 0.0f);
-  for (int64_t p = 0; p < N * g.C; ++p)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        float m = -std::numeric_limits<float>::infinity();
-        int64_t at = -1;
-        for (int64_t kh = 0; kh < g.KH; ++kh)
-          for (int64_t kw = 0; kw < g.KW; ++kw) {
-            int64_t h = oh * g.strideH - g.padTop + kh,
-                    w = ow * g.strideW - g.padLeft + kw;
-            if (h < 0 || h >= g.H || w < 0 || w >= g.W)
-              continue;
-            int64_t s = (p * g.H + h) * g.W + w;
-            if (at < 0)
-              at = s;
-            if (x[s] > m || std::isnan(x[s])) {
-              m = x[s];
-              at = s;
-            }
-          }
-        int64_t o = (p * OH + oh) * OW + ow;
-        y[o] = m;
-        dx[at] += dy[o];
-      }
+  forEachWindow(g, N,
+                [&](int64_t o, int64_t, int64_t,
+                    const std::vector<WindowElement> &elements) {
+                  float m;
+                  dx[firstMax(x, elements, m).index] += dy[o];
+                  y[o] = m;
+                });
 }
 
-template <typename T> std::vector<T> convert(const std::vector<float> &v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else {
-    std::vector<uint16_t> out;
-    for (float f : v)
-      out.push_back(uint16_t(floatToBits(f) >> 16)); // exact
-    return out;
-  }
-}
-
+/// want and got the same bits, or a failure that says where: what, the
+/// kernels, the layouts, the threads.
 template <typename T>
 void expectSameBits(const std::vector<T> &want, const std::vector<T> &got,
                     const char *what, const char *isa, int32_t layouts,
                     int threads) {
-  ASSERT_EQ(want.size(), got.size());
-  for (size_t i = 0; i < want.size(); ++i)
-    ASSERT_EQ(std::memcmp(&want[i], &got[i], sizeof(T)), 0)
-        << what << " differs from PyTorch's rule at " << i << " (kernels "
-        << isa << ", layouts " << layouts << ", " << threads << " threads)";
+  nnc::test::expectSameBits(want, got,
+                            std::string(what) +
+                                " (vs. PyTorch's rule; kernels " + isa +
+                                ", layouts " + std::to_string(layouts) + ", " +
+                                std::to_string(threads) + " threads)");
 }
-
-/// Selects the runtime's kernels for the calls in its scope.
-class Kernels {
-public:
-  explicit Kernels(const char *isa) {
-    if (isa)
-      setenv("NNC_MAXPOOL_ISA", isa, 1);
-  }
-  ~Kernels() { unsetenv("NNC_MAXPOOL_ISA"); }
-};
 
 class MaxPoolTest : public ::testing::TestWithParam<Geometry> {
 protected:
@@ -205,33 +137,19 @@ protected:
       for (float f : sums)
         wantDx.push_back(roundToBF16(f));
     const std::vector<T> tx = convert<T>(x), tdy = convert<T>(dy);
-    const int32_t type =
-        std::is_same_v<T, float> ? NNCRT_TYPE_F32 : NNCRT_TYPE_BF16;
     for (const char *isa : {"generic", "widest"})
       for (int threads : {1, 2}) {
-        Kernels kernels(isa[0] == 'g' ? isa : nullptr);
-        int32_t previous = nncrt_set_num_threads(threads);
+        Kernels kernels(isa);
+        Threads running(threads);
         for (int32_t layouts = 0; layouts < 8; ++layouts) {
-          bool bx = layouts & 1, bdy = layouts & 2, bdx = layouts & 4;
-          std::vector<T> lx = bx ? reorder(tx, N, g.C, P, true) : tx;
-          std::vector<T> ldy = bdy ? reorder(tdy, N, g.C, OP, true) : tdy;
-          // Garbage where the kernels write: they must not add to it.
-          std::vector<T> ly(wantY.size(), T(7)), ldx(wantDx.size(), T(7));
-          // The forward's y is blocked where the backward's dy is.
-          int32_t fwd = bx | bdy << 1;
-          nncrt_pool2d_forward_layout(lx.data(), ly.data(), NNCRT_POOL_MAX,
-                                      ARGS(g, N), type, fwd);
-          nncrt_pool2d_backward_layout(lx.data(), ldy.data(), ldx.data(),
-                                       NNCRT_POOL_MAX, ARGS(g, N), type,
-                                       layouts);
-          if (bdy)
-            ly = reorder(ly, N, g.C, OP, false);
-          if (bdx)
-            ldx = reorder(ldx, N, g.C, P, false);
+          // Written over garbage; the forward's y is blocked where the
+          // backward's dy is.
+          std::vector<T> ly, ldx;
+          runLayouts(g, NNCRT_POOL_MAX, N, tx, tdy, layouts, 0, ly, ldx);
+          int32_t fwd = layouts & 3;
           expectSameBits(wantY, ly, "y", isa, fwd, threads);
           expectSameBits(wantDx, ldx, "dx", isa, layouts, threads);
         }
-        nncrt_set_num_threads(previous);
       }
   }
 };
@@ -245,26 +163,16 @@ TEST_P(MaxPoolTest, BF16WithoutNaNsFollowsPyTorchsRule) {
 
 INSTANTIATE_TEST_SUITE_P(
     Windows, MaxPoolTest,
-    ::testing::Values(
-        // The CNN's 2x2 tiles, and 2x2 windows that leave a row and a
-        // column out.
-        Geometry{"Tiles2x2", 32, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0},
-        Geometry{"Odd2x2", 48, 9, 11, 2, 2, 2, 2, 0, 0, 0, 0},
-        // Rows of more than 16 windows (the NCHW kernels take 16 at once).
-        Geometry{"Wide2x2", 16, 4, 42, 2, 2, 2, 2, 0, 0, 0, 0},
-        // Other tiles, one of them not square.
-        Geometry{"Tiles3x3", 16, 9, 12, 3, 3, 3, 3, 0, 0, 0, 0},
-        Geometry{"Tiles2x3", 32, 6, 9, 2, 3, 2, 3, 0, 0, 0, 0},
+    ::testing::ValuesIn(tilesAnd({
         // Overlapping windows, with padding on some sides.
         Geometry{"Overlap3x3Stride2", 48, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1},
         Geometry{"Overlap3x3Stride1", 32, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1},
         Geometry{"Overlap3x2Padded", 16, 8, 7, 3, 2, 2, 1, 1, 0, 2, 1},
         // One position a plane, and planes of more than 16.
         Geometry{"Window1x1", 16, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},
-        Geometry{"Global5x5", 32, 5, 5, 5, 5, 1, 1, 0, 0, 0, 0}),
-    [](const ::testing::TestParamInfo<Geometry> &info) {
-      return std::string(info.param.name);
-    });
+        Geometry{"Global5x5", 32, 5, 5, 5, 5, 1, 1, 0, 0, 0, 0},
+    })),
+    geometryName);
 
 //===----------------------------------------------------------------------===//
 // The index form (nncrt_maxpool2d_{forward,backward}_indices*)
@@ -274,29 +182,13 @@ INSTANTIATE_TEST_SUITE_P(
 /// the padded window, NCHW order.
 std::vector<uint8_t> referencePositions(const Geometry &g, int64_t N,
                                         const std::vector<float> &x) {
-  const int64_t OH = g.OH(), OW = g.OW();
-  std::vector<uint8_t> at(N * g.C * OH * OW);
-  for (int64_t p = 0; p < N * g.C; ++p)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        float m = -std::numeric_limits<float>::infinity();
-        int64_t k = -1;
-        for (int64_t kh = 0; kh < g.KH; ++kh)
-          for (int64_t kw = 0; kw < g.KW; ++kw) {
-            int64_t h = oh * g.strideH - g.padTop + kh,
-                    w = ow * g.strideW - g.padLeft + kw;
-            if (h < 0 || h >= g.H || w < 0 || w >= g.W)
-              continue;
-            float v = x[(p * g.H + h) * g.W + w];
-            if (k < 0)
-              k = kh * g.KW + kw;
-            if (v > m || std::isnan(v)) {
-              m = v;
-              k = kh * g.KW + kw;
-            }
-          }
-        at[(p * OH + oh) * OW + ow] = uint8_t(k);
-      }
+  std::vector<uint8_t> at(N * g.C * g.OH() * g.OW());
+  forEachWindow(g, N,
+                [&](int64_t o, int64_t, int64_t,
+                    const std::vector<WindowElement> &elements) {
+                  float m;
+                  at[o] = uint8_t(firstMax(x, elements, m).position);
+                });
   return at;
 }
 
@@ -323,12 +215,11 @@ protected:
         wantDx.push_back(roundToBF16(f));
     std::vector<uint8_t> wantAt = referencePositions(g, N, x);
     const std::vector<T> tx = convert<T>(x), tdy = convert<T>(dy);
-    const int32_t type =
-        std::is_same_v<T, float> ? NNCRT_TYPE_F32 : NNCRT_TYPE_BF16;
+    const int32_t type = typeOf<T>;
     for (const char *isa : {"generic", "widest"})
       for (int threads : {1, 2}) {
-        Kernels kernels(isa[0] == 'g' ? isa : nullptr);
-        int32_t previous = nncrt_set_num_threads(threads);
+        Kernels kernels(isa);
+        Threads running(threads);
         // Blocked operands need whole units of 16 channels; bit 3 is the
         // positions'.
         for (int32_t layouts = 0; layouts < (units ? 16 : 1); ++layouts) {
@@ -341,13 +232,13 @@ protected:
           std::vector<uint8_t> at(wantAt.size(), 0xee);
           int32_t fwd = bx | bdy << 1 | bat << 2, bwd = bat | (layouts & 6);
           nncrt_maxpool2d_forward_indices_layout(
-              lx.data(), ly.data(), at.data(), ARGS(g, N), type, fwd);
+              lx.data(), ly.data(), at.data(), POOL_ARGS(g, N), type, fwd);
           nncrt_maxpool2d_backward_indices_layout(
-              at.data(), ldy.data(), ldx.data(), ARGS(g, N), type, bwd);
+              at.data(), ldy.data(), ldx.data(), POOL_ARGS(g, N), type, bwd);
           // The recomputing form on the same operands.
           std::vector<T> rdx(wantDx.size(), T(9));
           nncrt_pool2d_backward_layout(lx.data(), ldy.data(), rdx.data(),
-                                       NNCRT_POOL_MAX, ARGS(g, N), type,
+                                       NNCRT_POOL_MAX, POOL_ARGS(g, N), type,
                                        layouts & 7);
           expectSameBits(rdx, ldx, "dx (vs. the recomputing backward)", isa,
                          layouts, threads);
@@ -361,7 +252,6 @@ protected:
           expectSameBits(wantDx, ldx, "dx", isa, layouts, threads);
           expectSameBits(wantAt, at, "positions", isa, fwd, threads);
         }
-        nncrt_set_num_threads(previous);
       }
   }
 };
@@ -385,13 +275,14 @@ TEST(MaxPoolIndices, PlainEntryPointsMatchLayoutOnes) {
   std::vector<float> y1(N * g.C * OP), y2(y1.size()), dx1(x.size()),
       dx2(x.size());
   std::vector<uint8_t> a1(y1.size()), a2(y1.size());
-  nncrt_maxpool2d_forward_indices(x.data(), y1.data(), a1.data(), ARGS(g, N));
+  nncrt_maxpool2d_forward_indices(x.data(), y1.data(), a1.data(),
+                                  POOL_ARGS(g, N));
   nncrt_maxpool2d_forward_indices_layout(x.data(), y2.data(), a2.data(),
-                                         ARGS(g, N), NNCRT_TYPE_F32, 0);
+                                         POOL_ARGS(g, N), NNCRT_TYPE_F32, 0);
   nncrt_maxpool2d_backward_indices(a1.data(), dy.data(), dx1.data(),
-                                   ARGS(g, N));
+                                   POOL_ARGS(g, N));
   nncrt_maxpool2d_backward_indices_layout(a2.data(), dy.data(), dx2.data(),
-                                          ARGS(g, N), NNCRT_TYPE_F32, 0);
+                                          POOL_ARGS(g, N), NNCRT_TYPE_F32, 0);
   expectSameBits(y1, y2, "y", "widest", 0, 1);
   expectSameBits(a1, a2, "positions", "widest", 0, 1);
   expectSameBits(dx1, dx2, "dx", "widest", 0, 1);
@@ -399,13 +290,13 @@ TEST(MaxPoolIndices, PlainEntryPointsMatchLayoutOnes) {
   std::vector<uint16_t> by1(y1.size()), by2(y1.size()), bdx1(x.size()),
       bdx2(x.size());
   nncrt_maxpool2d_forward_indices_bf16(bx.data(), by1.data(), a1.data(),
-                                       ARGS(g, N));
+                                       POOL_ARGS(g, N));
   nncrt_maxpool2d_forward_indices_layout(bx.data(), by2.data(), a2.data(),
-                                         ARGS(g, N), NNCRT_TYPE_BF16, 0);
+                                         POOL_ARGS(g, N), NNCRT_TYPE_BF16, 0);
   nncrt_maxpool2d_backward_indices_bf16(a1.data(), bdy.data(), bdx1.data(),
-                                        ARGS(g, N));
+                                        POOL_ARGS(g, N));
   nncrt_maxpool2d_backward_indices_layout(a2.data(), bdy.data(), bdx2.data(),
-                                          ARGS(g, N), NNCRT_TYPE_BF16, 0);
+                                          POOL_ARGS(g, N), NNCRT_TYPE_BF16, 0);
   expectSameBits(by1, by2, "bf16 y", "widest", 0, 1);
   expectSameBits(a1, a2, "bf16 positions", "widest", 0, 1);
   expectSameBits(bdx1, bdx2, "bf16 dx", "widest", 0, 1);
@@ -449,7 +340,5 @@ INSTANTIATE_TEST_SUITE_P(
         // Channels not a multiple of 16: NCHW positions, plane loops.
         Geometry{"Planes3Overlap", 3, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1},
         Geometry{"Planes5Tiles2x2", 5, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0}),
-    [](const ::testing::TestParamInfo<Geometry> &info) {
-      return std::string(info.param.name);
-    });
+    geometryName);
 } // namespace

@@ -24,18 +24,24 @@ using namespace mlir::nnc;
 namespace {
 /// A call's arguments as nncrt_workspace_bytes takes them: the scalars in
 /// order (an f32 as its bits), a bit per null pointer.
-struct QueryArguments {
+struct WorkspaceQueryArgs {
   SmallVector<int64_t> scalars;
   uint64_t nullPointers = 0;
 };
 } // namespace
 
 /// `call`'s arguments for the query, or nothing when they do not match the
-/// callee's ABI row (nnc-lower-runtime-calls reports that) or have more
-/// pointers than the mask holds.
-static std::optional<QueryArguments>
-getQueryArguments(RuntimeCallOp call, const RuntimeFunctionInfo &info) {
-  QueryArguments q;
+/// callee's ABI row (nnc-lower-runtime-calls reports that), have more
+/// pointers than the mask holds, or a size no operand could have: every
+/// size, stride and padding of a call nnc makes is at most its largest
+/// operand's element count, and the runtime is not asked about others.
+static std::optional<WorkspaceQueryArgs>
+getWorkspaceQueryArgs(RuntimeCallOp call, const RuntimeFunctionInfo &info) {
+  int64_t bound = 1;
+  for (Type t : call->getOperandTypes())
+    if (auto shaped = dyn_cast<ShapedType>(t); shaped && shaped.hasStaticShape())
+      bound = std::max(bound, shaped.getNumElements());
+  WorkspaceQueryArgs q;
   ArrayRef<int64_t> pointers = call.getPointers();
   ArrayRef<Attribute> scalars = call.getScalars().getValue();
   size_t nextPointer = 0, nextScalar = 0;
@@ -51,8 +57,13 @@ getQueryArguments(RuntimeCallOp call, const RuntimeFunctionInfo &info) {
     if (nextScalar == scalars.size())
       return std::nullopt;
     Attribute a = scalars[nextScalar++];
-    if (auto i = dyn_cast<IntegerAttr>(a); i && t != ABIType::F32) {
-      q.scalars.push_back(i.getValue().getSExtValue());
+    if (auto i = dyn_cast<IntegerAttr>(a);
+        i && i.getType().isInteger(t == ABIType::I32 ? 32 : 64) &&
+        t != ABIType::F32) {
+      int64_t v = i.getValue().getSExtValue();
+      if (v < -bound || v > bound)
+        return std::nullopt;
+      q.scalars.push_back(v);
     } else if (auto f = dyn_cast<FloatAttr>(a);
                f && t == ABIType::F32 && f.getType().isF32()) {
       q.scalars.push_back(f.getValue().bitcastToAPInt().getZExtValue());
@@ -73,7 +84,8 @@ struct PlanRuntimeWorkspacesPass
     SmallVector<RuntimeCallOp> calls;
     getOperation().walk([&](RuntimeCallOp call) {
       // On tensors, once: a call on buffers is past bufferization.
-      if (!call.getWorkspace() && call.getNumResults() == call.getOutputs().size() &&
+      if (!call.getWorkspace() &&
+          call.getNumResults() == call.getOutputs().size() &&
           call.getNumResults() > 0)
         calls.push_back(call);
     });
@@ -81,7 +93,7 @@ struct PlanRuntimeWorkspacesPass
       const RuntimeFunctionInfo *info = lookupRuntimeFunction(call.getCallee());
       if (!info || info->library != RuntimeLibrary::CPU)
         continue;
-      std::optional<QueryArguments> args = getQueryArguments(call, *info);
+      std::optional<WorkspaceQueryArgs> args = getWorkspaceQueryArgs(call, *info);
       if (!args)
         continue;
       std::string callee = info->name.str();

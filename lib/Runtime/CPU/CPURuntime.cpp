@@ -7,9 +7,12 @@
 
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
+#include "Threads.h"
+
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -606,9 +609,16 @@ int64_t nncrt_profile_close(void) {
   return count;
 }
 
+namespace {
+std::atomic<int32_t> lastSetThreads{0};
+} // namespace
+
+int32_t nnc::runtime::configuredThreads() { return lastSetThreads.load(); }
+
 int32_t nncrt_set_num_threads(int32_t threads) {
   static const int initial = omp_get_max_threads();
   int previous = omp_get_max_threads();
   omp_set_num_threads(threads > 0 ? threads : initial);
+  lastSetThreads.store(threads > 0 ? threads : 0);
   return previous;
 }

@@ -17,6 +17,8 @@
 
 #include "nnc/Runtime/CPU/CPURuntime.h"
 
+#include "Threads.h"
+
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
@@ -42,6 +44,7 @@
 // oneDNN's CPU engine is built on OpenMP here (Debian's libdnnl: libgomp);
 // its thread count is OpenMP's.
 extern "C" int omp_get_max_threads(void);
+extern "C" void omp_set_num_threads(int);
 
 namespace {
 //===----------------------------------------------------------------------===//
@@ -118,8 +121,14 @@ thread_local PlannedWorkspace plannedWorkspace, currentWorkspace;
 /// padded input (the division must not round a negative numerator up to 0).
 int64_t outputSize(int64_t in, int64_t padBefore, int64_t padAfter,
                    int64_t window, int64_t dilation, int64_t stride) {
-  int64_t span = in + padBefore + padAfter - dilation * (window - 1) - 1;
-  return span < 0 ? -1 : span / stride + 1;
+  // Absurd values (a workspace query of a fuzzed call) must not overflow.
+  int64_t padded, reach, span;
+  if (__builtin_add_overflow(in, padBefore, &padded) ||
+      __builtin_add_overflow(padded, padAfter, &padded) ||
+      __builtin_mul_overflow(dilation, window - 1, &reach) ||
+      __builtin_sub_overflow(padded, reach, &span) || span < 1)
+    return -1;
+  return (span - 1) / stride + 1;
 }
 
 /// bf16 as the runtime's buffers hold it (uint16_t bit patterns): widening
@@ -447,14 +456,13 @@ public:
     if (planned.data && planned.bytes >= p.workspaceBytes)
       return p.run(stream, planned.data, data);
     if (p.workspaceBytes > workspaceBytes) {
-      // Aligned as the arena's buffers (and oneDNN's own allocations).
-      size_t bytes = roundUp64(p.workspaceBytes);
-      void *grown = std::aligned_alloc(64, bytes);
+      // (A multiple of 64, as build() sums them.)
+      void *grown = std::aligned_alloc(64, p.workspaceBytes);
       if (!grown)
         return dnnl_out_of_memory;
       std::free(workspace);
       workspace = static_cast<char *>(grown);
-      workspaceBytes = bytes;
+      workspaceBytes = p.workspaceBytes;
     }
     return p.run(stream, workspace, data);
   }
@@ -2424,13 +2432,21 @@ int64_t nncrt_workspace_bytes(const char *callee, const int64_t *scalars,
     WorkspaceQuery query;
     WorkspaceQuery *outer = std::exchange(workspaceQuery, &query);
     PlannedWorkspace planned = plannedWorkspace;
+    // Primitives are made for a thread count: the one the step will run
+    // with, which a compiler worker thread does not have of its own.
+    int threads = nnc::runtime::configuredThreads();
+    int ownThreads = omp_get_max_threads();
+    if (threads > 0)
+      omp_set_num_threads(threads);
     bool ok = true;
     try {
       QueryArguments args(scalars, numScalars, nullPointers);
       entry.call(args);
-    } catch (const QueryFailed &) {
+    } catch (...) { // QueryFailed, or no memory for the primitive
       ok = false;
     }
+    if (threads > 0)
+      omp_set_num_threads(ownThreads);
     workspaceQuery = outer;
     plannedWorkspace = planned; // the query was not the next call
     currentWorkspace = {};
@@ -2440,6 +2456,10 @@ int64_t nncrt_workspace_bytes(const char *callee, const int64_t *scalars,
 }
 
 void nncrt_use_workspace(void *workspace, int64_t bytes) {
-  plannedWorkspace = {static_cast<char *>(workspace),
-                      workspace && bytes > 0 ? size_t(bytes) : 0};
+  // oneDNN's buffers want 64-byte alignment: a workspace without it is not
+  // used (the arena's are aligned so).
+  bool usable = workspace && bytes > 0 &&
+                reinterpret_cast<uintptr_t>(workspace) % 64 == 0;
+  plannedWorkspace = {usable ? static_cast<char *>(workspace) : nullptr,
+                      usable ? size_t(bytes) : 0};
 }

@@ -55,3 +55,17 @@ func.func @planned_already(%x: tensor<2x32x8x8xf32>, %w: tensor<32x32x3x3xf32>) 
   %y:2 = nn.runtime_call "nncrt_conv2d_forward" ins(%x, %w : tensor<2x32x8x8xf32>, tensor<32x32x3x3xf32>) outs(%e1, %ws : tensor<2x32x8x8xf32>, tensor<64xi8>) {pointers = array<i64: 0, 1, -1, 2>, scalars = [2, 32, 8, 8, 32, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 : i32, 0.0 : f32], workspace = 3} -> tensor<2x32x8x8xf32>, tensor<64xi8>
   return %y#0 : tensor<2x32x8x8xf32>
 }
+
+// -----
+
+// Sizes no operand could have (N = 2^40 on 8-element buffers): the runtime
+// is not asked, and the call keeps no workspace, silently (the verifier of
+// the op nnc lowered from would have refused such a call).
+// CHECK-LABEL: func.func @absurd
+// CHECK-NOT: workspace
+// CHECK: return
+func.func @absurd(%x: tensor<8xf32>, %w: tensor<8xf32>) -> tensor<8xf32> {
+  %e1 = tensor.empty() : tensor<8xf32>
+  %y = nn.runtime_call "nncrt_conv2d_forward" ins(%x, %w : tensor<8xf32>, tensor<8xf32>) outs(%e1 : tensor<8xf32>) {pointers = array<i64: 0, 1, -1, 2>, scalars = [1099511627776, 32, 8, 8, 32, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 : i32, 0.0 : f32]} -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}

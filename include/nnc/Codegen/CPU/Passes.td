@@ -326,14 +326,15 @@ def PlanRuntimeWorkspaces : Pass<"nnc-plan-runtime-workspaces",
     as large as the largest call needs (12.9 MB for a ResNet-20 at batch
     128), which the memory plan and its report do not see.
 
-    The sizes are those of the compiling machine and the runtime's thread
-    count at compile time, as oneDNN chooses its kernels and splits its
-    reductions for both. A call whose primitive needs more where the step
-    runs uses the runtime's own workspace instead, with the same results.
-    The query creates the primitives the step's first call would, so it
-    costs compile time, not step time. A call the runtime cannot create
-    here keeps no workspace, with a warning; it reports the failure when it
-    runs.
+    The sizes are those of the compiling machine and of the thread count
+    last set with `nncrt_set_num_threads` (else OpenMP's default), as
+    oneDNN chooses its kernels and splits its reductions for both. A call
+    whose primitive needs more where the step runs uses the runtime's own
+    workspace instead, with the same results. The query creates (and the
+    compiling thread caches) the primitives the step will use: compile
+    time. It is not asked about a call whose sizes no operand could have.
+    A call the runtime cannot create here keeps no workspace, with a
+    warning; it reports the failure when it runs.
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
   let statistics = [

@@ -1328,6 +1328,10 @@ LogicalResult RuntimeCallOp::verify() {
     int64_t first = getInputs().size();
     if (*workspace < first || *workspace >= operands)
       return emitOpError("workspace ") << *workspace << " is not an output";
+    // Last, so that dropping it (nnc-plan-memory) renumbers no pointer.
+    if (*workspace != operands - 1)
+      return emitOpError("workspace ")
+             << *workspace << " is not the last output";
     if (llvm::is_contained(getPointers(), *workspace))
       return emitOpError("workspace ")
              << *workspace << " is also a pointer argument";

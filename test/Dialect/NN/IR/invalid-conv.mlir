@@ -307,3 +307,11 @@ func.func @runtime_call_workspace_type(%x: memref<4xf32>, %y: memref<4xf32>, %w:
   nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<4xf32>) outs(%y, %w : memref<4xf32>, memref<2x4xi8>) {pointers = array<i64: 0, 1>, scalars = [], workspace = 2}
   return
 }
+
+// -----
+
+func.func @runtime_call_workspace_not_last(%x: memref<4xf32>, %w: memref<64xi8>, %y: memref<4xf32>) {
+  // expected-error @+1 {{'nn.runtime_call' op workspace 1 is not the last output}}
+  nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<4xf32>) outs(%w, %y : memref<64xi8>, memref<4xf32>) {pointers = array<i64: 0, 2>, scalars = [], workspace = 1}
+  return
+}

@@ -1273,8 +1273,8 @@ def NN_RuntimeCallOp : NN_Op<"runtime_call", [AttrSizedOperandSegments,
     `outputs`; -1 is a null pointer), each other argument the next of
     `scalars`, which must have its exact type. `outputs` are written whole.
 
-    `workspace`, when present, is the index of an output that no pointer
-    names: a 1-D i8 buffer the call may use as scratch memory. The CPU
+    `workspace`, when present, is the index of the last output, which no
+    pointer names: a 1-D i8 buffer the call may use as scratch memory. The CPU
     target hands it to the runtime (`nncrt_use_workspace`) just before the
     call; nnc-plan-runtime-workspaces adds it where a oneDNN primitive
     needs one, so that the arena planner places it like any other buffer,
