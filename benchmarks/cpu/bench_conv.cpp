@@ -66,6 +66,31 @@ void ok(dnnl_status_t status, const char *what) {
   std::exit(1);
 }
 
+/// 64-byte aligned storage, as the arena's buffers and oneDNN's own
+/// memories are: malloc's 16-byte alignment splits every AVX-512 access
+/// across two cache lines, which costs a memory-bound call (convA) 10-25 %.
+template <typename T> struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <typename U> Aligned64(const Aligned64<U> &) {}
+  T *allocate(size_t n) {
+    size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+    if (void *p = std::aligned_alloc(64, bytes ? bytes : 64))
+      return static_cast<T *>(p);
+    std::fprintf(stderr, "bench-conv: out of memory\n");
+    std::exit(1);
+  }
+  void deallocate(T *p, size_t) { std::free(p); }
+  template <typename U> bool operator==(const Aligned64<U> &) const {
+    return true;
+  }
+  template <typename U> bool operator!=(const Aligned64<U> &) const {
+    return false;
+  }
+};
+using Floats = std::vector<float, Aligned64<float>>;
+using Bytes = std::vector<uint8_t, Aligned64<uint8_t>>;
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
@@ -79,10 +104,10 @@ template <typename F> double millisOf(F &&f) {
       .count();
 }
 
-std::vector<float> randomVector(size_t n, unsigned seed) {
+Floats randomVector(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
+  Floats v(n);
   for (float &x : v)
     x = dist(rng);
   return v;
@@ -164,9 +189,9 @@ const Row rows[] = {
 };
 
 /// [N, C, P] between NCHW and nChw16c.
-std::vector<float> reorder16(const std::vector<float> &v, int64_t N, int64_t C,
+Floats reorder16(const Floats &v, int64_t N, int64_t C,
                              int64_t P, bool toBlocked) {
-  std::vector<float> out(v.size());
+  Floats out(v.size());
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t p = 0; p < P; ++p) {
@@ -183,14 +208,14 @@ std::vector<float> reorder16(const std::vector<float> &v, int64_t N, int64_t C,
 /// A row's buffers in PyTorch's layouts, shared by both sides: the inputs
 /// random, the outputs written by each side in turn.
 struct Tensors {
-  std::vector<float> x, w, bias, dy, out;
+  Floats x, w, bias, dy, out;
   /// The same in the layouts of row.layouts, for the "nnc blk" side.
-  std::vector<float> bx, bdy, bout;
+  Floats bx, bdy, bout;
   /// A step's y, for each side.
-  std::vector<float> y, by;
+  Floats y, by;
   /// The index form's positions, for each side.
-  std::vector<uint8_t> at, bat;
-  bool outBlocked = false;
+  Bytes at, bat;
+  bool xBlocked = false, dyBlocked = false, outBlocked = false;
 
   explicit Tensors(const Row &r) {
     int64_t ch = r.isConv() ? r.K : r.C;
@@ -238,7 +263,7 @@ struct Tensors {
     bx = has(xBit) ? reorder16(x, r.N, r.C, r.H * r.W, true) : x;
     bdy = has(dyBit) ? reorder16(dy, r.N, ch, r.OH() * r.OW(), true) : dy;
     bout.resize(out.size());
-    outBlocked = has(outBit);
+    xBlocked = has(xBit), dyBlocked = has(dyBit), outBlocked = has(outBit);
     if (r.kind == Kind::PoolStep || r.isIndexed())
       y.resize(dy.size()), by.resize(dy.size());
     if (r.isIndexed())
@@ -255,7 +280,7 @@ struct Tensors {
   }
 
   /// bout in NCHW.
-  std::vector<float> blockedResult(const Row &r) const {
+  Floats blockedResult(const Row &r) const {
     if (!outBlocked)
       return bout;
     bool input = r.kind == Kind::ConvBackwardData ||
@@ -416,6 +441,12 @@ struct ArgSpec {
   int index;
   dnnl_memory_desc_t plain;
   const float *init; // null: the result
+  /// nnc blk's buffer for the same tensor, and whether it is in nChw16c
+  /// there: the direct primitive works in it where it chose that layout,
+  /// so that both sides touch the same memory (where buffers lie in
+  /// memory moved a memory-bound row by up to 15 % between runs).
+  float *shared = nullptr;
+  bool sharedBlocked = false;
 };
 
 /// A created primitive with its tensors in its chosen layouts and its own
@@ -446,8 +477,8 @@ struct Direct {
   }
 
   /// The result in the plain layout.
-  std::vector<float> read(dnnl_engine_t engine, dnnl_stream_t stream) {
-    std::vector<float> v(dnnl_memory_desc_get_size(&resultPlain) /
+  Floats read(dnnl_engine_t engine, dnnl_stream_t stream) {
+    Floats v(dnnl_memory_desc_get_size(&resultPlain) /
                          sizeof(float));
     dnnl_memory_t plain;
     ok(dnnl_memory_create(&plain, &resultPlain, engine, v.data()),
@@ -474,20 +505,31 @@ std::unique_ptr<Direct> buildDirect(dnnl_engine_t engine, dnnl_stream_t stream,
   for (const ArgSpec &s : specs) {
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, s.query,
                                                                  s.index);
+    dnnl_memory_desc_t sharedMd;
+    bool share = s.shared &&
+                 dnnl_memory_desc_init_by_tag(
+                     &sharedMd, s.plain.ndims, s.plain.dims,
+                     s.plain.data_type,
+                     s.sharedBlocked ? dnnl_nChw16c : dnnl_nchw) ==
+                     dnnl_success &&
+                 dnnl_memory_desc_equal(&sharedMd, md);
     dnnl_memory_t m;
-    ok(dnnl_memory_create(&m, md, engine, DNNL_MEMORY_ALLOCATE),
+    ok(dnnl_memory_create(&m, md, engine,
+                          share ? s.shared : DNNL_MEMORY_ALLOCATE),
        "creating a memory");
     d->owned.push_back(m);
     d->args.push_back({s.arg, m});
     bool activation = md->ndims == 4 && s.arg != DNNL_ARG_WEIGHTS &&
                       s.arg != DNNL_ARG_DIFF_WEIGHTS;
-    if (s.init) {
+    if (s.init && !share) {
       dnnl_memory_t plain;
       ok(dnnl_memory_create(&plain, &s.plain, engine,
                             const_cast<float *>(s.init)),
          "creating a memory");
       reorder(engine, stream, plain, m);
       dnnl_memory_destroy(plain);
+    }
+    if (s.init) {
       if (activation)
         in += (in.empty() ? "" : ",") + tagName(md);
     } else {
@@ -550,7 +592,7 @@ struct Candidate {
 /// empty candidate where oneDNN has no implementation for it. The direct
 /// algorithm, as nnc's (Winograd's changes the arithmetic).
 Candidate makeConv(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
-                   const Tensors &t, const Layout &layout) {
+                   Tensors &t, const Layout &layout) {
   dnnl_dims_t srcDims = {r.N, r.C, r.H, r.W},
               dstDims = {r.N, r.K, r.OH(), r.OW()},
               weightDims = {r.K, r.C, 3, 3}, biasDims = {r.K};
@@ -606,22 +648,25 @@ Candidate makeConv(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
   auto specs = [&]() -> std::vector<ArgSpec> {
     switch (r.kind) {
     case Kind::ConvForward:
-      return {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data()},
+      return {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data(),
+               t.bx.data(), t.xBlocked},
               {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, weightsPlain,
                t.w.data()},
               {DNNL_ARG_BIAS, dnnl_query_weights_md, 1, bias, t.bias.data()},
-              {DNNL_ARG_DST, dnnl_query_dst_md, 0, dstPlain, nullptr}};
+              {DNNL_ARG_DST, dnnl_query_dst_md, 0, dstPlain, nullptr,
+               t.bout.data(), t.outBlocked}};
     case Kind::ConvBackwardData:
       return {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dstPlain,
-               t.dy.data()},
+               t.dy.data(), t.bdy.data(), t.dyBlocked},
               {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, weightsPlain,
                t.w.data()},
               {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, srcPlain,
-               nullptr}};
+               nullptr, t.bout.data(), t.outBlocked}};
     default:
-      return {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data()},
+      return {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data(),
+               t.bx.data(), t.xBlocked},
               {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dstPlain,
-               t.dy.data()},
+               t.dy.data(), t.bdy.data(), t.dyBlocked},
               {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, 0,
                weightsPlain, nullptr}};
     }
@@ -633,7 +678,7 @@ Candidate makeConv(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
 /// max pooling's forward_training with its workspace, and its backward
 /// reading that workspace.
 Candidate makePool(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
-                   const Tensors &t, const Layout &layout) {
+                   Tensors &t, const Layout &layout) {
   dnnl_alg_kind_t alg = r.pool == NNCRT_POOL_MAX
                             ? dnnl_pooling_max
                             : dnnl_pooling_avg_include_padding;
@@ -685,8 +730,10 @@ Candidate makePool(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
   Candidate c;
   c.forward = buildDirect(
       engine, stream, fwdPd,
-      {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data()},
-       {DNNL_ARG_DST, dnnl_query_dst_md, 0, dstPlain, nullptr}},
+      {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data(), t.bx.data(),
+        t.xBlocked},
+       {DNNL_ARG_DST, dnnl_query_dst_md, 0, dstPlain, nullptr,
+        r.kind == Kind::PoolForward ? t.bout.data() : nullptr, t.outBlocked}},
       shared);
   if (workspace)
     c.forward->owned.push_back(workspace);
@@ -708,8 +755,10 @@ Candidate makePool(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
     return {};
   c.timed = buildDirect(
       engine, stream, pd,
-      {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dstPlain, t.dy.data()},
-       {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, srcPlain, nullptr}},
+      {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dstPlain, t.dy.data(),
+        t.bdy.data(), t.dyBlocked},
+       {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, srcPlain, nullptr,
+        t.bout.data(), t.outBlocked}},
       shared);
   c.step = r.kind == Kind::PoolStep || r.kind == Kind::PoolIndexStep;
   return c;
@@ -730,8 +779,8 @@ struct Result {
 
 /// The largest difference between the two results, relative to nnc's
 /// largest magnitude.
-double relativeError(const std::vector<float> &nnc,
-                     const std::vector<float> &direct) {
+double relativeError(const Floats &nnc,
+                     const Floats &direct) {
   double scale = 0, error = 0;
   for (size_t i = 0; i < nnc.size(); ++i) {
     scale = std::max(scale, (double)std::fabs(nnc[i]));
@@ -786,10 +835,13 @@ Result measure(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
   }
   Candidate &direct = best;
 
-  // Both sides alternate in blocks of calls, each first in every other
-  // round, so that machine noise hits both while each runs in its steady
-  // state (as in a loop of training steps), after a warm-up that also
-  // creates the runtime's cached primitive.
+  // The direct primitive and the layout-aware call (the one the compiled
+  // step makes, on the same buffers where their layouts agree) alternate
+  // call by call, each first in every other round, so that machine noise
+  // and the cache state one leaves the other hit both alike; the plain
+  // call, which reorders through the runtime's workspace, runs in blocks
+  // of its own between rounds. All after a warm-up that also creates the
+  // runtime's cached primitives.
   for (int i = 0; i < 5; ++i) {
     runNNC(r, t);
     runNNCBlocked(r, t);
@@ -797,26 +849,29 @@ Result measure(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
   }
   const int block = 10;
   std::vector<double> nncMs, directMs, blockedMs;
-  auto nncBlock = [&] {
+  for (int round = 0; round * block < reps; ++round) {
+    for (int i = 0; i < block; ++i) {
+      auto timeDirect = [&] {
+        directMs.push_back(millisOf([&] { direct.run(stream); }));
+      };
+      if (round % 2)
+        timeDirect();
+      blockedMs.push_back(millisOf([&] { runNNCBlocked(r, t); }));
+      if (!(round % 2))
+        timeDirect();
+    }
     for (int i = 0; i < block; ++i)
       nncMs.push_back(millisOf([&] { runNNC(r, t); }));
-    for (int i = 0; i < block; ++i)
-      blockedMs.push_back(millisOf([&] { runNNCBlocked(r, t); }));
-  };
-  auto directBlock = [&] {
-    for (int i = 0; i < block; ++i)
-      directMs.push_back(millisOf([&] { direct.run(stream); }));
-  };
-  for (int round = 0; round * block < reps; ++round) {
-    if (round % 2) {
-      nncBlock();
-      directBlock();
-    } else {
-      directBlock();
-      nncBlock();
-    }
   }
-  std::vector<float> blocked = t.blockedResult(r);
+  // Each side's result from a poisoned buffer: they may share it.
+  auto poison = [&] {
+    std::fill(t.bout.begin(), t.bout.end(), std::nanf(""));
+  };
+  poison();
+  runNNCBlocked(r, t);
+  Floats blocked = t.blockedResult(r);
+  poison();
+  direct.run(stream);
   Result res{&r,
              threads,
              median(nncMs),
@@ -846,6 +901,7 @@ int main(int argc, char **argv) {
   std::vector<int> threadCounts = {1, 2};
   int reps = 60;
   bool verbose = false;
+  const char *only = nullptr;
   for (int k = 1; k < argc; ++k) {
     if (!std::strncmp(argv[k], "--threads=", 10))
       threadCounts = parseList(argv[k] + 10);
@@ -853,9 +909,12 @@ int main(int argc, char **argv) {
       reps = std::atoi(argv[k] + 7);
     else if (!std::strcmp(argv[k], "--verbose"))
       verbose = true;
+    else if (!std::strncmp(argv[k], "--only=", 7))
+      only = argv[k] + 7;
     else {
       std::fprintf(stderr,
-                   "usage: bench-conv [--threads=1,2] [--reps=N] [--verbose]\n");
+                   "usage: bench-conv [--threads=1,2] [--reps=N] [--verbose] "
+                   "[--only=SUBSTRING]\n");
       return 1;
     }
   }
@@ -877,7 +936,9 @@ int main(int argc, char **argv) {
     // The runtime's thread count is OpenMP's, which oneDNN uses too.
     nncrt_set_num_threads(threads);
     for (const Row &r : rows)
-      results.push_back(measure(engine, stream, r, threads, reps, verbose));
+      // --only: the rows whose name contains it.
+      if (!only || std::strstr(r.name, only))
+        results.push_back(measure(engine, stream, r, threads, reps, verbose));
   }
 
   std::printf("\n%-22s %3s %9s %9s %9s %7s %7s  %-24s %s\n", "row", "thr",

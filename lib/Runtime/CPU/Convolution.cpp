@@ -452,6 +452,12 @@ public:
   /// the call's planned workspace if it is large enough, else in the
   /// thread's own.
   dnnl_status_t run(Primitive &p, const void *const *data) {
+    // A workspace query (nncrt_workspace_bytes) records the need and runs
+    // nothing.
+    if (workspaceQuery) {
+      workspaceQuery->bytes = std::max(workspaceQuery->bytes, p.workspaceBytes);
+      return dnnl_success;
+    }
     PlannedWorkspace planned = std::exchange(currentWorkspace, {});
     if (planned.data && planned.bytes >= p.workspaceBytes)
       return p.run(stream, planned.data, data);
@@ -873,10 +879,6 @@ void runConv(const char *function, const ConvGeometry &g, const ConvOptions &o,
       p);
   if (status != dnnl_success)
     failStatus(function, g, "creating the convolution", status);
-  if (workspaceQuery) {
-    workspaceQuery->bytes = std::max(workspaceQuery->bytes, p->workspaceBytes);
-    return;
-  }
   status = primitiveCache.run(*p, data);
   if (status != dnnl_success)
     failStatus(function, g, "the convolution", status);
@@ -971,10 +973,6 @@ void runAvgPool(const char *function, const PoolGeometry &g, int32_t kind,
       p);
   if (status != dnnl_success)
     failStatus(function, g, kind, "creating the pooling", status);
-  if (workspaceQuery) {
-    workspaceQuery->bytes = std::max(workspaceQuery->bytes, p->workspaceBytes);
-    return;
-  }
   const void *data[2] = {in, out};
   status = primitiveCache.run(*p, data);
   if (status != dnnl_success)
