@@ -77,6 +77,7 @@ def main():
           (torch.__version__, blas))
     tmp = tempfile.mkdtemp(prefix="nnc-bf16-bench-")
     rows = []
+    arenas = []
     for name, widths, batch, loss, lr, block, rounds in CASES:
         if args.quick:
             block, rounds = max(1, block // 3), 2
@@ -85,6 +86,11 @@ def main():
         n32 = bench.NNCStep(args.build, base, tmp, "f32-%d" % len(rows))
         n16 = bench.NNCStep(args.build, base + ["--precision=bf16"], tmp,
                             "bf16-%d" % len(rows))
+        # The user's option that trades memory for the backward's second
+        # conversion of each weight (docs/MixedPrecision.md).
+        n16k = bench.NNCStep(args.build, base + ["--precision=bf16",
+                                                 "--keep-cast-copies"], tmp,
+                             "bf16k-%d" % len(rows))
         n16()
         impl = n16.lib.nncrt_gemm_bf16_impl
         impl.restype = __import__("ctypes").c_char_p
@@ -95,33 +101,44 @@ def main():
                       "feasible budget %.1f MiB" % (
                           name, tag, c["store_all_peak_bytes"] / 2**20,
                           c["min_budget_bytes"] / 2**20))
+        arenas += [(name.split(",")[0], "bf16", n16),
+                   (name.split(",")[0], "bf16 keep", n16k)]
         t32 = bench.torch_mlp(widths, batch, loss, lr)
         t16 = bench.torch_mlp(widths, batch, loss, lr, autocast=True)
         for threads in (1, 2):
             best = None
             for tt, bt in bench.best_torch_threads(threads):
-                setn = lambda: (n32.threads(threads), n16.threads(threads))
+                setn = lambda: (n32.threads(threads), n16.threads(threads),
+                                n16k.threads(threads))
                 sett = lambda tt=tt, bt=bt: peer.set_peer_threads(tt, bt)
-                r = median_times([n32, n16, t32, t16],
-                                 [setn, setn, sett, sett], block, rounds)
+                r = median_times([n32, n16, t32, t16, n16k],
+                                 [setn, setn, sett, sett, setn], block, rounds)
                 if best is None or min(r[2], r[3]) < min(best[0][2],
                                                          best[0][3]):
                     best = (r, "%d+%d" % (tt, bt))
-            (a, b, c, d), split = best
-            rows.append((name, threads, a, b, c, d, split))
+            (a, b, c, d, k), split = best
+            rows.append((name, threads, a, b, c, d, k, split))
             print("  %-22s %d thr: nnc f32 %.2f, bf16 %.2f, torch f32 %.2f, "
-                  "autocast %.2f ms" % (name, threads, 1e3 * a, 1e3 * b,
-                                        1e3 * c, 1e3 * d), file=sys.stderr)
+                  "autocast %.2f, bf16 keep %.2f ms" % (
+                      name, threads, 1e3 * a, 1e3 * b, 1e3 * c, 1e3 * d,
+                      1e3 * k), file=sys.stderr)
         print("nnc bf16 GEMM implementation (%s): %s" %
               (name, impl().decode() or "?"))
     print()
-    print("%-22s %3s %10s %10s %10s %10s %9s %9s  %s" % (
+    print("%-22s %3s %10s %10s %10s %10s %9s %9s %10s %9s  %s" % (
         "step", "thr", "nnc f32", "nnc bf16", "torch f32", "autocast",
-        "bf16/f32", "vs autoc", "pytorch threads"))
-    for name, threads, a, b, c, d, split in rows:
-        print("%-22s %3d %7.2f ms %7.2f ms %7.2f ms %7.2f ms %8.2fx %8.2fx  %s"
+        "bf16/f32", "vs autoc", "bf16 keep", "keep/f32", "pytorch threads"))
+    for name, threads, a, b, c, d, k, split in rows:
+        print("%-22s %3d %7.2f ms %7.2f ms %7.2f ms %7.2f ms %8.2fx %8.2fx "
+              "%7.2f ms %8.2fx  %s"
               % (name, threads, 1e3 * a, 1e3 * b, 1e3 * c, 1e3 * d, a / b,
-                 d / b, split))
+                 d / b, 1e3 * k, a / k, split))
+    print("(bf16 keep: --keep-cast-copies, the backward reading the "
+          "forward's bf16 weight copies; arenas: %s)" % ", ".join(
+              "%s %s %.1f MB" % (n, tag, [e for e in s.report["entry_points"]
+                                          if e["role"] == "train_step"][0]
+                                 ["arena_bytes"] / 1e6)
+              for n, tag, s in arenas))
 
 
 if __name__ == "__main__":

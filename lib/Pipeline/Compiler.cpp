@@ -197,7 +197,8 @@ mlir::nnc::buildChainForModel(ModuleOp module,
       continue;
     FailureOr<StagePartition> partition =
         partitionIntoStages(fn, options.step.fusesUpdates(),
-                            options.step.lossScaling == LossScaling::Dynamic);
+                            options.step.lossScaling == LossScaling::Dynamic,
+                            options.step.keepCastCopies);
     if (failed(partition))
       return failure();
     return buildChain(fn, *partition);

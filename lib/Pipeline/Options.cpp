@@ -58,6 +58,11 @@ void StepOptions::bind(::nnc::OptionsBinder &b) {
         cl::desc("Element type of matmul operands and the activations "
                  "between them (bf16: f32 accumulation, master weights, "
                  "optimizer state and losses)"));
+  b.opt("keep-cast-copies", keepCastCopies,
+        cl::desc("With --precision=bf16 or fp16: the backward reads the "
+                 "forward's 16-bit copies of the weights and the batch "
+                 "instead of converting them again; the checkpoint plan "
+                 "keeps them as saved values (faster step, more memory)"));
   b.opt("loss-scaling", lossScaling,
         cl::desc("Scale the loss (dynamic: the step takes and returns "
                  "'loss_scale' and 'good_steps'; a step with an inf or NaN "
@@ -308,6 +313,7 @@ CheckpointOptions::toPlanCheckpointsOptions(const StepOptions &step) const {
   plan.allReduce = step.allReduce;
   plan.bucketBytes = step.bucketBytes;
   plan.lossScaling = step.lossScaling == LossScaling::Dynamic;
+  plan.keepCastCopies = step.keepCastCopies;
   return plan;
 }
 

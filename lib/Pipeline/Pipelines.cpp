@@ -39,7 +39,12 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   if (opts.step.precision != Precision::F32)
     pm.addPass(createMixedPrecision({opts.step.precision}));
   pm.addPass(createAutodiff(opts.step.toAutodiffOptions()));
-  if (opts.step.precision != Precision::F32)
+  // The backward converts each weight and the batch again where it reads
+  // them, unless the step keeps the forward's copies (keep-cast-copies:
+  // the plan then prices them as saved values).
+  const bool recast =
+      opts.step.precision != Precision::F32 && !opts.step.keepCastCopies;
+  if (recast)
     pm.addPass(createRecastForBackward());
   // Max pooling's backward from one-byte window positions the forward
   // saves: before the plan, so that it prices them rather than the
@@ -54,12 +59,13 @@ void mlir::nnc::buildNNGraphPipeline(OpPassManager &pm,
   pm.addPass(createPlanCheckpoints(plan));
   // The cost calibration's step times each stage's forward and backward in
   // place: the rematerializer tags what each backward action emits.
-  pm.addPass(createRematerialize(RematerializeOptions{opts.profileStages}));
+  pm.addPass(createRematerialize(
+      RematerializeOptions{opts.profileStages, plan.keepCastCopies}));
   if (opts.profileStages)
     pm.addPass(createProfileStages());
   // The rematerializer derives the backward afresh: convert again there too,
   // as the plan priced it.
-  if (opts.step.precision != Precision::F32)
+  if (recast)
     pm.addPass(createRecastForBackward());
   // Micro-batches: the planned forward and backward once per micro-batch,
   // gradients summed in the arena, the updates once (docs/MicroBatches.md).

@@ -126,6 +126,7 @@ def check(args, tag, widths, act, loss, batch, dropout, adam=False,
         ref.lib.nncrt_set_num_threads(0)
         print("%s: 1, 2 and 3 threads bitwise identical" % tag)
     print("%s: %d plans bitwise identical to store-all" % (tag, len(plans)))
+    return expected
 
 
 def check_onnx(args, tag, path):

@@ -78,10 +78,10 @@ def mlp_flags(widths, act, loss, batch, dropout=0.0):
             "--loss", loss, "--batch", str(batch), "--dropout", str(dropout)]
 
 
-def cases(args):
+def cases(args, networks=NETWORKS):
     """(label, flags, slack, dp budgets as fractions of [min, store-all],
     the arena's largest ratio to max-live)."""
-    for widths, act, loss, batch, dropout in NETWORKS:
+    for widths, act, loss, batch, dropout in networks:
         for lr in ("0", "0.1"):
             # The bias-gradient slack of a fused training step (see above).
             slack = 4 * max(widths[1:]) if lr != "0" else 0
@@ -112,14 +112,20 @@ def cases(args):
            [0.2], ARENA_OVER_LIVE)
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nnc-compile", required=True)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
+    return args
+
+
+def check(args, all_cases, flags=()):
+    """Every strategy of every case, compiled with `flags` too."""
     count, worst = 0, 0.0
-    for label, base, slack, fractions, packing in cases(args):
+    for label, base, slack, fractions, packing in all_cases:
+        base = base + list(flags)
         ref = compile_report(args, base)
         lo = ref["checkpoint"]["min_budget_bytes"]
         hi = ref["checkpoint"]["store_all_peak_bytes"]
@@ -156,6 +162,11 @@ def main():
                 sys.exit(1)
     print("%d plans: predicted peak and arena agree within 2%% (worst %.2f%%)"
           % (count, 100 * worst))
+
+
+def main():
+    args = parse_args()
+    check(args, cases(args))
 
 
 if __name__ == "__main__":

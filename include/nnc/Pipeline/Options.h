@@ -65,6 +65,12 @@ struct StepOptions {
   /// What the contractions read and the activations between them are
   /// stored in (nnc-mixed-precision).
   Precision precision = Precision::F32;
+  /// With a 16-bit precision: the backward reads the forward's 16-bit
+  /// copies of the weights and of the batch instead of converting them
+  /// again (nnc-recast-for-backward does not run), and the checkpoint plan
+  /// prices them as saved values of the stage that makes them. Faster
+  /// (no second conversion), more memory (docs/MixedPrecision.md).
+  bool keepCastCopies = false;
   /// Dynamic loss scaling (nnc-loss-scaling): the step takes and returns
   /// the scale and the count of finite steps, and skips its updates when a
   /// gradient is not finite. Any precision (f32 and bf16 test it on the

@@ -129,7 +129,8 @@ int64_t SequenceLiveness::peak(ArrayRef<Operation *> ops) const {
 
 FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
                                                          bool fusedUpdates,
-                                                         bool lossScaling) {
+                                                         bool lossScaling,
+                                                         bool keepCastCopies) {
   // This may run on any IR (the pass alone): the sizes and FLOPs formed
   // below come only from shapes within nnc's limits. The derived step has
   // a few times the model's ops.
@@ -321,8 +322,9 @@ FailureOr<StagePartition> mlir::nnc::partitionIntoStages(func::FuncOp fn,
           continue;
         // A bf16 copy of a weight or of the batch is made again where the
         // backward reads it (nnc-recast-for-backward): backward scratch,
-        // not a saved value.
-        if (isArgumentCopy(v.getDefiningOp())) {
+        // not a saved value. Unless the step keeps its cast copies: then
+        // it is one of its stage's saved values like any other.
+        if (!keepCastCopies && isArgumentCopy(v.getDefiningOp())) {
           recast.insert(v);
           continue;
         }

@@ -114,7 +114,7 @@ struct PlanCheckpointsPass
 
   LogicalResult plan(func::FuncOp fn, std::optional<uint64_t> budgetBytes) {
     FailureOr<StagePartition> partition =
-        partitionIntoStages(fn, fusedUpdates, lossScaling);
+        partitionIntoStages(fn, fusedUpdates, lossScaling, keepCastCopies);
     if (failed(partition))
       return failure();
     const planner::Chain flopChain = buildChain(fn, *partition);

@@ -32,7 +32,8 @@ int64_t stageOf(Operation *op) {
   return attr ? attr.getInt() : 0;
 }
 
-LogicalResult rematerialize(func::FuncOp fn, bool tagBackward) {
+LogicalResult rematerialize(func::FuncOp fn, bool tagBackward,
+                            bool keepCastCopies) {
   auto plan =
       fn->getAttrOfType<CheckpointPlanAttr>(NNDialect::getCheckpointAttrName());
   if (!plan)
@@ -278,8 +279,10 @@ LogicalResult rematerialize(func::FuncOp fn, bool tagBackward) {
             continue;
           for (Value v : nop->getOperands()) {
             // A bf16 copy of an argument is made again where it is read
-            // (nnc-recast-for-backward), not a saved value.
-            if (origOf.count(v) && !isArgumentCopy(v.getDefiningOp()))
+            // (nnc-recast-for-backward), not a saved value; unless the plan
+            // keeps cast copies, when it is one like any other.
+            if (origOf.count(v) &&
+                (keepCastCopies || !isArgumentCopy(v.getDefiningOp())))
               return fn.emitError()
                      << "checkpoint schedule runs B " << i + 1
                      << " without a preceding F_all " << i + 1
@@ -361,7 +364,7 @@ struct RematerializePass
   void runOnOperation() override {
     for (auto fn : getOperation().getOps<func::FuncOp>())
       if (fn->hasAttr(NNDialect::getCheckpointAttrName()) &&
-          failed(rematerialize(fn, tagBackward)))
+          failed(rematerialize(fn, tagBackward, keepCastCopies)))
         return signalPassFailure();
   }
 };

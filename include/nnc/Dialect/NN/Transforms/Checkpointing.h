@@ -57,9 +57,12 @@ struct StagePartition {
 /// matmul then holds no gradient buffer in the backward. `lossScaling` says
 /// nnc-loss-scaling will run: every parameter gradient and its update's
 /// results then stay alive until the step's one all-finite check.
+/// `keepCastCopies` says nnc-recast-for-backward will not run: an argument
+/// copy a backward reads is then a saved value of the stage that makes it.
 FailureOr<StagePartition> partitionIntoStages(func::FuncOp gradFn,
                                               bool fusedUpdates,
-                                              bool lossScaling = false);
+                                              bool lossScaling = false,
+                                              bool keepCastCopies = false);
 
 /// The planner's problem for `partition`: costs are FLOPs, sizes bytes.
 ::nnc::planner::Chain buildChain(func::FuncOp gradFn,
@@ -67,7 +70,8 @@ FailureOr<StagePartition> partitionIntoStages(func::FuncOp gradFn,
 
 /// Whether `op` converts a function argument (a weight's or the batch's
 /// bf16 copy, from nnc-mixed-precision): nnc-recast-for-backward makes it
-/// again where the backward reads it, so the plan never keeps it.
+/// again where the backward reads it, so the plan never keeps it (unless
+/// the step keeps its cast copies: keep-cast-copies).
 bool isArgumentCopy(Operation *op);
 
 /// A planner schedule in the IR's vocabulary, and back.

@@ -193,6 +193,10 @@ def PlanCheckpoints : Pass<"nnc-plan-checkpoints", "::mlir::ModuleOp"> {
            "nnc-loss-scaling will run: every parameter gradient and its "
            "update's results stay alive from the stage's backward to the "
            "step's one all-finite check, and the chain counts them">,
+    Option<"keepCastCopies", "keep-cast-copies", "bool", /*default=*/"false",
+           "nnc-recast-for-backward will not run: a 16-bit copy of a "
+           "weight or of the batch that a backward reads is a saved value "
+           "of the stage that makes it, not backward scratch">,
   ];
 }
 
@@ -477,6 +481,10 @@ def Rematerialize : Pass<"nnc-rematerialize", "::mlir::ModuleOp"> {
     Option<"tagBackward", "tag-backward", "bool", /*default=*/"false",
            "Mark the ops of each backward action (its updates included) "
            "with nn.backward_stage, for nnc-profile-stages">,
+    Option<"keepCastCopies", "keep-cast-copies", "bool", /*default=*/"false",
+           "The plan keeps 16-bit argument copies (nnc-plan-checkpoints' "
+           "keep-cast-copies): a backward without an F_all of its stage "
+           "may not read one either">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::nnc::NNDialect"];
