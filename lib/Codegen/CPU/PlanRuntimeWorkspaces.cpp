@@ -41,38 +41,36 @@ getWorkspaceQueryArgs(RuntimeCallOp call, const RuntimeFunctionInfo &info) {
   for (Type t : call->getOperandTypes())
     if (auto shaped = dyn_cast<ShapedType>(t); shaped && shaped.hasStaticShape())
       bound = std::max(bound, shaped.getNumElements());
+  std::optional<RuntimeCallMismatch> mismatch;
+  SmallVector<RuntimeCallArgument> args = matchRuntimeCallArguments(
+      info, call.getPointers(), call.getScalars().getValue(), mismatch);
+  if (mismatch)
+    return std::nullopt;
   WorkspaceQueryArgs q;
-  ArrayRef<int64_t> pointers = call.getPointers();
-  ArrayRef<Attribute> scalars = call.getScalars().getValue();
-  size_t nextPointer = 0, nextScalar = 0;
-  for (ABIType t : info.args) {
-    if (t == ABIType::Ptr) {
-      if (nextPointer == pointers.size() || nextPointer == 64)
+  int64_t pointer = 0;
+  for (const RuntimeCallArgument &a : args) {
+    if (a.type == ABIType::Ptr) {
+      if (pointer == 64)
         return std::nullopt;
-      if (pointers[nextPointer] < 0)
-        q.nullPointers |= uint64_t(1) << nextPointer;
-      ++nextPointer;
+      if (a.operand < 0)
+        q.nullPointers |= uint64_t(1) << pointer;
+      ++pointer;
       continue;
     }
-    if (nextScalar == scalars.size())
-      return std::nullopt;
-    Attribute a = scalars[nextScalar++];
-    if (auto i = dyn_cast<IntegerAttr>(a);
-        i && i.getType().isInteger(t == ABIType::I32 ? 32 : 64) &&
-        t != ABIType::F32) {
+    if (auto i = dyn_cast<IntegerAttr>(a.scalar);
+        i && i.getType().isInteger(a.type == ABIType::I32 ? 32 : 64) &&
+        a.type != ABIType::F32) {
       int64_t v = i.getValue().getSExtValue();
       if (v < -bound || v > bound)
         return std::nullopt;
       q.scalars.push_back(v);
-    } else if (auto f = dyn_cast<FloatAttr>(a);
-               f && t == ABIType::F32 && f.getType().isF32()) {
+    } else if (auto f = dyn_cast<FloatAttr>(a.scalar);
+               f && a.type == ABIType::F32 && f.getType().isF32()) {
       q.scalars.push_back(f.getValue().bitcastToAPInt().getZExtValue());
     } else {
       return std::nullopt;
     }
   }
-  if (nextPointer != pointers.size() || nextScalar != scalars.size())
-    return std::nullopt;
   return q;
 }
 

@@ -32,43 +32,43 @@ static FailureOr<SmallVector<Value>>
 buildArguments(OpBuilder &b, RuntimeCallOp call,
                const RuntimeFunctionInfo &info) {
   Location loc = call.getLoc();
-  MLIRContext *ctx = b.getContext();
-  Type ptr = LLVM::LLVMPointerType::get(ctx);
-  ArrayRef<int64_t> pointers = call.getPointers();
-  ArrayRef<Attribute> scalars = call.getScalars().getValue();
-  size_t nextPointer = 0, nextScalar = 0;
+  Type ptr = LLVM::LLVMPointerType::get(b.getContext());
+  std::optional<RuntimeCallMismatch> mismatch;
+  SmallVector<RuntimeCallArgument> matched = matchRuntimeCallArguments(
+      info, call.getPointers(), call.getScalars().getValue(), mismatch);
+  if (mismatch == RuntimeCallMismatch::TooFewPointers)
+    return call.emitOpError() << "has too few pointers for '" << info.name
+                              << "'";
+  if (mismatch == RuntimeCallMismatch::TooFewScalars)
+    return call.emitOpError() << "has too few scalars for '" << info.name
+                              << "'";
+  if (mismatch)
+    return call.emitOpError() << "has more pointers or scalars than '"
+                              << info.name << "' takes";
   SmallVector<Value> args;
-  for (ABIType t : info.args) {
-    if (t == ABIType::Ptr) {
-      if (nextPointer == pointers.size())
-        return call.emitOpError() << "has too few pointers for '" << info.name
-                                  << "'";
-      int64_t index = pointers[nextPointer++];
-      args.push_back(index < 0
+  int64_t scalarIndex = 0;
+  for (const RuntimeCallArgument &a : matched) {
+    if (a.type == ABIType::Ptr) {
+      args.push_back(a.operand < 0
                          ? b.create<LLVM::ZeroOp>(loc, ptr).getResult()
                          : b.create<LLVM::IntToPtrOp>(
                                loc, ptr,
                                createBufferAddress(
-                                   b, loc, call->getOperand(index)))
+                                   b, loc, call->getOperand(a.operand)))
                                .getResult());
       continue;
     }
-    if (nextScalar == scalars.size())
-      return call.emitOpError() << "has too few scalars for '" << info.name
-                                << "'";
-    auto attr = cast<TypedAttr>(scalars[nextScalar++]);
-    Type expected = t == ABIType::F32   ? Type(b.getF32Type())
-                    : t == ABIType::I32 ? Type(b.getI32Type())
-                                        : Type(b.getI64Type());
+    auto attr = cast<TypedAttr>(a.scalar);
+    Type expected = a.type == ABIType::F32   ? Type(b.getF32Type())
+                    : a.type == ABIType::I32 ? Type(b.getI32Type())
+                                             : Type(b.getI64Type());
     if (attr.getType() != expected)
       return call.emitOpError()
-             << "scalar #" << nextScalar - 1 << " of '" << info.name
+             << "scalar #" << scalarIndex << " of '" << info.name
              << "' must be " << expected << ", got " << attr;
+    ++scalarIndex;
     args.push_back(b.create<arith::ConstantOp>(loc, attr));
   }
-  if (nextPointer != pointers.size() || nextScalar != scalars.size())
-    return call.emitOpError() << "has more pointers or scalars than '"
-                              << info.name << "' takes";
   return args;
 }
 

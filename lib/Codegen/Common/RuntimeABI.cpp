@@ -185,6 +185,34 @@ const RuntimeFunctionInfo *mlir::nnc::lookupRuntimeFunction(StringRef symbol) {
   return nullptr;
 }
 
+SmallVector<RuntimeCallArgument> mlir::nnc::matchRuntimeCallArguments(
+    const RuntimeFunctionInfo &info, ArrayRef<int64_t> pointers,
+    ArrayRef<Attribute> scalars, std::optional<RuntimeCallMismatch> &mismatch) {
+  mismatch.reset();
+  SmallVector<RuntimeCallArgument> args;
+  size_t nextPointer = 0, nextScalar = 0;
+  for (ABIType t : info.args) {
+    if (t == ABIType::Ptr) {
+      if (nextPointer == pointers.size()) {
+        mismatch = RuntimeCallMismatch::TooFewPointers;
+        return {};
+      }
+      args.push_back({t, pointers[nextPointer++], Attribute()});
+      continue;
+    }
+    if (nextScalar == scalars.size()) {
+      mismatch = RuntimeCallMismatch::TooFewScalars;
+      return {};
+    }
+    args.push_back({t, -1, scalars[nextScalar++]});
+  }
+  if (nextPointer != pointers.size() || nextScalar != scalars.size()) {
+    mismatch = RuntimeCallMismatch::TooMany;
+    return {};
+  }
+  return args;
+}
+
 static Type toType(MLIRContext *ctx, ABIType t) {
   switch (t) {
   case ABIType::Void:

@@ -96,6 +96,28 @@ llvm::ArrayRef<RuntimeFunctionInfo> getRuntimeFunctions();
 /// The row named `symbol`, if it is a run-time function.
 const RuntimeFunctionInfo *lookupRuntimeFunction(llvm::StringRef symbol);
 
+/// One argument of a run-time call, in the callee's order: a pointer
+/// (`operand`, the call's operand number, or -1 for a null pointer) or a
+/// scalar (`scalar`, the attribute the call carries).
+struct RuntimeCallArgument {
+  ABIType type;
+  int64_t operand = -1;
+  Attribute scalar;
+};
+
+/// How a call's pointers and scalars fail to fill a row's arguments.
+enum class RuntimeCallMismatch { TooFewPointers, TooFewScalars, TooMany };
+
+/// The arguments of a call of `info` with `pointers` (operand numbers, -1
+/// for null) and `scalars`, in `info.args`' order, or how they do not
+/// fit. The scalars' types are the caller's to check: the lowering
+/// requires the ABI's, a query may accept what it can pass.
+llvm::SmallVector<RuntimeCallArgument>
+matchRuntimeCallArguments(const RuntimeFunctionInfo &info,
+                          llvm::ArrayRef<int64_t> pointers,
+                          llvm::ArrayRef<Attribute> scalars,
+                          std::optional<RuntimeCallMismatch> &mismatch);
+
 /// `fn`'s signature as a func.func type and as an LLVM function type.
 FunctionType getRuntimeFunctionType(MLIRContext *ctx, RuntimeFunction fn);
 LLVM::LLVMFunctionType getRuntimeLLVMFunctionType(MLIRContext *ctx,
