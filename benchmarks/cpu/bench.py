@@ -357,6 +357,19 @@ def measured_steps(plans, quick):
     return [statistics.median(times[p[1]]) for p in plans]
 
 
+def median_calibration(cals):
+    """Each number of several calibration reports (lists element by
+    element) as the median over them."""
+    out = dict(cals[0])
+    for k, v in cals[0].items():
+        if isinstance(v, list):
+            out[k] = [statistics.median(c[k][i] for c in cals)
+                      for i in range(len(v))]
+        elif isinstance(v, (int, float)):
+            out[k] = statistics.median(c[k] for c in cals)
+    return out
+
+
 def calibrated(cal):
     """The flags that plan with a --cost-model=measured report's
     calibration: each stage's first forward and recomputation, each
@@ -384,11 +397,17 @@ def prediction_rows(args, tmp, name, model, extra_plans, predictions):
     predicted and measured step to `predictions`."""
     comp = os.path.join(args.build, "bin", "nnc-compile")
     lib = os.path.join(tmp, "cal%d.so" % len(predictions))
-    r = subprocess.run([comp, "-o", lib, "--report=json",
-                        "--cost-model=measured", "--num-threads=1"] + model,
-                       check=True, capture_output=True, text=True)
-    rep = json.loads(r.stdout)
-    rt = calibrated(rep["calibration"])
+    # Three calibrations in three processes, each number their median: one
+    # process's calibration moved a whole network's predictions by up to
+    # 10 % from the next one's on these VMs.
+    cals = []
+    for _ in range(1 if args.quick else 3):
+        r = subprocess.run([comp, "-o", lib, "--report=json",
+                            "--cost-model=measured", "--num-threads=1"] +
+                           model, check=True, capture_output=True, text=True)
+        rep = json.loads(r.stdout)
+        cals.append(rep["calibration"])
+    rt = calibrated(median_calibration(cals))
     lo = rep["checkpoint"]["min_budget_bytes"]
     hi = rep["checkpoint"]["store_all_peak_bytes"]
     plans = []
