@@ -431,7 +431,8 @@ def prediction_rows(args, tmp, name, model, extra_plans, predictions):
         plans.append((" ".join(plan), lib2, rpath,
                       rep2["checkpoint"]["predicted_step_seconds"]))
     for plan, t in zip(plans, measured_steps(plans, args.quick)):
-        predictions.append(("%s %s" % (name, plan[0]), plan[3], t))
+        predictions.append(("%s %s" % (name, plan[0]), plan[3], t, name,
+                            plan[0] == "--strategy=store-all"))
         print("  %s %s: predicted %.4f s, measured %.4f s" % (
             name, plan[0], plan[3], t), file=sys.stderr)
 
@@ -606,9 +607,8 @@ def main():
                                         "predicted s", "measured s", "error",
                                         "rel. error"))
     base = {}
-    for name, pred, meas in predictions:
-        network = name.split(" --")[0]
-        if name.endswith("--strategy=store-all"):
+    for name, pred, meas, network, store_all in predictions:
+        if store_all:
             base[network] = (pred, meas)
         rel = ""
         if network in base:

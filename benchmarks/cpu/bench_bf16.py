@@ -6,14 +6,16 @@ against PyTorch's autocast, side by side in one run.
 
 Rows, at 1 and 2 threads: the deep MLP step (32 layers of 1024, batch 256,
 MSE, SGD) and the 784-100-10 step (batch 128, cross-entropy, SGD), each as
-nnc f32, nnc bf16, PyTorch f32 and PyTorch under
-torch.autocast("cpu", dtype=torch.bfloat16). Medians of blocks of steps,
-the systems alternating in one process so machine noise hits all four.
+nnc f32, nnc bf16, nnc bf16 with --keep-cast-copies, PyTorch f32 and
+PyTorch under torch.autocast("cpu", dtype=torch.bfloat16). Medians of
+blocks of steps, the systems alternating in one process so machine noise
+hits all five.
 
 The peer runs at its best: its BLAS is printed and checked
 (benchmarks/common/peer.py), it is tried at (threads, BLAS threads) =
-(1, n) and (n, n) and the faster is quoted, and its bf16 products must run
-on oneDNN (torch.backends.mkldnn), or the run is refused. nnc prints the
+(1, n) and (n, n) and each PyTorch system's faster is quoted, and its
+bf16 products must run on oneDNN (torch.backends.mkldnn), or the run is
+refused. nnc prints the
 oneDNN implementation its bf16 GEMM runs (the ISA: AMX or AVX-512 BF16).
 The planner's minimum feasible budget and store-all peak of the deep MLP
 are printed for both precisions.

@@ -13,14 +13,17 @@
 /// layout of convLayouts or poolLayouts is tried (format_any, where oneDNN
 /// picks its blocked layouts, and plain ones), the data is already in the
 /// chosen layouts (no reorders timed) and the fastest is kept. Prints
-/// milliseconds per call (medians of N calls; the sides alternate in
-/// blocks of 10 so machine noise hits all), the layout and implementation
-/// oneDNN picked and direct / nnc: 0.90 or more is the target
-/// (docs/Performance.md). A third side, "nnc blk", calls the layout-aware
-/// entry points (nncrt_*_layout) with the operands nnc-block-conv-layouts
-/// keeps in nChw16c in the compiled CNN step (the row's `layouts`), its
-/// result checked against the plain call's bit for bit. The "fwd+bwd"
-/// rows time a max pooling's forward and backward together: oneDNN's
+/// milliseconds per call (medians of N calls), the layout and
+/// implementation oneDNN picked and direct / nnc: 0.90 or more is the
+/// target (docs/Performance.md). A third side, "nnc blk", calls the
+/// layout-aware entry points (nncrt_*_layout) with the operands
+/// nnc-block-conv-layouts keeps in nChw16c in the compiled CNN step (the
+/// row's `layouts`), its result checked against the plain call's bit for
+/// bit. The direct primitive works in nnc blk's buffers wherever it chose
+/// the same layout, and the two alternate call by call so that machine
+/// noise and cache state hit both alike; the plain call runs in blocks of
+/// 10 between rounds. Every buffer is 64-byte aligned, as the arena's. The
+/// "fwd+bwd" rows time a max pooling's forward and backward together: oneDNN's
 /// backward reads a workspace its forward_training wrote (the "fwd" rows
 /// time that forward too), nnc's reads x again, so the pair is the fair
 /// comparison of the layer. The "idx" rows are the index form a compiled
@@ -28,12 +31,13 @@
 /// positions that its backward reads instead of x
 /// (nncrt_maxpool2d_*_indices*), against the same oneDNN primitives.
 ///
-///   bench-conv [--threads=1,2] [--reps=N] [--verbose]
+///   bench-conv [--threads=1,2] [--reps=N] [--verbose] [--only=SUBSTRING]
 ///
 /// N (60; at least 40) is rounded up to a multiple of 20. --verbose also
 /// prints every layout tried with its time, and each row's largest
 /// difference between the sides' results; a difference over 1e-4 of the
-/// result's magnitude fails the run.
+/// result's magnitude (or an element one side left unwritten) fails the
+/// run. --only runs the rows whose name contains SUBSTRING.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -189,8 +193,8 @@ const Row rows[] = {
 };
 
 /// [N, C, P] between NCHW and nChw16c.
-Floats reorder16(const Floats &v, int64_t N, int64_t C,
-                             int64_t P, bool toBlocked) {
+Floats reorder16(const Floats &v, int64_t N, int64_t C, int64_t P,
+                 bool toBlocked) {
   Floats out(v.size());
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
@@ -204,6 +208,13 @@ Floats reorder16(const Floats &v, int64_t N, int64_t C,
       }
   return out;
 }
+
+/// One of nnc blk's buffers, as a direct primitive may share it.
+struct SharedBuffer {
+  float *data = nullptr;
+  bool blocked = false; // nChw16c, else NCHW
+  size_t bytes = 0;
+};
 
 /// A row's buffers in PyTorch's layouts, shared by both sides: the inputs
 /// random, the outputs written by each side in turn.
@@ -279,6 +290,12 @@ struct Tensors {
     }
   }
 
+  SharedBuffer sharedX() { return {bx.data(), xBlocked, bx.size() * 4}; }
+  SharedBuffer sharedDy() { return {bdy.data(), dyBlocked, bdy.size() * 4}; }
+  SharedBuffer sharedOut() {
+    return {bout.data(), outBlocked, bout.size() * 4};
+  }
+
   /// bout in NCHW.
   Floats blockedResult(const Row &r) const {
     if (!outBlocked)
@@ -304,17 +321,16 @@ void runNNC(const Row &r, Tensors &t) {
                                       r.N, r.C, r.H, r.W, r.K, 3, 3, r.OH(),
                                       r.OW(), 1, 1, 1, 1, 1, 1, 1, 1, 1);
   case Kind::ConvBackwardWeights:
-    return nncrt_conv2d_backward_weights(
-        t.x.data(), t.dy.data(), t.out.data(), r.N, r.C, r.H, r.W, r.K, 3, 3,
-        r.OH(), r.OW(), 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    return nncrt_conv2d_backward_weights(t.x.data(), t.dy.data(), t.out.data(),
+                                         r.N, r.C, r.H, r.W, r.K, 3, 3, r.OH(),
+                                         r.OW(), 1, 1, 1, 1, 1, 1, 1, 1, 1);
   case Kind::PoolForward:
-    return nncrt_pool2d_forward(t.x.data(), t.out.data(), r.pool, r.N, r.C,
-                                r.H, r.W, r.OH(), r.OW(), 2, 2, 2, 2, 0, 0, 0,
-                                0);
+    return nncrt_pool2d_forward(t.x.data(), t.out.data(), r.pool, r.N, r.C, r.H,
+                                r.W, r.OH(), r.OW(), 2, 2, 2, 2, 0, 0, 0, 0);
   case Kind::PoolBackward:
     return nncrt_pool2d_backward(t.x.data(), t.dy.data(), t.out.data(), r.pool,
-                                 r.N, r.C, r.H, r.W, r.OH(), r.OW(), 2, 2, 2,
-                                 2, 0, 0, 0, 0);
+                                 r.N, r.C, r.H, r.W, r.OH(), r.OW(), 2, 2, 2, 2,
+                                 0, 0, 0, 0);
   case Kind::PoolStep:
     nncrt_pool2d_forward(t.x.data(), t.y.data(), r.pool, r.N, r.C, r.H, r.W,
                          r.OH(), r.OW(), 2, 2, 2, 2, 0, 0, 0, 0);
@@ -393,9 +409,8 @@ struct Layout {
   dnnl_format_tag_t tag;
 };
 
-const Layout convLayouts[] = {{"any", dnnl_format_tag_any},
-                              {"nchw", dnnl_nchw},
-                              {"nhwc", dnnl_nhwc}};
+const Layout convLayouts[] = {
+    {"any", dnnl_format_tag_any}, {"nchw", dnnl_nchw}, {"nhwc", dnnl_nhwc}};
 const Layout poolLayouts[] = {{"nchw", dnnl_nchw},
                               {"nhwc", dnnl_nhwc},
                               {"nChw16c", dnnl_nChw16c},
@@ -441,12 +456,11 @@ struct ArgSpec {
   int index;
   dnnl_memory_desc_t plain;
   const float *init; // null: the result
-  /// nnc blk's buffer for the same tensor, and whether it is in nChw16c
-  /// there: the direct primitive works in it where it chose that layout,
-  /// so that both sides touch the same memory (where buffers lie in
+  /// nnc blk's buffer for the same tensor: the direct primitive works in
+  /// it where it chose that layout and it is large enough (nChw16c pads
+  /// C), so that both sides touch the same memory (where buffers lie in
   /// memory moved a memory-bound row by up to 15 % between runs).
-  float *shared = nullptr;
-  bool sharedBlocked = false;
+  SharedBuffer shared = {};
 };
 
 /// A created primitive with its tensors in its chosen layouts and its own
@@ -470,16 +484,14 @@ struct Direct {
   }
 
   void run(dnnl_stream_t stream) {
-    ok(dnnl_primitive_execute(primitive, stream, (int)args.size(),
-                              args.data()),
+    ok(dnnl_primitive_execute(primitive, stream, (int)args.size(), args.data()),
        "executing the direct primitive");
     ok(dnnl_stream_wait(stream), "executing the direct primitive");
   }
 
   /// The result in the plain layout.
   Floats read(dnnl_engine_t engine, dnnl_stream_t stream) {
-    Floats v(dnnl_memory_desc_get_size(&resultPlain) /
-                         sizeof(float));
+    Floats v(dnnl_memory_desc_get_size(&resultPlain) / sizeof(float));
     dnnl_memory_t plain;
     ok(dnnl_memory_create(&plain, &resultPlain, engine, v.data()),
        "creating a memory");
@@ -503,19 +515,19 @@ std::unique_ptr<Direct> buildDirect(dnnl_engine_t engine, dnnl_stream_t stream,
   ok(dnnl_primitive_create(&d->primitive, pd), "creating the primitive");
   std::string in, out;
   for (const ArgSpec &s : specs) {
-    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, s.query,
-                                                                 s.index);
+    const dnnl_memory_desc_t *md =
+        dnnl_primitive_desc_query_md(pd, s.query, s.index);
     dnnl_memory_desc_t sharedMd;
-    bool share = s.shared &&
-                 dnnl_memory_desc_init_by_tag(
-                     &sharedMd, s.plain.ndims, s.plain.dims,
-                     s.plain.data_type,
-                     s.sharedBlocked ? dnnl_nChw16c : dnnl_nchw) ==
-                     dnnl_success &&
-                 dnnl_memory_desc_equal(&sharedMd, md);
+    bool share =
+        s.shared.data &&
+        dnnl_memory_desc_init_by_tag(
+            &sharedMd, s.plain.ndims, s.plain.dims, s.plain.data_type,
+            s.shared.blocked ? dnnl_nChw16c : dnnl_nchw) == dnnl_success &&
+        dnnl_memory_desc_equal(&sharedMd, md) &&
+        dnnl_memory_desc_get_size(md) <= s.shared.bytes;
     dnnl_memory_t m;
     ok(dnnl_memory_create(&m, md, engine,
-                          share ? s.shared : DNNL_MEMORY_ALLOCATE),
+                          share ? s.shared.data : DNNL_MEMORY_ALLOCATE),
        "creating a memory");
     d->owned.push_back(m);
     d->args.push_back({s.arg, m});
@@ -622,8 +634,8 @@ Candidate makeConv(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
      "describing the convolution");
   dnnl_primitive_desc_t hint = nullptr;
   if (!forward) {
-    if (dnnl_primitive_desc_create(&hint, &fwdDesc, nullptr, engine,
-                                   nullptr) != dnnl_success)
+    if (dnnl_primitive_desc_create(&hint, &fwdDesc, nullptr, engine, nullptr) !=
+        dnnl_success)
       return {};
     ok(r.kind == Kind::ConvBackwardData
            ? dnnl_convolution_backward_data_desc_init(
@@ -649,24 +661,24 @@ Candidate makeConv(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
     switch (r.kind) {
     case Kind::ConvForward:
       return {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data(),
-               t.bx.data(), t.xBlocked},
+               t.sharedX()},
               {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, weightsPlain,
                t.w.data()},
               {DNNL_ARG_BIAS, dnnl_query_weights_md, 1, bias, t.bias.data()},
               {DNNL_ARG_DST, dnnl_query_dst_md, 0, dstPlain, nullptr,
-               t.bout.data(), t.outBlocked}};
+               t.sharedOut()}};
     case Kind::ConvBackwardData:
       return {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dstPlain,
-               t.dy.data(), t.bdy.data(), t.dyBlocked},
+               t.dy.data(), t.sharedDy()},
               {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, weightsPlain,
                t.w.data()},
-              {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, srcPlain,
-               nullptr, t.bout.data(), t.outBlocked}};
+              {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, srcPlain, nullptr,
+               t.sharedOut()}};
     default:
       return {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data(),
-               t.bx.data(), t.xBlocked},
+               t.sharedX()},
               {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dstPlain,
-               t.dy.data(), t.bdy.data(), t.dyBlocked},
+               t.dy.data(), t.sharedDy()},
               {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, 0,
                weightsPlain, nullptr}};
     }
@@ -730,10 +742,9 @@ Candidate makePool(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
   Candidate c;
   c.forward = buildDirect(
       engine, stream, fwdPd,
-      {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data(), t.bx.data(),
-        t.xBlocked},
+      {{DNNL_ARG_SRC, dnnl_query_src_md, 0, srcPlain, t.x.data(), t.sharedX()},
        {DNNL_ARG_DST, dnnl_query_dst_md, 0, dstPlain, nullptr,
-        r.kind == Kind::PoolForward ? t.bout.data() : nullptr, t.outBlocked}},
+        r.kind == Kind::PoolForward ? t.sharedOut() : SharedBuffer{}}},
       shared);
   if (workspace)
     c.forward->owned.push_back(workspace);
@@ -753,13 +764,12 @@ Candidate makePool(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
   dnnl_primitive_desc_destroy(hint);
   if (status != dnnl_success)
     return {};
-  c.timed = buildDirect(
-      engine, stream, pd,
-      {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dstPlain, t.dy.data(),
-        t.bdy.data(), t.dyBlocked},
-       {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, srcPlain, nullptr,
-        t.bout.data(), t.outBlocked}},
-      shared);
+  c.timed = buildDirect(engine, stream, pd,
+                        {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0,
+                          dstPlain, t.dy.data(), t.sharedDy()},
+                         {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0,
+                          srcPlain, nullptr, t.sharedOut()}},
+                        shared);
   c.step = r.kind == Kind::PoolStep || r.kind == Kind::PoolIndexStep;
   return c;
 }
@@ -773,18 +783,22 @@ struct Result {
   int threads;
   double nncMs, directMs, blockedMs;
   std::string layout, impl;
-  double maxError; // against the largest magnitude of nnc's result
+  double maxError;      // against the largest magnitude of nnc's result
   bool blockedSameBits; // nnc blk's result equals nnc's, bit for bit
 };
 
 /// The largest difference between the two results, relative to nnc's
 /// largest magnitude.
-double relativeError(const Floats &nnc,
-                     const Floats &direct) {
+double relativeError(const Floats &nnc, const Floats &direct) {
   double scale = 0, error = 0;
   for (size_t i = 0; i < nnc.size(); ++i) {
+    double d = std::fabs(nnc[i] - direct[i]);
+    // An element left NaN (the poisoned result buffer, unwritten) is an
+    // infinite error: std::max would drop it.
+    if (std::isnan(d))
+      return INFINITY;
     scale = std::max(scale, (double)std::fabs(nnc[i]));
-    error = std::max(error, (double)std::fabs(nnc[i] - direct[i]));
+    error = std::max(error, d);
   }
   return scale ? error / scale : error;
 }
@@ -849,11 +863,11 @@ Result measure(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
   }
   const int block = 10;
   std::vector<double> nncMs, directMs, blockedMs;
+  auto timeDirect = [&] {
+    directMs.push_back(millisOf([&] { direct.run(stream); }));
+  };
   for (int round = 0; round * block < reps; ++round) {
     for (int i = 0; i < block; ++i) {
-      auto timeDirect = [&] {
-        directMs.push_back(millisOf([&] { direct.run(stream); }));
-      };
       if (round % 2)
         timeDirect();
       blockedMs.push_back(millisOf([&] { runNNCBlocked(r, t); }));
@@ -864,9 +878,7 @@ Result measure(dnnl_engine_t engine, dnnl_stream_t stream, const Row &r,
       nncMs.push_back(millisOf([&] { runNNC(r, t); }));
   }
   // Each side's result from a poisoned buffer: they may share it.
-  auto poison = [&] {
-    std::fill(t.bout.begin(), t.bout.end(), std::nanf(""));
-  };
+  auto poison = [&] { std::fill(t.bout.begin(), t.bout.end(), std::nanf("")); };
   poison();
   runNNCBlocked(r, t);
   Floats blocked = t.blockedResult(r);
@@ -941,6 +953,11 @@ int main(int argc, char **argv) {
         results.push_back(measure(engine, stream, r, threads, reps, verbose));
   }
 
+  if (results.empty()) {
+    std::fprintf(stderr, "bench-conv: no row matches --only=%s\n",
+                 only ? only : "");
+    return 1;
+  }
   std::printf("\n%-22s %3s %9s %9s %9s %7s %7s  %-24s %s\n", "row", "thr",
               "nnc", "nnc blk", "oneDNN", "ratio", "r. blk", "oneDNN layout",
               "oneDNN implementation");

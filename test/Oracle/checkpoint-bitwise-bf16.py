@@ -57,6 +57,10 @@ def main():
     for tag, model, kw in models:
         keep = bitwise.check(args, tag + "-keep", *model,
                              flags=bf16 + ["--keep-cast-copies"], **kw)
+        if len(keep) != len(recast[tag]):
+            print("MISMATCH %s-keep: %d outputs, %s has %d" %
+                  (tag, len(keep), tag, len(recast[tag])))
+            sys.exit(1)
         for k, (g, e) in enumerate(zip(keep, recast[tag])):
             if g.tobytes() != e.tobytes():
                 print("MISMATCH %s-keep: output %d differs from %s" %

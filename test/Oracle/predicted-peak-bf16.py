@@ -65,6 +65,12 @@ def main():
         sys.exit(1)
     r = peak.json.loads(out.stdout)
     predicted = r["checkpoint"]["predicted_peak_bytes"]
+    # nnc-plan-memory refuses an arena over the budget; checked here too,
+    # and that the prediction bounds the arena as the plan promised.
+    if r["arena_bytes"] > 5174 or predicted > 5174:
+        print("MISMATCH: arena %d, predicted %d, budget 5174"
+              % (r["arena_bytes"], predicted))
+        sys.exit(1)
     print("adam 16-24x5-8 bf16 dp 5174: arena %d <= budget (predicted %d)"
           % (r["arena_bytes"], predicted))
 

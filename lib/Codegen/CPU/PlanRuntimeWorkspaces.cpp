@@ -39,16 +39,16 @@ static std::optional<WorkspaceQueryArgs>
 getWorkspaceQueryArgs(RuntimeCallOp call, const RuntimeFunctionInfo &info) {
   int64_t bound = 1;
   for (Type t : call->getOperandTypes())
-    if (auto shaped = dyn_cast<ShapedType>(t); shaped && shaped.hasStaticShape())
+    if (auto shaped = dyn_cast<ShapedType>(t);
+        shaped && shaped.hasStaticShape())
       bound = std::max(bound, shaped.getNumElements());
-  std::optional<RuntimeCallMismatch> mismatch;
-  SmallVector<RuntimeCallArgument> args = matchRuntimeCallArguments(
-      info, call.getPointers(), call.getScalars().getValue(), mismatch);
-  if (mismatch)
+  FailureOr<SmallVector<RuntimeCallArgument>> args = matchRuntimeCallArguments(
+      info, call.getPointers(), call.getScalars().getValue());
+  if (failed(args))
     return std::nullopt;
   WorkspaceQueryArgs q;
   int64_t pointer = 0;
-  for (const RuntimeCallArgument &a : args) {
+  for (const RuntimeCallArgument &a : *args) {
     if (a.type == ABIType::Ptr) {
       if (pointer == 64)
         return std::nullopt;
@@ -91,7 +91,8 @@ struct PlanRuntimeWorkspacesPass
       const RuntimeFunctionInfo *info = lookupRuntimeFunction(call.getCallee());
       if (!info || info->library != RuntimeLibrary::CPU)
         continue;
-      std::optional<WorkspaceQueryArgs> args = getWorkspaceQueryArgs(call, *info);
+      std::optional<WorkspaceQueryArgs> args =
+          getWorkspaceQueryArgs(call, *info);
       if (!args)
         continue;
       std::string callee = info->name.str();
@@ -116,8 +117,8 @@ struct PlanRuntimeWorkspacesPass
   static void addWorkspace(RuntimeCallOp call, int64_t bytes) {
     OpBuilder b(call);
     Location loc = call.getLoc();
-    Value workspace = b.create<tensor::EmptyOp>(
-        loc, ArrayRef<int64_t>{bytes}, b.getIntegerType(8));
+    Value workspace = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{bytes},
+                                                b.getIntegerType(8));
     SmallVector<Value> outputs(call.getOutputs());
     outputs.push_back(workspace);
     SmallVector<Type> results(call.getResultTypes());

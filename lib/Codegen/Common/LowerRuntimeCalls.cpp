@@ -33,29 +33,34 @@ buildArguments(OpBuilder &b, RuntimeCallOp call,
                const RuntimeFunctionInfo &info) {
   Location loc = call.getLoc();
   Type ptr = LLVM::LLVMPointerType::get(b.getContext());
-  std::optional<RuntimeCallMismatch> mismatch;
-  SmallVector<RuntimeCallArgument> matched = matchRuntimeCallArguments(
-      info, call.getPointers(), call.getScalars().getValue(), mismatch);
-  if (mismatch == RuntimeCallMismatch::TooFewPointers)
-    return call.emitOpError() << "has too few pointers for '" << info.name
-                              << "'";
-  if (mismatch == RuntimeCallMismatch::TooFewScalars)
-    return call.emitOpError() << "has too few scalars for '" << info.name
-                              << "'";
-  if (mismatch)
-    return call.emitOpError() << "has more pointers or scalars than '"
-                              << info.name << "' takes";
+  RuntimeCallMismatch why;
+  FailureOr<SmallVector<RuntimeCallArgument>> matched =
+      matchRuntimeCallArguments(info, call.getPointers(),
+                                call.getScalars().getValue(), &why);
+  if (failed(matched)) {
+    switch (why) {
+    case RuntimeCallMismatch::TooFewPointers:
+      return call.emitOpError()
+             << "has too few pointers for '" << info.name << "'";
+    case RuntimeCallMismatch::TooFewScalars:
+      return call.emitOpError()
+             << "has too few scalars for '" << info.name << "'";
+    case RuntimeCallMismatch::TooMany:
+      return call.emitOpError()
+             << "has more pointers or scalars than '" << info.name << "' takes";
+    }
+  }
   SmallVector<Value> args;
   int64_t scalarIndex = 0;
-  for (const RuntimeCallArgument &a : matched) {
+  for (const RuntimeCallArgument &a : *matched) {
     if (a.type == ABIType::Ptr) {
-      args.push_back(a.operand < 0
-                         ? b.create<LLVM::ZeroOp>(loc, ptr).getResult()
-                         : b.create<LLVM::IntToPtrOp>(
-                               loc, ptr,
-                               createBufferAddress(
-                                   b, loc, call->getOperand(a.operand)))
-                               .getResult());
+      args.push_back(
+          a.operand < 0
+              ? b.create<LLVM::ZeroOp>(loc, ptr).getResult()
+              : b.create<LLVM::IntToPtrOp>(
+                     loc, ptr,
+                     createBufferAddress(b, loc, call->getOperand(a.operand)))
+                    .getResult());
       continue;
     }
     auto attr = cast<TypedAttr>(a.scalar);
@@ -87,8 +92,7 @@ struct LowerRuntimeCallsPass
         call.emitOpError("must be bufferized before it is lowered");
         return signalPassFailure();
       }
-      const RuntimeFunctionInfo *info =
-          lookupRuntimeFunction(call.getCallee());
+      const RuntimeFunctionInfo *info = lookupRuntimeFunction(call.getCallee());
       if (!info) {
         call.emitOpError() << "calls '" << call.getCallee()
                            << "', which is not a run-time function";

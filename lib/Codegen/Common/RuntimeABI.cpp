@@ -74,8 +74,8 @@ constexpr ABIType kMaxPool2dIndicesLayoutArgs[] = {
 constexpr ABIType kAttentionForwardArgs[] = {
     T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, NNC_ATTENTION_GEOMETRY};
 constexpr ABIType kAttentionBackwardArgs[] = {
-    T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr,
-    NNC_ATTENTION_GEOMETRY};
+    T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr,
+    T::Ptr, T::Ptr, T::Ptr, T::Ptr, NNC_ATTENTION_GEOMETRY};
 #undef NNC_ATTENTION_GEOMETRY
 constexpr ABIType kEmbeddingArgs[] = {T::Ptr, T::Ptr, T::Ptr, T::I32,
                                       T::I64, T::I64, T::I64};
@@ -185,31 +185,31 @@ const RuntimeFunctionInfo *mlir::nnc::lookupRuntimeFunction(StringRef symbol) {
   return nullptr;
 }
 
-SmallVector<RuntimeCallArgument> mlir::nnc::matchRuntimeCallArguments(
-    const RuntimeFunctionInfo &info, ArrayRef<int64_t> pointers,
-    ArrayRef<Attribute> scalars, std::optional<RuntimeCallMismatch> &mismatch) {
-  mismatch.reset();
+FailureOr<SmallVector<RuntimeCallArgument>>
+mlir::nnc::matchRuntimeCallArguments(const RuntimeFunctionInfo &info,
+                                     ArrayRef<int64_t> pointers,
+                                     ArrayRef<Attribute> scalars,
+                                     RuntimeCallMismatch *why) {
+  auto mismatch = [&](RuntimeCallMismatch m) {
+    if (why)
+      *why = m;
+    return failure();
+  };
   SmallVector<RuntimeCallArgument> args;
   size_t nextPointer = 0, nextScalar = 0;
   for (ABIType t : info.args) {
     if (t == ABIType::Ptr) {
-      if (nextPointer == pointers.size()) {
-        mismatch = RuntimeCallMismatch::TooFewPointers;
-        return {};
-      }
+      if (nextPointer == pointers.size())
+        return mismatch(RuntimeCallMismatch::TooFewPointers);
       args.push_back({t, pointers[nextPointer++], Attribute()});
       continue;
     }
-    if (nextScalar == scalars.size()) {
-      mismatch = RuntimeCallMismatch::TooFewScalars;
-      return {};
-    }
+    if (nextScalar == scalars.size())
+      return mismatch(RuntimeCallMismatch::TooFewScalars);
     args.push_back({t, -1, scalars[nextScalar++]});
   }
-  if (nextPointer != pointers.size() || nextScalar != scalars.size()) {
-    mismatch = RuntimeCallMismatch::TooMany;
-    return {};
-  }
+  if (nextPointer != pointers.size() || nextScalar != scalars.size())
+    return mismatch(RuntimeCallMismatch::TooMany);
   return args;
 }
 

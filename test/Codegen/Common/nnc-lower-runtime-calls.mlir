@@ -49,6 +49,25 @@ func.func @too_few(%x: memref<1x1x4x4xf32>, %y: memref<1x1x2x2xf32>) {
 
 // -----
 
+// Counts are checked before any scalar's type.
+func.func @too_few_pointers(%x: memref<1x1x4x4xf32>, %y: memref<1x1x2x2xf32>) {
+  // expected-error @+1 {{has too few pointers for 'nncrt_pool2d_forward'}}
+  nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<1x1x4x4xf32>) outs(%y : memref<1x1x2x2xf32>)
+      {pointers = array<i64: 0>, scalars = [0, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0]}
+  return
+}
+
+// -----
+
+func.func @too_many(%x: memref<1x1x4x4xf32>, %y: memref<1x1x2x2xf32>) {
+  // expected-error @+1 {{has more pointers or scalars than 'nncrt_pool2d_forward' takes}}
+  nn.runtime_call "nncrt_pool2d_forward" ins(%x : memref<1x1x4x4xf32>) outs(%y : memref<1x1x2x2xf32>)
+      {pointers = array<i64: 0, 1>, scalars = [0 : i32, 1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 7]}
+  return
+}
+
+// -----
+
 func.func @tensors(%x: tensor<1x1x4x4xf32>, %e: tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32> {
   // expected-error @+1 {{must be bufferized before it is lowered}}
   %y = nn.runtime_call "nncrt_pool2d_forward" ins(%x : tensor<1x1x4x4xf32>) outs(%e : tensor<1x1x2x2xf32>)

@@ -109,14 +109,14 @@ struct RuntimeCallArgument {
 enum class RuntimeCallMismatch { TooFewPointers, TooFewScalars, TooMany };
 
 /// The arguments of a call of `info` with `pointers` (operand numbers, -1
-/// for null) and `scalars`, in `info.args`' order, or how they do not
-/// fit. The scalars' types are the caller's to check: the lowering
-/// requires the ABI's, a query may accept what it can pass.
-llvm::SmallVector<RuntimeCallArgument>
-matchRuntimeCallArguments(const RuntimeFunctionInfo &info,
-                          llvm::ArrayRef<int64_t> pointers,
-                          llvm::ArrayRef<Attribute> scalars,
-                          std::optional<RuntimeCallMismatch> &mismatch);
+/// for null) and `scalars`, in `info.args`' order; failure, with `why`
+/// set where given, when they do not fill them exactly (counts are
+/// checked before any scalar's type). The scalars' types are the caller's
+/// to check: the lowering requires the ABI's, a query may accept what it
+/// can pass.
+FailureOr<llvm::SmallVector<RuntimeCallArgument>> matchRuntimeCallArguments(
+    const RuntimeFunctionInfo &info, llvm::ArrayRef<int64_t> pointers,
+    llvm::ArrayRef<Attribute> scalars, RuntimeCallMismatch *why = nullptr);
 
 /// `fn`'s signature as a func.func type and as an LLVM function type.
 FunctionType getRuntimeFunctionType(MLIRContext *ctx, RuntimeFunction fn);
