@@ -55,6 +55,7 @@ class NNCStep:
         self.report = json.load(open(report_path))
         entry = [e for e in self.report["entry_points"]
                  if e["role"] == "train_step"][0]
+        self.entry = entry
         self.lib = ctypes.CDLL(lib)
         self.fn = getattr(self.lib, entry["name"])
         self.fn.restype = None

@@ -15,8 +15,8 @@ The peer runs at its best: its BLAS is printed and checked
 (benchmarks/common/peer.py), it is tried at (threads, BLAS threads) =
 (1, n) and (n, n) and each PyTorch system's faster is quoted, and its
 bf16 products must run on oneDNN (torch.backends.mkldnn), or the run is
-refused. nnc prints the
-oneDNN implementation its bf16 GEMM runs (the ISA: AMX or AVX-512 BF16).
+refused. nnc prints the oneDNN implementation its bf16 GEMM runs (the
+ISA: AMX or AVX-512 BF16).
 The planner's minimum feasible budget and store-all peak of the deep MLP
 are printed for both precisions.
 """
@@ -103,8 +103,8 @@ def main():
                       "feasible budget %.1f MiB" % (
                           name, tag, c["store_all_peak_bytes"] / 2**20,
                           c["min_budget_bytes"] / 2**20))
-        arenas += [(name.split(",")[0], "bf16", n16),
-                   (name.split(",")[0], "bf16 keep", n16k)]
+        short = name.split(",")[0]
+        arenas += [(short, "bf16", n16), (short, "bf16 keep", n16k)]
         t32 = bench.torch_mlp(widths, batch, loss, lr)
         t16 = bench.torch_mlp(widths, batch, loss, lr, autocast=True)
         for threads in (1, 2):
@@ -143,9 +143,7 @@ def main():
                  d / b, 1e3 * k, a / k, split))
     print("(bf16 keep: --keep-cast-copies, the backward reading the "
           "forward's bf16 weight copies; arenas: %s)" % ", ".join(
-              "%s %s %.1f MB" % (n, tag, [e for e in s.report["entry_points"]
-                                          if e["role"] == "train_step"][0]
-                                 ["arena_bytes"] / 1e6)
+              "%s %s %.1f MB" % (n, tag, s.entry["arena_bytes"] / 1e6)
               for n, tag, s in arenas))
 
 

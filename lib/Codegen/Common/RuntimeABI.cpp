@@ -74,8 +74,8 @@ constexpr ABIType kMaxPool2dIndicesLayoutArgs[] = {
 constexpr ABIType kAttentionForwardArgs[] = {
     T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, NNC_ATTENTION_GEOMETRY};
 constexpr ABIType kAttentionBackwardArgs[] = {
-    T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr,
-    T::Ptr, T::Ptr, T::Ptr, T::Ptr, NNC_ATTENTION_GEOMETRY};
+    T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr, T::Ptr,
+    NNC_ATTENTION_GEOMETRY};
 #undef NNC_ATTENTION_GEOMETRY
 constexpr ABIType kEmbeddingArgs[] = {T::Ptr, T::Ptr, T::Ptr, T::I32,
                                       T::I64, T::I64, T::I64};
